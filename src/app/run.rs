@@ -1,0 +1,198 @@
+//! `snnsim run`: build the network of a graph file, simulate it, and write the run directory
+//! (`config.ron`, `summary.json`, `spikes.csv`, `state_<population>.csv`).
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::file::{self, Source};
+use crate::io::write_atomic;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Options of `snnsim run`.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The graph file.
+    pub file: PathBuf,
+    /// Overrides the file's seed.
+    pub seed: Option<u64>,
+    /// Worker threads (default: the number of cores).
+    pub threads: Option<usize>,
+    /// Run directory (default `runs/<file-stem>-<timestamp>`).
+    pub out: Option<PathBuf>,
+    /// Overrides the file's duration.
+    pub duration_ms: Option<f64>,
+}
+
+/// Per-population figures of a run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PopulationSummary {
+    /// Neurons at the end of the run.
+    pub size: usize,
+    /// Spikes emitted.
+    pub spikes: u64,
+    /// spikes / size / simulated time.
+    pub mean_rate_hz: f64,
+}
+
+/// `summary.json`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Summary {
+    /// snnsim version.
+    pub version: String,
+    /// The graph file as given.
+    pub file: String,
+    /// The run directory.
+    pub run_dir: String,
+    /// Root seed.
+    pub seed: u64,
+    /// Worker threads.
+    pub threads: usize,
+    /// Time step (ms).
+    pub dt_ms: f64,
+    /// Steps simulated.
+    pub steps: u64,
+    /// Simulated time (ms).
+    pub sim_time_ms: f64,
+    /// Wall time of network construction (s).
+    pub build_wall_s: f64,
+    /// Wall time of the stepping loop only (s).
+    pub sim_wall_s: f64,
+    /// Simulated time / wall time of the stepping loop.
+    pub speed_factor: f64,
+    /// Synaptic events (spike × synapse) delivered.
+    pub synaptic_events: u64,
+    /// Synapses in the network.
+    pub synapses: u64,
+    /// Per population.
+    pub populations: BTreeMap<String, PopulationSummary>,
+    /// Hash over every weight and state value at the end of the run.
+    pub state_hash: String,
+}
+
+/// Runs a graph file and writes its run directory.
+pub fn run(opts: &RunOptions) -> Result<Summary> {
+    let source = Source::read(&opts.file)?;
+    let mut parsed = source.parse()?;
+    if let Some(seed) = opts.seed {
+        parsed.seed = seed;
+    }
+    if let Some(d) = opts.duration_ms {
+        if !(d.is_finite() && d >= 0.0) {
+            return Err(Error::Input(format!(
+                "--duration-ms must be a finite number >= 0, got {d}"
+            )));
+        }
+        parsed.duration_ms = d;
+    }
+    let resolved = Source::from_text(source.label.clone(), file::to_ron(&parsed));
+    // Validate against the original text so that positions point into the user's file.
+    let checked = source_with(&source, parsed)?;
+    let threads = match opts.threads {
+        Some(0) => return Err(Error::Input("--threads must be at least 1".into())),
+        Some(k) => k,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let run_dir = match &opts.out {
+        Some(d) => d.clone(),
+        None => default_run_dir(&opts.file),
+    };
+    std::fs::create_dir_all(&run_dir).map_err(|e| Error::io(&run_dir, e))?;
+    write_atomic(&run_dir.join("config.ron"), resolved.text.as_bytes())?;
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::Run(format!("cannot start {threads} threads: {e}")))?;
+    let (engine, build_wall_s, sim_wall_s) = pool.install(|| {
+        let t0 = Instant::now();
+        let mut engine = Engine::from_file(&checked);
+        let build = t0.elapsed().as_secs_f64();
+        let t1 = Instant::now();
+        engine.run(checked.steps());
+        (engine, build, t1.elapsed().as_secs_f64())
+    });
+
+    let dt = engine.dt_ms;
+    if !engine.spikes.is_empty() {
+        engine.spikes.write_csv(&run_dir.join("spikes.csv"), dt)?;
+    }
+    for rec in &engine.states {
+        rec.write_csv(&run_dir.join(format!("state_{}.csv", rec.population)), dt)?;
+    }
+    let sim_time_ms = engine.time_ms();
+    let populations = engine
+        .net
+        .populations()
+        .map(|p| {
+            let rate = if sim_time_ms > 0.0 {
+                p.spike_count as f64 / p.len() as f64 / (sim_time_ms / 1000.0)
+            } else {
+                0.0
+            };
+            (
+                p.name.clone(),
+                PopulationSummary {
+                    size: p.len(),
+                    spikes: p.spike_count,
+                    mean_rate_hz: rate,
+                },
+            )
+        })
+        .collect();
+    let summary = Summary {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        file: opts.file.display().to_string(),
+        run_dir: run_dir.display().to_string(),
+        seed: checked.file.seed,
+        threads,
+        dt_ms: dt,
+        steps: engine.step,
+        sim_time_ms,
+        build_wall_s,
+        sim_wall_s,
+        speed_factor: if sim_wall_s > 0.0 {
+            sim_time_ms / 1000.0 / sim_wall_s
+        } else {
+            0.0
+        },
+        synaptic_events: engine.synaptic_events,
+        synapses: engine
+            .net
+            .projections()
+            .map(|(_, _, p)| p.nnz() as u64)
+            .sum(),
+        populations,
+        state_hash: engine.state_hash(),
+    };
+    let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
+    write_atomic(&run_dir.join("summary.json"), json.as_bytes())?;
+    Ok(summary)
+}
+
+fn source_with(source: &Source, parsed: file::GraphFile) -> Result<file::Checked> {
+    file::validate_parsed(parsed, source)
+}
+
+/// `runs/<stem>-<UTC timestamp>`, with a numeric suffix if that exists already.
+fn default_run_dir(file: &Path) -> PathBuf {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
+    let stamp: String = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        .to_string()
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect();
+    let stamp = format!("{}-{}", &stamp[..8], &stamp[8..]);
+    let base = PathBuf::from("runs").join(format!("{stem}-{stamp}"));
+    let mut dir = base.clone();
+    let mut k = 2;
+    while dir.exists() {
+        dir = PathBuf::from(format!("{}-{k}", base.display()));
+        k += 1;
+    }
+    dir
+}

@@ -1,0 +1,101 @@
+//! `state_hash`: a 64-bit hash over every weight and state value of a network, for
+//! bit-identity checks between runs (1 vs N threads, killed-and-resumed vs uninterrupted).
+//! Values are hashed by their bit patterns in a fixed order (populations and projections by
+//! name), with a word-wise FNV-1a variant; written here because the hash must be stable across
+//! versions and platforms, which std's `Hasher` does not promise.
+
+use crate::graph::{Delays, Network};
+use crate::Real;
+
+const PRIME: u64 = 0x0000_0100_0000_01b3;
+
+/// Word-wise FNV-1a.
+#[derive(Debug, Clone)]
+pub struct StateHasher(u64);
+
+impl Default for StateHasher {
+    fn default() -> Self {
+        StateHasher(crate::engine::rng::FNV_OFFSET)
+    }
+}
+
+impl StateHasher {
+    /// Mixes one word.
+    pub fn word(&mut self, w: u64) {
+        self.0 = (self.0 ^ w).wrapping_mul(PRIME);
+        self.0 ^= self.0 >> 29;
+    }
+    /// Mixes a length-prefixed byte string.
+    pub fn bytes(&mut self, b: &[u8]) {
+        self.word(b.len() as u64);
+        for c in b.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            self.word(u64::from_le_bytes(w));
+        }
+    }
+    /// Mixes a length-prefixed column of reals by bit pattern.
+    pub fn reals(&mut self, xs: &[Real]) {
+        self.word(xs.len() as u64);
+        for &x in xs {
+            self.word(x.to_bits());
+        }
+    }
+    /// Mixes a length-prefixed column of integers.
+    pub fn ints<T: Copy + Into<u64>>(&mut self, xs: &[T]) {
+        self.word(xs.len() as u64);
+        for &x in xs {
+            self.word(x.into());
+        }
+    }
+    /// The hash.
+    pub fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Hash of the whole state of `net` at `step`, as 16 hex digits.
+pub fn state_hash(net: &Network, step: u64) -> String {
+    let mut h = StateHasher::default();
+    h.word(step);
+    h.word(net.generation);
+    for p in net.populations() {
+        h.bytes(p.name.as_bytes());
+        h.ints(&p.neuron_ids);
+        for (name, col) in p.dynamics.columns() {
+            h.bytes(name.as_bytes());
+            h.reals(col);
+        }
+        h.ints(p.dynamics.refractory());
+        h.ints(&p.spikes);
+        for d in &p.due {
+            h.reals(d);
+        }
+        h.word(p.input.len as u64);
+        for s in &p.input.slots {
+            h.reals(s);
+        }
+    }
+    for (pre, post, pr) in net.projections() {
+        h.bytes(pr.name.as_bytes());
+        h.bytes(pre.as_bytes());
+        h.bytes(post.as_bytes());
+        h.ints(
+            &pr.weights
+                .indptr()
+                .to_proper()
+                .iter()
+                .map(|&x| x as u64)
+                .collect::<Vec<_>>(),
+        );
+        h.ints(pr.weights.indices());
+        h.reals(pr.weights.data());
+        match &pr.delays {
+            Delays::Uniform(d) => h.ints(&[*d]),
+            Delays::PerSynapse(v) => h.ints(v),
+        }
+        h.reals(&pr.traces.pre);
+        h.reals(&pr.traces.post);
+    }
+    format!("{:016x}", h.finish())
+}

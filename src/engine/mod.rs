@@ -1,0 +1,358 @@
+//! The engine: owns a network and advances it one step at a time, in a fixed stage order
+//! (written on [`Engine::step`] and checked by a test).
+//!
+//! Neuron state is updated clock-driven over dense columns; spikes propagate event-driven:
+//! only neurons that spiked walk their CSR rows. Parallel work is split into fixed pieces —
+//! chunks of neurons for the update, one task per postsynaptic population for propagation —
+//! with one writer per value and sums in a fixed order, so the same file and seed give the
+//! same spikes on any number of threads.
+
+pub mod hash;
+pub mod rng;
+
+use crate::file::{Checked, RecorderSpec, StimulusSpec};
+use crate::graph::{Delays, InputRing, Network, PopId, Projection};
+use crate::models::StepCtx;
+use crate::monitor::{SpikeRecorder, StateRecorder};
+use crate::Real;
+use rayon::prelude::*;
+
+/// The stages of one step, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Stimuli and environments write their input for this step.
+    Sense,
+    /// Each population takes the synaptic input due now from its delay rings.
+    Deliver,
+    /// Each population integrates; threshold, reset and refractoriness; spike lists.
+    Integrate,
+    /// Each spike walks its CSR rows into the delay rings of its targets.
+    Propagate,
+    /// Learning rules (traces, weight updates).
+    Plasticity,
+    /// Recorders, metrics and checkers read the network.
+    Observe,
+    /// Structural edits (growth, pruning), applied as one batch.
+    Structure,
+    /// Checkpoints at their interval.
+    Checkpoint,
+    /// The clock moves to the next step.
+    Advance,
+}
+
+/// Where a hook is called: the step about to complete.
+#[derive(Debug, Clone, Copy)]
+pub struct StepInfo {
+    /// Step index n (the step covers [n·dt, (n+1)·dt)).
+    pub step: u64,
+    /// Time step (ms).
+    pub dt_ms: f64,
+}
+
+/// Code that runs at the plasticity, observe, structural-edit and checkpoint stages of every
+/// step. All methods default to doing nothing. `enter` is called as each stage begins.
+pub trait StepHook: Send {
+    /// A stage begins.
+    fn enter(&mut self, _stage: Stage, _info: StepInfo) {}
+    /// Learning rules may change weights and traces.
+    fn plasticity(&mut self, _net: &mut Network, _info: StepInfo) {}
+    /// Read-only view after propagation.
+    fn observe(&mut self, _net: &Network, _info: StepInfo) {}
+    /// The only place where the structure may change.
+    fn structure(&mut self, _net: &mut Network, _info: StepInfo) {}
+    /// Checkpoints.
+    fn checkpoint(&mut self, _net: &Network, _info: StepInfo) {}
+}
+
+/// A constant current switched on and off at given steps.
+#[derive(Debug, Clone)]
+struct Dc {
+    pop: PopId,
+    amplitude: Real,
+    start: u64,
+    stop: Option<u64>,
+    neurons: Option<Vec<usize>>,
+}
+
+/// A network, its clock, its stimuli and recorders.
+pub struct Engine {
+    /// The network.
+    pub net: Network,
+    /// Index of the next step to compute.
+    pub step: u64,
+    /// Time step (ms).
+    pub dt_ms: f64,
+    /// Synaptic events (spike × synapse) delivered so far.
+    pub synaptic_events: u64,
+    /// Spike recorder.
+    pub spikes: SpikeRecorder,
+    /// State recorders.
+    pub states: Vec<StateRecorder>,
+    dc: Vec<Dc>,
+    hooks: Vec<Box<dyn StepHook>>,
+}
+
+impl Engine {
+    /// An engine over `net` with time step `dt_ms`, no stimuli and no recorders.
+    pub fn new(net: Network, dt_ms: f64) -> Self {
+        Engine {
+            net,
+            step: 0,
+            dt_ms,
+            synaptic_events: 0,
+            spikes: SpikeRecorder::default(),
+            states: Vec::new(),
+            dc: Vec::new(),
+            hooks: Vec::new(),
+        }
+    }
+
+    /// Builds the network of a checked file and sets up its stimuli and recorders.
+    pub fn from_file(checked: &Checked) -> Self {
+        let f = &checked.file;
+        let net = crate::graph::build(checked);
+        let mut e = Engine::new(net, f.dt_ms);
+        let steps = |t: f64| crate::file::steps_of_time(t, f.dt_ms);
+        for s in &f.stimuli {
+            let StimulusSpec::Dc {
+                target,
+                amplitude_na,
+                start_ms,
+                stop_ms,
+                neurons,
+            } = s;
+            e.dc.push(Dc {
+                pop: e.net.pop_id(target).expect("validated"),
+                amplitude: *amplitude_na as Real,
+                start: steps(*start_ms),
+                stop: stop_ms.map(steps),
+                neurons: neurons.clone(),
+            });
+        }
+        let mut spiking = Vec::new();
+        for r in &f.recorders {
+            match r {
+                RecorderSpec::Spikes { population } => spiking.push(population.clone()),
+                RecorderSpec::State {
+                    population,
+                    variables,
+                    neurons,
+                    every_ms,
+                } => {
+                    let every = every_ms.map(steps).unwrap_or(1);
+                    let rec = StateRecorder::new(
+                        &e.net,
+                        population,
+                        variables.clone(),
+                        neurons.clone(),
+                        every,
+                    );
+                    e.states.push(rec);
+                }
+            }
+        }
+        e.spikes = SpikeRecorder::new(&e.net, &spiking);
+        e
+    }
+
+    /// Adds a hook, called at every step after those added before it.
+    pub fn add_hook(&mut self, hook: Box<dyn StepHook>) {
+        self.hooks.push(hook);
+    }
+
+    /// Simulated time so far (ms).
+    pub fn time_ms(&self) -> f64 {
+        self.step as f64 * self.dt_ms
+    }
+
+    /// Advances the network by one step of `dt`, from t_n = n·dt to t_n + dt:
+    ///
+    /// 1. **Sense** — stimuli (and, with a task, the environment) write this step's input.
+    /// 2. **Deliver** — each population takes its delay-ring slot due at step n.
+    /// 3. **Integrate** — each population adds the delivered input to its synaptic variables
+    ///    and updates its state columns (exact propagators or Euler); threshold, reset and
+    ///    refractoriness; the spike list of the step (stamped t_n).
+    /// 4. **Propagate** — each neuron that spiked walks its CSR row in every outgoing
+    ///    projection and adds the weight into the target's ring slot n + delay; only spiking
+    ///    neurons do work. One task per postsynaptic population, projections in name order.
+    /// 5. **Plasticity** — learning-rule hooks.
+    /// 6. **Observe** — recorders and observing hooks.
+    /// 7. **Structure** — structural-edit hooks (growth, pruning) as one batch.
+    /// 8. **Checkpoint** — checkpoint hooks.
+    /// 9. **Advance** — n ← n + 1.
+    ///
+    /// A spike emitted in step n with a delay of d steps is felt by its target's update in
+    /// step n + d (d ≥ 1), as in NEST; Brian2's `delay = 0` corresponds to d = 1.
+    pub fn step(&mut self) {
+        let info = StepInfo {
+            step: self.step,
+            dt_ms: self.dt_ms,
+        };
+        self.enter(Stage::Sense, info);
+        self.apply_stimuli();
+
+        self.enter(Stage::Deliver, info);
+        for id in self.net.pop_ids() {
+            let p = self.net.pop_mut(id);
+            p.input.deliver(info.step, &mut p.due);
+        }
+        for rec in &mut self.states {
+            rec.record(&self.net, info.step);
+        }
+
+        self.enter(Stage::Integrate, info);
+        let ctx = StepCtx {
+            step: info.step,
+            dt_ms: self.dt_ms,
+        };
+        for id in self.net.pop_ids() {
+            let p = self.net.pop_mut(id);
+            p.dynamics.update(ctx, &mut p.due, &mut p.chunk_spikes);
+            p.spikes.clear();
+            for c in &p.chunk_spikes {
+                p.spikes.extend_from_slice(c);
+            }
+            p.spike_count += p.spikes.len() as u64;
+        }
+
+        self.enter(Stage::Propagate, info);
+        self.synaptic_events += self.propagate(info.step);
+
+        self.enter(Stage::Plasticity, info);
+        for h in &mut self.hooks {
+            h.plasticity(&mut self.net, info);
+        }
+
+        self.enter(Stage::Observe, info);
+        if !self.spikes.is_empty() {
+            self.spikes.record(&self.net, info.step);
+        }
+        for h in &mut self.hooks {
+            h.observe(&self.net, info);
+        }
+
+        self.enter(Stage::Structure, info);
+        for h in &mut self.hooks {
+            h.structure(&mut self.net, info);
+        }
+
+        self.enter(Stage::Checkpoint, info);
+        for h in &mut self.hooks {
+            h.checkpoint(&self.net, info);
+        }
+
+        self.enter(Stage::Advance, info);
+        self.step += 1;
+    }
+
+    /// Runs `n` steps.
+    pub fn run(&mut self, n: u64) {
+        for _ in 0..n {
+            self.step();
+        }
+    }
+
+    /// Hash over every weight and state value (see [`hash::state_hash`]).
+    pub fn state_hash(&self) -> String {
+        hash::state_hash(&self.net, self.step)
+    }
+
+    fn enter(&mut self, stage: Stage, info: StepInfo) {
+        for h in &mut self.hooks {
+            h.enter(stage, info);
+        }
+    }
+
+    /// Rewrites the external current of the populations whose stimuli switch this step.
+    fn apply_stimuli(&mut self) {
+        let n = self.step;
+        let switching = |d: &Dc| n == 0 || d.start == n || d.stop == Some(n);
+        let mut pops: Vec<PopId> = self
+            .dc
+            .iter()
+            .filter(|d| switching(d))
+            .map(|d| d.pop)
+            .collect();
+        pops.sort();
+        pops.dedup();
+        for id in pops {
+            let col = self
+                .net
+                .pop_mut(id)
+                .dynamics
+                .external_current_mut()
+                .expect("validated target");
+            col.iter_mut().for_each(|x| *x = 0.0);
+            for d in self.dc.iter().filter(|d| d.pop == id) {
+                let on = d.start <= n && d.stop.is_none_or(|s| n < s);
+                if !on {
+                    continue;
+                }
+                match &d.neurons {
+                    Some(js) => js.iter().for_each(|&j| col[j] += d.amplitude),
+                    None => col.iter_mut().for_each(|x| *x += d.amplitude),
+                }
+            }
+        }
+    }
+
+    /// The propagation stage; returns the number of synaptic events.
+    fn propagate(&mut self, step: u64) -> u64 {
+        let mut rings = self.net.take_rings();
+        let net = &self.net;
+        let events = rings
+            .par_iter_mut()
+            .map(|(post, ring)| {
+                let mut events = 0u64;
+                for pid in net.incoming(*post) {
+                    let proj = net.proj(pid);
+                    let (pre, _) = net.endpoints(pid);
+                    let spikes = &net.pop(pre).spikes;
+                    if spikes.is_empty() {
+                        continue;
+                    }
+                    events += propagate_projection(proj, spikes, ring, step);
+                }
+                events
+            })
+            .sum();
+        self.net.put_rings(rings);
+        events
+    }
+}
+
+/// Adds the weights of the rows of `spikes` into the rings; returns the number of synapses
+/// walked.
+fn propagate_projection(proj: &Projection, spikes: &[u32], ring: &mut InputRing, step: u64) -> u64 {
+    let r = ring
+        .receptor_index(proj.receptor)
+        .expect("validated receptor");
+    let indptr = proj.weights.indptr();
+    let indptr = indptr.raw_storage();
+    let (cols, w) = (proj.weights.indices(), proj.weights.data());
+    let mut events = 0u64;
+    match &proj.delays {
+        Delays::Uniform(d) => {
+            let slot = ring.slot_mut(r, step + *d as u64);
+            for &i in spikes {
+                let (a, b) = (indptr[i as usize], indptr[i as usize + 1]);
+                events += (b - a) as u64;
+                for k in a..b {
+                    slot[cols[k] as usize] += w[k];
+                }
+            }
+        }
+        Delays::PerSynapse(ds) => {
+            let len = ring.len as u64;
+            for &i in spikes {
+                let (a, b) = (indptr[i as usize], indptr[i as usize + 1]);
+                events += (b - a) as u64;
+                for k in a..b {
+                    let s = ((step + ds[k] as u64) % len) as usize;
+                    ring.slots[r * ring.len + s][cols[k] as usize] += w[k];
+                }
+            }
+        }
+    }
+    events
+}

@@ -1,0 +1,127 @@
+//! Graph files: parse (RON → [`GraphFile`]), then validate (→ [`Checked`]), then build
+//! (`graph::build`). Each stage has its own type, so nothing downstream sees an unchecked file.
+//!
+//! Every error names the file, line, column and field path. Syntax and type errors come with
+//! ron's position and serde_path_to_error's path; semantic errors found by validation carry a
+//! field path, which [`locate`] turns into a position in the source text.
+
+pub mod locate;
+pub mod schema;
+mod validate;
+
+pub use schema::*;
+pub use validate::{state_variables, steps_of_time, Checked};
+
+use crate::error::{Error, Result};
+use ron::extensions::Extensions;
+use std::path::Path;
+
+/// RON extensions on for every graph file: `Lif(tau_m_ms: 20.0)` instead of
+/// `Lif((tau_m_ms: 20.0))`, and `stop_ms: 100.0` instead of `stop_ms: Some(100.0)`.
+fn extensions() -> Extensions {
+    Extensions::UNWRAP_VARIANT_NEWTYPES | Extensions::IMPLICIT_SOME
+}
+
+/// A graph file read from text, not yet validated, with the source kept for error positions.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The file name used in messages.
+    pub label: String,
+    /// The RON text.
+    pub text: String,
+}
+
+impl Source {
+    /// Reads a file. A missing or unreadable file is bad input (exit 2).
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::Input(format!(
+                "{}: cannot read the graph file: {e}",
+                path.display()
+            ))
+        })?;
+        Ok(Source {
+            label: path.display().to_string(),
+            text,
+        })
+    }
+
+    /// Wraps text already in memory.
+    pub fn from_text(label: impl Into<String>, text: impl Into<String>) -> Self {
+        Source {
+            label: label.into(),
+            text: text.into(),
+        }
+    }
+
+    /// Parses the text into a [`GraphFile`].
+    pub fn parse(&self) -> Result<GraphFile> {
+        let opts = ron::Options::default().with_default_extension(extensions());
+        let mut de = ron::Deserializer::from_str_with_options(&self.text, &opts)
+            .map_err(|e| self.ron_error(e, "."))?;
+        let file: GraphFile = match serde_path_to_error::deserialize(&mut de) {
+            Ok(f) => f,
+            Err(e) => {
+                let field = e.path().to_string();
+                let spanned = de.span_error(e.into_inner());
+                return Err(self.ron_error(spanned, &field));
+            }
+        };
+        if let Err(e) = de.end() {
+            return Err(self.ron_error(de.span_error(e), "."));
+        }
+        Ok(file)
+    }
+
+    /// Parses and validates.
+    pub fn load(&self) -> Result<Checked> {
+        validate::validate(self.parse()?, self)
+    }
+
+    fn ron_error(&self, e: ron::error::SpannedError, field: &str) -> Error {
+        Error::File {
+            file: self.label.clone(),
+            line: e.span.start.line,
+            col: e.span.start.col,
+            field: field.to_string(),
+            msg: e.code.to_string(),
+        }
+    }
+
+    /// An error at a field path found after parsing; the position is looked up in the text.
+    pub fn error_at(&self, field: &str, msg: impl Into<String>) -> Error {
+        let segs = locate::parse_path(field);
+        let pos = locate::locate(&self.text, &segs)
+            .map(|l| l.pos)
+            .unwrap_or(locate::Pos { line: 1, col: 1 });
+        Error::File {
+            file: self.label.clone(),
+            line: pos.line,
+            col: pos.col,
+            field: field.to_string(),
+            msg: msg.into(),
+        }
+    }
+}
+
+/// Validates a parsed file (possibly changed after parsing, as `run` does with its overrides);
+/// error positions are looked up in `source`.
+pub fn validate_parsed(file: GraphFile, source: &Source) -> Result<Checked> {
+    validate::validate(file, source)
+}
+
+/// Reads, parses and validates a graph file.
+pub fn load(path: &Path) -> Result<Checked> {
+    Source::read(path)?.load()
+}
+
+/// Writes a graph file as RON text that [`Source::parse`] reads back to the same value.
+pub fn to_ron(file: &GraphFile) -> String {
+    let cfg = ron::ser::PrettyConfig::new()
+        .extensions(extensions())
+        .struct_names(false)
+        .depth_limit(4);
+    ron::Options::default()
+        .to_string_pretty(file, cfg)
+        .expect("a graph file always serialises")
+}

@@ -1,0 +1,521 @@
+//! Validation: everything serde cannot check alone — names resolved, shapes and units checked,
+//! delays against dt, probabilities in range. The result, [`Checked`], is the only input the
+//! builder accepts.
+
+use super::schema::*;
+use super::Source;
+use crate::error::Result;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Relative tolerance when comparing times with the time step (`0.1` ms is not exactly
+/// representable, and `delay_ms: 0.1` with `dt_ms: 0.1` must be accepted).
+const TIME_EPS: f64 = 1e-9;
+
+/// A graph file that passed validation.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The file, unchanged.
+    pub file: GraphFile,
+}
+
+impl Checked {
+    /// Number of steps the run takes: round(duration / dt).
+    pub fn steps(&self) -> u64 {
+        steps_of_time(self.file.duration_ms, self.file.dt_ms)
+    }
+}
+
+/// round(t / dt) as a step count.
+pub fn steps_of_time(t_ms: f64, dt_ms: f64) -> u64 {
+    (t_ms / dt_ms).round().max(0.0) as u64
+}
+
+/// The state variables of a model, in the order `snnsim inspect` prints them; these are the
+/// names accepted by `init` and by `State` recorders.
+pub fn state_variables(model: &ModelSpec) -> &'static [&'static str] {
+    match model {
+        ModelSpec::Lif(_) => &["v", "i_exc", "i_inh"],
+        ModelSpec::CobaLif(_) => &["v", "g_exc", "g_inh"],
+        ModelSpec::Poisson(_) | ModelSpec::SpikeTimes(_) | ModelSpec::Observation(_) => &[],
+    }
+}
+
+/// Whether a model has synaptic receptors (spike sources do not).
+fn has_receptors(model: &ModelSpec) -> bool {
+    matches!(model, ModelSpec::Lif(_) | ModelSpec::CobaLif(_))
+}
+
+struct V<'a> {
+    src: &'a Source,
+}
+
+impl V<'_> {
+    fn fail<T>(&self, field: &str, msg: impl Into<String>) -> Result<T> {
+        Err(self.src.error_at(field, msg))
+    }
+
+    fn positive(&self, field: &str, x: f64) -> Result<()> {
+        if !(x.is_finite() && x > 0.0) {
+            return self.fail(field, format!("must be a finite number > 0, got {x}"));
+        }
+        Ok(())
+    }
+
+    fn non_negative(&self, field: &str, x: f64) -> Result<()> {
+        if !(x.is_finite() && x >= 0.0) {
+            return self.fail(field, format!("must be a finite number >= 0, got {x}"));
+        }
+        Ok(())
+    }
+
+    fn finite(&self, field: &str, x: f64) -> Result<()> {
+        if !x.is_finite() {
+            return self.fail(field, format!("must be a finite number, got {x}"));
+        }
+        Ok(())
+    }
+
+    fn index(&self, field: &str, i: usize, size: usize, what: &str) -> Result<()> {
+        if i >= size {
+            return self.fail(
+                field,
+                format!("index {i} is out of range for {what} of size {size}"),
+            );
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn validate(file: GraphFile, src: &Source) -> Result<Checked> {
+    let v = V { src };
+    if file.format_version != FORMAT_VERSION {
+        return v.fail(
+            "format_version",
+            format!(
+                "format_version {} is not supported; this snnsim reads format_version {FORMAT_VERSION}",
+                file.format_version
+            ),
+        );
+    }
+    v.positive("dt_ms", file.dt_ms)?;
+    v.non_negative("duration_ms", file.duration_ms)?;
+    let dt = file.dt_ms;
+
+    if file.populations.is_empty() {
+        return v.fail("populations", "a graph needs at least one population");
+    }
+    let mut pops: BTreeMap<&str, &PopulationSpec> = BTreeMap::new();
+    for (i, p) in file.populations.iter().enumerate() {
+        let at = format!("populations[{i}]");
+        if p.name.is_empty() {
+            return v.fail(&format!("{at}.name"), "a population name must not be empty");
+        }
+        if pops.insert(&p.name, p).is_some() {
+            return v.fail(
+                &format!("{at}.name"),
+                format!("population name `{}` is used twice", p.name),
+            );
+        }
+        if p.size == 0 {
+            return v.fail(
+                &format!("{at}.size"),
+                "a population needs at least one neuron",
+            );
+        }
+        if p.size > u32::MAX as usize {
+            return v.fail(
+                &format!("{at}.size"),
+                "a population holds at most 2^32 − 1 neurons",
+            );
+        }
+        check_model(&v, &format!("{at}.model"), &p.model, p.size, dt)?;
+        let vars = state_variables(&p.model);
+        for (name, init) in &p.init {
+            let f = format!("{at}.init.{name}");
+            if !vars.contains(&name.as_str()) {
+                return v.fail(
+                    &f,
+                    format!(
+                        "`{name}` is not a state variable of this model (it has: {})",
+                        if vars.is_empty() {
+                            "none".to_string()
+                        } else {
+                            vars.join(", ")
+                        }
+                    ),
+                );
+            }
+            check_init(&v, &f, init, false)?;
+        }
+    }
+
+    let pop_of = |field: &str, name: &str| -> Result<&PopulationSpec> {
+        match pops.get(name) {
+            Some(p) => Ok(*p),
+            None => v.fail(
+                field,
+                format!(
+                    "unknown population `{name}` (known: {})",
+                    pops.keys().copied().collect::<Vec<_>>().join(", ")
+                ),
+            ),
+        }
+    };
+
+    let mut proj_names = BTreeSet::new();
+    for (i, pr) in file.projections.iter().enumerate() {
+        let at = format!("projections[{i}]");
+        let pre = pop_of(&format!("{at}.pre"), &pr.pre)?;
+        let post = pop_of(&format!("{at}.post"), &pr.post)?;
+        if !has_receptors(&post.model) {
+            return v.fail(
+                &format!("{at}.post"),
+                format!(
+                    "`{}` is a spike source and cannot receive synapses",
+                    post.name
+                ),
+            );
+        }
+        let name = pr
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{}->{}", pr.pre, pr.post));
+        if !proj_names.insert(name.clone()) {
+            return v.fail(
+                &format!("{at}.name"),
+                format!("projection name `{name}` is used twice (name the projections to tell them apart)"),
+            );
+        }
+        let autapses_matter = pr.pre == pr.post && !pr.allow_autapses;
+        let candidates = pre.size - usize::from(autapses_matter);
+        let c = format!("{at}.connectivity");
+        match &pr.connectivity {
+            Connectivity::AllToAll => {}
+            Connectivity::OneToOne => {
+                if pre.size != post.size {
+                    return v.fail(
+                        &c,
+                        format!(
+                            "OneToOne needs populations of equal size ({} has {}, {} has {})",
+                            pre.name, pre.size, post.name, post.size
+                        ),
+                    );
+                }
+            }
+            Connectivity::FixedProbability { p } => {
+                if !(0.0..=1.0).contains(p) {
+                    return v.fail(
+                        &format!("{c}.FixedProbability.p"),
+                        format!("probability {p} is outside [0, 1]"),
+                    );
+                }
+            }
+            Connectivity::FixedInDegree { k } => {
+                if *k > candidates {
+                    return v.fail(
+                        &format!("{c}.FixedInDegree.k"),
+                        format!(
+                            "in-degree {k} exceeds the {candidates} candidate presynaptic neurons"
+                        ),
+                    );
+                }
+            }
+            Connectivity::List { pairs } => {
+                let mut seen = BTreeSet::new();
+                for (n, &(a, b)) in pairs.iter().enumerate() {
+                    let f = format!("{c}.List.pairs[{n}]");
+                    v.index(&f, a, pre.size, &format!("pre population `{}`", pre.name))?;
+                    v.index(
+                        &f,
+                        b,
+                        post.size,
+                        &format!("post population `{}`", post.name),
+                    )?;
+                    if !seen.insert((a, b)) {
+                        return v.fail(&f, format!("pair ({a}, {b}) is listed twice"));
+                    }
+                    if autapses_matter && a == b {
+                        return v.fail(&f, "autapse listed while allow_autapses is false");
+                    }
+                }
+            }
+            Connectivity::Dense { weights } => {
+                if weights.len() != pre.size {
+                    return v.fail(
+                        &format!("{c}.Dense.weights"),
+                        format!(
+                            "{} rows given, the pre population has {}",
+                            weights.len(),
+                            pre.size
+                        ),
+                    );
+                }
+                for (r, row) in weights.iter().enumerate() {
+                    let f = format!("{c}.Dense.weights[{r}]");
+                    if row.len() != post.size {
+                        return v.fail(
+                            &f,
+                            format!(
+                                "{} columns given, the post population has {}",
+                                row.len(),
+                                post.size
+                            ),
+                        );
+                    }
+                    for (j, w) in row.iter().enumerate() {
+                        v.finite(&format!("{f}[{j}]"), *w)?;
+                    }
+                }
+            }
+        }
+        match (&pr.weight, &pr.connectivity) {
+            (Some(_), Connectivity::Dense { .. }) => {
+                return v.fail(
+                    &format!("{at}.weight"),
+                    "Dense connectivity carries its own weights; remove `weight`",
+                )
+            }
+            (None, Connectivity::Dense { .. }) => {}
+            (None, _) => return v.fail(&at, "missing field `weight`"),
+            (Some(w), _) => check_init(&v, &format!("{at}.weight"), w, true)?,
+        }
+        if let Some(d) = &pr.delay_ms {
+            let f = format!("{at}.delay_ms");
+            let min = dt * (1.0 - TIME_EPS);
+            match d {
+                Init::Constant(x) => {
+                    v.finite(&f, *x)?;
+                    if *x < min {
+                        return v.fail(
+                            &f,
+                            format!("delay {x} ms is shorter than the time step dt = {dt} ms"),
+                        );
+                    }
+                }
+                Init::Uniform { low, high } => {
+                    check_init(&v, &f, d, false)?;
+                    if *low < min {
+                        return v.fail(
+                            &format!("{f}.Uniform.low"),
+                            format!("delay {low} ms is shorter than the time step dt = {dt} ms"),
+                        );
+                    }
+                    if steps_of_time(*high, dt) > u16::MAX as u64 {
+                        return v.fail(&f, "delays are limited to 65 535 steps");
+                    }
+                }
+                _ => return v.fail(&f, "delays take Constant or Uniform"),
+            }
+            if let Init::Constant(x) = d {
+                if steps_of_time(*x, dt) > u16::MAX as u64 {
+                    return v.fail(&f, "delays are limited to 65 535 steps");
+                }
+            }
+        }
+    }
+
+    for (i, s) in file.stimuli.iter().enumerate() {
+        let StimulusSpec::Dc {
+            target,
+            amplitude_na,
+            start_ms,
+            stop_ms,
+            neurons,
+        } = s;
+        let at = format!("stimuli[{i}].Dc");
+        let p = pop_of(&format!("{at}.target"), target)?;
+        if !has_receptors(&p.model) {
+            return v.fail(
+                &format!("{at}.target"),
+                format!("`{target}` is a spike source; a current needs a neuron model"),
+            );
+        }
+        v.finite(&format!("{at}.amplitude_na"), *amplitude_na)?;
+        v.non_negative(&format!("{at}.start_ms"), *start_ms)?;
+        if let Some(stop) = stop_ms {
+            v.finite(&format!("{at}.stop_ms"), *stop)?;
+            if stop < start_ms {
+                return v.fail(&format!("{at}.stop_ms"), "stop_ms is before start_ms");
+            }
+        }
+        for (n, &j) in neurons.iter().flatten().enumerate() {
+            v.index(
+                &format!("{at}.neurons[{n}]"),
+                j,
+                p.size,
+                &format!("`{target}`"),
+            )?;
+        }
+    }
+
+    let mut recorded = BTreeSet::new();
+    for (i, r) in file.recorders.iter().enumerate() {
+        match r {
+            RecorderSpec::Spikes { population } => {
+                let f = format!("recorders[{i}].Spikes.population");
+                pop_of(&f, population)?;
+                if !recorded.insert(population.clone()) {
+                    return v.fail(&f, format!("spikes of `{population}` are recorded twice"));
+                }
+            }
+            RecorderSpec::State {
+                population,
+                variables,
+                neurons,
+                every_ms,
+            } => {
+                let at = format!("recorders[{i}].State");
+                let p = pop_of(&format!("{at}.population"), population)?;
+                let vars = state_variables(&p.model);
+                for (n, name) in variables.iter().enumerate() {
+                    if !vars.contains(&name.as_str()) {
+                        return v.fail(
+                            &format!("{at}.variables[{n}]"),
+                            format!("`{population}` has no state variable `{name}`"),
+                        );
+                    }
+                }
+                for (n, &j) in neurons.iter().enumerate() {
+                    v.index(
+                        &format!("{at}.neurons[{n}]"),
+                        j,
+                        p.size,
+                        &format!("`{population}`"),
+                    )?;
+                }
+                if let Some(e) = every_ms {
+                    if !(e.is_finite() && *e >= dt * (1.0 - TIME_EPS)) {
+                        return v.fail(
+                            &format!("{at}.every_ms"),
+                            format!("sampling interval {e} ms is shorter than dt = {dt} ms"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    Ok(Checked { file })
+}
+
+fn check_model(v: &V, at: &str, model: &ModelSpec, size: usize, dt: f64) -> Result<()> {
+    match model {
+        ModelSpec::Lif(p) => {
+            let at = format!("{at}.Lif");
+            v.positive(&format!("{at}.tau_m_ms"), p.tau_m_ms)?;
+            v.positive(&format!("{at}.tau_syn_exc_ms"), p.tau_syn_exc_ms)?;
+            v.positive(&format!("{at}.tau_syn_inh_ms"), p.tau_syn_inh_ms)?;
+            v.non_negative(&format!("{at}.refractory_ms"), p.refractory_ms)?;
+            v.positive(&format!("{at}.r_mohm"), p.r_mohm)?;
+            for (f, x) in [
+                ("v_rest_mv", p.v_rest_mv),
+                ("v_reset_mv", p.v_reset_mv),
+                ("v_th_mv", p.v_th_mv),
+                ("i_bias_na", p.i_bias_na),
+            ] {
+                v.finite(&format!("{at}.{f}"), x)?;
+            }
+        }
+        ModelSpec::CobaLif(p) => {
+            let at = format!("{at}.CobaLif");
+            v.positive(&format!("{at}.tau_m_ms"), p.tau_m_ms)?;
+            v.positive(&format!("{at}.tau_syn_exc_ms"), p.tau_syn_exc_ms)?;
+            v.positive(&format!("{at}.tau_syn_inh_ms"), p.tau_syn_inh_ms)?;
+            v.non_negative(&format!("{at}.refractory_ms"), p.refractory_ms)?;
+            v.positive(&format!("{at}.r_mohm"), p.r_mohm)?;
+            for (f, x) in [
+                ("e_l_mv", p.e_l_mv),
+                ("e_exc_mv", p.e_exc_mv),
+                ("e_inh_mv", p.e_inh_mv),
+                ("v_reset_mv", p.v_reset_mv),
+                ("v_th_mv", p.v_th_mv),
+                ("i_bias_na", p.i_bias_na),
+            ] {
+                v.finite(&format!("{at}.{f}"), x)?;
+            }
+        }
+        ModelSpec::Poisson(p) => {
+            let f = format!("{at}.Poisson.rate_hz");
+            v.non_negative(&f, p.rate_hz)?;
+            if p.rate_hz * dt / 1000.0 > 1.0 {
+                return v.fail(
+                    &f,
+                    format!(
+                        "rate {} Hz exceeds one spike per step at dt = {dt} ms",
+                        p.rate_hz
+                    ),
+                );
+            }
+        }
+        ModelSpec::SpikeTimes(p) => {
+            let at = format!("{at}.SpikeTimes.times_ms");
+            if p.times_ms.len() != size {
+                return v.fail(
+                    &at,
+                    format!(
+                        "{} spike trains given for a population of {size} neurons",
+                        p.times_ms.len()
+                    ),
+                );
+            }
+            for (i, train) in p.times_ms.iter().enumerate() {
+                let mut steps = BTreeSet::new();
+                for (k, &t) in train.iter().enumerate() {
+                    let f = format!("{at}[{i}][{k}]");
+                    v.non_negative(&f, t)?;
+                    if !steps.insert(steps_of_time(t, dt)) {
+                        return v.fail(
+                            &f,
+                            format!("neuron {i} has two spikes in the step of t = {t} ms"),
+                        );
+                    }
+                }
+            }
+        }
+        ModelSpec::Observation(p) => {
+            for (n, &j) in p.active.iter().enumerate() {
+                v.index(
+                    &format!("{at}.Observation.active[{n}]"),
+                    j,
+                    size,
+                    "the population",
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks an initialiser's own parameters. `fan` says whether fan-based initialisers (Kaiming,
+/// Xavier) make sense here: they do for weights, not for state variables or delays.
+fn check_init(v: &V, at: &str, init: &Init, fan: bool) -> Result<()> {
+    match init {
+        Init::Constant(x) => v.finite(&format!("{at}.Constant"), *x),
+        Init::Uniform { low, high } => {
+            v.finite(&format!("{at}.Uniform.low"), *low)?;
+            v.finite(&format!("{at}.Uniform.high"), *high)?;
+            if high < low {
+                return v.fail(&format!("{at}.Uniform.high"), "high is below low");
+            }
+            Ok(())
+        }
+        Init::Normal { mean, std } => {
+            v.finite(&format!("{at}.Normal.mean"), *mean)?;
+            v.non_negative(&format!("{at}.Normal.std"), *std)
+        }
+        Init::KaimingNormal { gain }
+        | Init::KaimingUniform { gain }
+        | Init::XavierNormal { gain }
+        | Init::XavierUniform { gain } => {
+            if !fan {
+                return v.fail(
+                    at,
+                    "Kaiming and Xavier initialisers need a fan-in and apply to weights only",
+                );
+            }
+            if let Some(g) = gain {
+                v.non_negative(at, *g)?;
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,384 @@
+//! Building a [`Network`] from a checked graph file: populations with their initial state,
+//! projections with their connectivity, weights and delays.
+//!
+//! Connectivity is generated in fixed blocks of presynaptic rows (or postsynaptic columns for
+//! a fixed in-degree), each block from its own random stream keyed by (seed, projection,
+//! block). Blocks are built in parallel and concatenated in order, so the network is the same
+//! for any number of threads. Sparse rows are drawn by geometric skipping (the gap to the next
+//! synapse is geometric), which costs O(synapses), not O(pairs).
+
+use super::{Delays, Network, Population, Projection, Traces, Weights};
+use crate::engine::rng::{stream, Rng};
+use crate::file::{Checked, Connectivity, Init, ProjectionSpec};
+use crate::models::Dynamics;
+use crate::Real;
+use rand::Rng as _;
+use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
+
+/// Rows (or columns) per connectivity block.
+const BLOCK: usize = 1024;
+
+/// A value distribution with its parameters resolved (fan-based initialisers included).
+#[derive(Debug, Clone, Copy)]
+enum Sampler {
+    Constant(f64),
+    Uniform(f64, f64),
+    Normal(f64, f64),
+}
+
+impl Sampler {
+    fn new(init: &Init, fan_in: f64, fan_out: f64) -> Self {
+        let fan_in = fan_in.max(1.0);
+        let fan_out = fan_out.max(1.0);
+        let sqrt2 = std::f64::consts::SQRT_2;
+        match *init {
+            Init::Constant(c) => Sampler::Constant(c),
+            Init::Uniform { low, high } => Sampler::Uniform(low, high),
+            Init::Normal { mean, std } => Sampler::Normal(mean, std),
+            Init::KaimingNormal { gain } => {
+                Sampler::Normal(0.0, gain.unwrap_or(sqrt2) / fan_in.sqrt())
+            }
+            Init::KaimingUniform { gain } => {
+                let b = gain.unwrap_or(sqrt2) * (3.0 / fan_in).sqrt();
+                Sampler::Uniform(-b, b)
+            }
+            Init::XavierNormal { gain } => {
+                Sampler::Normal(0.0, gain.unwrap_or(1.0) * (2.0 / (fan_in + fan_out)).sqrt())
+            }
+            Init::XavierUniform { gain } => {
+                let b = gain.unwrap_or(1.0) * (6.0 / (fan_in + fan_out)).sqrt();
+                Sampler::Uniform(-b, b)
+            }
+        }
+    }
+
+    fn sample(&self, rng: &mut Rng) -> f64 {
+        match *self {
+            Sampler::Constant(c) => c,
+            Sampler::Uniform(lo, hi) => lo + (hi - lo) * rng.random::<f64>(),
+            Sampler::Normal(m, s) => {
+                let z: f64 = StandardNormal.sample(rng);
+                m + s * z
+            }
+        }
+    }
+}
+
+/// Builds the network of a checked file.
+pub fn build(checked: &Checked) -> Network {
+    let f = &checked.file;
+    let mut net = Network::new();
+    for p in &f.populations {
+        let mut dynamics = Dynamics::new(&p.model, p.size, f.dt_ms, f.seed, &p.name);
+        for (var, init) in &p.init {
+            let sampler = Sampler::new(init, 1.0, 1.0);
+            let mut rng = stream(f.seed, &format!("init/{var}"), &p.name, 0);
+            let col = dynamics.column_mut(var).expect("validated state variable");
+            for x in col.iter_mut() {
+                *x = sampler.sample(&mut rng) as Real;
+            }
+        }
+        net.add_population(Population::new(p.name.clone(), dynamics));
+    }
+    let sizes = |name: &str| {
+        f.populations
+            .iter()
+            .find(|p| p.name == name)
+            .expect("validated population")
+            .size
+    };
+    for spec in &f.projections {
+        let name = spec
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{}->{}", spec.pre, spec.post));
+        let (n_pre, n_post) = (sizes(&spec.pre), sizes(&spec.post));
+        let proj = connect(spec, &name, n_pre, n_post, f.dt_ms, f.seed);
+        let pre = net.pop_id(&spec.pre).expect("validated");
+        let post = net.pop_id(&spec.post).expect("validated");
+        net.add_projection(pre, post, proj, 0);
+    }
+    net
+}
+
+/// Expected (fan-in, fan-out) of a connectivity rule, for the Kaiming and Xavier initialisers.
+fn fans(c: &Connectivity, candidates_pre: usize, n_pre: usize, n_post: usize) -> (f64, f64) {
+    let (np, nq) = (n_pre as f64, n_post as f64);
+    match c {
+        Connectivity::AllToAll => (candidates_pre as f64, nq),
+        Connectivity::OneToOne => (1.0, 1.0),
+        Connectivity::FixedProbability { p } => (p * candidates_pre as f64, p * nq),
+        Connectivity::FixedInDegree { k } => (*k as f64, *k as f64 * nq / np),
+        Connectivity::List { pairs } => (pairs.len() as f64 / nq, pairs.len() as f64 / np),
+        Connectivity::Dense { .. } => (np, nq),
+    }
+}
+
+/// One block of CSR rows: per-row synapse counts, column indices, weights, delays (steps).
+#[derive(Default)]
+struct Block {
+    counts: Vec<usize>,
+    cols: Vec<u32>,
+    weights: Vec<Real>,
+    delays: Vec<u16>,
+}
+
+fn connect(
+    spec: &ProjectionSpec,
+    name: &str,
+    n_pre: usize,
+    n_post: usize,
+    dt: f64,
+    seed: u64,
+) -> Projection {
+    let no_autapses = spec.pre == spec.post && !spec.allow_autapses;
+    let candidates = n_pre - usize::from(no_autapses);
+    let (fan_in, fan_out) = fans(&spec.connectivity, candidates, n_pre, n_post);
+    let weight = spec
+        .weight
+        .as_ref()
+        .map(|w| Sampler::new(w, fan_in, fan_out));
+    let delay_steps = |d: f64| (d / dt).round().clamp(1.0, u16::MAX as f64) as u16;
+    let (shared_delay, delay_sampler) = match &spec.delay_ms {
+        None => (Some(1u16), None),
+        Some(Init::Constant(d)) => (Some(delay_steps(*d)), None),
+        Some(d) => (None, Some(Sampler::new(d, 1.0, 1.0))),
+    };
+    // Draws the weight and delay of one synapse from the block's stream.
+    let draw = |rng: &mut Rng, b: &mut Block, w: Option<Real>| {
+        let w = w.unwrap_or_else(|| weight.expect("validated").sample(rng) as Real);
+        b.weights.push(w);
+        if let Some(s) = delay_sampler {
+            b.delays.push(delay_steps(s.sample(rng)));
+        }
+    };
+    let blocks: Vec<Block> = match &spec.connectivity {
+        Connectivity::FixedInDegree { k } => {
+            in_degree_blocks(*k, n_pre, n_post, no_autapses, seed, name, &draw)
+        }
+        conn => (0..n_pre.div_ceil(BLOCK))
+            .into_par_iter()
+            .map(|blk| {
+                let mut rng = stream(seed, "connect", name, blk as u64);
+                let mut b = Block::default();
+                let mut row_cols: Vec<usize> = Vec::new();
+                let rows = blk * BLOCK..((blk + 1) * BLOCK).min(n_pre);
+                for i in rows {
+                    let before = b.cols.len();
+                    let skip = if no_autapses { i } else { usize::MAX };
+                    match conn {
+                        Connectivity::AllToAll => {
+                            for j in (0..n_post).filter(|&j| j != skip) {
+                                b.cols.push(j as u32);
+                                draw(&mut rng, &mut b, None);
+                            }
+                        }
+                        Connectivity::OneToOne => {
+                            b.cols.push(i as u32);
+                            draw(&mut rng, &mut b, None);
+                        }
+                        Connectivity::FixedProbability { p } => {
+                            row_cols.clear();
+                            row_cols.extend(bernoulli_row(&mut rng, *p, n_post));
+                            for &j in &row_cols {
+                                if j != skip {
+                                    b.cols.push(j as u32);
+                                    draw(&mut rng, &mut b, None);
+                                }
+                            }
+                        }
+                        Connectivity::List { pairs } => {
+                            let mut row: Vec<usize> = pairs
+                                .iter()
+                                .filter(|(a, _)| *a == i)
+                                .map(|&(_, j)| j)
+                                .collect();
+                            row.sort_unstable();
+                            for j in row {
+                                b.cols.push(j as u32);
+                                draw(&mut rng, &mut b, None);
+                            }
+                        }
+                        Connectivity::Dense { weights } => {
+                            for (j, &w) in weights[i].iter().enumerate() {
+                                if w != 0.0 {
+                                    b.cols.push(j as u32);
+                                    draw(&mut rng, &mut b, Some(w as Real));
+                                }
+                            }
+                        }
+                        Connectivity::FixedInDegree { .. } => unreachable!(),
+                    }
+                    b.counts.push(b.cols.len() - before);
+                }
+                b
+            })
+            .collect(),
+    };
+    let nnz: usize = blocks.iter().map(|b| b.cols.len()).sum();
+    let mut indptr = Vec::with_capacity(n_pre + 1);
+    let mut indices = Vec::with_capacity(nnz);
+    let mut data = Vec::with_capacity(nnz);
+    let mut delays = Vec::with_capacity(if shared_delay.is_some() { 0 } else { nnz });
+    indptr.push(0usize);
+    for b in blocks {
+        for c in b.counts {
+            indptr.push(indptr.last().unwrap() + c);
+        }
+        indices.extend_from_slice(&b.cols);
+        data.extend_from_slice(&b.weights);
+        delays.extend_from_slice(&b.delays);
+    }
+    let weights = Weights::try_new((n_pre, n_post), indptr, indices, data)
+        .map_err(|(.., e)| e)
+        .expect("connectivity builds sorted, in-range rows");
+    Projection {
+        name: name.to_string(),
+        receptor: spec.receptor,
+        weights,
+        delays: match shared_delay {
+            Some(d) => Delays::Uniform(d),
+            None => Delays::PerSynapse(delays),
+        },
+        traces: Traces::default(),
+    }
+}
+
+/// Column indices of one row where each of `n` entries is present with probability `p`,
+/// ascending, drawn by geometric skipping.
+fn bernoulli_row(rng: &mut Rng, p: f64, n: usize) -> impl Iterator<Item = usize> + '_ {
+    let log_q = (1.0 - p).ln();
+    let mut j: i64 = -1;
+    std::iter::from_fn(move || {
+        if p <= 0.0 {
+            return None;
+        }
+        if p >= 1.0 {
+            j += 1;
+        } else {
+            let u = 1.0 - rng.random::<f64>(); // (0, 1]
+            let gap = (u.ln() / log_q).floor();
+            if gap >= n as f64 {
+                return None;
+            }
+            j += 1 + gap as i64;
+        }
+        (j < n as i64).then_some(j as usize)
+    })
+}
+
+/// Fixed in-degree: every post neuron draws `k` distinct pre neurons; built per block of post
+/// neurons, then regrouped by pre neuron into CSR blocks (one block per pre block).
+fn in_degree_blocks(
+    k: usize,
+    n_pre: usize,
+    n_post: usize,
+    no_autapses: bool,
+    seed: u64,
+    name: &str,
+    draw: &(dyn Fn(&mut Rng, &mut Block, Option<Real>) + Sync),
+) -> Vec<Block> {
+    // (pre, post, weight, delay) in order of post, then draw.
+    let per_post: Vec<Vec<(u32, u32, Real, u16)>> = (0..n_post.div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|blk| {
+            let mut rng = stream(seed, "connect-in", name, blk as u64);
+            let mut out = Vec::new();
+            for j in blk * BLOCK..((blk + 1) * BLOCK).min(n_post) {
+                let candidates = n_pre - usize::from(no_autapses && j < n_pre);
+                let mut chosen: Vec<usize> = rand::seq::index::sample(&mut rng, candidates, k)
+                    .into_iter()
+                    .map(|i| {
+                        if no_autapses && j < n_pre && i >= j {
+                            i + 1
+                        } else {
+                            i
+                        }
+                    })
+                    .collect();
+                chosen.sort_unstable();
+                for i in chosen {
+                    let mut b = Block::default();
+                    draw(&mut rng, &mut b, None);
+                    out.push((
+                        i as u32,
+                        j as u32,
+                        b.weights[0],
+                        b.delays.first().copied().unwrap_or(0),
+                    ));
+                }
+            }
+            out
+        })
+        .collect();
+    // Counting sort by pre, stable, so each row's columns stay ascending.
+    let mut counts = vec![0usize; n_pre];
+    for s in per_post.iter().flatten() {
+        counts[s.0 as usize] += 1;
+    }
+    let mut start = vec![0usize; n_pre + 1];
+    for i in 0..n_pre {
+        start[i + 1] = start[i] + counts[i];
+    }
+    let nnz = start[n_pre];
+    let mut cols = vec![0u32; nnz];
+    let mut weights = vec![0.0; nnz];
+    let mut delays = vec![0u16; nnz];
+    let mut fill = start.clone();
+    for &(i, j, w, d) in per_post.iter().flatten() {
+        let at = fill[i as usize];
+        cols[at] = j;
+        weights[at] = w;
+        delays[at] = d;
+        fill[i as usize] += 1;
+    }
+    let per_synapse_delays = per_post.iter().flatten().any(|s| s.3 != 0);
+    vec![Block {
+        counts,
+        cols,
+        weights,
+        delays: if per_synapse_delays {
+            delays
+        } else {
+            Vec::new()
+        },
+    }]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometric_skipping_gives_the_binomial_mean_and_sorted_unique_columns() {
+        let mut rng = stream(3, "t", "t", 0);
+        let (p, n, rows) = (0.02, 4000, 2000);
+        let mut total = 0usize;
+        for _ in 0..rows {
+            let row: Vec<usize> = bernoulli_row(&mut rng, p, n).collect();
+            assert!(row.windows(2).all(|w| w[0] < w[1]));
+            assert!(row.iter().all(|&j| j < n));
+            total += row.len();
+        }
+        let mean = total as f64 / rows as f64; // 80 expected, std of the mean ≈ 0.2
+        assert!((mean - 80.0).abs() < 1.0, "{mean}");
+        assert_eq!(
+            bernoulli_row(&mut rng, 1.0, 5).collect::<Vec<_>>(),
+            vec![0, 1, 2, 3, 4]
+        );
+        assert_eq!(bernoulli_row(&mut rng, 0.0, 5).count(), 0);
+    }
+
+    #[test]
+    fn fan_based_initialisers_have_the_right_spread() {
+        let s = Sampler::new(&Init::KaimingNormal { gain: None }, 450.0, 64.0);
+        assert!(
+            matches!(s, Sampler::Normal(m, sd) if m == 0.0 && (sd - (2.0f64 / 450.0).sqrt()).abs() < 1e-15)
+        );
+        let s = Sampler::new(&Init::XavierUniform { gain: Some(2.0) }, 10.0, 20.0);
+        assert!(
+            matches!(s, Sampler::Uniform(lo, hi) if (hi - 2.0 * (6.0f64 / 30.0).sqrt()).abs() < 1e-15 && lo == -hi)
+        );
+    }
+}

@@ -1,0 +1,25 @@
+//! snnsim: a spiking-neural-network simulator with an event-driven sparse core, whose networks
+//! can grow and prune themselves while they learn.
+//!
+//! A run goes file → [`file::Source::parse`] (RON to typed schema) → validation
+//! ([`file::Checked`]) → [`graph::build`] (a [`graph::Network`]: a petgraph graph of
+//! populations and projections with CSR weights) → [`engine::Engine::step`], repeated. The
+//! command-line binary only parses arguments and calls [`app`].
+//!
+//! See docs/architecture.md for what lives where and why.
+
+#![deny(missing_docs)]
+
+pub mod app;
+pub mod engine;
+pub mod error;
+pub mod file;
+pub mod graph;
+pub mod io;
+pub mod models;
+pub mod monitor;
+
+pub use error::{Error, Result};
+
+/// The floating-point type of neuron state and weights.
+pub type Real = f64;

@@ -1,0 +1,216 @@
+//! Conductance-based leaky integrate-and-fire neuron with exponentially decaying conductances,
+//! integrated with forward Euler: the COBA network of Brette et al. (2007), benchmark 1, as in
+//! Brian2's and NEST's benchmark scripts.
+//!
+//! ```text
+//! dv/dt     = (g_exc·(E_exc − v) + g_inh·(E_inh − v) − (v − E_L) + R·(I_bias + I_ext)) / τ_m
+//! dg_exc/dt = −g_exc / τ_exc          dg_inh/dt = −g_inh / τ_inh
+//! ```
+//! Conductances are dimensionless, in units of the leak conductance (a weight of 0.6 is
+//! 6 nS onto a 10 nS leak). Each step updates every variable from the values at the start of
+//! the step (Brian2 `method='euler'`): v ← v + h·dv/dt (held while refractory), g ← g − h·g/τ.
+//! Threshold, reset, refractoriness and spike stamping are those of [`super::lif`].
+
+use super::{chunks, for_chunks, refractory_steps, Split};
+use crate::file::CobaLifParams;
+use crate::Real;
+
+#[derive(Debug, Clone, Copy)]
+struct Consts {
+    h_over_tau_m: Real,
+    h_over_tau_exc: Real,
+    h_over_tau_inh: Real,
+    e_l: Real,
+    e_exc: Real,
+    e_inh: Real,
+    r: Real,
+    i_bias: Real,
+    v_th: Real,
+    v_reset: Real,
+    hold_steps: u32,
+}
+
+/// A population of conductance-based LIF neurons.
+#[derive(Debug, Clone)]
+pub struct CobaLif {
+    /// Parameters as given.
+    pub params: CobaLifParams,
+    /// Membrane potential (mV).
+    pub v: Vec<Real>,
+    /// Excitatory conductance (units of the leak conductance).
+    pub g_exc: Vec<Real>,
+    /// Inhibitory conductance (units of the leak conductance).
+    pub g_inh: Vec<Real>,
+    /// Steps of refractoriness left.
+    pub refractory: Vec<u32>,
+    /// External current from stimuli (nA).
+    pub i_ext: Vec<Real>,
+    k: Consts,
+}
+
+impl CobaLif {
+    /// `n` neurons at v = E_L with closed channels.
+    pub fn new(params: CobaLifParams, n: usize, dt_ms: f64) -> Self {
+        let k = Consts {
+            h_over_tau_m: dt_ms / params.tau_m_ms,
+            h_over_tau_exc: dt_ms / params.tau_syn_exc_ms,
+            h_over_tau_inh: dt_ms / params.tau_syn_inh_ms,
+            e_l: params.e_l_mv,
+            e_exc: params.e_exc_mv,
+            e_inh: params.e_inh_mv,
+            r: params.r_mohm,
+            i_bias: params.i_bias_na,
+            v_th: params.v_th_mv,
+            v_reset: params.v_reset_mv,
+            hold_steps: refractory_steps(params.refractory_ms, dt_ms).saturating_sub(1),
+        };
+        CobaLif {
+            v: vec![params.e_l_mv; n],
+            g_exc: vec![0.0; n],
+            g_inh: vec![0.0; n],
+            refractory: vec![0; n],
+            i_ext: vec![0.0; n],
+            params,
+            k,
+        }
+    }
+
+    /// One step for every neuron: the input due this step (`due_*`) is added to the
+    /// synaptic variables and zeroed; spikes go to `outs`, one buffer per chunk.
+    pub fn update(&mut self, due_exc: &mut [Real], due_inh: &mut [Real], outs: &mut [Vec<u32>]) {
+        debug_assert_eq!(outs.len(), chunks(self.v.len()));
+        let cols = Cols {
+            v: &mut self.v,
+            ge: &mut self.g_exc,
+            gi: &mut self.g_inh,
+            refr: &mut self.refractory,
+            iext: &self.i_ext,
+            de: due_exc,
+            di: due_inh,
+        };
+        let k = self.k;
+        for_chunks(cols, outs, &|c: Cols, offset, out: &mut Vec<u32>| {
+            update_chunk(&k, c, offset, out)
+        });
+    }
+}
+
+struct Cols<'a> {
+    v: &'a mut [Real],
+    ge: &'a mut [Real],
+    gi: &'a mut [Real],
+    refr: &'a mut [u32],
+    iext: &'a [Real],
+    de: &'a mut [Real],
+    di: &'a mut [Real],
+}
+
+impl Split for Cols<'_> {
+    fn neurons(&self) -> usize {
+        self.v.len()
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let (v0, v1) = self.v.split_at_mut(mid);
+        let (e0, e1) = self.ge.split_at_mut(mid);
+        let (i0, i1) = self.gi.split_at_mut(mid);
+        let (r0, r1) = self.refr.split_at_mut(mid);
+        let (x0, x1) = self.iext.split_at(mid);
+        let (d0, d1) = self.de.split_at_mut(mid);
+        let (f0, f1) = self.di.split_at_mut(mid);
+        (
+            Cols {
+                v: v0,
+                ge: e0,
+                gi: i0,
+                refr: r0,
+                iext: x0,
+                de: d0,
+                di: f0,
+            },
+            Cols {
+                v: v1,
+                ge: e1,
+                gi: i1,
+                refr: r1,
+                iext: x1,
+                de: d1,
+                di: f1,
+            },
+        )
+    }
+}
+
+fn update_chunk(k: &Consts, c: Cols, offset: u32, out: &mut Vec<u32>) {
+    let n = c.v.len();
+    let (v, iext) = (c.v, &c.iext[..n]);
+    let (ge, gi, refr) = (&mut c.ge[..n], &mut c.gi[..n], &mut c.refr[..n]);
+    let (de, di) = (&mut c.de[..n], &mut c.di[..n]);
+    for j in 0..n {
+        let g_e = ge[j] + de[j];
+        let g_i = gi[j] + di[j];
+        de[j] = 0.0;
+        di[j] = 0.0;
+        let dv = g_e * (k.e_exc - v[j]) + g_i * (k.e_inh - v[j]) - (v[j] - k.e_l)
+            + k.r * (k.i_bias + iext[j]);
+        let v_new = v[j] + k.h_over_tau_m * dv;
+        v[j] = if refr[j] > 0 { v[j] } else { v_new };
+        ge[j] = g_e - k.h_over_tau_exc * g_e;
+        gi[j] = g_i - k.h_over_tau_inh * g_i;
+    }
+    for j in 0..n {
+        if refr[j] > 0 {
+            refr[j] -= 1;
+        } else if v[j] > k.v_th {
+            v[j] = k.v_reset;
+            refr[j] = k.hold_steps;
+            out.push(offset + j as u32);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn euler_relaxes_to_the_conductance_weighted_equilibrium() {
+        // With constant conductances the fixed point is
+        // v* = (E_L + g_e·E_e + g_i·E_i + R·I) / (1 + g_e + g_i); hold them constant by using
+        // very long synaptic time constants and check v converges there.
+        let p = CobaLifParams {
+            tau_syn_exc_ms: 1e12,
+            tau_syn_inh_ms: 1e12,
+            v_th_mv: 1e9,
+            i_bias_na: 5.0,
+            ..CobaLifParams::default()
+        };
+        let mut m = CobaLif::new(p.clone(), 1, 0.1);
+        m.g_exc[0] = 0.3;
+        m.g_inh[0] = 0.2;
+        let mut outs = vec![Vec::new()];
+        let (mut de, mut di) = (vec![0.0], vec![0.0]);
+        for _ in 0..20_000 {
+            m.update(&mut de, &mut di, &mut outs);
+        }
+        let v_star = (p.e_l_mv + 0.3 * p.e_exc_mv + 0.2 * p.e_inh_mv + p.i_bias_na) / 1.5;
+        assert!((m.v[0] - v_star).abs() < 1e-6, "{} vs {v_star}", m.v[0]);
+    }
+
+    #[test]
+    fn one_euler_step_matches_the_formula() {
+        let p = CobaLifParams {
+            v_th_mv: 1e9,
+            ..CobaLifParams::default()
+        };
+        let mut m = CobaLif::new(p.clone(), 1, 0.1);
+        m.v[0] = -55.0;
+        m.g_exc[0] = 0.6;
+        m.g_inh[0] = 6.7;
+        let mut outs = vec![Vec::new()];
+        m.update(&mut [0.0], &mut [0.0], &mut outs);
+        let dv = 0.6 * (0.0 + 55.0) + 6.7 * (-80.0 + 55.0) - (-55.0 + 60.0) + 20.0;
+        assert!((m.v[0] - (-55.0 + 0.1 / 20.0 * dv)).abs() < 1e-12);
+        assert!((m.g_exc[0] - 0.6 * (1.0 - 0.1 / 5.0)).abs() < 1e-15);
+        assert!((m.g_inh[0] - 6.7 * (1.0 - 0.1 / 10.0)).abs() < 1e-15);
+    }
+}

@@ -1,0 +1,277 @@
+//! Current-based leaky integrate-and-fire neuron with exponential synaptic currents,
+//! integrated exactly (NEST `iaf_psc_exp`, Brian2 `method='exact'`).
+//!
+//! ```text
+//! dv/dt     = (−(v − v_rest) + R·(I_exc + I_inh + I_bias + I_ext)) / τ_m
+//! dI_exc/dt = −I_exc / τ_exc          dI_inh/dt = −I_inh / τ_inh
+//! ```
+//! With the currents held by their exponential decay over a step of length h, the solution
+//! over one step is linear in the state (Rotter & Diesmann 1999):
+//!
+//! ```text
+//! v(t+h)     = v∞ − v∞·P22 + (P21_exc·I_exc + P21_inh·I_inh + P22·v),  v∞ = v_rest + R·(I_bias + I_ext)
+//! I_x(t+h)   = P11_x · I_x
+//! P22        = exp(−h/τ_m),  P11_x = exp(−h/τ_x)
+//! P21_x      = R·τ_x/(τ_x − τ_m) · (P11_x − P22)  =  R·τ_x/(τ_x − τ_m) · P22 · expm1(h/τ_m − h/τ_x)
+//! ```
+//! The `expm1` form stays accurate as τ_x → τ_m, where it tends to R·h/τ_m·P22.
+//!
+//! Order within a step (Brian2's schedule, see docs/architecture.md): synaptic input due this
+//! step has already been added to I_x (delivery); v is updated from the old v and I_x unless
+//! the neuron is refractory (then v is held); I_x decay (also while refractory); a spike is
+//! emitted if v > v_th (strict), v is set to v_reset, and the neuron is held for the next
+//! round(t_ref/h) − 1 steps, so that it integrates again round(t_ref/h) steps after the spike.
+//! The spike is stamped with the start of the step, t_n.
+
+use super::{chunks, for_chunks, refractory_steps, Split};
+use crate::file::LifParams;
+use crate::Real;
+
+/// Propagators and constants for one (parameters, dt).
+#[derive(Debug, Clone, Copy)]
+pub struct LifPropagators {
+    p22: Real,
+    p11_exc: Real,
+    p11_inh: Real,
+    p21_exc: Real,
+    p21_inh: Real,
+    r: Real,
+    v_rest: Real,
+    i_bias: Real,
+    v_th: Real,
+    v_reset: Real,
+    /// Steps a neuron is held after the step in which it spiked.
+    hold_steps: u32,
+}
+
+impl LifPropagators {
+    /// Computes the propagators for step `dt_ms`.
+    pub fn new(p: &LifParams, dt_ms: f64) -> Self {
+        let h = dt_ms;
+        let p22 = (-h / p.tau_m_ms).exp();
+        let p21 = |tau_s: f64| {
+            p.r_mohm * tau_s / (tau_s - p.tau_m_ms) * p22 * (h / p.tau_m_ms - h / tau_s).exp_m1()
+        };
+        let p21_limit = p.r_mohm * h / p.tau_m_ms * p22;
+        let p21_of = |tau_s: f64| {
+            if (tau_s - p.tau_m_ms).abs() < 1e-12 * p.tau_m_ms {
+                p21_limit
+            } else {
+                p21(tau_s)
+            }
+        };
+        LifPropagators {
+            p22,
+            p11_exc: (-h / p.tau_syn_exc_ms).exp(),
+            p11_inh: (-h / p.tau_syn_inh_ms).exp(),
+            p21_exc: p21_of(p.tau_syn_exc_ms),
+            p21_inh: p21_of(p.tau_syn_inh_ms),
+            r: p.r_mohm,
+            v_rest: p.v_rest_mv,
+            i_bias: p.i_bias_na,
+            v_th: p.v_th_mv,
+            v_reset: p.v_reset_mv,
+            hold_steps: refractory_steps(p.refractory_ms, dt_ms).saturating_sub(1),
+        }
+    }
+}
+
+/// A population of current-based LIF neurons.
+#[derive(Debug, Clone)]
+pub struct Lif {
+    /// Parameters as given.
+    pub params: LifParams,
+    /// Membrane potential (mV).
+    pub v: Vec<Real>,
+    /// Excitatory synaptic current (nA).
+    pub i_exc: Vec<Real>,
+    /// Inhibitory synaptic current (nA).
+    pub i_inh: Vec<Real>,
+    /// Steps of refractoriness left.
+    pub refractory: Vec<u32>,
+    /// External current from stimuli (nA).
+    pub i_ext: Vec<Real>,
+    prop: LifPropagators,
+}
+
+impl Lif {
+    /// `n` neurons at rest (v = v_rest, no current).
+    pub fn new(params: LifParams, n: usize, dt_ms: f64) -> Self {
+        let prop = LifPropagators::new(&params, dt_ms);
+        Lif {
+            v: vec![params.v_rest_mv; n],
+            i_exc: vec![0.0; n],
+            i_inh: vec![0.0; n],
+            refractory: vec![0; n],
+            i_ext: vec![0.0; n],
+            params,
+            prop,
+        }
+    }
+
+    /// One step for every neuron: the input due this step (`due_*`) is added to the
+    /// synaptic variables and zeroed; spikes go to `outs`, one buffer per chunk.
+    pub fn update(&mut self, due_exc: &mut [Real], due_inh: &mut [Real], outs: &mut [Vec<u32>]) {
+        debug_assert_eq!(outs.len(), chunks(self.v.len()));
+        let cols = Cols {
+            v: &mut self.v,
+            ie: &mut self.i_exc,
+            ii: &mut self.i_inh,
+            refr: &mut self.refractory,
+            iext: &self.i_ext,
+            de: due_exc,
+            di: due_inh,
+        };
+        let p = self.prop;
+        for_chunks(cols, outs, &|c: Cols, offset, out: &mut Vec<u32>| {
+            update_chunk(&p, c, offset, out)
+        });
+    }
+}
+
+struct Cols<'a> {
+    v: &'a mut [Real],
+    ie: &'a mut [Real],
+    ii: &'a mut [Real],
+    refr: &'a mut [u32],
+    iext: &'a [Real],
+    de: &'a mut [Real],
+    di: &'a mut [Real],
+}
+
+impl Split for Cols<'_> {
+    fn neurons(&self) -> usize {
+        self.v.len()
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let (v0, v1) = self.v.split_at_mut(mid);
+        let (e0, e1) = self.ie.split_at_mut(mid);
+        let (i0, i1) = self.ii.split_at_mut(mid);
+        let (r0, r1) = self.refr.split_at_mut(mid);
+        let (x0, x1) = self.iext.split_at(mid);
+        let (d0, d1) = self.de.split_at_mut(mid);
+        let (f0, f1) = self.di.split_at_mut(mid);
+        (
+            Cols {
+                v: v0,
+                ie: e0,
+                ii: i0,
+                refr: r0,
+                iext: x0,
+                de: d0,
+                di: f0,
+            },
+            Cols {
+                v: v1,
+                ie: e1,
+                ii: i1,
+                refr: r1,
+                iext: x1,
+                de: d1,
+                di: f1,
+            },
+        )
+    }
+}
+
+/// The update of one chunk: an integration pass without branches (so it vectorises), then a
+/// threshold pass.
+fn update_chunk(p: &LifPropagators, c: Cols, offset: u32, out: &mut Vec<u32>) {
+    let n = c.v.len();
+    let (v, iext) = (c.v, &c.iext[..n]);
+    let (ie, ii, refr) = (&mut c.ie[..n], &mut c.ii[..n], &mut c.refr[..n]);
+    let (de, di) = (&mut c.de[..n], &mut c.di[..n]);
+    for k in 0..n {
+        let i_e = ie[k] + de[k];
+        let i_i = ii[k] + di[k];
+        de[k] = 0.0;
+        di[k] = 0.0;
+        let v_inf = p.v_rest + p.r * (p.i_bias + iext[k]);
+        let v_new = (v_inf - v_inf * p.p22) + ((p.p21_exc * i_e + p.p21_inh * i_i) + p.p22 * v[k]);
+        v[k] = if refr[k] > 0 { v[k] } else { v_new };
+        ie[k] = i_e * p.p11_exc;
+        ii[k] = i_i * p.p11_inh;
+    }
+    for k in 0..n {
+        if refr[k] > 0 {
+            refr[k] -= 1;
+        } else if v[k] > p.v_th {
+            v[k] = p.v_reset;
+            refr[k] = p.hold_steps;
+            out.push(offset + k as u32);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> LifParams {
+        LifParams {
+            tau_m_ms: 20.0,
+            v_rest_mv: 0.0,
+            v_reset_mv: 0.0,
+            v_th_mv: 1e9,
+            refractory_ms: 0.0,
+            tau_syn_exc_ms: 5.0,
+            tau_syn_inh_ms: 20.0,
+            r_mohm: 2.0,
+            i_bias_na: 0.0,
+        }
+    }
+
+    /// v(t) for v(0) = 0 and I(0) = I0 decaying with τ_s, from the closed form
+    /// v = R·I0·τ_s/(τ_s − τ_m)·(e^{−t/τ_s} − e^{−t/τ_m}), or R·I0·t/τ_m·e^{−t/τ_m} at τ_s = τ_m.
+    fn analytic(t: f64, i0: f64, tau_s: f64, p: &LifParams) -> f64 {
+        let tm = p.tau_m_ms;
+        if tau_s == tm {
+            p.r_mohm * i0 * t / tm * (-t / tm).exp()
+        } else {
+            p.r_mohm * i0 * tau_s / (tau_s - tm) * ((-t / tau_s).exp() - (-t / tm).exp())
+        }
+    }
+
+    #[test]
+    fn exact_update_follows_the_closed_form_for_distinct_and_equal_time_constants() {
+        let p = params();
+        let dt = 0.1;
+        let mut m = Lif::new(p.clone(), 2, dt);
+        m.i_exc[0] = 1.5;
+        m.i_inh[1] = -0.7; // τ_inh = τ_m: the degenerate propagator
+        let mut outs = vec![Vec::new()];
+        let (mut de, mut di) = (vec![0.0; 2], vec![0.0; 2]);
+        for n in 1..=1000 {
+            m.update(&mut de, &mut di, &mut outs);
+            let t = n as f64 * dt;
+            let a0 = analytic(t, 1.5, 5.0, &p);
+            let a1 = analytic(t, -0.7, 20.0, &p);
+            assert!((m.v[0] - a0).abs() < 1e-12, "t={t}: {} vs {a0}", m.v[0]);
+            assert!((m.v[1] - a1).abs() < 1e-12, "t={t}: {} vs {a1}", m.v[1]);
+        }
+    }
+
+    #[test]
+    fn refractory_neuron_is_held_and_integrates_again_after_the_period() {
+        let p = LifParams {
+            v_th_mv: 1.0,
+            refractory_ms: 0.5,
+            i_bias_na: 1.0e3,
+            ..params()
+        };
+        let mut m = Lif::new(p, 1, 0.1);
+        let mut outs = vec![Vec::new()];
+        let (mut de, mut di) = (vec![0.0], vec![0.0]);
+        let mut spike_steps = vec![];
+        for n in 0..20 {
+            outs[0].clear();
+            m.update(&mut de, &mut di, &mut outs);
+            if !outs[0].is_empty() {
+                spike_steps.push(n);
+            }
+        }
+        // The drive crosses threshold in one step; with t_ref = 5 steps the neuron integrates
+        // again 5 steps after each spike and crosses at once.
+        assert_eq!(spike_steps, vec![0, 5, 10, 15]);
+    }
+}

@@ -1,0 +1,166 @@
+//! Recorders: what a run keeps of its activity. They only read the network, in the observe
+//! stage (spikes) or right after delivery (state, Brian2's `start` slot).
+
+use crate::graph::{Network, PopId};
+use crate::io::AtomicFile;
+use crate::Real;
+use std::io::Write;
+use std::path::Path;
+
+/// Every spike of some populations.
+#[derive(Debug, Clone, Default)]
+pub struct SpikeRecorder {
+    /// Recorded populations, in name order, with their names.
+    pops: Vec<(PopId, String)>,
+    /// (step, population position in `pops`, neuron), in recording order, which is sorted by
+    /// step, then population name, then neuron.
+    pub events: Vec<(u64, u32, u32)>,
+}
+
+impl SpikeRecorder {
+    /// Records the given populations.
+    pub fn new(net: &Network, names: &[String]) -> Self {
+        let mut pops: Vec<(PopId, String)> = names
+            .iter()
+            .map(|n| (net.pop_id(n).expect("validated"), n.clone()))
+            .collect();
+        pops.sort_by(|a, b| a.1.cmp(&b.1));
+        SpikeRecorder {
+            pops,
+            events: Vec::new(),
+        }
+    }
+
+    /// Whether nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.pops.is_empty()
+    }
+
+    /// Appends this step's spikes.
+    pub fn record(&mut self, net: &Network, step: u64) {
+        for (k, (id, _)) in self.pops.iter().enumerate() {
+            for &i in &net.pop(*id).spikes {
+                self.events.push((step, k as u32, i));
+            }
+        }
+    }
+
+    /// Writes `spikes.csv`: `t_ms,population,neuron`, one row per spike.
+    pub fn write_csv(&self, path: &Path, dt_ms: f64) -> crate::Result<()> {
+        let mut f = AtomicFile::create(path)?;
+        let prec = time_decimals(dt_ms);
+        let res = (|| -> std::io::Result<()> {
+            writeln!(f, "t_ms,population,neuron")?;
+            for &(step, k, i) in &self.events {
+                let t = step as f64 * dt_ms;
+                writeln!(f, "{t:.prec$},{},{i}", self.pops[k as usize].1)?;
+            }
+            Ok(())
+        })();
+        res.map_err(|e| crate::Error::io(path, e))?;
+        f.commit()
+    }
+}
+
+/// Decimals needed to print multiples of `dt_ms` exactly (up to 9).
+pub fn time_decimals(dt_ms: f64) -> usize {
+    (0..=9)
+        .find(|&d| {
+            let s = dt_ms * 10f64.powi(d as i32);
+            (s - s.round()).abs() < 1e-9 * s.abs().max(1.0)
+        })
+        .unwrap_or(9)
+}
+
+/// Some state variables of some neurons of one population.
+#[derive(Debug, Clone)]
+pub struct StateRecorder {
+    pop: PopId,
+    /// Population name.
+    pub population: String,
+    /// Recorded variables.
+    pub variables: Vec<String>,
+    /// Recorded neurons.
+    pub neurons: Vec<usize>,
+    every: u64,
+    /// (step, one value per neuron per variable: neuron-major).
+    pub rows: Vec<(u64, Vec<Real>)>,
+}
+
+impl StateRecorder {
+    /// A recorder sampling every `every` steps.
+    pub fn new(
+        net: &Network,
+        population: &str,
+        variables: Vec<String>,
+        neurons: Vec<usize>,
+        every: u64,
+    ) -> Self {
+        StateRecorder {
+            pop: net.pop_id(population).expect("validated"),
+            population: population.to_string(),
+            variables,
+            neurons,
+            every: every.max(1),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Samples the state at the start of `step`, after delivery and before integration: a
+    /// synaptic variable includes the input delivered in this step, as Brian2's `start` slot
+    /// shows it.
+    pub fn record(&mut self, net: &Network, step: u64) {
+        if step % self.every != 0 {
+            return;
+        }
+        let p = net.pop(self.pop);
+        let cols = p.dynamics.columns();
+        let mut row = Vec::with_capacity(self.neurons.len() * self.variables.len());
+        for &j in &self.neurons {
+            for var in &self.variables {
+                let (pos, (_, col)) = cols
+                    .iter()
+                    .enumerate()
+                    .find(|(_, (n, _))| n == var)
+                    .expect("validated variable");
+                // Columns 1.. are the synaptic variables, one per receptor, in receptor order.
+                let pending = if pos >= 1 { p.due[pos - 1][j] } else { 0.0 };
+                row.push(col[j] + pending);
+            }
+        }
+        self.rows.push((step, row));
+    }
+
+    /// Writes `t_ms,neuron,<variables...>`, one row per sample and neuron.
+    pub fn write_csv(&self, path: &Path, dt_ms: f64) -> crate::Result<()> {
+        let mut f = AtomicFile::create(path)?;
+        let prec = time_decimals(dt_ms);
+        let res = (|| -> std::io::Result<()> {
+            writeln!(f, "t_ms,neuron,{}", self.variables.join(","))?;
+            let nv = self.variables.len();
+            for (step, row) in &self.rows {
+                let t = *step as f64 * dt_ms;
+                for (k, &j) in self.neurons.iter().enumerate() {
+                    write!(f, "{t:.prec$},{j}")?;
+                    for x in &row[k * nv..(k + 1) * nv] {
+                        write!(f, ",{x:?}")?;
+                    }
+                    writeln!(f)?;
+                }
+            }
+            Ok(())
+        })();
+        res.map_err(|e| crate::Error::io(path, e))?;
+        f.commit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn time_decimals_fit_the_step() {
+        assert_eq!(super::time_decimals(1.0), 0);
+        assert_eq!(super::time_decimals(0.1), 1);
+        assert_eq!(super::time_decimals(0.025), 3);
+    }
+}

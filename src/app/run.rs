@@ -86,7 +86,9 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
         }
         parsed.duration_ms = d;
     }
-    let resolved = Source::from_text(source.label.clone(), file::to_ron(&parsed));
+    let mut resolved = parsed.clone();
+    file::resolve(&mut resolved);
+    let resolved = file::to_ron(&resolved);
     // Validate against the original text so that positions point into the user's file.
     let checked = source_with(&source, parsed)?;
     let threads = match opts.threads {
@@ -99,7 +101,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
         None => default_run_dir(&opts.file),
     };
     std::fs::create_dir_all(&run_dir).map_err(|e| Error::io(&run_dir, e))?;
-    write_atomic(&run_dir.join("config.ron"), resolved.text.as_bytes())?;
+    write_atomic(&run_dir.join("config.ron"), resolved.as_bytes())?;
 
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)

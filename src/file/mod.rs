@@ -115,6 +115,20 @@ pub fn load(path: &Path) -> Result<Checked> {
     Source::read(path)?.load()
 }
 
+/// Makes every default that depends on other fields explicit: projection names
+/// (`"<pre>-><post>"`) and delays (one step). Run directories hold the resolved file.
+pub fn resolve(file: &mut GraphFile) {
+    let dt = file.dt_ms;
+    for p in &mut file.projections {
+        if p.name.is_none() {
+            p.name = Some(format!("{}->{}", p.pre, p.post));
+        }
+        if p.delay_ms.is_none() {
+            p.delay_ms = Some(Init::Constant(dt));
+        }
+    }
+}
+
 /// Writes a graph file as RON text that [`Source::parse`] reads back to the same value.
 pub fn to_ron(file: &GraphFile) -> String {
     let cfg = ron::ser::PrettyConfig::new()

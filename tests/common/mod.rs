@@ -1,0 +1,60 @@
+//! Helpers shared by the test modules.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The reference data of independent tools: `$SNNSIM_REFERENCE_DIR`, or `../shared/reference`
+/// beside the repository.
+pub fn reference_dir() -> PathBuf {
+    std::env::var_os("SNNSIM_REFERENCE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/reference"))
+}
+
+/// A reference JSON file, parsed.
+pub fn reference(name: &str) -> serde_json::Value {
+    let path = reference_dir().join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "reference data {} is missing ({e}); set SNNSIM_REFERENCE_DIR",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text).expect("reference JSON parses")
+}
+
+/// Runs the snnsim binary with `args`.
+pub fn snnsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_snnsim"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("snnsim starts")
+}
+
+/// Runs `snnsim run FILE --json --out DIR ARGS...` and returns the parsed summary.
+pub fn run_json(file: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "run",
+        file.to_str().unwrap(),
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = snnsim(&args);
+    assert!(
+        o.status.success(),
+        "snnsim {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    let last = stdout.lines().last().expect("some output");
+    serde_json::from_str(last).expect("the last line is the summary JSON")
+}

@@ -1,0 +1,180 @@
+//! The engine's contracts: the stage order of a step, the delay convention, the run directory
+//! and `summary.json`.
+
+use crate::common::{root, run_json, snnsim};
+use snnsim::engine::{Engine, Stage, StepHook, StepInfo};
+use snnsim::file::Source;
+use snnsim::graph::Network;
+use std::sync::{Arc, Mutex};
+
+fn load(text: &str) -> snnsim::file::Checked {
+    Source::from_text("t.ron", text)
+        .load()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Records the stages entered, and what the network looks like at the hook stages.
+struct Recorder {
+    log: Arc<Mutex<Vec<(u64, Stage)>>>,
+    spikes_seen: Arc<Mutex<Vec<(u64, Vec<u32>)>>>,
+}
+
+impl StepHook for Recorder {
+    fn enter(&mut self, stage: Stage, info: StepInfo) {
+        self.log.lock().unwrap().push((info.step, stage));
+    }
+    fn observe(&mut self, net: &Network, info: StepInfo) {
+        let spikes = net.population("src").unwrap().spikes.clone();
+        self.spikes_seen.lock().unwrap().push((info.step, spikes));
+    }
+}
+
+const TWO_NEURONS: &str = r#"(format_version: 1, dt_ms: 1.0, duration_ms: 10.0,
+    populations: [
+      (name: "src", size: 1, model: SpikeTimes(times_ms: [[2.0]])),
+      (name: "dst", size: 1, model: Lif(tau_m_ms: 10.0, v_rest_mv: 0.0, v_reset_mv: 0.0,
+         v_th_mv: 100.0, refractory_ms: 0.0, tau_syn_exc_ms: 5.0)),
+    ],
+    projections: [(pre: "src", post: "dst", connectivity: AllToAll, weight: Constant(1.0),
+                   delay_ms: Constant(3.0))],
+    recorders: [State(population: "dst", variables: ["i_exc"], neurons: [0])])"#;
+
+#[test]
+fn a_step_runs_its_stages_in_the_documented_order() {
+    let mut e = Engine::from_file(&load(TWO_NEURONS));
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    e.add_hook(Box::new(Recorder {
+        log: log.clone(),
+        spikes_seen: seen.clone(),
+    }));
+    e.run(3);
+    let order = [
+        Stage::Sense,
+        Stage::Deliver,
+        Stage::Integrate,
+        Stage::Propagate,
+        Stage::Plasticity,
+        Stage::Observe,
+        Stage::Structure,
+        Stage::Checkpoint,
+        Stage::Advance,
+    ];
+    let log = log.lock().unwrap();
+    assert_eq!(log.len(), 3 * order.len());
+    for (k, (step, stage)) in log.iter().enumerate() {
+        assert_eq!(*step, (k / order.len()) as u64);
+        assert_eq!(*stage, order[k % order.len()], "entry {k}");
+    }
+    // The observe stage sees the spikes of the step just integrated: the source spikes at 2 ms.
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[2], (2, vec![0]));
+    assert!(seen[0].1.is_empty() && seen[1].1.is_empty());
+    assert_eq!(e.step, 3);
+}
+
+#[test]
+fn a_spike_is_felt_exactly_one_delay_after_the_step_it_was_emitted_in() {
+    let checked = load(TWO_NEURONS);
+    let mut e = Engine::from_file(&checked);
+    e.run(checked.steps());
+    // Spike in step 2, delay 3 steps: the current appears in the sample of step 5 (taken after
+    // delivery), exactly w = 1, and decays by exp(-dt/τ) per step afterwards.
+    let rows = &e.states[0].rows;
+    let i_at = |s: usize| rows[s].1[0];
+    for s in 0..5 {
+        assert_eq!(i_at(s), 0.0, "step {s}");
+    }
+    assert_eq!(i_at(5), 1.0);
+    let decay = (-1.0f64 / 5.0).exp();
+    for s in 6..10 {
+        assert!((i_at(s) - decay.powi(s as i32 - 5)).abs() < 1e-15);
+    }
+    assert_eq!(e.synaptic_events, 1);
+}
+
+#[test]
+fn run_directory_holds_config_summary_and_sorted_spikes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let s = run_json(
+        &root().join("graphs/cuba.ron"),
+        &out,
+        &["--duration-ms", "200", "--seed", "7", "--threads", "2"],
+    );
+    for key in [
+        "version",
+        "seed",
+        "threads",
+        "dt_ms",
+        "steps",
+        "sim_time_ms",
+        "build_wall_s",
+        "sim_wall_s",
+        "synaptic_events",
+        "populations",
+        "state_hash",
+    ] {
+        assert!(s.get(key).is_some(), "summary lacks `{key}`");
+    }
+    assert_eq!(s["steps"], 2000);
+    assert_eq!(s["seed"], 7);
+    assert!((s["sim_time_ms"].as_f64().unwrap() - 200.0).abs() < 1e-9);
+    let exc = &s["populations"]["exc"];
+    assert_eq!(exc["size"], 3200);
+    let rate = exc["mean_rate_hz"].as_f64().unwrap();
+    let spikes = exc["spikes"].as_f64().unwrap();
+    assert!((rate - spikes / 3200.0 / 0.2).abs() < 1e-9);
+    // summary.json on disk is the same object.
+    let on_disk: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(on_disk, s);
+
+    // spikes.csv: header, rows sorted by time, then population, then neuron; counts agree.
+    let csv = std::fs::read_to_string(out.join("spikes.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("t_ms,population,neuron"));
+    let rows: Vec<(f64, String, u32)> = lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                f[0].parse().unwrap(),
+                f[1].to_string(),
+                f[2].parse().unwrap(),
+            )
+        })
+        .collect();
+    let total = s["populations"]["exc"]["spikes"].as_u64().unwrap()
+        + s["populations"]["inh"]["spikes"].as_u64().unwrap();
+    assert_eq!(rows.len() as u64, total);
+    assert!(rows
+        .windows(2)
+        .all(|w| (w[0].0, &w[0].1, w[0].2) < (w[1].0, &w[1].1, w[1].2)));
+
+    // config.ron is the resolved file: it carries the overrides, and running it again gives
+    // the same state.
+    let config = out.join("config.ron");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let parsed = Source::from_text("config.ron", text).parse().unwrap();
+    assert_eq!(parsed.seed, 7);
+    assert_eq!(parsed.duration_ms, 200.0);
+    let again = run_json(&config, &dir.path().join("again"), &["--threads", "1"]);
+    assert_eq!(again["state_hash"], s["state_hash"]);
+}
+
+#[test]
+fn inspect_reports_structure_and_memory() {
+    let o = snnsim(&["inspect", "graphs/coba.ron"]);
+    assert!(o.status.success());
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("CobaLif"), "{text}");
+    assert!(text.contains("exc -> inh"), "{text}");
+    assert!(text.contains("memory estimate"), "{text}");
+    // 4 projections of about 0.02 · 4000 · 4000 = 320 000 synapses in all.
+    let nnz: u64 = text
+        .lines()
+        .filter_map(|l| l.split("nnz ").nth(1))
+        .map(|r| r.split_whitespace().next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert!((nnz as f64 - 320_000.0).abs() < 5.0 * 566.0, "nnz {nnz}");
+}

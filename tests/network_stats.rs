@@ -1,0 +1,127 @@
+//! Whole networks against published statistics: CUBA against Brian2 over 5 seeds (the
+//! connectivity differs, so the comparison is statistical: the rule of
+//! ../shared/reference/README.md §4), and the COBA rate of Brette et al. (2007).
+
+use crate::common::root;
+use snnsim::engine::Engine;
+use snnsim::file::{validate_parsed, Source};
+
+/// Runs a graph file of two populations `exc` and `inh` with `seed`; returns per-neuron spike
+/// times in ms (exc neurons first) and the number of neurons.
+fn simulate(file: &str, seed: u64) -> (Vec<Vec<f64>>, f64) {
+    let src = Source::read(&root().join(file)).unwrap();
+    let mut parsed = src.parse().unwrap();
+    parsed.seed = seed;
+    let checked = validate_parsed(parsed, &src).unwrap();
+    let mut e = Engine::from_file(&checked);
+    e.run(checked.steps());
+    let n_exc = e.net.population("exc").unwrap().len();
+    let n = n_exc + e.net.population("inh").unwrap().len();
+    let mut trains = vec![Vec::new(); n];
+    for &(step, pop, i) in &e.spikes.events {
+        // Recorded populations are in name order: exc (0), inh (1).
+        let j = if pop == 0 {
+            i as usize
+        } else {
+            n_exc + i as usize
+        };
+        trains[j].push(step as f64 * e.dt_ms);
+    }
+    (trains, e.time_ms())
+}
+
+struct Stats {
+    rate_hz: f64,
+    cv_isi: f64,
+    silent: f64,
+    fano: f64,
+}
+
+/// The statistics of the reference README §4, over the window [0, t_end).
+fn stats(trains: &[Vec<f64>], t_end: f64) -> Stats {
+    let n = trains.len() as f64;
+    let total: usize = trains.iter().map(Vec::len).sum();
+    let rate_hz = total as f64 / n / (t_end / 1000.0);
+    let cvs: Vec<f64> = trains
+        .iter()
+        .filter(|t| t.len() >= 3)
+        .map(|t| {
+            let isi: Vec<f64> = t.windows(2).map(|w| w[1] - w[0]).collect();
+            let m = isi.iter().sum::<f64>() / isi.len() as f64;
+            let var = isi.iter().map(|x| (x - m).powi(2)).sum::<f64>() / isi.len() as f64;
+            var.sqrt() / m
+        })
+        .collect();
+    let cv_isi = cvs.iter().sum::<f64>() / cvs.len() as f64;
+    let silent = trains.iter().filter(|t| t.is_empty()).count() as f64 / n;
+    let bins = (t_end / 10.0).round() as usize;
+    let mut counts = vec![0f64; bins];
+    for t in trains.iter().flatten() {
+        counts[((t / 10.0) as usize).min(bins - 1)] += 1.0;
+    }
+    let m = counts.iter().sum::<f64>() / bins as f64;
+    let var = counts.iter().map(|c| (c - m).powi(2)).sum::<f64>() / bins as f64;
+    Stats {
+        rate_hz,
+        cv_isi,
+        silent,
+        fano: var / m,
+    }
+}
+
+fn mean_std(xs: &[f64]) -> (f64, f64) {
+    let m = xs.iter().sum::<f64>() / xs.len() as f64;
+    let v = xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() as f64 - 1.0);
+    (m, v.sqrt())
+}
+
+/// |mean_sim − mean_ref| ≤ 3·sqrt(s_ref²/5 + s_sim²/n) (reference README §4).
+fn agrees(name: &str, sim: &[f64], ref_mean: f64, ref_std: f64, rel_ok: f64) {
+    let (m, s) = mean_std(sim);
+    let bound = 3.0 * (ref_std.powi(2) / 5.0 + s.powi(2) / sim.len() as f64).sqrt();
+    eprintln!(
+        "{name}: {m:.4} ± {s:.4} (n = {}), Brian2 {ref_mean} ± {ref_std}, bound {bound:.4}",
+        sim.len()
+    );
+    let ok = (m - ref_mean).abs() <= bound || (m - ref_mean).abs() <= rel_ok * ref_mean;
+    assert!(
+        ok,
+        "{name}: {m:.4} ± {s:.4} over {} seeds vs Brian2 {ref_mean} ± {ref_std} (bound {bound:.4})",
+        sim.len()
+    );
+}
+
+/// CUBA (Brian2 examples/CUBA.py), 1 s, 5 seeds; Brian2's figures over 5 seeds, full window
+/// 0–1000 ms, from ../shared/reference/README.md §4.
+#[test]
+fn cuba_statistics_match_brian2_over_five_seeds() {
+    let runs: Vec<Stats> = (1..=5u64)
+        .map(|seed| {
+            let (trains, t) = simulate("graphs/cuba.ron", seed);
+            assert_eq!(trains.len(), 4000);
+            stats(&trains, t)
+        })
+        .collect();
+    let col = |f: fn(&Stats) -> f64| runs.iter().map(f).collect::<Vec<_>>();
+    agrees("mean rate (Hz)", &col(|s| s.rate_hz), 5.71, 0.27, 0.05);
+    agrees("CV of ISI", &col(|s| s.cv_isi), 0.524, 0.009, 0.0);
+    agrees("silent fraction", &col(|s| s.silent), 0.157, 0.020, 0.0);
+    agrees("Fano factor (10 ms)", &col(|s| s.fano), 14.5, 1.9, 0.0);
+}
+
+/// COBA (Brette et al. 2007, benchmark 1): about 22 Hz. The mean over 5 seeds must lie within
+/// 10 % of 22 Hz.
+#[test]
+fn coba_rate_is_about_22_hz() {
+    let rates: Vec<f64> = (1..=5u64)
+        .map(|seed| {
+            let (trains, t) = simulate("graphs/coba.ron", seed);
+            stats(&trains, t).rate_hz
+        })
+        .collect();
+    let (m, _) = mean_std(&rates);
+    assert!(
+        (m - 22.0).abs() <= 2.2,
+        "COBA mean rate {m:.2} Hz ({rates:?})"
+    );
+}

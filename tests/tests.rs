@@ -1,0 +1,10 @@
+//! The integration tests: one binary, one module per topic.
+
+mod common;
+
+mod bad_input;
+mod determinism;
+mod engine;
+mod graph_files;
+mod network_stats;
+mod single_neuron;

@@ -13,10 +13,12 @@ fn load(text: &str) -> snnsim::file::Checked {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+type SpikeLog = Arc<Mutex<Vec<(u64, Vec<u32>)>>>;
+
 /// Records the stages entered, and what the network looks like at the hook stages.
 struct Recorder {
     log: Arc<Mutex<Vec<(u64, Stage)>>>,
-    spikes_seen: Arc<Mutex<Vec<(u64, Vec<u32>)>>>,
+    spikes_seen: SpikeLog,
 }
 
 impl StepHook for Recorder {

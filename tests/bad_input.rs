@@ -210,3 +210,28 @@ fn missing_file_and_bad_flags_are_bad_input() {
     let o = snnsim(&["run", "graphs/cuba.ron", "--seed", "x"]);
     assert_eq!(o.status.code(), Some(2), "clap's usage errors exit 2 too");
 }
+
+#[test]
+fn autapses_that_the_file_forbids_are_rejected_for_every_rule() {
+    let base = BASE.join("\n");
+    let one_to_one = base.replace("pre: \"a\"", "pre: \"b\"").replace(
+        "FixedProbability(p: 0.5)",
+        "OneToOne, allow_autapses: false",
+    );
+    rejects(&one_to_one, 13, "projections[0].connectivity", "autapses");
+}
+
+#[test]
+fn duplicate_state_recorders_and_empty_variable_lists_are_rejected() {
+    let base = BASE.join("\n");
+    let two = base.replace(
+        "    ],\n)",
+        "    ],\n    recorders: [\n        State(population: \"b\", variables: [\"v\"], neurons: [0]),\n        State(population: \"b\", variables: [\"i_exc\"], neurons: [0]),\n    ],\n)",
+    );
+    rejects(&two, 20, "recorders[1].State.population", "recorded twice");
+    let empty = base.replace(
+        "    ],\n)",
+        "    ],\n    recorders: [\n        State(population: \"b\", variables: [], neurons: [0]),\n    ],\n)",
+    );
+    rejects(&empty, 19, "recorders[0].State.variables", "no variable");
+}

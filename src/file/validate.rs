@@ -201,6 +201,13 @@ pub(super) fn validate(file: GraphFile, src: &Source) -> Result<Checked> {
                         ),
                     );
                 }
+                if autapses_matter {
+                    return v.fail(
+                        &c,
+                        "OneToOne from a population onto itself makes only autapses, \
+                         but allow_autapses is false",
+                    );
+                }
             }
             Connectivity::FixedProbability { p } => {
                 if !(0.0..=1.0).contains(p) {
@@ -264,6 +271,12 @@ pub(super) fn validate(file: GraphFile, src: &Source) -> Result<Checked> {
                     }
                     for (j, w) in row.iter().enumerate() {
                         v.finite(&format!("{f}[{j}]"), *w)?;
+                        if autapses_matter && r == j && *w != 0.0 {
+                            return v.fail(
+                                &format!("{f}[{j}]"),
+                                "a non-zero diagonal entry is an autapse, but allow_autapses is false",
+                            );
+                        }
                     }
                 }
             }
@@ -338,7 +351,14 @@ pub(super) fn validate(file: GraphFile, src: &Source) -> Result<Checked> {
                 return v.fail(&format!("{at}.stop_ms"), "stop_ms is before start_ms");
             }
         }
+        let mut seen = BTreeSet::new();
         for (n, &j) in neurons.iter().flatten().enumerate() {
+            if !seen.insert(j) {
+                return v.fail(
+                    &format!("{at}.neurons[{n}]"),
+                    format!("neuron {j} is listed twice"),
+                );
+            }
             v.index(
                 &format!("{at}.neurons[{n}]"),
                 j,
@@ -349,6 +369,7 @@ pub(super) fn validate(file: GraphFile, src: &Source) -> Result<Checked> {
     }
 
     let mut recorded = BTreeSet::new();
+    let mut state_recorded = BTreeSet::new();
     for (i, r) in file.recorders.iter().enumerate() {
         match r {
             RecorderSpec::Spikes { population } => {
@@ -366,6 +387,24 @@ pub(super) fn validate(file: GraphFile, src: &Source) -> Result<Checked> {
             } => {
                 let at = format!("recorders[{i}].State");
                 let p = pop_of(&format!("{at}.population"), population)?;
+                if !state_recorded.insert(population.clone()) {
+                    return v.fail(
+                        &format!("{at}.population"),
+                        format!("the state of `{population}` is recorded twice (list all variables in one recorder)"),
+                    );
+                }
+                if variables.is_empty() {
+                    return v.fail(&format!("{at}.variables"), "no variable to record");
+                }
+                let mut seen = BTreeSet::new();
+                for (n, &j) in neurons.iter().enumerate() {
+                    if !seen.insert(j) {
+                        return v.fail(
+                            &format!("{at}.neurons[{n}]"),
+                            format!("neuron {j} is listed twice"),
+                        );
+                    }
+                }
                 let vars = state_variables(&p.model);
                 for (n, name) in variables.iter().enumerate() {
                     if !vars.contains(&name.as_str()) {

@@ -153,6 +153,22 @@ fn connect(
             b.delays.push(delay_steps(s.sample(rng)));
         }
     };
+    // List pairs sorted by (pre, post), with the start of each pre neuron's run.
+    let (sorted_pairs, list_start) = match &spec.connectivity {
+        Connectivity::List { pairs } => {
+            let mut sorted = pairs.clone();
+            sorted.sort_unstable();
+            let mut start = vec![0usize; n_pre + 1];
+            for &(a, _) in &sorted {
+                start[a + 1] += 1;
+            }
+            for i in 0..n_pre {
+                start[i + 1] += start[i];
+            }
+            (sorted, start)
+        }
+        _ => (Vec::new(), Vec::new()),
+    };
     let blocks: Vec<Block> = match &spec.connectivity {
         Connectivity::FixedInDegree { k } => {
             in_degree_blocks(*k, n_pre, n_post, no_autapses, seed, name, &draw)
@@ -188,14 +204,9 @@ fn connect(
                                 }
                             }
                         }
-                        Connectivity::List { pairs } => {
-                            let mut row: Vec<usize> = pairs
-                                .iter()
-                                .filter(|(a, _)| *a == i)
-                                .map(|&(_, j)| j)
-                                .collect();
-                            row.sort_unstable();
-                            for j in row {
+                        Connectivity::List { .. } => {
+                            let row = &sorted_pairs[list_start[i]..list_start[i + 1]];
+                            for &(_, j) in row {
                                 b.cols.push(j as u32);
                                 draw(&mut rng, &mut b, None);
                             }

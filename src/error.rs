@@ -32,6 +32,16 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A plugin could not be loaded, rejected its parameters, failed or panicked.
+    #[error("plugin `{plugin}`: {msg}")]
+    Plugin {
+        /// The plugin's name.
+        plugin: String,
+        /// What went wrong.
+        kind: crate::plugin::PluginErrorKind,
+        /// The details: paths, found and expected values, the call and the plugin's message.
+        msg: String,
+    },
     /// The simulation failed while running.
     #[error("run failed: {0}")]
     Run(String),
@@ -42,6 +52,11 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::File { .. } | Error::Input(_) => 2,
+            Error::Plugin { kind, .. } => match kind {
+                crate::plugin::PluginErrorKind::Failed
+                | crate::plugin::PluginErrorKind::Panicked => 1,
+                _ => 2,
+            },
             Error::Io { .. } | Error::Run(_) => 1,
         }
     }

@@ -18,6 +18,7 @@ pub mod graph;
 pub mod io;
 pub mod models;
 pub mod monitor;
+pub mod plugin;
 
 pub use error::{Error, Result};
 

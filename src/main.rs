@@ -45,6 +45,27 @@ enum Command {
         /// The graph file (RON).
         file: PathBuf,
     },
+    /// List the plugins found: name, kind, version, ABI version, path.
+    Plugins {
+        /// One JSON object per plugin, as a JSON array on one line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a new plugin crate that builds against the SDK.
+    NewPlugin {
+        /// Plugin name (lowercase letters, digits, `_`).
+        name: String,
+        /// `rule` (a learning rule) or `env` (an environment).
+        #[arg(long)]
+        kind: String,
+        /// Directory to create (default ./NAME).
+        #[arg(long)]
+        path: Option<PathBuf>,
+        /// The SDK crate (plugins/api) to depend on (default: the one this binary was built
+        /// with).
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -59,6 +80,45 @@ fn main() -> ExitCode {
             );
         }),
         Command::Inspect { file } => app::validate(&file).map(|c| print!("{}", app::inspect(&c))),
+        Command::Plugins { json } => {
+            let (list, dirs) = app::plugins();
+            if json {
+                println!("{}", serde_json::to_string(&list).expect("serialises"));
+            } else {
+                for p in &list {
+                    match &p.error {
+                        None => println!(
+                            "{:<16} {:<5} {:<10} abi {:<5} {}",
+                            p.name, p.kind, p.version, p.abi, p.path
+                        ),
+                        Some(e) => println!("{:<16} unusable: {e}", p.name),
+                    }
+                }
+                let dirs: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+                println!("searched: {}", dirs.join(", "));
+            }
+            Ok(())
+        }
+        Command::NewPlugin {
+            name,
+            kind,
+            path,
+            sdk,
+        } => {
+            let dir = path.unwrap_or_else(|| PathBuf::from(&name));
+            let sdk = sdk.unwrap_or_else(app::default_sdk_path);
+            app::new_plugin(&name, &kind, &dir, &sdk).map(|files| {
+                for f in files {
+                    println!("wrote {}", f.display());
+                }
+                println!(
+                    "build it with: cargo build --release --manifest-path {}\n\
+                     then: SNNSIM_PLUGIN_PATH={} snnsim plugins",
+                    dir.join("Cargo.toml").display(),
+                    dir.join("target/release").display()
+                );
+            })
+        }
         Command::Run {
             file,
             seed,

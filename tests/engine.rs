@@ -25,9 +25,10 @@ impl StepHook for Recorder {
     fn enter(&mut self, stage: Stage, info: StepInfo) {
         self.log.lock().unwrap().push((info.step, stage));
     }
-    fn observe(&mut self, net: &Network, info: StepInfo) {
+    fn observe(&mut self, net: &Network, info: StepInfo) -> snnsim::Result<()> {
         let spikes = net.population("src").unwrap().spikes.clone();
         self.spikes_seen.lock().unwrap().push((info.step, spikes));
+        Ok(())
     }
 }
 
@@ -43,14 +44,14 @@ const TWO_NEURONS: &str = r#"(format_version: 1, dt_ms: 1.0, duration_ms: 10.0,
 
 #[test]
 fn a_step_runs_its_stages_in_the_documented_order() {
-    let mut e = Engine::from_file(&load(TWO_NEURONS));
+    let mut e = Engine::from_file(&load(TWO_NEURONS)).unwrap();
     let log = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::new(Mutex::new(Vec::new()));
     e.add_hook(Box::new(Recorder {
         log: log.clone(),
         spikes_seen: seen.clone(),
     }));
-    e.run(3);
+    e.run(3).unwrap();
     let order = [
         Stage::Sense,
         Stage::Deliver,
@@ -78,8 +79,8 @@ fn a_step_runs_its_stages_in_the_documented_order() {
 #[test]
 fn a_spike_is_felt_exactly_one_delay_after_the_step_it_was_emitted_in() {
     let checked = load(TWO_NEURONS);
-    let mut e = Engine::from_file(&checked);
-    e.run(checked.steps());
+    let mut e = Engine::from_file(&checked).unwrap();
+    e.run(checked.steps()).unwrap();
     // Spike in step 2, delay 3 steps: the current appears in the sample of step 5 (taken after
     // delivery), exactly w = 1, and decays by exp(-dt/τ) per step afterwards.
     let rows = &e.states[0].rows;

@@ -203,8 +203,8 @@ fn doc_examples_build_and_run() {
     for b in doc_examples() {
         let checked = load_example(&b);
         let f = &checked.file;
-        let mut engine = Engine::from_file(&checked);
-        engine.run(10);
+        let mut engine = Engine::from_file(&checked).unwrap();
+        engine.run(10).unwrap();
         assert_eq!(engine.step, 10, "{}", b.label());
         let net = &engine.net;
         assert_eq!(net.population_count(), f.populations.len(), "{}", b.label());

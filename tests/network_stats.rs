@@ -13,8 +13,8 @@ fn simulate(file: &str, seed: u64) -> (Vec<Vec<f64>>, f64) {
     let mut parsed = src.parse().unwrap();
     parsed.seed = seed;
     let checked = validate_parsed(parsed, &src).unwrap();
-    let mut e = Engine::from_file(&checked);
-    e.run(checked.steps());
+    let mut e = Engine::from_file(&checked).unwrap();
+    e.run(checked.steps()).unwrap();
     let n_exc = e.net.population("exc").unwrap().len();
     let n = n_exc + e.net.population("inh").unwrap().len();
     let mut trains = vec![Vec::new(); n];

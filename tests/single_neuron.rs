@@ -9,8 +9,8 @@ fn engine(text: &str) -> Engine {
     let checked = Source::from_text("test.ron", text)
         .load()
         .unwrap_or_else(|e| panic!("{e}"));
-    let mut e = Engine::from_file(&checked);
-    e.run(checked.steps());
+    let mut e = Engine::from_file(&checked).unwrap();
+    e.run(checked.steps()).unwrap();
     e
 }
 

@@ -6,5 +6,7 @@ mod bad_input;
 mod determinism;
 mod engine;
 mod graph_files;
+mod models;
 mod network_stats;
+mod plugins;
 mod single_neuron;

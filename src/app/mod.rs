@@ -2,9 +2,11 @@
 //! typed result; the binary prints it and maps errors to exit codes.
 
 mod inspect;
+mod plugins;
 mod run;
 
 pub use inspect::inspect;
+pub use plugins::{default_sdk_path, new_plugin, plugins};
 pub use run::{run, PopulationSummary, RunOptions, Summary};
 
 use crate::error::Result;

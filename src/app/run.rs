@@ -107,18 +107,25 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
         .num_threads(threads)
         .build()
         .map_err(|e| Error::Run(format!("cannot start {threads} threads: {e}")))?;
-    let (engine, build_wall_s, sim_wall_s) = pool.install(|| {
+    let (engine, build_wall_s, sim_wall_s) = pool.install(|| -> Result<_> {
         let t0 = Instant::now();
-        let mut engine = Engine::from_file(&checked);
+        let mut engine = Engine::from_file(&checked)?;
         let build = t0.elapsed().as_secs_f64();
         let t1 = Instant::now();
-        engine.run(checked.steps());
-        (engine, build, t1.elapsed().as_secs_f64())
-    });
+        engine.run(checked.steps())?;
+        Ok((engine, build, t1.elapsed().as_secs_f64()))
+    })?;
 
     let dt = engine.dt_ms;
     if !engine.spikes.is_empty() {
         engine.spikes.write_csv(&run_dir.join("spikes.csv"), dt)?;
+    }
+    if !engine.weights.is_empty() {
+        crate::monitor::write_weights_csv(
+            &engine.net,
+            &engine.weights,
+            &run_dir.join("weights.csv"),
+        )?;
     }
     for rec in &engine.states {
         rec.write_csv(&run_dir.join(format!("state_{}.csv", rec.population)), dt)?;

@@ -10,12 +10,15 @@
 pub mod hash;
 pub mod rng;
 
+use crate::error::Result;
 use crate::file::{Checked, RecorderSpec, StimulusSpec};
-use crate::graph::{Delays, InputRing, Network, PopId, Projection};
+use crate::graph::{Delays, InputRing, Network, PopId, ProjId, Projection};
 use crate::models::StepCtx;
 use crate::monitor::{SpikeRecorder, StateRecorder};
+use crate::plugin::{self, Kind, RuleInstance};
 use crate::Real;
 use rayon::prelude::*;
+use snnsim_plugin_api::abi::{ProjShapeV1, RuleStepV1};
 
 /// The stages of one step, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,17 +54,35 @@ pub struct StepInfo {
 
 /// Code that runs at the plasticity, observe, structural-edit and checkpoint stages of every
 /// step. All methods default to doing nothing. `enter` is called as each stage begins.
+/// A hook that fails stops the run at the end of the stage with its error.
 pub trait StepHook: Send {
     /// A stage begins.
     fn enter(&mut self, _stage: Stage, _info: StepInfo) {}
     /// Learning rules may change weights and traces.
-    fn plasticity(&mut self, _net: &mut Network, _info: StepInfo) {}
+    fn plasticity(&mut self, _net: &mut Network, _info: StepInfo) -> Result<()> {
+        Ok(())
+    }
     /// Read-only view after propagation.
-    fn observe(&mut self, _net: &Network, _info: StepInfo) {}
+    fn observe(&mut self, _net: &Network, _info: StepInfo) -> Result<()> {
+        Ok(())
+    }
     /// The only place where the structure may change.
-    fn structure(&mut self, _net: &mut Network, _info: StepInfo) {}
+    fn structure(&mut self, _net: &mut Network, _info: StepInfo) -> Result<()> {
+        Ok(())
+    }
     /// Checkpoints.
-    fn checkpoint(&mut self, _net: &Network, _info: StepInfo) {}
+    fn checkpoint(&mut self, _net: &Network, _info: StepInfo) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A learning-rule plugin instance bound to the projection it trains.
+#[derive(Debug)]
+struct RuleBinding {
+    proj: ProjId,
+    pre: PopId,
+    post: PopId,
+    instance: RuleInstance,
 }
 
 /// A constant current switched on and off at given steps.
@@ -88,8 +109,14 @@ pub struct Engine {
     pub spikes: SpikeRecorder,
     /// State recorders.
     pub states: Vec<StateRecorder>,
+    /// Projections whose final weights are written to `weights.csv`.
+    pub weights: Vec<String>,
     dc: Vec<Dc>,
+    rules: Vec<RuleBinding>,
     hooks: Vec<Box<dyn StepHook>>,
+    /// Set when a step failed: the state is then partly advanced, so the engine refuses to
+    /// go on.
+    failed: Option<String>,
 }
 
 impl Engine {
@@ -102,13 +129,18 @@ impl Engine {
             synaptic_events: 0,
             spikes: SpikeRecorder::default(),
             states: Vec::new(),
+            weights: Vec::new(),
             dc: Vec::new(),
+            rules: Vec::new(),
             hooks: Vec::new(),
+            failed: None,
         }
     }
 
-    /// Builds the network of a checked file and sets up its stimuli and recorders.
-    pub fn from_file(checked: &Checked) -> Self {
+    /// Builds the network of a checked file and sets up its stimuli, recorders and learning
+    /// rules (loading their plugins). A plugin that cannot be loaded or rejects its parameters
+    /// is bad input, reported at its place in the file.
+    pub fn from_file(checked: &Checked) -> Result<Self> {
         let f = &checked.file;
         let net = crate::graph::build(checked);
         let mut e = Engine::new(net, f.dt_ms);
@@ -133,6 +165,7 @@ impl Engine {
         for r in &f.recorders {
             match r {
                 RecorderSpec::Spikes { population } => spiking.push(population.clone()),
+                RecorderSpec::Weights { projection } => e.weights.push(projection.clone()),
                 RecorderSpec::State {
                     population,
                     variables,
@@ -152,7 +185,51 @@ impl Engine {
             }
         }
         e.spikes = SpikeRecorder::new(&e.net, &spiking);
-        e
+        for (i, p) in f.projections.iter().enumerate() {
+            let Some(rule) = &p.rule else { continue };
+            let name = p
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{}->{}", p.pre, p.post));
+            let located = |field: &str, err: crate::Error| {
+                checked
+                    .source
+                    .error_at(&format!("projections[{i}].rule.{field}"), err.to_string())
+            };
+            let loaded = plugin::load(
+                &rule.plugin,
+                rule.path.as_deref().map(std::path::Path::new),
+                Kind::Rule,
+            )
+            .map_err(|err| located("plugin", err))?;
+            let id = e.net.proj_id(&name).expect("built projection");
+            let (pre, post) = e.net.endpoints(id);
+            let (n_pre, n_post) = (e.net.pop(pre).len(), e.net.pop(post).len());
+            let proj = e.net.proj_mut(id);
+            let shape = ProjShapeV1 {
+                n_pre: n_pre as u64,
+                n_post: n_post as u64,
+                nnz: proj.nnz() as u64,
+                dt_ms: f.dt_ms,
+            };
+            let params = rule.params.as_ref().map_or("()", |r| r.get_ron());
+            let instance =
+                loaded
+                    .create_rule(params, shape)
+                    .map_err(|err| match err.exit_code() {
+                        2 => located("params", err),
+                        _ => err,
+                    })?;
+            proj.traces.pre = vec![0.0; n_pre];
+            proj.traces.post = vec![0.0; n_post];
+            e.rules.push(RuleBinding {
+                proj: id,
+                pre,
+                post,
+                instance,
+            });
+        }
+        Ok(e)
     }
 
     /// Adds a hook, called at every step after those added before it.
@@ -183,7 +260,21 @@ impl Engine {
     ///
     /// A spike emitted in step n with a delay of d steps is felt by its target's update in
     /// step n + d (d ≥ 1), as in NEST; Brian2's `delay = 0` corresponds to d = 1.
-    pub fn step(&mut self) {
+    pub fn step(&mut self) -> Result<()> {
+        if let Some(why) = &self.failed {
+            return Err(crate::Error::Run(format!(
+                "the run stopped at step {} and cannot go on: {why}",
+                self.step
+            )));
+        }
+        let result = self.step_stages();
+        if let Err(e) = &result {
+            self.failed = Some(e.to_string());
+        }
+        result
+    }
+
+    fn step_stages(&mut self) -> Result<()> {
         let info = StepInfo {
             step: self.step,
             dt_ms: self.dt_ms,
@@ -219,8 +310,11 @@ impl Engine {
         self.synaptic_events += self.propagate(info.step);
 
         self.enter(Stage::Plasticity, info);
+        for b in &mut self.rules {
+            with_rule_step(&mut self.net, b, info, |inst, ctx| inst.on_step(ctx))?;
+        }
         for h in &mut self.hooks {
-            h.plasticity(&mut self.net, info);
+            h.plasticity(&mut self.net, info)?;
         }
 
         self.enter(Stage::Observe, info);
@@ -228,28 +322,52 @@ impl Engine {
             self.spikes.record(&self.net, info.step);
         }
         for h in &mut self.hooks {
-            h.observe(&self.net, info);
+            h.observe(&self.net, info)?;
         }
 
         self.enter(Stage::Structure, info);
         for h in &mut self.hooks {
-            h.structure(&mut self.net, info);
+            h.structure(&mut self.net, info)?;
         }
 
         self.enter(Stage::Checkpoint, info);
         for h in &mut self.hooks {
-            h.checkpoint(&self.net, info);
+            h.checkpoint(&self.net, info)?;
         }
 
         self.enter(Stage::Advance, info);
         self.step += 1;
+        Ok(())
     }
 
-    /// Runs `n` steps.
-    pub fn run(&mut self, n: u64) {
+    /// Runs `n` steps; stops at the first failing step.
+    pub fn run(&mut self, n: u64) -> Result<()> {
         for _ in 0..n {
-            self.step();
+            self.step()?;
         }
+        Ok(())
+    }
+
+    /// Delivers a reward to every learning rule, with the spikes of the last step.
+    pub fn reward(&mut self, reward: f64) -> Result<()> {
+        let info = StepInfo {
+            step: self.step,
+            dt_ms: self.dt_ms,
+        };
+        for b in &mut self.rules {
+            with_rule_step(&mut self.net, b, info, |inst, ctx| {
+                inst.on_reward(reward, ctx)
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Tells every learning rule that an episode ended.
+    pub fn episode_end(&mut self) -> Result<()> {
+        for b in &mut self.rules {
+            b.instance.on_episode_end()?;
+        }
+        Ok(())
     }
 
     /// Hash over every weight and state value (see [`hash::state_hash`]).
@@ -319,6 +437,55 @@ impl Engine {
         self.net.put_rings(rings);
         events
     }
+}
+
+/// Calls `f` on a rule instance with the raw view of its projection: CSR weights (writable),
+/// the spikes of both populations, the traces, and the postsynaptic membrane potential.
+fn with_rule_step(
+    net: &mut Network,
+    b: &mut RuleBinding,
+    info: StepInfo,
+    f: impl FnOnce(&mut RuleInstance, &mut RuleStepV1) -> Result<()>,
+) -> Result<()> {
+    let (pre_spikes, n_pre) = {
+        let p = net.pop(b.pre);
+        (p.spikes.as_ptr(), p.len())
+    };
+    let n_pre_spikes = net.pop(b.pre).spikes.len();
+    let post = net.pop(b.post);
+    let (post_spikes, n_post_spikes, n_post) =
+        (post.spikes.as_ptr(), post.spikes.len(), post.len());
+    let (post_v, post_v_len) = post
+        .dynamics
+        .membrane()
+        .map_or((std::ptr::null(), 0), |m| (m.v.as_ptr(), m.v.len()));
+    let proj = net.proj_mut(b.proj);
+    let nnz = proj.nnz();
+    let indptr = proj.weights.indptr().raw_storage().as_ptr();
+    let indices = proj.weights.indices().as_ptr();
+    let weights = proj.weights.data_mut().as_mut_ptr();
+    let mut ctx = RuleStepV1 {
+        step: info.step,
+        dt_ms: info.dt_ms,
+        n_pre: n_pre as u64,
+        n_post: n_post as u64,
+        nnz: nnz as u64,
+        indptr,
+        indices,
+        weights,
+        pre_spikes,
+        n_pre_spikes: n_pre_spikes as u64,
+        post_spikes,
+        n_post_spikes: n_post_spikes as u64,
+        pre_trace: proj.traces.pre.as_mut_ptr(),
+        pre_trace_len: proj.traces.pre.len() as u64,
+        post_trace: proj.traces.post.as_mut_ptr(),
+        post_trace_len: proj.traces.post.len() as u64,
+        post_v,
+        post_v_len: post_v_len as u64,
+    };
+    // The pointers stay valid during the call: nothing else touches the network meanwhile.
+    f(&mut b.instance, &mut ctx)
 }
 
 /// Adds the weights of the rows of `spikes` into the rings; returns the number of synapses

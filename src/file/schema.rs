@@ -72,6 +72,16 @@ pub enum ModelSpec {
     SpikeTimes(SpikeTimesParams),
     /// Constant-on inputs: a neuron whose observation value is on spikes on every step.
     Observation(ObservationParams),
+    /// snnTorch's `Synaptic`: a two-state LIF (synaptic current and membrane), discrete time.
+    Synaptic(SynapticParams),
+    /// snnTorch's `Alpha`: excitatory and inhibitory synaptic states, discrete time.
+    Alpha(AlphaParams),
+    /// Adaptive-threshold LIF of LSNN / e-prop (Bellec et al. 2018, 2020), discrete time.
+    Alif(AlifParams),
+    /// Izhikevich (2003) simple model.
+    Izhikevich(IzhikevichParams),
+    /// Adaptive exponential integrate-and-fire (Brette & Gerstner 2005), forward Euler.
+    AdEx(AdExParams),
 }
 
 /// Parameters of [`ModelSpec::Lif`].
@@ -99,6 +109,9 @@ pub struct LifParams {
     pub r_mohm: f64,
     /// Constant bias current (nA).
     pub i_bias_na: f64,
+    /// How v is advanced: the exact solution of the ODE (default) or snnTorch's discrete
+    /// `Leaky` update.
+    pub integration: LifIntegration,
 }
 
 impl Default for LifParams {
@@ -114,7 +127,297 @@ impl Default for LifParams {
             tau_syn_inh_ms: 2.0,
             r_mohm: 1.0,
             i_bias_na: 0.0,
+            integration: LifIntegration::Exact,
         }
+    }
+}
+
+/// The integration scheme of [`ModelSpec::Lif`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub enum LifIntegration {
+    /// The exact solution over a step (NEST `iaf_psc_exp`, Brian2 `method='exact'`).
+    #[default]
+    Exact,
+    /// snnTorch's `Leaky`: v − v_rest = β·(v − v_rest) + x − reset·(v_th − v_rest), with the
+    /// reset taken from the previous step's membrane; x is R times the delivered weights and
+    /// currents of the step. `refractory_ms` and `tau_syn_*` are not used.
+    SnnTorch {
+        /// Membrane decay per step β in [0, 1]; exp(−dt/τ_m) from `tau_m_ms` when absent.
+        #[serde(default)]
+        beta: Option<f64>,
+        /// Reset mechanism (snnTorch's default: `Subtract`).
+        #[serde(default)]
+        reset: Reset,
+    },
+}
+
+/// How a discrete-time (snnTorch-style) neuron resets after a spike: snnTorch's
+/// `reset_mechanism`. The reset is applied in the step after the spike, from the previous
+/// membrane, as snnTorch does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Reset {
+    /// Subtract the threshold from the membrane.
+    #[default]
+    Subtract,
+    /// Set the membrane to zero (to the reset potential, for `Lif`).
+    Zero,
+    /// No reset (snnTorch's `reset_mechanism="none"`; named so that it is not read as an
+    /// absent option).
+    NoReset,
+}
+
+/// Parameters of [`ModelSpec::Synaptic`] (snnTorch `Synaptic`). Dimensionless: the membrane,
+/// the threshold and the weights are in the same arbitrary unit. Each decay is given either
+/// per step (`alpha`, `beta`) or as a time constant (`tau_syn_ms`, `tau_mem_ms`, mapped by
+/// decay = exp(−dt/τ)), not both; with neither, α = 0.8 and β = 0.9.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SynapticParams {
+    /// Decay of the synaptic current per step α, in [0, 1].
+    pub alpha: Option<f64>,
+    /// Synaptic time constant (ms), instead of `alpha`.
+    pub tau_syn_ms: Option<f64>,
+    /// Decay of the membrane per step β, in [0, 1].
+    pub beta: Option<f64>,
+    /// Membrane time constant (ms), instead of `beta`.
+    pub tau_mem_ms: Option<f64>,
+    /// Threshold: a spike when the membrane exceeds it (strictly); default 1.
+    pub threshold: f64,
+    /// Reset mechanism; `Subtract` (snnTorch's default) when absent.
+    pub reset: Reset,
+}
+
+impl Default for SynapticParams {
+    fn default() -> Self {
+        SynapticParams {
+            alpha: None,
+            tau_syn_ms: None,
+            beta: None,
+            tau_mem_ms: None,
+            threshold: 1.0,
+            reset: Reset::Subtract,
+        }
+    }
+}
+
+/// Parameters of [`ModelSpec::Alpha`] (snnTorch `Alpha`). Dimensionless. Each decay is given
+/// either per step (`alpha`, `beta`) or as a time constant (`tau_exc_ms`, `tau_inh_ms`), not
+/// both; with neither, α = 0.9 and β = 0.8. Requires 0 < β < α < 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlphaParams {
+    /// Decay of the excitatory synaptic state per step α.
+    pub alpha: Option<f64>,
+    /// Excitatory time constant (ms), instead of `alpha`.
+    pub tau_exc_ms: Option<f64>,
+    /// Decay of the inhibitory synaptic state per step β.
+    pub beta: Option<f64>,
+    /// Inhibitory time constant (ms), instead of `beta`.
+    pub tau_inh_ms: Option<f64>,
+    /// Threshold: a spike when the membrane exceeds it (strictly); default 1.
+    pub threshold: f64,
+    /// Reset mechanism; `Zero` (snnTorch's default for `Alpha`) when absent.
+    pub reset: Reset,
+}
+
+impl Default for AlphaParams {
+    fn default() -> Self {
+        AlphaParams {
+            alpha: None,
+            tau_exc_ms: None,
+            beta: None,
+            tau_inh_ms: None,
+            threshold: 1.0,
+            reset: Reset::Zero,
+        }
+    }
+}
+
+/// Parameters of [`ModelSpec::Alif`]: the adaptive LIF of e-prop (Bellec et al. 2020),
+/// dimensionless, with α = exp(−dt/τ_m) and ρ = exp(−dt/τ_a).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlifParams {
+    /// Membrane time constant τ_m (ms); default 20.
+    pub tau_m_ms: f64,
+    /// Adaptation time constant τ_a (ms); default 200.
+    pub tau_a_ms: f64,
+    /// Baseline threshold v_th (> 0); default 1. The reset subtracts it.
+    pub threshold: f64,
+    /// Adaptation strength β: the threshold is v_th + β·a; default 0.07.
+    pub beta_a: f64,
+}
+
+impl Default for AlifParams {
+    fn default() -> Self {
+        AlifParams {
+            tau_m_ms: 20.0,
+            tau_a_ms: 200.0,
+            threshold: 1.0,
+            beta_a: 0.07,
+        }
+    }
+}
+
+/// The integration scheme of [`ModelSpec::Izhikevich`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum IzhikevichIntegration {
+    /// Forward Euler, both variables from the old values, in Brian2's operation order.
+    #[default]
+    Euler,
+    /// Izhikevich's published scheme: two half-steps of dt/2 for v, then u over dt with the
+    /// new v (his code uses dt = 1 ms).
+    HalfStep,
+}
+
+/// Parameters of [`ModelSpec::Izhikevich`] (Izhikevich 2003). v is in mV and t in ms; as in
+/// the paper, a, b, d (and u) are dimensionless in that scaling, and currents read as mV/ms
+/// (1 nA through the model's unit capacitance of 1 nF). Defaults: regular spiking (RS).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IzhikevichParams {
+    /// Time scale of u (1/ms).
+    pub a: f64,
+    /// Sensitivity of u to v.
+    pub b: f64,
+    /// Reset value of v (mV).
+    pub c: f64,
+    /// Increment of u at a spike.
+    pub d: f64,
+    /// Spike cut-off: a spike when v >= v_peak (mV).
+    pub v_peak_mv: f64,
+    /// Constant bias current (nA, i.e. mV/ms).
+    pub i_bias_na: f64,
+    /// Integration scheme.
+    pub integration: IzhikevichIntegration,
+}
+
+impl Default for IzhikevichParams {
+    /// Regular spiking (RS): a = 0.02, b = 0.2, c = −65, d = 8.
+    fn default() -> Self {
+        IzhikevichParams {
+            a: 0.02,
+            b: 0.2,
+            c: -65.0,
+            d: 8.0,
+            v_peak_mv: 30.0,
+            i_bias_na: 0.0,
+            integration: IzhikevichIntegration::Euler,
+        }
+    }
+}
+
+impl IzhikevichParams {
+    /// Regular spiking (Izhikevich 2003, Fig. 2).
+    pub fn rs() -> Self {
+        Self::default()
+    }
+    /// Intrinsically bursting: c = −55, d = 4.
+    pub fn ib() -> Self {
+        IzhikevichParams {
+            c: -55.0,
+            d: 4.0,
+            ..Self::default()
+        }
+    }
+    /// Chattering: c = −50, d = 2.
+    pub fn ch() -> Self {
+        IzhikevichParams {
+            c: -50.0,
+            d: 2.0,
+            ..Self::default()
+        }
+    }
+    /// Fast spiking: a = 0.1, d = 2.
+    pub fn fs() -> Self {
+        IzhikevichParams {
+            a: 0.1,
+            d: 2.0,
+            ..Self::default()
+        }
+    }
+}
+
+/// Parameters of [`ModelSpec::AdEx`] (Brette & Gerstner 2005). Units: mV, ms, pF, nS, nA.
+/// Defaults: the paper's regular-spiking set as in Brian2's example.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdExParams {
+    /// Membrane capacitance C (pF).
+    pub c_pf: f64,
+    /// Leak conductance g_L (nS).
+    pub g_l_ns: f64,
+    /// Leak reversal potential E_L (mV); also the initial v.
+    pub e_l_mv: f64,
+    /// Threshold slope factor's centre V_T (mV).
+    pub v_t_mv: f64,
+    /// Slope factor Δ_T (mV), > 0.
+    pub delta_t_mv: f64,
+    /// Adaptation time constant τ_w (ms).
+    pub tau_w_ms: f64,
+    /// Subthreshold adaptation a (nS).
+    pub a_ns: f64,
+    /// Spike-triggered adaptation b (nA).
+    pub b_na: f64,
+    /// Reset potential V_r (mV).
+    pub v_reset_mv: f64,
+    /// Spike cut-off V_cut (mV): a spike when v > V_cut; V_T + 5·Δ_T when absent.
+    pub v_cut_mv: Option<f64>,
+    /// Absolute refractory period (ms); v is held at V_r while w evolves.
+    pub refractory_ms: f64,
+    /// Time constant of the excitatory synaptic current (ms).
+    pub tau_syn_exc_ms: f64,
+    /// Time constant of the inhibitory synaptic current (ms).
+    pub tau_syn_inh_ms: f64,
+    /// Constant bias current (nA).
+    pub i_bias_na: f64,
+}
+
+impl Default for AdExParams {
+    /// Brette & Gerstner (2005), regular spiking: C = 281 pF, g_L = 30 nS, E_L = −70.6 mV,
+    /// V_T = −50.4 mV, Δ_T = 2 mV, τ_w = 144 ms, a = 4 nS, b = 0.0805 nA, V_r = E_L.
+    fn default() -> Self {
+        AdExParams {
+            c_pf: 281.0,
+            g_l_ns: 30.0,
+            e_l_mv: -70.6,
+            v_t_mv: -50.4,
+            delta_t_mv: 2.0,
+            tau_w_ms: 144.0,
+            a_ns: 4.0,
+            b_na: 0.0805,
+            v_reset_mv: -70.6,
+            v_cut_mv: None,
+            refractory_ms: 0.0,
+            tau_syn_exc_ms: 5.0,
+            tau_syn_inh_ms: 5.0,
+            i_bias_na: 0.0,
+        }
+    }
+}
+
+impl AdExParams {
+    /// The tonic-spiking set of Naud et al. (2008): C = 200 pF, g_L = 10 nS, E_L = −70 mV,
+    /// V_T = −50 mV, Δ_T = 2 mV, τ_w = 30 ms, a = 2 nS, b = 0, V_r = −58 mV.
+    pub fn naud_2008_tonic() -> Self {
+        AdExParams {
+            c_pf: 200.0,
+            g_l_ns: 10.0,
+            e_l_mv: -70.0,
+            v_t_mv: -50.0,
+            delta_t_mv: 2.0,
+            tau_w_ms: 30.0,
+            a_ns: 2.0,
+            b_na: 0.0,
+            v_reset_mv: -58.0,
+            ..Self::default()
+        }
+    }
+
+    /// V_cut: as given, or V_T + 5·Δ_T.
+    pub fn v_cut(&self) -> f64 {
+        self.v_cut_mv.unwrap_or(self.v_t_mv + 5.0 * self.delta_t_mv)
     }
 }
 
@@ -278,6 +581,23 @@ pub struct ProjectionSpec {
     /// n + round(delay / dt). At least one step; one step when absent.
     #[serde(default)]
     pub delay_ms: Option<Init>,
+    /// A learning rule (a plugin) that trains this projection.
+    #[serde(default)]
+    pub rule: Option<RuleSpec>,
+}
+
+/// A learning rule attached to a projection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Plugin name (`snnsim plugins` lists those found).
+    pub plugin: String,
+    /// Explicit library file, instead of searching for the name.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Parameters, in the plugin's own RON schema; passed to the plugin as written.
+    #[serde(default)]
+    pub params: Option<Box<ron::value::RawValue>>,
 }
 
 fn yes() -> bool {
@@ -358,5 +678,11 @@ pub enum RecorderSpec {
         /// Sampling interval (ms); every step when absent.
         #[serde(default)]
         every_ms: Option<f64>,
+    },
+    /// The weights of a projection at the end of the run, into `weights.csv`
+    /// (`projection,pre,post,weight`, one row per synapse).
+    Weights {
+        /// Projection name.
+        projection: String,
     },
 }

@@ -16,6 +16,8 @@ const TIME_EPS: f64 = 1e-9;
 pub struct Checked {
     /// The file, unchanged.
     pub file: GraphFile,
+    /// The text it came from, for the positions of errors found later (plugin parameters).
+    pub source: Source,
 }
 
 impl Checked {
@@ -36,13 +38,27 @@ pub fn state_variables(model: &ModelSpec) -> &'static [&'static str] {
     match model {
         ModelSpec::Lif(_) => &["v", "i_exc", "i_inh"],
         ModelSpec::CobaLif(_) => &["v", "g_exc", "g_inh"],
+        ModelSpec::Synaptic(_) => &["v", "syn"],
+        ModelSpec::Alpha(_) => &["v", "syn_exc", "syn_inh"],
+        ModelSpec::Alif(_) => &["v", "a"],
+        ModelSpec::Izhikevich(_) => &["v", "u"],
+        ModelSpec::AdEx(_) => &["v", "w", "i_exc", "i_inh"],
         ModelSpec::Poisson(_) | ModelSpec::SpikeTimes(_) | ModelSpec::Observation(_) => &[],
     }
 }
 
 /// Whether a model has synaptic receptors (spike sources do not).
 fn has_receptors(model: &ModelSpec) -> bool {
-    matches!(model, ModelSpec::Lif(_) | ModelSpec::CobaLif(_))
+    matches!(
+        model,
+        ModelSpec::Lif(_)
+            | ModelSpec::CobaLif(_)
+            | ModelSpec::Synaptic(_)
+            | ModelSpec::Alpha(_)
+            | ModelSpec::Alif(_)
+            | ModelSpec::Izhikevich(_)
+            | ModelSpec::AdEx(_)
+    )
 }
 
 struct V<'a> {
@@ -64,6 +80,16 @@ impl V<'_> {
     fn non_negative(&self, field: &str, x: f64) -> Result<()> {
         if !(x.is_finite() && x >= 0.0) {
             return self.fail(field, format!("must be a finite number >= 0, got {x}"));
+        }
+        Ok(())
+    }
+
+    fn unit_interval(&self, field: &str, x: f64) -> Result<()> {
+        if !(0.0..=1.0).contains(&x) {
+            return self.fail(
+                field,
+                format!("must be a decay per step in [0, 1], got {x}"),
+            );
         }
         Ok(())
     }
@@ -292,6 +318,14 @@ pub(super) fn validate(file: GraphFile, src: &Source) -> Result<Checked> {
             (None, _) => return v.fail(&at, "missing field `weight`"),
             (Some(w), _) => check_init(&v, &format!("{at}.weight"), w, true)?,
         }
+        if let Some(r) = &pr.rule {
+            if r.plugin.trim().is_empty() {
+                return v.fail(
+                    &format!("{at}.rule.plugin"),
+                    "a plugin name must not be empty",
+                );
+            }
+        }
         if let Some(d) = &pr.delay_ms {
             let f = format!("{at}.delay_ms");
             let min = dt * (1.0 - TIME_EPS);
@@ -370,8 +404,24 @@ pub(super) fn validate(file: GraphFile, src: &Source) -> Result<Checked> {
 
     let mut recorded = BTreeSet::new();
     let mut state_recorded = BTreeSet::new();
+    let mut weights_recorded = BTreeSet::new();
     for (i, r) in file.recorders.iter().enumerate() {
         match r {
+            RecorderSpec::Weights { projection } => {
+                let f = format!("recorders[{i}].Weights.projection");
+                if !proj_names.contains(projection) {
+                    return v.fail(
+                        &f,
+                        format!(
+                            "unknown projection `{projection}` (known: {})",
+                            proj_names.iter().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    );
+                }
+                if !weights_recorded.insert(projection.clone()) {
+                    return v.fail(&f, format!("weights of `{projection}` are recorded twice"));
+                }
+            }
             RecorderSpec::Spikes { population } => {
                 let f = format!("recorders[{i}].Spikes.population");
                 pop_of(&f, population)?;
@@ -433,7 +483,10 @@ pub(super) fn validate(file: GraphFile, src: &Source) -> Result<Checked> {
             }
         }
     }
-    Ok(Checked { file })
+    Ok(Checked {
+        file,
+        source: src.clone(),
+    })
 }
 
 fn check_model(v: &V, at: &str, model: &ModelSpec, size: usize, dt: f64) -> Result<()> {
@@ -452,6 +505,103 @@ fn check_model(v: &V, at: &str, model: &ModelSpec, size: usize, dt: f64) -> Resu
                 ("i_bias_na", p.i_bias_na),
             ] {
                 v.finite(&format!("{at}.{f}"), x)?;
+            }
+            if let LifIntegration::SnnTorch {
+                beta: Some(beta), ..
+            } = p.integration
+            {
+                v.unit_interval(&format!("{at}.integration.SnnTorch.beta"), beta)?;
+            }
+        }
+        ModelSpec::Synaptic(p) => {
+            let at = format!("{at}.Synaptic");
+            check_decay(v, &at, ("alpha", p.alpha), ("tau_syn_ms", p.tau_syn_ms))?;
+            check_decay(v, &at, ("beta", p.beta), ("tau_mem_ms", p.tau_mem_ms))?;
+            v.finite(&format!("{at}.threshold"), p.threshold)?;
+        }
+        ModelSpec::Alpha(p) => {
+            let at = format!("{at}.Alpha");
+            check_decay(v, &at, ("alpha", p.alpha), ("tau_exc_ms", p.tau_exc_ms))?;
+            check_decay(v, &at, ("beta", p.beta), ("tau_inh_ms", p.tau_inh_ms))?;
+            v.finite(&format!("{at}.threshold"), p.threshold)?;
+            let alpha = crate::models::synaptic::decay(p.alpha, p.tau_exc_ms, dt, 0.9);
+            let beta = crate::models::synaptic::decay(p.beta, p.tau_inh_ms, dt, 0.8);
+            if !(0.0 < beta && beta < alpha && alpha < 1.0) {
+                return v.fail(
+                    &at,
+                    format!(
+                        "Alpha needs 0 < beta < alpha < 1 (per step at dt = {dt} ms), \
+                         got alpha = {alpha}, beta = {beta}"
+                    ),
+                );
+            }
+        }
+        ModelSpec::Alif(p) => {
+            let at = format!("{at}.Alif");
+            v.positive(&format!("{at}.tau_m_ms"), p.tau_m_ms)?;
+            v.positive(&format!("{at}.tau_a_ms"), p.tau_a_ms)?;
+            v.positive(&format!("{at}.threshold"), p.threshold)?;
+            v.non_negative(&format!("{at}.beta_a"), p.beta_a)?;
+        }
+        ModelSpec::Izhikevich(p) => {
+            let at = format!("{at}.Izhikevich");
+            for (f, x) in [
+                ("a", p.a),
+                ("b", p.b),
+                ("c", p.c),
+                ("d", p.d),
+                ("v_peak_mv", p.v_peak_mv),
+                ("i_bias_na", p.i_bias_na),
+            ] {
+                v.finite(&format!("{at}.{f}"), x)?;
+            }
+            if p.c >= p.v_peak_mv {
+                return v.fail(&format!("{at}.c"), "the reset c must be below v_peak_mv");
+            }
+        }
+        ModelSpec::AdEx(p) => {
+            let at = format!("{at}.AdEx");
+            for (f, x) in [
+                ("c_pf", p.c_pf),
+                ("g_l_ns", p.g_l_ns),
+                ("delta_t_mv", p.delta_t_mv),
+                ("tau_w_ms", p.tau_w_ms),
+                ("tau_syn_exc_ms", p.tau_syn_exc_ms),
+                ("tau_syn_inh_ms", p.tau_syn_inh_ms),
+            ] {
+                v.positive(&format!("{at}.{f}"), x)?;
+            }
+            v.non_negative(&format!("{at}.refractory_ms"), p.refractory_ms)?;
+            for (f, x) in [
+                ("e_l_mv", p.e_l_mv),
+                ("v_t_mv", p.v_t_mv),
+                ("a_ns", p.a_ns),
+                ("b_na", p.b_na),
+                ("v_reset_mv", p.v_reset_mv),
+                ("i_bias_na", p.i_bias_na),
+            ] {
+                v.finite(&format!("{at}.{f}"), x)?;
+            }
+            let f = format!("{at}.v_cut_mv");
+            if let Some(x) = p.v_cut_mv {
+                v.finite(&f, x)?;
+            }
+            let v_cut = p.v_cut();
+            if p.v_reset_mv >= v_cut {
+                return v.fail(
+                    &format!("{at}.v_reset_mv"),
+                    format!("the reset must be below V_cut = {v_cut} mV"),
+                );
+            }
+            let exponent = (v_cut - p.v_t_mv) / p.delta_t_mv;
+            if exponent > crate::models::adex::MAX_EXPONENT {
+                return v.fail(
+                    &f,
+                    format!(
+                        "(V_cut − V_T)/Δ_T = {exponent} exceeds {}: exp would overflow",
+                        crate::models::adex::MAX_EXPONENT
+                    ),
+                );
             }
         }
         ModelSpec::CobaLif(p) => {
@@ -522,6 +672,24 @@ fn check_model(v: &V, at: &str, model: &ModelSpec, size: usize, dt: f64) -> Resu
         }
     }
     Ok(())
+}
+
+/// Checks a decay given either per step (in [0, 1]) or as a time constant (> 0), not both.
+fn check_decay(
+    v: &V,
+    at: &str,
+    (per_name, per): (&str, Option<f64>),
+    (tau_name, tau): (&str, Option<f64>),
+) -> Result<()> {
+    match (per, tau) {
+        (Some(_), Some(_)) => v.fail(
+            &format!("{at}.{tau_name}"),
+            format!("give either `{per_name}` (per step) or `{tau_name}`, not both"),
+        ),
+        (Some(x), None) => v.unit_interval(&format!("{at}.{per_name}"), x),
+        (None, Some(t)) => v.positive(&format!("{at}.{tau_name}"), t),
+        (None, None) => Ok(()),
+    }
 }
 
 /// Checks an initialiser's own parameters. `fan` says whether fan-based initialisers (Kaiming,

@@ -22,9 +22,26 @@
 //! emitted if v > v_th (strict), v is set to v_reset, and the neuron is held for the next
 //! round(t_ref/h) − 1 steps, so that it integrates again round(t_ref/h) steps after the spike.
 //! The spike is stamped with the start of the step, t_n.
+//!
+//! **snnTorch `Leaky` option** (`integration: SnnTorch(beta: β, reset: ...)`): the discrete
+//! update of snnTorch 1.0's `Leaky` (Eshraghian et al. 2023, "Training spiking neural networks
+//! using lessons from deep learning"), written about v_rest, with m = v − v_rest and
+//! θ = v_th − v_rest:
+//!
+//! ```text
+//! x_t     = R·(Σ delivered weights (both receptors) + I_bias + I_ext)      (per step, mV)
+//! r_t     = H(v_{t−1} − v_th)            previous step's membrane, strict H (snnTorch's reset)
+//! Subtract: m_t = (β·m_{t−1} + x_t) − r_t·θ
+//! Zero:     m_t = β·((1 − r_t)·m_{t−1} + r_t·(v_reset − v_rest)) + x_t
+//! NoReset:  m_t = β·m_{t−1} + x_t
+//! spike   = H(v_t − v_th)                stamped t_n; no reset in this step, no refractoriness
+//! ```
+//! β is given, or exp(−dt/τ_m). The `v` column holds snnTorch's `mem` (plus v_rest), before the
+//! delayed reset, so with v_rest = v_reset = 0 and R = 1 the arithmetic is snnTorch's.
+//! `i_exc` and `i_inh` stay zero: delivered input enters v in the step it is delivered.
 
 use super::{chunks, for_chunks, refractory_steps, Split};
-use crate::file::LifParams;
+use crate::file::{LifIntegration, LifParams, Reset};
 use crate::Real;
 
 /// Propagators and constants for one (parameters, dt).
@@ -42,6 +59,8 @@ pub struct LifPropagators {
     v_reset: Real,
     /// Steps a neuron is held after the step in which it spiked.
     hold_steps: u32,
+    /// snnTorch `Leaky` update (β, reset) instead of the exact one.
+    leaky: Option<(Real, Reset)>,
 }
 
 impl LifPropagators {
@@ -72,6 +91,12 @@ impl LifPropagators {
             v_th: p.v_th_mv,
             v_reset: p.v_reset_mv,
             hold_steps: refractory_steps(p.refractory_ms, dt_ms).saturating_sub(1),
+            leaky: match p.integration {
+                LifIntegration::Exact => None,
+                LifIntegration::SnnTorch { beta, reset } => {
+                    Some((beta.unwrap_or((-dt_ms / p.tau_m_ms).exp()), reset))
+                }
+            },
         }
     }
 }
@@ -177,6 +202,9 @@ impl Split for Cols<'_> {
 /// The update of one chunk: an integration pass without branches (so it vectorises), then a
 /// threshold pass.
 fn update_chunk(p: &LifPropagators, c: Cols, offset: u32, out: &mut Vec<u32>) {
+    if let Some((beta, reset)) = p.leaky {
+        return leaky_chunk(p, beta, reset, c, offset, out);
+    }
     let n = c.v.len();
     let (v, iext) = (c.v, &c.iext[..n]);
     let (ie, ii, refr) = (&mut c.ie[..n], &mut c.ii[..n], &mut c.refr[..n]);
@@ -203,6 +231,41 @@ fn update_chunk(p: &LifPropagators, c: Cols, offset: u32, out: &mut Vec<u32>) {
     }
 }
 
+/// The snnTorch `Leaky` update of one chunk (see the module documentation): the reset comes
+/// from the stored (unreset) membrane of the previous step, the spike from the new one.
+fn leaky_chunk(
+    p: &LifPropagators,
+    beta: Real,
+    reset: Reset,
+    c: Cols,
+    offset: u32,
+    out: &mut Vec<u32>,
+) {
+    let n = c.v.len();
+    let (v, iext) = (c.v, &c.iext[..n]);
+    let (de, di) = (&mut c.de[..n], &mut c.di[..n]);
+    let theta = p.v_th - p.v_rest;
+    let m_reset = p.v_reset - p.v_rest;
+    for k in 0..n {
+        let x = p.r * (((de[k] + di[k]) + p.i_bias) + iext[k]);
+        de[k] = 0.0;
+        di[k] = 0.0;
+        let r: Real = if v[k] > p.v_th { 1.0 } else { 0.0 };
+        let m = v[k] - p.v_rest;
+        let m_new = match reset {
+            Reset::Subtract => (beta * m + x) - r * theta,
+            Reset::Zero => beta * ((1.0 - r) * m + r * m_reset) + x,
+            Reset::NoReset => beta * m + x,
+        };
+        v[k] = p.v_rest + m_new;
+    }
+    for (k, &vk) in v.iter().enumerate() {
+        if vk > p.v_th {
+            out.push(offset + k as u32);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,6 +281,7 @@ mod tests {
             tau_syn_inh_ms: 20.0,
             r_mohm: 2.0,
             i_bias_na: 0.0,
+            integration: LifIntegration::Exact,
         }
     }
 

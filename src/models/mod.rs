@@ -7,20 +7,30 @@
 //! contains), every value has one writer, and each chunk writes its spikes to its own buffer,
 //! concatenated in chunk order afterwards. Results therefore do not depend on the thread count.
 
+pub mod adex;
+pub mod alif;
+pub mod alpha;
 pub mod coba_lif;
+pub mod izhikevich;
 pub mod lif;
 pub mod observation;
 pub mod poisson;
 pub mod spike_times;
+pub mod synaptic;
 
 use crate::file::{ModelSpec, Receptor};
 use crate::Real;
 
+pub use adex::AdEx;
+pub use alif::Alif;
+pub use alpha::Alpha;
 pub use coba_lif::CobaLif;
+pub use izhikevich::Izhikevich;
 pub use lif::Lif;
 pub use observation::Observation;
 pub use poisson::Poisson;
 pub use spike_times::SpikeTimes;
+pub use synaptic::Synaptic;
 
 /// Neurons per chunk of the parallel update. Fixed, so that the chunking (and the random
 /// stream of each chunk) does not depend on the number of threads.
@@ -37,6 +47,51 @@ pub trait Split: Sized + Send {
     fn neurons(&self) -> usize;
     /// Cuts at `mid`: neurons `[0, mid)` and `[mid, len)`.
     fn split_at(self, mid: usize) -> (Self, Self);
+}
+
+/// The columns of a population as one [`Split`] value: `M` writable real columns (state and
+/// the delivered input), `K` read-only ones (external current), and the refractory counters
+/// (an empty slice for models without refractoriness). Models written after `Lif` and
+/// `CobaLif` use it instead of a struct of their own.
+pub struct Columns<'a, const M: usize, const K: usize> {
+    /// Writable columns, all of the same length.
+    pub rw: [&'a mut [Real]; M],
+    /// Read-only columns, of the same length.
+    pub ro: [&'a [Real]; K],
+    /// Refractory counters: the same length, or empty.
+    pub refr: &'a mut [u32],
+}
+
+impl<const M: usize, const K: usize> Split for Columns<'_, M, K> {
+    fn neurons(&self) -> usize {
+        self.rw.first().map_or(0, |c| c.len())
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let mut rw0: [&mut [Real]; M] = std::array::from_fn(|_| Default::default());
+        let mut rw1: [&mut [Real]; M] = std::array::from_fn(|_| Default::default());
+        for (i, c) in self.rw.into_iter().enumerate() {
+            (rw0[i], rw1[i]) = c.split_at_mut(mid);
+        }
+        let ro0 = self.ro.map(|c| &c[..mid]);
+        let ro1 = self.ro.map(|c| &c[mid..]);
+        let (r0, r1) = if self.refr.is_empty() {
+            (Default::default(), Default::default())
+        } else {
+            self.refr.split_at_mut(mid)
+        };
+        (
+            Columns {
+                rw: rw0,
+                ro: ro0,
+                refr: r0,
+            },
+            Columns {
+                rw: rw1,
+                ro: ro1,
+                refr: r1,
+            },
+        )
+    }
 }
 
 /// Calls `f(cols, offset, spikes_out)` on every chunk of [`CHUNK`] neurons, in parallel, with
@@ -80,6 +135,44 @@ pub enum Dynamics {
     SpikeTimes(SpikeTimes),
     /// Constant-on observation inputs.
     Observation(Observation),
+    /// snnTorch `Synaptic`, discrete time.
+    Synaptic(Synaptic),
+    /// snnTorch `Alpha`, discrete time.
+    Alpha(Alpha),
+    /// Adaptive-threshold LIF (LSNN / e-prop), discrete time.
+    Alif(Alif),
+    /// Izhikevich (2003), Euler or half-step.
+    Izhikevich(Izhikevich),
+    /// Adaptive exponential integrate-and-fire, forward Euler.
+    AdEx(AdEx),
+}
+
+/// The membrane potential of a spiking model and the threshold it is tested against, for
+/// code that needs both (surrogate gradients, plasticity rules): neuron j spikes in a step
+/// when `v[j] > threshold(j)` after the update (`v[j] >= threshold(j)` where `inclusive`).
+#[derive(Debug, Clone, Copy)]
+pub struct Membrane<'a> {
+    /// Name of the membrane column (`"v"` in every model).
+    pub name: &'static str,
+    /// Membrane potential after the last update (before the delayed reset of the
+    /// discrete-time models).
+    pub v: &'a [Real],
+    /// Fixed threshold (or its baseline, for `Alif`).
+    pub threshold: Real,
+    /// Adaptive part, `(a, β)`: the threshold of neuron j is `threshold + β·a[j]` (`Alif`).
+    pub adaptation: Option<(&'a [Real], Real)>,
+    /// Whether the test is `v >= threshold` (Izhikevich's cut-off) instead of `v > threshold`.
+    pub inclusive: bool,
+}
+
+impl Membrane<'_> {
+    /// The threshold of neuron `j`.
+    pub fn threshold(&self, j: usize) -> Real {
+        match self.adaptation {
+            Some((a, beta)) => self.threshold + beta * a[j],
+            None => self.threshold,
+        }
+    }
 }
 
 /// Per-step context handed to a model update.
@@ -102,6 +195,11 @@ impl Dynamics {
             }
             ModelSpec::SpikeTimes(p) => Dynamics::SpikeTimes(SpikeTimes::new(p, dt_ms)),
             ModelSpec::Observation(p) => Dynamics::Observation(Observation::new(p, n)),
+            ModelSpec::Synaptic(p) => Dynamics::Synaptic(Synaptic::new(p.clone(), n, dt_ms)),
+            ModelSpec::Alpha(p) => Dynamics::Alpha(Alpha::new(p.clone(), n, dt_ms)),
+            ModelSpec::Alif(p) => Dynamics::Alif(Alif::new(p.clone(), n, dt_ms)),
+            ModelSpec::Izhikevich(p) => Dynamics::Izhikevich(Izhikevich::new(p.clone(), n, dt_ms)),
+            ModelSpec::AdEx(p) => Dynamics::AdEx(AdEx::new(p.clone(), n, dt_ms)),
         }
     }
 
@@ -113,14 +211,25 @@ impl Dynamics {
             Dynamics::Poisson(_) => "Poisson",
             Dynamics::SpikeTimes(_) => "SpikeTimes",
             Dynamics::Observation(_) => "Observation",
+            Dynamics::Synaptic(_) => "Synaptic",
+            Dynamics::Alpha(_) => "Alpha",
+            Dynamics::Alif(_) => "Alif",
+            Dynamics::Izhikevich(_) => "Izhikevich",
+            Dynamics::AdEx(_) => "AdEx",
         }
     }
 
     /// Receptors this model accepts input on (empty for spike sources).
     pub fn receptors(&self) -> &'static [Receptor] {
         match self {
-            Dynamics::Lif(_) | Dynamics::CobaLif(_) => &[Receptor::Exc, Receptor::Inh],
-            _ => &[],
+            Dynamics::Lif(_)
+            | Dynamics::CobaLif(_)
+            | Dynamics::Synaptic(_)
+            | Dynamics::Alpha(_)
+            | Dynamics::Alif(_)
+            | Dynamics::Izhikevich(_)
+            | Dynamics::AdEx(_) => &[Receptor::Exc, Receptor::Inh],
+            Dynamics::Poisson(_) | Dynamics::SpikeTimes(_) | Dynamics::Observation(_) => &[],
         }
     }
 
@@ -129,7 +238,44 @@ impl Dynamics {
         match self {
             Dynamics::Lif(m) => vec![("v", &m.v), ("i_exc", &m.i_exc), ("i_inh", &m.i_inh)],
             Dynamics::CobaLif(m) => vec![("v", &m.v), ("g_exc", &m.g_exc), ("g_inh", &m.g_inh)],
-            _ => vec![],
+            Dynamics::Synaptic(m) => vec![("v", &m.v), ("syn", &m.syn)],
+            Dynamics::Alpha(m) => vec![
+                ("v", &m.v),
+                ("syn_exc", &m.syn_exc),
+                ("syn_inh", &m.syn_inh),
+            ],
+            Dynamics::Alif(m) => vec![("v", &m.v), ("a", &m.a)],
+            Dynamics::Izhikevich(m) => vec![("v", &m.v), ("u", &m.u)],
+            Dynamics::AdEx(m) => vec![
+                ("v", &m.v),
+                ("w", &m.w),
+                ("i_exc", &m.i_exc),
+                ("i_inh", &m.i_inh),
+            ],
+            Dynamics::Poisson(_) | Dynamics::SpikeTimes(_) | Dynamics::Observation(_) => vec![],
+        }
+    }
+
+    /// The receptor (index into [`Dynamics::receptors`]) whose delivered input the update adds
+    /// to the state column `name` before integrating (`i_exc`/`i_inh` of `Lif` and `AdEx`,
+    /// `g_exc`/`g_inh` of `CobaLif`); `None` for every other column, including the inputs of
+    /// the discrete-time models and Izhikevich's one-step current, which enter no state
+    /// variable as such (nor `Lif`'s currents with the snnTorch option, which stay zero). A
+    /// sample taken after delivery adds it, as Brian2's `start` slot shows.
+    pub fn receptor_of_column(&self, name: &str) -> Option<usize> {
+        if let Dynamics::Lif(m) = self {
+            if m.params.integration != crate::file::LifIntegration::Exact {
+                return None;
+            }
+        }
+        match (self, name) {
+            (Dynamics::Lif(_) | Dynamics::AdEx(_), "i_exc") | (Dynamics::CobaLif(_), "g_exc") => {
+                Some(0)
+            }
+            (Dynamics::Lif(_) | Dynamics::AdEx(_), "i_inh") | (Dynamics::CobaLif(_), "g_inh") => {
+                Some(1)
+            }
+            _ => None,
         }
     }
 
@@ -142,6 +288,19 @@ impl Dynamics {
             (Dynamics::CobaLif(m), "v") => &mut m.v,
             (Dynamics::CobaLif(m), "g_exc") => &mut m.g_exc,
             (Dynamics::CobaLif(m), "g_inh") => &mut m.g_inh,
+            (Dynamics::Synaptic(m), "v") => &mut m.v,
+            (Dynamics::Synaptic(m), "syn") => &mut m.syn,
+            (Dynamics::Alpha(m), "v") => &mut m.v,
+            (Dynamics::Alpha(m), "syn_exc") => &mut m.syn_exc,
+            (Dynamics::Alpha(m), "syn_inh") => &mut m.syn_inh,
+            (Dynamics::Alif(m), "v") => &mut m.v,
+            (Dynamics::Alif(m), "a") => &mut m.a,
+            (Dynamics::Izhikevich(m), "v") => &mut m.v,
+            (Dynamics::Izhikevich(m), "u") => &mut m.u,
+            (Dynamics::AdEx(m), "v") => &mut m.v,
+            (Dynamics::AdEx(m), "w") => &mut m.w,
+            (Dynamics::AdEx(m), "i_exc") => &mut m.i_exc,
+            (Dynamics::AdEx(m), "i_inh") => &mut m.i_inh,
             _ => return None,
         };
         Some(col)
@@ -152,6 +311,7 @@ impl Dynamics {
         match self {
             Dynamics::Lif(m) => &m.refractory,
             Dynamics::CobaLif(m) => &m.refractory,
+            Dynamics::AdEx(m) => &m.refractory,
             _ => &[],
         }
     }
@@ -161,6 +321,11 @@ impl Dynamics {
         match self {
             Dynamics::Lif(m) => Some(&mut m.i_ext),
             Dynamics::CobaLif(m) => Some(&mut m.i_ext),
+            Dynamics::Synaptic(m) => Some(&mut m.i_ext),
+            Dynamics::Alpha(m) => Some(&mut m.i_ext),
+            Dynamics::Alif(m) => Some(&mut m.i_ext),
+            Dynamics::Izhikevich(m) => Some(&mut m.i_ext),
+            Dynamics::AdEx(m) => Some(&mut m.i_ext),
             _ => None,
         }
     }
@@ -186,6 +351,36 @@ impl Dynamics {
                 };
                 m.update(e, i, outs)
             }
+            Dynamics::Synaptic(m) => {
+                let [e, i] = due else {
+                    unreachable!("two receptors")
+                };
+                m.update(e, i, outs)
+            }
+            Dynamics::Alpha(m) => {
+                let [e, i] = due else {
+                    unreachable!("two receptors")
+                };
+                m.update(e, i, outs)
+            }
+            Dynamics::Alif(m) => {
+                let [e, i] = due else {
+                    unreachable!("two receptors")
+                };
+                m.update(e, i, outs)
+            }
+            Dynamics::Izhikevich(m) => {
+                let [e, i] = due else {
+                    unreachable!("two receptors")
+                };
+                m.update(e, i, outs)
+            }
+            Dynamics::AdEx(m) => {
+                let [e, i] = due else {
+                    unreachable!("two receptors")
+                };
+                m.update(e, i, outs)
+            }
             Dynamics::Poisson(m) => m.update(outs),
             Dynamics::SpikeTimes(m) => m.update(ctx, &mut outs[0]),
             Dynamics::Observation(m) => m.update(&mut outs[0]),
@@ -200,7 +395,44 @@ impl Dynamics {
             Dynamics::Poisson(m) => m.len(),
             Dynamics::SpikeTimes(m) => m.len(),
             Dynamics::Observation(m) => m.len(),
+            Dynamics::Synaptic(m) => m.v.len(),
+            Dynamics::Alpha(m) => m.v.len(),
+            Dynamics::Alif(m) => m.v.len(),
+            Dynamics::Izhikevich(m) => m.v.len(),
+            Dynamics::AdEx(m) => m.v.len(),
         }
+    }
+
+    /// The membrane potential and the spike threshold, for every model that has them (not
+    /// the spike sources).
+    pub fn membrane(&self) -> Option<Membrane<'_>> {
+        fn fixed(v: &[Real], threshold: Real) -> Membrane<'_> {
+            Membrane {
+                name: "v",
+                v,
+                threshold,
+                adaptation: None,
+                inclusive: false,
+            }
+        }
+        Some(match self {
+            Dynamics::Lif(m) => fixed(&m.v, m.params.v_th_mv),
+            Dynamics::CobaLif(m) => fixed(&m.v, m.params.v_th_mv),
+            Dynamics::Synaptic(m) => fixed(&m.v, m.params.threshold),
+            Dynamics::Alpha(m) => fixed(&m.v, m.params.threshold),
+            Dynamics::Alif(m) => Membrane {
+                adaptation: Some((&m.a, m.params.beta_a)),
+                ..fixed(&m.v, m.params.threshold)
+            },
+            Dynamics::Izhikevich(m) => Membrane {
+                inclusive: true,
+                ..fixed(&m.v, m.params.v_peak_mv)
+            },
+            Dynamics::AdEx(m) => fixed(&m.v, m.params.v_cut()),
+            Dynamics::Poisson(_) | Dynamics::SpikeTimes(_) | Dynamics::Observation(_) => {
+                return None
+            }
+        })
     }
 
     /// Whether the population is empty.

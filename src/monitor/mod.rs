@@ -118,13 +118,15 @@ impl StateRecorder {
         let mut row = Vec::with_capacity(self.neurons.len() * self.variables.len());
         for &j in &self.neurons {
             for var in &self.variables {
-                let (pos, (_, col)) = cols
+                let (_, col) = cols
                     .iter()
-                    .enumerate()
-                    .find(|(_, (n, _))| n == var)
+                    .find(|(n, _)| n == var)
                     .expect("validated variable");
-                // Columns 1.. are the synaptic variables, one per receptor, in receptor order.
-                let pending = if pos >= 1 { p.due[pos - 1][j] } else { 0.0 };
+                // A synaptic variable that delivery feeds shows this step's input.
+                let pending = p
+                    .dynamics
+                    .receptor_of_column(var)
+                    .map_or(0.0, |r| p.due[r][j]);
                 row.push(col[j] + pending);
             }
         }
@@ -153,6 +155,35 @@ impl StateRecorder {
         res.map_err(|e| crate::Error::io(path, e))?;
         f.commit()
     }
+}
+
+/// Writes `weights.csv`: `projection,pre,post,weight`, one row per synapse of each named
+/// projection, sorted by projection name, then pre, then post.
+pub fn write_weights_csv(net: &Network, projections: &[String], path: &Path) -> crate::Result<()> {
+    let mut names = projections.to_vec();
+    names.sort();
+    let mut f = AtomicFile::create(path)?;
+    let res = (|| -> std::io::Result<()> {
+        writeln!(f, "projection,pre,post,weight")?;
+        for name in &names {
+            let p = net.projection(name).expect("validated projection");
+            let indptr = p.weights.indptr();
+            let indptr = indptr.raw_storage();
+            for i in 0..p.weights.rows() {
+                for k in indptr[i]..indptr[i + 1] {
+                    writeln!(
+                        f,
+                        "{name},{i},{},{:?}",
+                        p.weights.indices()[k],
+                        p.weights.data()[k]
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    })();
+    res.map_err(|e| crate::Error::io(path, e))?;
+    f.commit()
 }
 
 #[cfg(test)]

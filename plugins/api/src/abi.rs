@@ -1,0 +1,319 @@
+//! The C ABI between the snnsim host and a plugin library. Only `#[repr(C)]` data and
+//! `extern "C"` functions cross it: no Rust trait objects, `String`, `Vec` or `Box`, so a
+//! plugin built with another compiler version still loads.
+//!
+//! Rules of the ABI:
+//! - A library exports one symbol, [`ENTRY_SYMBOL`], returning a pointer to a static
+//!   [`PluginHeader`], which is the first field of the plugin's vtable.
+//! - The host reads the header first and checks `abi_major`, `kind` and `vtable_size` before
+//!   it makes any other call.
+//! - Within one major version, vtables only grow by appending fields (a minor bump); a host
+//!   reads appended fields only when `vtable_size` says they are there.
+//! - Every function returns a [`Status`]; on failure the plugin writes a UTF-8 message into
+//!   the host-owned [`ErrBuf`]. Panics never cross the boundary.
+//! - Memory is freed by whoever allocated it; libraries are never unloaded.
+
+use std::ffi::c_void;
+
+/// Incompatible changes bump the major version; the host refuses another major.
+pub const ABI_MAJOR: u16 = 1;
+/// Appending fields to a vtable bumps the minor version.
+pub const ABI_MINOR: u16 = 0;
+/// The one symbol a plugin library exports: `extern "C" fn() -> *const PluginHeader`.
+pub const ENTRY_SYMBOL: &str = "snnsim_plugin_entry";
+/// The entry function's type.
+pub type EntryFn = unsafe extern "C" fn() -> *const PluginHeader;
+
+/// `PluginHeader::kind` of a learning rule.
+pub const KIND_RULE: u32 = 1;
+/// `PluginHeader::kind` of an environment.
+pub const KIND_ENV: u32 = 2;
+
+/// Result of a call. A plain integer, not a Rust enum, so an unexpected value from a foreign
+/// library is not undefined behaviour.
+pub type Status = u32;
+/// The call succeeded.
+pub const STATUS_OK: Status = 0;
+/// The call failed; the message is in the error buffer.
+pub const STATUS_ERROR: Status = 1;
+/// The plugin panicked; the message is in the error buffer and the instance is poisoned.
+pub const STATUS_PANICKED: Status = 2;
+
+/// A borrowed UTF-8 string.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct StrRef {
+    /// First byte.
+    pub ptr: *const u8,
+    /// Length in bytes.
+    pub len: usize,
+}
+
+impl StrRef {
+    /// Borrows a `&'static str` (usable in constants).
+    pub const fn from_static(s: &'static str) -> Self {
+        StrRef {
+            ptr: s.as_ptr(),
+            len: s.len(),
+        }
+    }
+
+    /// Borrows a string.
+    pub fn new(s: &str) -> Self {
+        StrRef {
+            ptr: s.as_ptr(),
+            len: s.len(),
+        }
+    }
+
+    /// The bytes, lossily decoded.
+    ///
+    /// # Safety
+    /// `ptr` must point at `len` readable bytes that live for `'a`.
+    pub unsafe fn to_str<'a>(self) -> std::borrow::Cow<'a, str> {
+        if self.ptr.is_null() || self.len == 0 {
+            return "".into();
+        }
+        String::from_utf8_lossy(std::slice::from_raw_parts(self.ptr, self.len))
+    }
+}
+
+/// A borrowed byte string.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct BytesRef {
+    /// First byte.
+    pub ptr: *const u8,
+    /// Length.
+    pub len: usize,
+}
+
+/// A host-owned buffer the plugin writes an error message into (truncated to `cap`).
+#[repr(C)]
+#[derive(Debug)]
+pub struct ErrBuf {
+    /// Buffer start.
+    pub ptr: *mut u8,
+    /// Capacity in bytes.
+    pub cap: usize,
+    /// Bytes written.
+    pub len: usize,
+}
+
+/// A host-owned byte sink: the plugin calls `write` any number of times.
+#[repr(C)]
+pub struct ByteSink {
+    /// Host context.
+    pub ctx: *mut c_void,
+    /// Appends `len` bytes.
+    pub write: unsafe extern "C" fn(ctx: *mut c_void, ptr: *const u8, len: usize),
+}
+
+/// The header every plugin vtable starts with. Its layout is frozen for all of major 1.
+#[repr(C)]
+#[derive(Debug)]
+pub struct PluginHeader {
+    /// [`ABI_MAJOR`] the plugin was built with.
+    pub abi_major: u16,
+    /// [`ABI_MINOR`] the plugin was built with.
+    pub abi_minor: u16,
+    /// [`KIND_RULE`] or [`KIND_ENV`].
+    pub kind: u32,
+    /// `size_of` the whole vtable the plugin was built with.
+    pub vtable_size: u32,
+    /// Reserved, zero.
+    pub reserved: u32,
+    /// Plugin name, as used in graph files.
+    pub name: StrRef,
+    /// Plugin version (its crate version).
+    pub version: StrRef,
+}
+
+const _: () = assert!(std::mem::size_of::<PluginHeader>() == 48);
+
+/// The shape of the projection a rule instance trains.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ProjShapeV1 {
+    /// Presynaptic neurons.
+    pub n_pre: u64,
+    /// Postsynaptic neurons.
+    pub n_post: u64,
+    /// Synapses.
+    pub nnz: u64,
+    /// Time step (ms).
+    pub dt_ms: f64,
+}
+
+/// What a rule sees of its projection at one step: raw slices, valid for the call only.
+/// Weights are CSR by presynaptic neuron: the synapses of pre neuron `i` are
+/// `indptr[i]..indptr[i+1]`, with post indices `indices[k]` and weights `weights[k]`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct RuleStepV1 {
+    /// Step index.
+    pub step: u64,
+    /// Time step (ms).
+    pub dt_ms: f64,
+    /// Presynaptic neurons.
+    pub n_pre: u64,
+    /// Postsynaptic neurons.
+    pub n_post: u64,
+    /// Synapses.
+    pub nnz: u64,
+    /// `n_pre + 1` row offsets.
+    pub indptr: *const usize,
+    /// `nnz` post indices.
+    pub indices: *const u32,
+    /// `nnz` weights, writable.
+    pub weights: *mut f64,
+    /// Pre neurons that spiked this step, ascending.
+    pub pre_spikes: *const u32,
+    /// Their count.
+    pub n_pre_spikes: u64,
+    /// Post neurons that spiked this step, ascending.
+    pub post_spikes: *const u32,
+    /// Their count.
+    pub n_post_spikes: u64,
+    /// Presynaptic trace, `n_pre` values kept by the host (0 if the rule asked for none).
+    pub pre_trace: *mut f64,
+    /// Its length.
+    pub pre_trace_len: u64,
+    /// Postsynaptic trace, `n_post` values kept by the host.
+    pub post_trace: *mut f64,
+    /// Its length.
+    pub post_trace_len: u64,
+    /// Postsynaptic membrane potential after this step's update (`n_post` values, or 0 when
+    /// the model has none).
+    pub post_v: *const f64,
+    /// Its length.
+    pub post_v_len: u64,
+}
+
+/// Index maps after a structural edit: for each new index, the old index it came from, or
+/// [`NEW`] for an element that did not exist before.
+#[repr(C)]
+#[derive(Debug)]
+pub struct RemapV1 {
+    /// New pre neuron → old pre neuron.
+    pub pre_map: *const u64,
+    /// New number of pre neurons.
+    pub n_pre: u64,
+    /// New post neuron → old post neuron.
+    pub post_map: *const u64,
+    /// New number of post neurons.
+    pub n_post: u64,
+    /// New synapse → old synapse.
+    pub syn_map: *const u64,
+    /// New number of synapses.
+    pub nnz: u64,
+}
+
+/// Marks a new element in a [`RemapV1`] map.
+pub const NEW: u64 = u64::MAX;
+
+/// The vtable of a learning rule, major version 1.
+#[repr(C)]
+#[derive(Debug)]
+pub struct RuleVTableV1 {
+    /// Header (kind [`KIND_RULE`]).
+    pub header: PluginHeader,
+    /// Parses `config` (RON text) and creates an instance for a projection of `shape`.
+    pub create: unsafe extern "C" fn(
+        config: StrRef,
+        shape: *const ProjShapeV1,
+        out: *mut *mut c_void,
+        err: *mut ErrBuf,
+    ) -> Status,
+    /// One step: traces and weights may change.
+    pub on_step:
+        unsafe extern "C" fn(this: *mut c_void, ctx: *mut RuleStepV1, err: *mut ErrBuf) -> Status,
+    /// A reward arrives.
+    pub on_reward: unsafe extern "C" fn(
+        this: *mut c_void,
+        reward: f64,
+        ctx: *mut RuleStepV1,
+        err: *mut ErrBuf,
+    ) -> Status,
+    /// An episode ended.
+    pub on_episode_end: unsafe extern "C" fn(this: *mut c_void, err: *mut ErrBuf) -> Status,
+    /// The projection's shape changed (growth, pruning).
+    pub resize:
+        unsafe extern "C" fn(this: *mut c_void, remap: *const RemapV1, err: *mut ErrBuf) -> Status,
+    /// Writes the instance's state.
+    pub save:
+        unsafe extern "C" fn(this: *mut c_void, sink: *mut ByteSink, err: *mut ErrBuf) -> Status,
+    /// Restores the instance's state.
+    pub load: unsafe extern "C" fn(this: *mut c_void, bytes: BytesRef, err: *mut ErrBuf) -> Status,
+    /// Frees the instance.
+    pub destroy: unsafe extern "C" fn(this: *mut c_void),
+}
+
+/// Observation and action sizes of an environment.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SpacesV1 {
+    /// Observation values.
+    pub obs_len: u64,
+    /// 0: discrete (`action_len` choices, passed as one value, the index); 1: continuous
+    /// (`action_len` values).
+    pub action_kind: u32,
+    /// Number of discrete actions or continuous dimensions.
+    pub action_len: u64,
+}
+
+/// What a step returns besides the observation.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TransitionV1 {
+    /// Reward of the step.
+    pub reward: f64,
+    /// 1 if the episode ended in a terminal state.
+    pub terminated: u8,
+    /// 1 if the episode was cut (time limit).
+    pub truncated: u8,
+}
+
+/// The vtable of an environment, major version 1.
+#[repr(C)]
+#[derive(Debug)]
+pub struct EnvVTableV1 {
+    /// Header (kind [`KIND_ENV`]).
+    pub header: PluginHeader,
+    /// Parses `config` (RON text) and creates an instance.
+    pub create:
+        unsafe extern "C" fn(config: StrRef, out: *mut *mut c_void, err: *mut ErrBuf) -> Status,
+    /// Observation and action sizes.
+    pub spaces:
+        unsafe extern "C" fn(this: *mut c_void, out: *mut SpacesV1, err: *mut ErrBuf) -> Status,
+    /// Starts an episode from `seed`; writes the first observation.
+    pub reset: unsafe extern "C" fn(
+        this: *mut c_void,
+        seed: u64,
+        obs: *mut f64,
+        obs_len: u64,
+        err: *mut ErrBuf,
+    ) -> Status,
+    /// Applies an action; writes the observation and the transition.
+    pub step: unsafe extern "C" fn(
+        this: *mut c_void,
+        action: *const f64,
+        action_len: u64,
+        obs: *mut f64,
+        obs_len: u64,
+        out: *mut TransitionV1,
+        err: *mut ErrBuf,
+    ) -> Status,
+    /// Writes the instance's state.
+    pub save:
+        unsafe extern "C" fn(this: *mut c_void, sink: *mut ByteSink, err: *mut ErrBuf) -> Status,
+    /// Restores the instance's state.
+    pub load: unsafe extern "C" fn(this: *mut c_void, bytes: BytesRef, err: *mut ErrBuf) -> Status,
+    /// Frees the instance.
+    pub destroy: unsafe extern "C" fn(this: *mut c_void),
+}
+
+// The vtables are immutable statics of plain data and function pointers.
+unsafe impl Sync for RuleVTableV1 {}
+unsafe impl Sync for EnvVTableV1 {}
+unsafe impl Sync for PluginHeader {}

@@ -1,0 +1,367 @@
+//! The code behind [`crate::export_rule!`] and [`crate::export_env!`]: `extern "C"` functions,
+//! generic over the plugin's type, that turn raw ABI arguments into safe Rust values, catch
+//! panics, and report errors through the host's buffer. Not part of the public API.
+
+use crate::abi::*;
+use crate::{parse_config, Environment, LearningRule, Remap, RuleContext, Shape};
+use std::cell::{Cell, RefCell};
+use std::ffi::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Once;
+
+thread_local! {
+    static IN_CALL: Cell<bool> = const { Cell::new(false) };
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Installs, once, a panic hook that records the message and location of a panic raised
+/// inside a plugin call (to report it through the error buffer) and leaves every other panic
+/// to the previous hook.
+fn install_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if IN_CALL.with(Cell::get) {
+                let msg = payload_text(info.payload());
+                let text = match info.location() {
+                    Some(l) => format!("{msg} (at {}:{})", l.file(), l.line()),
+                    None => msg,
+                };
+                LAST_PANIC.with(|p| *p.borrow_mut() = Some(text));
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
+fn payload_text(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_string()
+    }
+}
+
+/// Writes `msg` into the host's buffer, truncated at a character boundary.
+///
+/// # Safety
+/// `err` is null or points at a valid `ErrBuf` whose `ptr` has `cap` writable bytes.
+unsafe fn write_err(err: *mut ErrBuf, msg: &str) {
+    let Some(e) = err.as_mut() else { return };
+    if e.ptr.is_null() {
+        return;
+    }
+    let mut n = msg.len().min(e.cap);
+    while !msg.is_char_boundary(n) {
+        n -= 1;
+    }
+    std::ptr::copy_nonoverlapping(msg.as_ptr(), e.ptr, n);
+    e.len = n;
+}
+
+/// Runs `f`, turning an error into [`STATUS_ERROR`] and a panic into [`STATUS_PANICKED`].
+fn guard(err: *mut ErrBuf, f: impl FnOnce() -> Result<(), String>) -> Status {
+    install_hook();
+    IN_CALL.with(|c| c.set(true));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    IN_CALL.with(|c| c.set(false));
+    match result {
+        Ok(Ok(())) => STATUS_OK,
+        Ok(Err(msg)) => {
+            unsafe { write_err(err, &msg) };
+            STATUS_ERROR
+        }
+        Err(payload) => {
+            let msg = LAST_PANIC
+                .with(|p| p.borrow_mut().take())
+                .unwrap_or_else(|| payload_text(&*payload));
+            unsafe { write_err(err, &msg) };
+            STATUS_PANICKED
+        }
+    }
+}
+
+/// A slice from a raw pointer and length; empty for a null pointer.
+///
+/// # Safety
+/// A non-null `p` points at `n` valid values that outlive `'a`.
+unsafe fn slice<'a, T>(p: *const T, n: u64) -> &'a [T] {
+    if p.is_null() || n == 0 {
+        &[]
+    } else {
+        std::slice::from_raw_parts(p, n as usize)
+    }
+}
+
+/// As [`slice`], mutable.
+///
+/// # Safety
+/// As [`slice`], and no other reference to the values exists during `'a`.
+unsafe fn slice_mut<'a, T>(p: *mut T, n: u64) -> &'a mut [T] {
+    if p.is_null() || n == 0 {
+        &mut []
+    } else {
+        std::slice::from_raw_parts_mut(p, n as usize)
+    }
+}
+
+/// # Safety
+/// `c` describes valid slices as documented on [`RuleStepV1`].
+unsafe fn context<'a>(c: &'a mut RuleStepV1) -> RuleContext<'a> {
+    RuleContext {
+        step: c.step,
+        dt_ms: c.dt_ms,
+        n_pre: c.n_pre as usize,
+        n_post: c.n_post as usize,
+        indptr: slice(c.indptr, c.n_pre + 1),
+        indices: slice(c.indices, c.nnz),
+        weights: slice_mut(c.weights, c.nnz),
+        pre_spikes: slice(c.pre_spikes, c.n_pre_spikes),
+        post_spikes: slice(c.post_spikes, c.n_post_spikes),
+        pre_trace: slice_mut(c.pre_trace, c.pre_trace_len),
+        post_trace: slice_mut(c.post_trace, c.post_trace_len),
+        post_v: slice(c.post_v, c.post_v_len),
+    }
+}
+
+const fn const_header(
+    kind: u32,
+    size: usize,
+    name: &'static str,
+    version: &'static str,
+) -> PluginHeader {
+    PluginHeader {
+        abi_major: ABI_MAJOR,
+        abi_minor: ABI_MINOR,
+        kind,
+        vtable_size: size as u32,
+        reserved: 0,
+        name: StrRef::from_static(name),
+        version: StrRef::from_static(version),
+    }
+}
+
+/// The vtable of rule type `R`.
+pub const fn rule_vtable<R: LearningRule>(
+    name: &'static str,
+    version: &'static str,
+) -> RuleVTableV1 {
+    RuleVTableV1 {
+        header: const_header(
+            KIND_RULE,
+            std::mem::size_of::<RuleVTableV1>(),
+            name,
+            version,
+        ),
+        create: rule_create::<R>,
+        on_step: rule_on_step::<R>,
+        on_reward: rule_on_reward::<R>,
+        on_episode_end: rule_on_episode_end::<R>,
+        resize: rule_resize::<R>,
+        save: rule_save::<R>,
+        load: rule_load::<R>,
+        destroy: rule_destroy::<R>,
+    }
+}
+
+unsafe extern "C" fn rule_create<R: LearningRule>(
+    config: StrRef,
+    shape: *const ProjShapeV1,
+    out: *mut *mut c_void,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || {
+        let cfg: R::Config = parse_config(&config.to_str())?;
+        let s = &*shape;
+        let shape = Shape {
+            n_pre: s.n_pre as usize,
+            n_post: s.n_post as usize,
+            nnz: s.nnz as usize,
+            dt_ms: s.dt_ms,
+        };
+        let rule = R::new(cfg, &shape)?;
+        *out = Box::into_raw(Box::new(rule)) as *mut c_void;
+        Ok(())
+    })
+}
+
+unsafe extern "C" fn rule_on_step<R: LearningRule>(
+    this: *mut c_void,
+    ctx: *mut RuleStepV1,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || (*(this as *mut R)).on_step(&mut context(&mut *ctx)))
+}
+
+unsafe extern "C" fn rule_on_reward<R: LearningRule>(
+    this: *mut c_void,
+    reward: f64,
+    ctx: *mut RuleStepV1,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || {
+        (*(this as *mut R)).on_reward(reward, &mut context(&mut *ctx))
+    })
+}
+
+unsafe extern "C" fn rule_on_episode_end<R: LearningRule>(
+    this: *mut c_void,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || (*(this as *mut R)).on_episode_end())
+}
+
+unsafe extern "C" fn rule_resize<R: LearningRule>(
+    this: *mut c_void,
+    remap: *const RemapV1,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || {
+        let m = &*remap;
+        let remap = Remap {
+            pre: slice(m.pre_map, m.n_pre),
+            post: slice(m.post_map, m.n_post),
+            synapses: slice(m.syn_map, m.nnz),
+        };
+        (*(this as *mut R)).resize(&remap)
+    })
+}
+
+unsafe fn save_to(sink: *mut ByteSink, bytes: Result<Vec<u8>, String>) -> Result<(), String> {
+    let bytes = bytes?;
+    let s = &*sink;
+    (s.write)(s.ctx, bytes.as_ptr(), bytes.len());
+    Ok(())
+}
+
+unsafe extern "C" fn rule_save<R: LearningRule>(
+    this: *mut c_void,
+    sink: *mut ByteSink,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || save_to(sink, (*(this as *mut R)).save()))
+}
+
+unsafe extern "C" fn rule_load<R: LearningRule>(
+    this: *mut c_void,
+    bytes: BytesRef,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || {
+        (*(this as *mut R)).load(slice(bytes.ptr, bytes.len as u64))
+    })
+}
+
+unsafe extern "C" fn rule_destroy<R: LearningRule>(this: *mut c_void) {
+    if !this.is_null() {
+        // A panicking destructor must not unwind into the host.
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(this as *mut R))));
+    }
+}
+
+/// The vtable of environment type `E`.
+pub const fn env_vtable<E: Environment>(name: &'static str, version: &'static str) -> EnvVTableV1 {
+    EnvVTableV1 {
+        header: const_header(KIND_ENV, std::mem::size_of::<EnvVTableV1>(), name, version),
+        create: env_create::<E>,
+        spaces: env_spaces::<E>,
+        reset: env_reset::<E>,
+        step: env_step::<E>,
+        save: env_save::<E>,
+        load: env_load::<E>,
+        destroy: env_destroy::<E>,
+    }
+}
+
+unsafe extern "C" fn env_create<E: Environment>(
+    config: StrRef,
+    out: *mut *mut c_void,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || {
+        let cfg: E::Config = parse_config(&config.to_str())?;
+        let env = E::new(cfg)?;
+        *out = Box::into_raw(Box::new(env)) as *mut c_void;
+        Ok(())
+    })
+}
+
+unsafe extern "C" fn env_spaces<E: Environment>(
+    this: *mut c_void,
+    out: *mut SpacesV1,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || {
+        let s = (*(this as *mut E)).spaces();
+        let (kind, len) = match s.action {
+            crate::ActionSpace::Discrete(n) => (0, n),
+            crate::ActionSpace::Continuous(n) => (1, n),
+        };
+        *out = SpacesV1 {
+            obs_len: s.observation_len as u64,
+            action_kind: kind,
+            action_len: len as u64,
+        };
+        Ok(())
+    })
+}
+
+unsafe extern "C" fn env_reset<E: Environment>(
+    this: *mut c_void,
+    seed: u64,
+    obs: *mut f64,
+    obs_len: u64,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || {
+        (*(this as *mut E)).reset(seed, slice_mut(obs, obs_len))
+    })
+}
+
+unsafe extern "C" fn env_step<E: Environment>(
+    this: *mut c_void,
+    action: *const f64,
+    action_len: u64,
+    obs: *mut f64,
+    obs_len: u64,
+    out: *mut TransitionV1,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || {
+        let t = (*(this as *mut E)).step(slice(action, action_len), slice_mut(obs, obs_len))?;
+        *out = TransitionV1 {
+            reward: t.reward,
+            terminated: t.terminated as u8,
+            truncated: t.truncated as u8,
+        };
+        Ok(())
+    })
+}
+
+unsafe extern "C" fn env_save<E: Environment>(
+    this: *mut c_void,
+    sink: *mut ByteSink,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || save_to(sink, (*(this as *mut E)).save()))
+}
+
+unsafe extern "C" fn env_load<E: Environment>(
+    this: *mut c_void,
+    bytes: BytesRef,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || {
+        (*(this as *mut E)).load(slice(bytes.ptr, bytes.len as u64))
+    })
+}
+
+unsafe extern "C" fn env_destroy<E: Environment>(this: *mut c_void) {
+    if !this.is_null() {
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(this as *mut E))));
+    }
+}

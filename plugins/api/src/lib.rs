@@ -1,0 +1,277 @@
+//! The SDK for snnsim plugins: the only crate a plugin author depends on.
+//!
+//! A plugin is a `cdylib` crate that implements [`LearningRule`] or [`Environment`] and
+//! exports it with [`export_rule!`] or [`export_env!`]. The macros generate the C vtable of
+//! [`abi`], catch every panic at the boundary, and parse the plugin's parameters (RON text)
+//! into its own serde type, so a plugin never writes `unsafe` code.
+//!
+//! ```ignore
+//! use snnsim_plugin_api::{export_rule, LearningRule, RuleContext, Shape};
+//! #[derive(serde::Deserialize)]
+//! struct Config { rate: f64 }
+//! struct Decay { rate: f64 }
+//! impl LearningRule for Decay {
+//!     type Config = Config;
+//!     fn new(c: Config, _shape: &Shape) -> Result<Self, String> { Ok(Decay { rate: c.rate }) }
+//!     fn on_step(&mut self, ctx: &mut RuleContext<'_>) -> Result<(), String> {
+//!         ctx.weights.iter_mut().for_each(|w| *w *= 1.0 - self.rate);
+//!         Ok(())
+//!     }
+//! }
+//! export_rule!(Decay, "decay");
+//! ```
+//!
+//! [`testing`] drives a rule or an environment without the engine, for unit tests.
+
+pub mod abi;
+#[doc(hidden)]
+pub mod glue;
+pub mod testing;
+
+pub use serde;
+
+use serde::de::DeserializeOwned;
+
+/// The shape of the projection a rule instance trains.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shape {
+    /// Presynaptic neurons.
+    pub n_pre: usize,
+    /// Postsynaptic neurons.
+    pub n_post: usize,
+    /// Synapses.
+    pub nnz: usize,
+    /// Time step (ms).
+    pub dt_ms: f64,
+}
+
+/// What a rule sees of its projection at one step.
+///
+/// Weights are CSR by presynaptic neuron: the synapses of pre neuron `i` are
+/// `indptr[i]..indptr[i + 1]`, with post indices `indices[k]` and weights `weights[k]`.
+#[derive(Debug)]
+pub struct RuleContext<'a> {
+    /// Step index.
+    pub step: u64,
+    /// Time step (ms).
+    pub dt_ms: f64,
+    /// Presynaptic neurons.
+    pub n_pre: usize,
+    /// Postsynaptic neurons.
+    pub n_post: usize,
+    /// Row offsets (`n_pre + 1`).
+    pub indptr: &'a [usize],
+    /// Post index of each synapse.
+    pub indices: &'a [u32],
+    /// Weight of each synapse.
+    pub weights: &'a mut [f64],
+    /// Pre neurons that spiked this step, ascending.
+    pub pre_spikes: &'a [u32],
+    /// Post neurons that spiked this step, ascending.
+    pub post_spikes: &'a [u32],
+    /// Presynaptic trace (`n_pre` values), kept by the host between steps and across
+    /// structural edits; the rule decides what it means and updates it.
+    pub pre_trace: &'a mut [f64],
+    /// Postsynaptic trace (`n_post` values), kept by the host.
+    pub post_trace: &'a mut [f64],
+    /// Postsynaptic membrane potential after this step's update (empty if the model has none).
+    pub post_v: &'a [f64],
+}
+
+impl RuleContext<'_> {
+    /// The synapse indices of pre neuron `i`.
+    pub fn row(&self, i: usize) -> std::ops::Range<usize> {
+        self.indptr[i]..self.indptr[i + 1]
+    }
+}
+
+/// Index maps after a structural edit: for each new index, `Some(old index)` or `None` for a
+/// new element.
+#[derive(Debug, Clone, Copy)]
+pub struct Remap<'a> {
+    /// New pre neuron → old.
+    pub pre: &'a [u64],
+    /// New post neuron → old.
+    pub post: &'a [u64],
+    /// New synapse → old.
+    pub synapses: &'a [u64],
+}
+
+impl Remap<'_> {
+    /// Applies a map to per-element state: new element `k` takes `old[map[k]]`, or `fresh` for a
+    /// new element.
+    pub fn apply<T: Clone>(map: &[u64], old: &[T], fresh: T) -> Vec<T> {
+        map.iter()
+            .map(|&m| {
+                if m == abi::NEW {
+                    fresh.clone()
+                } else {
+                    old[m as usize].clone()
+                }
+            })
+            .collect()
+    }
+}
+
+/// A learning rule: one instance per projection it trains.
+pub trait LearningRule: Send + Sized + 'static {
+    /// Parameters, parsed from the RON `params` of the graph file.
+    type Config: DeserializeOwned;
+    /// Creates an instance for a projection of `shape`.
+    fn new(config: Self::Config, shape: &Shape) -> Result<Self, String>;
+    /// Called once per step, after propagation, with the spikes of the step.
+    fn on_step(&mut self, ctx: &mut RuleContext<'_>) -> Result<(), String>;
+    /// Called when a reward arrives.
+    fn on_reward(&mut self, _reward: f64, _ctx: &mut RuleContext<'_>) -> Result<(), String> {
+        Ok(())
+    }
+    /// Called at the end of an episode.
+    fn on_episode_end(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+    /// The projection's shape changed; per-neuron and per-synapse state must follow `remap`.
+    fn resize(&mut self, _remap: &Remap<'_>) -> Result<(), String> {
+        Ok(())
+    }
+    /// The instance's state, for checkpoints.
+    fn save(&self) -> Result<Vec<u8>, String> {
+        Ok(Vec::new())
+    }
+    /// Restores state written by [`LearningRule::save`].
+    fn load(&mut self, _bytes: &[u8]) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// The action space of an environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionSpace {
+    /// One of `n` actions, passed as a single value (the index).
+    Discrete(usize),
+    /// A vector of `n` real values.
+    Continuous(usize),
+}
+
+/// Observation and action sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spaces {
+    /// Number of observation values.
+    pub observation_len: usize,
+    /// Actions.
+    pub action: ActionSpace,
+}
+
+/// The outcome of one environment step.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Transition {
+    /// Reward.
+    pub reward: f64,
+    /// The episode reached a terminal state.
+    pub terminated: bool,
+    /// The episode was cut short (time limit).
+    pub truncated: bool,
+}
+
+/// An environment: one instance per episode stream.
+pub trait Environment: Send + Sized + 'static {
+    /// Parameters, parsed from RON.
+    type Config: DeserializeOwned;
+    /// Creates an instance.
+    fn new(config: Self::Config) -> Result<Self, String>;
+    /// Observation and action sizes (fixed for the instance's life).
+    fn spaces(&self) -> Spaces;
+    /// Starts an episode from `seed`; writes the first observation.
+    fn reset(&mut self, seed: u64, obs: &mut [f64]) -> Result<(), String>;
+    /// Applies `action`; writes the next observation.
+    fn step(&mut self, action: &[f64], obs: &mut [f64]) -> Result<Transition, String>;
+    /// The instance's state, for checkpoints.
+    fn save(&self) -> Result<Vec<u8>, String> {
+        Ok(Vec::new())
+    }
+    /// Restores state written by [`Environment::save`].
+    fn load(&mut self, _bytes: &[u8]) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Parses RON parameters into `T`; an error names the field path and its position in the
+/// parameter text.
+pub fn parse_config<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+    let text = if text.trim().is_empty() { "()" } else { text };
+    let opts = ron::Options::default().with_default_extension(
+        ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES
+            | ron::extensions::Extensions::IMPLICIT_SOME,
+    );
+    let mut de = ron::Deserializer::from_str_with_options(text, &opts)
+        .map_err(|e| format!("params: {e}"))?;
+    match serde_path_to_error::deserialize(&mut de) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let path = e.path().to_string();
+            let spanned = de.span_error(e.into_inner());
+            let field = match path.as_str() {
+                "." => "params".to_string(),
+                p if p.ends_with('?') => format!("params.{}", p.trim_end_matches(".?")),
+                p => format!("params.{p}"),
+            };
+            Err(format!(
+                "{field}: {} (line {}, column {} of the params)",
+                spanned.code, spanned.span.start.line, spanned.span.start.col
+            ))
+        }
+    }
+}
+
+/// Exports a [`LearningRule`] type as a plugin named `$name`.
+#[macro_export]
+macro_rules! export_rule {
+    ($ty:ty, $name:expr) => {
+        /// The plugin's entry symbol (generated by `export_rule!`).
+        #[doc(hidden)]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn snnsim_plugin_entry() -> *const $crate::abi::PluginHeader {
+            static VTABLE: $crate::abi::RuleVTableV1 =
+                $crate::glue::rule_vtable::<$ty>($name, env!("CARGO_PKG_VERSION"));
+            &VTABLE.header
+        }
+    };
+}
+
+/// Exports an [`Environment`] type as a plugin named `$name`.
+#[macro_export]
+macro_rules! export_env {
+    ($ty:ty, $name:expr) => {
+        /// The plugin's entry symbol (generated by `export_env!`).
+        #[doc(hidden)]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn snnsim_plugin_entry() -> *const $crate::abi::PluginHeader {
+            static VTABLE: $crate::abi::EnvVTableV1 =
+                $crate::glue::env_vtable::<$ty>($name, env!("CARGO_PKG_VERSION"));
+            &VTABLE.header
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct P {
+        a: f64,
+        n: u32,
+    }
+
+    #[test]
+    fn config_errors_name_the_field_and_the_position() {
+        let e = parse_config::<P>("(a: 1.0, n: \"x\")").unwrap_err();
+        assert!(e.starts_with("params.n:"), "{e}");
+        let e = parse_config::<P>("(a: 1.0, b: 2)").unwrap_err();
+        assert!(e.contains("`b`") && e.contains("column"), "{e}");
+        let e = parse_config::<P>("(a: 1.0,\n n: 1.5)").unwrap_err();
+        assert!(e.contains("line 2"), "{e}");
+        assert_eq!(parse_config::<P>("(a: 2.5, n: 3)").unwrap().n, 3);
+    }
+}

@@ -1,0 +1,165 @@
+//! snnTorch's `Synaptic` neuron: a leaky integrate-and-fire neuron with a first-order
+//! synaptic current, in discrete time (snnTorch 1.0, `snntorch/_neurons/synaptic.py`;
+//! Eshraghian et al. 2023, "Training spiking neural networks using lessons from deep
+//! learning", Proc. IEEE 111(9)).
+//!
+//! ```text
+//! x_t   = Σ delivered weights of the step (both receptors) + I_ext          (dimensionless)
+//! r_t   = H(mem_{t−1} − thr)              reset from the previous membrane (detached in snnTorch)
+//! syn_t = α·syn_{t−1} + x_t
+//! Subtract: mem_t = (β·mem_{t−1} + syn_t) − r_t·thr
+//! Zero:     mem_t = (1 − r_t)·(β·mem_{t−1} + syn_t)      (syn is not reset, as coded in snnTorch)
+//! NoReset:  mem_t = β·mem_{t−1} + syn_t
+//! spike_t = H(mem_t − thr),  H(z) = 1 if z > 0 (strict)
+//! ```
+//! α and β are given per step, or as time constants with α = exp(−dt/τ_syn),
+//! β = exp(−dt/τ_mem). There is no refractory period. The integration *is* the discrete map
+//! (no ODE is approximated); the order of the operations is snnTorch's, so a float64 run
+//! reproduces snnTorch's float64 output.
+//!
+//! Synaptic input: the weights delivered in a step (a spike emitted in step n through a delay
+//! of d steps is delivered in step n + d) are summed over both receptors and are snnTorch's
+//! input x_t of that step; inhibitory weights are negative. `Dc` stimuli add to x_t.
+//!
+//! State columns: `v` (snnTorch's `mem`, before the delayed reset) and `syn`.
+
+use super::{chunks, for_chunks, Columns};
+use crate::file::{Reset, SynapticParams};
+use crate::Real;
+
+/// Constants of one (parameters, dt).
+#[derive(Debug, Clone, Copy)]
+struct Consts {
+    alpha: Real,
+    beta: Real,
+    thr: Real,
+    reset: Reset,
+}
+
+/// α (or β) from a per-step decay or a time constant: the decay as given, else
+/// exp(−dt/τ), else the default.
+pub(crate) fn decay(per_step: Option<f64>, tau_ms: Option<f64>, dt_ms: f64, default: f64) -> f64 {
+    match (per_step, tau_ms) {
+        (Some(d), _) => d,
+        (None, Some(tau)) => (-dt_ms / tau).exp(),
+        (None, None) => default,
+    }
+}
+
+/// A population of snnTorch `Synaptic` neurons.
+#[derive(Debug, Clone)]
+pub struct Synaptic {
+    /// Parameters as given.
+    pub params: SynapticParams,
+    /// Membrane (snnTorch's `mem`).
+    pub v: Vec<Real>,
+    /// Synaptic current (snnTorch's `syn`).
+    pub syn: Vec<Real>,
+    /// External input from stimuli, added to x_t.
+    pub i_ext: Vec<Real>,
+    k: Consts,
+}
+
+impl Synaptic {
+    /// `n` neurons with zero state.
+    pub fn new(params: SynapticParams, n: usize, dt_ms: f64) -> Self {
+        let k = Consts {
+            alpha: decay(params.alpha, params.tau_syn_ms, dt_ms, 0.8),
+            beta: decay(params.beta, params.tau_mem_ms, dt_ms, 0.9),
+            thr: params.threshold,
+            reset: params.reset,
+        };
+        Synaptic {
+            v: vec![0.0; n],
+            syn: vec![0.0; n],
+            i_ext: vec![0.0; n],
+            params,
+            k,
+        }
+    }
+
+    /// The decays per step (α, β) in use.
+    pub fn decays(&self) -> (Real, Real) {
+        (self.k.alpha, self.k.beta)
+    }
+
+    /// One step for every neuron: the input due this step (`due_*`) is x_t and is zeroed;
+    /// spikes go to `outs`, one buffer per chunk.
+    pub fn update(&mut self, due_exc: &mut [Real], due_inh: &mut [Real], outs: &mut [Vec<u32>]) {
+        debug_assert_eq!(outs.len(), chunks(self.v.len()));
+        let cols = Columns {
+            rw: [&mut self.v, &mut self.syn, due_exc, due_inh],
+            ro: [&self.i_ext],
+            refr: &mut [],
+        };
+        let k = self.k;
+        for_chunks(
+            cols,
+            outs,
+            &|c: Columns<4, 1>, offset, out: &mut Vec<u32>| update_chunk(&k, c, offset, out),
+        );
+    }
+}
+
+fn update_chunk(k: &Consts, c: Columns<4, 1>, offset: u32, out: &mut Vec<u32>) {
+    let [v, syn, de, di] = c.rw;
+    let [iext] = c.ro;
+    let n = v.len();
+    let (syn, de, di, iext) = (&mut syn[..n], &mut de[..n], &mut di[..n], &iext[..n]);
+    for j in 0..n {
+        let x = (de[j] + di[j]) + iext[j];
+        de[j] = 0.0;
+        di[j] = 0.0;
+        let r: Real = if v[j] > k.thr { 1.0 } else { 0.0 };
+        let s = k.alpha * syn[j] + x;
+        let base = k.beta * v[j] + s;
+        v[j] = match k.reset {
+            Reset::Subtract => base - r * k.thr,
+            Reset::Zero => (1.0 - r) * base,
+            Reset::NoReset => base,
+        };
+        syn[j] = s;
+    }
+    for (j, &m) in v.iter().enumerate() {
+        if m > k.thr {
+            out.push(offset + j as u32);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tau_maps_to_the_decay_per_step() {
+        let p = SynapticParams {
+            tau_syn_ms: Some(5.0),
+            beta: Some(0.5),
+            ..SynapticParams::default()
+        };
+        let m = Synaptic::new(p, 1, 1.0);
+        assert_eq!(m.decays(), ((-0.2f64).exp(), 0.5));
+        let d = Synaptic::new(SynapticParams::default(), 1, 1.0);
+        assert_eq!(d.decays(), (0.8, 0.9));
+    }
+
+    #[test]
+    fn zero_reset_keeps_syn_and_clears_mem_one_step_after_the_spike() {
+        let p = SynapticParams {
+            alpha: Some(0.5),
+            beta: Some(0.5),
+            reset: Reset::Zero,
+            ..SynapticParams::default()
+        };
+        let mut m = Synaptic::new(p, 1, 1.0);
+        let mut outs = vec![Vec::new()];
+        // x = 3: syn = 3, mem = 3 > 1, a spike.
+        m.update(&mut [3.0], &mut [0.0], &mut outs);
+        assert_eq!((m.syn[0], m.v[0], outs[0].len()), (3.0, 3.0, 1));
+        // No input: syn = 1.5; the previous membrane was above threshold, so mem = 0.
+        outs[0].clear();
+        m.update(&mut [0.0], &mut [0.0], &mut outs);
+        assert_eq!((m.syn[0], m.v[0], outs[0].len()), (1.5, 0.0, 0));
+    }
+}

@@ -1,0 +1,534 @@
+//! Opening a plugin library, the handshake, and safe wrappers around plugin instances.
+
+use super::{error, Kind, PluginErrorKind};
+use snnsim_plugin_api::abi::{self, *};
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+/// Libraries opened so far, by path, kept open for the life of the process.
+fn libraries() -> &'static Mutex<HashMap<PathBuf, &'static libloading::Library>> {
+    static LIBS: OnceLock<Mutex<HashMap<PathBuf, &'static libloading::Library>>> = OnceLock::new();
+    LIBS.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+#[derive(Debug, Clone, Copy)]
+enum VTable {
+    Rule(&'static RuleVTableV1),
+    Env(&'static EnvVTableV1),
+}
+
+/// A plugin library that passed the handshake.
+#[derive(Debug, Clone)]
+pub struct LoadedPlugin {
+    /// Name from its header.
+    pub name: String,
+    /// Kind from its header.
+    pub kind: Kind,
+    /// Its own version.
+    pub version: String,
+    /// ABI major it was built for.
+    pub abi_major: u16,
+    /// ABI minor it was built for.
+    pub abi_minor: u16,
+    /// The library file.
+    pub path: PathBuf,
+    vtable: VTable,
+}
+
+/// Opens `path` (once per process) and checks its header. `name` is what the user asked for.
+pub(super) fn load(name: &str, path: &Path, want: Option<Kind>) -> crate::Result<LoadedPlugin> {
+    let at = || format!("{} ({})", name, path.display());
+    let lib: &'static libloading::Library = {
+        let mut libs = libraries().lock().unwrap_or_else(|p| p.into_inner());
+        match libs.get(path) {
+            Some(l) => l,
+            None => {
+                // SAFETY: opening a library runs its initialisers; snnsim only opens files the
+                // user pointed it at (graph file, SNNSIM_PLUGIN_PATH, its own directory).
+                let l = unsafe { libloading::Library::new(path) }.map_err(|e| {
+                    error(
+                        name,
+                        PluginErrorKind::NotAPlugin,
+                        format!("{}: cannot load: {e}", path.display()),
+                    )
+                })?;
+                let l: &'static libloading::Library = Box::leak(Box::new(l));
+                libs.insert(path.to_path_buf(), l);
+                l
+            }
+        }
+    };
+    // SAFETY: the symbol's type is fixed by the ABI; a library exporting the name with another
+    // type is not a snnsim plugin and cannot be detected.
+    let entry: libloading::Symbol<'static, EntryFn> =
+        unsafe { lib.get(abi::ENTRY_SYMBOL.as_bytes()) }.map_err(|_| {
+            error(
+                name,
+                PluginErrorKind::NotAPlugin,
+                format!(
+                    "{} is not a snnsim plugin: it exports no `{}` symbol",
+                    path.display(),
+                    abi::ENTRY_SYMBOL
+                ),
+            )
+        })?;
+    // SAFETY: the entry function takes no arguments and returns a pointer to a static header.
+    let header_ptr = unsafe { entry() };
+    // SAFETY: a non-null pointer from the entry function points at a static header, whose
+    // first fields (abi_major, abi_minor, kind, vtable_size) have the same layout in every ABI
+    // version.
+    let header = unsafe { header_ptr.as_ref() }.ok_or_else(|| {
+        error(
+            name,
+            PluginErrorKind::NotAPlugin,
+            format!("{}: the entry symbol returned no header", at()),
+        )
+    })?;
+    if header.abi_major != abi::ABI_MAJOR {
+        return Err(error(
+            name,
+            PluginErrorKind::AbiMismatch,
+            format!(
+                "{}: built for plugin ABI {}.{}, this snnsim supports ABI {}.x (found major {}, expected {}); rebuild the plugin against snnsim-plugin-api {}",
+                path.display(),
+                header.abi_major,
+                header.abi_minor,
+                abi::ABI_MAJOR,
+                header.abi_major,
+                abi::ABI_MAJOR,
+                abi::ABI_MAJOR
+            ),
+        ));
+    }
+    let kind = Kind::from_abi(header.kind).ok_or_else(|| {
+        error(
+            name,
+            PluginErrorKind::WrongKind,
+            format!(
+                "{}: unknown plugin kind {} (expected 1 = rule or 2 = env)",
+                path.display(),
+                header.kind
+            ),
+        )
+    })?;
+    if let Some(want) = want {
+        if kind != want {
+            return Err(error(
+                name,
+                PluginErrorKind::WrongKind,
+                format!(
+                    "{}: is {} (kind {}), but {} is expected here (kind {})",
+                    path.display(),
+                    kind.described(),
+                    kind.as_str(),
+                    want.described(),
+                    want.as_str()
+                ),
+            ));
+        }
+    }
+    let need = match kind {
+        Kind::Rule => std::mem::size_of::<RuleVTableV1>(),
+        Kind::Env => std::mem::size_of::<EnvVTableV1>(),
+    };
+    if (header.vtable_size as usize) < need {
+        return Err(error(
+            name,
+            PluginErrorKind::Truncated,
+            format!(
+                "{}: vtable of {} bytes, this snnsim needs at least {need} (found {}, expected >= {need})",
+                path.display(),
+                header.vtable_size,
+                header.vtable_size
+            ),
+        ));
+    }
+    // SAFETY: the header is the first field of a `#[repr(C)]` vtable of the checked kind and at
+    // least the checked size, with static lifetime.
+    let vtable = unsafe {
+        match kind {
+            Kind::Rule => VTable::Rule(&*(header_ptr as *const RuleVTableV1)),
+            Kind::Env => VTable::Env(&*(header_ptr as *const EnvVTableV1)),
+        }
+    };
+    // SAFETY: the strings are static data of the library, which is never unloaded.
+    let (pname, version) = unsafe {
+        (
+            header.name.to_str().into_owned(),
+            header.version.to_str().into_owned(),
+        )
+    };
+    Ok(LoadedPlugin {
+        name: pname,
+        kind,
+        version,
+        abi_major: header.abi_major,
+        abi_minor: header.abi_minor,
+        path: path.to_path_buf(),
+        vtable,
+    })
+}
+
+/// Error buffer capacity.
+const ERR_CAP: usize = 4096;
+
+/// Calls into a plugin with a fresh error buffer and turns its status into a result.
+fn checked_call(
+    plugin: &str,
+    call: &str,
+    poisoned: &mut Option<String>,
+    f: impl FnOnce(*mut ErrBuf) -> Status,
+) -> crate::Result<()> {
+    if let Some(first) = poisoned {
+        return Err(error(
+            plugin,
+            PluginErrorKind::Panicked,
+            format!("the instance was poisoned by an earlier panic ({first}); `{call}` refused"),
+        ));
+    }
+    let mut buf = vec![0u8; ERR_CAP];
+    let mut err = ErrBuf {
+        ptr: buf.as_mut_ptr(),
+        cap: ERR_CAP,
+        len: 0,
+    };
+    let status = f(&mut err);
+    let msg = String::from_utf8_lossy(&buf[..err.len.min(ERR_CAP)]).into_owned();
+    match status {
+        STATUS_OK => Ok(()),
+        STATUS_PANICKED => {
+            *poisoned = Some(format!("in {call}"));
+            Err(error(
+                plugin,
+                PluginErrorKind::Panicked,
+                format!("panicked in {call}: {msg}"),
+            ))
+        }
+        STATUS_ERROR => Err(error(
+            plugin,
+            PluginErrorKind::Failed,
+            format!("{call} failed: {msg}"),
+        )),
+        other => Err(error(
+            plugin,
+            PluginErrorKind::Failed,
+            format!("{call} returned an unknown status {other}: {msg}"),
+        )),
+    }
+}
+
+unsafe extern "C" fn sink_write(ctx: *mut c_void, ptr: *const u8, len: usize) {
+    let out = &mut *(ctx as *mut Vec<u8>);
+    if !ptr.is_null() && len > 0 {
+        out.extend_from_slice(std::slice::from_raw_parts(ptr, len));
+    }
+}
+
+/// A learning-rule instance living in a plugin.
+#[derive(Debug)]
+pub struct RuleInstance {
+    /// Plugin name.
+    pub plugin: String,
+    vt: &'static RuleVTableV1,
+    this: *mut c_void,
+    poisoned: Option<String>,
+}
+
+// SAFETY: the SDK requires `LearningRule: Send`, and an instance is used by one thread at a
+// time (the engine calls rules sequentially at the plasticity stage).
+unsafe impl Send for RuleInstance {}
+
+impl LoadedPlugin {
+    /// Creates a rule instance for a projection; `params` is RON text.
+    pub fn create_rule(&self, params: &str, shape: ProjShapeV1) -> crate::Result<RuleInstance> {
+        let VTable::Rule(vt) = self.vtable else {
+            return Err(error(
+                &self.name,
+                PluginErrorKind::WrongKind,
+                "not a learning rule",
+            ));
+        };
+        let mut this: *mut c_void = std::ptr::null_mut();
+        let mut poisoned = None;
+        // SAFETY: arguments are valid for the call; `this` receives a pointer owned by the plugin.
+        checked_call(&self.name, "create", &mut poisoned, |err| unsafe {
+            (vt.create)(StrRef::new(params), &shape, &mut this, err)
+        })
+        .map_err(params_error)?;
+        Ok(RuleInstance {
+            plugin: self.name.clone(),
+            vt,
+            this,
+            poisoned: None,
+        })
+    }
+
+    /// Creates an environment instance; `params` is RON text.
+    pub fn create_env(&self, params: &str) -> crate::Result<EnvInstance> {
+        let VTable::Env(vt) = self.vtable else {
+            return Err(error(
+                &self.name,
+                PluginErrorKind::WrongKind,
+                "not an environment",
+            ));
+        };
+        let mut this: *mut c_void = std::ptr::null_mut();
+        let mut poisoned = None;
+        // SAFETY: as for rules.
+        checked_call(&self.name, "create", &mut poisoned, |err| unsafe {
+            (vt.create)(StrRef::new(params), &mut this, err)
+        })
+        .map_err(params_error)?;
+        let mut env = EnvInstance {
+            plugin: self.name.clone(),
+            vt,
+            this,
+            poisoned: None,
+            spaces: SpacesV1::default(),
+        };
+        let mut spaces = SpacesV1::default();
+        let this = env.this;
+        checked_call(&env.plugin, "spaces", &mut env.poisoned, |err| unsafe {
+            (vt.spaces)(this, &mut spaces, err)
+        })?;
+        env.spaces = spaces;
+        Ok(env)
+    }
+}
+
+/// A failed `create` is a parameter error (bad input); a panic stays a panic.
+fn params_error(e: crate::Error) -> crate::Error {
+    match e {
+        crate::Error::Plugin {
+            plugin,
+            kind: PluginErrorKind::Failed,
+            msg,
+        } => crate::Error::Plugin {
+            plugin,
+            kind: PluginErrorKind::Params,
+            msg: msg.trim_start_matches("create failed: ").to_string(),
+        },
+        other => other,
+    }
+}
+
+impl RuleInstance {
+    /// One step.
+    pub fn on_step(&mut self, ctx: &mut RuleStepV1) -> crate::Result<()> {
+        let (vt, this) = (self.vt, self.this);
+        // SAFETY: `ctx` describes slices valid for the call.
+        checked_call(&self.plugin, "on_step", &mut self.poisoned, |err| unsafe {
+            (vt.on_step)(this, ctx, err)
+        })
+    }
+
+    /// A reward.
+    pub fn on_reward(&mut self, reward: f64, ctx: &mut RuleStepV1) -> crate::Result<()> {
+        let (vt, this) = (self.vt, self.this);
+        // SAFETY: as for `on_step`.
+        checked_call(
+            &self.plugin,
+            "on_reward",
+            &mut self.poisoned,
+            |err| unsafe { (vt.on_reward)(this, reward, ctx, err) },
+        )
+    }
+
+    /// The end of an episode.
+    pub fn on_episode_end(&mut self) -> crate::Result<()> {
+        let (vt, this) = (self.vt, self.this);
+        checked_call(
+            &self.plugin,
+            "on_episode_end",
+            &mut self.poisoned,
+            |err| unsafe { (vt.on_episode_end)(this, err) },
+        )
+    }
+
+    /// A structural edit.
+    pub fn resize(&mut self, pre: &[u64], post: &[u64], synapses: &[u64]) -> crate::Result<()> {
+        let (vt, this) = (self.vt, self.this);
+        let remap = RemapV1 {
+            pre_map: pre.as_ptr(),
+            n_pre: pre.len() as u64,
+            post_map: post.as_ptr(),
+            n_post: post.len() as u64,
+            syn_map: synapses.as_ptr(),
+            nnz: synapses.len() as u64,
+        };
+        // SAFETY: the maps live for the call.
+        checked_call(&self.plugin, "resize", &mut self.poisoned, |err| unsafe {
+            (vt.resize)(this, &remap, err)
+        })
+    }
+
+    /// The instance's state.
+    pub fn save(&mut self) -> crate::Result<Vec<u8>> {
+        let (vt, this) = (self.vt, self.this);
+        let mut out: Vec<u8> = Vec::new();
+        let mut sink = ByteSink {
+            ctx: &mut out as *mut Vec<u8> as *mut c_void,
+            write: sink_write,
+        };
+        // SAFETY: the sink appends to `out`, which lives for the call.
+        checked_call(&self.plugin, "save", &mut self.poisoned, |err| unsafe {
+            (vt.save)(this, &mut sink, err)
+        })?;
+        Ok(out)
+    }
+
+    /// Restores the instance's state.
+    pub fn load(&mut self, bytes: &[u8]) -> crate::Result<()> {
+        let (vt, this) = (self.vt, self.this);
+        let b = BytesRef {
+            ptr: bytes.as_ptr(),
+            len: bytes.len(),
+        };
+        checked_call(&self.plugin, "load", &mut self.poisoned, |err| unsafe {
+            (vt.load)(this, b, err)
+        })
+    }
+
+    /// Whether a panic has poisoned the instance.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned.is_some()
+    }
+}
+
+impl Drop for RuleInstance {
+    fn drop(&mut self) {
+        // SAFETY: `this` came from `create` and is destroyed once. A poisoned instance is
+        // leaked rather than handed back to code that panicked while holding it.
+        if self.poisoned.is_none() {
+            unsafe { (self.vt.destroy)(self.this) }
+        }
+    }
+}
+
+/// An environment instance living in a plugin.
+#[derive(Debug)]
+pub struct EnvInstance {
+    /// Plugin name.
+    pub plugin: String,
+    vt: &'static EnvVTableV1,
+    this: *mut c_void,
+    poisoned: Option<String>,
+    spaces: SpacesV1,
+}
+
+// SAFETY: the SDK requires `Environment: Send`; one thread uses an instance at a time.
+unsafe impl Send for EnvInstance {}
+
+/// One environment step's result.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EnvStep {
+    /// Reward.
+    pub reward: f64,
+    /// Terminal state reached.
+    pub terminated: bool,
+    /// Cut short.
+    pub truncated: bool,
+}
+
+impl EnvInstance {
+    /// Observation length.
+    pub fn observation_len(&self) -> usize {
+        self.spaces.obs_len as usize
+    }
+
+    /// `Some(n)` for n discrete actions, `None` for a continuous action space.
+    pub fn discrete_actions(&self) -> Option<usize> {
+        (self.spaces.action_kind == 0).then_some(self.spaces.action_len as usize)
+    }
+
+    /// Number of action values passed to `step`.
+    pub fn action_len(&self) -> usize {
+        match self.discrete_actions() {
+            Some(_) => 1,
+            None => self.spaces.action_len as usize,
+        }
+    }
+
+    /// Starts an episode; writes the first observation into `obs`.
+    pub fn reset(&mut self, seed: u64, obs: &mut [f64]) -> crate::Result<()> {
+        self.check_obs(obs.len())?;
+        let (vt, this) = (self.vt, self.this);
+        checked_call(&self.plugin, "reset", &mut self.poisoned, |err| unsafe {
+            (vt.reset)(this, seed, obs.as_mut_ptr(), obs.len() as u64, err)
+        })
+    }
+
+    /// Applies an action; writes the next observation into `obs`.
+    pub fn step(&mut self, action: &[f64], obs: &mut [f64]) -> crate::Result<EnvStep> {
+        self.check_obs(obs.len())?;
+        let (vt, this) = (self.vt, self.this);
+        let mut t = TransitionV1::default();
+        checked_call(&self.plugin, "step", &mut self.poisoned, |err| unsafe {
+            (vt.step)(
+                this,
+                action.as_ptr(),
+                action.len() as u64,
+                obs.as_mut_ptr(),
+                obs.len() as u64,
+                &mut t,
+                err,
+            )
+        })?;
+        Ok(EnvStep {
+            reward: t.reward,
+            terminated: t.terminated != 0,
+            truncated: t.truncated != 0,
+        })
+    }
+
+    fn check_obs(&self, len: usize) -> crate::Result<()> {
+        if len != self.observation_len() {
+            return Err(error(
+                &self.plugin,
+                PluginErrorKind::Failed,
+                format!(
+                    "observation buffer of {len} values, the environment has {}",
+                    self.observation_len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The instance's state.
+    pub fn save(&mut self) -> crate::Result<Vec<u8>> {
+        let (vt, this) = (self.vt, self.this);
+        let mut out: Vec<u8> = Vec::new();
+        let mut sink = ByteSink {
+            ctx: &mut out as *mut Vec<u8> as *mut c_void,
+            write: sink_write,
+        };
+        checked_call(&self.plugin, "save", &mut self.poisoned, |err| unsafe {
+            (vt.save)(this, &mut sink, err)
+        })?;
+        Ok(out)
+    }
+
+    /// Restores the instance's state.
+    pub fn load(&mut self, bytes: &[u8]) -> crate::Result<()> {
+        let (vt, this) = (self.vt, self.this);
+        let b = BytesRef {
+            ptr: bytes.as_ptr(),
+            len: bytes.len(),
+        };
+        checked_call(&self.plugin, "load", &mut self.poisoned, |err| unsafe {
+            (vt.load)(this, b, err)
+        })
+    }
+}
+
+impl Drop for EnvInstance {
+    fn drop(&mut self) {
+        if self.poisoned.is_none() {
+            // SAFETY: `this` came from `create` and is destroyed once.
+            unsafe { (self.vt.destroy)(self.this) }
+        }
+    }
+}

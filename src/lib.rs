@@ -10,6 +10,7 @@
 
 #![deny(missing_docs)]
 
+pub mod agent;
 pub mod app;
 pub mod engine;
 pub mod error;

@@ -5,6 +5,7 @@ mod common;
 mod bad_input;
 mod determinism;
 mod engine;
+mod foraging;
 mod graph_files;
 mod models;
 mod network_stats;

@@ -2,7 +2,7 @@
 //! 0 success, 1 the run failed, 2 bad input.
 
 use clap::{Parser, Subcommand};
-use snnsim::app::{self, RunOptions};
+use snnsim::app::{self, Outcome, RunOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -36,6 +36,9 @@ enum Command {
         /// Simulated time in ms (overrides the file's `duration_ms`).
         #[arg(long = "duration-ms")]
         duration_ms: Option<f64>,
+        /// Training episodes (overrides the task's `episodes`).
+        #[arg(long)]
+        episodes: Option<u64>,
         /// Print summary.json as the last line of standard output.
         #[arg(long)]
         json: bool,
@@ -125,6 +128,7 @@ fn main() -> ExitCode {
             threads,
             out,
             duration_ms,
+            episodes,
             json,
         } => {
             let opts = RunOptions {
@@ -133,11 +137,25 @@ fn main() -> ExitCode {
                 threads,
                 out,
                 duration_ms,
+                episodes,
             };
-            app::run(&opts).map(|s| {
+            // Progress goes to stdout, or to stderr with --json (stdout's last line is the
+            // summary).
+            let mut progress = |line: &str| {
                 if json {
-                    println!("{}", serde_json::to_string(&s).expect("summary serialises"));
+                    eprintln!("{line}");
                 } else {
+                    println!("{line}");
+                }
+            };
+            app::run_file(&opts, &mut progress).map(|outcome| match outcome {
+                Outcome::Simulation(s) if json => {
+                    println!("{}", serde_json::to_string(&s).expect("summary serialises"));
+                }
+                Outcome::Training(s) if json => {
+                    println!("{}", serde_json::to_string(&s).expect("summary serialises"));
+                }
+                Outcome::Simulation(s) => {
                     println!(
                         "{}: {} steps ({} ms) in {:.3} s (build {:.3} s), {} synaptic events",
                         s.file,
@@ -153,6 +171,20 @@ fn main() -> ExitCode {
                             p.size, p.spikes, p.mean_rate_hz
                         );
                     }
+                    println!("state_hash {}  run directory {}", s.state_hash, s.run_dir);
+                }
+                Outcome::Training(s) => {
+                    println!(
+                        "{}: {} episodes in {:.1} s ({:.0} episodes/s); food (last 500) {:.2}; hidden {} ({} growths, {} prunings)",
+                        s.file,
+                        s.episodes,
+                        s.sim_wall_s,
+                        s.episodes_per_s,
+                        s.mean_food_last_500,
+                        s.final_hidden_size,
+                        s.growth_events,
+                        s.pruning_events
+                    );
                     println!("state_hash {}  run directory {}", s.state_hash, s.run_dir);
                 }
             })

@@ -3,3 +3,4 @@
 //! backpropagation through time and a surrogate spike derivative.
 
 pub mod bptt;
+pub mod train;

@@ -4,10 +4,12 @@
 mod inspect;
 mod plugins;
 mod run;
+mod train;
 
 pub use inspect::inspect;
 pub use plugins::{default_sdk_path, new_plugin, plugins};
 pub use run::{run, PopulationSummary, RunOptions, Summary};
+pub use train::{first_reaching, train, TrainSummary};
 
 use crate::error::Result;
 use std::path::Path;
@@ -15,4 +17,27 @@ use std::path::Path;
 /// Parses and validates a graph file.
 pub fn validate(path: &Path) -> Result<crate::file::Checked> {
     crate::file::load(path)
+}
+
+/// What `snnsim run` produced: a simulation or a training run.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// A network simulated for its duration.
+    Simulation(Summary),
+    /// An agent trained on its task.
+    Training(TrainSummary),
+}
+
+/// `snnsim run`: trains when the file has a task, simulates otherwise. `progress` receives the
+/// training progress lines.
+pub fn run_file(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Result<Outcome> {
+    let has_task = crate::file::Source::read(&opts.file)
+        .and_then(|s| s.parse())
+        .map(|f| f.task.is_some())
+        .unwrap_or(false);
+    if has_task {
+        train(opts, progress).map(Outcome::Training)
+    } else {
+        run(opts).map(Outcome::Simulation)
+    }
 }

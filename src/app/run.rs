@@ -23,6 +23,64 @@ pub struct RunOptions {
     pub out: Option<PathBuf>,
     /// Overrides the file's duration.
     pub duration_ms: Option<f64>,
+    /// Overrides the number of training episodes of a task.
+    pub episodes: Option<u64>,
+}
+
+/// A run's checked file (with the command-line overrides), thread count and run directory,
+/// which holds `config.ron` already.
+pub(crate) struct Prepared {
+    pub checked: file::Checked,
+    pub threads: usize,
+    pub run_dir: PathBuf,
+}
+
+/// Reads, overrides, validates, and creates the run directory with `config.ron`.
+pub(crate) fn prepare(opts: &RunOptions) -> Result<Prepared> {
+    let source = Source::read(&opts.file)?;
+    let mut parsed = source.parse()?;
+    if let Some(seed) = opts.seed {
+        parsed.seed = seed;
+    }
+    if let Some(d) = opts.duration_ms {
+        if !(d.is_finite() && d >= 0.0) {
+            return Err(Error::Input(format!(
+                "--duration-ms must be a finite number >= 0, got {d}"
+            )));
+        }
+        parsed.duration_ms = d;
+    }
+    if let Some(e) = opts.episodes {
+        match &mut parsed.task {
+            Some(file::TaskSpec::Agent(a)) => a.episodes = e,
+            None => {
+                return Err(Error::Input(
+                    "--episodes applies to files with a training task".into(),
+                ))
+            }
+        }
+    }
+    let mut resolved = parsed.clone();
+    file::resolve(&mut resolved);
+    let resolved = file::to_ron(&resolved);
+    // Validate against the original text so that positions point into the user's file.
+    let checked = source_with(&source, parsed)?;
+    let threads = match opts.threads {
+        Some(0) => return Err(Error::Input("--threads must be at least 1".into())),
+        Some(k) => k,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let run_dir = match &opts.out {
+        Some(d) => d.clone(),
+        None => default_run_dir(&opts.file),
+    };
+    std::fs::create_dir_all(&run_dir).map_err(|e| Error::io(&run_dir, e))?;
+    write_atomic(&run_dir.join("config.ron"), resolved.as_bytes())?;
+    Ok(Prepared {
+        checked,
+        threads,
+        run_dir,
+    })
 }
 
 /// Per-population figures of a run.
@@ -73,35 +131,11 @@ pub struct Summary {
 
 /// Runs a graph file and writes its run directory.
 pub fn run(opts: &RunOptions) -> Result<Summary> {
-    let source = Source::read(&opts.file)?;
-    let mut parsed = source.parse()?;
-    if let Some(seed) = opts.seed {
-        parsed.seed = seed;
-    }
-    if let Some(d) = opts.duration_ms {
-        if !(d.is_finite() && d >= 0.0) {
-            return Err(Error::Input(format!(
-                "--duration-ms must be a finite number >= 0, got {d}"
-            )));
-        }
-        parsed.duration_ms = d;
-    }
-    let mut resolved = parsed.clone();
-    file::resolve(&mut resolved);
-    let resolved = file::to_ron(&resolved);
-    // Validate against the original text so that positions point into the user's file.
-    let checked = source_with(&source, parsed)?;
-    let threads = match opts.threads {
-        Some(0) => return Err(Error::Input("--threads must be at least 1".into())),
-        Some(k) => k,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
-    let run_dir = match &opts.out {
-        Some(d) => d.clone(),
-        None => default_run_dir(&opts.file),
-    };
-    std::fs::create_dir_all(&run_dir).map_err(|e| Error::io(&run_dir, e))?;
-    write_atomic(&run_dir.join("config.ron"), resolved.as_bytes())?;
+    let Prepared {
+        checked,
+        threads,
+        run_dir,
+    } = prepare(opts)?;
 
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)

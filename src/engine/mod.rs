@@ -8,11 +8,12 @@
 //! same spikes on any number of threads.
 
 pub mod hash;
+pub mod propagate;
 pub mod rng;
 
 use crate::error::Result;
 use crate::file::{Checked, RecorderSpec, StimulusSpec};
-use crate::graph::{Delays, InputRing, Network, PopId, ProjId, Projection};
+use crate::graph::{InputRing, Network, PopId, ProjId};
 use crate::models::StepCtx;
 use crate::monitor::{SpikeRecorder, StateRecorder};
 use crate::plugin::{self, Kind, RuleInstance};
@@ -117,6 +118,54 @@ pub struct Engine {
     /// Set when a step failed: the state is then partly advanced, so the engine refuses to
     /// go on.
     failed: Option<String>,
+    /// Populations and incoming projections of the current structure, in name order.
+    plan: Plan,
+    /// Rings taken out during propagation (kept to reuse the allocation).
+    rings: Vec<(usize, InputRing)>,
+}
+
+/// What the step loops over, computed once per structure (not per step): population ids in
+/// name order and, per population with incoming projections, those projections in name order
+/// with their presynaptic populations.
+#[derive(Debug, Default)]
+struct Plan {
+    /// (generation, populations, projections) of the network it was made for.
+    key: Option<(u64, usize, usize)>,
+    pops: Vec<PopId>,
+    posts: Vec<(PopId, Vec<(ProjId, PopId)>)>,
+}
+
+impl Plan {
+    fn key(net: &Network) -> (u64, usize, usize) {
+        (
+            net.generation,
+            net.population_count(),
+            net.projection_count(),
+        )
+    }
+
+    /// Recomputes the plan if the network's structure changed since it was made.
+    fn refresh(&mut self, net: &Network) {
+        let key = Self::key(net);
+        if self.key == Some(key) {
+            return;
+        }
+        self.pops = net.pop_ids();
+        self.posts = self
+            .pops
+            .iter()
+            .map(|&post| {
+                let incoming = net
+                    .incoming(post)
+                    .into_iter()
+                    .map(|pid| (pid, net.endpoints(pid).0))
+                    .collect::<Vec<_>>();
+                (post, incoming)
+            })
+            .filter(|(_, incoming)| !incoming.is_empty())
+            .collect();
+        self.key = Some(key);
+    }
 }
 
 impl Engine {
@@ -134,6 +183,8 @@ impl Engine {
             rules: Vec::new(),
             hooks: Vec::new(),
             failed: None,
+            plan: Plan::default(),
+            rings: Vec::new(),
         }
     }
 
@@ -279,11 +330,12 @@ impl Engine {
             step: self.step,
             dt_ms: self.dt_ms,
         };
+        self.plan.refresh(&self.net);
         self.enter(Stage::Sense, info);
         self.apply_stimuli();
 
         self.enter(Stage::Deliver, info);
-        for id in self.net.pop_ids() {
+        for &id in &self.plan.pops {
             let p = self.net.pop_mut(id);
             p.input.deliver(info.step, &mut p.due);
         }
@@ -296,7 +348,7 @@ impl Engine {
             step: info.step,
             dt_ms: self.dt_ms,
         };
-        for id in self.net.pop_ids() {
+        for &id in &self.plan.pops {
             let p = self.net.pop_mut(id);
             p.dynamics.update(ctx, &mut p.due, &mut p.chunk_spikes);
             p.spikes.clear();
@@ -414,29 +466,123 @@ impl Engine {
         }
     }
 
-    /// The propagation stage; returns the number of synaptic events.
+    /// The propagation stage; returns the number of synaptic events. Populations that receive
+    /// no spike this step are skipped. With few events all runs on this thread; otherwise
+    /// every receiving population is cut into target ranges (see [`propagate`]), walked in
+    /// parallel, each range by one task.
     fn propagate(&mut self, step: u64) -> u64 {
-        let mut rings = self.net.take_rings();
-        let net = &self.net;
-        let events = rings
-            .par_iter_mut()
-            .map(|(post, ring)| {
-                let mut events = 0u64;
-                for pid in net.incoming(*post) {
-                    let proj = net.proj(pid);
-                    let (pre, _) = net.endpoints(pid);
-                    let spikes = &net.pop(pre).spikes;
-                    if spikes.is_empty() {
-                        continue;
-                    }
-                    events += propagate_projection(proj, spikes, ring, step);
+        self.plan.refresh(&self.net);
+        let plan = &self.plan;
+        let mut rings = std::mem::take(&mut self.rings);
+        rings.clear();
+        let mut work = 0usize;
+        for (k, (post, incoming)) in plan.posts.iter().enumerate() {
+            let mut any = false;
+            for &(pid, pre) in incoming {
+                let spikes = self.net.pop(pre).spikes.len();
+                if spikes > 0 {
+                    any = true;
+                    let proj = self.net.proj(pid);
+                    work += spikes * proj.nnz() / proj.weights.rows().max(1);
                 }
-                events
-            })
-            .sum();
-        self.net.put_rings(rings);
+            }
+            if any {
+                rings.push((k, std::mem::take(&mut self.net.pop_mut(*post).input)));
+            }
+        }
+        let net = &self.net;
+        let threads = rayon::current_num_threads();
+        let events = if threads == 1 || work < propagate::PARALLEL_EVENTS {
+            rings
+                .iter_mut()
+                .map(|(k, ring)| {
+                    let mut events = 0;
+                    for &(pid, pre) in &plan.posts[*k].1 {
+                        let spikes = &net.pop(pre).spikes;
+                        if !spikes.is_empty() {
+                            events +=
+                                propagate::propagate_projection(net.proj(pid), spikes, ring, step);
+                        }
+                    }
+                    events
+                })
+                .sum()
+        } else {
+            propagate_split(net, plan, &mut rings, threads, step)
+        };
+        for (k, ring) in rings.drain(..) {
+            self.net.pop_mut(plan.posts[k].0).input = ring;
+        }
+        self.rings = rings;
         events
     }
+}
+
+/// Parallel propagation: each ring is cut into `threads` target ranges; one task per range
+/// walks every incoming projection in name order over that range only.
+fn propagate_split(
+    net: &Network,
+    plan: &Plan,
+    rings: &mut [(usize, InputRing)],
+    threads: usize,
+    step: u64,
+) -> u64 {
+    struct Task<'a> {
+        post: usize,
+        targets: std::ops::Range<usize>,
+        len: usize,
+        receptors: &'a [crate::file::Receptor],
+        /// `slots[r * len + s]`: slot `s` of receptor index `r`, cut to `targets`.
+        slots: Vec<&'a mut [Real]>,
+    }
+    let mut tasks: Vec<Task> = Vec::new();
+    for (k, ring) in rings.iter_mut() {
+        let ranges = propagate::target_ranges(ring.n, threads);
+        let first = tasks.len();
+        for t in &ranges {
+            tasks.push(Task {
+                post: *k,
+                targets: t.clone(),
+                len: ring.len,
+                receptors: &ring.receptors,
+                slots: Vec::with_capacity(ring.slots.len()),
+            });
+        }
+        for slot in ring.slots.iter_mut() {
+            let mut rest: &mut [Real] = slot;
+            for (i, t) in ranges.iter().enumerate() {
+                let (piece, tail) = rest.split_at_mut(t.len());
+                tasks[first + i].slots.push(piece);
+                rest = tail;
+            }
+        }
+    }
+    tasks
+        .par_iter_mut()
+        .map(|t| {
+            let mut events = 0;
+            for &(pid, pre) in &plan.posts[t.post].1 {
+                let spikes = &net.pop(pre).spikes;
+                if spikes.is_empty() {
+                    continue;
+                }
+                let proj = net.proj(pid);
+                let r = t
+                    .receptors
+                    .iter()
+                    .position(|&x| x == proj.receptor)
+                    .expect("validated receptor");
+                events += propagate::propagate_range(
+                    proj,
+                    spikes,
+                    &mut t.slots[r * t.len..(r + 1) * t.len],
+                    t.targets.clone(),
+                    step,
+                );
+            }
+            events
+        })
+        .sum()
 }
 
 /// Calls `f` on a rule instance with the raw view of its projection: CSR weights (writable),
@@ -486,40 +632,4 @@ fn with_rule_step(
     };
     // The pointers stay valid during the call: nothing else touches the network meanwhile.
     f(&mut b.instance, &mut ctx)
-}
-
-/// Adds the weights of the rows of `spikes` into the rings; returns the number of synapses
-/// walked.
-fn propagate_projection(proj: &Projection, spikes: &[u32], ring: &mut InputRing, step: u64) -> u64 {
-    let r = ring
-        .receptor_index(proj.receptor)
-        .expect("validated receptor");
-    let indptr = proj.weights.indptr();
-    let indptr = indptr.raw_storage();
-    let (cols, w) = (proj.weights.indices(), proj.weights.data());
-    let mut events = 0u64;
-    match &proj.delays {
-        Delays::Uniform(d) => {
-            let slot = ring.slot_mut(r, step + *d as u64);
-            for &i in spikes {
-                let (a, b) = (indptr[i as usize], indptr[i as usize + 1]);
-                events += (b - a) as u64;
-                for k in a..b {
-                    slot[cols[k] as usize] += w[k];
-                }
-            }
-        }
-        Delays::PerSynapse(ds) => {
-            let len = ring.len as u64;
-            for &i in spikes {
-                let (a, b) = (indptr[i as usize], indptr[i as usize + 1]);
-                events += (b - a) as u64;
-                for k in a..b {
-                    let s = ((step + ds[k] as u64) % len) as usize;
-                    ring.slots[r * ring.len + s][cols[k] as usize] += w[k];
-                }
-            }
-        }
-    }
-    events
 }

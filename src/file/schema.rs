@@ -40,6 +40,114 @@ pub struct GraphFile {
     /// What is written to the run directory.
     #[serde(default)]
     pub recorders: Vec<RecorderSpec>,
+    /// A task that trains the network (an agent in an environment); without one, a run
+    /// simulates the network for `duration_ms`.
+    #[serde(default)]
+    pub task: Option<TaskSpec>,
+}
+
+/// A training task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum TaskSpec {
+    /// A spiking agent trained by reinforcement in an environment plugin.
+    Agent(AgentSpec),
+}
+
+/// A spiking policy network (input → hidden → readout populations of this file) acting in an
+/// environment, trained from its rewards by a gradient rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSpec {
+    /// The environment plugin and its parameters.
+    pub environment: RuleSpec,
+    /// The gradient rule (for example `reinforce`) that trains both projections.
+    pub rule: RuleSpec,
+    /// Input population: an `Observation` source, one neuron per observation value; a value
+    /// above 0.5 makes its neuron spike on every step of the decision.
+    pub input: String,
+    /// Hidden population: `Synaptic`, or `Lif` with `integration: SnnTorch(...)`.
+    pub hidden: String,
+    /// Readout population: `Lif` with `integration: SnnTorch(reset: NoReset)`, one neuron per
+    /// action; the action logits are its membrane averaged over the decision.
+    pub readout: String,
+    /// Simulation steps per decision, from a state reset to zero.
+    #[serde(default = "default_decision_steps")]
+    pub decision_steps: usize,
+    /// Episodes simulated in parallel per update, each with its own environment and random
+    /// stream.
+    #[serde(default = "default_batch")]
+    pub batch: usize,
+    /// Episodes to train; `snnsim run --episodes` overrides it.
+    #[serde(default = "default_episodes")]
+    pub episodes: u64,
+    /// Surrogate derivative of the spike for backpropagation through time.
+    #[serde(default)]
+    pub surrogate: crate::agent::bptt::Surrogate,
+    /// Entropy bonus coefficient: the loss gains −c·H(π) per decision.
+    #[serde(default)]
+    pub entropy_coef: f64,
+    /// Growth and pruning of the hidden population; none when absent.
+    #[serde(default)]
+    pub structure: Option<StructureSpec>,
+    /// Print a progress line every this many episodes (0: never).
+    #[serde(default = "default_progress")]
+    pub progress_every: u64,
+}
+
+fn default_decision_steps() -> usize {
+    10
+}
+fn default_batch() -> usize {
+    16
+}
+fn default_episodes() -> u64 {
+    20_000
+}
+fn default_progress() -> u64 {
+    1000
+}
+
+/// The structural policy of the hidden population (../shared/SPEC.md §1.4). Rates are spikes
+/// per neuron per simulation step, over the episodes since the last check of that kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StructureSpec {
+    /// Episodes between growth checks.
+    pub grow_interval: u64,
+    /// Grow when the mean hidden rate is below this.
+    pub grow_threshold: f64,
+    /// Never grow beyond this many hidden neurons.
+    pub max_hidden: usize,
+    /// Neurons added per growth.
+    pub neurons_per_grow: usize,
+    /// Standard deviation of the noise added to new neurons' input weights.
+    pub new_input_noise_std: f64,
+    /// Episodes between pruning checks.
+    pub prune_interval: u64,
+    /// A neuron whose rate is below this is silent.
+    pub prune_threshold: f64,
+    /// Prune when more than this fraction of the population is silent.
+    pub prune_fraction: f64,
+    /// Never prune below this many hidden neurons.
+    pub min_hidden: usize,
+}
+
+impl Default for StructureSpec {
+    /// SPEC §1.4.
+    fn default() -> Self {
+        StructureSpec {
+            grow_interval: 100,
+            grow_threshold: 0.05,
+            max_hidden: 512,
+            neurons_per_grow: 32,
+            new_input_noise_std: 0.01,
+            prune_interval: 50,
+            prune_threshold: 0.005,
+            prune_fraction: 0.3,
+            min_hidden: 32,
+        }
+    }
 }
 
 /// One population of identical neurons (or spike sources).

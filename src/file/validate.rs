@@ -483,6 +483,9 @@ pub(super) fn validate(file: GraphFile, src: &Source) -> Result<Checked> {
             }
         }
     }
+    if let Some(TaskSpec::Agent(a)) = &file.task {
+        check_agent(&v, a, &file)?;
+    }
     Ok(Checked {
         file,
         source: src.clone(),
@@ -725,4 +728,85 @@ fn check_init(v: &V, at: &str, init: &Init, fan: bool) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The agent's populations and projections have the shapes its runtime needs.
+fn check_agent(v: &V, a: &AgentSpec, file: &GraphFile) -> Result<()> {
+    let at = "task.Agent";
+    let pop = |field: &str, name: &str| -> Result<&PopulationSpec> {
+        match file.populations.iter().find(|p| p.name == name) {
+            Some(p) => Ok(p),
+            None => v.fail(&format!("{at}.{field}"), format!("unknown population `{name}`")),
+        }
+    };
+    let input = pop("input", &a.input)?;
+    let hidden = pop("hidden", &a.hidden)?;
+    let readout = pop("readout", &a.readout)?;
+    if !matches!(input.model, ModelSpec::Observation(_)) {
+        return v.fail(&format!("{at}.input"), "the input population must be an `Observation` source");
+    }
+    let snn_lif = |m: &ModelSpec| {
+        matches!(m, ModelSpec::Lif(LifParams { integration: LifIntegration::SnnTorch { .. }, .. }))
+    };
+    if !(matches!(hidden.model, ModelSpec::Synaptic(_)) || snn_lif(&hidden.model)) {
+        return v.fail(
+            &format!("{at}.hidden"),
+            "the hidden population must be `Synaptic` or `Lif` with `integration: SnnTorch(...)`",
+        );
+    }
+    let readout_ok = matches!(
+        &readout.model,
+        ModelSpec::Lif(LifParams { integration: LifIntegration::SnnTorch { reset: Reset::NoReset, .. }, .. })
+    );
+    if !readout_ok {
+        return v.fail(
+            &format!("{at}.readout"),
+            "the readout population must be `Lif` with `integration: SnnTorch(reset: NoReset)`",
+        );
+    }
+    for (pre, post) in [(&a.input, &a.hidden), (&a.hidden, &a.readout)] {
+        let found: Vec<&ProjectionSpec> = file
+            .projections
+            .iter()
+            .filter(|p| &p.pre == pre && &p.post == post)
+            .collect();
+        if found.len() != 1 || !matches!(found[0].connectivity, Connectivity::AllToAll) {
+            return v.fail(
+                at,
+                format!("the agent needs exactly one AllToAll projection from `{pre}` to `{post}`"),
+            );
+        }
+    }
+    if a.decision_steps == 0 {
+        return v.fail(&format!("{at}.decision_steps"), "at least one step per decision");
+    }
+    if a.batch == 0 {
+        return v.fail(&format!("{at}.batch"), "at least one episode per batch");
+    }
+    if !(a.entropy_coef.is_finite() && a.entropy_coef >= 0.0) {
+        return v.fail(&format!("{at}.entropy_coef"), "must be a finite number >= 0");
+    }
+    if let Some(s) = &a.structure {
+        let sat = format!("{at}.structure");
+        if s.grow_interval == 0 || s.prune_interval == 0 {
+            return v.fail(&sat, "check intervals must be at least one episode");
+        }
+        for (f, x) in [
+            ("grow_threshold", s.grow_threshold),
+            ("prune_threshold", s.prune_threshold),
+            ("new_input_noise_std", s.new_input_noise_std),
+        ] {
+            v.non_negative(&format!("{sat}.{f}"), x)?;
+        }
+        if !(0.0..=1.0).contains(&s.prune_fraction) {
+            return v.fail(&format!("{sat}.prune_fraction"), "must be in [0, 1]");
+        }
+        if s.min_hidden == 0 || s.min_hidden > s.max_hidden {
+            return v.fail(&format!("{sat}.min_hidden"), "need 1 <= min_hidden <= max_hidden");
+        }
+        if hidden.size > s.max_hidden {
+            return v.fail(&format!("{sat}.max_hidden"), "the hidden population starts above max_hidden");
+        }
+    }
+    Ok(())
 }

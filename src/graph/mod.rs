@@ -5,6 +5,7 @@
 //! edit bumps [`Network::generation`].
 
 mod build;
+pub mod edit;
 pub mod population;
 pub mod projection;
 
@@ -246,22 +247,6 @@ impl Network {
     /// Number of projections.
     pub fn projection_count(&self) -> usize {
         self.projs.len()
-    }
-
-    /// Takes every population's input rings out (for the propagation stage, which writes the
-    /// rings while reading spikes and weights); give them back with [`Network::put_rings`].
-    pub(crate) fn take_rings(&mut self) -> Vec<(PopId, InputRing)> {
-        self.pop_ids()
-            .into_iter()
-            .map(|id| (id, std::mem::take(&mut self.pop_mut(id).input)))
-            .collect()
-    }
-
-    /// Puts back rings taken by [`Network::take_rings`].
-    pub(crate) fn put_rings(&mut self, rings: Vec<(PopId, InputRing)>) {
-        for (id, r) in rings {
-            self.pop_mut(id).input = r;
-        }
     }
 }
 

@@ -47,20 +47,20 @@ use crate::Real;
 /// Propagators and constants for one (parameters, dt).
 #[derive(Debug, Clone, Copy)]
 pub struct LifPropagators {
-    p22: Real,
-    p11_exc: Real,
-    p11_inh: Real,
-    p21_exc: Real,
-    p21_inh: Real,
-    r: Real,
-    v_rest: Real,
-    i_bias: Real,
-    v_th: Real,
-    v_reset: Real,
+    pub(crate) p22: Real,
+    pub(crate) p11_exc: Real,
+    pub(crate) p11_inh: Real,
+    pub(crate) p21_exc: Real,
+    pub(crate) p21_inh: Real,
+    pub(crate) r: Real,
+    pub(crate) v_rest: Real,
+    pub(crate) i_bias: Real,
+    pub(crate) v_th: Real,
+    pub(crate) v_reset: Real,
     /// Steps a neuron is held after the step in which it spiked.
-    hold_steps: u32,
+    pub(crate) hold_steps: u32,
     /// snnTorch `Leaky` update (β, reset) instead of the exact one.
-    leaky: Option<(Real, Reset)>,
+    pub(crate) leaky: Option<(Real, Reset)>,
 }
 
 impl LifPropagators {
@@ -116,10 +116,15 @@ pub struct Lif {
     pub refractory: Vec<u32>,
     /// External current from stimuli (nA).
     pub i_ext: Vec<Real>,
-    prop: LifPropagators,
+    pub(crate) prop: LifPropagators,
 }
 
 impl Lif {
+    /// With snnTorch `Leaky` integration: the decay β and the reset in force.
+    pub fn leaky(&self) -> Option<(Real, crate::file::Reset)> {
+        self.prop.leaky
+    }
+
     /// `n` neurons at rest (v = v_rest, no current).
     pub fn new(params: LifParams, n: usize, dt_ms: f64) -> Self {
         let prop = LifPropagators::new(&params, dt_ms);
@@ -199,35 +204,76 @@ impl Split for Cols<'_> {
     }
 }
 
-/// The update of one chunk: an integration pass without branches (so it vectorises), then a
-/// threshold pass.
+/// The update of one chunk. The exact update, threshold, reset and refractory count are one
+/// pass without branches over blocks of [`BLOCK`] neurons (so it vectorises); each block notes
+/// which neurons spiked in a small flag array, scanned only when a block has a spike. The
+/// arithmetic is the same, operation for operation, as the two-pass form (integrate, then
+/// `if refractory { count down } else if v > v_th { reset }`), so results do not change.
 fn update_chunk(p: &LifPropagators, c: Cols, offset: u32, out: &mut Vec<u32>) {
     if let Some((beta, reset)) = p.leaky {
         return leaky_chunk(p, beta, reset, c, offset, out);
     }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, the only feature the function enables.
+        return unsafe { exact_chunk_avx2(p, c, offset, out) };
+    }
+    exact_chunk(p, c, offset, out)
+}
+
+/// [`exact_chunk`] compiled for AVX2 (four lanes of f64 instead of two). No FMA: the
+/// operations, and so the results, are those of the generic build.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn exact_chunk_avx2(p: &LifPropagators, c: Cols, offset: u32, out: &mut Vec<u32>) {
+    exact_chunk(p, c, offset, out)
+}
+
+/// Neurons per block of the fused update: the spike flags of a block live in registers or L1.
+const BLOCK: usize = 64;
+
+#[inline(always)]
+fn exact_chunk(p: &LifPropagators, c: Cols, offset: u32, out: &mut Vec<u32>) {
     let n = c.v.len();
     let (v, iext) = (c.v, &c.iext[..n]);
     let (ie, ii, refr) = (&mut c.ie[..n], &mut c.ii[..n], &mut c.refr[..n]);
     let (de, di) = (&mut c.de[..n], &mut c.di[..n]);
-    for k in 0..n {
-        let i_e = ie[k] + de[k];
-        let i_i = ii[k] + di[k];
-        de[k] = 0.0;
-        di[k] = 0.0;
-        let v_inf = p.v_rest + p.r * (p.i_bias + iext[k]);
-        let v_new = (v_inf - v_inf * p.p22) + ((p.p21_exc * i_e + p.p21_inh * i_i) + p.p22 * v[k]);
-        v[k] = if refr[k] > 0 { v[k] } else { v_new };
-        ie[k] = i_e * p.p11_exc;
-        ii[k] = i_i * p.p11_inh;
-    }
-    for k in 0..n {
-        if refr[k] > 0 {
-            refr[k] -= 1;
-        } else if v[k] > p.v_th {
-            v[k] = p.v_reset;
-            refr[k] = p.hold_steps;
-            out.push(offset + k as u32);
+    let mut start = 0;
+    while start < n {
+        let end = (start + BLOCK).min(n);
+        let m = end - start;
+        let (v, iext) = (&mut v[start..end], &iext[start..end]);
+        let (ie, ii, refr) = (&mut ie[start..end], &mut ii[start..end], &mut refr[start..end]);
+        let (de, di) = (&mut de[start..end], &mut di[start..end]);
+        let mut fired = [0u8; BLOCK];
+        let mut any = 0u8;
+        for k in 0..m {
+            let i_e = ie[k] + de[k];
+            let i_i = ii[k] + di[k];
+            de[k] = 0.0;
+            di[k] = 0.0;
+            let v_inf = p.v_rest + p.r * (p.i_bias + iext[k]);
+            let v_new =
+                (v_inf - v_inf * p.p22) + ((p.p21_exc * i_e + p.p21_inh * i_i) + p.p22 * v[k]);
+            let r = refr[k];
+            let held = r > 0;
+            let v1 = if held { v[k] } else { v_new };
+            let spike = !held & (v1 > p.v_th);
+            v[k] = if spike { p.v_reset } else { v1 };
+            refr[k] = if spike { p.hold_steps } else { r - u32::from(held) };
+            ie[k] = i_e * p.p11_exc;
+            ii[k] = i_i * p.p11_inh;
+            fired[k] = u8::from(spike);
+            any |= u8::from(spike);
         }
+        if any != 0 {
+            for (k, &f) in fired[..m].iter().enumerate() {
+                if f != 0 {
+                    out.push(offset + (start + k) as u32);
+                }
+            }
+        }
+        start = end;
     }
 }
 

@@ -15,6 +15,7 @@ pub mod izhikevich;
 pub mod lif;
 pub mod observation;
 pub mod poisson;
+pub mod remap;
 pub mod spike_times;
 pub mod synaptic;
 

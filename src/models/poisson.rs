@@ -33,6 +33,12 @@ impl Poisson {
         }
     }
 
+    /// Sets the number of sources (the chunk streams must already match).
+    pub fn set_len(&mut self, n: usize) {
+        debug_assert_eq!(self.rngs.len(), chunks(n));
+        self.n = n;
+    }
+
     /// Number of sources.
     pub fn len(&self) -> usize {
         self.n

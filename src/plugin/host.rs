@@ -130,7 +130,7 @@ pub(super) fn load(name: &str, path: &Path, want: Option<Kind>) -> crate::Result
         }
     }
     let need = match kind {
-        Kind::Rule => std::mem::size_of::<RuleVTableV1>(),
+        Kind::Rule => abi::RULE_VTABLE_V1_0_SIZE,
         Kind::Env => std::mem::size_of::<EnvVTableV1>(),
     };
     if (header.vtable_size as usize) < need {
@@ -388,6 +388,51 @@ impl RuleInstance {
         };
         checked_call(&self.plugin, "load", &mut self.poisoned, |err| unsafe {
             (vt.load)(this, b, err)
+        })
+    }
+
+    /// Whether the plugin has the gradient-rule calls (ABI 1.1).
+    pub fn is_gradient_rule(&self) -> bool {
+        self.vt.header.vtable_size as usize >= std::mem::size_of::<RuleVTableV1>()
+    }
+
+    fn require_gradients(&self, call: &str) -> crate::Result<()> {
+        if self.is_gradient_rule() {
+            return Ok(());
+        }
+        Err(error(
+            &self.plugin,
+            PluginErrorKind::WrongKind,
+            format!("`{call}` needs plugin ABI 1.1 (a gradient rule); this plugin was built for 1.0"),
+        ))
+    }
+
+    /// Advantages of a batch of episodes (see the SDK's `LearningRule::advantages`).
+    pub fn advantages(&mut self, rewards: &[f64], lengths: &[u64], out: &mut [f64]) -> crate::Result<()> {
+        self.require_gradients("advantages")?;
+        assert_eq!(rewards.len(), out.len());
+        assert_eq!(lengths.iter().sum::<u64>() as usize, rewards.len());
+        let (vt, this) = (self.vt, self.this);
+        // SAFETY: the slices live for the call, with the lengths stated.
+        checked_call(&self.plugin, "advantages", &mut self.poisoned, |err| unsafe {
+            (vt.advantages)(
+                this,
+                rewards.as_ptr(),
+                lengths.as_ptr(),
+                lengths.len() as u64,
+                out.as_mut_ptr(),
+                err,
+            )
+        })
+    }
+
+    /// An optimiser step with the gradient `ctx.grads`.
+    pub fn on_gradient(&mut self, ctx: &mut GradStepV1) -> crate::Result<()> {
+        self.require_gradients("on_gradient")?;
+        let (vt, this) = (self.vt, self.this);
+        // SAFETY: `ctx` describes slices valid for the call.
+        checked_call(&self.plugin, "on_gradient", &mut self.poisoned, |err| unsafe {
+            (vt.on_gradient)(this, ctx, err)
         })
     }
 

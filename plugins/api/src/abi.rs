@@ -18,7 +18,7 @@ use std::ffi::c_void;
 /// Incompatible changes bump the major version; the host refuses another major.
 pub const ABI_MAJOR: u16 = 1;
 /// Appending fields to a vtable bumps the minor version.
-pub const ABI_MINOR: u16 = 0;
+pub const ABI_MINOR: u16 = 1;
 /// The one symbol a plugin library exports: `extern "C" fn() -> *const PluginHeader`.
 pub const ENTRY_SYMBOL: &str = "snnsim_plugin_entry";
 /// The entry function's type.
@@ -209,6 +209,30 @@ pub struct RemapV1 {
     pub nnz: u64,
 }
 
+/// A gradient step for one projection trained by a gradient rule (ABI 1.1).
+#[repr(C)]
+#[derive(Debug)]
+pub struct GradStepV1 {
+    /// Updates applied before this one.
+    pub update: u64,
+    /// Presynaptic neurons.
+    pub n_pre: u64,
+    /// Postsynaptic neurons.
+    pub n_post: u64,
+    /// Synapses.
+    pub nnz: u64,
+    /// `n_pre + 1` row offsets.
+    pub indptr: *const usize,
+    /// `nnz` post indices.
+    pub indices: *const u32,
+    /// `nnz` weights, writable.
+    pub weights: *mut f64,
+    /// `nnz` gradients of the loss with respect to the weights.
+    pub grads: *const f64,
+    /// L2 norm of the gradient over every projection this update covers (for global clipping).
+    pub global_grad_norm: f64,
+}
+
 /// Marks a new element in a [`RemapV1`] map.
 pub const NEW: u64 = u64::MAX;
 
@@ -247,7 +271,24 @@ pub struct RuleVTableV1 {
     pub load: unsafe extern "C" fn(this: *mut c_void, bytes: BytesRef, err: *mut ErrBuf) -> Status,
     /// Frees the instance.
     pub destroy: unsafe extern "C" fn(this: *mut c_void),
+    // ---- ABI 1.1: gradient rules. Read only when `vtable_size` covers them. ----
+    /// Advantages of a batch of episodes: `rewards` holds the episodes one after the other,
+    /// `lengths[e]` steps each; writes one advantage per step into `out`.
+    pub advantages: unsafe extern "C" fn(
+        this: *mut c_void,
+        rewards: *const f64,
+        lengths: *const u64,
+        n_episodes: u64,
+        out: *mut f64,
+        err: *mut ErrBuf,
+    ) -> Status,
+    /// Applies a gradient to the projection's weights.
+    pub on_gradient:
+        unsafe extern "C" fn(this: *mut c_void, ctx: *mut GradStepV1, err: *mut ErrBuf) -> Status,
 }
+
+/// Size of a rule vtable of ABI 1.0, the least a major-1 host accepts.
+pub const RULE_VTABLE_V1_0_SIZE: usize = std::mem::offset_of!(RuleVTableV1, advantages);
 
 /// Observation and action sizes of an environment.
 #[repr(C)]

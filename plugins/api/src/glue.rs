@@ -3,7 +3,7 @@
 //! panics, and report errors through the host's buffer. Not part of the public API.
 
 use crate::abi::*;
-use crate::{parse_config, Environment, LearningRule, Remap, RuleContext, Shape};
+use crate::{parse_config, Environment, GradContext, LearningRule, Remap, RuleContext, Shape};
 use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -165,7 +165,50 @@ pub const fn rule_vtable<R: LearningRule>(
         save: rule_save::<R>,
         load: rule_load::<R>,
         destroy: rule_destroy::<R>,
+        advantages: rule_advantages::<R>,
+        on_gradient: rule_on_gradient::<R>,
     }
+}
+
+unsafe extern "C" fn rule_advantages<R: LearningRule>(
+    this: *mut c_void,
+    rewards: *const f64,
+    lengths: *const u64,
+    n_episodes: u64,
+    out: *mut f64,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || {
+        let lengths: Vec<usize> = slice(lengths, n_episodes)
+            .iter()
+            .map(|&l| l as usize)
+            .collect();
+        let total: usize = lengths.iter().sum();
+        let rewards = slice(rewards, total as u64);
+        let out = slice_mut(out, total as u64);
+        (*(this as *mut R)).advantages(rewards, &lengths, out)
+    })
+}
+
+unsafe extern "C" fn rule_on_gradient<R: LearningRule>(
+    this: *mut c_void,
+    ctx: *mut GradStepV1,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || {
+        let c = &mut *ctx;
+        let mut g = GradContext {
+            update: c.update,
+            n_pre: c.n_pre as usize,
+            n_post: c.n_post as usize,
+            indptr: slice(c.indptr, c.n_pre + 1),
+            indices: slice(c.indices, c.nnz),
+            weights: slice_mut(c.weights, c.nnz),
+            grads: slice(c.grads, c.nnz),
+            global_grad_norm: c.global_grad_norm,
+        };
+        (*(this as *mut R)).on_gradient(&mut g)
+    })
 }
 
 unsafe extern "C" fn rule_create<R: LearningRule>(

@@ -141,6 +141,44 @@ pub trait LearningRule: Send + Sized + 'static {
     fn load(&mut self, _bytes: &[u8]) -> Result<(), String> {
         Ok(())
     }
+    /// Gradient rules (REINFORCE, A2C): the advantage of every step of a batch of episodes.
+    /// `rewards` holds the episodes one after the other, `lengths[e]` steps each; one
+    /// advantage per step goes into `out`. Rules that do not learn from returns keep the
+    /// default, an error.
+    fn advantages(
+        &mut self,
+        _rewards: &[f64],
+        _lengths: &[usize],
+        _out: &mut [f64],
+    ) -> Result<(), String> {
+        Err("this rule does not compute advantages".into())
+    }
+    /// Gradient rules: apply the gradient of the loss to the projection's weights (an
+    /// optimiser step). Rules that are not gradient rules keep the default, an error.
+    fn on_gradient(&mut self, _ctx: &mut GradContext<'_>) -> Result<(), String> {
+        Err("this rule does not learn from gradients".into())
+    }
+}
+
+/// What a gradient rule sees of its projection at an update.
+#[derive(Debug)]
+pub struct GradContext<'a> {
+    /// Updates applied before this one.
+    pub update: u64,
+    /// Presynaptic neurons.
+    pub n_pre: usize,
+    /// Postsynaptic neurons.
+    pub n_post: usize,
+    /// Row offsets (`n_pre + 1`).
+    pub indptr: &'a [usize],
+    /// Post index of each synapse.
+    pub indices: &'a [u32],
+    /// Weight of each synapse.
+    pub weights: &'a mut [f64],
+    /// Gradient of the loss for each synapse.
+    pub grads: &'a [f64],
+    /// L2 norm of the gradient over every projection of this update (for global clipping).
+    pub global_grad_norm: f64,
 }
 
 /// The action space of an environment.

@@ -1,0 +1,197 @@
+// The C ABI of snnsim's GPU kernels: the only thing the Rust host (kernels/src/ffi.rs, which
+// mirrors every struct here field for field) sees. Plain C types only; every function returns a
+// status: 0 on success, the runtime's own error code (hipError_t or cudaError_t, > 0) when a
+// runtime call failed, or one of the negative SNNK_ERR_* codes below.
+//
+// State is double precision on the device, as on the host (snnsim::Real = f64), and the
+// kernels are compiled without floating-point contraction (-ffp-contract=off, -fmad=false), so
+// a neuron update is bit-for-bit the CPU's. See docs/gpu.md.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SNNK_ERR_BAD_ARGUMENT (-1)
+
+// Threads per block of the neuron-update kernels; the host lays populations out in blocks of
+// this many neurons (SnnkPop::block_start). Reported by snnk_update_block_size().
+#define SNNK_UPDATE_BLOCK 256
+// Neurons per random stream of a Poisson population (snnsim::models::CHUNK).
+#define SNNK_POISSON_CHUNK 4096
+
+typedef struct SnnkCtx SnnkCtx;
+
+// One population in a neuron-update launch. The populations of one model share concatenated
+// state columns; population k covers [offset, offset + n) of them and the blocks
+// [block_start, next population's block_start) of the launch.
+typedef struct {
+    uint32_t block_start;
+    uint32_t n;
+    uint32_t offset;
+    // Index into the per-population spike counters and totals.
+    uint32_t pop;
+    // Slots per receptor of the input rings (max delay + 1); 0 for spike sources.
+    uint32_t ring_len;
+    // Network-wide id of neuron 0 in the spike log.
+    uint32_t global_base;
+    // 1: append this population's spikes to the spike log.
+    uint32_t record;
+    // Poisson: the first of this population's streams in the SnnkPoissonChunk table.
+    uint32_t chunk_base;
+    // Input rings, [receptor][slot][neuron]; receptor 0 excitatory, 1 inhibitory.
+    double* ring;
+    // This step's spikes (unordered), at most n.
+    uint32_t* spikes;
+    // Per neuron: 1 + the last step in which it spiked (read by dense projections), or NULL.
+    uint32_t* last_spike;
+} SnnkPop;
+
+// Exact current-based LIF (snnsim::models::lif): propagators for one (parameters, dt).
+typedef struct {
+    double p22, p11_exc, p11_inh, p21_exc, p21_inh, r, v_rest, i_bias, v_th, v_reset;
+    uint32_t hold_steps;
+    uint32_t pad;
+} SnnkLifParams;
+
+// Conductance-based LIF, forward Euler (snnsim::models::coba_lif).
+typedef struct {
+    double h_over_tau_m, h_over_tau_exc, h_over_tau_inh, e_l, e_exc, e_inh, r, i_bias, v_th,
+        v_reset;
+    uint32_t hold_steps;
+    uint32_t pad;
+} SnnkCobaParams;
+
+// One random stream of a Poisson population: the ChaCha8 key of the host's stream for the
+// chunk, the position (in 64-bit draws) of its next draw when the run reached the device, and
+// the neurons it covers.
+typedef struct {
+    uint32_t key[8];
+    uint64_t base;
+    uint32_t len;
+    uint32_t pad;
+} SnnkPoissonChunk;
+
+// A spike source with a fixed list: SpikeTimes (events sorted by step) or Observation
+// (steps == NULL: the same neurons on every step).
+typedef struct {
+    const uint64_t* steps;
+    const uint32_t* neurons;
+    uint64_t n_events;
+} SnnkListSource;
+
+// The spike log: (step mod 2^32, global neuron id) pairs appended by the update kernels for
+// recorded populations. `count` may pass `cap` only if the host let it fill up (it never does:
+// it drains the log before it can); entries past `cap` are dropped.
+typedef struct {
+    uint32_t* entries;
+    uint32_t* count;
+    uint32_t cap;
+    uint32_t pad;
+} SnnkLog;
+
+// A sparse projection, CSR by presynaptic neuron (snnsim::graph::Projection).
+typedef struct {
+    const uint64_t* indptr;
+    const uint32_t* indices;
+    const double* weights;
+    // Per-synapse delays in steps, or NULL for `uniform_delay`.
+    const uint16_t* delays;
+    uint32_t uniform_delay;
+    uint32_t n_pre;
+} SnnkCsr;
+
+// Where a projection delivers: the target's rings.
+typedef struct {
+    double* ring;
+    uint32_t ring_len;
+    uint32_t n_post;
+    uint32_t receptor;
+    uint32_t pad;
+} SnnkTarget;
+
+// --- runtime -------------------------------------------------------------------------------
+
+// "HIP" or "CUDA": what these kernels were compiled for.
+const char* snnk_platform(void);
+// SNNK_UPDATE_BLOCK, for the host's layout.
+uint32_t snnk_update_block_size(void);
+// Text of a status code.
+const char* snnk_error_string(int status);
+// Devices present, and the name and architecture of device 0 (NUL-terminated, truncated).
+int snnk_probe(int* count, char* name, size_t name_len, char* arch, size_t arch_len,
+               int* runtime_version, int* driver_version);
+// A context on `device`: one stream that every call below is ordered on.
+int snnk_create(int device, SnnkCtx** out);
+void snnk_destroy(SnnkCtx* ctx);
+// Streaming multiprocessors (compute units) of the context's device.
+uint32_t snnk_multiprocessors(const SnnkCtx* ctx);
+// Device memory, zero-filled.
+int snnk_alloc(SnnkCtx* ctx, size_t bytes, void** out);
+int snnk_free(SnnkCtx* ctx, void* ptr);
+// Copies that return when the host buffer may be reused (upload) or holds the data (download).
+int snnk_upload(SnnkCtx* ctx, void* dst, const void* src, size_t bytes);
+int snnk_download(SnnkCtx* ctx, void* dst, const void* src, size_t bytes);
+// Asynchronous zero fill.
+int snnk_zero(SnnkCtx* ctx, void* dst, size_t bytes);
+// Waits for the stream; reports an error of any earlier asynchronous call.
+int snnk_sync(SnnkCtx* ctx);
+
+// --- neuron updates (asynchronous; one launch per model over all its populations) ---------
+
+// Deliver (the ring slot due at `step`, zeroed), integrate, threshold, reset, refractoriness;
+// spikes to each population's list, counters[pop] (zeroed by the host before the step) and
+// totals[pop], and to the log.
+int snnk_lif_update(SnnkCtx* ctx, const SnnkPop* pops, const SnnkLifParams* params,
+                    uint32_t n_pops, uint32_t n_blocks, double* v, double* i_exc, double* i_inh,
+                    const double* i_ext, uint32_t* refractory, uint64_t step, uint32_t* counts,
+                    unsigned long long* totals, SnnkLog log);
+int snnk_coba_update(SnnkCtx* ctx, const SnnkPop* pops, const SnnkCobaParams* params,
+                     uint32_t n_pops, uint32_t n_blocks, double* v, double* g_exc, double* g_inh,
+                     const double* i_ext, uint32_t* refractory, uint64_t step, uint32_t* counts,
+                     unsigned long long* totals, SnnkLog log);
+// Each source spikes with probability p[k] (per population), drawing draw number
+// base + (step - step0)·len + j of its chunk's ChaCha8 stream, exactly as the CPU does.
+int snnk_poisson_update(SnnkCtx* ctx, const SnnkPop* pops, const double* p, uint32_t n_pops,
+                        uint32_t n_blocks, const SnnkPoissonChunk* chunks, uint64_t step,
+                        uint64_t step0, uint32_t* counts, unsigned long long* totals,
+                        SnnkLog log);
+// One block per population.
+int snnk_list_source_update(SnnkCtx* ctx, const SnnkPop* pops, const SnnkListSource* sources,
+                            uint32_t n_pops, uint64_t step, uint32_t* counts,
+                            unsigned long long* totals, SnnkLog log);
+
+// --- propagation (asynchronous) ------------------------------------------------------------
+
+// Event-driven: each spike of the presynaptic list walks its CSR row and adds its weights to
+// the target ring slot step + delay (atomically: the order of the sums is not fixed). `grid`
+// blocks stride over the spikes, `block` threads along a row (any sizes are correct; the host
+// picks about one thread per synapse of a mean row).
+int snnk_propagate_csr(SnnkCtx* ctx, SnnkCsr csr, const uint32_t* spikes, const uint32_t* count,
+                       SnnkTarget target, uint64_t step, uint32_t grid, uint32_t block,
+                       unsigned long long* events);
+// Dense: weights[i·n_post + j]; every target neuron adds the weights of the presynaptic
+// neurons that spiked this step (last_spike[i] == step + 1) in index order, as the CPU does,
+// so the result does not depend on scheduling. row_nnz[i] counts the synapses of row i.
+int snnk_propagate_dense(SnnkCtx* ctx, const double* weights, const uint32_t* row_nnz,
+                         uint32_t n_pre, const uint32_t* last_spike, const uint32_t* count,
+                         SnnkTarget target, uint32_t delay, uint64_t step,
+                         unsigned long long* events);
+
+// --- batched foraging agents ---------------------------------------------------------------
+// RESERVED (issue #7): the dense parts of the batched foraging agent (hidden -> readout for the
+// whole batch, the surrogate-gradient backward pass) go here, in kernels/hip/agent.hip, once
+// the CPU agent they must agree with exists.
+
+// --- host helpers (no device needed; used by the tests) -----------------------------------
+
+// Draw number `index` (64-bit) of the ChaCha8 stream with `key`, as rand_chacha's
+// ChaCha8Rng::from_seed(key) gives it, computed by the same code the Poisson kernel runs.
+uint64_t snnk_chacha8_u64(const uint32_t key[8], uint64_t index);
+
+#ifdef __cplusplus
+}
+#endif

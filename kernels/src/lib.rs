@@ -1,0 +1,673 @@
+//! snnsim's GPU kernels: HIP C++ in `hip/`, compiled by hipcc for ROCm (`--features hip`) or
+//! by nvcc for CUDA (`--features cuda`, through `hip/compat.h`), behind the C ABI of
+//! `hip/snnk.h`. This crate is the typed Rust side of that ABI: device discovery, a context,
+//! device buffers, and the launchers. Without a feature nothing is compiled and every entry
+//! point reports that the build has no GPU support.
+//!
+//! Device state is `f64`, as on the host, and the kernels are compiled without contraction,
+//! so the neuron updates are the CPU's bit for bit; see docs/gpu.md for what differs.
+
+#![deny(missing_docs)]
+
+#[cfg(all(feature = "hip", feature = "cuda"))]
+compile_error!(
+    "the `hip` and `cuda` features of snnsim are mutually exclusive: build with one of them"
+);
+
+pub mod ffi;
+
+use std::ffi::{c_int, c_void, CStr};
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+pub use ffi::{
+    SnnkCobaParams, SnnkCsr, SnnkLifParams, SnnkListSource, SnnkLog, SnnkPoissonChunk, SnnkPop,
+    SnnkTarget, POISSON_CHUNK,
+};
+
+/// The GPU platform this build targets: `Some("HIP")`, `Some("CUDA")`, or `None` for a build
+/// without GPU support.
+pub fn platform() -> Option<&'static str> {
+    if cfg!(feature = "hip") {
+        Some("HIP")
+    } else if cfg!(feature = "cuda") {
+        Some("CUDA")
+    } else {
+        None
+    }
+}
+
+/// A failed GPU call: the runtime's (or the shim's) status code and what it means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GpuError {
+    /// The status: > 0 the runtime's error code, < 0 the shim's.
+    pub code: i32,
+    /// What was being done and the runtime's text for the code.
+    pub message: String,
+}
+
+impl fmt::Display for GpuError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for GpuError {}
+
+/// Result of a GPU call.
+pub type Result<T> = std::result::Result<T, GpuError>;
+
+/// The runtime's text for a status code.
+pub fn error_text(code: i32) -> String {
+    if code == ffi::NO_GPU {
+        return "this snnsim was built without GPU support (rebuild with --features hip or \
+                --features cuda)"
+            .into();
+    }
+    // SAFETY: snnk_error_string returns a static NUL-terminated string for any code.
+    let p = unsafe { ffi::snnk_error_string(code) };
+    if p.is_null() {
+        return format!("error {code}");
+    }
+    // SAFETY: non-null, static, NUL-terminated (above).
+    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}
+
+/// `Ok` for status 0, else a [`GpuError`] naming `what`.
+pub fn check(status: c_int, what: &str) -> Result<()> {
+    if status == 0 {
+        return Ok(());
+    }
+    let platform = platform().unwrap_or("GPU");
+    Err(GpuError {
+        code: status,
+        message: if status == ffi::NO_GPU {
+            error_text(status)
+        } else {
+            format!("{what}: {} ({platform} error {status})", error_text(status))
+        },
+    })
+}
+
+/// The device a context would use, as the runtime describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceInfo {
+    /// `"HIP"` or `"CUDA"`.
+    pub platform: &'static str,
+    /// Devices present.
+    pub count: i32,
+    /// Name of device 0 (for example `NVIDIA H100 80GB HBM3`, `AMD Radeon RX 6900 XT`).
+    pub name: String,
+    /// Its architecture (`sm_90`, `gfx1030`).
+    pub arch: String,
+    /// Runtime version, as the runtime encodes it.
+    pub runtime_version: i32,
+    /// Driver version, as the runtime encodes it (0 where there is no driver).
+    pub driver_version: i32,
+}
+
+impl fmt::Display for DeviceInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}, {})", self.name, self.arch, self.platform)
+    }
+}
+
+/// Asks the runtime for a device. `Err` says why there is none: no GPU support in this build,
+/// no driver, no device; its message is one line, fit to print as the reason for falling
+/// back to the CPU.
+pub fn probe() -> Result<DeviceInfo> {
+    let Some(platform) = platform() else {
+        return Err(GpuError {
+            code: ffi::NO_GPU,
+            message: error_text(ffi::NO_GPU),
+        });
+    };
+    #[cfg(feature = "hip")]
+    hip_count()?;
+    let mut count: c_int = 0;
+    let mut name = [0u8; 256];
+    let mut arch = [0u8; 64];
+    let (mut rv, mut dv): (c_int, c_int) = (0, 0);
+    // SAFETY: every pointer is valid for the length given with it.
+    let status = unsafe {
+        ffi::snnk_probe(
+            &mut count,
+            name.as_mut_ptr().cast(),
+            name.len(),
+            arch.as_mut_ptr().cast(),
+            arch.len(),
+            &mut rv,
+            &mut dv,
+        )
+    };
+    check(status, &format!("{platform} device discovery"))?;
+    let text = |b: &[u8]| {
+        CStr::from_bytes_until_nul(b)
+            .map(|c| c.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    Ok(DeviceInfo {
+        platform,
+        count,
+        name: text(&name),
+        arch: text(&arch),
+        runtime_version: rv,
+        driver_version: dv,
+    })
+}
+
+/// The HIP runtime's device count, through hip-sys.
+#[cfg(feature = "hip")]
+fn hip_count() -> Result<i32> {
+    use hip_sys::hiprt::{hipError_t, hipGetDeviceCount, hipGetErrorString};
+    let mut n: c_int = 0;
+    // SAFETY: a plain out-parameter.
+    let e = unsafe { hipGetDeviceCount(&mut n) };
+    if e == hipError_t::hipSuccess && n > 0 {
+        return Ok(n);
+    }
+    let e = if e == hipError_t::hipSuccess {
+        hipError_t::hipErrorNoDevice
+    } else {
+        e
+    };
+    // SAFETY: hipGetErrorString returns a static NUL-terminated string.
+    let text = unsafe { CStr::from_ptr(hipGetErrorString(e)) }.to_string_lossy();
+    Err(GpuError {
+        code: e as i32,
+        message: format!("HIP device discovery: {text} (HIP error {})", e as i32),
+    })
+}
+
+/// A device context: one stream, on which every upload, launch and download of this crate is
+/// ordered. Buffers keep their context alive.
+#[derive(Debug)]
+pub struct Context {
+    raw: *mut ffi::SnnkCtx,
+    info: DeviceInfo,
+    multiprocessors: u32,
+}
+
+// SAFETY: the context is a device number and a stream, usable from any host thread; snnsim
+// drives it from one thread at a time.
+unsafe impl Send for Context {}
+// SAFETY: as above; no method mutates host-side state of the context.
+unsafe impl Sync for Context {}
+
+impl Context {
+    /// Opens device 0 (after [`probe`] says there is one).
+    pub fn open() -> Result<Arc<Context>> {
+        let info = probe()?;
+        let mut raw = std::ptr::null_mut();
+        // SAFETY: out-parameter.
+        check(
+            unsafe { ffi::snnk_create(0, &mut raw) },
+            "creating a device context",
+        )?;
+        // SAFETY: raw is a live context.
+        let multiprocessors = unsafe { ffi::snnk_multiprocessors(raw) }.max(1);
+        Ok(Arc::new(Context {
+            raw,
+            info,
+            multiprocessors,
+        }))
+    }
+
+    /// The device.
+    pub fn info(&self) -> &DeviceInfo {
+        &self.info
+    }
+
+    /// Its multiprocessors (compute units).
+    pub fn multiprocessors(&self) -> u32 {
+        self.multiprocessors
+    }
+
+    /// The raw context, for the launchers.
+    pub fn raw(&self) -> *mut ffi::SnnkCtx {
+        self.raw
+    }
+
+    /// Waits for every call so far; reports an error of any of them.
+    pub fn sync(&self) -> Result<()> {
+        // SAFETY: live context.
+        check(unsafe { ffi::snnk_sync(self.raw) }, "waiting for the device")
+    }
+
+    /// A zero-filled device buffer of `len` elements.
+    pub fn alloc<T: DeviceCopy>(self: &Arc<Self>, len: usize) -> Result<DeviceBuffer<T>> {
+        let mut p: *mut c_void = std::ptr::null_mut();
+        let bytes = len * std::mem::size_of::<T>();
+        // SAFETY: out-parameter; live context.
+        check(
+            unsafe { ffi::snnk_alloc(self.raw, bytes, &mut p) },
+            &format!("allocating {bytes} bytes of device memory"),
+        )?;
+        Ok(DeviceBuffer {
+            ctx: Arc::clone(self),
+            ptr: p.cast(),
+            len,
+            _t: PhantomData,
+        })
+    }
+
+    /// A device buffer holding a copy of `data`.
+    pub fn upload<T: DeviceCopy>(self: &Arc<Self>, data: &[T]) -> Result<DeviceBuffer<T>> {
+        let mut b = self.alloc(data.len())?;
+        b.write(0, data)?;
+        Ok(b)
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        // SAFETY: created by snnk_create, destroyed once; every buffer (which holds an Arc of
+        // this context) is gone.
+        unsafe { ffi::snnk_destroy(self.raw) }
+    }
+}
+
+/// Plain data that may be copied to and from the device byte for byte.
+///
+/// # Safety
+/// Every bit pattern the device writes must be a valid value (no references, no niches that
+/// the device could violate).
+pub unsafe trait DeviceCopy: Copy + Default {}
+// SAFETY: plain numbers.
+unsafe impl DeviceCopy for f64 {}
+// SAFETY: plain numbers.
+unsafe impl DeviceCopy for u64 {}
+// SAFETY: plain numbers.
+unsafe impl DeviceCopy for u32 {}
+// SAFETY: plain numbers.
+unsafe impl DeviceCopy for u16 {}
+// SAFETY: plain numbers; only the host writes it.
+unsafe impl DeviceCopy for SnnkLifParams {}
+// SAFETY: plain numbers; only the host writes it.
+unsafe impl DeviceCopy for SnnkCobaParams {}
+// SAFETY: plain numbers; only the host writes it.
+unsafe impl DeviceCopy for SnnkPoissonChunk {}
+
+/// Host-written descriptors holding device addresses: copied to the device, never read back.
+/// Kept apart from [`DeviceCopy`] because they have no meaningful default.
+pub unsafe trait Descriptor: Copy {}
+// SAFETY: numbers and raw device addresses.
+unsafe impl Descriptor for SnnkPop {}
+// SAFETY: numbers and raw device addresses.
+unsafe impl Descriptor for SnnkListSource {}
+
+/// Elements in device memory, freed on drop.
+#[derive(Debug)]
+pub struct DeviceBuffer<T> {
+    ctx: Arc<Context>,
+    ptr: *mut T,
+    len: usize,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: a device address and a length; access goes through the context's stream.
+unsafe impl<T: Send> Send for DeviceBuffer<T> {}
+// SAFETY: as above.
+unsafe impl<T: Sync> Sync for DeviceBuffer<T> {}
+
+impl<T> DeviceBuffer<T> {
+    /// Elements.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether it holds no element.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The device address, for descriptors and launchers.
+    pub fn ptr(&self) -> *mut T {
+        self.ptr
+    }
+
+    /// The device address of element `i` (which may be `len`, one past the end).
+    pub fn ptr_at(&self, i: usize) -> *mut T {
+        assert!(i <= self.len, "index {i} out of a buffer of {}", self.len);
+        self.ptr.wrapping_add(i)
+    }
+
+    fn range_check(&self, offset: usize, n: usize) {
+        assert!(
+            offset.checked_add(n).is_some_and(|e| e <= self.len),
+            "range {offset}..+{n} out of a device buffer of {}",
+            self.len
+        );
+    }
+
+    /// Copies `data` to elements `offset..`; returns when `data` may be reused.
+    pub fn write(&mut self, offset: usize, data: &[T]) -> Result<()>
+    where
+        T: Copy,
+    {
+        self.range_check(offset, data.len());
+        // SAFETY: the range is inside the buffer (checked); `data` is valid for its length.
+        check(
+            unsafe {
+                ffi::snnk_upload(
+                    self.ctx.raw,
+                    self.ptr.add(offset).cast(),
+                    data.as_ptr().cast(),
+                    std::mem::size_of_val(data),
+                )
+            },
+            "copying to the device",
+        )
+    }
+
+    /// Copies elements `offset..offset + out.len()` into `out`, after every call so far.
+    pub fn read(&self, offset: usize, out: &mut [T]) -> Result<()>
+    where
+        T: DeviceCopy,
+    {
+        self.range_check(offset, out.len());
+        // SAFETY: the range is inside the buffer (checked); `out` is valid for its length, and
+        // DeviceCopy makes any bytes the device wrote a valid T.
+        check(
+            unsafe {
+                ffi::snnk_download(
+                    self.ctx.raw,
+                    out.as_mut_ptr().cast(),
+                    self.ptr.add(offset).cast(),
+                    std::mem::size_of_val(out),
+                )
+            },
+            "copying from the device",
+        )
+    }
+
+    /// The whole buffer, copied to the host.
+    pub fn to_vec(&self) -> Result<Vec<T>>
+    where
+        T: DeviceCopy,
+    {
+        let mut v = vec![T::default(); self.len];
+        self.read(0, &mut v)?;
+        Ok(v)
+    }
+
+    /// Zero-fills elements `offset..offset + n`, asynchronously (ordered on the stream).
+    pub fn zero(&mut self, offset: usize, n: usize) -> Result<()> {
+        self.range_check(offset, n);
+        // SAFETY: the range is inside the buffer (checked).
+        check(
+            unsafe {
+                ffi::snnk_zero(
+                    self.ctx.raw,
+                    self.ptr.add(offset).cast(),
+                    n * std::mem::size_of::<T>(),
+                )
+            },
+            "clearing device memory",
+        )
+    }
+}
+
+impl<T> Drop for DeviceBuffer<T> {
+    fn drop(&mut self) {
+        // SAFETY: allocated by snnk_alloc on this context, freed once.
+        let _ = unsafe { ffi::snnk_free(self.ctx.raw, self.ptr.cast()) };
+    }
+}
+
+/// A device copy of host-built descriptors (see [`Descriptor`]).
+pub fn upload_descriptors<T: Descriptor>(
+    ctx: &Arc<Context>,
+    data: &[T],
+) -> Result<DeviceBuffer<T>> {
+    let mut p: *mut c_void = std::ptr::null_mut();
+    let bytes = std::mem::size_of_val(data);
+    // SAFETY: out-parameter; live context.
+    check(
+        unsafe { ffi::snnk_alloc(ctx.raw, bytes, &mut p) },
+        &format!("allocating {bytes} bytes of device memory"),
+    )?;
+    let mut b = DeviceBuffer {
+        ctx: Arc::clone(ctx),
+        ptr: p.cast::<T>(),
+        len: data.len(),
+        _t: PhantomData,
+    };
+    b.write(0, data)?;
+    Ok(b)
+}
+
+/// Draw number `index` of the ChaCha8 stream with `key` (the 32-byte seed, as little-endian
+/// words), computed on the host by the code the Poisson kernel runs on the device. `None`
+/// without GPU support.
+pub fn chacha8_draw(key: &[u32; 8], index: u64) -> Option<u64> {
+    platform()?;
+    // SAFETY: `key` holds the 8 words the function reads.
+    Some(unsafe { ffi::snnk_chacha8_u64(key.as_ptr(), index) })
+}
+
+/// The number of threads per block of the neuron-update kernels (`SNNK_UPDATE_BLOCK`).
+pub fn update_block_size() -> u32 {
+    // SAFETY: no arguments; the stub answers 0.
+    match unsafe { ffi::snnk_update_block_size() } {
+        0 => 256,
+        n => n,
+    }
+}
+
+/// The launchers: thin `unsafe` wrappers over the C ABI that turn statuses into errors.
+///
+/// # Safety (all of them)
+/// Every device address passed, directly or inside a descriptor, must belong to a live
+/// buffer of the same context, large enough for the sizes passed with it and in the
+/// descriptors (see hip/snnk.h for each kernel's reads and writes).
+pub mod launch {
+    use super::*;
+
+    /// `snnk_lif_update`.
+    ///
+    /// # Safety
+    /// See the [module](self).
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn lif_update(
+        ctx: &Context,
+        pops: &DeviceBuffer<SnnkPop>,
+        params: &DeviceBuffer<SnnkLifParams>,
+        n_blocks: u32,
+        cols: [*mut f64; 3],
+        i_ext: *const f64,
+        refractory: *mut u32,
+        step: u64,
+        counts: *mut u32,
+        totals: *mut u64,
+        log: SnnkLog,
+    ) -> Result<()> {
+        check(
+            ffi::snnk_lif_update(
+                ctx.raw,
+                pops.ptr(),
+                params.ptr(),
+                pops.len() as u32,
+                n_blocks,
+                cols[0],
+                cols[1],
+                cols[2],
+                i_ext,
+                refractory,
+                step,
+                counts,
+                totals,
+                log,
+            ),
+            "launching the LIF update",
+        )
+    }
+
+    /// `snnk_coba_update`.
+    ///
+    /// # Safety
+    /// See the [module](self).
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn coba_update(
+        ctx: &Context,
+        pops: &DeviceBuffer<SnnkPop>,
+        params: &DeviceBuffer<SnnkCobaParams>,
+        n_blocks: u32,
+        cols: [*mut f64; 3],
+        i_ext: *const f64,
+        refractory: *mut u32,
+        step: u64,
+        counts: *mut u32,
+        totals: *mut u64,
+        log: SnnkLog,
+    ) -> Result<()> {
+        check(
+            ffi::snnk_coba_update(
+                ctx.raw,
+                pops.ptr(),
+                params.ptr(),
+                pops.len() as u32,
+                n_blocks,
+                cols[0],
+                cols[1],
+                cols[2],
+                i_ext,
+                refractory,
+                step,
+                counts,
+                totals,
+                log,
+            ),
+            "launching the CobaLif update",
+        )
+    }
+
+    /// `snnk_poisson_update`.
+    ///
+    /// # Safety
+    /// See the [module](self).
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn poisson_update(
+        ctx: &Context,
+        pops: &DeviceBuffer<SnnkPop>,
+        p: &DeviceBuffer<f64>,
+        n_blocks: u32,
+        chunks: &DeviceBuffer<SnnkPoissonChunk>,
+        step: u64,
+        step0: u64,
+        counts: *mut u32,
+        totals: *mut u64,
+        log: SnnkLog,
+    ) -> Result<()> {
+        check(
+            ffi::snnk_poisson_update(
+                ctx.raw,
+                pops.ptr(),
+                p.ptr(),
+                pops.len() as u32,
+                n_blocks,
+                chunks.ptr(),
+                step,
+                step0,
+                counts,
+                totals,
+                log,
+            ),
+            "launching the Poisson sources",
+        )
+    }
+
+    /// `snnk_list_source_update`.
+    ///
+    /// # Safety
+    /// See the [module](self).
+    pub unsafe fn list_source_update(
+        ctx: &Context,
+        pops: &DeviceBuffer<SnnkPop>,
+        sources: &DeviceBuffer<SnnkListSource>,
+        step: u64,
+        counts: *mut u32,
+        totals: *mut u64,
+        log: SnnkLog,
+    ) -> Result<()> {
+        check(
+            ffi::snnk_list_source_update(
+                ctx.raw,
+                pops.ptr(),
+                sources.ptr(),
+                pops.len() as u32,
+                step,
+                counts,
+                totals,
+                log,
+            ),
+            "launching the spike-list sources",
+        )
+    }
+
+    /// `snnk_propagate_csr`.
+    ///
+    /// # Safety
+    /// See the [module](self).
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn propagate_csr(
+        ctx: &Context,
+        csr: SnnkCsr,
+        spikes: *const u32,
+        count: *const u32,
+        target: SnnkTarget,
+        step: u64,
+        grid: u32,
+        block: u32,
+        events: *mut u64,
+    ) -> Result<()> {
+        check(
+            ffi::snnk_propagate_csr(
+                ctx.raw, csr, spikes, count, target, step, grid, block, events,
+            ),
+            "launching a sparse projection",
+        )
+    }
+
+    /// `snnk_propagate_dense`.
+    ///
+    /// # Safety
+    /// See the [module](self).
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn propagate_dense(
+        ctx: &Context,
+        weights: *const f64,
+        row_nnz: *const u32,
+        n_pre: u32,
+        last_spike: *const u32,
+        count: *const u32,
+        target: SnnkTarget,
+        delay: u32,
+        step: u64,
+        events: *mut u64,
+    ) -> Result<()> {
+        check(
+            ffi::snnk_propagate_dense(
+                ctx.raw, weights, row_nnz, n_pre, last_spike, count, target, delay, step, events,
+            ),
+            "launching a dense projection",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_a_device_probe_gives_a_one_line_reason() {
+        match probe() {
+            Ok(info) => println!("device present: {info}"),
+            Err(e) => {
+                assert!(!e.message.is_empty() && !e.message.contains('\n'), "{e:?}");
+                println!("no device: {e}");
+            }
+        }
+    }
+}

@@ -1,0 +1,768 @@
+//! Training a spiking agent: episodes in batches, REINFORCE-style gradients by BPTT, a gradient
+//! rule plugin for the advantages and the optimiser, and the structural policy (growth and
+//! pruning of the hidden population) between batches.
+//!
+//! One decision: the observation's on-values make their input neurons spike on each of the T
+//! steps, the hidden layer and the readout run T steps from zero state, the logits are the
+//! readout membrane averaged over the T steps, π = softmax(logits), and an action is sampled
+//! from π with the episode's own random stream. The backward pass of the decision runs at
+//! once, giving ∇log π(a|s) for the two projections; it is kept (sparse: only the active
+//! inputs' rows) until the episode ends and its advantages are known.
+//!
+//! The policy's weights live in the network's projections (all-to-all, so their CSR data is a
+//! dense row-major matrix), so growth and pruning are the network's own graph edits.
+
+use super::bptt::{Hidden, Layers, Trace};
+use crate::engine::rng::{stream, Rng};
+use crate::error::{Error, Result};
+use crate::file::{AgentSpec, Checked, Init, Reset, StructureSpec, TaskSpec};
+use crate::graph::{edit::EditOutcome, Network, PopId, ProjId};
+use crate::models::Dynamics;
+use crate::plugin::{self, EnvInstance, Kind, RuleInstance};
+use crate::Real;
+use rand::Rng as _;
+use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
+use snnsim_plugin_api::abi::{GradStepV1, ProjShapeV1};
+
+/// One row of `metrics.csv`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EpisodeMetrics {
+    /// Episode index (0-based).
+    pub episode: u64,
+    /// Undiscounted return.
+    pub ret: f64,
+    /// Food eaten: steps whose reward exceeded 0.5.
+    pub food: u32,
+    /// Decisions taken.
+    pub length: u32,
+    /// Hidden neurons during the episode.
+    pub hidden_size: usize,
+    /// Hidden spikes per neuron per simulation step.
+    pub avg_firing_rate: f64,
+    /// Fraction of hidden neurons whose rate was below the pruning threshold.
+    pub sparsity: f64,
+    /// Hidden spikes × hidden neurons (the seed's energy estimate).
+    pub energy: f64,
+    /// Synaptic events (input spikes × fan-out + hidden spikes × fan-out).
+    pub synaptic_events: u64,
+}
+
+/// One row of `edits.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EditLog {
+    /// Episodes completed when the edit was made.
+    pub episode: u64,
+    /// `grow` or `prune`.
+    pub kind: &'static str,
+    /// Neurons added or removed.
+    pub count: usize,
+    /// Hidden size after the edit.
+    pub size_after: usize,
+    /// Stable ids added or removed.
+    pub ids: Vec<u64>,
+}
+
+/// What one episode leaves for the update.
+#[derive(Default)]
+struct EpisodeBuf {
+    rewards: Vec<f64>,
+    /// Active inputs of each decision, concatenated; `active_start[t]..active_start[t+1]`.
+    active: Vec<u32>,
+    active_start: Vec<usize>,
+    /// Σ_t ∂log π/∂x_t per decision (decision-major, hidden-size each).
+    g_in: Vec<f64>,
+    /// ∂log π/∂W2 per decision (hidden × out each).
+    g_out: Vec<f64>,
+    /// ∂H(π)/∂x summed over steps, and ∂H/∂W2, per decision (entropy bonus).
+    h_in: Vec<f64>,
+    h_out: Vec<f64>,
+    spikes_per_neuron: Vec<f64>,
+    food: u32,
+    events: u64,
+    steps: u64,
+}
+
+/// Scratch memory of one decision.
+#[derive(Default)]
+struct Scratch {
+    trace: Trace,
+    cur: Vec<f64>,
+    g_t: Vec<f64>,
+    g_x: Vec<f64>,
+    g_w2: Vec<f64>,
+    obs: Vec<f64>,
+}
+
+/// The agent's wiring in the network.
+struct Wiring {
+    input: PopId,
+    hidden: PopId,
+    readout: PopId,
+    w_in: ProjId,
+    w_out: ProjId,
+}
+
+/// A spiking agent, its environments and its rule instances.
+pub struct Trainer {
+    /// The network holding the policy.
+    pub net: Network,
+    spec: AgentSpec,
+    wiring: Wiring,
+    envs: Vec<EnvInstance>,
+    /// One rule instance per trained projection: input → hidden, hidden → readout.
+    rules: Vec<RuleInstance>,
+    layers: Layers,
+    n_in: usize,
+    n_out: usize,
+    seed: u64,
+    weight_init: [Init; 2],
+    /// Episodes completed.
+    pub episodes_done: u64,
+    updates: u64,
+    /// Metrics of every episode so far.
+    pub metrics: Vec<EpisodeMetrics>,
+    /// Structural edits so far.
+    pub edits: Vec<EditLog>,
+    grow_stats: Stats,
+    prune_stats: Stats,
+    edit_count: u64,
+    pool: Option<rayon::ThreadPool>,
+}
+
+/// Per-hidden-neuron activity since the last check.
+#[derive(Debug, Clone, Default)]
+struct Stats {
+    spikes: Vec<f64>,
+    steps: f64,
+    episodes: u64,
+}
+
+impl Stats {
+    fn rates(&self) -> Vec<f64> {
+        self.spikes
+            .iter()
+            .map(|s| if self.steps > 0.0 { s / self.steps } else { 0.0 })
+            .collect()
+    }
+    fn reset(&mut self, n: usize) {
+        self.spikes = vec![0.0; n];
+        self.steps = 0.0;
+        self.episodes = 0;
+    }
+}
+
+fn softmax(z: &[f64], out: &mut [f64]) {
+    let m = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let mut s = 0.0;
+    for (o, &x) in out.iter_mut().zip(z) {
+        *o = (x - m).exp();
+        s += *o;
+    }
+    for o in out.iter_mut() {
+        *o /= s;
+    }
+}
+
+impl Trainer {
+    /// Builds the network of a checked file with an agent task, loads its environment and rule
+    /// plugins, and creates `batch` environment instances.
+    pub fn new(checked: &Checked) -> Result<Self> {
+        let f = &checked.file;
+        let Some(TaskSpec::Agent(spec)) = &f.task else {
+            return Err(Error::Input("the file has no agent task".into()));
+        };
+        let net = crate::graph::build(checked);
+        let located = |field: &str, err: Error| {
+            checked
+                .source
+                .error_at(&format!("task.Agent.{field}"), err.to_string())
+        };
+        let env_plugin = plugin::load(
+            &spec.environment.plugin,
+            spec.environment.path.as_deref().map(std::path::Path::new),
+            Kind::Env,
+        )
+        .map_err(|e| located("environment.plugin", e))?;
+        let params = |p: &crate::file::RuleSpec| {
+            p.params.as_ref().map_or("()".to_string(), |r| r.get_ron().to_string())
+        };
+        let env_params = params(&spec.environment);
+        let envs = (0..spec.batch)
+            .map(|_| env_plugin.create_env(&env_params))
+            .collect::<Result<Vec<_>>>()
+            .map_err(|e| match e.exit_code() {
+                2 => located("environment.params", e),
+                _ => e,
+            })?;
+        let id = |n: &str| net.pop_id(n).expect("validated population");
+        let (input, hidden, readout) = (id(&spec.input), id(&spec.hidden), id(&spec.readout));
+        let find = |pre: PopId, post: PopId| {
+            net.proj_ids()
+                .into_iter()
+                .find(|&p| net.endpoints(p) == (pre, post))
+                .expect("validated projection")
+        };
+        let wiring = Wiring {
+            input,
+            hidden,
+            readout,
+            w_in: find(input, hidden),
+            w_out: find(hidden, readout),
+        };
+        let n_in = net.pop(input).len();
+        let n_out = net.pop(readout).len();
+        let obs_len = envs[0].observation_len();
+        if obs_len != n_in {
+            return Err(located(
+                "input",
+                Error::Input(format!(
+                    "the environment observes {obs_len} values but the input population has {n_in} neurons"
+                )),
+            ));
+        }
+        match envs[0].discrete_actions() {
+            Some(k) if k == n_out => {}
+            other => {
+                return Err(located(
+                    "readout",
+                    Error::Input(format!(
+                        "the readout has {n_out} neurons but the environment has {} discrete actions",
+                        other.map_or("no".to_string(), |k| k.to_string())
+                    )),
+                ))
+            }
+        }
+        let layers = layers_of(&net, &wiring, spec)?;
+        let rule_plugin = plugin::load(
+            &spec.rule.plugin,
+            spec.rule.path.as_deref().map(std::path::Path::new),
+            Kind::Rule,
+        )
+        .map_err(|e| located("rule.plugin", e))?;
+        let rule_params = params(&spec.rule);
+        let mut rules = Vec::new();
+        for p in [wiring.w_in, wiring.w_out] {
+            let (pre, post) = net.endpoints(p);
+            let shape = ProjShapeV1 {
+                n_pre: net.pop(pre).len() as u64,
+                n_post: net.pop(post).len() as u64,
+                nnz: net.proj(p).nnz() as u64,
+                dt_ms: f.dt_ms,
+            };
+            let inst = rule_plugin
+                .create_rule(&rule_params, shape)
+                .map_err(|e| match e.exit_code() {
+                    2 => located("rule.params", e),
+                    _ => e,
+                })?;
+            if !inst.is_gradient_rule() {
+                return Err(located(
+                    "rule.plugin",
+                    Error::Input(format!("`{}` is not a gradient rule (plugin ABI 1.1)", spec.rule.plugin)),
+                ));
+            }
+            rules.push(inst);
+        }
+        let init_of = |pre: &str, post: &str| {
+            f.projections
+                .iter()
+                .find(|p| p.pre == pre && p.post == post)
+                .and_then(|p| p.weight.clone())
+                .expect("validated weight")
+        };
+        let h = net.pop(hidden).len();
+        let mut t = Trainer {
+            weight_init: [init_of(&spec.input, &spec.hidden), init_of(&spec.hidden, &spec.readout)],
+            net,
+            spec: spec.clone(),
+            wiring,
+            envs,
+            rules,
+            layers,
+            n_in,
+            n_out,
+            seed: f.seed,
+            episodes_done: 0,
+            updates: 0,
+            metrics: Vec::new(),
+            edits: Vec::new(),
+            grow_stats: Stats::default(),
+            prune_stats: Stats::default(),
+            edit_count: 0,
+            pool: None,
+        };
+        t.grow_stats.reset(h);
+        t.prune_stats.reset(h);
+        Ok(t)
+    }
+
+    /// Runs the episodes of a batch on `threads` worker threads (default: rayon's global
+    /// pool). Results do not depend on it.
+    pub fn set_threads(&mut self, threads: usize) -> Result<()> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| Error::Run(format!("cannot start {threads} threads: {e}")))?;
+        self.pool = Some(pool);
+        Ok(())
+    }
+
+    /// The agent's settings.
+    pub fn spec(&self) -> &AgentSpec {
+        &self.spec
+    }
+
+    /// Hidden neurons now.
+    pub fn hidden_size(&self) -> usize {
+        self.layers.hidden
+    }
+
+    /// Trains until `episodes` episodes are done in all (a last, partial batch is cut to
+    /// size). `progress` is called after every batch.
+    pub fn train(&mut self, episodes: u64, mut progress: impl FnMut(&Trainer)) -> Result<()> {
+        while self.episodes_done < episodes {
+            let b = (self.spec.batch as u64).min(episodes - self.episodes_done) as usize;
+            self.batch(b)?;
+            progress(self);
+        }
+        Ok(())
+    }
+
+    /// Runs one batch of `b` episodes, updates the weights, then applies the structural policy.
+    pub fn batch(&mut self, b: usize) -> Result<()> {
+        let (h, o, n_in) = (self.layers.hidden, self.n_out, self.n_in);
+        let w1 = self.net.proj(self.wiring.w_in).weights.data().to_vec();
+        let w2 = self.net.proj(self.wiring.w_out).weights.data().to_vec();
+        debug_assert_eq!(w1.len(), n_in * h);
+        debug_assert_eq!(w2.len(), h * o);
+        let first = self.episodes_done;
+        let (layers, spec, seed) = (self.layers, &self.spec, self.seed);
+        let envs = &mut self.envs[..b];
+        let mut episodes = || -> Vec<Result<EpisodeBuf>> {
+            envs.par_iter_mut()
+                .enumerate()
+                .map(|(k, env)| {
+                    let episode = first + k as u64;
+                    run_episode(env, episode, seed, spec, &layers, &w1, &w2, n_in)
+                })
+                .collect()
+        };
+        let bufs = match &self.pool {
+            Some(p) => p.install(episodes),
+            None => episodes(),
+        };
+        let bufs = bufs.into_iter().collect::<Result<Vec<_>>>()?;
+
+        // Advantages: every rule instance sees the same rewards (their baselines stay equal).
+        let rewards: Vec<f64> = bufs.iter().flat_map(|e| e.rewards.iter().copied()).collect();
+        let lengths: Vec<u64> = bufs.iter().map(|e| e.rewards.len() as u64).collect();
+        let mut adv = vec![0.0; rewards.len()];
+        let mut scratch = vec![0.0; rewards.len()];
+        for (r, rule) in self.rules.iter_mut().enumerate() {
+            let out = if r == 0 { &mut adv } else { &mut scratch };
+            rule.advantages(&rewards, &lengths, out)?;
+        }
+
+        // ∂L/∂w of L = −(1/B)·Σ A_t·log π(a_t|s_t) − c·(1/B)·Σ H(π_t).
+        let mut g1 = vec![0.0; n_in * h];
+        let mut g2 = vec![0.0; h * o];
+        let scale = 1.0 / b as f64;
+        let c = self.spec.entropy_coef;
+        let mut at = 0;
+        for e in &bufs {
+            for t in 0..e.rewards.len() {
+                let a = -adv[at] * scale;
+                at += 1;
+                let gi = &e.g_in[t * h..(t + 1) * h];
+                let go = &e.g_out[t * h * o..(t + 1) * h * o];
+                let (hi, ho) = if c > 0.0 {
+                    (&e.h_in[t * h..(t + 1) * h], &e.h_out[t * h * o..(t + 1) * h * o])
+                } else {
+                    (&[][..], &[][..])
+                };
+                for &i in &e.active[e.active_start[t]..e.active_start[t + 1]] {
+                    let row = &mut g1[i as usize * h..(i as usize + 1) * h];
+                    for j in 0..h {
+                        row[j] += a * gi[j];
+                    }
+                    if c > 0.0 {
+                        for j in 0..h {
+                            row[j] -= c * scale * hi[j];
+                        }
+                    }
+                }
+                for k in 0..h * o {
+                    g2[k] += a * go[k];
+                }
+                if c > 0.0 {
+                    for k in 0..h * o {
+                        g2[k] -= c * scale * ho[k];
+                    }
+                }
+            }
+        }
+        let norm = (g1.iter().chain(&g2).map(|x| x * x).sum::<f64>()).sqrt();
+        for (r, (pid, g)) in [(self.wiring.w_in, &g1), (self.wiring.w_out, &g2)].into_iter().enumerate() {
+            let proj = self.net.proj_mut(pid);
+            let (n_pre, n_post) = proj.weights.shape();
+            let nnz = proj.nnz();
+            let indptr = proj.weights.indptr().raw_storage().as_ptr();
+            let indices = proj.weights.indices().as_ptr();
+            let mut ctx = GradStepV1 {
+                update: self.updates,
+                n_pre: n_pre as u64,
+                n_post: n_post as u64,
+                nnz: nnz as u64,
+                indptr,
+                indices,
+                weights: proj.weights.data_mut().as_mut_ptr(),
+                grads: g.as_ptr(),
+                global_grad_norm: norm,
+            };
+            self.rules[r].on_gradient(&mut ctx)?;
+        }
+        self.updates += 1;
+
+        // Metrics and statistics.
+        let prune_threshold = self.spec.structure.as_ref().map_or(0.005, |s| s.prune_threshold);
+        for (k, e) in bufs.iter().enumerate() {
+            let steps = e.steps.max(1) as f64;
+            let total: f64 = e.spikes_per_neuron.iter().sum();
+            let silent = e.spikes_per_neuron.iter().filter(|&&s| s / steps < prune_threshold).count();
+            self.metrics.push(EpisodeMetrics {
+                episode: first + k as u64,
+                ret: e.rewards.iter().sum(),
+                food: e.food,
+                length: e.rewards.len() as u32,
+                hidden_size: h,
+                avg_firing_rate: total / h as f64 / steps,
+                sparsity: silent as f64 / h as f64,
+                energy: total * h as f64,
+                synaptic_events: e.events,
+            });
+            for st in [&mut self.grow_stats, &mut self.prune_stats] {
+                for (s, x) in st.spikes.iter_mut().zip(&e.spikes_per_neuron) {
+                    *s += x;
+                }
+                st.steps += e.steps as f64;
+                st.episodes += 1;
+            }
+        }
+        self.episodes_done += b as u64;
+        self.structural_policy()
+    }
+
+    /// SPEC §1.4: prune silent neurons and grow an under-active population, between batches.
+    fn structural_policy(&mut self) -> Result<()> {
+        let Some(s) = self.spec.structure.clone() else {
+            return Ok(());
+        };
+        let done = self.episodes_done;
+        if self.prune_stats.episodes >= s.prune_interval {
+            let rates = self.prune_stats.rates();
+            let h = rates.len();
+            let silent: Vec<usize> = (0..h).filter(|&j| rates[j] < s.prune_threshold).collect();
+            if silent.len() as f64 > s.prune_fraction * h as f64 && h > s.min_hidden {
+                // Keep at least min_hidden: drop the least active silent neurons first.
+                let mut order = silent.clone();
+                order.sort_by(|&a, &b| rates[a].total_cmp(&rates[b]).then(a.cmp(&b)));
+                order.truncate(h - s.min_hidden.max(h - silent.len()));
+                order.sort_unstable();
+                if !order.is_empty() {
+                    let out = self
+                        .net
+                        .prune(self.wiring.hidden, &order, self.seed)
+                        .map_err(Error::Run)?;
+                    self.after_edit(&out, "prune", order.len())?;
+                }
+            }
+            let h = self.layers.hidden;
+            self.prune_stats.reset(h);
+        }
+        if self.grow_stats.episodes >= s.grow_interval {
+            let rates = self.grow_stats.rates();
+            let h = rates.len();
+            let mean = rates.iter().sum::<f64>() / h.max(1) as f64;
+            if mean < s.grow_threshold && h < s.max_hidden {
+                let n = s.neurons_per_grow.min(s.max_hidden - h);
+                let out = self.grow(n, &s)?;
+                self.after_edit(&out, "grow", n)?;
+            }
+            let h = self.layers.hidden;
+            self.grow_stats.reset(h);
+        }
+        let _ = done;
+        Ok(())
+    }
+
+    /// Adds `n` hidden neurons: input weights from the input projection's initialiser plus
+    /// noise, readout weights from the readout projection's initialiser, with the fan-in of the
+    /// grown network.
+    fn grow(&mut self, n: usize, s: &StructureSpec) -> Result<EditOutcome> {
+        let h_new = self.layers.hidden + n;
+        let mut rng = stream(self.seed, "grow", &self.spec.hidden, self.edit_count);
+        let (w_in_name, w_out_name) = (
+            self.net.proj(self.wiring.w_in).name.clone(),
+            self.net.proj(self.wiring.w_out).name.clone(),
+        );
+        let sampler_in = sampler(&self.weight_init[0], self.n_in as f64, h_new as f64);
+        let sampler_out = sampler(&self.weight_init[1], h_new as f64, self.n_out as f64);
+        let noise = s.new_input_noise_std;
+        let mut weight = |proj: &str, _pre: usize, _post: usize| -> Real {
+            if proj == w_in_name {
+                let z: f64 = StandardNormal.sample(&mut rng);
+                sampler_in.sample(&mut rng) + noise * z
+            } else if proj == w_out_name {
+                sampler_out.sample(&mut rng)
+            } else {
+                0.0
+            }
+        };
+        self.net
+            .grow(self.wiring.hidden, n, self.seed, &mut weight)
+            .map_err(Error::Run)
+    }
+
+    /// Brings rule state, statistics and the cached layer sizes in line with an edit.
+    fn after_edit(&mut self, out: &EditOutcome, kind: &'static str, count: usize) -> Result<()> {
+        self.edit_count += 1;
+        for (r, pid) in [self.wiring.w_in, self.wiring.w_out].into_iter().enumerate() {
+            let name = &self.net.proj(pid).name;
+            let m = out
+                .projections
+                .iter()
+                .find(|p| &p.name == name)
+                .expect("incident projection remapped");
+            self.rules[r].resize(&m.pre, &m.post, &m.synapses)?;
+        }
+        let remap = |v: &[f64]| crate::models::remap::remap_vec(v, &out.neurons, &0.0);
+        self.grow_stats.spikes = remap(&self.grow_stats.spikes);
+        self.prune_stats.spikes = remap(&self.prune_stats.spikes);
+        self.layers.hidden = out.size_after;
+        self.edits.push(EditLog {
+            episode: self.episodes_done,
+            kind,
+            count,
+            size_after: out.size_after,
+            ids: out.ids.clone(),
+        });
+        Ok(())
+    }
+
+    /// Growth events so far.
+    pub fn growth_events(&self) -> usize {
+        self.edits.iter().filter(|e| e.kind == "grow").count()
+    }
+
+    /// Pruning events so far.
+    pub fn pruning_events(&self) -> usize {
+        self.edits.iter().filter(|e| e.kind == "prune").count()
+    }
+
+    /// The wiring's population ids (input, hidden, readout).
+    pub fn populations(&self) -> (PopId, PopId, PopId) {
+        (self.wiring.input, self.wiring.hidden, self.wiring.readout)
+    }
+
+    /// Saved state of the rule instances (input projection, readout projection).
+    pub fn rule_states(&mut self) -> Result<Vec<Vec<u8>>> {
+        self.rules.iter_mut().map(|r| r.save()).collect()
+    }
+}
+
+/// A value distribution with the fan-based initialisers resolved.
+#[derive(Debug, Clone, Copy)]
+enum Sampler {
+    Constant(f64),
+    Uniform(f64, f64),
+    Normal(f64, f64),
+}
+
+fn sampler(init: &Init, fan_in: f64, fan_out: f64) -> Sampler {
+    let (fi, fo) = (fan_in.max(1.0), fan_out.max(1.0));
+    let sqrt2 = std::f64::consts::SQRT_2;
+    match *init {
+        Init::Constant(c) => Sampler::Constant(c),
+        Init::Uniform { low, high } => Sampler::Uniform(low, high),
+        Init::Normal { mean, std } => Sampler::Normal(mean, std),
+        Init::KaimingNormal { gain } => Sampler::Normal(0.0, gain.unwrap_or(sqrt2) / fi.sqrt()),
+        Init::KaimingUniform { gain } => {
+            let b = gain.unwrap_or(sqrt2) * (3.0 / fi).sqrt();
+            Sampler::Uniform(-b, b)
+        }
+        Init::XavierNormal { gain } => Sampler::Normal(0.0, gain.unwrap_or(1.0) * (2.0 / (fi + fo)).sqrt()),
+        Init::XavierUniform { gain } => {
+            let b = gain.unwrap_or(1.0) * (6.0 / (fi + fo)).sqrt();
+            Sampler::Uniform(-b, b)
+        }
+    }
+}
+
+impl Sampler {
+    fn sample(&self, rng: &mut Rng) -> f64 {
+        match *self {
+            Sampler::Constant(c) => c,
+            Sampler::Uniform(a, b) => a + (b - a) * rng.random::<f64>(),
+            Sampler::Normal(m, s) => {
+                let z: f64 = StandardNormal.sample(rng);
+                m + s * z
+            }
+        }
+    }
+}
+
+/// The hidden and readout dynamics of the agent, from its populations' models.
+fn layers_of(net: &Network, w: &Wiring, spec: &AgentSpec) -> Result<Layers> {
+    let hidden = net.pop(w.hidden);
+    let (neuron, reset, threshold) = match &hidden.dynamics {
+        Dynamics::Synaptic(m) => {
+            let (alpha, beta) = m.decays();
+            (Hidden::Synaptic { alpha, beta }, m.params.reset, m.params.threshold)
+        }
+        Dynamics::Lif(m) => match m.leaky() {
+            Some((beta, reset)) => (Hidden::Leaky { beta }, reset, m.params.v_th_mv - m.params.v_rest_mv),
+            None => return Err(Error::Input("the hidden Lif must use SnnTorch integration".into())),
+        },
+        _ => return Err(Error::Input("unsupported hidden model".into())),
+    };
+    let beta_out = match &net.pop(w.readout).dynamics {
+        Dynamics::Lif(m) => match m.leaky() {
+            Some((beta, Reset::NoReset)) => beta,
+            _ => return Err(Error::Input("the readout must be Lif SnnTorch(reset: NoReset)".into())),
+        },
+        _ => return Err(Error::Input("the readout must be Lif".into())),
+    };
+    Ok(Layers {
+        hidden: hidden.len(),
+        out: net.pop(w.readout).len(),
+        neuron,
+        reset,
+        threshold,
+        beta_out,
+        surrogate: spec.surrogate,
+    })
+}
+
+/// The seed of episode `episode`'s environment reset.
+fn episode_seed(seed: u64, episode: u64) -> u64 {
+    let mut r = stream(seed, "episode-reset", "", episode);
+    r.random()
+}
+
+/// One episode with fixed weights: decisions until the environment ends it.
+#[allow(clippy::too_many_arguments)]
+fn run_episode(
+    env: &mut EnvInstance,
+    episode: u64,
+    seed: u64,
+    spec: &AgentSpec,
+    layers: &Layers,
+    w1: &[f64],
+    w2: &[f64],
+    n_in: usize,
+) -> Result<EpisodeBuf> {
+    let (h, o, steps) = (layers.hidden, layers.out, spec.decision_steps);
+    let mut rng = stream(seed, "episode", "", episode);
+    let mut s = Scratch {
+        cur: vec![0.0; h],
+        g_t: vec![0.0; steps * o],
+        g_x: vec![0.0; steps * h],
+        g_w2: vec![0.0; h * o],
+        obs: vec![0.0; n_in],
+        ..Scratch::default()
+    };
+    let mut buf = EpisodeBuf {
+        spikes_per_neuron: vec![0.0; h],
+        active_start: vec![0],
+        ..EpisodeBuf::default()
+    };
+    env.reset(episode_seed(seed, episode), &mut s.obs)?;
+    let mut z = vec![0.0; o];
+    let mut pi = vec![0.0; o];
+    let entropy = spec.entropy_coef > 0.0;
+    loop {
+        // Input currents: the rows of the active inputs, summed.
+        s.cur.iter_mut().for_each(|c| *c = 0.0);
+        let start = buf.active.len();
+        for (i, &x) in s.obs.iter().enumerate() {
+            if x > 0.5 {
+                buf.active.push(i as u32);
+                let row = &w1[i * h..(i + 1) * h];
+                for j in 0..h {
+                    s.cur[j] += row[j];
+                }
+            }
+        }
+        let n_active = buf.active.len() - start;
+        buf.active_start.push(buf.active.len());
+        let cur = &s.cur;
+        layers.forward(steps, |_, b| b.copy_from_slice(cur), w2, None, &mut s.trace);
+        // Logits: readout membrane averaged over the decision.
+        z.iter_mut().for_each(|x| *x = 0.0);
+        for t in 0..steps {
+            for c in 0..o {
+                z[c] += s.trace.out[t * o + c] / steps as f64;
+            }
+        }
+        softmax(&z, &mut pi);
+        let u: f64 = rng.random();
+        let mut a = o - 1;
+        let mut acc = 0.0;
+        for (c, &p) in pi.iter().enumerate() {
+            acc += p;
+            if u < acc {
+                a = c;
+                break;
+            }
+        }
+        // ∂log π(a)/∂z = onehot(a) − π; z is the mean of the T readout membranes.
+        let mut backward = |dz: &[f64], g_in: &mut Vec<f64>, g_out: &mut Vec<f64>| {
+            for t in 0..steps {
+                for c in 0..o {
+                    s.g_t[t * o + c] = dz[c] / steps as f64;
+                }
+            }
+            s.g_w2.iter_mut().for_each(|x| *x = 0.0);
+            layers.backward(&s.trace, &s.g_t, w2, &mut s.g_x, &mut s.g_w2, None);
+            let base = g_in.len();
+            g_in.resize(base + h, 0.0);
+            for t in 0..steps {
+                for j in 0..h {
+                    g_in[base + j] += s.g_x[t * h + j];
+                }
+            }
+            g_out.extend_from_slice(&s.g_w2);
+        };
+        let dz: Vec<f64> = (0..o).map(|c| f64::from(c == a) - pi[c]).collect();
+        backward(&dz, &mut buf.g_in, &mut buf.g_out);
+        if entropy {
+            // H = −Σ π log π; ∂H/∂z_c = −π_c·(log π_c + H).
+            let hh: f64 = -pi.iter().map(|&p| if p > 0.0 { p * p.ln() } else { 0.0 }).sum::<f64>();
+            let dh: Vec<f64> = pi
+                .iter()
+                .map(|&p| if p > 0.0 { -p * (p.ln() + hh) } else { 0.0 })
+                .collect();
+            backward(&dh, &mut buf.h_in, &mut buf.h_out);
+        }
+        let mut hidden_spikes = 0.0;
+        for t in 0..steps {
+            for j in 0..h {
+                let x = s.trace.spk[t * h + j];
+                buf.spikes_per_neuron[j] += x;
+                hidden_spikes += x;
+            }
+        }
+        buf.steps += steps as u64;
+        buf.events += (steps * n_active * h) as u64 + hidden_spikes as u64 * o as u64;
+        let tr = env.step(&[a as f64], &mut s.obs)?;
+        buf.rewards.push(tr.reward);
+        if tr.reward > 0.5 {
+            buf.food += 1;
+        }
+        if tr.terminated || tr.truncated {
+            break;
+        }
+    }
+    Ok(buf)
+}

@@ -1,0 +1,184 @@
+//! `snnsim run` on a file with an agent task: train, then write `metrics.csv` (one row per
+//! episode), `edits.csv` (one row per structural edit) and `summary.json`.
+
+use super::run::{prepare, Prepared, RunOptions};
+use crate::agent::train::Trainer;
+use crate::error::{Error, Result};
+use crate::io::{write_atomic, AtomicFile};
+use serde::Serialize;
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+/// `summary.json` of a training run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TrainSummary {
+    /// snnsim version.
+    pub version: String,
+    /// The graph file as given.
+    pub file: String,
+    /// The run directory.
+    pub run_dir: String,
+    /// Root seed.
+    pub seed: u64,
+    /// Worker threads.
+    pub threads: usize,
+    /// Episodes trained.
+    pub episodes: u64,
+    /// Mean food per episode over the last 500 episodes (or all, if fewer).
+    pub mean_food_last_500: f64,
+    /// Mean return over the last 500 episodes.
+    pub mean_return_last_500: f64,
+    /// Hidden neurons at the end.
+    pub final_hidden_size: usize,
+    /// Growth edits.
+    pub growth_events: usize,
+    /// Pruning edits.
+    pub pruning_events: usize,
+    /// Episodes per second of wall time (training loop only).
+    pub episodes_per_s: f64,
+    /// Wall time of the training loop (s).
+    pub sim_wall_s: f64,
+    /// Wall time of construction and plugin loading (s).
+    pub build_wall_s: f64,
+    /// Total hidden spikes × hidden neurons over the run (the seed's energy estimate).
+    pub energy_total: f64,
+    /// First episode at which the 100-episode moving average of food reached 3.0, if it did.
+    pub episodes_to_food_3: Option<u64>,
+    /// Hash over every weight and state value at the end.
+    pub state_hash: String,
+}
+
+/// A progress line: episode, mean food and return over the last `window` episodes, hidden size,
+/// mean rate.
+pub type Progress<'a> = &'a mut dyn FnMut(&str);
+
+/// Trains the agent of `opts.file` and writes its run directory.
+pub fn train(opts: &RunOptions, progress: Progress<'_>) -> Result<TrainSummary> {
+    let Prepared {
+        checked,
+        threads,
+        run_dir,
+    } = prepare(opts)?;
+    let t0 = Instant::now();
+    let mut trainer = Trainer::new(&checked)?;
+    trainer.set_threads(threads)?;
+    let build_wall_s = t0.elapsed().as_secs_f64();
+    let episodes = trainer.spec().episodes;
+    let every = trainer.spec().progress_every;
+    let t1 = Instant::now();
+    let mut next = every;
+    {
+        trainer.train(episodes, |t| {
+            if every > 0 && t.episodes_done >= next {
+                next += every;
+                let m = &t.metrics[t.metrics.len().saturating_sub(every as usize)..];
+                let n = m.len().max(1) as f64;
+                progress(&format!(
+                    "episode {:>7}  food {:.2}  return {:+.3}  hidden {:>4}  rate {:.4}",
+                    t.episodes_done,
+                    m.iter().map(|x| x.food as f64).sum::<f64>() / n,
+                    m.iter().map(|x| x.ret).sum::<f64>() / n,
+                    t.hidden_size(),
+                    m.iter().map(|x| x.avg_firing_rate).sum::<f64>() / n,
+                ));
+            }
+        })?;
+    }
+    let sim_wall_s = t1.elapsed().as_secs_f64();
+    write_metrics(&trainer, &run_dir.join("metrics.csv"))?;
+    write_edits(&trainer, &run_dir.join("edits.csv"))?;
+    let last = &trainer.metrics[trainer.metrics.len().saturating_sub(500)..];
+    let n = last.len().max(1) as f64;
+    let foods: Vec<f64> = trainer.metrics.iter().map(|m| m.food as f64).collect();
+    let summary = TrainSummary {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        file: opts.file.display().to_string(),
+        run_dir: run_dir.display().to_string(),
+        seed: checked.file.seed,
+        threads,
+        episodes: trainer.episodes_done,
+        mean_food_last_500: last.iter().map(|m| m.food as f64).sum::<f64>() / n,
+        mean_return_last_500: last.iter().map(|m| m.ret).sum::<f64>() / n,
+        final_hidden_size: trainer.hidden_size(),
+        growth_events: trainer.growth_events(),
+        pruning_events: trainer.pruning_events(),
+        episodes_per_s: trainer.episodes_done as f64 / sim_wall_s.max(1e-9),
+        sim_wall_s,
+        build_wall_s,
+        energy_total: trainer.metrics.iter().map(|m| m.energy).sum(),
+        episodes_to_food_3: first_reaching(&foods, 100, 3.0),
+        state_hash: crate::engine::hash::state_hash(&trainer.net, trainer.episodes_done),
+    };
+    let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
+    write_atomic(&run_dir.join("summary.json"), json.as_bytes())?;
+    Ok(summary)
+}
+
+/// The first episode (0-based) at which the moving average over `window` episodes reaches
+/// `bar`.
+pub fn first_reaching(values: &[f64], window: usize, bar: f64) -> Option<u64> {
+    let mut sum = 0.0;
+    for (i, v) in values.iter().enumerate() {
+        sum += v;
+        if i >= window {
+            sum -= values[i - window];
+        }
+        if i + 1 >= window && sum / window as f64 >= bar {
+            return Some(i as u64);
+        }
+    }
+    None
+}
+
+fn write_metrics(t: &Trainer, path: &Path) -> Result<()> {
+    let mut f = AtomicFile::create(path)?;
+    let res = (|| -> std::io::Result<()> {
+        writeln!(
+            f,
+            "episode,return,food,length,hidden_size,avg_firing_rate,sparsity,energy,synaptic_events"
+        )?;
+        for m in &t.metrics {
+            writeln!(
+                f,
+                "{},{},{},{},{},{},{},{},{}",
+                m.episode,
+                m.ret,
+                m.food,
+                m.length,
+                m.hidden_size,
+                m.avg_firing_rate,
+                m.sparsity,
+                m.energy,
+                m.synaptic_events
+            )?;
+        }
+        Ok(())
+    })();
+    res.map_err(|e| Error::io(path, e))?;
+    f.commit()
+}
+
+fn write_edits(t: &Trainer, path: &Path) -> Result<()> {
+    let mut f = AtomicFile::create(path)?;
+    let res = (|| -> std::io::Result<()> {
+        writeln!(f, "episode,kind,count,size_after")?;
+        for e in &t.edits {
+            writeln!(f, "{},{},{},{}", e.episode, e.kind, e.count, e.size_after)?;
+        }
+        Ok(())
+    })();
+    res.map_err(|e| Error::io(path, e))?;
+    f.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn moving_average_reaches_the_bar_at_the_right_episode() {
+        let v = [0.0, 1.0, 5.0, 5.0, 5.0];
+        assert_eq!(super::first_reaching(&v, 2, 3.0), Some(2));
+        assert_eq!(super::first_reaching(&v, 3, 4.0), Some(4));
+        assert_eq!(super::first_reaching(&v, 3, 6.0), None);
+    }
+}

@@ -1,0 +1,104 @@
+//! The propagation kernels: every spike walks its CSR row and adds the row's weights into the
+//! ring slot of its delay.
+//!
+//! The sums into one target are always taken in the same order — projections in name order,
+//! then spikes in index order, then the row's synapses in column order — whoever computes
+//! them. A large postsynaptic population is cut into ranges of targets ([`target_ranges`]);
+//! each range is walked by one task, which visits, in every spiking row, only the synapses
+//! whose target lies in its range (found by binary search: the columns of a row ascend). Every
+//! ring value therefore has one writer and its sum keeps its order, so the result is the same
+//! for any number of ranges and threads.
+
+use crate::graph::{Delays, InputRing, Projection};
+use crate::Real;
+use std::ops::Range;
+
+/// Targets per range below which a postsynaptic population is not cut further.
+pub const MIN_RANGE: usize = 16_384;
+
+/// Synaptic events per step below which propagation runs on the calling thread: fewer than
+/// this do not pay for waking a second one.
+pub const PARALLEL_EVENTS: usize = 32_768;
+
+/// Cuts `0..n` into at most `pieces` ranges of at least [`MIN_RANGE`] targets (one range if
+/// `n` is small), of near-equal length.
+pub fn target_ranges(n: usize, pieces: usize) -> Vec<Range<usize>> {
+    let k = pieces.min(n / MIN_RANGE).max(1);
+    (0..k).map(|i| i * n / k..(i + 1) * n / k).collect()
+}
+
+/// Adds the rows of `spikes` into the ring and returns the number of synapses walked: the same
+/// as [`propagate_range`] over all targets.
+pub fn propagate_projection(
+    proj: &Projection,
+    spikes: &[u32],
+    ring: &mut InputRing,
+    step: u64,
+) -> u64 {
+    let n = ring.n;
+    let r = ring
+        .receptor_index(proj.receptor)
+        .expect("validated receptor");
+    let len = ring.len;
+    propagate_range(
+        proj,
+        spikes,
+        &mut ring.slots[r * len..(r + 1) * len],
+        0..n,
+        step,
+    )
+}
+
+/// Adds, for every spiking row, the weights of the synapses whose target lies in `targets`
+/// into the ring slot due at `step + delay`. `slots[s]` is ring slot `s` of the projection's
+/// receptor, restricted to `targets` (its index 0 is target `targets.start`). Returns the
+/// number of synapses walked.
+pub fn propagate_range<S: AsMut<[Real]>>(
+    proj: &Projection,
+    spikes: &[u32],
+    slots: &mut [S],
+    targets: Range<usize>,
+    step: u64,
+) -> u64 {
+    let indptr = proj.weights.indptr();
+    let indptr = indptr.raw_storage();
+    let (cols, w) = (proj.weights.indices(), proj.weights.data());
+    let whole = targets.start == 0 && targets.end >= proj.weights.cols();
+    let (lo, hi) = (targets.start as u32, targets.end as u32);
+    let base = targets.start;
+    // The part of row `i` whose targets lie in the range.
+    let row = |i: u32| -> Range<usize> {
+        let (a, b) = (indptr[i as usize], indptr[i as usize + 1]);
+        if whole {
+            return a..b;
+        }
+        let c = &cols[a..b];
+        a + c.partition_point(|&j| j < lo)..a + c.partition_point(|&j| j < hi)
+    };
+    let len = slots.len() as u64;
+    let mut events = 0u64;
+    match &proj.delays {
+        Delays::Uniform(d) => {
+            let slot = slots[((step + *d as u64) % len) as usize].as_mut();
+            for &i in spikes {
+                let ks = row(i);
+                events += ks.len() as u64;
+                let (c, w) = (&cols[ks.clone()], &w[ks]);
+                for (&j, &x) in c.iter().zip(w) {
+                    slot[j as usize - base] += x;
+                }
+            }
+        }
+        Delays::PerSynapse(ds) => {
+            for &i in spikes {
+                let ks = row(i);
+                events += ks.len() as u64;
+                for k in ks {
+                    let s = ((step + ds[k] as u64) % len) as usize;
+                    slots[s].as_mut()[cols[k] as usize - base] += w[k];
+                }
+            }
+        }
+    }
+    events
+}

@@ -42,7 +42,10 @@ fn models() -> Vec<(&'static str, ModelSpec)> {
         ("synaptic", ModelSpec::Synaptic(SynapticParams::default())),
         ("alpha", ModelSpec::Alpha(AlphaParams::default())),
         ("alif", ModelSpec::Alif(AlifParams::default())),
-        ("izhikevich", ModelSpec::Izhikevich(IzhikevichParams::default())),
+        (
+            "izhikevich",
+            ModelSpec::Izhikevich(IzhikevichParams::default()),
+        ),
         ("adex", ModelSpec::AdEx(AdExParams::default())),
     ]
 }
@@ -82,7 +85,9 @@ fn update(c: &mut Criterion) {
 
 /// The network of a graph file under graphs/.
 fn network(file: &str) -> Network {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("graphs").join(file);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("graphs")
+        .join(file);
     let checked = Source::read(&path)
         .and_then(|s| s.load())
         .unwrap_or_else(|e| panic!("{file}: {e}"));

@@ -12,6 +12,7 @@
 
 pub mod agent;
 pub mod app;
+pub mod backend;
 pub mod engine;
 pub mod error;
 pub mod file;

@@ -39,7 +39,32 @@ enum Command {
         /// Training episodes (overrides the task's `episodes`).
         #[arg(long)]
         episodes: Option<u64>,
+        /// Where the steps run: cpu (the reference), gpu (fails without a usable GPU) or
+        /// auto (the GPU if it can, else the CPU with a one-line notice); overrides the
+        /// file's `device` (default cpu).
+        #[arg(long, value_name = "auto|cpu|gpu")]
+        device: Option<snnsim::file::Device>,
         /// Print summary.json as the last line of standard output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Time the benchmark networks (graphs/) in fresh processes and, with --peers, the same
+    /// networks on Brian2 and NEST (benches/peers/, Python from $SNNSIM_PEER_PYTHON);
+    /// docs/performance.md.
+    Bench {
+        /// Networks, comma-separated: cuba, coba, cuba-40k, cuba-400k.
+        #[arg(long, value_delimiter = ',', default_values_t = app::DEFAULT_NETWORKS.map(String::from))]
+        networks: Vec<String>,
+        /// Also run Brian2 (cpp_standalone) and NEST where installed.
+        #[arg(long)]
+        peers: bool,
+        /// Repetitions (fresh processes); the table shows medians.
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+        /// snnsim thread counts, comma-separated (one row each).
+        #[arg(long, value_delimiter = ',', default_value = "1")]
+        threads: Vec<usize>,
+        /// Print the report as JSON as the last line of standard output.
         #[arg(long)]
         json: bool,
     },
@@ -47,6 +72,18 @@ enum Command {
     Inspect {
         /// The graph file (RON).
         file: PathBuf,
+    },
+    /// Train configurations × seeds of an experiment file in parallel; write a table of the
+    /// four measures per configuration (experiment.csv, experiment.md).
+    Experiment {
+        /// The experiment file (RON).
+        file: PathBuf,
+        /// Output directory (default runs/<file-stem>-<timestamp>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Runs in parallel (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// List the plugins found: name, kind, version, ABI version, path.
     Plugins {
@@ -82,7 +119,36 @@ fn main() -> ExitCode {
                 c.file.projections.len()
             );
         }),
+        Command::Bench {
+            networks,
+            peers,
+            reps,
+            threads,
+            json,
+        } => {
+            let opts = app::BenchOptions {
+                networks,
+                peers,
+                reps,
+                threads,
+                root: None,
+            };
+            app::bench(&opts, &mut |line| eprintln!("{line}")).map(|r| {
+                print!("{}", app::format_table(&r));
+                if json {
+                    println!("{}", serde_json::to_string(&r).expect("report serialises"));
+                }
+            })
+        }
         Command::Inspect { file } => app::validate(&file).map(|c| print!("{}", app::inspect(&c))),
+        Command::Experiment { file, out, threads } => {
+            let out = out.unwrap_or_else(|| app::default_run_dir(&file));
+            app::experiment(&file, &out, threads).map(|_| {
+                let table = std::fs::read_to_string(out.join("experiment.md")).unwrap_or_default();
+                print!("{table}");
+                println!("written to {}", out.display());
+            })
+        }
         Command::Plugins { json } => {
             let (list, dirs) = app::plugins();
             if json {
@@ -129,6 +195,7 @@ fn main() -> ExitCode {
             out,
             duration_ms,
             episodes,
+            device,
             json,
         } => {
             let opts = RunOptions {
@@ -138,6 +205,7 @@ fn main() -> ExitCode {
                 out,
                 duration_ms,
                 episodes,
+                device,
             };
             // Progress goes to stdout, or to stderr with --json (stdout's last line is the
             // summary).

@@ -6,6 +6,7 @@ mod bad_input;
 mod determinism;
 mod engine;
 mod foraging;
+mod gpu;
 mod graph_files;
 mod models;
 mod network_stats;

@@ -232,7 +232,10 @@ impl Context {
     /// Waits for every call so far; reports an error of any of them.
     pub fn sync(&self) -> Result<()> {
         // SAFETY: live context.
-        check(unsafe { ffi::snnk_sync(self.raw) }, "waiting for the device")
+        check(
+            unsafe { ffi::snnk_sync(self.raw) },
+            "waiting for the device",
+        )
     }
 
     /// A zero-filled device buffer of `len` elements.
@@ -291,6 +294,10 @@ unsafe impl DeviceCopy for SnnkPoissonChunk {}
 
 /// Host-written descriptors holding device addresses: copied to the device, never read back.
 /// Kept apart from [`DeviceCopy`] because they have no meaningful default.
+///
+/// # Safety
+/// The type must be `#[repr(C)]` plain data that the kernels read with the layout of its
+/// declaration in hip/snnk.h.
 pub unsafe trait Descriptor: Copy {}
 // SAFETY: numbers and raw device addresses.
 unsafe impl Descriptor for SnnkPop {}

@@ -24,6 +24,9 @@
 //! (x_t = W1ᵀ·input_t + b1, so ∂L/∂W1 += input_t ⊗ x̄_t). This is checked against snnTorch's
 //! autograd on the reference network of `snntorch_reference.json` (`bptt`).
 
+// Index loops mirror the equations above, over several arrays at once.
+#![allow(clippy::needless_range_loop)]
+
 use crate::file::Reset;
 
 /// The surrogate derivative of the spike, dspk/dmem at u = mem − θ.
@@ -179,7 +182,11 @@ impl Layers {
             let (prev_out, this_out) = tr.out.split_at_mut(t * o);
             let this_out = &mut this_out[..o];
             for c in 0..o {
-                let before = if t == 0 { 0.0 } else { prev_out[(t - 1) * o + c] };
+                let before = if t == 0 {
+                    0.0
+                } else {
+                    prev_out[(t - 1) * o + c]
+                };
                 this_out[c] = self.beta_out * before + b2.map_or(0.0, |b| b[c]);
             }
             for j in 0..h {
@@ -256,6 +263,58 @@ impl Layers {
     }
 }
 
+/// The backward pass of a policy decision, factored. When the inputs are constant over the
+/// T steps and the loss depends on the readout only through the mean membrane
+/// z = (1/T)·Σ_t out_t (the action logits), every gradient is linear in dz = ∂L/∂z:
+///
+/// ```text
+/// ∂L/∂W2[j,c] = dz_c·q_j,       q_j = Σ_t κ_t·spk_t,j,   κ_t = (1/T)·Σ_{s≥t} β_r^(s−t)
+/// Σ_t ∂L/∂x_t,j = u_j·ν_j,      u = W2·dz,  ν_j = Σ_t λ_t,j
+/// μ_t = κ_t·σ'(mem_t − θ) + k_{t+1}·β·μ_{t+1};  λ_t = μ_t (Leaky), λ_t = k_t·μ_t + α·λ_{t+1} (Synaptic)
+/// ```
+///
+/// so a decision keeps q and ν (two vectors of the hidden size) instead of its whole trace,
+/// and its gradient can be formed later for any dz (for REINFORCE: once the advantage is
+/// known). [`Layers::backward`] computes the same numbers unfactored (tested).
+impl Layers {
+    /// Writes q and ν of a decision (see the type's documentation) for a trace of `tr.steps`
+    /// steps.
+    pub fn policy_factors(&self, tr: &Trace, q: &mut [f64], nu: &mut [f64]) {
+        let (h, steps) = (self.hidden, tr.steps);
+        let (alpha, beta) = match self.neuron {
+            Hidden::Leaky { beta } => (0.0, beta),
+            Hidden::Synaptic { alpha, beta } => (alpha, beta),
+        };
+        let synaptic = matches!(self.neuron, Hidden::Synaptic { .. });
+        let zero = matches!(self.reset, Reset::Zero);
+        q.iter_mut().for_each(|x| *x = 0.0);
+        nu.iter_mut().for_each(|x| *x = 0.0);
+        let mut mu = vec![0.0; h];
+        let mut lam = vec![0.0; h];
+        let mut k_next = vec![0.0; h];
+        let mut kappa = 0.0;
+        for t in (0..steps).rev() {
+            kappa = 1.0 / steps as f64 + self.beta_out * kappa;
+            let row = t * h;
+            for j in 0..h {
+                q[j] += kappa * tr.spk[row + j];
+                let m = kappa * self.surrogate.grad(tr.mem[row + j] - self.threshold)
+                    + k_next[j] * beta * mu[j];
+                let k_t = if zero { 1.0 - tr.reset[row + j] } else { 1.0 };
+                let l = if synaptic {
+                    k_t * m + alpha * lam[j]
+                } else {
+                    m
+                };
+                mu[j] = m;
+                lam[j] = l;
+                k_next[j] = k_t;
+                nu[j] += l;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,7 +327,13 @@ mod tests {
         let xs: Vec<f64> = (0..30).map(|i| ((i * 7 % 11) as f64) * 0.21).collect();
         let w2 = [0.3, -0.2, 0.5, 0.1, -0.4, 0.7];
         let coef: Vec<f64> = (0..20).map(|i| 0.1 * i as f64 - 0.7).collect();
-        for neuron in [Hidden::Leaky { beta: 0.8 }, Hidden::Synaptic { alpha: 0.7, beta: 0.9 }] {
+        for neuron in [
+            Hidden::Leaky { beta: 0.8 },
+            Hidden::Synaptic {
+                alpha: 0.7,
+                beta: 0.9,
+            },
+        ] {
             for reset in [Reset::Zero, Reset::Subtract, Reset::NoReset] {
                 let l = Layers {
                     hidden: 3,
@@ -280,7 +345,13 @@ mod tests {
                     surrogate: Surrogate::Atan { alpha: 2.0 },
                 };
                 let mut tr = Trace::default();
-                l.forward(10, |t, b| b.copy_from_slice(&xs[t * 3..t * 3 + 3]), &w2, None, &mut tr);
+                l.forward(
+                    10,
+                    |t, b| b.copy_from_slice(&xs[t * 3..t * 3 + 3]),
+                    &w2,
+                    None,
+                    &mut tr,
+                );
                 assert!(tr.spk.iter().sum::<f64>() >= 3.0, "the test needs spikes");
                 let mut gx = vec![0.0; 30];
                 let mut gw = vec![0.0; 6];
@@ -310,7 +381,8 @@ mod tests {
                             dspk[j] = l.surrogate.grad(tr.mem[t * 3 + j] - 1.0) * dmem[j];
                         }
                         for c in 0..2 {
-                            dout[c] = 0.85 * dout[c] + (0..3).map(|j| w2[j * 2 + c] * dspk[j]).sum::<f64>();
+                            dout[c] = 0.85 * dout[c]
+                                + (0..3).map(|j| w2[j * 2 + c] * dspk[j]).sum::<f64>();
                             dl += coef[t * 2 + c] * dout[c];
                         }
                     }
@@ -319,6 +391,55 @@ mod tests {
                         "{neuron:?} {reset:?} x[{probe}]: forward {dl} vs backward {}",
                         gx[probe]
                     );
+                }
+            }
+        }
+    }
+
+    /// The factored policy backward equals the unfactored one for logits = mean readout.
+    #[test]
+    fn policy_factors_equal_the_full_backward_pass() {
+        let (h, o, steps) = (5, 3, 10);
+        let w2: Vec<f64> = (0..h * o)
+            .map(|k| ((k * 37 % 11) as f64 - 5.0) * 0.17)
+            .collect();
+        let cur: Vec<f64> = (0..h).map(|j| 0.15 + 0.11 * j as f64).collect();
+        let dz = [0.4, -1.3, 0.9];
+        for neuron in [
+            Hidden::Leaky { beta: 0.9 },
+            Hidden::Synaptic {
+                alpha: 0.9,
+                beta: 0.95,
+            },
+        ] {
+            for reset in [Reset::Zero, Reset::Subtract] {
+                let l = Layers {
+                    hidden: h,
+                    out: o,
+                    neuron,
+                    reset,
+                    threshold: 1.0,
+                    beta_out: 0.95,
+                    surrogate: Surrogate::default(),
+                };
+                let mut tr = Trace::default();
+                l.forward(steps, |_, b| b.copy_from_slice(&cur), &w2, None, &mut tr);
+                assert!(tr.spk.iter().sum::<f64>() > 0.0);
+                let g_out: Vec<f64> = (0..steps * o).map(|k| dz[k % o] / steps as f64).collect();
+                let (mut gx, mut gw) = (vec![0.0; steps * h], vec![0.0; h * o]);
+                l.backward(&tr, &g_out, &w2, &mut gx, &mut gw, None);
+                let (mut q, mut nu) = (vec![0.0; h], vec![0.0; h]);
+                l.policy_factors(&tr, &mut q, &mut nu);
+                for j in 0..h {
+                    let u: f64 = (0..o).map(|c| w2[j * o + c] * dz[c]).sum();
+                    let gin: f64 = (0..steps).map(|t| gx[t * h + j]).sum();
+                    assert!(
+                        (gin - u * nu[j]).abs() < 1e-12 * (1.0 + gin.abs()),
+                        "{neuron:?} {reset:?} {j}"
+                    );
+                    for c in 0..o {
+                        assert!((gw[j * o + c] - dz[c] * q[j]).abs() < 1e-12);
+                    }
                 }
             }
         }

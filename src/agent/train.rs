@@ -12,6 +12,9 @@
 //! The policy's weights live in the network's projections (all-to-all, so their CSR data is a
 //! dense row-major matrix), so growth and pruning are the network's own graph edits.
 
+// Index loops mirror the equations above, over several arrays at once.
+#![allow(clippy::needless_range_loop)]
+
 use super::bptt::{Hidden, Layers, Trace};
 use crate::engine::rng::{stream, Rng};
 use crate::error::{Error, Result};
@@ -70,13 +73,12 @@ struct EpisodeBuf {
     /// Active inputs of each decision, concatenated; `active_start[t]..active_start[t+1]`.
     active: Vec<u32>,
     active_start: Vec<usize>,
-    /// Σ_t ∂log π/∂x_t per decision (decision-major, hidden-size each).
-    g_in: Vec<f64>,
-    /// ∂log π/∂W2 per decision (hidden × out each).
-    g_out: Vec<f64>,
-    /// ∂H(π)/∂x summed over steps, and ∂H/∂W2, per decision (entropy bonus).
-    h_in: Vec<f64>,
-    h_out: Vec<f64>,
+    /// Per decision, the factors of its backward pass (see `Layers::policy_factors`): q and ν
+    /// (hidden size each), and ∂log π(a)/∂z and ∂H(π)/∂z (one per action each).
+    q: Vec<f64>,
+    nu: Vec<f64>,
+    dz_logp: Vec<f64>,
+    dz_ent: Vec<f64>,
     spikes_per_neuron: Vec<f64>,
     food: u32,
     events: u64,
@@ -88,9 +90,6 @@ struct EpisodeBuf {
 struct Scratch {
     trace: Trace,
     cur: Vec<f64>,
-    g_t: Vec<f64>,
-    g_x: Vec<f64>,
-    g_w2: Vec<f64>,
     obs: Vec<f64>,
 }
 
@@ -130,24 +129,28 @@ pub struct Trainer {
     pool: Option<rayon::ThreadPool>,
 }
 
-/// Per-hidden-neuron activity since the last check.
+/// Per-hidden-neuron activity since the last check. Each neuron's rate is its spikes over the
+/// simulation steps it has existed for in the window, so a neuron just grown is judged on its
+/// own exposure, not on steps simulated before it existed.
 #[derive(Debug, Clone, Default)]
 struct Stats {
     spikes: Vec<f64>,
-    steps: f64,
+    steps: Vec<f64>,
     episodes: u64,
 }
 
 impl Stats {
-    fn rates(&self) -> Vec<f64> {
+    /// Rate of each neuron, `None` for a neuron that has not been simulated yet.
+    fn rates(&self) -> Vec<Option<f64>> {
         self.spikes
             .iter()
-            .map(|s| if self.steps > 0.0 { s / self.steps } else { 0.0 })
+            .zip(&self.steps)
+            .map(|(&s, &n)| (n > 0.0).then(|| s / n))
             .collect()
     }
     fn reset(&mut self, n: usize) {
         self.spikes = vec![0.0; n];
-        self.steps = 0.0;
+        self.steps = vec![0.0; n];
         self.episodes = 0;
     }
 }
@@ -185,7 +188,9 @@ impl Trainer {
         )
         .map_err(|e| located("environment.plugin", e))?;
         let params = |p: &crate::file::RuleSpec| {
-            p.params.as_ref().map_or("()".to_string(), |r| r.get_ron().to_string())
+            p.params
+                .as_ref()
+                .map_or("()".to_string(), |r| r.get_ron().to_string())
         };
         let env_params = params(&spec.environment);
         let envs = (0..spec.batch)
@@ -223,15 +228,13 @@ impl Trainer {
         }
         match envs[0].discrete_actions() {
             Some(k) if k == n_out => {}
-            other => {
-                return Err(located(
-                    "readout",
-                    Error::Input(format!(
-                        "the readout has {n_out} neurons but the environment has {} discrete actions",
-                        other.map_or("no".to_string(), |k| k.to_string())
-                    )),
-                ))
-            }
+            other => return Err(located(
+                "readout",
+                Error::Input(format!(
+                    "the readout has {n_out} neurons but the environment has {} discrete actions",
+                    other.map_or("no".to_string(), |k| k.to_string())
+                )),
+            )),
         }
         let layers = layers_of(&net, &wiring, spec)?;
         let rule_plugin = plugin::load(
@@ -250,16 +253,20 @@ impl Trainer {
                 nnz: net.proj(p).nnz() as u64,
                 dt_ms: f.dt_ms,
             };
-            let inst = rule_plugin
-                .create_rule(&rule_params, shape)
-                .map_err(|e| match e.exit_code() {
-                    2 => located("rule.params", e),
-                    _ => e,
-                })?;
+            let inst =
+                rule_plugin
+                    .create_rule(&rule_params, shape)
+                    .map_err(|e| match e.exit_code() {
+                        2 => located("rule.params", e),
+                        _ => e,
+                    })?;
             if !inst.is_gradient_rule() {
                 return Err(located(
                     "rule.plugin",
-                    Error::Input(format!("`{}` is not a gradient rule (plugin ABI 1.1)", spec.rule.plugin)),
+                    Error::Input(format!(
+                        "`{}` is not a gradient rule (plugin ABI 1.1)",
+                        spec.rule.plugin
+                    )),
                 ));
             }
             rules.push(inst);
@@ -273,7 +280,10 @@ impl Trainer {
         };
         let h = net.pop(hidden).len();
         let mut t = Trainer {
-            weight_init: [init_of(&spec.input, &spec.hidden), init_of(&spec.hidden, &spec.readout)],
+            weight_init: [
+                init_of(&spec.input, &spec.hidden),
+                init_of(&spec.hidden, &spec.readout),
+            ],
             net,
             spec: spec.clone(),
             wiring,
@@ -332,19 +342,19 @@ impl Trainer {
     /// Runs one batch of `b` episodes, updates the weights, then applies the structural policy.
     pub fn batch(&mut self, b: usize) -> Result<()> {
         let (h, o, n_in) = (self.layers.hidden, self.n_out, self.n_in);
-        let w1 = self.net.proj(self.wiring.w_in).weights.data().to_vec();
-        let w2 = self.net.proj(self.wiring.w_out).weights.data().to_vec();
-        debug_assert_eq!(w1.len(), n_in * h);
-        debug_assert_eq!(w2.len(), h * o);
         let first = self.episodes_done;
         let (layers, spec, seed) = (self.layers, &self.spec, self.seed);
+        let w1 = self.net.proj(self.wiring.w_in).weights.data();
+        let w2 = self.net.proj(self.wiring.w_out).weights.data();
+        debug_assert_eq!(w1.len(), n_in * h);
+        debug_assert_eq!(w2.len(), h * o);
         let envs = &mut self.envs[..b];
         let mut episodes = || -> Vec<Result<EpisodeBuf>> {
             envs.par_iter_mut()
                 .enumerate()
                 .map(|(k, env)| {
                     let episode = first + k as u64;
-                    run_episode(env, episode, seed, spec, &layers, &w1, &w2, n_in)
+                    run_episode(env, episode, seed, spec, &layers, w1, w2, n_in)
                 })
                 .collect()
         };
@@ -355,7 +365,10 @@ impl Trainer {
         let bufs = bufs.into_iter().collect::<Result<Vec<_>>>()?;
 
         // Advantages: every rule instance sees the same rewards (their baselines stay equal).
-        let rewards: Vec<f64> = bufs.iter().flat_map(|e| e.rewards.iter().copied()).collect();
+        let rewards: Vec<f64> = bufs
+            .iter()
+            .flat_map(|e| e.rewards.iter().copied())
+            .collect();
         let lengths: Vec<u64> = bufs.iter().map(|e| e.rewards.len() as u64).collect();
         let mut adv = vec![0.0; rewards.len()];
         let mut scratch = vec![0.0; rewards.len()];
@@ -364,46 +377,47 @@ impl Trainer {
             rule.advantages(&rewards, &lengths, out)?;
         }
 
-        // ∂L/∂w of L = −(1/B)·Σ A_t·log π(a_t|s_t) − c·(1/B)·Σ H(π_t).
+        // ∂L/∂w of L = −(1/B)·Σ A_t·log π(a_t|s_t) − c·(1/B)·Σ H(π_t), decision by decision:
+        // ∂L/∂z = −(A/B)·∂log π/∂z − (c/B)·∂H/∂z, then the factored backward pass.
+        let w2 = self.net.proj(self.wiring.w_out).weights.data();
         let mut g1 = vec![0.0; n_in * h];
         let mut g2 = vec![0.0; h * o];
         let scale = 1.0 / b as f64;
-        let c = self.spec.entropy_coef;
+        let c_ent = self.spec.entropy_coef;
+        let mut dz = vec![0.0; o];
+        let mut v = vec![0.0; h];
         let mut at = 0;
         for e in &bufs {
             for t in 0..e.rewards.len() {
-                let a = -adv[at] * scale;
+                for c in 0..o {
+                    dz[c] = -adv[at] * scale * e.dz_logp[t * o + c]
+                        - c_ent * scale * e.dz_ent[t * o + c];
+                }
                 at += 1;
-                let gi = &e.g_in[t * h..(t + 1) * h];
-                let go = &e.g_out[t * h * o..(t + 1) * h * o];
-                let (hi, ho) = if c > 0.0 {
-                    (&e.h_in[t * h..(t + 1) * h], &e.h_out[t * h * o..(t + 1) * h * o])
-                } else {
-                    (&[][..], &[][..])
-                };
+                let (q, nu) = (&e.q[t * h..(t + 1) * h], &e.nu[t * h..(t + 1) * h]);
+                for j in 0..h {
+                    let wr = &w2[j * o..(j + 1) * o];
+                    let gr = &mut g2[j * o..(j + 1) * o];
+                    let mut u = 0.0;
+                    for c in 0..o {
+                        gr[c] += dz[c] * q[j];
+                        u += wr[c] * dz[c];
+                    }
+                    v[j] = u * nu[j];
+                }
                 for &i in &e.active[e.active_start[t]..e.active_start[t + 1]] {
                     let row = &mut g1[i as usize * h..(i as usize + 1) * h];
                     for j in 0..h {
-                        row[j] += a * gi[j];
-                    }
-                    if c > 0.0 {
-                        for j in 0..h {
-                            row[j] -= c * scale * hi[j];
-                        }
-                    }
-                }
-                for k in 0..h * o {
-                    g2[k] += a * go[k];
-                }
-                if c > 0.0 {
-                    for k in 0..h * o {
-                        g2[k] -= c * scale * ho[k];
+                        row[j] += v[j];
                     }
                 }
             }
         }
         let norm = (g1.iter().chain(&g2).map(|x| x * x).sum::<f64>()).sqrt();
-        for (r, (pid, g)) in [(self.wiring.w_in, &g1), (self.wiring.w_out, &g2)].into_iter().enumerate() {
+        for (r, (pid, g)) in [(self.wiring.w_in, &g1), (self.wiring.w_out, &g2)]
+            .into_iter()
+            .enumerate()
+        {
             let proj = self.net.proj_mut(pid);
             let (n_pre, n_post) = proj.weights.shape();
             let nnz = proj.nnz();
@@ -425,11 +439,19 @@ impl Trainer {
         self.updates += 1;
 
         // Metrics and statistics.
-        let prune_threshold = self.spec.structure.as_ref().map_or(0.005, |s| s.prune_threshold);
+        let prune_threshold = self
+            .spec
+            .structure
+            .as_ref()
+            .map_or(0.005, |s| s.prune_threshold);
         for (k, e) in bufs.iter().enumerate() {
             let steps = e.steps.max(1) as f64;
             let total: f64 = e.spikes_per_neuron.iter().sum();
-            let silent = e.spikes_per_neuron.iter().filter(|&&s| s / steps < prune_threshold).count();
+            let silent = e
+                .spikes_per_neuron
+                .iter()
+                .filter(|&&s| s / steps < prune_threshold)
+                .count();
             self.metrics.push(EpisodeMetrics {
                 episode: first + k as u64,
                 ret: e.rewards.iter().sum(),
@@ -445,7 +467,9 @@ impl Trainer {
                 for (s, x) in st.spikes.iter_mut().zip(&e.spikes_per_neuron) {
                     *s += x;
                 }
-                st.steps += e.steps as f64;
+                for n in st.steps.iter_mut() {
+                    *n += e.steps as f64;
+                }
                 st.episodes += 1;
             }
         }
@@ -458,16 +482,19 @@ impl Trainer {
         let Some(s) = self.spec.structure.clone() else {
             return Ok(());
         };
-        let done = self.episodes_done;
         if self.prune_stats.episodes >= s.prune_interval {
             let rates = self.prune_stats.rates();
             let h = rates.len();
-            let silent: Vec<usize> = (0..h).filter(|&j| rates[j] < s.prune_threshold).collect();
+            // Silent: simulated, and below the threshold.
+            let silent: Vec<usize> = (0..h)
+                .filter(|&j| rates[j].is_some_and(|r| r < s.prune_threshold))
+                .collect();
             if silent.len() as f64 > s.prune_fraction * h as f64 && h > s.min_hidden {
                 // Keep at least min_hidden: drop the least active silent neurons first.
+                let rate = |j: usize| rates[j].unwrap_or(0.0);
                 let mut order = silent.clone();
-                order.sort_by(|&a, &b| rates[a].total_cmp(&rates[b]).then(a.cmp(&b)));
-                order.truncate(h - s.min_hidden.max(h - silent.len()));
+                order.sort_by(|&a, &b| rate(a).total_cmp(&rate(b)).then(a.cmp(&b)));
+                order.truncate(silent.len().min(h - s.min_hidden));
                 order.sort_unstable();
                 if !order.is_empty() {
                     let out = self
@@ -481,10 +508,10 @@ impl Trainer {
             self.prune_stats.reset(h);
         }
         if self.grow_stats.episodes >= s.grow_interval {
-            let rates = self.grow_stats.rates();
-            let h = rates.len();
-            let mean = rates.iter().sum::<f64>() / h.max(1) as f64;
-            if mean < s.grow_threshold && h < s.max_hidden {
+            let rates: Vec<f64> = self.grow_stats.rates().into_iter().flatten().collect();
+            let h = self.layers.hidden;
+            let mean = rates.iter().sum::<f64>() / rates.len().max(1) as f64;
+            if !rates.is_empty() && mean < s.grow_threshold && h < s.max_hidden {
                 let n = s.neurons_per_grow.min(s.max_hidden - h);
                 let out = self.grow(n, &s)?;
                 self.after_edit(&out, "grow", n)?;
@@ -492,7 +519,49 @@ impl Trainer {
             let h = self.layers.hidden;
             self.grow_stats.reset(h);
         }
-        let _ = done;
+        Ok(())
+    }
+
+    /// Grows the hidden population by `n` neurons now (the structural policy does this between
+    /// batches; exposed for tests and tools).
+    pub fn grow_hidden(&mut self, n: usize) -> Result<EditOutcome> {
+        let s = self.spec.structure.clone().unwrap_or_default();
+        let out = self.grow(n, &s)?;
+        self.after_edit(&out, "grow", n)?;
+        Ok(out)
+    }
+
+    /// Removes the hidden neurons at `indices` now.
+    pub fn prune_hidden(&mut self, indices: &[usize]) -> Result<EditOutcome> {
+        let out = self
+            .net
+            .prune(self.wiring.hidden, indices, self.seed)
+            .map_err(Error::Run)?;
+        self.after_edit(&out, "prune", indices.len())?;
+        Ok(out)
+    }
+
+    /// Replaces the environments' parameters (RON text), for example to change the food count
+    /// for the adaptation measure; the next batch starts new episodes with them.
+    pub fn set_environment_params(&mut self, params: &str) -> Result<()> {
+        let plugin = plugin::load(
+            &self.spec.environment.plugin,
+            self.spec
+                .environment
+                .path
+                .as_deref()
+                .map(std::path::Path::new),
+            Kind::Env,
+        )?;
+        let envs = (0..self.spec.batch)
+            .map(|_| plugin.create_env(params))
+            .collect::<Result<Vec<_>>>()?;
+        if envs[0].observation_len() != self.n_in {
+            return Err(Error::Input(
+                "the new environment observes a different size".into(),
+            ));
+        }
+        self.envs = envs;
         Ok(())
     }
 
@@ -527,7 +596,10 @@ impl Trainer {
     /// Brings rule state, statistics and the cached layer sizes in line with an edit.
     fn after_edit(&mut self, out: &EditOutcome, kind: &'static str, count: usize) -> Result<()> {
         self.edit_count += 1;
-        for (r, pid) in [self.wiring.w_in, self.wiring.w_out].into_iter().enumerate() {
+        for (r, pid) in [self.wiring.w_in, self.wiring.w_out]
+            .into_iter()
+            .enumerate()
+        {
             let name = &self.net.proj(pid).name;
             let m = out
                 .projections
@@ -537,8 +609,10 @@ impl Trainer {
             self.rules[r].resize(&m.pre, &m.post, &m.synapses)?;
         }
         let remap = |v: &[f64]| crate::models::remap::remap_vec(v, &out.neurons, &0.0);
-        self.grow_stats.spikes = remap(&self.grow_stats.spikes);
-        self.prune_stats.spikes = remap(&self.prune_stats.spikes);
+        for st in [&mut self.grow_stats, &mut self.prune_stats] {
+            st.spikes = remap(&st.spikes);
+            st.steps = remap(&st.steps);
+        }
         self.layers.hidden = out.size_after;
         self.edits.push(EditLog {
             episode: self.episodes_done,
@@ -591,7 +665,9 @@ fn sampler(init: &Init, fan_in: f64, fan_out: f64) -> Sampler {
             let b = gain.unwrap_or(sqrt2) * (3.0 / fi).sqrt();
             Sampler::Uniform(-b, b)
         }
-        Init::XavierNormal { gain } => Sampler::Normal(0.0, gain.unwrap_or(1.0) * (2.0 / (fi + fo)).sqrt()),
+        Init::XavierNormal { gain } => {
+            Sampler::Normal(0.0, gain.unwrap_or(1.0) * (2.0 / (fi + fo)).sqrt())
+        }
         Init::XavierUniform { gain } => {
             let b = gain.unwrap_or(1.0) * (6.0 / (fi + fo)).sqrt();
             Sampler::Uniform(-b, b)
@@ -618,18 +694,34 @@ fn layers_of(net: &Network, w: &Wiring, spec: &AgentSpec) -> Result<Layers> {
     let (neuron, reset, threshold) = match &hidden.dynamics {
         Dynamics::Synaptic(m) => {
             let (alpha, beta) = m.decays();
-            (Hidden::Synaptic { alpha, beta }, m.params.reset, m.params.threshold)
+            (
+                Hidden::Synaptic { alpha, beta },
+                m.params.reset,
+                m.params.threshold,
+            )
         }
         Dynamics::Lif(m) => match m.leaky() {
-            Some((beta, reset)) => (Hidden::Leaky { beta }, reset, m.params.v_th_mv - m.params.v_rest_mv),
-            None => return Err(Error::Input("the hidden Lif must use SnnTorch integration".into())),
+            Some((beta, reset)) => (
+                Hidden::Leaky { beta },
+                reset,
+                m.params.v_th_mv - m.params.v_rest_mv,
+            ),
+            None => {
+                return Err(Error::Input(
+                    "the hidden Lif must use SnnTorch integration".into(),
+                ))
+            }
         },
         _ => return Err(Error::Input("unsupported hidden model".into())),
     };
     let beta_out = match &net.pop(w.readout).dynamics {
         Dynamics::Lif(m) => match m.leaky() {
             Some((beta, Reset::NoReset)) => beta,
-            _ => return Err(Error::Input("the readout must be Lif SnnTorch(reset: NoReset)".into())),
+            _ => {
+                return Err(Error::Input(
+                    "the readout must be Lif SnnTorch(reset: NoReset)".into(),
+                ))
+            }
         },
         _ => return Err(Error::Input("the readout must be Lif".into())),
     };
@@ -666,9 +758,6 @@ fn run_episode(
     let mut rng = stream(seed, "episode", "", episode);
     let mut s = Scratch {
         cur: vec![0.0; h],
-        g_t: vec![0.0; steps * o],
-        g_x: vec![0.0; steps * h],
-        g_w2: vec![0.0; h * o],
         obs: vec![0.0; n_in],
         ..Scratch::default()
     };
@@ -677,10 +766,12 @@ fn run_episode(
         active_start: vec![0],
         ..EpisodeBuf::default()
     };
+    let max = 128;
+    buf.q.reserve(max * h);
+    buf.nu.reserve(max * h);
     env.reset(episode_seed(seed, episode), &mut s.obs)?;
     let mut z = vec![0.0; o];
     let mut pi = vec![0.0; o];
-    let entropy = spec.entropy_coef > 0.0;
     loop {
         // Input currents: the rows of the active inputs, summed.
         s.cur.iter_mut().for_each(|c| *c = 0.0);
@@ -716,34 +807,23 @@ fn run_episode(
                 break;
             }
         }
-        // ∂log π(a)/∂z = onehot(a) − π; z is the mean of the T readout membranes.
-        let mut backward = |dz: &[f64], g_in: &mut Vec<f64>, g_out: &mut Vec<f64>| {
-            for t in 0..steps {
-                for c in 0..o {
-                    s.g_t[t * o + c] = dz[c] / steps as f64;
-                }
-            }
-            s.g_w2.iter_mut().for_each(|x| *x = 0.0);
-            layers.backward(&s.trace, &s.g_t, w2, &mut s.g_x, &mut s.g_w2, None);
-            let base = g_in.len();
-            g_in.resize(base + h, 0.0);
-            for t in 0..steps {
-                for j in 0..h {
-                    g_in[base + j] += s.g_x[t * h + j];
-                }
-            }
-            g_out.extend_from_slice(&s.g_w2);
-        };
-        let dz: Vec<f64> = (0..o).map(|c| f64::from(c == a) - pi[c]).collect();
-        backward(&dz, &mut buf.g_in, &mut buf.g_out);
-        if entropy {
-            // H = −Σ π log π; ∂H/∂z_c = −π_c·(log π_c + H).
-            let hh: f64 = -pi.iter().map(|&p| if p > 0.0 { p * p.ln() } else { 0.0 }).sum::<f64>();
-            let dh: Vec<f64> = pi
-                .iter()
-                .map(|&p| if p > 0.0 { -p * (p.ln() + hh) } else { 0.0 })
-                .collect();
-            backward(&dh, &mut buf.h_in, &mut buf.h_out);
+        // The factors of this decision's gradient, and ∂log π(a)/∂z = onehot(a) − π and
+        // ∂H/∂z_c = −π_c·(log π_c + H) with H = −Σ π log π.
+        let base = buf.q.len();
+        buf.q.resize(base + h, 0.0);
+        buf.nu.resize(base + h, 0.0);
+        layers.policy_factors(&s.trace, &mut buf.q[base..], &mut buf.nu[base..]);
+        let ent: f64 = -pi
+            .iter()
+            .map(|&p| if p > 0.0 { p * p.ln() } else { 0.0 })
+            .sum::<f64>();
+        for c in 0..o {
+            buf.dz_logp.push(f64::from(c == a) - pi[c]);
+            buf.dz_ent.push(if pi[c] > 0.0 {
+                -pi[c] * (pi[c].ln() + ent)
+            } else {
+                0.0
+            });
         }
         let mut hidden_spikes = 0.0;
         for t in 0..steps {

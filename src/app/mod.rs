@@ -1,14 +1,21 @@
 //! The commands behind the command line: `validate`, `run` and `inspect`. Each returns a
 //! typed result; the binary prints it and maps errors to exit codes.
 
+mod bench;
+mod experiment;
 mod inspect;
 mod plugins;
 mod run;
 mod train;
 
+pub use bench::{
+    bench, format_table, peer_python, BenchNetwork, BenchOptions, BenchReport, BenchRow, Machine,
+    PeerResult, SnnsimRun, DEFAULT_NETWORKS, NETWORKS,
+};
+pub use experiment::{experiment, RunMeasures};
 pub use inspect::inspect;
 pub use plugins::{default_sdk_path, new_plugin, plugins};
-pub use run::{run, PopulationSummary, RunOptions, Summary};
+pub use run::{default_run_dir, peak_rss_mb, run, PopulationSummary, RunOptions, Summary};
 pub use train::{first_reaching, train, TrainSummary};
 
 use crate::error::Result;

@@ -25,6 +25,8 @@ pub struct RunOptions {
     pub duration_ms: Option<f64>,
     /// Overrides the number of training episodes of a task.
     pub episodes: Option<u64>,
+    /// Overrides the file's `device` (where the steps are computed; docs/gpu.md).
+    pub device: Option<file::Device>,
 }
 
 /// A run's checked file (with the command-line overrides), thread count and run directory,
@@ -50,6 +52,9 @@ pub(crate) fn prepare(opts: &RunOptions) -> Result<Prepared> {
         }
         parsed.duration_ms = d;
     }
+    if let Some(d) = opts.device {
+        parsed.device = d;
+    }
     if let Some(e) = opts.episodes {
         match &mut parsed.task {
             Some(file::TaskSpec::Agent(a)) => a.episodes = e,
@@ -65,6 +70,10 @@ pub(crate) fn prepare(opts: &RunOptions) -> Result<Prepared> {
     let resolved = file::to_ron(&resolved);
     // Validate against the original text so that positions point into the user's file.
     let checked = source_with(&source, parsed)?;
+    if checked.file.task.is_some() {
+        // Training runs on the CPU: `Gpu` fails here, `Auto` says it falls back.
+        crate::backend::select(checked.file.device, &checked)?;
+    }
     let threads = match opts.threads {
         Some(0) => return Err(Error::Input("--threads must be at least 1".into())),
         Some(k) => k,
@@ -107,6 +116,8 @@ pub struct Summary {
     pub seed: u64,
     /// Worker threads.
     pub threads: usize,
+    /// Where the steps ran: `cpu`, or `gpu: <device> (<arch>, <platform>)`.
+    pub device: String,
     /// Time step (ms).
     pub dt_ms: f64,
     /// Steps simulated.
@@ -127,6 +138,19 @@ pub struct Summary {
     pub populations: BTreeMap<String, PopulationSummary>,
     /// Hash over every weight and state value at the end of the run.
     pub state_hash: String,
+    /// Peak resident memory of the process so far (MB, `VmHWM` of /proc/self/status), read
+    /// when the run ends; `None` where the system does not say. Of a whole run only when the
+    /// run is the process's only work, as under `snnsim run` (`snnsim bench` runs each in a
+    /// fresh process).
+    pub peak_rss_mb: Option<f64>,
+}
+
+/// Peak resident set size of this process in MB (`VmHWM`), where /proc says.
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 /// Runs a graph file and writes its run directory.
@@ -137,6 +161,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
         run_dir,
     } = prepare(opts)?;
 
+    let backend = crate::backend::select(checked.file.device, &checked)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -146,7 +171,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
         let mut engine = Engine::from_file(&checked)?;
         let build = t0.elapsed().as_secs_f64();
         let t1 = Instant::now();
-        engine.run(checked.steps())?;
+        crate::backend::run(&backend, &mut engine, &checked, checked.steps())?;
         Ok((engine, build, t1.elapsed().as_secs_f64()))
     })?;
 
@@ -190,6 +215,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
         run_dir: run_dir.display().to_string(),
         seed: checked.file.seed,
         threads,
+        device: backend.describe(),
         dt_ms: dt,
         steps: engine.step,
         sim_time_ms,
@@ -208,6 +234,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
             .sum(),
         populations,
         state_hash: engine.state_hash(),
+        peak_rss_mb: peak_rss_mb(),
     };
     let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
     write_atomic(&run_dir.join("summary.json"), json.as_bytes())?;
@@ -219,7 +246,7 @@ fn source_with(source: &Source, parsed: file::GraphFile) -> Result<file::Checked
 }
 
 /// `runs/<stem>-<UTC timestamp>`, with a numeric suffix if that exists already.
-fn default_run_dir(file: &Path) -> PathBuf {
+pub fn default_run_dir(file: &Path) -> PathBuf {
     let stem = file
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

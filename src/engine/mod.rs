@@ -288,6 +288,11 @@ impl Engine {
         self.hooks.push(hook);
     }
 
+    /// Whether hooks or learning rules take part in the steps (the GPU backend runs neither).
+    pub fn has_hooks_or_rules(&self) -> bool {
+        !self.hooks.is_empty() || !self.rules.is_empty()
+    }
+
     /// Simulated time so far (ms).
     pub fn time_ms(&self) -> f64 {
         self.step as f64 * self.dt_ms

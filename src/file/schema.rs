@@ -16,6 +16,19 @@ use std::collections::BTreeMap;
 /// The graph-file format version this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// The backend a run computes its steps on (see docs/gpu.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Device {
+    /// The CPU, the reference backend.
+    #[default]
+    Cpu,
+    /// The GPU if one answers and the network is supported; otherwise the CPU, after one line
+    /// on standard error saying why.
+    Auto,
+    /// The GPU; without a usable one the run fails (exit 1) saying why.
+    Gpu,
+}
+
 /// A whole graph file: the network, its stimuli and recorders, and the run settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,6 +42,10 @@ pub struct GraphFile {
     /// Root seed of every random stream (connectivity, initial values, Poisson sources).
     #[serde(default)]
     pub seed: u64,
+    /// Where the steps are computed: `Cpu` (default), `Gpu` or `Auto`; `snnsim run
+    /// --device` overrides it.
+    #[serde(default)]
+    pub device: Device,
     /// Neuron populations (the graph's nodes), at least one.
     pub populations: Vec<PopulationSpec>,
     /// Synaptic projections (the graph's edges).
@@ -793,4 +810,52 @@ pub enum RecorderSpec {
         /// Projection name.
         projection: String,
     },
+}
+
+/// An experiment: several graph files × several seeds, trained in parallel, summarised as a
+/// table of four measures per configuration (`snnsim experiment`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentFile {
+    /// Must equal [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The configurations compared.
+    pub configurations: Vec<ExperimentConfig>,
+    /// Seeds run for every configuration.
+    pub seeds: Vec<u64>,
+    /// Training episodes per run (overrides the graph files' `episodes`).
+    #[serde(default)]
+    pub episodes: Option<u64>,
+    /// The adaptation measure: after training, the environment's parameters change and
+    /// training goes on; the measure is the mean food over those episodes.
+    #[serde(default)]
+    pub adaptation: Option<AdaptationSpec>,
+    /// The food level whose first crossing by the 100-episode moving average measures sample
+    /// efficiency.
+    #[serde(default = "default_food_bar")]
+    pub food_bar: f64,
+}
+
+fn default_food_bar() -> f64 {
+    3.0
+}
+
+/// One configuration of an experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentConfig {
+    /// Name in the table.
+    pub name: String,
+    /// Graph file with an agent task, relative to the experiment file.
+    pub graph: String,
+}
+
+/// The adaptation phase of an experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdaptationSpec {
+    /// The environment's new parameters (in its own RON schema), e.g. `(food: 3)`.
+    pub environment_params: Box<ron::value::RawValue>,
+    /// Episodes trained after the change.
+    pub episodes: u64,
 }

@@ -736,17 +736,29 @@ fn check_agent(v: &V, a: &AgentSpec, file: &GraphFile) -> Result<()> {
     let pop = |field: &str, name: &str| -> Result<&PopulationSpec> {
         match file.populations.iter().find(|p| p.name == name) {
             Some(p) => Ok(p),
-            None => v.fail(&format!("{at}.{field}"), format!("unknown population `{name}`")),
+            None => v.fail(
+                &format!("{at}.{field}"),
+                format!("unknown population `{name}`"),
+            ),
         }
     };
     let input = pop("input", &a.input)?;
     let hidden = pop("hidden", &a.hidden)?;
     let readout = pop("readout", &a.readout)?;
     if !matches!(input.model, ModelSpec::Observation(_)) {
-        return v.fail(&format!("{at}.input"), "the input population must be an `Observation` source");
+        return v.fail(
+            &format!("{at}.input"),
+            "the input population must be an `Observation` source",
+        );
     }
     let snn_lif = |m: &ModelSpec| {
-        matches!(m, ModelSpec::Lif(LifParams { integration: LifIntegration::SnnTorch { .. }, .. }))
+        matches!(
+            m,
+            ModelSpec::Lif(LifParams {
+                integration: LifIntegration::SnnTorch { .. },
+                ..
+            })
+        )
     };
     if !(matches!(hidden.model, ModelSpec::Synaptic(_)) || snn_lif(&hidden.model)) {
         return v.fail(
@@ -756,7 +768,13 @@ fn check_agent(v: &V, a: &AgentSpec, file: &GraphFile) -> Result<()> {
     }
     let readout_ok = matches!(
         &readout.model,
-        ModelSpec::Lif(LifParams { integration: LifIntegration::SnnTorch { reset: Reset::NoReset, .. }, .. })
+        ModelSpec::Lif(LifParams {
+            integration: LifIntegration::SnnTorch {
+                reset: Reset::NoReset,
+                ..
+            },
+            ..
+        })
     );
     if !readout_ok {
         return v.fail(
@@ -778,13 +796,19 @@ fn check_agent(v: &V, a: &AgentSpec, file: &GraphFile) -> Result<()> {
         }
     }
     if a.decision_steps == 0 {
-        return v.fail(&format!("{at}.decision_steps"), "at least one step per decision");
+        return v.fail(
+            &format!("{at}.decision_steps"),
+            "at least one step per decision",
+        );
     }
     if a.batch == 0 {
         return v.fail(&format!("{at}.batch"), "at least one episode per batch");
     }
     if !(a.entropy_coef.is_finite() && a.entropy_coef >= 0.0) {
-        return v.fail(&format!("{at}.entropy_coef"), "must be a finite number >= 0");
+        return v.fail(
+            &format!("{at}.entropy_coef"),
+            "must be a finite number >= 0",
+        );
     }
     if let Some(s) = &a.structure {
         let sat = format!("{at}.structure");
@@ -802,10 +826,16 @@ fn check_agent(v: &V, a: &AgentSpec, file: &GraphFile) -> Result<()> {
             return v.fail(&format!("{sat}.prune_fraction"), "must be in [0, 1]");
         }
         if s.min_hidden == 0 || s.min_hidden > s.max_hidden {
-            return v.fail(&format!("{sat}.min_hidden"), "need 1 <= min_hidden <= max_hidden");
+            return v.fail(
+                &format!("{sat}.min_hidden"),
+                "need 1 <= min_hidden <= max_hidden",
+            );
         }
         if hidden.size > s.max_hidden {
-            return v.fail(&format!("{sat}.max_hidden"), "the hidden population starts above max_hidden");
+            return v.fail(
+                &format!("{sat}.max_hidden"),
+                "the hidden population starts above max_hidden",
+            );
         }
     }
     Ok(())

@@ -173,9 +173,8 @@ fn connect(
         Connectivity::FixedInDegree { k } => {
             in_degree_blocks(*k, n_pre, n_post, no_autapses, seed, name, &draw)
         }
-        conn => (0..n_pre.div_ceil(BLOCK))
-            .into_par_iter()
-            .map(|blk| {
+        conn => {
+            let make = |blk: usize| {
                 let mut rng = stream(seed, "connect", name, blk as u64);
                 let mut b = Block::default();
                 let mut row_cols: Vec<usize> = Vec::new();
@@ -224,23 +223,46 @@ fn connect(
                     b.counts.push(b.cols.len() - before);
                 }
                 b
-            })
-            .collect(),
+            };
+            // Blocks are made in parallel a wave at a time and appended to the matrix, so
+            // that at most one wave exists twice (in its blocks and in the matrix) rather
+            // than the whole projection. Waves decide memory only, not content.
+            let n_blocks = n_pre.div_ceil(BLOCK);
+            let wave = 8 * rayon::current_num_threads();
+            let mut m = Block::default();
+            for first in (0..n_blocks).step_by(wave) {
+                let blocks: Vec<Block> = (first..(first + wave).min(n_blocks))
+                    .into_par_iter()
+                    .map(make)
+                    .collect();
+                for b in blocks {
+                    m.counts.extend_from_slice(&b.counts);
+                    m.cols.extend_from_slice(&b.cols);
+                    m.weights.extend_from_slice(&b.weights);
+                    m.delays.extend_from_slice(&b.delays);
+                }
+            }
+            vec![m]
+        }
     };
     let nnz: usize = blocks.iter().map(|b| b.cols.len()).sum();
     let mut indptr = Vec::with_capacity(n_pre + 1);
-    let mut indices = Vec::with_capacity(nnz);
-    let mut data = Vec::with_capacity(nnz);
-    let mut delays = Vec::with_capacity(if shared_delay.is_some() { 0 } else { nnz });
     indptr.push(0usize);
+    let (mut indices, mut data, mut delays) = (Vec::new(), Vec::new(), Vec::new());
     for b in blocks {
         for c in b.counts {
             indptr.push(indptr.last().unwrap() + c);
         }
-        indices.extend_from_slice(&b.cols);
-        data.extend_from_slice(&b.weights);
-        delays.extend_from_slice(&b.delays);
+        if indices.is_empty() {
+            // The usual case, one block: its columns, weights and delays become the matrix's.
+            (indices, data, delays) = (b.cols, b.weights, b.delays);
+        } else {
+            indices.extend_from_slice(&b.cols);
+            data.extend_from_slice(&b.weights);
+            delays.extend_from_slice(&b.delays);
+        }
     }
+    debug_assert_eq!(indices.len(), nnz);
     let weights = Weights::try_new((n_pre, n_post), indptr, indices, data)
         .map_err(|(.., e)| e)
         .expect("connectivity builds sorted, in-range rows");
@@ -268,12 +290,15 @@ fn bernoulli_row(rng: &mut Rng, p: f64, n: usize) -> impl Iterator<Item = usize>
         if p >= 1.0 {
             j += 1;
         } else {
-            let u = 1.0 - rng.random::<f64>(); // (0, 1]
-            let gap = (u.ln() / log_q).floor();
-            if gap >= n as f64 {
+            // u in (0, 1], so x = ln u / ln q is ≥ 0 (or −0) and finite (u ≥ 2⁻⁵³). For such
+            // x truncation is floor (cheaper than libm's floor on baseline x86-64), and
+            // ⌊x⌋ ≥ n ⇔ x ≥ n: the draws and rows are those of `floor`.
+            let u = 1.0 - rng.random::<f64>();
+            let x = u.ln() / log_q;
+            if x >= n as f64 {
                 return None;
             }
-            j += 1 + gap as i64;
+            j += 1 + x as i64;
         }
         (j < n as i64).then_some(j as usize)
     })

@@ -60,12 +60,19 @@ impl Network {
 
     /// Removes the neurons at `remove` (indices, any order, no duplicates) from `pop`, with
     /// their rows and columns in every incident projection.
-    pub fn prune(&mut self, pop: PopId, remove: &[usize], seed: u64) -> Result<EditOutcome, String> {
+    pub fn prune(
+        &mut self,
+        pop: PopId,
+        remove: &[usize],
+        seed: u64,
+    ) -> Result<EditOutcome, String> {
         let old = self.pop(pop).len();
         let mut gone = vec![false; old];
         for &i in remove {
             if i >= old || gone[i] {
-                return Err(format!("cannot remove neuron {i}: out of range or listed twice"));
+                return Err(format!(
+                    "cannot remove neuron {i}: out of range or listed twice"
+                ));
             }
             gone[i] = true;
         }
@@ -136,8 +143,16 @@ impl Network {
             }
             let (n_pre, n_post) = (self.pop(pre).len(), self.pop(post).len());
             let identity = |n: usize| (0..n as u64).collect::<Vec<u64>>();
-            let pre_map = if pre == pop { map.clone() } else { identity(n_pre) };
-            let post_map = if post == pop { map.clone() } else { identity(n_post) };
+            let pre_map = if pre == pop {
+                map.clone()
+            } else {
+                identity(n_pre)
+            };
+            let post_map = if post == pop {
+                map.clone()
+            } else {
+                identity(n_post)
+            };
             let proj = self.proj_mut(id);
             let remap = rebuild(proj, &pre_map, &post_map, weight);
             projections.push(remap);
@@ -167,7 +182,9 @@ fn rebuild(
             post_inv[o as usize] = k as u64;
         }
     }
-    let new_posts: Vec<usize> = (0..post_map.len()).filter(|&k| post_map[k] == NEW).collect();
+    let new_posts: Vec<usize> = (0..post_map.len())
+        .filter(|&k| post_map[k] == NEW)
+        .collect();
     let indptr_old = proj.weights.indptr().to_proper().into_owned();
     let (idx_old, w_old) = (proj.weights.indices(), proj.weights.data());
     let min_delay = proj.delays.min();

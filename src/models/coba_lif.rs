@@ -168,39 +168,23 @@ const BLOCK: usize = 64;
 #[inline(always)]
 fn euler_chunk(k: &Consts, c: Cols, offset: u32, out: &mut Vec<u32>) {
     let n = c.v.len();
-    let (v, iext) = (c.v, &c.iext[..n]);
-    let (ge, gi, refr) = (&mut c.ge[..n], &mut c.gi[..n], &mut c.refr[..n]);
-    let (de, di) = (&mut c.de[..n], &mut c.di[..n]);
     let mut start = 0;
     while start < n {
         let end = (start + BLOCK).min(n);
-        let m = end - start;
-        let (v, iext) = (&mut v[start..end], &iext[start..end]);
-        let (ge, gi, refr) = (&mut ge[start..end], &mut gi[start..end], &mut refr[start..end]);
-        let (de, di) = (&mut de[start..end], &mut di[start..end]);
         let mut fired = [0u8; BLOCK];
-        let mut any = 0u8;
-        for j in 0..m {
-            let g_e = ge[j] + de[j];
-            let g_i = gi[j] + di[j];
-            de[j] = 0.0;
-            di[j] = 0.0;
-            let dv = g_e * (k.e_exc - v[j]) + g_i * (k.e_inh - v[j]) - (v[j] - k.e_l)
-                + k.r * (k.i_bias + iext[j]);
-            let v_new = v[j] + k.h_over_tau_m * dv;
-            let r = refr[j];
-            let held = r > 0;
-            let v1 = if held { v[j] } else { v_new };
-            let spike = !held & (v1 > k.v_th);
-            v[j] = if spike { k.v_reset } else { v1 };
-            refr[j] = if spike { k.hold_steps } else { r - u32::from(held) };
-            ge[j] = g_e - k.h_over_tau_exc * g_e;
-            gi[j] = g_i - k.h_over_tau_inh * g_i;
-            fired[j] = u8::from(spike);
-            any |= u8::from(spike);
-        }
+        let any = euler_block(
+            k,
+            &mut c.v[start..end],
+            &mut c.ge[start..end],
+            &mut c.gi[start..end],
+            &mut c.refr[start..end],
+            &c.iext[start..end],
+            &mut c.de[start..end],
+            &mut c.di[start..end],
+            &mut fired[..end - start],
+        );
         if any != 0 {
-            for (j, &f) in fired[..m].iter().enumerate() {
+            for (j, &f) in fired[..end - start].iter().enumerate() {
                 if f != 0 {
                     out.push(offset + (start + j) as u32);
                 }
@@ -208,6 +192,51 @@ fn euler_chunk(k: &Consts, c: Cols, offset: u32, out: &mut Vec<u32>) {
         }
         start = end;
     }
+}
+
+/// One block: the slices are function arguments, so the compiler knows they do not overlap
+/// and emits no run-time overlap checks. Returns whether a neuron fired.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn euler_block(
+    k: &Consts,
+    v: &mut [Real],
+    ge: &mut [Real],
+    gi: &mut [Real],
+    refr: &mut [u32],
+    iext: &[Real],
+    de: &mut [Real],
+    di: &mut [Real],
+    fired: &mut [u8],
+) -> u8 {
+    let m = v.len();
+    let (ge, gi, refr, iext) = (&mut ge[..m], &mut gi[..m], &mut refr[..m], &iext[..m]);
+    let (de, di, fired) = (&mut de[..m], &mut di[..m], &mut fired[..m]);
+    let mut any = 0u8;
+    for j in 0..m {
+        let g_e = ge[j] + de[j];
+        let g_i = gi[j] + di[j];
+        de[j] = 0.0;
+        di[j] = 0.0;
+        let dv = g_e * (k.e_exc - v[j]) + g_i * (k.e_inh - v[j]) - (v[j] - k.e_l)
+            + k.r * (k.i_bias + iext[j]);
+        let v_new = v[j] + k.h_over_tau_m * dv;
+        let r = refr[j];
+        let held = r > 0;
+        let v1 = if held { v[j] } else { v_new };
+        let spike = !held & (v1 > k.v_th);
+        v[j] = if spike { k.v_reset } else { v1 };
+        refr[j] = if spike {
+            k.hold_steps
+        } else {
+            r - u32::from(held)
+        };
+        ge[j] = g_e - k.h_over_tau_exc * g_e;
+        gi[j] = g_i - k.h_over_tau_inh * g_i;
+        fired[j] = u8::from(spike);
+        any |= u8::from(spike);
+    }
+    any
 }
 
 #[cfg(test)]

@@ -235,39 +235,23 @@ const BLOCK: usize = 64;
 #[inline(always)]
 fn exact_chunk(p: &LifPropagators, c: Cols, offset: u32, out: &mut Vec<u32>) {
     let n = c.v.len();
-    let (v, iext) = (c.v, &c.iext[..n]);
-    let (ie, ii, refr) = (&mut c.ie[..n], &mut c.ii[..n], &mut c.refr[..n]);
-    let (de, di) = (&mut c.de[..n], &mut c.di[..n]);
     let mut start = 0;
     while start < n {
         let end = (start + BLOCK).min(n);
-        let m = end - start;
-        let (v, iext) = (&mut v[start..end], &iext[start..end]);
-        let (ie, ii, refr) = (&mut ie[start..end], &mut ii[start..end], &mut refr[start..end]);
-        let (de, di) = (&mut de[start..end], &mut di[start..end]);
         let mut fired = [0u8; BLOCK];
-        let mut any = 0u8;
-        for k in 0..m {
-            let i_e = ie[k] + de[k];
-            let i_i = ii[k] + di[k];
-            de[k] = 0.0;
-            di[k] = 0.0;
-            let v_inf = p.v_rest + p.r * (p.i_bias + iext[k]);
-            let v_new =
-                (v_inf - v_inf * p.p22) + ((p.p21_exc * i_e + p.p21_inh * i_i) + p.p22 * v[k]);
-            let r = refr[k];
-            let held = r > 0;
-            let v1 = if held { v[k] } else { v_new };
-            let spike = !held & (v1 > p.v_th);
-            v[k] = if spike { p.v_reset } else { v1 };
-            refr[k] = if spike { p.hold_steps } else { r - u32::from(held) };
-            ie[k] = i_e * p.p11_exc;
-            ii[k] = i_i * p.p11_inh;
-            fired[k] = u8::from(spike);
-            any |= u8::from(spike);
-        }
+        let any = exact_block(
+            p,
+            &mut c.v[start..end],
+            &mut c.ie[start..end],
+            &mut c.ii[start..end],
+            &mut c.refr[start..end],
+            &c.iext[start..end],
+            &mut c.de[start..end],
+            &mut c.di[start..end],
+            &mut fired[..end - start],
+        );
         if any != 0 {
-            for (k, &f) in fired[..m].iter().enumerate() {
+            for (k, &f) in fired[..end - start].iter().enumerate() {
                 if f != 0 {
                     out.push(offset + (start + k) as u32);
                 }
@@ -275,6 +259,50 @@ fn exact_chunk(p: &LifPropagators, c: Cols, offset: u32, out: &mut Vec<u32>) {
         }
         start = end;
     }
+}
+
+/// One block: the slices are function arguments, so the compiler knows they do not overlap
+/// and emits no run-time overlap checks. Returns whether a neuron fired.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn exact_block(
+    p: &LifPropagators,
+    v: &mut [Real],
+    ie: &mut [Real],
+    ii: &mut [Real],
+    refr: &mut [u32],
+    iext: &[Real],
+    de: &mut [Real],
+    di: &mut [Real],
+    fired: &mut [u8],
+) -> u8 {
+    let n = v.len();
+    let (ie, ii, refr, iext) = (&mut ie[..n], &mut ii[..n], &mut refr[..n], &iext[..n]);
+    let (de, di, fired) = (&mut de[..n], &mut di[..n], &mut fired[..n]);
+    let mut any = 0u8;
+    for k in 0..n {
+        let i_e = ie[k] + de[k];
+        let i_i = ii[k] + di[k];
+        de[k] = 0.0;
+        di[k] = 0.0;
+        let v_inf = p.v_rest + p.r * (p.i_bias + iext[k]);
+        let v_new = (v_inf - v_inf * p.p22) + ((p.p21_exc * i_e + p.p21_inh * i_i) + p.p22 * v[k]);
+        let r = refr[k];
+        let held = r > 0;
+        let v1 = if held { v[k] } else { v_new };
+        let spike = !held & (v1 > p.v_th);
+        v[k] = if spike { p.v_reset } else { v1 };
+        refr[k] = if spike {
+            p.hold_steps
+        } else {
+            r - u32::from(held)
+        };
+        ie[k] = i_e * p.p11_exc;
+        ii[k] = i_i * p.p11_inh;
+        fired[k] = u8::from(spike);
+        any |= u8::from(spike);
+    }
+    any
 }
 
 /// The snnTorch `Leaky` update of one chunk (see the module documentation): the reset comes

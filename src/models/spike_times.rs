@@ -34,6 +34,11 @@ impl SpikeTimes {
         }
     }
 
+    /// Every event, (step, neuron), sorted.
+    pub fn events(&self) -> &[(u64, u32)] {
+        &self.events
+    }
+
     /// Number of generators.
     pub fn len(&self) -> usize {
         self.n

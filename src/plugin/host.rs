@@ -403,27 +403,39 @@ impl RuleInstance {
         Err(error(
             &self.plugin,
             PluginErrorKind::WrongKind,
-            format!("`{call}` needs plugin ABI 1.1 (a gradient rule); this plugin was built for 1.0"),
+            format!(
+                "`{call}` needs plugin ABI 1.1 (a gradient rule); this plugin was built for 1.0"
+            ),
         ))
     }
 
     /// Advantages of a batch of episodes (see the SDK's `LearningRule::advantages`).
-    pub fn advantages(&mut self, rewards: &[f64], lengths: &[u64], out: &mut [f64]) -> crate::Result<()> {
+    pub fn advantages(
+        &mut self,
+        rewards: &[f64],
+        lengths: &[u64],
+        out: &mut [f64],
+    ) -> crate::Result<()> {
         self.require_gradients("advantages")?;
         assert_eq!(rewards.len(), out.len());
         assert_eq!(lengths.iter().sum::<u64>() as usize, rewards.len());
         let (vt, this) = (self.vt, self.this);
         // SAFETY: the slices live for the call, with the lengths stated.
-        checked_call(&self.plugin, "advantages", &mut self.poisoned, |err| unsafe {
-            (vt.advantages)(
-                this,
-                rewards.as_ptr(),
-                lengths.as_ptr(),
-                lengths.len() as u64,
-                out.as_mut_ptr(),
-                err,
-            )
-        })
+        checked_call(
+            &self.plugin,
+            "advantages",
+            &mut self.poisoned,
+            |err| unsafe {
+                (vt.advantages)(
+                    this,
+                    rewards.as_ptr(),
+                    lengths.as_ptr(),
+                    lengths.len() as u64,
+                    out.as_mut_ptr(),
+                    err,
+                )
+            },
+        )
     }
 
     /// An optimiser step with the gradient `ctx.grads`.
@@ -431,9 +443,12 @@ impl RuleInstance {
         self.require_gradients("on_gradient")?;
         let (vt, this) = (self.vt, self.this);
         // SAFETY: `ctx` describes slices valid for the call.
-        checked_call(&self.plugin, "on_gradient", &mut self.poisoned, |err| unsafe {
-            (vt.on_gradient)(this, ctx, err)
-        })
+        checked_call(
+            &self.plugin,
+            "on_gradient",
+            &mut self.poisoned,
+            |err| unsafe { (vt.on_gradient)(this, ctx, err) },
+        )
     }
 
     /// Whether a panic has poisoned the instance.

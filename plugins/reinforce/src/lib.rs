@@ -110,7 +110,12 @@ impl LearningRule for Reinforce {
         Ok(())
     }
 
-    fn advantages(&mut self, rewards: &[f64], lengths: &[usize], out: &mut [f64]) -> Result<(), String> {
+    fn advantages(
+        &mut self,
+        rewards: &[f64],
+        lengths: &[usize],
+        out: &mut [f64],
+    ) -> Result<(), String> {
         let mut start = 0;
         for &len in lengths {
             let (r, a) = (&rewards[start..start + len], &mut out[start..start + len]);
@@ -123,7 +128,8 @@ impl LearningRule for Reinforce {
             for x in a.iter_mut() {
                 *x -= self.baseline;
             }
-            self.baseline = self.cfg.baseline_decay * self.baseline + (1.0 - self.cfg.baseline_decay) * g0;
+            self.baseline =
+                self.cfg.baseline_decay * self.baseline + (1.0 - self.cfg.baseline_decay) * g0;
             start += len;
         }
         if self.cfg.normalize_advantages && out.len() > 1 {
@@ -166,7 +172,11 @@ impl LearningRule for Reinforce {
     }
 
     fn resize(&mut self, remap: &Remap<'_>) -> Result<(), String> {
-        if remap.synapses.iter().any(|&k| k != NEW && k as usize >= self.m.len()) {
+        if remap
+            .synapses
+            .iter()
+            .any(|&k| k != NEW && k as usize >= self.m.len())
+        {
             return Err("resize: a synapse map points past the old synapses".into());
         }
         self.m = Remap::apply(remap.synapses, &self.m, 0.0);
@@ -202,8 +212,12 @@ impl LearningRule for Reinforce {
         }
         self.baseline = f64::from_le_bytes(word(0)?);
         self.steps = u64::from_le_bytes(word(1)?);
-        self.m = (0..n).map(|k| word(3 + k).map(f64::from_le_bytes)).collect::<Result<_, _>>()?;
-        self.v = (0..n).map(|k| word(3 + n + k).map(f64::from_le_bytes)).collect::<Result<_, _>>()?;
+        self.m = (0..n)
+            .map(|k| word(3 + k).map(f64::from_le_bytes))
+            .collect::<Result<_, _>>()?;
+        self.v = (0..n)
+            .map(|k| word(3 + n + k).map(f64::from_le_bytes))
+            .collect::<Result<_, _>>()?;
         Ok(())
     }
 }
@@ -226,7 +240,16 @@ mod tests {
 
     fn rule(params: &str, nnz: usize) -> Reinforce {
         let cfg = snnsim_plugin_api::parse_config(params).unwrap();
-        Reinforce::new(cfg, &Shape { n_pre: 1, n_post: nnz, nnz, dt_ms: 1.0 }).unwrap()
+        Reinforce::new(
+            cfg,
+            &Shape {
+                n_pre: 1,
+                n_post: nnz,
+                nnz,
+                dt_ms: 1.0,
+            },
+        )
+        .unwrap()
     }
 
     #[test]
@@ -246,7 +269,8 @@ mod tests {
     fn normalised_advantages_have_zero_mean_and_unit_variance() {
         let mut r = rule("(normalize_advantages: true)", 1);
         let mut out = [0.0; 4];
-        r.advantages(&[1.0, -2.0, 0.5, 3.0], &[2, 2], &mut out).unwrap();
+        r.advantages(&[1.0, -2.0, 0.5, 3.0], &[2, 2], &mut out)
+            .unwrap();
         let mean = out.iter().sum::<f64>() / 4.0;
         let var = out.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 4.0;
         assert!(mean.abs() < 1e-12 && (var - 1.0).abs() < 1e-6);
@@ -283,19 +307,36 @@ mod tests {
         r.m = vec![1.0, 2.0, 3.0];
         r.v = vec![4.0, 5.0, 6.0];
         let syn = [2, NEW, 0];
-        r.resize(&Remap { pre: &[0], post: &[0, NEW, 1], synapses: &syn }).unwrap();
+        r.resize(&Remap {
+            pre: &[0],
+            post: &[0, NEW, 1],
+            synapses: &syn,
+        })
+        .unwrap();
         assert_eq!(r.m, vec![3.0, 0.0, 1.0]);
         assert_eq!(r.v, vec![6.0, 0.0, 4.0]);
         let bytes = r.save().unwrap();
         let mut s = rule("()", 0);
         s.load(&bytes).unwrap();
-        assert_eq!((s.m.clone(), s.v.clone(), s.baseline, s.steps), (r.m, r.v, r.baseline, r.steps));
+        assert_eq!(
+            (s.m.clone(), s.v.clone(), s.baseline, s.steps),
+            (r.m, r.v, r.baseline, r.steps)
+        );
     }
 
     #[test]
     fn bad_parameters_name_the_field() {
         let cfg = snnsim_plugin_api::parse_config::<Config>("(gamma: 1.5)").unwrap();
-        let e = Reinforce::new(cfg, &Shape { n_pre: 1, n_post: 1, nnz: 1, dt_ms: 1.0 }).unwrap_err();
+        let e = Reinforce::new(
+            cfg,
+            &Shape {
+                n_pre: 1,
+                n_post: 1,
+                nnz: 1,
+                dt_ms: 1.0,
+            },
+        )
+        .unwrap_err();
         assert!(e.starts_with("params.gamma"), "{e}");
     }
 }

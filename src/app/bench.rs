@@ -1,0 +1,651 @@
+//! `snnsim bench`: the benchmark networks of docs/performance.md on snnsim and, with
+//! `--peers`, on Brian2 (cpp_standalone) and NEST, side by side on the same machine.
+//!
+//! Every repetition is a fresh process: snnsim runs as `snnsim run FILE --json` (this same
+//! binary), whose summary gives the simulation-phase wall time, the build time, the synaptic
+//! events and the peak resident memory (`VmHWM`); the peers run the scripts under
+//! `benches/peers/` with the Python named by `$SNNSIM_PEER_PYTHON` (else `../peer-venv` beside
+//! the repository, else `python3`). A peer that is not installed is reported as such, not as a
+//! failure. Figures are medians over the repetitions; ratios are peer time / snnsim time
+//! (how many times faster snnsim is) and snnsim memory / peer memory.
+
+use crate::error::{Error, Result};
+use serde::Serialize;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A benchmark network: a graph file under `graphs/` and the peers' equivalent.
+#[derive(Debug, Clone, Copy)]
+pub struct BenchNetwork {
+    /// Name on the command line.
+    pub name: &'static str,
+    /// Graph file, relative to the repository root.
+    pub file: &'static str,
+    /// Simulated time (s).
+    pub sim_time_s: f64,
+    /// The peers' `--model`.
+    pub model: &'static str,
+    /// The peers' `--scale` (N = 4 000 × scale, in-degree 80).
+    pub scale: u32,
+}
+
+/// The networks `snnsim bench` knows, in table order.
+pub const NETWORKS: [BenchNetwork; 4] = [
+    BenchNetwork {
+        name: "cuba",
+        file: "graphs/cuba.ron",
+        sim_time_s: 10.0,
+        model: "cuba",
+        scale: 1,
+    },
+    BenchNetwork {
+        name: "coba",
+        file: "graphs/coba.ron",
+        sim_time_s: 10.0,
+        model: "coba",
+        scale: 1,
+    },
+    BenchNetwork {
+        name: "cuba-40k",
+        file: "graphs/cuba-40k.ron",
+        sim_time_s: 1.0,
+        model: "cuba",
+        scale: 10,
+    },
+    BenchNetwork {
+        name: "cuba-400k",
+        file: "graphs/cuba-400k.ron",
+        sim_time_s: 1.0,
+        model: "cuba",
+        scale: 100,
+    },
+];
+
+/// The networks run when `--networks` is not given.
+pub const DEFAULT_NETWORKS: [&str; 3] = ["cuba", "coba", "cuba-400k"];
+
+/// Options of `snnsim bench`.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Network names (see [`NETWORKS`]).
+    pub networks: Vec<String>,
+    /// Also run Brian2 and NEST.
+    pub peers: bool,
+    /// Repetitions (fresh processes) per measurement.
+    pub reps: usize,
+    /// snnsim thread counts, one table row each.
+    pub threads: Vec<usize>,
+    /// Repository root (holding `graphs/` and `benches/peers/`); default: the current
+    /// directory if it has `graphs/`, else the source tree this binary was built from.
+    pub root: Option<PathBuf>,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        BenchOptions {
+            networks: DEFAULT_NETWORKS.iter().map(|s| s.to_string()).collect(),
+            peers: false,
+            reps: 3,
+            threads: vec![1],
+            root: None,
+        }
+    }
+}
+
+/// One snnsim run.
+#[derive(Debug, Clone, Serialize)]
+pub struct SnnsimRun {
+    /// Simulation-phase wall time (s).
+    pub sim_wall_s: f64,
+    /// Network construction wall time (s).
+    pub build_wall_s: f64,
+    /// Synaptic events delivered.
+    pub synaptic_events: u64,
+    /// Spikes emitted.
+    pub spikes: u64,
+    /// Peak resident memory of the process (MB).
+    pub peak_rss_mb: Option<f64>,
+    /// `state_hash` of the run.
+    pub state_hash: String,
+}
+
+/// One peer's figures for a network.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeerResult {
+    /// `brian2` or `nest`.
+    pub peer: String,
+    /// `ok`, `not installed`, `skipped` or `failed`.
+    pub status: String,
+    /// Why it is not `ok`, or what to know about the figures.
+    pub note: Option<String>,
+    /// Median simulation-phase wall time for the network's simulated time (s).
+    pub sim_wall_s: Option<f64>,
+    /// Median peak resident memory (MB) of what ran the simulation.
+    pub peak_rss_mb: Option<f64>,
+    /// Median synaptic events.
+    pub synaptic_events: Option<u64>,
+    /// The repetitions' simulation-phase wall times (s), as measured.
+    pub reps_s: Vec<f64>,
+}
+
+/// A row of the table: one network on one thread count.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchRow {
+    /// Network name.
+    pub network: String,
+    /// snnsim worker threads.
+    pub threads: usize,
+    /// Simulated time (s).
+    pub sim_time_s: f64,
+    /// Median simulation-phase wall time (s).
+    pub sim_wall_s: f64,
+    /// Simulated time / median wall time.
+    pub speed_factor: f64,
+    /// Synaptic events per second of wall time.
+    pub events_per_s: f64,
+    /// Median build time (s).
+    pub build_wall_s: f64,
+    /// Median peak resident memory (MB).
+    pub peak_rss_mb: Option<f64>,
+    /// Whether every repetition gave the same `state_hash` (and so the same spikes).
+    pub same_hash: bool,
+    /// Every repetition.
+    pub runs: Vec<SnnsimRun>,
+    /// The peers, each measured once per network (their own thread count is 1).
+    pub peers: Vec<PeerResult>,
+}
+
+/// The machine a benchmark ran on.
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    /// CPU model (/proc/cpuinfo).
+    pub cpu: String,
+    /// Logical CPUs.
+    pub nproc: usize,
+    /// 1-minute load average when the benchmark started.
+    pub load_start: Option<f64>,
+    /// 1-minute load average when it ended.
+    pub load_end: Option<f64>,
+    /// The Python that ran the peers.
+    pub peer_python: Option<String>,
+}
+
+/// What `snnsim bench` measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// The machine.
+    pub machine: Machine,
+    /// Repetitions per measurement.
+    pub reps: usize,
+    /// One row per network and thread count.
+    pub rows: Vec<BenchRow>,
+}
+
+fn median(xs: &[f64]) -> f64 {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => 0.5 * (v[n / 2 - 1] + v[n / 2]),
+    }
+}
+
+fn median_opt(xs: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+    let v: Vec<f64> = xs.flatten().collect();
+    (!v.is_empty()).then(|| median(&v))
+}
+
+/// The repository root: `opts.root`, else the current directory if it has `graphs/`, else the
+/// source tree this binary was built from.
+fn root(opts: &BenchOptions) -> PathBuf {
+    if let Some(r) = &opts.root {
+        return r.clone();
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    if cwd.join("graphs").is_dir() {
+        cwd
+    } else {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+}
+
+/// The Python for the peer scripts: `$SNNSIM_PEER_PYTHON`, else `<root>/../peer-venv/bin/python`
+/// if it exists, else `python3`.
+pub fn peer_python(root: &Path) -> PathBuf {
+    if let Some(p) = std::env::var_os("SNNSIM_PEER_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = root.join("../peer-venv/bin/python");
+    if venv.exists() {
+        return venv;
+    }
+    PathBuf::from("python3")
+}
+
+/// The machine's CPU model, core count and load.
+fn machine(python: Option<&Path>) -> Machine {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    Machine {
+        cpu,
+        nproc: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        load_start: load_average(),
+        load_end: None,
+        peer_python: python.map(|p| p.display().to_string()),
+    }
+}
+
+/// The 1-minute load average (/proc/loadavg).
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// A child's exit status and standard output; `None` when it ran past `limit` (then killed).
+fn run_child(mut cmd: Command, limit: Duration) -> std::io::Result<Option<(i32, String, String)>> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut out = child.stdout.take().expect("piped");
+    let mut err = child.stderr.take().expect("piped");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait()? {
+            break Some(st);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stdout = reader.join().unwrap_or_default();
+    let stderr = err_reader.join().unwrap_or_default();
+    Ok(status.map(|s| (s.code().unwrap_or(-1), stdout, stderr)))
+}
+
+/// The last few lines of a text, for error messages.
+fn tail(s: &str, lines: usize) -> String {
+    let v: Vec<&str> = s.lines().collect();
+    v[v.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Runs `snnsim run` on a network in a fresh process.
+fn snnsim_once(root: &Path, net: &BenchNetwork, threads: usize) -> Result<SnnsimRun> {
+    let exe = std::env::current_exe().map_err(|e| Error::Run(format!("own executable: {e}")))?;
+    let out = std::env::temp_dir().join(format!(
+        "snnsim-bench-{}-{}-{threads}-{}",
+        std::process::id(),
+        net.name,
+        nanos()
+    ));
+    let mut cmd = Command::new(exe);
+    cmd.arg("run")
+        .arg(root.join(net.file))
+        .arg("--threads")
+        .arg(threads.to_string())
+        .arg("--duration-ms")
+        .arg((net.sim_time_s * 1000.0).to_string())
+        .arg("--json")
+        .arg("--out")
+        .arg(&out);
+    let res = run_child(cmd, Duration::from_secs(3600));
+    let _ = std::fs::remove_dir_all(&out);
+    let (code, stdout, stderr) = res
+        .map_err(|e| Error::Run(format!("cannot start snnsim run: {e}")))?
+        .ok_or_else(|| Error::Run(format!("snnsim run {} ran past an hour", net.file)))?;
+    if code != 0 {
+        return Err(Error::Run(format!(
+            "snnsim run {} failed (exit {code}): {}",
+            net.file,
+            tail(&stderr, 5)
+        )));
+    }
+    let last = stdout.lines().last().unwrap_or("");
+    let v: serde_json::Value = serde_json::from_str(last)
+        .map_err(|e| Error::Run(format!("snnsim run printed no summary ({e}): {last}")))?;
+    let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    let spikes = v["populations"]
+        .as_object()
+        .map_or(0, |m| m.values().filter_map(|p| p["spikes"].as_u64()).sum());
+    Ok(SnnsimRun {
+        sim_wall_s: f("sim_wall_s"),
+        build_wall_s: f("build_wall_s"),
+        synaptic_events: v["synaptic_events"].as_u64().unwrap_or(0),
+        spikes,
+        peak_rss_mb: v["peak_rss_mb"].as_f64(),
+        state_hash: v["state_hash"].as_str().unwrap_or("").to_string(),
+    })
+}
+
+/// Nanoseconds since the epoch, for unique temporary directory names.
+fn nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+/// One peer's JSON lines: `Ok(lines)`, or the status and note to report.
+fn peer_lines(
+    python: &Path,
+    script: &Path,
+    args: &[String],
+    limit: Duration,
+) -> std::result::Result<Vec<serde_json::Value>, (String, String)> {
+    let mut cmd = Command::new(python);
+    cmd.arg(script).args(args);
+    let res = match run_child(cmd, limit) {
+        Err(e) => {
+            return Err((
+                "not installed".into(),
+                format!("cannot run {}: {e}", python.display()),
+            ))
+        }
+        Ok(None) => return Err(("failed".into(), format!("ran past {} s", limit.as_secs()))),
+        Ok(Some(r)) => r,
+    };
+    let (code, stdout, stderr) = res;
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v.is_object())
+        .collect();
+    if let Some(e) = lines.iter().find_map(|v| v["error"].as_str()) {
+        let status = if code == 3 { "not installed" } else { "failed" };
+        return Err((status.into(), e.to_string()));
+    }
+    if code != 0 || lines.is_empty() {
+        return Err((
+            "failed".into(),
+            format!("exit {code}: {}", tail(&stderr, 3)),
+        ));
+    }
+    Ok(lines)
+}
+
+fn peer_result(peer: &str, lines: &[serde_json::Value], scale_time: f64) -> PeerResult {
+    let t: Vec<f64> = lines.iter().filter_map(|v| v["t_sim"].as_f64()).collect();
+    let scaled: Vec<f64> = t.iter().map(|x| x * scale_time).collect();
+    PeerResult {
+        peer: peer.to_string(),
+        status: "ok".into(),
+        note: None,
+        sim_wall_s: (!t.is_empty()).then(|| median(&scaled)),
+        peak_rss_mb: median_opt(lines.iter().map(|v| v["peak_mb"].as_f64())),
+        synaptic_events: median_opt(
+            lines
+                .iter()
+                .map(|v| v["syn_events"].as_f64().map(|e| e * scale_time)),
+        )
+        .map(|e| e as u64),
+        reps_s: t,
+    }
+}
+
+fn not_ok(peer: &str, status: &str, note: String) -> PeerResult {
+    PeerResult {
+        peer: peer.to_string(),
+        status: status.to_string(),
+        note: Some(note),
+        sim_wall_s: None,
+        peak_rss_mb: None,
+        synaptic_events: None,
+        reps_s: Vec::new(),
+    }
+}
+
+/// Brian2 cpp_standalone, one thread: the project is compiled once and its binary run `reps`
+/// times (each a fresh process).
+fn brian2(python: &Path, root: &Path, net: &BenchNetwork, reps: usize) -> PeerResult {
+    let script = root.join("benches/peers/brian2_bench.py");
+    let args = vec![
+        "--model".into(),
+        net.model.into(),
+        "--scale".into(),
+        net.scale.to_string(),
+        "--T".into(),
+        net.sim_time_s.to_string(),
+        "--reps".into(),
+        reps.to_string(),
+    ];
+    match peer_lines(python, &script, &args, Duration::from_secs(3600)) {
+        Ok(lines) => peer_result("brian2", &lines, 1.0),
+        Err((status, note)) => not_ok("brian2", &status, note),
+    }
+}
+
+/// NEST, one thread, one fresh process per repetition. Not run where it needs more memory
+/// than a benchmark machine has (CUBA-400k, ≈ 16 GB); COBA (GSL RKF45, ≈ 17 s per simulated
+/// second) is run for 1 s and scaled to the network's simulated time.
+fn nest(python: &Path, root: &Path, net: &BenchNetwork, reps: usize) -> PeerResult {
+    if net.scale >= 100 {
+        return not_ok(
+            "nest",
+            "skipped",
+            "not run: NEST needs about 16 GB for 400 000 neurons × 80 synapses".into(),
+        );
+    }
+    let t = if net.model == "coba" {
+        net.sim_time_s.min(1.0)
+    } else {
+        net.sim_time_s
+    };
+    let script = root.join("benches/peers/nest_bench.py");
+    let args = vec![
+        "--model".into(),
+        net.model.into(),
+        "--scale".into(),
+        net.scale.to_string(),
+        "--T".into(),
+        t.to_string(),
+    ];
+    let mut lines = Vec::new();
+    for _ in 0..reps {
+        match peer_lines(python, &script, &args, Duration::from_secs(3600)) {
+            Ok(mut l) => lines.append(&mut l),
+            Err((status, note)) => return not_ok("nest", &status, note),
+        }
+    }
+    let mut r = peer_result("nest", &lines, net.sim_time_s / t);
+    if t < net.sim_time_s {
+        r.note = Some(format!(
+            "ran {t} s of simulated time; times scaled ×{}",
+            net.sim_time_s / t
+        ));
+    }
+    r
+}
+
+/// Runs the benchmark. `progress` receives a line as each measurement starts and ends.
+pub fn bench(opts: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<BenchReport> {
+    if opts.reps == 0 {
+        return Err(Error::Input("--reps must be at least 1".into()));
+    }
+    if opts.threads.contains(&0) {
+        return Err(Error::Input("--threads must be at least 1".into()));
+    }
+    let mut nets = Vec::new();
+    for name in &opts.networks {
+        let net = NETWORKS.iter().find(|n| n.name == name).ok_or_else(|| {
+            let known: Vec<&str> = NETWORKS.iter().map(|n| n.name).collect();
+            Error::Input(format!(
+                "unknown network `{name}`; known: {}",
+                known.join(", ")
+            ))
+        })?;
+        nets.push(*net);
+    }
+    let root = root(opts);
+    for net in &nets {
+        let f = root.join(net.file);
+        if !f.is_file() {
+            return Err(Error::Input(format!(
+                "{} not found (run from the repository root)",
+                f.display()
+            )));
+        }
+    }
+    let python = opts.peers.then(|| peer_python(&root));
+    let mut machine = machine(python.as_deref());
+    let mut rows = Vec::new();
+    for net in &nets {
+        let mut peers = Vec::new();
+        if let Some(py) = &python {
+            progress(&format!("{}: brian2 × {}", net.name, opts.reps));
+            peers.push(brian2(py, &root, net, opts.reps));
+            progress(&format!("{}: nest × {}", net.name, opts.reps));
+            peers.push(nest(py, &root, net, opts.reps));
+        }
+        for &threads in &opts.threads {
+            let mut runs = Vec::new();
+            for rep in 0..opts.reps {
+                progress(&format!(
+                    "{}: snnsim, {threads} thread(s), repetition {}/{}",
+                    net.name,
+                    rep + 1,
+                    opts.reps
+                ));
+                runs.push(snnsim_once(&root, net, threads)?);
+            }
+            let wall = median(&runs.iter().map(|r| r.sim_wall_s).collect::<Vec<_>>());
+            let events = runs[0].synaptic_events as f64;
+            rows.push(BenchRow {
+                network: net.name.to_string(),
+                threads,
+                sim_time_s: net.sim_time_s,
+                sim_wall_s: wall,
+                speed_factor: net.sim_time_s / wall,
+                events_per_s: events / wall,
+                build_wall_s: median(&runs.iter().map(|r| r.build_wall_s).collect::<Vec<_>>()),
+                peak_rss_mb: median_opt(runs.iter().map(|r| r.peak_rss_mb)),
+                same_hash: runs.iter().all(|r| r.state_hash == runs[0].state_hash),
+                runs,
+                peers: peers.clone(),
+            });
+        }
+    }
+    machine.load_end = load_average();
+    Ok(BenchReport {
+        machine,
+        reps: opts.reps,
+        rows,
+    })
+}
+
+fn fmt_opt(x: Option<f64>, prec: usize) -> String {
+    x.map_or_else(|| "-".into(), |v| format!("{v:.prec$}"))
+}
+
+/// Events per second as `1.23e8`.
+fn fmt_rate(x: f64) -> String {
+    format!("{x:.2e}")
+}
+
+/// The report as a text table, with the peers' notes below it.
+pub fn format_table(r: &BenchReport) -> String {
+    let m = &r.machine;
+    let mut s = format!(
+        "machine: {} ({} logical CPUs), load average {} at start, {} at end; median of {} fresh process(es)\n",
+        m.cpu,
+        m.nproc,
+        fmt_opt(m.load_start, 2),
+        fmt_opt(m.load_end, 2),
+        r.reps
+    );
+    let peers: Vec<String> = r
+        .rows
+        .first()
+        .map(|row| row.peers.iter().map(|p| p.peer.clone()).collect())
+        .unwrap_or_default();
+    s.push_str(&format!(
+        "{:<10} {:>3} {:>6} {:>9} {:>8} {:>9} {:>7} {:>8}",
+        "network", "thr", "sim s", "wall s", "speed×", "events/s", "build s", "peak MB"
+    ));
+    for p in &peers {
+        s.push_str(&format!(
+            " | {:>8} {:>6} {:>8} {:>6}",
+            format!("{p} s"),
+            "×",
+            "peak MB",
+            "mem"
+        ));
+    }
+    s.push('\n');
+    let mut notes: Vec<String> = Vec::new();
+    for row in &r.rows {
+        s.push_str(&format!(
+            "{:<10} {:>3} {:>6} {:>9.3} {:>8.2} {:>9} {:>7.3} {:>8}",
+            row.network,
+            row.threads,
+            row.sim_time_s,
+            row.sim_wall_s,
+            row.speed_factor,
+            fmt_rate(row.events_per_s),
+            row.build_wall_s,
+            fmt_opt(row.peak_rss_mb, 0)
+        ));
+        for p in &row.peers {
+            match p.sim_wall_s {
+                Some(t) => s.push_str(&format!(
+                    " | {:>8.3} {:>6.2} {:>8} {:>6}",
+                    t,
+                    t / row.sim_wall_s,
+                    fmt_opt(p.peak_rss_mb, 0),
+                    match (row.peak_rss_mb, p.peak_rss_mb) {
+                        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+                        _ => "-".into(),
+                    }
+                )),
+                None => s.push_str(&format!(" | {:>8} {:>6} {:>8} {:>6}", p.status, "", "", "")),
+            }
+            if let Some(n) = &p.note {
+                let line = format!("{} on {}: {}", p.peer, row.network, n);
+                if !notes.contains(&line) {
+                    notes.push(line);
+                }
+            }
+        }
+        if !row.same_hash {
+            notes.push(format!(
+                "{} on {} threads: the repetitions' state_hash differ",
+                row.network, row.threads
+            ));
+        }
+        s.push('\n');
+    }
+    s.push_str(
+        "wall s: simulation phase (median); speed×: simulated / wall time; ×: peer time / snnsim \
+         time; mem: snnsim peak / peer peak\n",
+    );
+    for n in notes {
+        s.push_str(&format!("note: {n}\n"));
+    }
+    s
+}

@@ -1,0 +1,311 @@
+//! Backends agree: the same test body runs on every backend present (the CPU always, the GPU
+//! in a `--features hip` or `--features cuda` build on a machine with a device) and each
+//! result is compared with the CPU's, the reference. Without a device the GPU half is skipped
+//! with a printed reason. Tolerances (docs/gpu.md):
+//!
+//! - networks whose synaptic sums are formed in a fixed order on the device (dense
+//!   projections, and sparse ones with at most one input per target and step): bit for bit,
+//!   the same `state_hash`;
+//! - networks with sparse projections summed by atomics (CUBA, COBA): identical spike
+//!   rasters and every state variable within 1e-9 (state is f64 on both sides; the sums
+//!   differ only in the order of their terms).
+
+use crate::common::root;
+use snnsim::backend::{self, Backend};
+use snnsim::engine::Engine;
+use snnsim::file::{Checked, Source};
+use std::collections::BTreeMap;
+
+/// The state variables a comparison reads.
+const STATE_TOL: f64 = 1e-9;
+
+/// Everything a run leaves that the backends must agree on.
+#[derive(Debug)]
+struct Outcome {
+    backend: String,
+    spikes: Vec<(u64, u32, u32)>,
+    columns: BTreeMap<String, Vec<f64>>,
+    refractory: BTreeMap<String, Vec<u32>>,
+    spike_counts: BTreeMap<String, u64>,
+    synaptic_events: u64,
+    states: Vec<Vec<(u64, Vec<f64>)>>,
+    hash: String,
+    step: u64,
+}
+
+fn run_on(b: &Backend, checked: &Checked, steps: u64) -> Outcome {
+    let mut e = Engine::from_file(checked).expect("engine");
+    backend::run(b, &mut e, checked, steps).unwrap_or_else(|err| panic!("{}: {err}", b.describe()));
+    let mut columns = BTreeMap::new();
+    let mut refractory = BTreeMap::new();
+    let mut spike_counts = BTreeMap::new();
+    for p in e.net.populations() {
+        for (name, col) in p.dynamics.columns() {
+            columns.insert(format!("{}.{name}", p.name), col.to_vec());
+        }
+        refractory.insert(p.name.clone(), p.dynamics.refractory().to_vec());
+        spike_counts.insert(p.name.clone(), p.spike_count);
+    }
+    Outcome {
+        backend: b.describe(),
+        spikes: e.spikes.events.clone(),
+        columns,
+        refractory,
+        spike_counts,
+        synaptic_events: e.synaptic_events,
+        states: e.states.iter().map(|r| r.rows.clone()).collect(),
+        hash: e.state_hash(),
+        step: e.step,
+    }
+}
+
+/// The backends to compare, the CPU first; prints why the GPU is skipped.
+fn backends(test: &str) -> Vec<Backend> {
+    let (list, why) = backend::available();
+    if let Some(why) = why {
+        println!("{test}: GPU comparison skipped: {why}");
+    }
+    list
+}
+
+/// Largest |a − b| over all state columns.
+fn max_state_diff(a: &Outcome, b: &Outcome) -> (f64, String) {
+    let mut worst = (0.0, String::new());
+    for (name, xa) in &a.columns {
+        let xb = &b.columns[name];
+        assert_eq!(xa.len(), xb.len(), "{name}");
+        for (p, q) in xa.iter().zip(xb) {
+            let d = (p - q).abs();
+            assert!(!d.is_nan(), "{name}: NaN");
+            if d > worst.0 {
+                worst = (d, name.clone());
+            }
+        }
+    }
+    worst
+}
+
+/// Runs `checked` on every backend and compares each with the CPU: identical spikes, spike
+/// counts, synaptic events and refractory counters; state within `tol` (0: bit for bit,
+/// including the hash).
+fn agree(test: &str, checked: &Checked, steps: u64, tol: f64) {
+    let list = backends(test);
+    let reference = run_on(&list[0], checked, steps);
+    assert!(
+        !reference.spikes.is_empty(),
+        "{test}: the network is silent"
+    );
+    for b in &list[1..] {
+        let got = run_on(b, checked, steps);
+        let (d, worst) = max_state_diff(&reference, &got);
+        println!(
+            "{test}: {} vs cpu over {steps} steps: {} spikes, max |Δstate| = {d:.3e} ({worst}), hash {} vs {}",
+            got.backend,
+            got.spikes.len(),
+            got.hash,
+            reference.hash
+        );
+        assert_eq!(got.step, reference.step);
+        if got.spikes != reference.spikes {
+            let first = got
+                .spikes
+                .iter()
+                .zip(&reference.spikes)
+                .position(|(x, y)| x != y)
+                .unwrap_or(got.spikes.len().min(reference.spikes.len()));
+            panic!(
+                "{test}: {} spike rasters differ from the CPU's at event {first}: {:?} vs {:?}",
+                got.backend,
+                got.spikes.get(first),
+                reference.spikes.get(first)
+            );
+        }
+        assert_eq!(got.spike_counts, reference.spike_counts, "{test}");
+        assert_eq!(got.synaptic_events, reference.synaptic_events, "{test}");
+        assert_eq!(got.refractory, reference.refractory, "{test}");
+        assert!(d <= tol, "{test}: {worst} differs by {d:e} > {tol:e}");
+        assert_eq!(got.states.len(), reference.states.len());
+        for (rg, rr) in got.states.iter().zip(&reference.states) {
+            assert_eq!(rg.len(), rr.len(), "{test}: state rows");
+            for ((sg, vg), (sr, vr)) in rg.iter().zip(rr) {
+                assert_eq!(sg, sr);
+                for (x, y) in vg.iter().zip(vr) {
+                    assert!((x - y).abs() <= tol, "{test}: recorded state at step {sg}");
+                }
+            }
+        }
+        if tol == 0.0 {
+            assert_eq!(got.hash, reference.hash, "{test}: state_hash");
+        }
+    }
+}
+
+fn load_graph(rel: &str) -> Checked {
+    snnsim::file::load(&root().join(rel)).expect("shipped graph loads")
+}
+
+#[test]
+fn cuba_agrees_on_every_backend() {
+    agree("cuba", &load_graph("graphs/cuba.ron"), 3000, STATE_TOL);
+}
+
+#[test]
+fn coba_agrees_on_every_backend() {
+    agree("coba", &load_graph("graphs/coba.ron"), 3000, STATE_TOL);
+}
+
+/// Every kind of population and projection the GPU backend has, wired so that every sum on
+/// the device is formed in a fixed order: Poisson and Observation sources and a recurrent
+/// projection through the dense kernel; spike times and a per-synapse-delay projection
+/// through the sparse kernel with one input per target and step; DC stimuli switching on and
+/// off; state recorders.
+const MIXED: &str = r#"(
+    format_version: 1,
+    dt_ms: 0.1,
+    duration_ms: 100.0,
+    seed: 99,
+    populations: [
+        (name: "drive", size: 600, model: Poisson(rate_hz: 40.0)),
+        (name: "cue", size: 4, model: SpikeTimes(times_ms: [[1.0, 5.0, 12.3], [2.0], [], [7.7, 40.0]])),
+        (name: "obs", size: 3, model: Observation(active: [0, 2])),
+        (name: "lif", size: 300,
+         model: Lif(tau_m_ms: 10.0, v_rest_mv: -70.0, v_reset_mv: -70.0, v_th_mv: -55.0,
+                    refractory_ms: 2.0, tau_syn_exc_ms: 3.0, tau_syn_inh_ms: 6.0),
+         init: { "v": Uniform(low: -70.0, high: -56.0) }),
+        (name: "coba", size: 300,
+         model: CobaLif(i_bias_na: 5.0),
+         init: { "v": Normal(mean: -60.0, std: 3.0) }),
+    ],
+    projections: [
+        (pre: "drive", post: "lif", connectivity: AllToAll, weight: Uniform(low: 0.0, high: 0.25)),
+        (pre: "obs", post: "lif", connectivity: AllToAll, weight: Constant(0.5)),
+        (pre: "coba", post: "lif", receptor: Inh, connectivity: FixedProbability(p: 0.5),
+         weight: Constant(-0.4)),
+        (pre: "lif", post: "coba", connectivity: OneToOne, weight: Uniform(low: 0.05, high: 0.3),
+         delay_ms: Uniform(low: 0.1, high: 2.0)),
+        (pre: "cue", post: "coba", connectivity: List(pairs: [(0, 0), (1, 1), (2, 2), (3, 3)]),
+         weight: Constant(2.0), delay_ms: Constant(0.3)),
+    ],
+    stimuli: [
+        Dc(target: "lif", amplitude_na: 3.0, start_ms: 0.0, stop_ms: 80.0),
+        Dc(target: "coba", amplitude_na: 8.0, start_ms: 20.0, stop_ms: 60.0, neurons: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
+    ],
+    recorders: [
+        Spikes(population: "drive"), Spikes(population: "cue"), Spikes(population: "lif"),
+        Spikes(population: "coba"),
+        State(population: "lif", variables: ["v", "i_exc", "i_inh"], neurons: [0, 5, 17]),
+        State(population: "coba", variables: ["v", "g_exc"], neurons: [0, 3], every_ms: 0.5),
+    ],
+)"#;
+
+#[test]
+fn mixed_network_is_bit_identical_on_every_backend() {
+    let checked = Source::from_text("mixed.ron", MIXED)
+        .load()
+        .expect("the mixed network is valid");
+    assert!(backend::gpu::unsupported(&checked.file).is_none());
+    agree("mixed", &checked, 1000, 0.0);
+}
+
+#[test]
+fn unsupported_networks_are_named_before_a_run() {
+    let izh = MIXED
+        .replace("model: CobaLif(i_bias_na: 5.0)", "model: Izhikevich()")
+        .replace(r#"["v", "g_exc"]"#, r#"["v", "u"]"#);
+    let checked = Source::from_text("izh.ron", izh)
+        .load()
+        .expect("the Izhikevich variant is valid");
+    let why = backend::gpu::unsupported(&checked.file).expect("unsupported");
+    assert!(why.contains("coba") && why.contains("Izhikevich"), "{why}");
+}
+
+#[test]
+fn device_gpu_fails_with_the_reason_and_auto_falls_back_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = root().join("graphs/cuba.ron");
+    let args = |device: &str, out: &str| {
+        vec![
+            "run".to_string(),
+            file.display().to_string(),
+            "--duration-ms".into(),
+            "20".into(),
+            "--json".into(),
+            "--out".into(),
+            dir.path().join(out).display().to_string(),
+            "--device".into(),
+            device.into(),
+        ]
+    };
+    let run = |device: &str, out: &str| {
+        let a = args(device, out);
+        crate::common::snnsim(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let cpu = run("cpu", "cpu");
+    assert!(cpu.status.success());
+    let summary = |o: &std::process::Output| -> serde_json::Value {
+        let s = String::from_utf8_lossy(&o.stdout);
+        serde_json::from_str(s.lines().last().unwrap()).unwrap()
+    };
+    let cpu_summary = summary(&cpu);
+    assert_eq!(cpu_summary["device"], "cpu");
+
+    let auto = run("auto", "auto");
+    assert!(auto.status.success());
+    let stderr = String::from_utf8_lossy(&auto.stderr);
+    let gpu = run("gpu", "gpu");
+    match backend::gpu::GpuDevice::open() {
+        Err(why) => {
+            println!("device test: no GPU ({why})");
+            // auto: exactly one line saying why, then the CPU's result.
+            let lines: Vec<&str> = stderr.lines().collect();
+            assert_eq!(lines.len(), 1, "{stderr}");
+            assert!(
+                lines[0].starts_with("snnsim: device Auto: running on the CPU: ")
+                    && lines[0].ends_with(&why),
+                "{stderr}"
+            );
+            let s = summary(&auto);
+            assert_eq!(s["device"], "cpu");
+            assert_eq!(s["state_hash"], cpu_summary["state_hash"]);
+            // gpu: exit 1, the reason on stderr.
+            assert_eq!(gpu.status.code(), Some(1));
+            let err = String::from_utf8_lossy(&gpu.stderr);
+            assert!(err.contains("device Gpu") && err.contains(&why), "{err}");
+        }
+        Ok(dev) => {
+            println!("device test: GPU {}", dev.info());
+            assert!(stderr.is_empty(), "{stderr}");
+            for o in [&auto, &gpu] {
+                assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+                let s = summary(o);
+                assert!(s["device"].as_str().unwrap().starts_with("gpu: "));
+                assert_eq!(s["populations"], cpu_summary["populations"]);
+                assert_eq!(s["synaptic_events"], cpu_summary["synaptic_events"]);
+            }
+        }
+    }
+}
+
+/// The Poisson kernel's ChaCha8 (run on the host here, the same code as on the device) gives
+/// the draws of the CPU's streams. Needs a GPU build, not a device.
+#[test]
+fn device_chacha8_matches_the_cpu_streams() {
+    use rand::RngCore;
+    if backend::kernels::platform().is_none() {
+        println!("chacha: skipped: this build has no GPU kernels");
+        return;
+    }
+    for (seed, name, chunk) in [(1u64, "drive", 0u64), (4242, "exc", 3), (7, "x", 99)] {
+        let mut rng = snnsim::engine::rng::stream(seed, "poisson", name, chunk);
+        let bytes = rng.get_seed();
+        let mut key = [0u32; 8];
+        for (w, b) in key.iter_mut().zip(bytes.chunks(4)) {
+            *w = u32::from_le_bytes(b.try_into().unwrap());
+        }
+        for index in 0..200u64 {
+            let want = rng.next_u64();
+            let got = backend::kernels::chacha8_draw(&key, index).unwrap();
+            assert_eq!(got, want, "seed {seed} stream {name}/{chunk} draw {index}");
+        }
+    }
+}

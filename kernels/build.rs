@@ -79,6 +79,8 @@ fn build_hip(dir: &Path) {
     // hipcc asks rocm_agent_enumerator (which needs a GPU) for a target whenever it runs
     // without --offload-arch, as cc's compiler detection does; name the targets instead.
     env::set_var("HCC_AMDGPU_TARGET", archs.join(","));
+    // hipcc compiles for NVIDIA when it finds nvcc on PATH; this build is for AMD.
+    env::set_var("HIP_PLATFORM", "amd");
     let mut b = cc::Build::new();
     b.compiler(&hipcc)
         .cpp(true)

@@ -269,7 +269,7 @@ fn edits_keep_surviving_weights_and_moments_exactly_and_grow_then_prune_is_ident
                 assert_eq!(after_m[k].1[i], before_m[k].1[o], "{p}: second moment {i}");
             }
         }
-        assert_eq!(new, if k == 0 { 450 * 32 } else { 32 * 4 });
+        assert_eq!(new, if k == 0 { 1066 * 32 } else { 32 * 4 });
     }
     assert_eq!(t.net.pop(hidden).neuron_ids[..h], ids_before[..]);
 
@@ -347,6 +347,10 @@ fn foraging_variants_differ_only_where_they_say() {
         let vs = va.structure.clone();
         match file {
             "foraging-fixed512.ron" | "foraging-fixed64.ron" => assert_eq!(vs, None),
+            "foraging-absolute.ron" => {
+                assert_eq!(va.encoder, snnsim::file::Encoder::Identity);
+                assert_eq!(v.populations[0].size, 450);
+            }
             "foraging-aggressive-growth.ron" => {
                 let vs = vs.unwrap();
                 assert_eq!(
@@ -435,17 +439,22 @@ fn foraging_run_directory_and_determinism() {
     assert_eq!(o.status.code(), Some(2));
 }
 
-/// A short training run learns: over its last 1 000 of 6 000 episodes the agent eats clearly
-/// more than the uniformly random policy's 0.87 food per episode (SPEC §1.1). The standard
-/// error of a 1 000-episode mean is about 0.03 food, so 1.0 is more than four standard errors
-/// above the random policy.
+/// A short training run learns: over its last 1 000 of 5 000 episodes the default agent eats
+/// far more than the uniformly random policy's 0.87 food per episode (SPEC §1.1), and more
+/// than 2.0 — the default run passes 3 food per episode at about episode 4 000. The standard
+/// error of a 1 000-episode mean is below 0.05 food, so the bar is many standard errors from
+/// both the random policy and the measured ≈ 3 (docs/results.md). The run grows and prunes.
 #[test]
 fn a_short_training_run_beats_the_random_policy() {
-    let mut t = trainer("foraging-fixed64.ron", |_| {});
-    t.train(6000, |_| {}).unwrap();
+    let mut t = trainer("foraging.ron", |_| {});
+    t.train(5000, |_| {}).unwrap();
     let last = &t.metrics[t.metrics.len() - 1000..];
     let food = last.iter().map(|m| m.food as f64).sum::<f64>() / 1000.0;
-    assert!(food > 1.0, "mean food {food} after 6 000 episodes");
+    assert!(food > 2.0, "mean food {food} after 5 000 episodes");
+    assert!(
+        t.growth_events() > 0 && t.pruning_events() > 0,
+        "the default run grows and prunes"
+    );
 }
 
 /// `snnsim experiment` runs configurations × seeds and writes the four measures per
@@ -500,4 +509,28 @@ fn experiment_writes_the_table_of_four_measures() {
         (0.0..=3.0).contains(&adaptation),
         "food after the change is at most 3: {adaptation}"
     );
+}
+
+/// The egocentric encoder puts the agent channel through and re-centres the food on the agent.
+#[test]
+fn egocentric_encoder_recentres_food_on_the_agent() {
+    use snnsim::file::Encoder;
+    let e = Encoder::Egocentric { size: 15 };
+    assert_eq!(e.input_len(450), Some(225 + 29 * 29));
+    assert_eq!(e.input_len(449), None);
+    let mut obs = vec![0.0; 450];
+    obs[2 * 15 + 3] = 1.0; // agent at row 2, column 3
+    obs[225] = 1.0; // food at (0, 0): dr = −2, dc = −3
+    obs[225 + 14 * 15 + 14] = 1.0; // food at (14, 14): dr = 12, dc = 11
+    let mut on = Vec::new();
+    e.active(&obs, &mut on);
+    let cell = |dr: i64, dc: i64| (225 + (dr + 14) * 29 + (dc + 14)) as u32;
+    assert_eq!(on, vec![2 * 15 + 3, cell(-2, -3), cell(12, 11)]);
+    // The same relative layout gives the same food inputs wherever the agent stands.
+    let mut moved = vec![0.0; 450];
+    moved[10 * 15 + 11] = 1.0;
+    moved[225 + 8 * 15 + 8] = 1.0;
+    let mut on2 = Vec::new();
+    e.active(&moved, &mut on2);
+    assert_eq!(on2[1], cell(-2, -3));
 }

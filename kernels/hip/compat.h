@@ -43,6 +43,16 @@ typedef cudaDeviceProp hipDeviceProp_t;
 #define hipStreamDestroy cudaStreamDestroy
 #define hipStreamSynchronize cudaStreamSynchronize
 
+typedef cudaGraph_t hipGraph_t;
+typedef cudaGraphExec_t hipGraphExec_t;
+#define hipStreamCaptureModeGlobal cudaStreamCaptureModeGlobal
+#define hipStreamBeginCapture cudaStreamBeginCapture
+#define hipStreamEndCapture cudaStreamEndCapture
+#define hipGraphInstantiateWithFlags cudaGraphInstantiateWithFlags
+#define hipGraphLaunch cudaGraphLaunch
+#define hipGraphExecDestroy cudaGraphExecDestroy
+#define hipGraphDestroy cudaGraphDestroy
+
 // The architecture a device reports: sm_XY on CUDA, gfxNNNN on ROCm.
 #define SNNK_ARCH_NAME(prop, buf, len) \
     snprintf((buf), (len), "sm_%d%d", (prop).major, (prop).minor)

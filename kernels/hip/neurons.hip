@@ -14,8 +14,9 @@ __global__ void lif_update_kernel(const SnnkPop* __restrict__ pops,
                                   const SnnkLifParams* __restrict__ params, uint32_t n_pops,
                                   double* __restrict__ v, double* __restrict__ ie,
                                   double* __restrict__ ii, const double* __restrict__ iext,
-                                  uint32_t* __restrict__ refr, uint64_t step,
+                                  uint32_t* __restrict__ refr, const uint64_t* step_ptr,
                                   uint32_t* counts, unsigned long long* totals, SnnkLog log) {
+    const uint64_t step = *step_ptr;
     const uint32_t k = snnk_block_pop(pops, n_pops);
     const SnnkPop pop = pops[k];
     const SnnkLifParams p = params[k];
@@ -54,8 +55,9 @@ __global__ void coba_update_kernel(const SnnkPop* __restrict__ pops,
                                    const SnnkCobaParams* __restrict__ params, uint32_t n_pops,
                                    double* __restrict__ v, double* __restrict__ ge,
                                    double* __restrict__ gi, const double* __restrict__ iext,
-                                   uint32_t* __restrict__ refr, uint64_t step,
+                                   uint32_t* __restrict__ refr, const uint64_t* step_ptr,
                                    uint32_t* counts, unsigned long long* totals, SnnkLog log) {
+    const uint64_t step = *step_ptr;
     const uint32_t k = snnk_block_pop(pops, n_pops);
     const SnnkPop pop = pops[k];
     const SnnkCobaParams c = params[k];
@@ -94,8 +96,10 @@ __global__ void coba_update_kernel(const SnnkPop* __restrict__ pops,
 __global__ void poisson_update_kernel(const SnnkPop* __restrict__ pops,
                                       const double* __restrict__ prob, uint32_t n_pops,
                                       const SnnkPoissonChunk* __restrict__ chunks,
-                                      uint64_t step, uint64_t step0, uint32_t* counts,
-                                      unsigned long long* totals, SnnkLog log) {
+                                      const uint64_t* step_ptr, uint64_t step0,
+                                      uint32_t* counts, unsigned long long* totals,
+                                      SnnkLog log) {
+    const uint64_t step = *step_ptr;
     const uint32_t k = snnk_block_pop(pops, n_pops);
     const SnnkPop pop = pops[k];
     const uint32_t j = (blockIdx.x - pop.block_start) * blockDim.x + threadIdx.x;
@@ -110,8 +114,10 @@ __global__ void poisson_update_kernel(const SnnkPop* __restrict__ pops,
 
 // One block per population; thread 0 finds the step's events by binary search.
 __global__ void list_source_kernel(const SnnkPop* __restrict__ pops,
-                                   const SnnkListSource* __restrict__ sources, uint64_t step,
-                                   uint32_t* counts, unsigned long long* totals, SnnkLog log) {
+                                   const SnnkListSource* __restrict__ sources,
+                                   const uint64_t* step_ptr, uint32_t* counts,
+                                   unsigned long long* totals, SnnkLog log) {
+    const uint64_t step = *step_ptr;
     const SnnkPop pop = pops[blockIdx.x];
     const SnnkListSource src = sources[blockIdx.x];
     __shared__ uint64_t s_lo, s_hi;
@@ -154,14 +160,33 @@ __global__ void list_source_kernel(const SnnkPop* __restrict__ pops,
     }
 }
 
+// The last launch of a step: keeps this step's spike counts for the host, clears the counters
+// for the next step, and advances the device's step counter. With the step on the device,
+// a step's launches have fixed arguments and can be recorded once and replayed (graphs).
+__global__ void end_step_kernel(uint64_t* step, uint32_t* counts, uint32_t* last_counts,
+                                uint32_t n_pops) {
+    for (uint32_t i = threadIdx.x; i < n_pops; i += blockDim.x) {
+        last_counts[i] = counts[i];
+        counts[i] = 0;
+    }
+    if (threadIdx.x == 0) *step += 1;
+}
+
 }  // namespace
+
+extern "C" int snnk_end_step(SnnkCtx* ctx, uint64_t* step, uint32_t* counts,
+                             uint32_t* last_counts, uint32_t n_pops) {
+    if (!ctx || !step) return SNNK_ERR_BAD_ARGUMENT;
+    end_step_kernel<<<1, 128, 0, snnk_stream(ctx)>>>(step, counts, last_counts, n_pops);
+    return snnk_launch_status();
+}
 
 extern "C" int snnk_lif_update(SnnkCtx* ctx, const SnnkPop* pops, const SnnkLifParams* params,
                                uint32_t n_pops, uint32_t n_blocks, double* v, double* i_exc,
                                double* i_inh, const double* i_ext, uint32_t* refractory,
-                               uint64_t step, uint32_t* counts, unsigned long long* totals,
+                               const uint64_t* step, uint32_t* counts, unsigned long long* totals,
                                SnnkLog log) {
-    if (!ctx || n_pops == 0 || n_blocks == 0) return SNNK_ERR_BAD_ARGUMENT;
+    if (!ctx || n_pops == 0 || n_blocks == 0 || !step) return SNNK_ERR_BAD_ARGUMENT;
     lif_update_kernel<<<n_blocks, SNNK_UPDATE_BLOCK, 0, snnk_stream(ctx)>>>(
         pops, params, n_pops, v, i_exc, i_inh, i_ext, refractory, step, counts, totals, log);
     return snnk_launch_status();
@@ -170,9 +195,9 @@ extern "C" int snnk_lif_update(SnnkCtx* ctx, const SnnkPop* pops, const SnnkLifP
 extern "C" int snnk_coba_update(SnnkCtx* ctx, const SnnkPop* pops, const SnnkCobaParams* params,
                                 uint32_t n_pops, uint32_t n_blocks, double* v, double* g_exc,
                                 double* g_inh, const double* i_ext, uint32_t* refractory,
-                                uint64_t step, uint32_t* counts, unsigned long long* totals,
+                                const uint64_t* step, uint32_t* counts, unsigned long long* totals,
                                 SnnkLog log) {
-    if (!ctx || n_pops == 0 || n_blocks == 0) return SNNK_ERR_BAD_ARGUMENT;
+    if (!ctx || n_pops == 0 || n_blocks == 0 || !step) return SNNK_ERR_BAD_ARGUMENT;
     coba_update_kernel<<<n_blocks, SNNK_UPDATE_BLOCK, 0, snnk_stream(ctx)>>>(
         pops, params, n_pops, v, g_exc, g_inh, i_ext, refractory, step, counts, totals, log);
     return snnk_launch_status();
@@ -180,9 +205,10 @@ extern "C" int snnk_coba_update(SnnkCtx* ctx, const SnnkPop* pops, const SnnkCob
 
 extern "C" int snnk_poisson_update(SnnkCtx* ctx, const SnnkPop* pops, const double* p,
                                    uint32_t n_pops, uint32_t n_blocks,
-                                   const SnnkPoissonChunk* chunks, uint64_t step, uint64_t step0,
-                                   uint32_t* counts, unsigned long long* totals, SnnkLog log) {
-    if (!ctx || n_pops == 0 || n_blocks == 0 || step < step0) return SNNK_ERR_BAD_ARGUMENT;
+                                   const SnnkPoissonChunk* chunks, const uint64_t* step,
+                                   uint64_t step0, uint32_t* counts, unsigned long long* totals,
+                                   SnnkLog log) {
+    if (!ctx || n_pops == 0 || n_blocks == 0 || !step) return SNNK_ERR_BAD_ARGUMENT;
     poisson_update_kernel<<<n_blocks, SNNK_UPDATE_BLOCK, 0, snnk_stream(ctx)>>>(
         pops, p, n_pops, chunks, step, step0, counts, totals, log);
     return snnk_launch_status();
@@ -190,9 +216,9 @@ extern "C" int snnk_poisson_update(SnnkCtx* ctx, const SnnkPop* pops, const doub
 
 extern "C" int snnk_list_source_update(SnnkCtx* ctx, const SnnkPop* pops,
                                        const SnnkListSource* sources, uint32_t n_pops,
-                                       uint64_t step, uint32_t* counts,
+                                       const uint64_t* step, uint32_t* counts,
                                        unsigned long long* totals, SnnkLog log) {
-    if (!ctx || n_pops == 0) return SNNK_ERR_BAD_ARGUMENT;
+    if (!ctx || n_pops == 0 || !step) return SNNK_ERR_BAD_ARGUMENT;
     list_source_kernel<<<n_pops, 128, 0, snnk_stream(ctx)>>>(pops, sources, step, counts,
                                                              totals, log);
     return snnk_launch_status();

@@ -19,9 +19,10 @@ __device__ inline double* snnk_slot(const SnnkTarget& t, uint64_t due_step) {
 }
 
 __global__ void csr_kernel(SnnkCsr csr, const uint32_t* __restrict__ spikes,
-                           const uint32_t* __restrict__ count_ptr, SnnkTarget t, uint64_t step,
-                           unsigned long long* events) {
+                           const uint32_t* __restrict__ count_ptr, SnnkTarget t,
+                           const uint64_t* step_ptr, unsigned long long* events) {
     const uint32_t count = *count_ptr;
+    const uint64_t step = *step_ptr;
     unsigned long long ev = 0;
     for (uint32_t s = blockIdx.x; s < count; s += gridDim.x) {
         const uint32_t i = spikes[s];
@@ -47,8 +48,10 @@ __global__ void csr_kernel(SnnkCsr csr, const uint32_t* __restrict__ spikes,
 __global__ void dense_kernel(const double* __restrict__ w, const uint32_t* __restrict__ row_nnz,
                              uint32_t n_pre, const uint32_t* __restrict__ last_spike,
                              const uint32_t* __restrict__ count_ptr, SnnkTarget t,
-                             uint32_t delay, uint64_t step, unsigned long long* events) {
+                             uint32_t delay, const uint64_t* step_ptr,
+                             unsigned long long* events) {
     if (*count_ptr == 0) return;  // the same value for every thread: the block leaves as one
+    const uint64_t step = *step_ptr;
     __shared__ uint32_t s_scan[SNNK_DENSE_BLOCK];
     __shared__ uint32_t s_idx[SNNK_DENSE_BLOCK];
     const uint32_t tid = threadIdx.x;
@@ -86,9 +89,9 @@ __global__ void dense_kernel(const double* __restrict__ w, const uint32_t* __res
 }  // namespace
 
 extern "C" int snnk_propagate_csr(SnnkCtx* ctx, SnnkCsr csr, const uint32_t* spikes,
-                                  const uint32_t* count, SnnkTarget target, uint64_t step,
+                                  const uint32_t* count, SnnkTarget target, const uint64_t* step,
                                   uint32_t grid, uint32_t block, unsigned long long* events) {
-    if (!ctx || target.ring_len == 0 || grid == 0 || block == 0 || block > 1024) {
+    if (!ctx || !step || target.ring_len == 0 || grid == 0 || block == 0 || block > 1024) {
         return SNNK_ERR_BAD_ARGUMENT;
     }
     csr_kernel<<<grid, block, 0, snnk_stream(ctx)>>>(csr, spikes, count, target, step, events);
@@ -98,8 +101,8 @@ extern "C" int snnk_propagate_csr(SnnkCtx* ctx, SnnkCsr csr, const uint32_t* spi
 extern "C" int snnk_propagate_dense(SnnkCtx* ctx, const double* weights, const uint32_t* row_nnz,
                                     uint32_t n_pre, const uint32_t* last_spike,
                                     const uint32_t* count, SnnkTarget target, uint32_t delay,
-                                    uint64_t step, unsigned long long* events) {
-    if (!ctx || target.ring_len == 0 || target.n_post == 0) return SNNK_ERR_BAD_ARGUMENT;
+                                    const uint64_t* step, unsigned long long* events) {
+    if (!ctx || !step || target.ring_len == 0 || target.n_post == 0) return SNNK_ERR_BAD_ARGUMENT;
     const uint32_t grid = (target.n_post + SNNK_DENSE_BLOCK - 1) / SNNK_DENSE_BLOCK;
     dense_kernel<<<grid, SNNK_DENSE_BLOCK, 0, snnk_stream(ctx)>>>(
         weights, row_nnz, n_pre, last_spike, count, target, delay, step, events);

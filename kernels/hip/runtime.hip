@@ -119,6 +119,44 @@ extern "C" int snnk_zero(SnnkCtx* ctx, void* dst, size_t bytes) {
     return (int)hipMemsetAsync(dst, 0, bytes, ctx->stream);
 }
 
+struct SnnkGraph {
+    hipGraph_t graph;
+    hipGraphExec_t exec;
+};
+
+extern "C" int snnk_capture_begin(SnnkCtx* ctx) {
+    if (!ctx) return SNNK_ERR_BAD_ARGUMENT;
+    return (int)hipStreamBeginCapture(ctx->stream, hipStreamCaptureModeGlobal);
+}
+
+extern "C" int snnk_capture_end(SnnkCtx* ctx, SnnkGraph** out) {
+    if (!ctx || !out) return SNNK_ERR_BAD_ARGUMENT;
+    *out = nullptr;
+    hipGraph_t graph;
+    hipError_t e = hipStreamEndCapture(ctx->stream, &graph);
+    if (e != hipSuccess) return (int)e;
+    hipGraphExec_t exec;
+    e = hipGraphInstantiateWithFlags(&exec, graph, 0);
+    if (e != hipSuccess) {
+        (void)hipGraphDestroy(graph);
+        return (int)e;
+    }
+    *out = new SnnkGraph{graph, exec};
+    return 0;
+}
+
+extern "C" int snnk_graph_launch(SnnkCtx* ctx, SnnkGraph* graph) {
+    if (!ctx || !graph) return SNNK_ERR_BAD_ARGUMENT;
+    return (int)hipGraphLaunch(graph->exec, ctx->stream);
+}
+
+extern "C" void snnk_graph_destroy(SnnkGraph* graph) {
+    if (!graph) return;
+    (void)hipGraphExecDestroy(graph->exec);
+    (void)hipGraphDestroy(graph->graph);
+    delete graph;
+}
+
 extern "C" int snnk_sync(SnnkCtx* ctx) {
     if (!ctx) return SNNK_ERR_BAD_ARGUMENT;
     const hipError_t e = hipStreamSynchronize(ctx->stream);

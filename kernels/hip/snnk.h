@@ -140,28 +140,42 @@ int snnk_zero(SnnkCtx* ctx, void* dst, size_t bytes);
 // Waits for the stream; reports an error of any earlier asynchronous call.
 int snnk_sync(SnnkCtx* ctx);
 
+// --- a step's launches: recorded once, replayed (graphs) ------------------------------------
+// Everything below takes the step number as a device address, so a step's launches have fixed
+// arguments: the host records one step (or k) between snnk_capture_begin and snnk_capture_end
+// and replays it with snnk_graph_launch, one call per k steps instead of one per launch.
+typedef struct SnnkGraph SnnkGraph;
+int snnk_capture_begin(SnnkCtx* ctx);
+int snnk_capture_end(SnnkCtx* ctx, SnnkGraph** out);
+int snnk_graph_launch(SnnkCtx* ctx, SnnkGraph* graph);
+void snnk_graph_destroy(SnnkGraph* graph);
+
+// The last launch of a step: last_counts <- counts, counts <- 0, *step += 1.
+int snnk_end_step(SnnkCtx* ctx, uint64_t* step, uint32_t* counts, uint32_t* last_counts,
+                  uint32_t n_pops);
+
 // --- neuron updates (asynchronous; one launch per model over all its populations) ---------
 
-// Deliver (the ring slot due at `step`, zeroed), integrate, threshold, reset, refractoriness;
-// spikes to each population's list, counters[pop] (zeroed by the host before the step) and
+// Deliver (the ring slot due at *step, zeroed), integrate, threshold, reset, refractoriness;
+// spikes to each population's list, counts[pop] (zero at the start of a step) and
 // totals[pop], and to the log.
 int snnk_lif_update(SnnkCtx* ctx, const SnnkPop* pops, const SnnkLifParams* params,
                     uint32_t n_pops, uint32_t n_blocks, double* v, double* i_exc, double* i_inh,
-                    const double* i_ext, uint32_t* refractory, uint64_t step, uint32_t* counts,
-                    unsigned long long* totals, SnnkLog log);
+                    const double* i_ext, uint32_t* refractory, const uint64_t* step,
+                    uint32_t* counts, unsigned long long* totals, SnnkLog log);
 int snnk_coba_update(SnnkCtx* ctx, const SnnkPop* pops, const SnnkCobaParams* params,
                      uint32_t n_pops, uint32_t n_blocks, double* v, double* g_exc, double* g_inh,
-                     const double* i_ext, uint32_t* refractory, uint64_t step, uint32_t* counts,
-                     unsigned long long* totals, SnnkLog log);
+                     const double* i_ext, uint32_t* refractory, const uint64_t* step,
+                     uint32_t* counts, unsigned long long* totals, SnnkLog log);
 // Each source spikes with probability p[k] (per population), drawing draw number
-// base + (step - step0)·len + j of its chunk's ChaCha8 stream, exactly as the CPU does.
+// base + (*step - step0)·len + j of its chunk's ChaCha8 stream, exactly as the CPU does.
 int snnk_poisson_update(SnnkCtx* ctx, const SnnkPop* pops, const double* p, uint32_t n_pops,
-                        uint32_t n_blocks, const SnnkPoissonChunk* chunks, uint64_t step,
+                        uint32_t n_blocks, const SnnkPoissonChunk* chunks, const uint64_t* step,
                         uint64_t step0, uint32_t* counts, unsigned long long* totals,
                         SnnkLog log);
 // One block per population.
 int snnk_list_source_update(SnnkCtx* ctx, const SnnkPop* pops, const SnnkListSource* sources,
-                            uint32_t n_pops, uint64_t step, uint32_t* counts,
+                            uint32_t n_pops, const uint64_t* step, uint32_t* counts,
                             unsigned long long* totals, SnnkLog log);
 
 // --- propagation (asynchronous) ------------------------------------------------------------
@@ -171,14 +185,14 @@ int snnk_list_source_update(SnnkCtx* ctx, const SnnkPop* pops, const SnnkListSou
 // blocks stride over the spikes, `block` threads along a row (any sizes are correct; the host
 // picks about one thread per synapse of a mean row).
 int snnk_propagate_csr(SnnkCtx* ctx, SnnkCsr csr, const uint32_t* spikes, const uint32_t* count,
-                       SnnkTarget target, uint64_t step, uint32_t grid, uint32_t block,
+                       SnnkTarget target, const uint64_t* step, uint32_t grid, uint32_t block,
                        unsigned long long* events);
 // Dense: weights[i·n_post + j]; every target neuron adds the weights of the presynaptic
 // neurons that spiked this step (last_spike[i] == step + 1) in index order, as the CPU does,
 // so the result does not depend on scheduling. row_nnz[i] counts the synapses of row i.
 int snnk_propagate_dense(SnnkCtx* ctx, const double* weights, const uint32_t* row_nnz,
                          uint32_t n_pre, const uint32_t* last_spike, const uint32_t* count,
-                         SnnkTarget target, uint32_t delay, uint64_t step,
+                         SnnkTarget target, uint32_t delay, const uint64_t* step,
                          unsigned long long* events);
 
 // --- batched foraging agents ---------------------------------------------------------------

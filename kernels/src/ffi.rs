@@ -18,6 +18,12 @@ pub struct SnnkCtx {
     _private: [u8; 0],
 }
 
+/// Opaque recorded sequence of launches (`SnnkGraph`).
+#[repr(C)]
+pub struct SnnkGraph {
+    _private: [u8; 0],
+}
+
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct SnnkPop {
@@ -189,6 +195,17 @@ c_abi! {
     pub fn snnk_download(ctx: *mut SnnkCtx, dst: *mut c_void, src: *const c_void, bytes: usize) -> c_int;
     pub fn snnk_zero(ctx: *mut SnnkCtx, dst: *mut c_void, bytes: usize) -> c_int;
     pub fn snnk_sync(ctx: *mut SnnkCtx) -> c_int;
+    pub fn snnk_capture_begin(ctx: *mut SnnkCtx) -> c_int;
+    pub fn snnk_capture_end(ctx: *mut SnnkCtx, out: *mut *mut SnnkGraph) -> c_int;
+    pub fn snnk_graph_launch(ctx: *mut SnnkCtx, graph: *mut SnnkGraph) -> c_int;
+    pub fn snnk_graph_destroy(graph: *mut SnnkGraph) -> ();
+    pub fn snnk_end_step(
+        ctx: *mut SnnkCtx,
+        step: *mut u64,
+        counts: *mut u32,
+        last_counts: *mut u32,
+        n_pops: u32,
+    ) -> c_int;
     pub fn snnk_lif_update(
         ctx: *mut SnnkCtx,
         pops: *const SnnkPop,
@@ -200,7 +217,7 @@ c_abi! {
         i_inh: *mut f64,
         i_ext: *const f64,
         refractory: *mut u32,
-        step: u64,
+        step: *const u64,
         counts: *mut u32,
         totals: *mut u64,
         log: SnnkLog,
@@ -216,7 +233,7 @@ c_abi! {
         g_inh: *mut f64,
         i_ext: *const f64,
         refractory: *mut u32,
-        step: u64,
+        step: *const u64,
         counts: *mut u32,
         totals: *mut u64,
         log: SnnkLog,
@@ -228,7 +245,7 @@ c_abi! {
         n_pops: u32,
         n_blocks: u32,
         chunks: *const SnnkPoissonChunk,
-        step: u64,
+        step: *const u64,
         step0: u64,
         counts: *mut u32,
         totals: *mut u64,
@@ -239,7 +256,7 @@ c_abi! {
         pops: *const SnnkPop,
         sources: *const SnnkListSource,
         n_pops: u32,
-        step: u64,
+        step: *const u64,
         counts: *mut u32,
         totals: *mut u64,
         log: SnnkLog,
@@ -250,7 +267,7 @@ c_abi! {
         spikes: *const u32,
         count: *const u32,
         target: SnnkTarget,
-        step: u64,
+        step: *const u64,
         grid: u32,
         block: u32,
         events: *mut u64,
@@ -264,7 +281,7 @@ c_abi! {
         count: *const u32,
         target: SnnkTarget,
         delay: u32,
-        step: u64,
+        step: *const u64,
         events: *mut u64,
     ) -> c_int;
     pub fn snnk_chacha8_u64(key: *const u32, index: u64) -> u64;

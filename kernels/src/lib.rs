@@ -141,7 +141,12 @@ pub fn probe() -> Result<DeviceInfo> {
             &mut dv,
         )
     };
-    check(status, &format!("{platform} device discovery"))?;
+    check(status, &format!("{platform} device discovery")).map_err(|mut e| {
+        if dv == 0 && platform == "CUDA" {
+            e.message.push_str("; no NVIDIA driver is installed");
+        }
+        e
+    })?;
     let text = |b: &[u8]| {
         CStr::from_bytes_until_nul(b)
             .map(|c| c.to_string_lossy().into_owned())
@@ -268,6 +273,61 @@ impl Drop for Context {
         // SAFETY: created by snnk_create, destroyed once; every buffer (which holds an Arc of
         // this context) is gone.
         unsafe { ffi::snnk_destroy(self.raw) }
+    }
+}
+
+/// A recorded sequence of launches, replayed by [`Graph::launch`] (HIP and CUDA graphs).
+#[derive(Debug)]
+pub struct Graph {
+    ctx: Arc<Context>,
+    raw: *mut ffi::SnnkGraph,
+}
+
+// SAFETY: an executable graph handle, launched on the context's stream from one thread at a
+// time.
+unsafe impl Send for Graph {}
+// SAFETY: as above.
+unsafe impl Sync for Graph {}
+
+impl Graph {
+    /// Records the launches `enqueue` makes on the context's stream (nothing runs), and
+    /// prepares them for replay. `enqueue` must only launch: no copies that wait, no syncs.
+    pub fn record(ctx: &Arc<Context>, enqueue: impl FnOnce() -> Result<()>) -> Result<Graph> {
+        // SAFETY: live context.
+        check(
+            unsafe { ffi::snnk_capture_begin(ctx.raw) },
+            "starting a graph capture",
+        )?;
+        let recorded = enqueue();
+        let mut raw = std::ptr::null_mut();
+        // SAFETY: ends the capture begun above (always, so the stream leaves capture mode).
+        let ended = check(
+            unsafe { ffi::snnk_capture_end(ctx.raw, &mut raw) },
+            "ending a graph capture",
+        );
+        let g = Graph {
+            ctx: Arc::clone(ctx),
+            raw,
+        };
+        recorded?;
+        ended?;
+        Ok(g)
+    }
+
+    /// Replays the recorded launches on the context's stream.
+    pub fn launch(&self) -> Result<()> {
+        // SAFETY: a graph made by `record` on this context.
+        check(
+            unsafe { ffi::snnk_graph_launch(self.ctx.raw, self.raw) },
+            "launching a graph",
+        )
+    }
+}
+
+impl Drop for Graph {
+    fn drop(&mut self) {
+        // SAFETY: made by snnk_capture_end (or null), destroyed once.
+        unsafe { ffi::snnk_graph_destroy(self.raw) }
     }
 }
 
@@ -472,6 +532,29 @@ pub fn update_block_size() -> u32 {
 pub mod launch {
     use super::*;
 
+    /// `snnk_end_step`.
+    ///
+    /// # Safety
+    /// See the [module](self).
+    pub unsafe fn end_step(
+        ctx: &Context,
+        step: &DeviceBuffer<u64>,
+        counts: &DeviceBuffer<u32>,
+        last_counts: &DeviceBuffer<u32>,
+    ) -> Result<()> {
+        assert!(last_counts.len() >= counts.len() && !step.is_empty());
+        check(
+            ffi::snnk_end_step(
+                ctx.raw,
+                step.ptr(),
+                counts.ptr(),
+                last_counts.ptr(),
+                counts.len() as u32,
+            ),
+            "launching the end of a step",
+        )
+    }
+
     /// `snnk_lif_update`.
     ///
     /// # Safety
@@ -485,7 +568,7 @@ pub mod launch {
         cols: [*mut f64; 3],
         i_ext: *const f64,
         refractory: *mut u32,
-        step: u64,
+        step: *const u64,
         counts: *mut u32,
         totals: *mut u64,
         log: SnnkLog,
@@ -524,7 +607,7 @@ pub mod launch {
         cols: [*mut f64; 3],
         i_ext: *const f64,
         refractory: *mut u32,
-        step: u64,
+        step: *const u64,
         counts: *mut u32,
         totals: *mut u64,
         log: SnnkLog,
@@ -561,7 +644,7 @@ pub mod launch {
         p: &DeviceBuffer<f64>,
         n_blocks: u32,
         chunks: &DeviceBuffer<SnnkPoissonChunk>,
-        step: u64,
+        step: *const u64,
         step0: u64,
         counts: *mut u32,
         totals: *mut u64,
@@ -593,7 +676,7 @@ pub mod launch {
         ctx: &Context,
         pops: &DeviceBuffer<SnnkPop>,
         sources: &DeviceBuffer<SnnkListSource>,
-        step: u64,
+        step: *const u64,
         counts: *mut u32,
         totals: *mut u64,
         log: SnnkLog,
@@ -624,7 +707,7 @@ pub mod launch {
         spikes: *const u32,
         count: *const u32,
         target: SnnkTarget,
-        step: u64,
+        step: *const u64,
         grid: u32,
         block: u32,
         events: *mut u64,
@@ -651,7 +734,7 @@ pub mod launch {
         count: *const u32,
         target: SnnkTarget,
         delay: u32,
-        step: u64,
+        step: *const u64,
         events: *mut u64,
     ) -> Result<()> {
         check(

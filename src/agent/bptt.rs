@@ -128,6 +128,9 @@ pub struct Trace {
     pub out: Vec<f64>,
     syn: Vec<f64>,
     mem_now: Vec<f64>,
+    cur: Vec<f64>,
+    /// Scratch of the factored backward pass (μ, λ, k_{t+1}).
+    back: Vec<f64>,
 }
 
 impl Layers {
@@ -154,7 +157,8 @@ impl Layers {
         tr.syn.resize(h, 0.0);
         tr.mem_now.clear();
         tr.mem_now.resize(h, 0.0);
-        let mut cur = vec![0.0; h];
+        let mut cur = std::mem::take(&mut tr.cur);
+        cur.resize(h, 0.0);
         let theta = self.threshold;
         for t in 0..steps {
             x(t, &mut cur);
@@ -198,6 +202,7 @@ impl Layers {
                 }
             }
         }
+        tr.cur = cur;
     }
 
     /// Backward pass. `g_out` is ∂L/∂out_t (T × out). Writes ∂L/∂x_t into `g_x` (T × hidden)
@@ -279,7 +284,7 @@ impl Layers {
 impl Layers {
     /// Writes q and ν of a decision (see the type's documentation) for a trace of `tr.steps`
     /// steps.
-    pub fn policy_factors(&self, tr: &Trace, q: &mut [f64], nu: &mut [f64]) {
+    pub fn policy_factors(&self, tr: &mut Trace, q: &mut [f64], nu: &mut [f64]) {
         let (h, steps) = (self.hidden, tr.steps);
         let (alpha, beta) = match self.neuron {
             Hidden::Leaky { beta } => (0.0, beta),
@@ -289,9 +294,11 @@ impl Layers {
         let zero = matches!(self.reset, Reset::Zero);
         q.iter_mut().for_each(|x| *x = 0.0);
         nu.iter_mut().for_each(|x| *x = 0.0);
-        let mut mu = vec![0.0; h];
-        let mut lam = vec![0.0; h];
-        let mut k_next = vec![0.0; h];
+        let mut back = std::mem::take(&mut tr.back);
+        back.clear();
+        back.resize(3 * h, 0.0);
+        let (mu, rest) = back.split_at_mut(h);
+        let (lam, k_next) = rest.split_at_mut(h);
         let mut kappa = 0.0;
         for t in (0..steps).rev() {
             kappa = 1.0 / steps as f64 + self.beta_out * kappa;
@@ -312,6 +319,7 @@ impl Layers {
                 nu[j] += l;
             }
         }
+        tr.back = back;
     }
 }
 
@@ -429,7 +437,7 @@ mod tests {
                 let (mut gx, mut gw) = (vec![0.0; steps * h], vec![0.0; h * o]);
                 l.backward(&tr, &g_out, &w2, &mut gx, &mut gw, None);
                 let (mut q, mut nu) = (vec![0.0; h], vec![0.0; h]);
-                l.policy_factors(&tr, &mut q, &mut nu);
+                l.policy_factors(&mut tr, &mut q, &mut nu);
                 for j in 0..h {
                     let u: f64 = (0..o).map(|c| w2[j * o + c] * dz[c]).sum();
                     let gin: f64 = (0..steps).map(|t| gx[t * h + j]).sum();

@@ -218,23 +218,27 @@ impl Trainer {
         let n_in = net.pop(input).len();
         let n_out = net.pop(readout).len();
         let obs_len = envs[0].observation_len();
-        if obs_len != n_in {
+        if spec.encoder.input_len(obs_len) != Some(n_in) {
             return Err(located(
                 "input",
                 Error::Input(format!(
-                    "the environment observes {obs_len} values but the input population has {n_in} neurons"
+                    "the environment observes {obs_len} values, which the {:?} encoder presents to {} input neurons, but the input population has {n_in}",
+                    spec.encoder,
+                    spec.encoder.input_len(obs_len).map_or("no".to_string(), |k| k.to_string())
                 )),
             ));
         }
         match envs[0].discrete_actions() {
             Some(k) if k == n_out => {}
-            other => return Err(located(
-                "readout",
-                Error::Input(format!(
+            other => {
+                return Err(located(
+                    "readout",
+                    Error::Input(format!(
                     "the readout has {n_out} neurons but the environment has {} discrete actions",
                     other.map_or("no".to_string(), |k| k.to_string())
                 )),
-            )),
+                ))
+            }
         }
         let layers = layers_of(&net, &wiring, spec)?;
         let rule_plugin = plugin::load(
@@ -556,7 +560,7 @@ impl Trainer {
         let envs = (0..self.spec.batch)
             .map(|_| plugin.create_env(params))
             .collect::<Result<Vec<_>>>()?;
-        if envs[0].observation_len() != self.n_in {
+        if self.spec.encoder.input_len(envs[0].observation_len()) != Some(self.n_in) {
             return Err(Error::Input(
                 "the new environment observes a different size".into(),
             ));
@@ -758,9 +762,10 @@ fn run_episode(
     let mut rng = stream(seed, "episode", "", episode);
     let mut s = Scratch {
         cur: vec![0.0; h],
-        obs: vec![0.0; n_in],
+        obs: vec![0.0; env.observation_len()],
         ..Scratch::default()
     };
+    debug_assert_eq!(spec.encoder.input_len(s.obs.len()), Some(n_in));
     let mut buf = EpisodeBuf {
         spikes_per_neuron: vec![0.0; h],
         active_start: vec![0],
@@ -776,13 +781,11 @@ fn run_episode(
         // Input currents: the rows of the active inputs, summed.
         s.cur.iter_mut().for_each(|c| *c = 0.0);
         let start = buf.active.len();
-        for (i, &x) in s.obs.iter().enumerate() {
-            if x > 0.5 {
-                buf.active.push(i as u32);
-                let row = &w1[i * h..(i + 1) * h];
-                for j in 0..h {
-                    s.cur[j] += row[j];
-                }
+        spec.encoder.active(&s.obs, &mut buf.active);
+        for &i in &buf.active[start..] {
+            let row = &w1[i as usize * h..(i as usize + 1) * h];
+            for j in 0..h {
+                s.cur[j] += row[j];
             }
         }
         let n_active = buf.active.len() - start;
@@ -812,7 +815,7 @@ fn run_episode(
         let base = buf.q.len();
         buf.q.resize(base + h, 0.0);
         buf.nu.resize(base + h, 0.0);
-        layers.policy_factors(&s.trace, &mut buf.q[base..], &mut buf.nu[base..]);
+        layers.policy_factors(&mut s.trace, &mut buf.q[base..], &mut buf.nu[base..]);
         let ent: f64 = -pi
             .iter()
             .map(|&p| if p > 0.0 { p * p.ln() } else { 0.0 })

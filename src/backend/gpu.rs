@@ -4,13 +4,16 @@
 //!
 //! One step on the device is one stream of launches, with no host round trip:
 //!
-//! 1. zero the per-population spike counters;
-//! 2. one neuron-update launch per model over all its populations (exact LIF, COBA LIF,
+//! 1. one neuron-update launch per model over all its populations (exact LIF, COBA LIF,
 //!    Poisson sources, spike-list sources): delivery from the input rings, integration,
 //!    threshold, reset, refractoriness, spike lists, spike log;
-//! 3. one propagation launch per projection, in the CPU's order (per target population,
+//! 2. one propagation launch per projection, in the CPU's order (per target population,
 //!    projections in name order): event-driven CSR for sparse projections, a dense kernel for
-//!    projections that connect at least a quarter of all pairs.
+//!    projections that connect at least a quarter of all pairs;
+//! 3. the end of the step: counters kept and cleared, the device's step number advanced.
+//!
+//! The launches take the step number from the device, so they are recorded once (one step,
+//! and 32 steps) and replayed as graphs.
 //!
 //! The host reads the spike log back only every few hundred steps (whenever it could next
 //! fill up), and the whole state once at the end. State recorders cost a download of the
@@ -27,8 +30,8 @@ use crate::graph::Delays;
 use crate::models::{Dynamics, CHUNK};
 use crate::Real;
 use snnsim_kernels::{
-    self as kern, launch, Context, DeviceBuffer, DeviceInfo, GpuError, SnnkCobaParams, SnnkCsr,
-    SnnkLifParams, SnnkListSource, SnnkLog, SnnkPoissonChunk, SnnkPop, SnnkTarget,
+    self as kern, launch, Context, DeviceBuffer, DeviceInfo, GpuError, Graph, SnnkCobaParams,
+    SnnkCsr, SnnkLifParams, SnnkListSource, SnnkLog, SnnkPoissonChunk, SnnkPop, SnnkTarget,
 };
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -216,7 +219,12 @@ struct Sim {
     poisson: Option<PoissonGroup>,
     lists: Option<ListGroup>,
     projs: Vec<ProjDev>,
+    /// The step being computed, on the device (kernels read it; the end of a step advances it).
+    step: DeviceBuffer<u64>,
+    /// Spikes per population in the step being computed; zeroed by the end of each step.
     counts: DeviceBuffer<u32>,
+    /// Spikes per population in the last step completed.
+    last_counts: DeviceBuffer<u32>,
     totals: DeviceBuffer<u64>,
     events: DeviceBuffer<u64>,
     log: DeviceBuffer<u32>,
@@ -226,10 +234,17 @@ struct Sim {
     drain_every: u64,
     recording: bool,
     dc: Vec<Dc>,
+    /// Recorded launches of one step and of [`GRAPH_STEPS`] steps; `None` until first used,
+    /// or for good when recording is off or failed.
+    graphs: Option<(Graph, Graph)>,
+    use_graphs: bool,
     step0: u64,
     steps_run: u64,
     drained_to: u64,
 }
+
+/// Steps recorded in one graph: replayed with one call where no host work falls inside.
+const GRAPH_STEPS: u64 = 32;
 
 /// Projections denser than this (synapses / pairs) use the dense kernel.
 const DENSE_MIN_DENSITY: f64 = 0.25;
@@ -735,7 +750,9 @@ impl Sim {
             poisson,
             lists,
             projs,
+            step: ctx.upload(&[engine.step])?,
             counts: ctx.alloc(n_pops)?,
+            last_counts: ctx.alloc(n_pops)?,
             totals: ctx.alloc(n_pops)?,
             events: ctx.alloc(1)?,
             log: ctx.alloc((2 * log_cap as usize).max(2))?,
@@ -744,6 +761,9 @@ impl Sim {
             drain_every,
             recording,
             dc,
+            graphs: None,
+            // SNNSIM_GPU_GRAPHS=0: one call per launch, for comparison.
+            use_graphs: std::env::var("SNNSIM_GPU_GRAPHS").map_or(true, |v| v != "0"),
             step0: engine.step,
             steps_run: 0,
             drained_to: engine.step,
@@ -761,16 +781,32 @@ impl Sim {
 
     fn run(&mut self, engine: &mut Engine, steps: u64) -> KResult<()> {
         let end = engine.step + steps;
-        for n in engine.step..end {
+        let mut n = engine.step;
+        while n < end {
             self.stimuli(engine, n)?;
             if !engine.states.is_empty() {
                 self.record_states(engine, n)?;
             }
-            self.step(n)?;
-            self.steps_run += 1;
-            engine.step = n + 1;
-            if self.recording && n + 1 - self.drained_to >= self.drain_every {
-                self.drain(engine, n + 1)?;
+            if self.recording
+                && n > self.drained_to
+                && n + GRAPH_STEPS - self.drained_to > self.drain_every
+            {
+                self.drain(engine, n)?; // room for a whole graph of steps in the log
+            }
+            let many = n + GRAPH_STEPS <= end
+                && engine.states.is_empty()
+                && !self.dc.iter().any(|d| {
+                    let inside = |s: u64| n < s && s < n + GRAPH_STEPS;
+                    inside(d.start) || d.stop.is_some_and(inside)
+                })
+                && (!self.recording || n + GRAPH_STEPS - self.drained_to <= self.drain_every);
+            let k = if many { GRAPH_STEPS } else { 1 };
+            self.launch_steps(k)?;
+            n += k;
+            self.steps_run += k;
+            engine.step = n;
+            if self.recording && n - self.drained_to >= self.drain_every {
+                self.drain(engine, n)?;
             }
         }
         if self.recording {
@@ -779,13 +815,33 @@ impl Sim {
         Ok(())
     }
 
-    /// One step, queued on the device.
-    fn step(&mut self, n: u64) -> KResult<()> {
+    /// Queues `k` steps (1 or [`GRAPH_STEPS`]): replays of recorded launches where recording
+    /// works, else the launches themselves.
+    fn launch_steps(&mut self, k: u64) -> KResult<()> {
+        if self.use_graphs && self.graphs.is_none() {
+            let one = Graph::record(&self.ctx, || self.enqueue_step());
+            let many = Graph::record(&self.ctx, || {
+                (0..GRAPH_STEPS).try_for_each(|_| self.enqueue_step())
+            });
+            match (one, many) {
+                (Ok(a), Ok(b)) => self.graphs = Some((a, b)),
+                _ => self.use_graphs = false, // not recordable here: launch one by one
+            }
+        }
+        match &self.graphs {
+            Some((one, many)) if k == GRAPH_STEPS => many.launch(),
+            Some((one, _)) => (0..k).try_for_each(|_| one.launch()),
+            None => (0..k).try_for_each(|_| self.enqueue_step()),
+        }
+    }
+
+    /// Queues one step's launches. Their arguments do not depend on the step (the kernels
+    /// read it from the device), so the same launches can be recorded once and replayed.
+    fn enqueue_step(&self) -> KResult<()> {
         let ctx = &*self.ctx;
         let log = self.log();
-        let npops = self.counts.len();
-        self.counts.zero(0, npops)?;
         let (counts, totals) = (self.counts.ptr(), self.totals.ptr());
+        let step = self.step.ptr().cast_const();
         // SAFETY (all launches below): every address is a live buffer of this context made in
         // `upload` with the sizes the descriptors state; the buffers live as long as `self`.
         unsafe {
@@ -798,7 +854,7 @@ impl Sim {
                     [g.cols[0].ptr(), g.cols[1].ptr(), g.cols[2].ptr()],
                     g.i_ext.ptr(),
                     g.refractory.ptr(),
-                    n,
+                    step,
                     counts,
                     totals,
                     log,
@@ -813,7 +869,7 @@ impl Sim {
                     [g.cols[0].ptr(), g.cols[1].ptr(), g.cols[2].ptr()],
                     g.i_ext.ptr(),
                     g.refractory.ptr(),
-                    n,
+                    step,
                     counts,
                     totals,
                     log,
@@ -821,11 +877,12 @@ impl Sim {
             }
             if let Some(g) = &self.poisson {
                 launch::poisson_update(
-                    ctx, &g.descs, &g.p, g.n_blocks, &g.chunks, n, self.step0, counts, totals, log,
+                    ctx, &g.descs, &g.p, g.n_blocks, &g.chunks, step, self.step0, counts, totals,
+                    log,
                 )?;
             }
             if let Some(g) = &self.lists {
-                launch::list_source_update(ctx, &g.descs, &g.sources, n, counts, totals, log)?;
+                launch::list_source_update(ctx, &g.descs, &g.sources, step, counts, totals, log)?;
             }
             for p in &self.projs {
                 let pre = &self.pops[p.pre];
@@ -839,7 +896,7 @@ impl Sim {
                         pre.spikes.ptr(),
                         count,
                         p.target,
-                        n,
+                        step,
                         *grid,
                         *block,
                         self.events.ptr(),
@@ -857,13 +914,13 @@ impl Sim {
                         count,
                         p.target,
                         *delay,
-                        n,
+                        step,
                         self.events.ptr(),
                     )?,
                 }
             }
+            launch::end_step(ctx, &self.step, &self.counts, &self.last_counts)
         }
-        Ok(())
     }
 
     /// Rewrites and uploads the external current of the populations whose stimuli switch at
@@ -1024,7 +1081,7 @@ impl Sim {
             return Ok(());
         }
         let ids = engine.net.pop_ids();
-        let counts = self.counts.to_vec()?;
+        let counts = self.last_counts.to_vec()?;
         let totals = self.totals.to_vec()?;
         for (i, &id) in ids.iter().enumerate() {
             self.pull_population(engine, id, i, None)?;

@@ -16,9 +16,10 @@ use std::ops::Range;
 /// Targets per range below which a postsynaptic population is not cut further.
 pub const MIN_RANGE: usize = 16_384;
 
-/// Synaptic events per step below which propagation runs on the calling thread: fewer than
-/// this do not pay for waking a second one.
-pub const PARALLEL_EVENTS: usize = 32_768;
+/// Synaptic events per step (estimated from the spike counts and mean row lengths) below which
+/// propagation runs on the calling thread: fewer than this (a few microseconds of work) do not
+/// pay for waking another. CUBA-4k has about 160 per step, CUBA-400k about 18 000.
+pub const PARALLEL_EVENTS: usize = 4_096;
 
 /// Ring slots of at least this many targets (256 kB of f64, a quarter of a core's L2: the
 /// neuron update streams the rest of the cache away between two steps' propagations) are

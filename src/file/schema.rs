@@ -104,12 +104,72 @@ pub struct AgentSpec {
     /// Entropy bonus coefficient: the loss gains −c·H(π) per decision.
     #[serde(default)]
     pub entropy_coef: f64,
+    /// How the environment's observation becomes the input population's on/off pattern.
+    #[serde(default)]
+    pub encoder: Encoder,
     /// Growth and pruning of the hidden population; none when absent.
     #[serde(default)]
     pub structure: Option<StructureSpec>,
     /// Print a progress line every this many episodes (0: never).
     #[serde(default = "default_progress")]
     pub progress_every: u64,
+}
+
+/// How an agent's observation is presented to its input population.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub enum Encoder {
+    /// Input neuron i is on when observation value i exceeds 0.5.
+    #[default]
+    Identity,
+    /// For a two-channel grid observation (agent one-hot, then food, `size`² cells each): the
+    /// agent channel as it is, then the food channel re-centred on the agent, a
+    /// (2·size − 1)² window in which cell (dr, dc) holds the food at row + dr, column + dc.
+    /// The input population has size² + (2·size − 1)² neurons.
+    Egocentric {
+        /// Side of the grid.
+        size: usize,
+    },
+}
+
+impl Encoder {
+    /// Input neurons needed for an observation of `obs_len` values, if the encoder accepts it.
+    pub fn input_len(&self, obs_len: usize) -> Option<usize> {
+        match *self {
+            Encoder::Identity => Some(obs_len),
+            Encoder::Egocentric { size } => {
+                (obs_len == 2 * size * size).then(|| size * size + (2 * size - 1) * (2 * size - 1))
+            }
+        }
+    }
+
+    /// Writes the indices of the input neurons that are on for observation `obs`.
+    pub fn active(&self, obs: &[f64], out: &mut Vec<u32>) {
+        match *self {
+            Encoder::Identity => {
+                out.extend((0..obs.len()).filter(|&i| obs[i] > 0.5).map(|i| i as u32));
+            }
+            Encoder::Egocentric { size } => {
+                let s2 = size * size;
+                let Some(agent) = (0..s2).find(|&i| obs[i] > 0.5) else {
+                    return;
+                };
+                out.push(agent as u32);
+                let (ar, ac) = ((agent / size) as isize, (agent % size) as isize);
+                let w = 2 * size - 1;
+                let mut food: Vec<u32> = (0..s2)
+                    .filter(|&i| obs[s2 + i] > 0.5)
+                    .map(|i| {
+                        let dr = (i / size) as isize - ar + size as isize - 1;
+                        let dc = (i % size) as isize - ac + size as isize - 1;
+                        (s2 + dr as usize * w + dc as usize) as u32
+                    })
+                    .collect();
+                food.sort_unstable();
+                out.extend(food);
+            }
+        }
+    }
 }
 
 fn default_decision_steps() -> usize {

@@ -9,12 +9,24 @@ use snnsim::file::{self, Checked, Connectivity, GraphFile, Source};
 use std::path::PathBuf;
 
 /// The `*.ron` files under graphs/, sorted.
+/// Whether a RON file in graphs/ is an experiment file (`snnsim experiment`), not a graph.
+fn is_experiment(p: &std::path::Path) -> bool {
+    let text = std::fs::read_to_string(p).unwrap_or_default();
+    ron::Options::default()
+        .with_default_extension(
+            ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES
+                | ron::extensions::Extensions::IMPLICIT_SOME,
+        )
+        .from_str::<file::ExperimentFile>(&text)
+        .is_ok()
+}
+
 fn graph_files() -> Vec<PathBuf> {
     let dir = root().join("graphs");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
         .map(|e| e.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+        .filter(|p| p.extension().is_some_and(|x| x == "ron") && !is_experiment(p))
         .collect();
     files.sort();
     let names: Vec<String> = files
@@ -126,7 +138,11 @@ fn every_graph_file_loads_and_validates() {
             file::load(&path).unwrap_or_else(|e| panic!("{} is invalid: {e}", path.display()));
         let f = &checked.file;
         assert!(!f.populations.is_empty(), "{}", path.display());
-        assert!(checked.steps() > 0, "{} runs no steps", path.display());
+        assert!(
+            checked.steps() > 0 || f.task.is_some(),
+            "{} runs no steps and has no task",
+            path.display()
+        );
         let stem = path.file_stem().unwrap().to_string_lossy();
         if stem == "cuba" || stem == "coba" {
             let pops: Vec<(&str, usize)> = f
@@ -515,4 +531,36 @@ fn doc_dense_example_config_ron_is_the_resolved_file_and_repeats_the_run() {
     assert_eq!(again["state_hash"], first["state_hash"]);
     assert_eq!(again["populations"], first["populations"]);
     assert_eq!(again["synaptic_events"], first["synaptic_events"]);
+}
+
+/// Every experiment file in graphs/ parses and names graph files with a training task.
+#[test]
+fn experiment_files_name_training_graphs() {
+    let dir = root().join("graphs");
+    let mut found = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let p = entry.unwrap().path();
+        if !(p.extension().is_some_and(|x| x == "ron") && is_experiment(&p)) {
+            continue;
+        }
+        found += 1;
+        let exp: file::ExperimentFile = ron::Options::default()
+            .with_default_extension(
+                ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES
+                    | ron::extensions::Extensions::IMPLICIT_SOME,
+            )
+            .from_str(&std::fs::read_to_string(&p).unwrap())
+            .unwrap();
+        assert!(!exp.seeds.is_empty());
+        for c in &exp.configurations {
+            let g = file::load(&dir.join(&c.graph)).unwrap();
+            assert!(
+                g.file.task.is_some(),
+                "{} names {} without a task",
+                p.display(),
+                c.graph
+            );
+        }
+    }
+    assert!(found >= 1, "graphs/h0.ron is an experiment file");
 }

@@ -3,6 +3,7 @@
 mod common;
 
 mod bad_input;
+mod bench;
 mod determinism;
 mod engine;
 mod foraging;

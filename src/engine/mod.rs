@@ -3,9 +3,9 @@
 //!
 //! Neuron state is updated clock-driven over dense columns; spikes propagate event-driven:
 //! only neurons that spiked walk their CSR rows. Parallel work is split into fixed pieces —
-//! chunks of neurons for the update, one task per postsynaptic population for propagation —
-//! with one writer per value and sums in a fixed order, so the same file and seed give the
-//! same spikes on any number of threads.
+//! chunks of neurons for the update, ranges of target neurons for propagation
+//! ([`propagate`]) — with one writer per value and sums in a fixed order, so the same file
+//! and seed give the same spikes on any number of threads.
 
 pub mod hash;
 pub mod propagate;
@@ -307,7 +307,8 @@ impl Engine {
     ///    refractoriness; the spike list of the step (stamped t_n).
     /// 4. **Propagate** — each neuron that spiked walks its CSR row in every outgoing
     ///    projection and adds the weight into the target's ring slot n + delay; only spiking
-    ///    neurons do work. One task per postsynaptic population, projections in name order.
+    ///    neurons do work. Per postsynaptic population, projections in name order; large
+    ///    populations are cut into target ranges walked in parallel ([`propagate`]).
     /// 5. **Plasticity** — learning-rule hooks.
     /// 6. **Observe** — recorders and observing hooks.
     /// 7. **Structure** — structural-edit hooks (growth, pruning) as one batch.

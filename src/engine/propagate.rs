@@ -169,3 +169,130 @@ pub fn propagate_range<S: AsMut<[Real]>>(
     }
     events
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Engine;
+    use crate::file::{Receptor, Source};
+    use crate::graph::{Traces, Weights};
+
+    /// A random projection `n_pre × n_post` with about `per_row` synapses per row.
+    fn projection(n_pre: usize, n_post: usize, per_row: usize, delays: Delays) -> Projection {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let (mut indptr, mut indices, mut data) = (vec![0usize], Vec::new(), Vec::new());
+        for _ in 0..n_pre {
+            let mut row: Vec<u32> = (0..per_row)
+                .map(|_| (next() % n_post as u64) as u32)
+                .collect();
+            row.sort_unstable();
+            row.dedup();
+            for j in row {
+                indices.push(j);
+                data.push((next() % 1000) as Real / 7.0 - 70.0);
+            }
+            indptr.push(indices.len());
+        }
+        let nnz = indices.len();
+        let delays = match delays {
+            Delays::PerSynapse(_) => {
+                Delays::PerSynapse((0..nnz).map(|k| 1 + (k % 5) as u16).collect())
+            }
+            d => d,
+        };
+        Projection {
+            name: "p".into(),
+            receptor: Receptor::Exc,
+            weights: Weights::new((n_pre, n_post), indptr, indices, data),
+            delays,
+            traces: Traces::default(),
+        }
+    }
+
+    /// Walking every target range separately gives the whole walk's ring, bit for bit.
+    #[test]
+    fn target_ranges_give_the_same_sums_as_the_whole_walk() {
+        let n_post = 3 * MIN_RANGE + 123;
+        for delays in [Delays::Uniform(2), Delays::PerSynapse(Vec::new())] {
+            let proj = projection(500, n_post, 400, delays);
+            let spikes: Vec<u32> = (0..500).step_by(3).collect();
+            let mut whole = InputRing::new(&[Receptor::Exc, Receptor::Inh], n_post, 6);
+            let mut events = 0;
+            for step in 0..4 {
+                events += propagate_projection(&proj, &spikes, &mut whole, step);
+            }
+            for pieces in 1..=4 {
+                let ranges = target_ranges(n_post, pieces);
+                assert_eq!(ranges.len(), pieces.min(3));
+                assert_eq!(ranges.last().unwrap().end, n_post);
+                let mut ring = InputRing::new(&[Receptor::Exc, Receptor::Inh], n_post, 6);
+                let mut split_events = 0;
+                for step in 0..4 {
+                    for t in &ranges {
+                        let mut slots: Vec<&mut [Real]> = ring.slots[..6]
+                            .iter_mut()
+                            .map(|s| &mut s[t.clone()])
+                            .collect();
+                        split_events +=
+                            propagate_range(&proj, &spikes, &mut slots, t.clone(), step);
+                    }
+                }
+                assert_eq!(split_events, events);
+                let same = whole
+                    .slots
+                    .iter()
+                    .zip(&ring.slots)
+                    .all(|(a, b)| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
+                assert!(same, "{pieces} ranges differ from the whole walk");
+            }
+        }
+    }
+
+    /// The engine's parallel path (target ranges walked by several threads) gives the state of
+    /// the single-thread path.
+    #[test]
+    fn parallel_propagation_is_bit_identical_to_one_thread() {
+        let text = format!(
+            r#"(format_version: 1, dt_ms: 0.1, duration_ms: 2.0, seed: 5,
+                populations: [
+                  (name: "drive", size: 2000, model: Poisson(rate_hz: 500.0)),
+                  (name: "cells", size: {}, model: Lif(v_th_mv: -50.0),
+                   init: {{ "v": Uniform(low: -70.0, high: -50.0) }}),
+                ],
+                projections: [
+                  (pre: "drive", post: "cells", connectivity: FixedProbability(p: 0.01),
+                   weight: Normal(mean: 0.5, std: 0.2), delay_ms: Uniform(low: 0.1, high: 0.5)),
+                  (name: "rec", pre: "cells", post: "cells", receptor: Inh,
+                   connectivity: FixedProbability(p: 0.002), weight: Constant(-0.3)),
+                ],
+                recorders: [Spikes(population: "cells")])"#,
+            2 * MIN_RANGE + 7
+        );
+        let checked = Source::from_text("split.ron", text).load().unwrap();
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut e = Engine::from_file(&checked).unwrap();
+                e.run(checked.steps()).unwrap();
+                (e.state_hash(), e.synaptic_events, e.spikes.events.clone())
+            })
+        };
+        let one = run(1);
+        assert!(
+            one.1 as usize > PARALLEL_EVENTS * checked.steps() as usize,
+            "the network must take the parallel path ({} events)",
+            one.1
+        );
+        assert_eq!(run(2), one);
+        assert_eq!(run(3), one);
+    }
+}

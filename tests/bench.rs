@@ -1,0 +1,89 @@
+//! `snnsim bench`: the table and the JSON report, peers that are not installed reported as
+//! such (not as failures), unknown networks refused as bad input. Only the shape of the
+//! output is checked here: speed is measured by the benchmark itself, never in tests.
+
+use crate::common::root;
+use std::process::Command;
+
+fn bench(args: &[&str], python: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_snnsim"))
+        .arg("bench")
+        .args(args)
+        .current_dir(root())
+        .env("SNNSIM_PEER_PYTHON", python)
+        .output()
+        .expect("snnsim starts")
+}
+
+#[test]
+fn bench_reports_a_row_per_network_and_thread_count_and_missing_peers() {
+    let o = bench(
+        &[
+            "--networks",
+            "cuba",
+            "--reps",
+            "1",
+            "--threads",
+            "1,2",
+            "--peers",
+            "--json",
+        ],
+        "/nonexistent/python",
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "bench failed: {}\n{stdout}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().expect("output")).expect("JSON last line");
+    let rows = report["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 2, "{report}");
+    for (row, threads) in rows.iter().zip([1, 2]) {
+        assert_eq!(row["network"], "cuba");
+        assert_eq!(row["threads"], threads);
+        assert_eq!(row["sim_time_s"], 10.0);
+        assert!(row["sim_wall_s"].as_f64().unwrap() > 0.0);
+        let run = &row["runs"][0];
+        assert!(run["synaptic_events"].as_u64().unwrap() > 1_000_000);
+        assert!(run["peak_rss_mb"].as_f64().is_some_and(|m| m > 1.0));
+        let peers = row["peers"].as_array().expect("peers");
+        let names: Vec<&str> = peers.iter().map(|p| p["peer"].as_str().unwrap()).collect();
+        assert_eq!(names, ["brian2", "nest"]);
+        for p in peers {
+            assert_eq!(p["status"], "not installed", "{p}");
+            assert!(p["sim_wall_s"].is_null());
+        }
+    }
+    // The same network on 1 and 2 threads gives the same state.
+    assert_eq!(
+        rows[0]["runs"][0]["state_hash"],
+        rows[1]["runs"][0]["state_hash"]
+    );
+    let table = stdout
+        .lines()
+        .find(|l| l.starts_with("network"))
+        .expect("a header");
+    assert!(
+        table.contains("brian2 s") && table.contains("nest s"),
+        "{table}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("cuba ") && l.contains("not installed")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn bench_refuses_an_unknown_network_as_bad_input() {
+    let o = bench(&["--networks", "cuba,nope", "--reps", "1"], "python3");
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("unknown network `nope`") && stderr.contains("cuba-400k"),
+        "{stderr}"
+    );
+}

@@ -12,12 +12,15 @@ What it is (../shared/SPEC.md §1; the configuration of graphs/foraging*.ron):
   truncated after 100 steps. Layouts come from numpy's PCG64, not snnsim's SplitMix64 streams,
   so the episodes are statistically, not bit-for-bit, the same.
 - Network (SPEC §1.2): 450 inputs (an input whose observation value is 1 drives the hidden
-  layer on every step of the decision) → `--hidden` snnTorch `Synaptic` neurons (α = e^(−1/10),
-  β = e^(−1/20), threshold 1, reset "zero") → 4 snnTorch `Leaky` readout neurons (β = e^(−1/20),
-  reset "none"); no biases. Logits = readout membrane averaged over T = 10 steps from zero
-  state; π = softmax(logits); the action is sampled from π. Weights Kaiming-normal with the
-  gains of the graph files: std = gain / sqrt(fan_in), gain 0.3 for input → hidden (fan-in 450)
-  and 0.14 for hidden → readout (fan-in = hidden size).
+  layer on every step of the decision; with `--encoder egocentric`, snnsim's
+  `Egocentric(size: 15)` encoding instead: the agent channel, then the food channel re-centred
+  on the agent in a 29 × 29 window, 1066 inputs, as in the current graphs/foraging*.ron) →
+  `--hidden` snnTorch `Synaptic` neurons (α = e^(−1/10), β = e^(−1/20), threshold 1, reset
+  "zero") → 4 snnTorch `Leaky` readout neurons (β = e^(−1/20), reset "none"); no biases.
+  Logits = readout membrane averaged over T = 10 steps from zero state; π = softmax(logits);
+  the action is sampled from π. Weights Kaiming-normal with the gains of the graph files:
+  std = gain / sqrt(fan_in), gain 0.3 for input → hidden (fan-in = inputs) and 0.14 for
+  hidden → readout (fan-in = hidden size).
 - Learning (SPEC §1.3): REINFORCE, G_t with γ = 0.99, an EMA baseline of episode returns G_0
   (decay 0.99, starting at 0, updated episode by episode in batch order), advantages
   normalised over the batch's decisions ((A − mean) / (std + 1e-8), population std), loss
@@ -55,7 +58,26 @@ sim_wall_s), episodes_per_s, mean_food_last_500 (over all episodes when fewer), 
 hidden size, growth and pruning events, dtype, neurons (snntorch or plain), threads
 (torch.get_num_threads()), the torch, snntorch and numpy versions and the load average.
 
-Options worth knowing: --dtype float32 (default, torch's default) or float64 (snnsim's
+How it differs from snnsim (src/agent/train.rs, plugins/reinforce, plugins/gridworld):
+
+- Random streams: layouts and actions from numpy PCG64 streams and the weights from a torch
+  generator, not snnsim's per-episode streams, so runs match snnsim statistically (same
+  learning curves within noise), never bit for bit.
+- Precision: float32 by default (torch's default); snnsim computes in f64 (`--dtype float64`).
+- Gradient: autograd over a recomputation of the batch's decisions; snnsim keeps a factored
+  backward pass of each decision (q, ν) from the acting pass. The same gradient, BPTT with the
+  detached reset, by two routes.
+- Input: a dense (rows × inputs) @ (inputs × hidden) product; snnsim sums the rows of the
+  (at most 6) active inputs.
+- Clipping: torch's clip_grad_norm_ scales by 1 / (norm + 1e-6) when that is below 1;
+  snnsim by 1 / norm when norm > 1.
+- Structure: the same rules and per-neuron exposure counting; the spike counts are taken from
+  the recomputed (training) pass, which is the same forward as the acting pass.
+- No metrics.csv, Prometheus gauges or run directory; no entropy bonus (the graph files have
+  none either).
+
+Options worth knowing: --encoder identity (default) or egocentric (match the graph file
+you compare with); --dtype float32 (default, torch's default) or float64 (snnsim's
 precision); --neurons snntorch (default: the snnTorch Synaptic and Leaky modules) or plain
 (the same equations written directly in torch, with snnTorch's surrogate; the forward and the
 gradients are the same to rounding, `--selftest` checks it) to see what the modules cost.
@@ -120,6 +142,21 @@ class GridWorlds:
         obs[:, self.cells:] = self.food[idx]
         return obs
 
+    def observe_egocentric(self, idx, dtype=np.float32):
+        """The `Egocentric(size)` encoder of snnsim's graph files: the agent channel as it is,
+        then the food channel re-centred on the agent, a (2·size − 1)² window whose cell
+        (dr, dc) (offsets + size − 1) holds the food at (row + dr, col + dc): size² +
+        (2·size − 1)² inputs."""
+        n, w = self.size, 2 * self.size - 1
+        obs = np.zeros((len(idx), self.cells + w * w), dtype=dtype)
+        rows = np.arange(len(idx))
+        obs[rows, self.row[idx] * n + self.col[idx]] = 1.0
+        k, cell = np.nonzero(self.food[idx])
+        dr = cell // n - self.row[idx][k] + n - 1
+        dc = cell % n - self.col[idx][k] + n - 1
+        obs[k, self.cells + dr * w + dc] = 1.0
+        return obs
+
     def step(self, idx, actions):
         """Applies `actions` (0 up, 1 down, 2 left, 3 right) to worlds `idx`; returns
         (reward, terminated, truncated) arrays."""
@@ -152,6 +189,10 @@ def parse_args(argv=None):
     p.add_argument("--json", action="store_true", help="print only the JSON line on stdout")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     p.add_argument("--neurons", choices=["snntorch", "plain"], default="snntorch")
+    p.add_argument("--encoder", choices=["identity", "egocentric"], default="identity",
+                   help="identity: the 450 observation values (SPEC §1.2, graphs/foraging-"
+                        "absolute.ron); egocentric: snnsim's Egocentric(size: 15) encoder, "
+                        "1066 inputs (the current graphs/foraging*.ron)")
     p.add_argument("--structure", action="store_true",
                    help="growth and pruning as in graphs/foraging.ron (off: fixed size)")
     p.add_argument("--progress", type=int, default=0,
@@ -328,7 +369,8 @@ def train(args):
     rng_env, rng_act = (np.random.Generator(np.random.PCG64(s))
                         for s in np.random.SeedSequence(args.seed).spawn(2))
     envs = GridWorlds(args.batch)
-    n_in = 2 * envs.cells
+    observe = envs.observe if args.encoder == "identity" else envs.observe_egocentric
+    n_in = observe(np.arange(1)).shape[1]
     pol = Policy(n_in, args.hidden, 4, args, gen)
     np_dtype = np.float32 if args.dtype == "float32" else np.float64
     baseline = 0.0
@@ -344,7 +386,7 @@ def train(args):
         obs_rows, ep_rows, act_rows, rew_rows = [], [], [], []
         with torch.no_grad():
             while active.size:
-                obs = envs.observe(active, np_dtype)
+                obs = observe(active, np_dtype)
                 logits, _ = pol.forward(torch.from_numpy(obs))
                 probs = torch.softmax(logits, dim=1).double().numpy()
                 u = rng_act.random(active.size)
@@ -454,6 +496,13 @@ def selftest(args):
         o = w.observe(np.arange(64))
         assert (o[:, :225].sum(1) == 1).all() and (o[:, 225:].sum(1) == 5).all()
         assert ((o[:, :225] * o[:, 225:]).sum() == 0)
+    # Egocentric encoder: agent at (3, 7), food at (0, 0) and (14, 14) → window cells
+    # (0 − 3 + 14, 0 − 7 + 14) = (11, 7) and (25, 21) of the 29 × 29 window.
+    w = GridWorlds(1)
+    w.set_state(0, (3, 7), [(0, 0), (14, 14)])
+    o = w.observe_egocentric(np.array([0]))[0]
+    assert o.shape == (225 + 841,) and o.sum() == 3 and o[3 * 15 + 7] == 1
+    assert o[225 + 11 * 29 + 7] == 1 and o[225 + 25 * 29 + 21] == 1
     # Random policy: 0.87 food per episode (SPEC §1.1); 20 000 episodes, se ≈ 0.006.
     w = GridWorlds(1000)
     eaten = []
@@ -515,6 +564,8 @@ def main(args):
         "dtype": args.dtype,
         "neurons": args.neurons,
         "structure": args.structure,
+        "encoder": args.encoder,
+        "inputs": pol.n_in,
         **versions,
         "loadavg": list(os.getloadavg()),
     }

@@ -473,15 +473,16 @@ impl Engine {
     }
 
     /// The propagation stage; returns the number of synaptic events. Populations that receive
-    /// no spike this step are skipped. With few events all runs on this thread; otherwise
-    /// every receiving population is cut into target ranges (see [`propagate`]), walked in
-    /// parallel, each range by one task.
+    /// no spike this step are skipped. With few events all runs on this thread; otherwise the
+    /// receiving populations are walked in parallel, and, where the spiking rows are long,
+    /// each is cut into target ranges (see [`propagate`]), each range walked by one task.
     fn propagate(&mut self, step: u64) -> u64 {
         self.plan.refresh(&self.net);
         let plan = &self.plan;
         let mut rings = std::mem::take(&mut self.rings);
         rings.clear();
-        let mut work = 0usize;
+        // Estimated events, and spiking rows, of this step.
+        let (mut work, mut rows) = (0usize, 0usize);
         for (k, (post, incoming)) in plan.posts.iter().enumerate() {
             let mut any = false;
             for &(pid, pre) in incoming {
@@ -490,6 +491,7 @@ impl Engine {
                     any = true;
                     let proj = self.net.proj(pid);
                     work += spikes * proj.nnz() / proj.weights.rows().max(1);
+                    rows += spikes;
                 }
             }
             if any {
@@ -514,7 +516,14 @@ impl Engine {
                 })
                 .sum()
         } else {
-            propagate_split(net, plan, &mut rings, threads, step)
+            // Cutting a row between tasks costs each task a binary search per row; it pays
+            // only for long rows.
+            let pieces = if work >= propagate::SPLIT_ROW_LEN * rows {
+                threads
+            } else {
+                1
+            };
+            propagate_split(net, plan, &mut rings, pieces, step)
         };
         for (k, ring) in rings.drain(..) {
             self.net.pop_mut(plan.posts[k].0).input = ring;
@@ -524,13 +533,13 @@ impl Engine {
     }
 }
 
-/// Parallel propagation: each ring is cut into `threads` target ranges; one task per range
-/// walks every incoming projection in name order over that range only.
+/// Parallel propagation: each ring is cut into up to `pieces` target ranges; one task per
+/// range walks every incoming projection in name order over that range only.
 fn propagate_split(
     net: &Network,
     plan: &Plan,
     rings: &mut [(usize, InputRing)],
-    threads: usize,
+    pieces: usize,
     step: u64,
 ) -> u64 {
     struct Task<'a> {
@@ -543,7 +552,7 @@ fn propagate_split(
     }
     let mut tasks: Vec<Task> = Vec::new();
     for (k, ring) in rings.iter_mut() {
-        let ranges = propagate::target_ranges(ring.n, threads);
+        let ranges = propagate::target_ranges(ring.n, pieces);
         let first = tasks.len();
         for t in &ranges {
             tasks.push(Task {

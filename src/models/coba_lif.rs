@@ -165,14 +165,29 @@ unsafe fn euler_chunk_avx2(k: &Consts, c: Cols, offset: u32, out: &mut Vec<u32>)
 /// Neurons per block of the fused update.
 const BLOCK: usize = 64;
 
+/// The bit the fused update sets in the refractory counter of a neuron that spiked, to find
+/// it after its block; cleared before the update returns, so no one else ever sees it.
+const SPIKED: u32 = 1 << 31;
+
 #[inline(always)]
 fn euler_chunk(k: &Consts, c: Cols, offset: u32, out: &mut Vec<u32>) {
+    // Marking spikes in the counter saves a flag array; it needs the counter's top bit free,
+    // that is a hold shorter than 2³¹ steps.
+    if k.hold_steps < SPIKED {
+        euler_blocks::<true>(k, c, offset, out)
+    } else {
+        euler_blocks::<false>(k, c, offset, out)
+    }
+}
+
+#[inline(always)]
+fn euler_blocks<const MARK: bool>(k: &Consts, c: Cols, offset: u32, out: &mut Vec<u32>) {
     let n = c.v.len();
     let mut start = 0;
     while start < n {
         let end = (start + BLOCK).min(n);
         let mut fired = [0u8; BLOCK];
-        let any = euler_block(
+        let any = euler_block::<MARK>(
             k,
             &mut c.v[start..end],
             &mut c.ge[start..end],
@@ -181,12 +196,21 @@ fn euler_chunk(k: &Consts, c: Cols, offset: u32, out: &mut Vec<u32>) {
             &c.iext[start..end],
             &mut c.de[start..end],
             &mut c.di[start..end],
-            &mut fired[..end - start],
+            &mut fired[..if MARK { 0 } else { end - start }],
         );
         if any != 0 {
-            for (j, &f) in fired[..end - start].iter().enumerate() {
-                if f != 0 {
-                    out.push(offset + (start + j) as u32);
+            if MARK {
+                for (j, r) in c.refr[start..end].iter_mut().enumerate() {
+                    if *r & SPIKED != 0 {
+                        *r &= !SPIKED;
+                        out.push(offset + (start + j) as u32);
+                    }
+                }
+            } else {
+                for (j, &f) in fired[..end - start].iter().enumerate() {
+                    if f != 0 {
+                        out.push(offset + (start + j) as u32);
+                    }
                 }
             }
         }
@@ -195,10 +219,11 @@ fn euler_chunk(k: &Consts, c: Cols, offset: u32, out: &mut Vec<u32>) {
 }
 
 /// One block: the slices are function arguments, so the compiler knows they do not overlap
-/// and emits no run-time overlap checks. Returns whether a neuron fired.
+/// and emits no run-time overlap checks. Returns non-zero if a neuron fired. With `MARK` the
+/// spikes are marked by [`SPIKED`] in `refr` (and `fired` is empty), else flagged in `fired`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn euler_block(
+fn euler_block<const MARK: bool>(
     k: &Consts,
     v: &mut [Real],
     ge: &mut [Real],
@@ -208,11 +233,17 @@ fn euler_block(
     de: &mut [Real],
     di: &mut [Real],
     fired: &mut [u8],
-) -> u8 {
+) -> u32 {
     let m = v.len();
     let (ge, gi, refr, iext) = (&mut ge[..m], &mut gi[..m], &mut refr[..m], &iext[..m]);
-    let (de, di, fired) = (&mut de[..m], &mut di[..m], &mut fired[..m]);
-    let mut any = 0u8;
+    let (de, di) = (&mut de[..m], &mut di[..m]);
+    let fired = &mut fired[..if MARK { 0 } else { m }];
+    let hold = if MARK {
+        k.hold_steps | SPIKED
+    } else {
+        k.hold_steps
+    };
+    let mut any = 0u32;
     for j in 0..m {
         let g_e = ge[j] + de[j];
         let g_i = gi[j] + di[j];
@@ -226,22 +257,70 @@ fn euler_block(
         let v1 = if held { v[j] } else { v_new };
         let spike = !held & (v1 > k.v_th);
         v[j] = if spike { k.v_reset } else { v1 };
-        refr[j] = if spike {
-            k.hold_steps
-        } else {
-            r - u32::from(held)
-        };
+        let r_new = if spike { hold } else { r - u32::from(held) };
+        refr[j] = r_new;
         ge[j] = g_e - k.h_over_tau_exc * g_e;
         gi[j] = g_i - k.h_over_tau_inh * g_i;
-        fired[j] = u8::from(spike);
-        any |= u8::from(spike);
+        if MARK {
+            any |= r_new;
+        } else {
+            fired[j] = u8::from(spike);
+            any |= u32::from(spike);
+        }
     }
-    any
+    if MARK {
+        any & SPIKED
+    } else {
+        any
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The two ways of finding the spikes of a block (a mark in the refractory counter, a flag
+    /// array) give the same state and spikes, neuron for neuron, and leave no mark behind.
+    #[test]
+    fn marked_and_flagged_spikes_agree() {
+        let n = 3 * BLOCK + 17;
+        let mut a = CobaLif::new(CobaLifParams::default(), n, 0.1);
+        for (j, v) in a.v.iter_mut().enumerate() {
+            *v = -60.0 + (j * 37 % 100) as Real * 0.1;
+        }
+        let mut b = a.clone();
+        fn cols<'a>(m: &'a mut CobaLif, de: &'a mut [Real], di: &'a mut [Real]) -> Cols<'a> {
+            Cols {
+                v: &mut m.v,
+                ge: &mut m.g_exc,
+                gi: &mut m.g_inh,
+                refr: &mut m.refractory,
+                iext: &m.i_ext,
+                de,
+                di,
+            }
+        }
+        let mut spikes = 0;
+        for step in 0..400 {
+            let input = |j: usize| if (j + step) % 7 == 0 { 0.3 } else { 0.0 };
+            let mut de: Vec<Real> = (0..n).map(input).collect();
+            let mut di: Vec<Real> = (0..n).map(|j| 0.5 * input(j + 3)).collect();
+            let (mut de2, mut di2) = (de.clone(), di.clone());
+            let (mut out_a, mut out_b) = (Vec::new(), Vec::new());
+            let k = a.k;
+            euler_blocks::<true>(&k, cols(&mut a, &mut de, &mut di), 0, &mut out_a);
+            euler_blocks::<false>(&k, cols(&mut b, &mut de2, &mut di2), 0, &mut out_b);
+            assert_eq!(out_a, out_b, "step {step}");
+            spikes += out_a.len();
+            assert!(a.refractory.iter().all(|&r| r & SPIKED == 0));
+            assert_eq!(a.refractory, b.refractory);
+            let bits = |x: &[Real]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a.v), bits(&b.v));
+            assert_eq!(bits(&a.g_exc), bits(&b.g_exc));
+            assert_eq!(bits(&a.g_inh), bits(&b.g_inh));
+        }
+        assert!(spikes > 100, "{spikes} spikes: the check needs spikes");
+    }
 
     #[test]
     fn euler_relaxes_to_the_conductance_weighted_equilibrium() {

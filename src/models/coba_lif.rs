@@ -148,10 +148,22 @@ impl Split for Cols<'_> {
 /// { reset }`), operation for operation.
 fn update_chunk(k: &Consts, c: Cols, offset: u32, out: &mut Vec<u32>) {
     #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F, the only feature the function enables.
+        return unsafe { euler_chunk_avx512(k, c, offset, out) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, the only feature the function enables.
         return unsafe { euler_chunk_avx2(k, c, offset, out) };
     }
+    euler_chunk(k, c, offset, out)
+}
+
+/// [`euler_chunk`] compiled for AVX-512F (eight lanes of f64). No FMA, as for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn euler_chunk_avx512(k: &Consts, c: Cols, offset: u32, out: &mut Vec<u32>) {
     euler_chunk(k, c, offset, out)
 }
 
@@ -302,7 +314,7 @@ mod tests {
         }
         let mut spikes = 0;
         for step in 0..400 {
-            let input = |j: usize| if (j + step) % 7 == 0 { 0.3 } else { 0.0 };
+            let input = |j: usize| if (j + step).is_multiple_of(7) { 0.3 } else { 0.0 };
             let mut de: Vec<Real> = (0..n).map(input).collect();
             let mut di: Vec<Real> = (0..n).map(|j| 0.5 * input(j + 3)).collect();
             let (mut de2, mut di2) = (de.clone(), di.clone());

@@ -110,7 +110,7 @@ impl StateRecorder {
     /// synaptic variable includes the input delivered in this step, as Brian2's `start` slot
     /// shows it.
     pub fn record(&mut self, net: &Network, step: u64) {
-        if step % self.every != 0 {
+        if !step.is_multiple_of(self.every) {
             return;
         }
         let p = net.pop(self.pop);

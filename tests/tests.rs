@@ -14,3 +14,4 @@ mod models;
 mod network_stats;
 mod plugins;
 mod single_neuron;
+mod structure;

@@ -42,6 +42,12 @@ pub fn open(path: &Path, refused: &mut dyn FnMut(&str)) -> Result<Opened> {
         );
         return Ok(o);
     }
+    if !path.exists() {
+        return Err(Error::Input(format!(
+            "{}: no such graph file, run directory or checkpoint",
+            path.display()
+        )));
+    }
     let head = {
         use std::io::Read;
         let mut b = [0u8; 8];

@@ -156,6 +156,28 @@ fn killed_foraging_runs_resume_to_the_uninterrupted_result() {
             "kill {k}: edits.csv differs"
         );
     }
+    // The run directories hold their final networks: equal to each other, grown and pruned
+    // against the graph file, with the edit log listed by inspect.
+    let killed = |k: usize| dir.path().join(format!("killed{k}"));
+    let o = snnsim(&[
+        "diff",
+        killed(0).to_str().unwrap(),
+        killed(1).to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let o = snnsim(&["diff", f, killed(2).to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("population hidden: size 64 -> "));
+    let o = snnsim(&["inspect", killed(2).to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("(episode 320)"), "{text}");
+    let n_edits = edits.lines().count() - 1;
+    assert!(text.contains(&format!("edits ({n_edits}):")), "{text}");
 }
 
 #[test]
@@ -272,12 +294,13 @@ fn a_plastic_recorded_network_resumes_to_the_same_files() {
     std::fs::write(&file, text).unwrap();
     let full = dir.path().join("full");
     let s = run_json(&file, &full, &["--checkpoint-every", "70"]);
-    // Keep only the oldest kept checkpoint (step 420) and drop the outputs.
+    // Keep only the oldest kept checkpoint (step 490 of 490, 560 and the final 600) and drop
+    // the outputs.
     let resumed = dir.path().join("resumed");
     std::fs::create_dir_all(resumed.join("checkpoints")).unwrap();
     std::fs::copy(full.join("config.ron"), resumed.join("config.ron")).unwrap();
     let oldest = &snnsim::checkpoint::list(&full)[0];
-    assert_eq!(oldest.0, 420);
+    assert_eq!(oldest.0, 490);
     std::fs::copy(
         &oldest.1,
         resumed

@@ -215,7 +215,8 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
             let left = total - engine.step;
             let n = every.map_or(left, |k| (k - engine.step % k).min(left));
             crate::backend::run(&backend, &mut engine, &checked, n)?;
-            if every.is_some_and(|k| engine.step % k == 0) {
+            // Also at the end, so that the run directory holds its final network.
+            if every.is_some_and(|k| engine.step % k == 0 || engine.step == total) {
                 let ck = Checkpoint {
                     kind: Kind::Simulation,
                     position: engine.step,

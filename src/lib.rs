@@ -13,6 +13,7 @@
 pub mod agent;
 pub mod app;
 pub mod backend;
+pub mod checkpoint;
 pub mod engine;
 pub mod error;
 pub mod file;

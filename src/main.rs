@@ -22,27 +22,35 @@ enum Command {
     },
     /// Build and simulate a graph file, writing a run directory.
     Run {
-        /// The graph file (RON).
-        file: PathBuf,
+        /// The graph file (RON); not with --resume.
+        #[arg(required_unless_present = "resume", conflicts_with = "resume")]
+        file: Option<PathBuf>,
+        /// Continue the run in this run directory from its newest valid checkpoint.
+        #[arg(long, value_name = "DIR")]
+        resume: Option<PathBuf>,
+        /// Write a full-state checkpoint to DIR/checkpoints/ every N steps (every N episodes
+        /// for a training task); overrides the file's `checkpoint_every`.
+        #[arg(long = "checkpoint-every", value_name = "N")]
+        checkpoint_every: Option<u64>,
         /// Root seed (overrides the file's `seed`).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "resume")]
         seed: Option<u64>,
         /// Worker threads (default: all cores); results do not depend on it.
         #[arg(long)]
         threads: Option<usize>,
         /// Run directory (default runs/<file-stem>-<timestamp>).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "resume")]
         out: Option<PathBuf>,
         /// Simulated time in ms (overrides the file's `duration_ms`).
-        #[arg(long = "duration-ms")]
+        #[arg(long = "duration-ms", conflicts_with = "resume")]
         duration_ms: Option<f64>,
         /// Training episodes (overrides the task's `episodes`).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "resume")]
         episodes: Option<u64>,
         /// Where the steps run: cpu (the reference), gpu (fails without a usable GPU) or
         /// auto (the GPU if it can, else the CPU with a one-line notice); overrides the
         /// file's `device` (default cpu).
-        #[arg(long, value_name = "auto|cpu|gpu")]
+        #[arg(long, value_name = "auto|cpu|gpu", conflicts_with = "resume")]
         device: Option<snnsim::file::Device>,
         /// Print summary.json as the last line of standard output.
         #[arg(long)]
@@ -68,10 +76,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Describe the network a graph file builds: populations, projections, memory.
+    /// The canonical structure summary of a graph file, a run directory (its newest valid
+    /// checkpoint) or a checkpoint file, and the memory estimate.
     Inspect {
-        /// The graph file (RON).
-        file: PathBuf,
+        /// A graph file, run directory or checkpoint.
+        path: PathBuf,
+    },
+    /// What changed between two networks (graph files, run directories or checkpoints):
+    /// exit 0 when equal, 1 when different.
+    Diff {
+        /// The first network.
+        a: PathBuf,
+        /// The second network.
+        b: PathBuf,
     },
     /// Train configurations × seeds of an experiment file in parallel; write a table of the
     /// four measures per configuration (experiment.csv, experiment.md).
@@ -140,7 +157,18 @@ fn main() -> ExitCode {
                 }
             })
         }
-        Command::Inspect { file } => app::validate(&file).map(|c| print!("{}", app::inspect(&c))),
+        Command::Inspect { path } => app::inspect_path(&path).map(|s| print!("{s}")),
+        Command::Diff { a, b } => match app::diff_paths(&a, &b) {
+            Ok(d) => {
+                print!("{}", d.report());
+                return if d.is_equal() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                };
+            }
+            Err(e) => Err(e),
+        },
         Command::Experiment { file, out, threads } => {
             let out = out.unwrap_or_else(|| app::default_run_dir(&file));
             app::experiment(&file, &out, threads).map(|_| {
@@ -190,6 +218,8 @@ fn main() -> ExitCode {
         }
         Command::Run {
             file,
+            resume,
+            checkpoint_every,
             seed,
             threads,
             out,
@@ -198,14 +228,23 @@ fn main() -> ExitCode {
             device,
             json,
         } => {
+            let base = match (&resume, file) {
+                (Some(dir), _) => app::resume_options(dir),
+                (None, Some(file)) => RunOptions {
+                    file,
+                    ..RunOptions::default()
+                },
+                (None, None) => unreachable!("clap requires FILE or --resume"),
+            };
             let opts = RunOptions {
-                file,
                 seed,
                 threads,
-                out,
+                out: out.or(base.out.clone()),
                 duration_ms,
                 episodes,
                 device,
+                checkpoint_every,
+                ..base
             };
             // Progress goes to stdout, or to stderr with --json (stdout's last line is the
             // summary).

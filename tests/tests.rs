@@ -4,6 +4,7 @@ mod common;
 
 mod bad_input;
 mod bench;
+mod checkpoints;
 mod determinism;
 mod engine;
 mod foraging;
@@ -13,3 +14,4 @@ mod models;
 mod network_stats;
 mod plugins;
 mod single_neuron;
+mod structure;

@@ -15,6 +15,9 @@
 // Index loops mirror the equations above, over several arrays at once.
 #![allow(clippy::needless_range_loop)]
 
+mod snapshot;
+pub use snapshot::network_and_edits;
+
 use super::bptt::{Hidden, Layers, Trace};
 use crate::engine::rng::{stream, Rng};
 use crate::error::{Error, Result};

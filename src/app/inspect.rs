@@ -1,9 +1,15 @@
-//! `snnsim inspect`: what a graph file builds — populations, projections, delays, and an
-//! estimate of the memory the network takes.
+//! `snnsim inspect` and `snnsim diff`: the canonical structure summary of a graph file, run
+//! directory or checkpoint (`checkpoint::summary`) with an estimate of the memory the network
+//! takes, and what changed between two of them.
 
+use crate::checkpoint::diff::{diff, Diff};
+use crate::checkpoint::open::open;
+use crate::checkpoint::summary::{summary, Edit};
+use crate::error::Result;
 use crate::file::Checked;
 use crate::graph::{Delays, Network};
 use std::fmt::Write;
+use std::path::Path;
 
 /// Bytes held by a network's columns, matrices and rings (an estimate: allocator overhead
 /// and the recorders are not counted).
@@ -27,49 +33,43 @@ pub fn memory_bytes(net: &Network) -> usize {
     b
 }
 
-/// Builds the network of `checked` and describes it.
+/// Builds the network of `checked` and describes it: the run settings, the canonical
+/// structure summary, and the memory estimate.
 pub fn inspect(checked: &Checked) -> String {
     let net = crate::graph::build(checked);
-    let dt = checked.file.dt_ms;
+    describe(checked, &net, &[])
+}
+
+fn describe(checked: &Checked, net: &Network, edits: &[Edit]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "dt {dt} ms, duration {} ms ({} steps), seed {}",
+        "dt {} ms, duration {} ms ({} steps), seed {}",
+        checked.file.dt_ms,
         checked.file.duration_ms,
         checked.steps(),
         checked.file.seed
     );
-    let _ = writeln!(s, "populations ({}):", net.population_count());
-    for p in net.populations() {
-        let vars: Vec<&str> = p.dynamics.columns().iter().map(|(n, _)| *n).collect();
-        let _ = writeln!(
-            s,
-            "  {:<16} {:<12} size {:>9}  state [{}]",
-            p.name,
-            p.dynamics.kind(),
-            p.len(),
-            vars.join(", ")
-        );
-    }
-    let _ = writeln!(s, "projections ({}):", net.projection_count());
-    for (pre, post, pr) in net.projections() {
-        let delays = match &pr.delays {
-            Delays::Uniform(d) => format!("delay {} ms", *d as f64 * dt),
-            Delays::PerSynapse(_) => format!(
-                "delays {}..{} ms",
-                pr.delays.min() as f64 * dt,
-                pr.delays.max() as f64 * dt
-            ),
-        };
-        let _ = writeln!(
-            s,
-            "  {:<16} {pre} -> {post} ({:?})  nnz {}  {delays}",
-            pr.name,
-            pr.receptor,
-            pr.nnz()
-        );
-    }
-    let mb = memory_bytes(&net) as f64 / (1024.0 * 1024.0);
+    s.push_str(&summary(net, checked.file.dt_ms, edits));
+    let mb = memory_bytes(net) as f64 / (1024.0 * 1024.0);
     let _ = writeln!(s, "memory estimate: {mb:.1} MiB");
     s
+}
+
+/// `snnsim inspect PATH`: a graph file, a run directory (its newest valid checkpoint) or a
+/// checkpoint file.
+pub fn inspect_path(path: &Path) -> Result<String> {
+    let o = open(path, &mut |why| eprintln!("snnsim: {why}"))?;
+    Ok(format!(
+        "{}\n{}",
+        o.origin,
+        describe(&o.checked, &o.net, &o.edits)
+    ))
+}
+
+/// `snnsim diff A B`.
+pub fn diff_paths(a: &Path, b: &Path) -> Result<Diff> {
+    let report = &mut |why: &str| eprintln!("snnsim: {why}");
+    let (a, b) = (open(a, report)?, open(b, report)?);
+    Ok(diff(&a.net, &b.net))
 }

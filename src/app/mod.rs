@@ -13,9 +13,11 @@ pub use bench::{
     PeerResult, SnnsimRun, DEFAULT_NETWORKS, NETWORKS,
 };
 pub use experiment::{experiment, RunMeasures};
-pub use inspect::inspect;
+pub use inspect::{diff_paths, inspect, inspect_path};
 pub use plugins::{default_sdk_path, new_plugin, plugins};
-pub use run::{default_run_dir, peak_rss_mb, run, PopulationSummary, RunOptions, Summary};
+pub use run::{
+    default_run_dir, peak_rss_mb, resume_options, run, PopulationSummary, RunOptions, Summary,
+};
 pub use train::{first_reaching, train, TrainSummary};
 
 use crate::error::Result;

@@ -1,6 +1,7 @@
 //! `snnsim run`: build the network of a graph file, simulate it, and write the run directory
 //! (`config.ron`, `summary.json`, `spikes.csv`, `state_<population>.csv`).
 
+use crate::checkpoint::{Checkpoint, Kind};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::file::{self, Source};
@@ -27,18 +28,42 @@ pub struct RunOptions {
     pub episodes: Option<u64>,
     /// Overrides the file's `device` (where the steps are computed; docs/gpu.md).
     pub device: Option<file::Device>,
+    /// Overrides the file's `checkpoint_every` (steps, or episodes of a training task).
+    pub checkpoint_every: Option<u64>,
+    /// Continue the run in `out` from its newest valid checkpoint; `file` is then the run
+    /// directory's `config.ron` (see [`resume_options`]).
+    pub resume: bool,
+}
+
+/// The options of `snnsim run --resume DIR`: the run directory's own `config.ron`, into the
+/// same directory.
+pub fn resume_options(dir: &Path) -> RunOptions {
+    RunOptions {
+        file: dir.join("config.ron"),
+        out: Some(dir.to_path_buf()),
+        resume: true,
+        ..RunOptions::default()
+    }
 }
 
 /// A run's checked file (with the command-line overrides), thread count and run directory,
 /// which holds `config.ron` already.
 pub(crate) struct Prepared {
     pub checked: file::Checked,
+    /// The resolved graph file (`config.ron`).
+    pub config: String,
     pub threads: usize,
     pub run_dir: PathBuf,
 }
 
 /// Reads, overrides, validates, and creates the run directory with `config.ron`.
 pub(crate) fn prepare(opts: &RunOptions) -> Result<Prepared> {
+    if opts.resume && !opts.file.exists() {
+        return Err(Error::Input(format!(
+            "--resume: {} is missing; is it a run directory?",
+            opts.file.display()
+        )));
+    }
     let source = Source::read(&opts.file)?;
     let mut parsed = source.parse()?;
     if let Some(seed) = opts.seed {
@@ -54,6 +79,12 @@ pub(crate) fn prepare(opts: &RunOptions) -> Result<Prepared> {
     }
     if let Some(d) = opts.device {
         parsed.device = d;
+    }
+    if let Some(k) = opts.checkpoint_every {
+        parsed.checkpoint_every = Some(k);
+    }
+    if parsed.checkpoint_every == Some(0) {
+        return Err(Error::Input("checkpoint_every must be at least 1".into()));
     }
     if let Some(e) = opts.episodes {
         match &mut parsed.task {
@@ -84,9 +115,12 @@ pub(crate) fn prepare(opts: &RunOptions) -> Result<Prepared> {
         None => default_run_dir(&opts.file),
     };
     std::fs::create_dir_all(&run_dir).map_err(|e| Error::io(&run_dir, e))?;
-    write_atomic(&run_dir.join("config.ron"), resolved.as_bytes())?;
+    if !opts.resume {
+        write_atomic(&run_dir.join("config.ron"), resolved.as_bytes())?;
+    }
     Ok(Prepared {
         checked,
+        config: resolved,
         threads,
         run_dir,
     })
@@ -157,6 +191,7 @@ pub fn peak_rss_mb() -> Option<f64> {
 pub fn run(opts: &RunOptions) -> Result<Summary> {
     let Prepared {
         checked,
+        config,
         threads,
         run_dir,
     } = prepare(opts)?;
@@ -169,9 +204,28 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
     let (engine, build_wall_s, sim_wall_s) = pool.install(|| -> Result<_> {
         let t0 = Instant::now();
         let mut engine = Engine::from_file(&checked)?;
+        if opts.resume {
+            resume_engine(&mut engine, &run_dir)?;
+        }
         let build = t0.elapsed().as_secs_f64();
         let t1 = Instant::now();
-        crate::backend::run(&backend, &mut engine, &checked, checked.steps())?;
+        let total = checked.steps();
+        let every = checked.file.checkpoint_every;
+        while engine.step < total {
+            let left = total - engine.step;
+            let n = every.map_or(left, |k| (k - engine.step % k).min(left));
+            crate::backend::run(&backend, &mut engine, &checked, n)?;
+            // Also at the end, so that the run directory holds its final network.
+            if every.is_some_and(|k| engine.step % k == 0 || engine.step == total) {
+                let ck = Checkpoint {
+                    kind: Kind::Simulation,
+                    position: engine.step,
+                    config: config.clone(),
+                    state: engine.save_state()?,
+                };
+                crate::checkpoint::write(&run_dir, &ck)?;
+            }
+        }
         Ok((engine, build, t1.elapsed().as_secs_f64()))
     })?;
 
@@ -239,6 +293,51 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
     let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
     write_atomic(&run_dir.join("summary.json"), json.as_bytes())?;
     Ok(summary)
+}
+
+/// Loads the newest valid checkpoint of `run_dir` into `engine`; without one the run starts
+/// over (with a notice on standard error).
+fn resume_engine(engine: &mut Engine, run_dir: &Path) -> Result<()> {
+    match newest_for_resume(run_dir, Kind::Simulation)? {
+        Some(ck) => engine.load_state(&ck.state),
+        None => Ok(()),
+    }
+}
+
+/// The newest valid checkpoint of a run directory for `--resume`: refused files are reported
+/// on standard error and set aside. `None` (after a notice) when there is none.
+pub(crate) fn newest_for_resume(run_dir: &Path, kind: Kind) -> Result<Option<Checkpoint>> {
+    let found = crate::checkpoint::newest_valid(run_dir, true, &mut |why| {
+        eprintln!("snnsim: {why}; trying the previous checkpoint")
+    })?;
+    match found {
+        Some((path, ck)) => {
+            if ck.kind != kind {
+                return Err(Error::Input(format!(
+                    "{} is a checkpoint of a {} run",
+                    path.display(),
+                    if ck.kind == Kind::Training {
+                        "training"
+                    } else {
+                        "simulation"
+                    }
+                )));
+            }
+            eprintln!(
+                "snnsim: resuming from {} (position {})",
+                path.display(),
+                ck.position
+            );
+            Ok(Some(ck))
+        }
+        None => {
+            eprintln!(
+                "snnsim: no valid checkpoint in {}; starting from the beginning",
+                run_dir.display()
+            );
+            Ok(None)
+        }
+    }
 }
 
 fn source_with(source: &Source, parsed: file::GraphFile) -> Result<file::Checked> {

@@ -3,6 +3,7 @@
 
 use super::run::{prepare, Prepared, RunOptions};
 use crate::agent::train::Trainer;
+use crate::checkpoint::{Checkpoint, Kind};
 use crate::error::{Error, Result};
 use crate::io::{write_atomic, AtomicFile};
 use serde::Serialize;
@@ -57,19 +58,37 @@ pub type Progress<'a> = &'a mut dyn FnMut(&str);
 pub fn train(opts: &RunOptions, progress: Progress<'_>) -> Result<TrainSummary> {
     let Prepared {
         checked,
+        config,
         threads,
         run_dir,
     } = prepare(opts)?;
     let t0 = Instant::now();
     let mut trainer = Trainer::new(&checked)?;
     trainer.set_threads(threads)?;
+    if opts.resume {
+        if let Some(ck) = super::run::newest_for_resume(&run_dir, Kind::Training)? {
+            trainer.load_state(&ck.state)?;
+        }
+    }
     let build_wall_s = t0.elapsed().as_secs_f64();
     let episodes = trainer.spec().episodes;
     let every = trainer.spec().progress_every;
     let t1 = Instant::now();
-    let mut next = every;
-    {
-        trainer.train(episodes, |t| {
+    let mut next = (trainer.episodes_done / every.max(1) + 1) * every;
+    // Checkpoints fall on batch boundaries (the first at or after each multiple of
+    // `checkpoint_every`), so a resumed run trains on exactly the same batches.
+    let batch = trainer.spec().batch as u64;
+    let ck_every = checked.file.checkpoint_every;
+    while trainer.episodes_done < episodes {
+        let target = match ck_every {
+            Some(k) => {
+                let due = (trainer.episodes_done / k + 1) * k;
+                let done = trainer.episodes_done;
+                (done + (due - done).div_ceil(batch) * batch).min(episodes)
+            }
+            None => episodes,
+        };
+        trainer.train(target, |t| {
             if every > 0 && t.episodes_done >= next {
                 next += every;
                 let m = &t.metrics[t.metrics.len().saturating_sub(every as usize)..];
@@ -84,6 +103,15 @@ pub fn train(opts: &RunOptions, progress: Progress<'_>) -> Result<TrainSummary> 
                 ));
             }
         })?;
+        if ck_every.is_some() {
+            let ck = Checkpoint {
+                kind: Kind::Training,
+                position: trainer.episodes_done,
+                config: config.clone(),
+                state: trainer.save_state()?,
+            };
+            crate::checkpoint::write(&run_dir, &ck)?;
+        }
     }
     let sim_wall_s = t1.elapsed().as_secs_f64();
     write_metrics(&trainer, &run_dir.join("metrics.csv"))?;

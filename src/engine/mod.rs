@@ -10,6 +10,7 @@
 pub mod hash;
 pub mod propagate;
 pub mod rng;
+mod snapshot;
 
 use crate::error::Result;
 use crate::file::{Checked, RecorderSpec, StimulusSpec};

@@ -61,6 +61,10 @@ pub struct GraphFile {
     /// simulates the network for `duration_ms`.
     #[serde(default)]
     pub task: Option<TaskSpec>,
+    /// Write a full-state checkpoint to `<run dir>/checkpoints/` every this many steps (a
+    /// simulation) or episodes (a training task); `snnsim run --checkpoint-every` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_every: Option<u64>,
 }
 
 /// A training task.

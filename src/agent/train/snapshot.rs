@@ -1,0 +1,188 @@
+//! The state of a training run for a checkpoint, taken between batches: the network (weights,
+//! structure, stable ids), episodes and updates done, the activity statistics of the
+//! structural policy, the metrics rows and the edit log so far, and the state of the rule
+//! instances (baseline, optimiser moments) and environments through the plugin ABI's
+//! `save`/`load`. Every random stream of training is keyed by (seed, episode) or (seed, edit
+//! number), so these counters are the stream positions.
+
+use super::{EditLog, EpisodeMetrics, Stats, Trainer};
+use crate::checkpoint::codec::{Dec, DecResult, Enc};
+use crate::checkpoint::net;
+use crate::error::{Error, Result};
+
+/// Plugin states, one byte string per instance.
+type Blobs = Vec<Vec<u8>>;
+
+fn stats(e: &mut Enc, s: &Stats) {
+    e.reals(&s.spikes);
+    e.reals(&s.steps);
+    e.u64(s.episodes);
+}
+
+fn read_stats(d: &mut Dec) -> DecResult<Stats> {
+    Ok(Stats {
+        spikes: d.reals()?,
+        steps: d.reals()?,
+        episodes: d.u64()?,
+    })
+}
+
+impl Trainer {
+    /// Encodes everything a resumed run needs to train on exactly as this one would.
+    pub fn save_state(&mut self) -> Result<Vec<u8>> {
+        let mut e = Enc::default();
+        e.u64(self.episodes_done);
+        e.u64(self.updates);
+        e.u64(self.edit_count);
+        net::encode(&mut self.net, &mut e);
+        stats(&mut e, &self.grow_stats);
+        stats(&mut e, &self.prune_stats);
+        e.u64(self.metrics.len() as u64);
+        for m in &self.metrics {
+            e.u64(m.episode);
+            e.f64(m.ret);
+            e.u32(m.food);
+            e.u32(m.length);
+            e.u64(m.hidden_size as u64);
+            e.f64(m.avg_firing_rate);
+            e.f64(m.sparsity);
+            e.f64(m.energy);
+            e.u64(m.synaptic_events);
+        }
+        e.u64(self.edits.len() as u64);
+        for x in &self.edits {
+            e.u64(x.episode);
+            e.str(x.kind);
+            e.u64(x.count as u64);
+            e.u64(x.size_after as u64);
+            e.u64s(&x.ids);
+        }
+        e.u64(self.rules.len() as u64);
+        for r in &mut self.rules {
+            e.bytes(&r.save()?);
+        }
+        e.u64(self.envs.len() as u64);
+        for env in &mut self.envs {
+            e.bytes(&env.save()?);
+        }
+        Ok(e.buf)
+    }
+
+    /// Restores a state written by [`Trainer::save_state`] onto a trainer built from the same
+    /// graph file.
+    pub fn load_state(&mut self, bytes: &[u8]) -> Result<()> {
+        let bad = |why: String| Error::Input(format!("checkpoint state: {why}"));
+        let mut d = Dec::new(bytes);
+        let (rules, envs) = (|| -> DecResult<(Blobs, Blobs)> {
+            self.episodes_done = d.u64()?;
+            self.updates = d.u64()?;
+            self.edit_count = d.u64()?;
+            net::restore(&mut self.net, &mut d)?;
+            let h = self.net.pop(self.wiring.hidden).len();
+            self.layers.hidden = h;
+            self.grow_stats = read_stats(&mut d)?;
+            self.prune_stats = read_stats(&mut d)?;
+            for s in [&self.grow_stats, &self.prune_stats] {
+                if s.spikes.len() != h || s.steps.len() != h {
+                    return Err("activity statistics of the wrong size".into());
+                }
+            }
+            let n = d.u64()? as usize;
+            self.metrics.clear();
+            for _ in 0..n {
+                self.metrics.push(EpisodeMetrics {
+                    episode: d.u64()?,
+                    ret: d.f64()?,
+                    food: d.u32()?,
+                    length: d.u32()?,
+                    hidden_size: d.u64()? as usize,
+                    avg_firing_rate: d.f64()?,
+                    sparsity: d.f64()?,
+                    energy: d.f64()?,
+                    synaptic_events: d.u64()?,
+                });
+            }
+            let n = d.u64()? as usize;
+            self.edits.clear();
+            for _ in 0..n {
+                let episode = d.u64()?;
+                let kind = match d.str()?.as_str() {
+                    "grow" => "grow",
+                    "prune" => "prune",
+                    k => return Err(format!("unknown edit kind `{k}`")),
+                };
+                self.edits.push(EditLog {
+                    episode,
+                    kind,
+                    count: d.u64()? as usize,
+                    size_after: d.u64()? as usize,
+                    ids: d.u64s()?,
+                });
+            }
+            let n = d.u64()? as usize;
+            let rules = (0..n).map(|_| d.bytes()).collect::<DecResult<Vec<_>>>()?;
+            let n = d.u64()? as usize;
+            let envs = (0..n).map(|_| d.bytes()).collect::<DecResult<Vec<_>>>()?;
+            if !d.finished() {
+                return Err("trailing bytes".into());
+            }
+            Ok((rules, envs))
+        })()
+        .map_err(bad)?;
+        if rules.len() != self.rules.len() || envs.len() != self.envs.len() {
+            return Err(bad(format!(
+                "{} rule and {} environment states for {} rules and {} environments",
+                rules.len(),
+                envs.len(),
+                self.rules.len(),
+                self.envs.len()
+            )));
+        }
+        for (r, b) in self.rules.iter_mut().zip(&rules) {
+            r.load(b)?;
+        }
+        for (env, b) in self.envs.iter_mut().zip(&envs) {
+            env.load(b)?;
+        }
+        Ok(())
+    }
+}
+
+/// Restores onto `net` (built from the run's graph file) the network held in a training
+/// state, and returns the edit log, without plugins: what `snnsim inspect` and `snnsim diff`
+/// need.
+pub fn network_and_edits(state: &[u8], net: &mut crate::graph::Network) -> DecResult<Vec<EditLog>> {
+    let mut d = Dec::new(state);
+    for _ in 0..3 {
+        d.u64()?;
+    }
+    net::restore(net, &mut d)?;
+    for _ in 0..2 {
+        read_stats(&mut d)?;
+    }
+    let n = d.u64()? as usize;
+    for _ in 0..n {
+        // episode, return, food, length, hidden size, rate, sparsity, energy, events
+        d.u64()?;
+        d.f64()?;
+        d.u32()?;
+        d.u32()?;
+        for _ in 0..5 {
+            d.u64()?;
+        }
+    }
+    let n = d.u64()? as usize;
+    let mut edits = Vec::with_capacity(n.min(state.len()));
+    for _ in 0..n {
+        let episode = d.u64()?;
+        let kind = if d.str()? == "grow" { "grow" } else { "prune" };
+        edits.push(EditLog {
+            episode,
+            kind,
+            count: d.u64()? as usize,
+            size_after: d.u64()? as usize,
+            ids: d.u64s()?,
+        });
+    }
+    Ok(edits)
+}

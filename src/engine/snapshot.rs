@@ -1,0 +1,87 @@
+//! The state of a simulation for a checkpoint: the network, the clock, the synaptic event
+//! count, what the recorders hold so far, and the state of every learning-rule instance
+//! (through the plugin ABI's `save`/`load`).
+
+use super::Engine;
+use crate::checkpoint::codec::{Dec, Enc};
+use crate::checkpoint::net;
+use crate::error::{Error, Result};
+
+impl Engine {
+    /// Encodes everything a resumed run needs to continue exactly as this one would.
+    pub fn save_state(&mut self) -> Result<Vec<u8>> {
+        let mut e = Enc::default();
+        e.u64(self.step);
+        e.u64(self.synaptic_events);
+        net::encode(&mut self.net, &mut e);
+        e.u64(self.spikes.events.len() as u64);
+        for &(s, k, i) in &self.spikes.events {
+            e.u64(s);
+            e.u32(k);
+            e.u32(i);
+        }
+        e.u64(self.states.len() as u64);
+        for rec in &self.states {
+            e.u64(rec.rows.len() as u64);
+            for (s, row) in &rec.rows {
+                e.u64(*s);
+                e.reals(row);
+            }
+        }
+        e.u64(self.rules.len() as u64);
+        for b in &mut self.rules {
+            e.bytes(&b.instance.save()?);
+        }
+        Ok(e.buf)
+    }
+
+    /// Restores a state written by [`Engine::save_state`] onto an engine built from the same
+    /// graph file.
+    pub fn load_state(&mut self, bytes: &[u8]) -> Result<()> {
+        let bad = |why: String| Error::Input(format!("checkpoint state: {why}"));
+        let mut d = Dec::new(bytes);
+        (|| -> std::result::Result<(), String> {
+            self.step = d.u64()?;
+            self.synaptic_events = d.u64()?;
+            net::restore(&mut self.net, &mut d)?;
+            let n = d.u64()? as usize;
+            let mut events = Vec::with_capacity(n.min(bytes.len() / 16));
+            for _ in 0..n {
+                events.push((d.u64()?, d.u32()?, d.u32()?));
+            }
+            self.spikes.events = events;
+            let n = d.u64()? as usize;
+            if n != self.states.len() {
+                return Err(format!(
+                    "{n} state recorders, the file has {}",
+                    self.states.len()
+                ));
+            }
+            for rec in &mut self.states {
+                let rows = d.u64()? as usize;
+                rec.rows.clear();
+                for _ in 0..rows {
+                    let s = d.u64()?;
+                    rec.rows.push((s, d.reals()?));
+                }
+            }
+            let n = d.u64()? as usize;
+            if n != self.rules.len() {
+                return Err(format!(
+                    "{n} rule states, the file has {} rules",
+                    self.rules.len()
+                ));
+            }
+            Ok(())
+        })()
+        .map_err(bad)?;
+        for b in &mut self.rules {
+            let state = d.bytes().map_err(bad)?;
+            b.instance.load(&state)?;
+        }
+        if !d.finished() {
+            return Err(bad("trailing bytes".into()));
+        }
+        Ok(())
+    }
+}

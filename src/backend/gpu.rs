@@ -551,7 +551,10 @@ impl Sim {
                             *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
                         }
                         let pos = rng.get_word_pos();
-                        assert!(pos.is_multiple_of(2), "Poisson streams draw whole 64-bit words");
+                        assert!(
+                            pos.is_multiple_of(2),
+                            "Poisson streams draw whole 64-bit words"
+                        );
                         let base = (pos / 2) as u64;
                         let len = (pops[i].n - c * CHUNK).min(CHUNK) as u64;
                         mine.push((base, len));

@@ -314,7 +314,13 @@ mod tests {
         }
         let mut spikes = 0;
         for step in 0..400 {
-            let input = |j: usize| if (j + step).is_multiple_of(7) { 0.3 } else { 0.0 };
+            let input = |j: usize| {
+                if (j + step).is_multiple_of(7) {
+                    0.3
+                } else {
+                    0.0
+                }
+            };
             let mut de: Vec<Real> = (0..n).map(input).collect();
             let mut di: Vec<Real> = (0..n).map(|j| 0.5 * input(j + 3)).collect();
             let (mut de2, mut di2) = (de.clone(), di.clone());

@@ -411,7 +411,13 @@ mod tests {
         let mut b = a.clone();
         let (mut spikes_a, mut spikes_b) = (0, 0);
         for step in 0..400 {
-            let input = |j: usize| if (j + step).is_multiple_of(7) { 0.8 } else { 0.0 };
+            let input = |j: usize| {
+                if (j + step).is_multiple_of(7) {
+                    0.8
+                } else {
+                    0.0
+                }
+            };
             let mut de: Vec<Real> = (0..n).map(input).collect();
             let mut di: Vec<Real> = (0..n).map(|j| -0.3 * input(j + 3)).collect();
             let (mut de2, mut di2) = (de.clone(), di.clone());

@@ -11,5 +11,6 @@ mod gpu;
 mod graph_files;
 mod models;
 mod network_stats;
+mod observe;
 mod plugins;
 mod single_neuron;

@@ -5,6 +5,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::file::{self, Source};
 use crate::io::write_atomic;
+use crate::observe::{NetProgress, Observer, PopCount, RunInfo};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -155,6 +156,11 @@ pub fn peak_rss_mb() -> Option<f64> {
 
 /// Runs a graph file and writes its run directory.
 pub fn run(opts: &RunOptions) -> Result<Summary> {
+    run_observed(opts, &mut crate::observe::Unobserved)
+}
+
+/// [`run`], telling `observer` how the run goes after each chunk of steps (one chunk on a GPU).
+pub fn run_observed(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Summary> {
     let Prepared {
         checked,
         threads,
@@ -170,8 +176,29 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
         let t0 = Instant::now();
         let mut engine = Engine::from_file(&checked)?;
         let build = t0.elapsed().as_secs_f64();
+        let steps = checked.steps();
+        observer.start(&RunInfo {
+            run: run_label(&run_dir),
+            training: false,
+            total: steps,
+            dt_ms: engine.dt_ms,
+            progress_every: 0,
+            neurons: engine.net.populations().map(|p| p.len()).sum(),
+        })?;
+        // The GPU backend uploads and downloads the network per call: one chunk there.
+        let chunk = if backend.is_gpu() {
+            steps.max(1)
+        } else {
+            crate::observe::chunk_steps(steps)
+        };
         let t1 = Instant::now();
-        crate::backend::run(&backend, &mut engine, &checked, checked.steps())?;
+        let mut done = 0;
+        while done < steps {
+            let n = chunk.min(steps - done);
+            crate::backend::run(&backend, &mut engine, &checked, n)?;
+            done += n;
+            observer.network(&net_progress(&engine, t1.elapsed().as_secs_f64()));
+        }
         Ok((engine, build, t1.elapsed().as_secs_f64()))
     })?;
 
@@ -179,12 +206,16 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
     if !engine.spikes.is_empty() {
         engine.spikes.write_csv(&run_dir.join("spikes.csv"), dt)?;
     }
+    if !engine.spikes.is_empty() {
+        crate::observe::npy::write_spikes(&engine.spikes, dt, &run_dir)?;
+    }
     if !engine.weights.is_empty() {
         crate::monitor::write_weights_csv(
             &engine.net,
             &engine.weights,
             &run_dir.join("weights.csv"),
         )?;
+        crate::observe::npy::write_weights(&engine.net, &engine.weights, &run_dir)?;
     }
     for rec in &engine.states {
         rec.write_csv(&run_dir.join(format!("state_{}.csv", rec.population)), dt)?;
@@ -239,6 +270,33 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
     let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
     write_atomic(&run_dir.join("summary.json"), json.as_bytes())?;
     Ok(summary)
+}
+
+/// A run's label on its metrics: the name of its run directory.
+pub(crate) fn run_label(run_dir: &Path) -> String {
+    run_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| run_dir.display().to_string())
+}
+
+fn net_progress(engine: &Engine, wall_s: f64) -> NetProgress {
+    let mut populations: Vec<PopCount> = engine
+        .net
+        .populations()
+        .map(|p| PopCount {
+            name: p.name.clone(),
+            size: p.len(),
+            spikes: p.spike_count,
+        })
+        .collect();
+    populations.sort_by(|a, b| a.name.cmp(&b.name));
+    NetProgress {
+        step: engine.step,
+        wall_s,
+        synaptic_events: engine.synaptic_events,
+        populations,
+    }
 }
 
 fn source_with(source: &Source, parsed: file::GraphFile) -> Result<file::Checked> {

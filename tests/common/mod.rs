@@ -44,6 +44,7 @@ pub fn run_json(file: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
         "run",
         file.to_str().unwrap(),
         "--json",
+        "--no-metrics",
         "--out",
         out.to_str().unwrap(),
     ];

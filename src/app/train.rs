@@ -118,6 +118,14 @@ pub fn train_observed(
         .collect();
     crate::monitor::write_weights_csv(&trainer.net, &projections, &run_dir.join("weights.csv"))?;
     crate::observe::npy::write_weights(&trainer.net, &projections, &run_dir)?;
+    // The hidden spikes of the last episode, for a raster.
+    let (_, hidden, _) = trainer.populations();
+    crate::observe::write_population_spikes(
+        &run_dir,
+        checked.file.dt_ms,
+        &trainer.net.pop(hidden).name,
+        &trainer.last_episode_spikes,
+    )?;
     let last = &trainer.metrics[trainer.metrics.len().saturating_sub(500)..];
     let n = last.len().max(1) as f64;
     let foods: Vec<f64> = trainer.metrics.iter().map(|m| m.food as f64).collect();

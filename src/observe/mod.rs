@@ -88,3 +88,35 @@ impl Observer for Unobserved {}
 pub fn chunk_steps(steps: u64) -> u64 {
     steps.div_ceil(100).clamp(1, 1000)
 }
+
+/// Writes `spikes.csv` and `spikes_<population>.npy` for one population's spikes given as
+/// (step, neuron) in step order: a training run's record of its last episode.
+pub fn write_population_spikes(
+    dir: &std::path::Path,
+    dt_ms: f64,
+    population: &str,
+    spikes: &[(u64, u32)],
+) -> Result<()> {
+    use std::io::Write;
+    let path = dir.join("spikes.csv");
+    let mut f = crate::io::AtomicFile::create(&path)?;
+    let prec = crate::monitor::time_decimals(dt_ms);
+    let res = (|| -> std::io::Result<()> {
+        writeln!(f, "t_ms,population,neuron")?;
+        for &(step, i) in spikes {
+            writeln!(f, "{:.prec$},{population},{i}", step as f64 * dt_ms)?;
+        }
+        Ok(())
+    })();
+    res.map_err(|e| crate::Error::io(&path, e))?;
+    f.commit()?;
+    let data: Vec<f64> = spikes
+        .iter()
+        .flat_map(|&(step, i)| [step as f64 * dt_ms, i as f64])
+        .collect();
+    npy::write_f64(
+        &dir.join(format!("spikes_{}.npy", npy::file_part(population))),
+        2,
+        &data,
+    )
+}

@@ -1,7 +1,7 @@
 //! What a researcher sees: the Prometheus endpoint scraped by a real Prometheus, its errors,
 //! `snnsim plot`, the `.npy` files read by numpy, and `--json` progress lines.
 
-use crate::common::{root, snnsim};
+use crate::common::{root, run_json, snnsim};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -214,4 +214,263 @@ fn metrics_port_in_use_is_an_input_error() {
         "--no-metrics",
     ]);
     assert_eq!(o.status.code(), Some(2), "the two flags conflict");
+}
+
+/// CUBA for 200 ms, also recording the weights of `exc->inh`; returns the run directory.
+fn cuba_run(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(root().join("graphs/cuba.ron")).unwrap();
+    let text = text.replace(
+        "Spikes(population: \"inh\"),",
+        "Spikes(population: \"inh\"),\n        Weights(projection: \"exc->inh\"),",
+    );
+    assert!(text.contains("Weights(projection"));
+    let file = dir.join("cuba.ron");
+    std::fs::write(&file, text).unwrap();
+    let out = dir.join("cuba-run");
+    run_json(&file, &out, &["--duration-ms", "200"]);
+    out
+}
+
+/// A short foraging run; returns the run directory and its summary.
+fn foraging_run(dir: &Path) -> (PathBuf, serde_json::Value) {
+    let out = dir.join("foraging-run");
+    let s = run_json(
+        &root().join("graphs/foraging.ron"),
+        &out,
+        &["--episodes", "480", "--seed", "2"],
+    );
+    (out, s)
+}
+
+/// Width, height and the fraction of pixels that are not white.
+fn png_facts(path: &Path) -> (u32, u32, f64) {
+    let img = image::open(path)
+        .unwrap_or_else(|e| panic!("{} decodes: {e}", path.display()))
+        .to_rgb8();
+    let (w, h) = img.dimensions();
+    let inked = img.pixels().filter(|p| p.0 != [255, 255, 255]).count();
+    (w, h, inked as f64 / (w * h) as f64)
+}
+
+fn plot(dir: &Path) -> Vec<String> {
+    let o = snnsim(&["plot", dir.to_str().unwrap()]);
+    assert!(
+        o.status.success(),
+        "snnsim plot: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("plots"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// `snnsim plot` on a CUBA run draws the raster, the rates and the weights (it recorded one
+/// projection's weights), and nothing that needs a training run.
+#[test]
+fn plot_draws_raster_rates_and_weights_of_cuba() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = cuba_run(dir.path());
+    let names = plot(&run);
+    let want: Vec<String> = ["raster", "rates", "weights"]
+        .iter()
+        .flat_map(|n| [format!("{n}.png"), format!("{n}.svg")])
+        .collect();
+    let mut want = want;
+    want.sort();
+    assert_eq!(names, want);
+    let p = run.join("plots");
+    let (w, h, ink) = png_facts(&p.join("raster.png"));
+    assert_eq!((w, h), (1000, 600));
+    assert!(ink > 0.01 && ink < 0.5, "raster ink {ink}");
+    let (w, h, ink) = png_facts(&p.join("rates.png"));
+    assert_eq!((w, h), (1000, 500));
+    assert!(ink > 0.01, "rates ink {ink}");
+    let svg = std::fs::read_to_string(p.join("rates.svg")).unwrap();
+    assert!(svg.contains("time (ms)") && svg.contains("rate (Hz)"));
+    assert!(
+        svg.contains("\nexc\n") && svg.contains("\ninh\n"),
+        "legend names"
+    );
+    let svg = std::fs::read_to_string(p.join("raster.svg")).unwrap();
+    assert!(svg.contains("time (ms)") && svg.contains("exc (3200 neurons)"));
+    let synapses = std::fs::read_to_string(run.join("weights.csv"))
+        .unwrap()
+        .lines()
+        .count()
+        - 1;
+    let svg = std::fs::read_to_string(p.join("weights.svg")).unwrap();
+    assert!(
+        svg.contains(&format!("({synapses} synapses)")),
+        "the weight histogram counts the synapses of weights.csv"
+    );
+}
+
+/// `snnsim plot` on a foraging run draws the five plots; the population plot counts the
+/// run's growth and pruning events.
+#[test]
+fn plot_draws_five_plots_of_a_foraging_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (run, summary) = foraging_run(dir.path());
+    let names = plot(&run);
+    let mut want: Vec<String> = [
+        "learning_curve",
+        "population_size",
+        "raster",
+        "rates",
+        "weights",
+    ]
+    .iter()
+    .flat_map(|n| [format!("{n}.png"), format!("{n}.svg")])
+    .collect();
+    want.sort();
+    assert_eq!(names, want);
+    let p = run.join("plots");
+    for (name, size) in [
+        ("learning_curve", (1000, 700)),
+        ("population_size", (1000, 500)),
+        ("raster", (1000, 600)),
+        ("rates", (1000, 500)),
+        ("weights", (900, 400)),
+    ] {
+        let (w, h, ink) = png_facts(&p.join(format!("{name}.png")));
+        assert_eq!((w, h), size, "{name}");
+        assert!(ink > 0.01, "{name}: ink {ink}");
+    }
+    let svg = std::fs::read_to_string(p.join("learning_curve.svg")).unwrap();
+    assert!(svg.contains("episode") && svg.contains("food per episode"));
+    assert!(svg.contains("moving average (48 episodes)"), "window n/10");
+    let svg = std::fs::read_to_string(p.join("population_size.svg")).unwrap();
+    let title = format!(
+        "({} growths, {} prunings)",
+        summary["growth_events"], summary["pruning_events"]
+    );
+    assert!(svg.contains(&title), "{title}");
+    assert!(svg.contains("hidden neurons"));
+    let svg = std::fs::read_to_string(p.join("raster.svg")).unwrap();
+    let hidden = summary["final_hidden_size"].as_u64().unwrap();
+    assert!(svg.contains(&format!("hidden ({hidden} neurons)")));
+}
+
+/// `snnsim plot` on a directory that is not a run directory is an input error.
+#[test]
+fn plot_of_a_directory_without_a_run_is_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = snnsim(&["plot", dir.path().to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("not a run directory") && !err.contains("panicked"));
+}
+
+/// The `.npy` files load in numpy with the shapes and values of the CSV files beside them.
+#[test]
+fn npy_files_load_in_numpy_like_the_csv() {
+    let Some(python) = required("python3", "the .npy test") else {
+        return;
+    };
+    let has_numpy = Command::new(&python)
+        .args(["-c", "import numpy"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_numpy {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "numpy is missing; .ci/run installs it"
+        );
+        eprintln!("skipped: numpy is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cuba = cuba_run(dir.path());
+    let (forage, _) = foraging_run(dir.path());
+    let script = r#"
+import csv, sys
+import numpy as np
+
+def check(run, spikes, weights):
+    rows = list(csv.DictReader(open(f"{run}/spikes.csv")))
+    for pop in spikes:
+        a = np.load(f"{run}/spikes_{pop}.npy")
+        want = [(float(r["t_ms"]), float(r["neuron"])) for r in rows if r["population"] == pop]
+        assert a.dtype == np.float64 and a.ndim == 2 and a.shape == (len(want), 2), (pop, a.shape)
+        assert len(want) > 0
+        assert np.allclose(a, np.array(want), rtol=0, atol=1e-9), pop
+    rows = list(csv.DictReader(open(f"{run}/weights.csv")))
+    for proj, fname in weights:
+        a = np.load(f"{run}/weights_{fname}.npy")
+        want = [(float(r["pre"]), float(r["post"]), float(r["weight"]))
+                for r in rows if r["projection"] == proj]
+        assert a.shape == (len(want), 3) and len(want) > 0, (proj, a.shape)
+        assert (a == np.array(want)).all(), proj
+    print(run, "ok")
+
+check(sys.argv[1], ["exc", "inh"], [("exc->inh", "exc_to_inh")])
+check(sys.argv[2], ["hidden"], [("input->hidden", "input_to_hidden"),
+                                ("hidden->readout", "hidden_to_readout")])
+"#;
+    let o = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(&cuba)
+        .arg(&forage)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stdout).matches(" ok").count(), 2);
+}
+
+/// `--json` prints one JSON object per line: progress objects with the step growing to the
+/// run's length, then the summary as the last line.
+#[test]
+fn json_prints_progress_objects_then_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = snnsim(&[
+        "run",
+        "graphs/cuba.ron",
+        "--duration-ms",
+        "100",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    let objs: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect();
+    let (summary, progress) = objs.split_last().unwrap();
+    assert_eq!(summary["steps"], 1000);
+    assert!(summary["state_hash"].is_string());
+    assert_eq!(progress.len(), 10);
+    let steps: Vec<u64> = progress
+        .iter()
+        .map(|p| {
+            assert_eq!(p["event"], "progress");
+            p["step"].as_u64().unwrap()
+        })
+        .collect();
+    assert!(steps.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(*steps.last().unwrap(), 1000);
+    let last = progress.last().unwrap();
+    assert_eq!(last["synaptic_events"], summary["synaptic_events"]);
+    // --quiet prints nothing on success.
+    let o = snnsim(&[
+        "run",
+        "graphs/cuba.ron",
+        "--duration-ms",
+        "10",
+        "--quiet",
+        "--out",
+        dir.path().join("q").to_str().unwrap(),
+    ]);
+    assert!(o.status.success() && o.stdout.is_empty());
 }

@@ -246,6 +246,45 @@ mod tests {
         );
     }
 
+    /// Every metric the Grafana dashboard (deploy/grafana) queries is one the endpoint serves.
+    #[test]
+    fn the_dashboard_queries_served_metrics() {
+        let dash: serde_json::Value =
+            serde_json::from_str(include_str!("../../deploy/grafana/snnsim-dashboard.json"))
+                .expect("dashboard JSON parses");
+        let m = Metrics::new("r");
+        m.population_rate_hz.with_label_values(&["hidden"]).set(1.0);
+        let served = m.encode();
+        let panels = dash["panels"].as_array().expect("panels");
+        assert!(panels.len() >= 6);
+        let mut names = Vec::new();
+        for p in panels {
+            for t in p["targets"].as_array().expect("targets") {
+                let expr = t["expr"].as_str().expect("expr");
+                let name: String = expr
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                assert!(
+                    served.contains(&format!("\n{name}{{")),
+                    "{name} is not served"
+                );
+                names.push(name);
+            }
+        }
+        for seed in [
+            "snn_neuron_count",
+            "snn_avg_firing_rate",
+            "snn_sparsity",
+            "snn_episode_reward",
+            "snn_growth_events_total",
+            "snn_pruning_events_total",
+            "snn_energy_estimate",
+        ] {
+            assert!(names.iter().any(|n| n == seed), "no panel shows {seed}");
+        }
+    }
+
     #[test]
     fn a_port_in_use_is_an_input_error() {
         let m = Arc::new(Metrics::new("r"));

@@ -749,10 +749,12 @@ impl Histograms {
     {
         let parts = area.split_evenly((rows, cols));
         for (k, (name, w)) in self.0.iter().enumerate() {
-            let lo = w.iter().cloned().fold(f64::INFINITY, f64::min);
+            let mut lo = w.iter().cloned().fold(f64::INFINITY, f64::min);
             let mut hi = w.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
             if hi <= lo {
-                hi = lo + lo.abs().max(1.0) * 0.1;
+                // One value: a bar in the middle of a range around it.
+                let d = lo.abs().max(1e-3) * 0.1;
+                (lo, hi) = (lo - d, hi + d);
             }
             let bins = 40;
             let width = (hi - lo) / bins as f64;

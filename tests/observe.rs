@@ -40,7 +40,8 @@ fn required(name: &str, why: &str) -> Option<PathBuf> {
     found
 }
 
-/// A plain HTTP/1.0 GET; returns the status code and the body.
+/// A plain HTTP/1.0 GET; returns the status code and the body. Written out because two GET
+/// requests to loopback need no HTTP client crate.
 fn http_get(addr: &str, path: &str) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(5)))?;

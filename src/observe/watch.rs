@@ -23,14 +23,14 @@ pub enum Display {
 }
 
 impl Display {
-    /// `Json` with `--json`, `Quiet` with `--quiet`, else `Bar` on a terminal and `Plain`
-    /// elsewhere.
+    /// `Quiet` with `--quiet` (with `--json` too: the summary is then the only line), `Json`
+    /// with `--json`, else `Bar` on a terminal and `Plain` elsewhere.
     pub fn choose(json: bool, quiet: bool) -> Self {
         use std::io::IsTerminal;
-        if json {
-            Display::Json
-        } else if quiet {
+        if quiet {
             Display::Quiet
+        } else if json {
+            Display::Json
         } else if std::io::stdout().is_terminal() {
             Display::Bar
         } else {

@@ -363,6 +363,22 @@ fn plot_of_a_directory_without_a_run_is_an_input_error() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("not a run directory") && !err.contains("panicked"));
+    // A broken row names its file and line.
+    std::fs::write(dir.path().join("summary.json"), r#"{"episodes": 2}"#).unwrap();
+    std::fs::write(
+        dir.path().join("metrics.csv"),
+        "episode,return,food,length,hidden_size,avg_firing_rate,sparsity,energy,synaptic_events\n\
+         0,1.0,1,10,64,0.01,0.5,100,1000\n\
+         1,x,1,10,64,0.01,0.5,100,1000\n",
+    )
+    .unwrap();
+    let o = snnsim(&["plot", dir.path().to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("metrics.csv:3: column return is not a number"),
+        "{err}"
+    );
 }
 
 /// The `.npy` files load in numpy with the shapes and values of the CSV files beside them.

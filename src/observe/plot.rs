@@ -59,11 +59,11 @@ const COLORS: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
-/// A CSV file: header and rows of fields.
+/// A CSV file as written by snnsim (no quoting): its header and text, split on demand.
 struct Csv {
     path: PathBuf,
     header: Vec<String>,
-    rows: Vec<Vec<String>>,
+    text: String,
 }
 
 impl Csv {
@@ -72,21 +72,17 @@ impl Csv {
             return Ok(None);
         }
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let mut lines = text.lines();
-        let header = lines
+        let header = text
+            .lines()
             .next()
             .unwrap_or("")
             .split(',')
             .map(str::to_string)
             .collect();
-        let rows = lines
-            .filter(|l| !l.is_empty())
-            .map(|l| l.split(',').map(str::to_string).collect())
-            .collect();
         Ok(Some(Csv {
             path: path.to_path_buf(),
             header,
-            rows,
+            text,
         }))
     }
 
@@ -99,36 +95,41 @@ impl Csv {
         })
     }
 
-    fn num(&self, row: usize, col: usize) -> Result<f64> {
-        self.rows[row]
-            .get(col)
-            .and_then(|v| v.parse::<f64>().ok())
-            .ok_or_else(|| {
-                Error::Input(format!(
-                    "{}:{}: column {} is not a number",
-                    self.path.display(),
-                    row + 2,
-                    self.header.get(col).map_or("?", |s| s.as_str())
-                ))
-            })
+    /// Column `name` of every data row, with the row's line number.
+    fn fields(&self, name: &str) -> Result<Vec<(usize, Option<&str>)>> {
+        let c = self.col(name)?;
+        Ok(self
+            .text
+            .lines()
+            .enumerate()
+            .skip(1)
+            .filter(|(_, l)| !l.is_empty())
+            .map(|(i, l)| (i + 1, l.split(',').nth(c)))
+            .collect())
     }
 
     fn nums(&self, name: &str) -> Result<Vec<f64>> {
-        let c = self.col(name)?;
-        (0..self.rows.len()).map(|r| self.num(r, c)).collect()
+        self.fields(name)?
+            .into_iter()
+            .map(|(line, v)| {
+                v.and_then(|v| v.parse::<f64>().ok()).ok_or_else(|| {
+                    Error::Input(format!(
+                        "{}:{line}: column {name} is not a number",
+                        self.path.display()
+                    ))
+                })
+            })
+            .collect()
     }
 
-    fn strs(&self, name: &str) -> Result<Vec<String>> {
-        let c = self.col(name)?;
-        self.rows
-            .iter()
-            .enumerate()
-            .map(|(r, row)| {
-                row.get(c).cloned().ok_or_else(|| {
+    fn strs(&self, name: &str) -> Result<Vec<&str>> {
+        self.fields(name)?
+            .into_iter()
+            .map(|(line, v)| {
+                v.ok_or_else(|| {
                     Error::Input(format!(
-                        "{}:{}: missing column {name}",
-                        self.path.display(),
-                        r + 2
+                        "{}:{line}: missing column {name}",
+                        self.path.display()
                     ))
                 })
             })
@@ -281,8 +282,8 @@ impl Raster {
             let pos = match pops.iter().position(|p| p.0 == pop[k]) {
                 Some(p) => p,
                 None => {
-                    let size = run.sizes.get(&pop[k]).copied().unwrap_or(0);
-                    pops.push((pop[k].clone(), size, Vec::new()));
+                    let size = run.sizes.get(pop[k]).copied().unwrap_or(0);
+                    pops.push((pop[k].to_string(), size, Vec::new()));
                     pops.len() - 1
                 }
             };
@@ -413,8 +414,8 @@ impl PopRates {
             let pos = match pops.iter().position(|p| p.0 == pop[k]) {
                 Some(p) => p,
                 None => {
-                    let size = run.sizes.get(&pop[k]).copied().unwrap_or(0);
-                    pops.push((pop[k].clone(), size, vec![0.0; nbins]));
+                    let size = run.sizes.get(pop[k]).copied().unwrap_or(0);
+                    pops.push((pop[k].to_string(), size, vec![0.0; nbins]));
                     pops.len() - 1
                 }
             };
@@ -732,7 +733,7 @@ impl Histograms {
         for (n, w) in name.into_iter().zip(w) {
             match out.iter_mut().find(|p| p.0 == n) {
                 Some(p) => p.1.push(w),
-                None => out.push((n, vec![w])),
+                None => out.push((n.to_string(), vec![w])),
             }
         }
         Ok(Histograms(out))

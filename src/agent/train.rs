@@ -844,8 +844,14 @@ fn run_episode(
                 let x = s.trace.spk[t * h + j];
                 buf.spikes_per_neuron[j] += x;
                 hidden_spikes += x;
-                if record && x > 0.0 {
-                    buf.raster.push((buf.steps + t as u64, j as u32));
+            }
+        }
+        if record {
+            for t in 0..steps {
+                for j in 0..h {
+                    if s.trace.spk[t * h + j] > 0.0 {
+                        buf.raster.push((buf.steps + t as u64, j as u32));
+                    }
                 }
             }
         }

@@ -125,16 +125,13 @@ fn hidden_size(file: &Path) -> usize {
 /// run.
 #[test]
 fn prometheus_scrapes_a_training_run() {
-    let Some(prometheus) = required("prometheus", "the scrape test") else {
-        return;
-    };
     let dir = tempfile::tempdir().unwrap();
     let file = root().join("graphs/foraging-fixed64.ron");
     let hidden = hidden_size(&file);
     let out = dir.path().join("scraped-run");
     let (_run, addr) = start_training(&file, &out);
 
-    // The endpoint itself answers with the seed's names.
+    // The endpoint itself answers with the seed's names, and the values move with training.
     let (code, body) = http_get(&addr, "/metrics").unwrap();
     assert_eq!(code, 200);
     assert!(
@@ -142,6 +139,45 @@ fn prometheus_scrapes_a_training_run() {
         "{body}"
     );
     assert_eq!(http_get(&addr, "/nothing").unwrap().0, 404);
+    let value = |body: &str, name: &str| -> f64 {
+        body.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {body}"))
+    };
+    let t0 = Instant::now();
+    let body = loop {
+        let (_, body) = http_get(&addr, "/metrics").unwrap();
+        if value(&body, "snnsim_episodes_total") >= 32.0 {
+            break body;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "training does not move"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let batch = 16.0;
+    assert_eq!(value(&body, "snnsim_episodes_total") % batch, 0.0);
+    let rate = value(&body, "snn_avg_firing_rate");
+    let hz = value(&body, "snnsim_population_rate_hz{population=\"hidden\"");
+    let dt_ms = snnsim::file::load(&file).unwrap().file.dt_ms;
+    assert!(
+        rate > 0.0 && (hz - rate * 1000.0 / dt_ms).abs() < 1e-6 * hz,
+        "{rate} {hz}"
+    );
+    assert!((0.0..=1.0).contains(&value(&body, "snn_sparsity")));
+    assert!(value(&body, "snnsim_steps_total") >= value(&body, "snnsim_episodes_total") * 10.0);
+    assert_eq!(
+        value(&body, "snn_growth_events_total"),
+        0.0,
+        "growth is off"
+    );
+
+    let Some(prometheus) = required("prometheus", "the scrape test") else {
+        return;
+    };
 
     let config = std::fs::read_to_string(root().join("deploy/prometheus.yml")).unwrap();
     assert!(config.contains("127.0.0.1:8000"));

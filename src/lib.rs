@@ -21,6 +21,7 @@ pub mod graph;
 pub mod io;
 pub mod models;
 pub mod monitor;
+pub mod observe;
 pub mod plugin;
 
 pub use error::{Error, Result};

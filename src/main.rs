@@ -3,6 +3,8 @@
 
 use clap::{Parser, Subcommand};
 use snnsim::app::{self, Outcome, RunOptions};
+use snnsim::observe::watch::{Display, MetricsOptions, Watch};
+use snnsim::observe::Observer;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -52,9 +54,33 @@ enum Command {
         /// file's `device` (default cpu).
         #[arg(long, value_name = "auto|cpu|gpu", conflicts_with = "resume")]
         device: Option<snnsim::file::Device>,
-        /// Print summary.json as the last line of standard output.
+        /// Print summary.json as the last line of standard output, after one JSON object per
+        /// progress report.
         #[arg(long)]
         json: bool,
+        /// No progress output.
+        #[arg(long)]
+        quiet: bool,
+        /// Serve Prometheus metrics at http://ADDR:PORT/metrics (training runs: 8000 unless
+        /// given; network runs: only when given; 0 picks a free port).
+        #[arg(long = "metrics-port", value_name = "PORT")]
+        metrics_port: Option<u16>,
+        /// Address the metrics endpoint binds.
+        #[arg(
+            long = "metrics-addr",
+            value_name = "ADDR",
+            default_value = "127.0.0.1"
+        )]
+        metrics_addr: std::net::IpAddr,
+        /// No metrics endpoint.
+        #[arg(long = "no-metrics", conflicts_with = "metrics_port")]
+        no_metrics: bool,
+    },
+    /// Draw the plots of a run directory into RUN_DIR/plots/ (PNG and SVG): raster, rates,
+    /// learning_curve, population_size, weights; those the run's files allow.
+    Plot {
+        /// A run directory written by `snnsim run`.
+        run_dir: PathBuf,
     },
     /// Time the benchmark networks (graphs/) in fresh processes and, with --peers, the same
     /// networks on Brian2 and NEST (benches/peers/, Python from $SNNSIM_PEER_PYTHON);
@@ -169,6 +195,11 @@ fn main() -> ExitCode {
             }
             Err(e) => Err(e),
         },
+        Command::Plot { run_dir } => snnsim::observe::plot::plot_run(&run_dir).map(|files| {
+            for f in files {
+                println!("wrote {}", f.display());
+            }
+        }),
         Command::Experiment { file, out, threads } => {
             let out = out.unwrap_or_else(|| app::default_run_dir(&file));
             app::experiment(&file, &out, threads).map(|_| {
@@ -227,6 +258,10 @@ fn main() -> ExitCode {
             episodes,
             device,
             json,
+            quiet,
+            metrics_port,
+            metrics_addr,
+            no_metrics,
         } => {
             let base = match (&resume, file) {
                 (Some(dir), _) => app::resume_options(dir),
@@ -246,16 +281,22 @@ fn main() -> ExitCode {
                 checkpoint_every,
                 ..base
             };
-            // Progress goes to stdout, or to stderr with --json (stdout's last line is the
-            // summary).
-            let mut progress = |line: &str| {
-                if json {
-                    eprintln!("{line}");
-                } else {
-                    println!("{line}");
-                }
-            };
-            app::run_file(&opts, &mut progress).map(|outcome| match outcome {
+            // Progress: a bar on a terminal, plain lines elsewhere, JSON objects with --json
+            // (stdout's last line is then the summary), nothing with --quiet.
+            let mut watch = Watch::new(
+                Display::choose(json, quiet),
+                MetricsOptions {
+                    off: no_metrics,
+                    addr: metrics_addr,
+                    port: metrics_port,
+                },
+            );
+            let printer = watch.printer();
+            let mut progress = |line: &str| printer.line(line);
+            let result = app::run_file_observed(&opts, &mut progress, &mut watch);
+            watch.finish();
+            result.map(|outcome| match outcome {
+                _ if quiet && !json => {}
                 Outcome::Simulation(s) if json => {
                     println!("{}", serde_json::to_string(&s).expect("summary serialises"));
                 }

@@ -56,7 +56,13 @@ fn start_and_kill(args: &[&str], out: &Path, after_ms: u64) -> bool {
 
 /// `snnsim run --resume DIR --json ARGS`: the summary.
 fn resume(dir: &Path, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec!["run", "--resume", dir.to_str().unwrap(), "--json"];
+    let mut args = vec![
+        "run",
+        "--resume",
+        dir.to_str().unwrap(),
+        "--json",
+        "--no-metrics",
+    ];
     args.extend_from_slice(extra);
     let o = snnsim(&args);
     assert!(
@@ -125,11 +131,16 @@ fn killed_foraging_runs_resume_to_the_uninterrupted_result() {
     );
     let metrics = read(&dir.path().join("full/metrics.csv"));
     let edits = read(&dir.path().join("full/edits.csv"));
+    let spikes = read(&dir.path().join("full/spikes.csv"));
+    assert!(
+        spikes.lines().count() > 1,
+        "the last episode's hidden spikes"
+    );
     let mut draw = kill_rng();
     for k in 0..3 {
         let out = dir.path().join(format!("killed{k}"));
         let o = out.to_str().unwrap();
-        let mut args = vec!["run", f, "--out", o, "--threads", "2"];
+        let mut args = vec!["run", f, "--out", o, "--threads", "2", "--no-metrics"];
         args.extend(common);
         args.extend(["--checkpoint-every", "40"]);
         start_and_kill(&args, &out, draw(5, 400));
@@ -142,6 +153,7 @@ fn killed_foraging_runs_resume_to_the_uninterrupted_result() {
             "2",
             "--checkpoint-every",
             "40",
+            "--no-metrics",
         ];
         start_and_kill(&resumed, &out, draw(5, 200));
         let s = resume(&out, &["--threads", "2"]);
@@ -154,6 +166,10 @@ fn killed_foraging_runs_resume_to_the_uninterrupted_result() {
         assert!(
             read(&out.join("edits.csv")) == edits,
             "kill {k}: edits.csv differs"
+        );
+        assert!(
+            read(&out.join("spikes.csv")) == spikes,
+            "kill {k}: spikes.csv differs"
         );
     }
     // The run directories hold their final networks: equal to each other, grown and pruned

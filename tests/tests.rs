@@ -12,6 +12,7 @@ mod gpu;
 mod graph_files;
 mod models;
 mod network_stats;
+mod observe;
 mod plugins;
 mod single_neuron;
 mod structure;

@@ -86,6 +86,8 @@ struct EpisodeBuf {
     food: u32,
     events: u64,
     steps: u64,
+    /// Hidden spikes (step in the episode, neuron), when recorded.
+    raster: Vec<(u64, u32)>,
 }
 
 /// Scratch memory of one decision.
@@ -126,6 +128,8 @@ pub struct Trainer {
     pub metrics: Vec<EpisodeMetrics>,
     /// Structural edits so far.
     pub edits: Vec<EditLog>,
+    /// Hidden spikes of the last episode of the last batch: (step in the episode, neuron).
+    pub last_episode_spikes: Vec<(u64, u32)>,
     grow_stats: Stats,
     prune_stats: Stats,
     edit_count: u64,
@@ -304,6 +308,7 @@ impl Trainer {
             updates: 0,
             metrics: Vec::new(),
             edits: Vec::new(),
+            last_episode_spikes: Vec::new(),
             grow_stats: Stats::default(),
             prune_stats: Stats::default(),
             edit_count: 0,
@@ -361,7 +366,8 @@ impl Trainer {
                 .enumerate()
                 .map(|(k, env)| {
                     let episode = first + k as u64;
-                    run_episode(env, episode, seed, spec, &layers, w1, w2, n_in)
+                    let record = k + 1 == b;
+                    run_episode(env, episode, seed, spec, &layers, w1, w2, n_in, record)
                 })
                 .collect()
         };
@@ -369,7 +375,10 @@ impl Trainer {
             Some(p) => p.install(episodes),
             None => episodes(),
         };
-        let bufs = bufs.into_iter().collect::<Result<Vec<_>>>()?;
+        let mut bufs = bufs.into_iter().collect::<Result<Vec<_>>>()?;
+        if let Some(last) = bufs.last_mut() {
+            self.last_episode_spikes = std::mem::take(&mut last.raster);
+        }
 
         // Advantages: every rule instance sees the same rewards (their baselines stay equal).
         let rewards: Vec<f64> = bufs
@@ -760,6 +769,7 @@ fn run_episode(
     w1: &[f64],
     w2: &[f64],
     n_in: usize,
+    record: bool,
 ) -> Result<EpisodeBuf> {
     let (h, o, steps) = (layers.hidden, layers.out, spec.decision_steps);
     let mut rng = stream(seed, "episode", "", episode);
@@ -837,6 +847,15 @@ fn run_episode(
                 let x = s.trace.spk[t * h + j];
                 buf.spikes_per_neuron[j] += x;
                 hidden_spikes += x;
+            }
+        }
+        if record {
+            for t in 0..steps {
+                for j in 0..h {
+                    if s.trace.spk[t * h + j] > 0.0 {
+                        buf.raster.push((buf.steps + t as u64, j as u32));
+                    }
+                }
             }
         }
         buf.steps += steps as u64;

@@ -16,9 +16,10 @@ pub use experiment::{experiment, RunMeasures};
 pub use inspect::{diff_paths, inspect, inspect_path};
 pub use plugins::{default_sdk_path, new_plugin, plugins};
 pub use run::{
-    default_run_dir, peak_rss_mb, resume_options, run, PopulationSummary, RunOptions, Summary,
+    default_run_dir, peak_rss_mb, resume_options, run, run_observed, PopulationSummary, RunOptions,
+    Summary,
 };
-pub use train::{first_reaching, train, TrainSummary};
+pub use train::{first_reaching, train, train_observed, TrainSummary};
 
 use crate::error::Result;
 use std::path::Path;
@@ -40,13 +41,22 @@ pub enum Outcome {
 /// `snnsim run`: trains when the file has a task, simulates otherwise. `progress` receives the
 /// training progress lines.
 pub fn run_file(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Result<Outcome> {
+    run_file_observed(opts, progress, &mut crate::observe::Unobserved)
+}
+
+/// [`run_file`] with an observer (the metrics endpoint and progress display of `snnsim run`).
+pub fn run_file_observed(
+    opts: &RunOptions,
+    progress: &mut dyn FnMut(&str),
+    observer: &mut dyn crate::observe::Observer,
+) -> Result<Outcome> {
     let has_task = crate::file::Source::read(&opts.file)
         .and_then(|s| s.parse())
         .map(|f| f.task.is_some())
         .unwrap_or(false);
     if has_task {
-        train(opts, progress).map(Outcome::Training)
+        train_observed(opts, progress, observer).map(Outcome::Training)
     } else {
-        run(opts).map(Outcome::Simulation)
+        run_observed(opts, observer).map(Outcome::Simulation)
     }
 }

@@ -6,6 +6,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::file::{self, Source};
 use crate::io::write_atomic;
+use crate::observe::{NetProgress, Observer, PopCount, RunInfo};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -189,6 +190,11 @@ pub fn peak_rss_mb() -> Option<f64> {
 
 /// Runs a graph file and writes its run directory.
 pub fn run(opts: &RunOptions) -> Result<Summary> {
+    run_observed(opts, &mut crate::observe::Unobserved)
+}
+
+/// [`run`], telling `observer` how the run goes after each chunk of steps (one chunk on a GPU).
+pub fn run_observed(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Summary> {
     let Prepared {
         checked,
         config,
@@ -208,15 +214,32 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
             resume_engine(&mut engine, &run_dir)?;
         }
         let build = t0.elapsed().as_secs_f64();
+        let steps = checked.steps();
+        observer.start(&RunInfo {
+            run: run_label(&run_dir),
+            training: false,
+            total: steps,
+            dt_ms: engine.dt_ms,
+            progress_every: 0,
+            neurons: engine.net.populations().map(|p| p.len()).sum(),
+        })?;
+        // The GPU backend uploads and downloads the network per call: one chunk there.
+        let chunk = if backend.is_gpu() {
+            steps.max(1)
+        } else {
+            crate::observe::chunk_steps(steps)
+        };
         let t1 = Instant::now();
-        let total = checked.steps();
+        let total = steps;
         let every = checked.file.checkpoint_every;
         while engine.step < total {
             let left = total - engine.step;
-            let n = every.map_or(left, |k| (k - engine.step % k).min(left));
+            let to_checkpoint = every.map_or(left, |k| k - engine.step % k);
+            let n = chunk.min(to_checkpoint).min(left);
             crate::backend::run(&backend, &mut engine, &checked, n)?;
+            observer.network(&net_progress(&engine, t1.elapsed().as_secs_f64()));
             // Also at the end, so that the run directory holds its final network.
-            if every.is_some_and(|k| engine.step % k == 0 || engine.step == total) {
+            if every.is_some_and(|k| engine.step.is_multiple_of(k) || engine.step == total) {
                 let ck = Checkpoint {
                     kind: Kind::Simulation,
                     position: engine.step,
@@ -233,12 +256,16 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
     if !engine.spikes.is_empty() {
         engine.spikes.write_csv(&run_dir.join("spikes.csv"), dt)?;
     }
+    if !engine.spikes.is_empty() {
+        crate::observe::npy::write_spikes(&engine.spikes, dt, &run_dir)?;
+    }
     if !engine.weights.is_empty() {
         crate::monitor::write_weights_csv(
             &engine.net,
             &engine.weights,
             &run_dir.join("weights.csv"),
         )?;
+        crate::observe::npy::write_weights(&engine.net, &engine.weights, &run_dir)?;
     }
     for rec in &engine.states {
         rec.write_csv(&run_dir.join(format!("state_{}.csv", rec.population)), dt)?;
@@ -337,6 +364,33 @@ pub(crate) fn newest_for_resume(run_dir: &Path, kind: Kind) -> Result<Option<Che
             );
             Ok(None)
         }
+    }
+}
+
+/// A run's label on its metrics: the name of its run directory.
+pub(crate) fn run_label(run_dir: &Path) -> String {
+    run_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| run_dir.display().to_string())
+}
+
+fn net_progress(engine: &Engine, wall_s: f64) -> NetProgress {
+    let mut populations: Vec<PopCount> = engine
+        .net
+        .populations()
+        .map(|p| PopCount {
+            name: p.name.clone(),
+            size: p.len(),
+            spikes: p.spike_count,
+        })
+        .collect();
+    populations.sort_by(|a, b| a.name.cmp(&b.name));
+    NetProgress {
+        step: engine.step,
+        wall_s,
+        synaptic_events: engine.synaptic_events,
+        populations,
     }
 }
 

@@ -6,6 +6,7 @@ use crate::agent::train::Trainer;
 use crate::checkpoint::{Checkpoint, Kind};
 use crate::error::{Error, Result};
 use crate::io::{write_atomic, AtomicFile};
+use crate::observe::{Observer, RunInfo, TrainProgress};
 use serde::Serialize;
 use std::io::Write;
 use std::path::Path;
@@ -56,6 +57,15 @@ pub type Progress<'a> = &'a mut dyn FnMut(&str);
 
 /// Trains the agent of `opts.file` and writes its run directory.
 pub fn train(opts: &RunOptions, progress: Progress<'_>) -> Result<TrainSummary> {
+    train_observed(opts, progress, &mut crate::observe::Unobserved)
+}
+
+/// [`train`], telling `observer` how training goes after every batch of episodes.
+pub fn train_observed(
+    opts: &RunOptions,
+    progress: Progress<'_>,
+    observer: &mut dyn Observer,
+) -> Result<TrainSummary> {
     let Prepared {
         checked,
         config,
@@ -73,6 +83,14 @@ pub fn train(opts: &RunOptions, progress: Progress<'_>) -> Result<TrainSummary> 
     let build_wall_s = t0.elapsed().as_secs_f64();
     let episodes = trainer.spec().episodes;
     let every = trainer.spec().progress_every;
+    observer.start(&RunInfo {
+        run: super::run::run_label(&run_dir),
+        training: true,
+        total: episodes,
+        dt_ms: checked.file.dt_ms,
+        progress_every: every,
+        neurons: trainer.hidden_size(),
+    })?;
     let t1 = Instant::now();
     let mut next = (trainer.episodes_done / every.max(1) + 1) * every;
     // Checkpoints fall on batch boundaries (the first at or after each multiple of
@@ -89,6 +107,10 @@ pub fn train(opts: &RunOptions, progress: Progress<'_>) -> Result<TrainSummary> 
             None => episodes,
         };
         trainer.train(target, |t| {
+            observer.training(&TrainProgress {
+                trainer: t,
+                wall_s: t1.elapsed().as_secs_f64(),
+            });
             if every > 0 && t.episodes_done >= next {
                 next += every;
                 let m = &t.metrics[t.metrics.len().saturating_sub(every as usize)..];
@@ -116,6 +138,22 @@ pub fn train(opts: &RunOptions, progress: Progress<'_>) -> Result<TrainSummary> 
     let sim_wall_s = t1.elapsed().as_secs_f64();
     write_metrics(&trainer, &run_dir.join("metrics.csv"))?;
     write_edits(&trainer, &run_dir.join("edits.csv"))?;
+    // The policy's final weights, as a network run with a weights recorder writes them.
+    let projections: Vec<String> = trainer
+        .net
+        .projections()
+        .map(|(_, _, p)| p.name.clone())
+        .collect();
+    crate::monitor::write_weights_csv(&trainer.net, &projections, &run_dir.join("weights.csv"))?;
+    crate::observe::npy::write_weights(&trainer.net, &projections, &run_dir)?;
+    // The hidden spikes of the last episode, for a raster.
+    let (_, hidden, _) = trainer.populations();
+    crate::observe::write_population_spikes(
+        &run_dir,
+        checked.file.dt_ms,
+        &trainer.net.pop(hidden).name,
+        &trainer.last_episode_spikes,
+    )?;
     let last = &trainer.metrics[trainer.metrics.len().saturating_sub(500)..];
     let n = last.len().max(1) as f64;
     let foods: Vec<f64> = trainer.metrics.iter().map(|m| m.food as f64).collect();

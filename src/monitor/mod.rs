@@ -31,6 +31,11 @@ impl SpikeRecorder {
         }
     }
 
+    /// Names of the recorded populations, in the order of the population index of `events`.
+    pub fn populations(&self) -> Vec<&str> {
+        self.pops.iter().map(|(_, n)| n.as_str()).collect()
+    }
+
     /// Whether nothing is recorded.
     pub fn is_empty(&self) -> bool {
         self.pops.is_empty()

@@ -29,10 +29,16 @@ pub fn reference(name: &str) -> serde_json::Value {
     serde_json::from_str(&text).expect("reference JSON parses")
 }
 
-/// Runs the snnsim binary with `args`.
+/// Runs the snnsim binary with `args`; `snnsim run` without a metrics endpoint unless the arguments ask for one: a training run
+/// serves on port 8000 by default, and tests run in parallel.
 pub fn snnsim(args: &[&str]) -> Output {
+    let quiet_metrics = args.first() == Some(&"run")
+        && !args
+            .iter()
+            .any(|a| a.starts_with("--metrics-port") || *a == "--no-metrics");
     Command::new(env!("CARGO_BIN_EXE_snnsim"))
         .args(args)
+        .args(quiet_metrics.then_some("--no-metrics"))
         .current_dir(root())
         .output()
         .expect("snnsim starts")
@@ -44,6 +50,7 @@ pub fn run_json(file: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
         "run",
         file.to_str().unwrap(),
         "--json",
+        "--no-metrics",
         "--out",
         out.to_str().unwrap(),
     ];

@@ -65,6 +65,11 @@ impl Trainer {
         for env in &mut self.envs {
             e.bytes(&env.save()?);
         }
+        // The hidden spikes of the last episode (the run directory's spikes.csv).
+        let (steps, neurons): (Vec<u64>, Vec<u32>) =
+            self.last_episode_spikes.iter().copied().unzip();
+        e.u64s(&steps);
+        e.u32s(&neurons);
         Ok(e.buf)
     }
 
@@ -123,6 +128,11 @@ impl Trainer {
             let rules = (0..n).map(|_| d.bytes()).collect::<DecResult<Vec<_>>>()?;
             let n = d.u64()? as usize;
             let envs = (0..n).map(|_| d.bytes()).collect::<DecResult<Vec<_>>>()?;
+            let (steps, neurons) = (d.u64s()?, d.u32s()?);
+            if steps.len() != neurons.len() {
+                return Err("last episode's spikes of unequal lengths".into());
+            }
+            self.last_episode_spikes = steps.into_iter().zip(neurons).collect();
             if !d.finished() {
                 return Err("trailing bytes".into());
             }

@@ -1,0 +1,122 @@
+//! What a researcher sees of a run while it runs and afterwards: the Prometheus endpoint
+//! ([`metrics`]), progress on the terminal or as JSON lines ([`watch`]), plots of a run
+//! directory ([`plot`]) and `.npy` copies of the recorded data ([`npy`]).
+//!
+//! A run reports to an [`Observer`] after each chunk of steps (a network run) or each batch of
+//! episodes (a training run); the observer only copies numbers, so a run with no one watching
+//! costs the same as before.
+
+pub mod metrics;
+pub mod npy;
+pub mod plot;
+pub mod watch;
+
+use crate::agent::train::Trainer;
+use crate::error::Result;
+
+/// What a run is, told to its observer once before the first step.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    /// The run's label: the name of its run directory.
+    pub run: String,
+    /// Whether the run trains an agent (else it simulates for a fixed time).
+    pub training: bool,
+    /// Steps (a network run) or episodes (a training run) to do.
+    pub total: u64,
+    /// Time step (ms).
+    pub dt_ms: f64,
+    /// Episodes between two progress lines of a training run (0: none).
+    pub progress_every: u64,
+    /// Hidden neurons (a training run) or all neurons (a network run) at the start.
+    pub neurons: usize,
+}
+
+/// One population of a network run: name, size, spikes so far.
+#[derive(Debug, Clone)]
+pub struct PopCount {
+    /// Population name.
+    pub name: String,
+    /// Neurons.
+    pub size: usize,
+    /// Spikes emitted since the run started.
+    pub spikes: u64,
+}
+
+/// Where a network run stands.
+#[derive(Debug, Clone)]
+pub struct NetProgress {
+    /// Steps done.
+    pub step: u64,
+    /// Wall time of the stepping loop so far (s).
+    pub wall_s: f64,
+    /// Synaptic events delivered so far.
+    pub synaptic_events: u64,
+    /// Per population, in name order.
+    pub populations: Vec<PopCount>,
+}
+
+/// Where a training run stands: the trainer after a batch.
+pub struct TrainProgress<'a> {
+    /// The trainer (its `metrics`, `edits`, hidden size).
+    pub trainer: &'a Trainer,
+    /// Wall time of the training loop so far (s).
+    pub wall_s: f64,
+}
+
+/// Receives a run's progress. Every method defaults to doing nothing.
+pub trait Observer: Send {
+    /// The run is about to start; an error stops it before the first step (exit 2).
+    fn start(&mut self, _info: &RunInfo) -> Result<()> {
+        Ok(())
+    }
+    /// A network run advanced by a chunk of steps.
+    fn network(&mut self, _p: &NetProgress) {}
+    /// A training run finished a batch of episodes.
+    fn training(&mut self, _p: &TrainProgress<'_>) {}
+    /// The run ended (successfully or not); progress displays clear themselves.
+    fn finish(&mut self) {}
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Unobserved;
+
+impl Observer for Unobserved {}
+
+/// Steps per chunk of a network run of `steps` steps: about 1 % of the run, at most 1 000,
+/// so that the observer sees the run move about a hundred times.
+pub fn chunk_steps(steps: u64) -> u64 {
+    steps.div_ceil(100).clamp(1, 1000)
+}
+
+/// Writes `spikes.csv` and `spikes_<population>.npy` for one population's spikes given as
+/// (step, neuron) in step order: a training run's record of its last episode.
+pub fn write_population_spikes(
+    dir: &std::path::Path,
+    dt_ms: f64,
+    population: &str,
+    spikes: &[(u64, u32)],
+) -> Result<()> {
+    use std::io::Write;
+    let path = dir.join("spikes.csv");
+    let mut f = crate::io::AtomicFile::create(&path)?;
+    let prec = crate::monitor::time_decimals(dt_ms);
+    let res = (|| -> std::io::Result<()> {
+        writeln!(f, "t_ms,population,neuron")?;
+        for &(step, i) in spikes {
+            writeln!(f, "{:.prec$},{population},{i}", step as f64 * dt_ms)?;
+        }
+        Ok(())
+    })();
+    res.map_err(|e| crate::Error::io(&path, e))?;
+    f.commit()?;
+    let data: Vec<f64> = spikes
+        .iter()
+        .flat_map(|&(step, i)| [step as f64 * dt_ms, i as f64])
+        .collect();
+    npy::write_f64(
+        &dir.join(format!("spikes_{}.npy", npy::file_part(population))),
+        2,
+        &data,
+    )
+}

@@ -85,6 +85,11 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Environment tools.
+    Env {
+        #[command(subcommand)]
+        command: EnvCommand,
+    },
     /// List the plugins found: name, kind, version, ABI version, path.
     Plugins {
         /// One JSON object per plugin, as a JSON array on one line.
@@ -105,6 +110,23 @@ enum Command {
         /// with).
         #[arg(long)]
         sdk: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum EnvCommand {
+    /// Run an environment from a given state through given actions; print one JSON object per
+    /// step (t, action, state, obs, reward, terminated, truncated), up to the first terminated
+    /// or truncated step.
+    Replay {
+        /// Environment plugin (cartpole, pendulum, mountaincar, acrobot) or Gymnasium id.
+        env: String,
+        /// JSON file with `initial_state` and `actions`.
+        #[arg(long)]
+        input: PathBuf,
+        /// Machine-readable output only (no summary line on standard error).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -149,6 +171,26 @@ fn main() -> ExitCode {
                 println!("written to {}", out.display());
             })
         }
+        Command::Env {
+            command: EnvCommand::Replay { env, input, json },
+        } => app::replay(&env, &input).map(|steps| {
+            for s in &steps {
+                println!("{}", serde_json::to_string(s).expect("step serialises"));
+            }
+            if !json {
+                let end = steps.last().map_or("no steps", |s| {
+                    if s.terminated {
+                        "terminated"
+                    } else if s.truncated {
+                        "truncated"
+                    } else {
+                        "actions exhausted"
+                    }
+                });
+                let ret: f64 = steps.iter().map(|s| s.reward).sum();
+                eprintln!("{} steps, return {ret}, {end}", steps.len());
+            }
+        }),
         Command::Plugins { json } => {
             let (list, dirs) = app::plugins();
             if json {

@@ -5,6 +5,7 @@ mod bench;
 mod experiment;
 mod inspect;
 mod plugins;
+mod replay;
 mod run;
 mod train;
 
@@ -15,6 +16,7 @@ pub use bench::{
 pub use experiment::{experiment, RunMeasures};
 pub use inspect::inspect;
 pub use plugins::{default_sdk_path, new_plugin, plugins};
+pub use replay::{env_plugin_name, replay, ReplayStep};
 pub use run::{default_run_dir, peak_rss_mb, run, PopulationSummary, RunOptions, Summary};
 pub use train::{first_reaching, train, TrainSummary};
 

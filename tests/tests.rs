@@ -4,6 +4,7 @@ mod common;
 
 mod bad_input;
 mod bench;
+mod control;
 mod determinism;
 mod engine;
 mod foraging;

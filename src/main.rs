@@ -265,6 +265,21 @@ fn main() -> ExitCode {
                 Outcome::Training(s) if json => {
                     println!("{}", serde_json::to_string(&s).expect("summary serialises"));
                 }
+                Outcome::Control(s) if json => {
+                    println!("{}", serde_json::to_string(&s).expect("summary serialises"));
+                }
+                Outcome::Control(s) => {
+                    println!(
+                        "{}: {} episodes in {:.1} s ({:.0} episodes/s); mean return (last 100) {:.2}; episodes to solve {}",
+                        s.file,
+                        s.episodes,
+                        s.sim_wall_s,
+                        s.episodes_per_s,
+                        s.mean_return_last_100,
+                        s.episodes_to_solve.map_or("-".to_string(), |e| e.to_string())
+                    );
+                    println!("state_hash {}  run directory {}", s.state_hash, s.run_dir);
+                }
                 Outcome::Simulation(s) => {
                     println!(
                         "{}: {} steps ({} ms) in {:.3} s (build {:.3} s), {} synaptic events",

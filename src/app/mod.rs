@@ -2,6 +2,7 @@
 //! typed result; the binary prints it and maps errors to exit codes.
 
 mod bench;
+mod control;
 mod experiment;
 mod inspect;
 mod plugins;
@@ -13,6 +14,7 @@ pub use bench::{
     bench, format_table, peer_python, BenchNetwork, BenchOptions, BenchReport, BenchRow, Machine,
     PeerResult, SnnsimRun, DEFAULT_NETWORKS, NETWORKS,
 };
+pub use control::{train_control, ControlSummary};
 pub use experiment::{experiment, RunMeasures};
 pub use inspect::inspect;
 pub use plugins::{default_sdk_path, new_plugin, plugins};
@@ -35,16 +37,20 @@ pub enum Outcome {
     Simulation(Summary),
     /// An agent trained on its task.
     Training(TrainSummary),
+    /// A policy trained on a control task.
+    Control(ControlSummary),
 }
 
 /// `snnsim run`: trains when the file has a task, simulates otherwise. `progress` receives the
 /// training progress lines.
 pub fn run_file(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Result<Outcome> {
-    let has_task = crate::file::Source::read(&opts.file)
+    let task = crate::file::Source::read(&opts.file)
         .and_then(|s| s.parse())
-        .map(|f| f.task.is_some())
-        .unwrap_or(false);
-    if has_task {
+        .map(|f| f.task)
+        .unwrap_or(None);
+    if let Some(crate::file::TaskSpec::Control(_)) = task {
+        train_control(opts, progress).map(Outcome::Control)
+    } else if task.is_some() {
         train(opts, progress).map(Outcome::Training)
     } else {
         run(opts).map(Outcome::Simulation)

@@ -201,3 +201,137 @@ fn env_replay_rejects_bad_input() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// The encoders of continuous observations: on/off pairs carry |x|/scale on the side of the
+/// sign; population coding gives Gaussian bumps centred on evenly spaced preferred values.
+#[test]
+fn continuous_encoders_give_the_documented_currents() {
+    use snnsim::file::Encoder;
+    let e = Encoder::OnOff {
+        scale: vec![2.0, 0.5, 1.0],
+    };
+    assert_eq!(e.input_len(3), Some(6));
+    assert_eq!(e.input_len(4), None);
+    let mut out = Vec::new();
+    e.currents(&[1.0, -0.25, 0.0], &mut out);
+    assert_eq!(out, vec![(0, 0.5), (3, 0.5)]);
+    let p = Encoder::Population {
+        per_value: 5,
+        low: vec![-1.0, 0.0],
+        high: vec![1.0, 8.0],
+        width: 1.0,
+    };
+    assert_eq!(p.input_len(2), Some(10));
+    let mut out = Vec::new();
+    p.currents(&[0.5, 8.0], &mut out);
+    // Value 0 (x = 0.5): centres −1, −0.5, 0, 0.5, 1, spacing 0.5 = σ.
+    let get = |i: u32| out.iter().find(|c| c.0 == i).map_or(0.0, |c| c.1);
+    assert!((get(3) - 1.0).abs() < 1e-15);
+    assert!((get(2) - (-0.5f64).exp()).abs() < 1e-15 && (get(4) - get(2)).abs() < 1e-15);
+    assert!((get(0) - (-4.5f64).exp()).abs() < 1e-15);
+    // Value 1 (x = 8): its last centre.
+    assert!((get(9) - 1.0).abs() < 1e-15 && get(8) < get(9));
+}
+
+fn control_file(edit: &str, with: &str) -> String {
+    let text = std::fs::read_to_string(crate::common::root().join("graphs/cartpole.ron")).unwrap();
+    assert!(
+        text.contains(edit),
+        "graphs/cartpole.ron no longer holds `{edit}`"
+    );
+    text.replace(edit, with)
+}
+
+/// Control files that cannot work fail validation or construction with exit 2 and the field.
+#[test]
+fn bad_control_files_name_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            control_file(
+                "(name: \"readout\", size: 2,",
+                "(name: \"readout\", size: 3,",
+            ),
+            "task.Control.readout",
+        ),
+        (
+            control_file("solved_at: 475.0,", "solved_at: 475.0, critic: true,").replace(
+                "(name: \"readout\", size: 2,",
+                "(name: \"readout\", size: 3,",
+            ),
+            "actor-critic",
+        ),
+        (
+            control_file("scale: [1.0, 1.0, 0.1, 1.0]", "scale: [1.0, 1.0, 0.0, 1.0]"),
+            "task.Control.encoder.OnOff.scale",
+        ),
+        (
+            control_file("(name: \"input\", size: 8,", "(name: \"input\", size: 6,"),
+            "task.Control.input",
+        ),
+        (
+            control_file("task: Control(", "task: Agent("),
+            "task.Agent.encoder",
+        ),
+    ];
+    for (k, (text, needle)) in cases.into_iter().enumerate() {
+        let f = dir.path().join(format!("bad{k}.ron"));
+        std::fs::write(&f, text).unwrap();
+        let out = dir.path().join(format!("out{k}"));
+        let o = snnsim(&[
+            "run",
+            f.to_str().unwrap(),
+            "--episodes",
+            "4",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "case {k}: {err}");
+        assert!(
+            err.contains(needle),
+            "case {k}: expected `{needle}` in: {err}"
+        );
+    }
+}
+
+/// CI's learning check: 300 episodes of graphs/cartpole.ron (REINFORCE) on one thread. A
+/// uniformly random policy lasts about 22 steps; the trained policy's mean return over the last
+/// 100 episodes must exceed 150 on each of three seeds (it is about 400 with the shipped
+/// defaults), the first episodes must look random, and summary.json must agree with
+/// metrics.csv.
+#[test]
+fn cartpole_learns_well_above_a_random_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = crate::common::root().join("graphs/cartpole.ron");
+    for seed in ["1", "2", "3"] {
+        let out = dir.path().join(seed);
+        let s = crate::common::run_json(
+            &file,
+            &out,
+            &["--episodes", "300", "--threads", "1", "--seed", seed],
+        );
+        let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+        let returns: Vec<f64> = csv
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(returns.len(), 300);
+        let mean = |r: &[f64]| r.iter().sum::<f64>() / r.len() as f64;
+        let first = mean(&returns[..20]);
+        let last = mean(&returns[200..]);
+        assert!(
+            first < 60.0,
+            "seed {seed}: the first policy is not near random ({first})"
+        );
+        assert!(
+            last > 150.0,
+            "seed {seed}: mean return of the last 100 episodes {last}"
+        );
+        assert!((s["mean_return_last_100"].as_f64().unwrap() - last).abs() < 1e-9);
+        let solved = snnsim::app::first_reaching(&returns, 100, 475.0);
+        assert_eq!(s["episodes_to_solve"].as_u64(), solved, "seed {seed}");
+        assert_eq!(s["solved_at"], 475.0);
+    }
+}

@@ -223,9 +223,9 @@ impl ControlTrainer {
                 "readout",
                 Error::Input(match want {
                     Some(w) => format!(
-                        "the environment has {space}, so the {:?} decoder{} needs {w} readout neurons, but the readout has {n_out}",
+                        "the environment has {space}, so the {:?} decoder{} {w} readout neurons, but the readout has {n_out}",
                         spec.decoder,
-                        if spec.critic { " and the critic" } else { "" }
+                        if spec.critic { " and the critic need" } else { " needs" }
                     ),
                     None => format!("the {:?} decoder cannot drive {space}", spec.decoder),
                 }),
@@ -264,14 +264,27 @@ impl ControlTrainer {
                     )),
                 ));
             }
-            if spec.critic && !inst.is_critic_rule() {
-                return Err(located(
-                    "rule.plugin",
-                    Error::Input(format!(
-                        "`critic: true` needs an actor-critic rule (plugin ABI 1.2, such as `a2c`); `{}` is not one",
+            // An empty batch probes whether the rule learns with (or without) a critic.
+            let mut inst = inst;
+            let probe = if spec.critic {
+                if inst.is_critic_rule() {
+                    inst.critic_advantages(&[], &[], &[], &mut [], &mut [])
+                } else {
+                    Err(Error::Input("plugin ABI 1.1".into()))
+                }
+            } else {
+                inst.advantages(&[], &[], &mut [])
+            };
+            if let Err(e) = probe {
+                let msg = if spec.critic {
+                    format!(
+                        "`critic: true` needs an actor-critic rule (plugin ABI 1.2, such as `a2c`); `{}` is not one ({e})",
                         spec.rule.plugin
-                    )),
-                ));
+                    )
+                } else {
+                    format!("`{}` cannot learn without a critic ({e})", spec.rule.plugin)
+                };
+                return Err(located("rule.plugin", Error::Input(msg)));
             }
             rules.push(inst);
         }

@@ -335,3 +335,29 @@ fn cartpole_learns_well_above_a_random_policy() {
         assert_eq!(s["solved_at"], 475.0);
     }
 }
+
+/// Training a control task gives the same weights and metrics on 1 and 2 threads (episodes of
+/// a batch run in parallel, each with its own stream).
+#[test]
+fn control_training_does_not_depend_on_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    for g in ["graphs/cartpole.ron", "graphs/pendulum.ron"] {
+        let file = crate::common::root().join(g);
+        let run = |threads: &str| {
+            let out = dir
+                .path()
+                .join(format!("{}-{threads}", g.replace('/', "-")));
+            let s =
+                crate::common::run_json(&file, &out, &["--episodes", "24", "--threads", threads]);
+            (
+                s["state_hash"].clone(),
+                std::fs::read_to_string(out.join("metrics.csv")).unwrap(),
+            )
+        };
+        let (h1, m1) = run("1");
+        let (h2, m2) = run("2");
+        assert_eq!(h1, h2, "{g}");
+        assert_eq!(m1, m2, "{g}");
+        assert_eq!(m1.lines().count(), 25);
+    }
+}

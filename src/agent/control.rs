@@ -462,6 +462,39 @@ impl ControlTrainer {
     }
 }
 
+/// The Gaussian decoder: the sample u = μ + σ·ε for readout means `z`, with ∂log π(u)/∂z and
+/// ∂H/∂z (z₀ and z₁; the other entries are left alone). log π(u) = −ε²/2 − log σ − ½ log 2π
+/// with ε = (u − μ)/σ, so ∂/∂μ = ε/σ and ∂/∂log σ = ε² − 1; H = log σ + const. Where log σ
+/// is clamped, its derivatives are 0.
+pub fn gaussian_sample(
+    decoder: &Decoder,
+    z: &[f64],
+    eps: f64,
+    dlogp: &mut [f64],
+    dent: &mut [f64],
+) -> f64 {
+    let Decoder::Gaussian {
+        scale,
+        log_std,
+        min_log_std,
+        max_log_std,
+        ..
+    } = *decoder
+    else {
+        unreachable!("a Gaussian decoder")
+    };
+    let mu = scale * z[0];
+    let raw = log_std + z[1];
+    let ls = raw.clamp(min_log_std, max_log_std);
+    let free = if raw == ls { 1.0 } else { 0.0 };
+    let sigma = ls.exp();
+    dlogp[0] = scale * eps / sigma;
+    dlogp[1] = free * (eps * eps - 1.0);
+    dent[0] = 0.0;
+    dent[1] = free;
+    mu + sigma * eps
+}
+
 /// The seed of episode `episode`'s environment reset.
 fn episode_seed(seed: u64, episode: u64) -> u64 {
     let mut r = stream(seed, "control-reset", "", episode);
@@ -575,25 +608,9 @@ fn run_episode(
                 }
                 action[0] = a as f64;
             }
-            Decoder::Gaussian {
-                scale,
-                log_std,
-                min_log_std,
-                max_log_std,
-                low,
-                high,
-            } => {
-                let mu = scale * z[0];
-                let raw = log_std + z[1];
-                let ls = raw.clamp(min_log_std, max_log_std);
-                let free = if raw == ls { 1.0 } else { 0.0 };
+            Decoder::Gaussian { low, high, .. } => {
                 let eps: f64 = StandardNormal.sample(&mut rng);
-                let u = mu + ls.exp() * eps;
-                // log π(u) = −ε²/2 − log σ − ½ log 2π with ε = (u − μ)/σ:
-                // ∂/∂μ = ε/σ, ∂/∂log σ = ε² − 1; H = log σ + const.
-                dlogp[0] = scale * eps / ls.exp();
-                dlogp[1] = free * (eps * eps - 1.0);
-                dent[1] = free;
+                let u = gaussian_sample(&spec.decoder, &z, eps, dlogp, dent);
                 action[0] = u.clamp(low, high);
             }
         }
@@ -634,4 +651,46 @@ fn run_episode(
         buf.values.push(v);
     }
     Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ∂log π(u)/∂z and ∂H/∂z of the Gaussian decoder equal central finite differences of
+    /// log N(u; μ(z), σ(z)²) and of H = log σ + ½ log 2πe, at a fixed sample u, inside and
+    /// outside the clamp of log σ.
+    #[test]
+    fn gaussian_decoder_gradients_match_finite_differences() {
+        let d = Decoder::Gaussian {
+            scale: 2.0,
+            log_std: -0.3,
+            min_log_std: -2.0,
+            max_log_std: 0.5,
+            low: -2.0,
+            high: 2.0,
+        };
+        let logp = |z: [f64; 2], u: f64| {
+            let mu = 2.0 * z[0];
+            let ls = (-0.3 + z[1]).clamp(-2.0, 0.5);
+            let e = (u - mu) / ls.exp();
+            -0.5 * e * e - ls - 0.5 * (2.0 * std::f64::consts::PI).ln()
+        };
+        let ent = |z: [f64; 2]| (-0.3 + z[1]).clamp(-2.0, 0.5);
+        for (z, eps) in [([0.3, 0.1], 0.7), ([-0.4, -0.6], -1.3), ([0.2, 1.5], 0.4)] {
+            let (mut g, mut h) = ([0.0; 2], [0.0; 2]);
+            let u = gaussian_sample(&d, &z, eps, &mut g, &mut h);
+            let std = (-0.3 + z[1]).clamp(-2.0f64, 0.5).exp();
+            assert!((u - (2.0 * z[0] + std * eps)).abs() < 1e-15);
+            for k in 0..2 {
+                let (mut zp, mut zm) = (z, z);
+                zp[k] += 1e-6;
+                zm[k] -= 1e-6;
+                let fd = (logp(zp, u) - logp(zm, u)) / 2e-6;
+                assert!((g[k] - fd).abs() < 1e-6, "z {z:?} k {k}: {} vs {fd}", g[k]);
+                let fh = (ent(zp) - ent(zm)) / 2e-6;
+                assert!((h[k] - fh).abs() < 1e-6, "z {z:?} k {k}: {} vs {fh}", h[k]);
+            }
+        }
+    }
 }

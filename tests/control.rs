@@ -273,6 +273,14 @@ fn bad_control_files_name_the_field() {
             control_file("task: Control(", "task: Agent("),
             "task.Agent.encoder",
         ),
+        (
+            control_file(
+                "model: Synaptic(tau_syn_ms: 5.0, tau_mem_ms: 10.0,",
+                "model: Alpha(tau_exc_ms: 10.0, tau_inh_ms: 5.0, reset: Subtract,",
+            )
+            .replace("threshold: 1.0, reset: Zero)),", "threshold: 1.0)),"),
+            "task.Control.hidden",
+        ),
     ];
     for (k, (text, needle)) in cases.into_iter().enumerate() {
         let f = dir.path().join(format!("bad{k}.ron"));

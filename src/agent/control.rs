@@ -121,6 +121,20 @@ fn layers_of(net: &Network, hidden: PopId, readout: PopId, spec: &AgentSpec) -> 
                 m.params.threshold,
             )
         }
+        Dynamics::Alpha(m) => {
+            if m.params.reset == Reset::Subtract {
+                return Err(Error::Input(
+                    "an Alpha hidden layer must reset to Zero or NoReset".into(),
+                ));
+            }
+            let (alpha, beta) = m.decays();
+            let tau = m.tau_alpha();
+            (
+                Hidden::Alpha { alpha, beta, tau },
+                m.params.reset,
+                m.params.threshold,
+            )
+        }
         Dynamics::Lif(m) => match m.leaky() {
             Some((beta, reset)) => (
                 Hidden::Leaky { beta },

@@ -762,10 +762,12 @@ fn check_agent(v: &V, a: &AgentSpec, file: &GraphFile, at: &str) -> Result<()> {
             })
         )
     };
-    if !(matches!(hidden.model, ModelSpec::Synaptic(_)) || snn_lif(&hidden.model)) {
+    let alpha_ok = at == "task.Control"
+        && matches!(&hidden.model, ModelSpec::Alpha(p) if p.reset != Reset::Subtract);
+    if !(matches!(hidden.model, ModelSpec::Synaptic(_)) || snn_lif(&hidden.model) || alpha_ok) {
         return v.fail(
             &format!("{at}.hidden"),
-            "the hidden population must be `Synaptic` or `Lif` with `integration: SnnTorch(...)`",
+            "the hidden population must be `Synaptic` or `Lif` with `integration: SnnTorch(...)` (or, in a `Control` task, `Alpha` with reset Zero or NoReset)",
         );
     }
     let readout_ok = matches!(

@@ -501,3 +501,92 @@ impl Dynamics for AcrobotDynamics {
         obs[5] = state[3];
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<D: Dynamics>(params: &str) -> Env<D> {
+        Env::new(snnsim_plugin_api::parse_config(params).unwrap()).unwrap()
+    }
+
+    /// Reset draws from Gymnasium's ranges, is a function of the seed, and Acrobot's state is
+    /// float32-valued.
+    #[test]
+    fn reset_draws_from_the_documented_ranges() {
+        let mut obs = [0.0; 6];
+        for seed in 0..200 {
+            let mut c = env::<CartPoleDynamics>("()");
+            c.reset(seed, &mut obs[..4]).unwrap();
+            assert!(c.state().iter().all(|x| (-0.05..0.05).contains(x)));
+            let mut p = env::<PendulumDynamics>("()");
+            p.reset(seed, &mut obs[..3]).unwrap();
+            assert!((-PI..PI).contains(&p.state()[0]) && (-1.0..1.0).contains(&p.state()[1]));
+            let mut m = env::<MountainCarDynamics>("()");
+            m.reset(seed, &mut obs[..2]).unwrap();
+            assert!((-0.6..-0.4).contains(&m.state()[0]) && m.state()[1] == 0.0);
+            let mut a = env::<AcrobotDynamics>("()");
+            a.reset(seed, &mut obs).unwrap();
+            assert!(a
+                .state()
+                .iter()
+                .all(|&x| (-0.1..=0.1).contains(&x) && f64::from(x as f32) == x));
+            let mut again = env::<AcrobotDynamics>("()");
+            again.reset(seed, &mut obs).unwrap();
+            assert_eq!(again.state(), a.state());
+        }
+    }
+
+    /// The time limit truncates on step `max_steps`; stepping on is an error until reset.
+    #[test]
+    fn time_limit_and_episode_end() {
+        let mut p = env::<PendulumDynamics>("()");
+        let mut obs = [0.0; 3];
+        assert!(p
+            .step(&[0.0], &mut obs)
+            .unwrap_err()
+            .contains("before the first reset"));
+        p.reset(3, &mut obs).unwrap();
+        for k in 1..=200 {
+            let t = p.step(&[0.5], &mut obs).unwrap();
+            assert_eq!(t.truncated, k == 200, "step {k}");
+            assert!(!t.terminated);
+        }
+        assert!(p.step(&[0.5], &mut obs).unwrap_err().contains("call reset"));
+        let mut short = env::<MountainCarDynamics>("(max_steps: 3)");
+        let mut obs = [0.0; 2];
+        short.reset(1, &mut obs).unwrap();
+        let flags: Vec<bool> = (0..3)
+            .map(|_| short.step(&[2.0], &mut obs).unwrap().truncated)
+            .collect();
+        assert_eq!(flags, [false, false, true]);
+        assert!(Env::<CartPoleDynamics>::new(Params { max_steps: Some(0) }).is_err());
+    }
+
+    /// Actions outside the space are errors that name them; the state is saved and loaded.
+    #[test]
+    fn bad_actions_and_save_load() {
+        let mut c = env::<CartPoleDynamics>("()");
+        let mut obs = [0.0; 4];
+        c.reset(5, &mut obs).unwrap();
+        for bad in [vec![2.0], vec![0.5], vec![-1.0], vec![0.0, 1.0], vec![]] {
+            assert!(c.step(&bad, &mut obs).is_err(), "{bad:?}");
+        }
+        let mut p = env::<PendulumDynamics>("()");
+        let mut pobs = [0.0; 3];
+        p.reset(5, &mut pobs).unwrap();
+        assert!(p.step(&[f64::NAN], &mut pobs).is_err());
+        c.step(&[1.0], &mut obs).unwrap();
+        let saved = c.save().unwrap();
+        let mut d = env::<CartPoleDynamics>("()");
+        d.load(&saved).unwrap();
+        let (mut o1, mut o2) = ([0.0; 4], [0.0; 4]);
+        let (t1, t2) = (
+            c.step(&[0.0], &mut o1).unwrap(),
+            d.step(&[0.0], &mut o2).unwrap(),
+        );
+        assert_eq!((c.state(), o1, t1), (d.state(), o2, t2));
+        assert!(d.load(br#"{"state": [0, 0]}"#).unwrap_err().contains("4"));
+        assert!(d.load(b"not json").is_err());
+    }
+}

@@ -128,6 +128,11 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Environment tools.
+    Env {
+        #[command(subcommand)]
+        command: EnvCommand,
+    },
     /// List the plugins found: name, kind, version, ABI version, path.
     Plugins {
         /// One JSON object per plugin, as a JSON array on one line.
@@ -148,6 +153,23 @@ enum Command {
         /// with).
         #[arg(long)]
         sdk: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum EnvCommand {
+    /// Run an environment from a given state through given actions; print one JSON object per
+    /// step (t, action, state, obs, reward, terminated, truncated), up to the first terminated
+    /// or truncated step.
+    Replay {
+        /// Environment plugin (cartpole, pendulum, mountaincar, acrobot) or Gymnasium id.
+        env: String,
+        /// JSON file with `initial_state` and `actions`.
+        #[arg(long)]
+        input: PathBuf,
+        /// Machine-readable output only (no summary line on standard error).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -208,6 +230,26 @@ fn main() -> ExitCode {
                 println!("written to {}", out.display());
             })
         }
+        Command::Env {
+            command: EnvCommand::Replay { env, input, json },
+        } => app::replay(&env, &input).map(|steps| {
+            for s in &steps {
+                println!("{}", serde_json::to_string(s).expect("step serialises"));
+            }
+            if !json {
+                let end = steps.last().map_or("no steps", |s| {
+                    if s.terminated {
+                        "terminated"
+                    } else if s.truncated {
+                        "truncated"
+                    } else {
+                        "actions exhausted"
+                    }
+                });
+                let ret: f64 = steps.iter().map(|s| s.reward).sum();
+                eprintln!("{} steps, return {ret}, {end}", steps.len());
+            }
+        }),
         Command::Plugins { json } => {
             let (list, dirs) = app::plugins();
             if json {
@@ -302,6 +344,21 @@ fn main() -> ExitCode {
                 }
                 Outcome::Training(s) if json => {
                     println!("{}", serde_json::to_string(&s).expect("summary serialises"));
+                }
+                Outcome::Control(s) if json => {
+                    println!("{}", serde_json::to_string(&s).expect("summary serialises"));
+                }
+                Outcome::Control(s) => {
+                    println!(
+                        "{}: {} episodes in {:.1} s ({:.0} episodes/s); mean return (last 100) {:.2}; episodes to solve {}",
+                        s.file,
+                        s.episodes,
+                        s.sim_wall_s,
+                        s.episodes_per_s,
+                        s.mean_return_last_100,
+                        s.episodes_to_solve.map_or("-".to_string(), |e| e.to_string())
+                    );
+                    println!("state_hash {}  run directory {}", s.state_hash, s.run_dir);
                 }
                 Outcome::Simulation(s) => {
                     println!(

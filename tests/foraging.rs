@@ -319,7 +319,7 @@ fn foraging_variants_differ_only_where_they_say() {
     let base = parse("foraging.ron");
     let agent = |g: &snnsim::file::GraphFile| match g.task.clone() {
         Some(snnsim::file::TaskSpec::Agent(a)) => a,
-        None => panic!("no task"),
+        _ => panic!("no agent task"),
     };
     let s = agent(&base).structure.unwrap();
     for (file, edit) in [

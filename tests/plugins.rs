@@ -86,7 +86,7 @@ fn plugins_lists_the_standard_plugins_with_kind_version_and_abi() {
     for (name, kind) in [("stdp", "rule"), ("rstdp", "rule"), ("gridworld", "env")] {
         let p = find(name);
         assert_eq!(p["kind"], kind);
-        assert_eq!(p["abi"], "1.1");
+        assert_eq!(p["abi"], "1.2");
         assert!(p["version"].as_str().unwrap().contains('.'));
         assert_eq!(Path::new(p["path"].as_str().unwrap()), plugin_path(name));
         assert!(p.get("error").is_none());
@@ -321,7 +321,7 @@ fn the_plugin_tutorial_builds_loads_and_changes_weights_as_predicted() {
     assert!(
         listing
             .lines()
-            .any(|l| l.starts_with("soft_bound") && l.contains("rule") && l.contains("abi 1.1")),
+            .any(|l| l.starts_with("soft_bound") && l.contains("rule") && l.contains("abi 1.2")),
         "{listing}"
     );
 

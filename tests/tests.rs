@@ -5,6 +5,7 @@ mod common;
 mod bad_input;
 mod bench;
 mod checkpoints;
+mod control;
 mod determinism;
 mod engine;
 mod foraging;

@@ -20,6 +20,16 @@
 //! Leaky: x̄_t = m̄_t       Synaptic: s̄_t = k_t·m̄_t + α·s̄_{t+1},  x̄_t = s̄_t
 //! ```
 //!
+//! snnTorch `Alpha` (reset `zero` or `none`; τ_α = ln α/(ln β − ln α) + 1, as coded in
+//! snnTorch): the input enters an excitatory and an inhibitory state with opposite signs, so it
+//! cancels in the membrane of its own step:
+//!
+//! ```text
+//! e_t = k_t·(α·e_{t−1} + x_t),  n_t = k_t·(β·n_{t−1} − x_t),  mem_t = k_t·τ_α·(α·e_{t−1} + β·n_{t−1})
+//! m̄_t = (W2·ō_t)·σ'(mem_t − θ)
+//! ē_t = k_{t+1}·α·(ē_{t+1} + τ_α·m̄_{t+1}),  n̄_t = k_{t+1}·β·(n̄_{t+1} + τ_α·m̄_{t+1}),  x̄_t = k_t·(ē_t − n̄_t)
+//! ```
+//!
 //! x̄_t = ∂L/∂x_t is returned per step; the caller turns it into input-weight gradients
 //! (x_t = W1ᵀ·input_t + b1, so ∂L/∂W1 += input_t ⊗ x̄_t). This is checked against snnTorch's
 //! autograd on the reference network of `snntorch_reference.json` (`bptt`).
@@ -92,6 +102,15 @@ pub enum Hidden {
         /// Membrane decay β.
         beta: f64,
     },
+    /// snnTorch `Alpha` (reset `Zero` or `NoReset`).
+    Alpha {
+        /// Excitatory decay α.
+        alpha: f64,
+        /// Inhibitory decay β.
+        beta: f64,
+        /// τ_α, the factor from the synaptic states to the membrane.
+        tau: f64,
+    },
 }
 
 /// The fixed parts of the network (weights are passed separately).
@@ -127,6 +146,7 @@ pub struct Trace {
     /// Readout membrane (T × out).
     pub out: Vec<f64>,
     syn: Vec<f64>,
+    syn_inh: Vec<f64>,
     mem_now: Vec<f64>,
     cur: Vec<f64>,
     /// Scratch of the factored backward pass (μ, λ, k_{t+1}).
@@ -155,6 +175,8 @@ impl Layers {
         tr.out.resize(steps * o, 0.0);
         tr.syn.clear();
         tr.syn.resize(h, 0.0);
+        tr.syn_inh.clear();
+        tr.syn_inh.resize(h, 0.0);
         tr.mem_now.clear();
         tr.mem_now.resize(h, 0.0);
         let mut cur = std::mem::take(&mut tr.cur);
@@ -176,6 +198,13 @@ impl Layers {
                     Hidden::Synaptic { alpha, beta } => {
                         tr.syn[j] = alpha * tr.syn[j] + cur[j];
                         k * (beta * prev + tr.syn[j]) - s
+                    }
+                    Hidden::Alpha { alpha, beta, tau } => {
+                        let e = alpha * tr.syn[j] + cur[j];
+                        let n = beta * tr.syn_inh[j] - cur[j];
+                        tr.syn[j] = k * e;
+                        tr.syn_inh[j] = k * n;
+                        k * (tau * (e + n))
                     }
                 };
                 tr.mem_now[j] = m;
@@ -220,7 +249,8 @@ impl Layers {
         let mut o_bar = vec![0.0; o];
         let mut m_next = vec![0.0; h]; // m̄_{t+1}
         let mut k_next = vec![0.0; h]; // k_{t+1}
-        let mut s_next = vec![0.0; h]; // s̄_{t+1}
+        let mut s_next = vec![0.0; h]; // s̄_{t+1} (Alpha: ē_{t+1})
+        let mut n_next = vec![0.0; h]; // Alpha: n̄_{t+1}
         for t in (0..steps).rev() {
             for c in 0..o {
                 o_bar[c] = g_out[t * o + c] + self.beta_out * o_bar[c];
@@ -245,6 +275,8 @@ impl Layers {
                 }
                 let beta = match self.neuron {
                     Hidden::Leaky { beta } | Hidden::Synaptic { beta, .. } => beta,
+                    // The membrane has no recurrence of its own.
+                    Hidden::Alpha { .. } => 0.0,
                 };
                 let m_bar = d_spk * self.surrogate.grad(tr.mem[row + j] - self.threshold)
                     + k_next[j] * beta * m_next[j];
@@ -258,6 +290,13 @@ impl Layers {
                         let s = k_t * m_bar + alpha * s_next[j];
                         s_next[j] = s;
                         s
+                    }
+                    Hidden::Alpha { alpha, beta, tau } => {
+                        let e = k_next[j] * alpha * (s_next[j] + tau * m_next[j]);
+                        let n = k_next[j] * beta * (n_next[j] + tau * m_next[j]);
+                        s_next[j] = e;
+                        n_next[j] = n;
+                        k_t * (e - n)
                     }
                 };
                 g_x[row + j] = x_bar;
@@ -286,14 +325,19 @@ impl Layers {
     /// steps.
     pub fn policy_factors(&self, tr: &mut Trace, q: &mut [f64], nu: &mut [f64]) {
         let (h, steps) = (self.hidden, tr.steps);
-        let (alpha, beta) = match self.neuron {
-            Hidden::Leaky { beta } => (0.0, beta),
-            Hidden::Synaptic { alpha, beta } => (alpha, beta),
-        };
-        let synaptic = matches!(self.neuron, Hidden::Synaptic { .. });
         let zero = matches!(self.reset, Reset::Zero);
         q.iter_mut().for_each(|x| *x = 0.0);
         nu.iter_mut().for_each(|x| *x = 0.0);
+        if let Hidden::Alpha { alpha, beta, tau } = self.neuron {
+            self.alpha_factors(tr, q, nu, (alpha, beta, tau));
+            return;
+        }
+        let (alpha, beta) = match self.neuron {
+            Hidden::Leaky { beta } => (0.0, beta),
+            Hidden::Synaptic { alpha, beta } => (alpha, beta),
+            Hidden::Alpha { .. } => unreachable!("handled above"),
+        };
+        let synaptic = matches!(self.neuron, Hidden::Synaptic { .. });
         let mut back = std::mem::take(&mut tr.back);
         back.clear();
         back.resize(3 * h, 0.0);
@@ -317,6 +361,43 @@ impl Layers {
                 lam[j] = l;
                 k_next[j] = k_t;
                 nu[j] += l;
+            }
+        }
+        tr.back = back;
+    }
+
+    /// [`Layers::policy_factors`] for `Alpha`: μ_t = κ_t·σ'(mem_t − θ),
+    /// ε_t = k_{t+1}·α·(ε_{t+1} + τ_α·μ_{t+1}), η_t = k_{t+1}·β·(η_{t+1} + τ_α·μ_{t+1}),
+    /// λ_t = k_t·(ε_t − η_t); q as for the other neurons, ν = Σ_t λ_t. `q` and `nu` are zero.
+    fn alpha_factors(
+        &self,
+        tr: &mut Trace,
+        q: &mut [f64],
+        nu: &mut [f64],
+        (alpha, beta, tau): (f64, f64, f64),
+    ) {
+        let (h, steps) = (self.hidden, tr.steps);
+        let zero = matches!(self.reset, Reset::Zero);
+        let mut back = std::mem::take(&mut tr.back);
+        back.clear();
+        back.resize(4 * h, 0.0);
+        let (mu, rest) = back.split_at_mut(h);
+        let (eps, rest) = rest.split_at_mut(h);
+        let (eta, k_next) = rest.split_at_mut(h);
+        let mut kappa = 0.0;
+        for t in (0..steps).rev() {
+            kappa = 1.0 / steps as f64 + self.beta_out * kappa;
+            let row = t * h;
+            for j in 0..h {
+                q[j] += kappa * tr.spk[row + j];
+                let e = k_next[j] * alpha * (eps[j] + tau * mu[j]);
+                let n = k_next[j] * beta * (eta[j] + tau * mu[j]);
+                let k_t = if zero { 1.0 - tr.reset[row + j] } else { 1.0 };
+                mu[j] = kappa * self.surrogate.grad(tr.mem[row + j] - self.threshold);
+                eps[j] = e;
+                eta[j] = n;
+                k_next[j] = k_t;
+                nu[j] += k_t * (e - n);
             }
         }
         tr.back = back;
@@ -367,6 +448,7 @@ mod tests {
                 let (alpha, beta) = match neuron {
                     Hidden::Leaky { beta } => (0.0, beta),
                     Hidden::Synaptic { alpha, beta } => (alpha, beta),
+                    Hidden::Alpha { .. } => unreachable!("tested on its own"),
                 };
                 for probe in 0..30 {
                     let (mut dsyn, mut dmem, mut dout) = ([0.0; 3], [0.0; 3], [0.0; 2]);
@@ -385,6 +467,7 @@ mod tests {
                                     dsyn[j] = alpha * dsyn[j] + dx;
                                     k * (beta * dmem[j] + dsyn[j])
                                 }
+                                Hidden::Alpha { .. } => unreachable!("tested on its own"),
                             };
                             dspk[j] = l.surrogate.grad(tr.mem[t * 3 + j] - 1.0) * dmem[j];
                         }
@@ -399,6 +482,93 @@ mod tests {
                         "{neuron:?} {reset:?} x[{probe}]: forward {dl} vs backward {}",
                         gx[probe]
                     );
+                }
+            }
+        }
+    }
+
+    /// `Alpha`: reverse mode equals a forward-mode tangent through the same linearisation, and
+    /// the factored policy backward equals the unfactored one, for resets `Zero` and `NoReset`.
+    #[test]
+    fn alpha_backward_equals_forward_mode_and_policy_factors() {
+        let xs: Vec<f64> = (0..30).map(|i| ((i * 7 % 11) as f64) * 0.12).collect();
+        let w2 = [0.3, -0.2, 0.5, 0.1, -0.4, 0.7];
+        let coef: Vec<f64> = (0..20).map(|i| 0.1 * i as f64 - 0.7).collect();
+        let (alpha, beta) = (0.9f64, 0.8f64);
+        let tau = alpha.ln() / (beta.ln() - alpha.ln()) + 1.0;
+        let neuron = Hidden::Alpha { alpha, beta, tau };
+        for reset in [Reset::Zero, Reset::NoReset] {
+            let l = Layers {
+                hidden: 3,
+                out: 2,
+                neuron,
+                reset,
+                threshold: 1.0,
+                beta_out: 0.85,
+                surrogate: Surrogate::Atan { alpha: 2.0 },
+            };
+            let mut tr = Trace::default();
+            l.forward(
+                10,
+                |t, b| b.copy_from_slice(&xs[t * 3..t * 3 + 3]),
+                &w2,
+                None,
+                &mut tr,
+            );
+            assert!(tr.spk.iter().sum::<f64>() >= 3.0, "the test needs spikes");
+            if reset == Reset::Zero {
+                assert!(tr.reset.iter().sum::<f64>() >= 1.0, "the test needs resets");
+            }
+            let (mut gx, mut gw) = (vec![0.0; 30], vec![0.0; 6]);
+            l.backward(&tr, &coef, &w2, &mut gx, &mut gw, None);
+            for probe in 0..30 {
+                let (mut de, mut dn, mut dout) = ([0.0; 3], [0.0; 3], [0.0; 2]);
+                let mut dl = 0.0;
+                for t in 0..10 {
+                    let mut dspk = [0.0; 3];
+                    for j in 0..3 {
+                        let dx = if probe == t * 3 + j { 1.0 } else { 0.0 };
+                        let k = match reset {
+                            Reset::Zero => 1.0 - tr.reset[t * 3 + j],
+                            _ => 1.0,
+                        };
+                        let (e, n) = (alpha * de[j] + dx, beta * dn[j] - dx);
+                        let dmem = k * tau * (e + n);
+                        de[j] = k * e;
+                        dn[j] = k * n;
+                        dspk[j] = l.surrogate.grad(tr.mem[t * 3 + j] - 1.0) * dmem;
+                    }
+                    for c in 0..2 {
+                        dout[c] =
+                            0.85 * dout[c] + (0..3).map(|j| w2[j * 2 + c] * dspk[j]).sum::<f64>();
+                        dl += coef[t * 2 + c] * dout[c];
+                    }
+                }
+                assert!(
+                    (dl - gx[probe]).abs() <= 1e-12 * (1.0 + dl.abs()),
+                    "{reset:?} x[{probe}]: forward {dl} vs backward {}",
+                    gx[probe]
+                );
+            }
+            // Constant input, logits = mean readout: factored against unfactored.
+            let cur = [0.35, 0.5, 0.7];
+            l.forward(10, |_, b| b.copy_from_slice(&cur), &w2, None, &mut tr);
+            assert!(tr.spk.iter().sum::<f64>() > 0.0);
+            let dz = [0.4, -1.3];
+            let g_out: Vec<f64> = (0..20).map(|k| dz[k % 2] / 10.0).collect();
+            let (mut gx, mut gw) = (vec![0.0; 30], vec![0.0; 6]);
+            l.backward(&tr, &g_out, &w2, &mut gx, &mut gw, None);
+            let (mut q, mut nu) = (vec![0.0; 3], vec![0.0; 3]);
+            l.policy_factors(&mut tr, &mut q, &mut nu);
+            for j in 0..3 {
+                let u: f64 = (0..2).map(|c| w2[j * 2 + c] * dz[c]).sum();
+                let gin: f64 = (0..10).map(|t| gx[t * 3 + j]).sum();
+                assert!(
+                    (gin - u * nu[j]).abs() < 1e-12 * (1.0 + gin.abs()),
+                    "{reset:?} {j}"
+                );
+                for c in 0..2 {
+                    assert!((gw[j * 2 + c] - dz[c] * q[j]).abs() < 1e-12);
                 }
             }
         }

@@ -3,4 +3,5 @@
 //! backpropagation through time and a surrogate spike derivative.
 
 pub mod bptt;
+pub mod control;
 pub mod train;

@@ -81,7 +81,7 @@ pub fn experiment(path: &Path, out: &Path, threads: Option<usize>) -> Result<Vec
                 }
                 a.progress_every = 0;
             }
-            None => {
+            Some(TaskSpec::Control(_)) | None => {
                 return Err(src.error_at(
                     &format!("configurations[{k}].graph"),
                     "the graph has no agent task",

@@ -2,9 +2,11 @@
 //! typed result; the binary prints it and maps errors to exit codes.
 
 mod bench;
+mod control;
 mod experiment;
 mod inspect;
 mod plugins;
+mod replay;
 mod run;
 mod train;
 
@@ -12,9 +14,11 @@ pub use bench::{
     bench, format_table, peer_python, BenchNetwork, BenchOptions, BenchReport, BenchRow, Machine,
     PeerResult, SnnsimRun, DEFAULT_NETWORKS, NETWORKS,
 };
+pub use control::{train_control, ControlSummary};
 pub use experiment::{experiment, RunMeasures};
 pub use inspect::{diff_paths, inspect, inspect_path};
 pub use plugins::{default_sdk_path, new_plugin, plugins};
+pub use replay::{env_plugin_name, replay, ReplayStep};
 pub use run::{
     default_run_dir, peak_rss_mb, resume_options, run, run_observed, PopulationSummary, RunOptions,
     Summary,
@@ -36,6 +40,8 @@ pub enum Outcome {
     Simulation(Summary),
     /// An agent trained on its task.
     Training(TrainSummary),
+    /// A policy trained on a control task.
+    Control(ControlSummary),
 }
 
 /// `snnsim run`: trains when the file has a task, simulates otherwise. `progress` receives the
@@ -50,11 +56,20 @@ pub fn run_file_observed(
     progress: &mut dyn FnMut(&str),
     observer: &mut dyn crate::observe::Observer,
 ) -> Result<Outcome> {
-    let has_task = crate::file::Source::read(&opts.file)
-        .and_then(|s| s.parse())
-        .map(|f| f.task.is_some())
-        .unwrap_or(false);
-    if has_task {
+    let file = crate::file::Source::read(&opts.file).and_then(|s| s.parse());
+    let task = file.as_ref().ok().and_then(|f| f.task.as_ref());
+    if let Some(crate::file::TaskSpec::Control(_)) = task {
+        let asks_checkpoints = opts.resume
+            || opts.checkpoint_every.is_some()
+            || file.as_ref().is_ok_and(|f| f.checkpoint_every.is_some());
+        if asks_checkpoints {
+            return Err(crate::error::Error::Input(format!(
+                "{}: checkpoints and --resume are not available for Control tasks yet",
+                opts.file.display()
+            )));
+        }
+        train_control(opts, progress).map(Outcome::Control)
+    } else if task.is_some() {
         train_observed(opts, progress, observer).map(Outcome::Training)
     } else {
         run_observed(opts, observer).map(Outcome::Simulation)

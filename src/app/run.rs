@@ -89,7 +89,7 @@ pub(crate) fn prepare(opts: &RunOptions) -> Result<Prepared> {
     }
     if let Some(e) = opts.episodes {
         match &mut parsed.task {
-            Some(file::TaskSpec::Agent(a)) => a.episodes = e,
+            Some(t) => t.agent_mut().episodes = e,
             None => {
                 return Err(Error::Input(
                     "--episodes applies to files with a training task".into(),

@@ -96,10 +96,12 @@ fn from_checkpoint(path: &Path, ck: Checkpoint) -> Result<Opened> {
         }
         Kind::Training => {
             let log = crate::agent::train::network_and_edits(&ck.state, &mut net).map_err(bad)?;
-            let hidden = match &checked.file.task {
-                Some(crate::file::TaskSpec::Agent(a)) => a.hidden.clone(),
-                None => String::new(),
-            };
+            let hidden = checked
+                .file
+                .task
+                .as_ref()
+                .map(|t| t.agent().hidden.clone())
+                .unwrap_or_default();
             let edits = log
                 .into_iter()
                 .map(|e| Edit {

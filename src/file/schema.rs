@@ -73,6 +73,26 @@ pub struct GraphFile {
 pub enum TaskSpec {
     /// A spiking agent trained by reinforcement in an environment plugin.
     Agent(AgentSpec),
+    /// A spiking policy on a control task (CartPole, Pendulum, ...): observations enter as
+    /// currents, actions come from a categorical or Gaussian decoder, optionally with a critic
+    /// readout; trained one update per batch of episodes (`crate::agent::control`).
+    Control(AgentSpec),
+}
+
+impl TaskSpec {
+    /// The agent's settings, whatever the kind of task.
+    pub fn agent(&self) -> &AgentSpec {
+        match self {
+            TaskSpec::Agent(a) | TaskSpec::Control(a) => a,
+        }
+    }
+
+    /// As [`TaskSpec::agent`], mutable.
+    pub fn agent_mut(&mut self) -> &mut AgentSpec {
+        match self {
+            TaskSpec::Agent(a) | TaskSpec::Control(a) => a,
+        }
+    }
 }
 
 /// A spiking policy network (input → hidden → readout populations of this file) acting in an
@@ -117,10 +137,73 @@ pub struct AgentSpec {
     /// Print a progress line every this many episodes (0: never).
     #[serde(default = "default_progress")]
     pub progress_every: u64,
+    /// How the readout becomes an action (`Control` tasks).
+    #[serde(default)]
+    pub decoder: Decoder,
+    /// A critic readout (`Control` tasks): the last readout neuron's mean membrane, times
+    /// `value_scale`, is the value V(s) that an actor-critic rule (`a2c`) learns.
+    #[serde(default)]
+    pub critic: bool,
+    /// The critic's loss is `value_coef`·½(V − target)² per decision.
+    #[serde(default = "default_value_coef")]
+    pub value_coef: f64,
+    /// V(s) = `value_scale` × the critic neuron's mean membrane.
+    #[serde(default = "one")]
+    pub value_scale: f64,
+    /// The task's bar (`Control` tasks): `episodes_to_solve` in summary.json is the first
+    /// episode at which the mean return over the last 100 episodes reaches it.
+    #[serde(default)]
+    pub solved_at: Option<f64>,
+}
+
+/// How the readout of a `Control` task becomes an action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub enum Decoder {
+    /// One readout neuron per discrete action; π = softmax(mean membranes).
+    #[default]
+    Categorical,
+    /// A Gaussian policy for a one-dimensional continuous action: readout neuron 0 gives the
+    /// mean μ = `scale`·z₀, neuron 1 the log standard deviation log σ = `log_std` + z₁,
+    /// clamped to [`min_log_std`, `max_log_std`]; the action sent to the environment is the
+    /// sample clipped to [`low`, `high`].
+    Gaussian {
+        /// Scale of the mean.
+        scale: f64,
+        /// Offset of the log standard deviation.
+        log_std: f64,
+        /// Lower clamp of log σ.
+        min_log_std: f64,
+        /// Upper clamp of log σ.
+        max_log_std: f64,
+        /// Lowest action.
+        low: f64,
+        /// Highest action.
+        high: f64,
+    },
+}
+
+impl Decoder {
+    /// Readout neurons the decoder reads for an environment with `discrete` actions (`None`
+    /// for a continuous action of `dims` values), if it can drive it.
+    pub fn readout_len(&self, discrete: Option<usize>, dims: usize) -> Option<usize> {
+        match (self, discrete) {
+            (Decoder::Categorical, Some(n)) => Some(n),
+            (Decoder::Gaussian { .. }, None) if dims == 1 => Some(2),
+            _ => None,
+        }
+    }
+}
+
+fn default_value_coef() -> f64 {
+    0.5
+}
+fn one() -> f64 {
+    1.0
 }
 
 /// How an agent's observation is presented to its input population.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub enum Encoder {
     /// Input neuron i is on when observation value i exceeds 0.5.
@@ -134,15 +217,88 @@ pub enum Encoder {
         /// Side of the grid.
         size: usize,
     },
+    /// Continuous observations as currents (`Control` tasks): value x_i drives an on/off pair
+    /// of input neurons, 2i with max(0, x_i/scale_i) and 2i + 1 with max(0, −x_i/scale_i).
+    OnOff {
+        /// One scale per observation value.
+        scale: Vec<f64>,
+    },
+    /// Continuous observations as currents by population coding (`Control` tasks): value x_i
+    /// drives `per_value` input neurons with Gaussian receptive fields, centres c_k evenly
+    /// spaced over [low_i, high_i] and current exp(−(x_i − c_k)²/(2σ_i²)), σ_i = `width` ×
+    /// the spacing of the centres.
+    Population {
+        /// Neurons per observation value (at least 2).
+        per_value: usize,
+        /// Lowest centre, per observation value.
+        low: Vec<f64>,
+        /// Highest centre, per observation value.
+        high: Vec<f64>,
+        /// Receptive-field width in units of the centre spacing.
+        width: f64,
+    },
 }
 
 impl Encoder {
     /// Input neurons needed for an observation of `obs_len` values, if the encoder accepts it.
     pub fn input_len(&self, obs_len: usize) -> Option<usize> {
-        match *self {
+        match self {
             Encoder::Identity => Some(obs_len),
-            Encoder::Egocentric { size } => {
+            &Encoder::Egocentric { size } => {
                 (obs_len == 2 * size * size).then(|| size * size + (2 * size - 1) * (2 * size - 1))
+            }
+            Encoder::OnOff { scale } => (scale.len() == obs_len).then_some(2 * obs_len),
+            Encoder::Population {
+                per_value,
+                low,
+                high,
+                ..
+            } => (low.len() == obs_len && high.len() == obs_len).then_some(per_value * obs_len),
+        }
+    }
+
+    /// Whether the encoder presents values as currents rather than on/off inputs.
+    pub fn is_continuous(&self) -> bool {
+        matches!(self, Encoder::OnOff { .. } | Encoder::Population { .. })
+    }
+
+    /// Writes the input neurons driven by `obs` with their currents (non-zero only); an
+    /// on/off encoder's inputs carry 1.
+    pub fn currents(&self, obs: &[f64], out: &mut Vec<(u32, f64)>) {
+        match self {
+            Encoder::OnOff { scale } => {
+                for (i, (&x, &s)) in obs.iter().zip(scale).enumerate() {
+                    let v = x / s;
+                    if v > 0.0 {
+                        out.push((2 * i as u32, v));
+                    } else if v < 0.0 {
+                        out.push((2 * i as u32 + 1, -v));
+                    }
+                }
+            }
+            Encoder::Population {
+                per_value,
+                low,
+                high,
+                width,
+            } => {
+                let k = *per_value;
+                for (i, &x) in obs.iter().enumerate() {
+                    let spacing = (high[i] - low[i]) / (k - 1) as f64;
+                    let sigma = width * spacing;
+                    for c in 0..k {
+                        let d = (x - (low[i] + spacing * c as f64)) / sigma;
+                        let v = (-0.5 * d * d).exp();
+                        if v > 1e-12 {
+                            out.push(((i * k + c) as u32, v));
+                        }
+                    }
+                }
+            }
+            _ => {
+                let mut on = Vec::new();
+                self.active(obs, &mut on);
+                out.extend(on.into_iter().map(|i| (i, 1.0)));
             }
         }
     }
@@ -152,6 +308,11 @@ impl Encoder {
         match *self {
             Encoder::Identity => {
                 out.extend((0..obs.len()).filter(|&i| obs[i] > 0.5).map(|i| i as u32));
+            }
+            Encoder::OnOff { .. } | Encoder::Population { .. } => {
+                let mut cur = Vec::new();
+                self.currents(obs, &mut cur);
+                out.extend(cur.into_iter().filter(|c| c.1 > 0.5).map(|c| c.0));
             }
             Encoder::Egocentric { size } => {
                 let s2 = size * size;

@@ -483,8 +483,10 @@ pub(super) fn validate(file: GraphFile, src: &Source) -> Result<Checked> {
             }
         }
     }
-    if let Some(TaskSpec::Agent(a)) = &file.task {
-        check_agent(&v, a, &file)?;
+    match &file.task {
+        Some(TaskSpec::Agent(a)) => check_agent(&v, a, &file, "task.Agent")?,
+        Some(TaskSpec::Control(a)) => check_agent(&v, a, &file, "task.Control")?,
+        None => {}
     }
     Ok(Checked {
         file,
@@ -731,8 +733,8 @@ fn check_init(v: &V, at: &str, init: &Init, fan: bool) -> Result<()> {
 }
 
 /// The agent's populations and projections have the shapes its runtime needs.
-fn check_agent(v: &V, a: &AgentSpec, file: &GraphFile) -> Result<()> {
-    let at = "task.Agent";
+fn check_agent(v: &V, a: &AgentSpec, file: &GraphFile, at: &str) -> Result<()> {
+    check_control(v, a, at)?;
     let pop = |field: &str, name: &str| -> Result<&PopulationSpec> {
         match file.populations.iter().find(|p| p.name == name) {
             Some(p) => Ok(p),
@@ -760,10 +762,12 @@ fn check_agent(v: &V, a: &AgentSpec, file: &GraphFile) -> Result<()> {
             })
         )
     };
-    if !(matches!(hidden.model, ModelSpec::Synaptic(_)) || snn_lif(&hidden.model)) {
+    let alpha_ok = at == "task.Control"
+        && matches!(&hidden.model, ModelSpec::Alpha(p) if p.reset != Reset::Subtract);
+    if !(matches!(hidden.model, ModelSpec::Synaptic(_)) || snn_lif(&hidden.model) || alpha_ok) {
         return v.fail(
             &format!("{at}.hidden"),
-            "the hidden population must be `Synaptic` or `Lif` with `integration: SnnTorch(...)`",
+            "the hidden population must be `Synaptic` or `Lif` with `integration: SnnTorch(...)` (or, in a `Control` task, `Alpha` with reset Zero or NoReset)",
         );
     }
     let readout_ok = matches!(
@@ -836,6 +840,98 @@ fn check_agent(v: &V, a: &AgentSpec, file: &GraphFile) -> Result<()> {
                 &format!("{sat}.max_hidden"),
                 "the hidden population starts above max_hidden",
             );
+        }
+    }
+    Ok(())
+}
+
+/// The encoder, decoder and critic settings: continuous encoders, Gaussian decoders and critics
+/// belong to `Control` tasks, and their numbers must make sense.
+fn check_control(v: &V, a: &AgentSpec, at: &str) -> Result<()> {
+    let control = at == "task.Control";
+    if control && a.structure.is_some() {
+        return v.fail(
+            &format!("{at}.structure"),
+            "growth and pruning are not part of `Control` tasks",
+        );
+    }
+    if !control {
+        if a.encoder.is_continuous() {
+            return v.fail(
+                &format!("{at}.encoder"),
+                "continuous encoders (OnOff, Population) need a `Control` task",
+            );
+        }
+        if a.decoder != Decoder::Categorical || a.critic || a.solved_at.is_some() {
+            return v.fail(
+                at,
+                "`decoder`, `critic` and `solved_at` belong to `Control` tasks",
+            );
+        }
+    }
+    match &a.encoder {
+        Encoder::OnOff { scale } => {
+            if scale.is_empty() || scale.iter().any(|s| !(s.is_finite() && *s != 0.0)) {
+                return v.fail(
+                    &format!("{at}.encoder.OnOff.scale"),
+                    "one finite, non-zero scale per observation value",
+                );
+            }
+        }
+        Encoder::Population {
+            per_value,
+            low,
+            high,
+            width,
+        } => {
+            let e = format!("{at}.encoder.Population");
+            if *per_value < 2 {
+                return v.fail(&format!("{e}.per_value"), "at least 2 neurons per value");
+            }
+            if low.len() != high.len()
+                || low.is_empty()
+                || low
+                    .iter()
+                    .zip(high)
+                    .any(|(l, h)| !(l.is_finite() && h.is_finite() && l < h))
+            {
+                return v.fail(
+                    &format!("{e}.high"),
+                    "`low` and `high` need one finite value per observation value, low < high",
+                );
+            }
+            v.positive(&format!("{e}.width"), *width)?;
+        }
+        Encoder::Identity | Encoder::Egocentric { .. } => {}
+    }
+    if let Decoder::Gaussian {
+        scale,
+        log_std,
+        min_log_std,
+        max_log_std,
+        low,
+        high,
+    } = &a.decoder
+    {
+        let e = format!("{at}.decoder.Gaussian");
+        let finite = [scale, log_std, min_log_std, max_log_std, low, high]
+            .iter()
+            .all(|x| x.is_finite());
+        if !finite || min_log_std > max_log_std || low >= high {
+            return v.fail(
+                &e,
+                "finite numbers with min_log_std <= max_log_std and low < high",
+            );
+        }
+    }
+    for (f, x) in [("value_coef", a.value_coef), ("value_scale", a.value_scale)] {
+        if !(x.is_finite() && x >= 0.0) {
+            return v.fail(&format!("{at}.{f}"), "must be a finite number >= 0");
+        }
+    }
+    if let Some(s) = a.solved_at {
+        if !s.is_finite() {
+            return v.fail(&format!("{at}.solved_at"), "must be a finite number");
         }
     }
     Ok(())

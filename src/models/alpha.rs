@@ -73,6 +73,11 @@ impl Alpha {
         }
     }
 
+    /// The decays per step (α, β).
+    pub fn decays(&self) -> (Real, Real) {
+        (self.k.alpha, self.k.beta)
+    }
+
     /// τ_α = ln α / (ln β − ln α) + 1, the factor from the synaptic states to the membrane.
     pub fn tau_alpha(&self) -> Real {
         self.k.tau_alpha

@@ -393,7 +393,54 @@ impl RuleInstance {
 
     /// Whether the plugin has the gradient-rule calls (ABI 1.1).
     pub fn is_gradient_rule(&self) -> bool {
+        self.vt.header.vtable_size as usize >= abi::RULE_VTABLE_V1_1_SIZE
+    }
+
+    /// Whether the plugin has the actor-critic call (ABI 1.2).
+    pub fn is_critic_rule(&self) -> bool {
         self.vt.header.vtable_size as usize >= std::mem::size_of::<RuleVTableV1>()
+    }
+
+    /// Advantages and critic targets of a batch of episodes (see the SDK's
+    /// `LearningRule::critic_advantages`); `values` has one more entry per episode than its
+    /// steps.
+    pub fn critic_advantages(
+        &mut self,
+        rewards: &[f64],
+        values: &[f64],
+        lengths: &[u64],
+        advantages: &mut [f64],
+        targets: &mut [f64],
+    ) -> crate::Result<()> {
+        if !self.is_critic_rule() {
+            return Err(error(
+                &self.plugin,
+                PluginErrorKind::WrongKind,
+                "`critic_advantages` needs plugin ABI 1.2 (an actor-critic rule)",
+            ));
+        }
+        assert_eq!(lengths.iter().sum::<u64>() as usize, rewards.len());
+        assert_eq!(values.len(), rewards.len() + lengths.len());
+        assert!(advantages.len() == rewards.len() && targets.len() == rewards.len());
+        let (vt, this) = (self.vt, self.this);
+        // SAFETY: the slices live for the call, with the lengths stated.
+        checked_call(
+            &self.plugin,
+            "critic_advantages",
+            &mut self.poisoned,
+            |err| unsafe {
+                (vt.critic_advantages)(
+                    this,
+                    rewards.as_ptr(),
+                    values.as_ptr(),
+                    lengths.as_ptr(),
+                    lengths.len() as u64,
+                    advantages.as_mut_ptr(),
+                    targets.as_mut_ptr(),
+                    err,
+                )
+            },
+        )
     }
 
     fn require_gradients(&self, call: &str) -> crate::Result<()> {

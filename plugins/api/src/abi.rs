@@ -18,7 +18,7 @@ use std::ffi::c_void;
 /// Incompatible changes bump the major version; the host refuses another major.
 pub const ABI_MAJOR: u16 = 1;
 /// Appending fields to a vtable bumps the minor version.
-pub const ABI_MINOR: u16 = 1;
+pub const ABI_MINOR: u16 = 2;
 /// The one symbol a plugin library exports: `extern "C" fn() -> *const PluginHeader`.
 pub const ENTRY_SYMBOL: &str = "snnsim_plugin_entry";
 /// The entry function's type.
@@ -285,10 +285,27 @@ pub struct RuleVTableV1 {
     /// Applies a gradient to the projection's weights.
     pub on_gradient:
         unsafe extern "C" fn(this: *mut c_void, ctx: *mut GradStepV1, err: *mut ErrBuf) -> Status,
+    // ---- ABI 1.2: actor-critic rules. Read only when `vtable_size` covers them. ----
+    /// Advantages and critic targets of a batch of episodes: `rewards` holds the episodes one
+    /// after the other, `lengths[e]` steps each; `values` holds, per episode, the critic's
+    /// V(s_t) for its `lengths[e]` states and one more for the state after the last step (0
+    /// when the episode terminated). Writes one advantage and one target per step.
+    pub critic_advantages: unsafe extern "C" fn(
+        this: *mut c_void,
+        rewards: *const f64,
+        values: *const f64,
+        lengths: *const u64,
+        n_episodes: u64,
+        advantages: *mut f64,
+        targets: *mut f64,
+        err: *mut ErrBuf,
+    ) -> Status,
 }
 
 /// Size of a rule vtable of ABI 1.0, the least a major-1 host accepts.
 pub const RULE_VTABLE_V1_0_SIZE: usize = std::mem::offset_of!(RuleVTableV1, advantages);
+/// Size of a rule vtable of ABI 1.1 (gradient rules without the actor-critic call).
+pub const RULE_VTABLE_V1_1_SIZE: usize = std::mem::offset_of!(RuleVTableV1, critic_advantages);
 
 /// Observation and action sizes of an environment.
 #[repr(C)]

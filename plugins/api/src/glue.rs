@@ -167,7 +167,32 @@ pub const fn rule_vtable<R: LearningRule>(
         destroy: rule_destroy::<R>,
         advantages: rule_advantages::<R>,
         on_gradient: rule_on_gradient::<R>,
+        critic_advantages: rule_critic_advantages::<R>,
     }
+}
+
+unsafe extern "C" fn rule_critic_advantages<R: LearningRule>(
+    this: *mut c_void,
+    rewards: *const f64,
+    values: *const f64,
+    lengths: *const u64,
+    n_episodes: u64,
+    advantages: *mut f64,
+    targets: *mut f64,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || {
+        let lengths: Vec<usize> = slice(lengths, n_episodes)
+            .iter()
+            .map(|&l| l as usize)
+            .collect();
+        let total: usize = lengths.iter().sum();
+        let rewards = slice(rewards, total as u64);
+        let values = slice(values, (total + lengths.len()) as u64);
+        let advantages = slice_mut(advantages, total as u64);
+        let targets = slice_mut(targets, total as u64);
+        (*(this as *mut R)).critic_advantages(rewards, values, &lengths, advantages, targets)
+    })
 }
 
 unsafe extern "C" fn rule_advantages<R: LearningRule>(

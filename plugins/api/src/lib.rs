@@ -158,6 +158,21 @@ pub trait LearningRule: Send + Sized + 'static {
     fn on_gradient(&mut self, _ctx: &mut GradContext<'_>) -> Result<(), String> {
         Err("this rule does not learn from gradients".into())
     }
+    /// Actor-critic rules (A2C, ABI 1.2): the advantage and the critic's target of every step
+    /// of a batch of episodes. `rewards` holds the episodes one after the other, `lengths[e]`
+    /// steps each; `values` holds, per episode, V(s_t) of its `lengths[e]` states and then the
+    /// value of the state after its last step (0 when it terminated, V(s_T) when a time limit
+    /// cut it). Rules without a critic keep the default, an error.
+    fn critic_advantages(
+        &mut self,
+        _rewards: &[f64],
+        _values: &[f64],
+        _lengths: &[usize],
+        _advantages: &mut [f64],
+        _targets: &mut [f64],
+    ) -> Result<(), String> {
+        Err("this rule does not learn a critic".into())
+    }
 }
 
 /// What a gradient rule sees of its projection at an update.

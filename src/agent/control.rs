@@ -1,0 +1,710 @@
+//! Training a spiking policy on a control task (`task: Control(...)`): CartPole, Pendulum and
+//! the other classic-control environments (../shared/SPEC.md §2).
+//!
+//! One decision per environment step: the encoder turns the observation into input currents
+//! (on/off pairs or Gaussian population coding), held for T simulation steps; the hidden layer
+//! and the readout run T steps from zero state ([`super::bptt`]), and z = the readout membrane
+//! averaged over the T steps. The decoder reads z:
+//! - `Categorical`: π = softmax(z), an action index sampled from π;
+//! - `Gaussian`: μ = scale·z₀, log σ = clamp(log_std + z₁), u = μ + σ·ε with ε ~ N(0, 1); the
+//!   environment receives u clipped to [low, high], the log-probability is that of u.
+//!
+//! With `critic: true` the last readout neuron is the critic: V(s) = value_scale·z_last, a
+//! readout that shares the hidden population with the actor.
+//!
+//! The gradient rule computes the advantages: from the rewards alone (`reinforce`), or from
+//! the rewards and the critic's values (`a2c`, which also returns the critic's targets). The
+//! loss of a batch of B episodes is
+//!
+//! ```text
+//! L = (1/B)·Σ_t [ −A_t·log π(a_t|s_t) − c_H·H(π(·|s_t)) + c_V·½·(V(s_t) − R_t)² ]
+//! ```
+//!
+//! and its gradient with respect to both projections comes from the factored BPTT of
+//! [`super::bptt::Layers::policy_factors`] (exact for a loss of the mean readout membrane).
+//! The rule then takes one optimiser step per projection.
+
+// Index loops mirror the equations above, over several arrays at once.
+#![allow(clippy::needless_range_loop)]
+
+use super::bptt::{Hidden, Layers, Trace};
+use crate::engine::rng::stream;
+use crate::error::{Error, Result};
+use crate::file::{AgentSpec, Checked, Decoder, Reset, TaskSpec};
+use crate::graph::{Network, PopId, ProjId};
+use crate::models::Dynamics;
+use crate::plugin::{self, EnvInstance, Kind, RuleInstance};
+use rand::Rng as _;
+use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
+use snnsim_plugin_api::abi::{GradStepV1, ProjShapeV1};
+
+/// One row of `metrics.csv` of a control task.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ControlMetrics {
+    /// Episode index (0-based).
+    pub episode: u64,
+    /// Undiscounted return.
+    pub ret: f64,
+    /// Decisions (environment steps).
+    pub length: u32,
+    /// The episode ended in a terminal state (not by the time limit).
+    pub terminated: bool,
+    /// Hidden spikes per neuron per simulation step.
+    pub avg_firing_rate: f64,
+    /// Synaptic events: active inputs × hidden neurons per step, plus hidden spikes × readout.
+    pub synaptic_events: u64,
+}
+
+/// What one episode leaves for the update.
+#[derive(Default)]
+struct EpisodeBuf {
+    rewards: Vec<f64>,
+    /// Input currents of each decision, `start[t]..start[t+1]`.
+    inputs: Vec<(u32, f64)>,
+    start: Vec<usize>,
+    /// Per decision: q and ν of the factored backward pass (hidden each), ∂log π/∂z and
+    /// ∂H/∂z (readout size each), and V(s) (critic only, one more for the state after the last
+    /// step: 0 when terminated).
+    q: Vec<f64>,
+    nu: Vec<f64>,
+    dz_logp: Vec<f64>,
+    dz_ent: Vec<f64>,
+    values: Vec<f64>,
+    terminated: bool,
+    spikes: f64,
+    sim_steps: u64,
+    events: u64,
+}
+
+/// A spiking policy on a control task, its environments and its rule instances.
+pub struct ControlTrainer {
+    /// The network holding the policy.
+    pub net: Network,
+    spec: AgentSpec,
+    w_in: ProjId,
+    w_out: ProjId,
+    envs: Vec<EnvInstance>,
+    rules: Vec<RuleInstance>,
+    layers: Layers,
+    n_in: usize,
+    seed: u64,
+    /// Episodes completed.
+    pub episodes_done: u64,
+    updates: u64,
+    /// Metrics of every episode so far.
+    pub metrics: Vec<ControlMetrics>,
+    pool: Option<rayon::ThreadPool>,
+}
+
+fn softmax(z: &[f64], out: &mut [f64]) {
+    let m = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let mut s = 0.0;
+    for (o, &x) in out.iter_mut().zip(z) {
+        *o = (x - m).exp();
+        s += *o;
+    }
+    for o in out.iter_mut() {
+        *o /= s;
+    }
+}
+
+/// The hidden and readout dynamics, from the populations' models.
+fn layers_of(net: &Network, hidden: PopId, readout: PopId, spec: &AgentSpec) -> Result<Layers> {
+    let pop = net.pop(hidden);
+    let (neuron, reset, threshold) = match &pop.dynamics {
+        Dynamics::Synaptic(m) => {
+            let (alpha, beta) = m.decays();
+            (
+                Hidden::Synaptic { alpha, beta },
+                m.params.reset,
+                m.params.threshold,
+            )
+        }
+        Dynamics::Alpha(m) => {
+            if m.params.reset == Reset::Subtract {
+                return Err(Error::Input(
+                    "an Alpha hidden layer must reset to Zero or NoReset".into(),
+                ));
+            }
+            let (alpha, beta) = m.decays();
+            let tau = m.tau_alpha();
+            (
+                Hidden::Alpha { alpha, beta, tau },
+                m.params.reset,
+                m.params.threshold,
+            )
+        }
+        Dynamics::Lif(m) => match m.leaky() {
+            Some((beta, reset)) => (
+                Hidden::Leaky { beta },
+                reset,
+                m.params.v_th_mv - m.params.v_rest_mv,
+            ),
+            None => {
+                return Err(Error::Input(
+                    "the hidden Lif must use SnnTorch integration".into(),
+                ))
+            }
+        },
+        _ => return Err(Error::Input("unsupported hidden model".into())),
+    };
+    let beta_out = match &net.pop(readout).dynamics {
+        Dynamics::Lif(m) => match m.leaky() {
+            Some((beta, Reset::NoReset)) => beta,
+            _ => {
+                return Err(Error::Input(
+                    "the readout must be Lif SnnTorch(reset: NoReset)".into(),
+                ))
+            }
+        },
+        _ => return Err(Error::Input("the readout must be Lif".into())),
+    };
+    Ok(Layers {
+        hidden: pop.len(),
+        out: net.pop(readout).len(),
+        neuron,
+        reset,
+        threshold,
+        beta_out,
+        surrogate: spec.surrogate,
+    })
+}
+
+impl ControlTrainer {
+    /// Builds the network of a checked file with a `Control` task, loads its environment and
+    /// rule plugins, and creates `batch` environment instances.
+    pub fn new(checked: &Checked) -> Result<Self> {
+        let f = &checked.file;
+        let Some(TaskSpec::Control(spec)) = &f.task else {
+            return Err(Error::Input("the file has no control task".into()));
+        };
+        let net = crate::graph::build(checked);
+        let located = |field: &str, err: Error| {
+            checked
+                .source
+                .error_at(&format!("task.Control.{field}"), err.to_string())
+        };
+        let params = |p: &crate::file::RuleSpec| {
+            p.params
+                .as_ref()
+                .map_or("()".to_string(), |r| r.get_ron().to_string())
+        };
+        let env_plugin = plugin::load(
+            &spec.environment.plugin,
+            spec.environment.path.as_deref().map(std::path::Path::new),
+            Kind::Env,
+        )
+        .map_err(|e| located("environment.plugin", e))?;
+        let env_params = params(&spec.environment);
+        let envs = (0..spec.batch)
+            .map(|_| env_plugin.create_env(&env_params))
+            .collect::<Result<Vec<_>>>()
+            .map_err(|e| match e.exit_code() {
+                2 => located("environment.params", e),
+                _ => e,
+            })?;
+        let id = |n: &str| net.pop_id(n).expect("validated population");
+        let (input, hidden, readout) = (id(&spec.input), id(&spec.hidden), id(&spec.readout));
+        let find = |pre: PopId, post: PopId| {
+            net.proj_ids()
+                .into_iter()
+                .find(|&p| net.endpoints(p) == (pre, post))
+                .expect("validated projection")
+        };
+        let (w_in, w_out) = (find(input, hidden), find(hidden, readout));
+        let n_in = net.pop(input).len();
+        let n_out = net.pop(readout).len();
+        let obs_len = envs[0].observation_len();
+        if spec.encoder.input_len(obs_len) != Some(n_in) {
+            return Err(located(
+                "input",
+                Error::Input(format!(
+                    "the environment observes {obs_len} values, which the encoder presents to {} input neurons, but the input population has {n_in}",
+                    spec.encoder.input_len(obs_len).map_or("no".to_string(), |k| k.to_string())
+                )),
+            ));
+        }
+        let discrete = envs[0].discrete_actions();
+        let policy = spec.decoder.readout_len(discrete, envs[0].action_len());
+        let want = policy.map(|p| p + usize::from(spec.critic));
+        if want != Some(n_out) {
+            let space = match discrete {
+                Some(k) => format!("{k} discrete actions"),
+                None => format!("a continuous action of {} values", envs[0].action_len()),
+            };
+            return Err(located(
+                "readout",
+                Error::Input(match want {
+                    Some(w) => format!(
+                        "the environment has {space}, so the {:?} decoder{} {w} readout neurons, but the readout has {n_out}",
+                        spec.decoder,
+                        if spec.critic { " and the critic need" } else { " needs" }
+                    ),
+                    None => format!("the {:?} decoder cannot drive {space}", spec.decoder),
+                }),
+            ));
+        }
+        let layers = layers_of(&net, hidden, readout, spec)?;
+        let rule_plugin = plugin::load(
+            &spec.rule.plugin,
+            spec.rule.path.as_deref().map(std::path::Path::new),
+            Kind::Rule,
+        )
+        .map_err(|e| located("rule.plugin", e))?;
+        let rule_params = params(&spec.rule);
+        let mut rules = Vec::new();
+        for p in [w_in, w_out] {
+            let (pre, post) = net.endpoints(p);
+            let shape = ProjShapeV1 {
+                n_pre: net.pop(pre).len() as u64,
+                n_post: net.pop(post).len() as u64,
+                nnz: net.proj(p).nnz() as u64,
+                dt_ms: f.dt_ms,
+            };
+            let inst =
+                rule_plugin
+                    .create_rule(&rule_params, shape)
+                    .map_err(|e| match e.exit_code() {
+                        2 => located("rule.params", e),
+                        _ => e,
+                    })?;
+            if !inst.is_gradient_rule() {
+                return Err(located(
+                    "rule.plugin",
+                    Error::Input(format!(
+                        "`{}` is not a gradient rule (plugin ABI 1.1)",
+                        spec.rule.plugin
+                    )),
+                ));
+            }
+            // An empty batch probes whether the rule learns with (or without) a critic.
+            let mut inst = inst;
+            let probe = if spec.critic {
+                if inst.is_critic_rule() {
+                    inst.critic_advantages(&[], &[], &[], &mut [], &mut [])
+                } else {
+                    Err(Error::Input("plugin ABI 1.1".into()))
+                }
+            } else {
+                inst.advantages(&[], &[], &mut [])
+            };
+            if let Err(e) = probe {
+                let msg = if spec.critic {
+                    format!(
+                        "`critic: true` needs an actor-critic rule (plugin ABI 1.2, such as `a2c`); `{}` is not one ({e})",
+                        spec.rule.plugin
+                    )
+                } else {
+                    format!("`{}` cannot learn without a critic ({e})", spec.rule.plugin)
+                };
+                return Err(located("rule.plugin", Error::Input(msg)));
+            }
+            rules.push(inst);
+        }
+        Ok(ControlTrainer {
+            net,
+            spec: spec.clone(),
+            w_in,
+            w_out,
+            envs,
+            rules,
+            layers,
+            n_in,
+            seed: f.seed,
+            episodes_done: 0,
+            updates: 0,
+            metrics: Vec::new(),
+            pool: None,
+        })
+    }
+
+    /// Runs the episodes of a batch on `threads` worker threads. Results do not depend on it.
+    pub fn set_threads(&mut self, threads: usize) -> Result<()> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| Error::Run(format!("cannot start {threads} threads: {e}")))?;
+        self.pool = Some(pool);
+        Ok(())
+    }
+
+    /// The task's settings.
+    pub fn spec(&self) -> &AgentSpec {
+        &self.spec
+    }
+
+    /// Trains until `episodes` episodes are done in all (a last, partial batch is cut to
+    /// size). `progress` is called after every batch.
+    pub fn train(
+        &mut self,
+        episodes: u64,
+        mut progress: impl FnMut(&ControlTrainer),
+    ) -> Result<()> {
+        while self.episodes_done < episodes {
+            let b = (self.spec.batch as u64).min(episodes - self.episodes_done) as usize;
+            self.batch(b)?;
+            progress(self);
+        }
+        Ok(())
+    }
+
+    /// Runs one batch of `b` episodes and updates the weights.
+    pub fn batch(&mut self, b: usize) -> Result<()> {
+        let (h, o, n_in) = (self.layers.hidden, self.layers.out, self.n_in);
+        let first = self.episodes_done;
+        let (layers, spec, seed) = (self.layers, &self.spec, self.seed);
+        let w1 = self.net.proj(self.w_in).weights.data();
+        let w2 = self.net.proj(self.w_out).weights.data();
+        debug_assert_eq!(w1.len(), n_in * h);
+        debug_assert_eq!(w2.len(), h * o);
+        let envs = &mut self.envs[..b];
+        let mut episodes = || -> Vec<Result<EpisodeBuf>> {
+            envs.par_iter_mut()
+                .enumerate()
+                .map(|(k, env)| run_episode(env, first + k as u64, seed, spec, &layers, w1, w2))
+                .collect()
+        };
+        let bufs = match &self.pool {
+            Some(p) => p.install(episodes),
+            None => episodes(),
+        };
+        let bufs = bufs.into_iter().collect::<Result<Vec<_>>>()?;
+
+        let rewards: Vec<f64> = bufs
+            .iter()
+            .flat_map(|e| e.rewards.iter().copied())
+            .collect();
+        let lengths: Vec<u64> = bufs.iter().map(|e| e.rewards.len() as u64).collect();
+        let n = rewards.len();
+        let mut adv = vec![0.0; n];
+        let mut targets = vec![0.0; n];
+        let (mut s_adv, mut s_tgt) = (vec![0.0; n], vec![0.0; n]);
+        if self.spec.critic {
+            let values: Vec<f64> = bufs.iter().flat_map(|e| e.values.iter().copied()).collect();
+            for (r, rule) in self.rules.iter_mut().enumerate() {
+                let (a, t) = if r == 0 {
+                    (&mut adv, &mut targets)
+                } else {
+                    (&mut s_adv, &mut s_tgt)
+                };
+                rule.critic_advantages(&rewards, &values, &lengths, a, t)?;
+            }
+        } else {
+            for (r, rule) in self.rules.iter_mut().enumerate() {
+                let out = if r == 0 { &mut adv } else { &mut s_adv };
+                rule.advantages(&rewards, &lengths, out)?;
+            }
+        }
+
+        // ∂L/∂z per decision, then the factored backward pass.
+        let w2 = self.net.proj(self.w_out).weights.data();
+        let mut g1 = vec![0.0; n_in * h];
+        let mut g2 = vec![0.0; h * o];
+        let scale = 1.0 / b as f64;
+        let c_ent = self.spec.entropy_coef;
+        let (c_v, v_scale) = (self.spec.value_coef, self.spec.value_scale);
+        let mut dz = vec![0.0; o];
+        let mut v = vec![0.0; h];
+        let mut at = 0;
+        for e in &bufs {
+            let len = e.rewards.len();
+            for t in 0..len {
+                for c in 0..o {
+                    dz[c] = -adv[at] * scale * e.dz_logp[t * o + c]
+                        - c_ent * scale * e.dz_ent[t * o + c];
+                }
+                if self.spec.critic {
+                    dz[o - 1] = c_v * scale * (e.values[t] - targets[at]) * v_scale;
+                }
+                at += 1;
+                let (q, nu) = (&e.q[t * h..(t + 1) * h], &e.nu[t * h..(t + 1) * h]);
+                for j in 0..h {
+                    let wr = &w2[j * o..(j + 1) * o];
+                    let gr = &mut g2[j * o..(j + 1) * o];
+                    let mut u = 0.0;
+                    for c in 0..o {
+                        gr[c] += dz[c] * q[j];
+                        u += wr[c] * dz[c];
+                    }
+                    v[j] = u * nu[j];
+                }
+                for &(i, x) in &e.inputs[e.start[t]..e.start[t + 1]] {
+                    let row = &mut g1[i as usize * h..(i as usize + 1) * h];
+                    for j in 0..h {
+                        row[j] += x * v[j];
+                    }
+                }
+            }
+        }
+        let norm = (g1.iter().chain(&g2).map(|x| x * x).sum::<f64>()).sqrt();
+        for (r, (pid, g)) in [(self.w_in, &g1), (self.w_out, &g2)]
+            .into_iter()
+            .enumerate()
+        {
+            let proj = self.net.proj_mut(pid);
+            let (n_pre, n_post) = proj.weights.shape();
+            let nnz = proj.nnz();
+            let indptr = proj.weights.indptr().raw_storage().as_ptr();
+            let indices = proj.weights.indices().as_ptr();
+            let mut ctx = GradStepV1 {
+                update: self.updates,
+                n_pre: n_pre as u64,
+                n_post: n_post as u64,
+                nnz: nnz as u64,
+                indptr,
+                indices,
+                weights: proj.weights.data_mut().as_mut_ptr(),
+                grads: g.as_ptr(),
+                global_grad_norm: norm,
+            };
+            self.rules[r].on_gradient(&mut ctx)?;
+        }
+        self.updates += 1;
+        for (k, e) in bufs.iter().enumerate() {
+            self.metrics.push(ControlMetrics {
+                episode: first + k as u64,
+                ret: e.rewards.iter().sum(),
+                length: e.rewards.len() as u32,
+                terminated: e.terminated,
+                avg_firing_rate: e.spikes / h as f64 / e.sim_steps.max(1) as f64,
+                synaptic_events: e.events,
+            });
+        }
+        self.episodes_done += b as u64;
+        Ok(())
+    }
+}
+
+/// The Gaussian decoder: the sample u = μ + σ·ε for readout means `z`, with ∂log π(u)/∂z and
+/// ∂H/∂z (z₀ and z₁; the other entries are left alone). log π(u) = −ε²/2 − log σ − ½ log 2π
+/// with ε = (u − μ)/σ, so ∂/∂μ = ε/σ and ∂/∂log σ = ε² − 1; H = log σ + const. Where log σ
+/// is clamped, its derivatives are 0.
+pub fn gaussian_sample(
+    decoder: &Decoder,
+    z: &[f64],
+    eps: f64,
+    dlogp: &mut [f64],
+    dent: &mut [f64],
+) -> f64 {
+    let Decoder::Gaussian {
+        scale,
+        log_std,
+        min_log_std,
+        max_log_std,
+        ..
+    } = *decoder
+    else {
+        unreachable!("a Gaussian decoder")
+    };
+    let mu = scale * z[0];
+    let raw = log_std + z[1];
+    let ls = raw.clamp(min_log_std, max_log_std);
+    let free = if raw == ls { 1.0 } else { 0.0 };
+    let sigma = ls.exp();
+    dlogp[0] = scale * eps / sigma;
+    dlogp[1] = free * (eps * eps - 1.0);
+    dent[0] = 0.0;
+    dent[1] = free;
+    mu + sigma * eps
+}
+
+/// The seed of episode `episode`'s environment reset.
+fn episode_seed(seed: u64, episode: u64) -> u64 {
+    let mut r = stream(seed, "control-reset", "", episode);
+    r.random()
+}
+
+/// Runs the T steps of one decision from `obs`; returns z (the mean readout membrane).
+#[allow(clippy::too_many_arguments)]
+fn decide(
+    spec: &AgentSpec,
+    layers: &Layers,
+    w1: &[f64],
+    w2: &[f64],
+    obs: &[f64],
+    inputs: &mut Vec<(u32, f64)>,
+    cur: &mut [f64],
+    trace: &mut Trace,
+    z: &mut [f64],
+) {
+    let (h, o, steps) = (layers.hidden, layers.out, spec.decision_steps);
+    let start = inputs.len();
+    spec.encoder.currents(obs, inputs);
+    cur.iter_mut().for_each(|c| *c = 0.0);
+    for &(i, x) in &inputs[start..] {
+        let row = &w1[i as usize * h..(i as usize + 1) * h];
+        for j in 0..h {
+            cur[j] += x * row[j];
+        }
+    }
+    let cur = &*cur;
+    layers.forward(steps, |_, b| b.copy_from_slice(cur), w2, None, trace);
+    z.iter_mut().for_each(|x| *x = 0.0);
+    for t in 0..steps {
+        for c in 0..o {
+            z[c] += trace.out[t * o + c] / steps as f64;
+        }
+    }
+}
+
+/// One episode with fixed weights: decisions until the environment ends it.
+fn run_episode(
+    env: &mut EnvInstance,
+    episode: u64,
+    seed: u64,
+    spec: &AgentSpec,
+    layers: &Layers,
+    w1: &[f64],
+    w2: &[f64],
+) -> Result<EpisodeBuf> {
+    let (h, o, steps) = (layers.hidden, layers.out, spec.decision_steps);
+    let mut rng = stream(seed, "control-episode", "", episode);
+    let mut obs = vec![0.0; env.observation_len()];
+    let mut cur = vec![0.0; h];
+    let mut trace = Trace::default();
+    let mut buf = EpisodeBuf {
+        start: vec![0],
+        ..EpisodeBuf::default()
+    };
+    env.reset(episode_seed(seed, episode), &mut obs)?;
+    let mut z = vec![0.0; o];
+    let n_pol = o - usize::from(spec.critic);
+    let mut pi = vec![0.0; n_pol];
+    let mut action = vec![0.0; env.action_len()];
+    loop {
+        decide(
+            spec,
+            layers,
+            w1,
+            w2,
+            &obs,
+            &mut buf.inputs,
+            &mut cur,
+            &mut trace,
+            &mut z,
+        );
+        let n_active = buf.inputs.len() - buf.start[buf.start.len() - 1];
+        buf.start.push(buf.inputs.len());
+        let base = buf.q.len();
+        buf.q.resize(base + h, 0.0);
+        buf.nu.resize(base + h, 0.0);
+        layers.policy_factors(&mut trace, &mut buf.q[base..], &mut buf.nu[base..]);
+        let d = buf.dz_logp.len();
+        buf.dz_logp.resize(d + o, 0.0);
+        buf.dz_ent.resize(d + o, 0.0);
+        let (dlogp, dent) = (&mut buf.dz_logp[d..], &mut buf.dz_ent[d..]);
+        match spec.decoder {
+            Decoder::Categorical => {
+                softmax(&z[..n_pol], &mut pi);
+                let u: f64 = rng.random();
+                let mut a = n_pol - 1;
+                let mut acc = 0.0;
+                for (c, &p) in pi.iter().enumerate() {
+                    acc += p;
+                    if u < acc {
+                        a = c;
+                        break;
+                    }
+                }
+                // ∂log π(a)/∂z = onehot(a) − π; ∂H/∂z_c = −π_c·(log π_c + H).
+                let ent: f64 = -pi
+                    .iter()
+                    .map(|&p| if p > 0.0 { p * p.ln() } else { 0.0 })
+                    .sum::<f64>();
+                for c in 0..n_pol {
+                    dlogp[c] = f64::from(c == a) - pi[c];
+                    dent[c] = if pi[c] > 0.0 {
+                        -pi[c] * (pi[c].ln() + ent)
+                    } else {
+                        0.0
+                    };
+                }
+                action[0] = a as f64;
+            }
+            Decoder::Gaussian { low, high, .. } => {
+                let eps: f64 = StandardNormal.sample(&mut rng);
+                let u = gaussian_sample(&spec.decoder, &z, eps, dlogp, dent);
+                action[0] = u.clamp(low, high);
+            }
+        }
+        if spec.critic {
+            buf.values.push(spec.value_scale * z[o - 1]);
+        }
+        let spikes: f64 = trace.spk.iter().sum();
+        buf.spikes += spikes;
+        buf.sim_steps += steps as u64;
+        buf.events += (steps * n_active * h) as u64 + spikes as u64 * o as u64;
+        let tr = env.step(&action, &mut obs)?;
+        buf.rewards.push(tr.reward);
+        if tr.terminated || tr.truncated {
+            buf.terminated = tr.terminated;
+            break;
+        }
+    }
+    if spec.critic {
+        // The value of the state after the last step: 0 at a terminal state, else V(s_T)
+        // (a time limit is not part of the task's state, so the return is bootstrapped).
+        let v = if buf.terminated {
+            0.0
+        } else {
+            let mut scratch = Vec::new();
+            decide(
+                spec,
+                layers,
+                w1,
+                w2,
+                &obs,
+                &mut scratch,
+                &mut cur,
+                &mut trace,
+                &mut z,
+            );
+            spec.value_scale * z[o - 1]
+        };
+        buf.values.push(v);
+    }
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ∂log π(u)/∂z and ∂H/∂z of the Gaussian decoder equal central finite differences of
+    /// log N(u; μ(z), σ(z)²) and of H = log σ + ½ log 2πe, at a fixed sample u, inside and
+    /// outside the clamp of log σ.
+    #[test]
+    fn gaussian_decoder_gradients_match_finite_differences() {
+        let d = Decoder::Gaussian {
+            scale: 2.0,
+            log_std: -0.3,
+            min_log_std: -2.0,
+            max_log_std: 0.5,
+            low: -2.0,
+            high: 2.0,
+        };
+        let logp = |z: [f64; 2], u: f64| {
+            let mu = 2.0 * z[0];
+            let ls = (-0.3 + z[1]).clamp(-2.0, 0.5);
+            let e = (u - mu) / ls.exp();
+            -0.5 * e * e - ls - 0.5 * (2.0 * std::f64::consts::PI).ln()
+        };
+        let ent = |z: [f64; 2]| (-0.3 + z[1]).clamp(-2.0, 0.5);
+        for (z, eps) in [([0.3, 0.1], 0.7), ([-0.4, -0.6], -1.3), ([0.2, 1.5], 0.4)] {
+            let (mut g, mut h) = ([0.0; 2], [0.0; 2]);
+            let u = gaussian_sample(&d, &z, eps, &mut g, &mut h);
+            let std = (-0.3 + z[1]).clamp(-2.0f64, 0.5).exp();
+            assert!((u - (2.0 * z[0] + std * eps)).abs() < 1e-15);
+            for k in 0..2 {
+                let (mut zp, mut zm) = (z, z);
+                zp[k] += 1e-6;
+                zm[k] -= 1e-6;
+                let fd = (logp(zp, u) - logp(zm, u)) / 2e-6;
+                assert!((g[k] - fd).abs() < 1e-6, "z {z:?} k {k}: {} vs {fd}", g[k]);
+                let fh = (ent(zp) - ent(zm)) / 2e-6;
+                assert!((h[k] - fh).abs() < 1e-6, "z {z:?} k {k}: {} vs {fh}", h[k]);
+            }
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! `snnsim run` on a file with a `Control` task: train, then write `metrics.csv` (one row per
+//! episode) and `summary.json` (`mean_return_last_100`, `episodes_to_solve`, ...).
+
+use super::run::{prepare, Prepared, RunOptions};
+use super::train::first_reaching;
+use crate::agent::control::ControlTrainer;
+use crate::error::{Error, Result};
+use crate::io::{write_atomic, AtomicFile};
+use serde::Serialize;
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+/// `summary.json` of a control run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ControlSummary {
+    /// snnsim version.
+    pub version: String,
+    /// The graph file as given.
+    pub file: String,
+    /// The run directory.
+    pub run_dir: String,
+    /// The environment plugin.
+    pub environment: String,
+    /// The rule plugin.
+    pub rule: String,
+    /// Root seed.
+    pub seed: u64,
+    /// Worker threads.
+    pub threads: usize,
+    /// Episodes trained.
+    pub episodes: u64,
+    /// Mean return over the last 100 episodes (or all, if fewer).
+    pub mean_return_last_100: f64,
+    /// Best mean return over 100 consecutive episodes (null before 100 episodes).
+    pub best_mean_return_100: Option<f64>,
+    /// The task's bar (`solved_at`), if it has one.
+    pub solved_at: Option<f64>,
+    /// First episode (0-based) at which the mean return over the last 100 episodes reached
+    /// the bar, or null.
+    pub episodes_to_solve: Option<u64>,
+    /// Mean episode length over the last 100 episodes.
+    pub mean_length_last_100: f64,
+    /// Episodes per second of wall time (training loop only).
+    pub episodes_per_s: f64,
+    /// Wall time of the training loop (s).
+    pub sim_wall_s: f64,
+    /// Wall time of construction and plugin loading (s).
+    pub build_wall_s: f64,
+    /// Hash over every weight and state value at the end.
+    pub state_hash: String,
+}
+
+/// Trains the control task of `opts.file` and writes its run directory.
+pub fn train_control(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Result<ControlSummary> {
+    let Prepared {
+        checked,
+        threads,
+        run_dir,
+        ..
+    } = prepare(opts)?;
+    let t0 = Instant::now();
+    let mut trainer = ControlTrainer::new(&checked)?;
+    trainer.set_threads(threads)?;
+    let build_wall_s = t0.elapsed().as_secs_f64();
+    let spec = trainer.spec().clone();
+    let every = spec.progress_every;
+    let t1 = Instant::now();
+    let mut next = every;
+    trainer.train(spec.episodes, |t| {
+        if every > 0 && t.episodes_done >= next {
+            next += every;
+            let m = &t.metrics[t.metrics.len().saturating_sub(100)..];
+            let n = m.len().max(1) as f64;
+            progress(&format!(
+                "episode {:>7}  return (last 100) {:>9.2}  length {:>6.1}  rate {:.4}",
+                t.episodes_done,
+                m.iter().map(|x| x.ret).sum::<f64>() / n,
+                m.iter().map(|x| x.length as f64).sum::<f64>() / n,
+                m.iter().map(|x| x.avg_firing_rate).sum::<f64>() / n,
+            ));
+        }
+    })?;
+    let sim_wall_s = t1.elapsed().as_secs_f64();
+    write_metrics(&trainer, &run_dir.join("metrics.csv"))?;
+    let returns: Vec<f64> = trainer.metrics.iter().map(|m| m.ret).collect();
+    let last = &trainer.metrics[trainer.metrics.len().saturating_sub(100)..];
+    let n = last.len().max(1) as f64;
+    let best = (returns.len() >= 100).then(|| {
+        returns
+            .windows(100)
+            .map(|w| w.iter().sum::<f64>() / 100.0)
+            .fold(f64::NEG_INFINITY, f64::max)
+    });
+    let summary = ControlSummary {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        file: opts.file.display().to_string(),
+        run_dir: run_dir.display().to_string(),
+        environment: spec.environment.plugin.clone(),
+        rule: spec.rule.plugin.clone(),
+        seed: checked.file.seed,
+        threads,
+        episodes: trainer.episodes_done,
+        mean_return_last_100: last.iter().map(|m| m.ret).sum::<f64>() / n,
+        best_mean_return_100: best,
+        solved_at: spec.solved_at,
+        episodes_to_solve: spec
+            .solved_at
+            .and_then(|bar| first_reaching(&returns, 100, bar)),
+        mean_length_last_100: last.iter().map(|m| m.length as f64).sum::<f64>() / n,
+        episodes_per_s: trainer.episodes_done as f64 / sim_wall_s.max(1e-9),
+        sim_wall_s,
+        build_wall_s,
+        state_hash: crate::engine::hash::state_hash(&trainer.net, trainer.episodes_done),
+    };
+    let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
+    write_atomic(&run_dir.join("summary.json"), json.as_bytes())?;
+    Ok(summary)
+}
+
+fn write_metrics(t: &ControlTrainer, path: &Path) -> Result<()> {
+    let mut f = AtomicFile::create(path)?;
+    let res = (|| -> std::io::Result<()> {
+        writeln!(
+            f,
+            "episode,return,length,terminated,avg_firing_rate,synaptic_events"
+        )?;
+        for m in &t.metrics {
+            writeln!(
+                f,
+                "{},{},{},{},{},{}",
+                m.episode,
+                m.ret,
+                m.length,
+                u8::from(m.terminated),
+                m.avg_firing_rate,
+                m.synaptic_events
+            )?;
+        }
+        Ok(())
+    })();
+    res.map_err(|e| Error::io(path, e))?;
+    f.commit()
+}

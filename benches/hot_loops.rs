@@ -116,7 +116,7 @@ fn propagate(c: &mut Criterion) {
         let list = spikes(n_pre, count);
         let events: usize = list
             .iter()
-            .map(|&i| proj.weights.outer_view(i as usize).map_or(0, |r| r.nnz()))
+            .map(|&i| proj.weights.row(i as usize).len())
             .sum();
         let mut ring = InputRing::new(&[Receptor::Exc, Receptor::Inh], n_post, 2);
         let mut step = 0u64;

@@ -336,7 +336,12 @@ fn a_plastic_recorded_network_resumes_to_the_same_files() {
     let w = read(&full.join("weights.csv"));
     let c = snnsim::file::load(&file).unwrap();
     let net = snnsim::graph::build(&c);
-    let before = net.projection("p").unwrap().weights.data().to_vec();
+    let before = net
+        .projection("p")
+        .unwrap()
+        .weights
+        .iter()
+        .collect::<Vec<_>>();
     let after: Vec<f64> = w
         .lines()
         .skip(1)

@@ -208,7 +208,6 @@ fn weights(t: &Trainer, proj: &str) -> Vec<u64> {
         .projection(proj)
         .unwrap()
         .weights
-        .data()
         .iter()
         .map(|w| w.to_bits())
         .collect()

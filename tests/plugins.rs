@@ -406,7 +406,15 @@ fn stdp_in_a_run_changes_the_weight_by_the_analytic_window() {
     let checked = snnsim::file::Source::from_text("stdp.ron", text)
         .load()
         .unwrap();
+    // The constant weight is kept once until the rule attaches, which gives every synapse
+    // its own.
+    let built = snnsim::graph::build(&checked);
+    assert_eq!(built.projection("p").unwrap().weights.shared(), Some(0.5));
     let mut e = snnsim::engine::Engine::from_file(&checked).unwrap();
+    assert_eq!(
+        e.net.projection("p").unwrap().weights.per_synapse(),
+        Some(&[0.5][..])
+    );
     e.run(checked.steps()).unwrap();
     let times = |k: u32| -> Vec<f64> {
         e.spikes
@@ -430,7 +438,7 @@ fn stdp_in_a_run_changes_the_weight_by_the_analytic_window() {
             };
         }
     }
-    let w = e.net.projection("p").unwrap().weights.data()[0];
+    let w = e.net.projection("p").unwrap().weights.get(0);
     assert!(
         (w - (0.5 + dw)).abs() < 1e-12,
         "w = {w}, expected {}",

@@ -199,7 +199,7 @@ fn synapse_map(net: &Network) -> BTreeMap<(String, u64, u64), (u64, u16)> {
     for (pre, post, p) in net.projections() {
         let pi = &net.population(pre).unwrap().neuron_ids;
         let qi = &net.population(post).unwrap().neuron_ids;
-        let indptr = p.weights.indptr().to_proper().into_owned();
+        let indptr = p.weights.indptr();
         for i in 0..p.weights.rows() {
             for k in indptr[i]..indptr[i + 1] {
                 let d = match &p.delays {
@@ -209,7 +209,7 @@ fn synapse_map(net: &Network) -> BTreeMap<(String, u64, u64), (u64, u16)> {
                 let j = p.weights.indices()[k] as usize;
                 m.insert(
                     (p.name.clone(), pi[i], qi[j]),
-                    (p.weights.data()[k].to_bits(), d),
+                    (p.weights.get(k).to_bits(), d),
                 );
             }
         }
@@ -358,4 +358,102 @@ proptest! {
             prop_assert_eq!(&x.delays, &y.delays);
         }
     }
+}
+
+/// A projection whose weights are one constant (and which no rule trains) keeps that value
+/// once: no per-synapse array, which its byte count shows. Its network runs to the state
+/// (hash, spikes, events) of the same network with the weights forced per synapse.
+#[test]
+fn constant_weights_are_kept_once_and_run_as_per_synapse_weights() {
+    let checked = snnsim::file::load(&root().join("graphs/cuba.ron")).unwrap();
+    let mut shared = Engine::from_file(&checked).unwrap();
+    let mut full = Engine::from_file(&checked).unwrap();
+    let mut nnz = 0;
+    for id in full.net.proj_ids() {
+        let w = &mut full.net.proj_mut(id).weights;
+        assert!(w.shared().is_some() && w.per_synapse().is_none());
+        nnz += w.nnz();
+        w.make_per_synapse();
+        assert!(w.shared().is_none());
+    }
+    let bytes = |net: &Network| -> usize {
+        net.projections()
+            .map(|(_, _, p)| p.weights.heap_bytes())
+            .sum()
+    };
+    let (a, b) = (bytes(&full.net), bytes(&shared.net));
+    assert_eq!(a - b, nnz * std::mem::size_of::<snnsim::Real>());
+    assert_eq!(shared.state_hash(), full.state_hash());
+    shared.run(2000).unwrap();
+    full.run(2000).unwrap();
+    assert!(
+        shared.synaptic_events > 100_000,
+        "{}",
+        shared.synaptic_events
+    );
+    assert_eq!(shared.synaptic_events, full.synaptic_events);
+    assert_eq!(shared.spikes.events, full.spikes.events);
+    assert_eq!(shared.state_hash(), full.state_hash());
+    for (_, _, p) in shared.net.projections() {
+        assert!(p.weights.per_synapse().is_none(), "{}", p.name);
+    }
+}
+
+/// Edits keep a shared weight shared while every new synapse has that value, and give the
+/// synapses their own values at the first that differs; a checkpoint holds a shared weight
+/// as one value and restores it as it was.
+#[test]
+fn edits_and_checkpoints_of_a_shared_weight() {
+    let mut net = small();
+    let shared = |net: &Network| net.projection("rec").unwrap().weights.shared();
+    assert_eq!(shared(&net), Some(-1.0));
+    let hidden = net.pop_id("hidden").unwrap();
+    // Pruning adds nothing; growth with the same value adds nothing new.
+    net.prune(hidden, &[0], 5).unwrap();
+    net.grow(hidden, 2, 5, &mut |name, _, _| {
+        if name == "rec" {
+            -1.0
+        } else {
+            0.5
+        }
+    })
+    .unwrap();
+    assert_eq!(shared(&net), Some(-1.0));
+    let before = synapse_map(&net);
+    let mut full = net.clone();
+    for id in full.proj_ids() {
+        full.proj_mut(id).weights.make_per_synapse();
+    }
+    assert_eq!(synapse_map(&full), before);
+    assert_eq!(
+        snnsim::engine::hash::state_hash(&net, 0),
+        snnsim::engine::hash::state_hash(&full, 0)
+    );
+
+    // The checkpoint of the shared projection restores it shared, to the same state.
+    let mut enc = checkpoint::codec::Enc::default();
+    checkpoint::net::encode(&mut net, &mut enc);
+    let mut enc_full = checkpoint::codec::Enc::default();
+    checkpoint::net::encode(&mut full, &mut enc_full);
+    let nnz = net.projection("rec").unwrap().nnz();
+    assert!(nnz > 1);
+    assert_eq!(enc_full.buf.len() - enc.buf.len(), (nnz - 1) * 8);
+    for (buf, want) in [(&enc.buf, Some(-1.0)), (&enc_full.buf, None)] {
+        let mut back = small();
+        checkpoint::net::restore(&mut back, &mut checkpoint::codec::Dec::new(buf)).unwrap();
+        assert_eq!(shared(&back), want);
+        assert_eq!(synapse_map(&back), before);
+        assert_eq!(
+            snnsim::engine::hash::state_hash(&back, 0),
+            snnsim::engine::hash::state_hash(&net, 0)
+        );
+    }
+
+    // A new synapse of another value gives every synapse its own.
+    net.grow(hidden, 1, 5, &mut |_, i, j| -1.0 + (i + j) as f64)
+        .unwrap();
+    assert_eq!(shared(&net), None);
+    let w = &net.projection("rec").unwrap().weights;
+    assert!(w.iter().any(|x| x != -1.0) && w.iter().filter(|&x| x == -1.0).count() > 1);
+    assert_consistent(&net);
 }

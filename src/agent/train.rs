@@ -182,7 +182,7 @@ impl Trainer {
         let Some(TaskSpec::Agent(spec)) = &f.task else {
             return Err(Error::Input("the file has no agent task".into()));
         };
-        let net = crate::graph::build(checked);
+        let mut net = crate::graph::build(checked);
         let located = |field: &str, err: Error| {
             checked
                 .source
@@ -280,6 +280,8 @@ impl Trainer {
                     )),
                 ));
             }
+            // The rule changes single weights: a shared weight becomes one per synapse.
+            net.proj_mut(p).weights.make_per_synapse();
             rules.push(inst);
         }
         let init_of = |pre: &str, post: &str| {
@@ -356,8 +358,10 @@ impl Trainer {
         let (h, o, n_in) = (self.layers.hidden, self.n_out, self.n_in);
         let first = self.episodes_done;
         let (layers, spec, seed) = (self.layers, &self.spec, self.seed);
-        let w1 = self.net.proj(self.wiring.w_in).weights.data();
-        let w2 = self.net.proj(self.wiring.w_out).weights.data();
+        let learned = "learned weights are per synapse";
+        let w1 = self.net.proj(self.wiring.w_in).weights.per_synapse();
+        let w2 = self.net.proj(self.wiring.w_out).weights.per_synapse();
+        let (w1, w2) = (w1.expect(learned), w2.expect(learned));
         debug_assert_eq!(w1.len(), n_in * h);
         debug_assert_eq!(w2.len(), h * o);
         let envs = &mut self.envs[..b];
@@ -395,7 +399,8 @@ impl Trainer {
 
         // ∂L/∂w of L = −(1/B)·Σ A_t·log π(a_t|s_t) − c·(1/B)·Σ H(π_t), decision by decision:
         // ∂L/∂z = −(A/B)·∂log π/∂z − (c/B)·∂H/∂z, then the factored backward pass.
-        let w2 = self.net.proj(self.wiring.w_out).weights.data();
+        let w2 = self.net.proj(self.wiring.w_out).weights.per_synapse();
+        let w2 = w2.expect("learned weights are per synapse");
         let mut g1 = vec![0.0; n_in * h];
         let mut g2 = vec![0.0; h * o];
         let scale = 1.0 / b as f64;
@@ -437,7 +442,8 @@ impl Trainer {
             let proj = self.net.proj_mut(pid);
             let (n_pre, n_post) = proj.weights.shape();
             let nnz = proj.nnz();
-            let indptr = proj.weights.indptr().raw_storage().as_ptr();
+            let weights = proj.weights.data_mut().as_mut_ptr();
+            let indptr = proj.weights.indptr().as_ptr();
             let indices = proj.weights.indices().as_ptr();
             let mut ctx = GradStepV1 {
                 update: self.updates,
@@ -446,7 +452,7 @@ impl Trainer {
                 nnz: nnz as u64,
                 indptr,
                 indices,
-                weights: proj.weights.data_mut().as_mut_ptr(),
+                weights,
                 grads: g.as_ptr(),
                 global_grad_norm: norm,
             };

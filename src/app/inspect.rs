@@ -24,8 +24,7 @@ pub fn memory_bytes(net: &Network) -> usize {
         b += p.input.slots.len() * n * real + p.due.len() * n * real;
     }
     for (_, _, pr) in net.projections() {
-        b += pr.weights.indptr().len() * std::mem::size_of::<usize>();
-        b += pr.nnz() * (4 + real);
+        b += pr.weights.heap_bytes();
         if let Delays::PerSynapse(d) = &pr.delays {
             b += d.len() * 2;
         }

@@ -346,9 +346,8 @@ impl Sim {
                 let (n_pre, n_post) = (net.pop(pre).len(), net.pop(post).len());
                 let pairs = n_pre * n_post;
                 let w = &proj.weights;
-                let unique_sorted = w
-                    .outer_iterator()
-                    .all(|row| row.indices().windows(2).all(|x| x[0] < x[1]));
+                let unique_sorted =
+                    (0..w.rows()).all(|i| w.indices()[w.row(i)].windows(2).all(|x| x[0] < x[1]));
                 let dense = matches!(proj.delays, Delays::Uniform(_))
                     && pairs > 0
                     && pairs <= DENSE_MAX_ENTRIES
@@ -648,16 +647,17 @@ impl Sim {
             };
             let w = &proj.weights;
             assert!(
-                w.is_csr(),
+                w.structure().is_csr(),
                 "projection weights are CSR by presynaptic neuron"
             );
             let kind = if plan.dense {
                 let mut dense = vec![0.0; n_pre * n_post];
                 let mut row_nnz = Vec::with_capacity(n_pre);
-                for (i, row) in w.outer_iterator().enumerate() {
-                    row_nnz.push(row.nnz() as u32);
-                    for (j, &x) in row.iter() {
-                        dense[i * n_post + j] = x;
+                for i in 0..n_pre {
+                    let ks = w.row(i);
+                    row_nnz.push(ks.len() as u32);
+                    for k in ks {
+                        dense[i * n_post + w.indices()[k] as usize] = w.get(k);
                     }
                 }
                 let Delays::Uniform(d) = proj.delays else {
@@ -669,10 +669,11 @@ impl Sim {
                     delay: d as u32,
                 }
             } else {
-                let indptr: Vec<u64> = w.indptr().raw_storage().iter().map(|&x| x as u64).collect();
+                let indptr: Vec<u64> = w.indptr().iter().map(|&x| x as u64).collect();
                 let indptr = ctx.upload(&indptr)?;
                 let indices = ctx.upload(w.indices())?;
-                let weights = ctx.upload(w.data())?;
+                // A shared weight is expanded for the kernels, here only, for the upload.
+                let weights = ctx.upload(&w.expanded())?;
                 let (delays, uniform) = match &proj.delays {
                     Delays::Uniform(d) => (None, *d as u32),
                     Delays::PerSynapse(ds) => (Some(ctx.upload(ds)?), 0),

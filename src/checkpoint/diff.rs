@@ -63,7 +63,7 @@ type Synapses = BTreeMap<(u64, u64), (f64, u16)>;
 fn synapses(net: &Network, p: &Projection, pre: &str, post: &str) -> Synapses {
     let pre_ids = &net.population(pre).expect("endpoint").neuron_ids;
     let post_ids = &net.population(post).expect("endpoint").neuron_ids;
-    let indptr = p.weights.indptr().to_proper().into_owned();
+    let indptr = p.weights.indptr();
     let mut out = BTreeMap::new();
     for i in 0..p.weights.rows() {
         for k in indptr[i]..indptr[i + 1] {
@@ -72,14 +72,14 @@ fn synapses(net: &Network, p: &Projection, pre: &str, post: &str) -> Synapses {
                 Delays::Uniform(d) => *d,
                 Delays::PerSynapse(v) => v[k],
             };
-            out.insert((pre_ids[i], post_ids[j]), (p.weights.data()[k], d));
+            out.insert((pre_ids[i], post_ids[j]), (p.weights.get(k), d));
         }
     }
     out
 }
 
 fn norm(p: &Projection) -> f64 {
-    p.weights.data().iter().map(|x| x * x).sum::<f64>().sqrt()
+    p.weights.iter().map(|x| x * x).sum::<f64>().sqrt()
 }
 
 /// Compares network `a` with network `b`.

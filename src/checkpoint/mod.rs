@@ -30,8 +30,11 @@ use std::path::{Path, PathBuf};
 
 /// The first bytes of every checkpoint file.
 pub const MAGIC: &[u8; 8] = b"SNNSIMCK";
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes. Version 2 may hold a projection's shared weight as
+/// one value; version 1 files (every weight per synapse) read as they are.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format version this build reads.
+pub const OLDEST_READ: u32 = 1;
 /// Checkpoints kept per run directory.
 pub const KEEP: usize = 3;
 const HEADER: usize = 8 + 4 + 8 + 4;
@@ -91,9 +94,9 @@ impl Checkpoint {
             ));
         }
         let version = u32::from_le_bytes(b[8..12].try_into().expect("4 bytes"));
-        if version != FORMAT_VERSION {
+        if !(OLDEST_READ..=FORMAT_VERSION).contains(&version) {
             return Err(format!(
-                "checkpoint format version {version}, but this snnsim reads version {FORMAT_VERSION}"
+                "checkpoint format version {version}, but this snnsim reads versions {OLDEST_READ} to {FORMAT_VERSION}"
             ));
         }
         let len = u64::from_le_bytes(b[12..20].try_into().expect("8 bytes"));
@@ -245,11 +248,17 @@ mod tests {
         assert!(Checkpoint::from_bytes(&flipped)
             .unwrap_err()
             .contains("checksum"));
-        let mut v2 = b.clone();
-        v2[8] = 2;
-        assert!(Checkpoint::from_bytes(&v2)
-            .unwrap_err()
-            .contains("version 2"));
+        let mut newer = b.clone();
+        newer[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+        let why = Checkpoint::from_bytes(&newer).unwrap_err();
+        assert!(
+            why.contains(&format!("version {}", FORMAT_VERSION + 1)),
+            "{why}"
+        );
+        // Version 1 files (every weight per synapse) read as they are.
+        let mut v1 = b.clone();
+        v1[8..12].copy_from_slice(&1u32.to_le_bytes());
+        assert_eq!(Checkpoint::from_bytes(&v1).unwrap().state, vec![1, 2, 3, 5]);
         assert!(Checkpoint::from_bytes(b"hello")
             .unwrap_err()
             .contains("magic"));

@@ -1,12 +1,13 @@
 //! The full state of a network in a checkpoint: every population's stable ids, state columns,
 //! refractory counters, external currents, spikes of the last step, spike counts, random
 //! streams (Poisson chunks) and source cursors, the input in flight in its delay rings; every
-//! projection's CSR matrix, delays and traces; and the generation. A network is restored onto
+//! projection's CSR matrix (a shared weight as its one value), delays and traces; and the
+//! generation. A network is restored onto
 //! one freshly built from the same graph file: populations are resized where the checkpoint's
 //! structure differs (growth, pruning) and every value is then overwritten.
 
 use super::codec::{Dec, DecResult, Enc};
-use crate::graph::{Delays, Network, Weights};
+use crate::graph::{Delays, Network, WeightValues, Weights};
 use crate::models::{chunks, Dynamics};
 
 fn refractory_mut(d: &mut Dynamics) -> Option<&mut Vec<u32>> {
@@ -79,16 +80,14 @@ pub fn encode(net: &mut Network, e: &mut Enc) {
         let (rows, cols) = pr.weights.shape();
         e.u64(rows as u64);
         e.u64(cols as u64);
-        let indptr: Vec<u64> = pr
-            .weights
-            .indptr()
-            .to_proper()
-            .iter()
-            .map(|&x| x as u64)
-            .collect();
+        let indptr: Vec<u64> = pr.weights.indptr().iter().map(|&x| x as u64).collect();
         e.u64s(&indptr);
         e.u32s(pr.weights.indices());
-        e.reals(pr.weights.data());
+        // One value per synapse, or the shared weight alone (one value where nnz ≠ 1).
+        match pr.weights.values() {
+            WeightValues::PerSynapse(v) => e.reals(v),
+            WeightValues::Shared(w) => e.reals(&[*w]),
+        }
         match &pr.delays {
             Delays::Uniform(d) => {
                 e.u8(0);
@@ -272,8 +271,19 @@ pub fn restore(net: &mut Network, d: &mut Dec) -> DecResult<()> {
         let indptr: Vec<usize> = d.u64s()?.into_iter().map(|x| x as usize).collect();
         let indices = d.u32s()?;
         let data = d.reals()?;
-        let weights = Weights::try_new((rows, cols), indptr, indices, data)
-            .map_err(|(.., e)| format!("projection `{name}`: bad CSR matrix: {e}"))?;
+        let values = if data.len() == indices.len() {
+            WeightValues::PerSynapse(data)
+        } else if data.len() == 1 {
+            WeightValues::Shared(data[0])
+        } else {
+            return Err(format!(
+                "projection `{name}`: {} weights for {} synapses",
+                data.len(),
+                indices.len()
+            ));
+        };
+        let mut weights = Weights::try_from_parts((rows, cols), indptr, indices, values)
+            .map_err(|e| format!("projection `{name}`: bad CSR matrix: {e}"))?;
         let tag = d.u8()?;
         let dl = d.u16s()?;
         let delays = match tag {
@@ -294,6 +304,10 @@ pub fn restore(net: &mut Network, d: &mut Dec) -> DecResult<()> {
             format!("projection `{name}`: a delay longer than the rings of `{post}`")
         })?;
         let pr = net.proj_mut(id);
+        // A projection with its own weights (a learning rule's) keeps them per synapse.
+        if pr.weights.per_synapse().is_some() {
+            weights.make_per_synapse();
+        }
         pr.weights = weights;
         pr.delays = delays;
         pr.traces.pre = tpre;

@@ -70,16 +70,10 @@ pub fn weight_hash(p: &Projection) -> String {
     let (r, c) = p.weights.shape();
     h.word(r as u64);
     h.word(c as u64);
-    let indptr: Vec<u64> = p
-        .weights
-        .indptr()
-        .to_proper()
-        .iter()
-        .map(|&x| x as u64)
-        .collect();
+    let indptr: Vec<u64> = p.weights.indptr().iter().map(|&x| x as u64).collect();
     h.ints(&indptr);
     h.ints(p.weights.indices());
-    h.reals(p.weights.data());
+    h.weights(&p.weights);
     format!("{:08x}", (h.finish() >> 32) as u32)
 }
 

@@ -4,7 +4,7 @@
 //! name), with a word-wise FNV-1a variant; written here because the hash must be stable across
 //! versions and platforms, which std's `Hasher` does not promise.
 
-use crate::graph::{Delays, Network};
+use crate::graph::{Delays, Network, WeightValues, Weights};
 use crate::Real;
 
 const PRIME: u64 = 0x0000_0100_0000_01b3;
@@ -39,6 +39,19 @@ impl StateHasher {
         self.word(xs.len() as u64);
         for &x in xs {
             self.word(x.to_bits());
+        }
+    }
+    /// Mixes a projection's weights as the length-prefixed column of one value per synapse
+    /// ([`reals`](Self::reals) of the expanded array), whether they are shared or not.
+    pub fn weights(&mut self, w: &Weights) {
+        match w.values() {
+            WeightValues::PerSynapse(v) => self.reals(v),
+            WeightValues::Shared(x) => {
+                self.word(w.nnz() as u64);
+                for _ in 0..w.nnz() {
+                    self.word(x.to_bits());
+                }
+            }
         }
     }
     /// Mixes a length-prefixed column of integers.
@@ -83,13 +96,12 @@ pub fn state_hash(net: &Network, step: u64) -> String {
         h.ints(
             &pr.weights
                 .indptr()
-                .to_proper()
                 .iter()
                 .map(|&x| x as u64)
                 .collect::<Vec<_>>(),
         );
         h.ints(pr.weights.indices());
-        h.reals(pr.weights.data());
+        h.weights(&pr.weights);
         match &pr.delays {
             Delays::Uniform(d) => h.ints(&[*d]),
             Delays::PerSynapse(v) => h.ints(v),

@@ -272,6 +272,8 @@ impl Engine {
                         2 => located("params", err),
                         _ => err,
                     })?;
+            // A rule changes single weights: a shared weight becomes one per synapse.
+            proj.weights.make_per_synapse();
             proj.traces.pre = vec![0.0; n_pre];
             proj.traces.post = vec![0.0; n_post];
             e.rules.push(RuleBinding {
@@ -623,9 +625,9 @@ fn with_rule_step(
         .map_or((std::ptr::null(), 0), |m| (m.v.as_ptr(), m.v.len()));
     let proj = net.proj_mut(b.proj);
     let nnz = proj.nnz();
-    let indptr = proj.weights.indptr().raw_storage().as_ptr();
-    let indices = proj.weights.indices().as_ptr();
     let weights = proj.weights.data_mut().as_mut_ptr();
+    let indptr = proj.weights.indptr().as_ptr();
+    let indices = proj.weights.indices().as_ptr();
     let mut ctx = RuleStepV1 {
         step: info.step,
         dt_ms: info.dt_ms,

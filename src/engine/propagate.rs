@@ -9,7 +9,7 @@
 //! ring value therefore has one writer and its sum keeps its order, so the result is the same
 //! for any number of ranges and threads.
 
-use crate::graph::{Delays, InputRing, Projection};
+use crate::graph::{Delays, InputRing, Projection, WeightValues};
 use crate::Real;
 use std::ops::Range;
 
@@ -39,17 +39,6 @@ fn prefetch<T>(p: *const T) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
-}
-
-/// Asks for the first lines of row `i`'s columns and weights.
-#[inline(always)]
-fn prefetch_row(indptr: &[usize], cols: &[u32], w: &[Real], i: Option<usize>) {
-    if let Some(i) = i {
-        let a = indptr[i];
-        prefetch(cols.as_ptr().wrapping_add(a));
-        prefetch(w.as_ptr().wrapping_add(a));
-        prefetch(w.as_ptr().wrapping_add(a + 8));
-    }
 }
 
 /// Mean synaptic events per spiking row from which a population's targets are cut into ranges
@@ -91,7 +80,8 @@ pub fn propagate_projection(
 /// Adds, for every spiking row, the weights of the synapses whose target lies in `targets`
 /// into the ring slot due at `step + delay`. `slots[s]` is ring slot `s` of the projection's
 /// receptor, restricted to `targets` (its index 0 is target `targets.start`). Returns the
-/// number of synapses walked.
+/// number of synapses walked. A shared weight is added as one constant (the same additions, in
+/// the same order, as a per-synapse array holding that value everywhere).
 pub fn propagate_range<S: AsMut<[Real]>>(
     proj: &Projection,
     spikes: &[u32],
@@ -99,9 +89,80 @@ pub fn propagate_range<S: AsMut<[Real]>>(
     targets: Range<usize>,
     step: u64,
 ) -> u64 {
+    match proj.weights.values() {
+        WeightValues::Shared(w) => walk(proj, Same(*w), spikes, slots, targets, step),
+        WeightValues::PerSynapse(v) => walk(proj, &v[..], spikes, slots, targets, step),
+    }
+}
+
+/// The weights of a projection as the propagation loops read them.
+trait Values: Copy {
+    /// The weights of the synapses `ks`.
+    type Row: Iterator<Item = Real>;
+    fn row(self, ks: Range<usize>) -> Self::Row;
+    /// The weight of synapse `k`.
+    fn at(self, k: usize) -> Real;
+    /// A hint to load the weights of the synapses from `k` on.
+    fn prefetch(self, k: usize);
+}
+
+impl<'a> Values for &'a [Real] {
+    type Row = std::iter::Copied<std::slice::Iter<'a, Real>>;
+    #[inline(always)]
+    fn row(self, ks: Range<usize>) -> Self::Row {
+        self[ks].iter().copied()
+    }
+    #[inline(always)]
+    fn at(self, k: usize) -> Real {
+        self[k]
+    }
+    #[inline(always)]
+    fn prefetch(self, k: usize) {
+        prefetch(self.as_ptr().wrapping_add(k));
+        prefetch(self.as_ptr().wrapping_add(k + 8));
+    }
+}
+
+/// One weight for every synapse.
+#[derive(Clone, Copy)]
+struct Same(Real);
+
+impl Values for Same {
+    type Row = std::iter::RepeatN<Real>;
+    #[inline(always)]
+    fn row(self, ks: Range<usize>) -> Self::Row {
+        std::iter::repeat_n(self.0, ks.len())
+    }
+    #[inline(always)]
+    fn at(self, _: usize) -> Real {
+        self.0
+    }
+    #[inline(always)]
+    fn prefetch(self, _: usize) {}
+}
+
+/// Asks for the first lines of row `i`'s columns and weights.
+#[inline(always)]
+fn prefetch_row<V: Values>(indptr: &[usize], cols: &[u32], w: V, i: Option<usize>) {
+    if let Some(i) = i {
+        let a = indptr[i];
+        prefetch(cols.as_ptr().wrapping_add(a));
+        w.prefetch(a);
+    }
+}
+
+/// [`propagate_range`] over weights `w`.
+#[inline(always)]
+fn walk<S: AsMut<[Real]>, V: Values>(
+    proj: &Projection,
+    w: V,
+    spikes: &[u32],
+    slots: &mut [S],
+    targets: Range<usize>,
+    step: u64,
+) -> u64 {
     let indptr = proj.weights.indptr();
-    let indptr = indptr.raw_storage();
-    let (cols, w) = (proj.weights.indices(), proj.weights.data());
+    let cols = proj.weights.indices();
     let whole = targets.start == 0 && targets.end >= proj.weights.cols();
     let (lo, hi) = (targets.start as u32, targets.end as u32);
     let base = targets.start;
@@ -123,8 +184,7 @@ pub fn propagate_range<S: AsMut<[Real]>>(
                 for &i in spikes {
                     let ks = row(i);
                     events += ks.len() as u64;
-                    let (c, w) = (&cols[ks.clone()], &w[ks]);
-                    for (&j, &x) in c.iter().zip(w) {
+                    for (&j, x) in cols[ks.clone()].iter().zip(w.row(ks)) {
                         slot[j as usize - base] += x;
                     }
                 }
@@ -150,15 +210,15 @@ pub fn propagate_range<S: AsMut<[Real]>>(
                     }
                     let ks = row(i);
                     events += ks.len() as u64;
-                    let (c, w) = (&cols[ks.clone()], &w[ks]);
-                    for k in 0..c.len() {
+                    let c = &cols[ks.clone()];
+                    for (k, x) in w.row(ks).enumerate() {
                         if let Some(&ahead) = c.get(k + AHEAD) {
                             prefetch(
                                 slot.as_ptr()
                                     .wrapping_add((ahead as usize).wrapping_sub(base)),
                             );
                         }
-                        slot[c[k] as usize - base] += w[k];
+                        slot[c[k] as usize - base] += x;
                     }
                 }
             }
@@ -169,7 +229,7 @@ pub fn propagate_range<S: AsMut<[Real]>>(
                 events += ks.len() as u64;
                 for k in ks {
                     let s = ((step + ds[k] as u64) % len) as usize;
-                    slots[s].as_mut()[cols[k] as usize - base] += w[k];
+                    slots[s].as_mut()[cols[k] as usize - base] += w.at(k);
                 }
             }
         }
@@ -257,6 +317,51 @@ mod tests {
                     .zip(&ring.slots)
                     .all(|(a, b)| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
                 assert!(same, "{pieces} ranges differ from the whole walk");
+            }
+        }
+    }
+
+    /// A shared weight gives the rings, bit for bit, of a per-synapse array holding that
+    /// value everywhere, over the whole walk and over target ranges, with either kind of
+    /// delays and either loop (ring slots below and beyond [`PREFETCH_TARGETS`]).
+    #[test]
+    fn a_shared_weight_propagates_as_its_per_synapse_array() {
+        for n_post in [500, PREFETCH_TARGETS + 77] {
+            for delays in [Delays::Uniform(2), Delays::PerSynapse(Vec::new())] {
+                let mut full = projection(300, n_post, 60, delays);
+                full.weights.data_mut().iter_mut().for_each(|w| *w = 0.1);
+                let w = &full.weights;
+                let shared = Projection {
+                    weights: Weights::try_shared(
+                        w.shape(),
+                        w.indptr().to_vec(),
+                        w.indices().to_vec(),
+                        0.1,
+                    )
+                    .unwrap(),
+                    ..full.clone()
+                };
+                assert!(shared.weights.per_synapse().is_none());
+                let spikes: Vec<u32> = (0..300).step_by(2).collect();
+                let mut a = InputRing::new(&[Receptor::Exc, Receptor::Inh], n_post, 6);
+                let mut b = InputRing::new(&[Receptor::Exc, Receptor::Inh], n_post, 6);
+                for step in 0..4 {
+                    let ea = propagate_projection(&full, &spikes, &mut a, step);
+                    let eb = propagate_projection(&shared, &spikes, &mut b, step);
+                    assert_eq!(ea, eb);
+                    let t = n_post / 3..n_post;
+                    let mut slots: Vec<&mut [Real]> =
+                        b.slots[..6].iter_mut().map(|s| &mut s[t.clone()]).collect();
+                    propagate_range(&shared, &spikes, &mut slots, t.clone(), step + 1);
+                    let mut slots: Vec<&mut [Real]> =
+                        a.slots[..6].iter_mut().map(|s| &mut s[t.clone()]).collect();
+                    propagate_range(&full, &spikes, &mut slots, t, step + 1);
+                }
+                let bits = |r: &InputRing| -> Vec<u64> {
+                    r.slots.iter().flatten().map(|x| x.to_bits()).collect()
+                };
+                assert_eq!(bits(&a), bits(&b));
+                assert!(bits(&a).iter().any(|&x| x != 0));
             }
         }
     }

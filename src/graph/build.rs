@@ -115,7 +115,8 @@ fn fans(c: &Connectivity, candidates_pre: usize, n_pre: usize, n_post: usize) ->
     }
 }
 
-/// One block of CSR rows: per-row synapse counts, column indices, weights, delays (steps).
+/// One block of CSR rows: per-row synapse counts, column indices, weights (none when the
+/// projection's weight is shared), delays (steps).
 #[derive(Default)]
 struct Block {
     counts: Vec<usize>,
@@ -145,10 +146,19 @@ fn connect(
         Some(Init::Constant(d)) => (Some(delay_steps(*d)), None),
         Some(d) => (None, Some(Sampler::new(d, 1.0, 1.0))),
     };
+    // A constant weight (other than a dense matrix's) is kept once, not per synapse; drawing
+    // a constant takes nothing from the stream, so the structure is the same either way.
+    let shared = match (&spec.connectivity, weight) {
+        (Connectivity::Dense { .. }, _) => None,
+        (_, Some(Sampler::Constant(c))) => Some(c as Real),
+        _ => None,
+    };
     // Draws the weight and delay of one synapse from the block's stream.
     let draw = |rng: &mut Rng, b: &mut Block, w: Option<Real>| {
-        let w = w.unwrap_or_else(|| weight.expect("validated").sample(rng) as Real);
-        b.weights.push(w);
+        if shared.is_none() {
+            let w = w.unwrap_or_else(|| weight.expect("validated").sample(rng) as Real);
+            b.weights.push(w);
+        }
         if let Some(s) = delay_sampler {
             b.delays.push(delay_steps(s.sample(rng)));
         }
@@ -171,7 +181,16 @@ fn connect(
     };
     let blocks: Vec<Block> = match &spec.connectivity {
         Connectivity::FixedInDegree { k } => {
-            in_degree_blocks(*k, n_pre, n_post, no_autapses, seed, name, &draw)
+            let per_synapse_weights = shared.is_none();
+            in_degree_blocks(
+                *k,
+                n_pre,
+                n_post,
+                (no_autapses, per_synapse_weights),
+                seed,
+                name,
+                &draw,
+            )
         }
         conn => {
             let make = |blk: usize| {
@@ -263,9 +282,11 @@ fn connect(
         }
     }
     debug_assert_eq!(indices.len(), nnz);
-    let weights = Weights::try_new((n_pre, n_post), indptr, indices, data)
-        .map_err(|(.., e)| e)
-        .expect("connectivity builds sorted, in-range rows");
+    let weights = match shared {
+        Some(w) => Weights::try_shared((n_pre, n_post), indptr, indices, w),
+        None => Weights::try_new((n_pre, n_post), indptr, indices, data),
+    }
+    .expect("connectivity builds sorted, in-range rows");
     Projection {
         name: name.to_string(),
         receptor: spec.receptor,
@@ -305,12 +326,13 @@ fn bernoulli_row(rng: &mut Rng, p: f64, n: usize) -> impl Iterator<Item = usize>
 }
 
 /// Fixed in-degree: every post neuron draws `k` distinct pre neurons; built per block of post
-/// neurons, then regrouped by pre neuron into CSR blocks (one block per pre block).
+/// neurons, then regrouped by pre neuron into CSR blocks (one block per pre block). Weights are
+/// kept only if they are per synapse.
 fn in_degree_blocks(
     k: usize,
     n_pre: usize,
     n_post: usize,
-    no_autapses: bool,
+    (no_autapses, per_synapse_weights): (bool, bool),
     seed: u64,
     name: &str,
     draw: &(dyn Fn(&mut Rng, &mut Block, Option<Real>) + Sync),
@@ -340,7 +362,7 @@ fn in_degree_blocks(
                     out.push((
                         i as u32,
                         j as u32,
-                        b.weights[0],
+                        b.weights.first().copied().unwrap_or(0.0),
                         b.delays.first().copied().unwrap_or(0),
                     ));
                 }
@@ -359,13 +381,15 @@ fn in_degree_blocks(
     }
     let nnz = start[n_pre];
     let mut cols = vec![0u32; nnz];
-    let mut weights = vec![0.0; nnz];
+    let mut weights = vec![0.0; if per_synapse_weights { nnz } else { 0 }];
     let mut delays = vec![0u16; nnz];
     let mut fill = start.clone();
     for &(i, j, w, d) in per_post.iter().flatten() {
         let at = fill[i as usize];
         cols[at] = j;
-        weights[at] = w;
+        if per_synapse_weights {
+            weights[at] = w;
+        }
         delays[at] = d;
         fill[i as usize] += 1;
     }

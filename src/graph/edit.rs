@@ -8,7 +8,7 @@
 //! all-to-all wiring of the foraging agent), with weights from a caller's function; pruning
 //! deletes the neurons' rows and columns.
 
-use super::{Delays, Network, PopId, Weights};
+use super::{Delays, Network, PopId, WeightValues, Weights};
 use crate::models::{chunks, remap::remap_vec};
 use crate::Real;
 use snnsim_plugin_api::abi::NEW;
@@ -168,6 +168,29 @@ impl Network {
     }
 }
 
+/// Weights being rebuilt: a shared weight stays shared while every synapse added has that
+/// same value (bit for bit), and becomes one value per synapse at the first that differs.
+enum NewValues {
+    Shared(Real),
+    PerSynapse(Vec<Real>),
+}
+
+impl NewValues {
+    /// Appends the weight of the next synapse; `n` synapses precede it.
+    fn push(&mut self, w: Real, n: usize) {
+        match self {
+            NewValues::Shared(x) if x.to_bits() == w.to_bits() => {}
+            NewValues::Shared(x) => {
+                let mut v = Vec::with_capacity(n + 1);
+                v.resize(n, *x);
+                v.push(w);
+                *self = NewValues::PerSynapse(v);
+            }
+            NewValues::PerSynapse(v) => v.push(w),
+        }
+    }
+}
+
 /// Rebuilds one projection's CSR matrix, delays and traces under the neuron maps.
 fn rebuild(
     proj: &mut super::Projection,
@@ -185,18 +208,22 @@ fn rebuild(
     let new_posts: Vec<usize> = (0..post_map.len())
         .filter(|&k| post_map[k] == NEW)
         .collect();
-    let indptr_old = proj.weights.indptr().to_proper().into_owned();
-    let (idx_old, w_old) = (proj.weights.indices(), proj.weights.data());
+    let indptr_old = proj.weights.indptr();
+    let idx_old = proj.weights.indices();
     let min_delay = proj.delays.min();
     let mut indptr = Vec::with_capacity(pre_map.len() + 1);
-    let (mut indices, mut data, mut syn) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut indices, mut syn) = (Vec::new(), Vec::new());
+    let mut data = match proj.weights.shared() {
+        Some(w) => NewValues::Shared(w),
+        None => NewValues::PerSynapse(Vec::new()),
+    };
     let mut delays = Vec::new();
     indptr.push(0usize);
     for (r, &o) in pre_map.iter().enumerate() {
         if o == NEW {
             for j in 0..post_map.len() {
+                data.push(weight(&proj.name, r, j), indices.len());
                 indices.push(j as u32);
-                data.push(weight(&proj.name, r, j));
                 syn.push(NEW);
                 delays.push(min_delay);
             }
@@ -205,8 +232,8 @@ fn rebuild(
             for k in indptr_old[i]..indptr_old[i + 1] {
                 let j = post_inv[idx_old[k] as usize];
                 if j != NEW {
+                    data.push(proj.weights.get(k), indices.len());
                     indices.push(j as u32);
-                    data.push(w_old[k]);
                     syn.push(k as u64);
                     delays.push(match &proj.delays {
                         Delays::Uniform(d) => *d,
@@ -215,8 +242,8 @@ fn rebuild(
                 }
             }
             for &j in &new_posts {
+                data.push(weight(&proj.name, r, j), indices.len());
                 indices.push(j as u32);
-                data.push(weight(&proj.name, r, j));
                 syn.push(NEW);
                 delays.push(min_delay);
             }
@@ -224,9 +251,13 @@ fn rebuild(
         indptr.push(indices.len());
     }
     debug_assert!(old_pre > 0 || pre_map.iter().all(|&o| o == NEW));
-    proj.weights = Weights::try_new((pre_map.len(), post_map.len()), indptr, indices, data)
-        .map_err(|(.., e)| e)
-        .expect("rebuilt rows stay sorted and in range");
+    let values = match data {
+        NewValues::Shared(w) => WeightValues::Shared(w),
+        NewValues::PerSynapse(v) => WeightValues::PerSynapse(v),
+    };
+    proj.weights =
+        Weights::try_from_parts((pre_map.len(), post_map.len()), indptr, indices, values)
+            .expect("rebuilt rows stay sorted and in range");
     if let Delays::PerSynapse(_) = proj.delays {
         proj.delays = Delays::PerSynapse(delays);
     }

@@ -11,7 +11,7 @@ pub mod projection;
 
 pub use build::build;
 pub use population::{InputRing, Population};
-pub use projection::{Delays, Projection, Traces, Weights};
+pub use projection::{Delays, Projection, Structure, Traces, WeightValues, Weights};
 
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableGraph};
 use petgraph::visit::EdgeRef;

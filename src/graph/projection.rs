@@ -1,21 +1,229 @@
 //! A projection: the synapses from one population to another, stored as a CSR matrix by
 //! presynaptic neuron (row i = the synapses of pre neuron i), so that propagating a spike is
 //! one contiguous row walk. Delays are one shared value or one per synapse, aligned with the
-//! matrix's data.
+//! matrix's columns; so are the weights: a projection whose weights are all one value (a
+//! `Constant` initialiser and no learning rule) keeps that value once and the structure only.
 
 use crate::file::Receptor;
 use crate::Real;
-use sprs::CsMatI;
+use std::borrow::Cow;
+use std::ops::Range;
 
-/// Sparse weights: rows = presynaptic neurons, columns = postsynaptic neurons, CSR.
-pub type Weights = CsMatI<Real, u32, usize>;
+/// The connectivity of a projection without values: CSR by presynaptic neuron.
+pub type Structure = sprs::CsStructureI<u32, usize>;
+
+/// The values of a projection's weights.
+#[derive(Debug, Clone)]
+pub enum WeightValues {
+    /// One weight for every synapse: no per-synapse array.
+    Shared(Real),
+    /// One weight per synapse, aligned with the structure's columns.
+    PerSynapse(Vec<Real>),
+}
+
+/// Sparse weights: rows = presynaptic neurons, columns = postsynaptic neurons, CSR; the values
+/// either one shared weight or one per synapse. Equality is that of the logical matrices: a
+/// shared weight equals a per-synapse array holding that value everywhere.
+#[derive(Debug, Clone)]
+pub struct Weights {
+    structure: Structure,
+    values: WeightValues,
+}
+
+impl Weights {
+    /// Weights from CSR parts (row pointers starting at 0, sorted unique columns in range per
+    /// row) and their values; the error says what is wrong with the parts.
+    pub fn try_from_parts(
+        shape: (usize, usize),
+        indptr: Vec<usize>,
+        indices: Vec<u32>,
+        values: WeightValues,
+    ) -> Result<Self, String> {
+        if let WeightValues::PerSynapse(v) = &values {
+            if v.len() != indices.len() {
+                return Err(format!(
+                    "{} weights for {} synapses",
+                    v.len(),
+                    indices.len()
+                ));
+            }
+        }
+        if indptr.first().is_some_and(|&x| x != 0) {
+            return Err("row pointers do not start at 0".into());
+        }
+        let unit = vec![(); indices.len()];
+        let structure =
+            Structure::try_new(shape, indptr, indices, unit).map_err(|(.., e)| e.to_string())?;
+        Ok(Weights { structure, values })
+    }
+
+    /// Weights with one value per synapse (`data` aligned with `indices`).
+    pub fn try_new(
+        shape: (usize, usize),
+        indptr: Vec<usize>,
+        indices: Vec<u32>,
+        data: Vec<Real>,
+    ) -> Result<Self, String> {
+        Self::try_from_parts(shape, indptr, indices, WeightValues::PerSynapse(data))
+    }
+
+    /// Weights with one value per synapse; panics on malformed parts.
+    pub fn new(
+        shape: (usize, usize),
+        indptr: Vec<usize>,
+        indices: Vec<u32>,
+        data: Vec<Real>,
+    ) -> Self {
+        Self::try_new(shape, indptr, indices, data).expect("well-formed CSR parts")
+    }
+
+    /// Weights whose synapses all have the value `w`, with no per-synapse array.
+    pub fn try_shared(
+        shape: (usize, usize),
+        indptr: Vec<usize>,
+        indices: Vec<u32>,
+        w: Real,
+    ) -> Result<Self, String> {
+        Self::try_from_parts(shape, indptr, indices, WeightValues::Shared(w))
+    }
+
+    /// The CSR structure.
+    pub fn structure(&self) -> &Structure {
+        &self.structure
+    }
+
+    /// (rows, columns) = (pre neurons, post neurons).
+    pub fn shape(&self) -> (usize, usize) {
+        self.structure.shape()
+    }
+
+    /// Number of rows (pre neurons).
+    pub fn rows(&self) -> usize {
+        self.structure.rows()
+    }
+
+    /// Number of columns (post neurons).
+    pub fn cols(&self) -> usize {
+        self.structure.cols()
+    }
+
+    /// Number of synapses.
+    pub fn nnz(&self) -> usize {
+        self.structure.nnz()
+    }
+
+    /// Row pointers (rows + 1 of them, the first 0): row i's synapses are
+    /// `indptr[i]..indptr[i + 1]`.
+    pub fn indptr(&self) -> &[usize] {
+        self.structure.indptr().into_raw_storage()
+    }
+
+    /// Column (post neuron) of every synapse, ascending within a row.
+    pub fn indices(&self) -> &[u32] {
+        self.structure.indices()
+    }
+
+    /// The synapses of row `i`.
+    pub fn row(&self, i: usize) -> Range<usize> {
+        let p = self.indptr();
+        p[i]..p[i + 1]
+    }
+
+    /// The values, shared or per synapse.
+    pub fn values(&self) -> &WeightValues {
+        &self.values
+    }
+
+    /// The shared weight, if the synapses have no values of their own.
+    pub fn shared(&self) -> Option<Real> {
+        match self.values {
+            WeightValues::Shared(w) => Some(w),
+            WeightValues::PerSynapse(_) => None,
+        }
+    }
+
+    /// The per-synapse values, if the synapses have their own.
+    pub fn per_synapse(&self) -> Option<&[Real]> {
+        match &self.values {
+            WeightValues::Shared(_) => None,
+            WeightValues::PerSynapse(v) => Some(v),
+        }
+    }
+
+    /// The weight of synapse `k`.
+    #[inline]
+    pub fn get(&self, k: usize) -> Real {
+        match &self.values {
+            WeightValues::Shared(w) => {
+                assert!(k < self.nnz(), "synapse {k} of {}", self.nnz());
+                *w
+            }
+            WeightValues::PerSynapse(v) => v[k],
+        }
+    }
+
+    /// Every synapse's weight, in storage order.
+    pub fn iter(&self) -> impl Iterator<Item = Real> + '_ {
+        let (shared, data) = match &self.values {
+            WeightValues::Shared(w) => (Some(*w), &[][..]),
+            WeightValues::PerSynapse(v) => (None, &v[..]),
+        };
+        let n = if shared.is_some() { self.nnz() } else { 0 };
+        std::iter::repeat_n(shared.unwrap_or(0.0), n).chain(data.iter().copied())
+    }
+
+    /// Every synapse's weight as one array: borrowed when per synapse, expanded (allocated)
+    /// when shared.
+    pub fn expanded(&self) -> Cow<'_, [Real]> {
+        match &self.values {
+            WeightValues::Shared(w) => Cow::Owned(vec![*w; self.nnz()]),
+            WeightValues::PerSynapse(v) => Cow::Borrowed(v),
+        }
+    }
+
+    /// Gives every synapse its own value (the shared one), if it has none yet: what a
+    /// learning rule or an edit of single weights needs.
+    pub fn make_per_synapse(&mut self) {
+        if let WeightValues::Shared(w) = self.values {
+            self.values = WeightValues::PerSynapse(vec![w; self.nnz()]);
+        }
+    }
+
+    /// The per-synapse values, writable; a shared weight is first expanded into one value
+    /// per synapse ([`make_per_synapse`](Self::make_per_synapse)).
+    pub fn data_mut(&mut self) -> &mut [Real] {
+        self.make_per_synapse();
+        match &mut self.values {
+            WeightValues::PerSynapse(v) => v,
+            WeightValues::Shared(_) => unreachable!("expanded above"),
+        }
+    }
+
+    /// Bytes held: row pointers, columns, and the values (none per synapse when shared).
+    pub fn heap_bytes(&self) -> usize {
+        let values = match &self.values {
+            WeightValues::Shared(_) => 0,
+            WeightValues::PerSynapse(v) => std::mem::size_of_val(&v[..]),
+        };
+        std::mem::size_of_val(self.indptr()) + std::mem::size_of_val(self.indices()) + values
+    }
+}
+
+impl PartialEq for Weights {
+    fn eq(&self, other: &Self) -> bool {
+        self.shape() == other.shape()
+            && self.indptr() == other.indptr()
+            && self.indices() == other.indices()
+            && self.iter().eq(other.iter())
+    }
+}
 
 /// Transmission delays in steps (each at least 1).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delays {
     /// One delay for every synapse.
     Uniform(u16),
-    /// One delay per synapse, aligned with `weights.data()`.
+    /// One delay per synapse, aligned with the weights' columns.
     PerSynapse(Vec<u16>),
 }
 
@@ -66,5 +274,45 @@ impl Projection {
     /// Number of synapses.
     pub fn nnz(&self) -> usize {
         self.weights.nnz()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts() -> (Vec<usize>, Vec<u32>) {
+        (vec![0, 2, 2, 3], vec![0, 3, 1])
+    }
+
+    #[test]
+    fn a_shared_weight_holds_no_array_and_reads_as_one_per_synapse() {
+        let (p, i) = parts();
+        let mut s = Weights::try_shared((3, 4), p.clone(), i.clone(), 1.5).unwrap();
+        let full = Weights::new((3, 4), p, i, vec![1.5; 3]);
+        assert_eq!(s.shared(), Some(1.5));
+        assert!(s.per_synapse().is_none());
+        assert_eq!(s.iter().collect::<Vec<_>>(), vec![1.5; 3]);
+        assert_eq!(&*s.expanded(), &[1.5; 3]);
+        assert_eq!((s.get(2), s.row(0), s.row(1)), (1.5, 0..2, 2..2));
+        assert_eq!(s, full);
+        assert_eq!(
+            full.heap_bytes() - s.heap_bytes(),
+            3 * std::mem::size_of::<Real>()
+        );
+        // Writing single weights expands the shared one first.
+        s.data_mut()[1] = -2.0;
+        assert_eq!(s.per_synapse(), Some(&[1.5, -2.0, 1.5][..]));
+        assert_ne!(s, full);
+        assert_eq!(s.heap_bytes(), full.heap_bytes());
+    }
+
+    #[test]
+    fn malformed_parts_are_refused() {
+        let (p, i) = parts();
+        assert!(Weights::try_new((3, 4), p.clone(), i.clone(), vec![1.0; 2]).is_err());
+        assert!(Weights::try_shared((3, 4), p.clone(), vec![0, 4, 1], 1.0).is_err());
+        assert!(Weights::try_shared((3, 4), p, vec![3, 0, 1], 1.0).is_err());
+        assert!(Weights::try_shared((3, 4), vec![1, 2, 2, 3], i, 1.0).is_err());
     }
 }

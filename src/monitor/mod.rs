@@ -173,14 +173,13 @@ pub fn write_weights_csv(net: &Network, projections: &[String], path: &Path) -> 
         for name in &names {
             let p = net.projection(name).expect("validated projection");
             let indptr = p.weights.indptr();
-            let indptr = indptr.raw_storage();
             for i in 0..p.weights.rows() {
                 for k in indptr[i]..indptr[i + 1] {
                     writeln!(
                         f,
                         "{name},{i},{},{:?}",
                         p.weights.indices()[k],
-                        p.weights.data()[k]
+                        p.weights.get(k)
                     )?;
                 }
             }

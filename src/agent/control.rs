@@ -37,6 +37,9 @@ use crate::plugin::{self, EnvInstance, Kind, RuleInstance};
 use rand::Rng as _;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
+
+/// Why the policy's weights are per synapse (made so when the trainer is built).
+const LEARNED: &str = "learned weights are per synapse";
 use snnsim_plugin_api::abi::{GradStepV1, ProjShapeV1};
 
 /// One row of `metrics.csv` of a control task.
@@ -179,7 +182,7 @@ impl ControlTrainer {
         let Some(TaskSpec::Control(spec)) = &f.task else {
             return Err(Error::Input("the file has no control task".into()));
         };
-        let net = crate::graph::build(checked);
+        let mut net = crate::graph::build(checked);
         let located = |field: &str, err: Error| {
             checked
                 .source
@@ -213,6 +216,9 @@ impl ControlTrainer {
                 .expect("validated projection")
         };
         let (w_in, w_out) = (find(input, hidden), find(hidden, readout));
+        // The policy learns single weights: a shared weight becomes one per synapse.
+        net.proj_mut(w_in).weights.make_per_synapse();
+        net.proj_mut(w_out).weights.make_per_synapse();
         let n_in = net.pop(input).len();
         let n_out = net.pop(readout).len();
         let obs_len = envs[0].observation_len();
@@ -354,8 +360,18 @@ impl ControlTrainer {
         let (h, o, n_in) = (self.layers.hidden, self.layers.out, self.n_in);
         let first = self.episodes_done;
         let (layers, spec, seed) = (self.layers, &self.spec, self.seed);
-        let w1 = self.net.proj(self.w_in).weights.data();
-        let w2 = self.net.proj(self.w_out).weights.data();
+        let w1 = self
+            .net
+            .proj(self.w_in)
+            .weights
+            .per_synapse()
+            .expect(LEARNED);
+        let w2 = self
+            .net
+            .proj(self.w_out)
+            .weights
+            .per_synapse()
+            .expect(LEARNED);
         debug_assert_eq!(w1.len(), n_in * h);
         debug_assert_eq!(w2.len(), h * o);
         let envs = &mut self.envs[..b];
@@ -398,7 +414,12 @@ impl ControlTrainer {
         }
 
         // ∂L/∂z per decision, then the factored backward pass.
-        let w2 = self.net.proj(self.w_out).weights.data();
+        let w2 = self
+            .net
+            .proj(self.w_out)
+            .weights
+            .per_synapse()
+            .expect(LEARNED);
         let mut g1 = vec![0.0; n_in * h];
         let mut g2 = vec![0.0; h * o];
         let scale = 1.0 / b as f64;
@@ -445,7 +466,7 @@ impl ControlTrainer {
             let proj = self.net.proj_mut(pid);
             let (n_pre, n_post) = proj.weights.shape();
             let nnz = proj.nnz();
-            let indptr = proj.weights.indptr().raw_storage().as_ptr();
+            let indptr = proj.weights.indptr().as_ptr();
             let indices = proj.weights.indices().as_ptr();
             let mut ctx = GradStepV1 {
                 update: self.updates,

@@ -74,13 +74,12 @@ pub fn write_weights(net: &Network, projections: &[String], dir: &Path) -> Resul
             .projection(name)
             .ok_or_else(|| Error::Run(format!("no projection `{name}`")))?;
         let indptr = p.weights.indptr();
-        let indptr = indptr.raw_storage();
         let mut data = Vec::with_capacity(p.nnz() * 3);
         for i in 0..p.weights.rows() {
             for k in indptr[i]..indptr[i + 1] {
                 data.push(i as f64);
                 data.push(p.weights.indices()[k] as f64);
-                data.push(p.weights.data()[k]);
+                data.push(p.weights.get(k));
             }
         }
         let path = dir.join(format!("weights_{}.npy", file_part(name)));

@@ -28,6 +28,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::bptt::{Hidden, Layers, Trace};
+use super::train::softmax;
 use crate::engine::rng::stream;
 use crate::error::{Error, Result};
 use crate::file::{AgentSpec, Checked, Decoder, Reset, TaskSpec};
@@ -98,18 +99,6 @@ pub struct ControlTrainer {
     /// Metrics of every episode so far.
     pub metrics: Vec<ControlMetrics>,
     pool: Option<rayon::ThreadPool>,
-}
-
-fn softmax(z: &[f64], out: &mut [f64]) {
-    let m = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    let mut s = 0.0;
-    for (o, &x) in out.iter_mut().zip(z) {
-        *o = (x - m).exp();
-        s += *o;
-    }
-    for o in out.iter_mut() {
-        *o /= s;
-    }
 }
 
 /// The hidden and readout dynamics, from the populations' models.

@@ -162,7 +162,8 @@ impl Stats {
     }
 }
 
-fn softmax(z: &[f64], out: &mut [f64]) {
+/// The softmax of `z` into `out` (shifted by the maximum, so it cannot overflow).
+pub(super) fn softmax(z: &[f64], out: &mut [f64]) {
     let m = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     let mut s = 0.0;
     for (o, &x) in out.iter_mut().zip(z) {

@@ -300,18 +300,26 @@ fn neuron_columns(d: &Dynamics) -> ([&[Real]; 3], &[u32], &[Real]) {
     }
 }
 
+/// The columns for writing back; the external current may come back non-zero, so the CPU
+/// update reads it from then on.
 fn neuron_columns_mut(d: &mut Dynamics) -> ([&mut Vec<Real>; 3], &mut Vec<u32>, &mut Vec<Real>) {
     match d {
-        Dynamics::Lif(m) => (
-            [&mut m.v, &mut m.i_exc, &mut m.i_inh],
-            &mut m.refractory,
-            &mut m.i_ext,
-        ),
-        Dynamics::CobaLif(m) => (
-            [&mut m.v, &mut m.g_exc, &mut m.g_inh],
-            &mut m.refractory,
-            &mut m.i_ext,
-        ),
+        Dynamics::Lif(m) => {
+            m.ext_used = true;
+            (
+                [&mut m.v, &mut m.i_exc, &mut m.i_inh],
+                &mut m.refractory,
+                &mut m.i_ext,
+            )
+        }
+        Dynamics::CobaLif(m) => {
+            m.ext_used = true;
+            (
+                [&mut m.v, &mut m.g_exc, &mut m.g_inh],
+                &mut m.refractory,
+                &mut m.i_ext,
+            )
+        }
         _ => unreachable!("a neuron model"),
     }
 }

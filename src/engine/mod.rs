@@ -122,7 +122,7 @@ pub struct Engine {
     /// Populations and incoming projections of the current structure, in name order.
     plan: Plan,
     /// Rings taken out during propagation (kept to reuse the allocation).
-    rings: Vec<(usize, InputRing)>,
+    rings: Vec<Target>,
 }
 
 /// What the step loops over, computed once per structure (not per step): population ids in
@@ -133,7 +133,36 @@ struct Plan {
     /// (generation, populations, projections) of the network it was made for.
     key: Option<(u64, usize, usize)>,
     pops: Vec<PopId>,
-    posts: Vec<(PopId, Vec<(ProjId, PopId)>)>,
+    /// Per population of `pops`: whether all its input goes straight into its synaptic
+    /// variables, so that (once [`Plan::lean_from`] is reached) its delay rings stay empty and
+    /// its update need not read them.
+    lean: Vec<bool>,
+    posts: Vec<Post>,
+    /// The first step at which lean populations skip their rings: until then, the rings are
+    /// delivered as usual, which empties what an earlier structure (or a checkpoint, or the
+    /// GPU backend) left in them.
+    lean_from: u64,
+}
+
+/// A population with incoming projections.
+#[derive(Debug)]
+struct Post {
+    pop: PopId,
+    /// Incoming projections in name order.
+    incoming: Vec<Incoming>,
+    /// The population takes input straight into its synaptic variables.
+    direct: bool,
+}
+
+/// An incoming projection.
+#[derive(Debug, Clone, Copy)]
+struct Incoming {
+    proj: ProjId,
+    pre: PopId,
+    /// Its spikes are added straight into the target's synaptic variables: the target takes
+    /// direct input and the delay is one step (the ring slot it would fill is the next one
+    /// delivered, into the same variables, before anything reads them).
+    direct: bool,
 }
 
 impl Plan {
@@ -145,8 +174,9 @@ impl Plan {
         )
     }
 
-    /// Recomputes the plan if the network's structure changed since it was made.
-    fn refresh(&mut self, net: &Network) {
+    /// Recomputes the plan if the network's structure changed since it was made; `step` is
+    /// the step about to be computed.
+    fn refresh(&mut self, net: &Network, step: u64) {
         let key = Self::key(net);
         if self.key == Some(key) {
             return;
@@ -156,15 +186,43 @@ impl Plan {
             .pops
             .iter()
             .map(|&post| {
+                let direct = net.pop(post).dynamics.direct_inputs();
                 let incoming = net
                     .incoming(post)
                     .into_iter()
-                    .map(|pid| (pid, net.endpoints(pid).0))
+                    .map(|pid| Incoming {
+                        proj: pid,
+                        pre: net.endpoints(pid).0,
+                        direct: direct && net.proj(pid).delays == crate::graph::Delays::Uniform(1),
+                    })
                     .collect::<Vec<_>>();
-                (post, incoming)
+                Post {
+                    pop: post,
+                    incoming,
+                    direct,
+                }
             })
-            .filter(|(_, incoming)| !incoming.is_empty())
+            .filter(|p| !p.incoming.is_empty())
             .collect();
+        self.lean = self
+            .pops
+            .iter()
+            .map(|&id| {
+                net.pop(id).dynamics.direct_inputs()
+                    && self
+                        .posts
+                        .iter()
+                        .filter(|p| p.pop == id)
+                        .all(|p| p.incoming.iter().all(|i| i.direct))
+            })
+            .collect();
+        let longest = self
+            .pops
+            .iter()
+            .map(|&id| net.pop(id).input.len as u64)
+            .max()
+            .unwrap_or(0);
+        self.lean_from = step + longest;
         self.key = Some(key);
     }
 }
@@ -339,14 +397,17 @@ impl Engine {
             step: self.step,
             dt_ms: self.dt_ms,
         };
-        self.plan.refresh(&self.net);
+        self.plan.refresh(&self.net, info.step);
         self.enter(Stage::Sense, info);
         self.apply_stimuli();
 
         self.enter(Stage::Deliver, info);
-        for &id in &self.plan.pops {
-            let p = self.net.pop_mut(id);
-            p.input.deliver(info.step, &mut p.due);
+        let warm = info.step >= self.plan.lean_from;
+        for (&id, &lean) in self.plan.pops.iter().zip(&self.plan.lean) {
+            if !(lean && warm) {
+                let p = self.net.pop_mut(id);
+                p.input.deliver(info.step, &mut p.due);
+            }
         }
         for rec in &mut self.states {
             rec.record(&self.net, info.step);
@@ -357,9 +418,10 @@ impl Engine {
             step: info.step,
             dt_ms: self.dt_ms,
         };
-        for &id in &self.plan.pops {
+        for (&id, &lean) in self.plan.pops.iter().zip(&self.plan.lean) {
             let p = self.net.pop_mut(id);
-            p.dynamics.update(ctx, &mut p.due, &mut p.chunk_spikes);
+            p.dynamics
+                .update_with(ctx, &mut p.due, !(lean && warm), &mut p.chunk_spikes);
             p.spikes.clear();
             for c in &p.chunk_spikes {
                 p.spikes.extend_from_slice(c);
@@ -480,25 +542,35 @@ impl Engine {
     /// receiving populations are walked in parallel, and, where the spiking rows are long,
     /// each is cut into target ranges (see [`propagate`]), each range walked by one task.
     fn propagate(&mut self, step: u64) -> u64 {
-        self.plan.refresh(&self.net);
+        self.plan.refresh(&self.net, step);
         let plan = &self.plan;
         let mut rings = std::mem::take(&mut self.rings);
         rings.clear();
         // Estimated events, and spiking rows, of this step.
         let (mut work, mut rows) = (0usize, 0usize);
-        for (k, (post, incoming)) in plan.posts.iter().enumerate() {
+        for (k, post) in plan.posts.iter().enumerate() {
             let mut any = false;
-            for &(pid, pre) in incoming {
-                let spikes = self.net.pop(pre).spikes.len();
+            for i in &post.incoming {
+                let spikes = self.net.pop(i.pre).spikes.len();
                 if spikes > 0 {
                     any = true;
-                    let proj = self.net.proj(pid);
+                    let proj = self.net.proj(i.proj);
                     work += spikes * proj.nnz() / proj.weights.rows().max(1);
                     rows += spikes;
                 }
             }
             if any {
-                rings.push((k, std::mem::take(&mut self.net.pop_mut(*post).input)));
+                let p = self.net.pop_mut(post.pop);
+                let direct = if post.direct {
+                    p.dynamics.take_direct_inputs()
+                } else {
+                    None
+                };
+                rings.push(Target {
+                    post: k,
+                    ring: std::mem::take(&mut p.input),
+                    direct,
+                });
             }
         }
         let net = &self.net;
@@ -506,14 +578,31 @@ impl Engine {
         let events = if threads == 1 || work < propagate::PARALLEL_EVENTS {
             rings
                 .iter_mut()
-                .map(|(k, ring)| {
+                .map(|t| {
                     let mut events = 0;
-                    for &(pid, pre) in &plan.posts[*k].1 {
-                        let spikes = &net.pop(pre).spikes;
-                        if !spikes.is_empty() {
-                            events +=
-                                propagate::propagate_projection(net.proj(pid), spikes, ring, step);
+                    for i in &plan.posts[t.post].incoming {
+                        let spikes = &net.pop(i.pre).spikes;
+                        if spikes.is_empty() {
+                            continue;
                         }
+                        let proj = net.proj(i.proj);
+                        events += match (&mut t.direct, i.direct) {
+                            (Some(cols), true) => {
+                                let r = t
+                                    .ring
+                                    .receptor_index(proj.receptor)
+                                    .expect("validated receptor");
+                                let n = cols[r].len();
+                                propagate::propagate_range(
+                                    proj,
+                                    spikes,
+                                    &mut [&mut cols[r][..]],
+                                    0..n,
+                                    step,
+                                )
+                            }
+                            _ => propagate::propagate_projection(proj, spikes, &mut t.ring, step),
+                        };
                     }
                     events
                 })
@@ -528,12 +617,25 @@ impl Engine {
             };
             propagate_split(net, plan, &mut rings, pieces, step)
         };
-        for (k, ring) in rings.drain(..) {
-            self.net.pop_mut(plan.posts[k].0).input = ring;
+        for t in rings.drain(..) {
+            let p = self.net.pop_mut(plan.posts[t.post].pop);
+            p.input = t.ring;
+            if let Some(cols) = t.direct {
+                p.dynamics.put_direct_inputs(cols);
+            }
         }
         self.rings = rings;
         events
     }
+}
+
+/// A population receiving spikes this step, its rings and (moved out of the model while
+/// propagation writes them) the synaptic variables that take direct input.
+struct Target {
+    /// Index in [`Plan::posts`].
+    post: usize,
+    ring: InputRing,
+    direct: Option<[Vec<Real>; 2]>,
 }
 
 /// Parallel propagation: each ring is cut into up to `pieces` target ranges; one task per
@@ -541,7 +643,7 @@ impl Engine {
 fn propagate_split(
     net: &Network,
     plan: &Plan,
-    rings: &mut [(usize, InputRing)],
+    rings: &mut [Target],
     pieces: usize,
     step: u64,
 ) -> u64 {
@@ -552,51 +654,66 @@ fn propagate_split(
         receptors: &'a [crate::file::Receptor],
         /// `slots[r * len + s]`: slot `s` of receptor index `r`, cut to `targets`.
         slots: Vec<&'a mut [Real]>,
+        /// `direct[r]`: the direct-input variable of receptor index `r`, cut to `targets`.
+        direct: Vec<&'a mut [Real]>,
+    }
+    /// Cuts `col` into the pieces of `ranges` (consecutive, from 0), one per task.
+    fn cut<'a>(
+        col: &'a mut [Real],
+        ranges: &[std::ops::Range<usize>],
+        tasks: &mut [Task<'a>],
+        into: for<'t> fn(&'t mut Task<'a>) -> &'t mut Vec<&'a mut [Real]>,
+    ) {
+        let mut rest = col;
+        for (t, r) in tasks.iter_mut().zip(ranges) {
+            let (piece, tail) = rest.split_at_mut(r.len());
+            into(t).push(piece);
+            rest = tail;
+        }
     }
     let mut tasks: Vec<Task> = Vec::new();
-    for (k, ring) in rings.iter_mut() {
+    for t in rings.iter_mut() {
+        let ring = &mut t.ring;
         let ranges = propagate::target_ranges(ring.n, pieces);
         let first = tasks.len();
-        for t in &ranges {
+        for r in &ranges {
             tasks.push(Task {
-                post: *k,
-                targets: t.clone(),
+                post: t.post,
+                targets: r.clone(),
                 len: ring.len,
                 receptors: &ring.receptors,
                 slots: Vec::with_capacity(ring.slots.len()),
+                direct: Vec::with_capacity(2),
             });
         }
         for slot in ring.slots.iter_mut() {
-            let mut rest: &mut [Real] = slot;
-            for (i, t) in ranges.iter().enumerate() {
-                let (piece, tail) = rest.split_at_mut(t.len());
-                tasks[first + i].slots.push(piece);
-                rest = tail;
-            }
+            cut(slot, &ranges, &mut tasks[first..], |t| &mut t.slots);
+        }
+        for col in t.direct.iter_mut().flatten() {
+            cut(col, &ranges, &mut tasks[first..], |t| &mut t.direct);
         }
     }
     tasks
         .par_iter_mut()
         .map(|t| {
             let mut events = 0;
-            for &(pid, pre) in &plan.posts[t.post].1 {
-                let spikes = &net.pop(pre).spikes;
+            for i in &plan.posts[t.post].incoming {
+                let spikes = &net.pop(i.pre).spikes;
                 if spikes.is_empty() {
                     continue;
                 }
-                let proj = net.proj(pid);
+                let proj = net.proj(i.proj);
                 let r = t
                     .receptors
                     .iter()
                     .position(|&x| x == proj.receptor)
                     .expect("validated receptor");
-                events += propagate::propagate_range(
-                    proj,
-                    spikes,
-                    &mut t.slots[r * t.len..(r + 1) * t.len],
-                    t.targets.clone(),
-                    step,
-                );
+                let slots = if i.direct && !t.direct.is_empty() {
+                    &mut t.direct[r..r + 1]
+                } else {
+                    &mut t.slots[r * t.len..(r + 1) * t.len]
+                };
+                events += propagate::propagate_range(proj, spikes, slots, t.targets.clone(), step);
             }
             events
         })

@@ -44,8 +44,11 @@ pub struct CobaLif {
     pub g_inh: Vec<Real>,
     /// Steps of refractoriness left.
     pub refractory: Vec<u32>,
-    /// External current from stimuli (nA).
+    /// External current from stimuli (nA). Written through
+    /// [`CobaLif::external_current_mut`], which tells the update to read it.
     pub i_ext: Vec<Real>,
+    /// Whether `i_ext` has been handed out for writing (else it is zero and not read).
+    pub(crate) ext_used: bool,
     pub(crate) k: Consts,
 }
 
@@ -71,6 +74,7 @@ impl CobaLif {
             g_inh: vec![0.0; n],
             refractory: vec![0; n],
             i_ext: vec![0.0; n],
+            ext_used: false,
             params,
             k,
         }
@@ -79,6 +83,19 @@ impl CobaLif {
     /// One step for every neuron: the input due this step (`due_*`) is added to the
     /// synaptic variables and zeroed; spikes go to `outs`, one buffer per chunk.
     pub fn update(&mut self, due_exc: &mut [Real], due_inh: &mut [Real], outs: &mut [Vec<u32>]) {
+        self.update_with(due_exc, due_inh, true, outs)
+    }
+
+    /// [`CobaLif::update`]; with `due_live` false the due buffers are known to be zero (all
+    /// the input went straight into the conductances) and are not read. The result is the
+    /// same, bit for bit, as reading the zeros.
+    pub fn update_with(
+        &mut self,
+        due_exc: &mut [Real],
+        due_inh: &mut [Real],
+        due_live: bool,
+        outs: &mut [Vec<u32>],
+    ) {
         debug_assert_eq!(outs.len(), chunks(self.v.len()));
         let cols = Cols {
             v: &mut self.v,
@@ -90,10 +107,30 @@ impl CobaLif {
             di: due_inh,
         };
         let k = self.k;
+        let reads = Reads {
+            due: due_live,
+            ext: self.ext_used,
+        };
         for_chunks(cols, outs, &|c: Cols, offset, out: &mut Vec<u32>| {
-            update_chunk(&k, c, offset, out)
+            update_chunk(&k, reads, c, offset, out)
         });
     }
+
+    /// The external current, for writing; from then on the update reads it (until then it
+    /// is known to be zero and skipped).
+    pub fn external_current_mut(&mut self) -> &mut [Real] {
+        self.ext_used = true;
+        &mut self.i_ext
+    }
+}
+
+/// Which optional columns the update reads.
+#[derive(Debug, Clone, Copy)]
+struct Reads {
+    /// The due buffers may hold input.
+    due: bool,
+    /// The external current may be non-zero.
+    ext: bool,
 }
 
 struct Cols<'a> {
@@ -146,32 +183,32 @@ impl Split for Cols<'_> {
 /// block noted in a flag array that is scanned only when the block has one. The arithmetic is
 /// that of the two-pass form (integrate, then `if refractory { count down } else if v > v_th
 /// { reset }`), operation for operation.
-fn update_chunk(k: &Consts, c: Cols, offset: u32, out: &mut Vec<u32>) {
+fn update_chunk(k: &Consts, reads: Reads, c: Cols, offset: u32, out: &mut Vec<u32>) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU has AVX-512F, the only feature the function enables.
-        return unsafe { euler_chunk_avx512(k, c, offset, out) };
+        return unsafe { euler_chunk_avx512(k, reads, c, offset, out) };
     }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, the only feature the function enables.
-        return unsafe { euler_chunk_avx2(k, c, offset, out) };
+        return unsafe { euler_chunk_avx2(k, reads, c, offset, out) };
     }
-    euler_chunk(k, c, offset, out)
+    euler_chunk(k, reads, c, offset, out)
 }
 
 /// [`euler_chunk`] compiled for AVX-512F (eight lanes of f64). No FMA, as for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn euler_chunk_avx512(k: &Consts, c: Cols, offset: u32, out: &mut Vec<u32>) {
-    euler_chunk(k, c, offset, out)
+unsafe fn euler_chunk_avx512(k: &Consts, reads: Reads, c: Cols, offset: u32, out: &mut Vec<u32>) {
+    euler_chunk(k, reads, c, offset, out)
 }
 
 /// [`euler_chunk`] compiled for AVX2. No FMA: the results are those of the generic build.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn euler_chunk_avx2(k: &Consts, c: Cols, offset: u32, out: &mut Vec<u32>) {
-    euler_chunk(k, c, offset, out)
+unsafe fn euler_chunk_avx2(k: &Consts, reads: Reads, c: Cols, offset: u32, out: &mut Vec<u32>) {
+    euler_chunk(k, reads, c, offset, out)
 }
 
 /// Neurons per block of the fused update.
@@ -182,24 +219,31 @@ const BLOCK: usize = 64;
 const SPIKED: u32 = 1 << 31;
 
 #[inline(always)]
-fn euler_chunk(k: &Consts, c: Cols, offset: u32, out: &mut Vec<u32>) {
+fn euler_chunk(k: &Consts, reads: Reads, c: Cols, offset: u32, out: &mut Vec<u32>) {
     // Marking spikes in the counter saves a flag array; it needs the counter's top bit free,
-    // that is a hold shorter than 2³¹ steps.
-    if k.hold_steps < SPIKED {
-        euler_blocks::<true>(k, c, offset, out)
-    } else {
-        euler_blocks::<false>(k, c, offset, out)
+    // that is a hold shorter than 2³¹ steps. Columns known to be zero are not read.
+    match (k.hold_steps < SPIKED, reads.due, reads.ext) {
+        (true, false, false) => euler_blocks::<true, false, false>(k, c, offset, out),
+        (true, false, true) => euler_blocks::<true, false, true>(k, c, offset, out),
+        (true, true, false) => euler_blocks::<true, true, false>(k, c, offset, out),
+        (true, true, true) => euler_blocks::<true, true, true>(k, c, offset, out),
+        (false, ..) => euler_blocks::<false, true, true>(k, c, offset, out),
     }
 }
 
 #[inline(always)]
-fn euler_blocks<const MARK: bool>(k: &Consts, c: Cols, offset: u32, out: &mut Vec<u32>) {
+fn euler_blocks<const MARK: bool, const DUE: bool, const EXT: bool>(
+    k: &Consts,
+    c: Cols,
+    offset: u32,
+    out: &mut Vec<u32>,
+) {
     let n = c.v.len();
     let mut start = 0;
     while start < n {
         let end = (start + BLOCK).min(n);
         let mut fired = [0u8; BLOCK];
-        let any = euler_block::<MARK>(
+        let any = euler_block::<MARK, DUE, EXT>(
             k,
             &mut c.v[start..end],
             &mut c.ge[start..end],
@@ -235,7 +279,7 @@ fn euler_blocks<const MARK: bool>(k: &Consts, c: Cols, offset: u32, out: &mut Ve
 /// spikes are marked by [`SPIKED`] in `refr` (and `fired` is empty), else flagged in `fired`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn euler_block<const MARK: bool>(
+fn euler_block<const MARK: bool, const DUE: bool, const EXT: bool>(
     k: &Consts,
     v: &mut [Real],
     ge: &mut [Real],
@@ -257,12 +301,16 @@ fn euler_block<const MARK: bool>(
     };
     let mut any = 0u32;
     for j in 0..m {
-        let g_e = ge[j] + de[j];
-        let g_i = gi[j] + di[j];
-        de[j] = 0.0;
-        di[j] = 0.0;
+        // Without `DUE` or `EXT` the column is zero: the zero is added all the same, so the
+        // result is the same bits (x + 0 is not x for x = −0).
+        let g_e = ge[j] + if DUE { de[j] } else { 0.0 };
+        let g_i = gi[j] + if DUE { di[j] } else { 0.0 };
+        if DUE {
+            de[j] = 0.0;
+            di[j] = 0.0;
+        }
         let dv = g_e * (k.e_exc - v[j]) + g_i * (k.e_inh - v[j]) - (v[j] - k.e_l)
-            + k.r * (k.i_bias + iext[j]);
+            + k.r * (k.i_bias + if EXT { iext[j] } else { 0.0 });
         let v_new = v[j] + k.h_over_tau_m * dv;
         let r = refr[j];
         let held = r > 0;
@@ -326,8 +374,8 @@ mod tests {
             let (mut de2, mut di2) = (de.clone(), di.clone());
             let (mut out_a, mut out_b) = (Vec::new(), Vec::new());
             let k = a.k;
-            euler_blocks::<true>(&k, cols(&mut a, &mut de, &mut di), 0, &mut out_a);
-            euler_blocks::<false>(&k, cols(&mut b, &mut de2, &mut di2), 0, &mut out_b);
+            euler_blocks::<true, true, true>(&k, cols(&mut a, &mut de, &mut di), 0, &mut out_a);
+            euler_blocks::<false, true, true>(&k, cols(&mut b, &mut de2, &mut di2), 0, &mut out_b);
             assert_eq!(out_a, out_b, "step {step}");
             spikes += out_a.len();
             assert!(a.refractory.iter().all(|&r| r & SPIKED == 0));

@@ -114,8 +114,11 @@ pub struct Lif {
     pub i_inh: Vec<Real>,
     /// Steps of refractoriness left.
     pub refractory: Vec<u32>,
-    /// External current from stimuli (nA).
+    /// External current from stimuli (nA). Written through
+    /// [`Lif::external_current_mut`], which tells the update to read it.
     pub i_ext: Vec<Real>,
+    /// Whether `i_ext` has been handed out for writing (else it is zero and not read).
+    pub(crate) ext_used: bool,
     pub(crate) prop: LifPropagators,
 }
 
@@ -134,6 +137,7 @@ impl Lif {
             i_inh: vec![0.0; n],
             refractory: vec![0; n],
             i_ext: vec![0.0; n],
+            ext_used: false,
             params,
             prop,
         }
@@ -142,6 +146,19 @@ impl Lif {
     /// One step for every neuron: the input due this step (`due_*`) is added to the
     /// synaptic variables and zeroed; spikes go to `outs`, one buffer per chunk.
     pub fn update(&mut self, due_exc: &mut [Real], due_inh: &mut [Real], outs: &mut [Vec<u32>]) {
+        self.update_with(due_exc, due_inh, true, outs)
+    }
+
+    /// [`Lif::update`]; with `due_live` false the due buffers are known to be zero (all the
+    /// input went straight into the synaptic currents, see [`Lif::direct_inputs`]) and are not
+    /// read. The result is the same, bit for bit, as reading the zeros.
+    pub fn update_with(
+        &mut self,
+        due_exc: &mut [Real],
+        due_inh: &mut [Real],
+        due_live: bool,
+        outs: &mut [Vec<u32>],
+    ) {
         debug_assert_eq!(outs.len(), chunks(self.v.len()));
         let cols = Cols {
             v: &mut self.v,
@@ -153,10 +170,37 @@ impl Lif {
             di: due_inh,
         };
         let p = self.prop;
+        let reads = Reads {
+            due: due_live,
+            ext: self.ext_used,
+        };
         for_chunks(cols, outs, &|c: Cols, offset, out: &mut Vec<u32>| {
-            update_chunk(&p, c, offset, out)
+            update_chunk(&p, reads, c, offset, out)
         });
     }
+
+    /// The external current, for writing; from then on the update reads it (until then it
+    /// is known to be zero and skipped).
+    pub fn external_current_mut(&mut self) -> &mut [Real] {
+        self.ext_used = true;
+        &mut self.i_ext
+    }
+
+    /// Whether input may be added straight into `i_exc` and `i_inh` between two updates (the
+    /// exact update adds the due input to the currents first thing; the snnTorch option does
+    /// not keep currents).
+    pub fn direct_inputs(&self) -> bool {
+        self.prop.leaky.is_none()
+    }
+}
+
+/// Which optional columns the update reads.
+#[derive(Debug, Clone, Copy)]
+struct Reads {
+    /// The due buffers may hold input.
+    due: bool,
+    /// The external current may be non-zero.
+    ext: bool,
 }
 
 struct Cols<'a> {
@@ -209,36 +253,48 @@ impl Split for Cols<'_> {
 /// which neurons spiked in a small flag array, scanned only when a block has a spike. The
 /// arithmetic is the same, operation for operation, as the two-pass form (integrate, then
 /// `if refractory { count down } else if v > v_th { reset }`), so results do not change.
-fn update_chunk(p: &LifPropagators, c: Cols, offset: u32, out: &mut Vec<u32>) {
+fn update_chunk(p: &LifPropagators, reads: Reads, c: Cols, offset: u32, out: &mut Vec<u32>) {
     if let Some((beta, reset)) = p.leaky {
         return leaky_chunk(p, beta, reset, c, offset, out);
     }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU has AVX-512F, the only feature the function enables.
-        return unsafe { exact_chunk_avx512(p, c, offset, out) };
+        return unsafe { exact_chunk_avx512(p, reads, c, offset, out) };
     }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, the only feature the function enables.
-        return unsafe { exact_chunk_avx2(p, c, offset, out) };
+        return unsafe { exact_chunk_avx2(p, reads, c, offset, out) };
     }
-    exact_chunk(p, c, offset, out)
+    exact_chunk(p, reads, c, offset, out)
 }
 
 /// [`exact_chunk`] compiled for AVX-512F (eight lanes of f64). No FMA, as for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn exact_chunk_avx512(p: &LifPropagators, c: Cols, offset: u32, out: &mut Vec<u32>) {
-    exact_chunk(p, c, offset, out)
+unsafe fn exact_chunk_avx512(
+    p: &LifPropagators,
+    reads: Reads,
+    c: Cols,
+    offset: u32,
+    out: &mut Vec<u32>,
+) {
+    exact_chunk(p, reads, c, offset, out)
 }
 
 /// [`exact_chunk`] compiled for AVX2 (four lanes of f64 instead of two). No FMA: the
 /// operations, and so the results, are those of the generic build.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn exact_chunk_avx2(p: &LifPropagators, c: Cols, offset: u32, out: &mut Vec<u32>) {
-    exact_chunk(p, c, offset, out)
+unsafe fn exact_chunk_avx2(
+    p: &LifPropagators,
+    reads: Reads,
+    c: Cols,
+    offset: u32,
+    out: &mut Vec<u32>,
+) {
+    exact_chunk(p, reads, c, offset, out)
 }
 
 /// Neurons per block of the fused update: the spike flags of a block live in registers or L1.
@@ -249,24 +305,32 @@ const BLOCK: usize = 64;
 const SPIKED: u32 = 1 << 31;
 
 #[inline(always)]
-fn exact_chunk(p: &LifPropagators, c: Cols, offset: u32, out: &mut Vec<u32>) {
+fn exact_chunk(p: &LifPropagators, reads: Reads, c: Cols, offset: u32, out: &mut Vec<u32>) {
     // Marking spikes in the counter saves a flag array (about a tenth of the update's time);
-    // it needs the counter's top bit free, that is a hold shorter than 2³¹ steps.
-    if p.hold_steps < SPIKED {
-        exact_blocks::<true>(p, c, offset, out)
-    } else {
-        exact_blocks::<false>(p, c, offset, out)
+    // it needs the counter's top bit free, that is a hold shorter than 2³¹ steps. Columns
+    // known to be zero are not read (a quarter of the update's memory traffic each).
+    match (p.hold_steps < SPIKED, reads.due, reads.ext) {
+        (true, false, false) => exact_blocks::<true, false, false>(p, c, offset, out),
+        (true, false, true) => exact_blocks::<true, false, true>(p, c, offset, out),
+        (true, true, false) => exact_blocks::<true, true, false>(p, c, offset, out),
+        (true, true, true) => exact_blocks::<true, true, true>(p, c, offset, out),
+        (false, ..) => exact_blocks::<false, true, true>(p, c, offset, out),
     }
 }
 
 #[inline(always)]
-fn exact_blocks<const MARK: bool>(p: &LifPropagators, c: Cols, offset: u32, out: &mut Vec<u32>) {
+fn exact_blocks<const MARK: bool, const DUE: bool, const EXT: bool>(
+    p: &LifPropagators,
+    c: Cols,
+    offset: u32,
+    out: &mut Vec<u32>,
+) {
     let n = c.v.len();
     let mut start = 0;
     while start < n {
         let end = (start + BLOCK).min(n);
         let mut fired = [0u8; BLOCK];
-        let any = exact_block::<MARK>(
+        let any = exact_block::<MARK, DUE, EXT>(
             p,
             &mut c.v[start..end],
             &mut c.ie[start..end],
@@ -302,7 +366,7 @@ fn exact_blocks<const MARK: bool>(p: &LifPropagators, c: Cols, offset: u32, out:
 /// spikes are marked by [`SPIKED`] in `refr` (and `fired` is empty), else flagged in `fired`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn exact_block<const MARK: bool>(
+fn exact_block<const MARK: bool, const DUE: bool, const EXT: bool>(
     p: &LifPropagators,
     v: &mut [Real],
     ie: &mut [Real],
@@ -324,11 +388,15 @@ fn exact_block<const MARK: bool>(
     };
     let mut any = 0u32;
     for k in 0..n {
-        let i_e = ie[k] + de[k];
-        let i_i = ii[k] + di[k];
-        de[k] = 0.0;
-        di[k] = 0.0;
-        let v_inf = p.v_rest + p.r * (p.i_bias + iext[k]);
+        // Without `DUE` or `EXT` the column is zero: the zero is added all the same, so the
+        // result is the same bits (x + 0 is not x for x = −0).
+        let i_e = ie[k] + if DUE { de[k] } else { 0.0 };
+        let i_i = ii[k] + if DUE { di[k] } else { 0.0 };
+        if DUE {
+            de[k] = 0.0;
+            di[k] = 0.0;
+        }
+        let v_inf = p.v_rest + p.r * (p.i_bias + if EXT { iext[k] } else { 0.0 });
         let v_new = (v_inf - v_inf * p.p22) + ((p.p21_exc * i_e + p.p21_inh * i_i) + p.p22 * v[k]);
         let r = refr[k];
         let held = r > 0;
@@ -434,8 +502,13 @@ mod tests {
                     di,
                 }
             }
-            exact_blocks::<true>(&prop, cols(&mut a, &mut de, &mut di), 0, &mut out_a);
-            exact_blocks::<false>(&prop, cols(&mut b, &mut de2, &mut di2), 0, &mut out_b);
+            exact_blocks::<true, true, true>(&prop, cols(&mut a, &mut de, &mut di), 0, &mut out_a);
+            exact_blocks::<false, true, true>(
+                &prop,
+                cols(&mut b, &mut de2, &mut di2),
+                0,
+                &mut out_b,
+            );
             assert_eq!(out_a, out_b, "step {step}");
             spikes_a += out_a.len();
             spikes_b += out_b.len();

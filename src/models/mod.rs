@@ -320,8 +320,8 @@ impl Dynamics {
     /// The external current column (nA), where the model takes one.
     pub fn external_current_mut(&mut self) -> Option<&mut [Real]> {
         match self {
-            Dynamics::Lif(m) => Some(&mut m.i_ext),
-            Dynamics::CobaLif(m) => Some(&mut m.i_ext),
+            Dynamics::Lif(m) => Some(m.external_current_mut()),
+            Dynamics::CobaLif(m) => Some(m.external_current_mut()),
             Dynamics::Synaptic(m) => Some(&mut m.i_ext),
             Dynamics::Alpha(m) => Some(&mut m.i_ext),
             Dynamics::Alif(m) => Some(&mut m.i_ext),
@@ -331,11 +331,57 @@ impl Dynamics {
         }
     }
 
+    /// Whether synaptic input due at the next step may be added straight into the synaptic
+    /// variables ([`Dynamics::take_direct_inputs`]) instead of a delay-ring slot: true for
+    /// models whose update adds the due input to those variables before anything else reads
+    /// them (exact LIF, COBA LIF), so both ways give the same sums.
+    pub fn direct_inputs(&self) -> bool {
+        match self {
+            Dynamics::Lif(m) => m.direct_inputs(),
+            Dynamics::CobaLif(_) => true,
+            _ => false,
+        }
+    }
+
+    /// The synaptic variables that take direct input, one per receptor in the order of
+    /// [`Dynamics::receptors`], moved out (the model holds empty columns until
+    /// [`Dynamics::put_direct_inputs`] gives them back).
+    pub fn take_direct_inputs(&mut self) -> Option<[Vec<Real>; 2]> {
+        let take = std::mem::take::<Vec<Real>>;
+        match self {
+            Dynamics::Lif(m) if m.direct_inputs() => Some([take(&mut m.i_exc), take(&mut m.i_inh)]),
+            Dynamics::CobaLif(m) => Some([take(&mut m.g_exc), take(&mut m.g_inh)]),
+            _ => None,
+        }
+    }
+
+    /// Puts back the columns of [`Dynamics::take_direct_inputs`].
+    pub fn put_direct_inputs(&mut self, [e, i]: [Vec<Real>; 2]) {
+        match self {
+            Dynamics::Lif(m) => (m.i_exc, m.i_inh) = (e, i),
+            Dynamics::CobaLif(m) => (m.g_exc, m.g_inh) = (e, i),
+            _ => unreachable!("only models with direct inputs lend them"),
+        }
+    }
+
     /// Integrates one step: adds the synaptic input due this step (`due`, one buffer per
     /// receptor in the order of [`Dynamics::receptors`], zeroed on the way), updates the state,
     /// applies threshold, reset and refractoriness, and writes the indices of the neurons that
     /// spiked into `outs` (one buffer per chunk, cleared first).
     pub fn update(&mut self, ctx: StepCtx, due: &mut [Vec<Real>], outs: &mut [Vec<u32>]) {
+        self.update_with(ctx, due, true, outs)
+    }
+
+    /// [`Dynamics::update`]; with `due_live` false the caller promises that the due buffers
+    /// are zero (the input went straight into the synaptic variables), and models that take
+    /// direct input ([`Dynamics::direct_inputs`]) do not read them. Same result either way.
+    pub fn update_with(
+        &mut self,
+        ctx: StepCtx,
+        due: &mut [Vec<Real>],
+        due_live: bool,
+        outs: &mut [Vec<u32>],
+    ) {
         for o in outs.iter_mut() {
             o.clear();
         }
@@ -344,13 +390,13 @@ impl Dynamics {
                 let [e, i] = due else {
                     unreachable!("two receptors")
                 };
-                m.update(e, i, outs)
+                m.update_with(e, i, due_live, outs)
             }
             Dynamics::CobaLif(m) => {
                 let [e, i] = due else {
                     unreachable!("two receptors")
                 };
-                m.update(e, i, outs)
+                m.update_with(e, i, due_live, outs)
             }
             Dynamics::Synaptic(m) => {
                 let [e, i] = due else {

@@ -17,6 +17,7 @@ use snnsim::file::{
 };
 use snnsim::graph::{Delays, InputRing, Network};
 use snnsim::models::{chunks, Dynamics, StepCtx};
+use snnsim::Real;
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -64,7 +65,7 @@ fn update(c: &mut Criterion) {
             if let Some(v) = d.column_mut("v") {
                 // Spread the membranes so that neurons do not fire in lockstep.
                 for (j, x) in v.iter_mut().enumerate() {
-                    *x -= (j % 97) as f64 * 0.1;
+                    *x -= (j % 97) as Real * 0.1;
                 }
             }
             let mut due = vec![vec![0.0; n]; d.receptors().len()];

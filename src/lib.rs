@@ -23,8 +23,17 @@ pub mod models;
 pub mod monitor;
 pub mod observe;
 pub mod plugin;
+pub mod real;
 
 pub use error::{Error, Result};
 
-/// The floating-point type of neuron state and weights.
+/// The floating-point type of neuron state, synaptic variables and weights: f64, or f32 with
+/// the `f32` feature (half the memory traffic and twice the SIMD lanes; docs/performance.md).
+/// Times, propagators' derivation, learning (BPTT, optimisers) and summaries stay f64.
+#[cfg(not(feature = "f32"))]
 pub type Real = f64;
+/// The floating-point type of neuron state, synaptic variables and weights: f64, or f32 with
+/// the `f32` feature (half the memory traffic and twice the SIMD lanes; docs/performance.md).
+/// Times, propagators' derivation, learning (BPTT, optimisers) and summaries stay f64.
+#[cfg(feature = "f32")]
+pub type Real = f32;

@@ -35,6 +35,7 @@ use crate::file::{AgentSpec, Checked, Decoder, Reset, TaskSpec};
 use crate::graph::{Network, PopId, ProjId};
 use crate::models::Dynamics;
 use crate::plugin::{self, EnvInstance, Kind, RuleInstance};
+use crate::real::{wide, widen, F64View};
 use rand::Rng as _;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
@@ -108,7 +109,10 @@ fn layers_of(net: &Network, hidden: PopId, readout: PopId, spec: &AgentSpec) -> 
         Dynamics::Synaptic(m) => {
             let (alpha, beta) = m.decays();
             (
-                Hidden::Synaptic { alpha, beta },
+                Hidden::Synaptic {
+                    alpha: wide(alpha),
+                    beta: wide(beta),
+                },
                 m.params.reset,
                 m.params.threshold,
             )
@@ -122,14 +126,18 @@ fn layers_of(net: &Network, hidden: PopId, readout: PopId, spec: &AgentSpec) -> 
             let (alpha, beta) = m.decays();
             let tau = m.tau_alpha();
             (
-                Hidden::Alpha { alpha, beta, tau },
+                Hidden::Alpha {
+                    alpha: wide(alpha),
+                    beta: wide(beta),
+                    tau: wide(tau),
+                },
                 m.params.reset,
                 m.params.threshold,
             )
         }
         Dynamics::Lif(m) => match m.leaky() {
             Some((beta, reset)) => (
-                Hidden::Leaky { beta },
+                Hidden::Leaky { beta: wide(beta) },
                 reset,
                 m.params.v_th_mv - m.params.v_rest_mv,
             ),
@@ -158,7 +166,7 @@ fn layers_of(net: &Network, hidden: PopId, readout: PopId, spec: &AgentSpec) -> 
         neuron,
         reset,
         threshold,
-        beta_out,
+        beta_out: wide(beta_out),
         surrogate: spec.surrogate,
     })
 }
@@ -363,6 +371,7 @@ impl ControlTrainer {
             .expect(LEARNED);
         debug_assert_eq!(w1.len(), n_in * h);
         debug_assert_eq!(w2.len(), h * o);
+        let (w1, w2) = (&*widen(w1), &*widen(w2));
         let envs = &mut self.envs[..b];
         let mut episodes = || -> Vec<Result<EpisodeBuf>> {
             envs.par_iter_mut()
@@ -409,6 +418,7 @@ impl ControlTrainer {
             .weights
             .per_synapse()
             .expect(LEARNED);
+        let w2 = &*widen(w2);
         let mut g1 = vec![0.0; n_in * h];
         let mut g2 = vec![0.0; h * o];
         let scale = 1.0 / b as f64;
@@ -455,8 +465,9 @@ impl ControlTrainer {
             let proj = self.net.proj_mut(pid);
             let (n_pre, n_post) = proj.weights.shape();
             let nnz = proj.nnz();
-            let indptr = proj.weights.indptr().as_ptr();
-            let indices = proj.weights.indices().as_ptr();
+            let (indptr, indices, data) = proj.weights.parts_mut();
+            let (indptr, indices) = (indptr.as_ptr(), indices.as_ptr());
+            let mut weights = F64View::new(data);
             let mut ctx = GradStepV1 {
                 update: self.updates,
                 n_pre: n_pre as u64,
@@ -464,7 +475,7 @@ impl ControlTrainer {
                 nnz: nnz as u64,
                 indptr,
                 indices,
-                weights: proj.weights.data_mut().as_mut_ptr(),
+                weights: weights.as_mut_ptr(),
                 grads: g.as_ptr(),
                 global_grad_norm: norm,
             };

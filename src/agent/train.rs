@@ -25,6 +25,7 @@ use crate::file::{AgentSpec, Checked, Init, Reset, StructureSpec, TaskSpec};
 use crate::graph::{edit::EditOutcome, Network, PopId, ProjId};
 use crate::models::Dynamics;
 use crate::plugin::{self, EnvInstance, Kind, RuleInstance};
+use crate::real::{wide, widen, F64View};
 use crate::Real;
 use rand::Rng as _;
 use rand_distr::{Distribution, StandardNormal};
@@ -365,6 +366,7 @@ impl Trainer {
         let (w1, w2) = (w1.expect(learned), w2.expect(learned));
         debug_assert_eq!(w1.len(), n_in * h);
         debug_assert_eq!(w2.len(), h * o);
+        let (w1, w2) = (&*widen(w1), &*widen(w2));
         let envs = &mut self.envs[..b];
         let mut episodes = || -> Vec<Result<EpisodeBuf>> {
             envs.par_iter_mut()
@@ -401,7 +403,7 @@ impl Trainer {
         // ∂L/∂w of L = −(1/B)·Σ A_t·log π(a_t|s_t) − c·(1/B)·Σ H(π_t), decision by decision:
         // ∂L/∂z = −(A/B)·∂log π/∂z − (c/B)·∂H/∂z, then the factored backward pass.
         let w2 = self.net.proj(self.wiring.w_out).weights.per_synapse();
-        let w2 = w2.expect("learned weights are per synapse");
+        let w2 = &*widen(w2.expect("learned weights are per synapse"));
         let mut g1 = vec![0.0; n_in * h];
         let mut g2 = vec![0.0; h * o];
         let scale = 1.0 / b as f64;
@@ -443,9 +445,9 @@ impl Trainer {
             let proj = self.net.proj_mut(pid);
             let (n_pre, n_post) = proj.weights.shape();
             let nnz = proj.nnz();
-            let weights = proj.weights.data_mut().as_mut_ptr();
-            let indptr = proj.weights.indptr().as_ptr();
-            let indices = proj.weights.indices().as_ptr();
+            let (indptr, indices, data) = proj.weights.parts_mut();
+            let (indptr, indices) = (indptr.as_ptr(), indices.as_ptr());
+            let mut weights = F64View::new(data);
             let mut ctx = GradStepV1 {
                 update: self.updates,
                 n_pre: n_pre as u64,
@@ -453,7 +455,7 @@ impl Trainer {
                 nnz: nnz as u64,
                 indptr,
                 indices,
-                weights,
+                weights: weights.as_mut_ptr(),
                 grads: g.as_ptr(),
                 global_grad_norm: norm,
             };
@@ -604,9 +606,9 @@ impl Trainer {
         let mut weight = |proj: &str, _pre: usize, _post: usize| -> Real {
             if proj == w_in_name {
                 let z: f64 = StandardNormal.sample(&mut rng);
-                sampler_in.sample(&mut rng) + noise * z
+                (sampler_in.sample(&mut rng) + noise * z) as Real
             } else if proj == w_out_name {
-                sampler_out.sample(&mut rng)
+                sampler_out.sample(&mut rng) as Real
             } else {
                 0.0
             }
@@ -718,14 +720,17 @@ fn layers_of(net: &Network, w: &Wiring, spec: &AgentSpec) -> Result<Layers> {
         Dynamics::Synaptic(m) => {
             let (alpha, beta) = m.decays();
             (
-                Hidden::Synaptic { alpha, beta },
+                Hidden::Synaptic {
+                    alpha: wide(alpha),
+                    beta: wide(beta),
+                },
                 m.params.reset,
                 m.params.threshold,
             )
         }
         Dynamics::Lif(m) => match m.leaky() {
             Some((beta, reset)) => (
-                Hidden::Leaky { beta },
+                Hidden::Leaky { beta: wide(beta) },
                 reset,
                 m.params.v_th_mv - m.params.v_rest_mv,
             ),
@@ -754,7 +759,7 @@ fn layers_of(net: &Network, w: &Wiring, spec: &AgentSpec) -> Result<Layers> {
         neuron,
         reset,
         threshold,
-        beta_out,
+        beta_out: wide(beta_out),
         surrogate: spec.surrogate,
     })
 }

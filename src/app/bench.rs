@@ -177,6 +177,9 @@ pub struct Machine {
 pub struct BenchReport {
     /// The machine.
     pub machine: Machine,
+    /// The float type of snnsim's neuron state and weights in this build: `f64`, or `f32`
+    /// with the `f32` feature (Brian2 and NEST run f64).
+    pub precision: &'static str,
     /// Repetitions per measurement.
     pub reps: usize,
     /// One row per network and thread count.
@@ -554,6 +557,7 @@ pub fn bench(opts: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Benc
     machine.load_end = load_average();
     Ok(BenchReport {
         machine,
+        precision: crate::real::PRECISION,
         reps: opts.reps,
         rows,
     })
@@ -578,6 +582,15 @@ pub fn format_table(r: &BenchReport) -> String {
         fmt_opt(m.load_start, 2),
         fmt_opt(m.load_end, 2),
         r.reps
+    );
+    s += &format!(
+        "snnsim state and weights: {}{}\n",
+        r.precision,
+        if r.precision == "f32" {
+            " (feature `f32`; the peers run f64)"
+        } else {
+            ""
+        }
     );
     let peers: Vec<String> = r
         .rows

@@ -38,11 +38,19 @@ impl Enc {
     pub fn str(&mut self, s: &str) {
         self.bytes(s.as_bytes());
     }
+    /// A length-prefixed column of f64 (the same bytes as [`reals`](Self::reals) of the
+    /// same values).
+    pub fn f64s(&mut self, xs: &[f64]) {
+        self.u64(xs.len() as u64);
+        for &x in xs {
+            self.f64(x);
+        }
+    }
     /// A length-prefixed column of reals.
     pub fn reals(&mut self, xs: &[Real]) {
         self.u64(xs.len() as u64);
         for &x in xs {
-            self.f64(x);
+            self.f64(crate::real::wide(x));
         }
     }
     /// A length-prefixed column of u64.
@@ -145,10 +153,15 @@ impl<'a> Dec<'a> {
     pub fn str(&mut self) -> DecResult<String> {
         String::from_utf8(self.bytes()?).map_err(|_| "a string is not UTF-8".to_string())
     }
+    /// A column of f64.
+    pub fn f64s(&mut self) -> DecResult<Vec<f64>> {
+        let n = self.len(8)?;
+        (0..n).map(|_| self.f64()).collect()
+    }
     /// A column of reals.
     pub fn reals(&mut self) -> DecResult<Vec<Real>> {
         let n = self.len(8)?;
-        (0..n).map(|_| self.f64()).collect()
+        (0..n).map(|_| self.f64().map(|x| x as Real)).collect()
     }
     /// A column of u64.
     pub fn u64s(&mut self) -> DecResult<Vec<u64>> {
@@ -192,14 +205,14 @@ mod tests {
         let mut e = Enc::default();
         e.u8(7);
         e.str("name");
-        e.reals(&[1.5, -0.0, f64::NAN]);
+        e.reals(&[1.5, -0.0, Real::NAN]);
         e.u16s(&[1, 2]);
         e.rng(&r);
         let mut d = Dec::new(&e.buf);
         assert_eq!(d.u8().unwrap(), 7);
         assert_eq!(d.str().unwrap(), "name");
         let x = d.reals().unwrap();
-        assert_eq!(x[1].to_bits(), (-0.0f64).to_bits());
+        assert_eq!(x[1].to_bits(), (-0.0 as Real).to_bits());
         assert!(x[2].is_nan());
         assert_eq!(d.u16s().unwrap(), vec![1, 2]);
         let mut r2 = d.rng().unwrap();

@@ -72,14 +72,21 @@ fn synapses(net: &Network, p: &Projection, pre: &str, post: &str) -> Synapses {
                 Delays::Uniform(d) => *d,
                 Delays::PerSynapse(v) => v[k],
             };
-            out.insert((pre_ids[i], post_ids[j]), (p.weights.get(k), d));
+            out.insert(
+                (pre_ids[i], post_ids[j]),
+                (crate::real::wide(p.weights.get(k)), d),
+            );
         }
     }
     out
 }
 
 fn norm(p: &Projection) -> f64 {
-    p.weights.iter().map(|x| x * x).sum::<f64>().sqrt()
+    p.weights
+        .iter()
+        .map(|x| crate::real::wide(x * x))
+        .sum::<f64>()
+        .sqrt()
 }
 
 /// Compares network `a` with network `b`.

@@ -98,8 +98,8 @@ pub fn encode(net: &mut Network, e: &mut Enc) {
                 e.u16s(v);
             }
         }
-        e.reals(&pr.traces.pre);
-        e.reals(&pr.traces.post);
+        e.f64s(&pr.traces.pre);
+        e.f64s(&pr.traces.post);
     }
 }
 
@@ -294,7 +294,7 @@ pub fn restore(net: &mut Network, d: &mut Dec) -> DecResult<()> {
         check(delays.min() >= 1, || {
             format!("projection `{name}`: a delay below one step")
         })?;
-        let (tpre, tpost) = (d.reals()?, d.reals()?);
+        let (tpre, tpost) = (d.f64s()?, d.f64s()?);
         check(
             (tpre.is_empty() || tpre.len() == n_pre) && (tpost.is_empty() || tpost.len() == n_post),
             || format!("projection `{name}`: traces of the wrong length"),

@@ -34,11 +34,19 @@ impl StateHasher {
             self.word(u64::from_le_bytes(w));
         }
     }
+    /// Mixes a length-prefixed column of f64 by bit pattern (as [`reals`](Self::reals) of
+    /// the same values in the default build).
+    pub fn f64s(&mut self, xs: &[f64]) {
+        self.word(xs.len() as u64);
+        for &x in xs {
+            self.word(x.to_bits());
+        }
+    }
     /// Mixes a length-prefixed column of reals by bit pattern.
     pub fn reals(&mut self, xs: &[Real]) {
         self.word(xs.len() as u64);
         for &x in xs {
-            self.word(x.to_bits());
+            self.word(crate::real::bits(x));
         }
     }
     /// Mixes a projection's weights as the length-prefixed column of one value per synapse
@@ -49,7 +57,7 @@ impl StateHasher {
             WeightValues::Shared(x) => {
                 self.word(w.nnz() as u64);
                 for _ in 0..w.nnz() {
-                    self.word(x.to_bits());
+                    self.word(crate::real::bits(*x));
                 }
             }
         }
@@ -106,8 +114,8 @@ pub fn state_hash(net: &Network, step: u64) -> String {
             Delays::Uniform(d) => h.ints(&[*d]),
             Delays::PerSynapse(v) => h.ints(v),
         }
-        h.reals(&pr.traces.pre);
-        h.reals(&pr.traces.post);
+        h.f64s(&pr.traces.pre);
+        h.f64s(&pr.traces.post);
     }
     format!("{:016x}", h.finish())
 }

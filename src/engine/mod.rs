@@ -736,15 +736,19 @@ fn with_rule_step(
     let post = net.pop(b.post);
     let (post_spikes, n_post_spikes, n_post) =
         (post.spikes.as_ptr(), post.spikes.len(), post.len());
-    let (post_v, post_v_len) = post
+    let post_v = post
         .dynamics
         .membrane()
-        .map_or((std::ptr::null(), 0), |m| (m.v.as_ptr(), m.v.len()));
+        .map(|m| crate::real::widen(m.v).into_owned());
+    let (post_v, post_v_len) = post_v
+        .as_ref()
+        .map_or((std::ptr::null(), 0), |v| (v.as_ptr(), v.len()));
     let proj = net.proj_mut(b.proj);
     let nnz = proj.nnz();
-    let weights = proj.weights.data_mut().as_mut_ptr();
-    let indptr = proj.weights.indptr().as_ptr();
-    let indices = proj.weights.indices().as_ptr();
+    let (indptr, indices, data) = proj.weights.parts_mut();
+    let (indptr, indices) = (indptr.as_ptr(), indices.as_ptr());
+    let mut weights = crate::real::F64View::new(data);
+    let weights = weights.as_mut_ptr();
     let mut ctx = RuleStepV1 {
         step: info.step,
         dt_ms: info.dt_ms,

@@ -358,7 +358,11 @@ mod tests {
                     propagate_range(&full, &spikes, &mut slots, t, step + 1);
                 }
                 let bits = |r: &InputRing| -> Vec<u64> {
-                    r.slots.iter().flatten().map(|x| x.to_bits()).collect()
+                    r.slots
+                        .iter()
+                        .flatten()
+                        .map(|&x| crate::real::bits(x))
+                        .collect()
                 };
                 assert_eq!(bits(&a), bits(&b));
                 assert!(bits(&a).iter().any(|&x| x != 0));

@@ -199,6 +199,20 @@ impl Weights {
         }
     }
 
+    /// Row pointers, columns and the per-synapse values (writable; expanded as by
+    /// [`data_mut`](Self::data_mut)), borrowed together.
+    pub fn parts_mut(&mut self) -> (&[usize], &[u32], &mut [Real]) {
+        self.make_per_synapse();
+        let WeightValues::PerSynapse(v) = &mut self.values else {
+            unreachable!("expanded above")
+        };
+        (
+            self.structure.indptr().into_raw_storage(),
+            self.structure.indices(),
+            v,
+        )
+    }
+
     /// Bytes held: row pointers, columns, and the values (none per synapse when shared).
     pub fn heap_bytes(&self) -> usize {
         let values = match &self.values {
@@ -249,10 +263,10 @@ impl Delays {
 /// neuron. Empty until a rule asks for them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Traces {
-    /// Presynaptic trace, one per pre neuron.
-    pub pre: Vec<Real>,
+    /// Presynaptic trace, one per pre neuron (learning state: f64 in every build).
+    pub pre: Vec<f64>,
     /// Postsynaptic trace, one per post neuron.
-    pub post: Vec<Real>,
+    pub post: Vec<f64>,
 }
 
 /// The synapses from one population to another.

@@ -85,25 +85,25 @@ impl AdEx {
         let g_l = params.g_l_ns / 1000.0; // µS: µS·mV = nA
         let c = params.c_pf / 1000.0; // nF: nA·ms/nF = mV
         let k = Consts {
-            dt_over_c: dt_ms / c,
-            delta_t_g_l: params.delta_t_mv * g_l,
-            inv_delta_t: 1.0 / params.delta_t_mv,
-            minus_v_t: -params.v_t_mv,
-            dt_over_tau_w: dt_ms / params.tau_w_ms,
-            minus_e_l: -params.e_l_mv,
-            g_l,
-            e_l: params.e_l_mv,
-            a: params.a_ns / 1000.0,
-            b: params.b_na,
-            v_reset: params.v_reset_mv,
-            v_cut: params.v_cut(),
-            i_bias: params.i_bias_na,
-            p_exc: (-dt_ms / params.tau_syn_exc_ms).exp(),
-            p_inh: (-dt_ms / params.tau_syn_inh_ms).exp(),
+            dt_over_c: (dt_ms / c) as Real,
+            delta_t_g_l: (params.delta_t_mv * g_l) as Real,
+            inv_delta_t: (1.0 / params.delta_t_mv) as Real,
+            minus_v_t: (-params.v_t_mv) as Real,
+            dt_over_tau_w: (dt_ms / params.tau_w_ms) as Real,
+            minus_e_l: (-params.e_l_mv) as Real,
+            g_l: g_l as Real,
+            e_l: params.e_l_mv as Real,
+            a: (params.a_ns / 1000.0) as Real,
+            b: params.b_na as Real,
+            v_reset: params.v_reset_mv as Real,
+            v_cut: params.v_cut() as Real,
+            i_bias: params.i_bias_na as Real,
+            p_exc: ((-dt_ms / params.tau_syn_exc_ms).exp()) as Real,
+            p_inh: ((-dt_ms / params.tau_syn_inh_ms).exp()) as Real,
             hold_steps: refractory_steps(params.refractory_ms, dt_ms).saturating_sub(1),
         };
         AdEx {
-            v: vec![params.e_l_mv; n],
+            v: vec![params.e_l_mv as Real; n],
             w: vec![0.0; n],
             i_exc: vec![0.0; n],
             i_inh: vec![0.0; n],
@@ -197,9 +197,13 @@ mod tests {
         let (v, w, i): (f64, f64, f64) = (-55e-3, 0.2e-9, 1e-9);
         let dv = (gl * (el - v) + gl * dt_ * ((v - vt) / dt_).exp() + i - w) / c;
         let want_mv = (v + 1e-4 * dv) * 1e3;
-        assert!((m.v[0] - want_mv).abs() < 1e-10, "{} vs {want_mv}", m.v[0]);
+        assert!(
+            (m.v[0] - want_mv as Real).abs() < 1e-10,
+            "{} vs {want_mv}",
+            m.v[0]
+        );
         let dw = (4e-9 * (v - el) - w) / 144e-3;
-        assert!((m.w[0] - (w + 1e-4 * dw) * 1e9).abs() < 1e-12);
+        assert!((m.w[0] - ((w + 1e-4 * dw) * 1e9) as Real).abs() < 1e-12);
     }
 
     #[test]

@@ -50,10 +50,10 @@ impl Alif {
     /// `n` neurons with v = 0 and a = 0.
     pub fn new(params: AlifParams, n: usize, dt_ms: f64) -> Self {
         let k = Consts {
-            alpha: (-dt_ms / params.tau_m_ms).exp(),
-            rho: (-dt_ms / params.tau_a_ms).exp(),
-            v_th: params.threshold,
-            beta: params.beta_a,
+            alpha: ((-dt_ms / params.tau_m_ms).exp()) as Real,
+            rho: ((-dt_ms / params.tau_a_ms).exp()) as Real,
+            v_th: params.threshold as Real,
+            beta: params.beta_a as Real,
         };
         Alif {
             v: vec![0.0; n],

@@ -69,19 +69,19 @@ impl Izhikevich {
     /// `n` neurons at v = −65 mV, u = b·v.
     pub fn new(params: IzhikevichParams, n: usize, dt_ms: f64) -> Self {
         let k = Consts {
-            a: params.a,
-            b: params.b,
-            c: params.c,
-            d: params.d,
-            v_peak: params.v_peak_mv,
-            i_bias: params.i_bias_na,
-            dt: dt_ms,
-            half: 0.5 * dt_ms,
+            a: params.a as Real,
+            b: params.b as Real,
+            c: params.c as Real,
+            d: params.d as Real,
+            v_peak: params.v_peak_mv as Real,
+            i_bias: params.i_bias_na as Real,
+            dt: dt_ms as Real,
+            half: (0.5 * dt_ms) as Real,
             scheme: params.integration,
         };
         Izhikevich {
-            v: vec![V_INIT_MV; n],
-            u: vec![params.b * V_INIT_MV; n],
+            v: vec![V_INIT_MV as Real; n],
+            u: vec![params.b as Real * V_INIT_MV; n],
             i_ext: vec![0.0; n],
             params,
             k,

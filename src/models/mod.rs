@@ -463,19 +463,19 @@ impl Dynamics {
             }
         }
         Some(match self {
-            Dynamics::Lif(m) => fixed(&m.v, m.params.v_th_mv),
-            Dynamics::CobaLif(m) => fixed(&m.v, m.params.v_th_mv),
-            Dynamics::Synaptic(m) => fixed(&m.v, m.params.threshold),
-            Dynamics::Alpha(m) => fixed(&m.v, m.params.threshold),
+            Dynamics::Lif(m) => fixed(&m.v, m.params.v_th_mv as Real),
+            Dynamics::CobaLif(m) => fixed(&m.v, m.params.v_th_mv as Real),
+            Dynamics::Synaptic(m) => fixed(&m.v, m.params.threshold as Real),
+            Dynamics::Alpha(m) => fixed(&m.v, m.params.threshold as Real),
             Dynamics::Alif(m) => Membrane {
-                adaptation: Some((&m.a, m.params.beta_a)),
-                ..fixed(&m.v, m.params.threshold)
+                adaptation: Some((&m.a, m.params.beta_a as Real)),
+                ..fixed(&m.v, m.params.threshold as Real)
             },
             Dynamics::Izhikevich(m) => Membrane {
                 inclusive: true,
-                ..fixed(&m.v, m.params.v_peak_mv)
+                ..fixed(&m.v, m.params.v_peak_mv as Real)
             },
-            Dynamics::AdEx(m) => fixed(&m.v, m.params.v_cut()),
+            Dynamics::AdEx(m) => fixed(&m.v, m.params.v_cut() as Real),
             Dynamics::Poisson(_) | Dynamics::SpikeTimes(_) | Dynamics::Observation(_) => {
                 return None
             }

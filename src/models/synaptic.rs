@@ -64,9 +64,9 @@ impl Synaptic {
     /// `n` neurons with zero state.
     pub fn new(params: SynapticParams, n: usize, dt_ms: f64) -> Self {
         let k = Consts {
-            alpha: decay(params.alpha, params.tau_syn_ms, dt_ms, 0.8),
-            beta: decay(params.beta, params.tau_mem_ms, dt_ms, 0.9),
-            thr: params.threshold,
+            alpha: (decay(params.alpha, params.tau_syn_ms, dt_ms, 0.8)) as Real,
+            beta: (decay(params.beta, params.tau_mem_ms, dt_ms, 0.9)) as Real,
+            thr: params.threshold as Real,
             reset: params.reset,
         };
         Synaptic {
@@ -139,7 +139,7 @@ mod tests {
             ..SynapticParams::default()
         };
         let m = Synaptic::new(p, 1, 1.0);
-        assert_eq!(m.decays(), ((-0.2f64).exp(), 0.5));
+        assert_eq!(m.decays(), ((-0.2f64).exp() as Real, 0.5));
         let d = Synaptic::new(SynapticParams::default(), 1, 1.0);
         assert_eq!(d.decays(), (0.8, 0.9));
     }

@@ -79,7 +79,7 @@ pub fn write_weights(net: &Network, projections: &[String], dir: &Path) -> Resul
             for k in indptr[i]..indptr[i + 1] {
                 data.push(i as f64);
                 data.push(p.weights.indices()[k] as f64);
-                data.push(p.weights.get(k));
+                data.push(crate::real::wide(p.weights.get(k)));
             }
         }
         let path = dir.join(format!("weights_{}.npy", file_part(name)));

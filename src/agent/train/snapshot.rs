@@ -14,15 +14,15 @@ use crate::error::{Error, Result};
 type Blobs = Vec<Vec<u8>>;
 
 fn stats(e: &mut Enc, s: &Stats) {
-    e.reals(&s.spikes);
-    e.reals(&s.steps);
+    e.f64s(&s.spikes);
+    e.f64s(&s.steps);
     e.u64(s.episodes);
 }
 
 fn read_stats(d: &mut Dec) -> DecResult<Stats> {
     Ok(Stats {
-        spikes: d.reals()?,
-        steps: d.reals()?,
+        spikes: d.f64s()?,
+        steps: d.f64s()?,
         episodes: d.u64()?,
     })
 }

@@ -1,126 +1,18 @@
-//! The GPU backend: the network of an [`Engine`] uploaded once, advanced on the device step
-//! by step, and written back into the engine at the end, so that everything after a run
-//! (spikes.csv, state recorders, summary.json, `state_hash`) reads it as if the CPU had run.
-//!
-//! One step on the device is one stream of launches, with no host round trip:
-//!
-//! 1. one neuron-update launch per model over all its populations (exact LIF, COBA LIF,
-//!    Poisson sources, spike-list sources): delivery from the input rings, integration,
-//!    threshold, reset, refractoriness, spike lists, spike log;
-//! 2. one propagation launch per projection, in the CPU's order (per target population,
-//!    projections in name order): event-driven CSR for sparse projections, a dense kernel for
-//!    projections that connect at least a quarter of all pairs;
-//! 3. the end of the step: counters kept and cleared, the device's step number advanced.
-//!
-//! The launches take the step number from the device, so they are recorded once (one step,
-//! and 32 steps) and replayed as graphs.
-//!
-//! The host reads the spike log back only every few hundred steps (whenever it could next
-//! fill up), and the whole state once at the end. State recorders cost a download of the
-//! recorded population per step. Stimuli switching on or off upload the new current.
-//!
-//! What runs here: `Lif` (exact integration), `CobaLif`, `Poisson`, `SpikeTimes`,
-//! `Observation`; DC stimuli; spike, state and weight recorders. Learning rules, tasks and
-//! hooks run on the CPU only; [`unsupported`] says so before a run starts.
+//! The device simulation of [`super::run`]: upload, the step loop of launches, write-back.
 
 use crate::engine::Engine;
-use crate::error::{Error, Result};
-use crate::file::{Checked, GraphFile, LifIntegration, ModelSpec, RecorderSpec, StimulusSpec};
+use crate::file::{Checked, RecorderSpec, StimulusSpec};
 use crate::graph::Delays;
 use crate::models::{Dynamics, CHUNK};
 use crate::Real;
 use snnsim_kernels::{
-    self as kern, launch, Context, DeviceBuffer, DeviceInfo, GpuError, Graph, SnnkCobaParams,
-    SnnkCsr, SnnkLifParams, SnnkListSource, SnnkLog, SnnkPoissonChunk, SnnkPop, SnnkTarget,
+    self as kern, launch, Context, DeviceBuffer, GpuError, Graph, SnnkCobaParams, SnnkCsr,
+    SnnkLifParams, SnnkListSource, SnnkLog, SnnkPoissonChunk, SnnkPop, SnnkTarget,
 };
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 type KResult<T> = std::result::Result<T, GpuError>;
-
-/// An opened GPU: a device context of the kernels crate.
-#[derive(Clone)]
-pub struct GpuDevice {
-    ctx: Arc<Context>,
-}
-
-impl std::fmt::Debug for GpuDevice {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "GpuDevice({})", self.ctx.info())
-    }
-}
-
-impl GpuDevice {
-    /// Opens the first device; `Err` is the one-line reason there is none (no GPU support in
-    /// this build, no driver, no device).
-    pub fn open() -> std::result::Result<Self, String> {
-        Context::open()
-            .map(|ctx| GpuDevice { ctx })
-            .map_err(|e| e.to_string())
-    }
-
-    /// The device.
-    pub fn info(&self) -> &DeviceInfo {
-        self.ctx.info()
-    }
-}
-
-/// Why the GPU backend cannot run the network of `file`, or `None` if it can.
-pub fn unsupported(file: &GraphFile) -> Option<String> {
-    if file.task.is_some() {
-        return Some("training tasks (agents in environments) run on the CPU only".into());
-    }
-    for p in &file.populations {
-        match &p.model {
-            ModelSpec::Lif(l) if l.integration != LifIntegration::Exact => {
-                return Some(format!(
-                    "population `{}`: Lif with snnTorch integration has no GPU kernel yet",
-                    p.name
-                ))
-            }
-            ModelSpec::Lif(_)
-            | ModelSpec::CobaLif(_)
-            | ModelSpec::Poisson(_)
-            | ModelSpec::SpikeTimes(_)
-            | ModelSpec::Observation(_) => {}
-            other => {
-                let model = format!("{other:?}");
-                let model = model.split(['(', ' ', '{']).next().unwrap_or("?");
-                return Some(format!(
-                    "population `{}`: model {model} has no GPU kernel yet",
-                    p.name
-                ));
-            }
-        }
-    }
-    if let Some(pr) = file.projections.iter().find(|pr| pr.rule.is_some()) {
-        let name = pr
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("{}->{}", pr.pre, pr.post));
-        return Some(format!(
-            "projection `{name}` has a learning rule, and rules run on the CPU only"
-        ));
-    }
-    None
-}
-
-/// Runs `steps` steps of `engine` (built from `checked`) on the device and writes the result
-/// back into it.
-pub fn run(dev: &GpuDevice, engine: &mut Engine, checked: &Checked, steps: u64) -> Result<()> {
-    if let Some(why) = unsupported(&checked.file) {
-        return Err(Error::Run(format!("device Gpu: {why}")));
-    }
-    if engine.has_hooks_or_rules() {
-        return Err(Error::Run(
-            "device Gpu: this run has hooks or learning rules, which run on the CPU only".into(),
-        ));
-    }
-    let err = |e: GpuError| Error::Run(format!("GPU {}: {e}", dev.info()));
-    let mut sim = Sim::upload(&dev.ctx, engine, checked).map_err(err)?;
-    sim.run(engine, steps).map_err(err)?;
-    sim.download(engine).map_err(err)
-}
 
 /// What a population is on the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,7 +103,7 @@ struct Dc {
 }
 
 /// The network on the device.
-struct Sim {
+pub(super) struct Sim {
     ctx: Arc<Context>,
     pops: Vec<PopDev>,
     lif: Option<Group<SnnkLifParams>>,
@@ -325,7 +217,7 @@ fn neuron_columns_mut(d: &mut Dynamics) -> ([&mut Vec<Real>; 3], &mut Vec<u32>, 
 }
 
 impl Sim {
-    fn upload(ctx: &Arc<Context>, engine: &Engine, checked: &Checked) -> KResult<Sim> {
+    pub(super) fn upload(ctx: &Arc<Context>, engine: &Engine, checked: &Checked) -> KResult<Sim> {
         let net = &engine.net;
         let ids = net.pop_ids(); // name order
         let index_of = |id| ids.iter().position(|&x| x == id).expect("live population");
@@ -791,7 +683,7 @@ impl Sim {
         }
     }
 
-    fn run(&mut self, engine: &mut Engine, steps: u64) -> KResult<()> {
+    pub(super) fn run(&mut self, engine: &mut Engine, steps: u64) -> KResult<()> {
         let end = engine.step + steps;
         let mut n = engine.step;
         while n < end {
@@ -1087,7 +979,7 @@ impl Sim {
     }
 
     /// Writes the device state back into the engine.
-    fn download(&mut self, engine: &mut Engine) -> KResult<()> {
+    pub(super) fn download(&mut self, engine: &mut Engine) -> KResult<()> {
         self.ctx.sync()?;
         if self.steps_run == 0 {
             return Ok(());

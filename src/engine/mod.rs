@@ -132,6 +132,9 @@ pub struct Engine {
 struct Plan {
     /// (generation, populations, projections) of the network it was made for.
     key: Option<(u64, usize, usize)>,
+    /// Input is never added straight into synaptic variables (see
+    /// [`Engine::set_direct_input`]).
+    rings_only: bool,
     pops: Vec<PopId>,
     /// Per population of `pops`: whether all its input goes straight into its synaptic
     /// variables, so that (once [`Plan::lean_from`] is reached) its delay rings stay empty and
@@ -186,7 +189,7 @@ impl Plan {
             .pops
             .iter()
             .map(|&post| {
-                let direct = net.pop(post).dynamics.direct_inputs();
+                let direct = !self.rings_only && net.pop(post).dynamics.direct_inputs();
                 let incoming = net
                     .incoming(post)
                     .into_iter()
@@ -208,7 +211,8 @@ impl Plan {
             .pops
             .iter()
             .map(|&id| {
-                net.pop(id).dynamics.direct_inputs()
+                !self.rings_only
+                    && net.pop(id).dynamics.direct_inputs()
                     && self
                         .posts
                         .iter()
@@ -352,6 +356,19 @@ impl Engine {
     /// Whether hooks or learning rules take part in the steps (the GPU backend runs neither).
     pub fn has_hooks_or_rules(&self) -> bool {
         !self.hooks.is_empty() || !self.rules.is_empty()
+    }
+
+    /// Whether spikes of one-step projections into exact-LIF and COBA targets are added
+    /// straight into the synaptic variables (the default) or go through the delay rings like
+    /// every other projection. The two give the same dynamics; with several inputs to one
+    /// neuron in one step the sum is associated differently (`i + (a + b)` against
+    /// `(i + a) + b`), so the results agree to rounding, not bit for bit. The rings are the
+    /// order the GPU backend sums in. Takes effect at the next step; switching is exact.
+    pub fn set_direct_input(&mut self, on: bool) {
+        if self.plan.rings_only == on {
+            self.plan.rings_only = !on;
+            self.plan.key = None;
+        }
     }
 
     /// Simulated time so far (ms).

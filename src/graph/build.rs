@@ -282,6 +282,10 @@ fn connect(
         }
     }
     debug_assert_eq!(indices.len(), nnz);
+    // The columns grew by doubling: give back the unused capacity (up to half of it).
+    indices.shrink_to_fit();
+    data.shrink_to_fit();
+    delays.shrink_to_fit();
     let weights = match shared {
         Some(w) => Weights::try_shared((n_pre, n_post), indptr, indices, w),
         None => Weights::try_new((n_pre, n_post), indptr, indices, data),

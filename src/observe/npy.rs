@@ -12,25 +12,34 @@ use crate::error::{Error, Result};
 use crate::graph::Network;
 use crate::monitor::SpikeRecorder;
 use npyz::WriterBuilder;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Writes a float64 array of shape `(rows, cols)` in C order.
 pub fn write_f64(path: &Path, cols: usize, data: &[f64]) -> Result<()> {
     debug_assert!(cols > 0 && data.len().is_multiple_of(cols));
-    let rows = (data.len() / cols) as u64;
+    write_f64_iter(path, data.len() / cols, cols, data.iter().copied())
+}
+
+/// Writes a float64 array of shape `(rows, cols)` from `values` in C order, streamed (the
+/// array is never held in memory); atomically, like every file of a run directory.
+pub fn write_f64_iter(
+    path: &Path,
+    rows: usize,
+    cols: usize,
+    values: impl Iterator<Item = f64>,
+) -> Result<()> {
+    let mut out = crate::io::AtomicFile::create(path)?;
     let res = (|| -> std::io::Result<()> {
-        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
         let mut w = npyz::WriteOptions::<f64>::new()
             .default_dtype()
-            .shape(&[rows, cols as u64])
+            .shape(&[rows as u64, cols as u64])
             .writer(&mut out)
             .begin_nd()?;
-        w.extend(data.iter().copied())?;
-        w.finish()?;
-        out.flush()
+        w.extend(values)?;
+        w.finish()
     })();
-    res.map_err(|e| Error::io(path, e))
+    res.map_err(|e| Error::io(path, e))?;
+    out.commit()
 }
 
 /// A file name part from a population or projection name: `->` becomes `_to_`; letters,
@@ -51,16 +60,19 @@ pub fn file_part(name: &str) -> String {
 /// Writes `spikes_<population>.npy` for every recorded population; returns the files.
 pub fn write_spikes(rec: &SpikeRecorder, dt_ms: f64, dir: &Path) -> Result<Vec<PathBuf>> {
     let names = rec.populations();
-    let mut per: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
-    for &(step, k, i) in &rec.events {
-        let v = &mut per[k as usize];
-        v.push(step as f64 * dt_ms);
-        v.push(i as f64);
+    let mut counts = vec![0usize; names.len()];
+    for &(_, k, _) in &rec.events {
+        counts[k as usize] += 1;
     }
     let mut files = Vec::new();
-    for (name, data) in names.iter().zip(&per) {
+    for (k, name) in names.iter().enumerate() {
         let path = dir.join(format!("spikes_{}.npy", file_part(name)));
-        write_f64(&path, 2, data)?;
+        let rows = rec
+            .events
+            .iter()
+            .filter(|e| e.1 as usize == k)
+            .flat_map(|&(step, _, i)| [step as f64 * dt_ms, i as f64]);
+        write_f64_iter(&path, counts[k], 2, rows)?;
         files.push(path);
     }
     Ok(files)
@@ -74,16 +86,13 @@ pub fn write_weights(net: &Network, projections: &[String], dir: &Path) -> Resul
             .projection(name)
             .ok_or_else(|| Error::Run(format!("no projection `{name}`")))?;
         let indptr = p.weights.indptr();
-        let mut data = Vec::with_capacity(p.nnz() * 3);
-        for i in 0..p.weights.rows() {
-            for k in indptr[i]..indptr[i + 1] {
-                data.push(i as f64);
-                data.push(p.weights.indices()[k] as f64);
-                data.push(crate::real::wide(p.weights.get(k)));
-            }
-        }
+        let w = &p.weights;
+        let rows = (0..w.rows()).flat_map(|i| {
+            (indptr[i]..indptr[i + 1])
+                .flat_map(move |k| [i as f64, w.indices()[k] as f64, crate::real::wide(w.get(k))])
+        });
         let path = dir.join(format!("weights_{}.npy", file_part(name)));
-        write_f64(&path, 3, &data)?;
+        write_f64_iter(&path, p.nnz(), 3, rows)?;
         files.push(path);
     }
     Ok(files)

@@ -589,7 +589,7 @@ pub fn format_table(r: &BenchReport) -> String {
         if r.precision == "f32" {
             " (feature `f32`; the peers run f64)"
         } else {
-            ""
+            " (`cargo build --release --features f32` builds the faster f32 simulator)"
         }
     );
     let peers: Vec<String> = r

@@ -30,14 +30,6 @@ pub fn widen(xs: &[Real]) -> Cow<'_, [f64]> {
     Cow::Owned(xs.iter().map(|&x| wide(x)).collect())
 }
 
-/// `xs` as [`Real`] (rounded to nearest in an f32 build).
-pub fn narrow(xs: &[f64]) -> Cow<'_, [Real]> {
-    #[cfg(not(feature = "f32"))]
-    return Cow::Borrowed(xs);
-    #[cfg(feature = "f32")]
-    Cow::Owned(xs.iter().map(|&x| x as Real).collect())
-}
-
 /// A writable f64 view of a [`Real`] column for the plugin ABI: the column itself in the
 /// default build; in an f32 build an f64 copy whose values are rounded back into the column
 /// when the view is dropped.

@@ -185,11 +185,12 @@ impl Plan {
             return;
         }
         self.pops = net.pop_ids();
+        let takes_direct = |id: PopId| !self.rings_only && net.pop(id).dynamics.direct_inputs();
         self.posts = self
             .pops
             .iter()
             .map(|&post| {
-                let direct = !self.rings_only && net.pop(post).dynamics.direct_inputs();
+                let direct = takes_direct(post);
                 let incoming = net
                     .incoming(post)
                     .into_iter()
@@ -211,8 +212,7 @@ impl Plan {
             .pops
             .iter()
             .map(|&id| {
-                !self.rings_only
-                    && net.pop(id).dynamics.direct_inputs()
+                takes_direct(id)
                     && self
                         .posts
                         .iter()
@@ -753,13 +753,17 @@ fn with_rule_step(
     let post = net.pop(b.post);
     let (post_spikes, n_post_spikes, n_post) =
         (post.spikes.as_ptr(), post.spikes.len(), post.len());
-    let post_v = post
-        .dynamics
-        .membrane()
-        .map(|m| crate::real::widen(m.v).into_owned());
-    let (post_v, post_v_len) = post_v
-        .as_ref()
-        .map_or((std::ptr::null(), 0), |v| (v.as_ptr(), v.len()));
+    // The membrane as f64: the column itself, or (f32 build) a widened copy kept alive here.
+    let _widened: Option<Vec<f64>>;
+    let (post_v, post_v_len) = match post.dynamics.membrane().map(|m| crate::real::widen(m.v)) {
+        None => (std::ptr::null(), 0),
+        Some(std::borrow::Cow::Borrowed(v)) => (v.as_ptr(), v.len()),
+        Some(std::borrow::Cow::Owned(v)) => {
+            let view = (v.as_ptr(), v.len());
+            _widened = Some(v);
+            view
+        }
+    };
     let proj = net.proj_mut(b.proj);
     let nnz = proj.nnz();
     let (indptr, indices, data) = proj.weights.parts_mut();

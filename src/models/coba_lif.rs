@@ -11,7 +11,7 @@
 //! the step (Brian2 `method='euler'`): v ← v + h·dv/dt (held while refractory), g ← g − h·g/τ.
 //! Threshold, reset, refractoriness and spike stamping are those of [`super::lif`].
 
-use super::{chunks, for_chunks, refractory_steps, Split};
+use super::{chunks, for_chunks, refractory_steps, Reads, Split};
 use crate::file::CobaLifParams;
 use crate::Real;
 
@@ -46,7 +46,7 @@ pub struct CobaLif {
     pub refractory: Vec<u32>,
     /// External current from stimuli (nA). Written through
     /// [`CobaLif::external_current_mut`], which tells the update to read it.
-    pub i_ext: Vec<Real>,
+    pub(crate) i_ext: Vec<Real>,
     /// Whether `i_ext` has been handed out for writing (else it is zero and not read).
     pub(crate) ext_used: bool,
     pub(crate) k: Consts,
@@ -124,15 +124,6 @@ impl CobaLif {
     }
 }
 
-/// Which optional columns the update reads.
-#[derive(Debug, Clone, Copy)]
-struct Reads {
-    /// The due buffers may hold input.
-    due: bool,
-    /// The external current may be non-zero.
-    ext: bool,
-}
-
 struct Cols<'a> {
     v: &'a mut [Real],
     ge: &'a mut [Real],
@@ -197,7 +188,7 @@ fn update_chunk(k: &Consts, reads: Reads, c: Cols, offset: u32, out: &mut Vec<u3
     euler_chunk(k, reads, c, offset, out)
 }
 
-/// [`euler_chunk`] compiled for AVX-512F (eight lanes of f64). No FMA, as for AVX2.
+/// [`euler_chunk`] compiled for AVX-512F (eight lanes of f64, sixteen of f32). No FMA, as for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn euler_chunk_avx512(k: &Consts, reads: Reads, c: Cols, offset: u32, out: &mut Vec<u32>) {

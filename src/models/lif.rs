@@ -40,7 +40,7 @@
 //! delayed reset, so with v_rest = v_reset = 0 and R = 1 the arithmetic is snnTorch's.
 //! `i_exc` and `i_inh` stay zero: delivered input enters v in the step it is delivered.
 
-use super::{chunks, for_chunks, refractory_steps, Split};
+use super::{chunks, for_chunks, refractory_steps, Reads, Split};
 use crate::file::{LifIntegration, LifParams, Reset};
 use crate::Real;
 
@@ -116,7 +116,7 @@ pub struct Lif {
     pub refractory: Vec<u32>,
     /// External current from stimuli (nA). Written through
     /// [`Lif::external_current_mut`], which tells the update to read it.
-    pub i_ext: Vec<Real>,
+    pub(crate) i_ext: Vec<Real>,
     /// Whether `i_ext` has been handed out for writing (else it is zero and not read).
     pub(crate) ext_used: bool,
     pub(crate) prop: LifPropagators,
@@ -194,15 +194,6 @@ impl Lif {
     }
 }
 
-/// Which optional columns the update reads.
-#[derive(Debug, Clone, Copy)]
-struct Reads {
-    /// The due buffers may hold input.
-    due: bool,
-    /// The external current may be non-zero.
-    ext: bool,
-}
-
 struct Cols<'a> {
     v: &'a mut [Real],
     ie: &'a mut [Real],
@@ -270,7 +261,7 @@ fn update_chunk(p: &LifPropagators, reads: Reads, c: Cols, offset: u32, out: &mu
     exact_chunk(p, reads, c, offset, out)
 }
 
-/// [`exact_chunk`] compiled for AVX-512F (eight lanes of f64). No FMA, as for AVX2.
+/// [`exact_chunk`] compiled for AVX-512F (eight lanes of f64, sixteen of f32). No FMA, as for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn exact_chunk_avx512(
@@ -283,7 +274,7 @@ unsafe fn exact_chunk_avx512(
     exact_chunk(p, reads, c, offset, out)
 }
 
-/// [`exact_chunk`] compiled for AVX2 (four lanes of f64 instead of two). No FMA: the
+/// [`exact_chunk`] compiled for AVX2 (four lanes of f64 or eight of f32 instead of two or four). No FMA: the
 /// operations, and so the results, are those of the generic build.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]

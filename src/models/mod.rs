@@ -185,6 +185,16 @@ pub struct StepCtx {
     pub dt_ms: f64,
 }
 
+/// Which optional columns a model's update reads (the exact-LIF and COBA updates skip a
+/// column known to be zero).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Reads {
+    /// The due buffers may hold input.
+    pub due: bool,
+    /// The external current may be non-zero.
+    pub ext: bool,
+}
+
 impl Dynamics {
     /// New dynamics for `n` neurons, state at rest.
     pub fn new(spec: &ModelSpec, n: usize, dt_ms: f64, seed: u64, pop_name: &str) -> Self {

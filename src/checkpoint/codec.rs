@@ -46,12 +46,9 @@ impl Enc {
             self.f64(x);
         }
     }
-    /// A length-prefixed column of reals.
+    /// A length-prefixed column of reals, stored as f64 in every build.
     pub fn reals(&mut self, xs: &[Real]) {
-        self.u64(xs.len() as u64);
-        for &x in xs {
-            self.f64(crate::real::wide(x));
-        }
+        self.f64s(&crate::real::widen(xs));
     }
     /// A length-prefixed column of u64.
     pub fn u64s(&mut self, xs: &[u64]) {

@@ -84,7 +84,7 @@ fn synapses(net: &Network, p: &Projection, pre: &str, post: &str) -> Synapses {
 fn norm(p: &Projection) -> f64 {
     p.weights
         .iter()
-        .map(|x| crate::real::wide(x * x))
+        .map(|x| crate::real::wide(x).powi(2))
         .sum::<f64>()
         .sqrt()
 }

@@ -187,7 +187,7 @@ fn foraging_text(file: &str) -> String {
     )
 }
 
-fn trainer(file: &str, edit: impl Fn(&mut snnsim::file::GraphFile)) -> Trainer {
+pub(crate) fn trainer(file: &str, edit: impl Fn(&mut snnsim::file::GraphFile)) -> Trainer {
     let src = Source::from_text(file, foraging_text(file));
     let mut parsed = src.parse().unwrap();
     edit(&mut parsed);

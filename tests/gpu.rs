@@ -311,3 +311,158 @@ fn device_chacha8_matches_the_cpu_streams() {
         }
     }
 }
+
+/// The batched agents' kernel code (hip/agent.hip), run on the host, computes a decision of
+/// several agents exactly as the CPU agent does (src/agent/bptt.rs and the logits of
+/// src/agent/train.rs): membranes, spikes, resets, logits, q and ν bit for bit, for every
+/// hidden neuron, reset and surrogate. Needs a GPU build, not a device.
+#[test]
+fn agent_kernel_code_computes_the_cpu_agents_decisions_bit_for_bit() {
+    use snnsim::agent::bptt::{Hidden, Layers, Surrogate, Trace};
+    use snnsim::agent::train::kernel_layers;
+    use snnsim::file::Reset;
+    use snnsim_kernels::ffi::{AGENT_RESET, AGENT_SPIKE};
+    if backend::kernels::platform().is_none() {
+        println!("agent kernel: skipped: this build has no GPU kernels");
+        return;
+    }
+    let (n_in, h, o, steps) = (40, 37, 4, 10);
+    // Fixed pseudo-random weights, strong enough that neurons spike and reset.
+    let mut x = 0x2545f4914f6cdd1du64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let w1: Vec<f64> = (0..n_in * h).map(|_| 1.6 * next() - 0.4).collect();
+    let w2: Vec<f64> = (0..h * o).map(|_| next() - 0.5).collect();
+    // Five agents: no input, one input, several (repeated) inputs.
+    let lists: [&[u32]; 5] = [&[], &[3], &[0, 7, 39], &[5, 5, 12, 30, 31, 2], &[17, 1]];
+    let mut active = Vec::new();
+    let mut starts = vec![0u32];
+    for l in lists {
+        active.extend_from_slice(l);
+        starts.push(active.len() as u32);
+    }
+    let (alpha, beta) = (0.9f64, 0.8f64);
+    let tau = alpha.ln() / (beta.ln() - alpha.ln()) + 1.0;
+    let neurons = [
+        (Hidden::Leaky { beta: 0.95 }, &[Reset::Zero, Reset::Subtract, Reset::NoReset][..]),
+        (
+            Hidden::Synaptic {
+                alpha: 0.9,
+                beta: 0.95,
+            },
+            &[Reset::Zero, Reset::Subtract, Reset::NoReset][..],
+        ),
+        (Hidden::Alpha { alpha, beta, tau }, &[Reset::Zero, Reset::NoReset][..]),
+    ];
+    let surrogates = [
+        Surrogate::FastSigmoid { slope: 25.0 },
+        Surrogate::Sigmoid { slope: 5.0 },
+        Surrogate::Atan { alpha: 2.0 },
+    ];
+    let (mut total_spikes, mut total_resets) = (0, 0);
+    for (neuron, resets) in neurons {
+        for &reset in resets {
+            for surrogate in surrogates {
+                let layers = Layers {
+                    hidden: h,
+                    out: o,
+                    neuron,
+                    reset,
+                    threshold: 1.0,
+                    beta_out: 0.85,
+                    surrogate,
+                };
+                let kl = kernel_layers(&layers, steps);
+                let got = backend::kernels::agent_decide_host(&kl, &w1, &w2, &active, &starts)
+                    .expect("a GPU build")
+                    .expect("valid arguments");
+                let case = format!("{neuron:?} {reset:?} {surrogate:?}");
+                let mut tr = Trace::default();
+                for (a, l) in lists.iter().enumerate() {
+                    let mut cur = vec![0.0; h];
+                    for &i in *l {
+                        for j in 0..h {
+                            cur[j] += w1[i as usize * h + j];
+                        }
+                    }
+                    layers.forward(steps, |_, b| b.copy_from_slice(&cur), &w2, None, &mut tr);
+                    for t in 0..steps {
+                        for j in 0..h {
+                            let k = (a * steps + t) * h + j;
+                            let f = got.flags[k];
+                            assert_eq!(got.mem[k].to_bits(), tr.mem[t * h + j].to_bits(), "{case}: mem a{a} t{t} j{j}");
+                            assert_eq!(f & AGENT_SPIKE != 0, tr.spk[t * h + j] != 0.0, "{case}: spike a{a} t{t} j{j}");
+                            assert_eq!(f & AGENT_RESET != 0, tr.reset[t * h + j] != 0.0, "{case}: reset a{a} t{t} j{j}");
+                            total_spikes += usize::from(f & AGENT_SPIKE != 0);
+                            total_resets += usize::from(f & AGENT_RESET != 0);
+                        }
+                    }
+                    for j in 0..h {
+                        let n = (0..steps).filter(|t| tr.spk[t * h + j] != 0.0).count();
+                        assert_eq!(got.counts[a * h + j] as usize, n, "{case}: count a{a} j{j}");
+                    }
+                    for c in 0..o {
+                        let mut z = 0.0;
+                        for t in 0..steps {
+                            z += tr.out[t * o + c] / steps as f64;
+                        }
+                        assert_eq!(got.z[a * o + c].to_bits(), z.to_bits(), "{case}: z a{a} c{c}");
+                    }
+                    let (mut q, mut nu) = (vec![0.0; h], vec![0.0; h]);
+                    layers.policy_factors(&mut tr, &mut q, &mut nu);
+                    for j in 0..h {
+                        assert_eq!(got.q[a * h + j].to_bits(), q[j].to_bits(), "{case}: q a{a} j{j}");
+                        assert_eq!(got.nu[a * h + j].to_bits(), nu[j].to_bits(), "{case}: nu a{a} j{j}");
+                    }
+                }
+            }
+        }
+    }
+    // The comparison covered spiking and resetting neurons.
+    assert!(total_spikes > 1000 && total_resets > 500, "{total_spikes} spikes, {total_resets} resets");
+}
+
+/// Training the foraging agent with its decisions on the GPU gives the CPU's training: the
+/// same episodes (returns, food, lengths, spikes), the same weights after every batch, bit for
+/// bit with the fast-sigmoid surrogate, through a growth and a pruning edit. Skipped without a
+/// device.
+#[test]
+fn foraging_training_agrees_on_every_backend() {
+    let run = |b: &Backend| {
+        let mut t = crate::foraging::trainer("foraging.ron", |f| {
+            f.task.as_mut().unwrap().agent_mut().batch = 24;
+        });
+        t.set_backend(b);
+        t.batch(24).unwrap();
+        t.grow_hidden(16).unwrap();
+        t.batch(24).unwrap();
+        t.prune_hidden(&[0, 3, 50, 70]).unwrap();
+        t.batch(20).unwrap();
+        let w = |p: &str| -> Vec<u64> {
+            let proj = t.net.projection(p).unwrap();
+            proj.weights.iter().map(|w| w.to_bits()).collect()
+        };
+        (
+            t.device(),
+            t.metrics.clone(),
+            t.last_episode_spikes.clone(),
+            w("input->hidden"),
+            w("hidden->readout"),
+        )
+    };
+    let backends = backends("foraging");
+    let reference = run(&backends[0]);
+    assert!(reference.1.iter().map(|m| m.length).sum::<u32>() > 1000);
+    for b in &backends[1..] {
+        let got = run(b);
+        println!("foraging: {} against {}", got.0, reference.0);
+        assert_eq!(got.1, reference.1, "episode metrics");
+        assert_eq!(got.2, reference.2, "spikes of the recorded episode");
+        assert!(got.3 == reference.3, "input weights differ");
+        assert!(got.4 == reference.4, "readout weights differ");
+    }
+}

@@ -1,13 +1,190 @@
-// RESERVED for the batched foraging agents' dense parts (issue #7), to be written once the CPU
-// agent exists (another engineer is building it) so that the same test body can compare them:
+// The batched foraging agents' dense parts: one decision of a whole batch of agents in one
+// launch (src/agent/bptt.rs is the reference; src/agent/train.rs drives both).
 //
-//   - hidden -> readout for the whole batch: one launch over (agent, readout unit), each
-//     thread summing its row of the dense readout matrix over the hidden spikes of its agent
-//     in index order (the CPU's order, as snnk_propagate_dense does);
-//   - the surrogate backward pass: per (agent, synapse) the surrogate derivative of the spike
-//     at the stored membrane times the presynaptic trace, accumulated over the decision
-//     window in time order;
+// One block per agent. Each thread owns hidden neurons j (strided by the block size) and
+// runs, for its neuron and in the CPU's order and operations:
+//   currents   x_j = sum over the agent's active inputs i, in list order, of w1[i, j];
+//   forward    T steps of the hidden neuron (Leaky, Synaptic or Alpha; reset from the
+//              previous membrane, detached), keeping each step's membrane and spike/reset;
+//   backward   the factored surrogate-gradient pass of the decision (Layers::policy_factors):
+//              q_j = sum_t kappa_t spk_t,j and nu_j = sum_t lambda_t,j.
+// Then, after one barrier, each thread owns readout units c: the leaky readout over the T
+// steps, summing the rows of the dense readout matrix w2 of the neurons that spiked, in index
+// order (as the CPU), and the logit z_c = the mean readout membrane.
 //
-// under the same rules as the other kernels: double state, no contraction, no warp-size
-// assumption, one C-ABI entry per kernel declared in snnk.h and mirrored in kernels/src/ffi.rs.
+// The per-neuron and per-unit work are __host__ __device__ functions: snnk_agent_decide_host
+// runs them in plain loops on the host, so a machine without a GPU checks the arithmetic
+// against the CPU agent (tests/gpu.rs). Double precision, no contraction, no warp-size
+// assumption (the only cooperation is one __syncthreads()).
 #include "device.h"
+
+#include <math.h>
+
+namespace {
+
+// dspk/dmem at u = mem - threshold (bptt.rs, Surrogate::grad).
+__host__ __device__ inline double snnk_surrogate(const SnnkAgentLayers& L, double u) {
+    switch (L.surrogate) {
+        case SNNK_SURROGATE_SIGMOID: {
+            const double e = exp(-L.slope * u);
+            return L.slope * e / ((e + 1.0) * (e + 1.0));
+        }
+        case SNNK_SURROGATE_ATAN: {
+            const double z = 1.5707963267948966 * L.slope * u;  // (pi/2) * alpha * u
+            return L.slope / 2.0 / (1.0 + z * z);
+        }
+        default: {  // fast sigmoid
+            const double d = L.slope * fabs(u) + 1.0;
+            return 1.0 / (d * d);
+        }
+    }
+}
+
+// Everything of hidden neuron j of one agent; `a` indexes the agent's rows of the outputs.
+__host__ __device__ inline void snnk_agent_neuron(const SnnkAgentLayers& L, const double* w1,
+                                                  const uint32_t* active, uint32_t n_active,
+                                                  uint32_t a, uint32_t j, double* mem,
+                                                  uint8_t* flags, double* q, double* nu,
+                                                  uint32_t* counts) {
+    const uint32_t h = L.hidden, T = L.steps;
+    const double theta = L.threshold;
+    double x = 0.0;
+    for (uint32_t k = 0; k < n_active; ++k) x += w1[(size_t)active[k] * h + j];
+
+    // Forward.
+    const size_t base = (size_t)a * T * h + j;  // element (a, t, j) at base + t·h
+    double prev = 0.0, syn = 0.0, syn_inh = 0.0;
+    uint32_t count = 0;
+    for (uint32_t t = 0; t < T; ++t) {
+        const double r = prev > theta ? 1.0 : 0.0;
+        double k = 1.0, s = 0.0;
+        if (L.reset == SNNK_RESET_ZERO) k = 1.0 - r;
+        else if (L.reset == SNNK_RESET_SUBTRACT) s = theta * r;
+        double m;
+        if (L.neuron == SNNK_HIDDEN_SYNAPTIC) {
+            syn = L.alpha * syn + x;
+            m = k * (L.beta * prev + syn) - s;
+        } else if (L.neuron == SNNK_HIDDEN_ALPHA) {
+            const double e = L.alpha * syn + x;
+            const double n = L.beta * syn_inh - x;
+            syn = k * e;
+            syn_inh = k * n;
+            m = k * (L.tau * (e + n));
+        } else {  // Leaky
+            m = k * L.beta * prev + x - s;
+        }
+        prev = m;
+        const bool spk = m > theta;
+        count += spk ? 1u : 0u;
+        mem[base + (size_t)t * h] = m;
+        flags[base + (size_t)t * h] =
+            (uint8_t)((spk ? SNNK_AGENT_SPIKE : 0u) | (r != 0.0 ? SNNK_AGENT_RESET : 0u));
+    }
+    counts[(size_t)a * h + j] = count;
+
+    // Backward, factored (kappa_t = 1/T + beta_out·kappa_{t+1}).
+    const bool zero = L.reset == SNNK_RESET_ZERO;
+    double kappa = 0.0, qj = 0.0, nuj = 0.0;
+    double mu = 0.0, lam = 0.0, eta = 0.0, k_next = 0.0;  // lam is epsilon for Alpha
+    for (uint32_t t = T; t-- > 0;) {
+        kappa = 1.0 / (double)T + L.beta_out * kappa;
+        const size_t at = base + (size_t)t * h;
+        const uint8_t f = flags[at];
+        qj += kappa * ((f & SNNK_AGENT_SPIKE) ? 1.0 : 0.0);
+        const double k_t = zero ? 1.0 - ((f & SNNK_AGENT_RESET) ? 1.0 : 0.0) : 1.0;
+        const double g = snnk_surrogate(L, mem[at] - theta);
+        if (L.neuron == SNNK_HIDDEN_ALPHA) {
+            const double e = k_next * L.alpha * (lam + L.tau * mu);
+            const double n = k_next * L.beta * (eta + L.tau * mu);
+            mu = kappa * g;
+            lam = e;
+            eta = n;
+            k_next = k_t;
+            nuj += k_t * (e - n);
+        } else {
+            const double m = kappa * g + k_next * L.beta * mu;
+            const double l = L.neuron == SNNK_HIDDEN_SYNAPTIC ? k_t * m + L.alpha * lam : m;
+            mu = m;
+            lam = l;
+            k_next = k_t;
+            nuj += l;
+        }
+    }
+    q[(size_t)a * h + j] = qj;
+    nu[(size_t)a * h + j] = nuj;
+}
+
+// Readout unit c of one agent: out_t = beta_out·out_{t-1} + 0 + the w2 rows of the neurons
+// that spiked at t (index order); z_c = sum_t out_t / T.
+__host__ __device__ inline void snnk_agent_readout(const SnnkAgentLayers& L, const double* w2,
+                                                   uint32_t a, uint32_t c, const uint8_t* flags,
+                                                   double* z) {
+    const uint32_t h = L.hidden, o = L.out, T = L.steps;
+    double out = 0.0, zc = 0.0;
+    for (uint32_t t = 0; t < T; ++t) {
+        out = L.beta_out * out + 0.0;
+        const uint8_t* f = flags + ((size_t)a * T + t) * h;
+        for (uint32_t j = 0; j < h; ++j) {
+            if (f[j] & SNNK_AGENT_SPIKE) out += w2[(size_t)j * o + c];
+        }
+        zc += out / (double)T;
+    }
+    z[(size_t)a * o + c] = zc;
+}
+
+__global__ void agent_decide_kernel(SnnkAgentLayers L, const double* __restrict__ w1,
+                                    const double* __restrict__ w2,
+                                    const uint32_t* __restrict__ active,
+                                    const uint32_t* __restrict__ active_start, double* mem,
+                                    uint8_t* flags, double* __restrict__ z,
+                                    double* __restrict__ q, double* __restrict__ nu,
+                                    uint32_t* __restrict__ counts) {
+    const uint32_t a = blockIdx.x;
+    const uint32_t first = active_start[a];
+    const uint32_t n_active = active_start[a + 1] - first;
+    for (uint32_t j = threadIdx.x; j < L.hidden; j += blockDim.x) {
+        snnk_agent_neuron(L, w1, active + first, n_active, a, j, mem, flags, q, nu, counts);
+    }
+    __syncthreads();  // the readout reads every neuron's spikes
+    for (uint32_t c = threadIdx.x; c < L.out; c += blockDim.x) {
+        snnk_agent_readout(L, w2, a, c, flags, z);
+    }
+}
+
+bool valid(const SnnkAgentLayers& L, uint32_t n_agents) {
+    return L.hidden > 0 && L.out > 0 && L.steps > 0 && n_agents > 0 &&
+           L.neuron <= SNNK_HIDDEN_ALPHA && L.reset <= SNNK_RESET_NONE &&
+           L.surrogate <= SNNK_SURROGATE_ATAN;
+}
+
+}  // namespace
+
+extern "C" int snnk_agent_decide(SnnkCtx* ctx, SnnkAgentLayers layers, const double* w1,
+                                 const double* w2, uint32_t n_agents, const uint32_t* active,
+                                 const uint32_t* active_start, double* mem, uint8_t* flags,
+                                 double* z, double* q, double* nu, uint32_t* counts) {
+    if (!ctx || !valid(layers, n_agents)) return SNNK_ERR_BAD_ARGUMENT;
+    // A block of whole multiples of 64 threads covering the hidden layer, at most 256: every
+    // thread then owns one or a few neurons; nothing depends on the warp size.
+    uint32_t block = (layers.hidden + 63) / 64 * 64;
+    if (block > 256) block = 256;
+    agent_decide_kernel<<<n_agents, block, 0, snnk_stream(ctx)>>>(
+        layers, w1, w2, active, active_start, mem, flags, z, q, nu, counts);
+    return snnk_launch_status();
+}
+
+extern "C" int snnk_agent_decide_host(SnnkAgentLayers layers, const double* w1, const double* w2,
+                                      uint32_t n_agents, const uint32_t* active,
+                                      const uint32_t* active_start, double* mem, uint8_t* flags,
+                                      double* z, double* q, double* nu, uint32_t* counts) {
+    if (!valid(layers, n_agents)) return SNNK_ERR_BAD_ARGUMENT;
+    for (uint32_t a = 0; a < n_agents; ++a) {
+        const uint32_t first = active_start[a];
+        for (uint32_t j = 0; j < layers.hidden; ++j) {
+            snnk_agent_neuron(layers, w1, active + first, active_start[a + 1] - first, a, j, mem,
+                              flags, q, nu, counts);
+        }
+        for (uint32_t c = 0; c < layers.out; ++c) snnk_agent_readout(layers, w2, a, c, flags, z);
+    }
+    return 0;
+}

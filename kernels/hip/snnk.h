@@ -196,15 +196,57 @@ int snnk_propagate_dense(SnnkCtx* ctx, const double* weights, const uint32_t* ro
                          unsigned long long* events);
 
 // --- batched foraging agents ---------------------------------------------------------------
-// RESERVED (issue #7): the dense parts of the batched foraging agent (hidden -> readout for the
-// whole batch, the surrogate-gradient backward pass) go here, in kernels/hip/agent.hip, once
-// the CPU agent they must agree with exists.
+// One decision of a batch of agents (src/agent/bptt.rs; docs/gpu.md): input currents from the
+// active inputs' rows of w1, T steps of the hidden layer and the leaky readout, the logits
+// (mean readout membrane) and the factored surrogate-gradient backward pass (q, nu).
+
+#define SNNK_HIDDEN_LEAKY 0u
+#define SNNK_HIDDEN_SYNAPTIC 1u
+#define SNNK_HIDDEN_ALPHA 2u
+#define SNNK_RESET_ZERO 0u
+#define SNNK_RESET_SUBTRACT 1u
+#define SNNK_RESET_NONE 2u
+#define SNNK_SURROGATE_FAST_SIGMOID 0u
+#define SNNK_SURROGATE_SIGMOID 1u
+#define SNNK_SURROGATE_ATAN 2u
+// Bits of the per-step flags.
+#define SNNK_AGENT_SPIKE 1u
+#define SNNK_AGENT_RESET 2u
+
+// The agent's fixed parts (snnsim::agent::bptt::Layers).
+typedef struct {
+    uint32_t hidden;     // hidden neurons h
+    uint32_t out;        // readout units o
+    uint32_t steps;      // simulation steps per decision T
+    uint32_t neuron;     // SNNK_HIDDEN_*
+    uint32_t reset;      // SNNK_RESET_*
+    uint32_t surrogate;  // SNNK_SURROGATE_*
+    // Hidden decays (alpha unused by Leaky), Alpha's tau, threshold, readout decay, and the
+    // surrogate's parameter (slope, or atan's alpha).
+    double alpha, beta, tau, threshold, beta_out, slope;
+} SnnkAgentLayers;
+
+// Agent a's active inputs are active[active_start[a] .. active_start[a + 1]] (indices into the
+// rows of w1, n_in x h row-major); w2 is h x o row-major. Scratch: mem (n_agents x T x h) and
+// flags (n_agents x T x h; SNNK_AGENT_SPIKE, SNNK_AGENT_RESET), which the host may read back
+// for a spike raster. Out: z (n_agents x o), q and nu (n_agents x h), counts (n_agents x h,
+// the spikes of each neuron in the decision). Asynchronous.
+int snnk_agent_decide(SnnkCtx* ctx, SnnkAgentLayers layers, const double* w1, const double* w2,
+                      uint32_t n_agents, const uint32_t* active, const uint32_t* active_start,
+                      double* mem, uint8_t* flags, double* z, double* q, double* nu,
+                      uint32_t* counts);
 
 // --- host helpers (no device needed; used by the tests) -----------------------------------
 
 // Draw number `index` (64-bit) of the ChaCha8 stream with `key`, as rand_chacha's
 // ChaCha8Rng::from_seed(key) gives it, computed by the same code the Poisson kernel runs.
 uint64_t snnk_chacha8_u64(const uint32_t key[8], uint64_t index);
+// snnk_agent_decide on the host, in host memory: the kernel's per-neuron and per-unit code run
+// in loops (so the arithmetic can be checked against the CPU agent without a device).
+int snnk_agent_decide_host(SnnkAgentLayers layers, const double* w1, const double* w2,
+                           uint32_t n_agents, const uint32_t* active, const uint32_t* active_start,
+                           double* mem, uint8_t* flags, double* z, double* q, double* nu,
+                           uint32_t* counts);
 
 #ifdef __cplusplus
 }

@@ -121,6 +121,37 @@ pub struct SnnkTarget {
     pub pad: u32,
 }
 
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SnnkAgentLayers {
+    pub hidden: u32,
+    pub out: u32,
+    pub steps: u32,
+    pub neuron: u32,
+    pub reset: u32,
+    pub surrogate: u32,
+    pub alpha: f64,
+    pub beta: f64,
+    pub tau: f64,
+    pub threshold: f64,
+    pub beta_out: f64,
+    pub slope: f64,
+}
+
+pub const HIDDEN_LEAKY: u32 = 0;
+pub const HIDDEN_SYNAPTIC: u32 = 1;
+pub const HIDDEN_ALPHA: u32 = 2;
+pub const RESET_ZERO: u32 = 0;
+pub const RESET_SUBTRACT: u32 = 1;
+pub const RESET_NONE: u32 = 2;
+pub const SURROGATE_FAST_SIGMOID: u32 = 0;
+pub const SURROGATE_SIGMOID: u32 = 1;
+pub const SURROGATE_ATAN: u32 = 2;
+/// `SNNK_AGENT_SPIKE`: bit of a flag byte.
+pub const AGENT_SPIKE: u8 = 1;
+/// `SNNK_AGENT_RESET`: bit of a flag byte.
+pub const AGENT_RESET: u8 = 2;
+
 /// What a stub returns.
 #[cfg(not(any(feature = "hip", feature = "cuda")))]
 trait Stub {
@@ -284,5 +315,34 @@ c_abi! {
         step: *const u64,
         events: *mut u64,
     ) -> c_int;
+    pub fn snnk_agent_decide(
+        ctx: *mut SnnkCtx,
+        layers: SnnkAgentLayers,
+        w1: *const f64,
+        w2: *const f64,
+        n_agents: u32,
+        active: *const u32,
+        active_start: *const u32,
+        mem: *mut f64,
+        flags: *mut u8,
+        z: *mut f64,
+        q: *mut f64,
+        nu: *mut f64,
+        counts: *mut u32,
+    ) -> c_int;
     pub fn snnk_chacha8_u64(key: *const u32, index: u64) -> u64;
+    pub fn snnk_agent_decide_host(
+        layers: SnnkAgentLayers,
+        w1: *const f64,
+        w2: *const f64,
+        n_agents: u32,
+        active: *const u32,
+        active_start: *const u32,
+        mem: *mut f64,
+        flags: *mut u8,
+        z: *mut f64,
+        q: *mut f64,
+        nu: *mut f64,
+        counts: *mut u32,
+    ) -> c_int;
 }

@@ -22,8 +22,8 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 pub use ffi::{
-    SnnkCobaParams, SnnkCsr, SnnkLifParams, SnnkListSource, SnnkLog, SnnkPoissonChunk, SnnkPop,
-    SnnkTarget, POISSON_CHUNK,
+    SnnkAgentLayers, SnnkCobaParams, SnnkCsr, SnnkLifParams, SnnkListSource, SnnkLog,
+    SnnkPoissonChunk, SnnkPop, SnnkTarget, POISSON_CHUNK,
 };
 
 /// The GPU platform this build targets: `Some("HIP")`, `Some("CUDA")`, or `None` for a build
@@ -345,6 +345,8 @@ unsafe impl DeviceCopy for u64 {}
 unsafe impl DeviceCopy for u32 {}
 // SAFETY: plain numbers.
 unsafe impl DeviceCopy for u16 {}
+// SAFETY: plain numbers.
+unsafe impl DeviceCopy for u8 {}
 // SAFETY: plain numbers; only the host writes it.
 unsafe impl DeviceCopy for SnnkLifParams {}
 // SAFETY: plain numbers; only the host writes it.
@@ -512,6 +514,258 @@ pub fn chacha8_draw(key: &[u32; 8], index: u64) -> Option<u64> {
     platform()?;
     // SAFETY: `key` holds the 8 words the function reads.
     Some(unsafe { ffi::snnk_chacha8_u64(key.as_ptr(), index) })
+}
+
+/// The outputs of one decision of a batch of agents, in the layout of `snnk_agent_decide`
+/// (hip/snnk.h): per agent `a`, `z[a·o..]`, `q`/`nu`/`counts[a·h..]`, and `mem`/`flags` of
+/// step t at `(a·T + t)·h..`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AgentDecision {
+    /// Hidden membrane after each step.
+    pub mem: Vec<f64>,
+    /// Per step and neuron: [`ffi::AGENT_SPIKE`] | [`ffi::AGENT_RESET`].
+    pub flags: Vec<u8>,
+    /// Logits: the mean readout membrane.
+    pub z: Vec<f64>,
+    /// q of the factored backward pass.
+    pub q: Vec<f64>,
+    /// ν of the factored backward pass.
+    pub nu: Vec<f64>,
+    /// Spikes of each hidden neuron in the decision.
+    pub counts: Vec<u32>,
+}
+
+impl AgentDecision {
+    /// Zeroed buffers for `n_agents` agents of `layers`.
+    pub fn zeroed(layers: &SnnkAgentLayers, n_agents: usize) -> Self {
+        let (h, o, t) = (
+            layers.hidden as usize,
+            layers.out as usize,
+            layers.steps as usize,
+        );
+        AgentDecision {
+            mem: vec![0.0; n_agents * t * h],
+            flags: vec![0; n_agents * t * h],
+            z: vec![0.0; n_agents * o],
+            q: vec![0.0; n_agents * h],
+            nu: vec![0.0; n_agents * h],
+            counts: vec![0; n_agents * h],
+        }
+    }
+}
+
+/// Panics unless the active lists of a batch decision fit: `active_start` non-decreasing up
+/// to at most `active.len()`, every active index one of the `rows` input rows. Returns the
+/// number of agents.
+fn check_active(active: &[u32], active_start: &[u32], rows: usize) -> usize {
+    assert!(active_start.len() >= 2, "no agents");
+    assert!(
+        active_start.windows(2).all(|w| w[0] <= w[1])
+            && *active_start.last().unwrap() as usize <= active.len(),
+        "active_start must rise to at most active.len()"
+    );
+    assert!(
+        active.iter().all(|&i| (i as usize) < rows),
+        "an active input is not a row of w1"
+    );
+    active_start.len() - 1
+}
+
+/// `snnk_agent_decide` computed on the host by the kernel's own per-neuron and per-unit code
+/// (hip/agent.hip), so its arithmetic can be compared with the CPU agent without a device.
+/// `None` without GPU support.
+pub fn agent_decide_host(
+    layers: &SnnkAgentLayers,
+    w1: &[f64],
+    w2: &[f64],
+    active: &[u32],
+    active_start: &[u32],
+) -> Option<Result<AgentDecision>> {
+    platform()?;
+    let (h, o) = (layers.hidden as usize, layers.out as usize);
+    assert!(
+        h > 0 && o > 0 && layers.steps > 0,
+        "empty layers {layers:?}"
+    );
+    assert!(
+        w1.len() % h == 0,
+        "w1 holds {} values, not rows of {h}",
+        w1.len()
+    );
+    assert_eq!(w2.len(), h * o, "w2 must be hidden × out");
+    let n = check_active(active, active_start, w1.len() / h);
+    let mut d = AgentDecision::zeroed(layers, n);
+    // SAFETY: every buffer has the size snnk.h documents for these layers and agents
+    // (zeroed above; the inputs checked).
+    let status = unsafe {
+        ffi::snnk_agent_decide_host(
+            *layers,
+            w1.as_ptr(),
+            w2.as_ptr(),
+            n as u32,
+            active.as_ptr(),
+            active_start.as_ptr(),
+            d.mem.as_mut_ptr(),
+            d.flags.as_mut_ptr(),
+            d.z.as_mut_ptr(),
+            d.q.as_mut_ptr(),
+            d.nu.as_mut_ptr(),
+            d.counts.as_mut_ptr(),
+        )
+    };
+    Some(check(status, "deciding on the host").map(|()| d))
+}
+
+/// The device buffers of batch decisions for up to `capacity` agents of fixed layers, with
+/// the policy's weights.
+#[derive(Debug)]
+pub struct AgentBatch {
+    layers: SnnkAgentLayers,
+    capacity: usize,
+    w1: DeviceBuffer<f64>,
+    w2: DeviceBuffer<f64>,
+    active: DeviceBuffer<u32>,
+    active_start: DeviceBuffer<u32>,
+    mem: DeviceBuffer<f64>,
+    flags: DeviceBuffer<u8>,
+    z: DeviceBuffer<f64>,
+    q: DeviceBuffer<f64>,
+    nu: DeviceBuffer<f64>,
+    counts: DeviceBuffer<u32>,
+    n_agents: usize,
+}
+
+impl AgentBatch {
+    /// Buffers for up to `capacity` agents with `max_active` active inputs each at most, and
+    /// `n_in` input rows.
+    pub fn new(
+        ctx: &Arc<Context>,
+        layers: SnnkAgentLayers,
+        n_in: usize,
+        capacity: usize,
+        max_active: usize,
+    ) -> Result<Self> {
+        let (h, o, t) = (
+            layers.hidden as usize,
+            layers.out as usize,
+            layers.steps as usize,
+        );
+        let cap = capacity.max(1);
+        Ok(AgentBatch {
+            layers,
+            capacity: cap,
+            w1: ctx.alloc(n_in * h)?,
+            w2: ctx.alloc(h * o)?,
+            active: ctx.alloc((cap * max_active).max(1))?,
+            active_start: ctx.alloc(cap + 1)?,
+            mem: ctx.alloc(cap * t * h)?,
+            flags: ctx.alloc(cap * t * h)?,
+            z: ctx.alloc(cap * o)?,
+            q: ctx.alloc(cap * h)?,
+            nu: ctx.alloc(cap * h)?,
+            counts: ctx.alloc(cap * h)?,
+            n_agents: 0,
+        })
+    }
+
+    /// The layers these buffers are for.
+    pub fn layers(&self) -> &SnnkAgentLayers {
+        &self.layers
+    }
+
+    /// The most agents a decision may hold.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Input rows (of w1).
+    pub fn inputs(&self) -> usize {
+        self.w1.len() / self.layers.hidden as usize
+    }
+
+    /// Uploads the policy's weights (w1: n_in × h, w2: h × o, row-major).
+    pub fn set_weights(&mut self, w1: &[f64], w2: &[f64]) -> Result<()> {
+        assert_eq!(w1.len(), self.w1.len(), "w1 has the wrong size");
+        assert_eq!(w2.len(), self.w2.len(), "w2 has the wrong size");
+        self.w1.write(0, w1)?;
+        self.w2.write(0, w2)
+    }
+
+    /// Launches one decision of `active_start.len() − 1` agents (at most the capacity; see
+    /// `snnk_agent_decide`); the outputs are read with [`AgentBatch::read`].
+    pub fn decide(&mut self, active: &[u32], active_start: &[u32]) -> Result<()> {
+        let h = self.layers.hidden as usize;
+        let n = check_active(active, active_start, self.w1.len() / h);
+        assert!(
+            n <= self.capacity,
+            "{n} agents in buffers for {}",
+            self.capacity
+        );
+        assert!(
+            active.len() <= self.active.len(),
+            "more active inputs than reserved"
+        );
+        self.active.write(0, active)?;
+        self.active_start.write(0, active_start)?;
+        self.n_agents = n;
+        // SAFETY: every buffer is a live buffer of this context sized for `capacity` agents of
+        // these layers (allocated in `new`), n <= capacity, the active lists are checked
+        // against the rows of w1.
+        check(
+            unsafe {
+                ffi::snnk_agent_decide(
+                    self.w1.ctx.raw,
+                    self.layers,
+                    self.w1.ptr(),
+                    self.w2.ptr(),
+                    n as u32,
+                    self.active.ptr(),
+                    self.active_start.ptr(),
+                    self.mem.ptr(),
+                    self.flags.ptr(),
+                    self.z.ptr(),
+                    self.q.ptr(),
+                    self.nu.ptr(),
+                    self.counts.ptr(),
+                )
+            },
+            "launching a batch decision",
+        )
+    }
+
+    /// The logits, q, ν and spike counts of the last decision's agents (flags and membranes
+    /// are left on the device; see [`AgentBatch::read_flags`]).
+    pub fn read(&self, out: &mut AgentDecision) -> Result<()> {
+        let (h, o, n) = (
+            self.layers.hidden as usize,
+            self.layers.out as usize,
+            self.n_agents,
+        );
+        out.z.resize(n * o, 0.0);
+        out.q.resize(n * h, 0.0);
+        out.nu.resize(n * h, 0.0);
+        out.counts.resize(n * h, 0);
+        self.z.read(0, &mut out.z)?;
+        self.q.read(0, &mut out.q)?;
+        self.nu.read(0, &mut out.nu)?;
+        self.counts.read(0, &mut out.counts)
+    }
+
+    /// Agent `a`'s flags of the last decision (T × h).
+    pub fn read_flags(&self, a: usize, out: &mut Vec<u8>) -> Result<()> {
+        let th = self.layers.steps as usize * self.layers.hidden as usize;
+        assert!(a < self.n_agents, "agent {a} of {}", self.n_agents);
+        out.resize(th, 0);
+        self.flags.read(a * th, out)
+    }
+
+    /// Agent `a`'s membranes of the last decision (T × h).
+    pub fn read_mem(&self, a: usize, out: &mut Vec<f64>) -> Result<()> {
+        let th = self.layers.steps as usize * self.layers.hidden as usize;
+        assert!(a < self.n_agents, "agent {a} of {}", self.n_agents);
+        out.resize(th, 0.0);
+        self.mem.read(a * th, out)
+    }
 }
 
 /// The number of threads per block of the neuron-update kernels (`SNNK_UPDATE_BLOCK`).

@@ -15,7 +15,9 @@
 // Index loops mirror the equations above, over several arrays at once.
 #![allow(clippy::needless_range_loop)]
 
+mod batched;
 mod snapshot;
+pub use batched::kernel_layers;
 pub use snapshot::network_and_edits;
 
 use super::bptt::{Hidden, Layers, Trace};
@@ -96,7 +98,6 @@ struct EpisodeBuf {
 struct Scratch {
     trace: Trace,
     cur: Vec<f64>,
-    obs: Vec<f64>,
 }
 
 /// The agent's wiring in the network.
@@ -135,6 +136,8 @@ pub struct Trainer {
     prune_stats: Stats,
     edit_count: u64,
     pool: Option<rayon::ThreadPool>,
+    /// The GPU the decisions run on, or `None` for the CPU.
+    device: Option<batched::DeviceAgents>,
 }
 
 /// Per-hidden-neuron activity since the last check. Each neuron's rate is its spikes over the
@@ -317,6 +320,7 @@ impl Trainer {
             prune_stats: Stats::default(),
             edit_count: 0,
             pool: None,
+            device: None,
         };
         t.grow_stats.reset(h);
         t.prune_stats.reset(h);
@@ -332,6 +336,23 @@ impl Trainer {
             .map_err(|e| Error::Run(format!("cannot start {threads} threads: {e}")))?;
         self.pool = Some(pool);
         Ok(())
+    }
+
+    /// Where the decisions of the episodes run: the CPU (the reference) or a GPU, which runs
+    /// the episodes of a batch in lockstep, one kernel launch per decision of the whole batch.
+    /// Results do not depend on it (docs/gpu.md states the tolerance).
+    pub fn set_backend(&mut self, backend: &crate::backend::Backend) {
+        self.device = match backend {
+            crate::backend::Backend::Cpu => None,
+            crate::backend::Backend::Gpu(d) => Some(batched::DeviceAgents::new(d.clone())),
+        };
+    }
+
+    /// `cpu`, or `gpu: <device name> (<arch>, <platform>)`.
+    pub fn device(&self) -> String {
+        self.device
+            .as_ref()
+            .map_or("cpu".to_string(), |d| d.describe())
     }
 
     /// The agent's settings.
@@ -368,21 +389,26 @@ impl Trainer {
         debug_assert_eq!(w2.len(), h * o);
         let (w1, w2) = (&*widen(w1), &*widen(w2));
         let envs = &mut self.envs[..b];
-        let mut episodes = || -> Vec<Result<EpisodeBuf>> {
-            envs.par_iter_mut()
-                .enumerate()
-                .map(|(k, env)| {
-                    let episode = first + k as u64;
-                    let record = k + 1 == b;
-                    run_episode(env, episode, seed, spec, &layers, w1, w2, n_in, record)
-                })
-                .collect()
+        let mut bufs = if let Some(dev) = &mut self.device {
+            let pool = self.pool.as_ref();
+            batched::run_batch(dev, envs, first, seed, spec, &layers, w1, w2, n_in, pool)?
+        } else {
+            let mut episodes = || -> Vec<Result<EpisodeBuf>> {
+                envs.par_iter_mut()
+                    .enumerate()
+                    .map(|(k, env)| {
+                        let episode = first + k as u64;
+                        let record = k + 1 == b;
+                        run_episode(env, episode, seed, spec, &layers, w1, w2, n_in, record)
+                    })
+                    .collect()
+            };
+            let bufs = match &self.pool {
+                Some(p) => p.install(episodes),
+                None => episodes(),
+            };
+            bufs.into_iter().collect::<Result<Vec<_>>>()?
         };
-        let bufs = match &self.pool {
-            Some(p) => p.install(episodes),
-            None => episodes(),
-        };
-        let mut bufs = bufs.into_iter().collect::<Result<Vec<_>>>()?;
         if let Some(last) = bufs.last_mut() {
             self.last_episode_spikes = std::mem::take(&mut last.raster);
         }
@@ -770,7 +796,134 @@ fn episode_seed(seed: u64, episode: u64) -> u64 {
     r.random()
 }
 
-/// One episode with fixed weights: decisions until the environment ends it.
+/// One episode in progress: its environment, random stream, observation and buffer. A
+/// decision is [`Episode::observe`] (the active inputs), the policy's forward and backward
+/// pass (on the CPU or a device), then [`Episode::act`].
+struct Episode<'e> {
+    env: &'e mut EnvInstance,
+    rng: Rng,
+    obs: Vec<f64>,
+    buf: EpisodeBuf,
+    record: bool,
+    done: bool,
+    pi: Vec<f64>,
+}
+
+impl<'e> Episode<'e> {
+    /// Resets the environment for episode `episode`.
+    fn start(
+        env: &'e mut EnvInstance,
+        episode: u64,
+        seed: u64,
+        layers: &Layers,
+        record: bool,
+    ) -> Result<Self> {
+        let (h, o) = (layers.hidden, layers.out);
+        let mut obs = vec![0.0; env.observation_len()];
+        let mut buf = EpisodeBuf {
+            spikes_per_neuron: vec![0.0; h],
+            active_start: vec![0],
+            ..EpisodeBuf::default()
+        };
+        let max = 128;
+        buf.q.reserve(max * h);
+        buf.nu.reserve(max * h);
+        env.reset(episode_seed(seed, episode), &mut obs)?;
+        Ok(Episode {
+            env,
+            rng: stream(seed, "episode", "", episode),
+            obs,
+            buf,
+            record,
+            done: false,
+            pi: vec![0.0; o],
+        })
+    }
+
+    /// The active inputs of the next decision (kept for the update).
+    fn observe(&mut self, spec: &AgentSpec) -> &[u32] {
+        let start = self.buf.active.len();
+        spec.encoder.active(&self.obs, &mut self.buf.active);
+        self.buf.active_start.push(self.buf.active.len());
+        &self.buf.active[start..]
+    }
+
+    /// Room for this decision's q and ν (see `Layers::policy_factors`), `h` values each.
+    fn factors(&mut self, h: usize) -> (&mut [f64], &mut [f64]) {
+        let base = self.buf.q.len();
+        self.buf.q.resize(base + h, 0.0);
+        self.buf.nu.resize(base + h, 0.0);
+        (&mut self.buf.q[base..], &mut self.buf.nu[base..])
+    }
+
+    /// Ends the decision whose logits are `z`, whose hidden neurons spiked `counts` times
+    /// (`spiked(t, j)`: whether neuron j spiked at step t, read only when recording): samples
+    /// the action from π = softmax(z) with the episode's stream, keeps ∂log π(a)/∂z and
+    /// ∂H/∂z, and steps the environment.
+    fn act(
+        &mut self,
+        layers: &Layers,
+        steps: usize,
+        z: &[f64],
+        counts: &[u32],
+        spiked: impl Fn(usize, usize) -> bool,
+    ) -> Result<()> {
+        let (h, o) = (layers.hidden, layers.out);
+        let buf = &mut self.buf;
+        let n_active = buf.active_start[buf.active_start.len() - 1]
+            - buf.active_start[buf.active_start.len() - 2];
+        let pi = &mut self.pi;
+        softmax(z, pi);
+        let u: f64 = self.rng.random();
+        let mut a = o - 1;
+        let mut acc = 0.0;
+        for (c, &p) in pi.iter().enumerate() {
+            acc += p;
+            if u < acc {
+                a = c;
+                break;
+            }
+        }
+        // ∂log π(a)/∂z = onehot(a) − π and ∂H/∂z_c = −π_c·(log π_c + H), H = −Σ π log π.
+        let ent: f64 = -pi
+            .iter()
+            .map(|&p| if p > 0.0 { p * p.ln() } else { 0.0 })
+            .sum::<f64>();
+        for c in 0..o {
+            buf.dz_logp.push(f64::from(c == a) - pi[c]);
+            buf.dz_ent.push(if pi[c] > 0.0 {
+                -pi[c] * (pi[c].ln() + ent)
+            } else {
+                0.0
+            });
+        }
+        let mut hidden_spikes = 0u64;
+        for j in 0..h {
+            buf.spikes_per_neuron[j] += f64::from(counts[j]);
+            hidden_spikes += u64::from(counts[j]);
+        }
+        if self.record {
+            for t in 0..steps {
+                for j in 0..h {
+                    if spiked(t, j) {
+                        buf.raster.push((buf.steps + t as u64, j as u32));
+                    }
+                }
+            }
+        }
+        buf.steps += steps as u64;
+        buf.events += (steps * n_active * h) as u64 + hidden_spikes * o as u64;
+        let tr = self.env.step(&[a as f64], &mut self.obs)?;
+        buf.rewards.push(tr.reward);
+        if tr.reward > 0.5 {
+            buf.food += 1;
+        }
+        self.done = tr.terminated || tr.truncated;
+        Ok(())
+    }
+}
+
+/// One episode with fixed weights, on the CPU: decisions until the environment ends it.
 #[allow(clippy::too_many_arguments)]
 fn run_episode(
     env: &mut EnvInstance,
@@ -784,37 +937,23 @@ fn run_episode(
     record: bool,
 ) -> Result<EpisodeBuf> {
     let (h, o, steps) = (layers.hidden, layers.out, spec.decision_steps);
-    let mut rng = stream(seed, "episode", "", episode);
+    let mut ep = Episode::start(env, episode, seed, layers, record)?;
+    debug_assert_eq!(spec.encoder.input_len(ep.obs.len()), Some(n_in));
     let mut s = Scratch {
         cur: vec![0.0; h],
-        obs: vec![0.0; env.observation_len()],
         ..Scratch::default()
     };
-    debug_assert_eq!(spec.encoder.input_len(s.obs.len()), Some(n_in));
-    let mut buf = EpisodeBuf {
-        spikes_per_neuron: vec![0.0; h],
-        active_start: vec![0],
-        ..EpisodeBuf::default()
-    };
-    let max = 128;
-    buf.q.reserve(max * h);
-    buf.nu.reserve(max * h);
-    env.reset(episode_seed(seed, episode), &mut s.obs)?;
     let mut z = vec![0.0; o];
-    let mut pi = vec![0.0; o];
-    loop {
+    let mut counts = vec![0u32; h];
+    while !ep.done {
         // Input currents: the rows of the active inputs, summed.
         s.cur.iter_mut().for_each(|c| *c = 0.0);
-        let start = buf.active.len();
-        spec.encoder.active(&s.obs, &mut buf.active);
-        for &i in &buf.active[start..] {
+        for &i in ep.observe(spec) {
             let row = &w1[i as usize * h..(i as usize + 1) * h];
             for j in 0..h {
                 s.cur[j] += row[j];
             }
         }
-        let n_active = buf.active.len() - start;
-        buf.active_start.push(buf.active.len());
         let cur = &s.cur;
         layers.forward(steps, |_, b| b.copy_from_slice(cur), w2, None, &mut s.trace);
         // Logits: readout membrane averaged over the decision.
@@ -824,62 +963,16 @@ fn run_episode(
                 z[c] += s.trace.out[t * o + c] / steps as f64;
             }
         }
-        softmax(&z, &mut pi);
-        let u: f64 = rng.random();
-        let mut a = o - 1;
-        let mut acc = 0.0;
-        for (c, &p) in pi.iter().enumerate() {
-            acc += p;
-            if u < acc {
-                a = c;
-                break;
-            }
-        }
-        // The factors of this decision's gradient, and ∂log π(a)/∂z = onehot(a) − π and
-        // ∂H/∂z_c = −π_c·(log π_c + H) with H = −Σ π log π.
-        let base = buf.q.len();
-        buf.q.resize(base + h, 0.0);
-        buf.nu.resize(base + h, 0.0);
-        layers.policy_factors(&mut s.trace, &mut buf.q[base..], &mut buf.nu[base..]);
-        let ent: f64 = -pi
-            .iter()
-            .map(|&p| if p > 0.0 { p * p.ln() } else { 0.0 })
-            .sum::<f64>();
-        for c in 0..o {
-            buf.dz_logp.push(f64::from(c == a) - pi[c]);
-            buf.dz_ent.push(if pi[c] > 0.0 {
-                -pi[c] * (pi[c].ln() + ent)
-            } else {
-                0.0
-            });
-        }
-        let mut hidden_spikes = 0.0;
+        let (q, nu) = ep.factors(h);
+        layers.policy_factors(&mut s.trace, q, nu);
+        counts.iter_mut().for_each(|n| *n = 0);
         for t in 0..steps {
             for j in 0..h {
-                let x = s.trace.spk[t * h + j];
-                buf.spikes_per_neuron[j] += x;
-                hidden_spikes += x;
+                counts[j] += u32::from(s.trace.spk[t * h + j] != 0.0);
             }
         }
-        if record {
-            for t in 0..steps {
-                for j in 0..h {
-                    if s.trace.spk[t * h + j] > 0.0 {
-                        buf.raster.push((buf.steps + t as u64, j as u32));
-                    }
-                }
-            }
-        }
-        buf.steps += steps as u64;
-        buf.events += (steps * n_active * h) as u64 + hidden_spikes as u64 * o as u64;
-        let tr = env.step(&[a as f64], &mut s.obs)?;
-        buf.rewards.push(tr.reward);
-        if tr.reward > 0.5 {
-            buf.food += 1;
-        }
-        if tr.terminated || tr.truncated {
-            break;
-        }
+        let spk = &s.trace.spk;
+        ep.act(layers, steps, &z, &counts, |t, j| spk[t * h + j] != 0.0)?;
     }
-    Ok(buf)
+    Ok(ep.buf)
 }

@@ -55,6 +55,9 @@ pub(crate) struct Prepared {
     pub config: String,
     pub threads: usize,
     pub run_dir: PathBuf,
+    /// Where the steps (or the agents' decisions) run: chosen before the run directory is
+    /// made, so that `--device gpu` without a usable GPU leaves nothing behind.
+    pub backend: crate::backend::Backend,
 }
 
 /// Reads, overrides, validates, and creates the run directory with `config.ron`.
@@ -102,10 +105,8 @@ pub(crate) fn prepare(opts: &RunOptions) -> Result<Prepared> {
     let resolved = file::to_ron(&resolved);
     // Validate against the original text so that positions point into the user's file.
     let checked = source_with(&source, parsed)?;
-    if checked.file.task.is_some() {
-        // Training runs on the CPU: `Gpu` fails here, `Auto` says it falls back.
-        crate::backend::select(checked.file.device, &checked)?;
-    }
+    // `Gpu` fails here when there is no usable GPU; `Auto` says why it falls back.
+    let backend = crate::backend::select(checked.file.device, &checked)?;
     let threads = match opts.threads {
         Some(0) => return Err(Error::Input("--threads must be at least 1".into())),
         Some(k) => k,
@@ -124,6 +125,7 @@ pub(crate) fn prepare(opts: &RunOptions) -> Result<Prepared> {
         config: resolved,
         threads,
         run_dir,
+        backend,
     })
 }
 
@@ -200,9 +202,9 @@ pub fn run_observed(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Su
         config,
         threads,
         run_dir,
+        backend,
     } = prepare(opts)?;
 
-    let backend = crate::backend::select(checked.file.device, &checked)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()

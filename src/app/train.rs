@@ -25,6 +25,8 @@ pub struct TrainSummary {
     pub seed: u64,
     /// Worker threads.
     pub threads: usize,
+    /// Where the decisions ran: `cpu`, or `gpu: <device> (<arch>, <platform>)`.
+    pub device: String,
     /// Episodes trained.
     pub episodes: u64,
     /// Mean food per episode over the last 500 episodes (or all, if fewer).
@@ -71,10 +73,12 @@ pub fn train_observed(
         config,
         threads,
         run_dir,
+        backend,
     } = prepare(opts)?;
     let t0 = Instant::now();
     let mut trainer = Trainer::new(&checked)?;
     trainer.set_threads(threads)?;
+    trainer.set_backend(&backend);
     if opts.resume {
         if let Some(ck) = super::run::newest_for_resume(&run_dir, Kind::Training)? {
             trainer.load_state(&ck.state)?;
@@ -163,6 +167,7 @@ pub fn train_observed(
         run_dir: run_dir.display().to_string(),
         seed: checked.file.seed,
         threads,
+        device: trainer.device(),
         episodes: trainer.episodes_done,
         mean_food_last_500: last.iter().map(|m| m.food as f64).sum::<f64>() / n,
         mean_return_last_500: last.iter().map(|m| m.ret).sum::<f64>() / n,

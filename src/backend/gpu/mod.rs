@@ -25,7 +25,7 @@
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::file::{Checked, GraphFile, LifIntegration, ModelSpec};
+use crate::file::{Checked, GraphFile, LifIntegration, ModelSpec, TaskSpec};
 use snnsim_kernels::{Context, DeviceInfo};
 use std::sync::Arc;
 
@@ -58,6 +58,11 @@ impl GpuDevice {
     pub fn info(&self) -> &DeviceInfo {
         self.ctx.info()
     }
+
+    /// Its context, for the kernels crate's buffers.
+    pub fn context(&self) -> &Arc<Context> {
+        &self.ctx
+    }
 }
 
 /// Why the GPU backend cannot run the network of `file`, or `None` if it can.
@@ -69,8 +74,14 @@ pub fn unsupported(file: &GraphFile) -> Option<String> {
                 .into(),
         );
     }
-    if file.task.is_some() {
-        return Some("training tasks (agents in environments) run on the CPU only".into());
+    match &file.task {
+        // The batched agents' kernels (hip/agent.hip) run every hidden layer the trainer
+        // accepts; the network's own step is not used.
+        Some(TaskSpec::Agent(_)) => return None,
+        Some(TaskSpec::Control(_)) => {
+            return Some("control tasks (CartPole, Pendulum) run on the CPU only".into())
+        }
+        None => {}
     }
     for p in &file.populations {
         match &p.model {

@@ -49,6 +49,10 @@ enum Command {
         /// Training episodes (overrides the task's `episodes`).
         #[arg(long, conflicts_with = "resume")]
         episodes: Option<u64>,
+        /// Episodes per batch, one update each (overrides the task's `batch`); on a GPU the
+        /// episodes of a batch run in lockstep, one kernel launch per decision of all of them.
+        #[arg(long, conflicts_with = "resume")]
+        batch: Option<usize>,
         /// Where the steps run: cpu (the reference), gpu (fails without a usable GPU) or
         /// auto (the GPU if it can, else the CPU with a one-line notice); overrides the
         /// file's `device` (default cpu).
@@ -298,6 +302,7 @@ fn main() -> ExitCode {
             out,
             duration_ms,
             episodes,
+            batch,
             device,
             json,
             quiet,
@@ -319,6 +324,7 @@ fn main() -> ExitCode {
                 out: out.or(base.out.clone()),
                 duration_ms,
                 episodes,
+                batch,
                 device,
                 checkpoint_every,
                 ..base

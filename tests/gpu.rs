@@ -466,3 +466,46 @@ fn foraging_training_agrees_on_every_backend() {
         assert!(got.4 == reference.4, "readout weights differ");
     }
 }
+
+/// `snnsim run graphs/foraging.ron --device gpu`: without a usable GPU, exit 1 with the reason
+/// and no run directory; with one, `summary.json` names the GPU and the run ends with the
+/// CPU's `state_hash` (the batch runs in lockstep on the device, the episodes unchanged).
+#[test]
+fn foraging_runs_on_the_device_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = root().join("graphs/foraging.ron");
+    let extra = ["--episodes", "48", "--batch", "24", "--threads", "2"];
+    let cpu = crate::common::run_json(&file, &dir.path().join("cpu"), &extra);
+    assert_eq!(cpu["device"], "cpu");
+    let out = dir.path().join("gpu");
+    let mut args = vec![
+        "run",
+        file.to_str().unwrap(),
+        "--json",
+        "--no-metrics",
+        "--out",
+        out.to_str().unwrap(),
+        "--device",
+        "gpu",
+    ];
+    args.extend_from_slice(&extra);
+    let o = crate::common::snnsim(&args);
+    match backend::gpu::GpuDevice::open() {
+        Err(why) => {
+            println!("foraging device test: no GPU ({why})");
+            assert_eq!(o.status.code(), Some(1));
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(err.contains("device Gpu") && err.contains(&why), "{err}");
+            assert!(!out.exists(), "a failed start leaves no run directory");
+        }
+        Ok(dev) => {
+            println!("foraging device test: GPU {}", dev.info());
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let stdout = String::from_utf8_lossy(&o.stdout);
+            let s: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+            assert!(s["device"].as_str().unwrap().starts_with("gpu: "), "{s}");
+            assert_eq!(s["state_hash"], cpu["state_hash"]);
+            assert_eq!(s["energy_total"], cpu["energy_total"]);
+        }
+    }
+}

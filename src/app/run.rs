@@ -27,6 +27,8 @@ pub struct RunOptions {
     pub duration_ms: Option<f64>,
     /// Overrides the number of training episodes of a task.
     pub episodes: Option<u64>,
+    /// Overrides the number of episodes per batch (per update) of a task.
+    pub batch: Option<usize>,
     /// Overrides the file's `device` (where the steps are computed; docs/gpu.md).
     pub device: Option<file::Device>,
     /// Overrides the file's `checkpoint_every` (steps, or episodes of a training task).
@@ -96,6 +98,16 @@ pub(crate) fn prepare(opts: &RunOptions) -> Result<Prepared> {
             None => {
                 return Err(Error::Input(
                     "--episodes applies to files with a training task".into(),
+                ))
+            }
+        }
+    }
+    if let Some(b) = opts.batch {
+        match &mut parsed.task {
+            Some(t) => t.agent_mut().batch = b,
+            None => {
+                return Err(Error::Input(
+                    "--batch applies to files with a training task".into(),
                 ))
             }
         }

@@ -428,15 +428,24 @@ fn agent_kernel_code_computes_the_cpu_agents_decisions_bit_for_bit() {
 
 /// Training the foraging agent with its decisions on the GPU gives the CPU's training: the
 /// same episodes (returns, food, lengths, spikes), the same weights after every batch, bit for
-/// bit with the fast-sigmoid surrogate, through a growth and a pruning edit. Skipped without a
-/// device.
+/// bit with the fast-sigmoid surrogate, through a growth and a pruning edit. In a GPU build
+/// the lockstep driver also runs with the kernel's code on the host (no device needed); the
+/// device half is skipped without a device.
 #[test]
 fn foraging_training_agrees_on_every_backend() {
-    let run = |b: &Backend| {
+    #[derive(Clone, Copy)]
+    enum Where<'a> {
+        On(&'a Backend),
+        HostTwin,
+    }
+    let run = |w: Where| {
         let mut t = crate::foraging::trainer("foraging.ron", |f| {
             f.task.as_mut().unwrap().agent_mut().batch = 24;
         });
-        t.set_backend(b);
+        match w {
+            Where::On(b) => t.set_backend(b),
+            Where::HostTwin => assert!(t.set_host_twin()),
+        }
         t.batch(24).unwrap();
         t.grow_hidden(16).unwrap();
         t.batch(24).unwrap();
@@ -455,15 +464,22 @@ fn foraging_training_agrees_on_every_backend() {
         )
     };
     let backends = backends("foraging");
-    let reference = run(&backends[0]);
+    let reference = run(Where::On(&backends[0]));
     assert!(reference.1.iter().map(|m| m.length).sum::<u32>() > 1000);
-    for b in &backends[1..] {
-        let got = run(b);
+    assert!(!reference.2.is_empty(), "the recorded episode has spikes");
+    let mut others: Vec<Where> = backends[1..].iter().map(Where::On).collect();
+    if backend::kernels::platform().is_some() {
+        others.push(Where::HostTwin);
+    } else {
+        println!("foraging: host twin skipped: this build has no GPU kernels");
+    }
+    for w in others {
+        let got = run(w);
         println!("foraging: {} against {}", got.0, reference.0);
-        assert_eq!(got.1, reference.1, "episode metrics");
-        assert_eq!(got.2, reference.2, "spikes of the recorded episode");
-        assert!(got.3 == reference.3, "input weights differ");
-        assert!(got.4 == reference.4, "readout weights differ");
+        assert_eq!(got.1, reference.1, "{}: episode metrics", got.0);
+        assert_eq!(got.2, reference.2, "{}: spikes of the recorded episode", got.0);
+        assert!(got.3 == reference.3, "{}: input weights differ", got.0);
+        assert!(got.4 == reference.4, "{}: readout weights differ", got.0);
     }
 }
 

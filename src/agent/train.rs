@@ -348,6 +348,14 @@ impl Trainer {
         };
     }
 
+    /// Runs the batches as on a GPU (in lockstep, one round of decisions at a time) with the
+    /// GPU kernel's own code executed on the host: how a GPU build checks the lockstep driver
+    /// on a machine without a device (tests/gpu.rs). `false` in a build without GPU kernels.
+    pub fn set_host_twin(&mut self) -> bool {
+        self.device = batched::DeviceAgents::host_twin();
+        self.device.is_some()
+    }
+
     /// `cpu`, or `gpu: <device name> (<arch>, <platform>)`.
     pub fn device(&self) -> String {
         self.device

@@ -49,48 +49,132 @@ pub fn kernel_layers(layers: &Layers, steps: usize) -> SnnkAgentLayers {
     }
 }
 
-/// The device and the buffers of the current layer sizes (made again after growth or pruning,
-/// or for a larger batch).
-pub struct DeviceAgents {
-    dev: GpuDevice,
-    batch: Option<AgentBatch>,
+/// What computes the rounds of decisions: a GPU, with the buffers of the current layer sizes
+/// (made again after growth or pruning, or for a larger batch), or the kernel's own code run
+/// on the host (`snnk_agent_decide_host`), which checks this lockstep driver in a GPU build on
+/// a machine without a device.
+pub enum DeviceAgents {
+    /// A GPU.
+    Gpu {
+        /// The device.
+        dev: GpuDevice,
+        /// Its buffers, once a batch has run.
+        batch: Option<AgentBatch>,
+    },
+    /// The kernel's code on the host.
+    HostTwin {
+        /// The layers and weights of the current batch.
+        layers: SnnkAgentLayers,
+        /// Input weights.
+        w1: Vec<f64>,
+        /// Readout weights.
+        w2: Vec<f64>,
+    },
 }
 
 impl DeviceAgents {
     /// Agents on `dev`.
     pub fn new(dev: GpuDevice) -> Self {
-        DeviceAgents { dev, batch: None }
+        DeviceAgents::Gpu { dev, batch: None }
     }
 
-    /// `gpu: <device>`, as `summary.json` names it.
+    /// The kernel's code on the host, or `None` in a build without GPU kernels.
+    pub fn host_twin() -> Option<Self> {
+        snnsim_kernels::platform()?;
+        Some(DeviceAgents::HostTwin {
+            layers: SnnkAgentLayers::default(),
+            w1: Vec::new(),
+            w2: Vec::new(),
+        })
+    }
+
+    /// `gpu: <device>`, or `host twin of the <platform> kernels`, as `summary.json` names it.
     pub fn describe(&self) -> String {
-        format!("gpu: {}", self.dev.info())
+        match self {
+            DeviceAgents::Gpu { dev, .. } => format!("gpu: {}", dev.info()),
+            DeviceAgents::HostTwin { .. } => format!(
+                "host twin of the {} kernels",
+                snnsim_kernels::platform().unwrap_or("GPU")
+            ),
+        }
     }
 
-    /// Buffers for `agents` agents of `layers`, with the policy's weights uploaded.
+    fn gpu_error(&self, e: GpuError) -> Error {
+        match self {
+            DeviceAgents::Gpu { dev, .. } => Error::Run(format!("GPU {}: {e}", dev.info())),
+            DeviceAgents::HostTwin { .. } => Error::Run(format!("host twin: {e}")),
+        }
+    }
+
+    /// Makes ready for rounds of up to `agents` agents of `layers` with these weights.
     fn prepare(
         &mut self,
-        layers: SnnkAgentLayers,
+        kl: SnnkAgentLayers,
         n_in: usize,
         agents: usize,
-        w: (&[f64], &[f64]),
-    ) -> Result<&mut AgentBatch> {
-        let fits = self
-            .batch
-            .as_ref()
-            .is_some_and(|b| *b.layers() == layers && b.capacity() >= agents && b.inputs() == n_in);
-        if !fits {
-            self.batch = None; // free the old buffers first
-            let b = AgentBatch::new(self.dev.context(), layers, n_in, agents, n_in)
-                .map_err(|e| Error::Run(format!("GPU {}: {e}", self.dev.info())))?;
-            self.batch = Some(b);
-        }
-        let b = self.batch.as_mut().expect("made above");
-        if let Err(e) = b.set_weights(w.0, w.1) {
-            let msg = format!("GPU {}: {e}", self.dev.info());
-            return Err(Error::Run(msg));
-        }
-        Ok(b)
+        (w1, w2): (&[f64], &[f64]),
+    ) -> Result<()> {
+        let ready = match self {
+            DeviceAgents::Gpu { dev, batch } => {
+                let fits = batch.as_ref().is_some_and(|b| {
+                    *b.layers() == kl && b.capacity() >= agents && b.inputs() == n_in
+                });
+                let made = if fits {
+                    Ok(())
+                } else {
+                    *batch = None; // free the old buffers first
+                    AgentBatch::new(dev.context(), kl, n_in, agents, n_in).map(|b| *batch = Some(b))
+                };
+                made.and_then(|()| batch.as_mut().expect("made above").set_weights(w1, w2))
+            }
+            DeviceAgents::HostTwin {
+                layers,
+                w1: h1,
+                w2: h2,
+            } => {
+                *layers = kl;
+                h1.clear();
+                h1.extend_from_slice(w1);
+                h2.clear();
+                h2.extend_from_slice(w2);
+                Ok(())
+            }
+        };
+        ready.map_err(|e| self.gpu_error(e))
+    }
+
+    /// One round: the decisions of the agents whose active inputs are
+    /// `active[starts[k]..starts[k + 1]]`, into `out`; with `record = Some(k)`, agent k's
+    /// flags into `flags`.
+    fn decide(
+        &mut self,
+        active: &[u32],
+        starts: &[u32],
+        out: &mut AgentDecision,
+        record: Option<usize>,
+        flags: &mut Vec<u8>,
+    ) -> Result<()> {
+        let done = match self {
+            DeviceAgents::Gpu { batch, .. } => {
+                let b = batch.as_mut().expect("prepared");
+                b.decide(active, starts)
+                    .and_then(|()| b.read(out))
+                    .and_then(|()| record.map_or(Ok(()), |k| b.read_flags(k, flags)))
+            }
+            DeviceAgents::HostTwin { layers, w1, w2 } => {
+                let d = snnsim_kernels::agent_decide_host(layers, w1, w2, active, starts)
+                    .expect("a host twin exists only in a GPU build");
+                d.map(|d| {
+                    if let Some(k) = record {
+                        let th = layers.steps as usize * layers.hidden as usize;
+                        flags.clear();
+                        flags.extend_from_slice(&d.flags[k * th..(k + 1) * th]);
+                    }
+                    *out = d;
+                })
+            }
+        };
+        done.map_err(|e| self.gpu_error(e))
     }
 }
 
@@ -113,9 +197,7 @@ pub(super) fn run_batch(
     let (h, o, steps) = (layers.hidden, layers.out, spec.decision_steps);
     let b = envs.len();
     let kl = kernel_layers(layers, steps);
-    let info = dev.dev.info().to_string();
-    let gpu = |e: GpuError| Error::Run(format!("GPU {info}: {e}"));
-    let batch = dev.prepare(kl, n_in, b, (w1, w2))?;
+    dev.prepare(kl, n_in, b, (w1, w2))?;
     let mut eps = envs
         .iter_mut()
         .enumerate()
@@ -143,11 +225,11 @@ pub(super) fn run_batch(
         if n == 0 {
             break;
         }
-        batch.decide(&active, &starts).map_err(gpu)?;
-        batch.read(&mut out).map_err(gpu)?;
-        if let Some(k) = eps.iter().position(|e| e.record && !e.done) {
-            batch.read_flags(slot[k], &mut flags).map_err(gpu)?;
-        }
+        let record = eps
+            .iter()
+            .position(|e| e.record && !e.done)
+            .map(|k| slot[k]);
+        dev.decide(&active, &starts, &mut out, record, &mut flags)?;
         let (out, flags, slot) = (&out, &flags, &slot);
         let act = |(k, ep): (usize, &mut Episode)| -> Result<()> {
             let s = slot[k];

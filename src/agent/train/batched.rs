@@ -59,7 +59,7 @@ pub enum DeviceAgents {
         /// The device.
         dev: GpuDevice,
         /// Its buffers, once a batch has run.
-        batch: Option<AgentBatch>,
+        batch: Option<Box<AgentBatch>>,
     },
     /// The kernel's code on the host.
     HostTwin {
@@ -123,7 +123,8 @@ impl DeviceAgents {
                     Ok(())
                 } else {
                     *batch = None; // free the old buffers first
-                    AgentBatch::new(dev.context(), kl, n_in, agents, n_in).map(|b| *batch = Some(b))
+                    AgentBatch::new(dev.context(), kl, n_in, agents, n_in)
+                        .map(|b| *batch = Some(Box::new(b)))
                 };
                 made.and_then(|()| batch.as_mut().expect("made above").set_weights(w1, w2))
             }

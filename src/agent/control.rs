@@ -28,7 +28,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::bptt::{Hidden, Layers, Trace};
-use super::train::softmax;
+use super::train::{categorical, softmax};
 use crate::engine::rng::stream;
 use crate::error::{Error, Result};
 use crate::file::{AgentSpec, Checked, Decoder, Reset, TaskSpec};
@@ -619,28 +619,7 @@ fn run_episode(
             Decoder::Categorical => {
                 softmax(&z[..n_pol], &mut pi);
                 let u: f64 = rng.random();
-                let mut a = n_pol - 1;
-                let mut acc = 0.0;
-                for (c, &p) in pi.iter().enumerate() {
-                    acc += p;
-                    if u < acc {
-                        a = c;
-                        break;
-                    }
-                }
-                // ∂log π(a)/∂z = onehot(a) − π; ∂H/∂z_c = −π_c·(log π_c + H).
-                let ent: f64 = -pi
-                    .iter()
-                    .map(|&p| if p > 0.0 { p * p.ln() } else { 0.0 })
-                    .sum::<f64>();
-                for c in 0..n_pol {
-                    dlogp[c] = f64::from(c == a) - pi[c];
-                    dent[c] = if pi[c] > 0.0 {
-                        -pi[c] * (pi[c].ln() + ent)
-                    } else {
-                        0.0
-                    };
-                }
+                let a = categorical(&pi, u, dlogp, dent);
                 action[0] = a as f64;
             }
             Decoder::Gaussian { low, high, .. } => {

@@ -166,6 +166,30 @@ impl Stats {
     }
 }
 
+/// Samples an action from π (a softmax) with the uniform draw `u` (the last action when
+/// rounding leaves `u` past the cumulative sum), and writes ∂log π(a)/∂z = onehot(a) − π and
+/// ∂H/∂z_c = −π_c·(log π_c + H), H = −Σ π log π, into `dlogp` and `dent`.
+pub(super) fn categorical(pi: &[f64], u: f64, dlogp: &mut [f64], dent: &mut [f64]) -> usize {
+    let mut a = pi.len() - 1;
+    let mut acc = 0.0;
+    for (c, &p) in pi.iter().enumerate() {
+        acc += p;
+        if u < acc {
+            a = c;
+            break;
+        }
+    }
+    let ent: f64 = -pi
+        .iter()
+        .map(|&p| if p > 0.0 { p * p.ln() } else { 0.0 })
+        .sum::<f64>();
+    for (c, &p) in pi.iter().enumerate() {
+        dlogp[c] = f64::from(c == a) - p;
+        dent[c] = if p > 0.0 { -p * (p.ln() + ent) } else { 0.0 };
+    }
+    a
+}
+
 /// The softmax of `z` into `out` (shifted by the maximum, so it cannot overflow).
 pub(super) fn softmax(z: &[f64], out: &mut [f64]) {
     let m = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
@@ -397,18 +421,21 @@ impl Trainer {
         debug_assert_eq!(w2.len(), h * o);
         let (w1, w2) = (&*widen(w1), &*widen(w2));
         let envs = &mut self.envs[..b];
+        let policy = Policy {
+            spec,
+            layers: &layers,
+            w1,
+            w2,
+            n_in,
+            seed,
+        };
         let mut bufs = if let Some(dev) = &mut self.device {
-            let pool = self.pool.as_ref();
-            batched::run_batch(dev, envs, first, seed, spec, &layers, w1, w2, n_in, pool)?
+            batched::run_batch(dev, envs, first, &policy, self.pool.as_ref())?
         } else {
             let mut episodes = || -> Vec<Result<EpisodeBuf>> {
                 envs.par_iter_mut()
                     .enumerate()
-                    .map(|(k, env)| {
-                        let episode = first + k as u64;
-                        let record = k + 1 == b;
-                        run_episode(env, episode, seed, spec, &layers, w1, w2, n_in, record)
-                    })
+                    .map(|(k, env)| run_episode(env, first + k as u64, k + 1 == b, &policy))
                     .collect()
             };
             let bufs = match &self.pool {
@@ -880,31 +907,12 @@ impl<'e> Episode<'e> {
         let buf = &mut self.buf;
         let n_active = buf.active_start[buf.active_start.len() - 1]
             - buf.active_start[buf.active_start.len() - 2];
-        let pi = &mut self.pi;
-        softmax(z, pi);
+        softmax(z, &mut self.pi);
         let u: f64 = self.rng.random();
-        let mut a = o - 1;
-        let mut acc = 0.0;
-        for (c, &p) in pi.iter().enumerate() {
-            acc += p;
-            if u < acc {
-                a = c;
-                break;
-            }
-        }
-        // ∂log π(a)/∂z = onehot(a) − π and ∂H/∂z_c = −π_c·(log π_c + H), H = −Σ π log π.
-        let ent: f64 = -pi
-            .iter()
-            .map(|&p| if p > 0.0 { p * p.ln() } else { 0.0 })
-            .sum::<f64>();
-        for c in 0..o {
-            buf.dz_logp.push(f64::from(c == a) - pi[c]);
-            buf.dz_ent.push(if pi[c] > 0.0 {
-                -pi[c] * (pi[c].ln() + ent)
-            } else {
-                0.0
-            });
-        }
+        let d = buf.dz_logp.len();
+        buf.dz_logp.resize(d + o, 0.0);
+        buf.dz_ent.resize(d + o, 0.0);
+        let a = categorical(&self.pi, u, &mut buf.dz_logp[d..], &mut buf.dz_ent[d..]);
         let mut hidden_spikes = 0u64;
         for j in 0..h {
             buf.spikes_per_neuron[j] += f64::from(counts[j]);
@@ -931,22 +939,28 @@ impl<'e> Episode<'e> {
     }
 }
 
+/// What the episodes of a batch share: the settings, the layers, the weights (input → hidden
+/// and hidden → readout, row-major) and the root seed.
+pub(super) struct Policy<'a> {
+    spec: &'a AgentSpec,
+    layers: &'a Layers,
+    w1: &'a [f64],
+    w2: &'a [f64],
+    n_in: usize,
+    seed: u64,
+}
+
 /// One episode with fixed weights, on the CPU: decisions until the environment ends it.
-#[allow(clippy::too_many_arguments)]
 fn run_episode(
     env: &mut EnvInstance,
     episode: u64,
-    seed: u64,
-    spec: &AgentSpec,
-    layers: &Layers,
-    w1: &[f64],
-    w2: &[f64],
-    n_in: usize,
     record: bool,
+    p: &Policy,
 ) -> Result<EpisodeBuf> {
+    let (spec, layers, w1, w2) = (p.spec, p.layers, p.w1, p.w2);
     let (h, o, steps) = (layers.hidden, layers.out, spec.decision_steps);
-    let mut ep = Episode::start(env, episode, seed, layers, record)?;
-    debug_assert_eq!(spec.encoder.input_len(ep.obs.len()), Some(n_in));
+    let mut ep = Episode::start(env, episode, p.seed, layers, record)?;
+    debug_assert_eq!(spec.encoder.input_len(ep.obs.len()), Some(p.n_in));
     let mut s = Scratch {
         cur: vec![0.0; h],
         ..Scratch::default()

@@ -8,11 +8,11 @@
 //! same gradients bit for bit (the kernel's arithmetic is the CPU's, without contraction; the
 //! sigmoid surrogate's `exp` may differ in the last bit; docs/gpu.md).
 
-use super::{Episode, EpisodeBuf};
+use super::{Episode, EpisodeBuf, Policy};
 use crate::agent::bptt::{Hidden, Layers, Surrogate};
 use crate::backend::gpu::GpuDevice;
 use crate::error::{Error, Result};
-use crate::file::{AgentSpec, Reset};
+use crate::file::Reset;
 use crate::plugin::EnvInstance;
 use rayon::prelude::*;
 use snnsim_kernels::{ffi, AgentBatch, AgentDecision, GpuError, SnnkAgentLayers};
@@ -182,27 +182,21 @@ impl DeviceAgents {
 /// Runs the episodes `first..first + envs.len()` with fixed weights on the device; the last
 /// one records its hidden spikes. The host's part of each decision (sampling, the
 /// environment's step) runs on `pool`'s threads, one episode each.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn run_batch(
     dev: &mut DeviceAgents,
     envs: &mut [EnvInstance],
     first: u64,
-    seed: u64,
-    spec: &AgentSpec,
-    layers: &Layers,
-    w1: &[f64],
-    w2: &[f64],
-    n_in: usize,
+    p: &Policy,
     pool: Option<&rayon::ThreadPool>,
 ) -> Result<Vec<EpisodeBuf>> {
+    let (spec, layers) = (p.spec, p.layers);
     let (h, o, steps) = (layers.hidden, layers.out, spec.decision_steps);
     let b = envs.len();
-    let kl = kernel_layers(layers, steps);
-    dev.prepare(kl, n_in, b, (w1, w2))?;
+    dev.prepare(kernel_layers(layers, steps), p.n_in, b, (p.w1, p.w2))?;
     let mut eps = envs
         .iter_mut()
         .enumerate()
-        .map(|(k, env)| Episode::start(env, first + k as u64, seed, layers, k + 1 == b))
+        .map(|(k, env)| Episode::start(env, first + k as u64, p.seed, layers, k + 1 == b))
         .collect::<Result<Vec<_>>>()?;
     let mut active = Vec::new();
     let mut starts = Vec::with_capacity(b + 1);

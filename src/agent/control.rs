@@ -28,21 +28,21 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::bptt::{Hidden, Layers, Trace};
-use super::train::{categorical, softmax};
+use super::train::{add_decision_gradient, categorical, rule_step, softmax};
 use crate::engine::rng::stream;
 use crate::error::{Error, Result};
 use crate::file::{AgentSpec, Checked, Decoder, Reset, TaskSpec};
 use crate::graph::{Network, PopId, ProjId};
 use crate::models::Dynamics;
 use crate::plugin::{self, EnvInstance, Kind, RuleInstance};
-use crate::real::{wide, widen, F64View};
+use crate::real::{wide, widen};
 use rand::Rng as _;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
 /// Why the policy's weights are per synapse (made so when the trainer is built).
 const LEARNED: &str = "learned weights are per synapse";
-use snnsim_plugin_api::abi::{GradStepV1, ProjShapeV1};
+use snnsim_plugin_api::abi::ProjShapeV1;
 
 /// One row of `metrics.csv` of a control task.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -439,48 +439,18 @@ impl ControlTrainer {
                 }
                 at += 1;
                 let (q, nu) = (&e.q[t * h..(t + 1) * h], &e.nu[t * h..(t + 1) * h]);
-                for j in 0..h {
-                    let wr = &w2[j * o..(j + 1) * o];
-                    let gr = &mut g2[j * o..(j + 1) * o];
-                    let mut u = 0.0;
-                    for c in 0..o {
-                        gr[c] += dz[c] * q[j];
-                        u += wr[c] * dz[c];
-                    }
-                    v[j] = u * nu[j];
-                }
-                for &(i, x) in &e.inputs[e.start[t]..e.start[t + 1]] {
-                    let row = &mut g1[i as usize * h..(i as usize + 1) * h];
-                    for j in 0..h {
-                        row[j] += x * v[j];
-                    }
-                }
+                let inputs = e.inputs[e.start[t]..e.start[t + 1]].iter().copied();
+                add_decision_gradient(&dz, (q, nu), w2, inputs, &mut g1, &mut g2, &mut v);
             }
         }
-        let norm = (g1.iter().chain(&g2).map(|x| x * x).sum::<f64>()).sqrt();
-        for (r, (pid, g)) in [(self.w_in, &g1), (self.w_out, &g2)]
-            .into_iter()
-            .enumerate()
-        {
-            let proj = self.net.proj_mut(pid);
-            let (n_pre, n_post) = proj.weights.shape();
-            let nnz = proj.nnz();
-            let (indptr, indices, data) = proj.weights.parts_mut();
-            let (indptr, indices) = (indptr.as_ptr(), indices.as_ptr());
-            let mut weights = F64View::new(data);
-            let mut ctx = GradStepV1 {
-                update: self.updates,
-                n_pre: n_pre as u64,
-                n_post: n_post as u64,
-                nnz: nnz as u64,
-                indptr,
-                indices,
-                weights: weights.as_mut_ptr(),
-                grads: g.as_ptr(),
-                global_grad_norm: norm,
-            };
-            self.rules[r].on_gradient(&mut ctx)?;
-        }
+        let projs = [self.w_in, self.w_out];
+        rule_step(
+            &mut self.net,
+            &mut self.rules,
+            projs,
+            [&g1, &g2],
+            self.updates,
+        )?;
         self.updates += 1;
         for (k, e) in bufs.iter().enumerate() {
             self.metrics.push(ControlMetrics {

@@ -166,6 +166,76 @@ impl Stats {
     }
 }
 
+/// Adds one decision's gradient, given ∂L/∂z (`dz`, one per readout unit) and its factors q
+/// and ν (see `Layers::policy_factors`): ∂L/∂W2[j,c] += dz_c·q_j into `g2` (h × o), and
+/// ∂L/∂W1[i,j] += x_i·u_j·ν_j, u = W2·dz, into `g1`'s row of each input (i, x_i) (n_in × h).
+pub(super) fn add_decision_gradient(
+    dz: &[f64],
+    (q, nu): (&[f64], &[f64]),
+    w2: &[f64],
+    inputs: impl Iterator<Item = (u32, f64)>,
+    g1: &mut [f64],
+    g2: &mut [f64],
+    v: &mut [f64],
+) {
+    let (h, o) = (q.len(), dz.len());
+    for j in 0..h {
+        let wr = &w2[j * o..(j + 1) * o];
+        let gr = &mut g2[j * o..(j + 1) * o];
+        let mut u = 0.0;
+        for c in 0..o {
+            gr[c] += dz[c] * q[j];
+            u += wr[c] * dz[c];
+        }
+        v[j] = u * nu[j];
+    }
+    for (i, x) in inputs {
+        let row = &mut g1[i as usize * h..(i as usize + 1) * h];
+        for j in 0..h {
+            row[j] += x * v[j];
+        }
+    }
+}
+
+/// One update of the two trained projections `projs` by their rule instances, with the
+/// gradients `grads` and the global norm over both (so that per-projection instances clip
+/// consistently).
+pub(super) fn rule_step(
+    net: &mut Network,
+    rules: &mut [RuleInstance],
+    projs: [ProjId; 2],
+    grads: [&[f64]; 2],
+    update: u64,
+) -> Result<()> {
+    let norm = (grads
+        .iter()
+        .flat_map(|g| g.iter())
+        .map(|x| x * x)
+        .sum::<f64>())
+    .sqrt();
+    for (r, (pid, g)) in projs.into_iter().zip(grads).enumerate() {
+        let proj = net.proj_mut(pid);
+        let (n_pre, n_post) = proj.weights.shape();
+        let nnz = proj.nnz();
+        let (indptr, indices, data) = proj.weights.parts_mut();
+        let (indptr, indices) = (indptr.as_ptr(), indices.as_ptr());
+        let mut weights = F64View::new(data);
+        let mut ctx = GradStepV1 {
+            update,
+            n_pre: n_pre as u64,
+            n_post: n_post as u64,
+            nnz: nnz as u64,
+            indptr,
+            indices,
+            weights: weights.as_mut_ptr(),
+            grads: g.as_ptr(),
+            global_grad_norm: norm,
+        };
+        rules[r].on_gradient(&mut ctx)?;
+    }
+    Ok(())
+}
+
 /// Samples an action from π (a softmax) with the uniform draw `u` (the last action when
 /// rounding leaves `u` past the cumulative sum), and writes ∂log π(a)/∂z = onehot(a) − π and
 /// ∂H/∂z_c = −π_c·(log π_c + H), H = −Σ π log π, into `dlogp` and `dent`.
@@ -480,48 +550,19 @@ impl Trainer {
                 }
                 at += 1;
                 let (q, nu) = (&e.q[t * h..(t + 1) * h], &e.nu[t * h..(t + 1) * h]);
-                for j in 0..h {
-                    let wr = &w2[j * o..(j + 1) * o];
-                    let gr = &mut g2[j * o..(j + 1) * o];
-                    let mut u = 0.0;
-                    for c in 0..o {
-                        gr[c] += dz[c] * q[j];
-                        u += wr[c] * dz[c];
-                    }
-                    v[j] = u * nu[j];
-                }
-                for &i in &e.active[e.active_start[t]..e.active_start[t + 1]] {
-                    let row = &mut g1[i as usize * h..(i as usize + 1) * h];
-                    for j in 0..h {
-                        row[j] += v[j];
-                    }
-                }
+                let active = &e.active[e.active_start[t]..e.active_start[t + 1]];
+                let inputs = active.iter().map(|&i| (i, 1.0));
+                add_decision_gradient(&dz, (q, nu), w2, inputs, &mut g1, &mut g2, &mut v);
             }
         }
-        let norm = (g1.iter().chain(&g2).map(|x| x * x).sum::<f64>()).sqrt();
-        for (r, (pid, g)) in [(self.wiring.w_in, &g1), (self.wiring.w_out, &g2)]
-            .into_iter()
-            .enumerate()
-        {
-            let proj = self.net.proj_mut(pid);
-            let (n_pre, n_post) = proj.weights.shape();
-            let nnz = proj.nnz();
-            let (indptr, indices, data) = proj.weights.parts_mut();
-            let (indptr, indices) = (indptr.as_ptr(), indices.as_ptr());
-            let mut weights = F64View::new(data);
-            let mut ctx = GradStepV1 {
-                update: self.updates,
-                n_pre: n_pre as u64,
-                n_post: n_post as u64,
-                nnz: nnz as u64,
-                indptr,
-                indices,
-                weights: weights.as_mut_ptr(),
-                grads: g.as_ptr(),
-                global_grad_norm: norm,
-            };
-            self.rules[r].on_gradient(&mut ctx)?;
-        }
+        let projs = [self.wiring.w_in, self.wiring.w_out];
+        rule_step(
+            &mut self.net,
+            &mut self.rules,
+            projs,
+            [&g1, &g2],
+            self.updates,
+        )?;
         self.updates += 1;
 
         // Metrics and statistics.

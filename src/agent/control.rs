@@ -27,15 +27,14 @@
 // Index loops mirror the equations above, over several arrays at once.
 #![allow(clippy::needless_range_loop)]
 
-use super::bptt::{Hidden, Layers, Trace};
-use super::train::{add_decision_gradient, categorical, rule_step, softmax};
+use super::bptt::{Layers, Trace};
+use super::train::{add_decision_gradient, categorical, layers_of, rule_step, softmax};
 use crate::engine::rng::stream;
 use crate::error::{Error, Result};
-use crate::file::{AgentSpec, Checked, Decoder, Reset, TaskSpec};
+use crate::file::{AgentSpec, Checked, Decoder, TaskSpec};
 use crate::graph::{Network, PopId, ProjId};
-use crate::models::Dynamics;
 use crate::plugin::{self, EnvInstance, Kind, RuleInstance};
-use crate::real::{wide, widen};
+use crate::real::widen;
 use rand::Rng as _;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
@@ -100,75 +99,6 @@ pub struct ControlTrainer {
     /// Metrics of every episode so far.
     pub metrics: Vec<ControlMetrics>,
     pool: Option<rayon::ThreadPool>,
-}
-
-/// The hidden and readout dynamics, from the populations' models.
-fn layers_of(net: &Network, hidden: PopId, readout: PopId, spec: &AgentSpec) -> Result<Layers> {
-    let pop = net.pop(hidden);
-    let (neuron, reset, threshold) = match &pop.dynamics {
-        Dynamics::Synaptic(m) => {
-            let (alpha, beta) = m.decays();
-            (
-                Hidden::Synaptic {
-                    alpha: wide(alpha),
-                    beta: wide(beta),
-                },
-                m.params.reset,
-                m.params.threshold,
-            )
-        }
-        Dynamics::Alpha(m) => {
-            if m.params.reset == Reset::Subtract {
-                return Err(Error::Input(
-                    "an Alpha hidden layer must reset to Zero or NoReset".into(),
-                ));
-            }
-            let (alpha, beta) = m.decays();
-            let tau = m.tau_alpha();
-            (
-                Hidden::Alpha {
-                    alpha: wide(alpha),
-                    beta: wide(beta),
-                    tau: wide(tau),
-                },
-                m.params.reset,
-                m.params.threshold,
-            )
-        }
-        Dynamics::Lif(m) => match m.leaky() {
-            Some((beta, reset)) => (
-                Hidden::Leaky { beta: wide(beta) },
-                reset,
-                m.params.v_th_mv - m.params.v_rest_mv,
-            ),
-            None => {
-                return Err(Error::Input(
-                    "the hidden Lif must use SnnTorch integration".into(),
-                ))
-            }
-        },
-        _ => return Err(Error::Input("unsupported hidden model".into())),
-    };
-    let beta_out = match &net.pop(readout).dynamics {
-        Dynamics::Lif(m) => match m.leaky() {
-            Some((beta, Reset::NoReset)) => beta,
-            _ => {
-                return Err(Error::Input(
-                    "the readout must be Lif SnnTorch(reset: NoReset)".into(),
-                ))
-            }
-        },
-        _ => return Err(Error::Input("the readout must be Lif".into())),
-    };
-    Ok(Layers {
-        hidden: pop.len(),
-        out: net.pop(readout).len(),
-        neuron,
-        reset,
-        threshold,
-        beta_out: wide(beta_out),
-        surrogate: spec.surrogate,
-    })
 }
 
 impl ControlTrainer {

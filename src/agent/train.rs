@@ -346,7 +346,7 @@ impl Trainer {
                 ))
             }
         }
-        let layers = layers_of(&net, &wiring, spec)?;
+        let layers = layers_of(&net, wiring.hidden, wiring.readout, spec)?;
         let rule_plugin = plugin::load(
             &spec.rule.plugin,
             spec.rule.path.as_deref().map(std::path::Path::new),
@@ -815,16 +815,40 @@ impl Sampler {
     }
 }
 
-/// The hidden and readout dynamics of the agent, from its populations' models.
-fn layers_of(net: &Network, w: &Wiring, spec: &AgentSpec) -> Result<Layers> {
-    let hidden = net.pop(w.hidden);
-    let (neuron, reset, threshold) = match &hidden.dynamics {
+/// The hidden and readout dynamics of an agent (foraging or control), from its populations'
+/// models.
+pub(super) fn layers_of(
+    net: &Network,
+    hidden: PopId,
+    readout: PopId,
+    spec: &AgentSpec,
+) -> Result<Layers> {
+    let pop = net.pop(hidden);
+    let (neuron, reset, threshold) = match &pop.dynamics {
         Dynamics::Synaptic(m) => {
             let (alpha, beta) = m.decays();
             (
                 Hidden::Synaptic {
                     alpha: wide(alpha),
                     beta: wide(beta),
+                },
+                m.params.reset,
+                m.params.threshold,
+            )
+        }
+        Dynamics::Alpha(m) => {
+            if m.params.reset == Reset::Subtract {
+                return Err(Error::Input(
+                    "an Alpha hidden layer must reset to Zero or NoReset".into(),
+                ));
+            }
+            let (alpha, beta) = m.decays();
+            let tau = m.tau_alpha();
+            (
+                Hidden::Alpha {
+                    alpha: wide(alpha),
+                    beta: wide(beta),
+                    tau: wide(tau),
                 },
                 m.params.reset,
                 m.params.threshold,
@@ -844,7 +868,7 @@ fn layers_of(net: &Network, w: &Wiring, spec: &AgentSpec) -> Result<Layers> {
         },
         _ => return Err(Error::Input("unsupported hidden model".into())),
     };
-    let beta_out = match &net.pop(w.readout).dynamics {
+    let beta_out = match &net.pop(readout).dynamics {
         Dynamics::Lif(m) => match m.leaky() {
             Some((beta, Reset::NoReset)) => beta,
             _ => {
@@ -856,8 +880,8 @@ fn layers_of(net: &Network, w: &Wiring, spec: &AgentSpec) -> Result<Layers> {
         _ => return Err(Error::Input("the readout must be Lif".into())),
     };
     Ok(Layers {
-        hidden: hidden.len(),
-        out: net.pop(w.readout).len(),
+        hidden: pop.len(),
+        out: net.pop(readout).len(),
         neuron,
         reset,
         threshold,

@@ -28,12 +28,13 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::bptt::{Layers, Trace};
+use super::setup::Setup;
 use super::train::{add_decision_gradient, categorical, layers_of, rule_step, softmax};
 use crate::engine::rng::stream;
 use crate::error::{Error, Result};
 use crate::file::{AgentSpec, Checked, Decoder, TaskSpec};
-use crate::graph::{Network, PopId, ProjId};
-use crate::plugin::{self, EnvInstance, Kind, RuleInstance};
+use crate::graph::{Network, ProjId};
+use crate::plugin::{EnvInstance, RuleInstance};
 use crate::real::widen;
 use rand::Rng as _;
 use rand_distr::{Distribution, StandardNormal};
@@ -41,7 +42,6 @@ use rayon::prelude::*;
 
 /// Why the policy's weights are per synapse (made so when the trainer is built).
 const LEARNED: &str = "learned weights are per synapse";
-use snnsim_plugin_api::abi::ProjShapeV1;
 
 /// One row of `metrics.csv` of a control task.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -109,43 +109,12 @@ impl ControlTrainer {
         let Some(TaskSpec::Control(spec)) = &f.task else {
             return Err(Error::Input("the file has no control task".into()));
         };
-        let mut net = crate::graph::build(checked);
-        let located = |field: &str, err: Error| {
-            checked
-                .source
-                .error_at(&format!("task.Control.{field}"), err.to_string())
-        };
-        let params = |p: &crate::file::RuleSpec| {
-            p.params
-                .as_ref()
-                .map_or("()".to_string(), |r| r.get_ron().to_string())
-        };
-        let env_plugin = plugin::load(
-            &spec.environment.plugin,
-            spec.environment.path.as_deref().map(std::path::Path::new),
-            Kind::Env,
-        )
-        .map_err(|e| located("environment.plugin", e))?;
-        let env_params = params(&spec.environment);
-        let envs = (0..spec.batch)
-            .map(|_| env_plugin.create_env(&env_params))
-            .collect::<Result<Vec<_>>>()
-            .map_err(|e| match e.exit_code() {
-                2 => located("environment.params", e),
-                _ => e,
-            })?;
-        let id = |n: &str| net.pop_id(n).expect("validated population");
-        let (input, hidden, readout) = (id(&spec.input), id(&spec.hidden), id(&spec.readout));
-        let find = |pre: PopId, post: PopId| {
-            net.proj_ids()
-                .into_iter()
-                .find(|&p| net.endpoints(p) == (pre, post))
-                .expect("validated projection")
-        };
-        let (w_in, w_out) = (find(input, hidden), find(hidden, readout));
-        // The policy learns single weights: a shared weight becomes one per synapse.
-        net.proj_mut(w_in).weights.make_per_synapse();
-        net.proj_mut(w_out).weights.make_per_synapse();
+        let setup = Setup::new(checked, spec, "Control")?;
+        let located = |field: &str, err: Error| setup.located(field, err);
+        let (envs, wiring) = (&setup.envs, setup.wiring);
+        let (input, hidden, readout) = (wiring.input, wiring.hidden, wiring.readout);
+        let (w_in, w_out) = (wiring.w_in, wiring.w_out);
+        let net = &setup.net;
         let n_in = net.pop(input).len();
         let n_out = net.pop(readout).len();
         let obs_len = envs[0].observation_len();
@@ -178,41 +147,9 @@ impl ControlTrainer {
                 }),
             ));
         }
-        let layers = layers_of(&net, hidden, readout, spec)?;
-        let rule_plugin = plugin::load(
-            &spec.rule.plugin,
-            spec.rule.path.as_deref().map(std::path::Path::new),
-            Kind::Rule,
-        )
-        .map_err(|e| located("rule.plugin", e))?;
-        let rule_params = params(&spec.rule);
-        let mut rules = Vec::new();
-        for p in [w_in, w_out] {
-            let (pre, post) = net.endpoints(p);
-            let shape = ProjShapeV1 {
-                n_pre: net.pop(pre).len() as u64,
-                n_post: net.pop(post).len() as u64,
-                nnz: net.proj(p).nnz() as u64,
-                dt_ms: f.dt_ms,
-            };
-            let inst =
-                rule_plugin
-                    .create_rule(&rule_params, shape)
-                    .map_err(|e| match e.exit_code() {
-                        2 => located("rule.params", e),
-                        _ => e,
-                    })?;
-            if !inst.is_gradient_rule() {
-                return Err(located(
-                    "rule.plugin",
-                    Error::Input(format!(
-                        "`{}` is not a gradient rule (plugin ABI 1.1)",
-                        spec.rule.plugin
-                    )),
-                ));
-            }
-            // An empty batch probes whether the rule learns with (or without) a critic.
-            let mut inst = inst;
+        let layers = layers_of(net, hidden, readout, spec)?;
+        // An empty batch probes whether the rule learns with (or without) a critic.
+        let rules = setup.rules(|inst| {
             let probe = if spec.critic {
                 if inst.is_critic_rule() {
                     inst.critic_advantages(&[], &[], &[], &mut [], &mut [])
@@ -222,19 +159,18 @@ impl ControlTrainer {
             } else {
                 inst.advantages(&[], &[], &mut [])
             };
-            if let Err(e) = probe {
-                let msg = if spec.critic {
+            probe.map_err(|e| {
+                if spec.critic {
                     format!(
                         "`critic: true` needs an actor-critic rule (plugin ABI 1.2, such as `a2c`); `{}` is not one ({e})",
                         spec.rule.plugin
                     )
                 } else {
                     format!("`{}` cannot learn without a critic ({e})", spec.rule.plugin)
-                };
-                return Err(located("rule.plugin", Error::Input(msg)));
-            }
-            rules.push(inst);
-        }
+                }
+            })
+        })?;
+        let Setup { net, envs, .. } = setup;
         Ok(ControlTrainer {
             net,
             spec: spec.clone(),

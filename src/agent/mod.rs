@@ -4,4 +4,5 @@
 
 pub mod bptt;
 pub mod control;
+mod setup;
 pub mod train;

@@ -21,6 +21,7 @@ pub use batched::kernel_layers;
 pub use snapshot::network_and_edits;
 
 use super::bptt::{Hidden, Layers, Trace};
+use super::setup::{Setup, Wiring};
 use crate::engine::rng::{stream, Rng};
 use crate::error::{Error, Result};
 use crate::file::{AgentSpec, Checked, Init, Reset, StructureSpec, TaskSpec};
@@ -32,7 +33,7 @@ use crate::Real;
 use rand::Rng as _;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
-use snnsim_plugin_api::abi::{GradStepV1, ProjShapeV1};
+use snnsim_plugin_api::abi::GradStepV1;
 
 /// One row of `metrics.csv`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -98,15 +99,6 @@ struct EpisodeBuf {
 struct Scratch {
     trace: Trace,
     cur: Vec<f64>,
-}
-
-/// The agent's wiring in the network.
-struct Wiring {
-    input: PopId,
-    hidden: PopId,
-    readout: PopId,
-    w_in: ProjId,
-    w_out: ProjId,
 }
 
 /// A spiking agent, its environments and its rule instances.
@@ -281,46 +273,11 @@ impl Trainer {
         let Some(TaskSpec::Agent(spec)) = &f.task else {
             return Err(Error::Input("the file has no agent task".into()));
         };
-        let mut net = crate::graph::build(checked);
-        let located = |field: &str, err: Error| {
-            checked
-                .source
-                .error_at(&format!("task.Agent.{field}"), err.to_string())
-        };
-        let env_plugin = plugin::load(
-            &spec.environment.plugin,
-            spec.environment.path.as_deref().map(std::path::Path::new),
-            Kind::Env,
-        )
-        .map_err(|e| located("environment.plugin", e))?;
-        let params = |p: &crate::file::RuleSpec| {
-            p.params
-                .as_ref()
-                .map_or("()".to_string(), |r| r.get_ron().to_string())
-        };
-        let env_params = params(&spec.environment);
-        let envs = (0..spec.batch)
-            .map(|_| env_plugin.create_env(&env_params))
-            .collect::<Result<Vec<_>>>()
-            .map_err(|e| match e.exit_code() {
-                2 => located("environment.params", e),
-                _ => e,
-            })?;
-        let id = |n: &str| net.pop_id(n).expect("validated population");
-        let (input, hidden, readout) = (id(&spec.input), id(&spec.hidden), id(&spec.readout));
-        let find = |pre: PopId, post: PopId| {
-            net.proj_ids()
-                .into_iter()
-                .find(|&p| net.endpoints(p) == (pre, post))
-                .expect("validated projection")
-        };
-        let wiring = Wiring {
-            input,
-            hidden,
-            readout,
-            w_in: find(input, hidden),
-            w_out: find(hidden, readout),
-        };
+        let setup = Setup::new(checked, spec, "Agent")?;
+        let located = |field: &str, err: Error| setup.located(field, err);
+        let (envs, wiring) = (&setup.envs, setup.wiring);
+        let (input, readout) = (wiring.input, wiring.readout);
+        let net = &setup.net;
         let n_in = net.pop(input).len();
         let n_out = net.pop(readout).len();
         let obs_len = envs[0].observation_len();
@@ -346,43 +303,9 @@ impl Trainer {
                 ))
             }
         }
-        let layers = layers_of(&net, wiring.hidden, wiring.readout, spec)?;
-        let rule_plugin = plugin::load(
-            &spec.rule.plugin,
-            spec.rule.path.as_deref().map(std::path::Path::new),
-            Kind::Rule,
-        )
-        .map_err(|e| located("rule.plugin", e))?;
-        let rule_params = params(&spec.rule);
-        let mut rules = Vec::new();
-        for p in [wiring.w_in, wiring.w_out] {
-            let (pre, post) = net.endpoints(p);
-            let shape = ProjShapeV1 {
-                n_pre: net.pop(pre).len() as u64,
-                n_post: net.pop(post).len() as u64,
-                nnz: net.proj(p).nnz() as u64,
-                dt_ms: f.dt_ms,
-            };
-            let inst =
-                rule_plugin
-                    .create_rule(&rule_params, shape)
-                    .map_err(|e| match e.exit_code() {
-                        2 => located("rule.params", e),
-                        _ => e,
-                    })?;
-            if !inst.is_gradient_rule() {
-                return Err(located(
-                    "rule.plugin",
-                    Error::Input(format!(
-                        "`{}` is not a gradient rule (plugin ABI 1.1)",
-                        spec.rule.plugin
-                    )),
-                ));
-            }
-            // The rule changes single weights: a shared weight becomes one per synapse.
-            net.proj_mut(p).weights.make_per_synapse();
-            rules.push(inst);
-        }
+        let layers = layers_of(net, wiring.hidden, wiring.readout, spec)?;
+        let rules = setup.rules(|_| Ok(()))?;
+        let Setup { net, envs, .. } = setup;
         let init_of = |pre: &str, post: &str| {
             f.projections
                 .iter()
@@ -390,7 +313,7 @@ impl Trainer {
                 .and_then(|p| p.weight.clone())
                 .expect("validated weight")
         };
-        let h = net.pop(hidden).len();
+        let h = net.pop(wiring.hidden).len();
         let mut t = Trainer {
             weight_init: [
                 init_of(&spec.input, &spec.hidden),

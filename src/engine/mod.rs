@@ -523,8 +523,14 @@ impl Engine {
 
     /// Rewrites the external current of the populations whose stimuli switch this step.
     fn apply_stimuli(&mut self) {
-        let n = self.step;
-        let switching = |d: &Dc| n == 0 || d.start == n || d.stop == Some(n);
+        self.rewrite_stimuli(self.step, false);
+    }
+
+    /// Rewrites the external current of the populations whose stimuli switch on or off at step
+    /// `n` (of every stimulated population when `all`, or at step 0) to the sum of the stimuli
+    /// on at `n`; returns those populations. The GPU backend uploads what this writes.
+    pub(crate) fn rewrite_stimuli(&mut self, n: u64, all: bool) -> Vec<PopId> {
+        let switching = |d: &Dc| all || n == 0 || d.start == n || d.stop == Some(n);
         let mut pops: Vec<PopId> = self
             .dc
             .iter()
@@ -533,7 +539,7 @@ impl Engine {
             .collect();
         pops.sort();
         pops.dedup();
-        for id in pops {
+        for &id in &pops {
             let col = self
                 .net
                 .pop_mut(id)
@@ -552,6 +558,17 @@ impl Engine {
                 }
             }
         }
+        pops
+    }
+
+    /// Whether a stimulus switches on or off strictly between steps `a` and `b` (for the GPU
+    /// backend, which an f32 build lacks).
+    #[cfg_attr(feature = "f32", allow(dead_code))]
+    pub(crate) fn stimulus_switches_between(&self, a: u64, b: u64) -> bool {
+        let inside = |s: u64| a < s && s < b;
+        self.dc
+            .iter()
+            .any(|d| inside(d.start) || d.stop.is_some_and(inside))
     }
 
     /// The propagation stage; returns the number of synaptic events. Populations that receive

@@ -1,7 +1,7 @@
 //! The device simulation of [`super::run`]: upload, the step loop of launches, write-back.
 
 use crate::engine::Engine;
-use crate::file::{Checked, RecorderSpec, StimulusSpec};
+use crate::file::{Checked, RecorderSpec};
 use crate::graph::Delays;
 use crate::models::{Dynamics, CHUNK};
 use crate::Real;
@@ -93,15 +93,6 @@ struct ProjDev {
     kind: ProjKind,
 }
 
-/// A DC stimulus, as the engine applies it.
-struct Dc {
-    pop: usize,
-    amplitude: Real,
-    start: u64,
-    stop: Option<u64>,
-    neurons: Option<Vec<usize>>,
-}
-
 /// The network on the device.
 pub(super) struct Sim {
     ctx: Arc<Context>,
@@ -125,7 +116,6 @@ pub(super) struct Sim {
     /// Steps between two reads of the spike log (it cannot fill up in fewer).
     drain_every: u64,
     recording: bool,
-    dc: Vec<Dc>,
     /// Recorded launches of one step and of [`GRAPH_STEPS`] steps; `None` until first used,
     /// or for good when recording is off or failed.
     graphs: Option<(Graph, Graph)>,
@@ -619,32 +609,6 @@ impl Sim {
             u64::MAX
         };
 
-        let dc = checked
-            .file
-            .stimuli
-            .iter()
-            .map(|s| {
-                let StimulusSpec::Dc {
-                    target,
-                    amplitude_na,
-                    start_ms,
-                    stop_ms,
-                    neurons,
-                } = s;
-                let steps = |t: f64| crate::file::steps_of_time(t, checked.file.dt_ms);
-                Dc {
-                    pop: pops
-                        .iter()
-                        .position(|p| &p.name == target)
-                        .expect("validated target"),
-                    amplitude: *amplitude_na as Real,
-                    start: steps(*start_ms),
-                    stop: stop_ms.map(steps),
-                    neurons: neurons.clone(),
-                }
-            })
-            .collect();
-
         let n_pops = pops.len();
         Ok(Sim {
             ctx: Arc::clone(ctx),
@@ -664,7 +628,6 @@ impl Sim {
             log_cap: log_cap as u32,
             drain_every,
             recording,
-            dc,
             graphs: None,
             // SNNSIM_GPU_GRAPHS=0: one call per launch, for comparison.
             use_graphs: std::env::var("SNNSIM_GPU_GRAPHS").map_or(true, |v| v != "0"),
@@ -699,10 +662,7 @@ impl Sim {
             }
             let many = n + GRAPH_STEPS <= end
                 && engine.states.is_empty()
-                && !self.dc.iter().any(|d| {
-                    let inside = |s: u64| n < s && s < n + GRAPH_STEPS;
-                    inside(d.start) || d.stop.is_some_and(inside)
-                })
+                && !engine.stimulus_switches_between(n, n + GRAPH_STEPS)
                 && (!self.recording || n + GRAPH_STEPS - self.drained_to <= self.drain_every);
             let k = if many { GRAPH_STEPS } else { 1 };
             self.launch_steps(k)?;
@@ -830,30 +790,16 @@ impl Sim {
     /// Rewrites and uploads the external current of the populations whose stimuli switch at
     /// step `n` (all stimulated populations at the first step), as the engine does.
     fn stimuli(&mut self, engine: &mut Engine, n: u64) -> KResult<()> {
-        let first = n == self.step0;
-        let mut pops: Vec<usize> = self
-            .dc
-            .iter()
-            .filter(|d| first || n == 0 || d.start == n || d.stop == Some(n))
-            .map(|d| d.pop)
-            .collect();
-        pops.sort_unstable();
-        pops.dedup();
         let ids = engine.net.pop_ids();
-        for i in pops {
+        for id in engine.rewrite_stimuli(n, n == self.step0) {
+            let i = ids.iter().position(|&x| x == id).expect("a population");
             let pd = &self.pops[i];
-            let d = &mut engine.net.pop_mut(ids[i]).dynamics;
-            let col = d.external_current_mut().expect("validated target");
-            col.iter_mut().for_each(|x| *x = 0.0);
-            for s in self.dc.iter().filter(|s| s.pop == i) {
-                if !(s.start <= n && s.stop.is_none_or(|e| n < e)) {
-                    continue;
-                }
-                match &s.neurons {
-                    Some(js) => js.iter().for_each(|&j| col[j] += s.amplitude),
-                    None => col.iter_mut().for_each(|x| *x += s.amplitude),
-                }
-            }
+            let col = engine
+                .net
+                .pop_mut(id)
+                .dynamics
+                .external_current_mut()
+                .expect("validated target");
             let group = match pd.kind {
                 Kind::Lif => self.lif.as_mut().map(|g| &mut g.i_ext),
                 Kind::Coba => self.coba.as_mut().map(|g| &mut g.i_ext),

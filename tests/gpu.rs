@@ -225,29 +225,13 @@ fn unsupported_networks_are_named_before_a_run() {
 fn device_gpu_fails_with_the_reason_and_auto_falls_back_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let file = root().join("graphs/cuba.ron");
-    let args = |device: &str, out: &str| {
-        vec![
-            "run".to_string(),
-            file.display().to_string(),
-            "--duration-ms".into(),
-            "20".into(),
-            "--json".into(),
-            "--out".into(),
-            dir.path().join(out).display().to_string(),
-            "--device".into(),
-            device.into(),
-        ]
-    };
     let run = |device: &str, out: &str| {
-        let a = args(device, out);
-        crate::common::snnsim(&a.iter().map(String::as_str).collect::<Vec<_>>())
+        let extra = ["--duration-ms", "20", "--device", device];
+        crate::common::run_out(&file, &dir.path().join(out), &extra)
     };
     let cpu = run("cpu", "cpu");
     assert!(cpu.status.success());
-    let summary = |o: &std::process::Output| -> serde_json::Value {
-        let s = String::from_utf8_lossy(&o.stdout);
-        serde_json::from_str(s.lines().last().unwrap()).unwrap()
-    };
+    let summary = crate::common::summary_of;
     let cpu_summary = summary(&cpu);
     assert_eq!(cpu_summary["device"], "cpu");
 
@@ -494,18 +478,7 @@ fn foraging_runs_on_the_device_from_the_command_line() {
     let cpu = crate::common::run_json(&file, &dir.path().join("cpu"), &extra);
     assert_eq!(cpu["device"], "cpu");
     let out = dir.path().join("gpu");
-    let mut args = vec![
-        "run",
-        file.to_str().unwrap(),
-        "--json",
-        "--no-metrics",
-        "--out",
-        out.to_str().unwrap(),
-        "--device",
-        "gpu",
-    ];
-    args.extend_from_slice(&extra);
-    let o = crate::common::snnsim(&args);
+    let o = crate::common::run_out(&file, &out, &[&extra[..], &["--device", "gpu"]].concat());
     match backend::gpu::GpuDevice::open() {
         Err(why) => {
             println!("foraging device test: no GPU ({why})");
@@ -517,8 +490,7 @@ fn foraging_runs_on_the_device_from_the_command_line() {
         Ok(dev) => {
             println!("foraging device test: GPU {}", dev.info());
             assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-            let stdout = String::from_utf8_lossy(&o.stdout);
-            let s: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+            let s = crate::common::summary_of(&o);
             assert!(s["device"].as_str().unwrap().starts_with("gpu: "), "{s}");
             assert_eq!(s["state_hash"], cpu["state_hash"]);
             assert_eq!(s["energy_total"], cpu["energy_total"]);

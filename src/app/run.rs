@@ -92,25 +92,20 @@ pub(crate) fn prepare(opts: &RunOptions) -> Result<Prepared> {
     if parsed.checkpoint_every == Some(0) {
         return Err(Error::Input("checkpoint_every must be at least 1".into()));
     }
-    if let Some(e) = opts.episodes {
-        match &mut parsed.task {
-            Some(t) => t.agent_mut().episodes = e,
-            None => {
-                return Err(Error::Input(
-                    "--episodes applies to files with a training task".into(),
-                ))
-            }
+    for (flag, given) in [
+        ("--episodes", opts.episodes.is_some()),
+        ("--batch", opts.batch.is_some()),
+    ] {
+        if given && parsed.task.is_none() {
+            return Err(Error::Input(format!(
+                "{flag} applies to files with a training task"
+            )));
         }
     }
-    if let Some(b) = opts.batch {
-        match &mut parsed.task {
-            Some(t) => t.agent_mut().batch = b,
-            None => {
-                return Err(Error::Input(
-                    "--batch applies to files with a training task".into(),
-                ))
-            }
-        }
+    if let Some(t) = &mut parsed.task {
+        let a = t.agent_mut();
+        a.episodes = opts.episodes.unwrap_or(a.episodes);
+        a.batch = opts.batch.unwrap_or(a.batch);
     }
     let mut resolved = parsed.clone();
     file::resolve(&mut resolved);

@@ -44,8 +44,8 @@ pub fn snnsim(args: &[&str]) -> Output {
         .expect("snnsim starts")
 }
 
-/// Runs `snnsim run FILE --json --out DIR ARGS...` and returns the parsed summary.
-pub fn run_json(file: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
+/// Runs `snnsim run FILE --json --out DIR ARGS...`, whatever its exit.
+pub fn run_out(file: &Path, out: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
         "run",
         file.to_str().unwrap(),
@@ -55,13 +55,24 @@ pub fn run_json(file: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
         out.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    let o = snnsim(&args);
-    assert!(
-        o.status.success(),
-        "snnsim {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let stdout = String::from_utf8(o.stdout).unwrap();
+    snnsim(&args)
+}
+
+/// The summary: the last line of a `--json` run's standard output.
+pub fn summary_of(o: &Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&o.stdout);
     let last = stdout.lines().last().expect("some output");
     serde_json::from_str(last).expect("the last line is the summary JSON")
+}
+
+/// Runs `snnsim run FILE --json --out DIR ARGS...` and returns the parsed summary.
+pub fn run_json(file: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
+    let o = run_out(file, out, extra);
+    assert!(
+        o.status.success(),
+        "snnsim run {} {extra:?} failed: {}",
+        file.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    summary_of(&o)
 }

@@ -315,9 +315,8 @@ impl ControlTrainer {
             &mut self.rules,
             projs,
             [&g1, &g2],
-            self.updates,
+            &mut self.updates,
         )?;
-        self.updates += 1;
         for (k, e) in bufs.iter().enumerate() {
             self.metrics.push(ControlMetrics {
                 episode: first + k as u64,

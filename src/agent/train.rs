@@ -189,15 +189,15 @@ pub(super) fn add_decision_gradient(
     }
 }
 
-/// One update of the two trained projections `projs` by their rule instances, with the
-/// gradients `grads` and the global norm over both (so that per-projection instances clip
-/// consistently).
+/// Update number `*update` of the two trained projections `projs` by their rule instances,
+/// with the gradients `grads` and the global norm over both (so that per-projection instances
+/// clip consistently); counts it.
 pub(super) fn rule_step(
     net: &mut Network,
     rules: &mut [RuleInstance],
     projs: [ProjId; 2],
     grads: [&[f64]; 2],
-    update: u64,
+    update: &mut u64,
 ) -> Result<()> {
     let norm = (grads
         .iter()
@@ -213,7 +213,7 @@ pub(super) fn rule_step(
         let (indptr, indices) = (indptr.as_ptr(), indices.as_ptr());
         let mut weights = F64View::new(data);
         let mut ctx = GradStepV1 {
-            update,
+            update: *update,
             n_pre: n_pre as u64,
             n_post: n_post as u64,
             nnz: nnz as u64,
@@ -225,6 +225,7 @@ pub(super) fn rule_step(
         };
         rules[r].on_gradient(&mut ctx)?;
     }
+    *update += 1;
     Ok(())
 }
 
@@ -484,9 +485,8 @@ impl Trainer {
             &mut self.rules,
             projs,
             [&g1, &g2],
-            self.updates,
+            &mut self.updates,
         )?;
-        self.updates += 1;
 
         // Metrics and statistics.
         let prune_threshold = self

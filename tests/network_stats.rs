@@ -1,6 +1,6 @@
 //! Whole networks against published statistics: CUBA against Brian2 over 5 seeds (the
 //! connectivity differs, so the comparison is statistical: the rule of
-//! ../shared/reference/README.md §4), and the COBA rate of Brette et al. (2007).
+//! tests/reference/README.md §4), and the COBA rate of Brette et al. (2007).
 
 use crate::common::root;
 use snnsim::engine::Engine;
@@ -92,7 +92,7 @@ fn agrees(name: &str, sim: &[f64], ref_mean: f64, ref_std: f64, rel_ok: f64) {
 }
 
 /// CUBA (Brian2 examples/CUBA.py), 1 s, 5 seeds; Brian2's figures over 5 seeds, full window
-/// 0–1000 ms, from ../shared/reference/README.md §4.
+/// 0–1000 ms, from tests/reference/README.md §4.
 #[test]
 fn cuba_statistics_match_brian2_over_five_seeds() {
     let runs: Vec<Stats> = (1..=5u64)

@@ -2,7 +2,7 @@
 """Peer benchmark: the foraging task of `snnsim run graphs/foraging.ron` written in PyTorch +
 snnTorch (the seed project's stack), to compare training speed with snnsim on the same machine.
 
-What it is (../shared/SPEC.md §1; the configuration of graphs/foraging*.ron):
+What it is (docs/results.md; the configuration of graphs/foraging*.ron):
 
 - Environment (SPEC §1.1, reimplemented here in numpy, vectorised over the batch): a 15 × 15
   grid, the agent on a uniformly random cell, 5 food items on distinct uniformly random other

@@ -1,5 +1,5 @@
 //! Training a spiking policy on a control task (`task: Control(...)`): CartPole, Pendulum and
-//! the other classic-control environments (../shared/SPEC.md §2).
+//! the other classic-control environments (docs/control.md).
 //!
 //! One decision per environment step: the encoder turns the observation into input currents
 //! (on/off pairs or Gaussian population coding), held for T simulation steps; the hidden layer

@@ -1,6 +1,6 @@
 //! `snnsim experiment FILE`: configurations × seeds, trained in parallel over the cores (each
 //! run on one thread, so runs never compete for a pool), then a table of the four measures of
-//! ../shared/SPEC.md §1.6 per configuration, mean ± sample standard deviation over seeds:
+//! the H0 experiment (docs/results.md) per configuration, mean ± sample standard deviation over seeds:
 //! episodes until the 100-episode moving average of food first reaches the bar (sample
 //! efficiency; over the seeds that reached it), mean food over the last 500 episodes (final
 //! performance), total hidden spikes × hidden neurons (energy), and mean food after the

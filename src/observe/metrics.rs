@@ -10,7 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-/// The default port of training runs (../shared/SPEC.md §1.5).
+/// The default port of training runs (docs/monitoring.md).
 pub const DEFAULT_PORT: u16 = 8000;
 
 /// The metrics of one run.

@@ -9,23 +9,18 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The reference data of independent tools: `$SNNSIM_REFERENCE_DIR`, or `../shared/reference`
-/// beside the repository.
+/// The reference data of independent tools (Brian2, snnTorch, Gymnasium), kept in the
+/// repository: `tests/reference/` (its README says which tool, version and command made each
+/// file; `tests/reference/gen/` regenerates them).
 pub fn reference_dir() -> PathBuf {
-    std::env::var_os("SNNSIM_REFERENCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/reference"))
+    root().join("tests/reference")
 }
 
 /// A reference JSON file, parsed.
 pub fn reference(name: &str) -> serde_json::Value {
     let path = reference_dir().join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "reference data {} is missing ({e}); set SNNSIM_REFERENCE_DIR",
-            path.display()
-        )
-    });
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reference data {} is missing ({e})", path.display()));
     serde_json::from_str(&text).expect("reference JSON parses")
 }
 

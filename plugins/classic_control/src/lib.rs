@@ -1,6 +1,6 @@
 //! Gymnasium's classic-control environments with their exact dynamics, rewards, termination and
 //! time limits: CartPole-v1, Pendulum-v1, MountainCar-v0 and Acrobot-v1 (Gymnasium 1.x, as
-//! transcribed in `../shared/reference/gymnasium_classic_control.json`, `rules`). Each is
+//! transcribed in `tests/reference/gymnasium_classic_control.json`, `rules`). Each is
 //! exported as its own environment plugin (`cartpole`, `pendulum`, `mountaincar`, `acrobot`),
 //! since a plugin library exports one plugin; this crate holds the code they share.
 //!

@@ -1,6 +1,6 @@
 //! REINFORCE (Williams 1992) with an exponential-moving-average baseline, optimised with Adam
 //! (Kingma & Ba 2015) after global gradient-norm clipping — the learning rule of the foraging
-//! agent (../shared/SPEC.md §1.3), as a gradient rule of the plugin ABI 1.1.
+//! agent (docs/results.md), as a gradient rule of the plugin ABI 1.1.
 //!
 //! The host simulates the episodes, backpropagates through the spiking policy and calls:
 //! - [`LearningRule::advantages`] with the rewards of a batch of episodes: per episode, in

@@ -2,7 +2,7 @@
 //! connectivity differs, so the comparison is statistical: the rule of
 //! tests/reference/README.md §4), and the COBA rate of Brette et al. (2007).
 
-use crate::common::root;
+use crate::common::{reference, root};
 use snnsim::engine::Engine;
 use snnsim::file::{validate_parsed, Source};
 
@@ -76,7 +76,19 @@ fn mean_std(xs: &[f64]) -> (f64, f64) {
 }
 
 /// |mean_sim − mean_ref| ≤ 3·sqrt(s_ref²/5 + s_sim²/n) (reference README §4).
-fn agrees(name: &str, sim: &[f64], ref_mean: f64, ref_std: f64, rel_ok: f64) {
+/// Brian2's mean and sample standard deviation of `statistic` over its 5 seeds, full window
+/// (tests/reference/brian2_cuba_stats.json, written by tests/reference/gen/gen_brian2_cuba.py).
+fn brian2_cuba(statistic: &str) -> (f64, f64) {
+    let r = reference("brian2_cuba_stats.json");
+    let s = &r["summary"]["full_0_1000ms"][statistic];
+    let (mean, std) = (s["mean"].as_f64(), s["std"].as_f64());
+    (
+        mean.unwrap_or_else(|| panic!("{statistic}: no mean")),
+        std.unwrap_or_else(|| panic!("{statistic}: no std")),
+    )
+}
+
+fn agrees(name: &str, sim: &[f64], (ref_mean, ref_std): (f64, f64), rel_ok: f64) {
     let (m, s) = mean_std(sim);
     let bound = 3.0 * (ref_std.powi(2) / 5.0 + s.powi(2) / sim.len() as f64).sqrt();
     eprintln!(
@@ -92,7 +104,7 @@ fn agrees(name: &str, sim: &[f64], ref_mean: f64, ref_std: f64, rel_ok: f64) {
 }
 
 /// CUBA (Brian2 examples/CUBA.py), 1 s, 5 seeds; Brian2's figures over 5 seeds, full window
-/// 0–1000 ms, from tests/reference/README.md §4.
+/// 0–1000 ms, from tests/reference/brian2_cuba_stats.json (README §4).
 #[test]
 fn cuba_statistics_match_brian2_over_five_seeds() {
     let runs: Vec<Stats> = (1..=5u64)
@@ -103,10 +115,12 @@ fn cuba_statistics_match_brian2_over_five_seeds() {
         })
         .collect();
     let col = |f: fn(&Stats) -> f64| runs.iter().map(f).collect::<Vec<_>>();
-    agrees("mean rate (Hz)", &col(|s| s.rate_hz), 5.71, 0.27, 0.05);
-    agrees("CV of ISI", &col(|s| s.cv_isi), 0.524, 0.009, 0.0);
-    agrees("silent fraction", &col(|s| s.silent), 0.157, 0.020, 0.0);
-    agrees("Fano factor (10 ms)", &col(|s| s.fano), 14.5, 1.9, 0.0);
+    // Brian2 over its seeds 0-4: 5.71 ± 0.27 Hz, CV 0.524 ± 0.009, silent 0.157 ± 0.020,
+    // Fano 14.5 ± 1.9 (README §4).
+    agrees("mean rate (Hz)", &col(|s| s.rate_hz), brian2_cuba("mean_rate_hz"), 0.05);
+    agrees("CV of ISI", &col(|s| s.cv_isi), brian2_cuba("cv_isi"), 0.0);
+    agrees("silent fraction", &col(|s| s.silent), brian2_cuba("silent_fraction"), 0.0);
+    agrees("Fano factor (10 ms)", &col(|s| s.fano), brian2_cuba("fano_10ms"), 0.0);
 }
 
 /// COBA (Brette et al. 2007, benchmark 1): about 22 Hz. The mean over 5 seeds must lie within

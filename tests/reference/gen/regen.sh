@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Regenerate the reference data in tests/reference/ with the pinned tools and
+# compare each regenerated file with the committed one (compare.py).
+#
+# Usage: tests/reference/gen/regen.sh [--venv DIR] [--out DIR] [--skip-cuba]
+#   --venv DIR   virtual environment to create/use
+#                (default: $SNNSIM_REFERENCE_VENV or ~/.cache/snnsim-reference-venv)
+#   --out DIR    where the regenerated files go (default: a new temporary directory)
+#   --skip-cuba  do not run gen_brian2_cuba.py (5 network runs, a few minutes)
+# Environment: PYTHON selects the interpreter that creates the venv (default python3;
+# the committed data were made with Python 3.11).
+# Exit status: 0 when every compared file agrees, 1 otherwise.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REF="$(dirname "$HERE")"
+VENV="${SNNSIM_REFERENCE_VENV:-$HOME/.cache/snnsim-reference-venv}"
+OUT=""
+CUBA=1
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --venv) VENV="$2"; shift 2 ;;
+        --out) OUT="$2"; shift 2 ;;
+        --skip-cuba) CUBA=0; shift ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        *) echo "regen.sh: unknown argument: $1" >&2; exit 2 ;;
+    esac
+done
+
+if [ -z "$OUT" ]; then
+    OUT="$(mktemp -d "${TMPDIR:-/tmp}/snnsim-reference.XXXXXX")"
+fi
+mkdir -p "$OUT"
+
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "== creating venv $VENV"
+    "${PYTHON:-python3}" -m venv "$VENV"
+fi
+echo "== installing $HERE/requirements.txt into $VENV"
+"$VENV/bin/python" -m pip install -q -r "$HERE/requirements.txt"
+PY="$VENV/bin/python"
+
+declare -a RESULTS=()
+STATUS=0
+
+gen_and_compare() {
+    local script="$1" file="$2"
+    shift 2
+    echo
+    echo "== $script -> $OUT/$file"
+    if ! "$PY" "$HERE/$script" "$OUT/$file" "$@"; then
+        RESULTS+=("$file: generator FAILED")
+        STATUS=1
+        return
+    fi
+    if [ ! -f "$REF/$file" ]; then
+        RESULTS+=("$file: generated (no committed file to compare with)")
+        return
+    fi
+    if "$PY" "$HERE/compare.py" "$OUT/$file" "$REF/$file"; then
+        RESULTS+=("$file: OK")
+    else
+        RESULTS+=("$file: DIFFERS")
+        STATUS=1
+    fi
+}
+
+gen_and_compare gen_gymnasium.py gymnasium_classic_control.json
+gen_and_compare gen_brian2_single.py brian2_single_neuron.json
+gen_and_compare gen_snntorch.py snntorch_reference.json
+if [ "$CUBA" = 1 ]; then
+    gen_and_compare gen_brian2_cuba.py brian2_cuba_stats.json --seeds 0,1,2,3,4 --target numpy
+fi
+
+echo
+echo "== summary (regenerated files in $OUT)"
+for r in "${RESULTS[@]}"; do
+    echo "  $r"
+done
+if [ "$STATUS" = 0 ]; then
+    echo "== all regenerated files agree with the committed ones"
+else
+    echo "== some files differ (see above)"
+fi
+exit "$STATUS"

@@ -282,7 +282,7 @@ fn device_chacha8_matches_the_cpu_streams() {
         return;
     }
     for (seed, name, chunk) in [(1u64, "drive", 0u64), (4242, "exc", 3), (7, "x", 99)] {
-        let mut rng = snnsim::engine::rng::stream(seed, "poisson", name, chunk);
+        let mut rng = snnsim::rng::stream(seed, "poisson", name, chunk);
         let bytes = rng.get_seed();
         let mut key = [0u32; 8];
         for (w, b) in key.iter_mut().zip(bytes.chunks(4)) {

@@ -4,8 +4,8 @@
 //! (seed, population, chunk), so the spikes do not depend on the thread count.
 
 use super::{chunks, for_chunks, Split, CHUNK};
-use crate::engine::rng::{stream, Rng};
 use crate::file::PoissonParams;
+use crate::rng::{stream, Rng};
 use rand::Rng as _;
 
 /// A population of Poisson spike sources.

@@ -83,6 +83,38 @@ pub fn locate(src: &str, path: &[Seg]) -> Option<Located> {
     })
 }
 
+/// What a RON syntax or type error is about, for [`offending_token`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    /// A token: a value, a name, a bracket, or the end of input.
+    Token,
+    /// An escape sequence inside a string (ron's span covers part of the string).
+    Escape,
+    /// A block comment that is never closed.
+    UnclosedComment,
+}
+
+/// The position of the token a RON syntax or type error is about. ron reports a span from
+/// where its parser stood before its last step to where it stands now, which for most errors
+/// begins at the end of the previous token, before the whitespace and comments, so a bad
+/// token at the start of a line would be reported at the end of the line before. This skips
+/// to the token, backs up to the start of a number or identifier that ron stopped inside,
+/// and for an escape or an unclosed comment finds its backslash or its `/*`.
+pub fn offending_token(src: &str, start: Pos, end: Pos, anchor: Anchor) -> Pos {
+    let sc = Scanner::new(src);
+    let s = sc.index(start);
+    let e = sc.index(end).max(s);
+    let at = match anchor {
+        Anchor::Escape => (0..e)
+            .rev()
+            .map_while(|k| (sc.s[k] != '"' && sc.s[k] != '\n').then_some(k))
+            .find(|&k| sc.s[k] == '\\'),
+        Anchor::UnclosedComment => sc.unclosed_comment(),
+        Anchor::Token => None,
+    };
+    sc.pos(at.unwrap_or_else(|| sc.token_start(s)))
+}
+
 fn is_ident_start(c: char) -> bool {
     c.is_alphabetic() || c == '_'
 }
@@ -147,7 +179,13 @@ impl Scanner {
     }
 
     /// Skip whitespace, `//` comments and (nested) `/* */` comments.
-    fn skip_ws(&self, mut i: usize) -> usize {
+    fn skip_ws(&self, i: usize) -> usize {
+        self.skip_ws_until(i, false)
+    }
+
+    /// [`Scanner::skip_ws`]; with `stop_unclosed`, stops at the `/*` of a block comment that
+    /// is never closed instead of at the end of input.
+    fn skip_ws_until(&self, mut i: usize, stop_unclosed: bool) -> usize {
         loop {
             match (self.ch(i), self.ch(i + 1)) {
                 (Some(c), _) if c.is_whitespace() => i += 1,
@@ -157,10 +195,11 @@ impl Scanner {
                     }
                 }
                 (Some('/'), Some('*')) => {
+                    let open = i;
                     let mut depth = 0usize;
                     loop {
                         match (self.ch(i), self.ch(i + 1)) {
-                            (None, _) => return i,
+                            (None, _) => return if stop_unclosed { open } else { i },
                             (Some('/'), Some('*')) => (depth, i) = (depth + 1, i + 2),
                             (Some('*'), Some('/')) => {
                                 (depth, i) = (depth - 1, i + 2);
@@ -175,6 +214,65 @@ impl Scanner {
                 _ => return i,
             }
         }
+    }
+
+    /// Char index of a 1-based position (clamped to the end of the text).
+    fn index(&self, p: Pos) -> usize {
+        let mut i = 0;
+        for _ in 1..p.line {
+            match self.s[i..].iter().position(|&c| c == '\n') {
+                Some(k) => i += k + 1,
+                None => return self.s.len(),
+            }
+        }
+        let line_end = self.s[i..]
+            .iter()
+            .position(|&c| c == '\n')
+            .map_or(self.s.len(), |k| i + k);
+        (i + p.col.saturating_sub(1)).min(line_end)
+    }
+
+    /// The `/*` of the first block comment that is never closed, if any.
+    fn unclosed_comment(&self) -> Option<usize> {
+        let mut i = 0;
+        loop {
+            i = self.skip_ws_until(i, true);
+            match (self.ch(i), self.ch(i + 1)) {
+                (None, _) => return None,
+                (Some('/'), Some('*')) => return Some(i),
+                (Some('(' | '[' | '{' | ')' | ']' | '}'), _) => i += 1,
+                _ => i = self.skip_atom(i),
+            }
+        }
+    }
+
+    /// The start of the token at or after `i`: whitespace and closed comments are skipped, and
+    /// a position inside a number or identifier (ron stops at the `.` of `1.5` where it wants
+    /// an integer, after the `-` of `-1` where it wants an unsigned one) or at the quote of a
+    /// raw string goes back to its first character.
+    fn token_start(&self, i: usize) -> usize {
+        let word = |c: Option<char>| {
+            c.is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '+' | '-'))
+        };
+        let mut i = self.skip_ws_until(i, true);
+        if word(self.ch(i)) {
+            while i > 0 && word(self.ch(i - 1)) {
+                i -= 1;
+            }
+        } else if matches!(self.ch(i), Some('"' | '#')) {
+            let mut j = i;
+            while j > 0 && self.ch(j - 1) == Some('#') {
+                j -= 1;
+            }
+            if j > 0 && self.ch(j - 1) == Some('r') {
+                j -= 1;
+                if j > 0 && self.ch(j - 1) == Some('b') {
+                    j -= 1;
+                }
+                i = j;
+            }
+        }
+        i
     }
 
     /// Skip leading `#![enable(...)]` attributes (and comments around them).

@@ -599,4 +599,34 @@ Network(
         assert_eq!(at("(a: [1, 2", "a[1]"), (1, 9, 2));
         assert_eq!(at("(a: (b: 1", "a.b"), (1, 6, 2));
     }
+
+    #[test]
+    fn syntax_errors_land_on_the_token_they_are_about() {
+        let p = |line, col| Pos { line, col };
+        let tok = |src: &str, a: Pos, b: Pos| offending_token(src, a, b, Anchor::Token);
+        // From the end of the previous line, over whitespace and a comment, to the token.
+        let src = "(\n  a: 1,\n  // note\n  @@@\n)";
+        assert_eq!(tok(src, p(2, 8), p(4, 3)), p(4, 3));
+        // Back to the start of a number ron stopped inside (`-1`, `1.5`).
+        assert_eq!(tok("(a: -1)", p(1, 6), p(1, 7)), p(1, 5));
+        assert_eq!(tok("(a: 1.5)", p(1, 6), p(1, 6)), p(1, 5));
+        // Not back over a closing bracket that follows a number.
+        assert_eq!(tok("(a: 1)", p(1, 6), p(1, 6)), p(1, 6));
+        // A raw string from its `r`.
+        assert_eq!(tok("(s: r#\"x)", p(1, 7), p(1, 8)), p(1, 5));
+        // An escape from its backslash, even when ron's span starts after it.
+        let esc = "(s: \"a\\u{zz}\")";
+        assert_eq!(
+            offending_token(esc, p(1, 9), p(1, 11), Anchor::Escape),
+            p(1, 7)
+        );
+        // The outer of two nested comments, the one left open.
+        let open = "(a: 1, /* x /* y */\n)";
+        assert_eq!(
+            offending_token(open, p(1, 20), p(2, 2), Anchor::UnclosedComment),
+            p(1, 8)
+        );
+        // Positions past the end are clamped, never a panic.
+        assert_eq!(tok("(a", p(9, 9), p(9, 9)), p(1, 3));
+    }
 }

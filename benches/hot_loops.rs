@@ -90,7 +90,7 @@ fn network(file: &str) -> Network {
         .join("graphs")
         .join(file);
     let checked = Source::read(&path)
-        .and_then(|s| s.load())
+        .and_then(|s| s.load_with(&snnsim::models::Rules))
         .unwrap_or_else(|e| panic!("{file}: {e}"));
     snnsim::graph::build(&checked)
 }

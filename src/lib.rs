@@ -24,6 +24,7 @@ pub mod monitor;
 pub mod observe;
 pub mod plugin;
 pub mod real;
+pub mod rng;
 
 pub use error::{Error, Result};
 

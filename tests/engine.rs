@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 fn load(text: &str) -> snnsim::file::Checked {
     Source::from_text("t.ron", text)
-        .load()
+        .load_with(&snnsim::models::Rules)
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -304,7 +304,7 @@ fn direct_input_agrees_with_the_rings_to_rounding() {
     let widen = |c: &[snnsim::Real]| c.iter().map(|&x| snnsim::real::wide(x)).collect();
     let tol = if cfg!(feature = "f32") { 1e-3 } else { 1e-9 };
     for graph in ["graphs/cuba.ron", "graphs/coba.ron"] {
-        let checked = snnsim::file::load(&root().join(graph)).unwrap();
+        let checked = snnsim::models::load(&root().join(graph)).unwrap();
         let run = |direct: bool| {
             let mut e = Engine::from_file(&checked).unwrap();
             e.set_direct_input(direct);

@@ -191,7 +191,7 @@ pub(crate) fn trainer(file: &str, edit: impl Fn(&mut snnsim::file::GraphFile)) -
     let src = Source::from_text(file, foraging_text(file));
     let mut parsed = src.parse().unwrap();
     edit(&mut parsed);
-    let checked = snnsim::file::validate_parsed(parsed, &src).unwrap();
+    let checked = snnsim::models::validate_parsed(parsed, &src).unwrap();
     Trainer::new(&checked).unwrap()
 }
 

@@ -143,7 +143,7 @@ fn agree(test: &str, checked: &Checked, steps: u64, tol: f64) {
 }
 
 fn load_graph(rel: &str) -> Checked {
-    snnsim::file::load(&root().join(rel)).expect("shipped graph loads")
+    snnsim::models::load(&root().join(rel)).expect("shipped graph loads")
 }
 
 #[test]
@@ -203,7 +203,7 @@ const MIXED: &str = r#"(
 #[test]
 fn mixed_network_is_bit_identical_on_every_backend() {
     let checked = Source::from_text("mixed.ron", MIXED)
-        .load()
+        .load_with(&snnsim::models::Rules)
         .expect("the mixed network is valid");
     assert!(backend::gpu::unsupported(&checked.file).is_none());
     agree("mixed", &checked, 1000, 0.0);
@@ -215,7 +215,7 @@ fn unsupported_networks_are_named_before_a_run() {
         .replace("model: CobaLif(i_bias_na: 5.0)", "model: Izhikevich()")
         .replace(r#"["v", "g_exc"]"#, r#"["v", "u"]"#);
     let checked = Source::from_text("izh.ron", izh)
-        .load()
+        .load_with(&snnsim::models::Rules)
         .expect("the Izhikevich variant is valid");
     let why = backend::gpu::unsupported(&checked.file).expect("unsupported");
     assert!(why.contains("coba") && why.contains("Izhikevich"), "{why}");
@@ -282,7 +282,7 @@ fn device_chacha8_matches_the_cpu_streams() {
         return;
     }
     for (seed, name, chunk) in [(1u64, "drive", 0u64), (4242, "exc", 3), (7, "x", 99)] {
-        let mut rng = snnsim::engine::rng::stream(seed, "poisson", name, chunk);
+        let mut rng = snnsim::rng::stream(seed, "poisson", name, chunk);
         let bytes = rng.get_seed();
         let mut key = [0u32; 8];
         for (w, b) in key.iter_mut().zip(bytes.chunks(4)) {

@@ -111,7 +111,7 @@ fn doc_examples() -> Vec<Block> {
 
 fn load_example(b: &Block) -> Checked {
     Source::from_text(b.label(), b.text.clone())
-        .load()
+        .load_with(&snnsim::models::Rules)
         .unwrap_or_else(|e| panic!("example at {} does not validate: {e}", b.label()))
 }
 
@@ -135,7 +135,7 @@ fn projection_name(p: &file::ProjectionSpec) -> String {
 fn every_graph_file_loads_and_validates() {
     for path in graph_files() {
         let checked =
-            file::load(&path).unwrap_or_else(|e| panic!("{} is invalid: {e}", path.display()));
+            snnsim::models::load(&path).unwrap_or_else(|e| panic!("{} is invalid: {e}", path.display()));
         let f = &checked.file;
         assert!(!f.populations.is_empty(), "{}", path.display());
         assert!(
@@ -193,7 +193,7 @@ fn doc_invalid_example_fails_with_exit_code_2_and_the_documented_message() {
             continue;
         }
         invalid += 1;
-        let err = match Source::from_text("invalid.ron", b.text.clone()).load() {
+        let err = match Source::from_text("invalid.ron", b.text.clone()).load_with(&snnsim::models::Rules) {
             Ok(_) => panic!("the invalid example at {} validates", b.label()),
             Err(e) => e,
         };
@@ -292,7 +292,7 @@ fn graph_files_and_doc_examples_survive_a_ron_round_trip() {
             src.label
         );
         written
-            .load()
+            .load_with(&snnsim::models::Rules)
             .unwrap_or_else(|e| panic!("{} written back is invalid: {e}", src.label));
     }
 }
@@ -331,7 +331,7 @@ fn cli_validates_and_inspects_cuba() {
         );
     }
     // The network the library builds from the same file, for the exact synapse counts.
-    let checked = file::load(&root().join("graphs/cuba.ron")).expect("cuba.ron is valid");
+    let checked = snnsim::models::load(&root().join("graphs/cuba.ron")).expect("cuba.ron is valid");
     let net = snnsim::graph::build(&checked);
     let size = |n: &str| if n == "exc" { 3200.0 } else { 800.0 };
     let mut listed = 0;
@@ -495,7 +495,7 @@ fn doc_poisson_example_writes_spikes_sorted_by_time_population_and_neuron() {
     // The overridden duration is what config.ron records.
     let config = std::fs::read_to_string(out.join("config.ron")).expect("config.ron");
     let resolved = Source::from_text("config.ron", config)
-        .load()
+        .load_with(&snnsim::models::Rules)
         .expect("valid");
     assert_eq!(resolved.file.duration_ms, 50.0);
     assert_eq!(resolved.file.seed, 7);
@@ -553,7 +553,7 @@ fn experiment_files_name_training_graphs() {
             .unwrap();
         assert!(!exp.seeds.is_empty());
         for c in &exp.configurations {
-            let g = file::load(&dir.join(&c.graph)).unwrap();
+            let g = snnsim::models::load(&dir.join(&c.graph)).unwrap();
             assert!(
                 g.file.task.is_some(),
                 "{} names {} without a task",

@@ -37,7 +37,7 @@ fn example_path(name: &str) -> PathBuf {
 }
 
 fn load(name: &str) -> Checked {
-    file::load(&example_path(name)).unwrap_or_else(|e| panic!("{e}"))
+    snnsim::models::load(&example_path(name)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Spike steps per population and neuron, collected after every step.
@@ -428,7 +428,7 @@ fn snntorch_examples_reproduce_the_reference_through_the_engine() {
                 every_ms: None,
             });
         }
-        let checked = file::validate_parsed(f, &Source::from_text(example, ""))
+        let checked = snnsim::models::validate_parsed(f, &Source::from_text(example, ""))
             .unwrap_or_else(|e| panic!("{e}"));
         let (e, spikes) = run(&checked);
         for (k, pop) in pops.iter().enumerate() {
@@ -742,7 +742,7 @@ fn every_model_takes_input_on_both_receptors() {
         projs.join(", ")
     );
     let checked = Source::from_text("wiring.ron", text)
-        .load()
+        .load_with(&snnsim::models::Rules)
         .unwrap_or_else(|e| panic!("{e}"));
     let (e, _) = run(&checked);
     for (k, m) in models.iter().enumerate() {
@@ -829,7 +829,7 @@ fn invalid_model_parameters_are_rejected_with_their_field() {
             "(format_version: 1, dt_ms: 0.1, duration_ms: 1.0,\n populations: [(name: \"n\", size: 1, model: {model})])"
         );
         let err = Source::from_text("bad.ron", text)
-            .load()
+            .load_with(&snnsim::models::Rules)
             .expect_err(model)
             .to_string();
         assert!(err.contains(field), "{model}: {err}");
@@ -862,7 +862,7 @@ fn chunked_updates_equal_single_neuron_updates() {
               populations: [(name: \"p\", size: 1, model: {text})])"
         );
         let spec = Source::from_text("chunks.ron", file)
-            .load()
+            .load_with(&snnsim::models::Rules)
             .unwrap_or_else(|e| panic!("{text}: {e}"))
             .file
             .populations[0]

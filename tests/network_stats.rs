@@ -4,7 +4,8 @@
 
 use crate::common::{reference, root};
 use snnsim::engine::Engine;
-use snnsim::file::{validate_parsed, Source};
+use snnsim::file::Source;
+use snnsim::models::validate_parsed;
 
 /// Runs a graph file of two populations `exc` and `inh` with `seed`; returns per-neuron spike
 /// times in ms (exc neurons first) and the number of neurons.

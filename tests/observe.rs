@@ -110,7 +110,7 @@ fn start_training(file: &Path, out: &Path) -> (Killed, String) {
 
 /// The hidden population's size in a graph file.
 fn hidden_size(file: &Path) -> usize {
-    let checked = snnsim::file::load(file).expect("valid file");
+    let checked = snnsim::models::load(file).expect("valid file");
     checked
         .file
         .populations
@@ -162,7 +162,7 @@ fn prometheus_scrapes_a_training_run() {
     assert_eq!(value(&body, "snnsim_episodes_total") % batch, 0.0);
     let rate = value(&body, "snn_avg_firing_rate");
     let hz = value(&body, "snnsim_population_rate_hz{population=\"hidden\"");
-    let dt_ms = snnsim::file::load(&file).unwrap().file.dt_ms;
+    let dt_ms = snnsim::models::load(&file).unwrap().file.dt_ms;
     assert!(
         rate > 0.0 && (hz - rate * 1000.0 / dt_ms).abs() < 1e-6 * hz,
         "{rate} {hz}"

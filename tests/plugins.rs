@@ -193,7 +193,7 @@ fn a_panicking_rule_stops_the_run_with_exit_1_and_its_message() {
         plugin_path("panics").display()
     ));
     let checked = snnsim::file::Source::from_text("g.ron", src)
-        .load()
+        .load_with(&snnsim::models::Rules)
         .unwrap();
     let mut e = snnsim::engine::Engine::from_file(&checked).unwrap();
     e.run(3).unwrap();
@@ -404,7 +404,7 @@ fn stdp_in_a_run_changes_the_weight_by_the_analytic_window() {
         plugin_path("stdp").display()
     );
     let checked = snnsim::file::Source::from_text("stdp.ron", text)
-        .load()
+        .load_with(&snnsim::models::Rules)
         .unwrap();
     // The constant weight is kept once until the rule attaches, which gives every synapse
     // its own.

@@ -7,7 +7,7 @@ use snnsim::file::Source;
 
 fn engine(text: &str) -> Engine {
     let checked = Source::from_text("test.ron", text)
-        .load()
+        .load_with(&snnsim::models::Rules)
         .unwrap_or_else(|e| panic!("{e}"));
     let mut e = Engine::from_file(&checked).unwrap();
     e.run(checked.steps()).unwrap();

@@ -31,7 +31,7 @@ const SMALL: &str = r#"(format_version: 1, dt_ms: 0.5, duration_ms: 10.0, seed: 
     ])"#;
 
 fn checked() -> snnsim::file::Checked {
-    Source::from_text("small.ron", SMALL).load().unwrap()
+    Source::from_text("small.ron", SMALL).load_with(&snnsim::models::Rules).unwrap()
 }
 
 fn small() -> Network {
@@ -128,7 +128,7 @@ fn summary_snapshot_of_a_trainer_after_growth_and_pruning() {
             &format!("(plugin: \"reinforce\", path: \"{}\",", plugin("reinforce")),
         );
     let checked = Source::from_text("fixed64.ron", text.clone())
-        .load()
+        .load_with(&snnsim::models::Rules)
         .unwrap();
     let mut t = snnsim::agent::train::Trainer::new(&checked).unwrap();
     t.grow_hidden(4).unwrap();
@@ -365,7 +365,7 @@ proptest! {
 /// (hash, spikes, events) of the same network with the weights forced per synapse.
 #[test]
 fn constant_weights_are_kept_once_and_run_as_per_synapse_weights() {
-    let checked = snnsim::file::load(&root().join("graphs/cuba.ron")).unwrap();
+    let checked = snnsim::models::load(&root().join("graphs/cuba.ron")).unwrap();
     let mut shared = Engine::from_file(&checked).unwrap();
     let mut full = Engine::from_file(&checked).unwrap();
     let mut nnz = 0;

@@ -39,32 +39,9 @@
 
 use crate::file::Reset;
 
-/// The surrogate derivative of the spike, dspk/dmem at u = mem − θ.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub enum Surrogate {
-    /// 1 / (slope·|u| + 1)² (snnTorch `fast_sigmoid`; Zenke & Ganguli 2018).
-    FastSigmoid {
-        /// Slope (25 in snnTorch).
-        slope: f64,
-    },
-    /// slope·e^(−slope·u) / (e^(−slope·u) + 1)² (snnTorch `sigmoid`).
-    Sigmoid {
-        /// Slope (25 in snnTorch).
-        slope: f64,
-    },
-    /// (α/2) / (1 + (π/2·α·u)²) (snnTorch `atan`; Fang et al. 2021).
-    Atan {
-        /// α (2 in snnTorch).
-        alpha: f64,
-    },
-}
-
-impl Default for Surrogate {
-    fn default() -> Self {
-        Surrogate::FastSigmoid { slope: 25.0 }
-    }
-}
+/// The surrogate derivative is part of the graph-file format (`task.*.surrogate`); its math is
+/// here.
+pub use crate::file::Surrogate;
 
 impl Surrogate {
     /// dspk/dmem at u = mem − θ.

@@ -30,12 +30,12 @@
 use super::bptt::{Layers, Trace};
 use super::setup::Setup;
 use super::train::{add_decision_gradient, categorical, layers_of, rule_step, softmax};
-use crate::engine::rng::stream;
 use crate::error::{Error, Result};
 use crate::file::{AgentSpec, Checked, Decoder, TaskSpec};
 use crate::graph::{Network, ProjId};
 use crate::plugin::{EnvInstance, RuleInstance};
 use crate::real::widen;
+use crate::rng::stream;
 use rand::Rng as _;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;

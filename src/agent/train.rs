@@ -22,13 +22,13 @@ pub use snapshot::network_and_edits;
 
 use super::bptt::{Hidden, Layers, Trace};
 use super::setup::{Setup, Wiring};
-use crate::engine::rng::{stream, Rng};
 use crate::error::{Error, Result};
 use crate::file::{AgentSpec, Checked, Init, Reset, StructureSpec, TaskSpec};
 use crate::graph::{edit::EditOutcome, Network, PopId, ProjId};
 use crate::models::Dynamics;
 use crate::plugin::{self, EnvInstance, Kind, RuleInstance};
 use crate::real::{wide, widen, F64View};
+use crate::rng::{stream, Rng};
 use crate::Real;
 use rand::Rng as _;
 use rand_distr::{Distribution, StandardNormal};

@@ -9,8 +9,9 @@
 use super::train::first_reaching;
 use crate::agent::train::Trainer;
 use crate::error::{Error, Result};
-use crate::file::{validate_parsed, ExperimentFile, Source, TaskSpec, FORMAT_VERSION};
+use crate::file::{ExperimentFile, Source, TaskSpec, FORMAT_VERSION};
 use crate::io::write_atomic;
+use crate::models::validate_parsed;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::fmt::Write as _;

@@ -30,7 +30,7 @@ use std::path::Path;
 
 /// Parses and validates a graph file.
 pub fn validate(path: &Path) -> Result<crate::file::Checked> {
-    crate::file::load(path)
+    crate::models::load(path)
 }
 
 /// What `snnsim run` produced: a simulation or a training run.

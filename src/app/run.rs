@@ -404,7 +404,7 @@ fn net_progress(engine: &Engine, wall_s: f64) -> NetProgress {
 }
 
 fn source_with(source: &Source, parsed: file::GraphFile) -> Result<file::Checked> {
-    file::validate_parsed(parsed, source)
+    crate::models::validate_parsed(parsed, source)
 }
 
 /// `runs/<stem>-<UTC timestamp>`, with a numeric suffix if that exists already.

@@ -2,7 +2,7 @@
 //! and fails with a message instead of panicking, so a damaged payload that passed the
 //! checksum by chance is still refused cleanly.
 
-use crate::engine::rng::Rng;
+use crate::rng::Rng;
 use crate::Real;
 
 /// Appends values to a byte buffer.
@@ -197,7 +197,7 @@ mod tests {
 
     #[test]
     fn values_and_streams_round_trip() {
-        let mut r = crate::engine::rng::stream(3, "d", "n", 0);
+        let mut r = crate::rng::stream(3, "d", "n", 0);
         let _: u64 = r.random();
         let mut e = Enc::default();
         e.u8(7);

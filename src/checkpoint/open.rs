@@ -65,7 +65,7 @@ pub fn open(path: &Path, refused: &mut dyn FnMut(&str)) -> Result<Opened> {
 }
 
 fn from_graph_file(path: &Path) -> Result<Opened> {
-    let checked = crate::file::load(path)?;
+    let checked = crate::models::load(path)?;
     let net = crate::graph::build(&checked);
     Ok(Opened {
         origin: format!("graph file {}", path.display()),
@@ -78,7 +78,7 @@ fn from_graph_file(path: &Path) -> Result<Opened> {
 fn from_checkpoint(path: &Path, ck: Checkpoint) -> Result<Opened> {
     let bad = |why: String| Error::Input(format!("refusing checkpoint {}: {why}", path.display()));
     let source = Source::from_text(format!("{} (config)", path.display()), ck.config.clone());
-    let checked = source.load()?;
+    let checked = crate::models::load_source(&source)?;
     let mut net = crate::graph::build(&checked);
     let (origin, edits) = match ck.kind {
         Kind::Simulation => {

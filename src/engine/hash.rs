@@ -15,7 +15,7 @@ pub struct StateHasher(u64);
 
 impl Default for StateHasher {
     fn default() -> Self {
-        StateHasher(crate::engine::rng::FNV_OFFSET)
+        StateHasher(crate::rng::FNV_OFFSET)
     }
 }
 

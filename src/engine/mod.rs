@@ -9,7 +9,6 @@
 
 pub mod hash;
 pub mod propagate;
-pub mod rng;
 mod snapshot;
 
 use crate::error::Result;

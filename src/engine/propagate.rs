@@ -391,7 +391,7 @@ mod tests {
                 recorders: [Spikes(population: "cells")])"#,
             2 * MIN_RANGE + 7
         );
-        let checked = Source::from_text("split.ron", text).load().unwrap();
+        let checked = crate::models::load_source(&Source::from_text("split.ron", text)).unwrap();
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)

@@ -83,6 +83,38 @@ pub fn locate(src: &str, path: &[Seg]) -> Option<Located> {
     })
 }
 
+/// What a RON syntax or type error is about, for [`offending_token`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    /// A token: a value, a name, a bracket, or the end of input.
+    Token,
+    /// An escape sequence inside a string (ron's span covers part of the string).
+    Escape,
+    /// A block comment that is never closed.
+    UnclosedComment,
+}
+
+/// The position of the token a RON syntax or type error is about. ron reports a span from
+/// where its parser stood before its last step to where it stands now, which for most errors
+/// begins at the end of the previous token, before the whitespace and comments, so a bad
+/// token at the start of a line would be reported at the end of the line before. This skips
+/// to the token, backs up to the start of a number or identifier that ron stopped inside,
+/// and for an escape or an unclosed comment finds its backslash or its `/*`.
+pub fn offending_token(src: &str, start: Pos, end: Pos, anchor: Anchor) -> Pos {
+    let sc = Scanner::new(src);
+    let s = sc.index(start);
+    let e = sc.index(end).max(s);
+    let at = match anchor {
+        Anchor::Escape => (0..e)
+            .rev()
+            .map_while(|k| (sc.s[k] != '"' && sc.s[k] != '\n').then_some(k))
+            .find(|&k| sc.s[k] == '\\'),
+        Anchor::UnclosedComment => sc.unclosed_comment(),
+        Anchor::Token => None,
+    };
+    sc.pos(at.unwrap_or_else(|| sc.token_start(s)))
+}
+
 fn is_ident_start(c: char) -> bool {
     c.is_alphabetic() || c == '_'
 }
@@ -147,7 +179,13 @@ impl Scanner {
     }
 
     /// Skip whitespace, `//` comments and (nested) `/* */` comments.
-    fn skip_ws(&self, mut i: usize) -> usize {
+    fn skip_ws(&self, i: usize) -> usize {
+        self.skip_ws_until(i, false)
+    }
+
+    /// [`Scanner::skip_ws`]; with `stop_unclosed`, stops at the `/*` of a block comment that
+    /// is never closed instead of at the end of input.
+    fn skip_ws_until(&self, mut i: usize, stop_unclosed: bool) -> usize {
         loop {
             match (self.ch(i), self.ch(i + 1)) {
                 (Some(c), _) if c.is_whitespace() => i += 1,
@@ -157,10 +195,11 @@ impl Scanner {
                     }
                 }
                 (Some('/'), Some('*')) => {
+                    let open = i;
                     let mut depth = 0usize;
                     loop {
                         match (self.ch(i), self.ch(i + 1)) {
-                            (None, _) => return i,
+                            (None, _) => return if stop_unclosed { open } else { i },
                             (Some('/'), Some('*')) => (depth, i) = (depth + 1, i + 2),
                             (Some('*'), Some('/')) => {
                                 (depth, i) = (depth - 1, i + 2);
@@ -175,6 +214,65 @@ impl Scanner {
                 _ => return i,
             }
         }
+    }
+
+    /// Char index of a 1-based position (clamped to the end of the text).
+    fn index(&self, p: Pos) -> usize {
+        let mut i = 0;
+        for _ in 1..p.line {
+            match self.s[i..].iter().position(|&c| c == '\n') {
+                Some(k) => i += k + 1,
+                None => return self.s.len(),
+            }
+        }
+        let line_end = self.s[i..]
+            .iter()
+            .position(|&c| c == '\n')
+            .map_or(self.s.len(), |k| i + k);
+        (i + p.col.saturating_sub(1)).min(line_end)
+    }
+
+    /// The `/*` of the first block comment that is never closed, if any.
+    fn unclosed_comment(&self) -> Option<usize> {
+        let mut i = 0;
+        loop {
+            i = self.skip_ws_until(i, true);
+            match (self.ch(i), self.ch(i + 1)) {
+                (None, _) => return None,
+                (Some('/'), Some('*')) => return Some(i),
+                (Some('(' | '[' | '{' | ')' | ']' | '}'), _) => i += 1,
+                _ => i = self.skip_atom(i),
+            }
+        }
+    }
+
+    /// The start of the token at or after `i`: whitespace and closed comments are skipped, and
+    /// a position inside a number or identifier (ron stops at the `.` of `1.5` where it wants
+    /// an integer, after the `-` of `-1` where it wants an unsigned one) or at the quote of a
+    /// raw string goes back to its first character.
+    fn token_start(&self, i: usize) -> usize {
+        let word = |c: Option<char>| {
+            c.is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '+' | '-'))
+        };
+        let mut i = self.skip_ws_until(i, true);
+        if word(self.ch(i)) {
+            while i > 0 && word(self.ch(i - 1)) {
+                i -= 1;
+            }
+        } else if matches!(self.ch(i), Some('"' | '#')) {
+            let mut j = i;
+            while j > 0 && self.ch(j - 1) == Some('#') {
+                j -= 1;
+            }
+            if j > 0 && self.ch(j - 1) == Some('r') {
+                j -= 1;
+                if j > 0 && self.ch(j - 1) == Some('b') {
+                    j -= 1;
+                }
+                i = j;
+            }
+        }
+        i
     }
 
     /// Skip leading `#![enable(...)]` attributes (and comments around them).
@@ -500,5 +598,35 @@ Network(
         }
         assert_eq!(at("(a: [1, 2", "a[1]"), (1, 9, 2));
         assert_eq!(at("(a: (b: 1", "a.b"), (1, 6, 2));
+    }
+
+    #[test]
+    fn syntax_errors_land_on_the_token_they_are_about() {
+        let p = |line, col| Pos { line, col };
+        let tok = |src: &str, a: Pos, b: Pos| offending_token(src, a, b, Anchor::Token);
+        // From the end of the previous line, over whitespace and a comment, to the token.
+        let src = "(\n  a: 1,\n  // note\n  @@@\n)";
+        assert_eq!(tok(src, p(2, 8), p(4, 3)), p(4, 3));
+        // Back to the start of a number ron stopped inside (`-1`, `1.5`).
+        assert_eq!(tok("(a: -1)", p(1, 6), p(1, 7)), p(1, 5));
+        assert_eq!(tok("(a: 1.5)", p(1, 6), p(1, 6)), p(1, 5));
+        // Not back over a closing bracket that follows a number.
+        assert_eq!(tok("(a: 1)", p(1, 6), p(1, 6)), p(1, 6));
+        // A raw string from its `r`.
+        assert_eq!(tok("(s: r#\"x)", p(1, 7), p(1, 8)), p(1, 5));
+        // An escape from its backslash, even when ron's span starts after it.
+        let esc = "(s: \"a\\u{zz}\")";
+        assert_eq!(
+            offending_token(esc, p(1, 9), p(1, 11), Anchor::Escape),
+            p(1, 7)
+        );
+        // The outer of two nested comments, the one left open.
+        let open = "(a: 1, /* x /* y */\n)";
+        assert_eq!(
+            offending_token(open, p(1, 20), p(2, 2), Anchor::UnclosedComment),
+            p(1, 8)
+        );
+        // Positions past the end are clamped, never a panic.
+        assert_eq!(tok("(a", p(9, 9), p(9, 9)), p(1, 3));
     }
 }

@@ -4,13 +4,22 @@
 //! Every error names the file, line, column and field path. Syntax and type errors come with
 //! ron's position and serde_path_to_error's path; semantic errors found by validation carry a
 //! field path, which [`locate`] turns into a position in the source text.
+//!
+//! The format knows no model internals: the models' own parameter checks, their state
+//! variables and which of them take input reach validation through [`rules::ModelRules`],
+//! which the models layer implements and the caller hands in (`models::load` and friends wrap
+//! it). Nothing here names a higher layer.
 
+pub mod limits;
 pub mod locate;
+pub mod rules;
 pub mod schema;
 mod validate;
 
+pub use limits::*;
+pub use rules::{ModelRules, ParamError};
 pub use schema::*;
-pub use validate::{state_variables, steps_of_time, Checked};
+pub use validate::{steps_of_time, Checked};
 
 use crate::error::{Error, Result};
 use ron::extensions::Extensions;
@@ -73,16 +82,29 @@ impl Source {
         Ok(file)
     }
 
-    /// Parses and validates.
-    pub fn load(&self) -> Result<Checked> {
-        validate::validate(self.parse()?, self)
+    /// Parses and validates, with the models' checks `rules`.
+    pub fn load_with(&self, rules: &dyn ModelRules) -> Result<Checked> {
+        validate::validate(self.parse()?, self, rules)
     }
 
+    /// A syntax or type error from ron, placed at the token it is about (see
+    /// [`locate::offending_token`]: ron's span often starts at the end of the previous token).
     fn ron_error(&self, e: ron::error::SpannedError, field: &str) -> Error {
+        use ron::error::Error as E;
+        let anchor = match e.code {
+            E::InvalidEscape(_) => locate::Anchor::Escape,
+            E::UnclosedBlockComment => locate::Anchor::UnclosedComment,
+            _ => locate::Anchor::Token,
+        };
+        let pos = |p: ron::error::Position| locate::Pos {
+            line: p.line,
+            col: p.col,
+        };
+        let at = locate::offending_token(&self.text, pos(e.span.start), pos(e.span.end), anchor);
         Error::File {
             file: self.label.clone(),
-            line: e.span.start.line,
-            col: e.span.start.col,
+            line: at.line,
+            col: at.col,
             field: field.to_string(),
             msg: e.code.to_string(),
         }
@@ -104,15 +126,10 @@ impl Source {
     }
 }
 
-/// Validates a parsed file (possibly changed after parsing, as `run` does with its overrides);
-/// error positions are looked up in `source`.
-pub fn validate_parsed(file: GraphFile, source: &Source) -> Result<Checked> {
-    validate::validate(file, source)
-}
-
-/// Reads, parses and validates a graph file.
-pub fn load(path: &Path) -> Result<Checked> {
-    Source::read(path)?.load()
+/// Validates a parsed file (possibly changed after parsing, as `run` does with its overrides)
+/// with the models' checks `rules`; error positions are looked up in `source`.
+pub fn validate(file: GraphFile, source: &Source, rules: &dyn ModelRules) -> Result<Checked> {
+    validate::validate(file, source, rules)
 }
 
 /// Makes every default that depends on other fields explicit: projection names

@@ -75,7 +75,7 @@ pub enum TaskSpec {
     Agent(AgentSpec),
     /// A spiking policy on a control task (CartPole, Pendulum, ...): observations enter as
     /// currents, actions come from a categorical or Gaussian decoder, optionally with a critic
-    /// readout; trained one update per batch of episodes (`crate::agent::control`).
+    /// readout; trained one update per batch of episodes.
     Control(AgentSpec),
 }
 
@@ -124,7 +124,7 @@ pub struct AgentSpec {
     pub episodes: u64,
     /// Surrogate derivative of the spike for backpropagation through time.
     #[serde(default)]
-    pub surrogate: crate::agent::bptt::Surrogate,
+    pub surrogate: Surrogate,
     /// Entropy bonus coefficient: the loss gains −c·H(π) per decision.
     #[serde(default)]
     pub entropy_coef: f64,
@@ -154,6 +154,34 @@ pub struct AgentSpec {
     /// episode at which the mean return over the last 100 episodes reaches it.
     #[serde(default)]
     pub solved_at: Option<f64>,
+}
+
+/// The surrogate derivative of the spike, dspk/dmem at u = mem − θ, used by backpropagation
+/// through time. The format names it; the trainer's backward pass evaluates it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Surrogate {
+    /// 1 / (slope·|u| + 1)² (snnTorch `fast_sigmoid`; Zenke & Ganguli 2018).
+    FastSigmoid {
+        /// Slope (25 in snnTorch).
+        slope: f64,
+    },
+    /// slope·e^(−slope·u) / (e^(−slope·u) + 1)² (snnTorch `sigmoid`).
+    Sigmoid {
+        /// Slope (25 in snnTorch).
+        slope: f64,
+    },
+    /// (α/2) / (1 + (π/2·α·u)²) (snnTorch `atan`; Fang et al. 2021).
+    Atan {
+        /// α (2 in snnTorch).
+        alpha: f64,
+    },
+}
+
+impl Default for Surrogate {
+    fn default() -> Self {
+        Surrogate::FastSigmoid { slope: 25.0 }
+    }
 }
 
 /// How the readout of a `Control` task becomes an action.

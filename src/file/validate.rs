@@ -2,6 +2,8 @@
 //! delays against dt, probabilities in range. The result, [`Checked`], is the only input the
 //! builder accepts.
 
+use super::limits::*;
+use super::rules::{self, ModelRules, ParamError, ParamResult};
 use super::schema::*;
 use super::Source;
 use crate::error::Result;
@@ -32,35 +34,6 @@ pub fn steps_of_time(t_ms: f64, dt_ms: f64) -> u64 {
     (t_ms / dt_ms).round().max(0.0) as u64
 }
 
-/// The state variables of a model, in the order `snnsim inspect` prints them; these are the
-/// names accepted by `init` and by `State` recorders.
-pub fn state_variables(model: &ModelSpec) -> &'static [&'static str] {
-    match model {
-        ModelSpec::Lif(_) => &["v", "i_exc", "i_inh"],
-        ModelSpec::CobaLif(_) => &["v", "g_exc", "g_inh"],
-        ModelSpec::Synaptic(_) => &["v", "syn"],
-        ModelSpec::Alpha(_) => &["v", "syn_exc", "syn_inh"],
-        ModelSpec::Alif(_) => &["v", "a"],
-        ModelSpec::Izhikevich(_) => &["v", "u"],
-        ModelSpec::AdEx(_) => &["v", "w", "i_exc", "i_inh"],
-        ModelSpec::Poisson(_) | ModelSpec::SpikeTimes(_) | ModelSpec::Observation(_) => &[],
-    }
-}
-
-/// Whether a model has synaptic receptors (spike sources do not).
-fn has_receptors(model: &ModelSpec) -> bool {
-    matches!(
-        model,
-        ModelSpec::Lif(_)
-            | ModelSpec::CobaLif(_)
-            | ModelSpec::Synaptic(_)
-            | ModelSpec::Alpha(_)
-            | ModelSpec::Alif(_)
-            | ModelSpec::Izhikevich(_)
-            | ModelSpec::AdEx(_)
-    )
-}
-
 struct V<'a> {
     src: &'a Source,
 }
@@ -70,49 +43,44 @@ impl V<'_> {
         Err(self.src.error_at(field, msg))
     }
 
+    /// A check's error, placed at its field (relative to nothing: a full path).
+    fn param(&self, r: ParamResult) -> Result<()> {
+        r.map_err(|ParamError { field, msg }| self.src.error_at(&field, msg))
+    }
+
     fn positive(&self, field: &str, x: f64) -> Result<()> {
-        if !(x.is_finite() && x > 0.0) {
-            return self.fail(field, format!("must be a finite number > 0, got {x}"));
-        }
-        Ok(())
+        self.param(rules::positive(field, x))
     }
 
     fn non_negative(&self, field: &str, x: f64) -> Result<()> {
-        if !(x.is_finite() && x >= 0.0) {
-            return self.fail(field, format!("must be a finite number >= 0, got {x}"));
-        }
-        Ok(())
-    }
-
-    fn unit_interval(&self, field: &str, x: f64) -> Result<()> {
-        if !(0.0..=1.0).contains(&x) {
-            return self.fail(
-                field,
-                format!("must be a decay per step in [0, 1], got {x}"),
-            );
-        }
-        Ok(())
+        self.param(rules::non_negative(field, x))
     }
 
     fn finite(&self, field: &str, x: f64) -> Result<()> {
-        if !x.is_finite() {
-            return self.fail(field, format!("must be a finite number, got {x}"));
-        }
-        Ok(())
+        self.param(rules::finite(field, x))
     }
 
     fn index(&self, field: &str, i: usize, size: usize, what: &str) -> Result<()> {
-        if i >= size {
+        self.param(rules::index(field, i, size, what))
+    }
+
+    /// A time (already finite) that converts to at most [`MAX_STEPS`] steps of `dt`.
+    fn steps(&self, field: &str, t_ms: f64, dt: f64) -> Result<()> {
+        if t_ms / dt > MAX_STEPS as f64 {
             return self.fail(
                 field,
-                format!("index {i} is out of range for {what} of size {size}"),
+                format!(
+                    "{} ms is more than {MAX_STEPS} steps of dt = {} ms",
+                    show(t_ms),
+                    show(dt)
+                ),
             );
         }
         Ok(())
     }
 }
 
-pub(super) fn validate(file: GraphFile, src: &Source) -> Result<Checked> {
+pub(super) fn validate(file: GraphFile, src: &Source, rules: &dyn ModelRules) -> Result<Checked> {
     let v = V { src };
     if file.format_version != FORMAT_VERSION {
         return v.fail(
@@ -124,8 +92,28 @@ pub(super) fn validate(file: GraphFile, src: &Source) -> Result<Checked> {
         );
     }
     v.positive("dt_ms", file.dt_ms)?;
+    if file.dt_ms < MIN_DT_MS {
+        return v.fail(
+            "dt_ms",
+            format!(
+                "dt_ms must be at least {} ms, got {}",
+                show(MIN_DT_MS),
+                show(file.dt_ms)
+            ),
+        );
+    }
     v.non_negative("duration_ms", file.duration_ms)?;
     let dt = file.dt_ms;
+    if file.duration_ms / dt > MAX_STEPS as f64 {
+        return v.fail(
+            "duration_ms",
+            format!(
+                "the run would take {} steps of dt = {} ms; at most {MAX_STEPS}",
+                show((file.duration_ms / dt).round()),
+                show(dt)
+            ),
+        );
+    }
 
     if file.populations.is_empty() {
         return v.fail("populations", "a graph needs at least one population");
@@ -148,14 +136,18 @@ pub(super) fn validate(file: GraphFile, src: &Source) -> Result<Checked> {
                 "a population needs at least one neuron",
             );
         }
-        if p.size > u32::MAX as usize {
+        if p.size > MAX_POPULATION_SIZE {
             return v.fail(
                 &format!("{at}.size"),
                 "a population holds at most 2^32 − 1 neurons",
             );
         }
-        check_model(&v, &format!("{at}.model"), &p.model, p.size, dt)?;
-        let vars = state_variables(&p.model);
+        v.param(
+            rules
+                .check(&p.model, p.size, dt)
+                .map_err(|e| e.under(&format!("{at}.model"))),
+        )?;
+        let vars = rules.state_variables(&p.model);
         for (name, init) in &p.init {
             let f = format!("{at}.init.{name}");
             if !vars.contains(&name.as_str()) {
@@ -193,7 +185,7 @@ pub(super) fn validate(file: GraphFile, src: &Source) -> Result<Checked> {
         let at = format!("projections[{i}]");
         let pre = pop_of(&format!("{at}.pre"), &pr.pre)?;
         let post = pop_of(&format!("{at}.post"), &pr.post)?;
-        if !has_receptors(&post.model) {
+        if !rules.has_receptors(&post.model) {
             return v.fail(
                 &format!("{at}.post"),
                 format!(
@@ -347,14 +339,14 @@ pub(super) fn validate(file: GraphFile, src: &Source) -> Result<Checked> {
                             format!("delay {low} ms is shorter than the time step dt = {dt} ms"),
                         );
                     }
-                    if steps_of_time(*high, dt) > u16::MAX as u64 {
+                    if steps_of_time(*high, dt) > MAX_DELAY_STEPS {
                         return v.fail(&f, "delays are limited to 65 535 steps");
                     }
                 }
                 _ => return v.fail(&f, "delays take Constant or Uniform"),
             }
             if let Init::Constant(x) = d {
-                if steps_of_time(*x, dt) > u16::MAX as u64 {
+                if steps_of_time(*x, dt) > MAX_DELAY_STEPS {
                     return v.fail(&f, "delays are limited to 65 535 steps");
                 }
             }
@@ -371,7 +363,7 @@ pub(super) fn validate(file: GraphFile, src: &Source) -> Result<Checked> {
         } = s;
         let at = format!("stimuli[{i}].Dc");
         let p = pop_of(&format!("{at}.target"), target)?;
-        if !has_receptors(&p.model) {
+        if !rules.has_receptors(&p.model) {
             return v.fail(
                 &format!("{at}.target"),
                 format!("`{target}` is a spike source; a current needs a neuron model"),
@@ -379,11 +371,13 @@ pub(super) fn validate(file: GraphFile, src: &Source) -> Result<Checked> {
         }
         v.finite(&format!("{at}.amplitude_na"), *amplitude_na)?;
         v.non_negative(&format!("{at}.start_ms"), *start_ms)?;
+        v.steps(&format!("{at}.start_ms"), *start_ms, dt)?;
         if let Some(stop) = stop_ms {
             v.finite(&format!("{at}.stop_ms"), *stop)?;
             if stop < start_ms {
                 return v.fail(&format!("{at}.stop_ms"), "stop_ms is before start_ms");
             }
+            v.steps(&format!("{at}.stop_ms"), *stop, dt)?;
         }
         let mut seen = BTreeSet::new();
         for (n, &j) in neurons.iter().flatten().enumerate() {
@@ -455,7 +449,7 @@ pub(super) fn validate(file: GraphFile, src: &Source) -> Result<Checked> {
                         );
                     }
                 }
-                let vars = state_variables(&p.model);
+                let vars = rules.state_variables(&p.model);
                 for (n, name) in variables.iter().enumerate() {
                     if !vars.contains(&name.as_str()) {
                         return v.fail(
@@ -479,6 +473,7 @@ pub(super) fn validate(file: GraphFile, src: &Source) -> Result<Checked> {
                             format!("sampling interval {e} ms is shorter than dt = {dt} ms"),
                         );
                     }
+                    v.steps(&format!("{at}.every_ms"), *e, dt)?;
                 }
             }
         }
@@ -492,209 +487,6 @@ pub(super) fn validate(file: GraphFile, src: &Source) -> Result<Checked> {
         file,
         source: src.clone(),
     })
-}
-
-fn check_model(v: &V, at: &str, model: &ModelSpec, size: usize, dt: f64) -> Result<()> {
-    match model {
-        ModelSpec::Lif(p) => {
-            let at = format!("{at}.Lif");
-            v.positive(&format!("{at}.tau_m_ms"), p.tau_m_ms)?;
-            v.positive(&format!("{at}.tau_syn_exc_ms"), p.tau_syn_exc_ms)?;
-            v.positive(&format!("{at}.tau_syn_inh_ms"), p.tau_syn_inh_ms)?;
-            v.non_negative(&format!("{at}.refractory_ms"), p.refractory_ms)?;
-            v.positive(&format!("{at}.r_mohm"), p.r_mohm)?;
-            for (f, x) in [
-                ("v_rest_mv", p.v_rest_mv),
-                ("v_reset_mv", p.v_reset_mv),
-                ("v_th_mv", p.v_th_mv),
-                ("i_bias_na", p.i_bias_na),
-            ] {
-                v.finite(&format!("{at}.{f}"), x)?;
-            }
-            if let LifIntegration::SnnTorch {
-                beta: Some(beta), ..
-            } = p.integration
-            {
-                v.unit_interval(&format!("{at}.integration.SnnTorch.beta"), beta)?;
-            }
-        }
-        ModelSpec::Synaptic(p) => {
-            let at = format!("{at}.Synaptic");
-            check_decay(v, &at, ("alpha", p.alpha), ("tau_syn_ms", p.tau_syn_ms))?;
-            check_decay(v, &at, ("beta", p.beta), ("tau_mem_ms", p.tau_mem_ms))?;
-            v.finite(&format!("{at}.threshold"), p.threshold)?;
-        }
-        ModelSpec::Alpha(p) => {
-            let at = format!("{at}.Alpha");
-            check_decay(v, &at, ("alpha", p.alpha), ("tau_exc_ms", p.tau_exc_ms))?;
-            check_decay(v, &at, ("beta", p.beta), ("tau_inh_ms", p.tau_inh_ms))?;
-            v.finite(&format!("{at}.threshold"), p.threshold)?;
-            let alpha = crate::models::synaptic::decay(p.alpha, p.tau_exc_ms, dt, 0.9);
-            let beta = crate::models::synaptic::decay(p.beta, p.tau_inh_ms, dt, 0.8);
-            if !(0.0 < beta && beta < alpha && alpha < 1.0) {
-                return v.fail(
-                    &at,
-                    format!(
-                        "Alpha needs 0 < beta < alpha < 1 (per step at dt = {dt} ms), \
-                         got alpha = {alpha}, beta = {beta}"
-                    ),
-                );
-            }
-        }
-        ModelSpec::Alif(p) => {
-            let at = format!("{at}.Alif");
-            v.positive(&format!("{at}.tau_m_ms"), p.tau_m_ms)?;
-            v.positive(&format!("{at}.tau_a_ms"), p.tau_a_ms)?;
-            v.positive(&format!("{at}.threshold"), p.threshold)?;
-            v.non_negative(&format!("{at}.beta_a"), p.beta_a)?;
-        }
-        ModelSpec::Izhikevich(p) => {
-            let at = format!("{at}.Izhikevich");
-            for (f, x) in [
-                ("a", p.a),
-                ("b", p.b),
-                ("c", p.c),
-                ("d", p.d),
-                ("v_peak_mv", p.v_peak_mv),
-                ("i_bias_na", p.i_bias_na),
-            ] {
-                v.finite(&format!("{at}.{f}"), x)?;
-            }
-            if p.c >= p.v_peak_mv {
-                return v.fail(&format!("{at}.c"), "the reset c must be below v_peak_mv");
-            }
-        }
-        ModelSpec::AdEx(p) => {
-            let at = format!("{at}.AdEx");
-            for (f, x) in [
-                ("c_pf", p.c_pf),
-                ("g_l_ns", p.g_l_ns),
-                ("delta_t_mv", p.delta_t_mv),
-                ("tau_w_ms", p.tau_w_ms),
-                ("tau_syn_exc_ms", p.tau_syn_exc_ms),
-                ("tau_syn_inh_ms", p.tau_syn_inh_ms),
-            ] {
-                v.positive(&format!("{at}.{f}"), x)?;
-            }
-            v.non_negative(&format!("{at}.refractory_ms"), p.refractory_ms)?;
-            for (f, x) in [
-                ("e_l_mv", p.e_l_mv),
-                ("v_t_mv", p.v_t_mv),
-                ("a_ns", p.a_ns),
-                ("b_na", p.b_na),
-                ("v_reset_mv", p.v_reset_mv),
-                ("i_bias_na", p.i_bias_na),
-            ] {
-                v.finite(&format!("{at}.{f}"), x)?;
-            }
-            let f = format!("{at}.v_cut_mv");
-            if let Some(x) = p.v_cut_mv {
-                v.finite(&f, x)?;
-            }
-            let v_cut = p.v_cut();
-            if p.v_reset_mv >= v_cut {
-                return v.fail(
-                    &format!("{at}.v_reset_mv"),
-                    format!("the reset must be below V_cut = {v_cut} mV"),
-                );
-            }
-            let exponent = (v_cut - p.v_t_mv) / p.delta_t_mv;
-            if exponent > crate::models::adex::MAX_EXPONENT {
-                return v.fail(
-                    &f,
-                    format!(
-                        "(V_cut − V_T)/Δ_T = {exponent} exceeds {}: exp would overflow",
-                        crate::models::adex::MAX_EXPONENT
-                    ),
-                );
-            }
-        }
-        ModelSpec::CobaLif(p) => {
-            let at = format!("{at}.CobaLif");
-            v.positive(&format!("{at}.tau_m_ms"), p.tau_m_ms)?;
-            v.positive(&format!("{at}.tau_syn_exc_ms"), p.tau_syn_exc_ms)?;
-            v.positive(&format!("{at}.tau_syn_inh_ms"), p.tau_syn_inh_ms)?;
-            v.non_negative(&format!("{at}.refractory_ms"), p.refractory_ms)?;
-            v.positive(&format!("{at}.r_mohm"), p.r_mohm)?;
-            for (f, x) in [
-                ("e_l_mv", p.e_l_mv),
-                ("e_exc_mv", p.e_exc_mv),
-                ("e_inh_mv", p.e_inh_mv),
-                ("v_reset_mv", p.v_reset_mv),
-                ("v_th_mv", p.v_th_mv),
-                ("i_bias_na", p.i_bias_na),
-            ] {
-                v.finite(&format!("{at}.{f}"), x)?;
-            }
-        }
-        ModelSpec::Poisson(p) => {
-            let f = format!("{at}.Poisson.rate_hz");
-            v.non_negative(&f, p.rate_hz)?;
-            if p.rate_hz * dt / 1000.0 > 1.0 {
-                return v.fail(
-                    &f,
-                    format!(
-                        "rate {} Hz exceeds one spike per step at dt = {dt} ms",
-                        p.rate_hz
-                    ),
-                );
-            }
-        }
-        ModelSpec::SpikeTimes(p) => {
-            let at = format!("{at}.SpikeTimes.times_ms");
-            if p.times_ms.len() != size {
-                return v.fail(
-                    &at,
-                    format!(
-                        "{} spike trains given for a population of {size} neurons",
-                        p.times_ms.len()
-                    ),
-                );
-            }
-            for (i, train) in p.times_ms.iter().enumerate() {
-                let mut steps = BTreeSet::new();
-                for (k, &t) in train.iter().enumerate() {
-                    let f = format!("{at}[{i}][{k}]");
-                    v.non_negative(&f, t)?;
-                    if !steps.insert(steps_of_time(t, dt)) {
-                        return v.fail(
-                            &f,
-                            format!("neuron {i} has two spikes in the step of t = {t} ms"),
-                        );
-                    }
-                }
-            }
-        }
-        ModelSpec::Observation(p) => {
-            for (n, &j) in p.active.iter().enumerate() {
-                v.index(
-                    &format!("{at}.Observation.active[{n}]"),
-                    j,
-                    size,
-                    "the population",
-                )?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Checks a decay given either per step (in [0, 1]) or as a time constant (> 0), not both.
-fn check_decay(
-    v: &V,
-    at: &str,
-    (per_name, per): (&str, Option<f64>),
-    (tau_name, tau): (&str, Option<f64>),
-) -> Result<()> {
-    match (per, tau) {
-        (Some(_), Some(_)) => v.fail(
-            &format!("{at}.{tau_name}"),
-            format!("give either `{per_name}` (per step) or `{tau_name}`, not both"),
-        ),
-        (Some(x), None) => v.unit_interval(&format!("{at}.{per_name}"), x),
-        (None, Some(t)) => v.positive(&format!("{at}.{tau_name}"), t),
-        (None, None) => Ok(()),
-    }
 }
 
 /// Checks an initialiser's own parameters. `fan` says whether fan-based initialisers (Kaiming,
@@ -805,8 +597,23 @@ fn check_agent(v: &V, a: &AgentSpec, file: &GraphFile, at: &str) -> Result<()> {
             "at least one step per decision",
         );
     }
+    if a.decision_steps > MAX_DECISION_STEPS {
+        return v.fail(
+            &format!("{at}.decision_steps"),
+            format!("at most {MAX_DECISION_STEPS} steps per decision"),
+        );
+    }
     if a.batch == 0 {
         return v.fail(&format!("{at}.batch"), "at least one episode per batch");
+    }
+    if a.episodes as u128 * a.decision_steps as u128 > MAX_STEPS as u128 {
+        return v.fail(
+            &format!("{at}.episodes"),
+            format!(
+                "{} episodes of at least {} steps each are more than {MAX_STEPS} steps",
+                a.episodes, a.decision_steps
+            ),
+        );
     }
     if !(a.entropy_coef.is_finite() && a.entropy_coef >= 0.0) {
         return v.fail(
@@ -833,6 +640,12 @@ fn check_agent(v: &V, a: &AgentSpec, file: &GraphFile, at: &str) -> Result<()> {
             return v.fail(
                 &format!("{sat}.min_hidden"),
                 "need 1 <= min_hidden <= max_hidden",
+            );
+        }
+        if s.max_hidden > MAX_POPULATION_SIZE {
+            return v.fail(
+                &format!("{sat}.max_hidden"),
+                format!("a population holds at most {MAX_POPULATION_SIZE} neurons"),
             );
         }
         if hidden.size > s.max_hidden {
@@ -901,8 +714,30 @@ fn check_control(v: &V, a: &AgentSpec, at: &str) -> Result<()> {
                 );
             }
             v.positive(&format!("{e}.width"), *width)?;
+            if *per_value as u128 * low.len() as u128 > MAX_POPULATION_SIZE as u128 {
+                return v.fail(
+                    &format!("{e}.per_value"),
+                    format!("more input neurons than a population holds ({MAX_POPULATION_SIZE})"),
+                );
+            }
         }
-        Encoder::Identity | Encoder::Egocentric { .. } => {}
+        Encoder::Egocentric { size } => {
+            // 2·size² observation values onto size² + (2·size − 1)² input neurons.
+            let n = *size as u128;
+            if n == 0 {
+                return v.fail(
+                    &format!("{at}.encoder.Egocentric.size"),
+                    "the grid needs at least one cell",
+                );
+            }
+            if n * n + (2 * n - 1) * (2 * n - 1) > MAX_POPULATION_SIZE as u128 {
+                return v.fail(
+                    &format!("{at}.encoder.Egocentric.size"),
+                    format!("more input neurons than a population holds ({MAX_POPULATION_SIZE})"),
+                );
+            }
+        }
+        Encoder::Identity => {}
     }
     if let Decoder::Gaussian {
         scale,

@@ -8,9 +8,9 @@
 //! synapse is geometric), which costs O(synapses), not O(pairs).
 
 use super::{Delays, Network, Population, Projection, Traces, Weights};
-use crate::engine::rng::{stream, Rng};
 use crate::file::{Checked, Connectivity, Init, ProjectionSpec};
 use crate::models::Dynamics;
+use crate::rng::{stream, Rng};
 use crate::Real;
 use rand::Rng as _;
 use rand_distr::{Distribution, StandardNormal};

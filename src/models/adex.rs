@@ -33,6 +33,7 @@
 //! State columns: `v` (mV), `w` (nA), `i_exc`, `i_inh` (nA).
 
 use super::{chunks, for_chunks, refractory_steps, Columns};
+use crate::file::rules::{finite, positive, refractory, ParamError, ParamResult};
 use crate::file::AdExParams;
 use crate::Real;
 
@@ -176,6 +177,50 @@ fn update_chunk(k: &Consts, c: Columns<6, 1>, offset: u32, out: &mut Vec<u32>) {
             out.push(offset + j as u32);
         }
     }
+}
+
+/// Checks the parameters of an `AdEx` population at time step `dt_ms`; the error's field is
+/// relative to the parameters (`v_cut_mv`).
+pub fn check(p: &AdExParams, dt_ms: f64) -> ParamResult {
+    for (f, x) in [
+        ("c_pf", p.c_pf),
+        ("g_l_ns", p.g_l_ns),
+        ("delta_t_mv", p.delta_t_mv),
+        ("tau_w_ms", p.tau_w_ms),
+        ("tau_syn_exc_ms", p.tau_syn_exc_ms),
+        ("tau_syn_inh_ms", p.tau_syn_inh_ms),
+    ] {
+        positive(f, x)?;
+    }
+    refractory("refractory_ms", p.refractory_ms, dt_ms)?;
+    for (f, x) in [
+        ("e_l_mv", p.e_l_mv),
+        ("v_t_mv", p.v_t_mv),
+        ("a_ns", p.a_ns),
+        ("b_na", p.b_na),
+        ("v_reset_mv", p.v_reset_mv),
+        ("i_bias_na", p.i_bias_na),
+    ] {
+        finite(f, x)?;
+    }
+    if let Some(x) = p.v_cut_mv {
+        finite("v_cut_mv", x)?;
+    }
+    let v_cut = p.v_cut();
+    if p.v_reset_mv >= v_cut {
+        return Err(ParamError::new(
+            "v_reset_mv",
+            format!("the reset must be below V_cut = {v_cut} mV"),
+        ));
+    }
+    let exponent = (v_cut - p.v_t_mv) / p.delta_t_mv;
+    if exponent > MAX_EXPONENT {
+        return Err(ParamError::new(
+            "v_cut_mv",
+            format!("(V_cut − V_T)/Δ_T = {exponent} exceeds {MAX_EXPONENT}: exp would overflow"),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@
 //! State columns: `v` and `a` (the threshold adaptation; the threshold is v_th + β·a).
 
 use super::{chunks, for_chunks, Columns};
+use crate::file::rules::{non_negative, positive, ParamResult};
 use crate::file::AlifParams;
 use crate::Real;
 
@@ -109,4 +110,13 @@ fn update_chunk(k: &Consts, c: Columns<4, 1>, offset: u32, out: &mut Vec<u32>) {
             out.push(offset + j as u32);
         }
     }
+}
+
+/// Checks the parameters of an `Alif` population; the error's field is relative to the
+/// parameters (`tau_m_ms`).
+pub fn check(p: &AlifParams) -> ParamResult {
+    positive("tau_m_ms", p.tau_m_ms)?;
+    positive("tau_a_ms", p.tau_a_ms)?;
+    positive("threshold", p.threshold)?;
+    non_negative("beta_a", p.beta_a)
 }

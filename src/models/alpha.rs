@@ -23,6 +23,7 @@
 
 use super::synaptic::decay;
 use super::{chunks, for_chunks, Columns};
+use crate::file::rules::{self, finite, ParamError, ParamResult};
 use crate::file::{AlphaParams, Reset};
 use crate::Real;
 
@@ -140,6 +141,26 @@ fn update_chunk(k: &Consts, c: Columns<5, 1>, offset: u32, out: &mut Vec<u32>) {
             out.push(offset + j as u32);
         }
     }
+}
+
+/// Checks the parameters of an `Alpha` population at time step `dt_ms`; the error's field is
+/// relative to the parameters (empty for the pair of decays).
+pub fn check(p: &AlphaParams, dt_ms: f64) -> ParamResult {
+    rules::decay(("alpha", p.alpha), ("tau_exc_ms", p.tau_exc_ms))?;
+    rules::decay(("beta", p.beta), ("tau_inh_ms", p.tau_inh_ms))?;
+    finite("threshold", p.threshold)?;
+    let alpha = decay(p.alpha, p.tau_exc_ms, dt_ms, 0.9);
+    let beta = decay(p.beta, p.tau_inh_ms, dt_ms, 0.8);
+    if !(0.0 < beta && beta < alpha && alpha < 1.0) {
+        return Err(ParamError::new(
+            "",
+            format!(
+                "Alpha needs 0 < beta < alpha < 1 (per step at dt = {dt_ms} ms), \
+                 got alpha = {alpha}, beta = {beta}"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

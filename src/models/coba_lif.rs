@@ -12,6 +12,7 @@
 //! Threshold, reset, refractoriness and spike stamping are those of [`super::lif`].
 
 use super::{chunks, for_chunks, refractory_steps, Reads, Split};
+use crate::file::rules::{finite, positive, refractory, ParamResult};
 use crate::file::CobaLifParams;
 use crate::Real;
 
@@ -324,6 +325,27 @@ fn euler_block<const MARK: bool, const DUE: bool, const EXT: bool>(
     } else {
         any
     }
+}
+
+/// Checks the parameters of a `CobaLif` population at time step `dt_ms`; the error's field is
+/// relative to the parameters (`tau_m_ms`).
+pub fn check(p: &CobaLifParams, dt_ms: f64) -> ParamResult {
+    positive("tau_m_ms", p.tau_m_ms)?;
+    positive("tau_syn_exc_ms", p.tau_syn_exc_ms)?;
+    positive("tau_syn_inh_ms", p.tau_syn_inh_ms)?;
+    refractory("refractory_ms", p.refractory_ms, dt_ms)?;
+    positive("r_mohm", p.r_mohm)?;
+    for (f, x) in [
+        ("e_l_mv", p.e_l_mv),
+        ("e_exc_mv", p.e_exc_mv),
+        ("e_inh_mv", p.e_inh_mv),
+        ("v_reset_mv", p.v_reset_mv),
+        ("v_th_mv", p.v_th_mv),
+        ("i_bias_na", p.i_bias_na),
+    ] {
+        finite(f, x)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@
 //! State columns: `v` (mV), `u`.
 
 use super::{chunks, for_chunks, Columns};
+use crate::file::rules::{finite, ParamError, ParamResult};
 use crate::file::{IzhikevichIntegration, IzhikevichParams};
 use crate::Real;
 
@@ -146,6 +147,25 @@ fn update_chunk(k: &Consts, c: Columns<4, 1>, offset: u32, out: &mut Vec<u32>) {
             out.push(offset + j as u32);
         }
     }
+}
+
+/// Checks the parameters of an `Izhikevich` population; the error's field is relative to the
+/// parameters (`c`).
+pub fn check(p: &IzhikevichParams) -> ParamResult {
+    for (f, x) in [
+        ("a", p.a),
+        ("b", p.b),
+        ("c", p.c),
+        ("d", p.d),
+        ("v_peak_mv", p.v_peak_mv),
+        ("i_bias_na", p.i_bias_na),
+    ] {
+        finite(f, x)?;
+    }
+    if p.c >= p.v_peak_mv {
+        return Err(ParamError::new("c", "the reset c must be below v_peak_mv"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

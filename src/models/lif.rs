@@ -41,6 +41,7 @@
 //! `i_exc` and `i_inh` stay zero: delivered input enters v in the step it is delivered.
 
 use super::{chunks, for_chunks, refractory_steps, Reads, Split};
+use crate::file::rules::{finite, positive, refractory, unit_interval, ParamResult};
 use crate::file::{LifIntegration, LifParams, Reset};
 use crate::Real;
 
@@ -445,6 +446,31 @@ fn leaky_chunk(
             out.push(offset + k as u32);
         }
     }
+}
+
+/// Checks the parameters of a `Lif` population at time step `dt_ms`; the error's field is
+/// relative to the parameters (`tau_m_ms`).
+pub fn check(p: &LifParams, dt_ms: f64) -> ParamResult {
+    positive("tau_m_ms", p.tau_m_ms)?;
+    positive("tau_syn_exc_ms", p.tau_syn_exc_ms)?;
+    positive("tau_syn_inh_ms", p.tau_syn_inh_ms)?;
+    refractory("refractory_ms", p.refractory_ms, dt_ms)?;
+    positive("r_mohm", p.r_mohm)?;
+    for (f, x) in [
+        ("v_rest_mv", p.v_rest_mv),
+        ("v_reset_mv", p.v_reset_mv),
+        ("v_th_mv", p.v_th_mv),
+        ("i_bias_na", p.i_bias_na),
+    ] {
+        finite(f, x)?;
+    }
+    if let LifIntegration::SnnTorch {
+        beta: Some(beta), ..
+    } = p.integration
+    {
+        unit_interval("integration.SnnTorch.beta", beta)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

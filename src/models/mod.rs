@@ -6,6 +6,11 @@
 //! parallel (rayon's work stealing decides only *who* computes a chunk, never what it
 //! contains), every value has one writer, and each chunk writes its spikes to its own buffer,
 //! concatenated in chunk order afterwards. Results therefore do not depend on the thread count.
+//!
+//! Each model also checks its own parameters (`check` in its file). [`Rules`] is the list
+//! through which the file layer's validation reaches them, and [`load`], [`load_source`] and
+//! [`validate_parsed`] are the entry points that read a graph file with them: the file layer
+//! knows no model, so loading with the checks starts here.
 
 pub mod adex;
 pub mod alif;
@@ -19,8 +24,11 @@ pub mod remap;
 pub mod spike_times;
 pub mod synaptic;
 
-use crate::file::{ModelSpec, Receptor};
+use crate::error::Result;
+use crate::file::rules::{ModelRules, ParamResult};
+use crate::file::{Checked, GraphFile, ModelSpec, Receptor, Source};
 use crate::Real;
+use std::path::Path;
 
 pub use adex::AdEx;
 pub use alif::Alif;
@@ -32,6 +40,70 @@ pub use observation::Observation;
 pub use poisson::Poisson;
 pub use spike_times::SpikeTimes;
 pub use synaptic::Synaptic;
+
+/// The models' checks, state variables and receptors, as validation asks for them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rules;
+
+impl ModelRules for Rules {
+    fn check(&self, model: &ModelSpec, size: usize, dt_ms: f64) -> ParamResult {
+        let (name, r) = match model {
+            ModelSpec::Lif(p) => ("Lif", lif::check(p, dt_ms)),
+            ModelSpec::CobaLif(p) => ("CobaLif", coba_lif::check(p, dt_ms)),
+            ModelSpec::Synaptic(p) => ("Synaptic", synaptic::check(p)),
+            ModelSpec::Alpha(p) => ("Alpha", alpha::check(p, dt_ms)),
+            ModelSpec::Alif(p) => ("Alif", alif::check(p)),
+            ModelSpec::Izhikevich(p) => ("Izhikevich", izhikevich::check(p)),
+            ModelSpec::AdEx(p) => ("AdEx", adex::check(p, dt_ms)),
+            ModelSpec::Poisson(p) => ("Poisson", poisson::check(p, dt_ms)),
+            ModelSpec::SpikeTimes(p) => ("SpikeTimes", spike_times::check(p, size, dt_ms)),
+            ModelSpec::Observation(p) => ("Observation", observation::check(p, size)),
+        };
+        r.map_err(|e| e.under(name))
+    }
+
+    fn state_variables(&self, model: &ModelSpec) -> &'static [&'static str] {
+        state_variables(model)
+    }
+
+    fn has_receptors(&self, model: &ModelSpec) -> bool {
+        !matches!(
+            model,
+            ModelSpec::Poisson(_) | ModelSpec::SpikeTimes(_) | ModelSpec::Observation(_)
+        )
+    }
+}
+
+/// The state variables of a model, in the order `snnsim inspect` prints them; these are the
+/// names accepted by `init` and by `State` recorders.
+pub fn state_variables(model: &ModelSpec) -> &'static [&'static str] {
+    match model {
+        ModelSpec::Lif(_) => &["v", "i_exc", "i_inh"],
+        ModelSpec::CobaLif(_) => &["v", "g_exc", "g_inh"],
+        ModelSpec::Synaptic(_) => &["v", "syn"],
+        ModelSpec::Alpha(_) => &["v", "syn_exc", "syn_inh"],
+        ModelSpec::Alif(_) => &["v", "a"],
+        ModelSpec::Izhikevich(_) => &["v", "u"],
+        ModelSpec::AdEx(_) => &["v", "w", "i_exc", "i_inh"],
+        ModelSpec::Poisson(_) | ModelSpec::SpikeTimes(_) | ModelSpec::Observation(_) => &[],
+    }
+}
+
+/// Reads, parses and validates a graph file.
+pub fn load(path: &Path) -> Result<Checked> {
+    load_source(&Source::read(path)?)
+}
+
+/// Parses and validates a graph file's text.
+pub fn load_source(source: &Source) -> Result<Checked> {
+    source.load_with(&Rules)
+}
+
+/// Validates a parsed file (possibly changed after parsing, as `run` does with its
+/// overrides); error positions are looked up in `source`.
+pub fn validate_parsed(file: GraphFile, source: &Source) -> Result<Checked> {
+    crate::file::validate(file, source, &Rules)
+}
 
 /// Neurons per chunk of the parallel update. Fixed, so that the chunking (and the random
 /// stream of each chunk) does not depend on the number of threads.

@@ -3,6 +3,7 @@
 //! 0/1 values enters a spiking network (the foraging agent's input layer); an environment
 //! writes a new observation with [`Observation::set_active`].
 
+use crate::file::rules::{index, ParamResult};
 use crate::file::ObservationParams;
 
 /// A population of observation inputs.
@@ -49,4 +50,13 @@ impl Observation {
     pub fn update(&mut self, out: &mut Vec<u32>) {
         out.extend_from_slice(&self.active);
     }
+}
+
+/// Checks the active inputs of an `Observation` source of `size` neurons; the error's field
+/// is relative to the parameters (`active[0]`).
+pub fn check(p: &ObservationParams, size: usize) -> ParamResult {
+    for (n, &j) in p.active.iter().enumerate() {
+        index(&format!("active[{n}]"), j, size, "the population")?;
+    }
+    Ok(())
 }

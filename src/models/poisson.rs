@@ -4,8 +4,9 @@
 //! (seed, population, chunk), so the spikes do not depend on the thread count.
 
 use super::{chunks, for_chunks, Split, CHUNK};
-use crate::engine::rng::{stream, Rng};
+use crate::file::rules::{non_negative, ParamError, ParamResult};
 use crate::file::PoissonParams;
+use crate::rng::{stream, Rng};
 use rand::Rng as _;
 
 /// A population of Poisson spike sources.
@@ -86,6 +87,22 @@ impl Split for Cols<'_> {
             },
         )
     }
+}
+
+/// Checks the parameters of a `Poisson` source at time step `dt_ms`: at most one spike per
+/// step. The error's field is relative to the parameters (`rate_hz`).
+pub fn check(p: &PoissonParams, dt_ms: f64) -> ParamResult {
+    non_negative("rate_hz", p.rate_hz)?;
+    if p.rate_hz * dt_ms / 1000.0 > 1.0 {
+        return Err(ParamError::new(
+            "rate_hz",
+            format!(
+                "rate {} Hz exceeds one spike per step at dt = {dt_ms} ms",
+                p.rate_hz
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! else changes.
 
 use super::{chunks, Dynamics};
-use crate::engine::rng::stream;
+use crate::rng::stream;
 
 /// New element `k` of a remapped column: `old[map[k]]`, or `fresh` where `map[k]` is
 /// [`NEW`](snnsim_plugin_api::abi::NEW).

@@ -24,6 +24,7 @@
 //! State columns: `v` (snnTorch's `mem`, before the delayed reset) and `syn`.
 
 use super::{chunks, for_chunks, Columns};
+use crate::file::rules::{self, finite, ParamResult};
 use crate::file::{Reset, SynapticParams};
 use crate::Real;
 
@@ -125,6 +126,14 @@ fn update_chunk(k: &Consts, c: Columns<4, 1>, offset: u32, out: &mut Vec<u32>) {
             out.push(offset + j as u32);
         }
     }
+}
+
+/// Checks the parameters of a `Synaptic` population; the error's field is relative to the
+/// parameters (`alpha`).
+pub fn check(p: &SynapticParams) -> ParamResult {
+    rules::decay(("alpha", p.alpha), ("tau_syn_ms", p.tau_syn_ms))?;
+    rules::decay(("beta", p.beta), ("tau_mem_ms", p.tau_mem_ms))?;
+    finite("threshold", p.threshold)
 }
 
 #[cfg(test)]

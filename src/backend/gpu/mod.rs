@@ -106,6 +106,15 @@ pub fn unsupported(file: &GraphFile) -> Option<String> {
             }
         }
     }
+    // The device numbers neurons across populations with 32-bit offsets; a population alone
+    // is bounded by validation, the sum is not.
+    let total: u64 = file.populations.iter().map(|p| p.size as u64).sum();
+    if total > u32::MAX as u64 {
+        return Some(format!(
+            "{total} neurons in all; the GPU kernels number at most {} across populations",
+            u32::MAX
+        ));
+    }
     if let Some(pr) = file.projections.iter().find(|pr| pr.rule.is_some()) {
         let name = pr
             .name

@@ -5,6 +5,9 @@
 //! run seed and a stable description of the consumer: a domain string, a name and a chunk
 //! index. The same file and seed therefore give the same numbers on 1 or N threads, and the
 //! streams of untouched consumers do not shift when something else changes.
+//!
+//! It depends on nothing else in the crate and sits below every layer that draws numbers (the
+//! models' Poisson sources, graph building, the engine's hash, the trainers).
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

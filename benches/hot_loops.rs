@@ -92,7 +92,7 @@ fn network(file: &str) -> Network {
     let checked = Source::read(&path)
         .and_then(|s| s.load_with(&snnsim::models::Rules))
         .unwrap_or_else(|e| panic!("{file}: {e}"));
-    snnsim::graph::build(&checked)
+    snnsim::graph::build(&checked).expect("builds")
 }
 
 /// Every `every`-th presynaptic neuron: a spike list of a given density.

@@ -17,10 +17,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Check a graph file; exit 0 if valid, 2 with FILE:LINE:COL and the field if not.
+    /// Check a graph file; exit 0 if valid, 2 with FILE:LINE:COL and the field if not. Prints
+    /// the resource estimate (neurons, expected synapses, steps, memory).
     Validate {
         /// The graph file (RON).
         file: PathBuf,
+        /// Print the estimate as one JSON object (`neurons`, `synapses_expected`,
+        /// `memory_bytes_estimate`, `steps`, `parts`, ...).
+        #[arg(long)]
+        json: bool,
     },
     /// Build and simulate a graph file, writing a run directory.
     Run {
@@ -79,6 +84,11 @@ enum Command {
         /// No metrics endpoint.
         #[arg(long = "no-metrics", conflicts_with = "metrics_port")]
         no_metrics: bool,
+        /// The memory the run may have, in bytes (suffixes K, M, G, T: powers of 1024),
+        /// instead of the least of MemAvailable, the cgroup limit and RLIMIT_AS; a network
+        /// whose estimate exceeds it is refused (exit 2) before anything is allocated.
+        #[arg(long = "memory-limit", value_name = "BYTES", value_parser = app::parse_bytes)]
+        memory_limit: Option<u64>,
     },
     /// Draw the plots of a run directory into RUN_DIR/plots/ (PNG and SVG): raster, rates,
     /// learning_curve, population_size, weights; those the run's files allow.
@@ -106,11 +116,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The canonical structure summary of a graph file, a run directory (its newest valid
-    /// checkpoint) or a checkpoint file, and the memory estimate.
+    /// The resource estimate of a graph file, a run directory (its newest valid checkpoint)
+    /// or a checkpoint file, and its canonical structure summary when the network fits in
+    /// memory.
     Inspect {
         /// A graph file, run directory or checkpoint.
         path: PathBuf,
+        /// Print the estimate as one JSON object instead (as `validate --json`).
+        #[arg(long)]
+        json: bool,
     },
     /// What changed between two networks (graph files, run directories or checkpoints):
     /// exit 0 when equal, 1 when different.
@@ -177,16 +191,29 @@ enum EnvCommand {
     },
 }
 
+/// The estimate as one JSON line, with the file it is of.
+fn estimate_json(file: &std::path::Path, est: &snnsim::graph::estimate::Estimate) -> String {
+    let mut v = serde_json::to_value(est).expect("the estimate serialises");
+    v["file"] = serde_json::Value::from(file.display().to_string());
+    serde_json::to_string(&v).expect("serialises")
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Validate { file } => app::validate(&file).map(|c| {
-            println!(
-                "{}: valid ({} populations, {} projections)",
-                file.display(),
-                c.file.populations.len(),
-                c.file.projections.len()
-            );
+        Command::Validate { file, json } => app::validate(&file).map(|c| {
+            let est = app::estimate(&c);
+            if json {
+                println!("{}", estimate_json(&file, &est));
+            } else {
+                println!(
+                    "{}: valid ({} populations, {} projections)",
+                    file.display(),
+                    c.file.populations.len(),
+                    c.file.projections.len()
+                );
+                println!("{}", app::estimate_line(&est));
+            }
         }),
         Command::Bench {
             networks,
@@ -209,7 +236,10 @@ fn main() -> ExitCode {
                 }
             })
         }
-        Command::Inspect { path } => app::inspect_path(&path).map(|s| print!("{s}")),
+        Command::Inspect { path, json: true } => {
+            app::inspect_estimate(&path).map(|(_, est)| println!("{}", estimate_json(&path, &est)))
+        }
+        Command::Inspect { path, json: false } => app::inspect_path(&path).map(|s| print!("{s}")),
         Command::Diff { a, b } => match app::diff_paths(&a, &b) {
             Ok(d) => {
                 print!("{}", d.report());
@@ -309,6 +339,7 @@ fn main() -> ExitCode {
             metrics_port,
             metrics_addr,
             no_metrics,
+            memory_limit,
         } => {
             let base = match (&resume, file) {
                 (Some(dir), _) => app::resume_options(dir),
@@ -327,6 +358,7 @@ fn main() -> ExitCode {
                 batch,
                 device,
                 checkpoint_every,
+                memory_limit,
                 ..base
             };
             // Progress: a bar on a terminal, plain lines elsewhere, JSON objects with --json

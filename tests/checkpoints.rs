@@ -335,7 +335,7 @@ fn a_plastic_recorded_network_resumes_to_the_same_files() {
     // The rule changed the weights, so its state mattered.
     let w = read(&full.join("weights.csv"));
     let c = snnsim::models::load(&file).unwrap();
-    let net = snnsim::graph::build(&c);
+    let net = snnsim::graph::build(&c).expect("builds");
     let before = net
         .projection("p")
         .unwrap()

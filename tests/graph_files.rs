@@ -332,7 +332,7 @@ fn cli_validates_and_inspects_cuba() {
     }
     // The network the library builds from the same file, for the exact synapse counts.
     let checked = snnsim::models::load(&root().join("graphs/cuba.ron")).expect("cuba.ron is valid");
-    let net = snnsim::graph::build(&checked);
+    let net = snnsim::graph::build(&checked).expect("builds");
     let size = |n: &str| if n == "exc" { 3200.0 } else { 800.0 };
     let mut listed = 0;
     for (pre, post) in [

@@ -408,7 +408,7 @@ fn stdp_in_a_run_changes_the_weight_by_the_analytic_window() {
         .unwrap();
     // The constant weight is kept once until the rule attaches, which gives every synapse
     // its own.
-    let built = snnsim::graph::build(&checked);
+    let built = snnsim::graph::build(&checked).expect("builds");
     assert_eq!(built.projection("p").unwrap().weights.shared(), Some(0.5));
     let mut e = snnsim::engine::Engine::from_file(&checked).unwrap();
     assert_eq!(

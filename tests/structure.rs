@@ -35,7 +35,7 @@ fn checked() -> snnsim::file::Checked {
 }
 
 fn small() -> Network {
-    snnsim::graph::build(&checked())
+    snnsim::graph::build(&checked()).expect("builds")
 }
 
 fn grow_weight(_: &str, i: usize, j: usize) -> f64 {

@@ -27,6 +27,7 @@ f64_only!(
     bench,
     checkpoints,
     control,
+    estimate,
     foraging,
     gpu,
     graph_files,

@@ -57,7 +57,7 @@ impl<'a> Setup<'a> {
     /// Builds the network, loads the environment plugin and creates `spec.batch` instances,
     /// and finds the wiring; both trained projections get one weight per synapse.
     pub fn new(checked: &'a Checked, spec: &'a AgentSpec, task: &'static str) -> Result<Self> {
-        let mut net = crate::graph::build(checked);
+        let mut net = crate::graph::build(checked)?;
         let env_plugin = plugin::load(
             &spec.environment.plugin,
             spec.environment.path.as_deref().map(std::path::Path::new),

@@ -1,7 +1,7 @@
 //! `snnsim run` on a file with a `Control` task: train, then write `metrics.csv` (one row per
 //! episode) and `summary.json` (`mean_return_last_100`, `episodes_to_solve`, ...).
 
-use super::run::{prepare, Prepared, RunOptions};
+use super::run::{prepare, Prepared, RunDir, RunOptions};
 use super::train::first_reaching;
 use crate::agent::control::ControlTrainer;
 use crate::error::{Error, Result};
@@ -55,6 +55,7 @@ pub struct ControlSummary {
 pub fn train_control(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Result<ControlSummary> {
     let Prepared {
         checked,
+        config,
         threads,
         run_dir,
         ..
@@ -63,10 +64,12 @@ pub fn train_control(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Resul
     let mut trainer = ControlTrainer::new(&checked)?;
     trainer.set_threads(threads)?;
     let build_wall_s = t0.elapsed().as_secs_f64();
+    let mut dir = RunDir::create(&run_dir, &config, opts.resume)?;
     let spec = trainer.spec().clone();
     let every = spec.progress_every;
     let t1 = Instant::now();
     let mut next = every;
+    dir.keep();
     trainer.train(spec.episodes, |t| {
         if every > 0 && t.episodes_done >= next {
             next += every;

@@ -7,6 +7,7 @@ mod experiment;
 mod inspect;
 mod plugins;
 mod replay;
+mod resources;
 mod run;
 mod train;
 
@@ -16,9 +17,10 @@ pub use bench::{
 };
 pub use control::{train_control, ControlSummary};
 pub use experiment::{experiment, RunMeasures};
-pub use inspect::{diff_paths, inspect, inspect_path};
+pub use inspect::{diff_paths, estimate_line, inspect, inspect_estimate, inspect_path};
 pub use plugins::{default_sdk_path, new_plugin, plugins};
 pub use replay::{env_plugin_name, replay, ReplayStep};
+pub use resources::{available_memory, check_memory, parse_bytes, Available};
 pub use run::{
     default_run_dir, peak_rss_mb, resume_options, run, run_observed, PopulationSummary, RunOptions,
     Summary,
@@ -31,6 +33,13 @@ use std::path::Path;
 /// Parses and validates a graph file.
 pub fn validate(path: &Path) -> Result<crate::file::Checked> {
     crate::models::load(path)
+}
+
+/// The resource estimate of a checked file (`graph::estimate`), for a build on as many threads
+/// as the machine has (what `snnsim run` uses unless `--threads` says otherwise).
+pub fn estimate(checked: &crate::file::Checked) -> crate::graph::estimate::Estimate {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    crate::graph::estimate::estimate(checked, threads)
 }
 
 /// What `snnsim run` produced: a simulation or a training run.

@@ -36,6 +36,9 @@ pub struct RunOptions {
     /// Continue the run in `out` from its newest valid checkpoint; `file` is then the run
     /// directory's `config.ron` (see [`resume_options`]).
     pub resume: bool,
+    /// The memory the run may have (bytes), instead of the least of `MemAvailable`, the
+    /// cgroup's limit and `RLIMIT_AS`: a network whose estimate exceeds it is refused.
+    pub memory_limit: Option<u64>,
 }
 
 /// The options of `snnsim run --resume DIR`: the run directory's own `config.ron`, into the
@@ -49,8 +52,8 @@ pub fn resume_options(dir: &Path) -> RunOptions {
     }
 }
 
-/// A run's checked file (with the command-line overrides), thread count and run directory,
-/// which holds `config.ron` already.
+/// A run's checked file (with the command-line overrides), thread count and run directory
+/// (not made yet: [`RunDir::create`] makes it once the network is built).
 pub(crate) struct Prepared {
     pub checked: file::Checked,
     /// The resolved graph file (`config.ron`).
@@ -62,7 +65,54 @@ pub(crate) struct Prepared {
     pub backend: crate::backend::Backend,
 }
 
-/// Reads, overrides, validates, and creates the run directory with `config.ron`.
+/// The run directory of a run, made once the network is built: a run that fails before its
+/// first step removes the directory it made (dropped without [`RunDir::keep`]), so a failed
+/// run leaves nothing half-made. A directory that existed before (`--resume`, or an `--out`
+/// that was there) is never removed, and `--resume` writes nothing into it here.
+pub(crate) struct RunDir {
+    path: PathBuf,
+    /// Whether this run made the directory (and so may remove it).
+    made: bool,
+    kept: bool,
+}
+
+impl RunDir {
+    /// Makes the run directory with `config.ron` (with `resume`, checks that it is there).
+    pub fn create(path: &Path, config: &str, resume: bool) -> Result<RunDir> {
+        if resume {
+            return Ok(RunDir {
+                path: path.to_path_buf(),
+                made: false,
+                kept: true,
+            });
+        }
+        let made = !path.exists();
+        std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
+        let dir = RunDir {
+            path: path.to_path_buf(),
+            made,
+            kept: false,
+        };
+        write_atomic(&path.join("config.ron"), config.as_bytes())?;
+        Ok(dir)
+    }
+
+    /// The run reached its first step: the directory stays, whatever happens next.
+    pub fn keep(&mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        if self.made && !self.kept {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Reads, overrides and validates; refuses a network whose estimate exceeds the memory the
+/// run can have. Nothing is written: the run directory is made by [`RunDir::create`].
 pub(crate) fn prepare(opts: &RunOptions) -> Result<Prepared> {
     if opts.resume && !opts.file.exists() {
         return Err(Error::Input(format!(
@@ -119,14 +169,13 @@ pub(crate) fn prepare(opts: &RunOptions) -> Result<Prepared> {
         Some(k) => k,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
+    // From the file alone, before anything is allocated.
+    let estimate = crate::graph::estimate::estimate(&checked, threads);
+    super::resources::check_memory(&checked, &estimate, opts.memory_limit)?;
     let run_dir = match &opts.out {
         Some(d) => d.clone(),
         None => default_run_dir(&opts.file),
     };
-    std::fs::create_dir_all(&run_dir).map_err(|e| Error::io(&run_dir, e))?;
-    if !opts.resume {
-        write_atomic(&run_dir.join("config.ron"), resolved.as_bytes())?;
-    }
     Ok(Prepared {
         checked,
         config: resolved,
@@ -223,6 +272,7 @@ pub fn run_observed(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Su
             resume_engine(&mut engine, &run_dir)?;
         }
         let build = t0.elapsed().as_secs_f64();
+        let mut dir = RunDir::create(&run_dir, &config, opts.resume)?;
         let steps = checked.steps();
         observer.start(&RunInfo {
             run: run_label(&run_dir),
@@ -241,6 +291,7 @@ pub fn run_observed(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Su
         let t1 = Instant::now();
         let total = steps;
         let every = checked.file.checkpoint_every;
+        dir.keep();
         while engine.step < total {
             let left = total - engine.step;
             let to_checkpoint = every.map_or(left, |k| k - engine.step % k);

@@ -1,7 +1,7 @@
 //! `snnsim run` on a file with an agent task: train, then write `metrics.csv` (one row per
 //! episode), `edits.csv` (one row per structural edit) and `summary.json`.
 
-use super::run::{prepare, Prepared, RunOptions};
+use super::run::{prepare, Prepared, RunDir, RunOptions};
 use crate::agent::train::Trainer;
 use crate::checkpoint::{Checkpoint, Kind};
 use crate::error::{Error, Result};
@@ -51,6 +51,8 @@ pub struct TrainSummary {
     pub episodes_to_food_3: Option<u64>,
     /// Hash over every weight and state value at the end.
     pub state_hash: String,
+    /// Peak resident memory of the process (MB, `VmHWM`), as in a simulation's summary.
+    pub peak_rss_mb: Option<f64>,
 }
 
 /// A progress line: episode, mean food and return over the last `window` episodes, hidden size,
@@ -85,6 +87,7 @@ pub fn train_observed(
         }
     }
     let build_wall_s = t0.elapsed().as_secs_f64();
+    let mut dir = RunDir::create(&run_dir, &config, opts.resume)?;
     let episodes = trainer.spec().episodes;
     let every = trainer.spec().progress_every;
     observer.start(&RunInfo {
@@ -101,6 +104,7 @@ pub fn train_observed(
     // `checkpoint_every`), so a resumed run trains on exactly the same batches.
     let batch = trainer.spec().batch as u64;
     let ck_every = checked.file.checkpoint_every;
+    dir.keep();
     while trainer.episodes_done < episodes {
         let target = match ck_every {
             Some(k) => {
@@ -180,6 +184,7 @@ pub fn train_observed(
         energy_total: trainer.metrics.iter().map(|m| m.energy).sum(),
         episodes_to_food_3: first_reaching(&foods, 100, 3.0),
         state_hash: crate::engine::hash::state_hash(&trainer.net, trainer.episodes_done),
+        peak_rss_mb: super::run::peak_rss_mb(),
     };
     let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
     write_atomic(&run_dir.join("summary.json"), json.as_bytes())?;

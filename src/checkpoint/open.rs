@@ -64,9 +64,55 @@ pub fn open(path: &Path, refused: &mut dyn FnMut(&str)) -> Result<Opened> {
     }
 }
 
+/// The checked graph file behind what [`open`] would open, read without building anything: a
+/// graph file itself, a run directory's `config.ron`, a checkpoint's stored configuration.
+pub fn checked_of(path: &Path) -> Result<Checked> {
+    if path.is_dir() {
+        let config = path.join("config.ron");
+        if config.exists() {
+            return crate::models::load(&config);
+        }
+        return match super::newest_valid(path, false, &mut |_| {})? {
+            Some((ck_path, ck)) => {
+                crate::models::load_source(&Source::from_text(
+                    format!("{} (config)", ck_path.display()),
+                    ck.config,
+                ))
+            }
+            None => Err(Error::Input(format!(
+                "{}: neither a checkpoint nor config.ron; not a run directory",
+                path.display()
+            ))),
+        };
+    }
+    if !path.exists() {
+        return Err(Error::Input(format!(
+            "{}: no such graph file, run directory or checkpoint",
+            path.display()
+        )));
+    }
+    let head = {
+        use std::io::Read;
+        let mut b = [0u8; 8];
+        let n = std::fs::File::open(path)
+            .and_then(|mut f| f.read(&mut b))
+            .map_err(|e| Error::io(path, e))?;
+        b[..n].to_vec()
+    };
+    if head == MAGIC {
+        let ck = Checkpoint::read(path)?;
+        crate::models::load_source(&Source::from_text(
+            format!("{} (config)", path.display()),
+            ck.config,
+        ))
+    } else {
+        crate::models::load(path)
+    }
+}
+
 fn from_graph_file(path: &Path) -> Result<Opened> {
     let checked = crate::models::load(path)?;
-    let net = crate::graph::build(&checked);
+    let net = crate::graph::build(&checked)?;
     Ok(Opened {
         origin: format!("graph file {}", path.display()),
         checked,
@@ -79,7 +125,7 @@ fn from_checkpoint(path: &Path, ck: Checkpoint) -> Result<Opened> {
     let bad = |why: String| Error::Input(format!("refusing checkpoint {}: {why}", path.display()));
     let source = Source::from_text(format!("{} (config)", path.display()), ck.config.clone());
     let checked = crate::models::load_source(&source)?;
-    let mut net = crate::graph::build(&checked);
+    let mut net = crate::graph::build(&checked)?;
     let (origin, edits) = match ck.kind {
         Kind::Simulation => {
             let mut d = super::codec::Dec::new(&ck.state);

@@ -255,7 +255,7 @@ impl Engine {
     /// is bad input, reported at its place in the file.
     pub fn from_file(checked: &Checked) -> Result<Self> {
         let f = &checked.file;
-        let net = crate::graph::build(checked);
+        let net = crate::graph::build(checked)?;
         let mut e = Engine::new(net, f.dt_ms);
         let steps = |t: f64| crate::file::steps_of_time(t, f.dt_ms);
         for s in &f.stimuli {

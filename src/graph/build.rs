@@ -6,8 +6,15 @@
 //! block). Blocks are built in parallel and concatenated in order, so the network is the same
 //! for any number of threads. Sparse rows are drawn by geometric skipping (the gap to the next
 //! synapse is geometric), which costs O(synapses), not O(pairs).
+//!
+//! Sizes come from the file, so every large allocation is fallible: the CSR arrays are
+//! reserved with `try_reserve`, and a population's columns and rings are reserved once
+//! fallibly before the model allocates them; a refusal is an error naming the population or
+//! projection, never an abort. (`snnsim run` refuses a network whose estimate does not fit
+//! before it gets here: `graph::estimate`.)
 
 use super::{Delays, Network, Population, Projection, Traces, Weights};
+use crate::error::{Error, Result};
 use crate::file::{Checked, Connectivity, Init, ProjectionSpec};
 use crate::models::Dynamics;
 use crate::rng::{stream, Rng};
@@ -65,11 +72,56 @@ impl Sampler {
     }
 }
 
-/// Builds the network of a checked file.
-pub fn build(checked: &Checked) -> Network {
+/// Why an allocation of `bytes` for `what` was refused.
+fn refused(what: &str, bytes: f64, e: std::collections::TryReserveError) -> Error {
+    Error::Run(format!(
+        "cannot allocate {} for {what}: {e}",
+        super::estimate::human(bytes as u64)
+    ))
+}
+
+/// Reserves `bytes` fallibly and gives them back, before code that allocates them infallibly
+/// (the models' columns, the delay rings): a size the system cannot give is an error here
+/// rather than an abort there.
+fn reserve(what: &str, bytes: f64) -> Result<()> {
+    let n = if bytes >= usize::MAX as f64 {
+        usize::MAX
+    } else {
+        bytes as usize
+    };
+    Vec::<u8>::new()
+        .try_reserve_exact(n)
+        .map_err(|e| refused(what, bytes, e))
+}
+
+/// Room for `extra` more elements in `v`, fallibly.
+fn grow<T>(v: &mut Vec<T>, extra: usize, what: &str) -> Result<()> {
+    v.try_reserve(extra)
+        .map_err(|e| refused(what, (extra * std::mem::size_of::<T>()) as f64, e))
+}
+
+/// `n` copies of `x`, allocated fallibly.
+fn filled<T: Clone>(n: usize, x: T, what: &str) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|e| refused(what, (n * std::mem::size_of::<T>()) as f64, e))?;
+    v.resize(n, x);
+    Ok(v)
+}
+
+/// Builds the network of a checked file. An allocation the system refuses is an error naming
+/// the population or projection (exit 1), not an abort.
+pub fn build(checked: &Checked) -> Result<Network> {
     let f = &checked.file;
     let mut net = Network::new();
+    let real = std::mem::size_of::<Real>() as f64;
     for p in &f.populations {
+        // Columns, ids, due buffers and one ring slot per receptor.
+        let n = p.size as f64;
+        reserve(
+            &format!("population `{}`", p.name),
+            crate::models::state_bytes(&p.model, p.size as u64) + n * 8.0 + 4.0 * n * real,
+        )?;
         let mut dynamics = Dynamics::new(&p.model, p.size, f.dt_ms, f.seed, &p.name);
         for (var, init) in &p.init {
             let sampler = Sampler::new(init, 1.0, 1.0);
@@ -94,12 +146,18 @@ pub fn build(checked: &Checked) -> Network {
             .clone()
             .unwrap_or_else(|| format!("{}->{}", spec.pre, spec.post));
         let (n_pre, n_post) = (sizes(&spec.pre), sizes(&spec.post));
-        let proj = connect(spec, &name, n_pre, n_post, f.dt_ms, f.seed);
+        let proj = connect(spec, &name, n_pre, n_post, f.dt_ms, f.seed)?;
         let pre = net.pop_id(&spec.pre).expect("validated");
         let post = net.pop_id(&spec.post).expect("validated");
+        // The target's delay rings grow to the longest delay.
+        let slots = net.pop(post).dynamics.receptors().len() * (proj.delays.max() as usize + 1);
+        reserve(
+            &format!("the delay rings of `{}`", spec.post),
+            slots as f64 * n_post as f64 * real,
+        )?;
         net.add_projection(pre, post, proj, 0);
     }
-    net
+    Ok(net)
 }
 
 /// Expected (fan-in, fan-out) of a connectivity rule, for the Kaiming and Xavier initialisers.
@@ -132,7 +190,9 @@ fn connect(
     n_post: usize,
     dt: f64,
     seed: u64,
-) -> Projection {
+) -> Result<Projection> {
+    let what = format!("projection `{name}`");
+    let what = what.as_str();
     let no_autapses = spec.pre == spec.post && !spec.allow_autapses;
     let candidates = n_pre - usize::from(no_autapses);
     let (fan_in, fan_out) = fans(&spec.connectivity, candidates, n_pre, n_post);
@@ -168,7 +228,7 @@ fn connect(
         Connectivity::List { pairs } => {
             let mut sorted = pairs.clone();
             sorted.sort_unstable();
-            let mut start = vec![0usize; n_pre + 1];
+            let mut start = filled(n_pre + 1, 0usize, what)?;
             for &(a, _) in &sorted {
                 start[a + 1] += 1;
             }
@@ -190,7 +250,7 @@ fn connect(
                 seed,
                 name,
                 &draw,
-            )
+            )?
         }
         conn => {
             let make = |blk: usize| {
@@ -255,6 +315,10 @@ fn connect(
                     .map(make)
                     .collect();
                 for b in blocks {
+                    grow(&mut m.counts, b.counts.len(), what)?;
+                    grow(&mut m.cols, b.cols.len(), what)?;
+                    grow(&mut m.weights, b.weights.len(), what)?;
+                    grow(&mut m.delays, b.delays.len(), what)?;
                     m.counts.extend_from_slice(&b.counts);
                     m.cols.extend_from_slice(&b.cols);
                     m.weights.extend_from_slice(&b.weights);
@@ -265,7 +329,8 @@ fn connect(
         }
     };
     let nnz: usize = blocks.iter().map(|b| b.cols.len()).sum();
-    let mut indptr = Vec::with_capacity(n_pre + 1);
+    let mut indptr = Vec::new();
+    grow(&mut indptr, n_pre + 1, what)?;
     indptr.push(0usize);
     let (mut indices, mut data, mut delays) = (Vec::new(), Vec::new(), Vec::new());
     for b in blocks {
@@ -276,6 +341,9 @@ fn connect(
             // The usual case, one block: its columns, weights and delays become the matrix's.
             (indices, data, delays) = (b.cols, b.weights, b.delays);
         } else {
+            grow(&mut indices, b.cols.len(), what)?;
+            grow(&mut data, b.weights.len(), what)?;
+            grow(&mut delays, b.delays.len(), what)?;
             indices.extend_from_slice(&b.cols);
             data.extend_from_slice(&b.weights);
             delays.extend_from_slice(&b.delays);
@@ -291,7 +359,7 @@ fn connect(
         None => Weights::try_new((n_pre, n_post), indptr, indices, data),
     }
     .expect("connectivity builds sorted, in-range rows");
-    Projection {
+    Ok(Projection {
         name: name.to_string(),
         receptor: spec.receptor,
         weights,
@@ -300,7 +368,7 @@ fn connect(
             None => Delays::PerSynapse(delays),
         },
         traces: Traces::default(),
-    }
+    })
 }
 
 /// Column indices of one row where each of `n` entries is present with probability `p`,
@@ -340,7 +408,9 @@ fn in_degree_blocks(
     seed: u64,
     name: &str,
     draw: &(dyn Fn(&mut Rng, &mut Block, Option<Real>) + Sync),
-) -> Vec<Block> {
+) -> Result<Vec<Block>> {
+    let what = format!("projection `{name}`");
+    let what = what.as_str();
     // (pre, post, weight, delay) in order of post, then draw.
     let per_post: Vec<Vec<(u32, u32, Real, u16)>> = (0..n_post.div_ceil(BLOCK))
         .into_par_iter()
@@ -375,19 +445,20 @@ fn in_degree_blocks(
         })
         .collect();
     // Counting sort by pre, stable, so each row's columns stay ascending.
-    let mut counts = vec![0usize; n_pre];
+    let mut counts = filled(n_pre, 0usize, what)?;
     for s in per_post.iter().flatten() {
         counts[s.0 as usize] += 1;
     }
-    let mut start = vec![0usize; n_pre + 1];
+    let mut start = filled(n_pre + 1, 0usize, what)?;
     for i in 0..n_pre {
         start[i + 1] = start[i] + counts[i];
     }
     let nnz = start[n_pre];
-    let mut cols = vec![0u32; nnz];
-    let mut weights = vec![0.0; if per_synapse_weights { nnz } else { 0 }];
-    let mut delays = vec![0u16; nnz];
-    let mut fill = start.clone();
+    let mut cols = filled(nnz, 0u32, what)?;
+    let mut weights = filled(if per_synapse_weights { nnz } else { 0 }, 0.0, what)?;
+    let mut delays = filled(nnz, 0u16, what)?;
+    let mut fill = filled(n_pre + 1, 0usize, what)?;
+    fill.copy_from_slice(&start);
     for &(i, j, w, d) in per_post.iter().flatten() {
         let at = fill[i as usize];
         cols[at] = j;
@@ -398,7 +469,7 @@ fn in_degree_blocks(
         fill[i as usize] += 1;
     }
     let per_synapse_delays = per_post.iter().flatten().any(|s| s.3 != 0);
-    vec![Block {
+    Ok(vec![Block {
         counts,
         cols,
         weights,
@@ -407,7 +478,7 @@ fn in_degree_blocks(
         } else {
             Vec::new()
         },
-    }]
+    }])
 }
 
 #[cfg(test)]

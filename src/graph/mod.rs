@@ -6,6 +6,7 @@
 
 mod build;
 pub mod edit;
+pub mod estimate;
 pub mod population;
 pub mod projection;
 

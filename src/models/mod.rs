@@ -570,7 +570,74 @@ impl Dynamics {
     }
 }
 
+/// Bytes a population of `n` neurons of a model holds for its state: its real columns (the
+/// state variables and the external current), its refractory counters, and what does not
+/// scale with `n` (the spike trains of `SpikeTimes`, the active list of `Observation`, the
+/// per-chunk random streams of `Poisson`). The resource estimate (`graph::estimate`) adds these
+/// up from the file before anything is allocated, so this list must follow the model structs
+/// (a test compares it with the columns of built dynamics).
+pub fn state_bytes(spec: &ModelSpec, n: u64) -> f64 {
+    let r = std::mem::size_of::<Real>() as f64;
+    let refr = std::mem::size_of::<u32>() as f64;
+    let n = n as f64;
+    match spec {
+        // v, two synaptic variables, the external current; refractory counters.
+        ModelSpec::Lif(_) | ModelSpec::CobaLif(_) => n * (4.0 * r + refr),
+        // v, w, two currents, the external current; refractory counters.
+        ModelSpec::AdEx(_) => n * (5.0 * r + refr),
+        // v, one or two state variables, the external current.
+        ModelSpec::Synaptic(_) | ModelSpec::Alif(_) | ModelSpec::Izhikevich(_) => n * 3.0 * r,
+        ModelSpec::Alpha(_) => n * 4.0 * r,
+        ModelSpec::Poisson(_) => {
+            (n / CHUNK as f64).ceil().max(1.0)
+                * std::mem::size_of::<crate::rng::Rng>() as f64
+        }
+        // (step, neuron) per spike time.
+        ModelSpec::SpikeTimes(p) => {
+            p.times_ms.iter().map(|t| t.len() as f64).sum::<f64>()
+                * std::mem::size_of::<(u64, u32)>() as f64
+        }
+        ModelSpec::Observation(p) => p.active.len() as f64 * 4.0,
+    }
+}
+
 /// Refractory period in whole steps, as Brian2's `timestep(refractory, dt)`.
 pub(crate) fn refractory_steps(refractory_ms: f64, dt_ms: f64) -> u32 {
     (refractory_ms / dt_ms + 1e-9).round() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::file::{
+        AdExParams, AlifParams, AlphaParams, CobaLifParams, IzhikevichParams, LifParams,
+        SynapticParams,
+    };
+
+    #[test]
+    fn state_bytes_follow_the_columns_of_built_dynamics() {
+        let n = 100;
+        let specs = [
+            ModelSpec::Lif(LifParams::default()),
+            ModelSpec::CobaLif(CobaLifParams::default()),
+            ModelSpec::AdEx(AdExParams::default()),
+            ModelSpec::Synaptic(SynapticParams::default()),
+            ModelSpec::Alif(AlifParams::default()),
+            ModelSpec::Izhikevich(IzhikevichParams::default()),
+            ModelSpec::Alpha(AlphaParams::default()),
+        ];
+        for spec in &specs {
+            let mut d = Dynamics::new(spec, n, 0.1, 1, "p");
+            let real = std::mem::size_of::<Real>();
+            let columns = d.columns().len() * n * real;
+            let refractory = d.refractory().len() * 4;
+            let ext = d.external_current_mut().map_or(0, |c| c.len() * real);
+            assert_eq!(
+                state_bytes(spec, n as u64),
+                (columns + refractory + ext) as f64,
+                "{}",
+                d.kind()
+            );
+        }
+    }
 }

@@ -33,6 +33,7 @@ f64_only!(
     models,
     observe,
     plugins,
+    signals,
     single_neuron,
     structure,
 );

@@ -28,6 +28,7 @@ f64_only!(
     checkpoints,
     control,
     foraging,
+    fuzz,
     gpu,
     graph_files,
     models,

@@ -689,3 +689,26 @@ fn the_mutator_is_deterministic_and_the_position_check_reads_file_line_col() {
         [Punct, Ident, Punct, Number, Punct, Ident, Punct, Str, Punct, Ident, Punct, Number, Punct, Punct]
     );
 }
+
+/// Found by the fuzzer (`FixedProbability(p: 5e-324)` in coba.ron and cuba-400k.ron): below
+/// 2⁻⁵³, 1 − p rounded to 1 and the geometric gaps became infinite or NaN, so the build
+/// panicked with out-of-range columns or never ended. Such a p draws (almost surely) nothing.
+#[test]
+fn a_probability_too_small_for_one_minus_p_builds_an_empty_projection() {
+    let dir = tempfile::tempdir().unwrap();
+    for p in ["5e-324", "1e-300", "1e-17"] {
+        let text = format!(
+            r#"(format_version: 1, dt_ms: 0.1, duration_ms: 1.0, seed: 3,
+    populations: [(name: "a", size: 2000, model: Poisson(rate_hz: 50.0)),
+        (name: "b", size: 2000, model: Lif(tau_m_ms: 20.0, v_rest_mv: 0.0, v_reset_mv: 0.0,
+            v_th_mv: 1.0, refractory_ms: 2.0))],
+    projections: [(pre: "a", post: "b", connectivity: FixedProbability(p: {p}),
+        weight: Constant(1.0), delay_ms: Constant(0.1))],
+)"#
+        );
+        let file = dir.path().join(format!("p{p}.ron"));
+        std::fs::write(&file, text).unwrap();
+        let s = crate::common::run_json(&file, &dir.path().join(format!("run{p}")), &[]);
+        assert_eq!(s["synapses"], 0, "p = {p}");
+    }
+}

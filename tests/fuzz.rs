@@ -7,7 +7,8 @@
 //! variant replaced by another of the file, or the file cut short. It then runs the binary —
 //! a child process, so that an abort, a signal or a hang is caught rather than taking the test
 //! down — `snnsim validate FILE` and, when that succeeds, a few milliseconds of `snnsim run`
-//! (`--duration-ms 2`, and `--episodes 1 --batch 1` for a file with a task).
+//! (`--duration-ms` 2 or 1 000 steps, whichever is shorter, so that a valid but tiny dt does
+//! not make a long run; and `--episodes 1 --batch 1` for a file with a task).
 //!
 //! A case fails on a panic, an abort or any other signal, an exit code outside 0/1/2, a child
 //! over [`CASE_TIMEOUT`], or an exit 2 whose message does not name `FILE:LINE:COL:` (the bad
@@ -40,6 +41,9 @@ use std::time::{Duration, Instant};
 const CASE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Address space of a child (KiB): far above what a shipped file needs at a few ms.
 const MEMORY_LIMIT_KB: u64 = 4 << 20;
+/// Simulated time of a case's run (ms), and its most steps (the shorter wins).
+const RUN_MS: f64 = 2.0;
+const RUN_STEPS: u64 = 1000;
 /// Default seed: a fixed one, so that `cargo test` is repeatable.
 const DEFAULT_SEED: u64 = 20_261_201;
 /// Worker threads (the CI machine has two cores).
@@ -518,8 +522,23 @@ fn run_case(
     let log = work.join(format!("case-{k}.log"));
     let out_dir = work.join(format!("run-{k}"));
     let o = out_dir.to_str().unwrap().to_string();
+    // A few ms, but at most RUN_STEPS steps: a valid but small dt must not turn the case into
+    // a long run (the dt floor is validation's, tested there).
+    let duration_cell = std::cell::OnceCell::new();
+    let duration = || -> String {
+        duration_cell
+            .get_or_init(|| {
+                let dt = std::panic::catch_unwind(|| snnsim::app::validate(&file).ok())
+                    .ok()
+                    .flatten()
+                    .map_or(0.1, |c| c.file.dt_ms);
+                format!("{:e}", (RUN_STEPS as f64 * dt).min(RUN_MS))
+            })
+            .clone()
+    };
     let run = |task_flags: bool| -> Vec<String> {
-        let mut a = vec!["run", &f, "--out", &o, "--duration-ms", "2"];
+        let d = duration();
+        let mut a = vec!["run", &f, "--out", &o, "--duration-ms", &d];
         if task_flags {
             a.extend(["--episodes", "1", "--batch", "1"]);
         }

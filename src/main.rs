@@ -1,8 +1,13 @@
 //! The `snnsim` command line: parses arguments and dispatches to `snnsim::app`. Exit codes:
-//! 0 success, 1 the run failed, 2 bad input.
+//! 0 success, 1 the run failed, 2 bad input, 130 / 143 a run stopped by SIGINT / SIGTERM.
+//!
+//! Signal handlers are the binary's, not the library's (an embedding program keeps its own):
+//! `snnsim run` turns the first SIGINT or SIGTERM into the library's stop flag, and a second
+//! one ends the process at once (the files written so far are whole: every file is written
+//! atomically).
 
 use clap::{Parser, Subcommand};
-use snnsim::app::{self, Outcome, RunOptions};
+use snnsim::app::{self, Outcome, RunOptions, Stop};
 use snnsim::observe::watch::{Display, MetricsOptions, Watch};
 use snnsim::observe::Observer;
 use std::path::PathBuf;
@@ -349,7 +354,15 @@ fn main() -> ExitCode {
                 },
                 (None, None) => unreachable!("clap requires FILE or --resume"),
             };
+            let stop = match stop_on_signals() {
+                Ok(stop) => stop,
+                Err(e) => {
+                    eprintln!("error: cannot install the signal handlers: {e}");
+                    return ExitCode::from(1);
+                }
+            };
             let opts = RunOptions {
+                stop: stop.clone(),
                 seed,
                 threads,
                 out: out.or(base.out.clone()),
@@ -375,7 +388,18 @@ fn main() -> ExitCode {
             let mut progress = |line: &str| printer.line(line);
             let result = app::run_file_observed(&opts, &mut progress, &mut watch);
             watch.finish();
-            result.map(|outcome| match outcome {
+            if let Ok(outcome) = &result {
+                match outcome.stopped() {
+                    Some(s) => eprintln!("{}", s.line(outcome.run_dir())),
+                    None if stop.requested() => eprintln!(
+                        "snnsim: {} arrived after the last step; the run is complete",
+                        stop.cause()
+                    ),
+                    None => {}
+                }
+            }
+            let signalled = stop.signal();
+            let result = result.map(|outcome| match outcome {
                 _ if quiet && !json => {}
                 Outcome::Simulation(s) if json => {
                     println!("{}", serde_json::to_string(&s).expect("summary serialises"));
@@ -430,7 +454,12 @@ fn main() -> ExitCode {
                     );
                     println!("state_hash {}  run directory {}", s.state_hash, s.run_dir);
                 }
-            })
+            });
+            // A run stopped by a signal exits 128 + the signal's number, as a shell reports it.
+            match (&result, signalled) {
+                (Ok(()), Some(sig)) => return ExitCode::from((128 + sig.clamp(0, 127)) as u8),
+                _ => result,
+            }
         }
     };
     match result {
@@ -440,4 +469,24 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code() as u8)
         }
     }
+}
+
+/// Installs the handlers of `snnsim run`: the first SIGINT or SIGTERM stores its number in the
+/// returned stop flag (the run finishes its step or batch, checkpoints and writes its files);
+/// a second one of either exits at once with 128 + its number.
+fn stop_on_signals() -> std::io::Result<Stop> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    use signal_hook::flag;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    let stop = Stop::new();
+    let armed = Arc::new(AtomicBool::new(false));
+    for sig in [SIGINT, SIGTERM] {
+        // Registered first, so that it sees the flag as the previous signal left it: the first
+        // signal does nothing here, the second exits.
+        flag::register_conditional_shutdown(sig, 128 + sig, Arc::clone(&armed))?;
+        flag::register(sig, Arc::clone(&armed))?;
+        flag::register_usize(sig, stop.word(), sig as usize)?;
+    }
+    Ok(stop)
 }

@@ -29,11 +29,13 @@ f64_only!(
     control,
     estimate,
     foraging,
+    fuzz,
     gpu,
     graph_files,
     models,
     observe,
     plugins,
+    signals,
     single_neuron,
     structure,
 );

@@ -49,6 +49,10 @@ pub struct ControlSummary {
     pub build_wall_s: f64,
     /// Hash over every weight and state value at the end.
     pub state_hash: String,
+    /// Present when training was stopped before its end (SIGINT, SIGTERM,
+    /// [`super::RunOptions::stop`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<super::Stopped>,
 }
 
 /// Trains the control task of `opts.file` and writes its run directory.
@@ -70,20 +74,33 @@ pub fn train_control(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Resul
     let t1 = Instant::now();
     let mut next = every;
     dir.keep();
-    trainer.train(spec.episodes, |t| {
-        if every > 0 && t.episodes_done >= next {
-            next += every;
-            let m = &t.metrics[t.metrics.len().saturating_sub(100)..];
-            let n = m.len().max(1) as f64;
-            progress(&format!(
-                "episode {:>7}  return (last 100) {:>9.2}  length {:>6.1}  rate {:.4}",
-                t.episodes_done,
-                m.iter().map(|x| x.ret).sum::<f64>() / n,
-                m.iter().map(|x| x.length as f64).sum::<f64>() / n,
-                m.iter().map(|x| x.avg_firing_rate).sum::<f64>() / n,
-            ));
-        }
-    })?;
+    let batch = spec.batch as u64;
+    // One batch at a time, so that a stop is honoured after the current batch.
+    while trainer.episodes_done < spec.episodes && !opts.stop.requested() {
+        let target = (trainer.episodes_done + batch).min(spec.episodes);
+        trainer.train(target, |t| {
+            if every > 0 && t.episodes_done >= next {
+                next += every;
+                let m = &t.metrics[t.metrics.len().saturating_sub(100)..];
+                let n = m.len().max(1) as f64;
+                progress(&format!(
+                    "episode {:>7}  return (last 100) {:>9.2}  length {:>6.1}  rate {:.4}",
+                    t.episodes_done,
+                    m.iter().map(|x| x.ret).sum::<f64>() / n,
+                    m.iter().map(|x| x.length as f64).sum::<f64>() / n,
+                    m.iter().map(|x| x.avg_firing_rate).sum::<f64>() / n,
+                ));
+            }
+        })?;
+    }
+    // Control tasks have no checkpoints yet: a stopped run keeps its outputs only.
+    let stopped = (trainer.episodes_done < spec.episodes).then(|| super::Stopped {
+        signal: opts.stop.cause(),
+        unit: "episodes".into(),
+        at: trainer.episodes_done,
+        of: spec.episodes,
+        checkpoint: None,
+    });
     let sim_wall_s = t1.elapsed().as_secs_f64();
     write_metrics(&trainer, &run_dir.join("metrics.csv"))?;
     let returns: Vec<f64> = trainer.metrics.iter().map(|m| m.ret).collect();
@@ -115,6 +132,7 @@ pub fn train_control(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Resul
         sim_wall_s,
         build_wall_s,
         state_hash: crate::engine::hash::state_hash(&trainer.net, trainer.episodes_done),
+        stopped,
     };
     let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
     write_atomic(&run_dir.join("summary.json"), json.as_bytes())?;

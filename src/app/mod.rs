@@ -9,6 +9,7 @@ mod plugins;
 mod replay;
 mod resources;
 mod run;
+mod stop;
 mod train;
 
 pub use bench::{
@@ -25,6 +26,7 @@ pub use run::{
     default_run_dir, peak_rss_mb, resume_options, run, run_observed, PopulationSummary, RunOptions,
     Summary,
 };
+pub use stop::{Stop, Stopped};
 pub use train::{first_reaching, train, train_observed, TrainSummary};
 
 use crate::error::Result;
@@ -51,6 +53,26 @@ pub enum Outcome {
     Training(TrainSummary),
     /// A policy trained on a control task.
     Control(ControlSummary),
+}
+
+impl Outcome {
+    /// Where the run stood when it was stopped before its end, if it was.
+    pub fn stopped(&self) -> Option<&Stopped> {
+        match self {
+            Outcome::Simulation(s) => s.stopped.as_ref(),
+            Outcome::Training(s) => s.stopped.as_ref(),
+            Outcome::Control(s) => s.stopped.as_ref(),
+        }
+    }
+
+    /// The run directory.
+    pub fn run_dir(&self) -> &str {
+        match self {
+            Outcome::Simulation(s) => &s.run_dir,
+            Outcome::Training(s) => &s.run_dir,
+            Outcome::Control(s) => &s.run_dir,
+        }
+    }
 }
 
 /// `snnsim run`: trains when the file has a task, simulates otherwise. `progress` receives the

@@ -39,6 +39,10 @@ pub struct RunOptions {
     /// The memory the run may have (bytes), instead of the least of `MemAvailable`, the
     /// cgroup's limit and `RLIMIT_AS`: a network whose estimate exceeds it is refused.
     pub memory_limit: Option<u64>,
+    /// Read between steps (between batches of episodes when training): once set, the run
+    /// checkpoints (when checkpointing is on), writes its outputs and returns with `stopped`
+    /// in its summary. The default is never set.
+    pub stop: super::Stop,
 }
 
 /// The options of `snnsim run --resume DIR`: the run directory's own `config.ron`, into the
@@ -236,6 +240,9 @@ pub struct Summary {
     /// run is the process's only work, as under `snnsim run` (`snnsim bench` runs each in a
     /// fresh process).
     pub peak_rss_mb: Option<f64>,
+    /// Present when the run was stopped before its end (SIGINT, SIGTERM, [`RunOptions::stop`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<super::Stopped>,
 }
 
 /// Peak resident set size of this process in MB (`VmHWM`), where /proc says.
@@ -265,7 +272,7 @@ pub fn run_observed(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Su
         .num_threads(threads)
         .build()
         .map_err(|e| Error::Run(format!("cannot start {threads} threads: {e}")))?;
-    let (engine, build_wall_s, sim_wall_s) = pool.install(|| -> Result<_> {
+    let (engine, build_wall_s, sim_wall_s, stopped) = pool.install(|| -> Result<_> {
         let t0 = Instant::now();
         let mut engine = Engine::from_file(&checked)?;
         if opts.resume {
@@ -292,24 +299,58 @@ pub fn run_observed(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Su
         let total = steps;
         let every = checked.file.checkpoint_every;
         dir.keep();
+        let stop = &opts.stop;
+        let mut stopped = None;
+        // The step of the last checkpoint written, so that a stop right after one does not
+        // write the same position again.
+        let mut last_written = crate::checkpoint::list(&run_dir)
+            .into_iter()
+            .find(|(at, _)| opts.resume && *at == engine.step);
         while engine.step < total {
             let left = total - engine.step;
             let to_checkpoint = every.map_or(left, |k| k - engine.step % k);
             let n = chunk.min(to_checkpoint).min(left);
-            crate::backend::run(&backend, &mut engine, &checked, n)?;
+            // On the CPU one step at a time, so that a stop is honoured after the current step
+            // (an atomic load per step costs nothing next to it); the GPU backend uploads and
+            // downloads the network per call, so it runs the chunk whole.
+            let end = engine.step + n;
+            while engine.step < end && !stop.requested() {
+                let m = if backend.is_gpu() {
+                    end - engine.step
+                } else {
+                    1
+                };
+                crate::backend::run(&backend, &mut engine, &checked, m)?;
+            }
             observer.network(&net_progress(&engine, t1.elapsed().as_secs_f64()));
-            // Also at the end, so that the run directory holds its final network.
-            if every.is_some_and(|k| engine.step.is_multiple_of(k) || engine.step == total) {
+            let stopping = stop.requested() && engine.step < total;
+            // Also at the end, so that the run directory holds its final network, and at a
+            // stop, so that `--resume` continues from there.
+            let due = engine.step.is_multiple_of(every.unwrap_or(1)) || engine.step == total;
+            let fresh = last_written
+                .as_ref()
+                .is_none_or(|(at, _)| *at != engine.step);
+            if every.is_some() && (due || stopping) && fresh {
                 let ck = Checkpoint {
                     kind: Kind::Simulation,
                     position: engine.step,
                     config: config.clone(),
                     state: engine.save_state()?,
                 };
-                crate::checkpoint::write(&run_dir, &ck)?;
+                last_written = Some((engine.step, crate::checkpoint::write(&run_dir, &ck)?));
+            }
+            if stopping {
+                stopped = Some(super::Stopped {
+                    signal: stop.cause(),
+                    unit: "steps".into(),
+                    at: engine.step,
+                    of: total,
+                    checkpoint: last_written.map(|(_, p)| p.display().to_string()),
+                });
+                break;
             }
         }
-        Ok((engine, build, t1.elapsed().as_secs_f64()))
+        Ok((engine, build, t1.elapsed().as_secs_f64(), stopped))
     })?;
 
     let dt = engine.dt_ms;
@@ -376,6 +417,7 @@ pub fn run_observed(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Su
         populations,
         state_hash: engine.state_hash(),
         peak_rss_mb: peak_rss_mb(),
+        stopped,
     };
     let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
     write_atomic(&run_dir.join("summary.json"), json.as_bytes())?;

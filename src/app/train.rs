@@ -53,6 +53,10 @@ pub struct TrainSummary {
     pub state_hash: String,
     /// Peak resident memory of the process (MB, `VmHWM`), as in a simulation's summary.
     pub peak_rss_mb: Option<f64>,
+    /// Present when training was stopped before its end (SIGINT, SIGTERM,
+    /// [`RunOptions::stop`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<super::Stopped>,
 }
 
 /// A progress line: episode, mean food and return over the last `window` episodes, hidden size,
@@ -105,6 +109,13 @@ pub fn train_observed(
     let batch = trainer.spec().batch as u64;
     let ck_every = checked.file.checkpoint_every;
     dir.keep();
+    let stop = &opts.stop;
+    let mut stopped = None;
+    // The position of the last checkpoint written, so that a stop right after one does not
+    // write the same position again.
+    let mut last_written = crate::checkpoint::list(&run_dir)
+        .into_iter()
+        .find(|(at, _)| opts.resume && *at == trainer.episodes_done);
     while trainer.episodes_done < episodes {
         let target = match ck_every {
             Some(k) => {
@@ -114,33 +125,53 @@ pub fn train_observed(
             }
             None => episodes,
         };
-        trainer.train(target, |t| {
-            observer.training(&TrainProgress {
-                trainer: t,
-                wall_s: t1.elapsed().as_secs_f64(),
-            });
-            if every > 0 && t.episodes_done >= next {
-                next += every;
-                let m = &t.metrics[t.metrics.len().saturating_sub(every as usize)..];
-                let n = m.len().max(1) as f64;
-                progress(&format!(
-                    "episode {:>7}  food {:.2}  return {:+.3}  hidden {:>4}  rate {:.4}",
-                    t.episodes_done,
-                    m.iter().map(|x| x.food as f64).sum::<f64>() / n,
-                    m.iter().map(|x| x.ret).sum::<f64>() / n,
-                    t.hidden_size(),
-                    m.iter().map(|x| x.avg_firing_rate).sum::<f64>() / n,
-                ));
-            }
-        })?;
-        if ck_every.is_some() {
+        // One batch at a time, so that a stop is honoured after the current batch; the
+        // batches are the same as in one call up to `target`.
+        while trainer.episodes_done < target && !stop.requested() {
+            let next_batch = (trainer.episodes_done + batch).min(target);
+            trainer.train(next_batch, |t| {
+                observer.training(&TrainProgress {
+                    trainer: t,
+                    wall_s: t1.elapsed().as_secs_f64(),
+                });
+                if every > 0 && t.episodes_done >= next {
+                    next += every;
+                    let m = &t.metrics[t.metrics.len().saturating_sub(every as usize)..];
+                    let n = m.len().max(1) as f64;
+                    progress(&format!(
+                        "episode {:>7}  food {:.2}  return {:+.3}  hidden {:>4}  rate {:.4}",
+                        t.episodes_done,
+                        m.iter().map(|x| x.food as f64).sum::<f64>() / n,
+                        m.iter().map(|x| x.ret).sum::<f64>() / n,
+                        t.hidden_size(),
+                        m.iter().map(|x| x.avg_firing_rate).sum::<f64>() / n,
+                    ));
+                }
+            })?;
+        }
+        let stopping = stop.requested() && trainer.episodes_done < episodes;
+        let fresh = last_written
+            .as_ref()
+            .is_none_or(|(at, _)| *at != trainer.episodes_done);
+        if ck_every.is_some() && fresh {
             let ck = Checkpoint {
                 kind: Kind::Training,
                 position: trainer.episodes_done,
                 config: config.clone(),
                 state: trainer.save_state()?,
             };
-            crate::checkpoint::write(&run_dir, &ck)?;
+            let path = crate::checkpoint::write(&run_dir, &ck)?;
+            last_written = Some((trainer.episodes_done, path));
+        }
+        if stopping {
+            stopped = Some(super::Stopped {
+                signal: stop.cause(),
+                unit: "episodes".into(),
+                at: trainer.episodes_done,
+                of: episodes,
+                checkpoint: last_written.map(|(_, p)| p.display().to_string()),
+            });
+            break;
         }
     }
     let sim_wall_s = t1.elapsed().as_secs_f64();
@@ -185,6 +216,7 @@ pub fn train_observed(
         episodes_to_food_3: first_reaching(&foods, 100, 3.0),
         state_hash: crate::engine::hash::state_hash(&trainer.net, trainer.episodes_done),
         peak_rss_mb: super::run::peak_rss_mb(),
+        stopped,
     };
     let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
     write_atomic(&run_dir.join("summary.json"), json.as_bytes())?;

@@ -427,7 +427,7 @@ impl Engine {
             }
         }
         for rec in &mut self.states {
-            rec.record(&self.net, info.step);
+            rec.record(&self.net, info.step)?;
         }
 
         self.enter(Stage::Integrate, info);
@@ -459,7 +459,7 @@ impl Engine {
 
         self.enter(Stage::Observe, info);
         if !self.spikes.is_empty() {
-            self.spikes.record(&self.net, info.step);
+            self.spikes.record(&self.net, info.step)?;
         }
         for h in &mut self.hooks {
             h.observe(&self.net, info)?;

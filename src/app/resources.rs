@@ -85,7 +85,7 @@ fn rlimit_as() -> Option<u64> {
     };
     // SAFETY: getrlimit writes one `rlimit` through a valid pointer.
     let ok = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut r) } == 0;
-    (ok && r.rlim_cur != libc::RLIM_INFINITY).then_some(r.rlim_cur as u64)
+    (ok && r.rlim_cur != libc::RLIM_INFINITY).then_some(r.rlim_cur)
 }
 
 /// The least of `MemAvailable`, the cgroup's limit less its use and `RLIMIT_AS`; `None` where

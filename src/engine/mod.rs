@@ -426,7 +426,7 @@ impl Engine {
             }
         }
         for rec in &mut self.states {
-            rec.record(&self.net, info.step);
+            rec.record(&self.net, info.step)?;
         }
 
         self.enter(Stage::Integrate, info);
@@ -458,7 +458,7 @@ impl Engine {
 
         self.enter(Stage::Observe, info);
         if !self.spikes.is_empty() {
-            self.spikes.record(&self.net, info.step);
+            self.spikes.record(&self.net, info.step)?;
         }
         for h in &mut self.hooks {
             h.observe(&self.net, info)?;

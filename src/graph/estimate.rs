@@ -434,7 +434,8 @@ mod tests {
         assert_eq!(e.synapses_expected, 50_000 + 999_000 + 7_000);
         // The all-to-all projection has a weight per synapse: the largest part.
         assert_eq!(e.largest().field, "projections[1].connectivity");
-        assert_eq!(e.largest().bytes, 1001 * 8 + 999_000 * (4 + 8));
+        let real = std::mem::size_of::<Real>() as u64;
+        assert_eq!(e.largest().bytes, 1001 * 8 + 999_000 * (4 + real));
         // 1 000 neurons at 10 Hz for 1 s.
         assert_eq!(e.recording_bytes_estimate, 10_000 * 16);
         // Rings of population `a`: delays up to 20 steps from `b`.
@@ -472,11 +473,11 @@ mod tests {
     #[test]
     fn max_steps_is_read_from_environment_parameters() {
         let spec: crate::file::RuleSpec =
-            ron::from_str(r#"(plugin: "gridworld", params: (size: 15, food: 5, max_steps: 1_00))"#)
+            ron::from_str(r#"(plugin: "gridworld", params: Some((size: 15, max_steps: 100)))"#)
                 .unwrap();
         assert_eq!(env_max_steps(&spec), Some(100.0));
         let spec: crate::file::RuleSpec =
-            ron::from_str(r#"(plugin: "cartpole", params: ())"#).unwrap();
+            ron::from_str(r#"(plugin: "cartpole", params: Some(()))"#).unwrap();
         assert_eq!(env_max_steps(&spec), None);
     }
 }

@@ -631,7 +631,9 @@ mod tests {
             let real = std::mem::size_of::<Real>();
             let columns = d.columns().len() * n * real;
             let refractory = d.refractory().len() * 4;
-            let ext = d.external_current_mut().map_or(0, |c| c.len() * real);
+            let ext = d
+                .external_current_mut()
+                .map_or(0, |c| std::mem::size_of_val(&*c));
             assert_eq!(
                 state_bytes(spec, n as u64),
                 (columns + refractory + ext) as f64,

@@ -41,13 +41,22 @@ impl SpikeRecorder {
         self.pops.is_empty()
     }
 
-    /// Appends this step's spikes.
-    pub fn record(&mut self, net: &Network, step: u64) {
-        for (k, (id, _)) in self.pops.iter().enumerate() {
-            for &i in &net.pop(*id).spikes {
+    /// Appends this step's spikes. The record grows fallibly: more spikes than memory is an
+    /// error of the run, not an abort (its size was estimated, not bounded, before the run).
+    pub fn record(&mut self, net: &Network, step: u64) -> crate::Result<()> {
+        for (k, (id, name)) in self.pops.iter().enumerate() {
+            let spikes = &net.pop(*id).spikes;
+            self.events.try_reserve(spikes.len()).map_err(|e| {
+                crate::Error::Run(format!(
+                    "cannot record the spikes of `{name}` at step {step} ({} recorded): {e}",
+                    self.events.len()
+                ))
+            })?;
+            for &i in spikes {
                 self.events.push((step, k as u32, i));
             }
         }
+        Ok(())
     }
 
     /// Writes `spikes.csv`: `t_ms,population,neuron`, one row per spike.
@@ -114,10 +123,16 @@ impl StateRecorder {
     /// Samples the state at the start of `step`, after delivery and before integration: a
     /// synaptic variable includes the input delivered in this step, as Brian2's `start` slot
     /// shows it.
-    pub fn record(&mut self, net: &Network, step: u64) {
+    pub fn record(&mut self, net: &Network, step: u64) -> crate::Result<()> {
         if !step.is_multiple_of(self.every) {
-            return;
+            return Ok(());
         }
+        self.rows.try_reserve(1).map_err(|e| {
+            crate::Error::Run(format!(
+                "cannot record the state of `{}` at step {step}: {e}",
+                self.population
+            ))
+        })?;
         let p = net.pop(self.pop);
         let cols = p.dynamics.columns();
         let mut row = Vec::with_capacity(self.neurons.len() * self.variables.len());
@@ -136,6 +151,7 @@ impl StateRecorder {
             }
         }
         self.rows.push((step, row));
+        Ok(())
     }
 
     /// Writes `t_ms,neuron,<variables...>`, one row per sample and neuron.

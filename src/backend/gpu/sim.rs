@@ -826,7 +826,7 @@ impl Sim {
             self.pull_population(engine, ids[i], i, Some(n))?;
         }
         for rec in &mut engine.states {
-            rec.record(&engine.net, n);
+            rec.record(&engine.net, n).map_err(recording_failed)?;
         }
         for name in &names {
             let p = engine
@@ -917,7 +917,10 @@ impl Sim {
                     .push(g - self.pops[i].global_base);
                 at += 1;
             }
-            engine.spikes.record(&engine.net, s);
+            engine
+                .spikes
+                .record(&engine.net, s)
+                .map_err(recording_failed)?;
         }
         debug_assert_eq!(at, ev.len(), "log entries outside the drained steps");
         self.drained_to = upto;
@@ -965,5 +968,14 @@ impl Sim {
         }
         engine.synaptic_events += self.events.to_vec()?[0];
         Ok(())
+    }
+}
+
+/// A recorder that could not grow, as the error of the device run that drains into it.
+fn recording_failed(e: crate::Error) -> GpuError {
+    GpuError {
+        // A host-side failure: no runtime code; the shim's generic one.
+        code: kern::ffi::ERR_BAD_ARGUMENT,
+        message: e.to_string(),
     }
 }

@@ -376,10 +376,8 @@ fn connect(
 fn bernoulli_row(rng: &mut Rng, p: f64, n: usize) -> impl Iterator<Item = usize> + '_ {
     // For p below 2⁻⁵³, 1 − p rounds to 1 and its log to 0, which would make every gap
     // infinite or NaN; ln_1p keeps it negative there (and other p draw as they always have).
-    let log_q = match (1.0 - p).ln() {
-        l if l == 0.0 => (-p).ln_1p(),
-        l => l,
-    };
+    let log_q = (1.0 - p).ln();
+    let log_q = if log_q == 0.0 { (-p).ln_1p() } else { log_q };
     let mut j: i64 = -1;
     std::iter::from_fn(move || {
         if p <= 0.0 {

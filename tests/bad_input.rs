@@ -419,3 +419,27 @@ fn training_tasks_beyond_the_limits_are_refused_at_their_field() {
     let field = "task.Control.encoder.Population.per_value";
     refused_at(&text, 40, "per_value", field, "input neurons");
 }
+
+#[test]
+fn a_byte_that_is_not_utf8_is_reported_at_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(crate::common::root().join("graphs/cuba.ron")).unwrap();
+    let mut bytes = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if i == 28 {
+            // Line 29: four spaces, then a byte that starts no UTF-8 sequence.
+            bytes.extend_from_slice(b"    \xff");
+        }
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.push(b'\n');
+    }
+    let path = dir.path().join("latin1.ron");
+    std::fs::write(&path, bytes).unwrap();
+    let o = snnsim(&["validate", path.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("latin1.ron:29:5: .: the graph file is not UTF-8 text"),
+        "{stderr}"
+    );
+}

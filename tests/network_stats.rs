@@ -118,10 +118,25 @@ fn cuba_statistics_match_brian2_over_five_seeds() {
     let col = |f: fn(&Stats) -> f64| runs.iter().map(f).collect::<Vec<_>>();
     // Brian2 over its seeds 0-4: 5.71 ± 0.27 Hz, CV 0.524 ± 0.009, silent 0.157 ± 0.020,
     // Fano 14.5 ± 1.9 (README §4).
-    agrees("mean rate (Hz)", &col(|s| s.rate_hz), brian2_cuba("mean_rate_hz"), 0.05);
+    agrees(
+        "mean rate (Hz)",
+        &col(|s| s.rate_hz),
+        brian2_cuba("mean_rate_hz"),
+        0.05,
+    );
     agrees("CV of ISI", &col(|s| s.cv_isi), brian2_cuba("cv_isi"), 0.0);
-    agrees("silent fraction", &col(|s| s.silent), brian2_cuba("silent_fraction"), 0.0);
-    agrees("Fano factor (10 ms)", &col(|s| s.fano), brian2_cuba("fano_10ms"), 0.0);
+    agrees(
+        "silent fraction",
+        &col(|s| s.silent),
+        brian2_cuba("silent_fraction"),
+        0.0,
+    );
+    agrees(
+        "Fano factor (10 ms)",
+        &col(|s| s.fano),
+        brian2_cuba("fano_10ms"),
+        0.0,
+    );
 }
 
 /// COBA (Brette et al. 2007, benchmark 1): about 22 Hz. The mean over 5 seeds must lie within

@@ -73,12 +73,10 @@ pub fn checked_of(path: &Path) -> Result<Checked> {
             return crate::models::load(&config);
         }
         return match super::newest_valid(path, false, &mut |_| {})? {
-            Some((ck_path, ck)) => {
-                crate::models::load_source(&Source::from_text(
-                    format!("{} (config)", ck_path.display()),
-                    ck.config,
-                ))
-            }
+            Some((ck_path, ck)) => crate::models::load_source(&Source::from_text(
+                format!("{} (config)", ck_path.display()),
+                ck.config,
+            )),
             None => Err(Error::Input(format!(
                 "{}: neither a checkpoint nor config.ron; not a run directory",
                 path.display()

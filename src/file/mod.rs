@@ -43,16 +43,24 @@ pub struct Source {
 impl Source {
     /// Reads a file. A missing or unreadable file is bad input (exit 2).
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::Input(format!(
-                "{}: cannot read the graph file: {e}",
-                path.display()
-            ))
+        let label = path.display().to_string();
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::Input(format!("{label}: cannot read the graph file: {e}")))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            // The position of the first byte that is not UTF-8, as a syntax error has one.
+            let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = 1 + good.iter().filter(|&&b| b == b'\n').count();
+            let start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            let col = 1 + String::from_utf8_lossy(&good[start..]).chars().count();
+            Error::File {
+                file: label.clone(),
+                line,
+                col,
+                field: ".".into(),
+                msg: "the graph file is not UTF-8 text".into(),
+            }
         })?;
-        Ok(Source {
-            label: path.display().to_string(),
-            text,
-        })
+        Ok(Source { label, text })
     }
 
     /// Wraps text already in memory.

@@ -589,8 +589,7 @@ pub fn state_bytes(spec: &ModelSpec, n: u64) -> f64 {
         ModelSpec::Synaptic(_) | ModelSpec::Alif(_) | ModelSpec::Izhikevich(_) => n * 3.0 * r,
         ModelSpec::Alpha(_) => n * 4.0 * r,
         ModelSpec::Poisson(_) => {
-            (n / CHUNK as f64).ceil().max(1.0)
-                * std::mem::size_of::<crate::rng::Rng>() as f64
+            (n / CHUNK as f64).ceil().max(1.0) * std::mem::size_of::<crate::rng::Rng>() as f64
         }
         // (step, neuron) per spike time.
         ModelSpec::SpikeTimes(p) => {

@@ -256,7 +256,7 @@ fn every_file_parses(out: &Path) {
                 snnsim::checkpoint::Checkpoint::from_bytes(&b)
                     .unwrap_or_else(|e| panic!("{name}: {e}"));
             } else if name == "config.ron" {
-                snnsim::file::load(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+                snnsim::models::load(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
             } else if name.ends_with(".json") {
                 serde_json::from_str::<serde_json::Value>(&read(&path))
                     .unwrap_or_else(|e| panic!("{name}: {e}"));

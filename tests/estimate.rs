@@ -302,3 +302,23 @@ fn the_documented_estimate_is_what_validate_prints() {
     printed["file"] = documented["file"].clone();
     assert_eq!(printed, documented);
 }
+
+/// cuba-400k (400 000 neurons, 32 million synapses), run for 20 ms so that the test is about
+/// the network and not the recording: the estimate within ±25 % of the measured peak.
+#[test]
+fn the_estimate_is_within_25_percent_of_the_peak_of_cuba_400k() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("graphs/cuba-400k.ron")).unwrap();
+    assert!(text.contains("duration_ms: 1000.0,"));
+    let short = write(
+        dir.path(),
+        "cuba-400k.ron",
+        &text.replace("duration_ms: 1000.0,", "duration_ms: 20.0,"),
+    );
+    let (est, peak) = estimate_vs_peak(&short, &dir.path().join("c"));
+    eprintln!("cuba-400k, 20 ms: estimate {est:.0} B, peak {peak:.0} B");
+    assert!(
+        (est - peak).abs() <= 0.25 * peak,
+        "cuba-400k: estimate {est:.0} B, peak {peak:.0} B"
+    );
+}

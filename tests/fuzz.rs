@@ -8,7 +8,9 @@
 //! a child process, so that an abort, a signal or a hang is caught rather than taking the test
 //! down — `snnsim validate FILE` and, when that succeeds, a few milliseconds of `snnsim run`
 //! (`--duration-ms` 2 or 1 000 steps, whichever is shorter, so that a valid but tiny dt does
-//! not make a long run; and `--episodes 1 --batch 1` for a file with a task).
+//! not make a long run; `--episodes 1 --batch 1` for a file with a task; and
+//! `--memory-limit 128M`, so that a network too large to build within the timeout is refused
+//! by its estimate instead).
 //!
 //! A case fails on a panic, an abort or any other signal, an exit code outside 0/1/2, a child
 //! over [`CASE_TIMEOUT`], or an exit 2 whose message does not name `FILE:LINE:COL:` (the bad
@@ -44,6 +46,12 @@ const MEMORY_LIMIT_KB: u64 = 4 << 20;
 /// Simulated time of a case's run (ms), and its most steps (the shorter wins).
 const RUN_MS: f64 = 2.0;
 const RUN_STEPS: u64 = 1000;
+/// A case's run is given this memory (`--memory-limit`): a network whose estimate exceeds it
+/// is refused at once (exit 2, at the field), so a case never builds a large network. A valid
+/// large one (cuba-400k's 32 million synapses, or a mutated size that still fits the machine)
+/// would take longer to build than [`CASE_TIMEOUT`] on a loaded two-core machine, which is
+/// slowness, not a hang; its validation and estimate are still checked.
+const RUN_MEMORY_LIMIT: &str = "128M";
 /// Default seed: a fixed one, so that `cargo test` is repeatable.
 const DEFAULT_SEED: u64 = 20_261_201;
 /// Worker threads (the CI machine has two cores).
@@ -542,6 +550,7 @@ fn run_case(
         if task_flags {
             a.extend(["--episodes", "1", "--batch", "1"]);
         }
+        a.extend(["--memory-limit", RUN_MEMORY_LIMIT]);
         a.extend(["--threads", "1", "--no-metrics", "--quiet"]);
         a.into_iter().map(String::from).collect()
     };

@@ -42,6 +42,16 @@ pub fn open(path: &Path, refused: &mut dyn FnMut(&str)) -> Result<Opened> {
         );
         return Ok(o);
     }
+    if let Some(ck) = checkpoint_file(path)? {
+        from_checkpoint(path, ck)
+    } else {
+        from_graph_file(path)
+    }
+}
+
+/// The checkpoint at `path` when the file is one (it starts with the checkpoint magic), `None`
+/// for any other file; an error when there is no file.
+fn checkpoint_file(path: &Path) -> Result<Option<Checkpoint>> {
     if !path.exists() {
         return Err(Error::Input(format!(
             "{}: no such graph file, run directory or checkpoint",
@@ -57,10 +67,9 @@ pub fn open(path: &Path, refused: &mut dyn FnMut(&str)) -> Result<Opened> {
         b[..n].to_vec()
     };
     if head == MAGIC {
-        let ck = Checkpoint::read(path)?;
-        from_checkpoint(path, ck)
+        Ok(Some(Checkpoint::read(path)?))
     } else {
-        from_graph_file(path)
+        Ok(None)
     }
 }
 
@@ -83,22 +92,7 @@ pub fn checked_of(path: &Path) -> Result<Checked> {
             ))),
         };
     }
-    if !path.exists() {
-        return Err(Error::Input(format!(
-            "{}: no such graph file, run directory or checkpoint",
-            path.display()
-        )));
-    }
-    let head = {
-        use std::io::Read;
-        let mut b = [0u8; 8];
-        let n = std::fs::File::open(path)
-            .and_then(|mut f| f.read(&mut b))
-            .map_err(|e| Error::io(path, e))?;
-        b[..n].to_vec()
-    };
-    if head == MAGIC {
-        let ck = Checkpoint::read(path)?;
+    if let Some(ck) = checkpoint_file(path)? {
         crate::models::load_source(&Source::from_text(
             format!("{} (config)", path.display()),
             ck.config,

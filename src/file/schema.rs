@@ -378,7 +378,7 @@ fn default_progress() -> u64 {
     1000
 }
 
-/// The structural policy of the hidden population (../shared/SPEC.md §1.4). Rates are spikes
+/// The structural policy of the hidden population (docs/results.md, "Structure"). Rates are spikes
 /// per neuron per simulation step, over the episodes since the last check of that kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

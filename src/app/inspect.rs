@@ -62,6 +62,12 @@ fn not_built(checked: &Checked, est: &Estimate, why: &crate::Error) -> String {
     s
 }
 
+/// The text of `snnsim inspect` for `net`, a network of the file `checked` as it is now
+/// (grown or pruned, perhaps).
+pub fn describe_network(checked: &Checked, net: &Network) -> String {
+    describe(checked, net, &[], &super::estimate(checked))
+}
+
 fn describe(checked: &Checked, net: &Network, edits: &[Edit], est: &Estimate) -> String {
     let mut s = settings(checked);
     s.push_str(&summary(net, checked.file.dt_ms, edits));

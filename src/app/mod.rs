@@ -9,6 +9,7 @@ mod plugins;
 mod replay;
 mod resources;
 mod run;
+mod session;
 mod stop;
 mod train;
 
@@ -18,7 +19,9 @@ pub use bench::{
 };
 pub use control::{train_control, ControlSummary};
 pub use experiment::{experiment, RunMeasures};
-pub use inspect::{diff_paths, estimate_line, inspect, inspect_estimate, inspect_path};
+pub use inspect::{
+    describe_network, diff_paths, estimate_line, inspect, inspect_estimate, inspect_path,
+};
 pub use plugins::{default_sdk_path, new_plugin, plugins};
 pub use replay::{env_plugin_name, replay, ReplayStep};
 pub use resources::{available_memory, check_memory, parse_bytes, Available};
@@ -26,6 +29,7 @@ pub use run::{
     default_run_dir, peak_rss_mb, resume_options, run, run_observed, PopulationSummary, RunOptions,
     Summary,
 };
+pub use session::Simulation;
 pub use stop::{Stop, Stopped};
 pub use train::{first_reaching, train, train_observed, TrainSummary};
 

@@ -125,6 +125,12 @@ pub(crate) fn prepare(opts: &RunOptions) -> Result<Prepared> {
         )));
     }
     let source = Source::read(&opts.file)?;
+    prepare_source(&source, opts)
+}
+
+/// [`prepare`] for graph-file text already read (`opts.file` names the run directory's
+/// default only).
+pub(crate) fn prepare_source(source: &Source, opts: &RunOptions) -> Result<Prepared> {
     let mut parsed = source.parse()?;
     if let Some(seed) = opts.seed {
         parsed.seed = seed;
@@ -165,7 +171,7 @@ pub(crate) fn prepare(opts: &RunOptions) -> Result<Prepared> {
     file::resolve(&mut resolved);
     let resolved = file::to_ron(&resolved);
     // Validate against the original text so that positions point into the user's file.
-    let checked = source_with(&source, parsed)?;
+    let checked = source_with(source, parsed)?;
     // `Gpu` fails here when there is no usable GPU; `Auto` says why it falls back.
     let backend = crate::backend::select(checked.file.device, &checked)?;
     let threads = match opts.threads {

@@ -7,6 +7,7 @@
 //! ([`propagate`]) — with one writer per value and sums in a fixed order, so the same file
 //! and seed give the same spikes on any number of threads.
 
+mod edit;
 pub mod hash;
 pub mod propagate;
 mod snapshot;

@@ -28,14 +28,14 @@ const BLOCK: usize = 1024;
 
 /// A value distribution with its parameters resolved (fan-based initialisers included).
 #[derive(Debug, Clone, Copy)]
-enum Sampler {
+pub(crate) enum Sampler {
     Constant(f64),
     Uniform(f64, f64),
     Normal(f64, f64),
 }
 
 impl Sampler {
-    fn new(init: &Init, fan_in: f64, fan_out: f64) -> Self {
+    pub(crate) fn new(init: &Init, fan_in: f64, fan_out: f64) -> Self {
         let fan_in = fan_in.max(1.0);
         let fan_out = fan_out.max(1.0);
         let sqrt2 = std::f64::consts::SQRT_2;
@@ -60,7 +60,7 @@ impl Sampler {
         }
     }
 
-    fn sample(&self, rng: &mut Rng) -> f64 {
+    pub(crate) fn sample(&self, rng: &mut Rng) -> f64 {
         match *self {
             Sampler::Constant(c) => c,
             Sampler::Uniform(lo, hi) => lo + (hi - lo) * rng.random::<f64>(),

@@ -11,6 +11,7 @@ pub mod population;
 pub mod projection;
 
 pub use build::build;
+pub(crate) use build::Sampler;
 pub use population::{InputRing, Population};
 pub use projection::{Delays, Projection, Structure, Traces, WeightValues, Weights};
 

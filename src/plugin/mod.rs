@@ -76,12 +76,35 @@ pub enum PluginErrorKind {
     Panicked,
 }
 
-/// Directories searched for plugins by name, in order.
+/// Directories added by the embedding program (the Python package adds the plugins it ships),
+/// searched after `SNNSIM_PLUGIN_PATH` and before the executable's directory. Process-wide, as
+/// the loaded-library cache is: a plugin library is loaded once per process.
+static EXTRA_DIRS: std::sync::RwLock<Vec<PathBuf>> = std::sync::RwLock::new(Vec::new());
+
+/// Adds `dir` to the directories searched for plugins (see [`search_dirs`]); a directory
+/// already added is not added twice.
+pub fn add_search_dir(dir: impl Into<PathBuf>) {
+    let dir = dir.into();
+    let mut dirs = EXTRA_DIRS.write().unwrap_or_else(|e| e.into_inner());
+    if !dirs.contains(&dir) {
+        dirs.push(dir);
+    }
+}
+
+/// Directories searched for plugins by name, in order: `SNNSIM_PLUGIN_PATH`, those added by
+/// [`add_search_dir`], the executable's directory, then `./plugins`.
 pub fn search_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     if let Some(p) = std::env::var_os("SNNSIM_PLUGIN_PATH") {
         dirs.extend(std::env::split_paths(&p).filter(|d| !d.as_os_str().is_empty()));
     }
+    dirs.extend(
+        EXTRA_DIRS
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned(),
+    );
     if let Some(exe_dir) = std::env::current_exe()
         .ok()
         .and_then(|e| e.parent().map(Path::to_path_buf))

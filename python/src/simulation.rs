@@ -20,6 +20,7 @@ use pyo3::sync::MutexExt;
 use pyo3::types::{IntoPyDict, PyTuple};
 use snnsim::app::{self, RunOptions};
 use snnsim::file::{Device, Source};
+use snnsim::real::wide;
 use snnsim::Real;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -184,7 +185,7 @@ impl Simulation {
             let p = population_of(&s.engine, population)?;
             let cols = p.dynamics.columns();
             match cols.iter().find(|(n, _)| *n == variable) {
-                Some((_, col)) => Ok(col.iter().map(|&x| f64::from(x)).collect::<Vec<f64>>()),
+                Some((_, col)) => Ok(col.iter().map(|&x| wide(x)).collect::<Vec<f64>>()),
                 None => Err(snnsim::Error::Input(format!(
                     "`{population}` has no state variable `{variable}` (it has {})",
                     cols.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
@@ -258,7 +259,7 @@ impl Simulation {
             let w = &projection_of(&s.engine, projection)?.weights;
             let indptr: Vec<i64> = w.indptr().iter().map(|&x| x as i64).collect();
             let indices: Vec<i32> = w.indices().iter().map(|&x| x as i32).collect();
-            let data: Vec<f64> = w.iter().map(f64::from).collect();
+            let data: Vec<f64> = w.iter().map(wide).collect();
             Ok((indptr, indices, data, w.shape()))
         })?;
         let (indptr, indices, data) = (

@@ -413,6 +413,34 @@ impl Trainer {
         self.layers.hidden
     }
 
+    /// The logits z of one decision on `obs` with the current weights, computed as an episode
+    /// on the CPU computes them.
+    pub fn readout(&self, obs: &[f64]) -> Result<Vec<f64>> {
+        let want = self.envs[0].observation_len();
+        if obs.len() != want {
+            return Err(Error::Input(format!(
+                "an observation of {} values, but the environment observes {want}",
+                obs.len()
+            )));
+        }
+        let learned = "learned weights are per synapse";
+        let w = |p: ProjId| widen(self.net.proj(p).weights.per_synapse().expect(learned));
+        let (w1, w2) = (w(self.wiring.w_in), w(self.wiring.w_out));
+        let mut active = Vec::new();
+        self.spec.encoder.active(obs, &mut active);
+        let mut z = vec![0.0; self.n_out];
+        let mut s = Scratch::default();
+        decide(
+            &self.spec,
+            &self.layers,
+            (&w1, &w2),
+            &active,
+            &mut s,
+            &mut z,
+        );
+        Ok(z)
+    }
+
     /// Trains until `episodes` episodes are done in all (a last, partial batch is cut to
     /// size). `progress` is called after every batch.
     pub fn train(&mut self, episodes: u64, mut progress: impl FnMut(&Trainer)) -> Result<()> {

@@ -353,3 +353,42 @@ fn a_plastic_recorded_network_resumes_to_the_same_files() {
         "stdp changed nothing"
     );
 }
+
+/// A control run (Pendulum: a Gaussian decoder, a critic and the `a2c` rule's optimiser
+/// state) resumed from an older checkpoint ends as the run that went through, which ends as a
+/// run without checkpoints; `inspect` and `diff` read its checkpoints.
+#[test]
+fn a_control_run_resumes_from_an_older_checkpoint_to_the_same_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = root().join("graphs/pendulum.ron");
+    let plain = dir.path().join("plain");
+    let p = run_json(&file, &plain, &["--episodes", "40"]);
+    let full = dir.path().join("full");
+    let args = ["--episodes", "40", "--checkpoint-every", "12"];
+    let s = run_json(&file, &full, &args);
+    assert_eq!(s["state_hash"], p["state_hash"]);
+    // Batches of 8: the checkpoints fall on the first batch boundary at or after each
+    // multiple of 12, and at the end.
+    let kept: Vec<u64> = snnsim::checkpoint::list(&full).iter().map(|c| c.0).collect();
+    assert_eq!(kept, vec![16, 24, 40]);
+    let resumed = dir.path().join("resumed");
+    std::fs::create_dir_all(resumed.join("checkpoints")).unwrap();
+    std::fs::copy(full.join("config.ron"), resumed.join("config.ron")).unwrap();
+    let oldest = &snnsim::checkpoint::list(&full)[0].1;
+    let to = resumed.join("checkpoints").join(oldest.file_name().unwrap());
+    std::fs::copy(oldest, to).unwrap();
+    let r = resume(&resumed, &[]);
+    assert_eq!(r["state_hash"], s["state_hash"]);
+    assert_eq!(r["episodes"], 40);
+    assert!(
+        read(&full.join("metrics.csv")) == read(&resumed.join("metrics.csv")),
+        "metrics.csv differs after resume"
+    );
+    let o = snnsim(&["inspect", resumed.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("(episode 40)") && text.contains("edits (0)"), "{text}");
+    let o = snnsim(&["diff", full.to_str().unwrap(), resumed.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    let o = snnsim(&["diff", file.to_str().unwrap(), resumed.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "training changed the weights");
+}

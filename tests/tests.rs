@@ -35,6 +35,7 @@ f64_only!(
     models,
     observe,
     plugins,
+    policy,
     signals,
     single_neuron,
     structure,

@@ -27,15 +27,18 @@
 // Index loops mirror the equations above, over several arrays at once.
 #![allow(clippy::needless_range_loop)]
 
+mod snapshot;
+pub use snapshot::network_of;
+
 use super::bptt::{Layers, Trace};
 use super::setup::Setup;
-use super::train::{add_decision_gradient, categorical, layers_of, rule_step, softmax};
+use super::train::{add_decision_gradient, layers_of, rule_step, sample_categorical};
 use crate::error::{Error, Result};
 use crate::file::{AgentSpec, Checked, Decoder, TaskSpec};
 use crate::graph::{Network, ProjId};
 use crate::plugin::{EnvInstance, RuleInstance};
 use crate::real::widen;
-use crate::rng::stream;
+use crate::rng::{stream, Rng};
 use rand::Rng as _;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
@@ -110,44 +113,9 @@ impl ControlTrainer {
             return Err(Error::Input("the file has no control task".into()));
         };
         let setup = Setup::new(checked, spec, "Control")?;
-        let located = |field: &str, err: Error| setup.located(field, err);
-        let (envs, wiring) = (&setup.envs, setup.wiring);
-        let (input, hidden, readout) = (wiring.input, wiring.hidden, wiring.readout);
-        let (w_in, w_out) = (wiring.w_in, wiring.w_out);
-        let net = &setup.net;
-        let n_in = net.pop(input).len();
-        let n_out = net.pop(readout).len();
-        let obs_len = envs[0].observation_len();
-        if spec.encoder.input_len(obs_len) != Some(n_in) {
-            return Err(located(
-                "input",
-                Error::Input(format!(
-                    "the environment observes {obs_len} values, which the encoder presents to {} input neurons, but the input population has {n_in}",
-                    spec.encoder.input_len(obs_len).map_or("no".to_string(), |k| k.to_string())
-                )),
-            ));
-        }
-        let discrete = envs[0].discrete_actions();
-        let policy = spec.decoder.readout_len(discrete, envs[0].action_len());
-        let want = policy.map(|p| p + usize::from(spec.critic));
-        if want != Some(n_out) {
-            let space = match discrete {
-                Some(k) => format!("{k} discrete actions"),
-                None => format!("a continuous action of {} values", envs[0].action_len()),
-            };
-            return Err(located(
-                "readout",
-                Error::Input(match want {
-                    Some(w) => format!(
-                        "the environment has {space}, so the {:?} decoder{} {w} readout neurons, but the readout has {n_out}",
-                        spec.decoder,
-                        if spec.critic { " and the critic need" } else { " needs" }
-                    ),
-                    None => format!("the {:?} decoder cannot drive {space}", spec.decoder),
-                }),
-            ));
-        }
-        let layers = layers_of(net, hidden, readout, spec)?;
+        let layers = policy_layers(&setup)?;
+        let (w_in, w_out) = (setup.wiring.w_in, setup.wiring.w_out);
+        let n_in = setup.net.pop(setup.wiring.input).len();
         // An empty batch probes whether the rule learns with (or without) a critic.
         let rules = setup.rules(|inst| {
             let probe = if spec.critic {
@@ -201,6 +169,30 @@ impl ControlTrainer {
     /// The task's settings.
     pub fn spec(&self) -> &AgentSpec {
         &self.spec
+    }
+
+    /// The readout means z of one decision on `obs` with the current weights, computed as an
+    /// episode computes them: the logits of a categorical decoder, or z₀ (μ = scale·z₀) and z₁
+    /// (log σ = log_std + z₁) of a Gaussian one, then the critic's z if there is one.
+    pub fn readout(&self, obs: &[f64]) -> Result<Vec<f64>> {
+        let want = self.envs[0].observation_len();
+        if obs.len() != want {
+            return Err(Error::Input(format!(
+                "an observation of {} values, but the environment observes {want}",
+                obs.len()
+            )));
+        }
+        let w = |p: ProjId| widen(self.net.proj(p).weights.per_synapse().expect(LEARNED));
+        let (w1, w2) = (w(self.w_in), w(self.w_out));
+        let mut z = vec![0.0; self.layers.out];
+        let mut cur = vec![0.0; self.layers.hidden];
+        let spec = &self.spec;
+        let mut trace = Trace::default();
+        let (layers, inputs) = (&self.layers, &mut Vec::new());
+        decide(
+            spec, layers, &w1, &w2, obs, inputs, &mut cur, &mut trace, &mut z,
+        );
+        Ok(z)
     }
 
     /// Trains until `episodes` episodes are done in all (a last, partial batch is cut to
@@ -332,6 +324,48 @@ impl ControlTrainer {
     }
 }
 
+/// Checks that a control task's environment, encoder, decoder and populations fit each other
+/// (errors located at the task's field) and returns the policy's layers, sized as the network
+/// is now.
+pub(super) fn policy_layers(setup: &Setup) -> Result<Layers> {
+    let spec = setup.spec;
+    let located = |field: &str, err: Error| setup.located(field, err);
+    let (envs, wiring, net) = (&setup.envs, setup.wiring, &setup.net);
+    let n_in = net.pop(wiring.input).len();
+    let n_out = net.pop(wiring.readout).len();
+    let obs_len = envs[0].observation_len();
+    if spec.encoder.input_len(obs_len) != Some(n_in) {
+        return Err(located(
+            "input",
+            Error::Input(format!(
+                "the environment observes {obs_len} values, which the encoder presents to {} input neurons, but the input population has {n_in}",
+                spec.encoder.input_len(obs_len).map_or("no".to_string(), |k| k.to_string())
+            )),
+        ));
+    }
+    let discrete = envs[0].discrete_actions();
+    let policy = spec.decoder.readout_len(discrete, envs[0].action_len());
+    let want = policy.map(|p| p + usize::from(spec.critic));
+    if want != Some(n_out) {
+        let space = match discrete {
+            Some(k) => format!("{k} discrete actions"),
+            None => format!("a continuous action of {} values", envs[0].action_len()),
+        };
+        return Err(located(
+            "readout",
+            Error::Input(match want {
+                Some(w) => format!(
+                    "the environment has {space}, so the {:?} decoder{} {w} readout neurons, but the readout has {n_out}",
+                    spec.decoder,
+                    if spec.critic { " and the critic need" } else { " needs" }
+                ),
+                None => format!("the {:?} decoder cannot drive {space}", spec.decoder),
+            }),
+        ));
+    }
+    layers_of(net, wiring.hidden, wiring.readout, spec)
+}
+
 /// The Gaussian decoder: the sample u = μ + σ·ε for readout means `z`, with ∂log π(u)/∂z and
 /// ∂H/∂z (z₀ and z₁; the other entries are left alone). log π(u) = −ε²/2 − log σ − ½ log 2π
 /// with ε = (u − μ)/σ, so ∂/∂μ = ε/σ and ∂/∂log σ = ε² − 1; H = log σ + const. Where log σ
@@ -365,15 +399,50 @@ pub fn gaussian_sample(
     mu + sigma * eps
 }
 
+/// The action the decoder takes for readout means `z` (the critic's last, if any, is not
+/// read): with `rng`, sampled as training samples it (one uniform draw for a categorical
+/// decoder, one normal draw for a Gaussian one), writing ∂log π/∂z and ∂H/∂z into `dlogp` and
+/// `dent`; without, the mode: the most probable action (the first of equals), or the mean μ.
+/// A Gaussian action is clipped to [low, high]; a discrete one is its index. `pi` has one
+/// entry per discrete action (π is written there).
+pub(super) fn decode(
+    decoder: &Decoder,
+    z: &[f64],
+    rng: Option<&mut Rng>,
+    pi: &mut [f64],
+    dlogp: &mut [f64],
+    dent: &mut [f64],
+) -> f64 {
+    match *decoder {
+        Decoder::Categorical => {
+            let logits = &z[..pi.len()];
+            match rng {
+                Some(rng) => sample_categorical(logits, rng, pi, dlogp, dent) as f64,
+                None => {
+                    let best =
+                        (0..logits.len()).fold(0, |b, c| if logits[c] > logits[b] { c } else { b });
+                    best as f64
+                }
+            }
+        }
+        Decoder::Gaussian { low, high, .. } => {
+            let eps = rng.map_or(0.0, |rng| StandardNormal.sample(rng));
+            gaussian_sample(decoder, z, eps, dlogp, dent).clamp(low, high)
+        }
+    }
+}
+
 /// The seed of episode `episode`'s environment reset.
 fn episode_seed(seed: u64, episode: u64) -> u64 {
     let mut r = stream(seed, "control-reset", "", episode);
     r.random()
 }
 
-/// Runs the T steps of one decision from `obs`; returns z (the mean readout membrane).
+/// Runs the T steps of one decision from `obs` (from zero state): the encoder's currents are
+/// appended to `inputs`, and z (the readout membrane averaged over the T steps) is written
+/// into `z`.
 #[allow(clippy::too_many_arguments)]
-fn decide(
+pub(super) fn decide(
     spec: &AgentSpec,
     layers: &Layers,
     w1: &[f64],
@@ -450,19 +519,7 @@ fn run_episode(
         buf.dz_logp.resize(d + o, 0.0);
         buf.dz_ent.resize(d + o, 0.0);
         let (dlogp, dent) = (&mut buf.dz_logp[d..], &mut buf.dz_ent[d..]);
-        match spec.decoder {
-            Decoder::Categorical => {
-                softmax(&z[..n_pol], &mut pi);
-                let u: f64 = rng.random();
-                let a = categorical(&pi, u, dlogp, dent);
-                action[0] = a as f64;
-            }
-            Decoder::Gaussian { low, high, .. } => {
-                let eps: f64 = StandardNormal.sample(&mut rng);
-                let u = gaussian_sample(&spec.decoder, &z, eps, dlogp, dent);
-                action[0] = u.clamp(low, high);
-            }
-        }
+        action[0] = decode(&spec.decoder, &z, Some(&mut rng), &mut pi, dlogp, dent);
         if spec.critic {
             buf.values.push(spec.value_scale * z[o - 1]);
         }

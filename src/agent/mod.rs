@@ -1,8 +1,13 @@
 //! Spiking agents trained by reinforcement: a policy network stored in a [`crate::graph::Network`]
 //! (input → hidden → readout), simulated for a batch of episodes at once, with gradients by
-//! backpropagation through time and a surrogate spike derivative.
+//! backpropagation through time and a surrogate spike derivative; and the trained policy, loaded
+//! from a run's checkpoint and acting one observation at a time ([`Policy`]) through the same
+//! decision functions as training.
 
 pub mod bptt;
 pub mod control;
+pub mod policy;
 mod setup;
 pub mod train;
+
+pub use policy::{ActionSpace, Policy};

@@ -47,7 +47,7 @@ fn located_input(checked: &Checked, task: &str, field: &str, err: Error) -> Erro
 }
 
 /// A plugin's parameters as RON text (`()` when the file gives none).
-fn params(p: &RuleSpec) -> String {
+pub(super) fn params(p: &RuleSpec) -> String {
     p.params
         .as_ref()
         .map_or("()".to_string(), |r| r.get_ron().to_string())

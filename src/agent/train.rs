@@ -96,7 +96,7 @@ struct EpisodeBuf {
 
 /// Scratch memory of one decision.
 #[derive(Default)]
-struct Scratch {
+pub(super) struct Scratch {
     trace: Trace,
     cur: Vec<f64>,
 }
@@ -253,6 +253,20 @@ pub(super) fn categorical(pi: &[f64], u: f64, dlogp: &mut [f64], dent: &mut [f64
     a
 }
 
+/// π = softmax(`z`) into `pi`, then an action drawn from π with one uniform draw of `rng`
+/// (see [`categorical`], which writes ∂log π(a)/∂z and ∂H/∂z into `dlogp` and `dent`).
+pub(super) fn sample_categorical(
+    z: &[f64],
+    rng: &mut Rng,
+    pi: &mut [f64],
+    dlogp: &mut [f64],
+    dent: &mut [f64],
+) -> usize {
+    softmax(z, pi);
+    let u: f64 = rng.random();
+    categorical(pi, u, dlogp, dent)
+}
+
 /// The softmax of `z` into `out` (shifted by the maximum, so it cannot overflow).
 pub(super) fn softmax(z: &[f64], out: &mut [f64]) {
     let m = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
@@ -266,6 +280,40 @@ pub(super) fn softmax(z: &[f64], out: &mut [f64]) {
     }
 }
 
+/// Checks that a foraging agent's environment, encoder and populations fit each other (errors
+/// located at the task's field) and returns the policy's layers, sized as the network is now.
+pub(super) fn policy_layers(setup: &Setup) -> Result<Layers> {
+    let spec = setup.spec;
+    let located = |field: &str, err: Error| setup.located(field, err);
+    let (envs, wiring, net) = (&setup.envs, setup.wiring, &setup.net);
+    let n_in = net.pop(wiring.input).len();
+    let n_out = net.pop(wiring.readout).len();
+    let obs_len = envs[0].observation_len();
+    if spec.encoder.input_len(obs_len) != Some(n_in) {
+        return Err(located(
+            "input",
+            Error::Input(format!(
+                "the environment observes {obs_len} values, which the {:?} encoder presents to {} input neurons, but the input population has {n_in}",
+                spec.encoder,
+                spec.encoder.input_len(obs_len).map_or("no".to_string(), |k| k.to_string())
+            )),
+        ));
+    }
+    match envs[0].discrete_actions() {
+        Some(k) if k == n_out => {}
+        other => {
+            return Err(located(
+                "readout",
+                Error::Input(format!(
+                    "the readout has {n_out} neurons but the environment has {} discrete actions",
+                    other.map_or("no".to_string(), |k| k.to_string())
+                )),
+            ))
+        }
+    }
+    layers_of(net, wiring.hidden, wiring.readout, spec)
+}
+
 impl Trainer {
     /// Builds the network of a checked file with an agent task, loads its environment and rule
     /// plugins, and creates `batch` environment instances.
@@ -275,36 +323,10 @@ impl Trainer {
             return Err(Error::Input("the file has no agent task".into()));
         };
         let setup = Setup::new(checked, spec, "Agent")?;
-        let located = |field: &str, err: Error| setup.located(field, err);
-        let (envs, wiring) = (&setup.envs, setup.wiring);
-        let (input, readout) = (wiring.input, wiring.readout);
-        let net = &setup.net;
-        let n_in = net.pop(input).len();
-        let n_out = net.pop(readout).len();
-        let obs_len = envs[0].observation_len();
-        if spec.encoder.input_len(obs_len) != Some(n_in) {
-            return Err(located(
-                "input",
-                Error::Input(format!(
-                    "the environment observes {obs_len} values, which the {:?} encoder presents to {} input neurons, but the input population has {n_in}",
-                    spec.encoder,
-                    spec.encoder.input_len(obs_len).map_or("no".to_string(), |k| k.to_string())
-                )),
-            ));
-        }
-        match envs[0].discrete_actions() {
-            Some(k) if k == n_out => {}
-            other => {
-                return Err(located(
-                    "readout",
-                    Error::Input(format!(
-                    "the readout has {n_out} neurons but the environment has {} discrete actions",
-                    other.map_or("no".to_string(), |k| k.to_string())
-                )),
-                ))
-            }
-        }
-        let layers = layers_of(net, wiring.hidden, wiring.readout, spec)?;
+        let layers = policy_layers(&setup)?;
+        let wiring = setup.wiring;
+        let n_in = setup.net.pop(wiring.input).len();
+        let n_out = setup.net.pop(wiring.readout).len();
         let rules = setup.rules(|_| Ok(()))?;
         let Setup { net, envs, .. } = setup;
         let init_of = |pre: &str, post: &str| {
@@ -389,6 +411,34 @@ impl Trainer {
     /// Hidden neurons now.
     pub fn hidden_size(&self) -> usize {
         self.layers.hidden
+    }
+
+    /// The logits z of one decision on `obs` with the current weights, computed as an episode
+    /// on the CPU computes them.
+    pub fn readout(&self, obs: &[f64]) -> Result<Vec<f64>> {
+        let want = self.envs[0].observation_len();
+        if obs.len() != want {
+            return Err(Error::Input(format!(
+                "an observation of {} values, but the environment observes {want}",
+                obs.len()
+            )));
+        }
+        let learned = "learned weights are per synapse";
+        let w = |p: ProjId| widen(self.net.proj(p).weights.per_synapse().expect(learned));
+        let (w1, w2) = (w(self.wiring.w_in), w(self.wiring.w_out));
+        let mut active = Vec::new();
+        self.spec.encoder.active(obs, &mut active);
+        let mut z = vec![0.0; self.n_out];
+        let mut s = Scratch::default();
+        decide(
+            &self.spec,
+            &self.layers,
+            (&w1, &w2),
+            &active,
+            &mut s,
+            &mut z,
+        );
+        Ok(z)
     }
 
     /// Trains until `episodes` episodes are done in all (a last, partial batch is cut to
@@ -895,12 +945,11 @@ impl<'e> Episode<'e> {
         let buf = &mut self.buf;
         let n_active = buf.active_start[buf.active_start.len() - 1]
             - buf.active_start[buf.active_start.len() - 2];
-        softmax(z, &mut self.pi);
-        let u: f64 = self.rng.random();
         let d = buf.dz_logp.len();
         buf.dz_logp.resize(d + o, 0.0);
         buf.dz_ent.resize(d + o, 0.0);
-        let a = categorical(&self.pi, u, &mut buf.dz_logp[d..], &mut buf.dz_ent[d..]);
+        let (dlogp, dent) = (&mut buf.dz_logp[d..], &mut buf.dz_ent[d..]);
+        let a = sample_categorical(z, &mut self.rng, &mut self.pi, dlogp, dent);
         let mut hidden_spikes = 0u64;
         for j in 0..h {
             buf.spikes_per_neuron[j] += f64::from(counts[j]);
@@ -938,6 +987,36 @@ pub(super) struct Policy<'a> {
     seed: u64,
 }
 
+/// Runs the T steps of one decision (from zero state) on the CPU, the inputs `active` spiking
+/// on each, and writes the logits z (the readout membrane averaged over the T steps) into `z`.
+pub(super) fn decide(
+    spec: &AgentSpec,
+    layers: &Layers,
+    (w1, w2): (&[f64], &[f64]),
+    active: &[u32],
+    s: &mut Scratch,
+    z: &mut [f64],
+) {
+    let (h, o, steps) = (layers.hidden, layers.out, spec.decision_steps);
+    // Input currents: the rows of the active inputs, summed.
+    s.cur.clear();
+    s.cur.resize(h, 0.0);
+    for &i in active {
+        let row = &w1[i as usize * h..(i as usize + 1) * h];
+        for j in 0..h {
+            s.cur[j] += row[j];
+        }
+    }
+    let cur = &s.cur;
+    layers.forward(steps, |_, b| b.copy_from_slice(cur), w2, None, &mut s.trace);
+    z.iter_mut().for_each(|x| *x = 0.0);
+    for t in 0..steps {
+        for c in 0..o {
+            z[c] += s.trace.out[t * o + c] / steps as f64;
+        }
+    }
+}
+
 /// One episode with fixed weights, on the CPU: decisions until the environment ends it.
 fn run_episode(
     env: &mut EnvInstance,
@@ -949,30 +1028,11 @@ fn run_episode(
     let (h, o, steps) = (layers.hidden, layers.out, spec.decision_steps);
     let mut ep = Episode::start(env, episode, p.seed, layers, record)?;
     debug_assert_eq!(spec.encoder.input_len(ep.obs.len()), Some(p.n_in));
-    let mut s = Scratch {
-        cur: vec![0.0; h],
-        ..Scratch::default()
-    };
+    let mut s = Scratch::default();
     let mut z = vec![0.0; o];
     let mut counts = vec![0u32; h];
     while !ep.done {
-        // Input currents: the rows of the active inputs, summed.
-        s.cur.iter_mut().for_each(|c| *c = 0.0);
-        for &i in ep.observe(spec) {
-            let row = &w1[i as usize * h..(i as usize + 1) * h];
-            for j in 0..h {
-                s.cur[j] += row[j];
-            }
-        }
-        let cur = &s.cur;
-        layers.forward(steps, |_, b| b.copy_from_slice(cur), w2, None, &mut s.trace);
-        // Logits: readout membrane averaged over the decision.
-        z.iter_mut().for_each(|x| *x = 0.0);
-        for t in 0..steps {
-            for c in 0..o {
-                z[c] += s.trace.out[t * o + c] / steps as f64;
-            }
-        }
+        decide(spec, layers, (w1, w2), ep.observe(spec), &mut s, &mut z);
         let (q, nu) = ep.factors(h);
         layers.policy_factors(&mut s.trace, q, nu);
         counts.iter_mut().for_each(|n| *n = 0);

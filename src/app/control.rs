@@ -1,9 +1,12 @@
 //! `snnsim run` on a file with a `Control` task: train, then write `metrics.csv` (one row per
-//! episode) and `summary.json` (`mean_return_last_100`, `episodes_to_solve`, ...).
+//! episode) and `summary.json` (`mean_return_last_100`, `episodes_to_solve`, ...). Checkpoints
+//! and `--resume` work as for the foraging task (src/app/train.rs): checkpoints fall on batch
+//! boundaries, so a resumed run trains on the same batches.
 
 use super::run::{prepare, Prepared, RunDir, RunOptions};
-use super::train::first_reaching;
+use super::train::{checkpoint_target, first_reaching};
 use crate::agent::control::ControlTrainer;
+use crate::checkpoint::{Checkpoint, Kind};
 use crate::error::{Error, Result};
 use crate::io::{write_atomic, AtomicFile};
 use serde::Serialize;
@@ -67,39 +70,68 @@ pub fn train_control(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Resul
     let t0 = Instant::now();
     let mut trainer = ControlTrainer::new(&checked)?;
     trainer.set_threads(threads)?;
+    if opts.resume {
+        if let Some(ck) = super::run::newest_for_resume(&run_dir, Kind::Training)? {
+            trainer.load_state(&ck.state)?;
+        }
+    }
     let build_wall_s = t0.elapsed().as_secs_f64();
     let mut dir = RunDir::create(&run_dir, &config, opts.resume)?;
     let spec = trainer.spec().clone();
     let every = spec.progress_every;
     let t1 = Instant::now();
-    let mut next = every;
+    let mut next = (trainer.episodes_done / every.max(1) + 1) * every;
     dir.keep();
     let batch = spec.batch as u64;
-    // One batch at a time, so that a stop is honoured after the current batch.
-    while trainer.episodes_done < spec.episodes && !opts.stop.requested() {
-        let target = (trainer.episodes_done + batch).min(spec.episodes);
-        trainer.train(target, |t| {
-            if every > 0 && t.episodes_done >= next {
-                next += every;
-                let m = &t.metrics[t.metrics.len().saturating_sub(100)..];
-                let n = m.len().max(1) as f64;
-                progress(&format!(
-                    "episode {:>7}  return (last 100) {:>9.2}  length {:>6.1}  rate {:.4}",
-                    t.episodes_done,
-                    m.iter().map(|x| x.ret).sum::<f64>() / n,
-                    m.iter().map(|x| x.length as f64).sum::<f64>() / n,
-                    m.iter().map(|x| x.avg_firing_rate).sum::<f64>() / n,
-                ));
-            }
-        })?;
+    let ck_every = checked.file.checkpoint_every;
+    // The position of the last checkpoint written, so that a stop right after one does not
+    // write the same position again.
+    let mut last_written = crate::checkpoint::list(&run_dir)
+        .into_iter()
+        .find(|(at, _)| opts.resume && *at == trainer.episodes_done);
+    while trainer.episodes_done < spec.episodes {
+        let target = checkpoint_target(trainer.episodes_done, ck_every, batch, spec.episodes);
+        // One batch at a time, so that a stop is honoured after the current batch.
+        while trainer.episodes_done < target && !opts.stop.requested() {
+            let next_batch = (trainer.episodes_done + batch).min(target);
+            trainer.train(next_batch, |t| {
+                if every > 0 && t.episodes_done >= next {
+                    next += every;
+                    let m = &t.metrics[t.metrics.len().saturating_sub(100)..];
+                    let n = m.len().max(1) as f64;
+                    progress(&format!(
+                        "episode {:>7}  return (last 100) {:>9.2}  length {:>6.1}  rate {:.4}",
+                        t.episodes_done,
+                        m.iter().map(|x| x.ret).sum::<f64>() / n,
+                        m.iter().map(|x| x.length as f64).sum::<f64>() / n,
+                        m.iter().map(|x| x.avg_firing_rate).sum::<f64>() / n,
+                    ));
+                }
+            })?;
+        }
+        let fresh = last_written
+            .as_ref()
+            .is_none_or(|(at, _)| *at != trainer.episodes_done);
+        if ck_every.is_some() && fresh {
+            let ck = Checkpoint {
+                kind: Kind::Training,
+                position: trainer.episodes_done,
+                config: config.clone(),
+                state: trainer.save_state()?,
+            };
+            let path = crate::checkpoint::write(&run_dir, &ck)?;
+            last_written = Some((trainer.episodes_done, path));
+        }
+        if opts.stop.requested() {
+            break;
+        }
     }
-    // Control tasks have no checkpoints yet: a stopped run keeps its outputs only.
     let stopped = (trainer.episodes_done < spec.episodes).then(|| super::Stopped {
         signal: opts.stop.cause(),
         unit: "episodes".into(),
         at: trainer.episodes_done,
         of: spec.episodes,
-        checkpoint: None,
+        checkpoint: last_written.map(|(_, p)| p.display().to_string()),
     });
     let sim_wall_s = t1.elapsed().as_secs_f64();
     write_metrics(&trainer, &run_dir.join("metrics.csv"))?;

@@ -94,15 +94,6 @@ pub fn run_file_observed(
     let file = crate::file::Source::read(&opts.file).and_then(|s| s.parse());
     let task = file.as_ref().ok().and_then(|f| f.task.as_ref());
     if let Some(crate::file::TaskSpec::Control(_)) = task {
-        let asks_checkpoints = opts.resume
-            || opts.checkpoint_every.is_some()
-            || file.as_ref().is_ok_and(|f| f.checkpoint_every.is_some());
-        if asks_checkpoints {
-            return Err(crate::error::Error::Input(format!(
-                "{}: checkpoints and --resume are not available for Control tasks yet",
-                opts.file.display()
-            )));
-        }
         train_control(opts, progress).map(Outcome::Control)
     } else if task.is_some() {
         train_observed(opts, progress, observer).map(Outcome::Training)

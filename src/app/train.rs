@@ -117,14 +117,7 @@ pub fn train_observed(
         .into_iter()
         .find(|(at, _)| opts.resume && *at == trainer.episodes_done);
     while trainer.episodes_done < episodes {
-        let target = match ck_every {
-            Some(k) => {
-                let due = (trainer.episodes_done / k + 1) * k;
-                let done = trainer.episodes_done;
-                (done + (due - done).div_ceil(batch) * batch).min(episodes)
-            }
-            None => episodes,
-        };
+        let target = checkpoint_target(trainer.episodes_done, ck_every, batch, episodes);
         // One batch at a time, so that a stop is honoured after the current batch; the
         // batches are the same as in one call up to `target`.
         while trainer.episodes_done < target && !stop.requested() {
@@ -221,6 +214,19 @@ pub fn train_observed(
     let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
     write_atomic(&run_dir.join("summary.json"), json.as_bytes())?;
     Ok(summary)
+}
+
+/// The episode count of a training run's next checkpoint, from `done` episodes: the first
+/// batch boundary at or after the next multiple of `every` (so that a resumed run trains on
+/// exactly the same batches), or the end (`episodes`), whichever comes first.
+pub(super) fn checkpoint_target(done: u64, every: Option<u64>, batch: u64, episodes: u64) -> u64 {
+    match every {
+        Some(k) => {
+            let due = (done / k + 1) * k;
+            (done + (due - done).div_ceil(batch) * batch).min(episodes)
+        }
+        None => episodes,
+    }
 }
 
 /// The first episode (0-based) at which the moving average over `window` episodes reaches

@@ -5,7 +5,7 @@
 use super::summary::Edit;
 use super::{Checkpoint, Kind, MAGIC};
 use crate::error::{Error, Result};
-use crate::file::{Checked, Source};
+use crate::file::{Checked, Source, TaskSpec};
 use crate::graph::Network;
 use std::path::Path;
 
@@ -133,7 +133,13 @@ fn from_checkpoint(path: &Path, ck: Checkpoint) -> Result<Opened> {
             )
         }
         Kind::Training => {
-            let log = crate::agent::train::network_and_edits(&ck.state, &mut net).map_err(bad)?;
+            let log = match &checked.file.task {
+                Some(TaskSpec::Control(_)) => {
+                    crate::agent::control::network_of(&ck.state, &mut net).map(|()| Vec::new())
+                }
+                _ => crate::agent::train::network_and_edits(&ck.state, &mut net),
+            };
+            let log = log.map_err(bad)?;
             let hidden = checked
                 .file
                 .task

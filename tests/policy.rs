@@ -261,9 +261,12 @@ fn bad_paths_and_observations_are_refused_with_a_message() {
     let why = load_err(&d.join("nothing-here"));
     assert!(why.contains("no such run directory or checkpoint"), "{why}");
 
-    // A training run without checkpoints.
+    // A training run without `--checkpoint-every` still ends with a checkpoint: its policy.
     let cartpole = graph_with_plugin_paths("cartpole.ron", d);
     run_json(&cartpole, &d.join("plain"), &["--episodes", "4"]);
+    assert_eq!(Policy::load(&d.join("plain")).unwrap().episodes(), 4);
+    // A run directory without any checkpoint (a run stopped before its end, say).
+    std::fs::remove_dir_all(d.join("plain/checkpoints")).unwrap();
     let why = load_err(&d.join("plain"));
     assert!(
         why.contains("no valid checkpoint") && why.contains("--checkpoint-every"),

@@ -112,7 +112,10 @@ pub fn train_control(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Resul
         let fresh = last_written
             .as_ref()
             .is_none_or(|(at, _)| *at != trainer.episodes_done);
-        if ck_every.is_some() && fresh {
+        // The end of training always leaves a checkpoint: the trained policy, which
+        // `agent::Policy` (and `snnsim.Agent`) load from the run directory.
+        let finished = trainer.episodes_done >= spec.episodes;
+        if (ck_every.is_some() || finished) && fresh {
             let ck = Checkpoint {
                 kind: Kind::Training,
                 position: trainer.episodes_done,

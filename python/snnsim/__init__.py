@@ -21,6 +21,13 @@ from ._train import RunResult, train
 
 _snnsim._add_plugin_dir(_os.path.join(_os.path.dirname(__file__), "plugins"))
 
+try:  # Gymnasium is optional; with it, the environments register as snnsim/... (snnsim.gym)
+    import gymnasium as _gymnasium  # noqa: F401
+except ImportError:
+    pass
+else:
+    from . import gym  # noqa: F401
+
 plugin_dirs = _snnsim.plugin_dirs
 plugins = _snnsim.plugins
 inspect = _snnsim.inspect

@@ -10,6 +10,10 @@
 //!   same state gives the same float64 state (the tests replay Gymnasium's trajectories).
 //! - Observations are float32, as in Gymnasium: each value is rounded to `f32` and handed over
 //!   as the exact `f64` of that `f32`.
+//! - Squares are taken as Gymnasium takes them: `x**2` of a numpy scalar is the C library's
+//!   `pow(x, 2)` (not always the correctly rounded `x * x`), `np.square(x)` is `x * x`; see
+//!   [`pow2`]. Otherwise the ulp-level differences of `pow` grow, in Acrobot's chaotic
+//!   dynamics, into visible differences of the float32 observation within a few hundred steps.
 //! - Pendulum's action is a float32 torque: `3.0·u` and `0.001·u²` are evaluated in float32,
 //!   as numpy does. θ is not wrapped in the state; the reward uses the old state.
 //! - The time limit (Gymnasium's `TimeLimit` wrapper) sets `truncated` on step `max_steps`
@@ -263,6 +267,19 @@ impl<D: Dynamics> Environment for Env<D> {
     }
 }
 
+/// `x**2` as numpy evaluates it on a float64 scalar: the C library's `pow(x, 2)`, which is not
+/// always the correctly rounded `x * x` (glibc's differs in about 0.1 % of arguments). Where
+/// Gymnasium writes `x**2` of a state value, so do we; `black_box` keeps the compiler from
+/// turning the call back into a multiplication. (`np.square`, as CartPole uses, is `x * x`.)
+pub fn pow2(x: f64) -> f64 {
+    x.powf(std::hint::black_box(2.0))
+}
+
+/// `x**2` of a numpy float32 scalar: the C library's `powf(x, 2)`.
+pub fn pow2_f32(x: f32) -> f32 {
+    x.powf(std::hint::black_box(2.0))
+}
+
 /// SplitMix64 (Steele, Lea & Flood 2014), the reset stream.
 #[derive(Debug, Clone)]
 pub struct SplitMix64(pub u64);
@@ -363,8 +380,8 @@ impl Dynamics for PendulumDynamics {
         let (th, thdot) = (state[0], state[1]);
         let th_n = (th + PI).rem_euclid(2.0 * PI) - PI;
         // numpy: a float32 scalar times a Python float stays float32.
-        let u_cost = f64::from(0.001f32 * (u * u));
-        let costs = th_n * th_n + 0.1 * (thdot * thdot) + u_cost;
+        let u_cost = f64::from(0.001f32 * pow2_f32(u));
+        let costs = pow2(th_n) + 0.1 * pow2(thdot) + u_cost;
         let u_acc = f64::from((3.0 / (m * l * l)) as f32 * u);
         let newthdot = thdot + (3.0 * g / (2.0 * l) * th.sin() + u_acc) * dt;
         let newthdot = newthdot.clamp(-max_speed, max_speed);
@@ -435,12 +452,12 @@ fn acrobot_derivs(s: [f64; 4], a: f64) -> [f64; 4] {
         m1 * (lc1 * lc1) + m2 * (l1 * l1 + lc2 * lc2 + 2.0 * l1 * lc2 * theta2.cos()) + i1 + i2;
     let d2 = m2 * (lc2 * lc2 + l1 * lc2 * theta2.cos()) + i2;
     let phi2 = m2 * lc2 * g * (theta1 + theta2 - PI / 2.0).cos();
-    let phi1 = -m2 * l1 * lc2 * (dtheta2 * dtheta2) * theta2.sin()
+    let phi1 = -m2 * l1 * lc2 * pow2(dtheta2) * theta2.sin()
         - 2.0 * m2 * l1 * lc2 * dtheta2 * dtheta1 * theta2.sin()
         + (m1 * lc1 + m2 * l1) * g * (theta1 - PI / 2.0).cos()
         + phi2;
-    let ddtheta2 = (a + d2 / d1 * phi1 - m2 * l1 * lc2 * (dtheta1 * dtheta1) * theta2.sin() - phi2)
-        / (m2 * (lc2 * lc2) + i2 - (d2 * d2) / d1);
+    let ddtheta2 = (a + d2 / d1 * phi1 - m2 * l1 * lc2 * pow2(dtheta1) * theta2.sin() - phi2)
+        / (m2 * (lc2 * lc2) + i2 - pow2(d2) / d1);
     let ddtheta1 = -(d2 * ddtheta2 + phi1) / d1;
     [dtheta1, dtheta2, ddtheta1, ddtheta2]
 }

@@ -16,6 +16,7 @@ from .errors import (
     SimulationError,
     SnnsimError,
 )
+from ._agent import Agent
 from ._snnsim import Simulation
 from ._train import RunResult, train
 
@@ -44,6 +45,7 @@ def diff(a, b):
 
 
 __all__ = [
+    "Agent",
     "Simulation",
     "train",
     "RunResult",

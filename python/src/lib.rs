@@ -4,6 +4,7 @@
 //! (`python/snnsim/`) wraps this module with the parts that are Python's business: the
 //! exception classes, the graph builder, Gymnasium environments, progress bars.
 
+mod agent;
 mod env;
 mod errors;
 mod simulation;
@@ -87,6 +88,7 @@ fn version() -> &'static str {
 fn _snnsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<simulation::Simulation>()?;
     m.add_class::<env::Env>()?;
+    m.add_class::<agent::Policy>()?;
     m.add_function(wrap_pyfunction!(train::_train, m)?)?;
     m.add_function(wrap_pyfunction!(_add_plugin_dir, m)?)?;
     m.add_function(wrap_pyfunction!(plugin_dirs, m)?)?;

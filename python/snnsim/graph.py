@@ -423,13 +423,20 @@ class Spec:
     _defaults = {}
     #: ``"struct"``, or for a variant: ``"unit"``, ``"fields"``, ``"value"``.
     _kind = "struct"
+    #: How many fields may be given positionally: all of them, in the Rust order, unless a
+    #: required field follows an optional one (then keywords only).
+    _positional = 0
 
     def __init__(self, *args, **kwargs):
         cls = type(self)
-        if len(args) > len(cls._fields):
+        if len(args) > cls._positional:
+            if not cls._fields:
+                raise TypeError(f"{cls.__name__}() takes no arguments")
+            if not cls._positional:
+                raise TypeError(f"{cls.__name__}() takes keyword arguments only")
             raise TypeError(
-                f"{cls.__name__}() takes at most {len(cls._fields)} positional arguments "
-                f"({', '.join(cls._fields) or 'none'}), got {len(args)}"
+                f"{cls.__name__}() takes at most {cls._positional} positional arguments "
+                f"({', '.join(cls._fields)}), got {len(args)}"
             )
         given = dict(zip(cls._fields, args))
         for k, v in kwargs.items():
@@ -707,6 +714,7 @@ def _make_class(name, bases, rust, doc, fields=(), types=None, required=frozense
     ]
     try:
         cls.__signature__ = _inspect.Signature(params)
+        cls._positional = len(fields)
     except ValueError:  # a required field after an optional one: keywords then
         cls.__signature__ = _inspect.Signature(
             [p.replace(kind=_inspect.Parameter.KEYWORD_ONLY) for p in params]
@@ -882,6 +890,22 @@ class Graph(_GraphFile):
         return graph
 
 
+Graph.__signature__ = _inspect.Signature(
+    [
+        _inspect.Parameter(
+            f,
+            _inspect.Parameter.KEYWORD_ONLY,
+            **(
+                {}
+                if f in Graph._required
+                and f != "format_version"
+                and not isinstance(Graph._types[f], _List)
+                else {"default": FORMAT_VERSION if f == "format_version" else None}
+            ),
+        )
+        for f in Graph._fields
+    ]
+)
 TYPES["GraphFile"] = _GraphFile
 for _f in Graph._fields:
     if _f in vars(Graph):

@@ -17,11 +17,22 @@ pub fn _schema() -> String {
     snnsim::file::json_schema()
 }
 
+/// The parsed file as JSON. JSON has no NaN or infinity (serde_json writes them as `null`),
+/// so a file holding one, which would not come back the same, is refused.
 fn json(py: Python<'_>, source: &Source) -> PyResult<String> {
     let file: GraphFile = py
         .detach(|| guard(|| source.parse()))
         .map_err(|e| to_py(py, e))?;
-    serde_json::to_string(&file).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+    let text = serde_json::to_string(&file).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    let back: Option<GraphFile> = serde_json::from_str(&text).ok();
+    if back.as_ref() != Some(&file) {
+        let msg = format!(
+            "{}: a number in the file is not finite (NaN or inf), which a Graph cannot hold",
+            source.label
+        );
+        return Err(to_py(py, snnsim::Error::Input(msg)));
+    }
+    Ok(text)
 }
 
 /// Parses (without validating) the graph file at `path`: its `GraphFile` as JSON text.

@@ -354,6 +354,10 @@ def test_unknown_keyword_is_a_type_error_naming_the_fields():
         snnsim.FixedProbability()
     with pytest.raises(TypeError, match="at most 1 positional"):
         snnsim.FixedProbability(0.1, 0.2)
+    with pytest.raises(TypeError, match="keyword arguments only"):
+        snnsim.ProjectionSpec("exc->inh", "exc", "inh")  # `name` is optional, `pre` is not
+    with pytest.raises(TypeError, match="no arguments"):
+        snnsim.AllToAll(1)
     with pytest.raises(AttributeError, match="tau_m_ms"):
         snnsim.Lif().tau = 3.0
 
@@ -400,6 +404,20 @@ def test_floats_round_trip_exactly():
     back = snnsim.Graph.from_ron(g.to_ron())
     got = [t[0] for t in back.populations[0].model.times_ms]
     assert [x.hex() for x in got] == [x.hex() for x in xs]
+
+
+def test_non_finite_numbers():
+    g = cuba()
+    g.dc("exc", 0.5, stop_ms=float("inf"))
+    text = g.to_ron()
+    assert "stop_ms: inf)" in text
+    # JSON, which carries a parsed file to Python, has no infinity: refused, not lost.
+    with pytest.raises(snnsim.InputError, match="not finite"):
+        snnsim.Graph.from_ron(text)
+    g.duration_ms = float("nan")
+    with pytest.raises(snnsim.GraphFileError) as e:
+        g.validate()
+    assert e.value.field == "duration_ms"
 
 
 def test_invalid_value_is_a_graph_file_error_with_its_field():

@@ -609,6 +609,9 @@ def _same(a, b):
 #: variants (``Init::Uniform``).
 TYPES = {}
 _NAMED = {}
+#: Structs that are the data of an enum variant (``LifParams`` of ``Lif``): users write the
+#: variant, so they are not exported.
+_PAYLOADS = set()
 
 
 def _ref_name(schema):
@@ -749,6 +752,8 @@ def _enum_class(name, schema):
         ((v, payload),) = props.items()
         target = _DEFS[_ref_name(payload)] if "$ref" in payload else payload
         if _is_struct(target):
+            if "$ref" in payload:
+                _PAYLOADS.add(_ref_name(payload))
             fields, types, required, defaults, lines = _fields_of(target, f"{name}::{v}")
             doc = _doc(desc, target.get("description"), "Fields:\n" + "\n".join(lines) if lines else "")
             _variant(base, v, "fields", doc, fields, types, required, defaults)
@@ -915,7 +920,7 @@ for _f in Graph._fields:
 def _exports():
     names = {"Graph": Graph}
     for rust, cls in TYPES.items():
-        if rust == "GraphFile" or "::" in rust or rust.endswith("Params"):
+        if rust == "GraphFile" or "::" in rust or rust in _PAYLOADS:
             continue
         names[rust] = cls
     # The variants of enums with data are the names users write (Lif, FixedProbability,

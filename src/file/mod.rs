@@ -157,8 +157,8 @@ pub fn resolve(file: &mut GraphFile) {
 /// The JSON Schema (draft 2020-12) of a graph file: [`GraphFile`] and every type below it,
 /// derived from the serde types above, so it follows their renames, defaults, enum tagging
 /// and `deny_unknown_fields`. Struct fields keep their declaration order; the root's
-/// `x-format-version` is [`FORMAT_VERSION`]. The Python package
-/// builds its graph classes from it.
+/// `x-format-version` is [`FORMAT_VERSION`]. The Python package builds its graph classes
+/// from it.
 #[cfg(feature = "schema")]
 pub fn json_schema() -> String {
     let mut schema = schemars::schema_for!(GraphFile);

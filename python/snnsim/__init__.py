@@ -9,6 +9,8 @@ a result from Python is the one the command line gives for the same file and see
 import os as _os
 
 from . import _snnsim
+from . import graph
+from .graph import *  # noqa: F401,F403  (Graph and one class per type of the file format)
 from .errors import (
     GraphFileError,
     InputError,
@@ -59,4 +61,4 @@ __all__ = [
     "InputError",
     "PluginError",
     "SimulationError",
-]
+] + graph.__all__

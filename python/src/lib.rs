@@ -7,6 +7,7 @@
 mod agent;
 mod env;
 mod errors;
+mod graph;
 mod simulation;
 mod train;
 
@@ -97,5 +98,9 @@ fn _snnsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(diff, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
+    m.add_function(wrap_pyfunction!(graph::_schema, m)?)?;
+    m.add_function(wrap_pyfunction!(graph::_parse_graph, m)?)?;
+    m.add_function(wrap_pyfunction!(graph::_parse_graph_ron, m)?)?;
+    m.add_function(wrap_pyfunction!(graph::_validate_ron, m)?)?;
     Ok(())
 }

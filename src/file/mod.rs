@@ -154,6 +154,18 @@ pub fn resolve(file: &mut GraphFile) {
     }
 }
 
+/// The JSON Schema (draft 2020-12) of a graph file: [`GraphFile`] and every type below it,
+/// derived from the serde types above, so it follows their renames, defaults, enum tagging
+/// and `deny_unknown_fields`. Struct fields keep their declaration order; the root's
+/// `x-format-version` is [`FORMAT_VERSION`]. The Python package builds its graph classes
+/// from it.
+#[cfg(feature = "schema")]
+pub fn json_schema() -> String {
+    let mut schema = schemars::schema_for!(GraphFile);
+    schema.insert("x-format-version".into(), FORMAT_VERSION.into());
+    serde_json::to_string_pretty(&schema).expect("a JSON Schema always serialises")
+}
+
 /// Writes a graph file as RON text that [`Source::parse`] reads back to the same value.
 pub fn to_ron(file: &GraphFile) -> String {
     let cfg = ron::ser::PrettyConfig::new()

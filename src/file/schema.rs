@@ -9,6 +9,10 @@
 //! Conventions used throughout: times in ms, voltages in mV, currents in nA, resistances in MΩ
 //! (so 1 nA × 1 MΩ = 1 mV), conductances of the conductance-based model in units of the leak
 //! conductance, rates in Hz.
+//!
+//! With the `schema` feature every type here also derives `schemars::JsonSchema`, which
+//! `file::json_schema` exports: the Python package generates its graph classes from that
+//! schema, so these types stay the only list of the format's fields.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -18,6 +22,7 @@ pub const FORMAT_VERSION: u32 = 1;
 
 /// The backend a run computes its steps on (see docs/gpu.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Device {
     /// The CPU, the reference backend.
     #[default]
@@ -31,6 +36,7 @@ pub enum Device {
 
 /// A whole graph file: the network, its stimuli and recorders, and the run settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GraphFile {
     /// Must equal [`FORMAT_VERSION`].
@@ -69,6 +75,7 @@ pub struct GraphFile {
 
 /// A training task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub enum TaskSpec {
     /// A spiking agent trained by reinforcement in an environment plugin.
@@ -98,6 +105,7 @@ impl TaskSpec {
 /// A spiking policy network (input → hidden → readout populations of this file) acting in an
 /// environment, trained from its rewards by a gradient rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AgentSpec {
     /// The environment plugin and its parameters.
@@ -159,6 +167,7 @@ pub struct AgentSpec {
 /// The surrogate derivative of the spike, dspk/dmem at u = mem − θ, used by backpropagation
 /// through time. The format names it; the trainer's backward pass evaluates it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub enum Surrogate {
     /// 1 / (slope·|u| + 1)² (snnTorch `fast_sigmoid`; Zenke & Ganguli 2018).
@@ -186,6 +195,7 @@ impl Default for Surrogate {
 
 /// How the readout of a `Control` task becomes an action.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub enum Decoder {
     /// One readout neuron per discrete action; π = softmax(mean membranes).
@@ -232,6 +242,7 @@ fn one() -> f64 {
 
 /// How an agent's observation is presented to its input population.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub enum Encoder {
     /// Input neuron i is on when observation value i exceeds 0.5.
@@ -381,6 +392,7 @@ fn default_progress() -> u64 {
 /// The structural policy of the hidden population (docs/results.md, "Structure"). Rates are spikes
 /// per neuron per simulation step, over the episodes since the last check of that kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct StructureSpec {
     /// Episodes between growth checks.
@@ -422,6 +434,7 @@ impl Default for StructureSpec {
 
 /// One population of identical neurons (or spike sources).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PopulationSpec {
     /// Unique name, used by projections, stimuli and recorders.
@@ -438,6 +451,7 @@ pub struct PopulationSpec {
 
 /// The neuron model of a population, with its parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ModelSpec {
     /// Current-based LIF with exponential synaptic currents, exact integration
     /// (NEST `iaf_psc_exp`, Brian2 `method='exact'`).
@@ -467,6 +481,7 @@ pub enum ModelSpec {
 /// dv/dt = (−(v − v_rest) + R·(I_exc + I_inh + I_bias + I_ext)) / τ_m,
 /// dI_x/dt = −I_x / τ_x.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct LifParams {
     /// Membrane time constant τ_m (ms).
@@ -512,6 +527,7 @@ impl Default for LifParams {
 
 /// The integration scheme of [`ModelSpec::Lif`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub enum LifIntegration {
     /// The exact solution over a step (NEST `iaf_psc_exp`, Brian2 `method='exact'`).
@@ -534,6 +550,7 @@ pub enum LifIntegration {
 /// `reset_mechanism`. The reset is applied in the step after the spike, from the previous
 /// membrane, as snnTorch does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Reset {
     /// Subtract the threshold from the membrane.
     #[default]
@@ -550,6 +567,7 @@ pub enum Reset {
 /// per step (`alpha`, `beta`) or as a time constant (`tau_syn_ms`, `tau_mem_ms`, mapped by
 /// decay = exp(−dt/τ)), not both; with neither, α = 0.8 and β = 0.9.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct SynapticParams {
     /// Decay of the synaptic current per step α, in [0, 1].
@@ -583,6 +601,7 @@ impl Default for SynapticParams {
 /// either per step (`alpha`, `beta`) or as a time constant (`tau_exc_ms`, `tau_inh_ms`), not
 /// both; with neither, α = 0.9 and β = 0.8. Requires 0 < β < α < 1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct AlphaParams {
     /// Decay of the excitatory synaptic state per step α.
@@ -615,6 +634,7 @@ impl Default for AlphaParams {
 /// Parameters of [`ModelSpec::Alif`]: the adaptive LIF of e-prop (Bellec et al. 2020),
 /// dimensionless, with α = exp(−dt/τ_m) and ρ = exp(−dt/τ_a).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct AlifParams {
     /// Membrane time constant τ_m (ms); default 20.
@@ -640,6 +660,7 @@ impl Default for AlifParams {
 
 /// The integration scheme of [`ModelSpec::Izhikevich`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum IzhikevichIntegration {
     /// Forward Euler, both variables from the old values, in Brian2's operation order.
     #[default]
@@ -653,6 +674,7 @@ pub enum IzhikevichIntegration {
 /// the paper, a, b, d (and u) are dimensionless in that scaling, and currents read as mV/ms
 /// (1 nA through the model's unit capacitance of 1 nF). Defaults: regular spiking (RS).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct IzhikevichParams {
     /// Time scale of u (1/ms).
@@ -720,6 +742,7 @@ impl IzhikevichParams {
 /// Parameters of [`ModelSpec::AdEx`] (Brette & Gerstner 2005). Units: mV, ms, pF, nS, nA.
 /// Defaults: the paper's regular-spiking set as in Brian2's example.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct AdExParams {
     /// Membrane capacitance C (pF).
@@ -804,6 +827,7 @@ impl AdExParams {
 /// dv/dt = (g_exc·(E_exc − v) + g_inh·(E_inh − v) − (v − E_L) + R·(I_bias + I_ext)) / τ_m,
 /// dg_x/dt = −g_x / τ_x, conductances in units of the leak conductance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct CobaLifParams {
     /// Membrane time constant τ_m (ms).
@@ -851,6 +875,7 @@ impl Default for CobaLifParams {
 
 /// Parameters of [`ModelSpec::Poisson`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PoissonParams {
     /// Rate of every neuron (Hz); a neuron spikes in a step with probability rate·dt.
@@ -859,6 +884,7 @@ pub struct PoissonParams {
 
 /// Parameters of [`ModelSpec::SpikeTimes`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SpikeTimesParams {
     /// One list of spike times (ms) per neuron; its length must equal the population size.
@@ -868,6 +894,7 @@ pub struct SpikeTimesParams {
 
 /// Parameters of [`ModelSpec::Observation`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct ObservationParams {
     /// Indices of the neurons that are on (spike on every step) until an environment writes a
@@ -877,6 +904,7 @@ pub struct ObservationParams {
 
 /// A distribution of initial values (state variables, weights or delays).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub enum Init {
     /// Every value the same.
@@ -923,6 +951,7 @@ pub enum Init {
 
 /// The receptor of the postsynaptic neuron that a projection targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Receptor {
     /// Excitatory synaptic current or conductance.
     #[default]
@@ -933,6 +962,7 @@ pub enum Receptor {
 
 /// One projection: synapses from every neuron of `pre` to neurons of `post`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProjectionSpec {
     /// Unique name; `"<pre>-><post>"` when absent.
@@ -966,6 +996,7 @@ pub struct ProjectionSpec {
 
 /// A learning rule attached to a projection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RuleSpec {
     /// Plugin name (`snnsim plugins` lists those found).
@@ -975,6 +1006,10 @@ pub struct RuleSpec {
     pub path: Option<String>,
     /// Parameters, in the plugin's own RON schema; passed to the plugin as written.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Option<String>", extend("x-raw-ron" = true))
+    )]
     pub params: Option<Box<ron::value::RawValue>>,
 }
 
@@ -984,6 +1019,7 @@ fn yes() -> bool {
 
 /// How the synapses of a projection are chosen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub enum Connectivity {
     /// Every pre neuron to every post neuron.
@@ -1015,6 +1051,7 @@ pub enum Connectivity {
 
 /// An external stimulus.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub enum StimulusSpec {
     /// A constant current injected into neurons of a population between two times.
@@ -1037,6 +1074,7 @@ pub enum StimulusSpec {
 
 /// What a run records into its run directory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub enum RecorderSpec {
     /// Every spike of a population, into `spikes.csv`.
@@ -1068,6 +1106,7 @@ pub enum RecorderSpec {
 /// An experiment: several graph files × several seeds, trained in parallel, summarised as a
 /// table of four measures per configuration (`snnsim experiment`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExperimentFile {
     /// Must equal [`FORMAT_VERSION`].
@@ -1095,6 +1134,7 @@ fn default_food_bar() -> f64 {
 
 /// One configuration of an experiment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExperimentConfig {
     /// Name in the table.
@@ -1105,9 +1145,14 @@ pub struct ExperimentConfig {
 
 /// The adaptation phase of an experiment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AdaptationSpec {
     /// The environment's new parameters (in its own RON schema), e.g. `(food: 3)`.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "String", extend("x-raw-ron" = true))
+    )]
     pub environment_params: Box<ron::value::RawValue>,
     /// Episodes trained after the change.
     pub episodes: u64,

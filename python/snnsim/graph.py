@@ -938,7 +938,15 @@ def _exports():
             continue
         if counts[cls.__name__] == 1 and cls.__name__ not in names:
             names[cls.__name__] = cls
+    # `snnsim.Agent` is the trained policy (`Agent.load`); the task variant stays
+    # `snnsim.TaskSpec.Agent`.
+    for taken in _PACKAGE_NAMES:
+        names.pop(taken, None)
     return names
+
+
+#: Names the package itself defines, which a variant of the same name does not take.
+_PACKAGE_NAMES = ("Agent",)
 
 
 _EXPORTS = _exports()

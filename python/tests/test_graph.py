@@ -219,7 +219,7 @@ KNOWN = {
     snnsim.Spikes: ["population"],
     snnsim.State: ["population", "variables", "neurons", "every_ms"],
     snnsim.Weights: ["projection"],
-    snnsim.Agent: ["environment", "rule", "input", "hidden", "readout", "decision_steps",
+    snnsim.TaskSpec.Agent: ["environment", "rule", "input", "hidden", "readout", "decision_steps",
                    "structure", "encoder", "decoder"],
     snnsim.Control: ["surrogate", "critic", "solved_at"],
     snnsim.RuleSpec: ["plugin", "path", "params"],
@@ -243,9 +243,12 @@ def test_names_users_write():
                  "Alif", "Izhikevich", "AdEx", "AllToAll", "OneToOne", "FixedProbability",
                  "FixedInDegree", "List", "Dense", "Constant", "Uniform", "Normal",
                  "KaimingNormal", "KaimingUniform", "XavierNormal", "XavierUniform", "Dc",
-                 "Spikes", "State", "Weights", "Agent", "Control", "Graph"]:
+                 "Spikes", "State", "Weights", "Control", "Graph"]:
         assert getattr(snnsim, name) is getattr(sg, name)
         assert name in snnsim.__all__
+    # `snnsim.Agent` is the trained policy; the task variant is `snnsim.TaskSpec.Agent`.
+    assert callable(snnsim.Agent.load)
+    assert snnsim.TaskSpec.Agent.__name__ == "Agent"
     assert snnsim.ModelSpec.Lif is snnsim.Lif
     assert snnsim.Receptor.Inh() == "Inh" and snnsim.Receptor.Inh() != "Exc"
     # No generated name hides one of the package's own.

@@ -1,7 +1,6 @@
 """snnsim.Graph: graphs built in code, written as RON, read back; the classes against the Rust
 schema they are generated from. Runs against the installed package (`pip install .`)."""
 
-import os
 import pickle
 import re
 import shutil
@@ -439,16 +438,3 @@ def test_invalid_value_is_a_graph_file_error_with_its_field():
     with pytest.raises(snnsim.GraphFileError) as e:
         g.validate()
     assert e.value.field == "projections[4].post"
-
-
-# --- docs -----------------------------------------------------------------------------------------
-
-
-def test_docs_examples_run(tmp_path, monkeypatch):
-    text = (REPO / "docs" / "python-graph.md").read_text()
-    blocks = re.findall(r"^```python\n(.*?)^```", text, flags=re.S | re.M)
-    assert blocks
-    monkeypatch.chdir(tmp_path)
-    os.symlink(GRAPHS, tmp_path / "graphs")
-    for block in blocks:
-        exec(compile(block, "docs/python-graph.md", "exec"), {})

@@ -341,25 +341,3 @@ def test_import_works_without_gymnasium():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
-
-
-def python_blocks(path):
-    return re.findall(r"^```python\n(.*?)^```", path.read_text(), flags=re.S | re.M)
-
-
-def test_docs_python_gym_blocks_run(tmp_path):
-    doc = ROOT / "docs" / "python-gym.md"
-    if not doc.is_file():
-        pytest.skip("not run from a source tree")
-    blocks = python_blocks(doc)
-    assert blocks, f"{doc} has no python block"
-    for i, code in enumerate(blocks):
-        out = subprocess.run(
-            [sys.executable, "-c", code],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert out.returncode == 0, f"block {i + 1} of {doc}:\n{code}\n{out.stderr}"
-

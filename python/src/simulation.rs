@@ -25,9 +25,10 @@ use snnsim::Real;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-/// Steps per chunk of `run`: between chunks the GIL is taken to check for signals. About a
-/// millisecond of work for a small network, far less than a step of a large one costs.
-const CHUNK_STEPS: u64 = 100;
+/// Wall time a chunk of `run` aims at: between chunks the GIL is taken to check for signals,
+/// so this is how long Ctrl-C may wait, and each chunk costs a hand-over to the simulation's
+/// thread pool and back (tens of microseconds), a negligible share of 20 ms.
+const CHUNK_WALL: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// A network simulated step by step.
 #[pyclass(frozen, module = "snnsim")]
@@ -137,11 +138,18 @@ impl Simulation {
     /// run on from there.
     fn run(&self, py: Python<'_>, duration_ms: f64) -> PyResult<()> {
         let mut left = self.with(py, |s| s.steps_of(duration_ms))?;
+        // Chunks of about CHUNK_WALL: the first of 16 steps, then sized by the last one's
+        // speed (at most doubling).
+        let mut chunk: u64 = 16;
         while left > 0 {
-            let n = left.min(CHUNK_STEPS);
+            let n = left.min(chunk);
+            let t0 = std::time::Instant::now();
             self.detached(py, |s| s.run_steps(n))?;
             left -= n;
             py.check_signals()?;
+            let per_step = t0.elapsed().as_secs_f64() / n as f64;
+            let fit = (CHUNK_WALL.as_secs_f64() / per_step.max(1e-9)) as u64;
+            chunk = fit.clamp(1, chunk.saturating_mul(2));
         }
         Ok(())
     }

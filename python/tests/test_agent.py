@@ -134,3 +134,26 @@ def test_train_errors(root, tmp_path):
         snnsim.train(tmp_path / "missing.ron")
     with pytest.raises(snnsim.InputError, match="episodes"):
         snnsim.train(root / "graphs" / "cuba.ron", episodes=3, out=tmp_path / "x", progress=False)
+
+
+def test_ctrl_c_stops_training_after_a_batch_with_its_outputs(root, tmp_path):
+    import json
+    import os
+    import signal
+    import threading
+
+    out = tmp_path / "run"
+    lines = []
+    timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        snnsim._snnsim._train(str(root / "graphs" / "cartpole.ron"), episodes=10**7,
+                              out=str(out), progress=lines.append)
+    timer.join()
+    summary = json.loads((out / "summary.json").read_text())
+    stopped = summary["stopped"]
+    assert stopped["unit"] == "episodes" and 0 < stopped["at"] < 10**7
+    # Without checkpointing on, a stopped run keeps its outputs but writes no checkpoint.
+    assert stopped["checkpoint"] is None
+    assert (out / "metrics.csv").read_text().count("\n") == stopped["at"] + 1
+    assert lines and "episode" in lines[-1]

@@ -74,8 +74,8 @@ def train(
     metrics_port=None,
     batch=None,
 ):
-    """Runs the training task (foraging, control) of the graph file ``path`` exactly as
-    ``snnsim run`` does, and returns a ``RunResult``.
+    """Runs the training task (foraging, control) of the graph file ``path`` (or a
+    ``snnsim.Graph``) exactly as ``snnsim run`` does, and returns a ``RunResult``.
 
     ``episodes``, ``seed``, ``threads``, ``out`` (the run directory) and ``batch`` override
     the file's settings as the command line's flags do. ``progress``: a tqdm bar when tqdm is
@@ -83,6 +83,13 @@ def train(
     metrics are served only when ``metrics_port`` is given. Ctrl-C stops the run after the
     current batch with its outputs written, then raises ``KeyboardInterrupt``.
     """
+    if hasattr(path, "to_ron"):  # a snnsim.Graph: its file, written where the run can read it
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            file = os.path.join(tmp, "graph.ron")
+            path.save(file)
+            return train(file, episodes, seed, threads, out, progress, metrics_port, batch)
     path = os.fspath(path)
     bar = None
     callback = None

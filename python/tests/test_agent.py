@@ -157,3 +157,29 @@ def test_ctrl_c_stops_training_after_a_batch_with_its_outputs(root, tmp_path):
     assert stopped["checkpoint"] is None
     assert (out / "metrics.csv").read_text().count("\n") == stopped["at"] + 1
     assert lines and "episode" in lines[-1]
+
+
+def test_a_foraging_agent_acts_in_the_foraging_environment(root, tmp_path):
+    r = snnsim.train(root / "graphs" / "foraging.ron", episodes=64, out=tmp_path / "run", progress=False)
+    agent = snnsim.Agent.load(r.run_dir)
+    assert agent.task == "Foraging" and agent.environment[0] == "gridworld"
+    env = gymnasium.make("snnsim/Foraging-v0")
+    assert agent.observation_len == env.observation_space.shape[0]
+    obs, _ = env.reset(seed=3)
+    agent.reset(seed=3)
+    steps = 0
+    done = False
+    while not done:
+        a = agent.act(obs)
+        assert env.action_space.contains(a)
+        obs, reward, terminated, truncated, _ = env.step(a)
+        steps += 1
+        done = terminated or truncated
+    assert 1 <= steps <= 100
+
+
+def test_train_takes_a_graph_built_in_code(root, tmp_path):
+    g = snnsim.Graph.load(root / "graphs" / "cartpole.ron")
+    r = snnsim.train(g, episodes=8, out=tmp_path / "run", progress=False)
+    ref = snnsim.train(root / "graphs" / "cartpole.ron", episodes=8, out=tmp_path / "ref", progress=False)
+    assert r.summary["state_hash"] == ref.summary["state_hash"]

@@ -145,3 +145,29 @@ impl<'a> Setup<'a> {
         Ok(rules)
     }
 }
+
+/// Loads saved plugin states (one byte string per instance, as a checkpoint holds them) into
+/// the rule and environment instances of a trainer.
+pub(super) fn load_instances(
+    rules: &mut [RuleInstance],
+    envs: &mut [EnvInstance],
+    rule_states: &[Vec<u8>],
+    env_states: &[Vec<u8>],
+) -> Result<()> {
+    if rule_states.len() != rules.len() || env_states.len() != envs.len() {
+        return Err(Error::Input(format!(
+            "checkpoint state: {} rule and {} environment states for {} rules and {} environments",
+            rule_states.len(),
+            env_states.len(),
+            rules.len(),
+            envs.len()
+        )));
+    }
+    for (r, b) in rules.iter_mut().zip(rule_states) {
+        r.load(b)?;
+    }
+    for (env, b) in envs.iter_mut().zip(env_states) {
+        env.load(b)?;
+    }
+    Ok(())
+}

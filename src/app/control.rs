@@ -4,9 +4,9 @@
 //! boundaries, so a resumed run trains on the same batches.
 
 use super::run::{prepare, Prepared, RunDir, RunOptions};
-use super::train::{checkpoint_target, first_reaching};
+use super::train::{checkpoint_at, checkpoint_target, first_reaching};
 use crate::agent::control::ControlTrainer;
-use crate::checkpoint::{Checkpoint, Kind};
+use crate::checkpoint::Kind;
 use crate::error::{Error, Result};
 use crate::io::{write_atomic, AtomicFile};
 use serde::Serialize;
@@ -109,22 +109,13 @@ pub fn train_control(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Resul
                 }
             })?;
         }
-        let fresh = last_written
-            .as_ref()
-            .is_none_or(|(at, _)| *at != trainer.episodes_done);
         // The end of training always leaves a checkpoint: the trained policy, which
         // `agent::Policy` (and `snnsim.Agent`) load from the run directory.
-        let finished = trainer.episodes_done >= spec.episodes;
-        if (ck_every.is_some() || finished) && fresh {
-            let ck = Checkpoint {
-                kind: Kind::Training,
-                position: trainer.episodes_done,
-                config: config.clone(),
-                state: trainer.save_state()?,
-            };
-            let path = crate::checkpoint::write(&run_dir, &ck)?;
-            last_written = Some((trainer.episodes_done, path));
-        }
+        let wanted = ck_every.is_some() || trainer.episodes_done >= spec.episodes;
+        let done = trainer.episodes_done;
+        checkpoint_at(&run_dir, &config, done, wanted, &mut last_written, || {
+            trainer.save_state()
+        })?;
         if opts.stop.requested() {
             break;
         }

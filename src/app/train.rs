@@ -9,7 +9,7 @@ use crate::io::{write_atomic, AtomicFile};
 use crate::observe::{Observer, RunInfo, TrainProgress};
 use serde::Serialize;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// `summary.json` of a training run.
@@ -143,22 +143,13 @@ pub fn train_observed(
             })?;
         }
         let stopping = stop.requested() && trainer.episodes_done < episodes;
-        let fresh = last_written
-            .as_ref()
-            .is_none_or(|(at, _)| *at != trainer.episodes_done);
         // The end of training always leaves a checkpoint: the trained policy, which
         // `agent::Policy` (and `snnsim.Agent`) load from the run directory.
-        let finished = trainer.episodes_done >= episodes;
-        if (ck_every.is_some() || finished) && fresh {
-            let ck = Checkpoint {
-                kind: Kind::Training,
-                position: trainer.episodes_done,
-                config: config.clone(),
-                state: trainer.save_state()?,
-            };
-            let path = crate::checkpoint::write(&run_dir, &ck)?;
-            last_written = Some((trainer.episodes_done, path));
-        }
+        let wanted = ck_every.is_some() || trainer.episodes_done >= episodes;
+        let done = trainer.episodes_done;
+        checkpoint_at(&run_dir, &config, done, wanted, &mut last_written, || {
+            trainer.save_state()
+        })?;
         if stopping {
             stopped = Some(super::Stopped {
                 signal: stop.cause(),
@@ -230,6 +221,29 @@ pub(super) fn checkpoint_target(done: u64, every: Option<u64>, batch: u64, episo
         }
         None => episodes,
     }
+}
+
+/// Writes a training checkpoint at `done` episodes when `wanted`, unless the last one written
+/// (`last_written`, updated here) is at the same position.
+pub(super) fn checkpoint_at(
+    run_dir: &Path,
+    config: &str,
+    done: u64,
+    wanted: bool,
+    last_written: &mut Option<(u64, PathBuf)>,
+    state: impl FnOnce() -> Result<Vec<u8>>,
+) -> Result<()> {
+    let fresh = last_written.as_ref().is_none_or(|(at, _)| *at != done);
+    if wanted && fresh {
+        let ck = Checkpoint {
+            kind: Kind::Training,
+            position: done,
+            config: config.to_string(),
+            state: state()?,
+        };
+        *last_written = Some((done, crate::checkpoint::write(run_dir, &ck)?));
+    }
+    Ok(())
 }
 
 /// The first episode (0-based) at which the moving average over `window` episodes reaches

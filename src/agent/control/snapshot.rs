@@ -80,22 +80,7 @@ impl ControlTrainer {
             Ok((rules, envs))
         })()
         .map_err(bad)?;
-        if rules.len() != self.rules.len() || envs.len() != self.envs.len() {
-            return Err(bad(format!(
-                "{} rule and {} environment states for {} rules and {} environments",
-                rules.len(),
-                envs.len(),
-                self.rules.len(),
-                self.envs.len()
-            )));
-        }
-        for (r, b) in self.rules.iter_mut().zip(&rules) {
-            r.load(b)?;
-        }
-        for (env, b) in self.envs.iter_mut().zip(&envs) {
-            env.load(b)?;
-        }
-        Ok(())
+        crate::agent::setup::load_instances(&mut self.rules, &mut self.envs, &rules, &envs)
     }
 }
 

@@ -22,6 +22,7 @@ pub mod observation;
 pub mod poisson;
 pub mod remap;
 pub mod spike_times;
+pub mod step;
 pub mod synaptic;
 
 use crate::error::Result;

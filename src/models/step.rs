@@ -1,9 +1,10 @@
 //! The per-neuron step of the discrete (snnTorch) models, written once for the engine and for
-//! training. Each of those models (`Lif` with `SnnTorch` integration as [`LeakyStep`],
-//! [`SynapticStep`], [`AlphaStep`]) implements [`SnnTorchStep`] in its own file: the forward
-//! update of one neuron and the backward recursion of its adjoints. The engine's populations
-//! call `step` over their columns in the model's floating-point type (`Real`); the agent's
-//! backpropagation through time (agent::bptt) calls `step` and `adjoint` in f64, so the
+//! training. Each of those models implements [`SnnTorchStep`] in its own file: `Lif` with
+//! `SnnTorch` integration as [`LeakyStep`](super::lif::LeakyStep),
+//! [`SynapticStep`](super::synaptic::SynapticStep) and [`AlphaStep`](super::alpha::AlphaStep):
+//! the forward update of one neuron and the backward recursion of its adjoints. The engine's
+//! populations call `step` over their columns in the model's floating-point type (`Real`); the
+//! agent's backpropagation through time (agent::bptt) calls `step` and `adjoint` in f64, so the
 //! dynamics and their gradients exist in one place, with one order of operations.
 //!
 //! The reset is a type ([`ResetKind`]), not a value: a loop over neurons is compiled once per

@@ -44,8 +44,8 @@
 //! m_reset = 0 and its backward recursion m̄_t = drive_t + k_{t+1}·β·m̄_{t+1}, x̄_t = m̄_t),
 //! are [`LeakyStep`], written once for both (see [`super::step`]). The engine's `Zero` keeps
 //! its own line, [`zero_to`]: it resets to v_reset, so its order of operations is not that of
-//! training's k_t·β·m_{t−1} + x_t (the two agree up to the sign of a zero membrane), and
-//! results are kept bit for bit.
+//! training's k_t·β·m_{t−1} + x_t (with v_reset = v_rest the two differ at most in the sign
+//! of a zero membrane), and both keep their results bit for bit.
 
 use super::step::{with_reset, ResetKind, Scalar, SnnTorchStep};
 use super::{chunks, for_chunks, refractory_steps, Reads, Split};

@@ -30,6 +30,15 @@
 //! ē_t = k_{t+1}·α·(ē_{t+1} + τ_α·m̄_{t+1}),  n̄_t = k_{t+1}·β·(n̄_{t+1} + τ_α·m̄_{t+1}),  x̄_t = k_t·(ē_t − n̄_t)
 //! ```
 //!
+//! The neuron's part of these lines, its step and its adjoint recursion, is written once, in
+//! the model's own file (`models::lif::LeakyStep`, `models::synaptic::SynapticStep`,
+//! `models::alpha::AlphaStep`, through `models::step::SnnTorchStep`), and the engine's
+//! populations run the same functions; this file is the layer around them: the loops over
+//! neurons and time, one copy per (model, reset) pair, the readout and the gradient sums.
+//! (The unfactored backward pass takes m̄_t of `Alpha` as its direct term, without adding
+//! k_{t+1}·0·m̄_{t+1}: the factored pass always did so, and the two differ at most in the
+//! sign of a zero.)
+//!
 //! x̄_t = ∂L/∂x_t is returned per step; the caller turns it into input-weight gradients
 //! (x_t = W1ᵀ·input_t + b1, so ∂L/∂W1 += input_t ⊗ x̄_t). This is checked against snnTorch's
 //! autograd on the reference network of `snntorch_reference.json` (`bptt`).
@@ -38,6 +47,10 @@
 #![allow(clippy::needless_range_loop)]
 
 use crate::file::Reset;
+use crate::models::alpha::AlphaStep;
+use crate::models::lif::LeakyStep;
+use crate::models::step::{heaviside, keep, with_reset, ResetKind, SnnTorchStep};
+use crate::models::synaptic::SynapticStep;
 
 /// The surrogate derivative is part of the graph-file format (`task.*.surrogate`); its math is
 /// here.
@@ -130,11 +143,56 @@ pub struct Trace {
     back: Vec<f64>,
 }
 
+/// Runs `$body` with `$n` bound to the hidden neuron's [`SnnTorchStep`] and the type `$r` to
+/// its [`ResetKind`]: one copy of the loops per (model, reset) pair. `Alpha` is trained with
+/// `Zero` or `NoReset` only (the agents refuse `Subtract`); given `Subtract` it steps without
+/// a reset, as `k_t = 1` and no subtraction always did here.
+macro_rules! with_neuron {
+    ($layers:expr, $n:ident, $r:ident => $body:expr) => {{
+        let thr = $layers.threshold;
+        match $layers.neuron {
+            Hidden::Leaky { beta } => {
+                let $n = LeakyStep { beta, thr };
+                with_reset!($layers.reset, $r => $body)
+            }
+            Hidden::Synaptic { alpha, beta } => {
+                let $n = SynapticStep { alpha, beta, thr };
+                with_reset!($layers.reset, $r => $body)
+            }
+            Hidden::Alpha { alpha, beta, tau } => {
+                let $n = AlphaStep {
+                    alpha,
+                    beta,
+                    tau,
+                    thr,
+                };
+                let reset = match $layers.reset {
+                    Reset::Subtract => Reset::NoReset,
+                    r => r,
+                };
+                with_reset!(reset, $r => $body)
+            }
+        }
+    }};
+}
+
 impl Layers {
     /// Runs T steps from zero state. `x(t, buf)` writes the hidden input currents of step t
     /// into `buf`; `w2` is hidden × out (row-major by hidden neuron), `b2` the readout bias.
     pub fn forward(
         &self,
+        steps: usize,
+        x: impl FnMut(usize, &mut [f64]),
+        w2: &[f64],
+        b2: Option<&[f64]>,
+        tr: &mut Trace,
+    ) {
+        with_neuron!(self, n, R => self.forward_with::<_, R>(n, steps, x, w2, b2, tr))
+    }
+
+    fn forward_with<N: SnnTorchStep<f64>, R: ResetKind>(
+        &self,
+        neuron: N,
         steps: usize,
         mut x: impl FnMut(usize, &mut [f64]),
         w2: &[f64],
@@ -162,32 +220,20 @@ impl Layers {
         for t in 0..steps {
             x(t, &mut cur);
             let row = t * h..(t + 1) * h;
+            let (mem_now, syn, inh) =
+                (&mut tr.mem_now[..h], &mut tr.syn[..h], &mut tr.syn_inh[..h]);
+            let (mem, reset, spk) = (
+                &mut tr.mem[row.clone()],
+                &mut tr.reset[row.clone()],
+                &mut tr.spk[row.clone()],
+            );
             for j in 0..h {
-                let prev = tr.mem_now[j];
-                let r = if prev > theta { 1.0 } else { 0.0 };
-                let (k, s) = match self.reset {
-                    Reset::Zero => (1.0 - r, 0.0),
-                    Reset::Subtract => (1.0, theta * r),
-                    Reset::NoReset => (1.0, 0.0),
-                };
-                let m = match self.neuron {
-                    Hidden::Leaky { beta } => k * beta * prev + cur[j] - s,
-                    Hidden::Synaptic { alpha, beta } => {
-                        tr.syn[j] = alpha * tr.syn[j] + cur[j];
-                        k * (beta * prev + tr.syn[j]) - s
-                    }
-                    Hidden::Alpha { alpha, beta, tau } => {
-                        let e = alpha * tr.syn[j] + cur[j];
-                        let n = beta * tr.syn_inh[j] - cur[j];
-                        tr.syn[j] = k * e;
-                        tr.syn_inh[j] = k * n;
-                        k * (tau * (e + n))
-                    }
-                };
-                tr.mem_now[j] = m;
-                tr.mem[row.start + j] = m;
-                tr.reset[row.start + j] = r;
-                tr.spk[row.start + j] = if m > theta { 1.0 } else { 0.0 };
+                let r = heaviside(mem_now[j], theta);
+                neuron.step::<R>(r, cur[j], &mut mem_now[j], &mut syn[j], &mut inh[j]);
+                let m = mem_now[j];
+                mem[j] = m;
+                reset[j] = r;
+                spk[j] = heaviside(m, theta);
             }
             let (prev_out, this_out) = tr.out.split_at_mut(t * o);
             let this_out = &mut this_out[..o];
@@ -220,14 +266,28 @@ impl Layers {
         w2: &[f64],
         g_x: &mut [f64],
         g_w2: &mut [f64],
+        g_b2: Option<&mut [f64]>,
+    ) {
+        with_neuron!(self, n, R => self.backward_with::<_, R>(n, tr, g_out, w2, g_x, g_w2, g_b2))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn backward_with<N: SnnTorchStep<f64>, R: ResetKind>(
+        &self,
+        neuron: N,
+        tr: &Trace,
+        g_out: &[f64],
+        w2: &[f64],
+        g_x: &mut [f64],
+        g_w2: &mut [f64],
         mut g_b2: Option<&mut [f64]>,
     ) {
         let (h, o, steps) = (self.hidden, self.out, tr.steps);
         let mut o_bar = vec![0.0; o];
         let mut m_next = vec![0.0; h]; // m̄_{t+1}
         let mut k_next = vec![0.0; h]; // k_{t+1}
-        let mut s_next = vec![0.0; h]; // s̄_{t+1} (Alpha: ē_{t+1})
-        let mut n_next = vec![0.0; h]; // Alpha: n̄_{t+1}
+        let mut a_next = vec![0.0; h]; // s̄_{t+1} (Alpha: ē_{t+1})
+        let mut b_next = vec![0.0; h]; // Alpha: n̄_{t+1}
         for t in (0..steps).rev() {
             for c in 0..o {
                 o_bar[c] = g_out[t * o + c] + self.beta_out * o_bar[c];
@@ -250,34 +310,16 @@ impl Layers {
                 for c in 0..o {
                     d_spk += wr[c] * o_bar[c];
                 }
-                let beta = match self.neuron {
-                    Hidden::Leaky { beta } | Hidden::Synaptic { beta, .. } => beta,
-                    // The membrane has no recurrence of its own.
-                    Hidden::Alpha { .. } => 0.0,
-                };
-                let m_bar = d_spk * self.surrogate.grad(tr.mem[row + j] - self.threshold)
-                    + k_next[j] * beta * m_next[j];
-                let k_t = match self.reset {
-                    Reset::Zero => 1.0 - tr.reset[row + j],
-                    Reset::Subtract | Reset::NoReset => 1.0,
-                };
-                let x_bar = match self.neuron {
-                    Hidden::Leaky { .. } => m_bar,
-                    Hidden::Synaptic { alpha, .. } => {
-                        let s = k_t * m_bar + alpha * s_next[j];
-                        s_next[j] = s;
-                        s
-                    }
-                    Hidden::Alpha { alpha, beta, tau } => {
-                        let e = k_next[j] * alpha * (s_next[j] + tau * m_next[j]);
-                        let n = k_next[j] * beta * (n_next[j] + tau * m_next[j]);
-                        s_next[j] = e;
-                        n_next[j] = n;
-                        k_t * (e - n)
-                    }
-                };
-                g_x[row + j] = x_bar;
-                m_next[j] = m_bar;
+                let drive = d_spk * self.surrogate.grad(tr.mem[row + j] - self.threshold);
+                let k_t = keep::<R, f64>(tr.reset[row + j]);
+                g_x[row + j] = neuron.adjoint(
+                    drive,
+                    k_t,
+                    k_next[j],
+                    &mut m_next[j],
+                    &mut a_next[j],
+                    &mut b_next[j],
+                );
                 k_next[j] = k_t;
             }
         }
@@ -291,90 +333,53 @@ impl Layers {
 /// ```text
 /// ∂L/∂W2[j,c] = dz_c·q_j,       q_j = Σ_t κ_t·spk_t,j,   κ_t = (1/T)·Σ_{s≥t} β_r^(s−t)
 /// Σ_t ∂L/∂x_t,j = u_j·ν_j,      u = W2·dz,  ν_j = Σ_t λ_t,j
-/// μ_t = κ_t·σ'(mem_t − θ) + k_{t+1}·β·μ_{t+1};  λ_t = μ_t (Leaky), λ_t = k_t·μ_t + α·λ_{t+1} (Synaptic)
 /// ```
 ///
-/// so a decision keeps q and ν (two vectors of the hidden size) instead of its whole trace,
-/// and its gradient can be formed later for any dz (for REINFORCE: once the advantage is
-/// known). [`Layers::backward`] computes the same numbers unfactored (tested).
+/// with λ_t the x̄_t of the neuron's backward recursion driven by κ_t·σ'(mem_t − θ) instead of
+/// (W2·ō_t)·σ'(mem_t − θ) (the model's [`SnnTorchStep::adjoint`]); for `Leaky`,
+/// μ_t = κ_t·σ'(mem_t − θ) + k_{t+1}·β·μ_{t+1} and λ_t = μ_t. So a decision keeps q and ν
+/// (two vectors of the hidden size) instead of its whole trace, and its gradient can be formed
+/// later for any dz (for REINFORCE: once the advantage is known). [`Layers::backward`] computes
+/// the same numbers unfactored (tested).
 impl Layers {
     /// Writes q and ν of a decision (see the type's documentation) for a trace of `tr.steps`
     /// steps.
     pub fn policy_factors(&self, tr: &mut Trace, q: &mut [f64], nu: &mut [f64]) {
-        let (h, steps) = (self.hidden, tr.steps);
-        let zero = matches!(self.reset, Reset::Zero);
-        q.iter_mut().for_each(|x| *x = 0.0);
-        nu.iter_mut().for_each(|x| *x = 0.0);
-        if let Hidden::Alpha { alpha, beta, tau } = self.neuron {
-            self.alpha_factors(tr, q, nu, (alpha, beta, tau));
-            return;
-        }
-        let (alpha, beta) = match self.neuron {
-            Hidden::Leaky { beta } => (0.0, beta),
-            Hidden::Synaptic { alpha, beta } => (alpha, beta),
-            Hidden::Alpha { .. } => unreachable!("handled above"),
-        };
-        let synaptic = matches!(self.neuron, Hidden::Synaptic { .. });
-        let mut back = std::mem::take(&mut tr.back);
-        back.clear();
-        back.resize(3 * h, 0.0);
-        let (mu, rest) = back.split_at_mut(h);
-        let (lam, k_next) = rest.split_at_mut(h);
-        let mut kappa = 0.0;
-        for t in (0..steps).rev() {
-            kappa = 1.0 / steps as f64 + self.beta_out * kappa;
-            let row = t * h;
-            for j in 0..h {
-                q[j] += kappa * tr.spk[row + j];
-                let m = kappa * self.surrogate.grad(tr.mem[row + j] - self.threshold)
-                    + k_next[j] * beta * mu[j];
-                let k_t = if zero { 1.0 - tr.reset[row + j] } else { 1.0 };
-                let l = if synaptic {
-                    k_t * m + alpha * lam[j]
-                } else {
-                    m
-                };
-                mu[j] = m;
-                lam[j] = l;
-                k_next[j] = k_t;
-                nu[j] += l;
-            }
-        }
-        tr.back = back;
+        with_neuron!(self, n, R => self.policy_factors_with::<_, R>(n, tr, q, nu))
     }
 
-    /// [`Layers::policy_factors`] for `Alpha`: μ_t = κ_t·σ'(mem_t − θ),
-    /// ε_t = k_{t+1}·α·(ε_{t+1} + τ_α·μ_{t+1}), η_t = k_{t+1}·β·(η_{t+1} + τ_α·μ_{t+1}),
-    /// λ_t = k_t·(ε_t − η_t); q as for the other neurons, ν = Σ_t λ_t. `q` and `nu` are zero.
-    fn alpha_factors(
+    fn policy_factors_with<N: SnnTorchStep<f64>, R: ResetKind>(
         &self,
+        neuron: N,
         tr: &mut Trace,
         q: &mut [f64],
         nu: &mut [f64],
-        (alpha, beta, tau): (f64, f64, f64),
     ) {
         let (h, steps) = (self.hidden, tr.steps);
-        let zero = matches!(self.reset, Reset::Zero);
+        q.iter_mut().for_each(|x| *x = 0.0);
+        nu.iter_mut().for_each(|x| *x = 0.0);
         let mut back = std::mem::take(&mut tr.back);
         back.clear();
         back.resize(4 * h, 0.0);
         let (mu, rest) = back.split_at_mut(h);
-        let (eps, rest) = rest.split_at_mut(h);
-        let (eta, k_next) = rest.split_at_mut(h);
+        let (a, rest) = rest.split_at_mut(h);
+        let (b, k_next) = rest.split_at_mut(h);
+        let (q, nu) = (&mut q[..h], &mut nu[..h]);
         let mut kappa = 0.0;
         for t in (0..steps).rev() {
             kappa = 1.0 / steps as f64 + self.beta_out * kappa;
             let row = t * h;
+            let (spk, mem, reset) = (
+                &tr.spk[row..row + h],
+                &tr.mem[row..row + h],
+                &tr.reset[row..row + h],
+            );
             for j in 0..h {
-                q[j] += kappa * tr.spk[row + j];
-                let e = k_next[j] * alpha * (eps[j] + tau * mu[j]);
-                let n = k_next[j] * beta * (eta[j] + tau * mu[j]);
-                let k_t = if zero { 1.0 - tr.reset[row + j] } else { 1.0 };
-                mu[j] = kappa * self.surrogate.grad(tr.mem[row + j] - self.threshold);
-                eps[j] = e;
-                eta[j] = n;
+                q[j] += kappa * spk[j];
+                let drive = kappa * self.surrogate.grad(mem[j] - self.threshold);
+                let k_t = keep::<R, f64>(reset[j]);
+                nu[j] += neuron.adjoint(drive, k_t, k_next[j], &mut mu[j], &mut a[j], &mut b[j]);
                 k_next[j] = k_t;
-                nu[j] += k_t * (e - n);
             }
         }
         tr.back = back;

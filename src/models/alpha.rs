@@ -20,7 +20,17 @@
 //! receptors are x_t (it enters both states, with opposite signs, as in snnTorch).
 //!
 //! State columns: `v` (snnTorch's `mem`), `syn_exc`, `syn_inh`.
+//!
+//! The step of one neuron, and its backward recursion for training (agent::bptt, resets `Zero`
+//! and `NoReset`), is [`AlphaStep`], written once for both (see [`super::step`]). The
+//! membrane has no recurrence of its own, so its adjoint is its direct one:
+//!
+//! ```text
+//! m̄_t = drive_t,   ē_t = k_{t+1}·α·(ē_{t+1} + τ_α·m̄_{t+1}),   n̄_t = k_{t+1}·β·(n̄_{t+1} + τ_α·m̄_{t+1})
+//! x̄_t = k_t·(ē_t − n̄_t)
+//! ```
 
+use super::step::{heaviside, with_reset, ResetKind, Scalar, SnnTorchStep};
 use super::synaptic::decay;
 use super::{chunks, for_chunks, Columns};
 use crate::file::rules::{self, finite, ParamError, ParamResult};
@@ -29,11 +39,48 @@ use crate::Real;
 
 #[derive(Debug, Clone, Copy)]
 struct Consts {
-    alpha: Real,
-    beta: Real,
-    tau_alpha: Real,
-    thr: Real,
+    step: AlphaStep<Real>,
     reset: Reset,
+}
+
+/// The snnTorch `Alpha` step of one neuron; state `mem`, `a` = syn_exc and `b` = syn_inh.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AlphaStep<F> {
+    /// Excitatory decay α.
+    pub alpha: F,
+    /// Inhibitory decay β.
+    pub beta: F,
+    /// τ_α, the factor from the synaptic states to the membrane.
+    pub tau: F,
+    /// Threshold θ (subtracted by the `Subtract` reset).
+    pub thr: F,
+}
+
+impl<F: Scalar> SnnTorchStep<F> for AlphaStep<F> {
+    #[inline(always)]
+    fn step<R: ResetKind>(self, r: F, x: F, mem: &mut F, exc: &mut F, inh: &mut F) {
+        let e = self.alpha * *exc + x;
+        let ni = self.beta * *inh - x;
+        let m = self.tau * (e + ni);
+        let (e_new, i_new, m_new) = match R::RESET {
+            Reset::Zero => ((F::ONE - r) * e, (F::ONE - r) * ni, (F::ONE - r) * m),
+            Reset::Subtract => (e - r * self.thr, ni - r * ni, m + r * *inh),
+            Reset::NoReset => (e, ni, m),
+        };
+        *exc = e_new;
+        *inh = i_new;
+        *mem = m_new;
+    }
+
+    #[inline(always)]
+    fn adjoint(self, drive: F, k_t: F, k_next: F, m: &mut F, e: &mut F, n: &mut F) -> F {
+        let e_bar = k_next * self.alpha * (*e + self.tau * *m);
+        let n_bar = k_next * self.beta * (*n + self.tau * *m);
+        *m = drive;
+        *e = e_bar;
+        *n = n_bar;
+        k_t * (e_bar - n_bar)
+    }
 }
 
 /// A population of snnTorch `Alpha` neurons.
@@ -58,10 +105,12 @@ impl Alpha {
         let alpha = decay(params.alpha, params.tau_exc_ms, dt_ms, 0.9);
         let beta = decay(params.beta, params.tau_inh_ms, dt_ms, 0.8);
         let k = Consts {
-            alpha: alpha as Real,
-            beta: beta as Real,
-            tau_alpha: (alpha.ln() / (beta.ln() - alpha.ln()) + 1.0) as Real,
-            thr: params.threshold as Real,
+            step: AlphaStep {
+                alpha: alpha as Real,
+                beta: beta as Real,
+                tau: (alpha.ln() / (beta.ln() - alpha.ln()) + 1.0) as Real,
+                thr: params.threshold as Real,
+            },
             reset: params.reset,
         };
         Alpha {
@@ -76,12 +125,12 @@ impl Alpha {
 
     /// The decays per step (α, β).
     pub fn decays(&self) -> (Real, Real) {
-        (self.k.alpha, self.k.beta)
+        (self.k.step.alpha, self.k.step.beta)
     }
 
     /// τ_α = ln α / (ln β − ln α) + 1, the factor from the synaptic states to the membrane.
     pub fn tau_alpha(&self) -> Real {
-        self.k.tau_alpha
+        self.k.step.tau
     }
 
     /// One step for every neuron: the input due this step (`due_*`) is x_t and is zeroed;
@@ -103,12 +152,17 @@ impl Alpha {
         for_chunks(
             cols,
             outs,
-            &|c: Columns<5, 1>, offset, out: &mut Vec<u32>| update_chunk(&k, c, offset, out),
+            &|c: Columns<5, 1>, offset, out: &mut Vec<u32>| with_reset!(k.reset, R => update_chunk::<R>(k.step, c, offset, out)),
         );
     }
 }
 
-fn update_chunk(k: &Consts, c: Columns<5, 1>, offset: u32, out: &mut Vec<u32>) {
+fn update_chunk<R: ResetKind>(
+    k: AlphaStep<Real>,
+    c: Columns<5, 1>,
+    offset: u32,
+    out: &mut Vec<u32>,
+) {
     let [v, se, si, de, di] = c.rw;
     let [iext] = c.ro;
     let n = v.len();
@@ -123,18 +177,8 @@ fn update_chunk(k: &Consts, c: Columns<5, 1>, offset: u32, out: &mut Vec<u32>) {
         let x = (de[j] + di[j]) + iext[j];
         de[j] = 0.0;
         di[j] = 0.0;
-        let r: Real = if v[j] > k.thr { 1.0 } else { 0.0 };
-        let e = k.alpha * se[j] + x;
-        let ni = k.beta * si[j] - x;
-        let m = k.tau_alpha * (e + ni);
-        let (e_new, i_new, m_new) = match k.reset {
-            Reset::Zero => ((1.0 - r) * e, (1.0 - r) * ni, (1.0 - r) * m),
-            Reset::Subtract => (e - r * k.thr, ni - r * ni, m + r * si[j]),
-            Reset::NoReset => (e, ni, m),
-        };
-        se[j] = e_new;
-        si[j] = i_new;
-        v[j] = m_new;
+        let r = heaviside(v[j], k.thr);
+        k.step::<R>(r, x, &mut v[j], &mut se[j], &mut si[j]);
     }
     for (j, &m) in v.iter().enumerate() {
         if m > k.thr {

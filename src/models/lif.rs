@@ -39,7 +39,15 @@
 //! β is given, or exp(−dt/τ_m). The `v` column holds snnTorch's `mem` (plus v_rest), before the
 //! delayed reset, so with v_rest = v_reset = 0 and R = 1 the arithmetic is snnTorch's.
 //! `i_exc` and `i_inh` stay zero: delivered input enters v in the step it is delivered.
+//!
+//! The `Subtract` and `NoReset` updates, and training's `Leaky` neuron (agent::bptt, with
+//! m_reset = 0 and its backward recursion m̄_t = drive_t + k_{t+1}·β·m̄_{t+1}, x̄_t = m̄_t),
+//! are [`LeakyStep`], written once for both (see [`super::step`]). The engine's `Zero` keeps
+//! its own line, [`zero_to`]: it resets to v_reset, so its order of operations is not that of
+//! training's k_t·β·m_{t−1} + x_t (with v_reset = v_rest the two differ at most in the sign
+//! of a zero membrane), and both keep their results bit for bit.
 
+use super::step::{with_reset, ResetKind, Scalar, SnnTorchStep};
 use super::{chunks, for_chunks, refractory_steps, Reads, Split};
 use crate::file::rules::{finite, positive, refractory, unit_interval, ParamResult};
 use crate::file::{LifIntegration, LifParams, Reset};
@@ -413,6 +421,42 @@ fn exact_block<const MARK: bool, const DUE: bool, const EXT: bool>(
     }
 }
 
+/// The snnTorch `Leaky` step of one neuron, in the frame m = v − v_rest; state `mem` only.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LeakyStep<F> {
+    /// Membrane decay β.
+    pub beta: F,
+    /// Threshold θ = v_th − v_rest (subtracted by the `Subtract` reset).
+    pub thr: F,
+}
+
+impl<F: Scalar> SnnTorchStep<F> for LeakyStep<F> {
+    /// `Zero` here is training's k_t·β·m_{t−1} + x_t (reset to 0); the engine's `Zero`, which
+    /// resets to v_reset, is [`zero_to`].
+    #[inline(always)]
+    fn step<R: ResetKind>(self, r: F, x: F, mem: &mut F, _: &mut F, _: &mut F) {
+        *mem = match R::RESET {
+            Reset::Subtract => (self.beta * *mem + x) - r * self.thr,
+            Reset::Zero => (F::ONE - r) * self.beta * *mem + x,
+            Reset::NoReset => self.beta * *mem + x,
+        };
+    }
+
+    #[inline(always)]
+    fn adjoint(self, drive: F, _: F, k_next: F, m: &mut F, _: &mut F, _: &mut F) -> F {
+        let m_bar = drive + k_next * self.beta * *m;
+        *m = m_bar;
+        m_bar
+    }
+}
+
+/// The engine's `Zero` reset of the snnTorch `Leaky` update, to m_reset = v_reset − v_rest:
+/// β·((1 − r)·m + r·m_reset) + x.
+#[inline(always)]
+pub fn zero_to<F: Scalar>(beta: F, r: F, m: F, m_reset: F, x: F) -> F {
+    beta * ((F::ONE - r) * m + r * m_reset) + x
+}
+
 /// The snnTorch `Leaky` update of one chunk (see the module documentation): the reset comes
 /// from the stored (unreset) membrane of the previous step, the spike from the new one.
 fn leaky_chunk(
@@ -423,23 +467,37 @@ fn leaky_chunk(
     offset: u32,
     out: &mut Vec<u32>,
 ) {
+    with_reset!(reset, R => leaky_chunk_with::<R>(p, beta, c, offset, out))
+}
+
+fn leaky_chunk_with<R: ResetKind>(
+    p: &LifPropagators,
+    beta: Real,
+    c: Cols,
+    offset: u32,
+    out: &mut Vec<u32>,
+) {
     let n = c.v.len();
     let (v, iext) = (c.v, &c.iext[..n]);
     let (de, di) = (&mut c.de[..n], &mut c.di[..n]);
-    let theta = p.v_th - p.v_rest;
+    let step = LeakyStep {
+        beta,
+        thr: p.v_th - p.v_rest,
+    };
     let m_reset = p.v_reset - p.v_rest;
+    let (mut na, mut nb) = (0.0, 0.0);
     for k in 0..n {
         let x = p.r * (((de[k] + di[k]) + p.i_bias) + iext[k]);
         de[k] = 0.0;
         di[k] = 0.0;
         let r: Real = if v[k] > p.v_th { 1.0 } else { 0.0 };
-        let m = v[k] - p.v_rest;
-        let m_new = match reset {
-            Reset::Subtract => (beta * m + x) - r * theta,
-            Reset::Zero => beta * ((1.0 - r) * m + r * m_reset) + x,
-            Reset::NoReset => beta * m + x,
-        };
-        v[k] = p.v_rest + m_new;
+        let mut m = v[k] - p.v_rest;
+        if matches!(R::RESET, Reset::Zero) {
+            m = zero_to(beta, r, m, m_reset, x);
+        } else {
+            step.step::<R>(r, x, &mut m, &mut na, &mut nb);
+        }
+        v[k] = p.v_rest + m;
     }
     for (k, &vk) in v.iter().enumerate() {
         if vk > p.v_th {

@@ -11,6 +11,10 @@
 //! through which the file layer's validation reaches them, and [`load`], [`load_source`] and
 //! [`validate_parsed`] are the entry points that read a graph file with them: the file layer
 //! knows no model, so loading with the checks starts here.
+//!
+//! The discrete (snnTorch) models also give the step of one neuron and its backward recursion
+//! as [`step::SnnTorchStep`], so that training (agent::bptt) runs the engine's dynamics rather
+//! than a copy of them.
 
 pub mod adex;
 pub mod alif;
@@ -22,6 +26,7 @@ pub mod observation;
 pub mod poisson;
 pub mod remap;
 pub mod spike_times;
+pub mod step;
 pub mod synaptic;
 
 use crate::error::Result;

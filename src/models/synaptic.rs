@@ -22,7 +22,15 @@
 //! input x_t of that step; inhibitory weights are negative. `Dc` stimuli add to x_t.
 //!
 //! State columns: `v` (snnTorch's `mem`, before the delayed reset) and `syn`.
+//!
+//! The step of one neuron, and its backward recursion for training (agent::bptt), is
+//! [`SynapticStep`], written once for both (see [`super::step`]):
+//!
+//! ```text
+//! m̄_t = drive_t + k_{t+1}·β·m̄_{t+1},   s̄_t = k_t·m̄_t + α·s̄_{t+1},   x̄_t = s̄_t
+//! ```
 
+use super::step::{heaviside, with_reset, ResetKind, Scalar, SnnTorchStep};
 use super::{chunks, for_chunks, Columns};
 use crate::file::rules::{self, finite, ParamResult};
 use crate::file::{Reset, SynapticParams};
@@ -31,10 +39,42 @@ use crate::Real;
 /// Constants of one (parameters, dt).
 #[derive(Debug, Clone, Copy)]
 struct Consts {
-    alpha: Real,
-    beta: Real,
-    thr: Real,
+    step: SynapticStep<Real>,
     reset: Reset,
+}
+
+/// The snnTorch `Synaptic` step of one neuron; state `mem` and `a` = syn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SynapticStep<F> {
+    /// Synaptic decay α.
+    pub alpha: F,
+    /// Membrane decay β.
+    pub beta: F,
+    /// Threshold θ (subtracted by the `Subtract` reset).
+    pub thr: F,
+}
+
+impl<F: Scalar> SnnTorchStep<F> for SynapticStep<F> {
+    #[inline(always)]
+    fn step<R: ResetKind>(self, r: F, x: F, mem: &mut F, syn: &mut F, _: &mut F) {
+        let s = self.alpha * *syn + x;
+        let base = self.beta * *mem + s;
+        *mem = match R::RESET {
+            Reset::Subtract => base - r * self.thr,
+            Reset::Zero => (F::ONE - r) * base,
+            Reset::NoReset => base,
+        };
+        *syn = s;
+    }
+
+    #[inline(always)]
+    fn adjoint(self, drive: F, k_t: F, k_next: F, m: &mut F, s: &mut F, _: &mut F) -> F {
+        let m_bar = drive + k_next * self.beta * *m;
+        let s_bar = k_t * m_bar + self.alpha * *s;
+        *m = m_bar;
+        *s = s_bar;
+        s_bar
+    }
 }
 
 /// α (or β) from a per-step decay or a time constant: the decay as given, else
@@ -65,9 +105,11 @@ impl Synaptic {
     /// `n` neurons with zero state.
     pub fn new(params: SynapticParams, n: usize, dt_ms: f64) -> Self {
         let k = Consts {
-            alpha: (decay(params.alpha, params.tau_syn_ms, dt_ms, 0.8)) as Real,
-            beta: (decay(params.beta, params.tau_mem_ms, dt_ms, 0.9)) as Real,
-            thr: params.threshold as Real,
+            step: SynapticStep {
+                alpha: (decay(params.alpha, params.tau_syn_ms, dt_ms, 0.8)) as Real,
+                beta: (decay(params.beta, params.tau_mem_ms, dt_ms, 0.9)) as Real,
+                thr: params.threshold as Real,
+            },
             reset: params.reset,
         };
         Synaptic {
@@ -81,7 +123,7 @@ impl Synaptic {
 
     /// The decays per step (α, β) in use.
     pub fn decays(&self) -> (Real, Real) {
-        (self.k.alpha, self.k.beta)
+        (self.k.step.alpha, self.k.step.beta)
     }
 
     /// One step for every neuron: the input due this step (`due_*`) is x_t and is zeroed;
@@ -97,29 +139,28 @@ impl Synaptic {
         for_chunks(
             cols,
             outs,
-            &|c: Columns<4, 1>, offset, out: &mut Vec<u32>| update_chunk(&k, c, offset, out),
+            &|c: Columns<4, 1>, offset, out: &mut Vec<u32>| with_reset!(k.reset, R => update_chunk::<R>(k.step, c, offset, out)),
         );
     }
 }
 
-fn update_chunk(k: &Consts, c: Columns<4, 1>, offset: u32, out: &mut Vec<u32>) {
+fn update_chunk<R: ResetKind>(
+    k: SynapticStep<Real>,
+    c: Columns<4, 1>,
+    offset: u32,
+    out: &mut Vec<u32>,
+) {
     let [v, syn, de, di] = c.rw;
     let [iext] = c.ro;
     let n = v.len();
     let (syn, de, di, iext) = (&mut syn[..n], &mut de[..n], &mut di[..n], &iext[..n]);
+    let mut none = 0.0;
     for j in 0..n {
         let x = (de[j] + di[j]) + iext[j];
         de[j] = 0.0;
         di[j] = 0.0;
-        let r: Real = if v[j] > k.thr { 1.0 } else { 0.0 };
-        let s = k.alpha * syn[j] + x;
-        let base = k.beta * v[j] + s;
-        v[j] = match k.reset {
-            Reset::Subtract => base - r * k.thr,
-            Reset::Zero => (1.0 - r) * base,
-            Reset::NoReset => base,
-        };
-        syn[j] = s;
+        let r = heaviside(v[j], k.thr);
+        k.step::<R>(r, x, &mut v[j], &mut syn[j], &mut none);
     }
     for (j, &m) in v.iter().enumerate() {
         if m > k.thr {

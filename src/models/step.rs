@@ -1,0 +1,119 @@
+//! The per-neuron step of the discrete (snnTorch) models, written once for the engine and for
+//! training. Each of those models implements [`SnnTorchStep`] in its own file: `Lif` with
+//! `SnnTorch` integration as [`LeakyStep`](super::lif::LeakyStep),
+//! [`SynapticStep`](super::synaptic::SynapticStep) and [`AlphaStep`](super::alpha::AlphaStep):
+//! the forward update of one neuron and the backward recursion of its adjoints. The engine's
+//! populations call `step` over their columns in the model's floating-point type (`Real`); the
+//! agent's backpropagation through time (agent::bptt) calls `step` and `adjoint` in f64, so the
+//! dynamics and their gradients exist in one place, with one order of operations.
+//!
+//! The reset is a type ([`ResetKind`]), not a value: a loop over neurons is compiled once per
+//! (model, reset) pair, chosen once per call with [`with_reset!`], so no `match` on the reset
+//! runs per neuron.
+
+use crate::file::Reset;
+use std::ops::{Add, Mul, Sub};
+
+/// The floating-point types the step functions run in (f64, and f32 with feature `f32`).
+pub trait Scalar:
+    Copy + PartialOrd + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self>
+{
+    /// 0.
+    const ZERO: Self;
+    /// 1.
+    const ONE: Self;
+}
+
+impl Scalar for f64 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+}
+
+impl Scalar for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+}
+
+/// A reset rule as a type (see the module documentation).
+pub trait ResetKind {
+    /// The rule.
+    const RESET: Reset;
+}
+
+/// [`Reset::Zero`] as a type.
+#[derive(Debug)]
+pub enum ResetZero {}
+/// [`Reset::Subtract`] as a type.
+#[derive(Debug)]
+pub enum ResetSubtract {}
+/// [`Reset::NoReset`] as a type.
+#[derive(Debug)]
+pub enum ResetNone {}
+
+impl ResetKind for ResetZero {
+    const RESET: Reset = Reset::Zero;
+}
+impl ResetKind for ResetSubtract {
+    const RESET: Reset = Reset::Subtract;
+}
+impl ResetKind for ResetNone {
+    const RESET: Reset = Reset::NoReset;
+}
+
+/// Runs `$body` with the type alias `$r` set to the [`ResetKind`] of the value `$reset`.
+#[macro_export]
+macro_rules! with_reset {
+    ($reset:expr, $r:ident => $body:expr) => {
+        match $reset {
+            $crate::file::Reset::Zero => {
+                type $r = $crate::models::step::ResetZero;
+                $body
+            }
+            $crate::file::Reset::Subtract => {
+                type $r = $crate::models::step::ResetSubtract;
+                $body
+            }
+            $crate::file::Reset::NoReset => {
+                type $r = $crate::models::step::ResetNone;
+                $body
+            }
+        }
+    };
+}
+pub use with_reset;
+
+/// H(z − θ) with a strict comparison: 1 if `z > theta`, else 0 (the spike, and the reset of
+/// the next step computed from the same membrane).
+#[inline(always)]
+pub fn heaviside<F: Scalar>(z: F, theta: F) -> F {
+    if z > theta {
+        F::ONE
+    } else {
+        F::ZERO
+    }
+}
+
+/// k_t, the factor a reset r_t leaves on the state in the backward recursions: 1 − r_t for
+/// `Zero`, else 1.
+#[inline(always)]
+pub fn keep<R: ResetKind, F: Scalar>(r: F) -> F {
+    match R::RESET {
+        Reset::Zero => F::ONE - r,
+        Reset::Subtract | Reset::NoReset => F::ONE,
+    }
+}
+
+/// One discrete neuron model: its forward step and the backward recursion of its adjoints.
+/// The state is the membrane and up to two further variables (`a`, `b`); a model that has fewer
+/// leaves the others alone.
+pub trait SnnTorchStep<F: Scalar>: Copy {
+    /// One step of one neuron: `r` is the reset of this step, H(mem_{t−1} − θ) in the caller's
+    /// frame, `x` the input of the step; updates `mem`, `a` and `b` in place.
+    fn step<R: ResetKind>(self, r: F, x: F, mem: &mut F, a: &mut F, b: &mut F);
+
+    /// One step of the backward recursion, from t + 1 to t. `drive` is the membrane's direct
+    /// adjoint, ∂L/∂spk_t·σ'(mem_t − θ); `k_t` and `k_next` are [`keep`] of steps t and t + 1.
+    /// On entry `m`, `a` and `b` hold the adjoints of step t + 1 (zero after the last step), on
+    /// return those of step t. Returns x̄_t = ∂L/∂x_t.
+    fn adjoint(self, drive: F, k_t: F, k_next: F, m: &mut F, a: &mut F, b: &mut F) -> F;
+}

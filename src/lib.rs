@@ -16,6 +16,7 @@ pub mod backend;
 pub mod checkpoint;
 pub mod engine;
 pub mod error;
+pub mod exec;
 pub mod file;
 pub mod graph;
 pub mod io;

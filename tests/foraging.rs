@@ -3,7 +3,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use crate::common::reference;
-use snnsim::agent::bptt::{Hidden, Layers, Surrogate, Trace};
+use snnsim::exec::{Grads, Link, Model, Net, Neuron, Params, Pop, PopKind, Seq, Storage, Surrogate, Trace};
 use snnsim::file::Reset;
 
 fn matrix(v: &serde_json::Value) -> Vec<Vec<f64>> {
@@ -30,7 +30,7 @@ fn vector(v: &serde_json::Value) -> Vec<f64> {
 
 /// The reference network of `snntorch_reference.json` (`bptt`): 3 inputs → Linear(3,4) →
 /// Leaky(β 0.9, subtract) → Linear(4,2) → Leaky(β 0.9, reset none); loss = Σ mem2 after step
-/// 20. Our f64 BPTT must match the all-float64 autograd (`grads_pure_float64`) within 1e-9
+/// 20. The executor's f64 forward and backward passes must match the all-float64 autograd (`grads_pure_float64`) within 1e-9
 /// relative, and snnTorch's own float64 gradients (which pass through float32 spike tensors,
 /// ~1e-7 rounding) within 1e-6, for both surrogates; the forward trace must match too.
 #[test]
@@ -57,27 +57,51 @@ fn bptt_matches_snntorch_autograd() {
         ("atan_alpha2", Surrogate::Atan { alpha: 2.0 }),
     ] {
         let reference = &b["float64"][name];
-        let l = Layers {
-            hidden: 4,
-            out: 2,
-            neuron: Hidden::Leaky { beta: 0.9 },
+        let hidden = Neuron {
+            model: Model::Leaky { beta: 0.9 },
             reset: Reset::Subtract,
             threshold: 1.0,
-            beta_out: 0.9,
-            surrogate: sur,
         };
+        let readout = Neuron {
+            model: Model::Leaky { beta: 0.9 },
+            reset: Reset::NoReset,
+            threshold: 1.0,
+        };
+        let pop = |name: &str, size, kind| Pop {
+            name: name.into(),
+            size,
+            kind,
+        };
+        let link = |name: &str, pre, post| Link {
+            name: name.into(),
+            pre,
+            post,
+            recurrent: false,
+            storage: Storage::Dense,
+        };
+        let net = Net::new(
+            vec![
+                pop("in", 3, PopKind::Input),
+                pop("fc1", 4, PopKind::Neurons(hidden)),
+                pop("fc2", 2, PopKind::Neurons(readout)),
+            ],
+            vec![link("w1", 0, 1), link("w2", 1, 2)],
+            vec![2],
+            sur,
+        )
+        .unwrap();
+        // Our weights are pre × post (torch's transposed).
+        let w1_ours: Vec<f64> = (0..3)
+            .flat_map(|i| (0..4).map(move |j| (i, j)))
+            .map(|(i, j)| w1[j][i])
+            .collect();
+        let p = Params {
+            weights: vec![&w1_ours, &w2],
+            biases: vec![None, Some(&b1), Some(&b2)],
+        };
+        let x: Vec<f64> = inputs.concat();
         let mut tr = Trace::default();
-        l.forward(
-            steps,
-            |t, cur| {
-                for (j, c) in cur.iter_mut().enumerate() {
-                    *c = b1[j] + (0..3).map(|i| w1[j][i] * inputs[t][i]).sum::<f64>();
-                }
-            },
-            &w2,
-            Some(&b2),
-            &mut tr,
-        );
+        net.forward(&p, steps, &[Seq::Dense(&x)], &mut tr);
         // Forward: membranes and spikes of both layers, within 1e-12.
         let mem1 = matrix(&reference["trace"]["mem1"]);
         let spk1 = matrix(&reference["trace"]["spk1"]);
@@ -85,49 +109,43 @@ fn bptt_matches_snntorch_autograd() {
         for t in 0..steps {
             for j in 0..4 {
                 assert!(
-                    (tr.mem[t * 4 + j] - mem1[t][j]).abs() < 1e-12,
+                    (tr.mem(1, t)[j] - mem1[t][j]).abs() < 1e-12,
                     "{name} mem1[{t}][{j}]"
                 );
-                assert_eq!(tr.spk[t * 4 + j], spk1[t][j], "{name} spk1[{t}][{j}]");
+                assert_eq!(tr.spk(1, t)[j], spk1[t][j], "{name} spk1[{t}][{j}]");
             }
             for c in 0..2 {
                 assert!(
-                    (tr.out[t * 2 + c] - mem2[t][c]).abs() < 1e-12,
+                    (tr.mem(2, t)[c] - mem2[t][c]).abs() < 1e-12,
                     "{name} mem2[{t}][{c}]"
                 );
             }
         }
-        let loss: f64 = tr.out[(steps - 1) * 2..].iter().sum();
+        let loss: f64 = tr.mem(2, steps - 1).iter().sum();
         assert!((loss - reference["loss"].as_f64().unwrap()).abs() < 1e-12);
 
         let mut g_out = vec![0.0; steps * 2];
         g_out[(steps - 1) * 2] = 1.0;
         g_out[(steps - 1) * 2 + 1] = 1.0;
-        let mut g_x = vec![0.0; steps * 4];
-        let mut g_w2 = vec![0.0; 8];
-        let mut g_b2 = vec![0.0; 2];
-        l.backward(&tr, &g_out, &w2, &mut g_x, &mut g_w2, Some(&mut g_b2));
-        let mut g_w1 = vec![vec![0.0; 3]; 4];
-        let mut g_b1 = vec![0.0; 4];
-        for t in 0..steps {
-            for j in 0..4 {
-                g_b1[j] += g_x[t * 4 + j];
-                for i in 0..3 {
-                    g_w1[j][i] += g_x[t * 4 + j] * inputs[t][i];
-                }
-            }
-        }
+        let mut g = Grads::zeros(&p);
+        net.backward(&p, &mut tr, &[&g_out], &mut g);
         let ours: Vec<(&str, Vec<f64>)> = vec![
-            ("fc1.weight", g_w1.concat()),
-            ("fc1.bias", g_b1.clone()),
+            (
+                "fc1.weight",
+                (0..4)
+                    .flat_map(|j| (0..3).map(move |i| (i, j)))
+                    .map(|(i, j)| g.weights[0][i * 4 + j])
+                    .collect(),
+            ),
+            ("fc1.bias", g.biases[1].clone()),
             (
                 "fc2.weight",
                 (0..2)
                     .flat_map(|c| (0..4).map(move |j| (j, c)))
-                    .map(|(j, c)| g_w2[j * 2 + c])
+                    .map(|(j, c)| g.weights[1][j * 2 + c])
                     .collect(),
             ),
-            ("fc2.bias", g_b2.clone()),
+            ("fc2.bias", g.biases[2].clone()),
         ];
         for (key, tol, source) in [(1e-9, "grads_pure_float64"), (1e-6, "grads")]
             .iter()

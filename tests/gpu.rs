@@ -297,12 +297,12 @@ fn device_chacha8_matches_the_cpu_streams() {
 }
 
 /// The batched agents' kernel code (hip/agent.hip), run on the host, computes a decision of
-/// several agents exactly as the CPU agent does (src/agent/bptt.rs and the logits of
-/// src/agent/train.rs): membranes, spikes, resets, logits, q and ν bit for bit, for every
+/// several agents exactly as the CPU agent does (the executor, src/exec/, and the logits of
+/// src/agent/policy_net.rs): membranes, spikes, resets, logits, q and ν bit for bit, for every
 /// hidden neuron, reset and surrogate. Needs a GPU build, not a device.
 #[test]
 fn agent_kernel_code_computes_the_cpu_agents_decisions_bit_for_bit() {
-    use snnsim::agent::bptt::{Hidden, Layers, Surrogate, Trace};
+    use snnsim::exec::{Link, Model, Net, Neuron, Params, Pop, PopKind, Seq, Storage, Surrogate, Trace};
     use snnsim::agent::train::kernel_layers;
     use snnsim::file::Reset;
     use snnsim_kernels::ffi::{AGENT_RESET, AGENT_SPIKE};
@@ -332,15 +332,15 @@ fn agent_kernel_code_computes_the_cpu_agents_decisions_bit_for_bit() {
     let (alpha, beta) = (0.9f64, 0.8f64);
     let tau = alpha.ln() / (beta.ln() - alpha.ln()) + 1.0;
     let neurons = [
-        (Hidden::Leaky { beta: 0.95 }, &[Reset::Zero, Reset::Subtract, Reset::NoReset][..]),
+        (Model::Leaky { beta: 0.95 }, &[Reset::Zero, Reset::Subtract, Reset::NoReset][..]),
         (
-            Hidden::Synaptic {
+            Model::Synaptic {
                 alpha: 0.9,
                 beta: 0.95,
             },
             &[Reset::Zero, Reset::Subtract, Reset::NoReset][..],
         ),
-        (Hidden::Alpha { alpha, beta, tau }, &[Reset::Zero, Reset::NoReset][..]),
+        (Model::Alpha { alpha, beta, tau }, &[Reset::Zero, Reset::NoReset][..]),
     ];
     let surrogates = [
         Surrogate::FastSigmoid { slope: 25.0 },
@@ -351,53 +351,71 @@ fn agent_kernel_code_computes_the_cpu_agents_decisions_bit_for_bit() {
     for (neuron, resets) in neurons {
         for &reset in resets {
             for surrogate in surrogates {
-                let layers = Layers {
-                    hidden: h,
-                    out: o,
-                    neuron,
+                let hidden = Neuron {
+                    model: neuron,
                     reset,
                     threshold: 1.0,
-                    beta_out: 0.85,
-                    surrogate,
                 };
-                let kl = kernel_layers(&layers, steps);
+                let readout = Neuron {
+                    model: Model::Leaky { beta: 0.85 },
+                    reset: Reset::NoReset,
+                    threshold: 1e9,
+                };
+                let pop = |name: &str, size, kind| Pop { name: name.into(), size, kind };
+                let link = |name: &str, pre, post| Link {
+                    name: name.into(),
+                    pre,
+                    post,
+                    recurrent: false,
+                    storage: Storage::Dense,
+                };
+                let net = Net::new(
+                    vec![
+                        pop("in", n_in, PopKind::Input),
+                        pop("h", h, PopKind::Neurons(hidden)),
+                        pop("out", o, PopKind::Neurons(readout)),
+                    ],
+                    vec![link("w1", 0, 1), link("w2", 1, 2)],
+                    vec![2],
+                    surrogate,
+                )
+                .unwrap();
+                let shape = net.shallow().unwrap();
+                let params = Params::weights(&net, vec![&w1, &w2]);
+                let kl = kernel_layers(&net, shape, steps);
                 let got = backend::kernels::agent_decide_host(&kl, &w1, &w2, &active, &starts)
                     .expect("a GPU build")
                     .expect("valid arguments");
                 let case = format!("{neuron:?} {reset:?} {surrogate:?}");
                 let mut tr = Trace::default();
                 for (a, l) in lists.iter().enumerate() {
-                    let mut cur = vec![0.0; h];
-                    for &i in *l {
-                        for j in 0..h {
-                            cur[j] += w1[i as usize * h + j];
-                        }
-                    }
-                    layers.forward(steps, |_, b| b.copy_from_slice(&cur), &w2, None, &mut tr);
+                    let inputs: Vec<(u32, f64)> = l.iter().map(|&i| (i, 1.0)).collect();
+                    net.forward(&params, steps, &[Seq::Constant(&inputs)], &mut tr);
+                    let (mem, spk, reset) = (&tr.pops[1].mem, &tr.pops[1].spk, &tr.pops[1].reset);
                     for t in 0..steps {
                         for j in 0..h {
                             let k = (a * steps + t) * h + j;
                             let f = got.flags[k];
-                            assert_eq!(got.mem[k].to_bits(), tr.mem[t * h + j].to_bits(), "{case}: mem a{a} t{t} j{j}");
-                            assert_eq!(f & AGENT_SPIKE != 0, tr.spk[t * h + j] != 0.0, "{case}: spike a{a} t{t} j{j}");
-                            assert_eq!(f & AGENT_RESET != 0, tr.reset[t * h + j] != 0.0, "{case}: reset a{a} t{t} j{j}");
+                            assert_eq!(got.mem[k].to_bits(), mem[t * h + j].to_bits(), "{case}: mem a{a} t{t} j{j}");
+                            assert_eq!(f & AGENT_SPIKE != 0, spk[t * h + j] != 0.0, "{case}: spike a{a} t{t} j{j}");
+                            assert_eq!(f & AGENT_RESET != 0, reset[t * h + j] != 0.0, "{case}: reset a{a} t{t} j{j}");
                             total_spikes += usize::from(f & AGENT_SPIKE != 0);
                             total_resets += usize::from(f & AGENT_RESET != 0);
                         }
                     }
                     for j in 0..h {
-                        let n = (0..steps).filter(|t| tr.spk[t * h + j] != 0.0).count();
+                        let n = (0..steps).filter(|t| spk[t * h + j] != 0.0).count();
                         assert_eq!(got.counts[a * h + j] as usize, n, "{case}: count a{a} j{j}");
                     }
                     for c in 0..o {
                         let mut z = 0.0;
                         for t in 0..steps {
-                            z += tr.out[t * o + c] / steps as f64;
+                            z += tr.mem(2, t)[c] / steps as f64;
                         }
                         assert_eq!(got.z[a * o + c].to_bits(), z.to_bits(), "{case}: z a{a} c{c}");
                     }
                     let (mut q, mut nu) = (vec![0.0; h], vec![0.0; h]);
-                    layers.policy_factors(&mut tr, &mut q, &mut nu);
+                    net.policy_factors(shape, &mut tr, &mut q, &mut nu);
                     for j in 0..h {
                         assert_eq!(got.q[a * h + j].to_bits(), q[j].to_bits(), "{case}: q a{a} j{j}");
                         assert_eq!(got.nu[a * h + j].to_bits(), nu[j].to_bits(), "{case}: nu a{a} j{j}");

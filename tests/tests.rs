@@ -39,4 +39,5 @@ f64_only!(
     signals,
     single_neuron,
     structure,
+    training,
 );

@@ -1,5 +1,6 @@
 // The batched foraging agents' dense parts: one decision of a whole batch of agents in one
-// launch (src/agent/bptt.rs is the reference; src/agent/train.rs drives both).
+// launch. The reference is the executor (src/exec/) on the agents' network: inputs → one
+// hidden population → one leaky readout; src/agent/train.rs drives both.
 //
 // One block per agent. Each thread owns hidden neurons j (strided by the block size) and
 // runs, for its neuron and in the CPU's order and operations:
@@ -8,9 +9,10 @@
 //              previous membrane, detached), keeping each step's membrane and spike/reset;
 //   backward   the factored surrogate-gradient pass of the decision (Layers::policy_factors):
 //              q_j = sum_t kappa_t spk_t,j and nu_j = sum_t lambda_t,j.
-// Then, after one barrier, each thread owns readout units c: the leaky readout over the T
-// steps, summing the rows of the dense readout matrix w2 of the neurons that spiked, in index
-// order (as the CPU), and the logit z_c = the mean readout membrane.
+// Then, after one barrier, each thread owns readout units c: the readout population over the
+// T steps, as the executor steps a population: its input x_t = the rows of the dense readout
+// matrix w2 of the neurons that spiked, summed in index order, then the model's step
+// (Leaky, reset none: out_t = beta_out·out_{t-1} + x_t); the logit z_c = the mean membrane.
 //
 // The per-neuron and per-unit work are __host__ __device__ functions: snnk_agent_decide_host
 // runs them in plain loops on the host, so a machine without a GPU checks the arithmetic
@@ -22,7 +24,7 @@
 
 namespace {
 
-// dspk/dmem at u = mem - threshold (bptt.rs, Surrogate::grad).
+// dspk/dmem at u = mem - threshold (src/exec/neuron.rs, Surrogate::grad).
 __host__ __device__ inline double snnk_surrogate(const SnnkAgentLayers& L, double u) {
     switch (L.surrogate) {
         case SNNK_SURROGATE_SIGMOID: {
@@ -114,19 +116,20 @@ __host__ __device__ inline void snnk_agent_neuron(const SnnkAgentLayers& L, cons
     nu[(size_t)a * h + j] = nuj;
 }
 
-// Readout unit c of one agent: out_t = beta_out·out_{t-1} + 0 + the w2 rows of the neurons
-// that spiked at t (index order); z_c = sum_t out_t / T.
+// Readout unit c of one agent: x_t = the w2 rows of the neurons that spiked at t (index
+// order), out_t = beta_out·out_{t-1} + x_t; z_c = sum_t out_t / T.
 __host__ __device__ inline void snnk_agent_readout(const SnnkAgentLayers& L, const double* w2,
                                                    uint32_t a, uint32_t c, const uint8_t* flags,
                                                    double* z) {
     const uint32_t h = L.hidden, o = L.out, T = L.steps;
     double out = 0.0, zc = 0.0;
     for (uint32_t t = 0; t < T; ++t) {
-        out = L.beta_out * out + 0.0;
         const uint8_t* f = flags + ((size_t)a * T + t) * h;
+        double x = 0.0;
         for (uint32_t j = 0; j < h; ++j) {
-            if (f[j] & SNNK_AGENT_SPIKE) out += w2[(size_t)j * o + c];
+            if (f[j] & SNNK_AGENT_SPIKE) x += w2[(size_t)j * o + c];
         }
+        out = L.beta_out * out + x;
         zc += out / (double)T;
     }
     z[(size_t)a * o + c] = zc;

@@ -196,7 +196,7 @@ int snnk_propagate_dense(SnnkCtx* ctx, const double* weights, const uint32_t* ro
                          unsigned long long* events);
 
 // --- batched foraging agents ---------------------------------------------------------------
-// One decision of a batch of agents (src/agent/bptt.rs; docs/gpu.md): input currents from the
+// One decision of a batch of agents (the executor, src/exec/; docs/gpu.md): input currents from the
 // active inputs' rows of w1, T steps of the hidden layer and the leaky readout, the logits
 // (mean readout membrane) and the factored surrogate-gradient backward pass (q, nu).
 
@@ -213,7 +213,7 @@ int snnk_propagate_dense(SnnkCtx* ctx, const double* weights, const uint32_t* ro
 #define SNNK_AGENT_SPIKE 1u
 #define SNNK_AGENT_RESET 2u
 
-// The agent's fixed parts (snnsim::agent::bptt::Layers).
+// The agent's fixed parts (from snnsim::exec::Net and its Shallow shape).
 typedef struct {
     uint32_t hidden;     // hidden neurons h
     uint32_t out;        // readout units o

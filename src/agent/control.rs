@@ -3,7 +3,7 @@
 //!
 //! One decision per environment step: the encoder turns the observation into input currents
 //! (on/off pairs or Gaussian population coding), held for T simulation steps; the hidden layer
-//! and the readout run T steps from zero state ([`super::bptt`]), and z = the readout membrane
+//! and the readout run T steps from zero state ([`crate::exec`], through [`super::policy_net::PolicyNet`]), and z = the readout membrane
 //! averaged over the T steps. The decoder reads z:
 //! - `Categorical`: π = softmax(z), an action index sampled from π;
 //! - `Gaussian`: μ = scale·z₀, log σ = clamp(log_std + z₁), u = μ + σ·ε with ε ~ N(0, 1); the
@@ -21,7 +21,7 @@
 //! ```
 //!
 //! and its gradient with respect to both projections comes from the factored BPTT of
-//! [`super::bptt::Layers::policy_factors`] (exact for a loss of the mean readout membrane).
+//! [`crate::exec::Net::policy_factors`] (exact for a loss of the mean readout membrane).
 //! The rule then takes one optimiser step per projection.
 
 // Index loops mirror the equations above, over several arrays at once.
@@ -30,10 +30,11 @@
 mod snapshot;
 pub use snapshot::network_of;
 
-use super::bptt::{Layers, Trace};
+use super::policy_net::PolicyNet;
 use super::setup::Setup;
-use super::train::{add_decision_gradient, layers_of, rule_step, sample_categorical};
+use super::train::{add_decision_gradient, policy_net, rule_step, sample_categorical};
 use crate::error::{Error, Result};
+use crate::exec::{Params, Trace};
 use crate::file::{AgentSpec, Checked, Decoder, TaskSpec};
 use crate::graph::{Network, ProjId};
 use crate::plugin::{EnvInstance, RuleInstance};
@@ -93,7 +94,7 @@ pub struct ControlTrainer {
     w_out: ProjId,
     envs: Vec<EnvInstance>,
     rules: Vec<RuleInstance>,
-    layers: Layers,
+    layers: PolicyNet,
     n_in: usize,
     seed: u64,
     /// Episodes completed.
@@ -185,13 +186,10 @@ impl ControlTrainer {
         let w = |p: ProjId| widen(self.net.proj(p).weights.per_synapse().expect(LEARNED));
         let (w1, w2) = (w(self.w_in), w(self.w_out));
         let mut z = vec![0.0; self.layers.out];
-        let mut cur = vec![0.0; self.layers.hidden];
-        let spec = &self.spec;
         let mut trace = Trace::default();
         let (layers, inputs) = (&self.layers, &mut Vec::new());
-        decide(
-            spec, layers, &w1, &w2, obs, inputs, &mut cur, &mut trace, &mut z,
-        );
+        let params = layers.params((&w1, &w2));
+        decide(&self.spec, layers, &params, obs, inputs, &mut trace, &mut z);
         Ok(z)
     }
 
@@ -214,7 +212,7 @@ impl ControlTrainer {
     pub fn batch(&mut self, b: usize) -> Result<()> {
         let (h, o, n_in) = (self.layers.hidden, self.layers.out, self.n_in);
         let first = self.episodes_done;
-        let (layers, spec, seed) = (self.layers, &self.spec, self.seed);
+        let (layers, spec, seed) = (&self.layers, &self.spec, self.seed);
         let w1 = self
             .net
             .proj(self.w_in)
@@ -230,11 +228,12 @@ impl ControlTrainer {
         debug_assert_eq!(w1.len(), n_in * h);
         debug_assert_eq!(w2.len(), h * o);
         let (w1, w2) = (&*widen(w1), &*widen(w2));
+        let params = layers.params((w1, w2));
         let envs = &mut self.envs[..b];
         let mut episodes = || -> Vec<Result<EpisodeBuf>> {
             envs.par_iter_mut()
                 .enumerate()
-                .map(|(k, env)| run_episode(env, first + k as u64, seed, spec, &layers, w1, w2))
+                .map(|(k, env)| run_episode(env, first + k as u64, seed, spec, layers, &params))
                 .collect()
         };
         let bufs = match &self.pool {
@@ -327,7 +326,7 @@ impl ControlTrainer {
 /// Checks that a control task's environment, encoder, decoder and populations fit each other
 /// (errors located at the task's field) and returns the policy's layers, sized as the network
 /// is now.
-pub(super) fn policy_layers(setup: &Setup) -> Result<Layers> {
+pub(super) fn policy_layers(setup: &Setup) -> Result<PolicyNet> {
     let spec = setup.spec;
     let located = |field: &str, err: Error| setup.located(field, err);
     let (envs, wiring, net) = (&setup.envs, setup.wiring, &setup.net);
@@ -363,7 +362,7 @@ pub(super) fn policy_layers(setup: &Setup) -> Result<Layers> {
             }),
         ));
     }
-    layers_of(net, wiring.hidden, wiring.readout, spec)
+    policy_net(setup)
 }
 
 /// The Gaussian decoder: the sample u = μ + σ·ε for readout means `z`, with ∂log π(u)/∂z and
@@ -439,38 +438,20 @@ fn episode_seed(seed: u64, episode: u64) -> u64 {
 }
 
 /// Runs the T steps of one decision from `obs` (from zero state): the encoder's currents are
-/// appended to `inputs`, and z (the readout membrane averaged over the T steps) is written
-/// into `z`.
-#[allow(clippy::too_many_arguments)]
+/// appended to `inputs` (kept for the update), and z (the readout membrane averaged over the T
+/// steps) is written into `z`.
 pub(super) fn decide(
     spec: &AgentSpec,
-    layers: &Layers,
-    w1: &[f64],
-    w2: &[f64],
+    layers: &PolicyNet,
+    params: &Params,
     obs: &[f64],
     inputs: &mut Vec<(u32, f64)>,
-    cur: &mut [f64],
     trace: &mut Trace,
     z: &mut [f64],
 ) {
-    let (h, o, steps) = (layers.hidden, layers.out, spec.decision_steps);
     let start = inputs.len();
     spec.encoder.currents(obs, inputs);
-    cur.iter_mut().for_each(|c| *c = 0.0);
-    for &(i, x) in &inputs[start..] {
-        let row = &w1[i as usize * h..(i as usize + 1) * h];
-        for j in 0..h {
-            cur[j] += x * row[j];
-        }
-    }
-    let cur = &*cur;
-    layers.forward(steps, |_, b| b.copy_from_slice(cur), w2, None, trace);
-    z.iter_mut().for_each(|x| *x = 0.0);
-    for t in 0..steps {
-        for c in 0..o {
-            z[c] += trace.out[t * o + c] / steps as f64;
-        }
-    }
+    layers.decide(params, spec.decision_steps, &inputs[start..], trace, z);
 }
 
 /// One episode with fixed weights: decisions until the environment ends it.
@@ -479,14 +460,12 @@ fn run_episode(
     episode: u64,
     seed: u64,
     spec: &AgentSpec,
-    layers: &Layers,
-    w1: &[f64],
-    w2: &[f64],
+    layers: &PolicyNet,
+    params: &Params,
 ) -> Result<EpisodeBuf> {
     let (h, o, steps) = (layers.hidden, layers.out, spec.decision_steps);
     let mut rng = stream(seed, "control-episode", "", episode);
     let mut obs = vec![0.0; env.observation_len()];
-    let mut cur = vec![0.0; h];
     let mut trace = Trace::default();
     let mut buf = EpisodeBuf {
         start: vec![0],
@@ -501,11 +480,9 @@ fn run_episode(
         decide(
             spec,
             layers,
-            w1,
-            w2,
+            params,
             &obs,
             &mut buf.inputs,
-            &mut cur,
             &mut trace,
             &mut z,
         );
@@ -514,7 +491,7 @@ fn run_episode(
         let base = buf.q.len();
         buf.q.resize(base + h, 0.0);
         buf.nu.resize(base + h, 0.0);
-        layers.policy_factors(&mut trace, &mut buf.q[base..], &mut buf.nu[base..]);
+        layers.factors(&mut trace, &mut buf.q[base..], &mut buf.nu[base..]);
         let d = buf.dz_logp.len();
         buf.dz_logp.resize(d + o, 0.0);
         buf.dz_ent.resize(d + o, 0.0);
@@ -523,7 +500,7 @@ fn run_episode(
         if spec.critic {
             buf.values.push(spec.value_scale * z[o - 1]);
         }
-        let spikes: f64 = trace.spk.iter().sum();
+        let spikes: f64 = layers.hidden_spikes(&trace).iter().sum();
         buf.spikes += spikes;
         buf.sim_steps += steps as u64;
         buf.events += (steps * n_active * h) as u64 + spikes as u64 * o as u64;
@@ -541,17 +518,7 @@ fn run_episode(
             0.0
         } else {
             let mut scratch = Vec::new();
-            decide(
-                spec,
-                layers,
-                w1,
-                w2,
-                &obs,
-                &mut scratch,
-                &mut cur,
-                &mut trace,
-                &mut z,
-            );
+            decide(spec, layers, params, &obs, &mut scratch, &mut trace, &mut z);
             spec.value_scale * z[o - 1]
         };
         buf.values.push(v);

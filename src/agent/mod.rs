@@ -4,9 +4,9 @@
 //! from a run's checkpoint and acting one observation at a time ([`Policy`]) through the same
 //! decision functions as training.
 
-pub mod bptt;
 pub mod control;
 pub mod policy;
+pub mod policy_net;
 mod setup;
 pub mod train;
 

@@ -14,11 +14,12 @@
 //! A decision starts from zero state, so the policy keeps no state between decisions but
 //! its random stream; [`Policy::reset`] is there so that a stateful policy fits the same use.
 
-use super::bptt::{Layers, Trace};
+use super::policy_net::PolicyNet;
 use super::setup::{params, Setup};
 use super::{control, train};
 use crate::checkpoint::{self, Checkpoint, Kind};
 use crate::error::{Error, Result};
+use crate::exec::Trace;
 use crate::file::{AgentSpec, Decoder, Source, TaskSpec};
 use crate::graph::ProjId;
 use crate::real::widen;
@@ -53,7 +54,7 @@ enum Task {
 pub struct Policy {
     task: Task,
     spec: AgentSpec,
-    layers: Layers,
+    layers: PolicyNet,
     /// input → hidden and hidden → readout, row-major.
     w1: Vec<f64>,
     w2: Vec<f64>,
@@ -66,7 +67,6 @@ pub struct Policy {
     /// Scratch memory of a decision.
     inputs: Vec<(u32, f64)>,
     active: Vec<u32>,
-    cur: Vec<f64>,
     trace: Trace,
     scratch: train::Scratch,
     z: Vec<f64>,
@@ -180,7 +180,6 @@ impl Policy {
             rng: sampling_stream(checked.file.seed),
             inputs: Vec::new(),
             active: Vec::new(),
-            cur: vec![0.0; layers.hidden],
             trace: Trace::default(),
             scratch: train::Scratch::default(),
             z: vec![0.0; layers.out],
@@ -252,7 +251,7 @@ impl Policy {
     pub fn readout(&mut self, obs: &[f64]) -> Result<&[f64]> {
         self.check(obs)?;
         let (spec, layers) = (&self.spec, &self.layers);
-        let w = (&self.w1[..], &self.w2[..]);
+        let params = layers.params((&self.w1[..], &self.w2[..]));
         match self.task {
             Task::Foraging => {
                 self.active.clear();
@@ -260,7 +259,7 @@ impl Policy {
                 train::decide(
                     spec,
                     layers,
-                    w,
+                    &params,
                     &self.active,
                     &mut self.scratch,
                     &mut self.z,
@@ -268,8 +267,8 @@ impl Policy {
             }
             Task::Control => {
                 self.inputs.clear();
-                let (inputs, cur, trace) = (&mut self.inputs, &mut self.cur, &mut self.trace);
-                control::decide(spec, layers, w.0, w.1, obs, inputs, cur, trace, &mut self.z);
+                let (inputs, trace) = (&mut self.inputs, &mut self.trace);
+                control::decide(spec, layers, &params, obs, inputs, trace, &mut self.z);
             }
         }
         Ok(&self.z)

@@ -20,14 +20,14 @@ mod snapshot;
 pub use batched::kernel_layers;
 pub use snapshot::network_and_edits;
 
-use super::bptt::{Hidden, Layers, Trace};
+use super::policy_net::PolicyNet;
 use super::setup::{Setup, Wiring};
 use crate::error::{Error, Result};
-use crate::file::{AgentSpec, Checked, Init, Reset, StructureSpec, TaskSpec};
+use crate::exec::{Params, Trace};
+use crate::file::{AgentSpec, Checked, Init, StructureSpec, TaskSpec};
 use crate::graph::{edit::EditOutcome, Network, PopId, ProjId};
-use crate::models::Dynamics;
 use crate::plugin::{self, EnvInstance, Kind, RuleInstance};
-use crate::real::{wide, widen, F64View};
+use crate::real::{widen, F64View};
 use crate::rng::{stream, Rng};
 use crate::Real;
 use rand::Rng as _;
@@ -98,7 +98,7 @@ struct EpisodeBuf {
 #[derive(Default)]
 pub(super) struct Scratch {
     trace: Trace,
-    cur: Vec<f64>,
+    inputs: Vec<(u32, f64)>,
 }
 
 /// A spiking agent, its environments and its rule instances.
@@ -110,7 +110,7 @@ pub struct Trainer {
     envs: Vec<EnvInstance>,
     /// One rule instance per trained projection: input → hidden, hidden → readout.
     rules: Vec<RuleInstance>,
-    layers: Layers,
+    layers: PolicyNet,
     n_in: usize,
     n_out: usize,
     seed: u64,
@@ -282,7 +282,7 @@ pub(super) fn softmax(z: &[f64], out: &mut [f64]) {
 
 /// Checks that a foraging agent's environment, encoder and populations fit each other (errors
 /// located at the task's field) and returns the policy's layers, sized as the network is now.
-pub(super) fn policy_layers(setup: &Setup) -> Result<Layers> {
+pub(super) fn policy_layers(setup: &Setup) -> Result<PolicyNet> {
     let spec = setup.spec;
     let located = |field: &str, err: Error| setup.located(field, err);
     let (envs, wiring, net) = (&setup.envs, setup.wiring, &setup.net);
@@ -311,7 +311,7 @@ pub(super) fn policy_layers(setup: &Setup) -> Result<Layers> {
             ))
         }
     }
-    layers_of(net, wiring.hidden, wiring.readout, spec)
+    policy_net(setup)
 }
 
 impl Trainer {
@@ -430,14 +430,8 @@ impl Trainer {
         self.spec.encoder.active(obs, &mut active);
         let mut z = vec![0.0; self.n_out];
         let mut s = Scratch::default();
-        decide(
-            &self.spec,
-            &self.layers,
-            (&w1, &w2),
-            &active,
-            &mut s,
-            &mut z,
-        );
+        let params = self.layers.params((&w1, &w2));
+        decide(&self.spec, &self.layers, &params, &active, &mut s, &mut z);
         Ok(z)
     }
 
@@ -456,7 +450,7 @@ impl Trainer {
     pub fn batch(&mut self, b: usize) -> Result<()> {
         let (h, o, n_in) = (self.layers.hidden, self.n_out, self.n_in);
         let first = self.episodes_done;
-        let (layers, spec, seed) = (self.layers, &self.spec, self.seed);
+        let (layers, spec, seed) = (&self.layers, &self.spec, self.seed);
         let learned = "learned weights are per synapse";
         let w1 = self.net.proj(self.wiring.w_in).weights.per_synapse();
         let w2 = self.net.proj(self.wiring.w_out).weights.per_synapse();
@@ -467,7 +461,8 @@ impl Trainer {
         let envs = &mut self.envs[..b];
         let policy = Policy {
             spec,
-            layers: &layers,
+            layers,
+            params: layers.params((w1, w2)),
             w1,
             w2,
             n_in,
@@ -713,7 +708,7 @@ impl Trainer {
             st.spikes = remap(&st.spikes);
             st.steps = remap(&st.steps);
         }
-        self.layers.hidden = out.size_after;
+        self.layers.resized(&self.net)?;
         self.edits.push(EditLog {
             episode: self.episodes_done,
             kind,
@@ -788,79 +783,18 @@ impl Sampler {
     }
 }
 
-/// The hidden and readout dynamics of an agent (foraging or control), from its populations'
-/// models.
-pub(super) fn layers_of(
-    net: &Network,
-    hidden: PopId,
-    readout: PopId,
-    spec: &AgentSpec,
-) -> Result<Layers> {
-    let pop = net.pop(hidden);
-    let (neuron, reset, threshold) = match &pop.dynamics {
-        Dynamics::Synaptic(m) => {
-            let (alpha, beta) = m.decays();
-            (
-                Hidden::Synaptic {
-                    alpha: wide(alpha),
-                    beta: wide(beta),
-                },
-                m.params.reset,
-                m.params.threshold,
-            )
-        }
-        Dynamics::Alpha(m) => {
-            if m.params.reset == Reset::Subtract {
-                return Err(Error::Input(
-                    "an Alpha hidden layer must reset to Zero or NoReset".into(),
-                ));
-            }
-            let (alpha, beta) = m.decays();
-            let tau = m.tau_alpha();
-            (
-                Hidden::Alpha {
-                    alpha: wide(alpha),
-                    beta: wide(beta),
-                    tau: wide(tau),
-                },
-                m.params.reset,
-                m.params.threshold,
-            )
-        }
-        Dynamics::Lif(m) => match m.leaky() {
-            Some((beta, reset)) => (
-                Hidden::Leaky { beta: wide(beta) },
-                reset,
-                m.params.v_th_mv - m.params.v_rest_mv,
-            ),
-            None => {
-                return Err(Error::Input(
-                    "the hidden Lif must use SnnTorch integration".into(),
-                ))
-            }
-        },
-        _ => return Err(Error::Input("unsupported hidden model".into())),
-    };
-    let beta_out = match &net.pop(readout).dynamics {
-        Dynamics::Lif(m) => match m.leaky() {
-            Some((beta, Reset::NoReset)) => beta,
-            _ => {
-                return Err(Error::Input(
-                    "the readout must be Lif SnnTorch(reset: NoReset)".into(),
-                ))
-            }
-        },
-        _ => return Err(Error::Input("the readout must be Lif".into())),
-    };
-    Ok(Layers {
-        hidden: pop.len(),
-        out: net.pop(readout).len(),
-        neuron,
-        reset,
-        threshold,
-        beta_out: wide(beta_out),
-        surrogate: spec.surrogate,
-    })
+/// The policy network of an agent (foraging or control) as the executor runs it, its errors
+/// located at the task's `hidden` field.
+pub(super) fn policy_net(setup: &Setup) -> Result<PolicyNet> {
+    let w = setup.wiring;
+    PolicyNet::of(
+        &setup.net,
+        w.input,
+        w.readout,
+        (w.w_in, w.w_out),
+        setup.spec.surrogate,
+    )
+    .map_err(|e| setup.located("hidden", e))
 }
 
 /// The seed of episode `episode`'s environment reset.
@@ -888,7 +822,7 @@ impl<'e> Episode<'e> {
         env: &'e mut EnvInstance,
         episode: u64,
         seed: u64,
-        layers: &Layers,
+        layers: &PolicyNet,
         record: bool,
     ) -> Result<Self> {
         let (h, o) = (layers.hidden, layers.out);
@@ -935,7 +869,7 @@ impl<'e> Episode<'e> {
     /// ∂H/∂z, and steps the environment.
     fn act(
         &mut self,
-        layers: &Layers,
+        layers: &PolicyNet,
         steps: usize,
         z: &[f64],
         counts: &[u32],
@@ -976,11 +910,13 @@ impl<'e> Episode<'e> {
     }
 }
 
-/// What the episodes of a batch share: the settings, the layers, the weights (input → hidden
-/// and hidden → readout, row-major) and the root seed.
+/// What the episodes of a batch share: the settings, the network, the weights (input → hidden
+/// and hidden → readout, row-major; `params` holds the same slices for the executor) and the
+/// root seed.
 pub(super) struct Policy<'a> {
     spec: &'a AgentSpec,
-    layers: &'a Layers,
+    layers: &'a PolicyNet,
+    params: Params<'a>,
     w1: &'a [f64],
     w2: &'a [f64],
     n_in: usize,
@@ -991,30 +927,15 @@ pub(super) struct Policy<'a> {
 /// on each, and writes the logits z (the readout membrane averaged over the T steps) into `z`.
 pub(super) fn decide(
     spec: &AgentSpec,
-    layers: &Layers,
-    (w1, w2): (&[f64], &[f64]),
+    layers: &PolicyNet,
+    params: &Params,
     active: &[u32],
     s: &mut Scratch,
     z: &mut [f64],
 ) {
-    let (h, o, steps) = (layers.hidden, layers.out, spec.decision_steps);
-    // Input currents: the rows of the active inputs, summed.
-    s.cur.clear();
-    s.cur.resize(h, 0.0);
-    for &i in active {
-        let row = &w1[i as usize * h..(i as usize + 1) * h];
-        for j in 0..h {
-            s.cur[j] += row[j];
-        }
-    }
-    let cur = &s.cur;
-    layers.forward(steps, |_, b| b.copy_from_slice(cur), w2, None, &mut s.trace);
-    z.iter_mut().for_each(|x| *x = 0.0);
-    for t in 0..steps {
-        for c in 0..o {
-            z[c] += s.trace.out[t * o + c] / steps as f64;
-        }
-    }
+    s.inputs.clear();
+    s.inputs.extend(active.iter().map(|&i| (i, 1.0)));
+    layers.decide(params, spec.decision_steps, &s.inputs, &mut s.trace, z);
 }
 
 /// One episode with fixed weights, on the CPU: decisions until the environment ends it.
@@ -1024,7 +945,7 @@ fn run_episode(
     record: bool,
     p: &Policy,
 ) -> Result<EpisodeBuf> {
-    let (spec, layers, w1, w2) = (p.spec, p.layers, p.w1, p.w2);
+    let (spec, layers) = (p.spec, p.layers);
     let (h, o, steps) = (layers.hidden, layers.out, spec.decision_steps);
     let mut ep = Episode::start(env, episode, p.seed, layers, record)?;
     debug_assert_eq!(spec.encoder.input_len(ep.obs.len()), Some(p.n_in));
@@ -1032,16 +953,16 @@ fn run_episode(
     let mut z = vec![0.0; o];
     let mut counts = vec![0u32; h];
     while !ep.done {
-        decide(spec, layers, (w1, w2), ep.observe(spec), &mut s, &mut z);
+        decide(spec, layers, &p.params, ep.observe(spec), &mut s, &mut z);
         let (q, nu) = ep.factors(h);
-        layers.policy_factors(&mut s.trace, q, nu);
+        layers.factors(&mut s.trace, q, nu);
+        let spk = layers.hidden_spikes(&s.trace);
         counts.iter_mut().for_each(|n| *n = 0);
         for t in 0..steps {
             for j in 0..h {
-                counts[j] += u32::from(s.trace.spk[t * h + j] != 0.0);
+                counts[j] += u32::from(spk[t * h + j] != 0.0);
             }
         }
-        let spk = &s.trace.spk;
         ep.act(layers, steps, &z, &counts, |t, j| spk[t * h + j] != 0.0)?;
     }
     Ok(ep.buf)

@@ -199,6 +199,12 @@ impl Network {
         self.pops.values().copied().collect()
     }
 
+    /// Population ids in the order they were added (a graph file's order). petgraph's stable
+    /// indices keep it while no population is removed; a removed one's slot may be reused.
+    pub fn pop_ids_in_order(&self) -> Vec<PopId> {
+        self.graph.node_indices().map(|i| self.id_at(i)).collect()
+    }
+
     /// Projection ids in name order.
     pub fn proj_ids(&self) -> Vec<ProjId> {
         self.projs.values().copied().collect()

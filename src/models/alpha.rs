@@ -21,7 +21,7 @@
 //!
 //! State columns: `v` (snnTorch's `mem`), `syn_exc`, `syn_inh`.
 //!
-//! The step of one neuron, and its backward recursion for training (agent::bptt, resets `Zero`
+//! The step of one neuron, and its backward recursion for training (the executor, `exec`, resets `Zero`
 //! and `NoReset`), is [`AlphaStep`], written once for both (see [`super::step`]). The
 //! membrane has no recurrence of its own, so its adjoint is its direct one:
 //!

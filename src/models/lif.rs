@@ -40,7 +40,7 @@
 //! delayed reset, so with v_rest = v_reset = 0 and R = 1 the arithmetic is snnTorch's.
 //! `i_exc` and `i_inh` stay zero: delivered input enters v in the step it is delivered.
 //!
-//! The `Subtract` and `NoReset` updates, and training's `Leaky` neuron (agent::bptt, with
+//! The `Subtract` and `NoReset` updates, and training's `Leaky` neuron (the executor, `exec`, with
 //! m_reset = 0 and its backward recursion m̄_t = drive_t + k_{t+1}·β·m̄_{t+1}, x̄_t = m̄_t),
 //! are [`LeakyStep`], written once for both (see [`super::step`]). The engine's `Zero` keeps
 //! its own line, [`zero_to`]: it resets to v_reset, so its order of operations is not that of

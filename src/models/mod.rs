@@ -13,7 +13,7 @@
 //! knows no model, so loading with the checks starts here.
 //!
 //! The discrete (snnTorch) models also give the step of one neuron and its backward recursion
-//! as [`step::SnnTorchStep`], so that training (agent::bptt) runs the engine's dynamics rather
+//! as [`step::SnnTorchStep`], so that training (the executor, `exec`) runs the engine's dynamics rather
 //! than a copy of them.
 
 pub mod adex;

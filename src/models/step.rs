@@ -4,7 +4,7 @@
 //! [`SynapticStep`](super::synaptic::SynapticStep) and [`AlphaStep`](super::alpha::AlphaStep):
 //! the forward update of one neuron and the backward recursion of its adjoints. The engine's
 //! populations call `step` over their columns in the model's floating-point type (`Real`); the
-//! agent's backpropagation through time (agent::bptt) calls `step` and `adjoint` in f64, so the
+//! executor's backpropagation through time (`crate::exec`) calls `step` and `adjoint` in f64, so the
 //! dynamics and their gradients exist in one place, with one order of operations.
 //!
 //! The reset is a type ([`ResetKind`]), not a value: a loop over neurons is compiled once per

@@ -23,7 +23,7 @@
 //!
 //! State columns: `v` (snnTorch's `mem`, before the delayed reset) and `syn`.
 //!
-//! The step of one neuron, and its backward recursion for training (agent::bptt), is
+//! The step of one neuron, and its backward recursion for training (the executor, `exec`), is
 //! [`SynapticStep`], written once for both (see [`super::step`]):
 //!
 //! ```text

@@ -9,32 +9,34 @@
 //! sigmoid surrogate's `exp` may differ in the last bit; docs/gpu.md).
 
 use super::{Episode, EpisodeBuf, Policy};
-use crate::agent::bptt::{Hidden, Layers, Surrogate};
 use crate::backend::gpu::GpuDevice;
 use crate::error::{Error, Result};
+use crate::exec::{Model, Net, Shallow, Surrogate};
 use crate::file::Reset;
 use crate::plugin::EnvInstance;
 use rayon::prelude::*;
 use snnsim_kernels::{ffi, AgentBatch, AgentDecision, GpuError, SnnkAgentLayers};
 
-/// The kernel's description of the agent's layers, for decisions of `steps` steps.
-pub fn kernel_layers(layers: &Layers, steps: usize) -> SnnkAgentLayers {
-    let (neuron, alpha, beta, tau) = match layers.neuron {
-        Hidden::Leaky { beta } => (ffi::HIDDEN_LEAKY, 0.0, beta, 0.0),
-        Hidden::Synaptic { alpha, beta } => (ffi::HIDDEN_SYNAPTIC, alpha, beta, 0.0),
-        Hidden::Alpha { alpha, beta, tau } => (ffi::HIDDEN_ALPHA, alpha, beta, tau),
+/// The kernel's description of an agent's network (`net`, of the shape `shape`, see
+/// [`Net::shallow`]), for decisions of `steps` steps.
+pub fn kernel_layers(net: &Net, shape: Shallow, steps: usize) -> SnnkAgentLayers {
+    let hidden = net.neuron(shape.hidden).expect("hidden neurons");
+    let (neuron, alpha, beta, tau) = match hidden.model {
+        Model::Leaky { beta } => (ffi::HIDDEN_LEAKY, 0.0, beta, 0.0),
+        Model::Synaptic { alpha, beta } => (ffi::HIDDEN_SYNAPTIC, alpha, beta, 0.0),
+        Model::Alpha { alpha, beta, tau } => (ffi::HIDDEN_ALPHA, alpha, beta, tau),
     };
-    let (surrogate, slope) = match layers.surrogate {
+    let (surrogate, slope) = match net.surrogate() {
         Surrogate::FastSigmoid { slope } => (ffi::SURROGATE_FAST_SIGMOID, slope),
         Surrogate::Sigmoid { slope } => (ffi::SURROGATE_SIGMOID, slope),
         Surrogate::Atan { alpha } => (ffi::SURROGATE_ATAN, alpha),
     };
     SnnkAgentLayers {
-        hidden: layers.hidden as u32,
-        out: layers.out as u32,
+        hidden: net.pops()[shape.hidden].size as u32,
+        out: net.pops()[shape.readout].size as u32,
         steps: steps as u32,
         neuron,
-        reset: match layers.reset {
+        reset: match hidden.reset {
             Reset::Zero => ffi::RESET_ZERO,
             Reset::Subtract => ffi::RESET_SUBTRACT,
             Reset::NoReset => ffi::RESET_NONE,
@@ -43,8 +45,8 @@ pub fn kernel_layers(layers: &Layers, steps: usize) -> SnnkAgentLayers {
         alpha,
         beta,
         tau,
-        threshold: layers.threshold,
-        beta_out: layers.beta_out,
+        threshold: hidden.threshold,
+        beta_out: shape.beta_out,
         slope,
     }
 }
@@ -192,7 +194,12 @@ pub(super) fn run_batch(
     let (spec, layers) = (p.spec, p.layers);
     let (h, o, steps) = (layers.hidden, layers.out, spec.decision_steps);
     let b = envs.len();
-    dev.prepare(kernel_layers(layers, steps), p.n_in, b, (p.w1, p.w2))?;
+    dev.prepare(
+        kernel_layers(&layers.exec, layers.shape, steps),
+        p.n_in,
+        b,
+        (p.w1, p.w2),
+    )?;
     let mut eps = envs
         .iter_mut()
         .enumerate()

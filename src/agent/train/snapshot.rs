@@ -84,7 +84,6 @@ impl Trainer {
             self.edit_count = d.u64()?;
             net::restore(&mut self.net, &mut d)?;
             let h = self.net.pop(self.wiring.hidden).len();
-            self.layers.hidden = h;
             self.grow_stats = read_stats(&mut d)?;
             self.prune_stats = read_stats(&mut d)?;
             for s in [&self.grow_stats, &self.prune_stats] {
@@ -139,6 +138,7 @@ impl Trainer {
             Ok((rules, envs))
         })()
         .map_err(bad)?;
+        self.layers.resized(&self.net)?;
         crate::agent::setup::load_instances(&mut self.rules, &mut self.envs, &rules, &envs)
     }
 }

@@ -1,0 +1,44 @@
+//! The differentiable executor: a graph file's network run forward and backward through time,
+//! for training. It is the engine's twin for gradients: where [`crate::engine::Engine::step`]
+//! advances every population of a [`crate::graph::Network`] one step with its model's step
+//! function (event-driven, ring buffers, delays), the executor runs the same model step
+//! functions over T steps of a plan made from the same network ([`Net::from_network`]),
+//! keeps what the backward pass needs ([`Trace`]), and runs the models' adjoint recursions
+//! back through time ([`Net::backward`]). Each neuron model's step and adjoint are written
+//! once, in the model's own file ([`crate::models::step::SnnTorchStep`]); nothing here knows
+//! a model's equations.
+//!
+//! ```text
+//!             for t in 0..T                                   for t in T−1..=0
+//!  inputs ──▶ for each population, in order:                  for each population, reversed:
+//!  (Seq)        x_t = bias + Σ_links W·spk_pre                  spk̄ = Σ_out-links W·x̄_post
+//!               (feed-forward: spk_t, recurrent: spk_{t−1})     (feed-forward: x̄_t, recurrent: x̄_{t+1})
+//!               model.step(x_t) → mem_t, spk_t, R_t ──Trace──▶  m̄ drive = spk̄·σ'(mem_t − θ) (+ ∂L/∂mem_t)
+//!                                                               x̄_t = model.adjoint(drive)
+//!                                                               ∂W += active pre ⊗ x̄_t,  ∂b += x̄_t
+//! ```
+//!
+//! Semantics are snnTorch's (each population a layer, the reset from the previous step's
+//! membrane and detached, the surrogate derivative in place of the spike's), so that gradients
+//! are checked against snnTorch's autograd (tests: `exec::`, `snntorch_deep.json`). A plan is
+//! structure only; weights are passed per call ([`Params`]), so a plan reads a network's own
+//! weight arrays and the structural edits of growth and pruning only require a new plan.
+//! Batches are independent calls with their own [`Trace`]; callers run them in parallel and
+//! sum gradients in a fixed order.
+//!
+//! [`Net::policy_factors`] is the agents' shortcut: for one spiking population between the
+//! inputs and one readout, and a loss of the mean readout membrane, the backward pass is
+//! linear in the loss gradient and factors into two vectors per decision (factored.rs).
+
+mod factored;
+mod net;
+mod neuron;
+mod run;
+
+pub use factored::Shallow;
+pub use net::{Link, Net, PlanError, Pop, PopKind, Storage};
+pub use neuron::{Model, Neuron, Surrogate};
+pub use run::{Grads, Params, PopTrace, Seq, Trace};
+
+#[cfg(test)]
+mod tests;

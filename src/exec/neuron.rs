@@ -1,0 +1,153 @@
+//! The neuron of a trained population: which discrete model it is, its reset and threshold,
+//! read from the population's own model ([`Neuron::of`]). The step and the adjoint recursion
+//! are the model's ([`SnnTorchStep`], in the model's file); this file only chooses them, once
+//! per population and call, so that the loops over neurons are compiled per (model, reset).
+
+use crate::file::Reset;
+use crate::models::Dynamics;
+use crate::real::wide;
+
+/// The surrogate derivative is part of the graph-file format (`task.*.surrogate`); its math is
+/// here, beside the only code that evaluates it.
+pub use crate::file::Surrogate;
+
+impl Surrogate {
+    /// dspk/dmem at u = mem − θ.
+    #[inline]
+    pub fn grad(&self, u: f64) -> f64 {
+        match *self {
+            Surrogate::FastSigmoid { slope } => {
+                let d = slope * u.abs() + 1.0;
+                1.0 / (d * d)
+            }
+            Surrogate::Sigmoid { slope } => {
+                let e = (-slope * u).exp();
+                slope * e / ((e + 1.0) * (e + 1.0))
+            }
+            Surrogate::Atan { alpha } => {
+                let z = std::f64::consts::FRAC_PI_2 * alpha * u;
+                alpha / 2.0 / (1.0 + z * z)
+            }
+        }
+    }
+}
+
+/// A discrete model with a surrogate-gradient step, and its decays.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Model {
+    /// snnTorch `Leaky` (`Lif` with `SnnTorch` integration).
+    Leaky {
+        /// Membrane decay β.
+        beta: f64,
+    },
+    /// snnTorch `Synaptic`.
+    Synaptic {
+        /// Synaptic decay α.
+        alpha: f64,
+        /// Membrane decay β.
+        beta: f64,
+    },
+    /// snnTorch `Alpha` (reset `Zero` or `NoReset`).
+    Alpha {
+        /// Excitatory decay α.
+        alpha: f64,
+        /// Inhibitory decay β.
+        beta: f64,
+        /// τ_α, the factor from the synaptic states to the membrane.
+        tau: f64,
+    },
+}
+
+/// The neurons of one population as the executor steps them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Neuron {
+    /// Model and decays.
+    pub model: Model,
+    /// Reset rule (applied from the previous step's membrane, detached from the gradient).
+    pub reset: Reset,
+    /// Threshold θ (relative to rest).
+    pub threshold: f64,
+}
+
+impl Neuron {
+    /// The neuron of a population's model, or why it cannot be trained (a continuous-time or
+    /// input model).
+    pub fn of(dynamics: &Dynamics) -> Result<Self, String> {
+        match dynamics {
+            Dynamics::Synaptic(m) => {
+                let (alpha, beta) = m.decays();
+                Ok(Neuron {
+                    model: Model::Synaptic {
+                        alpha: wide(alpha),
+                        beta: wide(beta),
+                    },
+                    reset: m.params.reset,
+                    threshold: m.params.threshold,
+                })
+            }
+            Dynamics::Alpha(m) => {
+                if m.params.reset == Reset::Subtract {
+                    return Err("an Alpha population must reset to Zero or NoReset".into());
+                }
+                let (alpha, beta) = m.decays();
+                Ok(Neuron {
+                    model: Model::Alpha {
+                        alpha: wide(alpha),
+                        beta: wide(beta),
+                        tau: wide(m.tau_alpha()),
+                    },
+                    reset: m.params.reset,
+                    threshold: m.params.threshold,
+                })
+            }
+            Dynamics::Lif(m) => match m.leaky() {
+                Some((beta, reset)) => Ok(Neuron {
+                    model: Model::Leaky { beta: wide(beta) },
+                    reset,
+                    threshold: m.params.v_th_mv - m.params.v_rest_mv,
+                }),
+                None => Err("a trained Lif must use SnnTorch integration".into()),
+            },
+            other => Err(format!(
+                "the {} model has no surrogate-gradient step (trainable models: Lif with SnnTorch integration, Synaptic, Alpha)",
+                other.kind()
+            )),
+        }
+    }
+}
+
+/// Runs `$body` with `$n` bound to the [`SnnTorchStep`](crate::models::step::SnnTorchStep) of
+/// the [`Neuron`] `$neuron` and the type `$r` to its
+/// [`ResetKind`](crate::models::step::ResetKind): one copy of the loops per (model, reset).
+macro_rules! with_neuron {
+    ($neuron:expr, $n:ident, $r:ident => $body:expr) => {{
+        let nrn: $crate::exec::Neuron = $neuron;
+        let thr = nrn.threshold;
+        match nrn.model {
+            $crate::exec::Model::Leaky { beta } => {
+                let $n = $crate::models::lif::LeakyStep { beta, thr };
+                $crate::models::step::with_reset!(nrn.reset, $r => $body)
+            }
+            $crate::exec::Model::Synaptic { alpha, beta } => {
+                let $n = $crate::models::synaptic::SynapticStep { alpha, beta, thr };
+                $crate::models::step::with_reset!(nrn.reset, $r => $body)
+            }
+            $crate::exec::Model::Alpha { alpha, beta, tau } => {
+                let $n = $crate::models::alpha::AlphaStep {
+                    alpha,
+                    beta,
+                    tau,
+                    thr,
+                };
+                // `Neuron::of` refuses `Subtract` for Alpha; a hand-made one steps without a
+                // reset, as k_t = 1 and no subtraction.
+                let reset = match nrn.reset {
+                    $crate::file::Reset::Subtract => $crate::file::Reset::NoReset,
+                    r => r,
+                };
+                $crate::models::step::with_reset!(reset, $r => $body)
+            }
+        }
+    }};
+}
+pub(crate) use with_neuron;

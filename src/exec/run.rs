@@ -1,0 +1,503 @@
+//! Forward and backward through time over a [`Net`]. The forward pass steps the populations in
+//! order each step, each from the sum of its incoming links (feed-forward links read this
+//! step's spikes, recurrent ones the previous step's) and its bias, and keeps what the
+//! backward pass needs: every membrane, spike and reset ([`Trace`]). The backward pass walks
+//! time and the populations in reverse: a population's spike adjoint gathers its outgoing
+//! links' targets' input adjoints (this step's for feed-forward links, the next step's for
+//! recurrent ones), the model's adjoint recursion turns it into the adjoint of its input x̄_t,
+//! and each incoming link adds x̄_t into the rows of the presynaptic neurons that were active
+//! (an outer product over activity only: a silent neuron's row is never touched).
+//!
+//! Work follows activity in both directions: the forward pass adds the rows of active
+//! presynaptic neurons only, and inputs that are the same on every step (a decision's
+//! observation) are summed once per call.
+
+// Index loops mirror the equations, over several arrays at once.
+#![allow(clippy::needless_range_loop)]
+
+use super::neuron::with_neuron;
+use super::{Net, PopKind, Storage};
+use crate::models::step::{heaviside, keep, ResetKind, SnnTorchStep};
+
+/// The values of one input population over the steps of a call.
+#[derive(Debug, Clone, Copy)]
+pub enum Seq<'a> {
+    /// The same values on every step, as (neuron, value) pairs (absent neurons are 0).
+    Constant(&'a [(u32, f64)]),
+    /// One dense row per step (steps × size, row-major).
+    Dense(&'a [f64]),
+}
+
+/// The trainable values of a call: per link its weights (in its [`Storage`] layout), per
+/// population an optional bias added to its input every step.
+#[derive(Debug, Clone, Default)]
+pub struct Params<'a> {
+    /// Per link.
+    pub weights: Vec<&'a [f64]>,
+    /// Per population (`None`: no bias; inputs have none).
+    pub biases: Vec<Option<&'a [f64]>>,
+}
+
+impl<'a> Params<'a> {
+    /// Weights only, no biases.
+    pub fn weights(net: &Net, weights: Vec<&'a [f64]>) -> Self {
+        Params {
+            weights,
+            biases: vec![None; net.pops().len()],
+        }
+    }
+}
+
+/// Gradients of the same shapes as [`Params`] (a population without a bias has an empty
+/// vector).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Grads {
+    /// Per link.
+    pub weights: Vec<Vec<f64>>,
+    /// Per population.
+    pub biases: Vec<Vec<f64>>,
+}
+
+impl Grads {
+    /// Zeros shaped as `p`.
+    pub fn zeros(p: &Params) -> Self {
+        Grads {
+            weights: p.weights.iter().map(|w| vec![0.0; w.len()]).collect(),
+            biases: p
+                .biases
+                .iter()
+                .map(|b| b.map_or(Vec::new(), |b| vec![0.0; b.len()]))
+                .collect(),
+        }
+    }
+
+    /// Adds `other` (same shapes).
+    pub fn add(&mut self, other: &Grads) {
+        for (a, b) in self
+            .weights
+            .iter_mut()
+            .chain(self.biases.iter_mut())
+            .zip(other.weights.iter().chain(other.biases.iter()))
+        {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+    }
+}
+
+/// One population's record of a forward pass (steps × size, row-major), and its state.
+#[derive(Debug, Clone, Default)]
+pub struct PopTrace {
+    /// Membrane after each step's update (neurons only).
+    pub mem: Vec<f64>,
+    /// Spikes, 0 or 1 (neurons only).
+    pub spk: Vec<f64>,
+    /// The reset applied in each step, R_t = H(mem_{t−1} − θ) (neurons only).
+    pub reset: Vec<f64>,
+    /// An input's values: (neuron, value) pairs per step, `start[t]..start[t + 1]` (one list
+    /// for all steps when constant).
+    active: Vec<(u32, f64)>,
+    start: Vec<usize>,
+    constant: bool,
+    now: Vec<f64>,
+    a: Vec<f64>,
+    b: Vec<f64>,
+}
+
+impl PopTrace {
+    /// An input's active (neuron, value) pairs at step `t`.
+    pub fn input_at(&self, t: usize) -> &[(u32, f64)] {
+        let t = if self.constant { 0 } else { t };
+        &self.active[self.start[t]..self.start[t + 1]]
+    }
+}
+
+/// What a forward pass keeps for the backward pass, and its scratch.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    /// Steps recorded.
+    pub steps: usize,
+    /// Per population.
+    pub pops: Vec<PopTrace>,
+    cur: Vec<f64>,
+    base: Vec<Vec<f64>>,
+    back: Back,
+    pub(super) factors: Vec<f64>,
+}
+
+/// Scratch of the backward pass.
+#[derive(Debug, Clone, Default)]
+struct Back {
+    /// Per population: adjoints m̄, ā, b̄ of step t + 1, k_{t+1}, x̄_t and x̄_{t+1}.
+    m: Vec<Vec<f64>>,
+    a: Vec<Vec<f64>>,
+    b: Vec<Vec<f64>>,
+    k_next: Vec<Vec<f64>>,
+    x_now: Vec<Vec<f64>>,
+    x_next: Vec<Vec<f64>>,
+    drive: Vec<f64>,
+}
+
+impl Trace {
+    /// Population `p`'s membrane at step `t`.
+    pub fn mem(&self, p: usize, t: usize) -> &[f64] {
+        let n = self.width(p);
+        &self.pops[p].mem[t * n..(t + 1) * n]
+    }
+
+    /// Population `p`'s spikes at step `t`.
+    pub fn spk(&self, p: usize, t: usize) -> &[f64] {
+        let n = self.width(p);
+        &self.pops[p].spk[t * n..(t + 1) * n]
+    }
+
+    fn width(&self, p: usize) -> usize {
+        self.pops[p].now.len()
+    }
+}
+
+/// Adds `v`·row i of link weights `w` into `cur`, for each active (i, v).
+#[inline]
+fn add_rows(
+    storage: &Storage,
+    w: &[f64],
+    active: impl Iterator<Item = (usize, f64)>,
+    cur: &mut [f64],
+) {
+    let n = cur.len();
+    match storage {
+        Storage::Dense => {
+            for (i, v) in active {
+                let row = &w[i * n..(i + 1) * n];
+                for j in 0..n {
+                    cur[j] += v * row[j];
+                }
+            }
+        }
+        Storage::Sparse { indptr, indices } => {
+            for (i, v) in active {
+                for k in indptr[i]..indptr[i + 1] {
+                    cur[indices[k] as usize] += v * w[k];
+                }
+            }
+        }
+    }
+}
+
+/// Walks the active presynaptic (neuron, value) pairs of population `p` at step `t`
+/// without allocating.
+fn for_active(net: &Net, tr: &[PopTrace], p: usize, t: usize, mut f: impl FnMut(usize, f64)) {
+    match net.pops()[p].kind {
+        PopKind::Input => {
+            for &(i, v) in tr[p].input_at(t) {
+                f(i as usize, v)
+            }
+        }
+        PopKind::Neurons(_) => {
+            let n = net.pops()[p].size;
+            for (i, &s) in tr[p].spk[t * n..(t + 1) * n].iter().enumerate() {
+                if s != 0.0 {
+                    f(i, s)
+                }
+            }
+        }
+    }
+}
+
+impl Net {
+    /// Runs `steps` steps from zero state with the inputs' values `inputs` (one per
+    /// [`Net::inputs`], in that order), recording into `tr`.
+    pub fn forward(&self, p: &Params, steps: usize, inputs: &[Seq], tr: &mut Trace) {
+        assert_eq!(inputs.len(), self.inputs().len(), "one Seq per input");
+        assert_eq!(
+            p.weights.len(),
+            self.links().len(),
+            "one weight slice per link"
+        );
+        let pops = self.pops();
+        tr.steps = steps;
+        tr.pops.resize_with(pops.len(), PopTrace::default);
+        tr.base.resize_with(pops.len(), Vec::new);
+        for (q, pop) in pops.iter().enumerate() {
+            let t = &mut tr.pops[q];
+            for v in [&mut t.now, &mut t.a, &mut t.b] {
+                v.clear();
+                v.resize(pop.size, 0.0);
+            }
+            let cells = if pop.kind == PopKind::Input {
+                0
+            } else {
+                steps * pop.size
+            };
+            for v in [&mut t.mem, &mut t.spk, &mut t.reset] {
+                v.clear();
+                v.resize(cells, 0.0);
+            }
+        }
+        // Inputs.
+        for (&q, seq) in self.inputs().iter().zip(inputs) {
+            let t = &mut tr.pops[q];
+            t.active.clear();
+            t.start.clear();
+            t.start.push(0);
+            match *seq {
+                Seq::Constant(pairs) => {
+                    t.constant = true;
+                    t.active.extend_from_slice(pairs);
+                    t.start.push(pairs.len());
+                }
+                Seq::Dense(values) => {
+                    let n = pops[q].size;
+                    assert_eq!(values.len(), steps * n, "steps × size input values");
+                    t.constant = false;
+                    for s in 0..steps {
+                        for (i, &v) in values[s * n..(s + 1) * n].iter().enumerate() {
+                            if v != 0.0 {
+                                t.active.push((i as u32, v));
+                            }
+                        }
+                        t.start.push(t.active.len());
+                    }
+                }
+            }
+        }
+        // What is the same on every step: the bias, then the links from constant inputs.
+        let constant = |l: usize| {
+            let pre = self.links()[l].pre;
+            pops[pre].kind == PopKind::Input && tr.pops[pre].constant
+        };
+        let constant: Vec<bool> = (0..self.links().len()).map(constant).collect();
+        for (q, pop) in pops.iter().enumerate() {
+            if pop.kind == PopKind::Input {
+                continue;
+            }
+            let mut base = std::mem::take(&mut tr.base[q]);
+            base.clear();
+            match p.biases.get(q).copied().flatten() {
+                Some(b) => base.extend_from_slice(b),
+                None => base.resize(pop.size, 0.0),
+            }
+            for &l in self.into(q) {
+                if constant[l] {
+                    let link = &self.links()[l];
+                    let active = tr.pops[link.pre].input_at(0).iter();
+                    add_rows(
+                        &link.storage,
+                        p.weights[l],
+                        active.map(|&(i, v)| (i as usize, v)),
+                        &mut base,
+                    );
+                }
+            }
+            tr.base[q] = base;
+        }
+        let mut cur = std::mem::take(&mut tr.cur);
+        for t in 0..steps {
+            for (q, pop) in pops.iter().enumerate() {
+                let PopKind::Neurons(neuron) = pop.kind else {
+                    continue;
+                };
+                cur.clear();
+                cur.extend_from_slice(&tr.base[q]);
+                for &l in self.into(q) {
+                    if constant[l] {
+                        continue;
+                    }
+                    let link = &self.links()[l];
+                    let s = if link.recurrent {
+                        match t.checked_sub(1) {
+                            Some(s) => s,
+                            None => continue,
+                        }
+                    } else {
+                        t
+                    };
+                    let (storage, w) = (&link.storage, p.weights[l]);
+                    for_active(self, &tr.pops, link.pre, s, |i, v| {
+                        add_rows(storage, w, std::iter::once((i, v)), &mut cur)
+                    });
+                }
+                let pt = &mut tr.pops[q];
+                with_neuron!(neuron, n, R => step_pop::<_, R>(n, neuron.threshold, &cur, pt, t));
+            }
+        }
+        tr.cur = cur;
+    }
+
+    /// The backward pass of the last forward pass in `tr`, for a loss whose gradient with
+    /// respect to each readout's membrane is `g_mem` (one steps × size slice per
+    /// [`Net::readouts`]). Adds the gradients of the weights and biases into `g`.
+    pub fn backward(&self, p: &Params, tr: &mut Trace, g_mem: &[&[f64]], g: &mut Grads) {
+        assert_eq!(
+            g_mem.len(),
+            self.readouts().len(),
+            "one gradient per readout"
+        );
+        let pops = self.pops();
+        let steps = tr.steps;
+        let mut bk = std::mem::take(&mut tr.back);
+        for v in [
+            &mut bk.m,
+            &mut bk.a,
+            &mut bk.b,
+            &mut bk.k_next,
+            &mut bk.x_now,
+            &mut bk.x_next,
+        ] {
+            v.resize_with(pops.len(), Vec::new);
+            for (q, x) in v.iter_mut().enumerate() {
+                x.clear();
+                x.resize(pops[q].size, 0.0);
+            }
+        }
+        let surrogate = self.surrogate();
+        for t in (0..steps).rev() {
+            for q in (0..pops.len()).rev() {
+                let PopKind::Neurons(neuron) = pops[q].kind else {
+                    continue;
+                };
+                let n = pops[q].size;
+                let row = t * n..(t + 1) * n;
+                // ∂L/∂mem_t: through the spike (the outgoing links), and directly (readouts).
+                let mut drive = std::mem::take(&mut bk.drive);
+                drive.clear();
+                drive.resize(n, 0.0);
+                if !self.out_of(q).is_empty() {
+                    for i in 0..n {
+                        let mut d_spk = 0.0;
+                        for &l in self.out_of(q) {
+                            let link = &self.links()[l];
+                            let xb = if link.recurrent {
+                                if t + 1 == steps {
+                                    continue;
+                                }
+                                &bk.x_next[link.post]
+                            } else {
+                                &bk.x_now[link.post]
+                            };
+                            let w = p.weights[l];
+                            match &link.storage {
+                                Storage::Dense => {
+                                    let m = xb.len();
+                                    let wr = &w[i * m..(i + 1) * m];
+                                    for c in 0..m {
+                                        d_spk += wr[c] * xb[c];
+                                    }
+                                }
+                                Storage::Sparse { indptr, indices } => {
+                                    for k in indptr[i]..indptr[i + 1] {
+                                        d_spk += w[k] * xb[indices[k] as usize];
+                                    }
+                                }
+                            }
+                        }
+                        drive[i] = d_spk
+                            * surrogate.grad(tr.pops[q].mem[row.start + i] - neuron.threshold);
+                    }
+                }
+                if let Some(r) = self.readouts().iter().position(|&r| r == q) {
+                    let gm = &g_mem[r][row.clone()];
+                    if self.out_of(q).is_empty() {
+                        drive.copy_from_slice(gm);
+                    } else {
+                        for i in 0..n {
+                            drive[i] += gm[i];
+                        }
+                    }
+                }
+                let pt = &tr.pops[q];
+                let (m, a, b, k_next, x) = (
+                    &mut bk.m[q],
+                    &mut bk.a[q],
+                    &mut bk.b[q],
+                    &mut bk.k_next[q],
+                    &mut bk.x_now[q],
+                );
+                with_neuron!(neuron, nr, R => adjoint_pop::<_, R>(
+                    nr,
+                    &drive,
+                    &pt.reset[row.clone()],
+                    (m, a, b, k_next),
+                    x,
+                ));
+                bk.drive = drive;
+                // Gradients: the bias, and each incoming link's active rows.
+                let x = &bk.x_now[q];
+                if let Some(gb) = g.biases.get_mut(q).filter(|b| !b.is_empty()) {
+                    for j in 0..n {
+                        gb[j] += x[j];
+                    }
+                }
+                for &l in self.into(q) {
+                    let link = &self.links()[l];
+                    let s = if link.recurrent {
+                        match t.checked_sub(1) {
+                            Some(s) => s,
+                            None => continue,
+                        }
+                    } else {
+                        t
+                    };
+                    let gw = &mut g.weights[l];
+                    for_active(self, &tr.pops, link.pre, s, |i, v| match &link.storage {
+                        Storage::Dense => {
+                            let gr = &mut gw[i * n..(i + 1) * n];
+                            for j in 0..n {
+                                gr[j] += v * x[j];
+                            }
+                        }
+                        Storage::Sparse { indptr, indices } => {
+                            for k in indptr[i]..indptr[i + 1] {
+                                gw[k] += v * x[indices[k] as usize];
+                            }
+                        }
+                    });
+                }
+            }
+            std::mem::swap(&mut bk.x_now, &mut bk.x_next);
+        }
+        tr.back = bk;
+    }
+}
+
+/// One step of population `pt` from the input `cur`.
+fn step_pop<N: SnnTorchStep<f64>, R: ResetKind>(
+    neuron: N,
+    theta: f64,
+    cur: &[f64],
+    pt: &mut PopTrace,
+    t: usize,
+) {
+    let n = cur.len();
+    let row = t * n..(t + 1) * n;
+    let (now, a, b) = (&mut pt.now[..n], &mut pt.a[..n], &mut pt.b[..n]);
+    let (mem, reset, spk) = (
+        &mut pt.mem[row.clone()],
+        &mut pt.reset[row.clone()],
+        &mut pt.spk[row],
+    );
+    for j in 0..n {
+        let r = heaviside(now[j], theta);
+        neuron.step::<R>(r, cur[j], &mut now[j], &mut a[j], &mut b[j]);
+        let m = now[j];
+        mem[j] = m;
+        reset[j] = r;
+        spk[j] = heaviside(m, theta);
+    }
+}
+
+/// One step back of a population's adjoints: `drive` is ∂L/∂mem_t, `reset` R_t; writes x̄_t.
+fn adjoint_pop<N: SnnTorchStep<f64>, R: ResetKind>(
+    neuron: N,
+    drive: &[f64],
+    reset: &[f64],
+    (m, a, b, k_next): (&mut [f64], &mut [f64], &mut [f64], &mut [f64]),
+    x: &mut [f64],
+) {
+    for j in 0..drive.len() {
+        let k_t = keep::<R, f64>(reset[j]);
+        x[j] = neuron.adjoint(drive[j], k_t, k_next[j], &mut m[j], &mut a[j], &mut b[j]);
+        k_next[j] = k_t;
+    }
+}

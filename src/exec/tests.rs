@@ -1,0 +1,381 @@
+//! The executor's backward pass against forward-mode tangents through the same linearisation
+//! (an independent implementation of each model's tangent, written here), on a network with
+//! two hidden populations, a self-recurrent and a backward projection, sparse and dense links
+//! and biases; and the agents' factored pass against the unfactored one.
+
+// Index loops mirror the equations, over several arrays at once.
+#![allow(clippy::needless_range_loop)]
+
+use super::*;
+use crate::file::Reset;
+
+fn pattern(n: usize, scale: f64, salt: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| (((i * 37 + salt * 11) % 23) as f64 - 9.0) * scale)
+        .collect()
+}
+
+fn pop(name: &str, size: usize, kind: PopKind) -> Pop {
+    Pop {
+        name: name.into(),
+        size,
+        kind,
+    }
+}
+
+fn link(name: &str, pre: usize, post: usize, storage: Storage) -> Link {
+    Link {
+        name: name.into(),
+        pre,
+        post,
+        recurrent: pre >= post,
+        storage,
+    }
+}
+
+/// in(3) → a(4) → b(3) → out(2); a → a (sparse, recurrent), b → a (recurrent), in → b
+/// (sparse, skipping a).
+fn deep(a: Neuron, b: Neuron) -> Net {
+    let out = Neuron {
+        model: Model::Leaky { beta: 0.85 },
+        reset: Reset::NoReset,
+        threshold: 1.0,
+    };
+    Net::new(
+        vec![
+            pop("in", 3, PopKind::Input),
+            pop("a", 4, PopKind::Neurons(a)),
+            pop("b", 3, PopKind::Neurons(b)),
+            pop("out", 2, PopKind::Neurons(out)),
+        ],
+        vec![
+            link("in_a", 0, 1, Storage::Dense),
+            link(
+                "a_a",
+                1,
+                1,
+                Storage::Sparse {
+                    indptr: vec![0, 2, 3, 5, 6],
+                    indices: vec![1, 3, 0, 0, 2, 1],
+                },
+            ),
+            link("b_a", 2, 1, Storage::Dense),
+            link("a_b", 1, 2, Storage::Dense),
+            link(
+                "in_b",
+                0,
+                2,
+                Storage::Sparse {
+                    indptr: vec![0, 1, 1, 3],
+                    indices: vec![2, 0, 1],
+                },
+            ),
+            link("b_out", 2, 3, Storage::Dense),
+        ],
+        vec![3],
+        Surrogate::Atan { alpha: 2.0 },
+    )
+    .unwrap()
+}
+
+/// The tangent of a model's step (resets detached): (dmem, da, db) from dx.
+fn tangent(n: Neuron, r: f64, dx: f64, d: &mut [f64; 3]) {
+    let k = if n.reset == Reset::Zero { 1.0 - r } else { 1.0 };
+    match n.model {
+        Model::Leaky { beta } => d[0] = k * beta * d[0] + dx,
+        Model::Synaptic { alpha, beta } => {
+            d[1] = alpha * d[1] + dx;
+            d[0] = k * (beta * d[0] + d[1]);
+        }
+        Model::Alpha { alpha, beta, tau } => {
+            let (e, m) = (alpha * d[1] + dx, beta * d[2] - dx);
+            d[0] = k * tau * (e + m);
+            d[1] = k * e;
+            d[2] = k * m;
+        }
+    }
+}
+
+/// dL/dθ for L = Σ coef·mem_out, θ the parameter `which` = (is_bias, slot, index), by a
+/// forward-mode tangent around the trace `tr`.
+fn forward_mode(
+    net: &Net,
+    p: &Params,
+    tr: &Trace,
+    inputs: &[f64],
+    coef: &[f64],
+    which: (bool, usize, usize),
+) -> f64 {
+    let pops = net.pops();
+    let steps = tr.steps;
+    let mut d: Vec<Vec<[f64; 3]>> = pops.iter().map(|p| vec![[0.0; 3]; p.size]).collect();
+    let mut dspk: Vec<Vec<f64>> = pops.iter().map(|p| vec![0.0; steps * p.size]).collect();
+    let value = |q: usize, s: usize, i: usize| match pops[q].kind {
+        PopKind::Input => inputs[s * pops[q].size + i],
+        PopKind::Neurons(_) => tr.spk(q, s)[i],
+    };
+    let mut dl = 0.0;
+    for t in 0..steps {
+        for q in 0..pops.len() {
+            let PopKind::Neurons(n) = pops[q].kind else {
+                continue;
+            };
+            let size = pops[q].size;
+            let mut dx = vec![0.0; size];
+            if which.0 && which.1 == q {
+                dx[which.2] += 1.0;
+            }
+            for &l in net.into(q) {
+                let link = &net.links()[l];
+                let s = if link.recurrent {
+                    match t.checked_sub(1) {
+                        Some(s) => s,
+                        None => continue,
+                    }
+                } else {
+                    t
+                };
+                let n_pre = pops[link.pre].size;
+                let synapses: Vec<(usize, usize, usize)> = match &link.storage {
+                    Storage::Dense => (0..n_pre)
+                        .flat_map(|i| (0..size).map(move |j| (i, j, i * size + j)))
+                        .collect(),
+                    Storage::Sparse { indptr, indices } => (0..n_pre)
+                        .flat_map(|i| (indptr[i]..indptr[i + 1]).map(move |k| (i, k, k)))
+                        .map(|(i, k, _)| (i, indices[k] as usize, k))
+                        .collect(),
+                };
+                for (i, j, k) in synapses {
+                    dx[j] += p.weights[l][k] * dspk[link.pre][s * n_pre + i];
+                    if !which.0 && which.1 == l && which.2 == k {
+                        dx[j] += value(link.pre, s, i);
+                    }
+                }
+            }
+            for j in 0..size {
+                let r = tr.pops[q].reset[t * size + j];
+                tangent(n, r, dx[j], &mut d[q][j]);
+                let u = tr.mem(q, t)[j] - n.threshold;
+                dspk[q][t * size + j] = net.surrogate().grad(u) * d[q][j][0];
+            }
+            if net.readouts() == [q] {
+                for j in 0..size {
+                    dl += coef[t * size + j] * d[q][j][0];
+                }
+            }
+        }
+    }
+    dl
+}
+
+#[test]
+fn backward_equals_forward_mode_on_a_deep_recurrent_network() {
+    let steps = 12;
+    let inputs: Vec<f64> = (0..steps * 3)
+        .map(|i| ((i * 7 % 11) as f64) * 0.15)
+        .collect();
+    let coef: Vec<f64> = (0..steps * 2).map(|i| 0.1 * i as f64 - 1.1).collect();
+    let models = [
+        Model::Leaky { beta: 0.8 },
+        Model::Synaptic {
+            alpha: 0.7,
+            beta: 0.9,
+        },
+        Model::Alpha {
+            alpha: 0.9,
+            beta: 0.8,
+            tau: 0.9f64.ln() / (0.8f64.ln() - 0.9f64.ln()) + 1.0,
+        },
+    ];
+    let mut cases = 0;
+    for (ma, model_a) in models.into_iter().enumerate() {
+        for reset in [Reset::Zero, Reset::Subtract, Reset::NoReset] {
+            if matches!(model_a, Model::Alpha { .. }) && reset == Reset::Subtract {
+                continue;
+            }
+            let a = Neuron {
+                model: model_a,
+                reset,
+                threshold: 1.0,
+            };
+            let b = Neuron {
+                model: models[(ma + 1) % 2],
+                reset: [Reset::Zero, Reset::Subtract][ma % 2],
+                threshold: 0.8,
+            };
+            let net = deep(a, b);
+            let lens: Vec<usize> = net.links().iter().map(|l| l.len(net.pops())).collect();
+            let weights: Vec<Vec<f64>> = lens
+                .iter()
+                .enumerate()
+                .map(|(l, &n)| pattern(n, if l == 5 { 0.1 } else { 0.09 }, l))
+                .collect();
+            let biases = [
+                None,
+                Some(vec![0.3, 0.1, 0.2, 0.25]),
+                Some(vec![0.2, 0.3, 0.1]),
+                Some(vec![0.05, -0.05]),
+            ];
+            let p = Params {
+                weights: weights.iter().map(|w| w.as_slice()).collect(),
+                biases: biases.iter().map(|b| b.as_deref()).collect(),
+            };
+            let mut tr = Trace::default();
+            net.forward(&p, steps, &[Seq::Dense(&inputs)], &mut tr);
+            for q in [1, 2] {
+                let spikes: f64 = tr.pops[q].spk.iter().sum();
+                assert!(spikes >= 3.0, "{a:?} population {q}: {spikes} spikes");
+            }
+            let mut g = Grads::zeros(&p);
+            net.backward(&p, &mut tr, &[&coef], &mut g);
+            for (l, &n) in lens.iter().enumerate() {
+                for k in 0..n {
+                    let fm = forward_mode(&net, &p, &tr, &inputs, &coef, (false, l, k));
+                    let bw = g.weights[l][k];
+                    assert!(
+                        (fm - bw).abs() <= 1e-12 * (1.0 + fm.abs()),
+                        "{a:?} link {l} weight {k}: forward {fm} vs backward {bw}"
+                    );
+                }
+            }
+            for q in 1..4 {
+                for j in 0..net.pops()[q].size {
+                    let fm = forward_mode(&net, &p, &tr, &inputs, &coef, (true, q, j));
+                    let bw = g.biases[q][j];
+                    assert!(
+                        (fm - bw).abs() <= 1e-12 * (1.0 + fm.abs()),
+                        "{a:?} bias {q}.{j}: forward {fm} vs backward {bw}"
+                    );
+                }
+            }
+            cases += 1;
+        }
+    }
+    assert_eq!(cases, 8);
+}
+
+/// The factored pass equals the unfactored one for logits = mean readout, constant inputs.
+#[test]
+fn policy_factors_equal_the_full_backward_pass() {
+    let (n_in, h, o, steps) = (4, 5, 3, 10);
+    let inputs = [(0u32, 1.0), (2, 0.7), (3, 1.3)];
+    let dz = [0.4, -1.3, 0.9];
+    let alpha_tau = 0.9f64.ln() / (0.8f64.ln() - 0.9f64.ln()) + 1.0;
+    for (model, resets) in [
+        (
+            Model::Leaky { beta: 0.9 },
+            &[Reset::Zero, Reset::Subtract][..],
+        ),
+        (
+            Model::Synaptic {
+                alpha: 0.9,
+                beta: 0.95,
+            },
+            &[Reset::Zero, Reset::Subtract][..],
+        ),
+        (
+            Model::Alpha {
+                alpha: 0.9,
+                beta: 0.8,
+                tau: alpha_tau,
+            },
+            &[Reset::Zero, Reset::NoReset][..],
+        ),
+    ] {
+        for &reset in resets {
+            let hidden = Neuron {
+                model,
+                reset,
+                threshold: 1.0,
+            };
+            let out = Neuron {
+                model: Model::Leaky { beta: 0.95 },
+                reset: Reset::NoReset,
+                threshold: 1e9,
+            };
+            let net = Net::new(
+                vec![
+                    pop("in", n_in, PopKind::Input),
+                    pop("h", h, PopKind::Neurons(hidden)),
+                    pop("out", o, PopKind::Neurons(out)),
+                ],
+                vec![
+                    link("w1", 0, 1, Storage::Dense),
+                    link("w2", 1, 2, Storage::Dense),
+                ],
+                vec![2],
+                Surrogate::default(),
+            )
+            .unwrap();
+            let shape = net.shallow().unwrap();
+            let w1: Vec<f64> = (0..n_in * h)
+                .map(|k| 0.12 + 0.03 * (k % 7) as f64)
+                .collect();
+            let w2: Vec<f64> = (0..h * o)
+                .map(|k| ((k * 37 % 11) as f64 - 5.0) * 0.17)
+                .collect();
+            let p = Params::weights(&net, vec![&w1, &w2]);
+            let mut tr = Trace::default();
+            net.forward(&p, steps, &[Seq::Constant(&inputs)], &mut tr);
+            assert!(tr.pops[1].spk.iter().sum::<f64>() > 0.0);
+            let g_out: Vec<f64> = (0..steps * o).map(|k| dz[k % o] / steps as f64).collect();
+            let mut g = Grads::zeros(&p);
+            net.backward(&p, &mut tr, &[&g_out], &mut g);
+            let (mut q, mut nu) = (vec![0.0; h], vec![0.0; h]);
+            net.policy_factors(shape, &mut tr, &mut q, &mut nu);
+            for j in 0..h {
+                let u: f64 = (0..o).map(|c| w2[j * o + c] * dz[c]).sum();
+                for &(i, x) in &inputs {
+                    let full = g.weights[0][i as usize * h + j];
+                    let factored = x * u * nu[j];
+                    assert!(
+                        (full - factored).abs() < 1e-12 * (1.0 + full.abs()),
+                        "{model:?} {reset:?} w1[{i},{j}]: {full} vs {factored}"
+                    );
+                }
+                for c in 0..o {
+                    assert!((g.weights[1][j * o + c] - dz[c] * q[j]).abs() < 1e-12);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn plans_are_checked_and_name_the_projection() {
+    let n = Neuron {
+        model: Model::Leaky { beta: 0.9 },
+        reset: Reset::Zero,
+        threshold: 1.0,
+    };
+    let pops = || {
+        vec![
+            pop("in", 2, PopKind::Input),
+            pop("h", 2, PopKind::Neurons(n)),
+        ]
+    };
+    let err = Net::new(
+        pops(),
+        vec![link("back", 1, 0, Storage::Dense)],
+        vec![1],
+        Surrogate::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.what, "projection `back`");
+    assert!(err.reason.contains("input"), "{err}");
+    let bad = Storage::Sparse {
+        indptr: vec![0, 1],
+        indices: vec![0],
+    };
+    let err = Net::new(
+        pops(),
+        vec![link("w", 0, 1, bad)],
+        vec![1],
+        Surrogate::default(),
+    )
+    .unwrap_err();
+    assert!(err.reason.contains("sparse layout"), "{err}");
+    let mut l = link("w", 0, 1, Storage::Dense);
+    l.recurrent = true;
+    assert!(Net::new(pops(), vec![l], vec![1], Surrogate::default()).is_err());
+}

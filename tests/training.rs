@@ -1,0 +1,198 @@
+//! The executor (src/exec/) trains a graph file's network with two hidden populations and a
+//! recurrent projection as snnTorch does: six SGD steps on a delayed-recall task, every loss,
+//! logit, spike count and gradient against snnTorch 1.0.0's float64 autograd
+//! (`snntorch_deep.json`, made by tests/reference/gen/gen_snntorch_deep.py).
+#![allow(clippy::needless_range_loop)]
+
+use crate::common::reference;
+use serde_json::Value;
+use snnsim::exec::{Grads, Net, Params, Seq, Storage, Surrogate, Trace};
+use snnsim::file::Source;
+
+fn floats(v: &Value) -> Vec<f64> {
+    match v.as_array() {
+        Some(a) => a.iter().flat_map(floats).collect(),
+        None => vec![v.as_f64().unwrap()],
+    }
+}
+
+/// A torch Linear weight [out][in] as our pre × post matrix.
+fn transposed(v: &Value) -> Vec<f64> {
+    let rows: Vec<Vec<f64>> = v.as_array().unwrap().iter().map(floats).collect();
+    let (n_out, n_in) = (rows.len(), rows[0].len());
+    (0..n_in)
+        .flat_map(|i| (0..n_out).map(move |j| (i, j)))
+        .map(|(i, j)| rows[j][i])
+        .collect()
+}
+
+/// The network of the reference as a graph file: 4 inputs → h1 (12 Synaptic, subtract, with
+/// a recurrent all-to-all projection onto itself) → h2 (8 Leaky, zero) → readout (2 Leaky,
+/// no reset).
+fn graph(n: &Value) -> String {
+    let f = |k: &str| n[k].as_f64().unwrap();
+    format!(
+        r#"(
+    format_version: 1, dt_ms: 1.0, duration_ms: 0.0, seed: 1,
+    populations: [
+        (name: "input", size: 4, model: Observation()),
+        (name: "h1", size: 12, model: Synaptic(alpha: {:?}, beta: {:?}, threshold: 1.0, reset: Subtract)),
+        (name: "h2", size: 8, model: Lif(integration: SnnTorch(reset: Zero, beta: {:?}),
+            tau_m_ms: 10.0, v_rest_mv: 0.0, v_reset_mv: 0.0, v_th_mv: 1.0)),
+        (name: "readout", size: 2, model: Lif(integration: SnnTorch(reset: NoReset, beta: {:?}),
+            tau_m_ms: 10.0, v_rest_mv: 0.0, v_reset_mv: 0.0, v_th_mv: 1.0)),
+    ],
+    projections: [
+        (name: "fc1", pre: "input", post: "h1", connectivity: AllToAll, weight: KaimingNormal(gain: 1.0)),
+        (name: "rec", pre: "h1", post: "h1", connectivity: AllToAll, allow_autapses: true,
+            weight: KaimingNormal(gain: 1.0)),
+        (name: "fc2", pre: "h1", post: "h2", connectivity: AllToAll, weight: KaimingNormal(gain: 1.0)),
+        (name: "fc3", pre: "h2", post: "readout", connectivity: AllToAll, weight: KaimingNormal(gain: 1.0)),
+    ],
+)"#,
+        f("A1"),
+        f("B1"),
+        f("B2"),
+        f("B3")
+    )
+}
+
+/// |got − want| ≤ 1e-9 of the tensor's largest reference entry (some entries are sums of
+/// cancelling terms; reference README §5).
+fn close(what: &str, got: &[f64], want: &[f64]) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    let scale = want.iter().fold(1e-300f64, |m, x| m.max(x.abs()));
+    for (k, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= 1e-9 * scale,
+            "{what}[{k}]: {g} vs snnTorch {w} (scale {scale:e})"
+        );
+    }
+}
+
+#[test]
+fn two_hidden_layers_with_recurrence_train_as_in_snntorch() {
+    let r = reference("snntorch_deep.json");
+    let text = graph(&r["network"]);
+    let checked = Source::from_text("deep.ron", &text)
+        .load_with(&snnsim::models::Rules)
+        .unwrap();
+    let network = snnsim::graph::build(&checked).unwrap();
+    let id = |name: &str| network.pop_id(name).unwrap();
+    let (b, steps) = (8, 16);
+    for (name, surrogate) in [
+        ("fast_sigmoid", Surrogate::FastSigmoid { slope: 25.0 }),
+        ("atan", Surrogate::Atan { alpha: 2.0 }),
+    ] {
+        let net = Net::from_network(&network, &[id("input")], &[id("readout")], surrogate).unwrap();
+        let names: Vec<&str> = net.pops().iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["input", "h1", "h2", "readout"]);
+        let link = |n: &str| net.link_index(n).unwrap();
+        for l in net.links() {
+            assert_eq!(l.recurrent, l.name == "rec", "{}", l.name);
+            assert_eq!(l.storage, Storage::Dense, "{}", l.name);
+        }
+        // Parameters, in the plan's link and population order.
+        let init = &r["init"];
+        let mut weights = vec![Vec::new(); 4];
+        for n in ["fc1", "rec", "fc2", "fc3"] {
+            weights[link(n)] = transposed(&init[format!("{n}.weight")]);
+        }
+        let mut biases = [
+            Vec::new(),
+            floats(&init["fc1.bias"]),
+            floats(&init["fc2.bias"]),
+            floats(&init["fc3.bias"]),
+        ];
+        let inputs: Vec<Vec<f64>> = r["task"]["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(floats)
+            .collect();
+        let labels: Vec<usize> = floats(&r["task"]["labels"])
+            .iter()
+            .map(|&y| y as usize)
+            .collect();
+        let lr = r["lr"].as_f64().unwrap();
+        let run = &r["runs"][name];
+        let mut losses = Vec::new();
+        for (k, want) in run["steps"].as_array().unwrap().iter().enumerate() {
+            let p = Params {
+                weights: weights.iter().map(|w| w.as_slice()).collect(),
+                biases: biases
+                    .iter()
+                    .map(|v| (!v.is_empty()).then_some(v.as_slice()))
+                    .collect(),
+            };
+            let mut g = Grads::zeros(&p);
+            let (mut loss, mut z_all, mut spikes) = (0.0, Vec::new(), [0.0; 2]);
+            let mut tr = Trace::default();
+            for s in 0..b {
+                net.forward(&p, steps, &[Seq::Dense(&inputs[s])], &mut tr);
+                if k == 0 && s == 0 {
+                    let t0 = &run["trace0"];
+                    for (key, q, mem) in [
+                        ("mem1", 1, true),
+                        ("spk1", 1, false),
+                        ("mem2", 2, true),
+                        ("spk2", 2, false),
+                        ("mem3", 3, true),
+                    ] {
+                        let ours: Vec<f64> = (0..steps)
+                            .flat_map(|t| if mem { tr.mem(q, t) } else { tr.spk(q, t) }.to_vec())
+                            .collect();
+                        close(&format!("{name} trace0 {key}"), &ours, &floats(&t0[key]));
+                    }
+                }
+                spikes[0] += tr.pops[1].spk.iter().sum::<f64>();
+                spikes[1] += tr.pops[2].spk.iter().sum::<f64>();
+                let mut z = [0.0; 2];
+                for t in 0..steps {
+                    for c in 0..2 {
+                        z[c] += tr.mem(3, t)[c] / steps as f64;
+                    }
+                }
+                // Cross-entropy, mean over the batch; ∂L/∂mem3_t = (softmax(z) − onehot)/(B·T).
+                let m = z[0].max(z[1]);
+                let lse = m + ((z[0] - m).exp() + (z[1] - m).exp()).ln();
+                loss += (lse - z[labels[s]]) / b as f64;
+                let dz: Vec<f64> = (0..2)
+                    .map(|c| (z[c] - lse).exp() - f64::from(c == labels[s]))
+                    .collect();
+                let g_mem: Vec<f64> = (0..steps * 2)
+                    .map(|i| dz[i % 2] / (b * steps) as f64)
+                    .collect();
+                net.backward(&p, &mut tr, &[&g_mem], &mut g);
+                z_all.extend_from_slice(&z);
+            }
+            let what = format!("{name} step {k}");
+            close(&format!("{what} loss"), &[loss], &[want["loss"].as_f64().unwrap()]);
+            close(&format!("{what} z"), &z_all, &floats(&want["z"]));
+            assert_eq!(spikes[0], want["spikes1"].as_f64().unwrap(), "{what} spikes1");
+            assert_eq!(spikes[1], want["spikes2"].as_f64().unwrap(), "{what} spikes2");
+            let grads = &want["grads"];
+            for n in ["fc1", "rec", "fc2", "fc3"] {
+                let want_w = transposed(&grads[format!("{n}.weight")]);
+                close(&format!("{what} {n}.weight"), &g.weights[link(n)], &want_w);
+            }
+            for (n, q) in [("fc1", 1), ("fc2", 2), ("fc3", 3)] {
+                let want_b = floats(&grads[format!("{n}.bias")]);
+                close(&format!("{what} {n}.bias"), &g.biases[q], &want_b);
+            }
+            losses.push(loss);
+            // SGD.
+            for (w, gw) in weights.iter_mut().zip(&g.weights) {
+                w.iter_mut().zip(gw).for_each(|(x, d)| *x -= lr * d);
+            }
+            for (v, gb) in biases.iter_mut().zip(&g.biases) {
+                v.iter_mut().zip(gb).for_each(|(x, d)| *x -= lr * d);
+            }
+        }
+        assert_eq!(losses.len(), 6);
+        assert!(
+            losses[5] < 0.05 * losses[0],
+            "{name}: the task is learned: losses {losses:?}"
+        );
+    }
+}

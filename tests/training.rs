@@ -6,7 +6,7 @@
 
 use crate::common::reference;
 use serde_json::Value;
-use snnsim::exec::{Grads, Net, Params, Seq, Storage, Surrogate, Trace};
+use snnsim::exec::{Grads, Net, Params, Sample, Seq, Storage, Surrogate, Trace};
 use snnsim::file::Source;
 
 fn floats(v: &Value) -> Vec<f64> {
@@ -70,6 +70,44 @@ fn close(what: &str, got: &[f64], want: &[f64]) {
     }
 }
 
+/// The delayed-recall batch: cross-entropy of the mean readout membrane, mean over the batch.
+struct Recall<'a> {
+    inputs: &'a [Vec<f64>],
+    labels: &'a [usize],
+    steps: usize,
+}
+
+impl Sample for Recall<'_> {
+    fn inputs(&self, k: usize) -> Vec<Seq<'_>> {
+        vec![Seq::Dense(&self.inputs[k])]
+    }
+
+    /// ∂L/∂mem3_t = (softmax(z) − onehot)/(B·T).
+    fn loss(&self, k: usize, tr: &Trace, g_mem: &mut [Vec<f64>]) -> f64 {
+        let (b, steps) = (self.inputs.len(), self.steps);
+        let z = logits(tr, steps);
+        let m = z[0].max(z[1]);
+        let lse = m + ((z[0] - m).exp() + (z[1] - m).exp()).ln();
+        for t in 0..steps {
+            for c in 0..2 {
+                let dz = (z[c] - lse).exp() - f64::from(c == self.labels[k]);
+                g_mem[0][t * 2 + c] = dz / (b * steps) as f64;
+            }
+        }
+        (lse - z[self.labels[k]]) / b as f64
+    }
+}
+
+fn logits(tr: &Trace, steps: usize) -> [f64; 2] {
+    let mut z = [0.0; 2];
+    for t in 0..steps {
+        for c in 0..2 {
+            z[c] += tr.mem(3, t)[c] / steps as f64;
+        }
+    }
+    z
+}
+
 #[test]
 fn two_hidden_layers_with_recurrence_train_as_in_snntorch() {
     let r = reference("snntorch_deep.json");
@@ -115,6 +153,11 @@ fn two_hidden_layers_with_recurrence_train_as_in_snntorch() {
             .map(|&y| y as usize)
             .collect();
         let lr = r["lr"].as_f64().unwrap();
+        let recall = Recall {
+            inputs: &inputs,
+            labels: &labels,
+            steps,
+        };
         let run = &r["runs"][name];
         let mut losses = Vec::new();
         for (k, want) in run["steps"].as_array().unwrap().iter().enumerate() {
@@ -147,25 +190,15 @@ fn two_hidden_layers_with_recurrence_train_as_in_snntorch() {
                 }
                 spikes[0] += tr.pops[1].spk.iter().sum::<f64>();
                 spikes[1] += tr.pops[2].spk.iter().sum::<f64>();
-                let mut z = [0.0; 2];
-                for t in 0..steps {
-                    for c in 0..2 {
-                        z[c] += tr.mem(3, t)[c] / steps as f64;
-                    }
-                }
-                // Cross-entropy, mean over the batch; ∂L/∂mem3_t = (softmax(z) − onehot)/(B·T).
-                let m = z[0].max(z[1]);
-                let lse = m + ((z[0] - m).exp() + (z[1] - m).exp()).ln();
-                loss += (lse - z[labels[s]]) / b as f64;
-                let dz: Vec<f64> = (0..2)
-                    .map(|c| (z[c] - lse).exp() - f64::from(c == labels[s]))
-                    .collect();
-                let g_mem: Vec<f64> = (0..steps * 2)
-                    .map(|i| dz[i % 2] / (b * steps) as f64)
-                    .collect();
-                net.backward(&p, &mut tr, &[&g_mem], &mut g);
-                z_all.extend_from_slice(&z);
+                let mut g_mem = vec![vec![0.0; steps * 2]];
+                loss += recall.loss(s, &tr, &mut g_mem);
+                net.backward(&p, &mut tr, &[&g_mem[0]], &mut g);
+                z_all.extend_from_slice(&logits(&tr, steps));
             }
+            // The batch runner gives the same sums, bit for bit.
+            let (batch_loss, batch_g) = net.batch(&p, steps, b, &recall);
+            assert_eq!(batch_loss.to_bits(), loss.to_bits());
+            assert_eq!(batch_g, g);
             let what = format!("{name} step {k}");
             close(&format!("{what} loss"), &[loss], &[want["loss"].as_f64().unwrap()]);
             close(&format!("{what} z"), &z_all, &floats(&want["z"]));

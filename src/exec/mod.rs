@@ -23,18 +23,21 @@
 //! are checked against snnTorch's autograd (tests: `exec::`, `snntorch_deep.json`). A plan is
 //! structure only; weights are passed per call ([`Params`]), so a plan reads a network's own
 //! weight arrays and the structural edits of growth and pruning only require a new plan.
-//! Batches are independent calls with their own [`Trace`]; callers run them in parallel and
-//! sum gradients in a fixed order.
+//! A batch of samples is independent calls, each with its own [`Trace`]: [`Net::batch`] runs
+//! them in parallel and sums their gradients in a fixed order (the same bits on any number of
+//! threads).
 //!
 //! [`Net::policy_factors`] is the agents' shortcut: for one spiking population between the
 //! inputs and one readout, and a loss of the mean readout membrane, the backward pass is
 //! linear in the loss gradient and factors into two vectors per decision (factored.rs).
 
+mod batch;
 mod factored;
 mod net;
 mod neuron;
 mod run;
 
+pub use batch::{Sample, CHUNK};
 pub use factored::Shallow;
 pub use net::{Link, Net, PlanError, Pop, PopKind, Storage};
 pub use neuron::{Model, Neuron, Surrogate};

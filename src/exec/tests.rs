@@ -379,3 +379,66 @@ fn plans_are_checked_and_name_the_projection() {
     l.recurrent = true;
     assert!(Net::new(pops(), vec![l], vec![1], Surrogate::default()).is_err());
 }
+
+/// A batch of 20 samples (three chunks) gives the same loss and gradients, bit for bit, on 1
+/// and on 4 threads.
+#[test]
+fn batches_are_the_same_on_any_number_of_threads() {
+    struct Batch(Vec<Vec<f64>>);
+    impl Sample for Batch {
+        fn inputs(&self, k: usize) -> Vec<Seq<'_>> {
+            vec![Seq::Dense(&self.0[k])]
+        }
+        fn loss(&self, k: usize, tr: &Trace, g_mem: &mut [Vec<f64>]) -> f64 {
+            let mut l = 0.0;
+            for (i, g) in g_mem[0].iter_mut().enumerate() {
+                *g = 0.1 * ((i + k) % 5) as f64 - 0.2;
+                l += *g * tr.pops[3].mem[i];
+            }
+            l
+        }
+    }
+    let a = Neuron {
+        model: Model::Synaptic {
+            alpha: 0.7,
+            beta: 0.9,
+        },
+        reset: Reset::Subtract,
+        threshold: 1.0,
+    };
+    let b = Neuron {
+        model: Model::Leaky { beta: 0.8 },
+        reset: Reset::Zero,
+        threshold: 0.8,
+    };
+    let net = deep(a, b);
+    let steps = 12;
+    let batch = Batch(
+        (0..20)
+            .map(|k| {
+                (0..steps * 3)
+                    .map(|i| (((i + k) * 7 % 11) as f64) * 0.15)
+                    .collect()
+            })
+            .collect(),
+    );
+    let weights: Vec<Vec<f64>> = net
+        .links()
+        .iter()
+        .enumerate()
+        .map(|(l, link)| pattern(link.len(net.pops()), 0.09, l))
+        .collect();
+    let p = Params::weights(&net, weights.iter().map(|w| w.as_slice()).collect());
+    let on = |threads| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| net.batch(&p, steps, 20, &batch))
+    };
+    let (l1, g1) = on(1);
+    let (l4, g4) = on(4);
+    assert_eq!(l1.to_bits(), l4.to_bits());
+    assert_eq!(g1, g4);
+    assert!(g1.weights.iter().flatten().any(|&x| x != 0.0));
+}

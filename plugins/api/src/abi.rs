@@ -18,7 +18,7 @@ use std::ffi::c_void;
 /// Incompatible changes bump the major version; the host refuses another major.
 pub const ABI_MAJOR: u16 = 1;
 /// Appending fields to a vtable bumps the minor version.
-pub const ABI_MINOR: u16 = 2;
+pub const ABI_MINOR: u16 = 3;
 /// The one symbol a plugin library exports: `extern "C" fn() -> *const PluginHeader`.
 pub const ENTRY_SYMBOL: &str = "snnsim_plugin_entry";
 /// The entry function's type.
@@ -28,6 +28,8 @@ pub type EntryFn = unsafe extern "C" fn() -> *const PluginHeader;
 pub const KIND_RULE: u32 = 1;
 /// `PluginHeader::kind` of an environment.
 pub const KIND_ENV: u32 = 2;
+/// `PluginHeader::kind` of a structural policy (ABI 1.3).
+pub const KIND_STRUCTURE: u32 = 3;
 
 /// Result of a call. A plain integer, not a Rust enum, so an unexpected value from a foreign
 /// library is not undefined behaviour.
@@ -117,7 +119,7 @@ pub struct PluginHeader {
     pub abi_major: u16,
     /// [`ABI_MINOR`] the plugin was built with.
     pub abi_minor: u16,
-    /// [`KIND_RULE`] or [`KIND_ENV`].
+    /// [`KIND_RULE`], [`KIND_ENV`] or [`KIND_STRUCTURE`].
     pub kind: u32,
     /// `size_of` the whole vtable the plugin was built with.
     pub vtable_size: u32,
@@ -371,7 +373,146 @@ pub struct EnvVTableV1 {
     pub destroy: unsafe extern "C" fn(this: *mut c_void),
 }
 
+/// The activity of the edited population since the last call of a structural policy (ABI 1.3):
+/// one batch of episodes.
+#[repr(C)]
+#[derive(Debug)]
+pub struct ActivityV1 {
+    /// Episodes completed, this batch included.
+    pub episodes_done: u64,
+    /// Neurons.
+    pub n: u64,
+    /// Spikes of each neuron over the batch (`n` values).
+    pub spikes: *const f64,
+    /// Simulation steps each neuron ran over the batch.
+    pub steps: f64,
+    /// Episodes in the batch.
+    pub n_episodes: u64,
+    /// Return of each episode of the batch (`n_episodes` values).
+    pub returns: *const f64,
+    /// Food (rewards above 0.5) of each episode of the batch.
+    pub food: *const f64,
+}
+
+/// [`ProjViewV1::role`]: the projection enters the edited population.
+pub const ROLE_INCOMING: u32 = 0;
+/// [`ProjViewV1::role`]: the projection leaves the edited population.
+pub const ROLE_OUTGOING: u32 = 1;
+/// [`ProjViewV1::role`]: the projection joins the edited population to itself.
+pub const ROLE_RECURRENT: u32 = 2;
+
+/// One projection incident to the edited population, read-only, CSR by presynaptic neuron.
+#[repr(C)]
+#[derive(Debug)]
+pub struct ProjViewV1 {
+    /// Projection name.
+    pub name: StrRef,
+    /// [`ROLE_INCOMING`], [`ROLE_OUTGOING`] or [`ROLE_RECURRENT`].
+    pub role: u32,
+    /// Reserved, zero.
+    pub reserved: u32,
+    /// Presynaptic neurons.
+    pub n_pre: u64,
+    /// Postsynaptic neurons.
+    pub n_post: u64,
+    /// Synapses.
+    pub nnz: u64,
+    /// `n_pre + 1` row offsets.
+    pub indptr: *const usize,
+    /// `nnz` post indices (ascending within a row).
+    pub indices: *const u32,
+    /// `nnz` weights.
+    pub weights: *const f64,
+}
+
+/// The edited population as it is now (ABI 1.3); per-neuron arrays have `n` values.
+#[repr(C)]
+#[derive(Debug)]
+pub struct PopulationV1 {
+    /// Episodes completed.
+    pub episodes_done: u64,
+    /// 0 at the first call of a check, then one more after each round of applied edits.
+    pub round: u32,
+    /// Reserved, zero.
+    pub reserved: u32,
+    /// Neurons.
+    pub n: u64,
+    /// Stable ids (never reused).
+    pub ids: *const u64,
+    /// Episodes since each neuron was added (since the start for the first ones).
+    pub age: *const u64,
+    /// L2 norm of each neuron's incoming weights (all incoming projections).
+    pub w_in_norm: *const f64,
+    /// L2 norm of each neuron's outgoing weights.
+    pub w_out_norm: *const f64,
+    /// L2 norm of the last update's gradient of each neuron's incoming weights (0 before the
+    /// first update).
+    pub grad_in_norm: *const f64,
+    /// L2 norm of the last update's gradient of each neuron's outgoing weights.
+    pub grad_out_norm: *const f64,
+    /// The incident projections, in name order.
+    pub projections: *const ProjViewV1,
+    /// Their count.
+    pub n_projections: u64,
+}
+
+/// Where a structural policy puts its edits: host functions the plugin calls during `decide`.
+/// The host applies them after the call, in this order: removals, synapse edits, growth.
+#[repr(C)]
+pub struct EditSinkV1 {
+    /// Host context.
+    pub ctx: *mut c_void,
+    /// Adds `n` neurons; their incoming weights from the input projection's initialiser plus
+    /// Gaussian noise of standard deviation `input_noise_std`.
+    pub grow: unsafe extern "C" fn(ctx: *mut c_void, n: u64, input_noise_std: f64),
+    /// Removes the neuron with stable id `id`.
+    pub remove: unsafe extern "C" fn(ctx: *mut c_void, id: u64),
+    /// Adds a synapse (`pre`, `post`) of weight `weight` to projection `proj`.
+    pub add_synapse:
+        unsafe extern "C" fn(ctx: *mut c_void, proj: StrRef, pre: u64, post: u64, weight: f64),
+    /// Removes the synapse (`pre`, `post`) of projection `proj`.
+    pub remove_synapse: unsafe extern "C" fn(ctx: *mut c_void, proj: StrRef, pre: u64, post: u64),
+}
+
+/// The vtable of a structural policy (ABI 1.3): it watches one population's activity and
+/// answers with edits between batches.
+#[repr(C)]
+#[derive(Debug)]
+pub struct StructureVTableV1 {
+    /// Header (kind [`KIND_STRUCTURE`]).
+    pub header: PluginHeader,
+    /// Parses `config` (RON text) and creates an instance.
+    pub create:
+        unsafe extern "C" fn(config: StrRef, out: *mut *mut c_void, err: *mut ErrBuf) -> Status,
+    /// The activity of one batch.
+    pub observe: unsafe extern "C" fn(
+        this: *mut c_void,
+        activity: *const ActivityV1,
+        err: *mut ErrBuf,
+    ) -> Status,
+    /// Asks for edits (through `sink`); called again, with `round` one higher, after edits
+    /// were applied, until a call asks for none.
+    pub decide: unsafe extern "C" fn(
+        this: *mut c_void,
+        population: *const PopulationV1,
+        sink: *mut EditSinkV1,
+        err: *mut ErrBuf,
+    ) -> Status,
+    /// The population's neurons changed: `map[k]` is the old index of new neuron k, or
+    /// [`NEW`].
+    pub resize:
+        unsafe extern "C" fn(this: *mut c_void, map: *const u64, n: u64, err: *mut ErrBuf) -> Status,
+    /// Writes the instance's state.
+    pub save:
+        unsafe extern "C" fn(this: *mut c_void, sink: *mut ByteSink, err: *mut ErrBuf) -> Status,
+    /// Restores the instance's state.
+    pub load: unsafe extern "C" fn(this: *mut c_void, bytes: BytesRef, err: *mut ErrBuf) -> Status,
+    /// Frees the instance.
+    pub destroy: unsafe extern "C" fn(this: *mut c_void),
+}
+
 // The vtables are immutable statics of plain data and function pointers.
+unsafe impl Sync for StructureVTableV1 {}
 unsafe impl Sync for RuleVTableV1 {}
 unsafe impl Sync for EnvVTableV1 {}
 unsafe impl Sync for PluginHeader {}

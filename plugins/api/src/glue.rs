@@ -1,9 +1,13 @@
-//! The code behind [`crate::export_rule!`] and [`crate::export_env!`]: `extern "C"` functions,
+//! The code behind [`crate::export_rule!`], [`crate::export_env!`] and
+//! [`crate::export_structure!`]: `extern "C"` functions,
 //! generic over the plugin's type, that turn raw ABI arguments into safe Rust values, catch
 //! panics, and report errors through the host's buffer. Not part of the public API.
 
 use crate::abi::*;
-use crate::{parse_config, Environment, GradContext, LearningRule, Remap, RuleContext, Shape};
+use crate::{
+    parse_config, Activity, Edits, Environment, GradContext, LearningRule, ProjView, Remap, Role,
+    RuleContext, Shape, StructurePolicy,
+};
 use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -431,5 +435,149 @@ unsafe extern "C" fn env_load<E: Environment>(
 unsafe extern "C" fn env_destroy<E: Environment>(this: *mut c_void) {
     if !this.is_null() {
         let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(this as *mut E))));
+    }
+}
+
+/// The vtable of structural policy type `P`.
+pub const fn structure_vtable<P: StructurePolicy>(
+    name: &'static str,
+    version: &'static str,
+) -> StructureVTableV1 {
+    StructureVTableV1 {
+        header: const_header(
+            KIND_STRUCTURE,
+            std::mem::size_of::<StructureVTableV1>(),
+            name,
+            version,
+        ),
+        create: structure_create::<P>,
+        observe: structure_observe::<P>,
+        decide: structure_decide::<P>,
+        resize: structure_resize::<P>,
+        save: structure_save::<P>,
+        load: structure_load::<P>,
+        destroy: structure_destroy::<P>,
+    }
+}
+
+unsafe extern "C" fn structure_create<P: StructurePolicy>(
+    config: StrRef,
+    out: *mut *mut c_void,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || {
+        let cfg: P::Config = parse_config(&config.to_str())?;
+        let policy = P::new(cfg)?;
+        *out = Box::into_raw(Box::new(policy)) as *mut c_void;
+        Ok(())
+    })
+}
+
+unsafe extern "C" fn structure_observe<P: StructurePolicy>(
+    this: *mut c_void,
+    activity: *const ActivityV1,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || {
+        let a = &*activity;
+        let activity = Activity {
+            episodes_done: a.episodes_done,
+            spikes: slice(a.spikes, a.n),
+            steps: a.steps,
+            returns: slice(a.returns, a.n_episodes),
+            food: slice(a.food, a.n_episodes),
+        };
+        (*(this as *mut P)).observe(&activity)
+    })
+}
+
+unsafe extern "C" fn structure_decide<P: StructurePolicy>(
+    this: *mut c_void,
+    population: *const PopulationV1,
+    sink: *mut EditSinkV1,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || {
+        let p = &*population;
+        let projections = slice(p.projections, p.n_projections)
+            .iter()
+            .map(|v| ProjView {
+                name: match std::str::from_utf8(slice(v.name.ptr, v.name.len as u64)) {
+                    Ok(s) => s,
+                    Err(_) => "",
+                },
+                role: match v.role {
+                    ROLE_INCOMING => Role::Incoming,
+                    ROLE_OUTGOING => Role::Outgoing,
+                    _ => Role::Recurrent,
+                },
+                n_pre: v.n_pre as usize,
+                n_post: v.n_post as usize,
+                indptr: slice(v.indptr, v.n_pre + 1),
+                indices: slice(v.indices, v.nnz),
+                weights: slice(v.weights, v.nnz),
+            })
+            .collect();
+        let population = crate::Population {
+            episodes_done: p.episodes_done,
+            round: p.round,
+            ids: slice(p.ids, p.n),
+            age: slice(p.age, p.n),
+            w_in_norm: slice(p.w_in_norm, p.n),
+            w_out_norm: slice(p.w_out_norm, p.n),
+            grad_in_norm: slice(p.grad_in_norm, p.n),
+            grad_out_norm: slice(p.grad_out_norm, p.n),
+            projections,
+        };
+        let mut edits = Edits::default();
+        (*(this as *mut P)).decide(&population, &mut edits)?;
+        let s = &*sink;
+        for &id in &edits.remove {
+            (s.remove)(s.ctx, id);
+        }
+        for (proj, pre, post) in &edits.remove_synapses {
+            (s.remove_synapse)(s.ctx, StrRef::new(proj), u64::from(*pre), u64::from(*post));
+        }
+        for (proj, pre, post, w) in &edits.add_synapses {
+            (s.add_synapse)(s.ctx, StrRef::new(proj), u64::from(*pre), u64::from(*post), *w);
+        }
+        if let Some((n, noise)) = edits.grow {
+            (s.grow)(s.ctx, n as u64, noise);
+        }
+        Ok(())
+    })
+}
+
+unsafe extern "C" fn structure_resize<P: StructurePolicy>(
+    this: *mut c_void,
+    map: *const u64,
+    n: u64,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || (*(this as *mut P)).resize(slice(map, n)))
+}
+
+unsafe extern "C" fn structure_save<P: StructurePolicy>(
+    this: *mut c_void,
+    sink: *mut ByteSink,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || save_to(sink, (*(this as *mut P)).save()))
+}
+
+unsafe extern "C" fn structure_load<P: StructurePolicy>(
+    this: *mut c_void,
+    bytes: BytesRef,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || {
+        (*(this as *mut P)).load(slice(bytes.ptr, bytes.len as u64))
+    })
+}
+
+unsafe extern "C" fn structure_destroy<P: StructurePolicy>(this: *mut c_void) {
+    if !this.is_null() {
+        // A panicking destructor must not unwind into the host.
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(this as *mut P))));
     }
 }

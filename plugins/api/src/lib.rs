@@ -1,7 +1,8 @@
 //! The SDK for snnsim plugins: the only crate a plugin author depends on.
 //!
-//! A plugin is a `cdylib` crate that implements [`LearningRule`] or [`Environment`] and
-//! exports it with [`export_rule!`] or [`export_env!`]. The macros generate the C vtable of
+//! A plugin is a `cdylib` crate that implements [`LearningRule`], [`Environment`] or
+//! [`StructurePolicy`] and exports it with [`export_rule!`], [`export_env!`] or
+//! [`export_structure!`]. The macros generate the C vtable of
 //! [`abi`], catch every panic at the boundary, and parse the plugin's parameters (RON text)
 //! into its own serde type, so a plugin never writes `unsafe` code.
 //!
@@ -247,6 +248,139 @@ pub trait Environment: Send + Sized + 'static {
     }
 }
 
+/// The activity of the edited population over one batch of episodes.
+#[derive(Debug, Clone, Copy)]
+pub struct Activity<'a> {
+    /// Episodes completed, this batch included.
+    pub episodes_done: u64,
+    /// Spikes of each neuron over the batch.
+    pub spikes: &'a [f64],
+    /// Simulation steps each neuron ran over the batch.
+    pub steps: f64,
+    /// Return of each episode of the batch.
+    pub returns: &'a [f64],
+    /// Food eaten in each episode of the batch.
+    pub food: &'a [f64],
+}
+
+/// How a projection meets the edited population.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// It enters the population.
+    Incoming,
+    /// It leaves the population.
+    Outgoing,
+    /// It joins the population to itself.
+    Recurrent,
+}
+
+/// One projection incident to the edited population, read-only, CSR by presynaptic neuron.
+#[derive(Debug, Clone, Copy)]
+pub struct ProjView<'a> {
+    /// Projection name.
+    pub name: &'a str,
+    /// How it meets the population.
+    pub role: Role,
+    /// Presynaptic neurons.
+    pub n_pre: usize,
+    /// Postsynaptic neurons.
+    pub n_post: usize,
+    /// Row offsets (`n_pre + 1`).
+    pub indptr: &'a [usize],
+    /// Post index of each synapse (ascending within a row).
+    pub indices: &'a [u32],
+    /// Weight of each synapse.
+    pub weights: &'a [f64],
+}
+
+/// The edited population as it is now.
+#[derive(Debug, Clone)]
+pub struct Population<'a> {
+    /// Episodes completed.
+    pub episodes_done: u64,
+    /// 0 at the first call of a check, then one more after each round of applied edits.
+    pub round: u32,
+    /// Stable ids (never reused).
+    pub ids: &'a [u64],
+    /// Episodes since each neuron was added.
+    pub age: &'a [u64],
+    /// L2 norm of each neuron's incoming weights.
+    pub w_in_norm: &'a [f64],
+    /// L2 norm of each neuron's outgoing weights.
+    pub w_out_norm: &'a [f64],
+    /// L2 norm of the last update's gradient of each neuron's incoming weights.
+    pub grad_in_norm: &'a [f64],
+    /// L2 norm of the last update's gradient of each neuron's outgoing weights.
+    pub grad_out_norm: &'a [f64],
+    /// The incident projections, in name order.
+    pub projections: Vec<ProjView<'a>>,
+}
+
+impl Population<'_> {
+    /// Neurons.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether the population is empty.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
+/// The edits a structural policy asks for in one call. The host applies them in this order:
+/// removals, synapse edits, growth; then calls the policy again.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Edits {
+    /// Stable ids of neurons to remove.
+    pub remove: Vec<u64>,
+    /// Neurons to add, and the standard deviation of the noise on their input weights.
+    pub grow: Option<(usize, f64)>,
+    /// Synapses to add: (projection, pre, post, weight).
+    pub add_synapses: Vec<(String, u32, u32, f64)>,
+    /// Synapses to remove: (projection, pre, post).
+    pub remove_synapses: Vec<(String, u32, u32)>,
+}
+
+impl Edits {
+    /// Whether nothing is asked for.
+    pub fn is_empty(&self) -> bool {
+        self.remove.is_empty()
+            && self.grow.is_none()
+            && self.add_synapses.is_empty()
+            && self.remove_synapses.is_empty()
+    }
+}
+
+/// A structural policy: it watches one population's activity, batch by batch, and answers
+/// with edits (neurons added or removed, synapses added or removed) that the host applies as
+/// graph edits, keeping every other weight and state exactly.
+pub trait StructurePolicy: Send + Sized + 'static {
+    /// Parameters, parsed from the RON `params` of the graph file.
+    type Config: DeserializeOwned;
+    /// Creates an instance.
+    fn new(config: Self::Config) -> Result<Self, String>;
+    /// The activity of one batch (called once per batch, before [`StructurePolicy::decide`]).
+    fn observe(&mut self, activity: &Activity<'_>) -> Result<(), String>;
+    /// Writes the edits wanted now into `edits`. After the host applied them (and called
+    /// [`StructurePolicy::resize`]) it calls again with `population.round` one higher, until a
+    /// call leaves `edits` empty (at most 8 rounds).
+    fn decide(&mut self, population: &Population<'_>, edits: &mut Edits) -> Result<(), String>;
+    /// The population's neurons changed: `map[k]` is the old index of new neuron k, or
+    /// [`abi::NEW`] (see [`Remap::apply`]).
+    fn resize(&mut self, _map: &[u64]) -> Result<(), String> {
+        Ok(())
+    }
+    /// The instance's state, for checkpoints.
+    fn save(&self) -> Result<Vec<u8>, String> {
+        Ok(Vec::new())
+    }
+    /// Restores state written by [`StructurePolicy::save`].
+    fn load(&mut self, _bytes: &[u8]) -> Result<(), String> {
+        Ok(())
+    }
+}
+
 /// Parses RON parameters into `T`; an error names the field path and its position in the
 /// parameter text.
 pub fn parse_config<T: DeserializeOwned>(text: &str) -> Result<T, String> {
@@ -300,6 +434,21 @@ macro_rules! export_env {
         pub extern "C" fn snnsim_plugin_entry() -> *const $crate::abi::PluginHeader {
             static VTABLE: $crate::abi::EnvVTableV1 =
                 $crate::glue::env_vtable::<$ty>($name, env!("CARGO_PKG_VERSION"));
+            &VTABLE.header
+        }
+    };
+}
+
+/// Exports a [`StructurePolicy`] type as a plugin named `$name`.
+#[macro_export]
+macro_rules! export_structure {
+    ($ty:ty, $name:expr) => {
+        /// The plugin's entry symbol (generated by `export_structure!`).
+        #[doc(hidden)]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn snnsim_plugin_entry() -> *const $crate::abi::PluginHeader {
+            static VTABLE: $crate::abi::StructureVTableV1 =
+                $crate::glue::structure_vtable::<$ty>($name, env!("CARGO_PKG_VERSION"));
             &VTABLE.header
         }
     };

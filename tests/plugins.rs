@@ -83,10 +83,15 @@ fn plugins_lists_the_standard_plugins_with_kind_version_and_abi() {
             .unwrap_or_else(|| panic!("{n} not listed: {list}"))
             .clone()
     };
-    for (name, kind) in [("stdp", "rule"), ("rstdp", "rule"), ("gridworld", "env")] {
+    for (name, kind) in [
+        ("stdp", "rule"),
+        ("rstdp", "rule"),
+        ("gridworld", "env"),
+        ("rate_threshold", "structure"),
+    ] {
         let p = find(name);
         assert_eq!(p["kind"], kind);
-        assert_eq!(p["abi"], "1.2");
+        assert_eq!(p["abi"], "1.3");
         assert!(p["version"].as_str().unwrap().contains('.'));
         assert_eq!(Path::new(p["path"].as_str().unwrap()), plugin_path(name));
         assert!(p.get("error").is_none());
@@ -321,7 +326,7 @@ fn the_plugin_tutorial_builds_loads_and_changes_weights_as_predicted() {
     assert!(
         listing
             .lines()
-            .any(|l| l.starts_with("soft_bound") && l.contains("rule") && l.contains("abi 1.2")),
+            .any(|l| l.starts_with("soft_bound") && l.contains("rule") && l.contains("abi 1.3")),
         "{listing}"
     );
 

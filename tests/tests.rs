@@ -32,6 +32,7 @@ f64_only!(
     fuzz,
     gpu,
     graph_files,
+    growth,
     models,
     observe,
     plugins,

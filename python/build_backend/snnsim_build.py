@@ -28,6 +28,8 @@ PLUGINS = [
     "pendulum",
     "mountaincar",
     "acrobot",
+    "rate_threshold",
+    "plateau",
 ]
 
 
@@ -47,7 +49,7 @@ def _target_dir() -> Path:
 def _build_plugins() -> None:
     packages = []
     for name in PLUGINS:
-        packages += ["-p", f"snnsim-plugin-{name}"]
+        packages += ["-p", f"snnsim-plugin-{name.replace('_', '-')}"]
     cmd = ["cargo", "build", "--release", "--locked", *packages]
     print("snnsim: building the plugins:", " ".join(cmd), file=sys.stderr)
     subprocess.run(cmd, cwd=ROOT, check=True)

@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 use crate::file::{AgentSpec, Checked, RuleSpec};
 use crate::graph::{Network, PopId, ProjId};
-use crate::plugin::{self, EnvInstance, Kind, RuleInstance};
+use crate::plugin::{self, EnvInstance, Kind, RuleInstance, StructureInstance};
 use snnsim_plugin_api::abi::ProjShapeV1;
 
 /// The agent's populations and its two trained projections.
@@ -143,6 +143,31 @@ impl<'a> Setup<'a> {
             rules.push(inst);
         }
         Ok(rules)
+    }
+}
+
+impl Setup<'_> {
+    /// The structural policy of the task, if it has one: the `structure` plugin (by default
+    /// `rate_threshold`), created with its parameters; errors located at the task's
+    /// `structure` fields.
+    pub fn structure(&self) -> Result<Option<StructureInstance>> {
+        let Some(s) = &self.spec.structure else {
+            return Ok(None);
+        };
+        let (plugin_field, params_field) = match s.plugin {
+            Some(_) => ("structure.plugin", "structure.params"),
+            None => ("structure", "structure"),
+        };
+        let plugin = plugin::load(
+            s.plugin_name(),
+            s.path.as_deref().map(std::path::Path::new),
+            Kind::Structure,
+        )
+        .map_err(|e| self.located(plugin_field, e))?;
+        let inst = plugin
+            .create_structure(&s.params_text())
+            .map_err(|e| located_input(self.checked, self.task, params_field, e))?;
+        Ok(Some(inst))
     }
 }
 

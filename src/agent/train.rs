@@ -24,9 +24,9 @@ use super::policy_net::PolicyNet;
 use super::setup::{Setup, Wiring};
 use crate::error::{Error, Result};
 use crate::exec::{Params, Trace};
-use crate::file::{AgentSpec, Checked, Init, StructureSpec, TaskSpec};
+use crate::file::{AgentSpec, Checked, Init, TaskSpec};
 use crate::graph::{edit::EditOutcome, Network, PopId, ProjId};
-use crate::plugin::{self, EnvInstance, Kind, RuleInstance};
+use crate::plugin::{self, EnvInstance, Kind, RuleInstance, StructureInstance};
 use crate::real::{widen, F64View};
 use crate::rng::{stream, Rng};
 use crate::Real;
@@ -124,38 +124,17 @@ pub struct Trainer {
     pub edits: Vec<EditLog>,
     /// Hidden spikes of the last episode of the last batch: (step in the episode, neuron).
     pub last_episode_spikes: Vec<(u64, u32)>,
-    grow_stats: Stats,
-    prune_stats: Stats,
+    /// The structural policy (a `structure` plugin), if the task has one.
+    structure: Option<StructureInstance>,
+    /// Episodes done when each hidden neuron was added (0 for the first ones).
+    born: Vec<u64>,
+    /// L2 norms of the last update's gradient of each hidden neuron's input and readout
+    /// weights.
+    grad_norms: [Vec<f64>; 2],
     edit_count: u64,
     pool: Option<rayon::ThreadPool>,
     /// The GPU the decisions run on, or `None` for the CPU.
     device: Option<batched::DeviceAgents>,
-}
-
-/// Per-hidden-neuron activity since the last check. Each neuron's rate is its spikes over the
-/// simulation steps it has existed for in the window, so a neuron just grown is judged on its
-/// own exposure, not on steps simulated before it existed.
-#[derive(Debug, Clone, Default)]
-struct Stats {
-    spikes: Vec<f64>,
-    steps: Vec<f64>,
-    episodes: u64,
-}
-
-impl Stats {
-    /// Rate of each neuron, `None` for a neuron that has not been simulated yet.
-    fn rates(&self) -> Vec<Option<f64>> {
-        self.spikes
-            .iter()
-            .zip(&self.steps)
-            .map(|(&s, &n)| (n > 0.0).then(|| s / n))
-            .collect()
-    }
-    fn reset(&mut self, n: usize) {
-        self.spikes = vec![0.0; n];
-        self.steps = vec![0.0; n];
-        self.episodes = 0;
-    }
 }
 
 /// Adds one decision's gradient, given ∂L/∂z (`dz`, one per readout unit) and its factors q
@@ -328,6 +307,7 @@ impl Trainer {
         let n_in = setup.net.pop(wiring.input).len();
         let n_out = setup.net.pop(wiring.readout).len();
         let rules = setup.rules(|_| Ok(()))?;
+        let structure = setup.structure()?;
         let Setup { net, envs, .. } = setup;
         let init_of = |pre: &str, post: &str| {
             f.projections
@@ -337,7 +317,7 @@ impl Trainer {
                 .expect("validated weight")
         };
         let h = net.pop(wiring.hidden).len();
-        let mut t = Trainer {
+        let t = Trainer {
             weight_init: [
                 init_of(&spec.input, &spec.hidden),
                 init_of(&spec.hidden, &spec.readout),
@@ -356,14 +336,13 @@ impl Trainer {
             metrics: Vec::new(),
             edits: Vec::new(),
             last_episode_spikes: Vec::new(),
-            grow_stats: Stats::default(),
-            prune_stats: Stats::default(),
+            structure,
+            born: vec![0; h],
+            grad_norms: [vec![0.0; h], vec![0.0; h]],
             edit_count: 0,
             pool: None,
             device: None,
         };
-        t.grow_stats.reset(h);
-        t.prune_stats.reset(h);
         Ok(t)
     }
 
@@ -524,6 +503,21 @@ impl Trainer {
                 add_decision_gradient(&dz, (q, nu), w2, inputs, &mut g1, &mut g2, &mut v);
             }
         }
+        // Per hidden neuron: the norm of its column of ∂L/∂W1 and of its row of ∂L/∂W2.
+        let [gn_in, gn_out] = &mut self.grad_norms;
+        gn_in.clear();
+        gn_in.resize(h, 0.0);
+        for row in g1.chunks_exact(h) {
+            for (n, g) in gn_in.iter_mut().zip(row) {
+                *n += g * g;
+            }
+        }
+        gn_in.iter_mut().for_each(|n| *n = n.sqrt());
+        gn_out.clear();
+        gn_out.extend(
+            g2.chunks_exact(o)
+                .map(|r| r.iter().map(|g| g * g).sum::<f64>().sqrt()),
+        );
         let projs = [self.wiring.w_in, self.wiring.w_out];
         rule_step(
             &mut self.net,
@@ -558,71 +552,166 @@ impl Trainer {
                 energy: total * h as f64,
                 synaptic_events: e.events,
             });
-            for st in [&mut self.grow_stats, &mut self.prune_stats] {
-                for (s, x) in st.spikes.iter_mut().zip(&e.spikes_per_neuron) {
-                    *s += x;
-                }
-                for n in st.steps.iter_mut() {
-                    *n += e.steps as f64;
-                }
-                st.episodes += 1;
-            }
         }
         self.episodes_done += b as u64;
+        if let Some(policy) = &mut self.structure {
+            // The batch's activity: whole counts, summed in episode order.
+            let mut spikes = vec![0.0; h];
+            let mut steps = 0.0;
+            for e in &bufs {
+                for (s, x) in spikes.iter_mut().zip(&e.spikes_per_neuron) {
+                    *s += x;
+                }
+                steps += e.steps as f64;
+            }
+            let returns: Vec<f64> = bufs.iter().map(|e| e.rewards.iter().sum()).collect();
+            let food: Vec<f64> = bufs.iter().map(|e| f64::from(e.food)).collect();
+            policy.observe(&plugin::Activity {
+                episodes_done: self.episodes_done,
+                spikes: &spikes,
+                steps,
+                returns: &returns,
+                food: &food,
+            })?;
+        }
         self.structural_policy()
     }
 
-    /// SPEC §1.4: prune silent neurons and grow an under-active population, between batches.
+    /// Asks the structural policy for edits and applies them, round after round, until it
+    /// asks for none (at most [`MAX_ROUNDS`]): removals, then synapse edits, then growth, each
+    /// a graph edit that keeps every other weight and state, followed by the policy's
+    /// `resize`.
     fn structural_policy(&mut self) -> Result<()> {
-        let Some(s) = self.spec.structure.clone() else {
+        let Some(mut policy) = self.structure.take() else {
             return Ok(());
         };
-        if self.prune_stats.episodes >= s.prune_interval {
-            let rates = self.prune_stats.rates();
-            let h = rates.len();
-            // Silent: simulated, and below the threshold.
-            let silent: Vec<usize> = (0..h)
-                .filter(|&j| rates[j].is_some_and(|r| r < s.prune_threshold))
-                .collect();
-            if silent.len() as f64 > s.prune_fraction * h as f64 && h > s.min_hidden {
-                // Keep at least min_hidden: drop the least active silent neurons first.
-                let rate = |j: usize| rates[j].unwrap_or(0.0);
-                let mut order = silent.clone();
-                order.sort_by(|&a, &b| rate(a).total_cmp(&rate(b)).then(a.cmp(&b)));
-                order.truncate(silent.len().min(h - s.min_hidden));
+        let result = self.policy_rounds(&mut policy);
+        self.structure = Some(policy);
+        result
+    }
+
+    fn policy_rounds(&mut self, policy: &mut StructureInstance) -> Result<()> {
+        let name = policy.plugin.clone();
+        let bad = |msg: String| Error::Plugin {
+            plugin: name.clone(),
+            kind: plugin::PluginErrorKind::Failed,
+            msg,
+        };
+        for round in 0..MAX_ROUNDS {
+            let edits = {
+                let view = self.population_view(round);
+                policy.decide(&view.view())?
+            };
+            if edits.is_empty() {
+                return Ok(());
+            }
+            if !edits.remove.is_empty() {
+                let ids = &self.net.pop(self.wiring.hidden).neuron_ids;
+                let mut order = Vec::with_capacity(edits.remove.len());
+                for id in &edits.remove {
+                    match ids.iter().position(|x| x == id) {
+                        Some(j) => order.push(j),
+                        None => return Err(bad(format!("asked to remove neuron id {id}, which the hidden population does not have"))),
+                    }
+                }
                 order.sort_unstable();
-                if !order.is_empty() {
-                    let out = self
-                        .net
-                        .prune(self.wiring.hidden, &order, self.seed)
-                        .map_err(Error::Run)?;
-                    self.after_edit(&out, "prune", order.len())?;
+                order.dedup();
+                if order.len() >= ids.len() {
+                    return Err(bad("asked to remove every hidden neuron".into()));
+                }
+                let out = self
+                    .net
+                    .prune(self.wiring.hidden, &order, self.seed)
+                    .map_err(Error::Run)?;
+                self.after_edit(&out, "prune", order.len())?;
+                policy.resize(&out.neurons)?;
+            }
+            if !edits.remove_synapses.is_empty() || !edits.add_synapses.is_empty() {
+                return Err(bad("synapse edits are not applied to agents yet".into()));
+            }
+            if let Some((n, noise)) = edits.grow {
+                let n = n as usize;
+                let room = crate::file::limits::MAX_POPULATION_SIZE - self.layers.hidden;
+                if n == 0 || n > room {
+                    return Err(bad(format!("asked to grow {n} neurons (room for {room})")));
+                }
+                let out = self.grow(n, noise)?;
+                self.after_edit(&out, "grow", n)?;
+                policy.resize(&out.neurons)?;
+            }
+        }
+        Err(bad(format!(
+            "still asked for edits after {MAX_ROUNDS} rounds"
+        )))
+    }
+
+    /// What the structural policy sees of the hidden population now.
+    fn population_view(&self, round: u32) -> ViewData<'_> {
+        let hidden = self.wiring.hidden;
+        let pop = self.net.pop(hidden);
+        let h = pop.len();
+        let mut w_in = vec![0.0; h];
+        let mut w_out = vec![0.0; h];
+        let mut projections = Vec::new();
+        for pid in self.net.proj_ids() {
+            let (pre, post) = self.net.endpoints(pid);
+            if pre != hidden && post != hidden {
+                continue;
+            }
+            let proj = self.net.proj(pid);
+            let w = &proj.weights;
+            let values: Vec<f64> = w.expanded().iter().map(|&x| crate::real::wide(x)).collect();
+            for i in 0..w.rows() {
+                for k in w.row(i) {
+                    let x = values[k] * values[k];
+                    if post == hidden {
+                        w_in[w.indices()[k] as usize] += x;
+                    }
+                    if pre == hidden {
+                        w_out[i] += x;
+                    }
                 }
             }
-            let h = self.layers.hidden;
-            self.prune_stats.reset(h);
+            let role = match (pre == hidden, post == hidden) {
+                (true, true) => snnsim_plugin_api::abi::ROLE_RECURRENT,
+                (true, false) => snnsim_plugin_api::abi::ROLE_OUTGOING,
+                _ => snnsim_plugin_api::abi::ROLE_INCOMING,
+            };
+            projections.push((proj.name.as_str(), role, pid, values));
         }
-        if self.grow_stats.episodes >= s.grow_interval {
-            let rates: Vec<f64> = self.grow_stats.rates().into_iter().flatten().collect();
-            let h = self.layers.hidden;
-            let mean = rates.iter().sum::<f64>() / rates.len().max(1) as f64;
-            if !rates.is_empty() && mean < s.grow_threshold && h < s.max_hidden {
-                let n = s.neurons_per_grow.min(s.max_hidden - h);
-                let out = self.grow(n, &s)?;
-                self.after_edit(&out, "grow", n)?;
-            }
-            let h = self.layers.hidden;
-            self.grow_stats.reset(h);
+        w_in.iter_mut()
+            .chain(w_out.iter_mut())
+            .for_each(|x| *x = x.sqrt());
+        let age = self
+            .born
+            .iter()
+            .map(|&b| self.episodes_done.saturating_sub(b))
+            .collect();
+        ViewData {
+            trainer: self,
+            round,
+            ids: &pop.neuron_ids,
+            age,
+            w_in,
+            w_out,
+            projections,
         }
-        Ok(())
     }
 
     /// Grows the hidden population by `n` neurons now (the structural policy does this between
     /// batches; exposed for tests and tools).
     pub fn grow_hidden(&mut self, n: usize) -> Result<EditOutcome> {
-        let s = self.spec.structure.clone().unwrap_or_default();
-        let out = self.grow(n, &s)?;
+        let noise = self
+            .spec
+            .structure
+            .clone()
+            .unwrap_or_default()
+            .new_input_noise_std;
+        let out = self.grow(n, noise)?;
         self.after_edit(&out, "grow", n)?;
+        if let Some(p) = &mut self.structure {
+            p.resize(&out.neurons)?;
+        }
         Ok(out)
     }
 
@@ -633,6 +722,9 @@ impl Trainer {
             .prune(self.wiring.hidden, indices, self.seed)
             .map_err(Error::Run)?;
         self.after_edit(&out, "prune", indices.len())?;
+        if let Some(p) = &mut self.structure {
+            p.resize(&out.neurons)?;
+        }
         Ok(out)
     }
 
@@ -663,7 +755,7 @@ impl Trainer {
     /// Adds `n` hidden neurons: input weights from the input projection's initialiser plus
     /// noise, readout weights from the readout projection's initialiser, with the fan-in of the
     /// grown network.
-    fn grow(&mut self, n: usize, s: &StructureSpec) -> Result<EditOutcome> {
+    fn grow(&mut self, n: usize, noise: f64) -> Result<EditOutcome> {
         let h_new = self.layers.hidden + n;
         let mut rng = stream(self.seed, "grow", &self.spec.hidden, self.edit_count);
         let (w_in_name, w_out_name) = (
@@ -672,7 +764,6 @@ impl Trainer {
         );
         let sampler_in = sampler(&self.weight_init[0], self.n_in as f64, h_new as f64);
         let sampler_out = sampler(&self.weight_init[1], h_new as f64, self.n_out as f64);
-        let noise = s.new_input_noise_std;
         let mut weight = |proj: &str, _pre: usize, _post: usize| -> Real {
             if proj == w_in_name {
                 let z: f64 = StandardNormal.sample(&mut rng);
@@ -704,10 +795,10 @@ impl Trainer {
             self.rules[r].resize(&m.pre, &m.post, &m.synapses)?;
         }
         let remap = |v: &[f64]| crate::models::remap::remap_vec(v, &out.neurons, &0.0);
-        for st in [&mut self.grow_stats, &mut self.prune_stats] {
-            st.spikes = remap(&st.spikes);
-            st.steps = remap(&st.steps);
+        for g in &mut self.grad_norms {
+            *g = remap(g);
         }
+        self.born = crate::models::remap::remap_vec(&self.born, &out.neurons, &self.episodes_done);
         self.layers.resized(&self.net)?;
         self.edits.push(EditLog {
             episode: self.episodes_done,
@@ -966,4 +1057,52 @@ fn run_episode(
         ep.act(layers, steps, &z, &counts, |t, j| spk[t * h + j] != 0.0)?;
     }
     Ok(ep.buf)
+}
+
+/// Rounds of edits a structural policy may ask for in one check.
+pub const MAX_ROUNDS: u32 = 8;
+
+/// The data behind a [`plugin::PopulationView`] of the hidden population.
+struct ViewData<'t> {
+    trainer: &'t Trainer,
+    round: u32,
+    ids: &'t [u64],
+    age: Vec<u64>,
+    w_in: Vec<f64>,
+    w_out: Vec<f64>,
+    /// (name, role, id, weights in f64) of each incident projection.
+    projections: Vec<(&'t str, u32, ProjId, Vec<f64>)>,
+}
+
+impl ViewData<'_> {
+    fn view(&self) -> plugin::PopulationView<'_> {
+        let t = self.trainer;
+        plugin::PopulationView {
+            episodes_done: t.episodes_done,
+            round: self.round,
+            ids: self.ids,
+            age: &self.age,
+            w_in_norm: &self.w_in,
+            w_out_norm: &self.w_out,
+            grad_in_norm: &t.grad_norms[0],
+            grad_out_norm: &t.grad_norms[1],
+            projections: self
+                .projections
+                .iter()
+                .map(|(name, role, pid, values)| {
+                    let w = &t.net.proj(*pid).weights;
+                    let (n_pre, n_post) = w.shape();
+                    plugin::IncidentProjection {
+                        name,
+                        role: *role,
+                        n_pre,
+                        n_post,
+                        indptr: w.indptr(),
+                        indices: w.indices(),
+                        weights: values,
+                    }
+                })
+                .collect(),
+        }
+    }
 }

@@ -389,12 +389,26 @@ fn default_progress() -> u64 {
     1000
 }
 
-/// The structural policy of the hidden population (docs/results.md, "Structure"). Rates are spikes
-/// per neuron per simulation step, over the episodes since the last check of that kind.
+/// The structural policy of the hidden population (docs/results.md, "Structure"): a plugin of
+/// kind `structure` (`plugin`, `path`, `params`, as for rules), or, without `plugin`, the
+/// `rate_threshold` policy with the fields below as its parameters (the format before
+/// structure plugins). Rates are spikes per neuron per simulation step, over the episodes since
+/// the last check of that kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct StructureSpec {
+    /// Structural-policy plugin (`rate_threshold`, `plateau`, …; `snnsim plugins` lists
+    /// them); without it, `rate_threshold` with the fields below.
+    pub plugin: Option<String>,
+    /// Explicit library file, instead of searching for the name.
+    pub path: Option<String>,
+    /// The plugin's parameters, in its own RON schema (with `plugin` only).
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Option<String>", extend("x-raw-ron" = true))
+    )]
+    pub params: Option<Box<ron::value::RawValue>>,
     /// Episodes between growth checks.
     pub grow_interval: u64,
     /// Grow when the mean hidden rate is below this.
@@ -419,6 +433,9 @@ impl Default for StructureSpec {
     /// SPEC §1.4.
     fn default() -> Self {
         StructureSpec {
+            plugin: None,
+            path: None,
+            params: None,
             grow_interval: 100,
             grow_threshold: 0.05,
             max_hidden: 512,
@@ -429,6 +446,46 @@ impl Default for StructureSpec {
             prune_fraction: 0.3,
             min_hidden: 32,
         }
+    }
+}
+
+impl StructureSpec {
+    /// The policy's plugin name: `plugin`, or `rate_threshold`.
+    pub fn plugin_name(&self) -> &str {
+        self.plugin.as_deref().unwrap_or("rate_threshold")
+    }
+
+    /// The policy's parameters as RON text: `params`, or the `rate_threshold` fields.
+    pub fn params_text(&self) -> String {
+        match (&self.plugin, &self.params) {
+            (Some(_), Some(p)) => p.get_ron().to_string(),
+            (Some(_), None) => String::new(),
+            (None, _) => format!(
+                "(grow_interval: {}, grow_threshold: {:?}, max_hidden: {}, neurons_per_grow: {}, \
+                 new_input_noise_std: {:?}, prune_interval: {}, prune_threshold: {:?}, \
+                 prune_fraction: {:?}, min_hidden: {})",
+                self.grow_interval,
+                self.grow_threshold,
+                self.max_hidden,
+                self.neurons_per_grow,
+                self.new_input_noise_std,
+                self.prune_interval,
+                self.prune_threshold,
+                self.prune_fraction,
+                self.min_hidden
+            ),
+        }
+    }
+
+    /// Whether the `rate_threshold` fields all have their default values.
+    pub fn rate_fields_are_default(&self) -> bool {
+        let d = StructureSpec::default();
+        StructureSpec {
+            plugin: None,
+            path: None,
+            params: None,
+            ..self.clone()
+        } == d
     }
 }
 

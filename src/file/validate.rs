@@ -623,6 +623,21 @@ fn check_agent(v: &V, a: &AgentSpec, file: &GraphFile, at: &str) -> Result<()> {
     }
     if let Some(s) = &a.structure {
         let sat = format!("{at}.structure");
+        if s.plugin.is_some() {
+            if !s.rate_fields_are_default() {
+                return v.fail(
+                    &sat,
+                    "with `plugin`, the policy's parameters go in `params` (the other fields are those of the default policy, `rate_threshold`)",
+                );
+            }
+            return Ok(());
+        }
+        if s.params.is_some() || s.path.is_some() {
+            return v.fail(
+                &format!("{sat}.plugin"),
+                "`params` and `path` need `plugin`",
+            );
+        }
         if s.grow_interval == 0 || s.prune_interval == 0 {
             return v.fail(&sat, "check intervals must be at least one episode");
         }

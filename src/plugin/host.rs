@@ -17,6 +17,7 @@ fn libraries() -> &'static Mutex<HashMap<PathBuf, &'static libloading::Library>>
 enum VTable {
     Rule(&'static RuleVTableV1),
     Env(&'static EnvVTableV1),
+    Structure(&'static StructureVTableV1),
 }
 
 /// A plugin library that passed the handshake.
@@ -107,7 +108,7 @@ pub(super) fn load(name: &str, path: &Path, want: Option<Kind>) -> crate::Result
             name,
             PluginErrorKind::WrongKind,
             format!(
-                "{}: unknown plugin kind {} (expected 1 = rule or 2 = env)",
+                "{}: unknown plugin kind {} (expected 1 = rule, 2 = env or 3 = structure)",
                 path.display(),
                 header.kind
             ),
@@ -132,6 +133,7 @@ pub(super) fn load(name: &str, path: &Path, want: Option<Kind>) -> crate::Result
     let need = match kind {
         Kind::Rule => abi::RULE_VTABLE_V1_0_SIZE,
         Kind::Env => std::mem::size_of::<EnvVTableV1>(),
+        Kind::Structure => std::mem::size_of::<StructureVTableV1>(),
     };
     if (header.vtable_size as usize) < need {
         return Err(error(
@@ -151,6 +153,7 @@ pub(super) fn load(name: &str, path: &Path, want: Option<Kind>) -> crate::Result
         match kind {
             Kind::Rule => VTable::Rule(&*(header_ptr as *const RuleVTableV1)),
             Kind::Env => VTable::Env(&*(header_ptr as *const EnvVTableV1)),
+            Kind::Structure => VTable::Structure(&*(header_ptr as *const StructureVTableV1)),
         }
     };
     // SAFETY: the strings are static data of the library, which is never unloaded.
@@ -175,7 +178,7 @@ pub(super) fn load(name: &str, path: &Path, want: Option<Kind>) -> crate::Result
 const ERR_CAP: usize = 4096;
 
 /// Calls into a plugin with a fresh error buffer and turns its status into a result.
-fn checked_call(
+pub(super) fn checked_call(
     plugin: &str,
     call: &str,
     poisoned: &mut Option<String>,
@@ -219,7 +222,7 @@ fn checked_call(
     }
 }
 
-unsafe extern "C" fn sink_write(ctx: *mut c_void, ptr: *const u8, len: usize) {
+pub(super) unsafe extern "C" fn sink_write(ctx: *mut c_void, ptr: *const u8, len: usize) {
     let out = &mut *(ctx as *mut Vec<u8>);
     if !ptr.is_null() && len > 0 {
         out.extend_from_slice(std::slice::from_raw_parts(ptr, len));
@@ -265,6 +268,18 @@ impl LoadedPlugin {
         })
     }
 
+    /// Creates a structural-policy instance; `params` is RON text.
+    pub fn create_structure(&self, params: &str) -> crate::Result<super::StructureInstance> {
+        let VTable::Structure(vt) = self.vtable else {
+            return Err(error(
+                &self.name,
+                PluginErrorKind::WrongKind,
+                "not a structural policy",
+            ));
+        };
+        super::structure::create(&self.name, vt, params)
+    }
+
     /// Creates an environment instance; `params` is RON text.
     pub fn create_env(&self, params: &str) -> crate::Result<EnvInstance> {
         let VTable::Env(vt) = self.vtable else {
@@ -299,7 +314,7 @@ impl LoadedPlugin {
 }
 
 /// A failed `create` is a parameter error (bad input); a panic stays a panic.
-fn params_error(e: crate::Error) -> crate::Error {
+pub(super) fn params_error(e: crate::Error) -> crate::Error {
     match e {
         crate::Error::Plugin {
             plugin,

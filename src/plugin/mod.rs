@@ -14,8 +14,10 @@
 //! `snnsim_plugin_NAME.dll` on Windows).
 
 mod host;
+mod structure;
 
 pub use host::{EnvInstance, LoadedPlugin, RuleInstance};
+pub use structure::{Activity, Edits, IncidentProjection, PopulationView, StructureInstance};
 
 use snnsim_plugin_api::abi;
 use std::collections::BTreeMap;
@@ -28,6 +30,8 @@ pub enum Kind {
     Rule,
     /// An environment.
     Env,
+    /// A structural policy (ABI 1.3).
+    Structure,
 }
 
 impl Kind {
@@ -35,15 +39,17 @@ impl Kind {
         match k {
             abi::KIND_RULE => Some(Kind::Rule),
             abi::KIND_ENV => Some(Kind::Env),
+            abi::KIND_STRUCTURE => Some(Kind::Structure),
             _ => None,
         }
     }
 
-    /// `rule` or `env`.
+    /// `rule`, `env` or `structure`.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Rule => "rule",
             Kind::Env => "env",
+            Kind::Structure => "structure",
         }
     }
 
@@ -51,6 +57,7 @@ impl Kind {
         match self {
             Kind::Rule => "a learning rule",
             Kind::Env => "an environment",
+            Kind::Structure => "a structural policy",
         }
     }
 }

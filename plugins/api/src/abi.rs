@@ -500,8 +500,12 @@ pub struct StructureVTableV1 {
     ) -> Status,
     /// The population's neurons changed: `map[k]` is the old index of new neuron k, or
     /// [`NEW`].
-    pub resize:
-        unsafe extern "C" fn(this: *mut c_void, map: *const u64, n: u64, err: *mut ErrBuf) -> Status,
+    pub resize: unsafe extern "C" fn(
+        this: *mut c_void,
+        map: *const u64,
+        n: u64,
+        err: *mut ErrBuf,
+    ) -> Status,
     /// Writes the instance's state.
     pub save:
         unsafe extern "C" fn(this: *mut c_void, sink: *mut ByteSink, err: *mut ErrBuf) -> Status,

@@ -502,10 +502,7 @@ unsafe extern "C" fn structure_decide<P: StructurePolicy>(
         let projections = slice(p.projections, p.n_projections)
             .iter()
             .map(|v| ProjView {
-                name: match std::str::from_utf8(slice(v.name.ptr, v.name.len as u64)) {
-                    Ok(s) => s,
-                    Err(_) => "",
-                },
+                name: std::str::from_utf8(slice(v.name.ptr, v.name.len as u64)).unwrap_or_default(),
                 role: match v.role {
                     ROLE_INCOMING => Role::Incoming,
                     ROLE_OUTGOING => Role::Outgoing,
@@ -539,7 +536,13 @@ unsafe extern "C" fn structure_decide<P: StructurePolicy>(
             (s.remove_synapse)(s.ctx, StrRef::new(proj), u64::from(*pre), u64::from(*post));
         }
         for (proj, pre, post, w) in &edits.add_synapses {
-            (s.add_synapse)(s.ctx, StrRef::new(proj), u64::from(*pre), u64::from(*post), *w);
+            (s.add_synapse)(
+                s.ctx,
+                StrRef::new(proj),
+                u64::from(*pre),
+                u64::from(*post),
+                *w,
+            );
         }
         if let Some((n, noise)) = edits.grow {
             (s.grow)(s.ctx, n as u64, noise);

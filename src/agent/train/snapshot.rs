@@ -1,11 +1,16 @@
 //! The state of a training run for a checkpoint, taken between batches: the network (weights,
-//! structure, stable ids), episodes and updates done, the activity statistics of the
-//! structural policy, the metrics rows and the edit log so far, and the state of the rule
-//! instances (baseline, optimiser moments) and environments through the plugin ABI's
-//! `save`/`load`. Every random stream of training is keyed by (seed, episode) or (seed, edit
+//! structure, stable ids), episodes and updates done, the metrics rows and the edit log so far,
+//! the state of the rule instances (baseline, optimiser moments), environments and structural
+//! policy through the plugin ABI's `save`/`load`, and what the trainer keeps per hidden neuron
+//! for the policy (birth episode, last gradient norms).
+//!
+//! Layout compatibility: checkpoints written before structural policies were plugins hold the
+//! `rate_threshold` rule's two activity windows where the layout still has two (now empty)
+//! window slots, and end before the policy section; such a checkpoint resumes with those
+//! windows handed to `rate_threshold` in its own state format. Every random stream of training is keyed by (seed, episode) or (seed, edit
 //! number), so these counters are the stream positions.
 
-use super::{EditLog, EpisodeMetrics, Stats, Trainer};
+use super::{EditLog, EpisodeMetrics, Trainer};
 use crate::checkpoint::codec::{Dec, DecResult, Enc};
 use crate::checkpoint::net;
 use crate::error::{Error, Result};
@@ -13,18 +18,33 @@ use crate::error::{Error, Result};
 /// Plugin states, one byte string per instance.
 type Blobs = Vec<Vec<u8>>;
 
-fn stats(e: &mut Enc, s: &Stats) {
-    e.f64s(&s.spikes);
-    e.f64s(&s.steps);
-    e.u64(s.episodes);
+/// An activity window of the former layout: spikes, steps, episodes.
+struct Window {
+    spikes: Vec<f64>,
+    steps: Vec<f64>,
+    episodes: u64,
 }
 
-fn read_stats(d: &mut Dec) -> DecResult<Stats> {
-    Ok(Stats {
+fn read_window(d: &mut Dec) -> DecResult<Window> {
+    Ok(Window {
         spikes: d.f64s()?,
         steps: d.f64s()?,
         episodes: d.u64()?,
     })
+}
+
+/// `rate_threshold`'s state (plugins/rate_threshold: per window its episodes, size, spikes and
+/// steps, little-endian) from the two windows of a former checkpoint.
+fn rate_threshold_state(windows: &[Window]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for w in windows {
+        out.extend_from_slice(&w.episodes.to_le_bytes());
+        out.extend_from_slice(&(w.spikes.len() as u64).to_le_bytes());
+        for x in w.spikes.iter().chain(&w.steps) {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+    out
 }
 
 impl Trainer {
@@ -35,8 +55,12 @@ impl Trainer {
         e.u64(self.updates);
         e.u64(self.edit_count);
         net::encode(&mut self.net, &mut e);
-        stats(&mut e, &self.grow_stats);
-        stats(&mut e, &self.prune_stats);
+        for _ in 0..2 {
+            // The former layout's activity windows, now the policy's own state.
+            e.f64s(&[]);
+            e.f64s(&[]);
+            e.u64(0);
+        }
         e.u64(self.metrics.len() as u64);
         for m in &self.metrics {
             e.u64(m.episode);
@@ -70,6 +94,17 @@ impl Trainer {
             self.last_episode_spikes.iter().copied().unzip();
         e.u64s(&steps);
         e.u32s(&neurons);
+        // The structural policy's section.
+        match &mut self.structure {
+            Some(p) => {
+                e.u64(1);
+                e.bytes(&p.save()?);
+            }
+            None => e.u64(0),
+        }
+        e.u64s(&self.born);
+        e.f64s(&self.grad_norms[0]);
+        e.f64s(&self.grad_norms[1]);
         Ok(e.buf)
     }
 
@@ -78,16 +113,16 @@ impl Trainer {
     pub fn load_state(&mut self, bytes: &[u8]) -> Result<()> {
         let bad = |why: String| Error::Input(format!("checkpoint state: {why}"));
         let mut d = Dec::new(bytes);
-        let (rules, envs) = (|| -> DecResult<(Blobs, Blobs)> {
+        let (rules, envs, policy_state) = (|| -> DecResult<(Blobs, Blobs, Option<Vec<u8>>)> {
             self.episodes_done = d.u64()?;
             self.updates = d.u64()?;
             self.edit_count = d.u64()?;
             net::restore(&mut self.net, &mut d)?;
             let h = self.net.pop(self.wiring.hidden).len();
-            self.grow_stats = read_stats(&mut d)?;
-            self.prune_stats = read_stats(&mut d)?;
-            for s in [&self.grow_stats, &self.prune_stats] {
-                if s.spikes.len() != h || s.steps.len() != h {
+            let windows = [read_window(&mut d)?, read_window(&mut d)?];
+            for w in &windows {
+                let sizes = [w.spikes.len(), w.steps.len()];
+                if sizes != [0, 0] && sizes != [h, h] {
                     return Err("activity statistics of the wrong size".into());
                 }
             }
@@ -132,12 +167,43 @@ impl Trainer {
                 return Err("last episode's spikes of unequal lengths".into());
             }
             self.last_episode_spikes = steps.into_iter().zip(neurons).collect();
-            if !d.finished() {
-                return Err("trailing bytes".into());
-            }
-            Ok((rules, envs))
+            let policy_state = if d.finished() {
+                // A checkpoint of the former layout (see the module documentation).
+                self.born = vec![0; h];
+                self.grad_norms = [vec![0.0; h], vec![0.0; h]];
+                let rate = self
+                    .structure
+                    .as_ref()
+                    .is_some_and(|p| p.plugin == "rate_threshold");
+                (rate && windows[0].spikes.len() == h).then(|| rate_threshold_state(&windows))
+            } else {
+                let state = match d.u64()? {
+                    0 => None,
+                    1 => Some(d.bytes()?),
+                    k => return Err(format!("structural-policy section marked {k}")),
+                };
+                self.born = d.u64s()?;
+                self.grad_norms = [d.f64s()?, d.f64s()?];
+                if self.born.len() != h || self.grad_norms.iter().any(|g| g.len() != h) {
+                    return Err("per-neuron records of the wrong size".into());
+                }
+                if !d.finished() {
+                    return Err("trailing bytes".into());
+                }
+                state
+            };
+            Ok((rules, envs, policy_state))
         })()
         .map_err(bad)?;
+        match (&mut self.structure, policy_state) {
+            (Some(p), Some(state)) => p.load(&state)?,
+            (Some(_), None) | (None, None) => {}
+            (None, Some(_)) => {
+                return Err(Error::Input(
+                    "checkpoint state: a structural policy's state, but the graph file has no `structure`".into(),
+                ))
+            }
+        }
         self.layers.resized(&self.net)?;
         crate::agent::setup::load_instances(&mut self.rules, &mut self.envs, &rules, &envs)
     }
@@ -153,7 +219,7 @@ pub fn network_and_edits(state: &[u8], net: &mut crate::graph::Network) -> DecRe
     }
     net::restore(net, &mut d)?;
     for _ in 0..2 {
-        read_stats(&mut d)?;
+        read_window(&mut d)?;
     }
     let n = d.u64()? as usize;
     for _ in 0..n {

@@ -335,6 +335,12 @@ impl StructurePolicy for Plateau {
     }
 
     fn resize(&mut self, map: &[u64]) -> Result<(), String> {
+        if self.spikes.is_empty() {
+            // Nothing observed yet (an edit before the first batch): just the new size.
+            self.spikes = vec![0.0; map.len()];
+            self.steps = vec![0.0; map.len()];
+            return Ok(());
+        }
         if let Some(&bad) = map
             .iter()
             .find(|&&m| m != abi::NEW && m >= self.spikes.len() as u64)
@@ -528,6 +534,10 @@ mod tests {
         assert_eq!(p.rates(), vec![Some(0.25), Some(0.1), Some(0.15)]);
         let e = p.resize(&[0, 7]).unwrap_err();
         assert!(e.contains("old neuron 7"), "{e}");
+        // An edit before the first batch only sets the size.
+        let mut fresh = policy(SMALL);
+        fresh.resize(&[0, 1, abi::NEW]).unwrap();
+        assert_eq!(fresh.steps, vec![0.0; 3]);
         // A batch of the wrong size is an error, not a panic.
         let e = p
             .observe(&Activity {

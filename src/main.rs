@@ -166,7 +166,8 @@ enum Command {
     NewPlugin {
         /// Plugin name (lowercase letters, digits, `_`).
         name: String,
-        /// `rule` (a learning rule) or `env` (an environment).
+        /// `rule` (a learning rule), `env` (an environment) or `structure` (a structural
+        /// policy).
         #[arg(long)]
         kind: String,
         /// Directory to create (default ./NAME).

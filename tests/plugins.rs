@@ -267,6 +267,12 @@ fn cargo(args: &[&str], target: &Path) -> Output {
         .expect("cargo starts")
 }
 
+/// One build directory for the crates these tests scaffold, so that the SDK and serde compile
+/// once (cargo's lock keeps concurrent builds apart).
+fn scaffold_target() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-scaffolds")
+}
+
 /// docs/writing-a-plugin.md, followed as a new user would: scaffold, write the rule from the
 /// page, test and build it in its own crate, see it listed, and run the page's graph file; the
 /// final weights equal w_max − (w_max − w₀)(1 − eta)ⁿ exactly as the page says.
@@ -281,7 +287,7 @@ fn the_plugin_tutorial_builds_loads_and_changes_weights_as_predicted() {
     let graph = block(&doc, "ron");
     let dir = tempfile::tempdir().unwrap();
     let crate_dir = dir.path().join("soft_bound");
-    let target = dir.path().join("target");
+    let target = scaffold_target();
 
     let o = snnsim(&[
         "new-plugin",
@@ -313,7 +319,11 @@ fn the_plugin_tutorial_builds_loads_and_changes_weights_as_predicted() {
     );
     assert!(o.status.success(), "tutorial build: {}", stderr(&o));
 
-    let plugin_dir = target.join("release");
+    // Only this plugin on the search path (the build directory is shared with other scaffolds).
+    let plugin_dir = dir.path().join("plugins");
+    std::fs::create_dir(&plugin_dir).unwrap();
+    let lib = plugin::file_name("soft_bound");
+    std::fs::copy(target.join("release").join(&lib), plugin_dir.join(&lib)).unwrap();
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_snnsim"))
             .args(args)
@@ -321,14 +331,20 @@ fn the_plugin_tutorial_builds_loads_and_changes_weights_as_predicted() {
             .output()
             .unwrap()
     };
+    let abi = format!(
+        "abi {}.{}",
+        snnsim_plugin_api::abi::ABI_MAJOR,
+        snnsim_plugin_api::abi::ABI_MINOR
+    );
     let o = run(&["plugins"]);
     let listing = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(
         listing
             .lines()
-            .any(|l| l.starts_with("soft_bound") && l.contains("rule") && l.contains("abi 1.3")),
+            .any(|l| l.starts_with("soft_bound") && l.contains("rule") && l.contains(&abi)),
         "{listing}"
     );
+    assert!(doc.contains(&format!("soft_bound rule 0.1.0 {abi}")), "the page's listing");
 
     let file = dir.path().join("soft-bound.ron");
     std::fs::write(&file, graph).unwrap();
@@ -384,6 +400,77 @@ fn the_plugin_tutorial_builds_loads_and_changes_weights_as_predicted() {
         env_dir.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// docs/writing-a-plugin.md, "A structural policy": the scaffold of `--kind structure` builds
+/// and passes its own test, and so does the page's example policy put in its place.
+#[test]
+fn the_structural_policy_scaffold_and_the_page_example_build_and_pass_their_tests() {
+    let doc = std::fs::read_to_string(root().join("docs/writing-a-plugin.md")).unwrap();
+    let code = block(&doc, "rust,structure");
+    assert!(
+        code.lines().count() < 150,
+        "the page promises under 150 lines"
+    );
+    assert!(code.contains("export_structure!(QuietGrowth, \"quiet_growth\")"));
+    let dir = tempfile::tempdir().unwrap();
+    let crate_dir = dir.path().join("quiet_growth");
+    let target = scaffold_target();
+    let o = snnsim(&[
+        "new-plugin",
+        "quiet_growth",
+        "--kind",
+        "structure",
+        "--path",
+        crate_dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lib = std::fs::read_to_string(crate_dir.join("src/lib.rs")).unwrap();
+    assert!(lib.contains("impl StructurePolicy for QuietGrowth"), "{lib}");
+    assert!(lib.contains("export_structure!(QuietGrowth, \"quiet_growth\")"));
+    let manifest = crate_dir.join("Cargo.toml");
+    let manifest = manifest.to_str().unwrap();
+    let test = |what: &str| {
+        // The test names appear in the output, so a crate whose tests vanished would fail.
+        let o = cargo(&["test", "--release", "--manifest-path", manifest], &target);
+        let out = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(o.status.success(), "{what}: {}{out}", stderr(&o));
+        out
+    };
+    let out = test("structure scaffold");
+    assert!(out.contains("silent_neurons_go_at_the_check ... ok"), "{out}");
+
+    std::fs::write(crate_dir.join("src/lib.rs"), code).unwrap();
+    let out = test("the page's policy");
+    assert!(
+        out.contains("grows_when_quiet_and_removes_withered_neurons_first ... ok"),
+        "{out}"
+    );
+    let o = cargo(
+        &["build", "--release", "-q", "--manifest-path", manifest],
+        &target,
+    );
+    assert!(o.status.success(), "build: {}", stderr(&o));
+    assert!(target
+        .join("release")
+        .join(plugin::file_name("quiet_growth"))
+        .is_file());
+
+    // An unknown kind is refused, naming the three.
+    let o = snnsim(&[
+        "new-plugin",
+        "x",
+        "--kind",
+        "shape",
+        "--path",
+        dir.path().join("x").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("expected `rule`, `env` or `structure`"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// `stdp` inside a run: a presynaptic train and a postsynaptic neuron driven to fire by a

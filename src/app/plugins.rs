@@ -14,8 +14,8 @@ pub fn default_sdk_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/api")
 }
 
-/// Writes a new plugin crate named `name` of `kind` (`rule` or `env`) into `dir` and returns
-/// the files written. Refuses to overwrite anything.
+/// Writes a new plugin crate named `name` of `kind` (`rule`, `env` or `structure`) into `dir`
+/// and returns the files written. Refuses to overwrite anything.
 pub fn new_plugin(name: &str, kind: &str, dir: &Path, sdk: &Path) -> Result<Vec<PathBuf>> {
     let valid = !name.is_empty()
         && name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
@@ -30,9 +30,10 @@ pub fn new_plugin(name: &str, kind: &str, dir: &Path, sdk: &Path) -> Result<Vec<
     let body = match kind {
         "rule" => RULE_TEMPLATE,
         "env" => ENV_TEMPLATE,
+        "structure" => STRUCTURE_TEMPLATE,
         other => {
             return Err(Error::Input(format!(
-                "--kind {other}: expected `rule` or `env`"
+                "--kind {other}: expected `rule`, `env` or `structure`"
             )))
         }
     };
@@ -221,6 +222,126 @@ mod tests {
         h.reset(0).unwrap();
         let steps: Vec<bool> = (0..3).map(|_| h.step(&[1.0]).unwrap().truncated).collect();
         assert_eq!(steps, vec![false, false, true]);
+    }
+}
+"#;
+
+const STRUCTURE_TEMPLATE: &str = r#"//! The `__NAME__` structural policy.
+//!
+//! Build with `cargo build --release`; the host loads `target/release/libsnnsim_plugin___NAME__.so`
+//! when its directory is on `SNNSIM_PLUGIN_PATH`.
+
+use snnsim_plugin_api::{export_structure, Activity, Edits, Population, Remap, StructurePolicy};
+
+/// Parameters.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Episodes between checks.
+    pub interval: u64,
+    /// Never remove neurons below this many.
+    pub min_size: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { interval: 100, min_size: 1 }
+    }
+}
+
+/// Removes the neurons that did not spike at all since the last check.
+pub struct __TYPE__ {
+    config: Config,
+    /// Spikes of each neuron since the last check.
+    spikes: Vec<f64>,
+    /// Episodes since the last check.
+    episodes: u64,
+}
+
+impl StructurePolicy for __TYPE__ {
+    type Config = Config;
+
+    fn new(config: Config) -> Result<Self, String> {
+        if config.interval == 0 {
+            return Err("params.interval: must be at least 1".into());
+        }
+        Ok(__TYPE__ { config, spikes: Vec::new(), episodes: 0 })
+    }
+
+    fn observe(&mut self, activity: &Activity<'_>) -> Result<(), String> {
+        self.spikes.resize(activity.spikes.len(), 0.0);
+        for (s, x) in self.spikes.iter_mut().zip(activity.spikes) {
+            *s += x;
+        }
+        self.episodes += activity.returns.len() as u64;
+        Ok(())
+    }
+
+    fn decide(&mut self, population: &Population<'_>, edits: &mut Edits) -> Result<(), String> {
+        // Later rounds of a check see the edits applied; this policy asks once per check.
+        if population.round > 0 || self.episodes < self.config.interval {
+            return Ok(());
+        }
+        let room = population.len().saturating_sub(self.config.min_size);
+        edits.remove = self
+            .spikes
+            .iter()
+            .zip(population.ids)
+            .filter(|(&s, _)| s == 0.0)
+            .map(|(_, &id)| id)
+            .take(room)
+            .collect();
+        self.spikes = vec![0.0; population.len()];
+        self.episodes = 0;
+        Ok(())
+    }
+
+    fn resize(&mut self, map: &[u64]) -> Result<(), String> {
+        self.spikes = Remap::apply(map, &self.spikes, 0.0);
+        Ok(())
+    }
+}
+
+export_structure!(__TYPE__, "__NAME__");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use snnsim_plugin_api::parse_config;
+
+    #[test]
+    fn silent_neurons_go_at_the_check() {
+        let mut p = __TYPE__::new(parse_config("(interval: 2, min_size: 1)").unwrap()).unwrap();
+        let batch = Activity {
+            episodes_done: 2,
+            spikes: &[0.0, 3.0, 0.0],
+            steps: 10.0,
+            returns: &[1.0, 1.0],
+            food: &[0.0, 0.0],
+        };
+        p.observe(&batch).unwrap();
+        let (ids, age, zeros) = ([7, 8, 9], [2; 3], [0.0; 3]);
+        let mut population = Population {
+            episodes_done: 2,
+            round: 0,
+            ids: &ids,
+            age: &age,
+            w_in_norm: &zeros,
+            w_out_norm: &zeros,
+            grad_in_norm: &zeros,
+            grad_out_norm: &zeros,
+            projections: Vec::new(),
+        };
+        let mut edits = Edits::default();
+        p.decide(&population, &mut edits).unwrap();
+        assert_eq!(edits.remove, vec![7, 9]);
+        // The host removed them and asks again: nothing more this check.
+        p.resize(&[1]).unwrap();
+        population.round = 1;
+        population.ids = &ids[1..2];
+        let mut again = Edits::default();
+        p.decide(&population, &mut again).unwrap();
+        assert!(again.is_empty());
     }
 }
 "#;

@@ -88,28 +88,35 @@ fn structure_errors_name_the_field() {
     }
 }
 
-/// A run resumed from its checkpoint at episode 80 ends as the uninterrupted run: the
-/// policy's windows travel in the checkpoint.
+/// A run resumed from its checkpoint at episode 80 ends as the uninterrupted run, for both
+/// shipped policies: their windows and learning curves travel in the checkpoint.
 #[test]
 fn a_resumed_run_keeps_the_policy_state() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = foraging_with(&format!("structure: ({FIELDS}),"), dir.path());
-    let full = dir.path().join("full");
-    let args = ["--episodes", "160", "--checkpoint-every", "80", "--quiet"];
-    let whole = run_json(&file, &full, &args);
-    let kept = snnsim::checkpoint::list(&full);
-    assert_eq!(kept.iter().map(|c| c.0).collect::<Vec<_>>(), vec![80, 160]);
-    let resumed = dir.path().join("resumed");
-    std::fs::create_dir_all(resumed.join("checkpoints")).unwrap();
-    std::fs::copy(full.join("config.ron"), resumed.join("config.ron")).unwrap();
-    let at80 = &kept[0].1;
-    std::fs::copy(at80, resumed.join("checkpoints").join(at80.file_name().unwrap())).unwrap();
-    let o = snnsim(&["run", "--resume", resumed.to_str().unwrap(), "--quiet", "--json"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let last = String::from_utf8_lossy(&o.stdout).lines().last().unwrap().to_string();
-    let r: serde_json::Value = serde_json::from_str(&last).unwrap();
-    assert_eq!(r["episodes"], 160);
-    assert_eq!(whole["state_hash"], r["state_hash"]);
-    let edits = |d: &std::path::Path| std::fs::read_to_string(d.join("edits.csv")).unwrap();
-    assert_eq!(edits(&full), edits(&resumed));
+    let plateau = "structure: (plugin: \"plateau\", params: (check_interval: 20, curve_window: 20, \
+        warmup: 40, low_rate: 0.5, dead_rate: 0.025, plateau_tolerance: 10.0)),";
+    for structure in [format!("structure: ({FIELDS}),"), plateau.to_string()] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = foraging_with(&structure, dir.path());
+        let full = dir.path().join("full");
+        let args = ["--episodes", "160", "--checkpoint-every", "80", "--quiet"];
+        let whole = run_json(&file, &full, &args);
+        let kept = snnsim::checkpoint::list(&full);
+        assert_eq!(kept.iter().map(|c| c.0).collect::<Vec<_>>(), vec![80, 160]);
+        let resumed = dir.path().join("resumed");
+        std::fs::create_dir_all(resumed.join("checkpoints")).unwrap();
+        std::fs::copy(full.join("config.ron"), resumed.join("config.ron")).unwrap();
+        let at80 = &kept[0].1;
+        let to = resumed.join("checkpoints").join(at80.file_name().unwrap());
+        std::fs::copy(at80, to).unwrap();
+        let o = snnsim(&["run", "--resume", resumed.to_str().unwrap(), "--quiet", "--json"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let last = String::from_utf8_lossy(&o.stdout).lines().last().unwrap().to_string();
+        let r: serde_json::Value = serde_json::from_str(&last).unwrap();
+        assert_eq!(r["episodes"], 160);
+        assert_eq!(whole["state_hash"], r["state_hash"], "{structure}");
+        let edits = |d: &std::path::Path| std::fs::read_to_string(d.join("edits.csv")).unwrap();
+        let e = edits(&full);
+        assert_eq!(e, edits(&resumed), "{structure}");
+        assert!(e.contains("grow") && e.contains("prune"), "{structure}: edits after 80:\n{e}");
+    }
 }

@@ -95,7 +95,6 @@ pub struct ControlTrainer {
     envs: Vec<EnvInstance>,
     rules: Vec<RuleInstance>,
     layers: PolicyNet,
-    n_in: usize,
     seed: u64,
     /// Episodes completed.
     pub episodes_done: u64,
@@ -116,7 +115,6 @@ impl ControlTrainer {
         let setup = Setup::new(checked, spec, "Control")?;
         let layers = policy_layers(&setup)?;
         let (w_in, w_out) = (setup.wiring.w_in, setup.wiring.w_out);
-        let n_in = setup.net.pop(setup.wiring.input).len();
         // An empty batch probes whether the rule learns with (or without) a critic.
         let rules = setup.rules(|inst| {
             let probe = if spec.critic {
@@ -148,7 +146,6 @@ impl ControlTrainer {
             envs,
             rules,
             layers,
-            n_in,
             seed: f.seed,
             episodes_done: 0,
             updates: 0,
@@ -210,7 +207,7 @@ impl ControlTrainer {
 
     /// Runs one batch of `b` episodes and updates the weights.
     pub fn batch(&mut self, b: usize) -> Result<()> {
-        let (h, o, n_in) = (self.layers.hidden, self.layers.out, self.n_in);
+        let (h, o) = (self.layers.hidden, self.layers.out);
         let first = self.episodes_done;
         let (layers, spec, seed) = (&self.layers, &self.spec, self.seed);
         let w1 = self
@@ -225,7 +222,6 @@ impl ControlTrainer {
             .weights
             .per_synapse()
             .expect(LEARNED);
-        debug_assert_eq!(w1.len(), n_in * h);
         debug_assert_eq!(w2.len(), h * o);
         let (w1, w2) = (&*widen(w1), &*widen(w2));
         let params = layers.params((w1, w2));
@@ -276,7 +272,9 @@ impl ControlTrainer {
             .per_synapse()
             .expect(LEARNED);
         let w2 = &*widen(w2);
-        let mut g1 = vec![0.0; n_in * h];
+        let w_in = &self.net.proj(self.w_in).weights;
+        let csr = (w_in.indptr(), w_in.indices());
+        let mut g1 = vec![0.0; w_in.nnz()];
         let mut g2 = vec![0.0; h * o];
         let scale = 1.0 / b as f64;
         let c_ent = self.spec.entropy_coef;
@@ -297,7 +295,7 @@ impl ControlTrainer {
                 at += 1;
                 let (q, nu) = (&e.q[t * h..(t + 1) * h], &e.nu[t * h..(t + 1) * h]);
                 let inputs = e.inputs[e.start[t]..e.start[t + 1]].iter().copied();
-                add_decision_gradient(&dz, (q, nu), w2, inputs, &mut g1, &mut g2, &mut v);
+                add_decision_gradient(&dz, (q, nu), w2, inputs, csr, &mut g1, &mut g2, &mut v);
             }
         }
         let projs = [self.w_in, self.w_out];

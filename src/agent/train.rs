@@ -138,13 +138,17 @@ pub struct Trainer {
 }
 
 /// Adds one decision's gradient, given ∂L/∂z (`dz`, one per readout unit) and its factors q
-/// and ν (see `Layers::policy_factors`): ∂L/∂W2[j,c] += dz_c·q_j into `g2` (h × o), and
-/// ∂L/∂W1[i,j] += x_i·u_j·ν_j, u = W2·dz, into `g1`'s row of each input (i, x_i) (n_in × h).
+/// and ν (see `exec::Net::policy_factors`): ∂L/∂W2[j,c] += dz_c·q_j into `g2` (h × o, dense),
+/// and ∂L/∂W1[i,j] += x_i·u_j·ν_j, u = W2·dz, into the synapses of each input's row (i, x_i)
+/// of the input projection, whose CSR structure is `(indptr, indices)` (`g1`: one value per
+/// synapse; all-to-all, it is the dense n_in × h matrix).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn add_decision_gradient(
     dz: &[f64],
     (q, nu): (&[f64], &[f64]),
     w2: &[f64],
     inputs: impl Iterator<Item = (u32, f64)>,
+    (indptr, indices): (&[usize], &[u32]),
     g1: &mut [f64],
     g2: &mut [f64],
     v: &mut [f64],
@@ -161,9 +165,16 @@ pub(super) fn add_decision_gradient(
         v[j] = u * nu[j];
     }
     for (i, x) in inputs {
-        let row = &mut g1[i as usize * h..(i as usize + 1) * h];
-        for j in 0..h {
-            row[j] += x * v[j];
+        let row = indptr[i as usize]..indptr[i as usize + 1];
+        if row.len() == h {
+            // Every post neuron, in order: the dense row.
+            for (g, vj) in g1[row].iter_mut().zip(&v[..h]) {
+                *g += x * vj;
+            }
+        } else {
+            for k in row {
+                g1[k] += x * v[indices[k] as usize];
+            }
         }
     }
 }
@@ -434,7 +445,6 @@ impl Trainer {
         let w1 = self.net.proj(self.wiring.w_in).weights.per_synapse();
         let w2 = self.net.proj(self.wiring.w_out).weights.per_synapse();
         let (w1, w2) = (w1.expect(learned), w2.expect(learned));
-        debug_assert_eq!(w1.len(), n_in * h);
         debug_assert_eq!(w2.len(), h * o);
         let (w1, w2) = (&*widen(w1), &*widen(w2));
         let envs = &mut self.envs[..b];
@@ -483,7 +493,9 @@ impl Trainer {
         // ∂L/∂z = −(A/B)·∂log π/∂z − (c/B)·∂H/∂z, then the factored backward pass.
         let w2 = self.net.proj(self.wiring.w_out).weights.per_synapse();
         let w2 = &*widen(w2.expect("learned weights are per synapse"));
-        let mut g1 = vec![0.0; n_in * h];
+        let w_in = &self.net.proj(self.wiring.w_in).weights;
+        let csr = (w_in.indptr(), w_in.indices());
+        let mut g1 = vec![0.0; w_in.nnz()];
         let mut g2 = vec![0.0; h * o];
         let scale = 1.0 / b as f64;
         let c_ent = self.spec.entropy_coef;
@@ -500,17 +512,15 @@ impl Trainer {
                 let (q, nu) = (&e.q[t * h..(t + 1) * h], &e.nu[t * h..(t + 1) * h]);
                 let active = &e.active[e.active_start[t]..e.active_start[t + 1]];
                 let inputs = active.iter().map(|&i| (i, 1.0));
-                add_decision_gradient(&dz, (q, nu), w2, inputs, &mut g1, &mut g2, &mut v);
+                add_decision_gradient(&dz, (q, nu), w2, inputs, csr, &mut g1, &mut g2, &mut v);
             }
         }
         // Per hidden neuron: the norm of its column of ∂L/∂W1 and of its row of ∂L/∂W2.
         let [gn_in, gn_out] = &mut self.grad_norms;
         gn_in.clear();
         gn_in.resize(h, 0.0);
-        for row in g1.chunks_exact(h) {
-            for (n, g) in gn_in.iter_mut().zip(row) {
-                *n += g * g;
-            }
+        for (k, g) in g1.iter().enumerate() {
+            gn_in[csr.1[k] as usize] += g * g;
         }
         gn_in.iter_mut().for_each(|n| *n = n.sqrt());
         gn_out.clear();

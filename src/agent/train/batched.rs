@@ -194,6 +194,11 @@ pub(super) fn run_batch(
     let (spec, layers) = (p.spec, p.layers);
     let (h, o, steps) = (layers.hidden, layers.out, spec.decision_steps);
     let b = envs.len();
+    if p.w1.len() != p.n_in * h || p.w2.len() != h * o {
+        return Err(Error::Input(
+            "decisions on a GPU need all-to-all input and readout projections (a structural policy removed synapses); run on the CPU".into(),
+        ));
+    }
     dev.prepare(
         kernel_layers(&layers.exec, layers.shape, steps),
         p.n_in,

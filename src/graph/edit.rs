@@ -1,16 +1,25 @@
-//! Structural edits: growing and pruning a population. An edit resizes the population's
-//! columns, stable ids, spike list, delay rings and every incident projection (rows, columns,
-//! delays, traces), keeps every other value exactly as it was, bumps the network's
-//! generation, and returns index maps (new index → old index, or `NEW`) so that state kept
-//! elsewhere — a rule's per-synapse moments, an agent's statistics — can follow.
+//! Structural edits: growing and pruning a population, and adding and removing single
+//! synapses of a projection. An edit resizes what it must (a population's columns, stable ids,
+//! spike list and delay rings; every incident projection's rows, columns, delays and traces),
+//! keeps every other value exactly as it was, bumps the network's generation, and returns
+//! index maps (new index → old index, or `NEW`) so that state kept elsewhere — a rule's
+//! per-synapse moments, an agent's statistics — can follow.
 //!
 //! Growth connects each new neuron to every partner of every incident projection (the
 //! all-to-all wiring of the foraging agent), with weights from a caller's function; pruning
 //! deletes the neurons' rows and columns.
-
-use super::{Delays, Network, PopId, WeightValues, Weights};
+//!
+//! Synapse edits ([`Network::edit_synapses`]) come in batches: a structural-plasticity rule
+//! adds and removes thousands of synapses at once, and rebuilding the CSR arrays once per
+//! synapse would cost O(synapses) each time. The batch is checked whole before anything
+//! changes, sorted by (pre, post), and merged into the old arrays in one pass: runs of
+//! untouched synapses are slice copies, and the rows are cut into fixed blocks filled in
+//! parallel (each block writes its own part of the new arrays, so the result does not depend
+//! on the number of threads).
+use super::{Delays, Network, PopId, ProjId, WeightValues, Weights};
 use crate::models::{chunks, remap::remap_vec};
 use crate::Real;
+use rayon::prelude::*;
 use snnsim_plugin_api::abi::NEW;
 
 /// Index maps of one projection after an edit.
@@ -272,5 +281,491 @@ fn rebuild(
         pre: pre_map.to_vec(),
         post: post_map.to_vec(),
         synapses: syn,
+    }
+}
+
+/// A synapse to add with [`Network::edit_synapses`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NewSynapse {
+    /// Presynaptic neuron (the row).
+    pub pre: u32,
+    /// Postsynaptic neuron (the column).
+    pub post: u32,
+    /// Weight; finite.
+    pub weight: Real,
+    /// Delay in steps, at least 1; `None` takes the projection's shortest delay (its one
+    /// delay when the delays are uniform).
+    pub delay: Option<u16>,
+}
+
+/// What a synapse edit did to a projection's synapse indices, in O(edits) space: the old
+/// indices of the synapses removed and the new indices of those added (every other synapse
+/// keeps its order). The full new → old map — O(synapses), as a rule's `resize` takes it —
+/// is made on demand by [`SynapseRemap::synapses`] or [`SynapseRemap::to_proj_remap`], so
+/// that an edit of a projection without per-synapse state elsewhere does not pay for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SynapseRemap {
+    /// Projection name.
+    pub name: String,
+    /// Pre and post neurons (unchanged by the edit).
+    pub shape: (usize, usize),
+    /// Synapses before the edit.
+    pub nnz_before: usize,
+    /// Old indices of the removed synapses, ascending.
+    pub removed: Vec<usize>,
+    /// New indices of the added synapses, ascending.
+    pub added: Vec<usize>,
+}
+
+impl SynapseRemap {
+    /// Synapses after the edit.
+    pub fn nnz_after(&self) -> usize {
+        self.nnz_before - self.removed.len() + self.added.len()
+    }
+
+    /// New synapse → old synapse, or `NEW`, for every synapse after the edit.
+    pub fn synapses(&self) -> Vec<u64> {
+        let n = self.nnz_after();
+        let mut map = Vec::with_capacity(n);
+        // Old synapses, in order, skipping the removed ones: `count` of them.
+        let (mut old, mut r) = (0usize, 0usize);
+        let mut kept = |map: &mut Vec<u64>, mut count: usize| {
+            while count > 0 {
+                while self.removed.get(r) == Some(&old) {
+                    old += 1;
+                    r += 1;
+                }
+                let run = count.min(self.removed.get(r).map_or(usize::MAX, |&x| x - old));
+                map.extend(old as u64..(old + run) as u64);
+                old += run;
+                count -= run;
+            }
+        };
+        let mut next = 0;
+        for &a in &self.added {
+            kept(&mut map, a - next);
+            map.push(NEW);
+            next = a + 1;
+        }
+        kept(&mut map, n - next);
+        map
+    }
+
+    /// The projection's index maps as a neuron edit gives them: identities for the neurons,
+    /// [`synapses`](Self::synapses) for the synapses.
+    pub fn to_proj_remap(&self) -> ProjRemap {
+        ProjRemap {
+            name: self.name.clone(),
+            pre: (0..self.shape.0 as u64).collect(),
+            post: (0..self.shape.1 as u64).collect(),
+            synapses: self.synapses(),
+        }
+    }
+}
+
+/// Presynaptic rows per block of a synapse edit's parallel rebuild.
+const EDIT_BLOCK: usize = 4096;
+
+impl Network {
+    /// Removes the synapses `remove` ((pre, post) pairs) from projection `proj` and adds the
+    /// synapses `add`, in one rebuild of its arrays: O(synapses + edits · log synapses), the
+    /// runs of untouched synapses copied as slices, blocks of rows in parallel.
+    ///
+    /// Every other synapse keeps its weight and delay bit for bit, and the traces (one per
+    /// neuron) are kept as they are. A shared weight stays shared while every added weight
+    /// equals it bit for bit, and uniform delays stay uniform while every added delay equals
+    /// them; otherwise they become one per synapse. A pair both removed and added is replaced:
+    /// a new synapse, `NEW` in the map. The post population's delay rings are lengthened at
+    /// step `now` (as by [`Network::add_projection`]) to hold the longest added delay. Input
+    /// already in flight stays in the rings: a removed synapse carries no new spike, but what
+    /// it sent before its removal still arrives.
+    ///
+    /// Errors, after which nothing has changed: a removed pair that does not exist or is
+    /// listed twice, an added pair that exists (and is not removed) or is listed twice, a
+    /// neuron out of range, a delay below one step, a weight that is not finite, delay rings
+    /// too long to allocate. Each names the entry (`remove[i]`, `add[i]`) and its pair.
+    ///
+    /// Returns where the synapses went ([`SynapseRemap`]: the removed old indices and the
+    /// added new ones; [`SynapseRemap::to_proj_remap`] gives the full maps). The generation is
+    /// bumped, by an empty edit too.
+    pub fn edit_synapses(
+        &mut self,
+        proj: ProjId,
+        remove: &[(u32, u32)],
+        add: &[NewSynapse],
+        now: u64,
+    ) -> Result<SynapseRemap, String> {
+        let (_, post) = self.endpoints(proj);
+        let plan = SynapseEdit::check(self.proj(proj), remove, add)?;
+        let need = plan.longest_added as usize + 1;
+        let ring = &self.pop(post).input;
+        if need > ring.len {
+            let bytes = (ring.receptors.len() * ring.n)
+                .saturating_mul(need)
+                .saturating_mul(std::mem::size_of::<Real>());
+            Vec::<u8>::new().try_reserve_exact(bytes).map_err(|e| {
+                format!(
+                    "cannot lengthen the delay rings of `{}` to {need} slots: {e}",
+                    self.pop(post).name
+                )
+            })?;
+        }
+        let remap = plan.apply(self.proj_mut(proj));
+        self.pop_mut(post).input.lengthen(need, now);
+        self.generation += 1;
+        Ok(remap)
+    }
+}
+
+/// A synapse to insert, checked.
+#[derive(Debug, Clone, Copy)]
+struct Insert {
+    row: u32,
+    /// Position in the old arrays before which it goes.
+    at: usize,
+    post: u32,
+    weight: Real,
+    delay: u16,
+}
+
+/// A checked batch of synapse edits of one projection.
+struct SynapseEdit {
+    /// Old positions of the removed synapses, ascending.
+    removed: Vec<usize>,
+    /// Rows of `removed`.
+    removed_rows: Vec<u32>,
+    /// Additions in (pre, post) order.
+    inserts: Vec<Insert>,
+    /// The shared weight after the edit, if it stays shared.
+    shared: Option<Real>,
+    /// The one delay after the edit, if the delays stay uniform.
+    uniform: Option<u16>,
+    /// The longest added delay (0 if none).
+    longest_added: u16,
+}
+
+/// Where the old values of a run of synapses come from.
+#[derive(Clone, Copy)]
+enum OldValues<'a, T> {
+    /// One value for every synapse.
+    Same(T),
+    /// One value per synapse.
+    Each(&'a [T]),
+}
+
+impl<T: Copy> OldValues<'_, T> {
+    fn copy_to(self, dst: &mut [T], old: std::ops::Range<usize>) {
+        match self {
+            OldValues::Same(x) => dst.fill(x),
+            OldValues::Each(v) => dst.copy_from_slice(&v[old]),
+        }
+    }
+}
+
+/// The old arrays of a projection being edited.
+#[derive(Clone, Copy)]
+struct Old<'a> {
+    indptr: &'a [usize],
+    indices: &'a [u32],
+    values: OldValues<'a, Real>,
+    delays: OldValues<'a, u16>,
+}
+
+/// One block of rows of the new arrays.
+struct Block<'a> {
+    rows: std::ops::Range<usize>,
+    indices: &'a mut [u32],
+    values: Option<&'a mut [Real]>,
+    delays: Option<&'a mut [u16]>,
+}
+
+/// The first `n` elements of `*s`, leaving the rest there.
+fn cut<'a, T>(s: &mut &'a mut [T], n: usize) -> &'a mut [T] {
+    let (a, b) = std::mem::take(s).split_at_mut(n);
+    *s = b;
+    a
+}
+
+/// [`cut`] of an optional array.
+fn cut_opt<'a, T>(s: &mut Option<&'a mut [T]>, n: usize) -> Option<&'a mut [T]> {
+    s.take().map(|x| {
+        let (a, b) = x.split_at_mut(n);
+        *s = Some(b);
+        a
+    })
+}
+
+impl Block<'_> {
+    /// Copies the old synapses `old` to position `o` of the block.
+    fn copy(&mut self, src: &Old<'_>, old: std::ops::Range<usize>, o: usize) {
+        let n = old.len();
+        self.indices[o..o + n].copy_from_slice(&src.indices[old.clone()]);
+        if let Some(v) = &mut self.values {
+            src.values.copy_to(&mut v[o..o + n], old.clone());
+        }
+        if let Some(d) = &mut self.delays {
+            src.delays.copy_to(&mut d[o..o + n], old);
+        }
+    }
+
+    /// Writes the new synapse `s` at position `o` of the block.
+    fn insert(&mut self, s: &Insert, o: usize) {
+        self.indices[o] = s.post;
+        if let Some(v) = &mut self.values {
+            v[o] = s.weight;
+        }
+        if let Some(d) = &mut self.delays {
+            d[o] = s.delay;
+        }
+    }
+
+    /// Fills the block: the old synapses of its rows merged with the edits.
+    fn fill(mut self, src: &Old<'_>, removed: &[usize], inserts: &[Insert]) {
+        let (start, end) = (src.indptr[self.rows.start], src.indptr[self.rows.end]);
+        let removed = &removed
+            [removed.partition_point(|&k| k < start)..removed.partition_point(|&k| k < end)];
+        let rows = &self.rows;
+        let inserts = &inserts[inserts.partition_point(|s| (s.row as usize) < rows.start)
+            ..inserts.partition_point(|s| (s.row as usize) < rows.end)];
+        let (mut k, mut o) = (start, 0);
+        let (mut a, mut r) = (0, 0);
+        loop {
+            // The next edit in old-array order; an insertion at a removed position goes
+            // before it.
+            let next_insert = inserts.get(a).map(|s| s.at);
+            let next_removal = removed.get(r).copied();
+            let (at, is_insert) = match (next_insert, next_removal) {
+                (Some(i), Some(x)) if i <= x => (i, true),
+                (_, Some(x)) => (x, false),
+                (Some(i), None) => (i, true),
+                (None, None) => break,
+            };
+            self.copy(src, k..at, o);
+            o += at - k;
+            k = at;
+            if is_insert {
+                self.insert(&inserts[a], o);
+                o += 1;
+                a += 1;
+            } else {
+                k += 1;
+                r += 1;
+            }
+        }
+        self.copy(src, k..end, o);
+        debug_assert_eq!(o + end - k, self.indices.len());
+    }
+}
+
+impl SynapseEdit {
+    /// Checks a batch against projection `p`.
+    fn check(
+        p: &super::Projection,
+        remove: &[(u32, u32)],
+        add: &[NewSynapse],
+    ) -> Result<Self, String> {
+        let (n_pre, n_post) = p.weights.shape();
+        let (indptr, indices) = (p.weights.indptr(), p.weights.indices());
+        let in_range = |i: u32, j: u32, list: &str, n: usize| {
+            if (i as usize) < n_pre && (j as usize) < n_post {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{list}[{n}]: synapse ({i}, {j}) is out of range: the projection is \
+                     {n_pre} × {n_post} (pre × post)"
+                ))
+            }
+        };
+        // Ok(position) of an existing synapse, or Err(position) where it would go.
+        let find = |i: u32, j: u32| {
+            let (a, b) = (indptr[i as usize], indptr[i as usize + 1]);
+            match indices[a..b].binary_search(&j) {
+                Ok(q) => Ok(a + q),
+                Err(q) => Err(a + q),
+            }
+        };
+
+        for (n, &(i, j)) in remove.iter().enumerate() {
+            in_range(i, j, "remove", n)?;
+        }
+        let mut order: Vec<(u32, u32, usize)> = remove
+            .iter()
+            .enumerate()
+            .map(|(n, &(i, j))| (i, j, n))
+            .collect();
+        order.sort_unstable();
+        if let Some(w) = order
+            .windows(2)
+            .find(|w| (w[0].0, w[0].1) == (w[1].0, w[1].1))
+        {
+            return Err(format!(
+                "remove[{}] and remove[{}] both name synapse ({}, {})",
+                w[0].2, w[1].2, w[0].0, w[0].1
+            ));
+        }
+        let mut removed = Vec::with_capacity(order.len());
+        for &(i, j, n) in &order {
+            match find(i, j) {
+                Ok(k) => removed.push(k),
+                Err(_) => return Err(format!("remove[{n}]: there is no synapse ({i}, {j})")),
+            }
+        }
+        let removed_rows = order.iter().map(|&(i, ..)| i).collect();
+
+        for (n, s) in add.iter().enumerate() {
+            in_range(s.pre, s.post, "add", n)?;
+            if s.delay == Some(0) {
+                return Err(format!(
+                    "add[{n}]: synapse ({}, {}) has a delay of 0 steps; delays are at least 1",
+                    s.pre, s.post
+                ));
+            }
+            if !s.weight.is_finite() {
+                return Err(format!(
+                    "add[{n}]: synapse ({}, {}) has the weight {}, which is not finite",
+                    s.pre, s.post, s.weight
+                ));
+            }
+        }
+        let mut order: Vec<usize> = (0..add.len()).collect();
+        order.sort_unstable_by_key(|&n| (add[n].pre, add[n].post, n));
+        if let Some(w) = order
+            .windows(2)
+            .find(|w| (add[w[0]].pre, add[w[0]].post) == (add[w[1]].pre, add[w[1]].post))
+        {
+            return Err(format!(
+                "add[{}] and add[{}] both add synapse ({}, {})",
+                w[0], w[1], add[w[0]].pre, add[w[0]].post
+            ));
+        }
+        let fallback = p.delays.min();
+        let mut inserts = Vec::with_capacity(order.len());
+        for &n in &order {
+            let s = &add[n];
+            let at = match find(s.pre, s.post) {
+                Ok(k) if removed.binary_search(&k).is_ok() => k,
+                Ok(_) => {
+                    return Err(format!(
+                        "add[{n}]: synapse ({}, {}) exists (remove it in the same edit to \
+                         replace it)",
+                        s.pre, s.post
+                    ))
+                }
+                Err(k) => k,
+            };
+            inserts.push(Insert {
+                row: s.pre,
+                at,
+                post: s.post,
+                weight: s.weight,
+                delay: s.delay.unwrap_or(fallback),
+            });
+        }
+        let shared = p
+            .weights
+            .shared()
+            .filter(|w| inserts.iter().all(|s| s.weight.to_bits() == w.to_bits()));
+        let uniform = match p.delays {
+            Delays::Uniform(d) if inserts.iter().all(|s| s.delay == d) => Some(d),
+            _ => None,
+        };
+        let longest_added = inserts.iter().map(|s| s.delay).max().unwrap_or(0);
+        Ok(SynapseEdit {
+            removed,
+            removed_rows,
+            inserts,
+            shared,
+            uniform,
+            longest_added,
+        })
+    }
+
+    /// Rebuilds projection `p` with the edits.
+    fn apply(self, p: &mut super::Projection) -> SynapseRemap {
+        let (n_pre, n_post) = p.weights.shape();
+        let old = Old {
+            indptr: p.weights.indptr(),
+            indices: p.weights.indices(),
+            values: match p.weights.values() {
+                WeightValues::Shared(w) => OldValues::Same(*w),
+                WeightValues::PerSynapse(v) => OldValues::Each(v),
+            },
+            delays: match &p.delays {
+                Delays::Uniform(d) => OldValues::Same(*d),
+                Delays::PerSynapse(v) => OldValues::Each(v),
+            },
+        };
+        // Row pointers: each row moves by the edits of the rows up to it.
+        let mut indptr = Vec::with_capacity(n_pre + 1);
+        indptr.push(0usize);
+        let (mut a, mut r, mut shift) = (0, 0, 0isize);
+        for row in 0..n_pre {
+            while self.inserts.get(a).is_some_and(|s| s.row as usize == row) {
+                a += 1;
+                shift += 1;
+            }
+            while self.removed_rows.get(r).is_some_and(|&i| i as usize == row) {
+                r += 1;
+                shift -= 1;
+            }
+            indptr.push(old.indptr[row + 1].wrapping_add_signed(shift));
+        }
+        let nnz = old.indices.len() + self.inserts.len() - self.removed.len();
+        debug_assert_eq!(indptr[n_pre], nnz);
+
+        // Zeroed arrays (fresh pages, written once below), cut into blocks of rows.
+        let mut indices = vec![0u32; nnz];
+        let mut values = self.shared.is_none().then(|| vec![0.0 as Real; nnz]);
+        let mut delays = self.uniform.is_none().then(|| vec![0u16; nnz]);
+        {
+            let mut i = &mut indices[..];
+            let (mut v, mut d) = (values.as_deref_mut(), delays.as_deref_mut());
+            let blocks: Vec<Block<'_>> = (0..n_pre)
+                .step_by(EDIT_BLOCK)
+                .map(|start| {
+                    let end = (start + EDIT_BLOCK).min(n_pre);
+                    let n = indptr[end] - indptr[start];
+                    Block {
+                        rows: start..end,
+                        indices: cut(&mut i, n),
+                        values: cut_opt(&mut v, n),
+                        delays: cut_opt(&mut d, n),
+                    }
+                })
+                .collect();
+            blocks
+                .into_par_iter()
+                .for_each(|b| b.fill(&old, &self.removed, &self.inserts));
+        }
+        let values = match (values, self.shared) {
+            (Some(v), _) => WeightValues::PerSynapse(v),
+            (None, Some(w)) => WeightValues::Shared(w),
+            (None, None) => unreachable!("values are per synapse unless shared"),
+        };
+        p.weights = Weights::try_from_parts((n_pre, n_post), indptr, indices, values)
+            .expect("merged rows stay sorted and in range");
+        p.delays = match (delays, self.uniform) {
+            (Some(v), _) => Delays::PerSynapse(v),
+            (None, Some(d)) => Delays::Uniform(d),
+            (None, None) => unreachable!("delays are per synapse unless uniform"),
+        };
+        // The new index of an insertion: its old position, less the removals before it,
+        // plus the insertions before it.
+        let mut removed_before = 0;
+        let added = (self.inserts.iter().enumerate())
+            .map(|(q, s)| {
+                while self.removed.get(removed_before).is_some_and(|&k| k < s.at) {
+                    removed_before += 1;
+                }
+                s.at - removed_before + q
+            })
+            .collect();
+        SynapseRemap {
+            name: p.name.clone(),
+            shape: (n_pre, n_post),
+            nnz_before: self.removed.len() + nnz - self.inserts.len(),
+            removed: self.removed,
+            added,
+        }
     }
 }

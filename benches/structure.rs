@@ -1,4 +1,4 @@
-//! Criterion benches of structural edits (docs/performance.md):
+//! Criterion benches of structural edits:
 //!
 //! - `structure/edit_synapses_10k`: one batch of 10 000 synapse edits — 5 000 removals of
 //!   existing synapses and 5 000 additions of absent pairs, at the projection's shared weight
@@ -92,7 +92,7 @@ fn edit_synapses(c: &mut Criterion) {
     let mut g = c.benchmark_group("structure");
     g.sample_size(10);
     g.warm_up_time(Duration::from_secs(1));
-    g.measurement_time(Duration::from_secs(10));
+    g.measurement_time(Duration::from_secs(30));
 
     let (remove, add) = batch(&net, name, 5_000, |_| shared);
     g.bench_function("edit_synapses_10k", |b| {

@@ -480,6 +480,19 @@ fn synapse_list(p: &Projection) -> Vec<(u32, u32, u64, u16)> {
     v
 }
 
+/// The projection's matrix passes the full check of a CSR structure (rows sorted, unique and
+/// in range), which an in-place edit leaves to debug builds.
+fn assert_well_formed(p: &Projection) {
+    let w = &p.weights;
+    let again = snnsim::graph::Weights::try_from_parts(
+        w.shape(),
+        w.indptr().to_vec(),
+        w.indices().to_vec(),
+        w.values().clone(),
+    );
+    assert!(again.is_ok(), "{}: {:?}", p.name, again.err());
+}
+
 /// The whole state of a network as checkpoint bytes.
 fn state_bytes(net: &Network) -> Vec<u8> {
     let mut net = net.clone();
@@ -580,6 +593,7 @@ proptest! {
         let g = net.generation;
         let ring = net.population(if p == 2 { "out" } else { "hidden" }).unwrap().input.len;
         let remap = net.edit_synapses(id, &remove, &add, 0).unwrap();
+        assert_well_formed(net.proj(id));
         let after = synapse_list(net.proj(id));
         let want: Vec<(u32, u32, u64, u16)> =
             model.iter().map(|(&(i, j), &(w, d))| (i, j, w, d)).collect();
@@ -782,6 +796,7 @@ fn empty_edits_emptied_rows_and_emptied_projections() {
     assert!(row_syn.len() >= 2);
     let pairs: Vec<(u32, u32)> = row_syn.iter().map(|s| (s.0, s.1)).collect();
     let r = net.edit_synapses(id, &pairs, &[], 0).unwrap();
+    assert_well_formed(net.proj(id));
     assert!(net.proj(id).weights.row(row as usize).is_empty());
     let after = synapse_list(net.proj(id));
     assert_remap(&r, &before, &after, &pairs, &[]);
@@ -964,4 +979,69 @@ fn rule_state_follows_a_synapse_edit() {
     }
     e.run(80).unwrap();
     assert_eq!(eligibility(&mut e).len(), 7);
+}
+
+/// Large batches on a larger projection, growing and shrinking it in turn (runs of synapses
+/// moving both ways in one edit), against the map model, values and delays per synapse.
+#[test]
+fn large_synapse_batches_match_the_map_model() {
+    const TEXT: &str = r#"(format_version: 1, dt_ms: 0.5, duration_ms: 1.0, seed: 3,
+    populations: [
+      (name: "a", size: 200, model: Poisson(rate_hz: 10.0)),
+      (name: "b", size: 300, model: Lif()),
+    ],
+    projections: [(name: "p", pre: "a", post: "b", connectivity: FixedProbability(p: 0.1),
+        weight: Uniform(low: -1.0, high: 1.0), delay_ms: Uniform(low: 0.5, high: 3.0))])"#;
+    let checked = Source::from_text("large.ron", TEXT)
+        .load_with(&snnsim::models::Rules)
+        .unwrap();
+    let mut net = snnsim::graph::build(&checked).unwrap();
+    let id = net.proj_id("p").unwrap();
+    assert!(matches!(net.proj(id).delays, Delays::PerSynapse(_)));
+    let mut x: u64 = 7;
+    let mut next = move |n: u64| {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (x >> 33) % n
+    };
+    for (round, (n_remove, n_add)) in [(500, 1500), (1500, 300), (800, 800), (0, 2000), (3000, 0)]
+        .into_iter()
+        .enumerate()
+    {
+        let before = synapse_list(net.proj(id));
+        let mut model: BTreeMap<(u32, u32), (u64, u16)> =
+            before.iter().map(|s| ((s.0, s.1), (s.2, s.3))).collect();
+        let mut remove = Vec::new();
+        while remove.len() < n_remove.min(before.len()) {
+            let s = before[next(before.len() as u64) as usize];
+            if model.remove(&(s.0, s.1)).is_some() {
+                remove.push((s.0, s.1));
+            }
+        }
+        let mut add = Vec::new();
+        while add.len() < n_add {
+            let (i, j) = (next(200) as u32, next(300) as u32);
+            if model.contains_key(&(i, j)) {
+                continue;
+            }
+            let s = NewSynapse {
+                pre: i,
+                post: j,
+                weight: next(1000) as f64 / 100.0 - 5.0,
+                delay: Some(1 + next(9) as u16),
+            };
+            model.insert((i, j), (s.weight.to_bits(), s.delay.unwrap()));
+            add.push(s);
+        }
+        let r = net.edit_synapses(id, &remove, &add, 0).unwrap();
+        assert_well_formed(net.proj(id));
+        let after = synapse_list(net.proj(id));
+        let want: Vec<_> = model.iter().map(|(&(i, j), &(w, d))| (i, j, w, d)).collect();
+        assert!(after == want, "round {round}");
+        let added: Vec<(u32, u32)> = add.iter().map(|s| (s.pre, s.post)).collect();
+        assert_remap(&r, &before, &after, &remove, &added);
+        assert_consistent(&net);
+    }
+    assert!(net.population("b").unwrap().input.len >= 10);
 }

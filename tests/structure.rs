@@ -1,6 +1,7 @@
 //! The canonical structure summary under snapshot tests (build, grow, prune, save, load), so a
 //! change of structure shows as a snapshot diff in review; property tests of growth and
-//! pruning; `snnsim diff`.
+//! pruning; `snnsim diff`; batches of synapse edits (against a map-based model, errors that
+//! change nothing, shared values, delivery in a run, rule state that follows).
 
 use crate::common::{root, snnsim};
 use proptest::prelude::*;
@@ -8,9 +9,11 @@ use snnsim::checkpoint::summary::{summary, Edit};
 use snnsim::checkpoint::{self, Checkpoint, Kind};
 use snnsim::engine::Engine;
 use snnsim::file::Source;
-use snnsim::graph::edit::EditOutcome;
-use snnsim::graph::{Delays, Network};
+use snnsim::graph::edit::{EditOutcome, NewSynapse, SynapseRemap};
+use snnsim::graph::{Delays, Network, Projection};
+use snnsim_plugin_api::abi::NEW;
 use std::collections::BTreeMap;
+use std::path::Path;
 
 const SMALL: &str = r#"(format_version: 1, dt_ms: 0.5, duration_ms: 10.0, seed: 5,
     populations: [
@@ -456,4 +459,589 @@ fn edits_and_checkpoints_of_a_shared_weight() {
     let w = &net.projection("rec").unwrap().weights;
     assert!(w.iter().any(|x| x != -1.0) && w.iter().filter(|&x| x == -1.0).count() > 1);
     assert_consistent(&net);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Synapse edits.
+
+/// Every synapse of a projection in storage order: (pre, post, weight bits, delay).
+fn synapse_list(p: &Projection) -> Vec<(u32, u32, u64, u16)> {
+    let w = &p.weights;
+    let mut v = Vec::with_capacity(w.nnz());
+    for i in 0..w.rows() {
+        for k in w.row(i) {
+            let d = match &p.delays {
+                Delays::Uniform(d) => *d,
+                Delays::PerSynapse(v) => v[k],
+            };
+            v.push((i as u32, w.indices()[k], w.get(k).to_bits(), d));
+        }
+    }
+    v
+}
+
+/// The projection's matrix passes the full check of a CSR structure (rows sorted, unique and
+/// in range), which an in-place edit leaves to debug builds.
+fn assert_well_formed(p: &Projection) {
+    let w = &p.weights;
+    let again = snnsim::graph::Weights::try_from_parts(
+        w.shape(),
+        w.indptr().to_vec(),
+        w.indices().to_vec(),
+        w.values().clone(),
+    );
+    assert!(again.is_ok(), "{}: {:?}", p.name, again.err());
+}
+
+/// The whole state of a network as checkpoint bytes.
+fn state_bytes(net: &Network) -> Vec<u8> {
+    let mut net = net.clone();
+    let mut enc = checkpoint::codec::Enc::default();
+    checkpoint::net::encode(&mut net, &mut enc);
+    enc.buf
+}
+
+/// The synapses listed by `remap` as removed and added are those of the edit, and the full
+/// map sends every kept synapse to an old one with the same pair, weight and delay.
+fn assert_remap(
+    remap: &SynapseRemap,
+    before: &[(u32, u32, u64, u16)],
+    after: &[(u32, u32, u64, u16)],
+    removed: &[(u32, u32)],
+    added: &[(u32, u32)],
+) {
+    assert_eq!(remap.nnz_before, before.len());
+    assert_eq!(remap.nnz_after(), after.len());
+    let pair = |s: &(u32, u32, u64, u16)| (s.0, s.1);
+    let mut want: Vec<usize> = (0..before.len())
+        .filter(|&k| removed.contains(&pair(&before[k])))
+        .collect();
+    want.sort_unstable();
+    assert_eq!(remap.removed, want, "removed old indices");
+    let want: Vec<usize> = (0..after.len())
+        .filter(|&k| added.contains(&pair(&after[k])))
+        .collect();
+    assert_eq!(remap.added, want, "added new indices");
+    let full = remap.to_proj_remap();
+    let rows = full.pre.len();
+    assert!(full.pre.iter().copied().eq(0..rows as u64), "pre is the identity");
+    let cols = full.post.len();
+    assert!(full.post.iter().copied().eq(0..cols as u64), "post is the identity");
+    assert_eq!(full.synapses, remap.synapses());
+    assert_eq!(full.synapses.len(), after.len());
+    for (k, &o) in full.synapses.iter().enumerate() {
+        if o == NEW {
+            assert!(added.contains(&pair(&after[k])), "new synapse {k}");
+        } else {
+            assert_eq!(after[k], before[o as usize], "synapse {k} from old {o}");
+        }
+    }
+}
+
+const PROJS: [&str; 3] = ["in->hidden", "rec", "hidden->out"];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// A random batch of removals and additions gives the synapses a map-based model of the
+    /// edit gives, survivors bit for bit; the remap, traces, rings, the shared weight and the
+    /// uniform delay follow the documented rules.
+    #[test]
+    fn synapse_edits_match_a_map_model(
+        p in 0..3usize,
+        mask in any::<u64>(),
+        adds in proptest::collection::vec((0..8u32, 0..8u32, any::<bool>(), 0..4u16), 0..12),
+    ) {
+        let mut net = small();
+        let id = net.proj_id(PROJS[p]).unwrap();
+        // Traces as a rule leaves them, to see that they are kept.
+        {
+            let pr = net.proj_mut(id);
+            let (n_pre, n_post) = pr.weights.shape();
+            pr.traces.pre = (0..n_pre).map(|i| 0.5 + i as f64).collect();
+            pr.traces.post = (0..n_post).map(|j| -0.25 * j as f64).collect();
+        }
+        let before = synapse_list(net.proj(id));
+        let traces = net.proj(id).traces.clone();
+        let shared = net.proj(id).weights.shared();
+        let uniform = match net.proj(id).delays { Delays::Uniform(d) => Some(d), _ => None };
+        let (n_pre, n_post) = net.proj(id).weights.shape();
+        let remove: Vec<(u32, u32)> = before.iter().enumerate()
+            .filter(|(k, _)| mask >> (k % 64) & 1 == 1)
+            .map(|(_, s)| (s.0, s.1))
+            .collect();
+        let mut model: BTreeMap<(u32, u32), (u64, u16)> =
+            before.iter().map(|s| ((s.0, s.1), (s.2, s.3))).collect();
+        for r in &remove {
+            model.remove(r);
+        }
+        let fallback = net.proj(id).delays.min();
+        let mut add = Vec::new();
+        for (q, (i, j, same, d)) in adds.into_iter().enumerate() {
+            let (i, j) = (i % n_pre as u32, j % n_post as u32);
+            if model.contains_key(&(i, j)) {
+                continue;
+            }
+            let weight = match (same, shared) {
+                (true, Some(w)) => w,
+                _ => 0.125 * q as f64 - 0.5,
+            };
+            let delay = (d > 0).then_some(2 * d);
+            model.insert((i, j), (weight.to_bits(), delay.unwrap_or(fallback)));
+            add.push(NewSynapse { pre: i, post: j, weight, delay });
+        }
+        let g = net.generation;
+        let ring = net.population(if p == 2 { "out" } else { "hidden" }).unwrap().input.len;
+        let remap = net.edit_synapses(id, &remove, &add, 0).unwrap();
+        assert_well_formed(net.proj(id));
+        let after = synapse_list(net.proj(id));
+        let want: Vec<(u32, u32, u64, u16)> =
+            model.iter().map(|(&(i, j), &(w, d))| (i, j, w, d)).collect();
+        prop_assert_eq!(&after, &want);
+        let added: Vec<(u32, u32)> = add.iter().map(|s| (s.pre, s.post)).collect();
+        assert_remap(&remap, &before, &after, &remove, &added);
+        prop_assert_eq!(&net.proj(id).traces, &traces);
+        prop_assert_eq!(net.generation, g + 1);
+        assert_consistent(&net);
+        let same_weight = |w: f64| add.iter().all(|s| s.weight.to_bits() == w.to_bits());
+        prop_assert_eq!(net.proj(id).weights.shared(), shared.filter(|&w| same_weight(w)));
+        let delays: Vec<u16> = add.iter().map(|s| s.delay.unwrap_or(fallback)).collect();
+        let still_uniform = uniform.filter(|d| delays.iter().all(|x| x == d));
+        prop_assert_eq!(matches!(net.proj(id).delays, Delays::Uniform(_)), still_uniform.is_some());
+        let longest = delays.iter().copied().max().unwrap_or(0) as usize;
+        let ring_after = net.population(if p == 2 { "out" } else { "hidden" }).unwrap().input.len;
+        prop_assert_eq!(ring_after, ring.max(longest + 1));
+    }
+}
+
+/// Every kind of bad batch is refused with an error naming the entry and its pair, and leaves
+/// the network exactly as it was (the valid parts of the batch included).
+#[test]
+fn bad_synapse_edits_change_nothing() {
+    let mut net = small();
+    let id = net.proj_id("hidden->out").unwrap(); // all to all, 6 × 3
+    let rec = net.proj_id("rec").unwrap();
+    let missing = {
+        let list = synapse_list(net.proj(rec));
+        (0..6u32)
+            .flat_map(|i| (0..6u32).map(move |j| (i, j)))
+            .find(|&(i, j)| !list.iter().any(|s| (s.0, s.1) == (i, j)))
+            .expect("rec is sparse")
+    };
+    let ok = |pre: u32, post: u32| NewSynapse {
+        pre,
+        post,
+        weight: 0.5,
+        delay: None,
+    };
+    let before = state_bytes(&net);
+    let g = net.generation;
+    type Case = (ProjRemove, Vec<NewSynapse>, String);
+    type ProjRemove = (snnsim::graph::ProjId, Vec<(u32, u32)>);
+    let cases: Vec<Case> = vec![
+        (
+            (rec, vec![missing]),
+            vec![],
+            format!("remove[0]: there is no synapse ({}, {})", missing.0, missing.1),
+        ),
+        (
+            (id, vec![(1, 2), (0, 0), (1, 2)]),
+            vec![],
+            "remove[0] and remove[2] both name synapse (1, 2)".into(),
+        ),
+        (
+            (id, vec![(0, 0), (6, 0)]),
+            vec![],
+            "remove[1]: synapse (6, 0) is out of range: the projection is 6 × 3".into(),
+        ),
+        (
+            (id, vec![(0, 3)]),
+            vec![],
+            "remove[0]: synapse (0, 3) is out of range".into(),
+        ),
+        (
+            (id, vec![(0, 0)]),
+            vec![ok(0, 0), ok(2, 1)],
+            "add[1]: synapse (2, 1) exists (remove it in the same edit to replace it)".into(),
+        ),
+        (
+            (rec, vec![]),
+            vec![ok(missing.0, missing.1), ok(missing.0, missing.1)],
+            format!(
+                "add[0] and add[1] both add synapse ({}, {})",
+                missing.0, missing.1
+            ),
+        ),
+        (
+            (id, vec![(0, 0)]),
+            vec![ok(0, 0), ok(0, 7)],
+            "add[1]: synapse (0, 7) is out of range".into(),
+        ),
+        (
+            (rec, vec![]),
+            vec![NewSynapse {
+                delay: Some(0),
+                ..ok(missing.0, missing.1)
+            }],
+            "has a delay of 0 steps".into(),
+        ),
+        (
+            (rec, vec![]),
+            vec![NewSynapse {
+                weight: f64::NAN,
+                ..ok(missing.0, missing.1)
+            }],
+            "has the weight NaN, which is not finite".into(),
+        ),
+    ];
+    for ((proj, remove), add, want) in cases {
+        let e = net.edit_synapses(proj, &remove, &add, 0).unwrap_err();
+        assert!(e.contains(&want), "{e}\nwanted: {want}");
+        assert_eq!(net.generation, g);
+        assert!(state_bytes(&net) == before, "`{want}` changed the network");
+    }
+}
+
+/// The engine names the projection in its errors (and lists the projections for an unknown
+/// name), and the network stays as it was.
+#[test]
+fn engine_synapse_edit_errors_name_the_projection() {
+    let mut e = Engine::from_file(&checked()).unwrap();
+    let before = state_bytes(&e.net);
+    let err = e.edit_synapses("nope", &[], &[]).unwrap_err().to_string();
+    assert!(
+        err.contains("no projection `nope` (the network has hidden->out, in->hidden, rec)"),
+        "{err}"
+    );
+    let err = e
+        .edit_synapses("hidden->out", &[(0, 0), (9, 9)], &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("projection `hidden->out`: remove[1]: synapse (9, 9) is out of range"),
+        "{err}"
+    );
+    assert!(state_bytes(&e.net) == before);
+}
+
+/// A shared weight stays shared through removals and additions of that value (bit for bit),
+/// and becomes one value per synapse at the first addition of another value (`-0.0` is
+/// another value than `0.0`); uniform delays likewise.
+#[test]
+fn synapse_edits_keep_a_shared_weight_and_a_uniform_delay() {
+    let mut net = small();
+    let id = net.proj_id("in->hidden").unwrap();
+    // A shared weight of 0.0 on the all-to-all input projection, one delay.
+    net.proj_mut(id).weights = snnsim::graph::Weights::try_shared(
+        (4, 6),
+        net.proj(id).weights.indptr().to_vec(),
+        net.proj(id).weights.indices().to_vec(),
+        0.0,
+    )
+    .unwrap();
+    assert!(matches!(net.proj(id).delays, Delays::Uniform(_)));
+    let d = net.proj(id).delays.max();
+    let syn = |pre, post, weight: f64, delay| NewSynapse {
+        pre,
+        post,
+        weight,
+        delay,
+    };
+    net.edit_synapses(id, &[(0, 1), (3, 5), (2, 2)], &[], 0)
+        .unwrap();
+    net.edit_synapses(id, &[(0, 0)], &[syn(0, 1, 0.0, None), syn(3, 5, 0.0, Some(d))], 0)
+        .unwrap();
+    assert_eq!(net.proj(id).weights.shared(), Some(0.0));
+    assert_eq!(net.proj(id).delays, Delays::Uniform(d));
+    assert_eq!(net.proj(id).nnz(), 24 - 2);
+    // Another delay: one per synapse, the old ones kept.
+    net.edit_synapses(id, &[], &[syn(0, 0, 0.0, Some(d + 2))], 0)
+        .unwrap();
+    assert_eq!(net.proj(id).weights.shared(), Some(0.0));
+    let list = synapse_list(net.proj(id));
+    assert!(list.iter().all(|s| s.3 == if (s.0, s.1) == (0, 0) { d + 2 } else { d }));
+    assert!(matches!(net.proj(id).delays, Delays::PerSynapse(_)));
+    assert!(net.population("hidden").unwrap().input.len >= d as usize + 3);
+    // Negative zero is another weight.
+    net.edit_synapses(id, &[], &[syn(2, 2, -0.0, None)], 0).unwrap();
+    let w = &net.proj(id).weights;
+    assert_eq!(w.shared(), None);
+    let list = synapse_list(net.proj(id));
+    for s in &list {
+        let want = if (s.0, s.1) == (2, 2) { -0.0f64 } else { 0.0 };
+        assert_eq!(s.2, want.to_bits(), "{s:?}");
+    }
+}
+
+/// An empty edit changes nothing but the generation and maps every synapse to itself;
+/// a row can lose all its synapses and gain them back, and a projection can be emptied and
+/// refilled.
+#[test]
+fn empty_edits_emptied_rows_and_emptied_projections() {
+    let mut net = small();
+    let id = net.proj_id("rec").unwrap();
+    let before = synapse_list(net.proj(id));
+    let g = net.generation;
+    let r = net.edit_synapses(id, &[], &[], 0).unwrap();
+    assert_eq!(net.generation, g + 1);
+    assert_eq!(synapse_list(net.proj(id)), before);
+    assert!(r.removed.is_empty() && r.added.is_empty());
+    assert!(r.synapses().iter().copied().eq(0..before.len() as u64));
+
+    // Empty the fullest row, then refill it with its old synapses.
+    let row = (0..6u32)
+        .max_by_key(|&i| before.iter().filter(|s| s.0 == i).count())
+        .unwrap();
+    let row_syn: Vec<_> = before.iter().filter(|s| s.0 == row).copied().collect();
+    assert!(row_syn.len() >= 2);
+    let pairs: Vec<(u32, u32)> = row_syn.iter().map(|s| (s.0, s.1)).collect();
+    let r = net.edit_synapses(id, &pairs, &[], 0).unwrap();
+    assert_well_formed(net.proj(id));
+    assert!(net.proj(id).weights.row(row as usize).is_empty());
+    let after = synapse_list(net.proj(id));
+    assert_remap(&r, &before, &after, &pairs, &[]);
+    let back: Vec<NewSynapse> = row_syn
+        .iter()
+        .rev() // any order
+        .map(|s| NewSynapse {
+            pre: s.0,
+            post: s.1,
+            weight: f64::from_bits(s.2),
+            delay: Some(s.3),
+        })
+        .collect();
+    let r = net.edit_synapses(id, &[], &back, 0).unwrap();
+    assert_eq!(synapse_list(net.proj(id)), before);
+    assert_eq!(net.proj(id).weights.shared(), Some(-1.0));
+    assert_remap(&r, &after, &before, &[], &pairs);
+
+    // Remove every synapse, then add one.
+    let all: Vec<(u32, u32)> = before.iter().map(|s| (s.0, s.1)).collect();
+    net.edit_synapses(id, &all, &[], 0).unwrap();
+    assert_eq!(net.proj(id).nnz(), 0);
+    assert_consistent(&net);
+    let r = net
+        .edit_synapses(
+            id,
+            &[],
+            &[NewSynapse {
+                pre: 5,
+                post: 0,
+                weight: 2.0,
+                delay: None,
+            }],
+            0,
+        )
+        .unwrap();
+    assert_eq!(synapse_list(net.proj(id)).len(), 1);
+    assert_eq!(r.synapses(), vec![NEW]);
+    assert_eq!(net.proj(id).weights.row(5), 0..1);
+}
+
+/// One source spike onto two targets: after the synapse onto target 1 is removed, target 1
+/// gets nothing while target 0 gets exactly what it got before; added back with a delay of
+/// 4 steps, target 1 gets the spike 4 steps after it was emitted.
+#[test]
+fn a_removed_synapse_delivers_nothing_and_an_added_one_delivers_after_its_delay() {
+    const TEXT: &str = r#"(format_version: 1, dt_ms: 1.0, duration_ms: 12.0,
+    populations: [
+      (name: "src", size: 1, model: SpikeTimes(times_ms: [[2.0]])),
+      (name: "dst", size: 2, model: Lif(tau_m_ms: 10.0, v_rest_mv: 0.0, v_reset_mv: 0.0,
+         v_th_mv: 100.0, refractory_ms: 0.0, tau_syn_exc_ms: 5.0)),
+    ],
+    projections: [(name: "p", pre: "src", post: "dst", connectivity: AllToAll,
+                   weight: Constant(1.0))],
+    recorders: [State(population: "dst", variables: ["i_exc"], neurons: [0, 1])])"#;
+    let checked = Source::from_text("two.ron", TEXT)
+        .load_with(&snnsim::models::Rules)
+        .unwrap();
+    let currents = |e: &Engine| -> Vec<(f64, f64)> {
+        e.states[0]
+            .rows
+            .iter()
+            .map(|(_, r)| (snnsim::real::wide(r[0]), snnsim::real::wide(r[1])))
+            .collect()
+    };
+    let mut plain = Engine::from_file(&checked).unwrap();
+    plain.run(12).unwrap();
+    let plain = currents(&plain);
+    // Spike in step 2, delay 1: both targets feel it from step 3.
+    assert!(plain[..3].iter().all(|&(a, b)| a == 0.0 && b == 0.0));
+    assert!(plain[3].0 == 1.0 && plain[3].1 == 1.0, "{plain:?}");
+
+    let mut cut = Engine::from_file(&checked).unwrap();
+    cut.run(1).unwrap();
+    let r = cut.edit_synapses("p", &[(0, 1)], &[]).unwrap();
+    assert_eq!((r.removed.clone(), r.nnz_after()), (vec![1], 1));
+    cut.run(11).unwrap();
+    let cut = currents(&cut);
+    for (s, (&(a, b), &(a0, _))) in cut.iter().zip(&plain).enumerate() {
+        assert_eq!(a.to_bits(), a0.to_bits(), "target 0, step {s}");
+        assert_eq!(b, 0.0, "target 1, step {s}");
+    }
+
+    let mut late = Engine::from_file(&checked).unwrap();
+    late.run(1).unwrap();
+    late.edit_synapses(
+        "p",
+        &[(0, 1)],
+        &[NewSynapse {
+            pre: 0,
+            post: 1,
+            weight: 1.0,
+            delay: Some(4),
+        }],
+    )
+    .unwrap();
+    assert!(late.net.population("dst").unwrap().input.len >= 5);
+    late.run(11).unwrap();
+    let late = currents(&late);
+    for (s, (&(a, b), &(a0, b0))) in late.iter().zip(&plain).enumerate() {
+        assert_eq!(a.to_bits(), a0.to_bits(), "target 0, step {s}");
+        // Target 1's trace is the plain one, 3 steps later.
+        let want = if s >= 3 { plain[s - 3].1 } else { 0.0 };
+        assert_eq!(b.to_bits(), want.to_bits(), "target 1, step {s} (plain {b0})");
+    }
+    assert_eq!(late[6].1, 1.0);
+}
+
+/// A projection trained by `rstdp` (per-synapse eligibility): after a synapse edit the rule's
+/// state is that of the old synapses under the map (bit for bit), zero for new ones, and the
+/// run goes on.
+#[test]
+fn rule_state_follows_a_synapse_edit() {
+    let plugin = Path::new(env!("CARGO_BIN_EXE_snnsim"))
+        .parent()
+        .unwrap()
+        .join(snnsim::plugin::file_name("rstdp"));
+    assert!(
+        plugin.is_file(),
+        "{} is missing: build the workspace first (cargo build --release)",
+        plugin.display()
+    );
+    let text = format!(
+        r#"(format_version: 1, dt_ms: 0.5, duration_ms: 100.0,
+    populations: [
+        (name: "pre", size: 3, model: SpikeTimes(times_ms: [[5.0, 20.0, 41.5], [7.0, 30.0],
+            [12.0, 13.0, 50.0]])),
+        (name: "post", size: 3, model: Lif(tau_m_ms: 10.0, v_rest_mv: 0.0, v_reset_mv: 0.0,
+            v_th_mv: 1.0, refractory_ms: 2.0)),
+    ],
+    projections: [(name: "p", pre: "pre", post: "post", connectivity: AllToAll,
+        weight: Constant(0.5), rule: (plugin: "rstdp", path: "{}"))],
+    stimuli: [Dc(target: "post", amplitude_na: 1.15)],
+)"#,
+        plugin.display()
+    );
+    let checked = Source::from_text("rstdp.ron", text)
+        .load_with(&snnsim::models::Rules)
+        .unwrap();
+    let mut e = Engine::from_file(&checked).unwrap();
+    // The rule's state is the last thing saved: 28 header bytes and 8 per synapse.
+    let eligibility = |e: &mut Engine| -> Vec<u64> {
+        let n = e.net.projection("p").unwrap().nnz();
+        let s = e.save_state().unwrap();
+        s[s.len() - 8 * n..]
+            .chunks(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .collect()
+    };
+    e.run(120).unwrap();
+    let before = eligibility(&mut e);
+    assert_eq!(before.len(), 9);
+    assert!(before.iter().all(|&x| f64::from_bits(x) != 0.0), "{before:?}");
+    let r = e
+        .edit_synapses("p", &[(0, 1), (2, 2), (1, 0)], &[])
+        .unwrap();
+    let mid = eligibility(&mut e);
+    let map = r.synapses();
+    assert_eq!(map, vec![0, 2, 4, 5, 6, 7]);
+    for (k, &o) in map.iter().enumerate() {
+        assert_eq!(mid[k], before[o as usize], "synapse {k}");
+    }
+    e.run(20).unwrap();
+    let before = eligibility(&mut e);
+    let add = |pre, post| NewSynapse {
+        pre,
+        post,
+        weight: 0.25,
+        delay: None,
+    };
+    let r = e
+        .edit_synapses("p", &[(0, 0)], &[add(2, 2), add(0, 1)])
+        .unwrap();
+    let after = eligibility(&mut e);
+    let map = r.synapses();
+    assert_eq!(map, vec![NEW, 1, 2, 3, 4, 5, NEW]);
+    for (k, &o) in map.iter().enumerate() {
+        let want = if o == NEW { 0 } else { before[o as usize] };
+        assert_eq!(after[k], want, "synapse {k}");
+    }
+    e.run(80).unwrap();
+    assert_eq!(eligibility(&mut e).len(), 7);
+}
+
+/// Large batches on a larger projection, growing and shrinking it in turn (runs of synapses
+/// moving both ways in one edit), against the map model, values and delays per synapse.
+#[test]
+fn large_synapse_batches_match_the_map_model() {
+    const TEXT: &str = r#"(format_version: 1, dt_ms: 0.5, duration_ms: 1.0, seed: 3,
+    populations: [
+      (name: "a", size: 200, model: Poisson(rate_hz: 10.0)),
+      (name: "b", size: 300, model: Lif()),
+    ],
+    projections: [(name: "p", pre: "a", post: "b", connectivity: FixedProbability(p: 0.1),
+        weight: Uniform(low: -1.0, high: 1.0), delay_ms: Uniform(low: 0.5, high: 3.0))])"#;
+    let checked = Source::from_text("large.ron", TEXT)
+        .load_with(&snnsim::models::Rules)
+        .unwrap();
+    let mut net = snnsim::graph::build(&checked).unwrap();
+    let id = net.proj_id("p").unwrap();
+    assert!(matches!(net.proj(id).delays, Delays::PerSynapse(_)));
+    let mut x: u64 = 7;
+    let mut next = move |n: u64| {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (x >> 33) % n
+    };
+    for (round, (n_remove, n_add)) in [(500, 1500), (1500, 300), (800, 800), (0, 2000), (3000, 0)]
+        .into_iter()
+        .enumerate()
+    {
+        let before = synapse_list(net.proj(id));
+        let mut model: BTreeMap<(u32, u32), (u64, u16)> =
+            before.iter().map(|s| ((s.0, s.1), (s.2, s.3))).collect();
+        let mut remove = Vec::new();
+        while remove.len() < n_remove.min(before.len()) {
+            let s = before[next(before.len() as u64) as usize];
+            if model.remove(&(s.0, s.1)).is_some() {
+                remove.push((s.0, s.1));
+            }
+        }
+        let mut add = Vec::new();
+        while add.len() < n_add {
+            let (i, j) = (next(200) as u32, next(300) as u32);
+            if model.contains_key(&(i, j)) {
+                continue;
+            }
+            let s = NewSynapse {
+                pre: i,
+                post: j,
+                weight: next(1000) as f64 / 100.0 - 5.0,
+                delay: Some(1 + next(9) as u16),
+            };
+            model.insert((i, j), (s.weight.to_bits(), s.delay.unwrap()));
+            add.push(s);
+        }
+        let r = net.edit_synapses(id, &remove, &add, 0).unwrap();
+        assert_well_formed(net.proj(id));
+        let after = synapse_list(net.proj(id));
+        let want: Vec<_> = model.iter().map(|(&(i, j), &(w, d))| (i, j, w, d)).collect();
+        assert!(after == want, "round {round}");
+        let added: Vec<(u32, u32)> = add.iter().map(|s| (s.pre, s.post)).collect();
+        assert_remap(&r, &before, &after, &remove, &added);
+        assert_consistent(&net);
+    }
+    assert!(net.population("b").unwrap().input.len >= 10);
 }

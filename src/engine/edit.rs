@@ -1,14 +1,15 @@
 //! Structural edits of a running simulation: [`Network::grow`] and [`Network::prune`] (the
-//! same graph edits the trainer makes between batches), followed by everything the engine
-//! keeps per neuron or per synapse outside the network: learning-rule instances are resized
-//! with the edit's index maps, and DC stimuli that name neurons follow their neurons.
+//! same graph edits the trainer makes between batches) and [`Network::edit_synapses`],
+//! followed by everything the engine keeps per neuron or per synapse outside the network:
+//! learning-rule instances are resized with the edit's index maps, and DC stimuli that name
+//! neurons follow their neurons.
 //!
 //! A neuron that a state recorder samples cannot be pruned: the recorder's columns would
 //! change meaning in the middle of its table, so the edit is refused before anything changes.
 
 use super::Engine;
 use crate::error::{Error, Result};
-use crate::graph::edit::EditOutcome;
+use crate::graph::edit::{EditOutcome, NewSynapse, SynapseRemap};
 use crate::graph::PopId;
 use crate::Real;
 use snnsim_plugin_api::abi::NEW;
@@ -59,6 +60,36 @@ impl Engine {
             .map_err(|e| Error::Input(format!("`{population}`: {e}")))?;
         self.after_edit(pop, &out)?;
         Ok(out)
+    }
+
+    /// Removes the synapses `remove` ((pre, post) pairs) from `projection` and adds `add`, as
+    /// one batch (see [`crate::graph::Network::edit_synapses`]; the delay rings are lengthened at the
+    /// current step), then resizes the projection's rule instances with the returned maps.
+    /// Errors name the projection; after one, nothing has changed.
+    pub fn edit_synapses(
+        &mut self,
+        projection: &str,
+        remove: &[(u32, u32)],
+        add: &[NewSynapse],
+    ) -> Result<SynapseRemap> {
+        self.check_usable()?;
+        let id = self.net.proj_id(projection).ok_or_else(|| {
+            let names: Vec<&str> = self.net.projections().map(|p| p.2.name.as_str()).collect();
+            Error::Input(format!(
+                "no projection `{projection}` (the network has {})",
+                names.join(", ")
+            ))
+        })?;
+        let remap = self
+            .net
+            .edit_synapses(id, remove, add, self.step)
+            .map_err(|e| Error::Input(format!("projection `{projection}`: {e}")))?;
+        let mut full = None;
+        for b in self.rules.iter_mut().filter(|b| b.proj == id) {
+            let m = full.get_or_insert_with(|| remap.to_proj_remap());
+            b.instance.resize(&m.pre, &m.post, &m.synapses)?;
+        }
+        Ok(remap)
     }
 
     fn check_usable(&self) -> Result<()> {

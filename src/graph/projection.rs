@@ -57,6 +57,63 @@ impl Weights {
         Ok(Weights { structure, values })
     }
 
+    /// Takes the parts out — shape, row pointers, columns, values — and leaves an empty 0 × 0
+    /// matrix: for an edit that changes the arrays in place (no fresh pages for a 20-million
+    /// synapse projection) and puts them back with
+    /// [`from_edited_parts`](Self::from_edited_parts).
+    pub(crate) fn take_parts(&mut self) -> ((usize, usize), Vec<usize>, Vec<u32>, WeightValues) {
+        let shape = self.shape();
+        let empty = Structure::new((0, 0), vec![0], Vec::new(), Vec::new());
+        let (indptr, indices, _) = std::mem::replace(&mut self.structure, empty).into_raw_storage();
+        let values = std::mem::replace(&mut self.values, WeightValues::Shared(0.0));
+        (shape, indptr, indices, values)
+    }
+
+    /// Weights from parts that an edit keeps well formed and has checked where it changed
+    /// them ([`take_parts`](Self::take_parts) of valid weights, runs of whole rows moved, the
+    /// edited rows checked sorted and in range). The row pointers and value count are checked
+    /// here (O(rows)); the full check of every row (O(synapses), as costly as the edit itself)
+    /// only in debug builds. Panics on what it checks.
+    pub(crate) fn from_edited_parts(
+        shape: (usize, usize),
+        indptr: Vec<usize>,
+        indices: Vec<u32>,
+        values: WeightValues,
+    ) -> Self {
+        assert_eq!(indptr.len(), shape.0 + 1, "one row pointer per row and one");
+        assert!(
+            indptr.first() == Some(&0)
+                && indptr.last() == Some(&indices.len())
+                && indptr.windows(2).all(|w| w[0] <= w[1]),
+            "row pointers from 0 to the synapse count, ascending"
+        );
+        if let WeightValues::PerSynapse(v) = &values {
+            assert_eq!(v.len(), indices.len(), "one weight per synapse");
+        }
+        if cfg!(debug_assertions) {
+            let checked = Structure::try_new(
+                shape,
+                indptr.clone(),
+                indices.clone(),
+                vec![(); indices.len()],
+            );
+            assert!(
+                checked.is_ok(),
+                "edited rows: {:?}",
+                checked.err().map(|e| e.3)
+            );
+        }
+        let unit = vec![(); indices.len()];
+        // SAFETY: sprs may rely on the structure's invariants (row pointers ascending from 0 to
+        // the synapse count, each row's columns sorted, unique and below `shape.1`). The row
+        // pointers are checked above; the columns are those of valid weights
+        // (`take_parts`) moved as whole rows, and the rows an edit wrote, which it checks.
+        let structure = unsafe {
+            Structure::new_unchecked(sprs::CompressedStorage::CSR, shape, indptr, indices, unit)
+        };
+        Weights { structure, values }
+    }
+
     /// Weights with one value per synapse (`data` aligned with `indices`).
     pub fn try_new(
         shape: (usize, usize),

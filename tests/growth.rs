@@ -120,3 +120,37 @@ fn a_resumed_run_keeps_the_policy_state() {
         assert!(e.contains("grow") && e.contains("prune"), "{structure}: edits after 80:\n{e}");
     }
 }
+
+/// Synapse-level edits through the plugin ABI (the `rewire` fixture: every 32 episodes the 50
+/// weakest input synapses go and 50 absent pairs come): the input projection stays at its
+/// size, `edits.csv` logs the rewiring, training goes on (now on a sparse projection), and a
+/// run resumed from a checkpoint between two rewirings ends as the uninterrupted one.
+#[test]
+fn a_policy_rewires_the_input_projection() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = foraging_with(
+        "structure: (plugin: \"rewire\", params: (every: 32, n: 50, weight: 0.02)),",
+        dir.path(),
+    );
+    let full = dir.path().join("full");
+    let args = ["--episodes", "96", "--checkpoint-every", "48", "--quiet"];
+    let whole = run_json(&file, &full, &args);
+    let edits = std::fs::read_to_string(full.join("edits.csv")).unwrap();
+    let rewires: Vec<&str> = edits.lines().filter(|l| l.contains("rewire")).collect();
+    assert_eq!(rewires.len(), 3, "{edits}");
+    assert!(rewires.iter().all(|l| l.contains(",rewire,100,64")), "{edits}");
+    let o = snnsim(&["inspect", full.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("68224") || text.contains("68 224"), "1 066 × 64 synapses:\n{text}");
+    let kept = snnsim::checkpoint::list(&full);
+    let resumed = dir.path().join("resumed");
+    std::fs::create_dir_all(resumed.join("checkpoints")).unwrap();
+    std::fs::copy(full.join("config.ron"), resumed.join("config.ron")).unwrap();
+    let first = &kept[0].1;
+    std::fs::copy(first, resumed.join("checkpoints").join(first.file_name().unwrap())).unwrap();
+    let o = snnsim(&["run", "--resume", resumed.to_str().unwrap(), "--quiet", "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let last = String::from_utf8_lossy(&o.stdout).lines().last().unwrap().to_string();
+    let r: serde_json::Value = serde_json::from_str(&last).unwrap();
+    assert_eq!(whole["state_hash"], r["state_hash"]);
+}

@@ -63,7 +63,7 @@ pub struct EpisodeMetrics {
 pub struct EditLog {
     /// Episodes completed when the edit was made.
     pub episode: u64,
-    /// `grow` or `prune`.
+    /// `grow`, `prune` or `rewire` (synapses removed and added; `count` is their number).
     pub kind: &'static str,
     /// Neurons added or removed.
     pub count: usize,
@@ -637,7 +637,7 @@ impl Trainer {
                 policy.resize(&out.neurons)?;
             }
             if !edits.remove_synapses.is_empty() || !edits.add_synapses.is_empty() {
-                return Err(bad("synapse edits are not applied to agents yet".into()));
+                self.rewire(&edits).map_err(bad)?;
             }
             if let Some((n, noise)) = edits.grow {
                 let n = n as usize;
@@ -653,6 +653,61 @@ impl Trainer {
         Err(bad(format!(
             "still asked for edits after {MAX_ROUNDS} rounds"
         )))
+    }
+
+    /// Applies a policy's synapse edits: one batch per projection (in name order), on the input
+    /// projection only (the readout's dense rows are the decision's factored gradient); the
+    /// input rule instance follows the synapse map.
+    fn rewire(&mut self, edits: &plugin::Edits) -> std::result::Result<(), String> {
+        use crate::graph::edit::NewSynapse;
+        use std::collections::BTreeMap;
+        type Batch = (Vec<(u32, u32)>, Vec<NewSynapse>);
+        let pair = |pre: u64, post: u64| -> std::result::Result<(u32, u32), String> {
+            match (u32::try_from(pre), u32::try_from(post)) {
+                (Ok(a), Ok(b)) => Ok((a, b)),
+                _ => Err(format!("synapse ({pre}, {post}) is out of range")),
+            }
+        };
+        let mut per: BTreeMap<&str, Batch> = BTreeMap::new();
+        for (name, pre, post) in &edits.remove_synapses {
+            per.entry(name).or_default().0.push(pair(*pre, *post)?);
+        }
+        for (name, pre, post, w) in &edits.add_synapses {
+            let (pre, post) = pair(*pre, *post)?;
+            per.entry(name).or_default().1.push(NewSynapse {
+                pre,
+                post,
+                weight: *w as Real,
+                delay: None,
+            });
+        }
+        for (name, (remove, add)) in per {
+            let input = self.net.proj(self.wiring.w_in).name.clone();
+            if name != input {
+                return Err(format!(
+                    "asked to edit synapses of `{name}`; an agent's policy may rewire its input projection `{input}` only"
+                ));
+            }
+            let count = remove.len() + add.len();
+            let remap = self
+                .net
+                .edit_synapses(self.wiring.w_in, &remove, &add, 0)
+                .map_err(|e| format!("projection `{name}`: {e}"))?;
+            let m = remap.to_proj_remap();
+            self.rules[0]
+                .resize(&m.pre, &m.post, &m.synapses)
+                .map_err(|e| e.to_string())?;
+            self.layers.resized(&self.net).map_err(|e| e.to_string())?;
+            self.edit_count += 1;
+            self.edits.push(EditLog {
+                episode: self.episodes_done,
+                kind: "rewire",
+                count,
+                size_after: self.layers.hidden,
+                ids: Vec::new(),
+            });
+        }
+        Ok(())
     }
 
     /// What the structural policy sees of the hidden population now.

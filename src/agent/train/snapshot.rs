@@ -148,6 +148,7 @@ impl Trainer {
                 let kind = match d.str()?.as_str() {
                     "grow" => "grow",
                     "prune" => "prune",
+                    "rewire" => "rewire",
                     k => return Err(format!("unknown edit kind `{k}`")),
                 };
                 self.edits.push(EditLog {
@@ -236,7 +237,11 @@ pub fn network_and_edits(state: &[u8], net: &mut crate::graph::Network) -> DecRe
     let mut edits = Vec::with_capacity(n.min(state.len()));
     for _ in 0..n {
         let episode = d.u64()?;
-        let kind = if d.str()? == "grow" { "grow" } else { "prune" };
+        let kind = match d.str()?.as_str() {
+            "grow" => "grow",
+            "rewire" => "rewire",
+            _ => "prune",
+        };
         edits.push(EditLog {
             episode,
             kind,

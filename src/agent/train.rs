@@ -640,7 +640,6 @@ impl Trainer {
                 self.rewire(&edits).map_err(bad)?;
             }
             if let Some((n, noise)) = edits.grow {
-                let n = n as usize;
                 let room = crate::file::limits::MAX_POPULATION_SIZE - self.layers.hidden;
                 if n == 0 || n > room {
                     return Err(bad(format!("asked to grow {n} neurons (room for {room})")));
@@ -662,21 +661,14 @@ impl Trainer {
         use crate::graph::edit::NewSynapse;
         use std::collections::BTreeMap;
         type Batch = (Vec<(u32, u32)>, Vec<NewSynapse>);
-        let pair = |pre: u64, post: u64| -> std::result::Result<(u32, u32), String> {
-            match (u32::try_from(pre), u32::try_from(post)) {
-                (Ok(a), Ok(b)) => Ok((a, b)),
-                _ => Err(format!("synapse ({pre}, {post}) is out of range")),
-            }
-        };
         let mut per: BTreeMap<&str, Batch> = BTreeMap::new();
         for (name, pre, post) in &edits.remove_synapses {
-            per.entry(name).or_default().0.push(pair(*pre, *post)?);
+            per.entry(name).or_default().0.push((*pre, *post));
         }
         for (name, pre, post, w) in &edits.add_synapses {
-            let (pre, post) = pair(*pre, *post)?;
             per.entry(name).or_default().1.push(NewSynapse {
-                pre,
-                post,
+                pre: *pre,
+                post: *post,
                 weight: *w as Real,
                 delay: None,
             });
@@ -738,9 +730,9 @@ impl Trainer {
                 }
             }
             let role = match (pre == hidden, post == hidden) {
-                (true, true) => snnsim_plugin_api::abi::ROLE_RECURRENT,
-                (true, false) => snnsim_plugin_api::abi::ROLE_OUTGOING,
-                _ => snnsim_plugin_api::abi::ROLE_INCOMING,
+                (true, true) => plugin::Role::Recurrent,
+                (true, false) => plugin::Role::Outgoing,
+                _ => plugin::Role::Incoming,
             };
             projections.push((proj.name.as_str(), role, pid, values));
         }
@@ -1127,7 +1119,7 @@ fn run_episode(
 /// Rounds of edits a structural policy may ask for in one check.
 pub const MAX_ROUNDS: u32 = 8;
 
-/// The data behind a [`plugin::PopulationView`] of the hidden population.
+/// The data behind a [`plugin::Population`] view of the hidden population.
 struct ViewData<'t> {
     trainer: &'t Trainer,
     round: u32,
@@ -1136,13 +1128,13 @@ struct ViewData<'t> {
     w_in: Vec<f64>,
     w_out: Vec<f64>,
     /// (name, role, id, weights in f64) of each incident projection.
-    projections: Vec<(&'t str, u32, ProjId, Vec<f64>)>,
+    projections: Vec<(&'t str, plugin::Role, ProjId, Vec<f64>)>,
 }
 
 impl ViewData<'_> {
-    fn view(&self) -> plugin::PopulationView<'_> {
+    fn view(&self) -> plugin::Population<'_> {
         let t = self.trainer;
-        plugin::PopulationView {
+        plugin::Population {
             episodes_done: t.episodes_done,
             round: self.round,
             ids: self.ids,
@@ -1157,7 +1149,7 @@ impl ViewData<'_> {
                 .map(|(name, role, pid, values)| {
                     let w = &t.net.proj(*pid).weights;
                     let (n_pre, n_post) = w.shape();
-                    plugin::IncidentProjection {
+                    plugin::ProjView {
                         name,
                         role: *role,
                         n_pre,

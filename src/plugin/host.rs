@@ -222,11 +222,48 @@ pub(super) fn checked_call(
     }
 }
 
-pub(super) unsafe extern "C" fn sink_write(ctx: *mut c_void, ptr: *const u8, len: usize) {
+unsafe extern "C" fn sink_write(ctx: *mut c_void, ptr: *const u8, len: usize) {
     let out = &mut *(ctx as *mut Vec<u8>);
     if !ptr.is_null() && len > 0 {
         out.extend_from_slice(std::slice::from_raw_parts(ptr, len));
     }
+}
+
+/// A plugin's `save` call through a byte sink: the instance's state.
+pub(super) fn save_state(
+    plugin: &str,
+    poisoned: &mut Option<String>,
+    save: unsafe extern "C" fn(*mut c_void, *mut ByteSink, *mut ErrBuf) -> Status,
+    this: *mut c_void,
+) -> crate::Result<Vec<u8>> {
+    let mut out: Vec<u8> = Vec::new();
+    let mut sink = ByteSink {
+        ctx: &mut out as *mut Vec<u8> as *mut c_void,
+        write: sink_write,
+    };
+    // SAFETY: the sink appends to `out`, which lives for the call.
+    checked_call(plugin, "save", poisoned, |err| unsafe {
+        save(this, &mut sink, err)
+    })?;
+    Ok(out)
+}
+
+/// A plugin's `load` call with `bytes`.
+pub(super) fn load_state(
+    plugin: &str,
+    poisoned: &mut Option<String>,
+    load: unsafe extern "C" fn(*mut c_void, BytesRef, *mut ErrBuf) -> Status,
+    this: *mut c_void,
+    bytes: &[u8],
+) -> crate::Result<()> {
+    let b = BytesRef {
+        ptr: bytes.as_ptr(),
+        len: bytes.len(),
+    };
+    // SAFETY: the bytes live for the call.
+    checked_call(plugin, "load", poisoned, |err| unsafe {
+        load(this, b, err)
+    })
 }
 
 /// A learning-rule instance living in a plugin.
@@ -381,29 +418,18 @@ impl RuleInstance {
 
     /// The instance's state.
     pub fn save(&mut self) -> crate::Result<Vec<u8>> {
-        let (vt, this) = (self.vt, self.this);
-        let mut out: Vec<u8> = Vec::new();
-        let mut sink = ByteSink {
-            ctx: &mut out as *mut Vec<u8> as *mut c_void,
-            write: sink_write,
-        };
-        // SAFETY: the sink appends to `out`, which lives for the call.
-        checked_call(&self.plugin, "save", &mut self.poisoned, |err| unsafe {
-            (vt.save)(this, &mut sink, err)
-        })?;
-        Ok(out)
+        save_state(&self.plugin, &mut self.poisoned, self.vt.save, self.this)
     }
 
     /// Restores the instance's state.
     pub fn load(&mut self, bytes: &[u8]) -> crate::Result<()> {
-        let (vt, this) = (self.vt, self.this);
-        let b = BytesRef {
-            ptr: bytes.as_ptr(),
-            len: bytes.len(),
-        };
-        checked_call(&self.plugin, "load", &mut self.poisoned, |err| unsafe {
-            (vt.load)(this, b, err)
-        })
+        load_state(
+            &self.plugin,
+            &mut self.poisoned,
+            self.vt.load,
+            self.this,
+            bytes,
+        )
     }
 
     /// Whether the plugin has the gradient-rule calls (ABI 1.1).
@@ -621,28 +647,18 @@ impl EnvInstance {
 
     /// The instance's state.
     pub fn save(&mut self) -> crate::Result<Vec<u8>> {
-        let (vt, this) = (self.vt, self.this);
-        let mut out: Vec<u8> = Vec::new();
-        let mut sink = ByteSink {
-            ctx: &mut out as *mut Vec<u8> as *mut c_void,
-            write: sink_write,
-        };
-        checked_call(&self.plugin, "save", &mut self.poisoned, |err| unsafe {
-            (vt.save)(this, &mut sink, err)
-        })?;
-        Ok(out)
+        save_state(&self.plugin, &mut self.poisoned, self.vt.save, self.this)
     }
 
     /// Restores the instance's state.
     pub fn load(&mut self, bytes: &[u8]) -> crate::Result<()> {
-        let (vt, this) = (self.vt, self.this);
-        let b = BytesRef {
-            ptr: bytes.as_ptr(),
-            len: bytes.len(),
-        };
-        checked_call(&self.plugin, "load", &mut self.poisoned, |err| unsafe {
-            (vt.load)(this, b, err)
-        })
+        load_state(
+            &self.plugin,
+            &mut self.poisoned,
+            self.vt.load,
+            self.this,
+            bytes,
+        )
     }
 }
 

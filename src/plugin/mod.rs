@@ -17,7 +17,7 @@ mod host;
 mod structure;
 
 pub use host::{EnvInstance, LoadedPlugin, RuleInstance};
-pub use structure::{Activity, Edits, IncidentProjection, PopulationView, StructureInstance};
+pub use structure::{Activity, Edits, Population, ProjView, Role, StructureInstance};
 
 use snnsim_plugin_api::abi;
 use std::collections::BTreeMap;

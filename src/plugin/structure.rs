@@ -5,7 +5,7 @@
 //! the edits is the caller's (a trainer's graph edits), after which it reports the new neuron
 //! order ([`StructureInstance::resize`]) and asks again.
 
-use super::host::{checked_call, params_error, sink_write};
+use super::host::{checked_call, load_state, params_error, save_state};
 use snnsim_plugin_api::abi::*;
 use std::ffi::c_void;
 
@@ -42,89 +42,19 @@ pub(super) fn create(
     })
 }
 
-/// The activity of one batch (see [`ActivityV1`]).
-#[derive(Debug, Clone, Copy)]
-pub struct Activity<'a> {
-    /// Episodes completed, this batch included.
-    pub episodes_done: u64,
-    /// Spikes of each neuron over the batch.
-    pub spikes: &'a [f64],
-    /// Simulation steps each neuron ran.
-    pub steps: f64,
-    /// Return of each episode.
-    pub returns: &'a [f64],
-    /// Food of each episode.
-    pub food: &'a [f64],
-}
+/// The SDK's types are the host's too: what a policy is handed and what it asks for.
+pub use snnsim_plugin_api::{Activity, Edits, Population, ProjView, Role};
 
-/// One projection incident to the edited population.
-#[derive(Debug, Clone, Copy)]
-pub struct IncidentProjection<'a> {
-    /// Name.
-    pub name: &'a str,
-    /// [`ROLE_INCOMING`], [`ROLE_OUTGOING`] or [`ROLE_RECURRENT`].
-    pub role: u32,
-    /// Presynaptic neurons.
-    pub n_pre: usize,
-    /// Postsynaptic neurons.
-    pub n_post: usize,
-    /// Row offsets.
-    pub indptr: &'a [usize],
-    /// Post indices.
-    pub indices: &'a [u32],
-    /// Weights.
-    pub weights: &'a [f64],
-}
-
-/// The edited population as a policy sees it (see [`PopulationV1`]).
-#[derive(Debug, Clone)]
-pub struct PopulationView<'a> {
-    /// Episodes completed.
-    pub episodes_done: u64,
-    /// Round of the check.
-    pub round: u32,
-    /// Stable ids.
-    pub ids: &'a [u64],
-    /// Episodes since each neuron was added.
-    pub age: &'a [u64],
-    /// Incoming weight norms.
-    pub w_in_norm: &'a [f64],
-    /// Outgoing weight norms.
-    pub w_out_norm: &'a [f64],
-    /// Incoming gradient norms of the last update.
-    pub grad_in_norm: &'a [f64],
-    /// Outgoing gradient norms of the last update.
-    pub grad_out_norm: &'a [f64],
-    /// Incident projections, in name order.
-    pub projections: Vec<IncidentProjection<'a>>,
-}
-
-/// The edits a policy asked for in one call, in the order the host applies them.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Edits {
-    /// Stable ids of neurons to remove.
-    pub remove: Vec<u64>,
-    /// Synapses to remove: (projection, pre, post).
-    pub remove_synapses: Vec<(String, u64, u64)>,
-    /// Synapses to add: (projection, pre, post, weight).
-    pub add_synapses: Vec<(String, u64, u64, f64)>,
-    /// Neurons to add and the noise on their input weights.
-    pub grow: Option<(u64, f64)>,
-}
-
-impl Edits {
-    /// Whether nothing was asked for.
-    pub fn is_empty(&self) -> bool {
-        self.remove.is_empty()
-            && self.grow.is_none()
-            && self.add_synapses.is_empty()
-            && self.remove_synapses.is_empty()
-    }
+/// A neuron index from the ABI; one beyond u32 becomes u32::MAX, which every edit refuses as
+/// out of range.
+fn index(i: u64) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 unsafe extern "C" fn edit_grow(ctx: *mut c_void, n: u64, noise: f64) {
     let e = &mut *(ctx as *mut Edits);
     let (before, _) = e.grow.unwrap_or((0, noise));
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
     e.grow = Some((before.saturating_add(n), noise));
 }
 
@@ -135,13 +65,13 @@ unsafe extern "C" fn edit_remove(ctx: *mut c_void, id: u64) {
 unsafe extern "C" fn edit_add_synapse(ctx: *mut c_void, proj: StrRef, pre: u64, post: u64, w: f64) {
     let e = &mut *(ctx as *mut Edits);
     e.add_synapses
-        .push((proj.to_str().into_owned(), pre, post, w));
+        .push((proj.to_str().into_owned(), index(pre), index(post), w));
 }
 
 unsafe extern "C" fn edit_remove_synapse(ctx: *mut c_void, proj: StrRef, pre: u64, post: u64) {
     let e = &mut *(ctx as *mut Edits);
     e.remove_synapses
-        .push((proj.to_str().into_owned(), pre, post));
+        .push((proj.to_str().into_owned(), index(pre), index(post)));
 }
 
 impl StructureInstance {
@@ -164,14 +94,18 @@ impl StructureInstance {
     }
 
     /// The edits the policy asks for now.
-    pub fn decide(&mut self, p: &PopulationView) -> crate::Result<Edits> {
+    pub fn decide(&mut self, p: &Population) -> crate::Result<Edits> {
         let (vt, this) = (self.vt, self.this);
         let projections: Vec<ProjViewV1> = p
             .projections
             .iter()
             .map(|v| ProjViewV1 {
                 name: StrRef::new(v.name),
-                role: v.role,
+                role: match v.role {
+                    Role::Incoming => ROLE_INCOMING,
+                    Role::Outgoing => ROLE_OUTGOING,
+                    Role::Recurrent => ROLE_RECURRENT,
+                },
                 reserved: 0,
                 n_pre: v.n_pre as u64,
                 n_post: v.n_post as u64,
@@ -226,30 +160,18 @@ impl StructureInstance {
 
     /// The instance's state.
     pub fn save(&mut self) -> crate::Result<Vec<u8>> {
-        let (vt, this) = (self.vt, self.this);
-        let mut out: Vec<u8> = Vec::new();
-        let mut sink = ByteSink {
-            ctx: &mut out as *mut Vec<u8> as *mut c_void,
-            write: sink_write,
-        };
-        // SAFETY: the sink appends to `out`, which lives for the call.
-        checked_call(&self.plugin, "save", &mut self.poisoned, |err| unsafe {
-            (vt.save)(this, &mut sink, err)
-        })?;
-        Ok(out)
+        save_state(&self.plugin, &mut self.poisoned, self.vt.save, self.this)
     }
 
     /// Restores the instance's state.
     pub fn load(&mut self, bytes: &[u8]) -> crate::Result<()> {
-        let (vt, this) = (self.vt, self.this);
-        let b = BytesRef {
-            ptr: bytes.as_ptr(),
-            len: bytes.len(),
-        };
-        // SAFETY: the bytes live for the call.
-        checked_call(&self.plugin, "load", &mut self.poisoned, |err| unsafe {
-            (vt.load)(this, b, err)
-        })
+        load_state(
+            &self.plugin,
+            &mut self.poisoned,
+            self.vt.load,
+            self.this,
+            bytes,
+        )
     }
 }
 

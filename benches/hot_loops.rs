@@ -9,17 +9,19 @@
 //!
 //! Run with `cargo bench --bench hot_loops` (add `-- update/lif` to run a subset).
 
+mod common;
+
+use common::network;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use snnsim::engine::propagate::propagate_projection;
 use snnsim::file::{
     AdExParams, AlifParams, AlphaParams, CobaLifParams, IzhikevichParams, LifParams, ModelSpec,
-    Receptor, Source, SynapticParams,
+    Receptor, SynapticParams,
 };
-use snnsim::graph::{Delays, InputRing, Network};
+use snnsim::graph::{Delays, InputRing};
 use snnsim::models::{chunks, Dynamics, StepCtx};
 use snnsim::Real;
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// CUBA's LIF (graphs/cuba.ron).
@@ -82,17 +84,6 @@ fn update(c: &mut Criterion) {
         }
     }
     g.finish();
-}
-
-/// The network of a graph file under graphs/.
-fn network(file: &str) -> Network {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("graphs")
-        .join(file);
-    let checked = Source::read(&path)
-        .and_then(|s| s.load_with(&snnsim::models::Rules))
-        .unwrap_or_else(|e| panic!("{file}: {e}"));
-    snnsim::graph::build(&checked).expect("builds")
 }
 
 /// Every `every`-th presynaptic neuron: a spike list of a given density.

@@ -9,26 +9,16 @@
 //! Each iteration edits a fresh clone of the same network (made outside the measurement).
 //! Run with `cargo bench --bench structure`.
 
+mod common;
+
+use common::network;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use snnsim::file::Source;
 use snnsim::graph::edit::NewSynapse;
 use snnsim::graph::Network;
 use snnsim::Real;
 use std::collections::HashSet;
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
-
-/// The network of a graph file under graphs/.
-fn network(file: &str) -> Network {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("graphs")
-        .join(file);
-    let checked = Source::read(&path)
-        .and_then(|s| s.load_with(&snnsim::models::Rules))
-        .unwrap_or_else(|e| panic!("{file}: {e}"));
-    snnsim::graph::build(&checked).expect("builds")
-}
 
 /// A deterministic batch on projection `name`: `n` removals of existing synapses spread
 /// evenly over the matrix, and `n` additions of absent pairs drawn by a fixed linear
@@ -94,32 +84,24 @@ fn edit_synapses(c: &mut Criterion) {
     g.warm_up_time(Duration::from_secs(1));
     g.measurement_time(Duration::from_secs(30));
 
+    let edit = |g: &mut criterion::BenchmarkGroup<_>, label: &str, net: &Network, remove, add| {
+        g.bench_function(label, |b| {
+            b.iter_batched(
+                || net.clone(),
+                |mut n| {
+                    let remap = n.edit_synapses(id, remove, add, 0).expect("edits");
+                    black_box(&remap);
+                    (n, remap)
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    };
     let (remove, add) = batch(&net, name, 5_000, |_| shared);
-    g.bench_function("edit_synapses_10k", |b| {
-        b.iter_batched(
-            || net.clone(),
-            |mut n| {
-                let remap = n.edit_synapses(id, &remove, &add, 0).expect("edits");
-                black_box(&remap);
-                (n, remap)
-            },
-            BatchSize::PerIteration,
-        )
-    });
-
+    edit(&mut g, "edit_synapses_10k", &net, &remove, &add);
     net.proj_mut(id).weights.make_per_synapse();
     let (remove, add) = batch(&net, name, 5_000, |k| shared + k as Real * 1e-3);
-    g.bench_function("edit_synapses_10k_per_synapse", |b| {
-        b.iter_batched(
-            || net.clone(),
-            |mut n| {
-                let remap = n.edit_synapses(id, &remove, &add, 0).expect("edits");
-                black_box(&remap);
-                (n, remap)
-            },
-            BatchSize::PerIteration,
-        )
-    });
+    edit(&mut g, "edit_synapses_10k_per_synapse", &net, &remove, &add);
     g.finish();
 }
 

@@ -3,7 +3,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use crate::common::reference;
-use snnsim::exec::{Grads, Link, Model, Net, Neuron, Params, Pop, PopKind, Seq, Storage, Surrogate, Trace};
+use snnsim::exec::{Grads, Model, Net, Neuron, Params, Seq, Surrogate, Trace};
 use snnsim::file::Reset;
 
 fn matrix(v: &serde_json::Value) -> Vec<Vec<f64>> {
@@ -67,28 +67,7 @@ fn bptt_matches_snntorch_autograd() {
             reset: Reset::NoReset,
             threshold: 1.0,
         };
-        let pop = |name: &str, size, kind| Pop {
-            name: name.into(),
-            size,
-            kind,
-        };
-        let link = |name: &str, pre, post| Link {
-            name: name.into(),
-            pre,
-            post,
-            recurrent: false,
-            storage: Storage::Dense,
-        };
-        let net = Net::new(
-            vec![
-                pop("in", 3, PopKind::Input),
-                pop("fc1", 4, PopKind::Neurons(hidden)),
-                pop("fc2", 2, PopKind::Neurons(readout)),
-            ],
-            vec![link("w1", 0, 1), link("w2", 1, 2)],
-            vec![2],
-            sur,
-        )
+        let net = Net::chain(3, &[("fc1", 4, hidden), ("fc2", 2, readout)], sur)
         .unwrap();
         // Our weights are pre × post (torch's transposed).
         let w1_ours: Vec<f64> = (0..3)

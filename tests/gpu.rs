@@ -302,7 +302,7 @@ fn device_chacha8_matches_the_cpu_streams() {
 /// hidden neuron, reset and surrogate. Needs a GPU build, not a device.
 #[test]
 fn agent_kernel_code_computes_the_cpu_agents_decisions_bit_for_bit() {
-    use snnsim::exec::{Link, Model, Net, Neuron, Params, Pop, PopKind, Seq, Storage, Surrogate, Trace};
+    use snnsim::exec::{Model, Net, Neuron, Params, Seq, Surrogate, Trace};
     use snnsim::agent::train::kernel_layers;
     use snnsim::file::Reset;
     use snnsim_kernels::ffi::{AGENT_RESET, AGENT_SPIKE};
@@ -361,24 +361,7 @@ fn agent_kernel_code_computes_the_cpu_agents_decisions_bit_for_bit() {
                     reset: Reset::NoReset,
                     threshold: 1e9,
                 };
-                let pop = |name: &str, size, kind| Pop { name: name.into(), size, kind };
-                let link = |name: &str, pre, post| Link {
-                    name: name.into(),
-                    pre,
-                    post,
-                    recurrent: false,
-                    storage: Storage::Dense,
-                };
-                let net = Net::new(
-                    vec![
-                        pop("in", n_in, PopKind::Input),
-                        pop("h", h, PopKind::Neurons(hidden)),
-                        pop("out", o, PopKind::Neurons(readout)),
-                    ],
-                    vec![link("w1", 0, 1), link("w2", 1, 2)],
-                    vec![2],
-                    surrogate,
-                )
+                let net = Net::chain(n_in, &[("h", h, hidden), ("out", o, readout)], surrogate)
                 .unwrap();
                 let shape = net.shallow().unwrap();
                 let params = Params::weights(&net, vec![&w1, &w2]);

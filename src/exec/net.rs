@@ -231,6 +231,37 @@ impl Net {
         Net::new(pops, links, readouts, surrogate)
     }
 
+    /// A feed-forward chain of dense links: an input population `in` of `n_in` neurons, then
+    /// each of `layers` (name, size, neuron) in order, joined by links `w1`, `w2`, …; the
+    /// last layer is the readout. The shape of a network written in code in a few lines.
+    pub fn chain(
+        n_in: usize,
+        layers: &[(&str, usize, Neuron)],
+        surrogate: super::Surrogate,
+    ) -> Result<Self, PlanError> {
+        let mut pops = vec![Pop {
+            name: "in".into(),
+            size: n_in,
+            kind: PopKind::Input,
+        }];
+        pops.extend(layers.iter().map(|&(name, size, neuron)| Pop {
+            name: name.into(),
+            size,
+            kind: PopKind::Neurons(neuron),
+        }));
+        let links = (1..pops.len())
+            .map(|k| Link {
+                name: format!("w{k}"),
+                pre: k - 1,
+                post: k,
+                recurrent: false,
+                storage: Storage::Dense,
+            })
+            .collect();
+        let readout = pops.len() - 1;
+        Net::new(pops, links, vec![readout], surrogate)
+    }
+
     /// Populations in step order.
     pub fn pops(&self) -> &[Pop] {
         &self.pops

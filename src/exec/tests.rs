@@ -293,17 +293,9 @@ fn policy_factors_equal_the_full_backward_pass() {
                 reset: Reset::NoReset,
                 threshold: 1e9,
             };
-            let net = Net::new(
-                vec![
-                    pop("in", n_in, PopKind::Input),
-                    pop("h", h, PopKind::Neurons(hidden)),
-                    pop("out", o, PopKind::Neurons(out)),
-                ],
-                vec![
-                    link("w1", 0, 1, Storage::Dense),
-                    link("w2", 1, 2, Storage::Dense),
-                ],
-                vec![2],
+            let net = Net::chain(
+                n_in,
+                &[("h", h, hidden), ("out", o, out)],
                 Surrogate::default(),
             )
             .unwrap();

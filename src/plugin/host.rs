@@ -229,6 +229,47 @@ unsafe extern "C" fn sink_write(ctx: *mut c_void, ptr: *const u8, len: usize) {
     }
 }
 
+/// The calls every kind of instance shares: `save` and `load` of its state for checkpoints,
+/// and `Drop`, which destroys the plugin's side once. A poisoned instance is leaked rather
+/// than handed back to code that panicked while holding it. The type needs the fields
+/// `plugin`, `vt` (with `save`, `load`, `destroy`), `this` and `poisoned`.
+macro_rules! instance_lifecycle {
+    ($t:ty) => {
+        impl $t {
+            /// The instance's state.
+            pub fn save(&mut self) -> crate::Result<Vec<u8>> {
+                $crate::plugin::host::save_state(
+                    &self.plugin,
+                    &mut self.poisoned,
+                    self.vt.save,
+                    self.this,
+                )
+            }
+
+            /// Restores the instance's state.
+            pub fn load(&mut self, bytes: &[u8]) -> crate::Result<()> {
+                $crate::plugin::host::load_state(
+                    &self.plugin,
+                    &mut self.poisoned,
+                    self.vt.load,
+                    self.this,
+                    bytes,
+                )
+            }
+        }
+
+        impl Drop for $t {
+            fn drop(&mut self) {
+                if self.poisoned.is_none() {
+                    // SAFETY: `this` came from `create` and is destroyed once.
+                    unsafe { (self.vt.destroy)(self.this) }
+                }
+            }
+        }
+    };
+}
+pub(super) use instance_lifecycle;
+
 /// A plugin's `save` call through a byte sink: the instance's state.
 pub(super) fn save_state(
     plugin: &str,
@@ -416,22 +457,6 @@ impl RuleInstance {
         })
     }
 
-    /// The instance's state.
-    pub fn save(&mut self) -> crate::Result<Vec<u8>> {
-        save_state(&self.plugin, &mut self.poisoned, self.vt.save, self.this)
-    }
-
-    /// Restores the instance's state.
-    pub fn load(&mut self, bytes: &[u8]) -> crate::Result<()> {
-        load_state(
-            &self.plugin,
-            &mut self.poisoned,
-            self.vt.load,
-            self.this,
-            bytes,
-        )
-    }
-
     /// Whether the plugin has the gradient-rule calls (ABI 1.1).
     pub fn is_gradient_rule(&self) -> bool {
         self.vt.header.vtable_size as usize >= abi::RULE_VTABLE_V1_1_SIZE
@@ -545,15 +570,7 @@ impl RuleInstance {
     }
 }
 
-impl Drop for RuleInstance {
-    fn drop(&mut self) {
-        // SAFETY: `this` came from `create` and is destroyed once. A poisoned instance is
-        // leaked rather than handed back to code that panicked while holding it.
-        if self.poisoned.is_none() {
-            unsafe { (self.vt.destroy)(self.this) }
-        }
-    }
-}
+instance_lifecycle!(RuleInstance);
 
 /// An environment instance living in a plugin.
 #[derive(Debug)]
@@ -644,29 +661,6 @@ impl EnvInstance {
         }
         Ok(())
     }
-
-    /// The instance's state.
-    pub fn save(&mut self) -> crate::Result<Vec<u8>> {
-        save_state(&self.plugin, &mut self.poisoned, self.vt.save, self.this)
-    }
-
-    /// Restores the instance's state.
-    pub fn load(&mut self, bytes: &[u8]) -> crate::Result<()> {
-        load_state(
-            &self.plugin,
-            &mut self.poisoned,
-            self.vt.load,
-            self.this,
-            bytes,
-        )
-    }
 }
 
-impl Drop for EnvInstance {
-    fn drop(&mut self) {
-        if self.poisoned.is_none() {
-            // SAFETY: `this` came from `create` and is destroyed once.
-            unsafe { (self.vt.destroy)(self.this) }
-        }
-    }
-}
+instance_lifecycle!(EnvInstance);

@@ -5,7 +5,7 @@
 //! the edits is the caller's (a trainer's graph edits), after which it reports the new neuron
 //! order ([`StructureInstance::resize`]) and asks again.
 
-use super::host::{checked_call, load_state, params_error, save_state};
+use super::host::{checked_call, params_error};
 use snnsim_plugin_api::abi::*;
 use std::ffi::c_void;
 
@@ -157,29 +157,6 @@ impl StructureInstance {
             (vt.resize)(this, map.as_ptr(), map.len() as u64, err)
         })
     }
-
-    /// The instance's state.
-    pub fn save(&mut self) -> crate::Result<Vec<u8>> {
-        save_state(&self.plugin, &mut self.poisoned, self.vt.save, self.this)
-    }
-
-    /// Restores the instance's state.
-    pub fn load(&mut self, bytes: &[u8]) -> crate::Result<()> {
-        load_state(
-            &self.plugin,
-            &mut self.poisoned,
-            self.vt.load,
-            self.this,
-            bytes,
-        )
-    }
 }
 
-impl Drop for StructureInstance {
-    fn drop(&mut self) {
-        if self.poisoned.is_none() {
-            // SAFETY: `this` came from `create` and is destroyed once.
-            unsafe { (self.vt.destroy)(self.this) }
-        }
-    }
-}
+super::host::instance_lifecycle!(StructureInstance);

@@ -33,6 +33,7 @@ f64_only!(
     gpu,
     graph_files,
     growth,
+    homeostatic,
     models,
     observe,
     plugins,

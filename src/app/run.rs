@@ -377,6 +377,9 @@ pub fn run_observed(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Su
     for rec in &engine.states {
         rec.write_csv(&run_dir.join(format!("state_{}.csv", rec.population)), dt)?;
     }
+    if !engine.edit_log.is_empty() {
+        write_edit_log(&engine.edit_log, dt, &run_dir.join("edits.csv"))?;
+    }
     let sim_time_ms = engine.time_ms();
     let populations = engine
         .net
@@ -526,4 +529,28 @@ pub fn default_run_dir(file: &Path) -> PathBuf {
         k += 1;
     }
     dir
+}
+
+/// `edits.csv` of a simulation: one row per batch of synapse edits a structural policy
+/// asked for (`t_ms` is the simulated time when they were applied).
+fn write_edit_log(log: &[crate::engine::SynapseEditLog], dt: f64, path: &Path) -> Result<()> {
+    use std::io::Write;
+    let mut f = crate::io::AtomicFile::create(path)?;
+    let res = (|| -> std::io::Result<()> {
+        writeln!(f, "t_ms,plugin,projection,removed,added")?;
+        for l in log {
+            writeln!(
+                f,
+                "{},{},{},{},{}",
+                l.step as f64 * dt,
+                l.plugin,
+                l.projection,
+                l.removed,
+                l.added
+            )?;
+        }
+        Ok(())
+    })();
+    res.map_err(|e| Error::io(path, e))?;
+    f.commit()
 }

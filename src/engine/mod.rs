@@ -9,8 +9,12 @@
 
 mod edit;
 pub mod hash;
+mod poisson_input;
 pub mod propagate;
 mod snapshot;
+mod structure;
+
+pub use structure::SynapseEditLog;
 
 use crate::error::Result;
 use crate::file::{Checked, RecorderSpec, StimulusSpec};
@@ -114,7 +118,11 @@ pub struct Engine {
     /// Projections whose final weights are written to `weights.csv`.
     pub weights: Vec<String>,
     dc: Vec<Dc>,
+    poisson: Vec<poisson_input::PoissonInput>,
     rules: Vec<RuleBinding>,
+    structure: Vec<structure::StructureBinding>,
+    /// Synapse edits applied by the file's structural policies, in order (`edits.csv`).
+    pub edit_log: Vec<SynapseEditLog>,
     hooks: Vec<Box<dyn StepHook>>,
     /// Set when a step failed: the state is then partly advanced, so the engine refuses to
     /// go on.
@@ -135,6 +143,9 @@ struct Plan {
     /// Input is never added straight into synaptic variables (see
     /// [`Engine::set_direct_input`]).
     rings_only: bool,
+    /// Populations that always read their rings (targets of Poisson inputs, which add to
+    /// the delivered input).
+    rings_for: Vec<PopId>,
     pops: Vec<PopId>,
     /// Per population of `pops`: whether all its input goes straight into its synaptic
     /// variables, so that (once [`Plan::lean_from`] is reached) its delay rings stay empty and
@@ -185,7 +196,11 @@ impl Plan {
             return;
         }
         self.pops = net.pop_ids();
-        let takes_direct = |id: PopId| !self.rings_only && net.pop(id).dynamics.direct_inputs();
+        let takes_direct = |id: PopId| {
+            !self.rings_only
+                && !self.rings_for.contains(&id)
+                && net.pop(id).dynamics.direct_inputs()
+        };
         self.posts = self
             .pops
             .iter()
@@ -243,7 +258,10 @@ impl Engine {
             states: Vec::new(),
             weights: Vec::new(),
             dc: Vec::new(),
+            poisson: Vec::new(),
             rules: Vec::new(),
+            structure: Vec::new(),
+            edit_log: Vec::new(),
             hooks: Vec::new(),
             failed: None,
             plan: Plan::default(),
@@ -259,21 +277,59 @@ impl Engine {
         let net = crate::graph::build(checked)?;
         let mut e = Engine::new(net, f.dt_ms);
         let steps = |t: f64| crate::file::steps_of_time(t, f.dt_ms);
-        for s in &f.stimuli {
-            let StimulusSpec::Dc {
-                target,
-                amplitude_na,
-                start_ms,
-                stop_ms,
-                neurons,
-            } = s;
-            e.dc.push(Dc {
-                pop: e.net.pop_id(target).expect("validated"),
-                amplitude: *amplitude_na as Real,
-                start: steps(*start_ms),
-                stop: stop_ms.map(steps),
-                neurons: neurons.clone(),
-            });
+        for (i, s) in f.stimuli.iter().enumerate() {
+            match s {
+                StimulusSpec::Dc {
+                    target,
+                    amplitude_na,
+                    start_ms,
+                    stop_ms,
+                    neurons,
+                } => e.dc.push(Dc {
+                    pop: e.net.pop_id(target).expect("validated"),
+                    amplitude: *amplitude_na as Real,
+                    start: steps(*start_ms),
+                    stop: stop_ms.map(steps),
+                    neurons: neurons.clone(),
+                }),
+                StimulusSpec::PoissonInput {
+                    target,
+                    rate_hz,
+                    weight,
+                    receptor,
+                    start_ms,
+                    stop_ms,
+                    neurons,
+                } => {
+                    let pop = e.net.pop_id(target).expect("validated");
+                    let p = e.net.pop(pop);
+                    let receptor = p
+                        .dynamics
+                        .receptors()
+                        .iter()
+                        .position(|r| r == receptor)
+                        .ok_or_else(|| {
+                            checked.source.error_at(
+                                &format!("stimuli[{i}].PoissonInput.receptor"),
+                                format!("`{target}` has no {receptor:?} receptor"),
+                            )
+                        })?;
+                    let input = poisson_input::PoissonInput::new(
+                        i,
+                        f.seed,
+                        pop,
+                        receptor,
+                        *weight as Real,
+                        rate_hz * f.dt_ms / 1000.0,
+                        steps(*start_ms),
+                        stop_ms.map(steps),
+                        neurons.clone(),
+                        p.len(),
+                    );
+                    e.poisson.push(input);
+                    e.plan.rings_for.push(pop);
+                }
+            }
         }
         let mut spiking = Vec::new();
         for r in &f.recorders {
@@ -345,6 +401,47 @@ impl Engine {
                 instance,
             });
         }
+        for (i, st) in f.structure.iter().enumerate() {
+            let located = |field: &str, err: crate::Error| {
+                checked
+                    .source
+                    .error_at(&format!("structure[{i}].{field}"), err.to_string())
+            };
+            let loaded = plugin::load(
+                &st.plugin,
+                st.path.as_deref().map(std::path::Path::new),
+                Kind::Structure,
+            )
+            .map_err(|err| located("plugin", err))?;
+            let params = st.params.as_ref().map_or("()", |r| r.get_ron());
+            let instance =
+                loaded
+                    .create_structure(params)
+                    .map_err(|err| match err.exit_code() {
+                        2 => located("params", err),
+                        _ => err,
+                    })?;
+            if !instance.simulates() {
+                return Err(located(
+                    "plugin",
+                    plugin::error(
+                        &st.plugin,
+                        plugin::PluginErrorKind::AbiMismatch,
+                        "built for plugin ABI 1.3, which has no `simulate`: rebuild it against snnsim-plugin-api 1.4 to run in a simulation",
+                    ),
+                ));
+            }
+            let pops: Vec<PopId> = st
+                .populations
+                .iter()
+                .map(|n| e.net.pop_id(n).expect("validated"))
+                .collect();
+            let sizes: Vec<usize> = pops.iter().map(|&p| e.net.pop(p).len()).collect();
+            let every = steps(st.every_ms);
+            e.structure.push(structure::StructureBinding::new(
+                instance, pops, every, &sizes,
+            ));
+        }
         Ok(e)
     }
 
@@ -355,7 +452,10 @@ impl Engine {
 
     /// Whether hooks or learning rules take part in the steps (the GPU backend runs neither).
     pub fn has_hooks_or_rules(&self) -> bool {
-        !self.hooks.is_empty() || !self.rules.is_empty()
+        !self.hooks.is_empty()
+            || !self.rules.is_empty()
+            || !self.structure.is_empty()
+            || !self.poisson.is_empty()
     }
 
     /// Whether spikes of one-step projections into exact-LIF and COBA targets are added
@@ -426,6 +526,10 @@ impl Engine {
                 p.input.deliver(info.step, &mut p.due);
             }
         }
+        for input in &mut self.poisson {
+            let due = &mut self.net.pop_mut(input.pop).due[input.receptor];
+            input.apply(info.step, due);
+        }
         for rec in &mut self.states {
             rec.record(&self.net, info.step)?;
         }
@@ -466,6 +570,7 @@ impl Engine {
         }
 
         self.enter(Stage::Structure, info);
+        self.structure_stage()?;
         for h in &mut self.hooks {
             h.structure(&mut self.net, info)?;
         }

@@ -1,6 +1,7 @@
 //! The state of a simulation for a checkpoint: the network, the clock, the synaptic event
-//! count, what the recorders hold so far, and the state of every learning-rule instance
-//! (through the plugin ABI's `save`/`load`).
+//! count, what the recorders hold so far, the state of every learning-rule and
+//! structural-policy instance (through the plugin ABI's `save`/`load`), the Poisson inputs'
+//! random streams and the log of applied synapse edits.
 
 use super::Engine;
 use crate::checkpoint::codec::{Dec, Enc};
@@ -31,6 +32,24 @@ impl Engine {
         e.u64(self.rules.len() as u64);
         for b in &mut self.rules {
             e.bytes(&b.instance.save()?);
+        }
+        // Poisson inputs and structural policies (written only when the file has them, so
+        // that the checkpoints of other files keep their former layout).
+        for p in &self.poisson {
+            p.encode(&mut e);
+        }
+        for b in &mut self.structure {
+            b.encode(&mut e)?;
+        }
+        if !self.structure.is_empty() {
+            e.u64(self.edit_log.len() as u64);
+            for l in &self.edit_log {
+                e.u64(l.step);
+                e.bytes(l.plugin.as_bytes());
+                e.bytes(l.projection.as_bytes());
+                e.u64(l.removed as u64);
+                e.u64(l.added as u64);
+            }
         }
         Ok(e.buf)
     }
@@ -78,6 +97,32 @@ impl Engine {
         for b in &mut self.rules {
             let state = d.bytes().map_err(bad)?;
             b.instance.load(&state)?;
+        }
+        for p in &mut self.poisson {
+            p.restore(&mut d).map_err(bad)?;
+        }
+        for b in &mut self.structure {
+            b.restore(&mut d)?;
+        }
+        if !self.structure.is_empty() {
+            let text = |d: &mut Dec| -> std::result::Result<String, String> {
+                String::from_utf8(d.bytes()?).map_err(|_| "an edit log name is not UTF-8".into())
+            };
+            self.edit_log = (|| -> std::result::Result<_, String> {
+                let n = d.u64()? as usize;
+                let mut log = Vec::with_capacity(n.min(bytes.len() / 32));
+                for _ in 0..n {
+                    log.push(super::SynapseEditLog {
+                        step: d.u64()?,
+                        plugin: text(&mut d)?,
+                        projection: text(&mut d)?,
+                        removed: d.u64()? as usize,
+                        added: d.u64()? as usize,
+                    });
+                }
+                Ok(log)
+            })()
+            .map_err(bad)?;
         }
         if !d.finished() {
             return Err(bad("trailing bytes".into()));

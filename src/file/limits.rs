@@ -40,3 +40,7 @@ pub fn show(x: f64) -> String {
         format!("{x}")
     }
 }
+
+/// The most spikes per step a `PoissonInput` train may average (rate·dt): far above any
+/// biological rate, and where the Poisson sampler still draws exactly.
+pub const MAX_POISSON_MEAN: f64 = 1e9;

@@ -71,6 +71,35 @@ pub struct GraphFile {
     /// simulation) or episodes (a training task); `snnsim run --checkpoint-every` overrides it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint_every: Option<u64>,
+    /// Structural policies (plugins of kind `structure`) that edit the synapses of a
+    /// simulation as it runs; an agent's policy goes in its task's `structure` instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub structure: Vec<SimStructureSpec>,
+}
+
+/// A structural policy in a simulation: every `every_ms` it sees the spikes of `populations`
+/// since its last call and the projections from and to them, and answers with synapse edits
+/// that are applied before the next step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SimStructureSpec {
+    /// Structural-policy plugin (`homeostatic`, …; `snnsim plugins` lists them).
+    pub plugin: String,
+    /// Explicit library file, instead of searching for the name.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// The populations it watches (at least one, each once).
+    pub populations: Vec<String>,
+    /// Simulated time between calls (ms; a whole number of steps, at least one).
+    pub every_ms: f64,
+    /// The plugin's parameters, in its own RON schema.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Option<String>", extend("x-raw-ron" = true))
+    )]
+    #[serde(default)]
+    pub params: Option<Box<ron::value::RawValue>>,
 }
 
 /// A training task.
@@ -1117,6 +1146,30 @@ pub enum StimulusSpec {
         target: String,
         /// Current (nA).
         amplitude_na: f64,
+        /// Onset (ms), inclusive.
+        #[serde(default)]
+        start_ms: f64,
+        /// Offset (ms), exclusive; the end of the run when absent.
+        #[serde(default)]
+        stop_ms: Option<f64>,
+        /// Neuron indices; all neurons when absent.
+        #[serde(default)]
+        neurons: Option<Vec<usize>>,
+    },
+    /// Independent Poisson spike trains, one per target neuron, each arriving as synaptic
+    /// input of `weight` on `receptor` (NEST's `poisson_generator` connected to every target,
+    /// Brian2's `PoissonInput`): in each step a neuron receives k·weight with k drawn from a
+    /// Poisson distribution of mean rate·dt, so rates above 1/dt are allowed.
+    PoissonInput {
+        /// Target population (a model with receptors).
+        target: String,
+        /// Rate of each train (Hz).
+        rate_hz: f64,
+        /// Weight of each spike, in the receptor's units (as a projection's weight).
+        weight: f64,
+        /// Which synaptic variable a spike increments.
+        #[serde(default)]
+        receptor: Receptor,
         /// Onset (ms), inclusive.
         #[serde(default)]
         start_ms: f64,

@@ -354,22 +354,50 @@ pub(super) fn validate(file: GraphFile, src: &Source, rules: &dyn ModelRules) ->
     }
 
     for (i, s) in file.stimuli.iter().enumerate() {
-        let StimulusSpec::Dc {
-            target,
-            amplitude_na,
-            start_ms,
-            stop_ms,
-            neurons,
-        } = s;
-        let at = format!("stimuli[{i}].Dc");
+        let (kind, target, start_ms, stop_ms, neurons) = match s {
+            StimulusSpec::Dc {
+                target,
+                amplitude_na,
+                start_ms,
+                stop_ms,
+                neurons,
+            } => {
+                v.finite(&format!("stimuli[{i}].Dc.amplitude_na"), *amplitude_na)?;
+                ("Dc", target, start_ms, stop_ms, neurons)
+            }
+            StimulusSpec::PoissonInput {
+                target,
+                rate_hz,
+                weight,
+                start_ms,
+                stop_ms,
+                neurons,
+                ..
+            } => {
+                let at = format!("stimuli[{i}].PoissonInput");
+                v.non_negative(&format!("{at}.rate_hz"), *rate_hz)?;
+                v.finite(&format!("{at}.weight"), *weight)?;
+                // k ~ Poisson(rate·dt) is drawn by inversion, which needs a modest mean.
+                if rate_hz * dt / 1000.0 > MAX_POISSON_MEAN {
+                    return v.fail(
+                        &format!("{at}.rate_hz"),
+                        format!(
+                            "{rate_hz} Hz is {} spikes per step of {dt} ms; at most {MAX_POISSON_MEAN} per step (use several stimuli)",
+                            rate_hz * dt / 1000.0
+                        ),
+                    );
+                }
+                ("PoissonInput", target, start_ms, stop_ms, neurons)
+            }
+        };
+        let at = format!("stimuli[{i}].{kind}");
         let p = pop_of(&format!("{at}.target"), target)?;
         if !rules.has_receptors(&p.model) {
             return v.fail(
                 &format!("{at}.target"),
-                format!("`{target}` is a spike source; a current needs a neuron model"),
+                format!("`{target}` is a spike source; a stimulus needs a neuron model"),
             );
         }
-        v.finite(&format!("{at}.amplitude_na"), *amplitude_na)?;
         v.non_negative(&format!("{at}.start_ms"), *start_ms)?;
         v.steps(&format!("{at}.start_ms"), *start_ms, dt)?;
         if let Some(stop) = stop_ms {
@@ -394,6 +422,36 @@ pub(super) fn validate(file: GraphFile, src: &Source, rules: &dyn ModelRules) ->
                 &format!("`{target}`"),
             )?;
         }
+    }
+
+    for (i, st) in file.structure.iter().enumerate() {
+        let at = format!("structure[{i}]");
+        if file.task.is_some() {
+            return v.fail(
+                &at,
+                "a training task's structural policy goes in its task's `structure`; this list is for simulations",
+            );
+        }
+        if st.populations.is_empty() {
+            return v.fail(&format!("{at}.populations"), "name at least one population");
+        }
+        let mut seen = BTreeSet::new();
+        for (k, name) in st.populations.iter().enumerate() {
+            let f = format!("{at}.populations[{k}]");
+            pop_of(&f, name)?;
+            if !seen.insert(name) {
+                return v.fail(&f, format!("`{name}` is listed twice"));
+            }
+        }
+        let f = format!("{at}.every_ms");
+        v.finite(&f, st.every_ms)?;
+        if st.every_ms < dt {
+            return v.fail(
+                &f,
+                format!("every_ms is shorter than the time step dt = {dt} ms"),
+            );
+        }
+        v.steps(&f, st.every_ms, dt)?;
     }
 
     let mut recorded = BTreeSet::new();

@@ -133,7 +133,7 @@ pub(super) fn load(name: &str, path: &Path, want: Option<Kind>) -> crate::Result
     let need = match kind {
         Kind::Rule => abi::RULE_VTABLE_V1_0_SIZE,
         Kind::Env => std::mem::size_of::<EnvVTableV1>(),
-        Kind::Structure => std::mem::size_of::<StructureVTableV1>(),
+        Kind::Structure => abi::STRUCTURE_VTABLE_V1_3_SIZE,
     };
     if (header.vtable_size as usize) < need {
         return Err(error(

@@ -17,7 +17,9 @@ mod host;
 mod structure;
 
 pub use host::{EnvInstance, LoadedPlugin, RuleInstance};
-pub use structure::{Activity, Edits, Population, ProjView, Role, StructureInstance};
+pub use structure::{
+    Activity, Edits, Group, Population, ProjView, Role, SimProj, SimView, StructureInstance,
+};
 
 use snnsim_plugin_api::abi;
 use std::collections::BTreeMap;

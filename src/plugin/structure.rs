@@ -1,4 +1,4 @@
-//! Structural-policy instances (plugin kind `structure`, ABI 1.3): the host's safe side of
+//! Structural-policy instances (plugin kind `structure`, ABI 1.3; `simulate` from 1.4): the host's safe side of
 //! [`StructureVTableV1`]. The host hands a policy the activity of each batch
 //! ([`StructureInstance::observe`]) and the population as it is ([`StructureInstance::decide`],
 //! which collects the edits the policy asks for through a sink of host functions); applying
@@ -43,7 +43,7 @@ pub(super) fn create(
 }
 
 /// The SDK's types are the host's too: what a policy is handed and what it asks for.
-pub use snnsim_plugin_api::{Activity, Edits, Population, ProjView, Role};
+pub use snnsim_plugin_api::{Activity, Edits, Group, Population, ProjView, Role, SimProj, SimView};
 
 /// A neuron index from the ABI; one beyond u32 becomes u32::MAX, which every edit refuses as
 /// out of range.
@@ -135,18 +135,87 @@ impl StructureInstance {
             n_projections: projections.len() as u64,
         };
         let mut edits = Edits::default();
-        let mut sink = EditSinkV1 {
-            ctx: &mut edits as *mut Edits as *mut c_void,
-            grow: edit_grow,
-            remove: edit_remove,
-            add_synapse: edit_add_synapse,
-            remove_synapse: edit_remove_synapse,
-        };
+        let mut sink = self.sink(&mut edits);
         // SAFETY: the view, its arrays and the sink's target live for the call.
         checked_call(&self.plugin, "decide", &mut self.poisoned, |err| unsafe {
             (vt.decide)(this, &raw, &mut sink, err)
         })?;
         Ok(edits)
+    }
+
+    /// Whether the plugin runs in simulations (ABI 1.4's `simulate`).
+    pub fn simulates(&self) -> bool {
+        self.vt.header.vtable_size as usize >= std::mem::size_of::<StructureVTableV1>()
+    }
+
+    /// A simulation's interval ended: the edits the policy asks for now.
+    pub fn simulate(&mut self, v: &SimView) -> crate::Result<Edits> {
+        if !self.simulates() {
+            return Err(crate::plugin::error(
+                &self.plugin,
+                crate::plugin::PluginErrorKind::Failed,
+                "built for plugin ABI 1.3, which has no `simulate`: rebuild it to run in a simulation",
+            ));
+        }
+        let (vt, this) = (self.vt, self.this);
+        let groups: Vec<SimGroupV1> = v
+            .groups
+            .iter()
+            .map(|g| {
+                assert_eq!(g.ids.len(), g.spikes.len(), "a spike count per neuron");
+                SimGroupV1 {
+                    name: StrRef::new(g.name),
+                    n: g.ids.len() as u64,
+                    ids: g.ids.as_ptr(),
+                    spikes: g.spikes.as_ptr(),
+                }
+            })
+            .collect();
+        let at = |i: Option<usize>| i.map_or(NOT_WATCHED, |i| i as u64);
+        let projections: Vec<SimProjV1> = v
+            .projections
+            .iter()
+            .map(|p| SimProjV1 {
+                name: StrRef::new(p.name),
+                pre: at(p.pre),
+                post: at(p.post),
+                n_pre: p.n_pre as u64,
+                n_post: p.n_post as u64,
+                nnz: p.indices.len() as u64,
+                indptr: p.indptr.as_ptr(),
+                indices: p.indices.as_ptr(),
+                weights: p.weights.as_ptr(),
+            })
+            .collect();
+        let raw = SimViewV1 {
+            time_ms: v.time_ms,
+            dt_ms: v.dt_ms,
+            step: v.step,
+            interval_steps: v.interval_steps,
+            groups: groups.as_ptr(),
+            n_groups: groups.len() as u64,
+            projections: projections.as_ptr(),
+            n_projections: projections.len() as u64,
+        };
+        let mut edits = Edits::default();
+        let mut sink = self.sink(&mut edits);
+        // SAFETY: the view, its arrays and the sink's target live for the call; the vtable
+        // has `simulate` (checked above).
+        checked_call(&self.plugin, "simulate", &mut self.poisoned, |err| unsafe {
+            (vt.simulate)(this, &raw, &mut sink, err)
+        })?;
+        Ok(edits)
+    }
+
+    /// A sink that collects edits into `edits`.
+    fn sink(&self, edits: &mut Edits) -> EditSinkV1 {
+        EditSinkV1 {
+            ctx: edits as *mut Edits as *mut c_void,
+            grow: edit_grow,
+            remove: edit_remove,
+            add_synapse: edit_add_synapse,
+            remove_synapse: edit_remove_synapse,
+        }
     }
 
     /// The population's neurons changed: `map[k]` is the old index of new neuron k, or `NEW`.

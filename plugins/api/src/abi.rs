@@ -18,7 +18,7 @@ use std::ffi::c_void;
 /// Incompatible changes bump the major version; the host refuses another major.
 pub const ABI_MAJOR: u16 = 1;
 /// Appending fields to a vtable bumps the minor version.
-pub const ABI_MINOR: u16 = 3;
+pub const ABI_MINOR: u16 = 4;
 /// The one symbol a plugin library exports: `extern "C" fn() -> *const PluginHeader`.
 pub const ENTRY_SYMBOL: &str = "snnsim_plugin_entry";
 /// The entry function's type.
@@ -513,10 +513,87 @@ pub struct StructureVTableV1 {
     pub load: unsafe extern "C" fn(this: *mut c_void, bytes: BytesRef, err: *mut ErrBuf) -> Status,
     /// Frees the instance.
     pub destroy: unsafe extern "C" fn(this: *mut c_void),
+    // ---- ABI 1.4: policies in simulations. Read only when `vtable_size` covers it. ----
+    /// Called every `every_ms` of a simulation with the watched populations' spikes since
+    /// the last call and their projections; asks for synapse edits through `sink` (one call
+    /// per interval, no rounds).
+    pub simulate: unsafe extern "C" fn(
+        this: *mut c_void,
+        view: *const SimViewV1,
+        sink: *mut EditSinkV1,
+        err: *mut ErrBuf,
+    ) -> Status,
 }
 
 // The vtables are immutable statics of plain data and function pointers.
 unsafe impl Sync for StructureVTableV1 {}
+
+/// Size of a structural policy's vtable before ABI 1.4 (without `simulate`).
+pub const STRUCTURE_VTABLE_V1_3_SIZE: usize =
+    std::mem::size_of::<StructureVTableV1>() - std::mem::size_of::<usize>();
+
+/// `pre` or `post` of a [`SimProjV1`] whose population is not one the policy watches.
+pub const NOT_WATCHED: u64 = u64::MAX;
+
+/// One population a policy watches in a simulation (ABI 1.4); arrays have `n` values.
+#[repr(C)]
+#[derive(Debug)]
+pub struct SimGroupV1 {
+    /// Population name.
+    pub name: StrRef,
+    /// Neurons.
+    pub n: u64,
+    /// Stable ids.
+    pub ids: *const u64,
+    /// Spikes of each neuron since the last call.
+    pub spikes: *const f64,
+}
+
+/// A projection from or to a watched population (ABI 1.4), CSR by presynaptic neuron.
+#[repr(C)]
+#[derive(Debug)]
+pub struct SimProjV1 {
+    /// Projection name.
+    pub name: StrRef,
+    /// Index of the presynaptic population among the groups, or [`NOT_WATCHED`].
+    pub pre: u64,
+    /// Index of the postsynaptic population among the groups, or [`NOT_WATCHED`].
+    pub post: u64,
+    /// Presynaptic neurons.
+    pub n_pre: u64,
+    /// Postsynaptic neurons.
+    pub n_post: u64,
+    /// Synapses.
+    pub nnz: u64,
+    /// `n_pre + 1` row offsets.
+    pub indptr: *const usize,
+    /// `nnz` post indices (ascending within a row).
+    pub indices: *const u32,
+    /// `nnz` weights.
+    pub weights: *const f64,
+}
+
+/// What a policy sees of a simulation at a call (ABI 1.4).
+#[repr(C)]
+#[derive(Debug)]
+pub struct SimViewV1 {
+    /// Simulated time at the end of the interval (ms).
+    pub time_ms: f64,
+    /// Time step (ms).
+    pub dt_ms: f64,
+    /// Steps simulated.
+    pub step: u64,
+    /// Steps since the last call.
+    pub interval_steps: u64,
+    /// The watched populations, in the order the graph file lists them.
+    pub groups: *const SimGroupV1,
+    /// Their count.
+    pub n_groups: u64,
+    /// Every projection from or to a watched population, in name order.
+    pub projections: *const SimProjV1,
+    /// Their count.
+    pub n_projections: u64,
+}
 unsafe impl Sync for RuleVTableV1 {}
 unsafe impl Sync for EnvVTableV1 {}
 unsafe impl Sync for PluginHeader {}

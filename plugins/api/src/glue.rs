@@ -457,6 +457,7 @@ pub const fn structure_vtable<P: StructurePolicy>(
         save: structure_save::<P>,
         load: structure_load::<P>,
         destroy: structure_destroy::<P>,
+        simulate: structure_simulate::<P>,
     }
 }
 
@@ -528,25 +529,75 @@ unsafe extern "C" fn structure_decide<P: StructurePolicy>(
         };
         let mut edits = Edits::default();
         (*(this as *mut P)).decide(&population, &mut edits)?;
-        let s = &*sink;
-        for &id in &edits.remove {
-            (s.remove)(s.ctx, id);
-        }
-        for (proj, pre, post) in &edits.remove_synapses {
-            (s.remove_synapse)(s.ctx, StrRef::new(proj), u64::from(*pre), u64::from(*post));
-        }
-        for (proj, pre, post, w) in &edits.add_synapses {
-            (s.add_synapse)(
-                s.ctx,
-                StrRef::new(proj),
-                u64::from(*pre),
-                u64::from(*post),
-                *w,
-            );
-        }
-        if let Some((n, noise)) = edits.grow {
-            (s.grow)(s.ctx, n as u64, noise);
-        }
+        send(&edits, &*sink);
+        Ok(())
+    })
+}
+
+/// Hands `edits` to the host through its sink.
+unsafe fn send(edits: &Edits, s: &EditSinkV1) {
+    for &id in &edits.remove {
+        (s.remove)(s.ctx, id);
+    }
+    for (proj, pre, post) in &edits.remove_synapses {
+        (s.remove_synapse)(s.ctx, StrRef::new(proj), u64::from(*pre), u64::from(*post));
+    }
+    for (proj, pre, post, w) in &edits.add_synapses {
+        (s.add_synapse)(
+            s.ctx,
+            StrRef::new(proj),
+            u64::from(*pre),
+            u64::from(*post),
+            *w,
+        );
+    }
+    if let Some((n, noise)) = edits.grow {
+        (s.grow)(s.ctx, n as u64, noise);
+    }
+}
+
+unsafe extern "C" fn structure_simulate<P: StructurePolicy>(
+    this: *mut c_void,
+    view: *const SimViewV1,
+    sink: *mut EditSinkV1,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || {
+        let v = &*view;
+        let name = |r: &StrRef| std::str::from_utf8(slice(r.ptr, r.len as u64)).unwrap_or_default();
+        let index = |i: u64| (i != NOT_WATCHED).then_some(i as usize);
+        let groups = slice(v.groups, v.n_groups)
+            .iter()
+            .map(|g| crate::Group {
+                name: name(&g.name),
+                ids: slice(g.ids, g.n),
+                spikes: slice(g.spikes, g.n),
+            })
+            .collect();
+        let projections = slice(v.projections, v.n_projections)
+            .iter()
+            .map(|p| crate::SimProj {
+                name: name(&p.name),
+                pre: index(p.pre),
+                post: index(p.post),
+                n_pre: p.n_pre as usize,
+                n_post: p.n_post as usize,
+                indptr: slice(p.indptr, p.n_pre + 1),
+                indices: slice(p.indices, p.nnz),
+                weights: slice(p.weights, p.nnz),
+            })
+            .collect();
+        let view = crate::SimView {
+            time_ms: v.time_ms,
+            dt_ms: v.dt_ms,
+            step: v.step,
+            interval_steps: v.interval_steps,
+            groups,
+            projections,
+        };
+        let mut edits = Edits::default();
+        (*(this as *mut P)).simulate(&view, &mut edits)?;
+        send(&edits, &*sink);
         Ok(())
     })
 }

@@ -352,6 +352,55 @@ impl Edits {
     }
 }
 
+/// A population a policy watches in a simulation.
+#[derive(Debug, Clone, Copy)]
+pub struct Group<'a> {
+    /// Population name.
+    pub name: &'a str,
+    /// Stable ids of its neurons.
+    pub ids: &'a [u64],
+    /// Spikes of each neuron since the last call.
+    pub spikes: &'a [f64],
+}
+
+/// A projection from or to a watched population, read-only, CSR by presynaptic neuron.
+#[derive(Debug, Clone, Copy)]
+pub struct SimProj<'a> {
+    /// Projection name.
+    pub name: &'a str,
+    /// Index of the presynaptic population in [`SimView::groups`], if watched.
+    pub pre: Option<usize>,
+    /// Index of the postsynaptic population in [`SimView::groups`], if watched.
+    pub post: Option<usize>,
+    /// Presynaptic neurons.
+    pub n_pre: usize,
+    /// Postsynaptic neurons.
+    pub n_post: usize,
+    /// Row offsets (`n_pre + 1`).
+    pub indptr: &'a [usize],
+    /// Post index of each synapse (ascending within a row).
+    pub indices: &'a [u32],
+    /// Weight of each synapse.
+    pub weights: &'a [f64],
+}
+
+/// What a policy sees of a running simulation at each call.
+#[derive(Debug, Clone)]
+pub struct SimView<'a> {
+    /// Simulated time at the end of the interval (ms).
+    pub time_ms: f64,
+    /// Time step (ms).
+    pub dt_ms: f64,
+    /// Steps simulated.
+    pub step: u64,
+    /// Steps since the last call.
+    pub interval_steps: u64,
+    /// The watched populations, in the order the graph file lists them.
+    pub groups: Vec<Group<'a>>,
+    /// Every projection from or to a watched population, in name order.
+    pub projections: Vec<SimProj<'a>>,
+}
+
 /// A structural policy: it watches one population's activity, batch by batch, and answers
 /// with edits (neurons added or removed, synapses added or removed) that the host applies as
 /// graph edits, keeping every other weight and state exactly.
@@ -378,6 +427,13 @@ pub trait StructurePolicy: Send + Sized + 'static {
     /// Restores state written by [`StructurePolicy::save`].
     fn load(&mut self, _bytes: &[u8]) -> Result<(), String> {
         Ok(())
+    }
+    /// A simulation's interval ended (every `every_ms` of the graph file's `structure`
+    /// entry): the watched populations' spikes since the last call and their projections.
+    /// Synapse edits (`add_synapses`, `remove_synapses`) are applied before the next step;
+    /// a simulation grows and removes no neurons. The default refuses to run in simulations.
+    fn simulate(&mut self, _view: &SimView<'_>, _edits: &mut Edits) -> Result<(), String> {
+        Err("this policy works between training batches, not in simulations".into())
     }
 }
 

@@ -83,6 +83,16 @@ pub fn unsupported(file: &GraphFile) -> Option<String> {
         }
         None => {}
     }
+    if !file.structure.is_empty() {
+        return Some("structural policies in a simulation run on the CPU only".into());
+    }
+    if file
+        .stimuli
+        .iter()
+        .any(|s| matches!(s, crate::file::StimulusSpec::PoissonInput { .. }))
+    {
+        return Some("Poisson input stimuli run on the CPU only".into());
+    }
     for p in &file.populations {
         match &p.model {
             ModelSpec::Lif(l) if l.integration != LifIntegration::Exact => {
@@ -135,7 +145,7 @@ pub fn run(dev: &GpuDevice, engine: &mut Engine, checked: &Checked, steps: u64) 
     }
     if engine.has_hooks_or_rules() {
         return Err(Error::Run(
-            "device Gpu: this run has hooks or learning rules, which run on the CPU only".into(),
+            "device Gpu: this run has hooks, learning rules, Poisson inputs or structural policies, which run on the CPU only".into(),
         ));
     }
     #[cfg(not(feature = "f32"))]

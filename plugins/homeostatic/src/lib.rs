@@ -1,0 +1,531 @@
+//! `homeostatic`: homeostatic structural plasticity in a simulation — the model of Butz &
+//! van Ooyen (2013), "A simple rule for dendritic spine and axonal bouton formation can account
+//! for cortical reorganization after focal retinal lesions" (PLoS Comput. Biol. 9:e1003259),
+//! as NEST implements it (`structural_plasticity_node`, `synaptic_element`, `growth_curve`,
+//! `sp_manager`).
+//!
+//! Every neuron carries a calcium trace, which jumps by β_Ca at each spike and decays with
+//! τ_Ca, and synaptic elements (axonal boutons, dendritic spines) of named kinds. Each
+//! element count z grows or retracts with a Gaussian growth curve of the calcium,
+//!
+//! ```text
+//! dz/dt = ν · (2·exp(−((Ca − ξ)/ζ)²) − 1),   ξ = (η + ε)/2,   ζ = (ε − η)/(2·√ln 2)
+//! ```
+//!
+//! zero at Ca = η and Ca = ε, positive between, negative above ε: a neuron firing below its
+//! target rate (Ca < ε) grows elements, one above it retracts them. Every
+//! `update_interval_ms`, for each synapse kind (a presynaptic and a postsynaptic element):
+//! a neuron with fewer whole elements than connected ones loses that many of its synapses of
+//! the kind, chosen at random (first by presynaptic, then by postsynaptic deficits); then the
+//! vacant elements (⌊z⌋ − connected) of all neurons are paired at random into new synapses;
+//! finally each neuron's vacant elements decay, z −= vacant·τ_vacant.
+//!
+//! Where this differs from NEST, and why: the host calls the policy every `every_ms` of the
+//! graph file with the spike counts of that interval, so the calcium takes a count's jumps at
+//! the interval's end and z advances by one Euler step per interval (NEST: exact jumps at each
+//! spike, Euler steps of dt between); with τ_Ca = 10 s and intervals of 1 ms the difference
+//! is far below the run-to-run spread. A pair that is already connected in the chosen
+//! projection is not connected twice (snnsim's projections hold one synapse per pair; NEST
+//! allows multapses): its elements stay vacant. The connected counts are read from the
+//! projections themselves at each update, so they never drift from the network.
+
+use serde::Deserialize;
+use snnsim_plugin_api::{export_structure, Activity, Edits, Population, SimView, StructurePolicy};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A Gaussian growth curve of one element kind.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Element {
+    /// ν: elements per ms at the curve's peak.
+    pub growth_rate: f64,
+    /// η: calcium at which growth starts.
+    pub eta: f64,
+    /// ε: calcium at which growth turns into retraction (the target).
+    pub eps: f64,
+    /// Fraction of the vacant elements lost at each update.
+    #[serde(default = "default_tau_vacant")]
+    pub tau_vacant: f64,
+}
+
+fn default_tau_vacant() -> f64 {
+    0.1
+}
+
+impl Element {
+    /// dz/dt at calcium `ca`.
+    fn rate(&self, ca: f64) -> f64 {
+        let zeta = (self.eta - self.eps) / (2.0 * std::f64::consts::LN_2.sqrt());
+        let xi = (self.eta + self.eps) / 2.0;
+        self.growth_rate * (2.0 * (-((ca - xi) / zeta).powi(2)).exp() - 1.0)
+    }
+}
+
+/// A kind of synapse: which elements it joins, in which projections, with which weight.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SynapseKind {
+    /// The presynaptic element (e.g. `Axon_ex`).
+    pub pre_element: String,
+    /// The postsynaptic element (e.g. `Den_ex`).
+    pub post_element: String,
+    /// Weight of a new synapse.
+    pub weight: f64,
+    /// The projections that hold this kind, at most one per pair of watched populations.
+    pub projections: Vec<String>,
+}
+
+/// Parameters.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Simulated time between structural updates (ms).
+    pub update_interval_ms: f64,
+    /// Calcium decay time constant τ_Ca (ms).
+    #[serde(default = "default_tau_ca")]
+    pub tau_ca_ms: f64,
+    /// Calcium jump per spike β_Ca.
+    #[serde(default = "default_beta_ca")]
+    pub beta_ca: f64,
+    /// Element kinds of each watched population: population → element name → curve.
+    pub elements: BTreeMap<String, BTreeMap<String, Element>>,
+    /// Synapse kinds, updated in this order.
+    pub synapses: Vec<SynapseKind>,
+    /// Seed of the pairing and deletion draws.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn default_tau_ca() -> f64 {
+    10000.0
+}
+
+fn default_beta_ca() -> f64 {
+    0.001
+}
+
+/// SplitMix64: a small, well-mixed generator whose whole state is one word (saved in
+/// checkpoints).
+#[derive(Debug, Clone)]
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in 0..n (n > 0), by rejection so that it is unbiased.
+    fn below(&mut self, n: usize) -> usize {
+        let n = n as u64;
+        let zone = u64::MAX - u64::MAX % n;
+        loop {
+            let x = self.next();
+            if x < zone {
+                return (x % n) as usize;
+            }
+        }
+    }
+
+    /// Moves `k` random items of `v` to its front, in random order (a partial shuffle).
+    fn pick<T>(&mut self, v: &mut [T], k: usize) {
+        for i in 0..k.min(v.len()) {
+            let j = i + self.below(v.len() - i);
+            v.swap(i, j);
+        }
+    }
+}
+
+/// Calcium per population, and element counts per population and element (by position).
+type Restored = (Vec<Vec<f64>>, Vec<Vec<Vec<f64>>>);
+
+/// A neuron: (watched population index, neuron index).
+type Cell = (usize, u32);
+
+/// The policy's state.
+pub struct Homeostatic {
+    c: Config,
+    rng: SplitMix,
+    /// Per watched population (in the host's order, set at the first call): calcium per
+    /// neuron, and per element name its z per neuron.
+    ca: Vec<Vec<f64>>,
+    z: Vec<BTreeMap<String, Vec<f64>>>,
+    /// Simulated time of the last update (ms).
+    last_update_ms: f64,
+    started: bool,
+    /// Calcium and element counts restored from a checkpoint, by position, until the next
+    /// call binds the populations.
+    pending: Option<Restored>,
+}
+
+impl Homeostatic {
+    /// Names of the watched populations, checked against the configuration at the first call.
+    fn bind(&mut self, v: &SimView<'_>) -> Result<(), String> {
+        for name in self.c.elements.keys() {
+            if !v.groups.iter().any(|g| g.name == name) {
+                return Err(format!(
+                    "params.elements: `{name}` is not a population this policy watches"
+                ));
+            }
+        }
+        for (k, s) in self.c.synapses.iter().enumerate() {
+            for p in &s.projections {
+                let proj = v
+                    .projections
+                    .iter()
+                    .find(|q| q.name == p)
+                    .ok_or_else(|| format!("params.synapses[{k}].projections: no projection `{p}` from or to the watched populations"))?;
+                let (Some(pre), Some(post)) = (proj.pre, proj.post) else {
+                    return Err(format!(
+                        "params.synapses[{k}].projections: `{p}` leaves the watched populations"
+                    ));
+                };
+                let has = |g: usize, e: &str| {
+                    self.c
+                        .elements
+                        .get(v.groups[g].name)
+                        .is_some_and(|m| m.contains_key(e))
+                };
+                if !has(pre, &s.pre_element) || !has(post, &s.post_element) {
+                    return Err(format!(
+                        "params.synapses[{k}]: `{p}` joins `{}` to `{}`, which lack the elements `{}` / `{}`",
+                        v.groups[pre].name, v.groups[post].name, s.pre_element, s.post_element
+                    ));
+                }
+            }
+        }
+        self.ca = v.groups.iter().map(|g| vec![0.0; g.ids.len()]).collect();
+        self.z = v
+            .groups
+            .iter()
+            .map(|g| {
+                self.c
+                    .elements
+                    .get(g.name)
+                    .map(|m| {
+                        m.keys()
+                            .map(|e| (e.clone(), vec![0.0; g.ids.len()]))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            })
+            .collect();
+        self.started = true;
+        Ok(())
+    }
+
+    fn curve(&self, v: &SimView<'_>, g: usize, e: &str) -> Element {
+        self.c.elements[v.groups[g].name][e]
+    }
+
+    /// One structural update: deletions where elements retracted, then new synapses between
+    /// vacant elements, then the decay of vacant elements.
+    fn update(&mut self, v: &SimView<'_>, edits: &mut Edits) {
+        let mut gone: BTreeSet<(usize, u32, u32)> = BTreeSet::new();
+        for s in self.c.synapses.clone() {
+            // The existing synapses of this kind: (projection index, pre cell, post cell).
+            let projs: Vec<usize> = s
+                .projections
+                .iter()
+                .map(|p| {
+                    v.projections
+                        .iter()
+                        .position(|q| q.name == p)
+                        .expect("bound")
+                })
+                .collect();
+            let mut syn: Vec<(usize, Cell, Cell)> = Vec::new();
+            for &pi in &projs {
+                let p = &v.projections[pi];
+                let (pre, post) = (p.pre.expect("bound"), p.post.expect("bound"));
+                for i in 0..p.n_pre {
+                    for &j in &p.indices[p.indptr[i]..p.indptr[i + 1]] {
+                        if !gone.contains(&(pi, i as u32, j)) {
+                            syn.push((pi, (pre, i as u32), (post, j)));
+                        }
+                    }
+                }
+            }
+            // Deletions: presynaptic deficits, then postsynaptic ones.
+            for side in [0, 1] {
+                let element = if side == 0 {
+                    &s.pre_element
+                } else {
+                    &s.post_element
+                };
+                let mut connected: BTreeMap<Cell, Vec<usize>> = BTreeMap::new();
+                for (k, &(_, a, b)) in syn.iter().enumerate() {
+                    connected
+                        .entry(if side == 0 { a } else { b })
+                        .or_default()
+                        .push(k);
+                }
+                let mut dead = vec![false; syn.len()];
+                for (g, zs) in self.z.iter().enumerate() {
+                    let Some(z) = zs.get(element) else { continue };
+                    for (j, &zj) in z.iter().enumerate() {
+                        let cell = (g, j as u32);
+                        let mut mine = connected.remove(&cell).unwrap_or_default();
+                        let deficit = mine.len() as i64 - zj.floor() as i64;
+                        if deficit > 0 {
+                            let k = deficit as usize;
+                            self.rng.pick(&mut mine, k);
+                            mine[..k.min(mine.len())]
+                                .iter()
+                                .for_each(|&x| dead[x] = true);
+                        }
+                    }
+                }
+                for (k, &(pi, a, b)) in syn.iter().enumerate() {
+                    if dead[k] {
+                        let name = v.projections[pi].name.to_string();
+                        edits.remove_synapses.push((name, a.1, b.1));
+                        gone.insert((pi, a.1, b.1));
+                    }
+                }
+                let mut k = 0;
+                syn.retain(|_| {
+                    k += 1;
+                    !dead[k - 1]
+                });
+            }
+            // Creation: vacant elements on both sides, paired at random.
+            let vacant = |element: &str, side: usize, z: &[BTreeMap<String, Vec<f64>>]| {
+                let mut count: BTreeMap<Cell, i64> = BTreeMap::new();
+                for &(_, a, b) in &syn {
+                    *count.entry(if side == 0 { a } else { b }).or_default() += 1;
+                }
+                let mut list: Vec<Cell> = Vec::new();
+                for (g, zs) in z.iter().enumerate() {
+                    let Some(zv) = zs.get(element) else { continue };
+                    for (j, &zj) in zv.iter().enumerate() {
+                        let cell = (g, j as u32);
+                        let free = zj.floor() as i64 - count.get(&cell).copied().unwrap_or(0);
+                        list.extend(std::iter::repeat_n(cell, free.max(0) as usize));
+                    }
+                }
+                list
+            };
+            let mut pre = vacant(&s.pre_element, 0, &self.z);
+            let mut post = vacant(&s.post_element, 1, &self.z);
+            let n = pre.len().min(post.len());
+            if pre.len() > n {
+                self.rng.pick(&mut pre, n);
+            } else {
+                self.rng.pick(&mut post, n);
+            }
+            let mut made: BTreeSet<(usize, u32, u32)> = BTreeSet::new();
+            for (&(ga, a), &(gb, b)) in pre[..n].iter().zip(&post[..n]) {
+                let Some(&pi) = projs.iter().find(|&&pi| {
+                    v.projections[pi].pre == Some(ga) && v.projections[pi].post == Some(gb)
+                }) else {
+                    continue;
+                };
+                let p = &v.projections[pi];
+                let exists = p.indices[p.indptr[a as usize]..p.indptr[a as usize + 1]].contains(&b)
+                    && !gone.contains(&(pi, a, b));
+                if exists || made.contains(&(pi, a, b)) {
+                    continue;
+                }
+                made.insert((pi, a, b));
+                syn.push((pi, (ga, a), (gb, b)));
+                edits
+                    .add_synapses
+                    .push((p.name.to_string(), a, b, s.weight));
+            }
+            // Vacant elements decay.
+            for (side, element) in [(0, &s.pre_element), (1, &s.post_element)] {
+                let mut count: BTreeMap<Cell, i64> = BTreeMap::new();
+                for &(_, a, b) in &syn {
+                    *count.entry(if side == 0 { a } else { b }).or_default() += 1;
+                }
+                for (g, zs) in self.z.iter_mut().enumerate() {
+                    let Some(zv) = zs.get_mut(element.as_str()) else {
+                        continue;
+                    };
+                    let tau = self.c.elements[v.groups[g].name][element.as_str()].tau_vacant;
+                    for (j, zj) in zv.iter_mut().enumerate() {
+                        let free =
+                            zj.floor() - count.get(&(g, j as u32)).copied().unwrap_or(0) as f64;
+                        if free > 0.0 {
+                            *zj -= free * tau;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl StructurePolicy for Homeostatic {
+    type Config = Config;
+
+    fn new(c: Config) -> Result<Self, String> {
+        let positive = |f: &str, x: f64| {
+            if x.is_finite() && x > 0.0 {
+                Ok(())
+            } else {
+                Err(format!("params.{f}: must be positive, not {x}"))
+            }
+        };
+        positive("update_interval_ms", c.update_interval_ms)?;
+        positive("tau_ca_ms", c.tau_ca_ms)?;
+        positive("beta_ca", c.beta_ca)?;
+        for (pop, m) in &c.elements {
+            for (name, e) in m {
+                let at = format!("elements.{pop}.{name}");
+                if !(e.growth_rate.is_finite() && e.eta.is_finite() && e.eps.is_finite()) {
+                    return Err(format!(
+                        "params.{at}: growth_rate, eta and eps must be finite"
+                    ));
+                }
+                if e.eta == e.eps {
+                    return Err(format!("params.{at}: eta and eps must differ"));
+                }
+                if !(0.0..=1.0).contains(&e.tau_vacant) {
+                    return Err(format!("params.{at}.tau_vacant: must be in [0, 1]"));
+                }
+            }
+        }
+        if c.synapses.is_empty() {
+            return Err("params.synapses: name at least one synapse kind".into());
+        }
+        Ok(Homeostatic {
+            rng: SplitMix(c.seed ^ 0x6A09_E667_F3BC_C908),
+            c,
+            ca: Vec::new(),
+            z: Vec::new(),
+            pending: None,
+            last_update_ms: 0.0,
+            started: false,
+        })
+    }
+
+    fn observe(&mut self, _a: &Activity<'_>) -> Result<(), String> {
+        Err("homeostatic structural plasticity runs in simulations (the graph file's top-level `structure`), not in training".into())
+    }
+
+    fn decide(&mut self, _p: &Population<'_>, _e: &mut Edits) -> Result<(), String> {
+        Err("homeostatic structural plasticity runs in simulations, not in training".into())
+    }
+
+    fn simulate(&mut self, v: &SimView<'_>, edits: &mut Edits) -> Result<(), String> {
+        if !self.started {
+            self.bind(v)?;
+            if let Some((ca, z)) = self.pending.take() {
+                let fits = ca.len() == self.ca.len()
+                    && ca.iter().zip(&self.ca).all(|(a, b)| a.len() == b.len())
+                    && z.len() == self.z.len()
+                    && z.iter().zip(&self.z).all(|(a, b)| a.len() == b.len());
+                if !fits {
+                    return Err(
+                        "homeostatic state: the checkpoint's populations differ from the file's"
+                            .into(),
+                    );
+                }
+                self.ca = ca;
+                for (m, values) in self.z.iter_mut().zip(z) {
+                    for (slot, v) in m.values_mut().zip(values) {
+                        *slot = v;
+                    }
+                }
+            }
+        }
+        let h = v.interval_steps as f64 * v.dt_ms;
+        let decay = (-h / self.c.tau_ca_ms).exp();
+        for (g, group) in v.groups.iter().enumerate() {
+            let names: Vec<String> = self.z[g].keys().cloned().collect();
+            for e in names {
+                let curve = self.curve(v, g, &e);
+                let ca = &self.ca[g];
+                let z = self.z[g].get_mut(&e).expect("bound");
+                for (zj, &c) in z.iter_mut().zip(ca) {
+                    *zj = (*zj + h * curve.rate(c)).max(0.0);
+                }
+            }
+            for (c, &s) in self.ca[g].iter_mut().zip(group.spikes) {
+                *c = *c * decay + self.c.beta_ca * s;
+            }
+        }
+        let due = (v.time_ms / self.c.update_interval_ms + 1e-9).floor()
+            > (self.last_update_ms / self.c.update_interval_ms + 1e-9).floor();
+        if due {
+            self.last_update_ms = v.time_ms;
+            self.update(v, edits);
+        }
+        Ok(())
+    }
+
+    fn save(&self) -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        let mut put = |x: u64| out.extend_from_slice(&x.to_le_bytes());
+        put(self.rng.0);
+        put(self.last_update_ms.to_bits());
+        put(u64::from(self.started));
+        put(self.ca.len() as u64);
+        for (ca, zs) in self.ca.iter().zip(&self.z) {
+            put(ca.len() as u64);
+            ca.iter().for_each(|x| put(x.to_bits()));
+            put(zs.len() as u64);
+            for z in zs.values() {
+                z.iter().for_each(|x| put(x.to_bits()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Restores [`Homeostatic::save`]'s state; the element names of each population come
+    /// from the configuration (the same file), in the same (sorted) order.
+    fn load(&mut self, b: &[u8]) -> Result<(), String> {
+        let mut words = b
+            .chunks_exact(8)
+            .map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes")));
+        let mut get = || {
+            words
+                .next()
+                .ok_or("homeostatic state: truncated".to_string())
+        };
+        self.rng.0 = get()?;
+        self.last_update_ms = f64::from_bits(get()?);
+        self.started = get()? != 0;
+        let groups = get()? as usize;
+        if !self.started {
+            return Ok(());
+        }
+        let mut ca = Vec::with_capacity(groups.min(b.len()));
+        let mut z = Vec::with_capacity(groups.min(b.len()));
+        for _ in 0..groups {
+            let n = get()? as usize;
+            if n > b.len() {
+                return Err("homeostatic state: damaged".into());
+            }
+            ca.push(
+                (0..n)
+                    .map(|_| get().map(f64::from_bits))
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
+            let kinds = get()? as usize;
+            let mut m = BTreeMap::new();
+            for k in 0..kinds {
+                let values = (0..n)
+                    .map(|_| get().map(f64::from_bits))
+                    .collect::<Result<Vec<_>, _>>()?;
+                m.insert(k, values);
+            }
+            z.push(m);
+        }
+        // Element names are known once the policy sees the populations again (its first
+        // call after the restore binds them, then takes these values by position).
+        self.started = false;
+        self.pending = Some((
+            ca,
+            z.into_iter().map(|m| m.into_values().collect()).collect(),
+        ));
+        Ok(())
+    }
+}
+
+export_structure!(Homeostatic, "homeostatic");

@@ -1,0 +1,195 @@
+//! Structural policies in simulations (the graph file's top-level `structure`) and Poisson
+//! input stimuli: the `homeostatic` policy grows synapses until the calcium approaches its
+//! target, deterministically on any thread count, through a checkpoint and resume; bad
+//! entries are refused at their field.
+
+use crate::common::{run_json, run_out, snnsim};
+use std::path::Path;
+
+/// A small network in the shape of NEST's structural-plasticity example: no synapses at the
+/// start, each neuron driven by its own Poisson train, elements growing forty times faster and
+/// updates every 500 ms so that synapses form within a few seconds.
+fn small(duration_ms: f64, structure: &str) -> String {
+    let lif = "Lif(tau_m_ms: 10.0, v_rest_mv: -70.0, v_reset_mv: -70.0, v_th_mv: -55.0, \
+               refractory_ms: 2.0, tau_syn_exc_ms: 2.0, tau_syn_inh_ms: 2.0, r_mohm: 40.0)";
+    let proj = |name: &str, pre: &str, post: &str, rec: &str, w: f64| {
+        format!(
+            "(name: \"{name}\", pre: \"{pre}\", post: \"{post}\", receptor: {rec}, \
+             connectivity: List(pairs: []), weight: Constant({w}), delay_ms: Constant(1.0)),"
+        )
+    };
+    format!(
+        r#"(
+    format_version: 1, dt_ms: 0.1, duration_ms: {duration_ms}, seed: 3,
+    populations: [
+        (name: "exc", size: 160, model: {lif}),
+        (name: "inh", size: 40, model: {lif}),
+    ],
+    projections: [
+        {} {} {} {}
+    ],
+    stimuli: [
+        PoissonInput(target: "exc", rate_hz: 10000.0, weight: 0.01685),
+        PoissonInput(target: "inh", rate_hz: 10000.0, weight: 0.01685),
+    ],
+    recorders: [Spikes(population: "exc"), Spikes(population: "inh")],
+    {structure}
+)"#,
+        proj("ee", "exc", "exc", "Exc", 1.59),
+        proj("ei", "exc", "inh", "Exc", 1.59),
+        proj("ie", "inh", "exc", "Inh", -1.59),
+        proj("ii", "inh", "inh", "Inh", -1.59),
+    )
+}
+
+const HOMEOSTATIC: &str = r#"structure: [(plugin: "homeostatic", populations: ["exc", "inh"], every_ms: 1.0, params: (
+        update_interval_ms: 500.0, seed: 7,
+        elements: {
+            "exc": {"Den_ex": (growth_rate: 0.004, eta: 0.0, eps: 0.05),
+                    "Den_in": (growth_rate: 0.004, eta: 0.0, eps: 0.05),
+                    "Axon_ex": (growth_rate: 0.004, eta: 0.0, eps: 0.05)},
+            "inh": {"Den_ex": (growth_rate: 0.016, eta: 0.0, eps: 0.2),
+                    "Den_in": (growth_rate: 0.004, eta: 0.0, eps: 0.2),
+                    "Axon_in": (growth_rate: 0.004, eta: 0.0, eps: 0.2)},
+        },
+        synapses: [
+            (pre_element: "Axon_ex", post_element: "Den_ex", weight: 1.59, projections: ["ee", "ei"]),
+            (pre_element: "Axon_in", post_element: "Den_in", weight: -1.59, projections: ["ie", "ii"]),
+        ],
+    ))],"#;
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn edits(run: &Path) -> Vec<(f64, String, usize, usize)> {
+    let text = std::fs::read_to_string(run.join("edits.csv")).expect("edits.csv");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("t_ms,plugin,projection,removed,added"));
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            assert_eq!(f[1], "homeostatic");
+            (f[0].parse().unwrap(), f[2].to_string(), f[3].parse().unwrap(), f[4].parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn homeostatic_policy_grows_synapses_the_same_on_any_thread_count_and_through_a_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "sp.ron", &small(4000.0, HOMEOSTATIC));
+    let one = run_json(&file, &dir.path().join("one"), &["--threads", "1"]);
+    let two = run_json(&file, &dir.path().join("two"), &["--threads", "2"]);
+    assert_eq!(one["state_hash"], two["state_hash"]);
+    let log = edits(&dir.path().join("one"));
+    assert_eq!(log, edits(&dir.path().join("two")));
+    // Updates only at multiples of 500 ms; synapses were made in all four projections, and
+    // the network holds what the log adds up to.
+    assert!(log.iter().all(|e| e.0 % 500.0 == 0.0), "{log:?}");
+    for p in ["ee", "ei", "ie", "ii"] {
+        assert!(log.iter().any(|e| e.1 == p && e.3 > 0), "no synapse made in {p}: {log:?}");
+    }
+    let net: i64 = log.iter().map(|e| e.3 as i64 - e.2 as i64).sum();
+    assert_eq!(one["synapses"].as_i64().unwrap(), net);
+    assert!(net > 100, "{net} synapses");
+    // Without the policy nothing connects and the rates are those of the Poisson drive
+    // alone; with it, recurrent excitation has raised them.
+    let bare = write(dir.path(), "bare.ron", &small(4000.0, ""));
+    let b = run_json(&bare, &dir.path().join("bare"), &[]);
+    assert_eq!(b["synapses"], 0);
+    assert!(!dir.path().join("bare/edits.csv").exists());
+
+    // Checkpoints every 1 250 ms; resuming from the one at 2 500 ms ends where the
+    // uninterrupted run did, with the same edits.csv.
+    let ck = dir.path().join("ck");
+    run_json(&file, &ck, &["--threads", "2", "--checkpoint-every", "12500"]);
+    let mut files: Vec<_> = std::fs::read_dir(ck.join("checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "{files:?}");
+    for f in files.iter().skip(1) {
+        std::fs::remove_file(f).unwrap();
+    }
+    std::fs::remove_file(ck.join("summary.json")).unwrap();
+    let o = snnsim(&["run", "--resume", ck.to_str().unwrap(), "--json", "--threads", "1"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let resumed = crate::common::summary_of(&o);
+    assert_eq!(resumed["state_hash"], one["state_hash"]);
+    assert_eq!(edits(&ck), log);
+}
+
+#[test]
+fn poisson_input_drives_each_neuron_at_its_rate() {
+    // Without a threshold in reach, v − v_rest tracks R·I of the summed Poisson current: its
+    // time average over the population is R·w·rate·τ_syn, whatever the seed.
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"(
+    format_version: 1, dt_ms: 0.1, duration_ms: 2000.0, seed: 11,
+    populations: [(name: "p", size: 200, model: Lif(tau_m_ms: 10.0, v_rest_mv: 0.0,
+        v_reset_mv: 0.0, v_th_mv: 1e9, refractory_ms: 0.0, tau_syn_exc_ms: 2.0,
+        tau_syn_inh_ms: 2.0, r_mohm: 1.0))],
+    stimuli: [PoissonInput(target: "p", rate_hz: 25000.0, weight: 0.5, start_ms: 100.0),
+              PoissonInput(target: "p", rate_hz: 5000.0, weight: 0.4, receptor: Inh, neurons: [0, 1, 2])],
+    recorders: [State(population: "p", variables: ["v"], neurons: NEURONS, every_ms: 1.0)],
+)"#;
+    let all: Vec<String> = (0..200).map(|j| j.to_string()).collect();
+    let text = text.replace("NEURONS", &format!("[{}]", all.join(", ")));
+    let file = write(dir.path(), "p.ron", &text);
+    let one = run_json(&file, &dir.path().join("a"), &["--threads", "1"]);
+    let two = run_json(&file, &dir.path().join("b"), &["--threads", "2"]);
+    assert_eq!(one["state_hash"], two["state_hash"]);
+    let csv = std::fs::read_to_string(dir.path().join("a/state_p.csv")).unwrap();
+    assert_eq!(csv.lines().next(), Some("t_ms,neuron,v"));
+    let (mut sum, mut count) = (0.0, 0usize);
+    let mut before = 0.0f64;
+    for line in csv.lines().skip(1) {
+        let f: Vec<f64> = line.split(',').map(|x| x.parse().unwrap()).collect();
+        let (t, j, v) = (f[0], f[1] as usize, f[2]);
+        if t < 100.0 && j >= 3 {
+            before = before.max(v.abs());
+        }
+        // Neurons 3.. have the excitatory train alone.
+        if t >= 300.0 && j >= 3 {
+            sum += v;
+            count += 1;
+        }
+    }
+    assert_eq!(before, 0.0, "input before start_ms");
+    // 0.5 nA × 25 000 Hz × 2 ms × 1 MΩ = 25 mV.
+    let mean = sum / count as f64;
+    assert!((mean - 25.0).abs() < 0.25, "mean v {mean} mV, expected 25");
+}
+
+#[test]
+fn bad_structure_entries_are_refused_at_their_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            HOMEOSTATIC.replace("populations: [\"exc\", \"inh\"]", "populations: [\"exc\", \"nope\"]"),
+            "structure[0].populations[1]",
+        ),
+        (HOMEOSTATIC.replace("every_ms: 1.0", "every_ms: 0.01"), "structure[0].every_ms"),
+        (
+            HOMEOSTATIC.replace("plugin: \"homeostatic\"", "plugin: \"rate_threshold\""),
+            "structure[0]",
+        ),
+        (HOMEOSTATIC.replace("\"ie\", \"ii\"", "\"ie\", \"zz\""), "params.synapses[1].projections"),
+        (HOMEOSTATIC.replace("seed: 7", "seed: 7, beta_ca: -1.0"), "beta_ca"),
+    ];
+    for (k, (structure, field)) in cases.iter().enumerate() {
+        let file = write(dir.path(), &format!("bad{k}.ron"), &small(1000.0, structure));
+        let o = run_out(&file, &dir.path().join(format!("bad{k}")), &[]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            o.status.code() == Some(2) || o.status.code() == Some(1),
+            "case {k}: {:?} {stderr}",
+            o.status
+        );
+        assert!(stderr.contains(field), "case {k}: {stderr}");
+    }
+}

@@ -298,7 +298,7 @@ fn main() -> ExitCode {
                 for p in &list {
                     match &p.error {
                         None => println!(
-                            "{:<16} {:<5} {:<10} abi {:<5} {}",
+                            "{:<16} {:<9} {:<10} abi {:<5} {}",
                             p.name, p.kind, p.version, p.abi, p.path
                         ),
                         Some(e) => println!("{:<16} unusable: {e}", p.name),

@@ -109,6 +109,8 @@ pub struct Engine {
     pub step: u64,
     /// Time step (ms).
     pub dt_ms: f64,
+    /// The run's root seed (what structural policies are told).
+    pub seed: u64,
     /// Synaptic events (spike × synapse) delivered so far.
     pub synaptic_events: u64,
     /// Spike recorder.
@@ -253,6 +255,7 @@ impl Engine {
             net,
             step: 0,
             dt_ms,
+            seed: 0,
             synaptic_events: 0,
             spikes: SpikeRecorder::default(),
             states: Vec::new(),
@@ -276,6 +279,7 @@ impl Engine {
         let f = &checked.file;
         let net = crate::graph::build(checked)?;
         let mut e = Engine::new(net, f.dt_ms);
+        e.seed = f.seed;
         let steps = |t: f64| crate::file::steps_of_time(t, f.dt_ms);
         for (i, s) in f.stimuli.iter().enumerate() {
             match s {

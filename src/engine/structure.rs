@@ -185,6 +185,7 @@ impl Engine {
                 dt_ms: self.dt_ms,
                 step: self.step + 1,
                 interval_steps: b.since,
+                seed: self.seed,
                 groups,
                 projections,
             };

@@ -192,6 +192,7 @@ impl StructureInstance {
             dt_ms: v.dt_ms,
             step: v.step,
             interval_steps: v.interval_steps,
+            seed: v.seed,
             groups: groups.as_ptr(),
             n_groups: groups.len() as u64,
             projections: projections.as_ptr(),

@@ -585,6 +585,8 @@ pub struct SimViewV1 {
     pub step: u64,
     /// Steps since the last call.
     pub interval_steps: u64,
+    /// The run's root seed (the graph file's `seed`, or `snnsim run --seed`).
+    pub seed: u64,
     /// The watched populations, in the order the graph file lists them.
     pub groups: *const SimGroupV1,
     /// Their count.

@@ -592,6 +592,7 @@ unsafe extern "C" fn structure_simulate<P: StructurePolicy>(
             dt_ms: v.dt_ms,
             step: v.step,
             interval_steps: v.interval_steps,
+            seed: v.seed,
             groups,
             projections,
         };

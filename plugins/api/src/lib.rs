@@ -395,6 +395,9 @@ pub struct SimView<'a> {
     pub step: u64,
     /// Steps since the last call.
     pub interval_steps: u64,
+    /// The run's root seed (the graph file's `seed`, or `snnsim run --seed`), for a policy
+    /// that draws random numbers.
+    pub seed: u64,
     /// The watched populations, in the order the graph file lists them.
     pub groups: Vec<Group<'a>>,
     /// Every projection from or to a watched population, in name order.

@@ -91,7 +91,7 @@ pub struct Config {
     pub elements: BTreeMap<String, BTreeMap<String, Element>>,
     /// Synapse kinds, updated in this order.
     pub synapses: Vec<SynapseKind>,
-    /// Seed of the pairing and deletion draws.
+    /// Mixed with the run's seed for the pairing and deletion draws.
     #[serde(default)]
     pub seed: u64,
 }
@@ -213,6 +213,10 @@ impl Homeostatic {
                     .unwrap_or_default()
             })
             .collect();
+        if self.pending.is_none() {
+            // A restored policy keeps the generator it was saved with.
+            self.rng = SplitMix(self.c.seed ^ v.seed.rotate_left(32) ^ 0x6A09_E667_F3BC_C908);
+        }
         self.started = true;
         Ok(())
     }

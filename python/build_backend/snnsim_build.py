@@ -30,6 +30,7 @@ PLUGINS = [
     "acrobot",
     "rate_threshold",
     "plateau",
+    "deep_r",
 ]
 
 

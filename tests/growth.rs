@@ -154,3 +154,113 @@ fn a_policy_rewires_the_input_projection() {
     let r: serde_json::Value = serde_json::from_str(&last).unwrap();
     assert_eq!(whole["state_hash"], r["state_hash"]);
 }
+
+/// The input→hidden synapse count in `snnsim inspect`'s summary of a graph file, run
+/// directory or checkpoint.
+fn input_nnz(path: &std::path::Path) -> usize {
+    let o = snnsim(&["inspect", path.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("input->hidden"))
+        .unwrap_or_else(|| panic!("no input projection in:\n{text}"));
+    let after = line.split("nnz ").nth(1).unwrap();
+    after.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// DEEP R (plugins/deep_r) on graphs/foraging-deepr.ron: the sparse input projection is
+/// rewired after every batch, its synapse count stays at the initial budget at every
+/// checkpoint, and a run resumed from the checkpoint at episode 48 ends as the uninterrupted
+/// one (the signs and the random stream travel in the checkpoint).
+#[test]
+fn deep_r_rewires_at_a_constant_synapse_count_and_resumes_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = root().join("graphs/foraging-deepr.ron");
+    let budget = input_nnz(&file);
+    // FixedProbability(p: 0.1) of 1 066 × 64 pairs.
+    assert!((6_000..7_700).contains(&budget), "{budget}");
+    let full = dir.path().join("full");
+    let args = ["--episodes", "96", "--checkpoint-every", "48", "--quiet"];
+    let whole = run_json(&file, &full, &args);
+    let kept = snnsim::checkpoint::list(&full);
+    assert_eq!(kept.iter().map(|c| c.0).collect::<Vec<_>>(), vec![48, 96]);
+    for (_, path) in &kept {
+        assert_eq!(input_nnz(path), budget, "{}", path.display());
+    }
+    let edits = std::fs::read_to_string(full.join("edits.csv")).unwrap();
+    let rewires: Vec<&str> = edits.lines().filter(|l| l.contains(",rewire,")).collect();
+    // The first check (episode 16) records the signs; then one check per batch, each with
+    // some synapse that crossed zero.
+    assert_eq!(rewires.len(), 5, "{edits}");
+    for row in &rewires {
+        let count: usize = row.split(',').nth(2).unwrap().parse().unwrap();
+        // As many added as removed, and a small part of the budget.
+        assert!(count > 0 && count.is_multiple_of(2) && count < budget / 10, "{row}");
+    }
+    assert!(!edits.contains("grow") && !edits.contains("prune"), "{edits}");
+    assert_eq!(whole["final_hidden_size"], 64);
+
+    let resumed = dir.path().join("resumed");
+    std::fs::create_dir_all(resumed.join("checkpoints")).unwrap();
+    std::fs::copy(full.join("config.ron"), resumed.join("config.ron")).unwrap();
+    let first = &kept[0].1;
+    std::fs::copy(first, resumed.join("checkpoints").join(first.file_name().unwrap())).unwrap();
+    let o = snnsim(&["run", "--resume", resumed.to_str().unwrap(), "--quiet", "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let last = String::from_utf8_lossy(&o.stdout).lines().last().unwrap().to_string();
+    let r: serde_json::Value = serde_json::from_str(&last).unwrap();
+    assert_eq!(r["episodes"], 96);
+    assert_eq!(whole["state_hash"], r["state_hash"]);
+    assert_eq!(edits, std::fs::read_to_string(resumed.join("edits.csv")).unwrap());
+    // Another seed draws another sparse structure and rewires differently.
+    let other = run_json(&file, &dir.path().join("seed2"), &["--episodes", "48", "--seed", "2", "--quiet"]);
+    assert_ne!(other["state_hash"], whole["state_hash"]);
+}
+
+/// A bad `deep_r` parameter is an input error (exit 2) naming the field; the agent's readout
+/// must stay all-to-all; a sparse input projection is refused by the GPU agents before
+/// anything runs, and `--device auto` runs it on the CPU.
+#[test]
+fn deep_r_and_sparse_agent_errors_name_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("graphs/foraging-deepr.ron")).unwrap();
+    let run = |name: &str, text: &str, extra: &[&str]| {
+        let path = dir.path().join(format!("{name}.ron"));
+        std::fs::write(&path, text).unwrap();
+        let out = dir.path().join(name);
+        let mut args = vec!["run", path.to_str().unwrap(), "--episodes", "16", "--quiet"];
+        args.extend_from_slice(&["--out", out.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        snnsim(&args)
+    };
+    for (name, from, to, says) in [
+        ("check", "check_every: 16", "check_every: 0", "params.check_every: must be at least 1"),
+        ("weight", "init_weight: 0.001", "init_weight: -0.5", "params.init_weight"),
+        ("field", "seed: 0", "temperature: 0.1", "temperature"),
+        (
+            "readout",
+            "post: \"readout\", connectivity: AllToAll",
+            "post: \"readout\", connectivity: FixedProbability(p: 0.5)",
+            "from `hidden` to `readout` must be AllToAll",
+        ),
+    ] {
+        assert!(text.contains(from), "{from}");
+        let o = run(name, &text.replace(from, to), &[]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(says), "{name}: wanted `{says}` in:\n{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let o = run("gpu", &text, &["--device", "gpu"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("input projection `input->hidden` is sparse"),
+        "{stderr}"
+    );
+    let o = run("auto", &text, &["--device", "auto"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("running on the CPU"), "{stderr}");
+}

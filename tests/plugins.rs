@@ -88,6 +88,7 @@ fn plugins_lists_the_standard_plugins_with_kind_version_and_abi() {
         ("rstdp", "rule"),
         ("gridworld", "env"),
         ("rate_threshold", "structure"),
+        ("deep_r", "structure"),
     ] {
         let p = find(name);
         assert_eq!(p["kind"], kind);

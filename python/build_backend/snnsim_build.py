@@ -30,6 +30,8 @@ PLUGINS = [
     "acrobot",
     "rate_threshold",
     "plateau",
+    "deep_r",
+    "homeostatic",
 ]
 
 

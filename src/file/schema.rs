@@ -427,7 +427,7 @@ fn default_progress() -> u64 {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct StructureSpec {
-    /// Structural-policy plugin (`rate_threshold`, `plateau`, …; `snnsim plugins` lists
+    /// Structural-policy plugin (`rate_threshold`, `plateau`, `deep_r`, …; `snnsim plugins` lists
     /// them); without it, `rate_threshold` with the fields below.
     pub plugin: Option<String>,
     /// Explicit library file, instead of searching for the name.

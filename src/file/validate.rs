@@ -636,16 +636,38 @@ fn check_agent(v: &V, a: &AgentSpec, file: &GraphFile, at: &str) -> Result<()> {
             "the readout population must be `Lif` with `integration: SnnTorch(reset: NoReset)`",
         );
     }
-    for (pre, post) in [(&a.input, &a.hidden), (&a.hidden, &a.readout)] {
+    // The input projection may be sparse (its gradient runs over its CSR synapses, and a
+    // structural policy may rewire it); the readout's factored gradient takes a dense h × o
+    // matrix, so it stays all-to-all.
+    for (pre, post, sparse_ok) in [(&a.input, &a.hidden, true), (&a.hidden, &a.readout, false)] {
         let found: Vec<&ProjectionSpec> = file
             .projections
             .iter()
             .filter(|p| &p.pre == pre && &p.post == post)
             .collect();
-        if found.len() != 1 || !matches!(found[0].connectivity, Connectivity::AllToAll) {
+        if found.len() != 1 {
+            let kind = if sparse_ok { "" } else { "AllToAll " };
             return v.fail(
                 at,
-                format!("the agent needs exactly one AllToAll projection from `{pre}` to `{post}`"),
+                format!("the agent needs exactly one {kind}projection from `{pre}` to `{post}`"),
+            );
+        }
+        let ok = match &found[0].connectivity {
+            Connectivity::AllToAll => true,
+            Connectivity::FixedProbability { .. }
+            | Connectivity::FixedInDegree { .. }
+            | Connectivity::List { .. } => sparse_ok,
+            Connectivity::OneToOne | Connectivity::Dense { .. } => false,
+        };
+        if !ok {
+            let want = if sparse_ok {
+                "AllToAll, FixedProbability, FixedInDegree or List"
+            } else {
+                "AllToAll"
+            };
+            return v.fail(
+                at,
+                format!("the agent's projection from `{pre}` to `{post}` must be {want}"),
             );
         }
     }

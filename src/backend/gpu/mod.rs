@@ -25,7 +25,7 @@
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::file::{Checked, GraphFile, LifIntegration, ModelSpec, TaskSpec};
+use crate::file::{Checked, Connectivity, GraphFile, LifIntegration, ModelSpec, TaskSpec};
 use snnsim_kernels::{Context, DeviceInfo};
 use std::sync::Arc;
 
@@ -77,7 +77,25 @@ pub fn unsupported(file: &GraphFile) -> Option<String> {
     match &file.task {
         // The batched agents' kernels (hip/agent.hip) run every hidden layer the trainer
         // accepts; the network's own step is not used.
-        Some(TaskSpec::Agent(_)) => return None,
+        // The kernels take the two projections as dense matrices, so an agent whose input
+        // projection is sparse runs on the CPU (one that a structural policy makes sparse
+        // later is refused by the trainer at that batch).
+        Some(TaskSpec::Agent(a)) => {
+            return file
+                .projections
+                .iter()
+                .find(|p| {
+                    p.pre == a.input
+                        && p.post == a.hidden
+                        && !matches!(p.connectivity, Connectivity::AllToAll)
+                })
+                .map(|p| {
+                    let name = p.name.clone().unwrap_or_else(|| format!("{}->{}", p.pre, p.post));
+                    format!(
+                        "the agent's input projection `{name}` is sparse; the GPU agent kernels take all-to-all projections: run it on the CPU"
+                    )
+                })
+        }
         Some(TaskSpec::Control(_)) => {
             return Some("control tasks (CartPole, Pendulum) run on the CPU only".into())
         }

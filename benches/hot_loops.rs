@@ -15,8 +15,8 @@ use common::network;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use snnsim::engine::propagate::propagate_projection;
 use snnsim::file::{
-    AdExParams, AlifParams, AlphaParams, CobaLifParams, IzhikevichParams, LifParams, ModelSpec,
-    Receptor, SynapticParams,
+    AdExParams, AlifParams, AlphaParams, CobaLifParams, IzhikevichParams, LifAlphaParams,
+    LifParams, ModelSpec, Receptor, SynapticParams,
 };
 use snnsim::graph::{Delays, InputRing};
 use snnsim::models::{chunks, Dynamics, StepCtx};
@@ -41,6 +41,7 @@ fn cuba_lif() -> LifParams {
 fn models() -> Vec<(&'static str, ModelSpec)> {
     vec![
         ("lif", ModelSpec::Lif(cuba_lif())),
+        ("lif_alpha", ModelSpec::LifAlpha(LifAlphaParams::default())),
         ("coba_lif", ModelSpec::CobaLif(CobaLifParams::default())),
         ("synaptic", ModelSpec::Synaptic(SynapticParams::default())),
         ("alpha", ModelSpec::Alpha(AlphaParams::default())),

@@ -197,6 +197,7 @@ KNOWN = {
     snnsim.CobaLif: ["e_exc_mv", "tau_syn_inh_ms"],
     snnsim.Izhikevich: ["a", "b", "c", "d", "integration"],
     snnsim.AdEx: ["c_pf", "v_cut_mv"],
+    snnsim.LifAlpha: ["tau_m_ms", "c_pf", "v_th_mv", "tau_syn_exc_ms", "i_bias_na"],
     snnsim.Poisson: ["rate_hz"],
     snnsim.SpikeTimes: ["times_ms"],
     snnsim.Synaptic: ["alpha", "tau_mem_ms", "reset"],
@@ -238,11 +239,11 @@ def test_known_fields(cls):
 
 
 def test_names_users_write():
-    for name in ["Lif", "CobaLif", "Poisson", "SpikeTimes", "Observation", "Synaptic", "Alpha",
-                 "Alif", "Izhikevich", "AdEx", "AllToAll", "OneToOne", "FixedProbability",
-                 "FixedInDegree", "List", "Dense", "Constant", "Uniform", "Normal",
-                 "KaimingNormal", "KaimingUniform", "XavierNormal", "XavierUniform", "Dc",
-                 "Spikes", "State", "Weights", "Control", "Graph"]:
+    for name in ["Lif", "LifAlpha", "CobaLif", "Poisson", "SpikeTimes", "Observation",
+                 "Synaptic", "Alpha", "Alif", "Izhikevich", "AdEx", "AllToAll", "OneToOne",
+                 "FixedProbability", "FixedInDegree", "List", "Dense", "Constant", "Uniform",
+                 "Normal", "KaimingNormal", "KaimingUniform", "XavierNormal", "XavierUniform",
+                 "Dc", "Spikes", "State", "Weights", "Control", "Graph"]:
         assert getattr(snnsim, name) is getattr(sg, name)
         assert name in snnsim.__all__
     # `snnsim.Agent` is the trained policy; the task variant is `snnsim.TaskSpec.Agent`.

@@ -13,6 +13,7 @@ use crate::models::{chunks, Dynamics};
 fn refractory_mut(d: &mut Dynamics) -> Option<&mut Vec<u32>> {
     match d {
         Dynamics::Lif(m) => Some(&mut m.refractory),
+        Dynamics::LifAlpha(m) => Some(&mut m.refractory),
         Dynamics::CobaLif(m) => Some(&mut m.refractory),
         Dynamics::AdEx(m) => Some(&mut m.refractory),
         _ => None,

@@ -542,6 +542,9 @@ pub enum ModelSpec {
     /// Current-based LIF with exponential synaptic currents, exact integration
     /// (NEST `iaf_psc_exp`, Brian2 `method='exact'`).
     Lif(LifParams),
+    /// Current-based LIF with alpha-shaped synaptic currents, exact integration, in NEST's
+    /// order and timing (NEST `iaf_psc_alpha`).
+    LifAlpha(LifAlphaParams),
     /// Conductance-based LIF with exponential conductances, forward Euler (COBA benchmark).
     CobaLif(CobaLifParams),
     /// Independent Poisson spike trains.
@@ -607,6 +610,55 @@ impl Default for LifParams {
             r_mohm: 1.0,
             i_bias_na: 0.0,
             integration: LifIntegration::Exact,
+        }
+    }
+}
+
+/// Parameters of [`ModelSpec::LifAlpha`] (NEST `iaf_psc_alpha`). Units: mV, ms, pF, nA.
+///
+/// C·dv/dt = −C·(v − v_rest)/τ_m + I_exc + I_inh + I_bias + I_ext, each synaptic current a sum
+/// of alpha functions w·(t/τ_syn)·e^(1 − t/τ_syn), whose peak (at t = τ_syn) is the weight w.
+/// The defaults are NEST's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields, default)]
+pub struct LifAlphaParams {
+    /// Membrane time constant τ_m (ms); NEST `tau_m`.
+    pub tau_m_ms: f64,
+    /// Membrane capacitance C (pF); NEST `C_m`.
+    pub c_pf: f64,
+    /// Resting potential (mV), also the initial v; NEST `E_L`.
+    pub v_rest_mv: f64,
+    /// Reset potential (mV), below `v_th_mv`; NEST `V_reset`.
+    pub v_reset_mv: f64,
+    /// Threshold (mV); a spike is emitted when v >= v_th after the update (NEST's test);
+    /// NEST `V_th`.
+    pub v_th_mv: f64,
+    /// Absolute refractory period (ms), rounded up to whole steps as NEST does; v is held at
+    /// the reset value for that many steps after the step of the spike; NEST `t_ref`.
+    pub refractory_ms: f64,
+    /// Rise time τ_syn of the excitatory alpha current (ms); NEST `tau_syn_ex`.
+    pub tau_syn_exc_ms: f64,
+    /// Rise time τ_syn of the inhibitory alpha current (ms); NEST `tau_syn_in`.
+    pub tau_syn_inh_ms: f64,
+    /// Constant bias current (nA); NEST `I_e` (in pA there).
+    pub i_bias_na: f64,
+}
+
+impl Default for LifAlphaParams {
+    /// NEST `iaf_psc_alpha`'s defaults: τ_m = 10 ms, C = 250 pF, E_L = V_reset = −70 mV,
+    /// V_th = −55 mV, t_ref = 2 ms, τ_syn = 2 ms, I_e = 0.
+    fn default() -> Self {
+        LifAlphaParams {
+            tau_m_ms: 10.0,
+            c_pf: 250.0,
+            v_rest_mv: -70.0,
+            v_reset_mv: -70.0,
+            v_th_mv: -55.0,
+            refractory_ms: 2.0,
+            tau_syn_exc_ms: 2.0,
+            tau_syn_inh_ms: 2.0,
+            i_bias_na: 0.0,
         }
     }
 }

@@ -155,6 +155,7 @@ fn receptors(model: &ModelSpec) -> f64 {
 fn refractory_ms(model: &ModelSpec) -> f64 {
     match model {
         ModelSpec::Lif(p) => p.refractory_ms,
+        ModelSpec::LifAlpha(p) => p.refractory_ms,
         ModelSpec::CobaLif(p) => p.refractory_ms,
         ModelSpec::AdEx(p) => p.refractory_ms,
         _ => 0.0,

@@ -22,6 +22,7 @@ pub mod alpha;
 pub mod coba_lif;
 pub mod izhikevich;
 pub mod lif;
+pub mod lif_alpha;
 pub mod observation;
 pub mod poisson;
 pub mod remap;
@@ -41,6 +42,7 @@ pub use alpha::Alpha;
 pub use coba_lif::CobaLif;
 pub use izhikevich::Izhikevich;
 pub use lif::Lif;
+pub use lif_alpha::LifAlpha;
 pub use observation::Observation;
 pub use poisson::Poisson;
 pub use spike_times::SpikeTimes;
@@ -54,6 +56,7 @@ impl ModelRules for Rules {
     fn check(&self, model: &ModelSpec, size: usize, dt_ms: f64) -> ParamResult {
         let (name, r) = match model {
             ModelSpec::Lif(p) => ("Lif", lif::check(p, dt_ms)),
+            ModelSpec::LifAlpha(p) => ("LifAlpha", lif_alpha::check(p, dt_ms)),
             ModelSpec::CobaLif(p) => ("CobaLif", coba_lif::check(p, dt_ms)),
             ModelSpec::Synaptic(p) => ("Synaptic", synaptic::check(p)),
             ModelSpec::Alpha(p) => ("Alpha", alpha::check(p, dt_ms)),
@@ -84,6 +87,7 @@ impl ModelRules for Rules {
 pub fn state_variables(model: &ModelSpec) -> &'static [&'static str] {
     match model {
         ModelSpec::Lif(_) => &["v", "i_exc", "i_inh"],
+        ModelSpec::LifAlpha(_) => &["v", "i_exc", "i_inh", "di_exc", "di_inh"],
         ModelSpec::CobaLif(_) => &["v", "g_exc", "g_inh"],
         ModelSpec::Synaptic(_) => &["v", "syn"],
         ModelSpec::Alpha(_) => &["v", "syn_exc", "syn_inh"],
@@ -205,6 +209,8 @@ where
 pub enum Dynamics {
     /// Current-based LIF, exact integration.
     Lif(Lif),
+    /// Current-based LIF with alpha currents, exact integration (NEST `iaf_psc_alpha`).
+    LifAlpha(LifAlpha),
     /// Conductance-based LIF, forward Euler.
     CobaLif(CobaLif),
     /// Poisson spike source.
@@ -239,7 +245,8 @@ pub struct Membrane<'a> {
     pub threshold: Real,
     /// Adaptive part, `(a, β)`: the threshold of neuron j is `threshold + β·a[j]` (`Alif`).
     pub adaptation: Option<(&'a [Real], Real)>,
-    /// Whether the test is `v >= threshold` (Izhikevich's cut-off) instead of `v > threshold`.
+    /// Whether the test is `v >= threshold` (Izhikevich's cut-off, NEST's test of `LifAlpha`)
+    /// instead of `v > threshold`.
     pub inclusive: bool,
 }
 
@@ -277,6 +284,7 @@ impl Dynamics {
     pub fn new(spec: &ModelSpec, n: usize, dt_ms: f64, seed: u64, pop_name: &str) -> Self {
         match spec {
             ModelSpec::Lif(p) => Dynamics::Lif(Lif::new(p.clone(), n, dt_ms)),
+            ModelSpec::LifAlpha(p) => Dynamics::LifAlpha(LifAlpha::new(p.clone(), n, dt_ms)),
             ModelSpec::CobaLif(p) => Dynamics::CobaLif(CobaLif::new(p.clone(), n, dt_ms)),
             ModelSpec::Poisson(p) => {
                 Dynamics::Poisson(Poisson::new(p.clone(), n, dt_ms, seed, pop_name))
@@ -295,6 +303,7 @@ impl Dynamics {
     pub fn kind(&self) -> &'static str {
         match self {
             Dynamics::Lif(_) => "Lif",
+            Dynamics::LifAlpha(_) => "LifAlpha",
             Dynamics::CobaLif(_) => "CobaLif",
             Dynamics::Poisson(_) => "Poisson",
             Dynamics::SpikeTimes(_) => "SpikeTimes",
@@ -311,6 +320,7 @@ impl Dynamics {
     pub fn receptors(&self) -> &'static [Receptor] {
         match self {
             Dynamics::Lif(_)
+            | Dynamics::LifAlpha(_)
             | Dynamics::CobaLif(_)
             | Dynamics::Synaptic(_)
             | Dynamics::Alpha(_)
@@ -325,6 +335,13 @@ impl Dynamics {
     pub fn columns(&self) -> Vec<(&'static str, &[Real])> {
         match self {
             Dynamics::Lif(m) => vec![("v", &m.v), ("i_exc", &m.i_exc), ("i_inh", &m.i_inh)],
+            Dynamics::LifAlpha(m) => vec![
+                ("v", &m.v),
+                ("i_exc", &m.i_exc),
+                ("i_inh", &m.i_inh),
+                ("di_exc", &m.di_exc),
+                ("di_inh", &m.di_inh),
+            ],
             Dynamics::CobaLif(m) => vec![("v", &m.v), ("g_exc", &m.g_exc), ("g_inh", &m.g_inh)],
             Dynamics::Synaptic(m) => vec![("v", &m.v), ("syn", &m.syn)],
             Dynamics::Alpha(m) => vec![
@@ -348,7 +365,8 @@ impl Dynamics {
     /// to the state column `name` before integrating (`i_exc`/`i_inh` of `Lif` and `AdEx`,
     /// `g_exc`/`g_inh` of `CobaLif`); `None` for every other column, including the inputs of
     /// the discrete-time models and Izhikevich's one-step current, which enter no state
-    /// variable as such (nor `Lif`'s currents with the snnTorch option, which stay zero). A
+    /// variable as such (nor `Lif`'s currents with the snnTorch option, which stay zero, nor
+    /// `LifAlpha`'s dI, which takes the delivered input after the step's update of v). A
     /// sample taken after delivery adds it, as Brian2's `start` slot shows.
     pub fn receptor_of_column(&self, name: &str) -> Option<usize> {
         if let Dynamics::Lif(m) = self {
@@ -373,6 +391,11 @@ impl Dynamics {
             (Dynamics::Lif(m), "v") => &mut m.v,
             (Dynamics::Lif(m), "i_exc") => &mut m.i_exc,
             (Dynamics::Lif(m), "i_inh") => &mut m.i_inh,
+            (Dynamics::LifAlpha(m), "v") => &mut m.v,
+            (Dynamics::LifAlpha(m), "i_exc") => &mut m.i_exc,
+            (Dynamics::LifAlpha(m), "i_inh") => &mut m.i_inh,
+            (Dynamics::LifAlpha(m), "di_exc") => &mut m.di_exc,
+            (Dynamics::LifAlpha(m), "di_inh") => &mut m.di_inh,
             (Dynamics::CobaLif(m), "v") => &mut m.v,
             (Dynamics::CobaLif(m), "g_exc") => &mut m.g_exc,
             (Dynamics::CobaLif(m), "g_inh") => &mut m.g_inh,
@@ -398,6 +421,7 @@ impl Dynamics {
     pub fn refractory(&self) -> &[u32] {
         match self {
             Dynamics::Lif(m) => &m.refractory,
+            Dynamics::LifAlpha(m) => &m.refractory,
             Dynamics::CobaLif(m) => &m.refractory,
             Dynamics::AdEx(m) => &m.refractory,
             _ => &[],
@@ -408,6 +432,7 @@ impl Dynamics {
     pub fn external_current_mut(&mut self) -> Option<&mut [Real]> {
         match self {
             Dynamics::Lif(m) => Some(m.external_current_mut()),
+            Dynamics::LifAlpha(m) => Some(&mut m.i_ext),
             Dynamics::CobaLif(m) => Some(m.external_current_mut()),
             Dynamics::Synaptic(m) => Some(&mut m.i_ext),
             Dynamics::Alpha(m) => Some(&mut m.i_ext),
@@ -485,6 +510,12 @@ impl Dynamics {
                 };
                 m.update_with(e, i, due_live, outs)
             }
+            Dynamics::LifAlpha(m) => {
+                let [e, i] = due else {
+                    unreachable!("two receptors")
+                };
+                m.update(e, i, outs)
+            }
             Dynamics::Synaptic(m) => {
                 let [e, i] = due else {
                     unreachable!("two receptors")
@@ -525,6 +556,7 @@ impl Dynamics {
     pub fn len(&self) -> usize {
         match self {
             Dynamics::Lif(m) => m.v.len(),
+            Dynamics::LifAlpha(m) => m.v.len(),
             Dynamics::CobaLif(m) => m.v.len(),
             Dynamics::Poisson(m) => m.len(),
             Dynamics::SpikeTimes(m) => m.len(),
@@ -551,6 +583,10 @@ impl Dynamics {
         }
         Some(match self {
             Dynamics::Lif(m) => fixed(&m.v, m.params.v_th_mv as Real),
+            Dynamics::LifAlpha(m) => Membrane {
+                inclusive: true,
+                ..fixed(&m.v, m.params.v_th_mv as Real)
+            },
             Dynamics::CobaLif(m) => fixed(&m.v, m.params.v_th_mv as Real),
             Dynamics::Synaptic(m) => fixed(&m.v, m.params.threshold as Real),
             Dynamics::Alpha(m) => fixed(&m.v, m.params.threshold as Real),
@@ -590,6 +626,8 @@ pub fn state_bytes(spec: &ModelSpec, n: u64) -> f64 {
         ModelSpec::Lif(_) | ModelSpec::CobaLif(_) => n * (4.0 * r + refr),
         // v, w, two currents, the external current; refractory counters.
         ModelSpec::AdEx(_) => n * (5.0 * r + refr),
+        // v, two currents and their derivatives, the external current; refractory counters.
+        ModelSpec::LifAlpha(_) => n * (6.0 * r + refr),
         // v, one or two state variables, the external current.
         ModelSpec::Synaptic(_) | ModelSpec::Alif(_) | ModelSpec::Izhikevich(_) => n * 3.0 * r,
         ModelSpec::Alpha(_) => n * 4.0 * r,
@@ -614,8 +652,8 @@ pub(crate) fn refractory_steps(refractory_ms: f64, dt_ms: f64) -> u32 {
 mod tests {
     use super::*;
     use crate::file::{
-        AdExParams, AlifParams, AlphaParams, CobaLifParams, IzhikevichParams, LifParams,
-        SynapticParams,
+        AdExParams, AlifParams, AlphaParams, CobaLifParams, IzhikevichParams, LifAlphaParams,
+        LifParams, SynapticParams,
     };
 
     #[test]
@@ -623,6 +661,7 @@ mod tests {
         let n = 100;
         let specs = [
             ModelSpec::Lif(LifParams::default()),
+            ModelSpec::LifAlpha(LifAlphaParams::default()),
             ModelSpec::CobaLif(CobaLifParams::default()),
             ModelSpec::AdEx(AdExParams::default()),
             ModelSpec::Synaptic(SynapticParams::default()),

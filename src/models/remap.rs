@@ -37,6 +37,16 @@ impl Dynamics {
                 apply(&mut m.refractory, map, &f.refractory);
                 apply(&mut m.i_ext, map, &f.i_ext);
             }
+            Dynamics::LifAlpha(m) => {
+                let f = super::LifAlpha::new(m.params.clone(), 1, 1.0);
+                apply(&mut m.v, map, &f.v);
+                apply(&mut m.i_exc, map, &f.i_exc);
+                apply(&mut m.i_inh, map, &f.i_inh);
+                apply(&mut m.di_exc, map, &f.di_exc);
+                apply(&mut m.di_inh, map, &f.di_inh);
+                apply(&mut m.refractory, map, &f.refractory);
+                apply(&mut m.i_ext, map, &f.i_ext);
+            }
             Dynamics::CobaLif(m) => {
                 let f = super::CobaLif::new(m.params.clone(), 1, 1.0);
                 apply(&mut m.v, map, &f.v);

@@ -70,6 +70,7 @@ gen_and_compare gen_gymnasium.py gymnasium_classic_control.json
 gen_and_compare gen_brian2_single.py brian2_single_neuron.json
 gen_and_compare gen_snntorch.py snntorch_reference.json
 gen_and_compare gen_snntorch_deep.py snntorch_deep.json
+gen_and_compare gen_nest_iaf_psc_alpha.py nest_iaf_psc_alpha.json
 if [ "$CUBA" = 1 ]; then
     gen_and_compare gen_brian2_cuba.py brian2_cuba_stats.json --seeds 0,1,2,3,4 --target numpy
 fi

@@ -195,10 +195,14 @@ fn bad_structure_entries_are_refused_at_their_field() {
 }
 
 /// Curves of one run, one value per second of simulated time as NEST's example records them
-/// (after each 1-s `Simulate`): mean calcium of each population, computed from the spikes as
-/// NEST defines it (a jump of β_Ca = 0.001 per spike, decay with τ_Ca = 10 s), and the
-/// synapses of each kind, summed from `edits.csv` (edits made at the end of second k count
-/// from the record of second k + 1, as NEST's update at t runs after its record at t).
+/// (after each 1-s `Simulate`): the mean calcium of each population as NEST reports it, and
+/// the synapses of each kind, summed from `edits.csv`.
+///
+/// NEST's `Ca` of a neuron is its value at the neuron's last event: its last spike (after the
+/// jump of β_Ca = 0.001) or the last structural update (every 10 s, which decays it to that
+/// time), whichever came later; τ_Ca = 10 s. NEST's update at t runs after its record at t,
+/// so edits made at the end of second k count from the record of second k + 1, and NEST
+/// stamps a spike at the end of its step, snnsim at its start.
 struct Curves {
     ca_exc: Vec<f64>,
     ca_inh: Vec<f64>,
@@ -207,46 +211,36 @@ struct Curves {
 }
 
 fn curves(run: &Path, seconds: usize) -> Curves {
-    let (beta, tau) = (0.001, 10_000.0);
+    let (beta, tau, update) = (0.001, 10_000.0, 10_000.0);
     let spikes = std::fs::read_to_string(run.join("spikes.csv")).expect("spikes.csv");
-    let mut lines = spikes.lines();
+    let mut lines = spikes.lines().peekable();
     assert_eq!(lines.next(), Some("t_ms,population,neuron"));
-    // Per population: Σ β·exp(−(T − t)/τ) at the last record time T, and the neuron count.
-    let (mut s_exc, mut s_inh) = (0.0f64, 0.0f64);
+    // Per neuron (exc 0..800, inh 800..1000): calcium just after its last spike, and when.
+    let mut ca = vec![0.0f64; 1000];
+    let mut last = vec![0.0f64; 1000];
     let (mut ca_exc, mut ca_inh) = (Vec::new(), Vec::new());
-    let mut next = 1000.0;
-    let mut last_t = 0.0;
-    let mut record = |s_exc: &mut f64, s_inh: &mut f64, last_t: &mut f64, upto: f64| {
-        let d = (-(upto - *last_t) / tau).exp();
-        *s_exc *= d;
-        *s_inh *= d;
-        *last_t = upto;
-    };
-    for l in lines {
-        let mut f = l.split(',');
-        let t: f64 = f.next().unwrap().parse().unwrap();
-        let pop = f.next().unwrap();
-        // NEST stamps a spike at the end of its step.
-        let t = t + 0.1;
-        while t > next {
-            record(&mut s_exc, &mut s_inh, &mut last_t, next);
-            ca_exc.push(s_exc / 800.0);
-            ca_inh.push(s_inh / 200.0);
-            next += 1000.0;
+    for k in 1..=seconds {
+        let t_rec = k as f64 * 1000.0;
+        while let Some(l) = lines.peek() {
+            let mut f = l.split(',');
+            let t: f64 = f.next().unwrap().parse::<f64>().unwrap() + 0.1;
+            if t > t_rec + 1e-9 {
+                break;
+            }
+            let pop = f.next().unwrap();
+            let j: usize = f.next().unwrap().parse().unwrap();
+            let j = if pop == "exc" { j } else { 800 + j };
+            ca[j] = ca[j] * (-(t - last[j]) / tau).exp() + beta;
+            last[j] = t;
+            lines.next();
         }
-        record(&mut s_exc, &mut s_inh, &mut last_t, t);
-        match pop {
-            "exc" => s_exc += beta,
-            _ => s_inh += beta,
-        }
-    }
-    while ca_exc.len() < seconds {
-        record(&mut s_exc, &mut s_inh, &mut last_t, next);
-        ca_exc.push(s_exc / 800.0);
-        ca_inh.push(s_inh / 200.0);
-        next += 1000.0;
+        let u = ((t_rec - 1e-6) / update).floor() * update;
+        let reported = |j: usize| ca[j] * (-((u - last[j]).max(0.0)) / tau).exp();
+        ca_exc.push((0..800).map(reported).sum::<f64>() / 800.0);
+        ca_inh.push((800..1000).map(reported).sum::<f64>() / 200.0);
     }
     let log = edits(run);
+    // Synapses, not connections: a NEST multapse (about 0.5 % of them here) is one synapse.
     let conn = |projs: [&str; 2]| -> Vec<f64> {
         (1..=seconds)
             .map(|k| {
@@ -254,7 +248,7 @@ fn curves(run: &Path, seconds: usize) -> Curves {
                 log.iter()
                     .filter(|e| e.0 < t && projs.contains(&e.1.as_str()))
                     .map(|e| e.3 as f64 - e.2 as f64)
-                    .sum()
+                    .sum::<f64>()
             })
             .collect()
     };

@@ -24,10 +24,11 @@
 //! graph file with the spike counts of that interval, so the calcium takes a count's jumps at
 //! the interval's end and z advances by one Euler step per interval (NEST: exact jumps at each
 //! spike, Euler steps of dt between); with τ_Ca = 10 s and intervals of 1 ms the difference
-//! is far below the run-to-run spread. A pair that is already connected in the chosen
-//! projection is not connected twice (snnsim's projections hold one synapse per pair; NEST
-//! allows multapses): its elements stay vacant. The connected counts are read from the
-//! projections themselves at each update, so they never drift from the network.
+//! is far below the run-to-run spread. snnsim's projections hold one synapse per pair, where
+//! NEST allows multapses: a pair connected k times is one synapse of k times the kind's
+//! weight (the same input, as the delays are equal), and counts as k connections. The
+//! connected counts are read from the projections themselves at each update, so they never
+//! drift from the network; a projection serves one synapse kind.
 
 use serde::Deserialize;
 use snnsim_plugin_api::{export_structure, Activity, Edits, Population, SimView, StructurePolicy};
@@ -171,8 +172,19 @@ impl Homeostatic {
                 ));
             }
         }
+        let mut kind_of: BTreeMap<&str, usize> = BTreeMap::new();
         for (k, s) in self.c.synapses.iter().enumerate() {
+            if !(s.weight.is_finite() && s.weight != 0.0) {
+                return Err(format!(
+                    "params.synapses[{k}].weight: must be finite and not zero"
+                ));
+            }
             for p in &s.projections {
+                if let Some(other) = kind_of.insert(p, k) {
+                    return Err(format!(
+                        "params.synapses[{k}].projections: `{p}` already holds synapses[{other}]; a projection serves one kind"
+                    ));
+                }
                 let proj = v
                     .projections
                     .iter()
@@ -226,11 +238,10 @@ impl Homeostatic {
     }
 
     /// One structural update: deletions where elements retracted, then new synapses between
-    /// vacant elements, then the decay of vacant elements.
+    /// vacant elements, then the decay of vacant elements. A connection is a unit; NEST's
+    /// multapses (the same pair connected k times) are one synapse of k times the weight.
     fn update(&mut self, v: &SimView<'_>, edits: &mut Edits) {
-        let mut gone: BTreeSet<(usize, u32, u32)> = BTreeSet::new();
         for s in self.c.synapses.clone() {
-            // The existing synapses of this kind: (projection index, pre cell, post cell).
             let projs: Vec<usize> = s
                 .projections
                 .iter()
@@ -241,111 +252,132 @@ impl Homeostatic {
                         .expect("bound")
                 })
                 .collect();
-            let mut syn: Vec<(usize, Cell, Cell)> = Vec::new();
+            // The connections of this kind: (projection index, pre cell, post cell), a
+            // synapse of k times the kind's weight counting k times.
+            let mut units: Vec<(usize, Cell, Cell)> = Vec::new();
+            let mut before: BTreeMap<(usize, u32, u32), usize> = BTreeMap::new();
             for &pi in &projs {
                 let p = &v.projections[pi];
                 let (pre, post) = (p.pre.expect("bound"), p.post.expect("bound"));
                 for i in 0..p.n_pre {
-                    for &j in &p.indices[p.indptr[i]..p.indptr[i + 1]] {
-                        if !gone.contains(&(pi, i as u32, j)) {
-                            syn.push((pi, (pre, i as u32), (post, j)));
-                        }
+                    for k in p.indptr[i]..p.indptr[i + 1] {
+                        let j = p.indices[k];
+                        let m = (p.weights[k] / s.weight).round().max(1.0) as usize;
+                        before.insert((pi, i as u32, j), m);
+                        units.extend(std::iter::repeat_n((pi, (pre, i as u32), (post, j)), m));
                     }
                 }
             }
-            // Deletions: presynaptic deficits, then postsynaptic ones.
-            for side in [0, 1] {
-                let element = if side == 0 {
-                    &s.pre_element
-                } else {
-                    &s.post_element
-                };
-                let mut connected: BTreeMap<Cell, Vec<usize>> = BTreeMap::new();
-                for (k, &(_, a, b)) in syn.iter().enumerate() {
-                    connected
-                        .entry(if side == 0 { a } else { b })
-                        .or_default()
-                        .push(k);
+            let count = |units: &[(usize, Cell, Cell)], side: usize| {
+                let mut c: BTreeMap<Cell, i64> = BTreeMap::new();
+                for &(_, a, b) in units {
+                    *c.entry(if side == 0 { a } else { b }).or_default() += 1;
                 }
-                let mut dead = vec![false; syn.len()];
+                c
+            };
+            // Deletions: presynaptic deficits, then postsynaptic ones. A neuron's deficit is
+            // its connections less its whole elements; as in NEST (`get_target_node_ids`), a
+            // presynaptic deficit deletes connections only onto neurons that still have a
+            // whole postsynaptic element; the others lose theirs by their own deficit.
+            for (side, element) in [(0, &s.pre_element), (1, &s.post_element)] {
+                let mut all: BTreeMap<Cell, usize> = BTreeMap::new();
+                let mut mine: BTreeMap<Cell, Vec<usize>> = BTreeMap::new();
+                for (k, &(_, a, b)) in units.iter().enumerate() {
+                    let cell = if side == 0 { a } else { b };
+                    *all.entry(cell).or_default() += 1;
+                    let target_ok = side == 1
+                        || self.z[b.0]
+                            .get(s.post_element.as_str())
+                            .is_some_and(|zv| zv[b.1 as usize].floor() != 0.0);
+                    if target_ok {
+                        mine.entry(cell).or_default().push(k);
+                    }
+                }
+                let mut dead = vec![false; units.len()];
                 for (g, zs) in self.z.iter().enumerate() {
-                    let Some(z) = zs.get(element) else { continue };
+                    let Some(z) = zs.get(element.as_str()) else {
+                        continue;
+                    };
                     for (j, &zj) in z.iter().enumerate() {
                         let cell = (g, j as u32);
-                        let mut mine = connected.remove(&cell).unwrap_or_default();
-                        let deficit = mine.len() as i64 - zj.floor() as i64;
+                        let connected = all.get(&cell).copied().unwrap_or(0) as i64;
+                        let deficit = connected - zj.floor() as i64;
+                        let Some(list) = mine.get_mut(&cell) else {
+                            continue;
+                        };
                         if deficit > 0 {
-                            let k = deficit as usize;
-                            self.rng.pick(&mut mine, k);
-                            mine[..k.min(mine.len())]
-                                .iter()
-                                .for_each(|&x| dead[x] = true);
+                            let k = (deficit as usize).min(list.len());
+                            self.rng.pick(list, k);
+                            list[..k].iter().for_each(|&x| dead[x] = true);
                         }
                     }
                 }
-                for (k, &(pi, a, b)) in syn.iter().enumerate() {
-                    if dead[k] {
-                        let name = v.projections[pi].name.to_string();
-                        edits.remove_synapses.push((name, a.1, b.1));
-                        gone.insert((pi, a.1, b.1));
-                    }
-                }
                 let mut k = 0;
-                syn.retain(|_| {
+                units.retain(|_| {
                     k += 1;
                     !dead[k - 1]
                 });
             }
             // Creation: vacant elements on both sides, paired at random.
-            let vacant = |element: &str, side: usize, z: &[BTreeMap<String, Vec<f64>>]| {
-                let mut count: BTreeMap<Cell, i64> = BTreeMap::new();
-                for &(_, a, b) in &syn {
-                    *count.entry(if side == 0 { a } else { b }).or_default() += 1;
-                }
+            let vacant = |element: &str,
+                          side: usize,
+                          units: &[(usize, Cell, Cell)],
+                          z: &[BTreeMap<String, Vec<f64>>]| {
+                let used = count(units, side);
                 let mut list: Vec<Cell> = Vec::new();
                 for (g, zs) in z.iter().enumerate() {
                     let Some(zv) = zs.get(element) else { continue };
                     for (j, &zj) in zv.iter().enumerate() {
                         let cell = (g, j as u32);
-                        let free = zj.floor() as i64 - count.get(&cell).copied().unwrap_or(0);
+                        let free = zj.floor() as i64 - used.get(&cell).copied().unwrap_or(0);
                         list.extend(std::iter::repeat_n(cell, free.max(0) as usize));
                     }
                 }
                 list
             };
-            let mut pre = vacant(&s.pre_element, 0, &self.z);
-            let mut post = vacant(&s.post_element, 1, &self.z);
+            let mut pre = vacant(&s.pre_element, 0, &units, &self.z);
+            let mut post = vacant(&s.post_element, 1, &units, &self.z);
             let n = pre.len().min(post.len());
             if pre.len() > n {
                 self.rng.pick(&mut pre, n);
             } else {
                 self.rng.pick(&mut post, n);
             }
-            let mut made: BTreeSet<(usize, u32, u32)> = BTreeSet::new();
             for (&(ga, a), &(gb, b)) in pre[..n].iter().zip(&post[..n]) {
-                let Some(&pi) = projs.iter().find(|&&pi| {
+                let found = projs.iter().find(|&&pi| {
                     v.projections[pi].pre == Some(ga) && v.projections[pi].post == Some(gb)
-                }) else {
-                    continue;
-                };
-                let p = &v.projections[pi];
-                let exists = p.indices[p.indptr[a as usize]..p.indptr[a as usize + 1]].contains(&b)
-                    && !gone.contains(&(pi, a, b));
-                if exists || made.contains(&(pi, a, b)) {
+                });
+                if let Some(&pi) = found {
+                    units.push((pi, (ga, a), (gb, b)));
+                }
+            }
+            // The network's synapses follow the connection counts.
+            let mut after: BTreeMap<(usize, u32, u32), usize> = BTreeMap::new();
+            for &(pi, a, b) in &units {
+                *after.entry((pi, a.1, b.1)).or_default() += 1;
+            }
+            let keys: BTreeSet<_> = before.keys().chain(after.keys()).copied().collect();
+            for key in keys {
+                let (was, now) = (
+                    before.get(&key).copied().unwrap_or(0),
+                    after.get(&key).copied().unwrap_or(0),
+                );
+                if was == now {
                     continue;
                 }
-                made.insert((pi, a, b));
-                syn.push((pi, (ga, a), (gb, b)));
-                edits
-                    .add_synapses
-                    .push((p.name.to_string(), a, b, s.weight));
+                let name = v.projections[key.0].name.to_string();
+                if was > 0 {
+                    edits.remove_synapses.push((name.clone(), key.1, key.2));
+                }
+                if now > 0 {
+                    edits
+                        .add_synapses
+                        .push((name, key.1, key.2, s.weight * now as f64));
+                }
             }
             // Vacant elements decay.
             for (side, element) in [(0, &s.pre_element), (1, &s.post_element)] {
-                let mut count: BTreeMap<Cell, i64> = BTreeMap::new();
-                for &(_, a, b) in &syn {
-                    *count.entry(if side == 0 { a } else { b }).or_default() += 1;
-                }
+                let used = count(&units, side);
                 for (g, zs) in self.z.iter_mut().enumerate() {
                     let Some(zv) = zs.get_mut(element.as_str()) else {
                         continue;
@@ -353,7 +385,7 @@ impl Homeostatic {
                     let tau = self.c.elements[v.groups[g].name][element.as_str()].tau_vacant;
                     for (j, zj) in zv.iter_mut().enumerate() {
                         let free =
-                            zj.floor() - count.get(&(g, j as u32)).copied().unwrap_or(0) as f64;
+                            zj.floor() - used.get(&(g, j as u32)).copied().unwrap_or(0) as f64;
                         if free > 0.0 {
                             *zj -= free * tau;
                         }

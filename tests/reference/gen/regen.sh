@@ -2,11 +2,12 @@
 # Regenerate the reference data in tests/reference/ with the pinned tools and
 # compare each regenerated file with the committed one (compare.py).
 #
-# Usage: tests/reference/gen/regen.sh [--venv DIR] [--out DIR] [--skip-cuba]
+# Usage: tests/reference/gen/regen.sh [--venv DIR] [--out DIR] [--skip-cuba] [--skip-structural]
 #   --venv DIR   virtual environment to create/use
 #                (default: $SNNSIM_REFERENCE_VENV or ~/.cache/snnsim-reference-venv)
 #   --out DIR    where the regenerated files go (default: a new temporary directory)
 #   --skip-cuba  do not run gen_brian2_cuba.py (5 network runs, a few minutes)
+#   --skip-structural  do not run gen_nest_structural.py (5 NEST runs of 200 s, about 40 minutes)
 # Environment: PYTHON selects the interpreter that creates the venv (default python3;
 # the committed data were made with Python 3.11).
 # Exit status: 0 when every compared file agrees, 1 otherwise.
@@ -17,13 +18,15 @@ REF="$(dirname "$HERE")"
 VENV="${SNNSIM_REFERENCE_VENV:-$HOME/.cache/snnsim-reference-venv}"
 OUT=""
 CUBA=1
+STRUCTURAL=1
 
 while [ $# -gt 0 ]; do
     case "$1" in
         --venv) VENV="$2"; shift 2 ;;
         --out) OUT="$2"; shift 2 ;;
         --skip-cuba) CUBA=0; shift ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        --skip-structural) STRUCTURAL=0; shift ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "regen.sh: unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -71,6 +74,9 @@ gen_and_compare gen_brian2_single.py brian2_single_neuron.json
 gen_and_compare gen_snntorch.py snntorch_reference.json
 gen_and_compare gen_snntorch_deep.py snntorch_deep.json
 gen_and_compare gen_nest_iaf_psc_alpha.py nest_iaf_psc_alpha.json
+if [ "$STRUCTURAL" = 1 ]; then
+    gen_and_compare gen_nest_structural.py nest_structural_plasticity.json
+fi
 if [ "$CUBA" = 1 ]; then
     gen_and_compare gen_brian2_cuba.py brian2_cuba_stats.json --seeds 0,1,2,3,4 --target numpy
 fi

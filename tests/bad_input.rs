@@ -320,8 +320,8 @@ fn syntax_and_type_errors_point_at_the_offending_token() {
         ("graphs/cuba.ron", 59, ")", ") extra", 59, "extra", "trailing characters"),
         // Other files: a projection, a stimulus, an agent's task.
         ("graphs/coba.ron", 30, "", "    ,", 30, ",", ""),
-        ("graphs/foraging.ron", 44, "20000", "2e4", 44, "2e4", "Invalid digit"),
-        ("graphs/foraging.ron", 45, "FastSigmoid", "FastSigmoidx", 45, "FastSigmoidx", "variant"),
+        ("graphs/foraging.ron", 52, "20000", "2e4", 52, "2e4", "Invalid digit"),
+        ("graphs/foraging.ron", 53, "FastSigmoid", "FastSigmoidx", 53, "FastSigmoidx", "variant"),
     ];
     for &(file, line, old, new, at, marker, words) in cases {
         let text = edited(file, line, old, new);
@@ -396,20 +396,21 @@ fn sizes_and_times_beyond_the_limits_are_refused_at_their_field() {
 
 #[test]
 fn training_tasks_beyond_the_limits_are_refused_at_their_field() {
-    let f = "graphs/foraging.ron";
+    // The file whose structural policy is `rate_threshold` (its fields are checked here).
+    let f = "graphs/foraging-rate-threshold.ron";
     // Steps per decision beyond the backward pass's trace bound.
-    let text = edited(f, 42, "10", "2000000");
-    refused_at(&text, 42, "decision_steps", "task.Agent.decision_steps", "1048576");
+    let text = edited(f, 45, "10", "2000000");
+    refused_at(&text, 45, "decision_steps", "task.Agent.decision_steps", "1048576");
     // Episodes × steps per decision beyond the step limit.
-    let text = edited(f, 44, "20000", "200000000000");
-    refused_at(&text, 44, "episodes", "task.Agent.episodes", "more than 1000000000000 steps");
+    let text = edited(f, 47, "20000", "200000000000");
+    refused_at(&text, 47, "episodes", "task.Agent.episodes", "more than 1000000000000 steps");
     // A hidden population allowed to grow beyond u32 neuron indices.
-    let text = edited(f, 47, "max_hidden: 512", "max_hidden: 5000000000");
-    refused_at(&text, 47, "max_hidden", "task.Agent.structure.max_hidden", "at most");
+    let text = edited(f, 50, "max_hidden: 512", "max_hidden: 5000000000");
+    refused_at(&text, 50, "max_hidden", "task.Agent.structure.max_hidden", "at most");
     // Encoders asking for more input neurons than a population holds.
-    let text = edited(f, 46, "size: 15", "size: 100000");
+    let text = edited(f, 49, "size: 15", "size: 100000");
     let field = "task.Agent.encoder.Egocentric.size";
-    refused_at(&text, 46, "size: 100000", field, "input neurons");
+    refused_at(&text, 49, "size: 100000", field, "input neurons");
     let text = edited(
         "graphs/cartpole.ron",
         40,

@@ -6,9 +6,11 @@
 use crate::common::{root, run_json, snnsim};
 use std::path::PathBuf;
 
-/// graphs/foraging.ron with its `structure: (...)` replaced by `structure`.
+/// graphs/foraging-rate-threshold.ron (graphs/foraging.ron with the `rate_threshold` policy)
+/// with its `structure: (...)` replaced by `structure`.
 fn foraging_with(structure: &str, dir: &std::path::Path) -> PathBuf {
-    let text = std::fs::read_to_string(root().join("graphs/foraging.ron")).unwrap();
+    let text =
+        std::fs::read_to_string(root().join("graphs/foraging-rate-threshold.ron")).unwrap();
     let start = text.find("structure: (").unwrap();
     let end = start + text[start..].find("),\n").unwrap() + 2;
     let path = dir.join("foraging.ron");

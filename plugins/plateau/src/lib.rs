@@ -23,23 +23,35 @@
 //!    episodes before them by less than `plateau_tolerance` × |earlier mean| (by less than
 //!    `plateau_tolerance` itself when the earlier mean is 0). With fewer than
 //!    2·`curve_window` episodes of history it has not plateaued.
-//! 3. If the mean rate is below `low_rate`, the curve has plateaued, at least `warmup`
-//!    episodes are done and the population has fewer than `max_hidden` neurons: grow
+//! 3. If the mean rate is below `low_rate`, the curve has plateaued (or, with `grow_below`
+//!    set, the recent mean — of the last `curve_window` episodes, or of all so far when fewer
+//!    — is still below `grow_below`), the task does not count as learned (rule 4), at least
+//!    `warmup` episodes are done and the population has fewer than `max_hidden` neurons: grow
 //!    `min(neurons_per_grow, max_hidden − size)` neurons, their input weights drawn by the host
 //!    with noise of standard deviation `new_input_noise_std`.
 //! 4. Otherwise remove the neurons whose rate is below `dead_rate`, least active first (ties:
-//!    lower index first), never below `min_hidden` neurons.
+//!    lower index first); and, once the recent mean has reached `learned_above` at a check
+//!    (the task then stays learned, so a dip after shrinking does not regrow it), also the
+//!    `shrink_fraction` of the population (rounded down) that contributes least to the next
+//!    layer (rate × L2 norm of the outgoing weights, smallest first; ties: lower index first).
+//!    Never below `min_hidden` neurons.
 //!
 //! The rate window then starts again, so the host's later rounds of the same check get no
 //! edits; the learning curve is kept (the last 2·`curve_window` episodes). The policy draws no
 //! random numbers: the same activity gives the same edits.
 //!
+//! `grow_below`, `learned_above` and `shrink_fraction` extend the seed's heuristic (they are
+//! off by default): a population that starts small learns its first skills more slowly than a
+//! large one, because it has fewer random features to learn from; growing while the curve is
+//! still low gives it those features early, and shrinking the weakest neurons once the task is
+//! learned brings the cost of simulation back down (docs/results.md, H0).
+//!
 //! # State
 //!
 //! Spikes and simulated steps per neuron since the last check (remapped by
 //! [`StructurePolicy::resize`], new neurons start at zero), the episodes observed since the last
-//! check, and the learning curve. [`StructurePolicy::save`] writes all of it as little-endian
-//! bytes (see [`Plateau::save`]).
+//! check, the learning curve, and whether the task counts as learned. [`StructurePolicy::save`]
+//! writes all of it as little-endian bytes (see [`Plateau::save`]).
 
 #![warn(missing_docs)]
 
@@ -90,6 +102,15 @@ pub struct PlateauParams {
     /// Episodes that must be done before a check may grow. Default 2·`curve_window`, the
     /// history a plateau needs.
     pub warmup: Option<u64>,
+    /// Also grow (a quiet population) while the recent mean of the metric is below this, plateau
+    /// or not. Default: off.
+    pub grow_below: Option<f64>,
+    /// Once the recent mean of the metric reaches this, the task counts as learned: no growth,
+    /// and each check shrinks the population by `shrink_fraction`. Default: off.
+    pub learned_above: Option<f64>,
+    /// The fraction of the population (least contributing first) removed at each check once
+    /// the task is learned, in [0, 1]. Default 0.
+    pub shrink_fraction: f64,
 }
 
 impl Default for PlateauParams {
@@ -106,6 +127,9 @@ impl Default for PlateauParams {
             min_hidden: 32,
             new_input_noise_std: 0.01,
             warmup: None,
+            grow_below: None,
+            learned_above: None,
+            shrink_fraction: 0.0,
         }
     }
 }
@@ -134,6 +158,20 @@ impl PlateauParams {
                 ));
             }
         }
+        for (name, v) in [
+            ("grow_below", self.grow_below),
+            ("learned_above", self.learned_above),
+        ] {
+            if v.is_some_and(|v| !v.is_finite()) {
+                return Err(format!("params.{name}: must be finite, got {v:?}"));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.shrink_fraction) {
+            return Err(format!(
+                "params.shrink_fraction: must be in [0, 1], got {}",
+                self.shrink_fraction
+            ));
+        }
         if self.min_hidden > self.max_hidden {
             return Err(format!(
                 "params.min_hidden: {} exceeds max_hidden {}",
@@ -158,6 +196,8 @@ pub struct Plateau {
     window_episodes: u64,
     /// The metric of the last 2·`curve_window` episodes, oldest first.
     curve: VecDeque<f64>,
+    /// The recent mean has reached `learned_above` at a check (it stays learned).
+    learned: bool,
 }
 
 impl Plateau {
@@ -187,6 +227,13 @@ impl Plateau {
         later - earlier < margin
     }
 
+    /// The mean metric of the last `curve_window` episodes (of all so far when fewer); `None`
+    /// before the first episode.
+    pub fn recent_mean(&self) -> Option<f64> {
+        let w = self.params.curve_window.min(self.curve.len());
+        (w > 0).then(|| self.curve.range(self.curve.len() - w..).sum::<f64>() / w as f64)
+    }
+
     /// Starts a new rate window for `n` neurons.
     fn reset_window(&mut self, n: usize) {
         self.spikes = vec![0.0; n];
@@ -196,7 +243,9 @@ impl Plateau {
 }
 
 /// Magic and version of the saved state.
-const MAGIC: &[u8; 4] = b"PLT1";
+const MAGIC: &[u8; 4] = b"PLT2";
+/// The state before the learned flag (read as not learned).
+const MAGIC_V1: &[u8; 4] = b"PLT1";
 
 /// Reads the little-endian values of a saved state; every read fails on truncated bytes.
 struct Reader<'a>(&'a [u8]);
@@ -253,6 +302,7 @@ impl StructurePolicy for Plateau {
             steps: Vec::new(),
             window_episodes: 0,
             curve: VecDeque::new(),
+            learned: false,
         })
     }
 
@@ -309,10 +359,20 @@ impl StructurePolicy for Plateau {
         let simulated: Vec<f64> = rates.iter().flatten().copied().collect();
         if !simulated.is_empty() {
             let mean = simulated.iter().sum::<f64>() / simulated.len() as f64;
+            let recent = self.recent_mean();
+            let low = p
+                .grow_below
+                .is_some_and(|level| recent.is_none_or(|r| r < level));
+            let reached = p
+                .learned_above
+                .is_some_and(|level| recent.is_some_and(|r| r >= level));
+            self.learned |= reached;
+            let learned = self.learned;
             if mean < p.low_rate
                 && population.episodes_done >= self.warmup
                 && n < p.max_hidden
-                && self.plateaued()
+                && !learned
+                && (low || self.plateaued())
             {
                 edits.grow = Some((
                     p.neurons_per_grow.min(p.max_hidden - n),
@@ -325,6 +385,20 @@ impl StructurePolicy for Plateau {
                     .filter_map(|(j, r)| r.filter(|&r| r < p.dead_rate).map(|r| (r, j)))
                     .collect();
                 dead.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                if learned {
+                    // Then the weakest of the rest: rate × outgoing weight norm.
+                    let mut weak: Vec<(f64, usize)> = rates
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(j, r)| {
+                            r.filter(|&r| r >= p.dead_rate)
+                                .map(|r| (r * population.w_out_norm[j], j))
+                        })
+                        .collect();
+                    weak.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                    let k = (p.shrink_fraction * n as f64).floor() as usize;
+                    dead.extend(weak.into_iter().take(k));
+                }
                 dead.truncate(n.saturating_sub(p.min_hidden));
                 edits.remove = dead.iter().map(|&(_, j)| population.ids[j]).collect();
                 edits.remove.sort_unstable();
@@ -355,26 +429,36 @@ impl StructurePolicy for Plateau {
         Ok(())
     }
 
-    /// `PLT1`, then as little-endian u64/f64: episodes since the last check, the spikes
-    /// (length, values), the steps (length, values), the learning curve (length, values).
+    /// `PLT2`, then as little-endian u64/f64: episodes since the last check, the spikes
+    /// (length, values), the steps (length, values), the learning curve (length, values), and
+    /// whether the task counts as learned (u64, 0 or 1). A `PLT1` state (no flag) loads as not
+    /// learned.
     fn save(&self) -> Result<Vec<u8>, String> {
         let mut out = MAGIC.to_vec();
         out.extend_from_slice(&self.window_episodes.to_le_bytes());
         put_f64s(&mut out, self.spikes.iter().copied());
         put_f64s(&mut out, self.steps.iter().copied());
         put_f64s(&mut out, self.curve.iter().copied());
+        out.extend_from_slice(&u64::from(self.learned).to_le_bytes());
         Ok(out)
     }
 
     fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
         let mut r = Reader(bytes);
-        if r.take(4, "the header")? != MAGIC {
+        let header = r.take(4, "the header")?;
+        let v1 = header == MAGIC_V1;
+        if header != MAGIC && !v1 {
             return Err("saved state: not a `plateau` state (bad header)".into());
         }
         let window_episodes = r.u64("the episode count")?;
         let spikes = r.f64s("the spikes")?;
         let steps = r.f64s("the steps")?;
         let mut curve: VecDeque<f64> = r.f64s("the learning curve")?.into();
+        let learned = match if v1 { 0 } else { r.u64("the learned flag")? } {
+            0 => false,
+            1 => true,
+            x => return Err(format!("saved state: learned flag {x}, not 0 or 1")),
+        };
         if !r.0.is_empty() {
             return Err(format!("saved state: {} bytes too many", r.0.len()));
         }
@@ -390,8 +474,13 @@ impl StructurePolicy for Plateau {
         if curve.len() > keep {
             curve.drain(..curve.len() - keep);
         }
-        (self.window_episodes, self.spikes, self.steps, self.curve) =
-            (window_episodes, spikes, steps, curve);
+        (
+            self.window_episodes,
+            self.spikes,
+            self.steps,
+            self.curve,
+            self.learned,
+        ) = (window_episodes, spikes, steps, curve, learned);
         Ok(())
     }
 }
@@ -579,6 +668,106 @@ mod tests {
         assert!(policy(SMALL).load(&huge).is_err());
     }
 
+    /// Round 0 of a check for neurons `ids` whose outgoing weights have these norms.
+    fn decide_with_out(p: &mut Plateau, done: u64, ids: &[u64], w_out: &[f64]) -> Edits {
+        let n = ids.len();
+        let zeros = vec![0.0; n];
+        let age = vec![0; n];
+        let pop = Population {
+            episodes_done: done,
+            round: 0,
+            ids,
+            age: &age,
+            w_in_norm: &zeros,
+            w_out_norm: w_out,
+            grad_in_norm: &zeros,
+            grad_out_norm: &zeros,
+            projections: Vec::new(),
+        };
+        let mut e = Edits::default();
+        p.decide(&pop, &mut e).unwrap();
+        e
+    }
+
+    const EARLY: &str = "(check_interval: 10, curve_window: 10, warmup: 0, grow_below: 3.0, \
+        learned_above: 3.5, shrink_fraction: 0.25, min_hidden: 5, max_hidden: 40)";
+
+    #[test]
+    fn grows_while_the_curve_is_low_even_without_a_plateau() {
+        let ids: Vec<u64> = (0..4).collect();
+        let quiet = [1.0; 4];
+        // Food 1 after the first 10 episodes: no plateau yet, but below grow_below.
+        let mut p = policy(EARLY);
+        observe(&mut p, 10, &quiet, 100.0, &[1.0; 10]);
+        assert!(!p.plateaued());
+        assert_eq!(p.recent_mean(), Some(1.0));
+        assert_eq!(decide(&mut p, 10, &ids, 0).grow, Some((32, 0.01)));
+        // Without grow_below the same history does not grow.
+        let mut p = policy("(check_interval: 10, curve_window: 10, warmup: 0, min_hidden: 2)");
+        observe(&mut p, 10, &quiet, 100.0, &[1.0; 10]);
+        assert_eq!(decide(&mut p, 10, &ids, 0), Edits::default());
+        // At the level (3.0) a rising curve does not grow; a flat one still does (the plateau).
+        for (earlier, grows) in [(1.0, false), (3.0, true)] {
+            let mut p = policy(EARLY);
+            observe(&mut p, 10, &quiet, 100.0, &[earlier; 10]);
+            observe(&mut p, 20, &quiet, 100.0, &[3.0; 10]);
+            assert_eq!(
+                decide(&mut p, 20, &ids, 0).grow.is_some(),
+                grows,
+                "{earlier}"
+            );
+        }
+        // Fewer episodes than the window: the mean of those there are; none: no mean.
+        let mut p = policy(EARLY);
+        assert_eq!(p.recent_mean(), None);
+        observe(&mut p, 4, &quiet, 40.0, &[1.0, 2.0, 3.0, 6.0]);
+        assert_eq!(p.recent_mean(), Some(3.0));
+    }
+
+    #[test]
+    fn once_learned_it_shrinks_the_weakest_and_never_grows_again() {
+        let ids: Vec<u64> = (10..18).collect();
+        // Rates 0.001 (dead), then 0.01..0.07; outgoing norms make neuron 7 (rate 0.07 × 0.1)
+        // and neuron 1 (0.01 × 1) the two weakest of the live ones.
+        let spikes = [0.1, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0];
+        let w_out = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.1];
+        let mut p = policy(EARLY);
+        observe(&mut p, 10, &spikes, 100.0, &[4.0; 10]);
+        let e = decide_with_out(&mut p, 10, &ids, &w_out);
+        // The dead neuron, then 25 % of 8 = 2 weakest: ids 10, 11 and 17.
+        assert_eq!((e.grow, e.remove), (None, vec![10, 11, 17]));
+        p.resize(&[1, 2, 3, 4, 5, 6]).unwrap();
+        // The curve falls back below grow_below, quiet: learned stays, so no growth; the
+        // shrinking goes on, down to min_hidden (5).
+        let ids: Vec<u64> = (12..17).chain([99]).collect();
+        observe(
+            &mut p,
+            20,
+            &[2.0, 3.0, 4.0, 5.0, 6.0, 1.5],
+            100.0,
+            &[0.0; 10],
+        );
+        let e = decide_with_out(&mut p, 20, &ids, &[1.0; 6]);
+        assert_eq!((e.grow, e.remove), (None, vec![99]));
+        // The flag survives save and load; a state of the first format loads as not learned.
+        let bytes = p.save().unwrap();
+        let mut q = policy(EARLY);
+        q.load(&bytes).unwrap();
+        assert_eq!(q, p);
+        let mut v1 = b"PLT1".to_vec();
+        v1.extend_from_slice(&bytes[4..bytes.len() - 8]);
+        let mut q = policy(EARLY);
+        q.load(&v1).unwrap();
+        assert!(p.learned && !q.learned);
+        let mut bad = bytes.clone();
+        let at = bad.len() - 8;
+        bad[at] = 2;
+        assert!(policy(EARLY)
+            .load(&bad)
+            .unwrap_err()
+            .contains("learned flag 2"));
+    }
+
     #[test]
     fn parameter_errors_name_the_field() {
         let p = parse_config::<PlateauParams>("").unwrap();
@@ -597,6 +786,8 @@ mod tests {
             ("(curve_window: 0)", "params.curve_window:"),
             ("(dead_rate: -1.0)", "params.dead_rate:"),
             ("(min_hidden: 600)", "params.min_hidden:"),
+            ("(shrink_fraction: 1.5)", "params.shrink_fraction:"),
+            ("(shrink_fraction: -0.1)", "params.shrink_fraction:"),
         ] {
             let e = Plateau::new(parse_config(text).unwrap()).unwrap_err();
             assert!(e.starts_with(field), "{e}");

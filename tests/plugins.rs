@@ -7,6 +7,7 @@
 
 use crate::common::{root, snnsim};
 use snnsim::plugin::{self, Kind};
+use snnsim_plugin_api::abi;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -89,10 +90,15 @@ fn plugins_lists_the_standard_plugins_with_kind_version_and_abi() {
         ("gridworld", "env"),
         ("rate_threshold", "structure"),
         ("deep_r", "structure"),
+        ("homeostatic", "structure"),
     ] {
         let p = find(name);
         assert_eq!(p["kind"], kind);
-        assert_eq!(p["abi"], "1.3");
+        assert_eq!(
+            p["abi"],
+            format!("{}.{}", abi::ABI_MAJOR, abi::ABI_MINOR),
+            "{name}"
+        );
         assert!(p["version"].as_str().unwrap().contains('.'));
         assert_eq!(Path::new(p["path"].as_str().unwrap()), plugin_path(name));
         assert!(p.get("error").is_none());

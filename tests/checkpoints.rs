@@ -83,7 +83,13 @@ fn killed_cuba_runs_resume_to_the_uninterrupted_result() {
     let dir = tempfile::tempdir().unwrap();
     let file = root().join("graphs/cuba.ron");
     let f = file.to_str().unwrap();
-    let full = run_json(&file, &dir.path().join("full"), &["--threads", "1"]);
+    // 4 s simulated, so that a kill 20-300 ms after the start lands while the run goes on a
+    // fast, idle machine too.
+    let full = run_json(
+        &file,
+        &dir.path().join("full"),
+        &["--threads", "1", "--duration-ms", "4000"],
+    );
     let spikes = read(&dir.path().join("full/spikes.csv"));
     assert!(spikes.lines().count() > 1000, "CUBA must spike");
     let mut draw = kill_rng();
@@ -100,6 +106,8 @@ fn killed_cuba_runs_resume_to_the_uninterrupted_result() {
             "2",
             "--checkpoint-every",
             "500",
+            "--duration-ms",
+            "4000",
         ];
         if start_and_kill(&args, &out, draw(20, 300)) {
             mid_run += 1;

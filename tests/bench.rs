@@ -6,7 +6,7 @@ use crate::common::root;
 use std::process::Command;
 
 fn bench(args: &[&str], python: &str) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_snnsim"))
+    Command::new(crate::common::exe())
         .arg("bench")
         .args(args)
         .current_dir(root())

@@ -33,7 +33,7 @@ fn kill_rng() -> impl FnMut(u64, u64) -> u64 {
 /// Starts `snnsim run ARGS`, waits until `config.ron` is in `out`, sleeps `after_ms`, then
 /// kills it with SIGKILL. Returns whether it was still running when killed.
 fn start_and_kill(args: &[&str], out: &Path, after_ms: u64) -> bool {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_snnsim"))
+    let mut child = Command::new(crate::common::exe())
         .args(args)
         .current_dir(root())
         .stdout(Stdio::null())
@@ -294,10 +294,7 @@ fn resume_without_a_run_directory_is_bad_input() {
 /// the same files as the run that went through.
 #[test]
 fn a_plastic_recorded_network_resumes_to_the_same_files() {
-    let stdp = std::path::Path::new(env!("CARGO_BIN_EXE_snnsim"))
-        .parent()
-        .unwrap()
-        .join(snnsim::plugin::file_name("stdp"));
+    let stdp = crate::common::plugin_file("stdp");
     let text = format!(
         r#"(format_version: 1, dt_ms: 0.5, duration_ms: 300.0, seed: 9,
     populations: [

@@ -2,9 +2,8 @@
 //! (`gymnasium_classic_control.json`), `snnsim env replay`, and a short CartPole training run
 //! that must beat the random policy.
 
-use crate::common::{reference, snnsim};
+use crate::common::{plugin_file, reference, snnsim};
 use snnsim::plugin::{self, Kind};
-use std::path::{Path, PathBuf};
 
 const ENVS: [(&str, &str); 4] = [
     ("CartPole-v1", "cartpole"),
@@ -12,14 +11,6 @@ const ENVS: [(&str, &str); 4] = [
     ("MountainCar-v0", "mountaincar"),
     ("Acrobot-v1", "acrobot"),
 ];
-
-/// The built plugins, beside the snnsim binary.
-fn plugin_file(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_snnsim"))
-        .parent()
-        .unwrap()
-        .join(plugin::file_name(name))
-}
 
 fn floats(v: &serde_json::Value) -> Vec<f64> {
     v.as_array()

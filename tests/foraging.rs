@@ -152,18 +152,9 @@ fn bptt_matches_snntorch_autograd() {
     }
 }
 
-use crate::common::{root, run_json, snnsim};
+use crate::common::{plugin_file, root, run_json, snnsim};
 use snnsim::agent::train::Trainer;
 use snnsim::file::Source;
-use std::path::{Path, PathBuf};
-
-/// The built plugins, beside the snnsim binary.
-fn plugin_file(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_snnsim"))
-        .parent()
-        .unwrap()
-        .join(snnsim::plugin::file_name(name))
-}
 
 /// graphs/foraging.ron (or a variant) with explicit plugin paths, so the library finds them.
 fn foraging_text(file: &str) -> String {

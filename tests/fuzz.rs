@@ -385,7 +385,7 @@ fn run_child(args: &[&str], log: &Path) -> Ended {
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(format!("ulimit -v {MEMORY_LIMIT_KB} && exec \"$0\" \"$@\""))
-        .arg(env!("CARGO_BIN_EXE_snnsim"))
+        .arg(crate::common::exe())
         .args(args)
         .current_dir(root())
         // The message, not a backtrace: the report gives the command to run again.

@@ -71,7 +71,7 @@ fn free_port() -> u16 {
 /// Starts a long training run serving metrics on a free port; returns the process, its
 /// metrics address (from its first line) and the run directory's name.
 fn start_training(file: &Path, out: &Path) -> (Killed, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_snnsim"))
+    let mut child = Command::new(crate::common::exe())
         .args([
             "run",
             file.to_str().unwrap(),

@@ -5,7 +5,7 @@
 //! The plugins are the workspace's own cdylibs, which `cargo build --release` puts next to the
 //! `snnsim` binary.
 
-use crate::common::{root, snnsim};
+use crate::common::{self, root, snnsim};
 use snnsim::plugin::{self, Kind};
 use snnsim_plugin_api::abi;
 use std::path::{Path, PathBuf};
@@ -13,10 +13,7 @@ use std::process::{Command, Output};
 
 /// Where the built plugins are: beside the snnsim binary.
 fn plugin_dir() -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_snnsim"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    common::exe().parent().unwrap().to_path_buf()
 }
 
 fn plugin_path(name: &str) -> PathBuf {
@@ -332,7 +329,7 @@ fn the_plugin_tutorial_builds_loads_and_changes_weights_as_predicted() {
     let lib = plugin::file_name("soft_bound");
     std::fs::copy(target.join("release").join(&lib), plugin_dir.join(&lib)).unwrap();
     let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_snnsim"))
+        Command::new(common::exe())
             .args(args)
             .env("SNNSIM_PLUGIN_PATH", &plugin_dir)
             .output()

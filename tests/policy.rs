@@ -4,19 +4,12 @@
 //! sampled actions follow π and repeat with the seed, and bad paths and observations are
 //! refused with a message.
 
-use crate::common::{root, run_json};
+use crate::common::{plugin_file, root, run_json};
 use snnsim::agent::control::ControlTrainer;
 use snnsim::agent::train::Trainer;
 use snnsim::agent::{ActionSpace, Policy};
 use snnsim::plugin::{self, EnvInstance, Kind};
 use std::path::{Path, PathBuf};
-
-fn plugin_file(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_snnsim"))
-        .parent()
-        .unwrap()
-        .join(plugin::file_name(name))
-}
 
 /// `graphs/<name>` written into `dir` with explicit plugin paths: the library looks for
 /// plugins by name next to the running executable, which here is the test binary.

@@ -20,7 +20,7 @@ struct Running {
 
 /// Starts `snnsim run ARGS --no-metrics`.
 fn start(args: &[&str]) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_snnsim"))
+    let mut child = Command::new(crate::common::exe())
         .args(args)
         .arg("--no-metrics")
         .current_dir(root())

@@ -13,7 +13,6 @@ use snnsim::graph::edit::{EditOutcome, NewSynapse, SynapseRemap};
 use snnsim::graph::{Delays, Network, Projection};
 use snnsim_plugin_api::abi::NEW;
 use std::collections::BTreeMap;
-use std::path::Path;
 
 const SMALL: &str = r#"(format_version: 1, dt_ms: 0.5, duration_ms: 10.0, seed: 5,
     populations: [
@@ -115,7 +114,7 @@ fn summary_snapshots_of_save_and_load() {
 /// population through the trainer).
 #[test]
 fn summary_snapshot_of_a_trainer_after_growth_and_pruning() {
-    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_snnsim"))
+    let exe = crate::common::exe()
         .parent()
         .unwrap()
         .to_path_buf();
@@ -910,10 +909,7 @@ fn a_removed_synapse_delivers_nothing_and_an_added_one_delivers_after_its_delay(
 /// run goes on.
 #[test]
 fn rule_state_follows_a_synapse_edit() {
-    let plugin = Path::new(env!("CARGO_BIN_EXE_snnsim"))
-        .parent()
-        .unwrap()
-        .join(snnsim::plugin::file_name("rstdp"));
+    let plugin = crate::common::plugin_file("rstdp");
     assert!(
         plugin.is_file(),
         "{} is missing: build the workspace first (cargo build --release)",

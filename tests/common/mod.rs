@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -24,6 +25,73 @@ pub fn reference(name: &str) -> serde_json::Value {
     serde_json::from_str(&text).expect("reference JSON parses")
 }
 
+/// The snnsim binary, with the workspace's plugin libraries built beside it.
+///
+/// `cargo test` builds the binary a test runs but not the workspace's cdylibs (the plugins
+/// and the loader's fixtures), which the simulator looks for next to its executable. The
+/// first caller builds them with the same cargo and profile (cargo holds no lock while tests
+/// run) and puts them beside the binary, so a bare `cargo test --release` in a fresh clone
+/// passes and the tests always load plugins built from the sources they test. The build has
+/// its own target directory: `cargo test` unifies dev-dependency features into the shared
+/// crates, so building the plugins in the main one would make every later `cargo build`
+/// rebuild them. Every test that runs the binary or loads a plugin goes through here.
+pub fn exe() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let exe = PathBuf::from(env!("CARGO_BIN_EXE_snnsim"));
+        let bin_dir = exe.parent().expect("the binary has a directory");
+        let profile_dir = bin_dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("release");
+        let profile = if profile_dir == "debug" {
+            "dev"
+        } else {
+            profile_dir
+        };
+        let plugin_target = bin_dir.with_file_name("test-plugins");
+        let out = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--profile", profile, "--target-dir"])
+            .arg(&plugin_target)
+            .args([
+                "--workspace",
+                "--exclude",
+                "snnsim",
+                "--exclude",
+                "snnsim-python",
+            ])
+            .current_dir(root())
+            .output()
+            .expect("cargo starts");
+        assert!(
+            out.status.success(),
+            "building the plugin libraries failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let built = plugin_target.join(profile_dir);
+        let (prefix, suffix) = (std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+        for entry in std::fs::read_dir(&built).expect("the plugins' output directory") {
+            let name = entry.expect("a directory entry").file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(&format!("{prefix}snnsim_plugin_")) && name.ends_with(suffix) {
+                // A new file renamed into place: a process that has the old one mapped keeps it.
+                let tmp = bin_dir.join(format!(".{name}.tmp"));
+                std::fs::copy(built.join(&*name), &tmp).expect("copy a plugin library");
+                std::fs::rename(&tmp, bin_dir.join(&*name)).expect("put a plugin library in place");
+            }
+        }
+        exe
+    })
+}
+
+/// The built plugin library `name` (see [`exe`]).
+pub fn plugin_file(name: &str) -> PathBuf {
+    exe()
+        .parent()
+        .unwrap()
+        .join(snnsim::plugin::file_name(name))
+}
+
 /// Runs the snnsim binary with `args`; `snnsim run` without a metrics endpoint unless the arguments ask for one: a training run
 /// serves on port 8000 by default, and tests run in parallel.
 pub fn snnsim(args: &[&str]) -> Output {
@@ -31,7 +99,7 @@ pub fn snnsim(args: &[&str]) -> Output {
         && !args
             .iter()
             .any(|a| a.starts_with("--metrics-port") || *a == "--no-metrics");
-    Command::new(env!("CARGO_BIN_EXE_snnsim"))
+    Command::new(exe())
         .args(args)
         .args(quiet_metrics.then_some("--no-metrics"))
         .current_dir(root())

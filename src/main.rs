@@ -210,15 +210,15 @@ fn main() -> ExitCode {
         Command::Validate { file, json } => app::validate(&file).map(|c| {
             let est = app::estimate(&c);
             if json {
-                println!("{}", estimate_json(&file, &est));
+                snnsim::outln!("{}", estimate_json(&file, &est));
             } else {
-                println!(
+                snnsim::outln!(
                     "{}: valid ({} populations, {} projections)",
                     file.display(),
                     c.file.populations.len(),
                     c.file.projections.len()
                 );
-                println!("{}", app::estimate_line(&est));
+                snnsim::outln!("{}", app::estimate_line(&est));
             }
         }),
         Command::Bench {
@@ -236,19 +236,20 @@ fn main() -> ExitCode {
                 root: None,
             };
             app::bench(&opts, &mut |line| eprintln!("{line}")).map(|r| {
-                print!("{}", app::format_table(&r));
+                snnsim::out!("{}", app::format_table(&r));
                 if json {
-                    println!("{}", serde_json::to_string(&r).expect("report serialises"));
+                    snnsim::outln!("{}", serde_json::to_string(&r).expect("report serialises"));
                 }
             })
         }
-        Command::Inspect { path, json: true } => {
-            app::inspect_estimate(&path).map(|(_, est)| println!("{}", estimate_json(&path, &est)))
+        Command::Inspect { path, json: true } => app::inspect_estimate(&path)
+            .map(|(_, est)| snnsim::outln!("{}", estimate_json(&path, &est))),
+        Command::Inspect { path, json: false } => {
+            app::inspect_path(&path).map(|s| snnsim::out!("{s}"))
         }
-        Command::Inspect { path, json: false } => app::inspect_path(&path).map(|s| print!("{s}")),
         Command::Diff { a, b } => match app::diff_paths(&a, &b) {
             Ok(d) => {
-                print!("{}", d.report());
+                snnsim::out!("{}", d.report());
                 return if d.is_equal() {
                     ExitCode::SUCCESS
                 } else {
@@ -259,22 +260,22 @@ fn main() -> ExitCode {
         },
         Command::Plot { run_dir } => snnsim::observe::plot::plot_run(&run_dir).map(|files| {
             for f in files {
-                println!("wrote {}", f.display());
+                snnsim::outln!("wrote {}", f.display());
             }
         }),
         Command::Experiment { file, out, threads } => {
             let out = out.unwrap_or_else(|| app::default_run_dir(&file));
             app::experiment(&file, &out, threads).map(|_| {
                 let table = std::fs::read_to_string(out.join("experiment.md")).unwrap_or_default();
-                print!("{table}");
-                println!("written to {}", out.display());
+                snnsim::out!("{table}");
+                snnsim::outln!("written to {}", out.display());
             })
         }
         Command::Env {
             command: EnvCommand::Replay { env, input, json },
         } => app::replay(&env, &input).map(|steps| {
             for s in &steps {
-                println!("{}", serde_json::to_string(s).expect("step serialises"));
+                snnsim::outln!("{}", serde_json::to_string(s).expect("step serialises"));
             }
             if !json {
                 let end = steps.last().map_or("no steps", |s| {
@@ -293,19 +294,23 @@ fn main() -> ExitCode {
         Command::Plugins { json } => {
             let (list, dirs) = app::plugins();
             if json {
-                println!("{}", serde_json::to_string(&list).expect("serialises"));
+                snnsim::outln!("{}", serde_json::to_string(&list).expect("serialises"));
             } else {
                 for p in &list {
                     match &p.error {
-                        None => println!(
+                        None => snnsim::outln!(
                             "{:<16} {:<9} {:<10} abi {:<5} {}",
-                            p.name, p.kind, p.version, p.abi, p.path
+                            p.name,
+                            p.kind,
+                            p.version,
+                            p.abi,
+                            p.path
                         ),
-                        Some(e) => println!("{:<16} unusable: {e}", p.name),
+                        Some(e) => snnsim::outln!("{:<16} unusable: {e}", p.name),
                     }
                 }
                 let dirs: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
-                println!("searched: {}", dirs.join(", "));
+                snnsim::outln!("searched: {}", dirs.join(", "));
             }
             Ok(())
         }
@@ -319,9 +324,9 @@ fn main() -> ExitCode {
             let sdk = sdk.unwrap_or_else(app::default_sdk_path);
             app::new_plugin(&name, &kind, &dir, &sdk).map(|files| {
                 for f in files {
-                    println!("wrote {}", f.display());
+                    snnsim::outln!("wrote {}", f.display());
                 }
-                println!(
+                snnsim::outln!(
                     "build it with: cargo build --release --manifest-path {}\n\
                      then: SNNSIM_PLUGIN_PATH={} snnsim plugins",
                     dir.join("Cargo.toml").display(),
@@ -403,16 +408,16 @@ fn main() -> ExitCode {
             let result = result.map(|outcome| match outcome {
                 _ if quiet && !json => {}
                 Outcome::Simulation(s) if json => {
-                    println!("{}", serde_json::to_string(&s).expect("summary serialises"));
+                    snnsim::outln!("{}", serde_json::to_string(&s).expect("summary serialises"));
                 }
                 Outcome::Training(s) if json => {
-                    println!("{}", serde_json::to_string(&s).expect("summary serialises"));
+                    snnsim::outln!("{}", serde_json::to_string(&s).expect("summary serialises"));
                 }
                 Outcome::Control(s) if json => {
-                    println!("{}", serde_json::to_string(&s).expect("summary serialises"));
+                    snnsim::outln!("{}", serde_json::to_string(&s).expect("summary serialises"));
                 }
                 Outcome::Control(s) => {
-                    println!(
+                    snnsim::outln!(
                         "{}: {} episodes in {:.1} s ({:.0} episodes/s); mean return (last 100) {:.2}; episodes to solve {}",
                         s.file,
                         s.episodes,
@@ -421,10 +426,10 @@ fn main() -> ExitCode {
                         s.mean_return_last_100,
                         s.episodes_to_solve.map_or("-".to_string(), |e| e.to_string())
                     );
-                    println!("state_hash {}  run directory {}", s.state_hash, s.run_dir);
+                    snnsim::outln!("state_hash {}  run directory {}", s.state_hash, s.run_dir);
                 }
                 Outcome::Simulation(s) => {
-                    println!(
+                    snnsim::outln!(
                         "{}: {} steps ({} ms) in {:.3} s (build {:.3} s), {} synaptic events",
                         s.file,
                         s.steps,
@@ -434,15 +439,15 @@ fn main() -> ExitCode {
                         s.synaptic_events
                     );
                     for (name, p) in &s.populations {
-                        println!(
+                        snnsim::outln!(
                             "  {name:<16} size {:>8}  spikes {:>10}  {:.2} Hz",
                             p.size, p.spikes, p.mean_rate_hz
                         );
                     }
-                    println!("state_hash {}  run directory {}", s.state_hash, s.run_dir);
+                    snnsim::outln!("state_hash {}  run directory {}", s.state_hash, s.run_dir);
                 }
                 Outcome::Training(s) => {
-                    println!(
+                    snnsim::outln!(
                         "{}: {} episodes in {:.1} s ({:.0} episodes/s); food (last 500) {:.2}; hidden {} ({} growths, {} prunings)",
                         s.file,
                         s.episodes,
@@ -453,7 +458,7 @@ fn main() -> ExitCode {
                         s.growth_events,
                         s.pruning_events
                     );
-                    println!("state_hash {}  run directory {}", s.state_hash, s.run_dir);
+                    snnsim::outln!("state_hash {}  run directory {}", s.state_hash, s.run_dir);
                 }
             });
             // A run stopped by a signal exits 128 + the signal's number, as a shell reports it.

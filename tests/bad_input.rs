@@ -444,3 +444,43 @@ fn a_byte_that_is_not_utf8_is_reported_at_its_position() {
         "{stderr}"
     );
 }
+
+/// Runs the binary with its standard output a pipe whose reader is already gone.
+fn with_stdout_closed(args: &[&str]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    std::process::Command::new(crate::common::exe())
+        .args(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .current_dir(crate::common::root())
+        .output()
+        .expect("snnsim starts")
+}
+
+/// `snnsim validate --json | head -0`: the reader leaving is not an error (no panic, exit 0),
+/// and a run whose progress nobody reads still completes and writes its files.
+#[test]
+fn a_closed_standard_output_neither_panics_nor_loses_the_run() {
+    let o = with_stdout_closed(&["validate", "graphs/cuba.ron", "--json"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "exit {:?}: {stderr}", o.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = with_stdout_closed(&[
+        "run",
+        "graphs/cuba.ron",
+        "--duration-ms",
+        "200",
+        "--json",
+        "--no-metrics",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "exit {:?}: {stderr}", o.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.join("summary.json").is_file(), "the run wrote its summary");
+}

@@ -73,7 +73,7 @@ impl Printer {
     pub fn line(&self, s: &str) {
         match (self.display, &self.bar) {
             (Display::Bar, Some(b)) => b.println(s),
-            (Display::Bar, None) | (Display::Plain, _) => println!("{s}"),
+            (Display::Bar, None) | (Display::Plain, _) => crate::outln!("{s}"),
             (Display::Json, _) | (Display::Quiet, _) => {}
         }
     }
@@ -272,7 +272,7 @@ impl Observer for Watch {
                         .iter()
                         .map(|(n, r)| format!("{n} {r:.2} Hz"))
                         .collect();
-                    println!(
+                    crate::outln!(
                         "step {:>9}/{}  {:.1} ms simulated  speed factor {:.3}  {}",
                         p.step,
                         info.total,
@@ -283,7 +283,7 @@ impl Observer for Watch {
                 } else {
                     let r: serde_json::Map<String, serde_json::Value> =
                         rates.into_iter().map(|(n, r)| (n, json!(r))).collect();
-                    println!(
+                    crate::outln!(
                         "{}",
                         json!({
                             "event": "progress",
@@ -360,7 +360,7 @@ impl Observer for Watch {
                 let k = (info.progress_every as usize).min(t.metrics.len());
                 let recent = &t.metrics[t.metrics.len() - k..];
                 let rn = recent.len().max(1) as f64;
-                println!(
+                crate::outln!(
                     "{}",
                     json!({
                         "event": "progress",

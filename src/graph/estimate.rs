@@ -350,7 +350,18 @@ pub fn estimate(checked: &Checked, threads: usize) -> Estimate {
         let a = task.agent();
         let size = |name: &str| index(name).map_or(0.0, |i| sizes[i]);
         let (n_in, n_hid, n_out) = (size(&a.input), size(&a.hidden), size(&a.readout));
-        let weights = n_in * n_hid + n_hid * n_out;
+        // The trained weights are the synapses of the agent's input and readout projections
+        // (an input projection may be sparse, e.g. for DEEP R); dense if the file has none.
+        let trained = |pre: &str, post: &str, dense: f64| {
+            f.projections
+                .iter()
+                .filter(|p| p.pre == pre && p.post == post)
+                .map(|p| expected_synapses(p, size(pre) as u64, size(post) as u64))
+                .reduce(|a, b| a + b)
+                .unwrap_or(dense)
+        };
+        let weights = trained(&a.input, &a.hidden, n_in * n_hid)
+            + trained(&a.hidden, &a.readout, n_hid * n_out);
         let decisions = env_max_steps(&a.environment).unwrap_or(ASSUMED_DECISIONS);
         // Per episode in flight: rewards, and per decision the factors q and ν (hidden size
         // each), two per-action vectors and the active inputs' starts; counted twice, for the

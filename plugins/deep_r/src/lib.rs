@@ -51,7 +51,9 @@
 
 use serde::Deserialize;
 use snnsim_plugin_api::{
-    abi, export_structure, Activity, Edits, Population, ProjView, Role, StructurePolicy,
+    abi, export_structure,
+    state::{StateReader, StateWriter},
+    Activity, Edits, Population, ProjView, Role, StructurePolicy,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -258,35 +260,6 @@ impl DeepR {
 /// Magic and version of the saved state.
 const MAGIC: &[u8; 4] = b"DPR1";
 
-/// Reads the little-endian values of a saved state; every read fails on truncated bytes.
-struct Reader<'a>(&'a [u8]);
-
-impl Reader<'_> {
-    fn take(&mut self, n: usize, what: &str) -> Result<&[u8], String> {
-        if self.0.len() < n {
-            return Err(format!(
-                "saved state truncated: {what} needs {n} bytes, {} left",
-                self.0.len()
-            ));
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Ok(head)
-    }
-
-    fn u8(&mut self, what: &str) -> Result<u8, String> {
-        Ok(self.take(1, what)?[0])
-    }
-
-    fn u32(&mut self, what: &str) -> Result<u32, String> {
-        Ok(u32::from_le_bytes(self.take(4, what)?.try_into().unwrap()))
-    }
-
-    fn u64(&mut self, what: &str) -> Result<u64, String> {
-        Ok(u64::from_le_bytes(self.take(8, what)?.try_into().unwrap()))
-    }
-}
-
 impl StructurePolicy for DeepR {
     type Config = DeepRParams;
 
@@ -355,31 +328,27 @@ impl StructurePolicy for DeepR {
     /// 3 recurrent), synapses rewired (u64), the number of signs (u64) and each sign as pre
     /// (u32), post (u32), negative (u8), in (pre, post) order.
     fn save(&self) -> Result<Vec<u8>, String> {
-        let mut out = MAGIC.to_vec();
-        out.extend_from_slice(&self.since.to_le_bytes());
-        out.push(u8::from(self.rng.is_some()));
-        out.extend_from_slice(&self.rng.map_or(0, |r| r.0).to_le_bytes());
-        out.push(match self.role {
-            None => 0,
-            Some(Role::Incoming) => 1,
-            Some(Role::Outgoing) => 2,
-            Some(Role::Recurrent) => 3,
-        });
-        out.extend_from_slice(&self.rewired.to_le_bytes());
-        out.extend_from_slice(&(self.negative.len() as u64).to_le_bytes());
+        let mut out = StateWriter::new(MAGIC);
+        out.u64(self.since)
+            .u8(u8::from(self.rng.is_some()))
+            .u64(self.rng.map_or(0, |r| r.0))
+            .u8(match self.role {
+                None => 0,
+                Some(Role::Incoming) => 1,
+                Some(Role::Outgoing) => 2,
+                Some(Role::Recurrent) => 3,
+            })
+            .u64(self.rewired)
+            .u64(self.negative.len() as u64);
         for (&(i, j), &neg) in &self.negative {
-            out.extend_from_slice(&i.to_le_bytes());
-            out.extend_from_slice(&j.to_le_bytes());
-            out.push(u8::from(neg));
+            out.u32(i).u32(j).u8(u8::from(neg));
         }
-        Ok(out)
+        Ok(out.into_bytes())
     }
 
     fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let mut r = Reader(bytes);
-        if r.take(4, "the header")? != MAGIC {
-            return Err("saved state: not a `deep_r` state (bad header)".into());
-        }
+        let mut r = StateReader::new(bytes);
+        r.magic(&[MAGIC], "deep_r")?;
         let since = r.u64("the episode count")?;
         let started = r.u8("the stream flag")?;
         let state = r.u64("the stream")?;
@@ -396,13 +365,7 @@ impl StructurePolicy for DeepR {
             x => return Err(format!("saved state: role {x}")),
         };
         let rewired = r.u64("the rewiring count")?;
-        let n = r.u64("the number of signs")?;
-        if n > (r.0.len() / 9) as u64 {
-            return Err(format!(
-                "saved state: {n} signs, but {} bytes left",
-                r.0.len()
-            ));
-        }
+        let n = r.count(9, "the number of signs")?;
         let mut negative = BTreeMap::new();
         for _ in 0..n {
             let i = r.u32("a sign's pre")?;
@@ -414,10 +377,8 @@ impl StructurePolicy for DeepR {
             };
             negative.insert((i, j), neg);
         }
-        if !r.0.is_empty() {
-            return Err(format!("saved state: {} bytes too many", r.0.len()));
-        }
-        if negative.len() as u64 != n {
+        r.finish()?;
+        if negative.len() != n {
             return Err("saved state: a synapse's sign is listed twice".into());
         }
         (self.since, self.rng, self.role, self.rewired, self.negative) =

@@ -57,7 +57,9 @@
 
 use serde::Deserialize;
 use snnsim_plugin_api::{
-    abi, export_structure, Activity, Edits, Population, Remap, StructurePolicy,
+    abi, export_structure,
+    state::{StateReader, StateWriter},
+    Activity, Edits, Population, Remap, StructurePolicy,
 };
 use std::collections::VecDeque;
 
@@ -247,48 +249,6 @@ const MAGIC: &[u8; 4] = b"PLT2";
 /// The state before the learned flag (read as not learned).
 const MAGIC_V1: &[u8; 4] = b"PLT1";
 
-/// Reads the little-endian values of a saved state; every read fails on truncated bytes.
-struct Reader<'a>(&'a [u8]);
-
-impl Reader<'_> {
-    fn take(&mut self, n: usize, what: &str) -> Result<&[u8], String> {
-        if self.0.len() < n {
-            return Err(format!(
-                "saved state truncated: {what} needs {n} bytes, {} left",
-                self.0.len()
-            ));
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Ok(head)
-    }
-
-    fn u64(&mut self, what: &str) -> Result<u64, String> {
-        Ok(u64::from_le_bytes(self.take(8, what)?.try_into().unwrap()))
-    }
-
-    /// A length-prefixed array of f64.
-    fn f64s(&mut self, what: &str) -> Result<Vec<f64>, String> {
-        let n = self.u64(what)?;
-        let bytes = n
-            .checked_mul(8)
-            .and_then(|b| usize::try_from(b).ok())
-            .ok_or_else(|| format!("saved state: {what} has an impossible length {n}"))?;
-        Ok(self
-            .take(bytes, what)?
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
-            .collect())
-    }
-}
-
-fn put_f64s(out: &mut Vec<u8>, values: impl ExactSizeIterator<Item = f64>) {
-    out.extend_from_slice(&(values.len() as u64).to_le_bytes());
-    for v in values {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-}
-
 impl StructurePolicy for Plateau {
     type Config = PlateauParams;
 
@@ -434,22 +394,18 @@ impl StructurePolicy for Plateau {
     /// whether the task counts as learned (u64, 0 or 1). A `PLT1` state (no flag) loads as not
     /// learned.
     fn save(&self) -> Result<Vec<u8>, String> {
-        let mut out = MAGIC.to_vec();
-        out.extend_from_slice(&self.window_episodes.to_le_bytes());
-        put_f64s(&mut out, self.spikes.iter().copied());
-        put_f64s(&mut out, self.steps.iter().copied());
-        put_f64s(&mut out, self.curve.iter().copied());
-        out.extend_from_slice(&u64::from(self.learned).to_le_bytes());
-        Ok(out)
+        let mut out = StateWriter::new(MAGIC);
+        out.u64(self.window_episodes)
+            .f64s(self.spikes.iter().copied())
+            .f64s(self.steps.iter().copied())
+            .f64s(self.curve.iter().copied())
+            .u64(u64::from(self.learned));
+        Ok(out.into_bytes())
     }
 
     fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let mut r = Reader(bytes);
-        let header = r.take(4, "the header")?;
-        let v1 = header == MAGIC_V1;
-        if header != MAGIC && !v1 {
-            return Err("saved state: not a `plateau` state (bad header)".into());
-        }
+        let mut r = StateReader::new(bytes);
+        let v1 = r.magic(&[MAGIC, MAGIC_V1], "plateau")? == 1;
         let window_episodes = r.u64("the episode count")?;
         let spikes = r.f64s("the spikes")?;
         let steps = r.f64s("the steps")?;
@@ -459,9 +415,7 @@ impl StructurePolicy for Plateau {
             1 => true,
             x => return Err(format!("saved state: learned flag {x}, not 0 or 1")),
         };
-        if !r.0.is_empty() {
-            return Err(format!("saved state: {} bytes too many", r.0.len()));
-        }
+        r.finish()?;
         if spikes.len() != steps.len() {
             return Err(format!(
                 "saved state: {} spike counts but {} step counts",

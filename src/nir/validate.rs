@@ -190,7 +190,8 @@ fn check_node(node: &Node) -> Result<(), String> {
             }
             let g = &node.params["groups"];
             let groups = ints_of("groups", g)?;
-            if groups.len() != 1 || groups[0] < 1 || w.shape[0] % groups[0] as usize != 0 {
+            if groups.len() != 1 || groups[0] < 1 || !w.shape[0].is_multiple_of(groups[0] as usize)
+            {
                 return Err(format!(
                     "groups is {groups:?}, want one value ≥ 1 dividing out_channels {}",
                     w.shape[0]

@@ -877,3 +877,46 @@ fn a_graph_without_edges_round_trips() {
     let back = nir::from_bytes(nir::to_bytes(&g).unwrap()).unwrap();
     assert_eq!(back, g);
 }
+
+#[test]
+fn the_schedule_orders_feed_forward_edges_and_finds_the_recurrent_one() {
+    let rnn = nir::read(&fixture_path("rnn")).unwrap();
+    let s = rnn.graph.schedule();
+    assert_eq!(
+        s.recurrent,
+        vec![("1.w_rec".to_string(), "1.lif".to_string())],
+        "nirtorch feeds 1.lif with 1.w_rec's previous output"
+    );
+    assert_eq!(s.order.len(), rnn.graph.nodes.len());
+    let pos = |n: &str| s.order.iter().position(|x| x == n).unwrap();
+    for (a, b) in &rnn.graph.edges {
+        if !s.recurrent.contains(&(a.clone(), b.clone())) {
+            assert!(pos(a) < pos(b), "{a} -> {b} in {:?}", s.order);
+        }
+    }
+    assert_eq!(s.order.first().map(String::as_str), Some("input"));
+    assert_eq!(
+        rnn.graph
+            .inputs_of("1.lif")
+            .collect::<std::collections::BTreeSet<_>>(),
+        ["0", "1.w_rec"].into_iter().collect()
+    );
+    for name in ["ff", "conv", "v0"] {
+        let g = nir::read(&fixture_path(name)).unwrap().graph;
+        let s = g.schedule();
+        assert!(s.recurrent.is_empty(), "{name}: {:?}", s.recurrent);
+        assert_eq!(s.order.len(), g.nodes.len(), "{name}");
+        for (a, b) in &g.edges {
+            let p = |n: &str| s.order.iter().position(|x| x == n).unwrap();
+            assert!(p(a) < p(b), "{name}: {a} -> {b} in {:?}", s.order);
+        }
+    }
+    // A nested graph counts as one node of its parent.
+    let (_, dense) = every_kind().remove(0);
+    let s = dense.graph.schedule();
+    assert_eq!(
+        s.recurrent,
+        vec![("w_rec".to_string(), "cubalif".to_string())]
+    );
+    assert_eq!(s.order.last().map(String::as_str), Some("output"));
+}

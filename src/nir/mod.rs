@@ -65,6 +65,105 @@ pub struct Graph {
     pub edges: Vec<(String, String)>,
 }
 
+/// An evaluation order of a graph's nodes (see [`Graph::schedule`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    /// Every node once, each after the sources of its feed-forward edges.
+    pub order: Vec<String>,
+    /// The edges that close a cycle: they carry the source's output of the previous step.
+    pub recurrent: Vec<(String, String)>,
+}
+
+impl Graph {
+    /// The sources of the edges into `node`, in edge order (their values are summed).
+    pub fn inputs_of<'a>(&'a self, node: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.edges
+            .iter()
+            .filter(move |(_, b)| b == node)
+            .map(|(a, _)| a.as_str())
+    }
+
+    /// An evaluation order for one step, and the edges that close cycles.
+    ///
+    /// A depth-first walk from the `Input` nodes (then from any node not reached), in name
+    /// order, following each node's edges in target-name order: an edge into a node still on
+    /// the walk's path closes a cycle and is recurrent; the others form a DAG, and the order
+    /// is its reverse postorder, so every node comes after the sources of its feed-forward
+    /// edges. For snnTorch's recurrent export (`1.lif` ⇄ `1.w_rec`, entered at `1.lif`) the
+    /// recurrent edge is `1.w_rec → 1.lif`, as nirtorch runs it. Edge endpoints that name a
+    /// node inside a nested graph (`sub.node`) count as the nested graph's node `sub`.
+    pub fn schedule(&self) -> Schedule {
+        let top = |end: &str| -> String {
+            if self.nodes.contains_key(end) {
+                end.to_string()
+            } else {
+                end.split('.').next().unwrap_or(end).to_string()
+            }
+        };
+        let mut succ: BTreeMap<String, Vec<(String, usize)>> = BTreeMap::new();
+        for (i, (a, b)) in self.edges.iter().enumerate() {
+            succ.entry(top(a)).or_default().push((top(b), i));
+        }
+        for v in succ.values_mut() {
+            v.sort();
+        }
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            New,
+            OnPath,
+            Done,
+        }
+        let mut mark: BTreeMap<&str, Mark> =
+            self.nodes.keys().map(|k| (k.as_str(), Mark::New)).collect();
+        let mut post = Vec::with_capacity(self.nodes.len());
+        let mut recurrent_idx = Vec::new();
+        let starts: Vec<&String> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| n.kind == Kind::Input)
+            .map(|(k, _)| k)
+            .chain(self.nodes.keys())
+            .collect();
+        let empty = Vec::new();
+        for start in starts {
+            if mark[start.as_str()] != Mark::New {
+                continue;
+            }
+            // Iterative DFS: (node, index of the next successor to visit).
+            let mut stack: Vec<(&str, usize)> = vec![(start.as_str(), 0)];
+            mark.insert(start.as_str(), Mark::OnPath);
+            while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+                let out = succ.get(node).unwrap_or(&empty);
+                if let Some((target, edge)) = out.get(*next) {
+                    *next += 1;
+                    match mark.get(target.as_str()).copied() {
+                        Some(Mark::New) => {
+                            let key = self.nodes.get_key_value(target).unwrap().0.as_str();
+                            mark.insert(key, Mark::OnPath);
+                            stack.push((key, 0));
+                        }
+                        Some(Mark::OnPath) => recurrent_idx.push(*edge),
+                        _ => {}
+                    }
+                } else {
+                    mark.insert(node, Mark::Done);
+                    post.push(node.to_string());
+                    stack.pop();
+                }
+            }
+        }
+        post.reverse();
+        recurrent_idx.sort_unstable();
+        Schedule {
+            order: post,
+            recurrent: recurrent_idx
+                .into_iter()
+                .map(|i| self.edges[i].clone())
+                .collect(),
+        }
+    }
+}
+
 /// One node: its kind, its parameters and, for a nested `NIRGraph`, its graph.
 #[derive(Debug, Clone)]
 pub struct Node {

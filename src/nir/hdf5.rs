@@ -33,7 +33,7 @@ pub(super) fn from_bytes(bytes: Vec<u8>) -> Result<Nir, String> {
         .ok_or("'version' is not a string")?
         .to_string();
     let top = root.group("node").map_err(|e| format!("/node: {e}"))?;
-    let node = read_node(&top, "")?;
+    let node = read_node(&top, "", 0)?;
     let Node {
         kind,
         graph,
@@ -61,8 +61,14 @@ fn label(name: &str) -> String {
     }
 }
 
-fn read_node(group: &Group, name: &str) -> Result<Node, String> {
+/// Nested graphs deeper than this are refused (a file can link a group into itself).
+const MAX_DEPTH: usize = 64;
+
+fn read_node(group: &Group, name: &str, depth: usize) -> Result<Node, String> {
     let here = label(name);
+    if depth > MAX_DEPTH {
+        return Err(format!("{here}: graphs nested more than {MAX_DEPTH} deep"));
+    }
     let datasets = group.datasets().map_err(|e| format!("{here}: {e}"))?;
     let groups = group.groups().map_err(|e| format!("{here}: {e}"))?;
     if !datasets.iter().any(|d| d == "type") {
@@ -123,7 +129,7 @@ fn read_node(group: &Group, name: &str) -> Result<Node, String> {
                 } else {
                     format!("{name}.{child}")
                 };
-                nodes.insert(child, read_node(&g, &qualified)?);
+                nodes.insert(child, read_node(&g, &qualified, depth + 1)?);
             }
         }
         let edges = if datasets.iter().any(|d| d == "edges") {

@@ -23,6 +23,7 @@ pub mod graph;
 pub mod io;
 pub mod models;
 pub mod monitor;
+pub mod nir;
 pub mod observe;
 pub mod plugin;
 pub mod real;

@@ -11,6 +11,7 @@ mod common;
 mod determinism;
 mod engine;
 mod network_stats;
+mod nir;
 
 /// Modules of the default (f64) build only.
 macro_rules! f64_only {

@@ -74,6 +74,27 @@ gen_and_compare gen_brian2_single.py brian2_single_neuron.json
 gen_and_compare gen_snntorch.py snntorch_reference.json
 gen_and_compare gen_snntorch_deep.py snntorch_deep.json
 gen_and_compare gen_nest_iaf_psc_alpha.py nest_iaf_psc_alpha.json
+
+# The NIR fixtures: a directory of .nir, .npy and one .json; the generator makes them byte
+# for byte, so every file but the JSON is compared with cmp.
+echo
+echo "== gen_snntorch_nir.py -> $OUT/nir"
+if "$PY" "$HERE/gen_snntorch_nir.py" "$OUT/nir"; then
+    for f in "$OUT"/nir/*; do
+        name="nir/$(basename "$f")"
+        if [ ! -f "$REF/$name" ]; then
+            RESULTS+=("$name: generated (no committed file to compare with)")
+        elif case "$f" in *.json) "$PY" "$HERE/compare.py" "$f" "$REF/$name" ;; *) cmp -s "$f" "$REF/$name" ;; esac; then
+            RESULTS+=("$name: OK")
+        else
+            RESULTS+=("$name: DIFFERS")
+            STATUS=1
+        fi
+    done
+else
+    RESULTS+=("nir/: generator FAILED")
+    STATUS=1
+fi
 if [ "$STRUCTURAL" = 1 ]; then
     gen_and_compare gen_nest_structural.py nest_structural_plasticity.json
 fi

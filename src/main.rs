@@ -25,7 +25,8 @@ enum Command {
     /// Check a graph file; exit 0 if valid, 2 with FILE:LINE:COL and the field if not. Prints
     /// the resource estimate (neurons, expected synapses, steps, memory).
     Validate {
-        /// The graph file (RON).
+        /// The graph file (RON), or a NIR file (`.nir`: read and checked, errors naming the
+        /// node and parameter).
         file: PathBuf,
         /// Print the estimate as one JSON object (`neurons`, `synapses_expected`,
         /// `memory_bytes_estimate`, `steps`, `parts`, ...).
@@ -125,7 +126,8 @@ enum Command {
     /// or a checkpoint file, and its canonical structure summary when the network fits in
     /// memory.
     Inspect {
-        /// A graph file, run directory or checkpoint.
+        /// A graph file, run directory, checkpoint, or NIR file (`.nir`: its nodes, parameter
+        /// shapes and edges).
         path: PathBuf,
         /// Print the estimate as one JSON object instead (as `validate --json`).
         #[arg(long)]
@@ -207,6 +209,15 @@ fn estimate_json(file: &std::path::Path, est: &snnsim::graph::estimate::Estimate
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Validate { file, json } if app::is_nir(&file) => {
+            app::validate_nir(&file).map(|nir| {
+                if json {
+                    snnsim::outln!("{}", app::nir_json(&file, &nir));
+                } else {
+                    snnsim::outln!("{}", app::nir_line(&file, &nir));
+                }
+            })
+        }
         Command::Validate { file, json } => app::validate(&file).map(|c| {
             let est = app::estimate(&c);
             if json {
@@ -241,6 +252,13 @@ fn main() -> ExitCode {
                     snnsim::outln!("{}", serde_json::to_string(&r).expect("report serialises"));
                 }
             })
+        }
+        Command::Inspect { path, json } if app::is_nir(&path) => {
+            if json {
+                app::validate_nir(&path).map(|nir| snnsim::outln!("{}", app::nir_json(&path, &nir)))
+            } else {
+                app::inspect_nir(&path).map(|s| snnsim::out!("{s}"))
+            }
         }
         Command::Inspect { path, json: true } => app::inspect_estimate(&path)
             .map(|(_, est)| snnsim::outln!("{}", estimate_json(&path, &est))),

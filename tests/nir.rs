@@ -920,3 +920,54 @@ fn the_schedule_orders_feed_forward_edges_and_finds_the_recurrent_one() {
     );
     assert_eq!(s.order.last().map(String::as_str), Some("output"));
 }
+
+/// `snnsim validate` and `snnsim inspect` read NIR files: a fixture is valid with its counts
+/// (JSON too) and inspect lists its nodes and the edge that closes the recurrent cycle; a
+/// malformed file exits 2 naming the file, the node and the parameters.
+#[test]
+fn validate_and_inspect_accept_nir_files() {
+    let rnn = fixture_path("rnn");
+    let o = crate::common::snnsim(&["validate", rnn.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let g = nir::read(&rnn).unwrap().graph;
+    assert_eq!(v["format"], "nir");
+    assert_eq!(v["version"], "1.0.8");
+    assert_eq!(v["nodes"], g.nodes.len());
+    assert_eq!(v["edges"], g.edges.len());
+
+    let o = crate::common::snnsim(&["inspect", rnn.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    for (name, node) in &g.nodes {
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().starts_with(name.as_str()) && l.contains(node.kind.name())),
+            "{name} is listed: {text}"
+        );
+    }
+    let recurrent = g.schedule().recurrent;
+    assert!(!recurrent.is_empty());
+    for (a, b) in recurrent {
+        assert!(
+            text.contains(&format!("{a} -> {b}  (previous step)")),
+            "{text}"
+        );
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.nir");
+    raw_file(&bad, &lif_items(&[1e-3; 4], &[1.0; 3]));
+    for cmd in ["validate", "inspect"] {
+        let o = crate::common::snnsim(&[cmd, bad.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{cmd}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(&format!(
+                "{}: node 'lif1': tau has shape (4,), v_threshold (3,)",
+                bad.display()
+            )),
+            "{cmd}: {err}"
+        );
+    }
+}

@@ -5,6 +5,7 @@ mod bench;
 mod control;
 mod experiment;
 mod inspect;
+mod nir_file;
 mod plugins;
 mod replay;
 mod resources;
@@ -22,6 +23,7 @@ pub use experiment::{experiment, RunMeasures};
 pub use inspect::{
     describe_network, diff_paths, estimate_line, inspect, inspect_estimate, inspect_path,
 };
+pub use nir_file::{inspect_nir, is_nir, nir_json, nir_line, validate_nir};
 pub use plugins::{default_sdk_path, new_plugin, plugins};
 pub use replay::{env_plugin_name, replay, ReplayStep};
 pub use resources::{available_memory, check_memory, parse_bytes, Available};

@@ -167,11 +167,20 @@ impl Net {
             let spk = &tp[hid].spk[t * h..(t + 1) * h];
             match storage {
                 Storage::Dense => {
-                    for (j, &s) in spk.iter().enumerate() {
-                        if s != 0.0 {
-                            let row = &w2[j * o..(j + 1) * o];
-                            for (c, w) in cur.iter_mut().zip(row) {
-                                *c += s * w;
+                    // Spikes are rare: blocks of 8 neurons are skipped with one test (an OR
+                    // of their bits, which vectorises); a block with a spike adds its rows in
+                    // order, as `forward` does.
+                    for (k, block) in spk.chunks(8).enumerate() {
+                        if block.iter().fold(0u64, |acc, s| acc | s.to_bits()) == 0 {
+                            continue;
+                        }
+                        for (i, &s) in block.iter().enumerate() {
+                            if s != 0.0 {
+                                let j = 8 * k + i;
+                                let row = &w2[j * o..(j + 1) * o];
+                                for (c, w) in cur.iter_mut().zip(row) {
+                                    *c += s * w;
+                                }
                             }
                         }
                     }
@@ -227,13 +236,74 @@ fn policy_factors_with<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
     tr.factors = back;
 }
 
-/// One step back of the factors over the hidden neurons (see the module documentation):
-/// every slice cut to the same length and no branch in the body (for the fast sigmoid and
-/// atan surrogates), so the compiler vectorises it; each neuron's arithmetic in the model's
-/// order.
-#[inline(always)]
+/// One step back of the factors over the hidden neurons (see the module documentation),
+/// compiled for the widest vectors the CPU has (AVX-512F, AVX2, else SSE2), chosen here per
+/// call; no FMA, so every width computes the same bits.
+#[inline]
 #[allow(clippy::type_complexity)]
 fn factor_rows<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
+    consts: (N, f64, G, f64),
+    rows: (&[f64], &[f64], &[f64]),
+    out: (&mut [f64], &mut [f64]),
+    adj: (&mut [f64], &mut [f64], &mut [f64], &mut [f64]),
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F, the only feature the function enables.
+        return unsafe { factor_rows_avx512::<N, R, G>(consts, rows, out, adj) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, the only feature the function enables.
+        return unsafe { factor_rows_avx2::<N, R, G>(consts, rows, out, adj) };
+    }
+    factor_rows_sse2::<N, R, G>(consts, rows, out, adj)
+}
+
+/// [`factor_rows_body`] for AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::type_complexity)]
+unsafe fn factor_rows_avx512<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
+    consts: (N, f64, G, f64),
+    rows: (&[f64], &[f64], &[f64]),
+    out: (&mut [f64], &mut [f64]),
+    adj: (&mut [f64], &mut [f64], &mut [f64], &mut [f64]),
+) {
+    factor_rows_body::<N, R, G>(consts, rows, out, adj)
+}
+
+/// [`factor_rows_body`] for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::type_complexity)]
+unsafe fn factor_rows_avx2<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
+    consts: (N, f64, G, f64),
+    rows: (&[f64], &[f64], &[f64]),
+    out: (&mut [f64], &mut [f64]),
+    adj: (&mut [f64], &mut [f64], &mut [f64], &mut [f64]),
+) {
+    factor_rows_body::<N, R, G>(consts, rows, out, adj)
+}
+
+/// [`factor_rows_body`] for the build's baseline.
+#[inline(never)]
+#[allow(clippy::type_complexity)]
+fn factor_rows_sse2<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
+    consts: (N, f64, G, f64),
+    rows: (&[f64], &[f64], &[f64]),
+    out: (&mut [f64], &mut [f64]),
+    adj: (&mut [f64], &mut [f64], &mut [f64], &mut [f64]),
+) {
+    factor_rows_body::<N, R, G>(consts, rows, out, adj)
+}
+
+/// The loop of [`factor_rows`]: every slice cut to the same length and no branch in the body
+/// (for the fast sigmoid and atan surrogates), so the compiler vectorises it; each neuron's
+/// arithmetic in the model's order.
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+fn factor_rows_body<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
     (neuron, theta, surrogate, kappa): (N, f64, G, f64),
     (spk, mem, reset): (&[f64], &[f64], &[f64]),
     (q, nu): (&mut [f64], &mut [f64]),

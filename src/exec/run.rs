@@ -485,12 +485,73 @@ pub(super) fn step_pop<N: SnnTorchStep<f64>, R: ResetKind>(
 }
 
 /// One step of `x.len()` neurons: the state (`now`, `a`, `b`) advanced from the input `x`,
-/// the step's membrane, reset and spike written to `mem`, `reset` and `spk`. Every slice is
-/// cut to the same length first and the loop body has no branch (the Heaviside steps are
-/// selects), so the compiler vectorises it; each neuron's arithmetic is the model's step,
-/// in its order.
-#[inline(always)]
+/// the step's membrane, reset and spike written to `mem`, `reset` and `spk`. The loop is
+/// compiled for the widest vectors the CPU has (AVX-512F, AVX2, else SSE2), chosen here per
+/// call; no FMA, so every width computes the same bits.
+#[inline]
 fn step_rows<N: SnnTorchStep<f64>, R: ResetKind>(
+    neuron: N,
+    theta: f64,
+    x: &[f64],
+    state: (&mut [f64], &mut [f64], &mut [f64]),
+    out: (&mut [f64], &mut [f64], &mut [f64]),
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F, the only feature the function enables.
+        return unsafe { step_rows_avx512::<N, R>(neuron, theta, x, state, out) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, the only feature the function enables.
+        return unsafe { step_rows_avx2::<N, R>(neuron, theta, x, state, out) };
+    }
+    step_rows_sse2::<N, R>(neuron, theta, x, state, out)
+}
+
+/// [`step_rows_body`] for AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn step_rows_avx512<N: SnnTorchStep<f64>, R: ResetKind>(
+    neuron: N,
+    theta: f64,
+    x: &[f64],
+    state: (&mut [f64], &mut [f64], &mut [f64]),
+    out: (&mut [f64], &mut [f64], &mut [f64]),
+) {
+    step_rows_body::<N, R>(neuron, theta, x, state, out)
+}
+
+/// [`step_rows_body`] for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn step_rows_avx2<N: SnnTorchStep<f64>, R: ResetKind>(
+    neuron: N,
+    theta: f64,
+    x: &[f64],
+    state: (&mut [f64], &mut [f64], &mut [f64]),
+    out: (&mut [f64], &mut [f64], &mut [f64]),
+) {
+    step_rows_body::<N, R>(neuron, theta, x, state, out)
+}
+
+/// [`step_rows_body`] for the build's baseline.
+#[inline(never)]
+fn step_rows_sse2<N: SnnTorchStep<f64>, R: ResetKind>(
+    neuron: N,
+    theta: f64,
+    x: &[f64],
+    state: (&mut [f64], &mut [f64], &mut [f64]),
+    out: (&mut [f64], &mut [f64], &mut [f64]),
+) {
+    step_rows_body::<N, R>(neuron, theta, x, state, out)
+}
+
+/// The loop of [`step_rows`]: every slice is cut to the same length first and the body has
+/// no branch (the Heaviside steps are selects), so the compiler vectorises it; each neuron's
+/// arithmetic is the model's step, in its order.
+#[inline(always)]
+fn step_rows_body<N: SnnTorchStep<f64>, R: ResetKind>(
     neuron: N,
     theta: f64,
     x: &[f64],

@@ -92,7 +92,12 @@ import platform
 import sys
 import time
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError as e:
+    # `snnsim bench` reports exit status 3 with an error line as "not installed".
+    print(json.dumps({"error": f"numpy is not importable by {sys.executable}: {e}"}))
+    sys.exit(3)
 
 # Grid world rules (SPEC §1.1).
 STEP_REWARD = -0.01
@@ -213,9 +218,14 @@ ARGS = parse_args()
 os.environ.setdefault("OMP_NUM_THREADS", str(ARGS.threads))
 os.environ.setdefault("MKL_NUM_THREADS", str(ARGS.threads))
 
-import torch  # noqa: E402  (after the thread variables)
-import snntorch as snn  # noqa: E402
-from snntorch import surrogate  # noqa: E402
+try:
+    import torch  # noqa: E402  (after the thread variables)
+    import snntorch as snn  # noqa: E402
+    from snntorch import surrogate  # noqa: E402
+except ImportError as e:
+    # `snnsim bench` reports exit status 3 with an error line as "not installed".
+    print(json.dumps({"error": f"torch and snntorch are not importable by {sys.executable}: {e}"}))
+    sys.exit(3)
 
 torch.set_num_threads(ARGS.threads)
 try:

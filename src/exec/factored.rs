@@ -13,6 +13,11 @@
 //! (two vectors of the hidden size) instead of its whole trace, and its gradient can be formed
 //! later for any dz (for REINFORCE: once the advantage is known). [`Net::backward`] computes
 //! the same numbers unfactored (tested).
+//!
+//! The forward pass of such a decision has its own fused form here too
+//! ([`Net::forward_shallow`], the same bits as [`Net::forward`], tested): a decision is the
+//! unit of work of training, thousands per second, so its loops are written to vectorise and
+//! are compiled per CPU vector width, and nothing in it allocates or clears what it overwrites.
 
 use super::neuron::{with_neuron, with_surrogate, SurrogateGrad};
 use super::run::{add_rows, step_pop};

@@ -103,10 +103,11 @@ enum Command {
         run_dir: PathBuf,
     },
     /// Time the benchmark networks (graphs/) in fresh processes and, with --peers, the same
-    /// networks on Brian2 and NEST (benches/peers/, Python from $SNNSIM_PEER_PYTHON);
-    /// docs/performance.md.
+    /// networks on Brian2 and NEST (benches/peers/, Python from $SNNSIM_PEER_PYTHON) and the
+    /// training rows on PyTorch (Python from $SNNSIM_TORCH_PYTHON); docs/performance.md.
     Bench {
-        /// Networks, comma-separated: cuba, coba, cuba-40k, cuba-400k.
+        /// Networks, comma-separated: cuba, coba, cuba-40k, cuba-400k, and the training rows
+        /// foraging-absolute-fixed64, foraging-absolute-fixed512.
         #[arg(long, value_delimiter = ',', default_values_t = app::DEFAULT_NETWORKS.map(String::from))]
         networks: Vec<String>,
         /// Also run Brian2 (cpp_standalone) and NEST where installed.

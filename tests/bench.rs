@@ -87,3 +87,53 @@ fn bench_refuses_an_unknown_network_as_bad_input() {
         "{stderr}"
     );
 }
+
+/// The training rows: decisions per second of a real training run, the same state on every
+/// repetition, and the PyTorch implementation reported as not installed when its Python cannot
+/// run it.
+#[test]
+fn bench_training_rows_report_decisions_per_second_and_a_missing_torch() {
+    let o = Command::new(env!("CARGO_BIN_EXE_snnsim"))
+        .args([
+            "bench",
+            "--networks",
+            "foraging-absolute-fixed64",
+            "--reps",
+            "2",
+            "--peers",
+            "--json",
+        ])
+        .current_dir(root())
+        .env("SNNSIM_PEER_PYTHON", "/nonexistent/python")
+        .env("SNNSIM_TORCH_PYTHON", "/nonexistent/python")
+        .output()
+        .expect("snnsim starts");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "bench failed: {}\n{stdout}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout.contains("foraging-absolute-fixed64"), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().expect("output")).expect("JSON last line");
+    assert_eq!(report["rows"].as_array().map(Vec::len), Some(0));
+    let rows = report["training"].as_array().expect("training rows");
+    assert_eq!(rows.len(), 1, "{report}");
+    let row = &rows[0];
+    assert_eq!(row["network"], "foraging-absolute-fixed64");
+    assert_eq!(row["episodes"], 2000);
+    assert_eq!(row["same_hash"], true);
+    let runs = row["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 2);
+    for r in runs {
+        // At most 100 decisions per episode, at least one.
+        let (d, e) = (
+            r["decisions_per_s"].as_f64().unwrap(),
+            r["episodes_per_s"].as_f64().unwrap(),
+        );
+        assert!(d > 0.0 && d >= e && d <= 100.0 * e * 1.000001, "{r}");
+    }
+    assert_eq!(row["torch"]["status"], "not installed", "{row}");
+    assert!(row["ratio"].is_null());
+}

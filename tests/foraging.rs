@@ -386,6 +386,32 @@ fn foraging_variants_differ_only_where_they_say() {
     }
 }
 
+/// The training benchmark's graphs are graphs/foraging-absolute.ron without growth or pruning,
+/// with 64 or 512 hidden neurons and 2 000 episodes (the peer script's network and task).
+#[test]
+fn foraging_absolute_fixed_variants_differ_only_where_they_say() {
+    let parse = |f: &str| {
+        Source::read(&root().join("graphs").join(f))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let base = parse("foraging-absolute.ron");
+    for (file, hidden) in [
+        ("foraging-absolute-fixed64.ron", 64),
+        ("foraging-absolute-fixed512.ron", 512),
+    ] {
+        let v = parse(file);
+        let mut b = base.clone();
+        b.populations[1].size = hidden;
+        if let Some(snnsim::file::TaskSpec::Agent(a)) = &mut b.task {
+            a.structure = None;
+            a.episodes = 2000;
+        }
+        assert_eq!(v, b, "{file} differs from foraging-absolute.ron elsewhere");
+    }
+}
+
 /// `snnsim run graphs/foraging.ron` writes the documented run directory, and the same seed
 /// gives the same result on 1 and 2 threads.
 #[test]

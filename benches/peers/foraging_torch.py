@@ -54,9 +54,11 @@ Run (one JSON line on stdout with --json; progress on stderr with --progress N):
     /work/torch-venv/bin/python benches/peers/foraging_torch.py --selftest
 
 The JSON has episodes, wall_s (the training loop only: no imports, no set-up, like snnsim's
-sim_wall_s), episodes_per_s, mean_food_last_500 (over all episodes when fewer), the final
-hidden size, growth and pruning events, dtype, neurons (snntorch or plain), threads
-(torch.get_num_threads()), the torch, snntorch and numpy versions and the load average.
+sim_wall_s), episodes_per_s, decisions (environment steps of all episodes) and
+decisions_per_s (the measure `snnsim bench` compares: episodes end early once all food is
+eaten), mean_food_last_500 (over all episodes when fewer), the final hidden size, growth and
+pruning events, dtype, neurons (snntorch or plain), threads (torch.get_num_threads()), the
+torch, snntorch and numpy versions and the load average.
 
 How it differs from snnsim (src/agent/train.rs, plugins/reinforce, plugins/gridworld):
 
@@ -90,7 +92,12 @@ import platform
 import sys
 import time
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError as e:
+    # `snnsim bench` reports exit status 3 with an error line as "not installed".
+    print(json.dumps({"error": f"numpy is not importable by {sys.executable}: {e}"}))
+    sys.exit(3)
 
 # Grid world rules (SPEC §1.1).
 STEP_REWARD = -0.01
@@ -211,9 +218,14 @@ ARGS = parse_args()
 os.environ.setdefault("OMP_NUM_THREADS", str(ARGS.threads))
 os.environ.setdefault("MKL_NUM_THREADS", str(ARGS.threads))
 
-import torch  # noqa: E402  (after the thread variables)
-import snntorch as snn  # noqa: E402
-from snntorch import surrogate  # noqa: E402
+try:
+    import torch  # noqa: E402  (after the thread variables)
+    import snntorch as snn  # noqa: E402
+    from snntorch import surrogate  # noqa: E402
+except ImportError as e:
+    # `snnsim bench` reports exit status 3 with an error line as "not installed".
+    print(json.dumps({"error": f"torch and snntorch are not importable by {sys.executable}: {e}"}))
+    sys.exit(3)
 
 torch.set_num_threads(ARGS.threads)
 try:
@@ -375,6 +387,7 @@ def train(args):
     np_dtype = np.float32 if args.dtype == "float32" else np.float64
     baseline = 0.0
     food, edits, rate_sum = [], [], 0.0
+    decisions = 0
     grow_stats, prune_stats = Stats(pol.hidden), Stats(pol.hidden)
     next_progress = args.progress
     t0 = time.perf_counter()
@@ -415,6 +428,7 @@ def train(args):
                             torch.from_numpy(adv.astype(np_dtype)), b)
         food.extend(envs.eaten[:b].tolist())
         done += b
+        decisions += len(rew)
         sim_steps = len(rew) * args.decision_steps
         spikes = spikes.double().numpy()
         rate_sum += spikes.sum() / pol.hidden / sim_steps * b
@@ -431,7 +445,7 @@ def train(args):
                   f"{done / (time.perf_counter() - t0):.1f} episodes/s", file=sys.stderr,
                   flush=True)
     wall = time.perf_counter() - t0
-    return pol, food, edits, wall, rate_sum / max(done, 1)
+    return pol, food, edits, wall, rate_sum / max(done, 1), decisions
 
 
 def structural_policy(pol, grow_stats, prune_stats, edits, done):
@@ -544,13 +558,15 @@ def main(args):
     if args.selftest:
         print(json.dumps({**selftest(args), **versions}))
         return
-    pol, food, edits, wall, rate = train(args)
+    pol, food, edits, wall, rate, decisions = train(args)
     last = food[-500:]
     summary = {
         "tool": "pytorch+snntorch",
         "episodes": len(food),
         "wall_s": round(wall, 4),
         "episodes_per_s": round(len(food) / wall, 2),
+        "decisions": decisions,
+        "decisions_per_s": round(decisions / wall, 1),
         "mean_food_last_500": round(float(np.mean(last)), 4),
         "mean_food_all": round(float(np.mean(food)), 4),
         "hidden": args.hidden,

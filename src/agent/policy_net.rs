@@ -7,7 +7,7 @@
 //! driver's host side all decide through it.
 
 use crate::error::{Error, Result};
-use crate::exec::{self, Neuron, Params, Seq, Shallow, Surrogate, Trace};
+use crate::exec::{self, Neuron, Params, Shallow, Surrogate, Trace};
 use crate::graph::{Network, PopId, ProjId};
 
 /// The policy network's plan and sizes.
@@ -88,7 +88,7 @@ impl PolicyNet {
         tr: &mut Trace,
         z: &mut [f64],
     ) {
-        self.exec.forward(p, steps, &[Seq::Constant(inputs)], tr);
+        self.exec.forward_shallow(self.shape, p, steps, inputs, tr);
         let o = self.out;
         z.iter_mut().for_each(|x| *x = 0.0);
         let mem = &tr.pops[self.shape.readout].mem;

@@ -1011,7 +1011,7 @@ impl<'e> Episode<'e> {
         (&mut self.buf.q[base..], &mut self.buf.nu[base..])
     }
 
-    /// Ends the decision whose logits are `z`, whose hidden neurons spiked `counts` times
+    /// Ends the decision whose logits are `z`, whose hidden neuron j spiked `counts(j)` times
     /// (`spiked(t, j)`: whether neuron j spiked at step t, read only when recording): samples
     /// the action from π = softmax(z) with the episode's stream, keeps ∂log π(a)/∂z and
     /// ∂H/∂z, and steps the environment.
@@ -1020,7 +1020,7 @@ impl<'e> Episode<'e> {
         layers: &PolicyNet,
         steps: usize,
         z: &[f64],
-        counts: &[u32],
+        counts: impl Fn(usize) -> f64,
         spiked: impl Fn(usize, usize) -> bool,
     ) -> Result<()> {
         let (h, o) = (layers.hidden, layers.out);
@@ -1032,11 +1032,14 @@ impl<'e> Episode<'e> {
         buf.dz_ent.resize(d + o, 0.0);
         let (dlogp, dent) = (&mut buf.dz_logp[d..], &mut buf.dz_ent[d..]);
         let a = sample_categorical(z, &mut self.rng, &mut self.pi, dlogp, dent);
-        let mut hidden_spikes = 0u64;
-        for j in 0..h {
-            buf.spikes_per_neuron[j] += f64::from(counts[j]);
-            hidden_spikes += u64::from(counts[j]);
+        // Whole counts: their sums in f64 are exact.
+        let mut hidden_spikes = 0.0;
+        for (j, s) in buf.spikes_per_neuron[..h].iter_mut().enumerate() {
+            let c = counts(j);
+            *s += c;
+            hidden_spikes += c;
         }
+        let hidden_spikes = hidden_spikes as u64;
         if self.record {
             for t in 0..steps {
                 for j in 0..h {
@@ -1099,19 +1102,26 @@ fn run_episode(
     debug_assert_eq!(spec.encoder.input_len(ep.obs.len()), Some(p.n_in));
     let mut s = Scratch::default();
     let mut z = vec![0.0; o];
-    let mut counts = vec![0u32; h];
+    let mut counts = vec![0.0; h];
     while !ep.done {
         decide(spec, layers, &p.params, ep.observe(spec), &mut s, &mut z);
         let (q, nu) = ep.factors(h);
         layers.factors(&mut s.trace, q, nu);
         let spk = layers.hidden_spikes(&s.trace);
-        counts.iter_mut().for_each(|n| *n = 0);
-        for t in 0..steps {
-            for j in 0..h {
-                counts[j] += u32::from(spk[t * h + j] != 0.0);
+        // Spikes are 0 or 1: their sum over the steps is the count (vectorised).
+        counts.iter_mut().for_each(|n| *n = 0.0);
+        for row in spk.chunks_exact(h) {
+            for (c, &s) in counts.iter_mut().zip(row) {
+                *c += s;
             }
         }
-        ep.act(layers, steps, &z, &counts, |t, j| spk[t * h + j] != 0.0)?;
+        ep.act(
+            layers,
+            steps,
+            &z,
+            |j| counts[j],
+            |t, j| spk[t * h + j] != 0.0,
+        )?;
     }
     Ok(ep.buf)
 }

@@ -8,6 +8,14 @@
 //! the repository, else `python3`). A peer that is not installed is reported as such, not as a
 //! failure. Figures are medians over the repetitions; ratios are peer time / snnsim time
 //! (how many times faster snnsim is) and snnsim memory / peer memory.
+//!
+//! The training rows (`foraging-absolute-fixed64`, `-fixed512`) train the foraging agent for
+//! the file's 2 000 episodes and compare decisions per second (`decisions_per_s` of the
+//! training summary: episodes end early once all food is eaten, so episodes per second is not
+//! the measure) with `benches/peers/foraging_torch.py --neurons plain`, the same network and
+//! task in plain PyTorch, run with `$SNNSIM_TORCH_PYTHON` (else `../torch-venv` beside the
+//! repository, else the peer Python). The two alternate repetition by repetition, so that both
+//! see the same load.
 
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -63,8 +71,44 @@ pub const NETWORKS: [BenchNetwork; 4] = [
     },
 ];
 
+/// A training benchmark: a graph file with an agent task, and the hidden size the peer
+/// script is given.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainNetwork {
+    /// Name on the command line.
+    pub name: &'static str,
+    /// Graph file, relative to the repository root.
+    pub file: &'static str,
+    /// Hidden neurons (the peer's `--hidden`).
+    pub hidden: usize,
+    /// Episodes (the file's; the peer's `--episodes`).
+    pub episodes: u64,
+}
+
+/// The training benchmarks, in table order.
+pub const TRAINING: [TrainNetwork; 2] = [
+    TrainNetwork {
+        name: "foraging-absolute-fixed64",
+        file: "graphs/foraging-absolute-fixed64.ron",
+        hidden: 64,
+        episodes: 2000,
+    },
+    TrainNetwork {
+        name: "foraging-absolute-fixed512",
+        file: "graphs/foraging-absolute-fixed512.ron",
+        hidden: 512,
+        episodes: 2000,
+    },
+];
+
 /// The networks run when `--networks` is not given.
-pub const DEFAULT_NETWORKS: [&str; 3] = ["cuba", "coba", "cuba-400k"];
+pub const DEFAULT_NETWORKS: [&str; 5] = [
+    "cuba",
+    "coba",
+    "cuba-400k",
+    "foraging-absolute-fixed64",
+    "foraging-absolute-fixed512",
+];
 
 /// Options of `snnsim bench`.
 #[derive(Debug, Clone)]
@@ -172,6 +216,61 @@ pub struct Machine {
     pub peer_python: Option<String>,
 }
 
+/// One training run of snnsim.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainRun {
+    /// Wall time of the training loop (s).
+    pub sim_wall_s: f64,
+    /// Decisions per second of the training loop.
+    pub decisions_per_s: f64,
+    /// Episodes per second of the training loop.
+    pub episodes_per_s: f64,
+    /// Peak resident memory of the process (MB).
+    pub peak_rss_mb: Option<f64>,
+    /// `state_hash` at the end.
+    pub state_hash: String,
+}
+
+/// The PyTorch implementation's figures for a training row.
+#[derive(Debug, Clone, Serialize)]
+pub struct TorchResult {
+    /// `ok`, `not installed` or `failed`.
+    pub status: String,
+    /// Why it is not `ok`.
+    pub note: Option<String>,
+    /// Median decisions per second.
+    pub decisions_per_s: Option<f64>,
+    /// The repetitions' decisions per second, as measured.
+    pub reps: Vec<f64>,
+    /// torch's version.
+    pub torch: Option<String>,
+    /// The Python that ran it.
+    pub python: String,
+}
+
+/// A training row: one agent on one thread count.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainRow {
+    /// Network name.
+    pub network: String,
+    /// snnsim worker threads.
+    pub threads: usize,
+    /// Episodes trained.
+    pub episodes: u64,
+    /// Median decisions per second.
+    pub decisions_per_s: f64,
+    /// Median episodes per second.
+    pub episodes_per_s: f64,
+    /// Whether every repetition gave the same `state_hash`.
+    pub same_hash: bool,
+    /// Every repetition.
+    pub runs: Vec<TrainRun>,
+    /// The PyTorch implementation (`--neurons plain`, one thread), when `--peers`.
+    pub torch: Option<TorchResult>,
+    /// snnsim's median decisions per second / the PyTorch implementation's.
+    pub ratio: Option<f64>,
+}
+
 /// What `snnsim bench` measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
@@ -184,6 +283,8 @@ pub struct BenchReport {
     pub reps: usize,
     /// One row per network and thread count.
     pub rows: Vec<BenchRow>,
+    /// One row per training network and thread count.
+    pub training: Vec<TrainRow>,
 }
 
 fn median(xs: &[f64]) -> f64 {
@@ -486,6 +587,172 @@ fn nest(python: &Path, root: &Path, net: &BenchNetwork, reps: usize) -> PeerResu
     r
 }
 
+/// The Python for the PyTorch peer: `$SNNSIM_TORCH_PYTHON`, else
+/// `<root>/../torch-venv/bin/python` if it exists, else [`peer_python`].
+pub fn torch_python(root: &Path) -> PathBuf {
+    if let Some(p) = std::env::var_os("SNNSIM_TORCH_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = root.join("../torch-venv/bin/python");
+    if venv.exists() {
+        return venv;
+    }
+    peer_python(root)
+}
+
+/// Trains a training network with `snnsim run` in a fresh process.
+fn snnsim_train_once(root: &Path, net: &TrainNetwork, threads: usize) -> Result<TrainRun> {
+    let exe = std::env::current_exe().map_err(|e| Error::Run(format!("own executable: {e}")))?;
+    let out = std::env::temp_dir().join(format!(
+        "snnsim-bench-{}-{}-{threads}-{}",
+        std::process::id(),
+        net.name,
+        nanos()
+    ));
+    let mut cmd = Command::new(exe);
+    cmd.arg("run")
+        .arg(root.join(net.file))
+        .arg("--threads")
+        .arg(threads.to_string())
+        .arg("--episodes")
+        .arg(net.episodes.to_string())
+        .arg("--json")
+        .arg("--out")
+        .arg(&out);
+    let res = run_child(cmd, Duration::from_secs(3600));
+    let _ = std::fs::remove_dir_all(&out);
+    let (code, stdout, stderr) = res
+        .map_err(|e| Error::Run(format!("cannot start snnsim run: {e}")))?
+        .ok_or_else(|| Error::Run(format!("snnsim run {} ran past an hour", net.file)))?;
+    if code != 0 {
+        return Err(Error::Run(format!(
+            "snnsim run {} failed (exit {code}): {}",
+            net.file,
+            tail(&stderr, 5)
+        )));
+    }
+    let last = stdout.lines().last().unwrap_or("");
+    let v: serde_json::Value = serde_json::from_str(last)
+        .map_err(|e| Error::Run(format!("snnsim run printed no summary ({e}): {last}")))?;
+    let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    Ok(TrainRun {
+        sim_wall_s: f("sim_wall_s"),
+        decisions_per_s: f("decisions_per_s"),
+        episodes_per_s: f("episodes_per_s"),
+        peak_rss_mb: v["peak_rss_mb"].as_f64(),
+        state_hash: v["state_hash"].as_str().unwrap_or("").to_string(),
+    })
+}
+
+/// One run of the PyTorch implementation: its decisions per second and torch's version, or
+/// the status and note to report.
+fn torch_once(
+    python: &Path,
+    root: &Path,
+    net: &TrainNetwork,
+) -> std::result::Result<(f64, Option<String>), (String, String)> {
+    let script = root.join("benches/peers/foraging_torch.py");
+    let args: Vec<String> = [
+        "--hidden",
+        &net.hidden.to_string(),
+        "--episodes",
+        &net.episodes.to_string(),
+        "--batch",
+        "16",
+        "--seed",
+        "1",
+        "--threads",
+        "1",
+        "--neurons",
+        "plain",
+        "--json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let lines = peer_lines(python, &script, &args, Duration::from_secs(3600))?;
+    let v = lines.last().expect("peer_lines returns at least one line");
+    match v["decisions_per_s"].as_f64() {
+        Some(d) => Ok((d, v["torch"].as_str().map(String::from))),
+        None => Err(("failed".into(), format!("no decisions_per_s in {v}"))),
+    }
+}
+
+/// The training rows: per network and thread count, `reps` snnsim runs, each followed by a
+/// run of the PyTorch implementation when `torch` is given (on the first thread count only).
+fn training_rows(
+    root: &Path,
+    nets: &[TrainNetwork],
+    opts: &BenchOptions,
+    torch: Option<&Path>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<TrainRow>> {
+    let mut rows = Vec::new();
+    for net in nets {
+        for (k, &threads) in opts.threads.iter().enumerate() {
+            let mut runs = Vec::new();
+            let mut peer = torch.filter(|_| k == 0).map(|py| TorchResult {
+                status: "ok".into(),
+                note: None,
+                decisions_per_s: None,
+                reps: Vec::new(),
+                torch: None,
+                python: py.display().to_string(),
+            });
+            for rep in 0..opts.reps {
+                progress(&format!(
+                    "{}: snnsim, {threads} thread(s), repetition {}/{}",
+                    net.name,
+                    rep + 1,
+                    opts.reps
+                ));
+                runs.push(snnsim_train_once(root, net, threads)?);
+                if let (Some(py), Some(p)) = (torch, peer.as_mut()) {
+                    if p.status != "ok" {
+                        continue;
+                    }
+                    progress(&format!(
+                        "{}: pytorch, repetition {}/{}",
+                        net.name,
+                        rep + 1,
+                        opts.reps
+                    ));
+                    match torch_once(py, root, net) {
+                        Ok((d, version)) => {
+                            p.reps.push(d);
+                            p.torch = version;
+                        }
+                        Err((status, note)) => {
+                            p.status = status;
+                            p.note = Some(note);
+                            p.reps.clear();
+                        }
+                    }
+                }
+            }
+            if let Some(p) = peer.as_mut() {
+                p.decisions_per_s = (!p.reps.is_empty()).then(|| median(&p.reps));
+            }
+            let dps = median(&runs.iter().map(|r| r.decisions_per_s).collect::<Vec<_>>());
+            rows.push(TrainRow {
+                network: net.name.to_string(),
+                threads,
+                episodes: net.episodes,
+                decisions_per_s: dps,
+                episodes_per_s: median(&runs.iter().map(|r| r.episodes_per_s).collect::<Vec<_>>()),
+                same_hash: runs.iter().all(|r| r.state_hash == runs[0].state_hash),
+                runs,
+                ratio: peer
+                    .as_ref()
+                    .and_then(|p| p.decisions_per_s)
+                    .map(|t| dps / t),
+                torch: peer,
+            });
+        }
+    }
+    Ok(rows)
+}
+
 /// Runs the benchmark. `progress` receives a line as each measurement starts and ends.
 pub fn bench(opts: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<BenchReport> {
     if opts.reps == 0 {
@@ -495,9 +762,18 @@ pub fn bench(opts: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Benc
         return Err(Error::Input("--threads must be at least 1".into()));
     }
     let mut nets = Vec::new();
+    let mut train_nets = Vec::new();
     for name in &opts.networks {
+        if let Some(t) = TRAINING.iter().find(|n| n.name == name) {
+            train_nets.push(*t);
+            continue;
+        }
         let net = NETWORKS.iter().find(|n| n.name == name).ok_or_else(|| {
-            let known: Vec<&str> = NETWORKS.iter().map(|n| n.name).collect();
+            let known: Vec<&str> = NETWORKS
+                .iter()
+                .map(|n| n.name)
+                .chain(TRAINING.iter().map(|n| n.name))
+                .collect();
             Error::Input(format!(
                 "unknown network `{name}`; known: {}",
                 known.join(", ")
@@ -506,8 +782,12 @@ pub fn bench(opts: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Benc
         nets.push(*net);
     }
     let root = root(opts);
-    for net in &nets {
-        let f = root.join(net.file);
+    let files = nets
+        .iter()
+        .map(|n| n.file)
+        .chain(train_nets.iter().map(|n| n.file));
+    for file in files {
+        let f = root.join(file);
         if !f.is_file() {
             return Err(Error::Input(format!(
                 "{} not found (run from the repository root)",
@@ -554,12 +834,15 @@ pub fn bench(opts: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Benc
             });
         }
     }
+    let torch = (opts.peers && !train_nets.is_empty()).then(|| torch_python(&root));
+    let training = training_rows(&root, &train_nets, opts, torch.as_deref(), progress)?;
     machine.load_end = load_average();
     Ok(BenchReport {
         machine,
         precision: crate::real::PRECISION,
         reps: opts.reps,
         rows,
+        training,
     })
 }
 
@@ -657,8 +940,60 @@ pub fn format_table(r: &BenchReport) -> String {
         "wall s: simulation phase (median); speed×: simulated / wall time; ×: peer time / snnsim \
          time; mem: snnsim peak / peer peak\n",
     );
+    if !r.training.is_empty() {
+        s += &format_training(&r.training, &mut notes);
+    }
     for n in notes {
         s.push_str(&format!("note: {n}\n"));
     }
+    s
+}
+
+/// The training rows as a table (decisions per second, medians), their notes into `notes`.
+fn format_training(rows: &[TrainRow], notes: &mut Vec<String>) -> String {
+    let mut s = format!(
+        "{:<27} {:>3} {:>8} {:>12} {:>10} {:>8} | {:>12} {:>7}\n",
+        "training", "thr", "episodes", "decisions/s", "episodes/s", "peak MB", "pytorch d/s", "×"
+    );
+    for row in rows {
+        let peak = median_opt(row.runs.iter().map(|r| r.peak_rss_mb));
+        s += &format!(
+            "{:<27} {:>3} {:>8} {:>12.0} {:>10.1} {:>8}",
+            row.network,
+            row.threads,
+            row.episodes,
+            row.decisions_per_s,
+            row.episodes_per_s,
+            fmt_opt(peak, 0)
+        );
+        match (&row.torch, row.ratio) {
+            (Some(t), Some(ratio)) => {
+                s += &format!(
+                    " | {:>12.0} {:>7.2}",
+                    t.decisions_per_s.unwrap_or(f64::NAN),
+                    ratio
+                )
+            }
+            (Some(t), None) => s += &format!(" | {:>12} {:>7}", t.status, ""),
+            (None, _) => s += &format!(" | {:>12} {:>7}", "-", ""),
+        }
+        s.push('\n');
+        if let Some(t) = &row.torch {
+            if let Some(n) = &t.note {
+                notes.push(format!("pytorch on {}: {n}", row.network));
+            }
+        }
+        if !row.same_hash {
+            notes.push(format!(
+                "{} on {} threads: the repetitions' state_hash differ",
+                row.network, row.threads
+            ));
+        }
+    }
+    s.push_str(
+        "decisions/s: environment steps of all episodes per second of the training loop \
+         (median); ×: snnsim / the PyTorch implementation (benches/peers/foraging_torch.py \
+         --neurons plain, one thread, float32)\n",
+    );
     s
 }

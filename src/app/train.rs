@@ -41,6 +41,10 @@ pub struct TrainSummary {
     pub pruning_events: usize,
     /// Episodes per second of wall time (training loop only).
     pub episodes_per_s: f64,
+    /// Decisions (environment steps, each T steps of the network, its factored backward pass
+    /// and its share of the update) per second of wall time (training loop only): the measure
+    /// of training speed, since episodes end early once all food is eaten.
+    pub decisions_per_s: f64,
     /// Wall time of the training loop (s).
     pub sim_wall_s: f64,
     /// Wall time of construction and plugin loading (s).
@@ -197,6 +201,12 @@ pub fn train_observed(
         growth_events: trainer.growth_events(),
         pruning_events: trainer.pruning_events(),
         episodes_per_s: trainer.episodes_done as f64 / sim_wall_s.max(1e-9),
+        decisions_per_s: trainer
+            .metrics
+            .iter()
+            .map(|m| f64::from(m.length))
+            .sum::<f64>()
+            / sim_wall_s.max(1e-9),
         sim_wall_s,
         build_wall_s,
         energy_total: trainer.metrics.iter().map(|m| m.energy).sum(),

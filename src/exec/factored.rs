@@ -13,9 +13,15 @@
 //! (two vectors of the hidden size) instead of its whole trace, and its gradient can be formed
 //! later for any dz (for REINFORCE: once the advantage is known). [`Net::backward`] computes
 //! the same numbers unfactored (tested).
+//!
+//! The forward pass of such a decision has its own fused form here too
+//! ([`Net::forward_shallow`], the same bits as [`Net::forward`], tested): a decision is the
+//! unit of work of training, thousands per second, so its loops are written to vectorise and
+//! are compiled per CPU vector width, and nothing in it allocates or clears what it overwrites.
 
-use super::neuron::with_neuron;
-use super::{Model, Net, PopKind, Trace};
+use super::neuron::{with_neuron, with_surrogate, SurrogateGrad};
+use super::run::{add_rows, step_pop};
+use super::{Model, Net, Params, PopKind, PopTrace, Storage, Trace};
 use crate::file::Reset;
 use crate::models::step::{keep, ResetKind, SnnTorchStep};
 
@@ -83,22 +89,127 @@ impl Net {
     /// forward pass; `shape` is [`Net::shallow`].
     pub fn policy_factors(&self, shape: Shallow, tr: &mut Trace, q: &mut [f64], nu: &mut [f64]) {
         let neuron = self.neuron(shape.hidden).expect("a spiking population");
-        with_neuron!(neuron, n, R => policy_factors_with::<_, R>(
-            n,
-            neuron.threshold,
-            self.surrogate(),
-            shape,
-            tr,
-            q,
-            nu,
+        with_neuron!(neuron, n, R => with_surrogate!(self.surrogate(), g =>
+            policy_factors_with::<_, R, _>(n, neuron.threshold, g, shape, tr, q, nu)
         ))
+    }
+
+    /// The forward pass of a network of the [`Net::shallow`] shape with one input population
+    /// whose values `inputs` are the same on every step: the same numbers into `tr` as
+    /// [`Net::forward`] with one [`Seq::Constant`](super::Seq::Constant) (bit for bit;
+    /// tested), fused for the agents' decisions. The hidden population's input is the same on
+    /// every step, so it is summed once and each step is one branch-free, vectorised loop
+    /// over the hidden neurons; the readout adds the rows of the neurons that spiked, in
+    /// order; the recorded rows are written once, never cleared first; nothing is allocated
+    /// once `tr` has the sizes.
+    pub fn forward_shallow(
+        &self,
+        shape: Shallow,
+        p: &Params,
+        steps: usize,
+        inputs: &[(u32, f64)],
+        tr: &mut Trace,
+    ) {
+        let [input] = self.inputs() else {
+            panic!("forward_shallow needs one input population");
+        };
+        let pops = self.pops();
+        let (hid, out) = (shape.hidden, shape.readout);
+        let (h, o) = (pops[hid].size, pops[out].size);
+        tr.steps = steps;
+        tr.pops.resize_with(pops.len(), PopTrace::default);
+        tr.base.resize_with(pops.len(), Vec::new);
+        for q in [hid, out] {
+            let t = &mut tr.pops[q];
+            let n = pops[q].size;
+            for v in [&mut t.now, &mut t.a, &mut t.b] {
+                v.clear();
+                v.resize(n, 0.0);
+            }
+            // Every cell is written below.
+            for v in [&mut t.mem, &mut t.spk, &mut t.reset] {
+                v.resize(steps * n, 0.0);
+            }
+        }
+        let it = &mut tr.pops[*input];
+        it.active.clear();
+        it.active.extend_from_slice(inputs);
+        it.start.clear();
+        it.start.extend([0, inputs.len()]);
+        it.constant = true;
+        // The constant inputs: bias, then every link from the input (all of the hidden
+        // population's links), as `forward` sums them.
+        for q in [hid, out] {
+            let base = &mut tr.base[q];
+            base.clear();
+            match p.biases.get(q).copied().flatten() {
+                Some(b) => base.extend_from_slice(b),
+                None => base.resize(pops[q].size, 0.0),
+            }
+        }
+        for &l in self.into(hid) {
+            let link = &self.links()[l];
+            add_rows(
+                &link.storage,
+                p.weights[l],
+                inputs.iter().map(|&(i, v)| (i as usize, v)),
+                &mut tr.base[hid],
+            );
+        }
+        let [l_out] = self.into(out) else {
+            unreachable!("a shallow readout has one incoming link")
+        };
+        let (storage, w2) = (&self.links()[*l_out].storage, p.weights[*l_out]);
+        let mut cur = std::mem::take(&mut tr.cur);
+        let hidden = self.neuron(hid).expect("hidden neurons");
+        let readout = self.neuron(out).expect("readout neurons");
+        let (tp, base) = (&mut tr.pops, &tr.base);
+        let (x_h, x_o) = (&base[hid][..h], &base[out][..o]);
+        for t in 0..steps {
+            with_neuron!(hidden, n, R => step_pop::<_, R>(n, hidden.threshold, x_h, &mut tp[hid], t));
+            cur.clear();
+            cur.extend_from_slice(x_o);
+            let spk = &tp[hid].spk[t * h..(t + 1) * h];
+            match storage {
+                Storage::Dense => {
+                    // Spikes are rare: blocks of 8 neurons are skipped with one test (an OR
+                    // of their bits, which vectorises); a block with a spike adds its rows in
+                    // order, as `forward` does.
+                    for (k, block) in spk.chunks(8).enumerate() {
+                        if block.iter().fold(0u64, |acc, s| acc | s.to_bits()) == 0 {
+                            continue;
+                        }
+                        for (i, &s) in block.iter().enumerate() {
+                            if s != 0.0 {
+                                let j = 8 * k + i;
+                                let row = &w2[j * o..(j + 1) * o];
+                                for (c, w) in cur.iter_mut().zip(row) {
+                                    *c += s * w;
+                                }
+                            }
+                        }
+                    }
+                }
+                Storage::Sparse { .. } => add_rows(
+                    storage,
+                    w2,
+                    spk.iter()
+                        .enumerate()
+                        .filter(|(_, &s)| s != 0.0)
+                        .map(|(j, &s)| (j, s)),
+                    &mut cur,
+                ),
+            }
+            with_neuron!(readout, n, R => step_pop::<_, R>(n, readout.threshold, &cur, &mut tp[out], t));
+        }
+        tr.cur = cur;
     }
 }
 
-fn policy_factors_with<N: SnnTorchStep<f64>, R: ResetKind>(
+fn policy_factors_with<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
     neuron: N,
     theta: f64,
-    surrogate: super::Surrogate,
+    surrogate: G,
     shape: Shallow,
     tr: &mut Trace,
     q: &mut [f64],
@@ -120,13 +231,97 @@ fn policy_factors_with<N: SnnTorchStep<f64>, R: ResetKind>(
         kappa = 1.0 / steps as f64 + shape.beta_out * kappa;
         let row = t * h..(t + 1) * h;
         let (spk, mem, reset) = (&pt.spk[row.clone()], &pt.mem[row.clone()], &pt.reset[row]);
-        for j in 0..h {
-            q[j] += kappa * spk[j];
-            let drive = kappa * surrogate.grad(mem[j] - theta);
-            let k_t = keep::<R, f64>(reset[j]);
-            nu[j] += neuron.adjoint(drive, k_t, k_next[j], &mut mu[j], &mut a[j], &mut b[j]);
-            k_next[j] = k_t;
-        }
+        factor_rows::<N, R, G>(
+            (neuron, theta, surrogate, kappa),
+            (spk, mem, reset),
+            (q, nu),
+            (mu, a, b, k_next),
+        );
     }
     tr.factors = back;
+}
+
+/// One step back of the factors over the hidden neurons (see the module documentation),
+/// compiled for the widest vectors the CPU has (AVX-512F, AVX2, else SSE2), chosen here per
+/// call; no FMA, so every width computes the same bits.
+#[inline]
+#[allow(clippy::type_complexity)]
+fn factor_rows<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
+    consts: (N, f64, G, f64),
+    rows: (&[f64], &[f64], &[f64]),
+    out: (&mut [f64], &mut [f64]),
+    adj: (&mut [f64], &mut [f64], &mut [f64], &mut [f64]),
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F, the only feature the function enables.
+        return unsafe { factor_rows_avx512::<N, R, G>(consts, rows, out, adj) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, the only feature the function enables.
+        return unsafe { factor_rows_avx2::<N, R, G>(consts, rows, out, adj) };
+    }
+    factor_rows_sse2::<N, R, G>(consts, rows, out, adj)
+}
+
+/// [`factor_rows_body`] for AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::type_complexity)]
+unsafe fn factor_rows_avx512<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
+    consts: (N, f64, G, f64),
+    rows: (&[f64], &[f64], &[f64]),
+    out: (&mut [f64], &mut [f64]),
+    adj: (&mut [f64], &mut [f64], &mut [f64], &mut [f64]),
+) {
+    factor_rows_body::<N, R, G>(consts, rows, out, adj)
+}
+
+/// [`factor_rows_body`] for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::type_complexity)]
+unsafe fn factor_rows_avx2<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
+    consts: (N, f64, G, f64),
+    rows: (&[f64], &[f64], &[f64]),
+    out: (&mut [f64], &mut [f64]),
+    adj: (&mut [f64], &mut [f64], &mut [f64], &mut [f64]),
+) {
+    factor_rows_body::<N, R, G>(consts, rows, out, adj)
+}
+
+/// [`factor_rows_body`] for the build's baseline.
+#[inline(never)]
+#[allow(clippy::type_complexity)]
+fn factor_rows_sse2<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
+    consts: (N, f64, G, f64),
+    rows: (&[f64], &[f64], &[f64]),
+    out: (&mut [f64], &mut [f64]),
+    adj: (&mut [f64], &mut [f64], &mut [f64], &mut [f64]),
+) {
+    factor_rows_body::<N, R, G>(consts, rows, out, adj)
+}
+
+/// The loop of [`factor_rows`]: every slice cut to the same length and no branch in the body
+/// (for the fast sigmoid and atan surrogates), so the compiler vectorises it; each neuron's
+/// arithmetic in the model's order.
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+fn factor_rows_body<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
+    (neuron, theta, surrogate, kappa): (N, f64, G, f64),
+    (spk, mem, reset): (&[f64], &[f64], &[f64]),
+    (q, nu): (&mut [f64], &mut [f64]),
+    (mu, a, b, k_next): (&mut [f64], &mut [f64], &mut [f64], &mut [f64]),
+) {
+    let h = q.len();
+    let (spk, mem, reset, nu) = (&spk[..h], &mem[..h], &reset[..h], &mut nu[..h]);
+    let (mu, a, b, k_next) = (&mut mu[..h], &mut a[..h], &mut b[..h], &mut k_next[..h]);
+    for j in 0..h {
+        q[j] += kappa * spk[j];
+        let drive = kappa * surrogate.at(mem[j] - theta);
+        let k_t = keep::<R, f64>(reset[j]);
+        nu[j] += neuron.adjoint(drive, k_t, k_next[j], &mut mu[j], &mut a[j], &mut b[j]);
+        k_next[j] = k_t;
+    }
 }

@@ -29,7 +29,8 @@
 //!
 //! [`Net::policy_factors`] is the agents' shortcut: for one spiking population between the
 //! inputs and one readout, and a loss of the mean readout membrane, the backward pass is
-//! linear in the loss gradient and factors into two vectors per decision (factored.rs).
+//! linear in the loss gradient and factors into two vectors per decision (factored.rs);
+//! [`Net::forward_shallow`] is the same network's forward pass, fused for speed.
 
 mod batch;
 mod factored;

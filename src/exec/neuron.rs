@@ -16,21 +16,79 @@ impl Surrogate {
     #[inline]
     pub fn grad(&self, u: f64) -> f64 {
         match *self {
-            Surrogate::FastSigmoid { slope } => {
-                let d = slope * u.abs() + 1.0;
-                1.0 / (d * d)
-            }
-            Surrogate::Sigmoid { slope } => {
-                let e = (-slope * u).exp();
-                slope * e / ((e + 1.0) * (e + 1.0))
-            }
-            Surrogate::Atan { alpha } => {
-                let z = std::f64::consts::FRAC_PI_2 * alpha * u;
-                alpha / 2.0 / (1.0 + z * z)
-            }
+            Surrogate::FastSigmoid { slope } => FastSigmoidGrad(slope).at(u),
+            Surrogate::Sigmoid { slope } => SigmoidGrad(slope).at(u),
+            Surrogate::Atan { alpha } => AtanGrad(alpha).at(u),
         }
     }
 }
+
+/// A surrogate derivative as a type, so that a loop over neurons is compiled per surrogate
+/// with no `match` inside it ([`with_surrogate!`]); [`Surrogate::grad`] evaluates the same
+/// functions.
+pub(crate) trait SurrogateGrad: Copy {
+    /// dspk/dmem at u = mem − θ.
+    fn at(self, u: f64) -> f64;
+}
+
+/// [`Surrogate::FastSigmoid`]'s derivative, 1 / (slope·|u| + 1)².
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FastSigmoidGrad(pub f64);
+
+/// [`Surrogate::Sigmoid`]'s derivative.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SigmoidGrad(pub f64);
+
+/// [`Surrogate::Atan`]'s derivative.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AtanGrad(pub f64);
+
+impl SurrogateGrad for FastSigmoidGrad {
+    #[inline(always)]
+    fn at(self, u: f64) -> f64 {
+        let d = self.0 * u.abs() + 1.0;
+        1.0 / (d * d)
+    }
+}
+
+impl SurrogateGrad for SigmoidGrad {
+    #[inline(always)]
+    fn at(self, u: f64) -> f64 {
+        let slope = self.0;
+        let e = (-slope * u).exp();
+        slope * e / ((e + 1.0) * (e + 1.0))
+    }
+}
+
+impl SurrogateGrad for AtanGrad {
+    #[inline(always)]
+    fn at(self, u: f64) -> f64 {
+        let alpha = self.0;
+        let z = std::f64::consts::FRAC_PI_2 * alpha * u;
+        alpha / 2.0 / (1.0 + z * z)
+    }
+}
+
+/// Runs `$body` with `$g` bound to the [`SurrogateGrad`] of the [`Surrogate`] `$s`.
+macro_rules! with_surrogate {
+    ($s:expr, $g:ident => $body:expr) => {
+        match $s {
+            $crate::exec::Surrogate::FastSigmoid { slope } => {
+                let $g = $crate::exec::neuron::FastSigmoidGrad(slope);
+                $body
+            }
+            $crate::exec::Surrogate::Sigmoid { slope } => {
+                let $g = $crate::exec::neuron::SigmoidGrad(slope);
+                $body
+            }
+            $crate::exec::Surrogate::Atan { alpha } => {
+                let $g = $crate::exec::neuron::AtanGrad(alpha);
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_surrogate;
 
 /// A discrete model with a surrogate-gradient step, and its decays.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -97,12 +97,12 @@ pub struct PopTrace {
     pub reset: Vec<f64>,
     /// An input's values: (neuron, value) pairs per step, `start[t]..start[t + 1]` (one list
     /// for all steps when constant).
-    active: Vec<(u32, f64)>,
-    start: Vec<usize>,
-    constant: bool,
-    now: Vec<f64>,
-    a: Vec<f64>,
-    b: Vec<f64>,
+    pub(super) active: Vec<(u32, f64)>,
+    pub(super) start: Vec<usize>,
+    pub(super) constant: bool,
+    pub(super) now: Vec<f64>,
+    pub(super) a: Vec<f64>,
+    pub(super) b: Vec<f64>,
 }
 
 impl PopTrace {
@@ -120,8 +120,8 @@ pub struct Trace {
     pub steps: usize,
     /// Per population.
     pub pops: Vec<PopTrace>,
-    cur: Vec<f64>,
-    base: Vec<Vec<f64>>,
+    pub(super) cur: Vec<f64>,
+    pub(super) base: Vec<Vec<f64>>,
     back: Back,
     pub(super) factors: Vec<f64>,
 }
@@ -159,7 +159,7 @@ impl Trace {
 
 /// Adds `v`·row i of link weights `w` into `cur`, for each active (i, v).
 #[inline]
-fn add_rows(
+pub(super) fn add_rows(
     storage: &Storage,
     w: &[f64],
     active: impl Iterator<Item = (usize, f64)>,
@@ -221,18 +221,18 @@ impl Net {
         tr.base.resize_with(pops.len(), Vec::new);
         for (q, pop) in pops.iter().enumerate() {
             let t = &mut tr.pops[q];
-            for v in [&mut t.now, &mut t.a, &mut t.b] {
-                v.clear();
-                v.resize(pop.size, 0.0);
-            }
-            let cells = if pop.kind == PopKind::Input {
+            // Inputs have no state; every recorded cell of a population is written below.
+            let n = if pop.kind == PopKind::Input {
                 0
             } else {
-                steps * pop.size
+                pop.size
             };
-            for v in [&mut t.mem, &mut t.spk, &mut t.reset] {
+            for v in [&mut t.now, &mut t.a, &mut t.b] {
                 v.clear();
-                v.resize(cells, 0.0);
+                v.resize(n, 0.0);
+            }
+            for v in [&mut t.mem, &mut t.spk, &mut t.reset] {
+                v.resize(steps * n, 0.0);
             }
         }
         // Inputs.
@@ -462,7 +462,7 @@ impl Net {
 }
 
 /// One step of population `pt` from the input `cur`.
-fn step_pop<N: SnnTorchStep<f64>, R: ResetKind>(
+pub(super) fn step_pop<N: SnnTorchStep<f64>, R: ResetKind>(
     neuron: N,
     theta: f64,
     cur: &[f64],
@@ -471,15 +471,99 @@ fn step_pop<N: SnnTorchStep<f64>, R: ResetKind>(
 ) {
     let n = cur.len();
     let row = t * n..(t + 1) * n;
-    let (now, a, b) = (&mut pt.now[..n], &mut pt.a[..n], &mut pt.b[..n]);
-    let (mem, reset, spk) = (
-        &mut pt.mem[row.clone()],
-        &mut pt.reset[row.clone()],
-        &mut pt.spk[row],
+    step_rows::<N, R>(
+        neuron,
+        theta,
+        cur,
+        (&mut pt.now[..n], &mut pt.a[..n], &mut pt.b[..n]),
+        (
+            &mut pt.mem[row.clone()],
+            &mut pt.reset[row.clone()],
+            &mut pt.spk[row],
+        ),
     );
+}
+
+/// One step of `x.len()` neurons: the state (`now`, `a`, `b`) advanced from the input `x`,
+/// the step's membrane, reset and spike written to `mem`, `reset` and `spk`. The loop is
+/// compiled for the widest vectors the CPU has (AVX-512F, AVX2, else SSE2), chosen here per
+/// call; no FMA, so every width computes the same bits.
+#[inline]
+fn step_rows<N: SnnTorchStep<f64>, R: ResetKind>(
+    neuron: N,
+    theta: f64,
+    x: &[f64],
+    state: (&mut [f64], &mut [f64], &mut [f64]),
+    out: (&mut [f64], &mut [f64], &mut [f64]),
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F, the only feature the function enables.
+        return unsafe { step_rows_avx512::<N, R>(neuron, theta, x, state, out) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, the only feature the function enables.
+        return unsafe { step_rows_avx2::<N, R>(neuron, theta, x, state, out) };
+    }
+    step_rows_sse2::<N, R>(neuron, theta, x, state, out)
+}
+
+/// [`step_rows_body`] for AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn step_rows_avx512<N: SnnTorchStep<f64>, R: ResetKind>(
+    neuron: N,
+    theta: f64,
+    x: &[f64],
+    state: (&mut [f64], &mut [f64], &mut [f64]),
+    out: (&mut [f64], &mut [f64], &mut [f64]),
+) {
+    step_rows_body::<N, R>(neuron, theta, x, state, out)
+}
+
+/// [`step_rows_body`] for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn step_rows_avx2<N: SnnTorchStep<f64>, R: ResetKind>(
+    neuron: N,
+    theta: f64,
+    x: &[f64],
+    state: (&mut [f64], &mut [f64], &mut [f64]),
+    out: (&mut [f64], &mut [f64], &mut [f64]),
+) {
+    step_rows_body::<N, R>(neuron, theta, x, state, out)
+}
+
+/// [`step_rows_body`] for the build's baseline.
+#[inline(never)]
+fn step_rows_sse2<N: SnnTorchStep<f64>, R: ResetKind>(
+    neuron: N,
+    theta: f64,
+    x: &[f64],
+    state: (&mut [f64], &mut [f64], &mut [f64]),
+    out: (&mut [f64], &mut [f64], &mut [f64]),
+) {
+    step_rows_body::<N, R>(neuron, theta, x, state, out)
+}
+
+/// The loop of [`step_rows`]: every slice is cut to the same length first and the body has
+/// no branch (the Heaviside steps are selects), so the compiler vectorises it; each neuron's
+/// arithmetic is the model's step, in its order.
+#[inline(always)]
+fn step_rows_body<N: SnnTorchStep<f64>, R: ResetKind>(
+    neuron: N,
+    theta: f64,
+    x: &[f64],
+    (now, a, b): (&mut [f64], &mut [f64], &mut [f64]),
+    (mem, reset, spk): (&mut [f64], &mut [f64], &mut [f64]),
+) {
+    let n = x.len();
+    let (now, a, b) = (&mut now[..n], &mut a[..n], &mut b[..n]);
+    let (mem, reset, spk) = (&mut mem[..n], &mut reset[..n], &mut spk[..n]);
     for j in 0..n {
         let r = heaviside(now[j], theta);
-        neuron.step::<R>(r, cur[j], &mut now[j], &mut a[j], &mut b[j]);
+        neuron.step::<R>(r, x[j], &mut now[j], &mut a[j], &mut b[j]);
         let m = now[j];
         mem[j] = m;
         reset[j] = r;

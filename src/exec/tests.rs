@@ -333,6 +333,99 @@ fn policy_factors_equal_the_full_backward_pass() {
     }
 }
 
+/// The agents' fused forward pass records the same numbers as the general one, bit for bit,
+/// for every model and reset, dense and sparse input links, with and without biases, and
+/// when its trace is reused for another decision.
+#[test]
+fn forward_shallow_equals_forward_bit_for_bit() {
+    let (n_in, h, o, steps) = (6, 9, 3, 10);
+    let alpha_tau = 0.9f64.ln() / (0.8f64.ln() - 0.9f64.ln()) + 1.0;
+    let out = Neuron {
+        model: Model::Leaky { beta: 0.95 },
+        reset: Reset::NoReset,
+        threshold: 1e9,
+    };
+    let models = [
+        Model::Leaky { beta: 0.9 },
+        Model::Synaptic {
+            alpha: 0.9,
+            beta: 0.95,
+        },
+        Model::Alpha {
+            alpha: 0.9,
+            beta: 0.8,
+            tau: alpha_tau,
+        },
+    ];
+    let sparse = Storage::Sparse {
+        indptr: vec![0, 3, 3, 7, 9, 14, 16],
+        indices: vec![0, 4, 8, 1, 2, 3, 7, 5, 6, 0, 2, 4, 6, 8, 3, 1],
+    };
+    let mut spiked = 0.0;
+    for model in models {
+        for reset in [Reset::Zero, Reset::Subtract, Reset::NoReset] {
+            for storage in [Storage::Dense, sparse.clone()] {
+                let hidden = Neuron {
+                    model,
+                    reset,
+                    threshold: 1.0,
+                };
+                let net = Net::new(
+                    vec![
+                        pop("in", n_in, PopKind::Input),
+                        pop("h", h, PopKind::Neurons(hidden)),
+                        pop("out", o, PopKind::Neurons(out)),
+                    ],
+                    vec![
+                        link("w1", 0, 1, storage.clone()),
+                        link("w2", 1, 2, Storage::Dense),
+                    ],
+                    vec![2],
+                    Surrogate::default(),
+                )
+                .unwrap();
+                let shape = net.shallow().unwrap();
+                let w1: Vec<f64> = pattern(net.links()[0].len(net.pops()), 0.05, 1)
+                    .iter()
+                    .map(|w| w + 0.3)
+                    .collect();
+                let w2 = pattern(h * o, 0.17, 2);
+                let (b_h, b_o) = (pattern(h, 0.02, 3), pattern(o, 0.1, 4));
+                for biased in [false, true] {
+                    let mut p = Params::weights(&net, vec![&w1, &w2]);
+                    if biased {
+                        p.biases = vec![None, Some(&b_h), Some(&b_o)];
+                    }
+                    let mut fused = Trace::default();
+                    for inputs in [
+                        &[(0u32, 1.0), (2, 0.7), (3, 1.3), (5, 1.0)][..],
+                        &[(1u32, 1.0), (4, 2.0)][..],
+                    ] {
+                        let mut general = Trace::default();
+                        net.forward(&p, steps, &[Seq::Constant(inputs)], &mut general);
+                        net.forward_shallow(shape, &p, steps, inputs, &mut fused);
+                        for q in [1, 2] {
+                            let (g, f) = (&general.pops[q], &fused.pops[q]);
+                            for (name, x, y) in [
+                                ("mem", &g.mem, &f.mem),
+                                ("spk", &g.spk, &f.spk),
+                                ("reset", &g.reset, &f.reset),
+                            ] {
+                                let bits =
+                                    |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                                assert_eq!(bits(x), bits(y), "{model:?} {reset:?} pop {q} {name}");
+                            }
+                        }
+                        assert_eq!(fused.pops[0].input_at(3), inputs);
+                        spiked += general.pops[1].spk.iter().sum::<f64>();
+                    }
+                }
+            }
+        }
+    }
+    assert!(spiked > 0.0);
+}
+
 #[test]
 fn plans_are_checked_and_name_the_projection() {
     let n = Neuron {

@@ -177,7 +177,7 @@ pub(super) fn load(name: &str, path: &Path, want: Option<Kind>) -> crate::Result
 /// Error buffer capacity.
 const ERR_CAP: usize = 4096;
 
-/// Calls into a plugin with a fresh error buffer and turns its status into a result.
+/// Calls into a plugin with an error buffer and turns its status into a result.
 pub(super) fn checked_call(
     plugin: &str,
     call: &str,
@@ -191,14 +191,27 @@ pub(super) fn checked_call(
             format!("the instance was poisoned by an earlier panic ({first}); `{call}` refused"),
         ));
     }
-    let mut buf = vec![0u8; ERR_CAP];
-    let mut err = ErrBuf {
-        ptr: buf.as_mut_ptr(),
-        cap: ERR_CAP,
-        len: 0,
+    // The error buffer is the thread's own, allocated once: an environment's `step` is called
+    // once per decision, and a fresh zeroed buffer per call cost as much as the step itself.
+    // A nested call (none today) gets a buffer of its own.
+    thread_local! {
+        static ERR: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let call_with = |buf: &mut Vec<u8>| {
+        buf.resize(ERR_CAP, 0);
+        let mut err = ErrBuf {
+            ptr: buf.as_mut_ptr(),
+            cap: ERR_CAP,
+            len: 0,
+        };
+        let status = f(&mut err);
+        let msg = || String::from_utf8_lossy(&buf[..err.len.min(ERR_CAP)]).into_owned();
+        (status, (status != STATUS_OK).then(msg).unwrap_or_default())
     };
-    let status = f(&mut err);
-    let msg = String::from_utf8_lossy(&buf[..err.len.min(ERR_CAP)]).into_owned();
+    let (status, msg) = ERR.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => call_with(&mut buf),
+        Err(_) => call_with(&mut Vec::new()),
+    });
     match status {
         STATUS_OK => Ok(()),
         STATUS_PANICKED => {

@@ -250,7 +250,7 @@ pub(super) fn run_batch(
                 layers,
                 steps,
                 &out.z[s * o..(s + 1) * o],
-                &out.counts[s * h..(s + 1) * h],
+                |j| f64::from(out.counts[s * h + j]),
                 |t, j| flags[t * h + j] & ffi::AGENT_SPIKE != 0,
             )
         };

@@ -11,6 +11,7 @@
 //! the step (Brian2 `method='euler'`): v ← v + h·dv/dt (held while refractory), g ← g − h·g/τ.
 //! Threshold, reset, refractoriness and spike stamping are those of [`super::lif`].
 
+use super::marked::{take_marked, Isa, SPIKED};
 use super::{chunks, for_chunks, refractory_steps, Reads, Split};
 use crate::file::rules::{finite, positive, refractory, ParamResult};
 use crate::file::CobaLifParams;
@@ -171,10 +172,10 @@ impl Split for Cols<'_> {
 }
 
 /// The update of one chunk: Euler step, threshold, reset and refractory count in one pass
-/// without branches over blocks of [`BLOCK`] neurons (so it vectorises), with the spikes of a
-/// block noted in a flag array that is scanned only when the block has one. The arithmetic is
-/// that of the two-pass form (integrate, then `if refractory { count down } else if v > v_th
-/// { reset }`), operation for operation.
+/// without branches over the chunk (so it vectorises), with a spike marked in the neuron's
+/// refractory counter and the marks searched for afterwards, only if the pass saw one
+/// ([`take_marked`]). The arithmetic is that of the two-pass form (integrate, then `if
+/// refractory { count down } else if v > v_th { reset }`), operation for operation.
 fn update_chunk(k: &Consts, reads: Reads, c: Cols, offset: u32, out: &mut Vec<u32>) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
@@ -186,40 +187,36 @@ fn update_chunk(k: &Consts, reads: Reads, c: Cols, offset: u32, out: &mut Vec<u3
         // SAFETY: the CPU has AVX2, the only feature the function enables.
         return unsafe { euler_chunk_avx2(k, reads, c, offset, out) };
     }
-    euler_chunk(k, reads, c, offset, out)
+    euler_chunk(k, reads, c, offset, out, Isa::Scalar)
 }
 
 /// [`euler_chunk`] compiled for AVX-512F (eight lanes of f64, sixteen of f32). No FMA, as for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn euler_chunk_avx512(k: &Consts, reads: Reads, c: Cols, offset: u32, out: &mut Vec<u32>) {
-    euler_chunk(k, reads, c, offset, out)
+    euler_chunk(k, reads, c, offset, out, Isa::Avx512)
 }
 
 /// [`euler_chunk`] compiled for AVX2. No FMA: the results are those of the generic build.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn euler_chunk_avx2(k: &Consts, reads: Reads, c: Cols, offset: u32, out: &mut Vec<u32>) {
-    euler_chunk(k, reads, c, offset, out)
+    euler_chunk(k, reads, c, offset, out, Isa::Avx2)
 }
 
-/// Neurons per block of the fused update.
+/// Neurons per block of the update when spikes are flagged rather than marked.
 const BLOCK: usize = 64;
 
-/// The bit the fused update sets in the refractory counter of a neuron that spiked, to find
-/// it after its block; cleared before the update returns, so no one else ever sees it.
-const SPIKED: u32 = 1 << 31;
-
 #[inline(always)]
-fn euler_chunk(k: &Consts, reads: Reads, c: Cols, offset: u32, out: &mut Vec<u32>) {
+fn euler_chunk(k: &Consts, reads: Reads, c: Cols, offset: u32, out: &mut Vec<u32>, isa: Isa) {
     // Marking spikes in the counter saves a flag array; it needs the counter's top bit free,
     // that is a hold shorter than 2³¹ steps. Columns known to be zero are not read.
     match (k.hold_steps < SPIKED, reads.due, reads.ext) {
-        (true, false, false) => euler_blocks::<true, false, false>(k, c, offset, out),
-        (true, false, true) => euler_blocks::<true, false, true>(k, c, offset, out),
-        (true, true, false) => euler_blocks::<true, true, false>(k, c, offset, out),
-        (true, true, true) => euler_blocks::<true, true, true>(k, c, offset, out),
-        (false, ..) => euler_blocks::<false, true, true>(k, c, offset, out),
+        (true, false, false) => euler_blocks::<true, false, false>(k, c, offset, out, isa),
+        (true, false, true) => euler_blocks::<true, false, true>(k, c, offset, out, isa),
+        (true, true, false) => euler_blocks::<true, true, false>(k, c, offset, out, isa),
+        (true, true, true) => euler_blocks::<true, true, true>(k, c, offset, out, isa),
+        (false, ..) => euler_blocks::<false, true, true>(k, c, offset, out, isa),
     }
 }
 
@@ -229,13 +226,24 @@ fn euler_blocks<const MARK: bool, const DUE: bool, const EXT: bool>(
     c: Cols,
     offset: u32,
     out: &mut Vec<u32>,
+    isa: Isa,
 ) {
+    if MARK {
+        // One pass over the whole chunk, then a vectorised search for the marks: a block of
+        // its own per 64 neurons cost a horizontal reduction and a branch each.
+        let any =
+            euler_block::<true, DUE, EXT>(k, c.v, c.ge, c.gi, c.refr, c.iext, c.de, c.di, &mut []);
+        if any != 0 {
+            take_marked(isa, c.refr, offset, out);
+        }
+        return;
+    }
     let n = c.v.len();
     let mut start = 0;
     while start < n {
         let end = (start + BLOCK).min(n);
         let mut fired = [0u8; BLOCK];
-        let any = euler_block::<MARK, DUE, EXT>(
+        let any = euler_block::<false, DUE, EXT>(
             k,
             &mut c.v[start..end],
             &mut c.ge[start..end],
@@ -244,21 +252,12 @@ fn euler_blocks<const MARK: bool, const DUE: bool, const EXT: bool>(
             &c.iext[start..end],
             &mut c.de[start..end],
             &mut c.di[start..end],
-            &mut fired[..if MARK { 0 } else { end - start }],
+            &mut fired[..end - start],
         );
         if any != 0 {
-            if MARK {
-                for (j, r) in c.refr[start..end].iter_mut().enumerate() {
-                    if *r & SPIKED != 0 {
-                        *r &= !SPIKED;
-                        out.push(offset + (start + j) as u32);
-                    }
-                }
-            } else {
-                for (j, &f) in fired[..end - start].iter().enumerate() {
-                    if f != 0 {
-                        out.push(offset + (start + j) as u32);
-                    }
+            for (j, &f) in fired[..end - start].iter().enumerate() {
+                if f != 0 {
+                    out.push(offset + (start + j) as u32);
                 }
             }
         }
@@ -309,7 +308,8 @@ fn euler_block<const MARK: bool, const DUE: bool, const EXT: bool>(
         let v1 = if held { v[j] } else { v_new };
         let spike = !held & (v1 > k.v_th);
         v[j] = if spike { k.v_reset } else { v1 };
-        let r_new = if spike { hold } else { r - u32::from(held) };
+        // r − 1 where held (r > 0), as in `lif`.
+        let r_new = if spike { hold } else { r.saturating_sub(1) };
         refr[j] = r_new;
         ge[j] = g_e - k.h_over_tau_exc * g_e;
         gi[j] = g_i - k.h_over_tau_inh * g_i;
@@ -387,8 +387,20 @@ mod tests {
             let (mut de2, mut di2) = (de.clone(), di.clone());
             let (mut out_a, mut out_b) = (Vec::new(), Vec::new());
             let k = a.k;
-            euler_blocks::<true, true, true>(&k, cols(&mut a, &mut de, &mut di), 0, &mut out_a);
-            euler_blocks::<false, true, true>(&k, cols(&mut b, &mut de2, &mut di2), 0, &mut out_b);
+            euler_blocks::<true, true, true>(
+                &k,
+                cols(&mut a, &mut de, &mut di),
+                0,
+                &mut out_a,
+                Isa::best(),
+            );
+            euler_blocks::<false, true, true>(
+                &k,
+                cols(&mut b, &mut de2, &mut di2),
+                0,
+                &mut out_b,
+                Isa::Scalar,
+            );
             assert_eq!(out_a, out_b, "step {step}");
             spikes += out_a.len();
             assert!(a.refractory.iter().all(|&r| r & SPIKED == 0));

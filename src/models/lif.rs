@@ -47,6 +47,7 @@
 //! training's k_t·β·m_{t−1} + x_t (with v_reset = v_rest the two differ at most in the sign
 //! of a zero membrane), and both keep their results bit for bit.
 
+use super::marked::{take_marked, Isa, SPIKED};
 use super::step::{with_reset, ResetKind, Scalar, SnnTorchStep};
 use super::{chunks, for_chunks, refractory_steps, Reads, Split};
 use crate::file::rules::{finite, positive, refractory, unit_interval, ParamResult};
@@ -249,10 +250,11 @@ impl Split for Cols<'_> {
 }
 
 /// The update of one chunk. The exact update, threshold, reset and refractory count are one
-/// pass without branches over blocks of [`BLOCK`] neurons (so it vectorises); each block notes
-/// which neurons spiked in a small flag array, scanned only when a block has a spike. The
-/// arithmetic is the same, operation for operation, as the two-pass form (integrate, then
-/// `if refractory { count down } else if v > v_th { reset }`), so results do not change.
+/// pass without branches over the chunk (so it vectorises); a neuron that spikes is marked in
+/// its refractory counter ([`SPIKED`]), and the marks are searched for afterwards, sixteen or
+/// eight counters per instruction ([`take_marked`]), only if the pass saw one. The arithmetic
+/// is the same, operation for operation, as the two-pass form (integrate, then `if refractory
+/// { count down } else if v > v_th { reset }`), so results do not change.
 fn update_chunk(p: &LifPropagators, reads: Reads, c: Cols, offset: u32, out: &mut Vec<u32>) {
     if let Some((beta, reset)) = p.leaky {
         return leaky_chunk(p, beta, reset, c, offset, out);
@@ -267,7 +269,7 @@ fn update_chunk(p: &LifPropagators, reads: Reads, c: Cols, offset: u32, out: &mu
         // SAFETY: the CPU has AVX2, the only feature the function enables.
         return unsafe { exact_chunk_avx2(p, reads, c, offset, out) };
     }
-    exact_chunk(p, reads, c, offset, out)
+    exact_chunk(p, reads, c, offset, out, Isa::Scalar)
 }
 
 /// [`exact_chunk`] compiled for AVX-512F (eight lanes of f64, sixteen of f32). No FMA, as for AVX2.
@@ -280,7 +282,7 @@ unsafe fn exact_chunk_avx512(
     offset: u32,
     out: &mut Vec<u32>,
 ) {
-    exact_chunk(p, reads, c, offset, out)
+    exact_chunk(p, reads, c, offset, out, Isa::Avx512)
 }
 
 /// [`exact_chunk`] compiled for AVX2 (four lanes of f64 or eight of f32 instead of two or four). No FMA: the
@@ -294,27 +296,31 @@ unsafe fn exact_chunk_avx2(
     offset: u32,
     out: &mut Vec<u32>,
 ) {
-    exact_chunk(p, reads, c, offset, out)
+    exact_chunk(p, reads, c, offset, out, Isa::Avx2)
 }
 
-/// Neurons per block of the fused update: the spike flags of a block live in registers or L1.
+/// Neurons per block of the update when spikes are flagged rather than marked (a hold of 2³¹
+/// steps or more): the flags of a block live in registers or L1.
 const BLOCK: usize = 64;
 
-/// The bit the fused update sets in the refractory counter of a neuron that spiked, to find
-/// it after its block; cleared before the update returns, so no one else ever sees it.
-const SPIKED: u32 = 1 << 31;
-
 #[inline(always)]
-fn exact_chunk(p: &LifPropagators, reads: Reads, c: Cols, offset: u32, out: &mut Vec<u32>) {
+fn exact_chunk(
+    p: &LifPropagators,
+    reads: Reads,
+    c: Cols,
+    offset: u32,
+    out: &mut Vec<u32>,
+    isa: Isa,
+) {
     // Marking spikes in the counter saves a flag array (about a tenth of the update's time);
     // it needs the counter's top bit free, that is a hold shorter than 2³¹ steps. Columns
     // known to be zero are not read (a quarter of the update's memory traffic each).
     match (p.hold_steps < SPIKED, reads.due, reads.ext) {
-        (true, false, false) => exact_blocks::<true, false, false>(p, c, offset, out),
-        (true, false, true) => exact_blocks::<true, false, true>(p, c, offset, out),
-        (true, true, false) => exact_blocks::<true, true, false>(p, c, offset, out),
-        (true, true, true) => exact_blocks::<true, true, true>(p, c, offset, out),
-        (false, ..) => exact_blocks::<false, true, true>(p, c, offset, out),
+        (true, false, false) => exact_blocks::<true, false, false>(p, c, offset, out, isa),
+        (true, false, true) => exact_blocks::<true, false, true>(p, c, offset, out, isa),
+        (true, true, false) => exact_blocks::<true, true, false>(p, c, offset, out, isa),
+        (true, true, true) => exact_blocks::<true, true, true>(p, c, offset, out, isa),
+        (false, ..) => exact_blocks::<false, true, true>(p, c, offset, out, isa),
     }
 }
 
@@ -324,13 +330,24 @@ fn exact_blocks<const MARK: bool, const DUE: bool, const EXT: bool>(
     c: Cols,
     offset: u32,
     out: &mut Vec<u32>,
+    isa: Isa,
 ) {
+    if MARK {
+        // One pass over the whole chunk, then a vectorised search for the marks: a block of
+        // its own per 64 neurons cost a horizontal reduction and a branch each.
+        let any =
+            exact_block::<true, DUE, EXT>(p, c.v, c.ie, c.ii, c.refr, c.iext, c.de, c.di, &mut []);
+        if any != 0 {
+            take_marked(isa, c.refr, offset, out);
+        }
+        return;
+    }
     let n = c.v.len();
     let mut start = 0;
     while start < n {
         let end = (start + BLOCK).min(n);
         let mut fired = [0u8; BLOCK];
-        let any = exact_block::<MARK, DUE, EXT>(
+        let any = exact_block::<false, DUE, EXT>(
             p,
             &mut c.v[start..end],
             &mut c.ie[start..end],
@@ -339,21 +356,12 @@ fn exact_blocks<const MARK: bool, const DUE: bool, const EXT: bool>(
             &c.iext[start..end],
             &mut c.de[start..end],
             &mut c.di[start..end],
-            &mut fired[..if MARK { 0 } else { end - start }],
+            &mut fired[..end - start],
         );
         if any != 0 {
-            if MARK {
-                for (k, r) in c.refr[start..end].iter_mut().enumerate() {
-                    if *r & SPIKED != 0 {
-                        *r &= !SPIKED;
-                        out.push(offset + (start + k) as u32);
-                    }
-                }
-            } else {
-                for (k, &f) in fired[..end - start].iter().enumerate() {
-                    if f != 0 {
-                        out.push(offset + (start + k) as u32);
-                    }
+            for (k, &f) in fired[..end - start].iter().enumerate() {
+                if f != 0 {
+                    out.push(offset + (start + k) as u32);
                 }
             }
         }
@@ -403,7 +411,9 @@ fn exact_block<const MARK: bool, const DUE: bool, const EXT: bool>(
         let v1 = if held { v[k] } else { v_new };
         let spike = !held & (v1 > p.v_th);
         v[k] = if spike { p.v_reset } else { v1 };
-        let r_new = if spike { hold } else { r - u32::from(held) };
+        // r − 1 where held (r > 0): a vector max and subtraction rather than a compare, a
+        // negation and an addition.
+        let r_new = if spike { hold } else { r.saturating_sub(1) };
         refr[k] = r_new;
         ie[k] = i_e * p.p11_exc;
         ii[k] = i_i * p.p11_inh;
@@ -577,12 +587,19 @@ mod tests {
                     di,
                 }
             }
-            exact_blocks::<true, true, true>(&prop, cols(&mut a, &mut de, &mut di), 0, &mut out_a);
+            exact_blocks::<true, true, true>(
+                &prop,
+                cols(&mut a, &mut de, &mut di),
+                0,
+                &mut out_a,
+                Isa::best(),
+            );
             exact_blocks::<false, true, true>(
                 &prop,
                 cols(&mut b, &mut de2, &mut di2),
                 0,
                 &mut out_b,
+                Isa::Scalar,
             );
             assert_eq!(out_a, out_b, "step {step}");
             spikes_a += out_a.len();

@@ -23,6 +23,7 @@ pub mod coba_lif;
 pub mod izhikevich;
 pub mod lif;
 pub mod lif_alpha;
+mod marked;
 pub mod observation;
 pub mod poisson;
 pub mod remap;

@@ -273,8 +273,11 @@ fn mean(v: &[f64]) -> f64 {
 /// - The curves have NEST's shape: the first synapses come at the same update, and over
 ///   0–130 s each curve, as a fraction of its mean, is within 0.1 of NEST's on average.
 /// - The last quarter (150–200 s), where both simulators' activity climbs again as inhibitory
-///   synapses are lost, is printed and held to loose bounds only: there snnsim's excitatory
-///   calcium is about 30 % higher than NEST's over five seeds (docs/results.md).
+///   synapses are lost, is held to the same bounds: 5 % of NEST's five-seed means with
+///   `SNNSIM_SP_SEEDS=1,2,3,4,5` (the inhibitory synapses, whose seed-to-seed spread is
+///   11 %, to three standard errors of the difference of the means); for one seed, three of
+///   NEST's seed-to-seed standard deviations where that is wider (NEST's own seeds differ by
+///   about 9 % in calcium there).
 #[test]
 fn nest_structural_plasticity_example_settles_as_in_nest() {
     let nest = crate::common::reference("nest_structural_plasticity.json");
@@ -322,9 +325,20 @@ fn nest_structural_plasticity_example_settles_as_in_nest() {
             "{key}, last quarter: snnsim {late_us:.5} (seeds {late_mine:.5?}), NEST {late_m:.5} ± {late_sd:.5}, ratio {:.4}",
             late_us / late_m
         );
-        let ratio = late_us / late_m;
-        let bound = if key.starts_with("ca") { 0.5..2.0 } else { 0.8..1.25 };
-        assert!(bound.contains(&ratio), "{key}, last quarter: ratio {ratio} to NEST");
+        // The inhibitory synapses spread most between NEST's seeds (11 % of their mean in
+        // the last quarter), so five seeds pin their mean only to about 5 %: there the
+        // five-seed bound is three standard errors of the difference of two five-seed means.
+        let late_tolerance = if seeds.len() >= 5 && key != "conn_inh" {
+            0.05 * late_m
+        } else if seeds.len() >= 5 {
+            (0.05 * late_m).max(3.0 * late_sd * (2.0 / 5.0f64).sqrt())
+        } else {
+            (0.05 * late_m).max(3.0 * late_sd)
+        };
+        assert!(
+            (late_us - late_m).abs() <= late_tolerance,
+            "{key}, last quarter: {late_us} against NEST's {late_m} ± {late_sd}"
+        );
         // Shape over the first 130 s.
         let norm = |c: Vec<f64>| -> Vec<f64> {
             let m = mean(&c[grow.clone()]);

@@ -16,9 +16,11 @@
 //! target rate (Ca < ε) grows elements, one above it retracts them. Every
 //! `update_interval_ms`, for each synapse kind (a presynaptic and a postsynaptic element):
 //! a neuron with fewer whole elements than connected ones loses that many of its synapses of
-//! the kind, chosen at random (first by presynaptic, then by postsynaptic deficits); then the
-//! vacant elements (⌊z⌋ − connected) of all neurons are paired at random into new synapses;
-//! finally each neuron's vacant elements decay, z −= vacant·τ_vacant.
+//! the kind, chosen at random (first by presynaptic, then by postsynaptic deficits), each loss
+//! releasing an element on both sides by NEST's rule (`SynapticElement::connect`: while the
+//! connections still exceed ⌊z⌋, z rises to them, so a deficit of d leaves d − 1 vacant
+//! elements behind); then the vacant elements (⌊z⌋ − connected) of all neurons are paired at
+//! random into new synapses; finally each neuron's vacant elements decay, z −= vacant·τ_vacant.
 //!
 //! Where this differs from NEST, and why: the host calls the policy every `every_ms` of the
 //! graph file with the spike counts of that interval, so the calcium takes a count's jumps at
@@ -103,6 +105,20 @@ fn default_tau_ca() -> f64 {
 
 fn default_beta_ca() -> f64 {
     0.001
+}
+
+/// NEST's `SynapticElement::connect(n)`: the connected count of an element changes by `n`,
+/// and while it exceeds the whole elements, z rises to it (keeping its fraction). On a
+/// deletion this is what makes a deficit cost less than it seems: a neuron with d more
+/// connections than whole elements loses d connections, but its first loss lifts z to the
+/// d − 1 connections still above ⌊z⌋, so it ends with d − 1 vacant elements, which the
+/// pairing of the same update may use again. (New connections take vacant elements only,
+/// so the rule never raises z when they are made.)
+fn connect(z: &mut f64, connected: &mut i64, n: i64) {
+    *connected += n;
+    if *connected as f64 > z.floor() {
+        *z = *connected as f64 + (*z - z.floor());
+    }
 }
 
 /// SplitMix64: a small, well-mixed generator whose whole state is one word (saved in
@@ -278,37 +294,48 @@ impl Homeostatic {
             // Deletions: presynaptic deficits, then postsynaptic ones. A neuron's deficit is
             // its connections less its whole elements; as in NEST (`get_target_node_ids`), a
             // presynaptic deficit deletes connections only onto neurons that still have a
-            // whole postsynaptic element; the others lose theirs by their own deficit.
-            for (side, element) in [(0, &s.pre_element), (1, &s.post_element)] {
-                let mut all: BTreeMap<Cell, usize> = BTreeMap::new();
+            // whole postsynaptic element; the others lose theirs by their own deficit. Each
+            // deleted connection releases one element on either side by NEST's rule
+            // (`SynapticElement::connect`, see [`connect`]), which raises z while a neuron
+            // still holds more connections than whole elements.
+            let elements = [s.pre_element.as_str(), s.post_element.as_str()];
+            for side in 0..2 {
+                let element = elements[side];
+                let mut held = [count(&units, 0), count(&units, 1)];
                 let mut mine: BTreeMap<Cell, Vec<usize>> = BTreeMap::new();
                 for (k, &(_, a, b)) in units.iter().enumerate() {
-                    let cell = if side == 0 { a } else { b };
-                    *all.entry(cell).or_default() += 1;
                     let target_ok = side == 1
                         || self.z[b.0]
-                            .get(s.post_element.as_str())
+                            .get(elements[1])
                             .is_some_and(|zv| zv[b.1 as usize].floor() != 0.0);
                     if target_ok {
-                        mine.entry(cell).or_default().push(k);
+                        mine.entry(if side == 0 { a } else { b })
+                            .or_default()
+                            .push(k);
                     }
                 }
                 let mut dead = vec![false; units.len()];
-                for (g, zs) in self.z.iter().enumerate() {
-                    let Some(z) = zs.get(element.as_str()) else {
-                        continue;
-                    };
-                    for (j, &zj) in z.iter().enumerate() {
+                for g in 0..self.z.len() {
+                    let n = self.z[g].get(element).map_or(0, Vec::len);
+                    for j in 0..n {
                         let cell = (g, j as u32);
-                        let connected = all.get(&cell).copied().unwrap_or(0) as i64;
-                        let deficit = connected - zj.floor() as i64;
+                        let connected = held[side].get(&cell).copied().unwrap_or(0);
+                        let deficit = connected - self.z[g][element][j].floor() as i64;
                         let Some(list) = mine.get_mut(&cell) else {
                             continue;
                         };
                         if deficit > 0 {
                             let k = (deficit as usize).min(list.len());
                             self.rng.pick(list, k);
-                            list[..k].iter().for_each(|&x| dead[x] = true);
+                            for &x in &list[..k] {
+                                dead[x] = true;
+                                let (_, a, b) = units[x];
+                                for (end, c) in [(0, a), (1, b)] {
+                                    let zc = self.z[c.0].get_mut(elements[end]).expect("bound");
+                                    let h = held[end].get_mut(&c).expect("held");
+                                    connect(&mut zc[c.1 as usize], h, -1);
+                                }
+                            }
                         }
                     }
                 }
@@ -565,3 +592,26 @@ impl StructurePolicy for Homeostatic {
 }
 
 export_structure!(Homeostatic, "homeostatic");
+
+#[cfg(test)]
+mod tests {
+    use super::connect;
+
+    /// NEST 3.10, one update of a neuron with z = 0.5 and two connections onto neurons with
+    /// z = 5.5 (growth off): both connections are deleted, the first deletion lifts z to 1.5,
+    /// and the update then pairs that vacant element again, ending with one connection and
+    /// z = 1.5. The rule here gives the same z and the one vacant element.
+    #[test]
+    fn a_deficit_of_two_leaves_one_vacant_element_as_in_nest() {
+        let (mut z, mut held) = (0.5, 2);
+        connect(&mut z, &mut held, -1);
+        assert_eq!((z, held), (1.5, 1));
+        connect(&mut z, &mut held, -1);
+        assert_eq!((z, held), (1.5, 0));
+        assert_eq!(z.floor() as i64 - held, 1);
+        // Without a surplus, a deletion only frees an element.
+        let (mut z, mut held) = (3.25, 3);
+        connect(&mut z, &mut held, -1);
+        assert_eq!((z, held), (3.25, 2));
+    }
+}

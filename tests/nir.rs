@@ -1130,3 +1130,74 @@ fn snnsim_run_refuses_a_wrong_input_and_unsupported_nodes() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("is not at least the time step"), "{err}");
 }
+
+#[test]
+fn a_lif_neuron_steps_by_hand_with_either_reset() {
+    // Input → Linear(1) → LIF → Output with τ = 2 dt (β = 1/2), r = 2 (input gain r·dt/τ = 1),
+    // threshold 1, constant input 0.9. Zero: v = 0.9, 1.35 (spike → 0), 0.9, 1.35, ...
+    // Subtract: 0.9, 1.35 (→ 0.35), 1.075 (→ 0.075), 0.9375, 1.36875 (→ 0.36875), 1.084375.
+    let dt = 1e-4;
+    let g = graph(
+        vec![
+            (
+                "input",
+                Node::new(Kind::Input, [("shape", Array::int(vec![1]))]),
+            ),
+            (
+                "w",
+                Node::new(
+                    Kind::Linear,
+                    [("weight", Array::f64(vec![1.0]).reshaped(&[1, 1]))],
+                ),
+            ),
+            (
+                "lif",
+                Node::new(
+                    Kind::Lif,
+                    [
+                        ("tau", Array::f64(vec![2.0 * dt])),
+                        ("r", Array::f64(vec![2.0])),
+                        ("v_leak", Array::f64(vec![0.0])),
+                        ("v_threshold", Array::f64(vec![1.0])),
+                        ("v_reset", Array::f64(vec![0.0])),
+                    ],
+                ),
+            ),
+            (
+                "output",
+                Node::new(Kind::Output, [("shape", Array::int(vec![1]))]),
+            ),
+        ],
+        &[("input", "w"), ("w", "lif"), ("lif", "output")],
+    );
+    let g = Nir {
+        version: nir::WRITE_VERSION.into(),
+        graph: g,
+        metadata: BTreeMap::new(),
+    };
+    let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12);
+    let zero = nir::Plan::new(&g, dt, nir::NirReset::Zero)
+        .unwrap()
+        .run(&[0.9; 6], 6);
+    assert_eq!(zero.output, vec![0.0, 1.0, 0.0, 1.0, 0.0, 1.0]);
+    assert!(
+        close(&zero.layers[0].2, &[0.9, 0.0, 0.9, 0.0, 0.9, 0.0]),
+        "{:?}",
+        zero.layers
+    );
+    let sub = nir::Plan::new(&g, dt, nir::NirReset::Subtract)
+        .unwrap()
+        .run(&[0.9; 6], 6);
+    assert_eq!(sub.output, vec![0.0, 1.0, 1.0, 0.0, 1.0, 1.0]);
+    assert!(
+        close(
+            &sub.layers[0].2,
+            &[0.9, 0.35, 0.075, 0.9375, 0.36875, 0.084375]
+        ),
+        "{:?}",
+        sub.layers
+    );
+    // τ below dt is refused, naming the node and parameter.
+    let e = nir::Plan::new(&g, 3.0 * dt, nir::NirReset::Zero).unwrap_err();
+    assert!(e.starts_with("node 'lif': tau = "), "{e}");
+}

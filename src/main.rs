@@ -95,6 +95,17 @@ enum Command {
         /// whose estimate exceeds it is refused (exit 2) before anything is allocated.
         #[arg(long = "memory-limit", value_name = "BYTES", value_parser = app::parse_bytes)]
         memory_limit: Option<u64>,
+        /// For a NIR file (`.nir`): the input array, (steps, *input shape), float32 or
+        /// float64, one row per step into the graph's Input node (required for a NIR file).
+        #[arg(long, value_name = "X.npy", conflicts_with = "resume")]
+        input: Option<PathBuf>,
+        /// For a NIR file: the time step in ms (default 0.1, snnTorch's dt = 1e-4 s).
+        #[arg(long = "dt-ms", value_name = "MS", conflicts_with = "resume")]
+        dt_ms: Option<f64>,
+        /// For a NIR file: the reset in the step of a spike, zero (to v_reset, default) or
+        /// subtract (v − v_threshold).
+        #[arg(long, value_name = "zero|subtract", value_parser = app::parse_nir_reset, conflicts_with = "resume")]
+        reset: Option<snnsim::nir::NirReset>,
     },
     /// Draw the plots of a run directory into RUN_DIR/plots/ (PNG and SVG): raster, rates,
     /// learning_curve, population_size, weights; those the run's files allow.
@@ -205,6 +216,12 @@ fn estimate_json(file: &std::path::Path, est: &snnsim::graph::estimate::Estimate
     let mut v = serde_json::to_value(est).expect("the estimate serialises");
     v["file"] = serde_json::Value::from(file.display().to_string());
     serde_json::to_string(&v).expect("serialises")
+}
+
+/// Prints an error and gives its exit status.
+fn exit_with(e: snnsim::Error) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(e.exit_code() as u8)
 }
 
 fn main() -> ExitCode {
@@ -354,6 +371,41 @@ fn main() -> ExitCode {
             })
         }
         Command::Run {
+            file: Some(file),
+            input,
+            dt_ms,
+            reset,
+            out,
+            json,
+            quiet,
+            ..
+        } if app::is_nir(&file) => match input {
+            None => Err(snnsim::Error::Input(format!(
+                "{}: running a NIR file needs --input X.npy (steps, *input shape)",
+                file.display()
+            ))),
+            Some(input) => app::run_nir(&app::NirRunOptions {
+                file,
+                input,
+                dt_ms: dt_ms.unwrap_or(0.1),
+                reset: reset.unwrap_or(snnsim::nir::NirReset::Zero),
+                out,
+            })
+            .map(|s| {
+                if json {
+                    snnsim::outln!("{}", s.summary);
+                } else if !quiet {
+                    snnsim::outln!(
+                        "{}: {} steps; output.npy {}; run directory {}",
+                        s.summary["file"].as_str().unwrap_or(""),
+                        s.steps,
+                        s.output_shape,
+                        s.run_dir.display()
+                    );
+                }
+            }),
+        },
+        Command::Run {
             file,
             resume,
             checkpoint_every,
@@ -370,7 +422,15 @@ fn main() -> ExitCode {
             metrics_addr,
             no_metrics,
             memory_limit,
+            input,
+            dt_ms,
+            reset,
         } => {
+            if input.is_some() || dt_ms.is_some() || reset.is_some() {
+                return exit_with(snnsim::Error::Input(
+                    "--input, --dt-ms and --reset are for NIR files (.nir)".into(),
+                ));
+            }
             let base = match (&resume, file) {
                 (Some(dir), _) => app::resume_options(dir),
                 (None, Some(file)) => RunOptions {

@@ -6,6 +6,7 @@ mod control;
 mod experiment;
 mod inspect;
 mod nir_file;
+mod nir_run;
 mod plugins;
 mod replay;
 mod resources;
@@ -24,6 +25,7 @@ pub use inspect::{
     describe_network, diff_paths, estimate_line, inspect, inspect_estimate, inspect_path,
 };
 pub use nir_file::{inspect_nir, is_nir, nir_json, nir_line, validate_nir};
+pub use nir_run::{parse_nir_reset, run_nir, NirRunOptions, NirRunSummary};
 pub use plugins::{default_sdk_path, new_plugin, plugins};
 pub use replay::{env_plugin_name, replay, ReplayStep};
 pub use resources::{available_memory, check_memory, parse_bytes, Available};

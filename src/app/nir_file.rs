@@ -1,6 +1,6 @@
 //! `snnsim validate` and `snnsim inspect` on NIR files (`.nir`): the file is read and checked
 //! by the `nir` layer, whose errors name the node and the parameter (exit 2); these functions
-//! only describe what was read. Running or converting a NIR graph is the converter's job.
+//! only describe what was read. Running a NIR graph is `nir_run.rs`.
 
 use crate::error::Result;
 use crate::nir::{Graph, Nir};

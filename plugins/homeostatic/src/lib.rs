@@ -33,6 +33,7 @@
 //! drift from the network; a projection serves one synapse kind.
 
 use serde::Deserialize;
+use snnsim_plugin_api::state::{StateReader, StateWriter};
 use snnsim_plugin_api::{export_structure, Activity, Edits, Population, SimView, StructurePolicy};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -523,63 +524,50 @@ impl StructurePolicy for Homeostatic {
     }
 
     fn save(&self) -> Result<Vec<u8>, String> {
-        let mut out = Vec::new();
-        let mut put = |x: u64| out.extend_from_slice(&x.to_le_bytes());
-        put(self.rng.0);
-        put(self.last_update_ms.to_bits());
-        put(u64::from(self.started));
-        put(self.ca.len() as u64);
+        let mut out = StateWriter::new(b"");
+        out.u64(self.rng.0)
+            .f64(self.last_update_ms)
+            .u64(u64::from(self.started))
+            .u64(self.ca.len() as u64);
         for (ca, zs) in self.ca.iter().zip(&self.z) {
-            put(ca.len() as u64);
-            ca.iter().for_each(|x| put(x.to_bits()));
-            put(zs.len() as u64);
+            out.f64s(ca.iter().copied()).u64(zs.len() as u64);
             for z in zs.values() {
-                z.iter().for_each(|x| put(x.to_bits()));
+                z.iter().for_each(|&x| {
+                    out.f64(x);
+                });
             }
         }
-        Ok(out)
+        Ok(out.into_bytes())
     }
 
     /// Restores [`Homeostatic::save`]'s state; the element names of each population come
     /// from the configuration (the same file), in the same (sorted) order.
     fn load(&mut self, b: &[u8]) -> Result<(), String> {
-        let mut words = b
-            .chunks_exact(8)
-            .map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes")));
-        let mut get = || {
-            words
-                .next()
-                .ok_or("homeostatic state: truncated".to_string())
-        };
-        self.rng.0 = get()?;
-        self.last_update_ms = f64::from_bits(get()?);
-        self.started = get()? != 0;
-        let groups = get()? as usize;
+        let mut r = StateReader::new(b);
+        self.rng.0 = r.u64("the random stream")?;
+        self.last_update_ms = r.f64("the time of the last update")?;
+        self.started = r.u64("the started flag")? != 0;
+        let groups = r.count(8, "the number of populations")?;
         if !self.started {
             return Ok(());
         }
-        let mut ca = Vec::with_capacity(groups.min(b.len()));
-        let mut z = Vec::with_capacity(groups.min(b.len()));
+        let mut ca = Vec::with_capacity(groups);
+        let mut z = Vec::with_capacity(groups);
         for _ in 0..groups {
-            let n = get()? as usize;
-            if n > b.len() {
-                return Err("homeostatic state: damaged".into());
-            }
-            ca.push(
-                (0..n)
-                    .map(|_| get().map(f64::from_bits))
-                    .collect::<Result<Vec<_>, _>>()?,
-            );
-            let kinds = get()? as usize;
+            let values = r.f64s("a population's calcium")?;
+            let n = values.len();
+            ca.push(values);
+            let kinds = r.count(8 * n.max(1), "a population's element kinds")?;
             let mut m = BTreeMap::new();
             for k in 0..kinds {
                 let values = (0..n)
-                    .map(|_| get().map(f64::from_bits))
+                    .map(|_| r.f64("a synaptic element count"))
                     .collect::<Result<Vec<_>, _>>()?;
                 m.insert(k, values);
             }
             z.push(m);
         }
+        r.finish()?;
         // Element names are known once the policy sees the populations again (its first
         // call after the restore binds them, then takes these values by position).
         self.started = false;

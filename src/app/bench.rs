@@ -401,22 +401,27 @@ fn tail(s: &str, lines: usize) -> String {
     v[v.len().saturating_sub(lines)..].join("\n")
 }
 
-/// Runs `snnsim run` on a network in a fresh process.
-fn snnsim_once(root: &Path, net: &BenchNetwork, threads: usize) -> Result<SnnsimRun> {
+/// Runs `snnsim run FILE ARGS... --threads N --json --out TMP` in a fresh process (the
+/// run directory is removed afterwards) and returns its summary, the last line of its output.
+fn snnsim_summary(
+    root: &Path,
+    name: &str,
+    file: &str,
+    threads: usize,
+    args: &[String],
+) -> Result<serde_json::Value> {
     let exe = std::env::current_exe().map_err(|e| Error::Run(format!("own executable: {e}")))?;
     let out = std::env::temp_dir().join(format!(
-        "snnsim-bench-{}-{}-{threads}-{}",
+        "snnsim-bench-{}-{name}-{threads}-{}",
         std::process::id(),
-        net.name,
         nanos()
     ));
     let mut cmd = Command::new(exe);
     cmd.arg("run")
-        .arg(root.join(net.file))
+        .arg(root.join(file))
         .arg("--threads")
         .arg(threads.to_string())
-        .arg("--duration-ms")
-        .arg((net.sim_time_s * 1000.0).to_string())
+        .args(args)
         .arg("--json")
         .arg("--out")
         .arg(&out);
@@ -424,17 +429,30 @@ fn snnsim_once(root: &Path, net: &BenchNetwork, threads: usize) -> Result<Snnsim
     let _ = std::fs::remove_dir_all(&out);
     let (code, stdout, stderr) = res
         .map_err(|e| Error::Run(format!("cannot start snnsim run: {e}")))?
-        .ok_or_else(|| Error::Run(format!("snnsim run {} ran past an hour", net.file)))?;
+        .ok_or_else(|| Error::Run(format!("snnsim run {file} ran past an hour")))?;
     if code != 0 {
         return Err(Error::Run(format!(
-            "snnsim run {} failed (exit {code}): {}",
-            net.file,
+            "snnsim run {file} failed (exit {code}): {}",
             tail(&stderr, 5)
         )));
     }
     let last = stdout.lines().last().unwrap_or("");
-    let v: serde_json::Value = serde_json::from_str(last)
-        .map_err(|e| Error::Run(format!("snnsim run printed no summary ({e}): {last}")))?;
+    serde_json::from_str(last)
+        .map_err(|e| Error::Run(format!("snnsim run printed no summary ({e}): {last}")))
+}
+
+/// Runs `snnsim run` on a network in a fresh process.
+fn snnsim_once(root: &Path, net: &BenchNetwork, threads: usize) -> Result<SnnsimRun> {
+    let v = snnsim_summary(
+        root,
+        net.name,
+        net.file,
+        threads,
+        &[
+            "--duration-ms".to_string(),
+            (net.sim_time_s * 1000.0).to_string(),
+        ],
+    )?;
     let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
     let spikes = v["populations"]
         .as_object()
@@ -602,38 +620,13 @@ pub fn torch_python(root: &Path) -> PathBuf {
 
 /// Trains a training network with `snnsim run` in a fresh process.
 fn snnsim_train_once(root: &Path, net: &TrainNetwork, threads: usize) -> Result<TrainRun> {
-    let exe = std::env::current_exe().map_err(|e| Error::Run(format!("own executable: {e}")))?;
-    let out = std::env::temp_dir().join(format!(
-        "snnsim-bench-{}-{}-{threads}-{}",
-        std::process::id(),
+    let v = snnsim_summary(
+        root,
         net.name,
-        nanos()
-    ));
-    let mut cmd = Command::new(exe);
-    cmd.arg("run")
-        .arg(root.join(net.file))
-        .arg("--threads")
-        .arg(threads.to_string())
-        .arg("--episodes")
-        .arg(net.episodes.to_string())
-        .arg("--json")
-        .arg("--out")
-        .arg(&out);
-    let res = run_child(cmd, Duration::from_secs(3600));
-    let _ = std::fs::remove_dir_all(&out);
-    let (code, stdout, stderr) = res
-        .map_err(|e| Error::Run(format!("cannot start snnsim run: {e}")))?
-        .ok_or_else(|| Error::Run(format!("snnsim run {} ran past an hour", net.file)))?;
-    if code != 0 {
-        return Err(Error::Run(format!(
-            "snnsim run {} failed (exit {code}): {}",
-            net.file,
-            tail(&stderr, 5)
-        )));
-    }
-    let last = stdout.lines().last().unwrap_or("");
-    let v: serde_json::Value = serde_json::from_str(last)
-        .map_err(|e| Error::Run(format!("snnsim run printed no summary ({e}): {last}")))?;
+        net.file,
+        threads,
+        &["--episodes".to_string(), net.episodes.to_string()],
+    )?;
     let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
     Ok(TrainRun {
         sim_wall_s: f("sim_wall_s"),

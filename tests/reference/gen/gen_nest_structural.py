@@ -8,7 +8,7 @@ NEST's default parameters (the example builds its `model_params` but does not pa
 (6.2 pA, delay 1 ms), synaptic elements with Gaussian growth curves, ±585 pA synapses with a
 delay of 1 ms, dt = 0.1 ms, a structural update every 10 s, 200 s simulated.
 
-    python gen_nest_structural.py [OUT.json] [--seeds 1 2 3 4 5]
+    python gen_nest_structural.py [OUT.json] [--seeds 1 2 ... 10]
 
 Versions: NEST 3.10.0 (pip `nest-simulator==3.10.0`), numpy 2.3.5, Python 3.11. NEST runs
 the example on one thread (structural plasticity needs it); each seed takes several minutes.
@@ -23,7 +23,7 @@ import nest
 
 p = argparse.ArgumentParser()
 p.add_argument("out", nargs="?", default="out/nest_structural_plasticity.json")
-p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+p.add_argument("--seeds", type=int, nargs="+", default=list(range(1, 11)))
 p.add_argument("--t-sim", type=float, default=200000.0)
 a = p.parse_args()
 

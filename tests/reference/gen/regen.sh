@@ -7,7 +7,7 @@
 #                (default: $SNNSIM_REFERENCE_VENV or ~/.cache/snnsim-reference-venv)
 #   --out DIR    where the regenerated files go (default: a new temporary directory)
 #   --skip-cuba  do not run gen_brian2_cuba.py (5 network runs, a few minutes)
-#   --skip-structural  do not run gen_nest_structural.py (5 NEST runs of 200 s, about 40 minutes)
+#   --skip-structural  do not run gen_nest_structural.py (10 NEST runs of 200 s, about 80 minutes)
 # Environment: PYTHON selects the interpreter that creates the venv (default python3;
 # the committed data were made with Python 3.11).
 # Exit status: 0 when every compared file agrees, 1 otherwise.

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use snnsim::convert::NirReset;
 use snnsim::nir::{self, Array, Data, Graph, Kind, Nir, Node};
 
 use crate::common::reference_dir;
@@ -1035,6 +1036,20 @@ fn snnsim_run_gives_snntorchs_spikes_for_the_nir_fixtures() {
     }
 }
 
+/// Runs a NIR graph through the engine (converted with time step `dt_s` seconds), recording
+/// every spiking population.
+fn engine_run(
+    g: &Nir,
+    dt_s: f64,
+    reset: NirReset,
+    input: &[f64],
+    steps: usize,
+) -> Result<snnsim::app::InputRun, String> {
+    snnsim::app::InputNet::from_nir(g, Path::new("graph.nir"), dt_s * 1e3, reset)
+        .and_then(|net| net.run(input, steps, true))
+        .map_err(|e| e.to_string())
+}
+
 #[test]
 fn every_spiking_node_matches_snntorch_step_by_step() {
     // Spikes of every LIF/CubaLIF node identical, membranes after the reset within 1e-4
@@ -1043,10 +1058,9 @@ fn every_spiking_node_matches_snntorch_step_by_step() {
     let doc = fixture_doc();
     for name in ["ff", "rnn"] {
         let g = nir::read(&fixture_path(name)).unwrap();
-        let plan = nir::Plan::new(&g, 1e-4, nir::NirReset::Zero).unwrap();
         let (shape, input) = npy_f32(&fixture_file(&format!("{name}.input.npy")));
         let input: Vec<f64> = input.into_iter().map(f64::from).collect();
-        let run = plan.run(&input, shape[0] as usize);
+        let run = engine_run(&g, 1e-4, NirReset::Zero, &input, shape[0] as usize).unwrap();
         let layers = doc["fixtures"][name]["layers"].as_object().unwrap();
         assert_eq!(run.layers.len(), layers.len(), "{name}");
         let mut worst = 0.0f64;
@@ -1176,18 +1190,14 @@ fn a_lif_neuron_steps_by_hand_with_either_reset() {
         metadata: BTreeMap::new(),
     };
     let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12);
-    let zero = nir::Plan::new(&g, dt, nir::NirReset::Zero)
-        .unwrap()
-        .run(&[0.9; 6], 6);
+    let zero = engine_run(&g, dt, NirReset::Zero, &[0.9; 6], 6).unwrap();
     assert_eq!(zero.output, vec![0.0, 1.0, 0.0, 1.0, 0.0, 1.0]);
     assert!(
         close(&zero.layers[0].2, &[0.9, 0.0, 0.9, 0.0, 0.9, 0.0]),
         "{:?}",
         zero.layers
     );
-    let sub = nir::Plan::new(&g, dt, nir::NirReset::Subtract)
-        .unwrap()
-        .run(&[0.9; 6], 6);
+    let sub = engine_run(&g, dt, NirReset::Subtract, &[0.9; 6], 6).unwrap();
     assert_eq!(sub.output, vec![0.0, 1.0, 1.0, 0.0, 1.0, 1.0]);
     assert!(
         close(
@@ -1198,6 +1208,6 @@ fn a_lif_neuron_steps_by_hand_with_either_reset() {
         sub.layers
     );
     // τ below dt is refused, naming the node and parameter.
-    let e = nir::Plan::new(&g, 3.0 * dt, nir::NirReset::Zero).unwrap_err();
-    assert!(e.starts_with("node 'lif': tau = "), "{e}");
+    let e = engine_run(&g, 3.0 * dt, NirReset::Zero, &[0.9; 6], 6).unwrap_err();
+    assert!(e.contains("node 'lif': tau = "), "{e}");
 }

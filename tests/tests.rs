@@ -10,6 +10,7 @@ mod common;
 
 mod determinism;
 mod engine;
+mod graded;
 mod network_stats;
 mod nir;
 

@@ -535,6 +535,31 @@ impl Engine {
         }
     }
 
+    /// Writes the values a graded (`Values`) population outputs from the next step on, one
+    /// per neuron. Errors name the population: not a `Values` population, or a wrong length.
+    pub fn set_values(&mut self, pop: &str, row: &[f64]) -> Result<()> {
+        let id = self
+            .net
+            .pop_id(pop)
+            .ok_or_else(|| crate::Error::Input(format!("no population `{pop}`")))?;
+        let p = self.net.pop_mut(id);
+        let n = p.len();
+        match &mut p.dynamics {
+            crate::models::Dynamics::Values(m) if row.len() == n => {
+                m.set(row);
+                Ok(())
+            }
+            crate::models::Dynamics::Values(_) => Err(crate::Error::Input(format!(
+                "population `{pop}` has {n} neurons, {} values given",
+                row.len()
+            ))),
+            other => Err(crate::Error::Input(format!(
+                "population `{pop}` is a {} population, not Values",
+                other.kind()
+            ))),
+        }
+    }
+
     /// Simulated time so far (ms).
     pub fn time_ms(&self) -> f64 {
         self.step as f64 * self.dt_ms

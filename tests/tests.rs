@@ -10,7 +10,6 @@ mod common;
 
 mod determinism;
 mod engine;
-mod graded;
 mod network_stats;
 mod nir;
 
@@ -33,6 +32,7 @@ f64_only!(
     foraging,
     fuzz,
     gpu,
+    graded,
     graph_files,
     growth,
     homeostatic,

@@ -110,11 +110,12 @@ enum Command {
         reset: Option<snnsim::convert::NirReset>,
     },
     /// Convert between formats by extension: IN.nir OUT.ron (a NIR graph to a graph file, with
-    /// snnTorch's importer's discretisation; docs/nir.md).
+    /// snnTorch's importer's discretisation) or IN.ron OUT.nir (a graph file to NIR, for the
+    /// models NIR can express); docs/nir.md.
     Convert {
-        /// The file to convert (`.nir`).
+        /// The file to convert (`.nir` or `.ron`).
         input: PathBuf,
-        /// The file to write (`.ron`).
+        /// The file to write (`.ron` or `.nir`).
         output: PathBuf,
         /// For a NIR import: the time step in ms (default 0.1, snnTorch's dt = 1e-4 s).
         #[arg(long = "dt-ms", value_name = "MS", default_value_t = 0.1)]

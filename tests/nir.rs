@@ -1211,3 +1211,122 @@ fn a_lif_neuron_steps_by_hand_with_either_reset() {
     let e = engine_run(&g, 3.0 * dt, NirReset::Zero, &[0.9; 6], 6).unwrap_err();
     assert!(e.contains("node 'lif': tau = "), "{e}");
 }
+
+#[test]
+fn nir_to_graph_file_to_nir_gives_the_same_nodes_edges_and_parameters() {
+    // The snnTorch fixtures through `convert` both ways: the same node names and kinds, the
+    // same edges, every parameter of the same shape and within 1e-6 relative (β = 1 − dt/τ and
+    // back; a CubaLIF's gains r, w_in rewritten as snnTorch's τ_mem/dt, τ_syn/dt, whose
+    // product, 1 to float32 rounding here, goes into the weights); and the written file runs
+    // to the fixture's spikes again.
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["ff", "rnn"] {
+        let g = nir::read(&fixture_path(name)).unwrap();
+        let gf = snnsim::convert::from_nir(&g, 0.1, NirReset::Zero).unwrap();
+        let back = snnsim::convert::to_nir(&gf).unwrap();
+        assert_eq!(
+            back.graph.nodes.keys().collect::<Vec<_>>(),
+            g.graph.nodes.keys().collect::<Vec<_>>(),
+            "{name}: nodes"
+        );
+        assert_eq!(sorted_edges(&back.graph), sorted_edges(&g.graph), "{name}");
+        let mut worst = 0.0f64;
+        for (node, a) in &g.graph.nodes {
+            let b = &back.graph.nodes[node];
+            assert_eq!(a.kind, b.kind, "{name}: {node}");
+            assert_eq!(
+                a.params.keys().collect::<Vec<_>>(),
+                b.params.keys().collect::<Vec<_>>(),
+                "{name}: {node}"
+            );
+            for (k, x) in &a.params {
+                let y = &b.params[k];
+                assert_eq!(x.shape, y.shape, "{name}: {node}.{k}");
+                for (i, (p, q)) in f64s(x).iter().zip(f64s(y)).enumerate() {
+                    let err = (p - q).abs() / p.abs().max(q.abs()).max(1e-30);
+                    worst = worst.max(if p == &q { 0.0 } else { err });
+                    assert!(
+                        p == &q || err <= 1e-6,
+                        "{name}: {node}.{k}[{i}]: {p} became {q}"
+                    );
+                }
+            }
+        }
+        eprintln!("{name}: worst parameter change {worst:.1e} (relative)");
+        // Through the command line: ron → nir, then run the written file.
+        let ron = dir.path().join(format!("{name}.ron"));
+        let written = dir.path().join(format!("{name}.nir"));
+        for (a, b) in [(&fixture_path(name), &ron), (&ron, &written)] {
+            let o = crate::common::snnsim(&["convert", a.to_str().unwrap(), b.to_str().unwrap()]);
+            assert!(o.status.success(), "{name}: {o:?}");
+        }
+        let out = dir.path().join(format!("run-{name}"));
+        let o = crate::common::snnsim(&[
+            "run",
+            written.to_str().unwrap(),
+            "--input",
+            fixture_file(&format!("{name}.input.npy")).to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{name}: {o:?}");
+        let (_, ours) = npy_f32(&out.join("output.npy"));
+        let (_, want) = npy_f32(&fixture_file(&format!("{name}.output.npy")));
+        assert_eq!(ours, want, "{name}: spikes of the written file");
+    }
+    // What snnsim writes loads in Python's nir with type checking, with the values written.
+    if let Some(python) = python_with_nir() {
+        let files: Vec<PathBuf> = ["ff", "rnn"]
+            .iter()
+            .map(|n| dir.path().join(format!("{n}.nir")))
+            .collect();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nir_read.py");
+        let out = Command::new(&python)
+            .arg(&script)
+            .args(&files)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "nir.read refused a converted file:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for f in &files {
+            let key = f.to_str().unwrap();
+            let ours = nir::read(f).unwrap();
+            compare_with_python(&ours.graph, &doc[key]["graph"], key);
+        }
+    }
+}
+
+#[test]
+fn a_graph_file_nir_cannot_express_is_refused_naming_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.nir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (file, needle) in [
+        (
+            "graphs/models/izhikevich.ron",
+            "model Izhikevich cannot be written to NIR",
+        ),
+        (
+            "graphs/cuba.ron",
+            "Lif is written to NIR only with integration: SnnTorch(reset: Zero, reset_delay: false)",
+        ),
+    ] {
+        let o = crate::common::snnsim(&[
+            "convert",
+            root.join(file).to_str().unwrap(),
+            out.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{file}: {err}");
+        assert!(err.contains(needle), "{file}: {err}");
+        assert!(err.contains("population `"), "{file}: {err}");
+        assert!(!out.exists());
+    }
+    let o = crate::common::snnsim(&["convert", "a.ron", "b.ron"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("snnsim convert takes"));
+}

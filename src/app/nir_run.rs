@@ -331,8 +331,8 @@ pub fn run_nir(opts: &NirRunOptions) -> Result<NirRunSummary> {
     })
 }
 
-/// `snnsim convert IN OUT`: NIR → graph file (`x.nir` → `x.ron`) with time step `dt_ms` and
-/// `reset`. Returns a line for the user.
+/// `snnsim convert IN OUT`, by extension: NIR → graph file (`x.nir` → `x.ron`) with time step
+/// `dt_ms` and `reset`, or graph file → NIR (`x.ron` → `x.nir`). Returns a line for the user.
 pub fn convert(input: &Path, output: &Path, dt_ms: f64, reset: NirReset) -> Result<String> {
     let ext = |p: &Path| {
         p.extension()
@@ -362,8 +362,21 @@ pub fn convert(input: &Path, output: &Path, dt_ms: f64, reset: NirReset) -> Resu
                 gf.dt_ms
             ))
         }
+        (Some("ron"), Some("nir")) => {
+            let checked = crate::models::load(input)?;
+            let nir = crate::convert::to_nir(&checked.file)
+                .map_err(|e| Error::Input(format!("{}: {e}", input.display())))?;
+            crate::nir::write(output, &nir)?;
+            Ok(format!(
+                "{} -> {}: {} nodes, {} edges",
+                input.display(),
+                output.display(),
+                nir.graph.nodes.len(),
+                nir.graph.edges.len()
+            ))
+        }
         _ => Err(Error::Input(format!(
-            "snnsim convert takes IN.nir OUT.ron (NIR to graph file); got {} -> {}",
+            "snnsim convert takes IN.nir OUT.ron (NIR to graph file) or IN.ron OUT.nir (graph file to NIR); got {} -> {}",
             input.display(),
             output.display()
         ))),

@@ -21,7 +21,15 @@
 //! runs it). A feed-forward edge is a zero-delay projection; an edge that closes a cycle
 //! ([`crate::nir::Graph::schedule`]) has a delay of one step. The `Output` node names the
 //! graph file's `output` population.
+//!
+//! Graph file → NIR ([`to_nir`]) is the inverse for the networks written that way (`Values`,
+//! `Lif` and `Synaptic` with the same-step zero reset, `Dense` projections of zero or one step
+//! of delay, biases from `<projection>.bias` sources); NIR → graph file → NIR gives back the
+//! nodes, edges and parameters (to rounding: β = 1 − dt/τ and back, and a CubaLIF's input gains
+//! written as snnTorch's r = τ_mem/dt, w_in = τ_syn/dt with their product in the weights).
 
 mod from_nir;
+mod to_nir;
 
 pub use from_nir::{from_nir, NirReset, SUPPORTED};
+pub use to_nir::to_nir;

@@ -124,6 +124,9 @@ pub fn from_nir(nir: &Nir, dt_ms: f64, reset: NirReset) -> Result<GraphFile, Str
             }
             Kind::Lif => {
                 let tau = vals("tau")?;
+                if tau.is_empty() {
+                    return Err(format!("node '{name}': tau has no values (no neurons)"));
+                }
                 let k = ratio(name, "tau", &tau, dt)?;
                 let r = vals("r")?;
                 let n = tau.len();

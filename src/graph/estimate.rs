@@ -181,6 +181,8 @@ fn expected_spikes(checked: &Checked, i: usize, size: f64) -> f64 {
             .filter(|&&t| crate::file::steps_of_time(t, f.dt_ms) < checked.steps())
             .count() as f64,
         ModelSpec::Observation(q) => q.active.len() as f64 * steps,
+        // Graded values, never spikes.
+        ModelSpec::Values(_) => 0.0,
         model => {
             let period_ms = refractory_ms(model).max(f.dt_ms);
             let rate = ASSUMED_RATE_HZ.min(1000.0 / period_ms);

@@ -845,4 +845,32 @@ mod tests {
         // again 5 steps after each spike and crosses at once.
         assert_eq!(spike_steps, vec![0, 5, 10, 15]);
     }
+    #[test]
+    fn same_step_subtract_reset_and_per_neuron_gains_of_the_snntorch_update() {
+        let p = LifParams {
+            v_rest_mv: 0.0,
+            v_reset_mv: 0.0,
+            v_th_mv: 1.0,
+            refractory_ms: 0.0,
+            integration: LifIntegration::SnnTorch {
+                beta: Some(0.5),
+                reset: Reset::Subtract,
+                reset_delay: false,
+            },
+            ..LifParams::default()
+        };
+        let mut m = Lif::new(p, 2, 0.1);
+        m.set_per_neuron("r_mohm", &[1.0, 0.5]);
+        let mut outs = vec![Vec::new()];
+        // x = R·1.5: neuron 0 reaches 1.5 > 1, spikes and keeps 0.5 in the same step; neuron
+        // 1 reaches 0.75.
+        m.update(&mut [1.5, 1.5], &mut [0.0, 0.0], &mut outs);
+        assert_eq!(outs[0], vec![0]);
+        assert_eq!(m.v, vec![0.5, 0.75]);
+        // Next: 0.25 + 1.5 = 1.75 → 0.75; 0.375 + 0.75 = 1.125 → 0.125, both spike.
+        outs[0].clear();
+        m.update(&mut [1.5, 1.5], &mut [0.0, 0.0], &mut outs);
+        assert_eq!(outs[0], vec![0, 1]);
+        assert_eq!(m.v, vec![0.75, 0.125]);
+    }
 }

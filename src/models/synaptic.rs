@@ -307,4 +307,32 @@ mod tests {
         m.update(&mut [0.0], &mut [0.0], &mut outs);
         assert_eq!((m.syn[0], m.v[0], outs[0].len()), (1.5, 0.0, 0));
     }
+    #[test]
+    fn same_step_zero_reset_clears_mem_in_the_step_of_the_spike_and_keeps_syn() {
+        let p = SynapticParams {
+            alpha: Some(0.5),
+            beta: Some(0.5),
+            reset: Reset::Zero,
+            reset_delay: false,
+            ..SynapticParams::default()
+        };
+        let mut m = Synaptic::new(p, 2, 1.0);
+        m.set_per_neuron("threshold", &[1.0, 5.0]);
+        let mut outs = vec![Vec::new()];
+        // x = 3: syn = 3, mem = 3; neuron 0 (threshold 1) spikes and is 0 at once.
+        m.update(&mut [3.0, 3.0], &mut [0.0, 0.0], &mut outs);
+        assert_eq!(outs[0], vec![0]);
+        assert_eq!(
+            (m.v.clone(), m.syn.clone()),
+            (vec![0.0, 3.0], vec![3.0, 3.0])
+        );
+        // No input: syn = 1.5; mem = 0.5·0 + 1.5 spikes again (and resets), 0.5·3 + 1.5 = 3.
+        outs[0].clear();
+        m.update(&mut [0.0, 0.0], &mut [0.0, 0.0], &mut outs);
+        assert_eq!(outs[0], vec![0]);
+        assert_eq!(
+            (m.v.clone(), m.syn.clone()),
+            (vec![0.0, 3.0], vec![1.5, 1.5])
+        );
+    }
 }

@@ -15,6 +15,7 @@ pub mod app;
 pub mod backend;
 pub mod checkpoint;
 pub mod console;
+pub mod convert;
 pub mod engine;
 pub mod error;
 pub mod exec;

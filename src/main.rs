@@ -95,8 +95,10 @@ enum Command {
         /// whose estimate exceeds it is refused (exit 2) before anything is allocated.
         #[arg(long = "memory-limit", value_name = "BYTES", value_parser = app::parse_bytes)]
         memory_limit: Option<u64>,
-        /// For a NIR file (`.nir`): the input array, (steps, *input shape), float32 or
-        /// float64, one row per step into the graph's Input node (required for a NIR file).
+        /// The input array, (steps, *input shape), float32 or float64, one row per step into
+        /// the graph's Input node (required for a NIR file), or, for a graph file, into its
+        /// one `Values` population without `constant`; output.npy holds the output
+        /// population's spikes per step.
         #[arg(long, value_name = "X.npy", conflicts_with = "resume")]
         input: Option<PathBuf>,
         /// For a NIR file: the time step in ms (default 0.1, snnTorch's dt = 1e-4 s).
@@ -105,7 +107,23 @@ enum Command {
         /// For a NIR file: the reset in the step of a spike, zero (to v_reset, default) or
         /// subtract (v − v_threshold).
         #[arg(long, value_name = "zero|subtract", value_parser = app::parse_nir_reset, conflicts_with = "resume")]
-        reset: Option<snnsim::nir::NirReset>,
+        reset: Option<snnsim::convert::NirReset>,
+    },
+    /// Convert between formats by extension: IN.nir OUT.ron (a NIR graph to a graph file, with
+    /// snnTorch's importer's discretisation) or IN.ron OUT.nir (a graph file to NIR, for the
+    /// models NIR can express); docs/nir.md.
+    Convert {
+        /// The file to convert (`.nir` or `.ron`).
+        input: PathBuf,
+        /// The file to write (`.ron` or `.nir`).
+        output: PathBuf,
+        /// For a NIR import: the time step in ms (default 0.1, snnTorch's dt = 1e-4 s).
+        #[arg(long = "dt-ms", value_name = "MS", default_value_t = 0.1)]
+        dt_ms: f64,
+        /// For a NIR import: the reset in the step of a spike, zero (to v_reset, default) or
+        /// subtract (v − v_threshold).
+        #[arg(long, value_name = "zero|subtract", value_parser = app::parse_nir_reset, default_value = "zero")]
+        reset: snnsim::convert::NirReset,
     },
     /// Draw the plots of a run directory into RUN_DIR/plots/ (PNG and SVG): raster, rates,
     /// learning_curve, population_size, weights; those the run's files allow.
@@ -294,6 +312,12 @@ fn main() -> ExitCode {
             }
             Err(e) => Err(e),
         },
+        Command::Convert {
+            input,
+            output,
+            dt_ms,
+            reset,
+        } => app::convert(&input, &output, dt_ms, reset).map(|line| snnsim::outln!("{line}")),
         Command::Plot { run_dir } => snnsim::observe::plot::plot_run(&run_dir).map(|files| {
             for f in files {
                 snnsim::outln!("wrote {}", f.display());
@@ -379,16 +403,22 @@ fn main() -> ExitCode {
             json,
             quiet,
             ..
-        } if app::is_nir(&file) => match input {
+        } if app::is_nir(&file) || input.is_some() => match input {
             None => Err(snnsim::Error::Input(format!(
                 "{}: running a NIR file needs --input X.npy (steps, *input shape)",
                 file.display()
             ))),
+            Some(_) if !app::is_nir(&file) && (dt_ms.is_some() || reset.is_some()) => {
+                Err(snnsim::Error::Input(format!(
+                    "{}: --dt-ms and --reset are for NIR files (.nir); a graph file has its own dt_ms and resets",
+                    file.display()
+                )))
+            }
             Some(input) => app::run_nir(&app::NirRunOptions {
                 file,
                 input,
                 dt_ms: dt_ms.unwrap_or(0.1),
-                reset: reset.unwrap_or(snnsim::nir::NirReset::Zero),
+                reset: reset.unwrap_or(snnsim::convert::NirReset::Zero),
                 out,
             })
             .map(|s| {
@@ -428,7 +458,7 @@ fn main() -> ExitCode {
         } => {
             if input.is_some() || dt_ms.is_some() || reset.is_some() {
                 return exit_with(snnsim::Error::Input(
-                    "--input, --dt-ms and --reset are for NIR files (.nir)".into(),
+                    "--dt-ms and --reset are for NIR files (.nir), with --input".into(),
                 ));
             }
             let base = match (&resume, file) {

@@ -503,7 +503,7 @@ fn doc_poisson_example_writes_spikes_sorted_by_time_population_and_neuron() {
 
 #[test]
 fn doc_dense_example_config_ron_is_the_resolved_file_and_repeats_the_run() {
-    let example = example_with("Dense(");
+    let example = example_with("Dense(weights: [\n");
     let dir = tempfile::tempdir().expect("temporary directory");
     let file_path = dir.path().join("dense.ron");
     std::fs::write(&file_path, &example.text).expect("write the example");

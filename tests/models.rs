@@ -156,6 +156,7 @@ fn snntorch_spec(config: &str) -> ModelSpec {
             integration: LifIntegration::SnnTorch {
                 beta: Some(0.9),
                 reset,
+                reset_delay: true,
             },
             ..LifParams::default()
         }),
@@ -310,6 +311,7 @@ fn time_constants_map_to_the_snntorch_decays() {
                 integration: LifIntegration::SnnTorch {
                     beta: None,
                     reset: Reset::Subtract,
+                    reset_delay: true,
                 },
                 ..LifParams::default()
             }),
@@ -363,6 +365,7 @@ fn no_reset_is_the_linear_filter_of_the_input() {
                 integration: LifIntegration::SnnTorch {
                     beta: Some(b),
                     reset: Reset::NoReset,
+                    reset_delay: true,
                 },
                 ..LifParams::default()
             }),

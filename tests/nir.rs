@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use snnsim::convert::NirReset;
 use snnsim::nir::{self, Array, Data, Graph, Kind, Nir, Node};
 
 use crate::common::reference_dir;
@@ -1035,6 +1036,20 @@ fn snnsim_run_gives_snntorchs_spikes_for_the_nir_fixtures() {
     }
 }
 
+/// Runs a NIR graph through the engine (converted with time step `dt_s` seconds), recording
+/// every spiking population.
+fn engine_run(
+    g: &Nir,
+    dt_s: f64,
+    reset: NirReset,
+    input: &[f64],
+    steps: usize,
+) -> Result<snnsim::app::InputRun, String> {
+    snnsim::app::InputNet::from_nir(g, Path::new("graph.nir"), dt_s * 1e3, reset)
+        .and_then(|net| net.run(input, steps, true))
+        .map_err(|e| e.to_string())
+}
+
 #[test]
 fn every_spiking_node_matches_snntorch_step_by_step() {
     // Spikes of every LIF/CubaLIF node identical, membranes after the reset within 1e-4
@@ -1043,10 +1058,9 @@ fn every_spiking_node_matches_snntorch_step_by_step() {
     let doc = fixture_doc();
     for name in ["ff", "rnn"] {
         let g = nir::read(&fixture_path(name)).unwrap();
-        let plan = nir::Plan::new(&g, 1e-4, nir::NirReset::Zero).unwrap();
         let (shape, input) = npy_f32(&fixture_file(&format!("{name}.input.npy")));
         let input: Vec<f64> = input.into_iter().map(f64::from).collect();
-        let run = plan.run(&input, shape[0] as usize);
+        let run = engine_run(&g, 1e-4, NirReset::Zero, &input, shape[0] as usize).unwrap();
         let layers = doc["fixtures"][name]["layers"].as_object().unwrap();
         assert_eq!(run.layers.len(), layers.len(), "{name}");
         let mut worst = 0.0f64;
@@ -1175,19 +1189,17 @@ fn a_lif_neuron_steps_by_hand_with_either_reset() {
         graph: g,
         metadata: BTreeMap::new(),
     };
-    let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12);
-    let zero = nir::Plan::new(&g, dt, nir::NirReset::Zero)
-        .unwrap()
-        .run(&[0.9; 6], 6);
+    // The engine's state is f32 in the f32 build.
+    let tol = if cfg!(feature = "f32") { 1e-6 } else { 1e-12 };
+    let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < tol);
+    let zero = engine_run(&g, dt, NirReset::Zero, &[0.9; 6], 6).unwrap();
     assert_eq!(zero.output, vec![0.0, 1.0, 0.0, 1.0, 0.0, 1.0]);
     assert!(
         close(&zero.layers[0].2, &[0.9, 0.0, 0.9, 0.0, 0.9, 0.0]),
         "{:?}",
         zero.layers
     );
-    let sub = nir::Plan::new(&g, dt, nir::NirReset::Subtract)
-        .unwrap()
-        .run(&[0.9; 6], 6);
+    let sub = engine_run(&g, dt, NirReset::Subtract, &[0.9; 6], 6).unwrap();
     assert_eq!(sub.output, vec![0.0, 1.0, 1.0, 0.0, 1.0, 1.0]);
     assert!(
         close(
@@ -1198,6 +1210,125 @@ fn a_lif_neuron_steps_by_hand_with_either_reset() {
         sub.layers
     );
     // τ below dt is refused, naming the node and parameter.
-    let e = nir::Plan::new(&g, 3.0 * dt, nir::NirReset::Zero).unwrap_err();
-    assert!(e.starts_with("node 'lif': tau = "), "{e}");
+    let e = engine_run(&g, 3.0 * dt, NirReset::Zero, &[0.9; 6], 6).unwrap_err();
+    assert!(e.contains("node 'lif': tau = "), "{e}");
+}
+
+#[test]
+fn nir_to_graph_file_to_nir_gives_the_same_nodes_edges_and_parameters() {
+    // The snnTorch fixtures through `convert` both ways: the same node names and kinds, the
+    // same edges, every parameter of the same shape and within 1e-6 relative (β = 1 − dt/τ and
+    // back; a CubaLIF's gains r, w_in rewritten as snnTorch's τ_mem/dt, τ_syn/dt, whose
+    // product, 1 to float32 rounding here, goes into the weights); and the written file runs
+    // to the fixture's spikes again.
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["ff", "rnn"] {
+        let g = nir::read(&fixture_path(name)).unwrap();
+        let gf = snnsim::convert::from_nir(&g, 0.1, NirReset::Zero).unwrap();
+        let back = snnsim::convert::to_nir(&gf).unwrap();
+        assert_eq!(
+            back.graph.nodes.keys().collect::<Vec<_>>(),
+            g.graph.nodes.keys().collect::<Vec<_>>(),
+            "{name}: nodes"
+        );
+        assert_eq!(sorted_edges(&back.graph), sorted_edges(&g.graph), "{name}");
+        let mut worst = 0.0f64;
+        for (node, a) in &g.graph.nodes {
+            let b = &back.graph.nodes[node];
+            assert_eq!(a.kind, b.kind, "{name}: {node}");
+            assert_eq!(
+                a.params.keys().collect::<Vec<_>>(),
+                b.params.keys().collect::<Vec<_>>(),
+                "{name}: {node}"
+            );
+            for (k, x) in &a.params {
+                let y = &b.params[k];
+                assert_eq!(x.shape, y.shape, "{name}: {node}.{k}");
+                for (i, (p, q)) in f64s(x).iter().zip(f64s(y)).enumerate() {
+                    let err = (p - q).abs() / p.abs().max(q.abs()).max(1e-30);
+                    worst = worst.max(if p == &q { 0.0 } else { err });
+                    assert!(
+                        p == &q || err <= 1e-6,
+                        "{name}: {node}.{k}[{i}]: {p} became {q}"
+                    );
+                }
+            }
+        }
+        eprintln!("{name}: worst parameter change {worst:.1e} (relative)");
+        // Through the command line: ron → nir, then run the written file.
+        let ron = dir.path().join(format!("{name}.ron"));
+        let written = dir.path().join(format!("{name}.nir"));
+        for (a, b) in [(&fixture_path(name), &ron), (&ron, &written)] {
+            let o = crate::common::snnsim(&["convert", a.to_str().unwrap(), b.to_str().unwrap()]);
+            assert!(o.status.success(), "{name}: {o:?}");
+        }
+        let out = dir.path().join(format!("run-{name}"));
+        let o = crate::common::snnsim(&[
+            "run",
+            written.to_str().unwrap(),
+            "--input",
+            fixture_file(&format!("{name}.input.npy")).to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{name}: {o:?}");
+        let (_, ours) = npy_f32(&out.join("output.npy"));
+        let (_, want) = npy_f32(&fixture_file(&format!("{name}.output.npy")));
+        assert_eq!(ours, want, "{name}: spikes of the written file");
+    }
+    // What snnsim writes loads in Python's nir with type checking, with the values written.
+    if let Some(python) = python_with_nir() {
+        let files: Vec<PathBuf> = ["ff", "rnn"]
+            .iter()
+            .map(|n| dir.path().join(format!("{n}.nir")))
+            .collect();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nir_read.py");
+        let out = Command::new(&python)
+            .arg(&script)
+            .args(&files)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "nir.read refused a converted file:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for f in &files {
+            let key = f.to_str().unwrap();
+            let ours = nir::read(f).unwrap();
+            compare_with_python(&ours.graph, &doc[key]["graph"], key);
+        }
+    }
+}
+
+#[test]
+fn a_graph_file_nir_cannot_express_is_refused_naming_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.nir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (file, needle) in [
+        (
+            "graphs/models/izhikevich.ron",
+            "model Izhikevich cannot be written to NIR",
+        ),
+        (
+            "graphs/cuba.ron",
+            "Lif is written to NIR only with integration: SnnTorch(reset: Zero, reset_delay: false)",
+        ),
+    ] {
+        let o = crate::common::snnsim(&[
+            "convert",
+            root.join(file).to_str().unwrap(),
+            out.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{file}: {err}");
+        assert!(err.contains(needle), "{file}: {err}");
+        assert!(err.contains("population `"), "{file}: {err}");
+        assert!(!out.exists());
+    }
+    let o = crate::common::snnsim(&["convert", "a.ron", "b.ron"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("snnsim convert takes"));
 }

@@ -32,6 +32,7 @@ f64_only!(
     foraging,
     fuzz,
     gpu,
+    graded,
     graph_files,
     growth,
     homeostatic,

@@ -25,7 +25,10 @@ pub use inspect::{
     describe_network, diff_paths, estimate_line, inspect, inspect_estimate, inspect_path,
 };
 pub use nir_file::{inspect_nir, is_nir, nir_json, nir_line, validate_nir};
-pub use nir_run::{parse_nir_reset, run_nir, NirRunOptions, NirRunSummary};
+pub use nir_run::{
+    convert, input_network, nir_network, parse_nir_reset, read_npy, run_nir, InputNet, InputRun,
+    NirRunOptions, NirRunSummary,
+};
 pub use plugins::{default_sdk_path, new_plugin, plugins};
 pub use replay::{env_plugin_name, replay, ReplayStep};
 pub use resources::{available_memory, check_memory, parse_bytes, Available};

@@ -1,25 +1,29 @@
-//! `snnsim run MODEL.nir --input X.npy`: a NIR graph stepped over the rows of an input array
-//! (`crate::nir::Plan`, snnTorch's discretisation), writing the values that reach the Output
-//! node as `output.npy` and a `summary.json` into a run directory. The input is read and its
-//! shape checked against the graph's Input node before anything runs, so a wrong file exits 2
-//! naming it and the expected shape. This is the only glue: the discretisation and the graph
-//! semantics live in the `nir` layer.
+//! `snnsim run X --input X.npy`: a network with one graded input population stepped over the
+//! rows of an input array by the engine, writing the output population's spikes of every step
+//! as `output.npy` and a `summary.json` into a run directory. X is a NIR file (converted in
+//! memory by `crate::convert` with snnTorch's importer's discretisation, its Input node the
+//! input and its Output node's source the output) or a graph file with exactly one fed
+//! `Values` population and an `output` population. The input is read and its shape checked
+//! before anything runs, so a wrong file exits 2 naming it and the expected shape. This is
+//! glue only: the mapping lives in `convert`, the dynamics in the engine.
 
+use crate::convert::NirReset;
+use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::nir::{NirReset, Plan};
+use crate::file::{Checked, ModelSpec, Source};
 use npyz::WriterBuilder;
 use std::path::{Path, PathBuf};
 
-/// What `snnsim run` on a NIR file is given.
+/// What `snnsim run X --input X.npy` is given.
 #[derive(Debug, Clone)]
 pub struct NirRunOptions {
-    /// The NIR file.
+    /// The NIR file (`.nir`) or graph file.
     pub file: PathBuf,
     /// The input array, (T, *input_shape), float32 or float64.
     pub input: PathBuf,
-    /// Time step in ms (default 0.1, snnTorch's dt = 1e-4 s).
+    /// For a NIR file: time step in ms (default 0.1, snnTorch's dt = 1e-4 s).
     pub dt_ms: f64,
-    /// Reset in the step of a spike.
+    /// For a NIR file: reset in the step of a spike.
     pub reset: NirReset,
     /// Run directory (default `runs/<stem>-<timestamp>`).
     pub out: Option<PathBuf>,
@@ -48,7 +52,7 @@ pub fn parse_nir_reset(s: &str) -> std::result::Result<NirReset, String> {
 }
 
 /// Reads a float32 or float64 array: (shape, values).
-fn read_npy(path: &Path) -> Result<(Vec<usize>, Vec<f64>)> {
+pub fn read_npy(path: &Path) -> Result<(Vec<usize>, Vec<f64>)> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let bad = |e: String| Error::Input(format!("{}: {e}", path.display()));
     let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(format!("not a .npy file: {e}")))?;
@@ -86,13 +90,177 @@ fn write_npy_f32(path: &Path, shape: &[usize], values: &[f64]) -> Result<()> {
     out.commit()
 }
 
-/// Runs a NIR file over an input array and writes `output.npy` and `summary.json`.
+/// A network with one fed `Values` population, ready to run over an input array.
+#[derive(Debug, Clone)]
+pub struct InputNet {
+    /// The checked graph file.
+    pub checked: Checked,
+    /// The fed `Values` population.
+    pub input: String,
+    /// The shape of one step's input (a NIR Input node's `shape`, else the population's size).
+    pub input_shape: Vec<usize>,
+    /// The output population.
+    pub output: String,
+}
+
+/// What [`InputNet::run`] gives: the output population's spikes per step and, when asked,
+/// every spiking population's spikes and membrane after each step.
+#[derive(Debug, Clone, Default)]
+pub struct InputRun {
+    /// Steps × output size, 0/1.
+    pub output: Vec<f64>,
+    /// Per population with a membrane, in name order: (name, spikes, membrane), each steps ×
+    /// size row-major (empty unless asked for).
+    pub layers: Vec<(String, Vec<f64>, Vec<f64>)>,
+    /// Spikes of every population with a membrane over the run, by name.
+    pub spikes: std::collections::BTreeMap<String, u64>,
+}
+
+/// Reads a NIR file and converts it to a checked graph file in memory (errors name `file`).
+pub fn nir_network(file: &Path, dt_ms: f64, reset: NirReset) -> Result<InputNet> {
+    InputNet::from_nir(&crate::nir::read(file)?, file, dt_ms, reset)
+}
+
+impl InputNet {
+    /// Converts a NIR graph to a checked graph file in memory; errors name `file`.
+    pub fn from_nir(
+        nir: &crate::nir::Nir,
+        file: &Path,
+        dt_ms: f64,
+        reset: NirReset,
+    ) -> Result<InputNet> {
+        nir_input(nir, file, dt_ms, reset)
+    }
+}
+
+fn nir_input(nir: &crate::nir::Nir, file: &Path, dt_ms: f64, reset: NirReset) -> Result<InputNet> {
+    let gf = crate::convert::from_nir(nir, dt_ms, reset)
+        .map_err(|e| Error::Input(format!("{}: {e}", file.display())))?;
+    let input_shape = nir
+        .graph
+        .nodes
+        .values()
+        .find(|n| n.kind == crate::nir::Kind::Input)
+        .and_then(|n| n.params.get("shape"))
+        .and_then(|a| a.ints())
+        .map(|v| v.iter().map(|&x| x.max(0) as usize).collect());
+    let source = Source::from_text(
+        format!("{} (converted)", file.display()),
+        crate::file::to_ron(&gf),
+    );
+    let checked = crate::models::load_source(&source)?;
+    let mut net = input_network(checked, file)?;
+    if let Some(shape) = input_shape {
+        net.input_shape = shape;
+    }
+    Ok(net)
+}
+
+/// The fed input and the output of a checked graph file, or an error naming `file`: exactly
+/// one `Values` population without `constant`, and an `output` population.
+pub fn input_network(checked: Checked, file: &Path) -> Result<InputNet> {
+    let fed: Vec<_> = checked
+        .file
+        .populations
+        .iter()
+        .filter(|p| matches!(&p.model, ModelSpec::Values(v) if v.constant.is_none()))
+        .collect();
+    let [input] = fed[..] else {
+        return Err(Error::Input(format!(
+            "{}: --input needs exactly one Values population without `constant` (the one the rows feed), the file has {}{}",
+            file.display(),
+            fed.len(),
+            if fed.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ": {}",
+                    fed.iter().map(|p| format!("`{}`", p.name)).collect::<Vec<_>>().join(", ")
+                )
+            }
+        )));
+    };
+    let Some(output) = checked.file.output.clone() else {
+        return Err(Error::Input(format!(
+            "{}: --input needs an `output` population (the field `output: \"name\"`), whose spikes go into output.npy",
+            file.display()
+        )));
+    };
+    Ok(InputNet {
+        input: input.name.clone(),
+        input_shape: vec![input.size],
+        output,
+        checked,
+    })
+}
+
+impl InputNet {
+    /// Runs `steps` steps from rest through the engine, row t of `input` (steps × input size)
+    /// feeding step t; with `layers`, records every spiking population's spikes and membrane.
+    pub fn run(&self, input: &[f64], steps: usize, layers: bool) -> Result<InputRun> {
+        let mut e = Engine::from_file(&self.checked)?;
+        let n_in: usize = self.input_shape.iter().product();
+        assert_eq!(input.len(), steps * n_in, "steps × input size values");
+        let out_id = e.net.pop_id(&self.output).expect("validated output");
+        let n_out = e.net.pop(out_id).len();
+        let mut run = InputRun {
+            output: Vec::with_capacity(steps * n_out),
+            ..InputRun::default()
+        };
+        let spiking: Vec<_> = if layers {
+            e.net
+                .pop_ids()
+                .into_iter()
+                .filter(|&id| e.net.pop(id).dynamics.membrane().is_some())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        run.layers = spiking
+            .iter()
+            .map(|&id| (e.net.pop(id).name.clone(), Vec::new(), Vec::new()))
+            .collect();
+        let mut row = vec![0.0; n_out];
+        for t in 0..steps {
+            e.set_values(&self.input, &input[t * n_in..(t + 1) * n_in])?;
+            e.step()?;
+            row.iter_mut().for_each(|x| *x = 0.0);
+            for &j in &e.net.pop(out_id).spikes {
+                row[j as usize] = 1.0;
+            }
+            run.output.extend_from_slice(&row);
+            for (l, &id) in run.layers.iter_mut().zip(&spiking) {
+                let p = e.net.pop(id);
+                let start = l.1.len();
+                l.1.resize(start + p.len(), 0.0);
+                for &j in &p.spikes {
+                    l.1[start + j as usize] = 1.0;
+                }
+                let m = p.dynamics.membrane().expect("spiking");
+                l.2.extend_from_slice(&crate::real::widen(m.v));
+            }
+        }
+        run.spikes = e
+            .net
+            .populations()
+            .filter(|p| p.dynamics.membrane().is_some())
+            .map(|p| (p.name.clone(), p.spike_count))
+            .collect();
+        Ok(run)
+    }
+}
+
+/// Runs a NIR file or a graph file over an input array and writes `output.npy` and
+/// `summary.json`.
 pub fn run_nir(opts: &NirRunOptions) -> Result<NirRunSummary> {
-    let nir = crate::nir::read(&opts.file)?;
-    let plan = Plan::new(&nir, opts.dt_ms * 1e-3, opts.reset)
-        .map_err(|e| Error::Input(format!("{}: {e}", opts.file.display())))?;
+    let nir = super::is_nir(&opts.file);
+    let net = if nir {
+        nir_network(&opts.file, opts.dt_ms, opts.reset)?
+    } else {
+        input_network(crate::models::load(&opts.file)?, &opts.file)?
+    };
     let (shape, values) = read_npy(&opts.input)?;
-    let want = plan.input_shape();
+    let want = &net.input_shape;
     if shape.len() != want.len() + 1 || shape[1..] != *want {
         let mut expected = vec!["T".to_string()];
         expected.extend(want.iter().map(|d| d.to_string()));
@@ -112,32 +280,44 @@ pub fn run_nir(opts: &NirRunOptions) -> Result<NirRunSummary> {
             values[i]
         )));
     }
-    let run = plan.run(&values, steps);
+    let run = net.run(&values, steps, false)?;
     let dir = opts
         .out
         .clone()
         .unwrap_or_else(|| super::run::default_run_dir(&opts.file));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let mut out_shape = vec![steps];
-    out_shape.extend_from_slice(plan.output_shape());
-    write_npy_f32(&dir.join("output.npy"), &out_shape, &run.output)?;
-    let spikes: serde_json::Map<String, serde_json::Value> = run
-        .layers
+    let out_id = net
+        .checked
+        .file
+        .populations
         .iter()
-        .map(|(name, spk, _)| (name.clone(), serde_json::json!(spk.iter().sum::<f64>())))
-        .collect();
-    let summary = serde_json::json!({
+        .find(|p| p.name == net.output)
+        .expect("validated output");
+    let out_shape = vec![steps, out_id.size];
+    write_npy_f32(&dir.join("output.npy"), &out_shape, &run.output)?;
+    let dt_ms = net.checked.file.dt_ms;
+    let mut summary = serde_json::json!({
         "file": opts.file.display().to_string(),
-        "format": "nir",
+        "format": if nir { "nir" } else { "graph" },
         "input": opts.input.display().to_string(),
+        "input_population": net.input,
+        "output_population": net.output,
         "steps": steps,
-        "dt_ms": opts.dt_ms,
-        "reset": match opts.reset { NirReset::Zero => "zero", NirReset::Subtract => "subtract" },
-        "discretisation": "snntorch-1.0.0-import (beta = 1 - dt/tau, same-step reset)",
+        "dt_ms": dt_ms,
         "output": "output.npy",
         "output_shape": out_shape,
-        "spikes": spikes,
+        "output_spikes": run.output.iter().sum::<f64>(),
+        "spikes": run.spikes,
     });
+    if nir {
+        summary["reset"] = match opts.reset {
+            NirReset::Zero => "zero",
+            NirReset::Subtract => "subtract",
+        }
+        .into();
+        summary["discretisation"] =
+            "snntorch-1.0.0-import (beta = 1 - dt/tau, same-step reset)".into();
+    }
     let text = serde_json::to_string_pretty(&summary).expect("plain JSON") + "\n";
     let path = dir.join("summary.json");
     let mut f = crate::io::AtomicFile::create(&path)?;
@@ -149,4 +329,56 @@ pub fn run_nir(opts: &NirRunOptions) -> Result<NirRunSummary> {
         output_shape: crate::nir::shape_str(&out_shape),
         summary,
     })
+}
+
+/// `snnsim convert IN OUT`, by extension: NIR → graph file (`x.nir` → `x.ron`) with time step
+/// `dt_ms` and `reset`, or graph file → NIR (`x.ron` → `x.nir`). Returns a line for the user.
+pub fn convert(input: &Path, output: &Path, dt_ms: f64, reset: NirReset) -> Result<String> {
+    let ext = |p: &Path| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase())
+    };
+    match (ext(input).as_deref(), ext(output).as_deref()) {
+        (Some("nir"), Some("ron")) => {
+            let nir = crate::nir::read(input)?;
+            let gf = crate::convert::from_nir(&nir, dt_ms, reset)
+                .map_err(|e| Error::Input(format!("{}: {e}", input.display())))?;
+            let text = crate::file::to_ron(&gf);
+            // What is written must load: check it as the file it becomes.
+            crate::models::load_source(&Source::from_text(
+                output.display().to_string(),
+                text.clone(),
+            ))?;
+            let mut f = crate::io::AtomicFile::create(output)?;
+            std::io::Write::write_all(&mut f, text.as_bytes()).map_err(|e| Error::io(output, e))?;
+            f.commit()?;
+            Ok(format!(
+                "{} -> {}: {} populations, {} projections, dt {} ms",
+                input.display(),
+                output.display(),
+                gf.populations.len(),
+                gf.projections.len(),
+                gf.dt_ms
+            ))
+        }
+        (Some("ron"), Some("nir")) => {
+            let checked = crate::models::load(input)?;
+            let nir = crate::convert::to_nir(&checked.file)
+                .map_err(|e| Error::Input(format!("{}: {e}", input.display())))?;
+            crate::nir::write(output, &nir)?;
+            Ok(format!(
+                "{} -> {}: {} nodes, {} edges",
+                input.display(),
+                output.display(),
+                nir.graph.nodes.len(),
+                nir.graph.edges.len()
+            ))
+        }
+        _ => Err(Error::Input(format!(
+            "snnsim convert takes IN.nir OUT.ron (NIR to graph file) or IN.ron OUT.nir (graph file to NIR); got {} -> {}",
+            input.display(),
+            output.display()
+        ))),
+    }
 }

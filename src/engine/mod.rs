@@ -136,7 +136,9 @@ pub struct Engine {
 }
 
 /// What the step loops over, computed once per structure (not per step): population ids in
-/// name order and, per population with incoming projections, those projections in name order
+/// update order (name order, except that a population comes after the sources of its
+/// zero-delay projections), per population its zero-delay projections out, and, per
+/// population with incoming delayed projections of spikes, those projections in name order
 /// with their presynaptic populations.
 #[derive(Debug, Default)]
 struct Plan {
@@ -148,7 +150,14 @@ struct Plan {
     /// Populations that always read their rings (targets of Poisson inputs, which add to
     /// the delivered input).
     rings_for: Vec<PopId>,
+    /// Populations in update order.
     pops: Vec<PopId>,
+    /// Per population of `pops`: its zero-delay projections, delivered into their targets'
+    /// due buffers right after its update.
+    now: Vec<Vec<Edge>>,
+    /// Delayed projections from graded (`Values`) populations, in name order: walked after
+    /// the spiking ones at the propagation stage.
+    graded: Vec<Edge>,
     /// Per population of `pops`: whether all its input goes straight into its synaptic
     /// variables, so that (once [`Plan::lean_from`] is reached) its delay rings stay empty and
     /// its update need not read them.
@@ -168,6 +177,14 @@ struct Post {
     incoming: Vec<Incoming>,
     /// The population takes input straight into its synaptic variables.
     direct: bool,
+}
+
+/// A projection that the step walks on its own (zero delay, or from a graded population).
+#[derive(Debug, Clone, Copy)]
+struct Edge {
+    proj: ProjId,
+    pre: PopId,
+    post: PopId,
 }
 
 /// An incoming projection.
@@ -197,12 +214,22 @@ impl Plan {
         if self.key == Some(key) {
             return;
         }
-        self.pops = net.pop_ids();
+        self.pops = update_order(net);
         let takes_direct = |id: PopId| {
             !self.rings_only
                 && !self.rings_for.contains(&id)
                 && net.pop(id).dynamics.direct_inputs()
         };
+        let zero = |pid: ProjId| net.proj(pid).delays == crate::graph::Delays::Uniform(0);
+        let graded = |pre: PopId| net.pop(pre).dynamics.graded().is_some();
+        self.now = vec![Vec::new(); self.pops.len()];
+        self.graded.clear();
+        let position: std::collections::HashMap<PopId, usize> = self
+            .pops
+            .iter()
+            .enumerate()
+            .map(|(k, &id)| (id, k))
+            .collect();
         self.posts = self
             .pops
             .iter()
@@ -211,10 +238,15 @@ impl Plan {
                 let incoming = net
                     .incoming(post)
                     .into_iter()
-                    .map(|pid| Incoming {
-                        proj: pid,
-                        pre: net.endpoints(pid).0,
-                        direct: direct && net.proj(pid).delays == crate::graph::Delays::Uniform(1),
+                    .map(|pid| {
+                        let pre = net.endpoints(pid).0;
+                        Incoming {
+                            proj: pid,
+                            pre,
+                            direct: direct
+                                && !graded(pre)
+                                && net.proj(pid).delays == crate::graph::Delays::Uniform(1),
+                        }
                     })
                     .collect::<Vec<_>>();
                 Post {
@@ -223,18 +255,46 @@ impl Plan {
                     direct,
                 }
             })
-            .filter(|p| !p.incoming.is_empty())
             .collect();
+        // Zero-delay and graded projections leave the lists that the propagation stage walks
+        // (after `lean` is known: their targets read the due buffers).
+        let mut lean_of = std::collections::HashMap::new();
+        for p in &mut self.posts {
+            lean_of.insert(
+                p.pop,
+                takes_direct(p.pop) && p.incoming.iter().all(|i| i.direct),
+            );
+            p.incoming.retain(|i| {
+                let edge = Edge {
+                    proj: i.proj,
+                    pre: i.pre,
+                    post: p.pop,
+                };
+                if zero(i.proj) {
+                    self.now[position[&i.pre]].push(edge);
+                    false
+                } else if graded(i.pre) {
+                    self.graded.push(edge);
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        self.posts.retain(|p| !p.incoming.is_empty());
+        let name = |e: &Edge| net.proj(e.proj).name.clone();
+        self.graded.sort_by_key(name);
+        for list in &mut self.now {
+            list.sort_by_key(name);
+        }
         self.lean = self
             .pops
             .iter()
             .map(|&id| {
-                takes_direct(id)
-                    && self
-                        .posts
-                        .iter()
-                        .filter(|p| p.pop == id)
-                        .all(|p| p.incoming.iter().all(|i| i.direct))
+                lean_of
+                    .get(&id)
+                    .copied()
+                    .unwrap_or_else(|| takes_direct(id))
             })
             .collect();
         let longest = self
@@ -475,6 +535,31 @@ impl Engine {
         }
     }
 
+    /// Writes the values a graded (`Values`) population outputs from the next step on, one
+    /// per neuron. Errors name the population: not a `Values` population, or a wrong length.
+    pub fn set_values(&mut self, pop: &str, row: &[f64]) -> Result<()> {
+        let id = self
+            .net
+            .pop_id(pop)
+            .ok_or_else(|| crate::Error::Input(format!("no population `{pop}`")))?;
+        let p = self.net.pop_mut(id);
+        let n = p.len();
+        match &mut p.dynamics {
+            crate::models::Dynamics::Values(m) if row.len() == n => {
+                m.set(row);
+                Ok(())
+            }
+            crate::models::Dynamics::Values(_) => Err(crate::Error::Input(format!(
+                "population `{pop}` has {n} neurons, {} values given",
+                row.len()
+            ))),
+            other => Err(crate::Error::Input(format!(
+                "population `{pop}` is a {} population, not Values",
+                other.kind()
+            ))),
+        }
+    }
+
     /// Simulated time so far (ms).
     pub fn time_ms(&self) -> f64 {
         self.step as f64 * self.dt_ms
@@ -543,7 +628,7 @@ impl Engine {
             step: info.step,
             dt_ms: self.dt_ms,
         };
-        for (&id, &lean) in self.plan.pops.iter().zip(&self.plan.lean) {
+        for (k, (&id, &lean)) in self.plan.pops.iter().zip(&self.plan.lean).enumerate() {
             let p = self.net.pop_mut(id);
             p.dynamics
                 .update_with(ctx, &mut p.due, !(lean && warm), &mut p.chunk_spikes);
@@ -552,10 +637,17 @@ impl Engine {
                 p.spikes.extend_from_slice(c);
             }
             p.spike_count += p.spikes.len() as u64;
+            // Zero-delay projections: into the due buffers of targets updated later this step.
+            for e in &self.plan.now[k] {
+                self.synaptic_events += deliver_edge(&mut self.net, e, None);
+            }
         }
 
         self.enter(Stage::Propagate, info);
         self.synaptic_events += self.propagate(info.step);
+        for e in &self.plan.graded {
+            self.synaptic_events += deliver_edge(&mut self.net, e, Some(info.step));
+        }
 
         self.enter(Stage::Plasticity, info);
         for b in &mut self.rules {
@@ -770,6 +862,83 @@ impl Engine {
         self.rings = rings;
         events
     }
+}
+
+/// The update order: populations in name order, except that the target of a zero-delay
+/// projection comes after its source (validation refuses zero-delay cycles; Kahn's algorithm
+/// taking the first ready population in name order, so without zero-delay projections the
+/// order is the name order).
+fn update_order(net: &Network) -> Vec<PopId> {
+    let names = net.pop_ids();
+    let index: std::collections::HashMap<PopId, usize> =
+        names.iter().enumerate().map(|(k, &id)| (id, k)).collect();
+    let mut waiting = vec![0usize; names.len()];
+    let mut after: Vec<Vec<usize>> = vec![Vec::new(); names.len()];
+    for pid in net.proj_ids() {
+        if net.proj(pid).delays == crate::graph::Delays::Uniform(0) {
+            let (pre, post) = net.endpoints(pid);
+            let (a, b) = (index[&pre], index[&post]);
+            if a != b {
+                after[a].push(b);
+                waiting[b] += 1;
+            }
+        }
+    }
+    let mut ready: std::collections::BTreeSet<usize> =
+        (0..names.len()).filter(|&k| waiting[k] == 0).collect();
+    let mut order = Vec::with_capacity(names.len());
+    while let Some(k) = ready.pop_first() {
+        order.push(names[k]);
+        for &b in &after[k] {
+            waiting[b] -= 1;
+            if waiting[b] == 0 {
+                ready.insert(b);
+            }
+        }
+    }
+    // A zero-delay cycle (refused by validation; possible only through an edit) keeps its
+    // populations in name order after the others, so each still updates once.
+    if order.len() < names.len() {
+        let placed: std::collections::HashSet<PopId> = order.iter().copied().collect();
+        order.extend(names.iter().filter(|id| !placed.contains(id)));
+    }
+    order
+}
+
+/// Walks one projection on its own: zero delay (`at` None: into the target's due buffer of
+/// this step) or delayed from a graded population (`at` Some(step): into the ring slot of
+/// step + delay). Spikes add the weights, graded values weight × value. Returns the synapses
+/// walked.
+fn deliver_edge(net: &mut Network, e: &Edge, at: Option<u64>) -> u64 {
+    let receptor = net.proj(e.proj).receptor;
+    let r = net
+        .pop(e.post)
+        .input
+        .receptor_index(receptor)
+        .expect("validated receptor");
+    let post = net.pop_mut(e.post);
+    let mut ring = std::mem::take(&mut post.input);
+    let mut due = std::mem::take(&mut post.due);
+    let proj = net.proj(e.proj);
+    let pre = net.pop(e.pre);
+    let slot: &mut [Real] = match at {
+        None => &mut due[r],
+        Some(step) => {
+            let d = proj.delays.max() as u64;
+            ring.slot_mut(r, step + d)
+        }
+    };
+    let events = match pre.dynamics.graded() {
+        Some(values) => propagate::propagate_graded(proj, values, slot),
+        None => {
+            let n = slot.len();
+            propagate::propagate_range(proj, &pre.spikes, &mut [slot], 0..n, 0)
+        }
+    };
+    let post = net.pop_mut(e.post);
+    post.input = ring;
+    post.due = due;
+    events
 }
 
 /// A population receiving spikes this step, its rings and (moved out of the model while

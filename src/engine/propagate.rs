@@ -95,6 +95,32 @@ pub fn propagate_range<S: AsMut<[Real]>>(
     }
 }
 
+/// Adds, for every neuron i of a graded population with a non-zero value x_i, w·x_i for each
+/// synapse of its row into `slot` (every target). Returns the synapses walked. Graded
+/// populations are small (the inputs of a network), so this is a plain loop.
+pub fn propagate_graded(proj: &Projection, values: &[Real], slot: &mut [Real]) -> u64 {
+    let indptr = proj.weights.indptr();
+    let cols = proj.weights.indices();
+    let mut events = 0u64;
+    let mut add = |w: &dyn Fn(usize) -> Real| {
+        for (i, &x) in values.iter().enumerate() {
+            if x == 0.0 {
+                continue;
+            }
+            let ks = indptr[i]..indptr[i + 1];
+            events += ks.len() as u64;
+            for k in ks {
+                slot[cols[k] as usize] += w(k) * x;
+            }
+        }
+    };
+    match proj.weights.values() {
+        WeightValues::Shared(w) => add(&|_| *w),
+        WeightValues::PerSynapse(v) => add(&|k| v[k]),
+    }
+    events
+}
+
 /// The weights of a projection as the propagation loops read them.
 trait Values: Copy {
     /// The weights of the synapses `ks`.

@@ -131,6 +131,18 @@ impl Neuron {
     /// The neuron of a population's model, or why it cannot be trained (a continuous-time or
     /// input model).
     pub fn of(dynamics: &Dynamics) -> Result<Self, String> {
+        if dynamics.resets_now() {
+            return Err(format!(
+                "a trained {} population must reset in the next step (reset_delay: true); the same-step reset has no adjoint here",
+                dynamics.kind()
+            ));
+        }
+        if dynamics.has_per_neuron_params() {
+            return Err(format!(
+                "a trained {} population takes one value per parameter, not per-neuron `params`",
+                dynamics.kind()
+            ));
+        }
         match dynamics {
             Dynamics::Synaptic(m) => {
                 let (alpha, beta) = m.decays();

@@ -19,7 +19,7 @@ mod validate;
 pub use limits::*;
 pub use rules::{ModelRules, ParamError};
 pub use schema::*;
-pub use validate::{steps_of_time, Checked};
+pub use validate::{steps_of_time, zero_delay, Checked};
 
 use crate::error::{Error, Result};
 use ron::extensions::Extensions;

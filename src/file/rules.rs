@@ -61,6 +61,13 @@ pub trait ModelRules {
 
     /// Whether a model takes synaptic input and currents (spike sources do not).
     fn has_receptors(&self, model: &ModelSpec) -> bool;
+
+    /// The parameters of a model that a population may give per neuron (its `params`).
+    fn per_neuron(&self, model: &ModelSpec) -> &'static [&'static str];
+
+    /// Checks one per-neuron value `x` of parameter `name` (one of [`ModelRules::per_neuron`]);
+    /// the error's field is empty (validation names the entry).
+    fn check_per_neuron(&self, model: &ModelSpec, name: &str, x: f64) -> ParamResult;
 }
 
 /// `x` finite and > 0.

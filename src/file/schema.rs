@@ -75,6 +75,10 @@ pub struct GraphFile {
     /// simulation as it runs; an agent's policy goes in its task's `structure` instead.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub structure: Vec<SimStructureSpec>,
+    /// The output population: with `snnsim run --input X.npy`, its spikes of every step are
+    /// written as `output.npy` (steps × size, float32 0/1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
 }
 
 /// A structural policy in a simulation: every `every_ms` it sees the spikes of `populations`
@@ -540,6 +544,11 @@ pub struct PopulationSpec {
     /// named here start at the model's resting value.
     #[serde(default)]
     pub init: BTreeMap<String, Init>,
+    /// Per-neuron values of model parameters, by parameter name, one value per neuron; each
+    /// replaces the model's single value of that parameter (docs/graph-format.md lists which
+    /// models and parameters take them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, Vec<f64>>,
 }
 
 /// The neuron model of a population, with its parameters.
@@ -570,6 +579,10 @@ pub enum ModelSpec {
     Izhikevich(IzhikevichParams),
     /// Adaptive exponential integrate-and-fire (Brette & Gerstner 2005), forward Euler.
     AdEx(AdExParams),
+    /// Graded values rather than spikes: each step every neuron outputs a real number (a row
+    /// of `snnsim run --input X.npy`, or `constant`), and a projection from it adds
+    /// weight × value.
+    Values(ValuesParams),
 }
 
 /// Parameters of [`ModelSpec::Lif`].
@@ -688,6 +701,11 @@ pub enum LifIntegration {
         /// Reset mechanism (snnTorch's default: `Subtract`).
         #[serde(default)]
         reset: Reset,
+        /// Whether the reset acts in the step after the spike, from the previous membrane
+        /// (snnTorch's default `reset_delay=True`), or in the step of the spike (false:
+        /// snnTorch's `reset_delay=False`, what its NIR importer builds).
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        reset_delay: bool,
     },
 }
 
@@ -727,6 +745,11 @@ pub struct SynapticParams {
     pub threshold: f64,
     /// Reset mechanism; `Subtract` (snnTorch's default) when absent.
     pub reset: Reset,
+    /// Whether the reset acts in the step after the spike (snnTorch's default
+    /// `reset_delay=True`) or, when false, in the step of the spike (`reset_delay=False`,
+    /// what snnTorch's NIR importer builds). The synaptic current is never reset.
+    #[serde(skip_serializing_if = "is_true")]
+    pub reset_delay: bool,
 }
 
 impl Default for SynapticParams {
@@ -738,8 +761,21 @@ impl Default for SynapticParams {
             tau_mem_ms: None,
             threshold: 1.0,
             reset: Reset::Subtract,
+            reset_delay: true,
         }
     }
+}
+
+/// Parameters of [`ModelSpec::Values`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields, default)]
+pub struct ValuesParams {
+    /// The value of every neuron at every step (one per neuron): a constant source, such as
+    /// the bias of a dense layer. When absent, the values are fed each step from `snnsim run
+    /// --input X.npy` (one row per step).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub constant: Option<Vec<f64>>,
 }
 
 /// Parameters of [`ModelSpec::Alpha`] (snnTorch `Alpha`). Dimensionless. Each decay is given
@@ -1131,7 +1167,9 @@ pub struct ProjectionSpec {
     #[serde(default)]
     pub weight: Option<Init>,
     /// Transmission delay in ms: a spike emitted in step n is felt in the update of step
-    /// n + round(delay / dt). At least one step; one step when absent.
+    /// n + round(delay / dt). At least one step; one step when absent. `Constant(0.0)` is a
+    /// zero-delay projection: felt in the same step, its post population updated after its
+    /// pre population (no cycle of zero-delay projections).
     #[serde(default)]
     pub delay_ms: Option<Init>,
     /// A learning rule (a plugin) that trains this projection.
@@ -1160,6 +1198,10 @@ pub struct RuleSpec {
 
 fn yes() -> bool {
     true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// How the synapses of a projection are chosen.

@@ -38,6 +38,87 @@ struct V<'a> {
     src: &'a Source,
 }
 
+/// Whether a projection has zero delay (`delay_ms: Constant(0.0)`): delivered in the step of
+/// the spike.
+pub fn zero_delay(p: &ProjectionSpec) -> bool {
+    matches!(p.delay_ms, Some(Init::Constant(x)) if x == 0.0)
+}
+
+/// Refuses a cycle of zero-delay projections (each population of it would need its input of
+/// the same step from one updated after it), naming the projections of one such cycle.
+fn zero_delay_cycles(v: &V, file: &GraphFile) -> Result<()> {
+    let name = |i: usize| {
+        let p = &file.projections[i];
+        p.name
+            .clone()
+            .unwrap_or_else(|| format!("{}->{}", p.pre, p.post))
+    };
+    // Out-edges by population: (projection index, post).
+    let mut out: BTreeMap<&str, Vec<(usize, &str)>> = BTreeMap::new();
+    for (i, p) in file.projections.iter().enumerate() {
+        if zero_delay(p) {
+            out.entry(&p.pre).or_default().push((i, &p.post));
+        }
+    }
+    // Depth-first search with colours; `path` holds the projections from the root.
+    #[derive(Clone, Copy, PartialEq)]
+    enum C {
+        White,
+        Grey,
+        Black,
+    }
+    let mut colour: BTreeMap<&str, C> = out.keys().map(|&k| (k, C::White)).collect();
+    fn visit<'a>(
+        at: &'a str,
+        out: &BTreeMap<&'a str, Vec<(usize, &'a str)>>,
+        colour: &mut BTreeMap<&'a str, C>,
+        path: &mut Vec<(usize, &'a str)>,
+    ) -> Option<Vec<usize>> {
+        colour.insert(at, C::Grey);
+        for &(i, post) in out.get(at).map_or(&[][..], |v| &v[..]) {
+            match colour.get(post).copied().unwrap_or(C::White) {
+                C::Grey => {
+                    // The cycle: from the projection that left `post` on the path, to here.
+                    let start = path
+                        .iter()
+                        .position(|&(_, pre)| pre == post)
+                        .unwrap_or(path.len());
+                    let mut cyc: Vec<usize> = path[start..].iter().map(|&(j, _)| j).collect();
+                    cyc.push(i);
+                    return Some(cyc);
+                }
+                C::White => {
+                    path.push((i, at));
+                    if let Some(c) = visit(post, out, colour, path) {
+                        return Some(c);
+                    }
+                    path.pop();
+                }
+                C::Black => {}
+            }
+        }
+        colour.insert(at, C::Black);
+        None
+    }
+    let roots: Vec<&str> = out.keys().copied().collect();
+    for root in roots {
+        if colour.get(root) != Some(&C::White) {
+            continue;
+        }
+        if let Some(cyc) = visit(root, &out, &mut colour, &mut Vec::new()) {
+            let names: Vec<String> = cyc.iter().map(|&i| format!("`{}`", name(i))).collect();
+            return v.fail(
+                &format!("projections[{}].delay_ms", cyc[0]),
+                format!(
+                    "the zero-delay projections {} form a cycle: every cycle needs at least one projection with a delay of one step or more",
+                    names.join(", ")
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
 impl V<'_> {
     fn fail<T>(&self, field: &str, msg: impl Into<String>) -> Result<T> {
         Err(self.src.error_at(field, msg))
@@ -164,6 +245,51 @@ pub(super) fn validate(file: GraphFile, src: &Source, rules: &dyn ModelRules) ->
                 );
             }
             check_init(&v, &f, init, false)?;
+        }
+        let allowed = rules.per_neuron(&p.model);
+        for (name, values) in &p.params {
+            let f = format!("{at}.params.{name}");
+            if !allowed.contains(&name.as_str()) {
+                return v.fail(
+                    &f,
+                    format!(
+                        "`{name}` cannot be given per neuron for this model (per-neuron parameters: {})",
+                        if allowed.is_empty() {
+                            "none; Lif with integration: SnnTorch(...) and Synaptic take them".to_string()
+                        } else {
+                            allowed.join(", ")
+                        }
+                    ),
+                );
+            }
+            if values.len() != p.size {
+                return v.fail(
+                    &f,
+                    format!(
+                        "{} values given, the population has {} neurons",
+                        values.len(),
+                        p.size
+                    ),
+                );
+            }
+            for (j, &x) in values.iter().enumerate() {
+                v.param(
+                    rules
+                        .check_per_neuron(&p.model, name, x)
+                        .map_err(|e| e.under(&format!("{f}[{j}]"))),
+                )?;
+            }
+        }
+    }
+    if let Some(out) = &file.output {
+        if !pops.contains_key(out.as_str()) {
+            return v.fail(
+                "output",
+                format!(
+                    "unknown population `{out}` (known: {})",
+                    pops.keys().copied().collect::<Vec<_>>().join(", ")
+                ),
+            );
         }
     }
 
@@ -324,10 +450,10 @@ pub(super) fn validate(file: GraphFile, src: &Source, rules: &dyn ModelRules) ->
             match d {
                 Init::Constant(x) => {
                     v.finite(&f, *x)?;
-                    if *x < min {
+                    if *x < min && *x != 0.0 {
                         return v.fail(
                             &f,
-                            format!("delay {x} ms is shorter than the time step dt = {dt} ms"),
+                            format!("delay {x} ms is shorter than the time step dt = {dt} ms (0 is a zero-delay projection, felt in the same step)"),
                         );
                     }
                 }
@@ -345,6 +471,15 @@ pub(super) fn validate(file: GraphFile, src: &Source, rules: &dyn ModelRules) ->
                 }
                 _ => return v.fail(&f, "delays take Constant or Uniform"),
             }
+            if matches!(pre.model, ModelSpec::Values(_)) && !matches!(d, Init::Constant(_)) {
+                return v.fail(
+                    &f,
+                    format!(
+                        "a projection from the Values population `{}` takes one delay for all synapses (Constant)",
+                        pre.name
+                    ),
+                );
+            }
             if let Init::Constant(x) = d {
                 if steps_of_time(*x, dt) > MAX_DELAY_STEPS {
                     return v.fail(&f, "delays are limited to 65 535 steps");
@@ -352,6 +487,8 @@ pub(super) fn validate(file: GraphFile, src: &Source, rules: &dyn ModelRules) ->
             }
         }
     }
+
+    zero_delay_cycles(&v, &file)?;
 
     for (i, s) in file.stimuli.iter().enumerate() {
         let (kind, target, start_ms, stop_ms, neurons) = match s {

@@ -123,6 +123,9 @@ pub fn build(checked: &Checked) -> Result<Network> {
             crate::models::state_bytes(&p.model, p.size as u64) + n * 8.0 + 4.0 * n * real,
         )?;
         let mut dynamics = Dynamics::new(&p.model, p.size, f.dt_ms, f.seed, &p.name);
+        for (name, values) in &p.params {
+            dynamics.set_per_neuron(name, values);
+        }
         for (var, init) in &p.init {
             let sampler = Sampler::new(init, 1.0, 1.0);
             let mut rng = stream(f.seed, &format!("init/{var}"), &p.name, 0);
@@ -203,6 +206,8 @@ fn connect(
     let delay_steps = |d: f64| (d / dt).round().clamp(1.0, u16::MAX as f64) as u16;
     let (shared_delay, delay_sampler) = match &spec.delay_ms {
         None => (Some(1u16), None),
+        // A zero-delay projection (validated: `Constant(0.0)` exactly).
+        Some(Init::Constant(d)) if *d == 0.0 => (Some(0u16), None),
         Some(Init::Constant(d)) => (Some(delay_steps(*d)), None),
         Some(d) => (None, Some(Sampler::new(d, 1.0, 1.0))),
     };

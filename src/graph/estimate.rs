@@ -137,6 +137,7 @@ fn max_delay_steps(spec: &ProjectionSpec, dt: f64) -> f64 {
     let steps = |d: f64| (d / dt).round().clamp(1.0, u16::MAX as f64);
     match &spec.delay_ms {
         None => 1.0,
+        Some(Init::Constant(d)) if *d == 0.0 => 0.0,
         Some(Init::Constant(d)) => steps(*d),
         Some(Init::Uniform { high, .. }) => steps(*high),
         Some(_) => 1.0,
@@ -146,7 +147,10 @@ fn max_delay_steps(spec: &ProjectionSpec, dt: f64) -> f64 {
 /// Number of neuron receptors (delay rings and due buffers) of a model.
 fn receptors(model: &ModelSpec) -> f64 {
     match model {
-        ModelSpec::Poisson(_) | ModelSpec::SpikeTimes(_) | ModelSpec::Observation(_) => 0.0,
+        ModelSpec::Poisson(_)
+        | ModelSpec::SpikeTimes(_)
+        | ModelSpec::Observation(_)
+        | ModelSpec::Values(_) => 0.0,
         _ => 2.0,
     }
 }
@@ -177,6 +181,8 @@ fn expected_spikes(checked: &Checked, i: usize, size: f64) -> f64 {
             .filter(|&&t| crate::file::steps_of_time(t, f.dt_ms) < checked.steps())
             .count() as f64,
         ModelSpec::Observation(q) => q.active.len() as f64 * steps,
+        // Graded values, never spikes.
+        ModelSpec::Values(_) => 0.0,
         model => {
             let period_ms = refractory_ms(model).max(f.dt_ms);
             let rate = ASSUMED_RATE_HZ.min(1000.0 / period_ms);

@@ -95,7 +95,10 @@ impl Network {
     ) -> ProjId {
         let (n_pre, n_post) = (self.pop(pre).len(), self.pop(post).len());
         assert_eq!(proj.weights.shape(), (n_pre, n_post), "projection shape");
-        assert!(proj.delays.min() >= 1, "delays are at least one step");
+        assert!(
+            proj.delays.min() >= 1 || matches!(proj.delays, Delays::Uniform(0)),
+            "delays are at least one step, or zero for every synapse"
+        );
         assert!(
             !self.projs.contains_key(&proj.name),
             "projection `{}` exists",

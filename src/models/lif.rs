@@ -40,6 +40,13 @@
 //! delayed reset, so with v_rest = v_reset = 0 and R = 1 the arithmetic is snnTorch's.
 //! `i_exc` and `i_inh` stay zero: delivered input enters v in the step it is delivered.
 //!
+//! With `reset_delay: false` (snnTorch's `reset_delay=False`, what its NIR importer builds) the
+//! reset acts in the step of the spike: m_t = β·m_{t−1} + x_t, spike = H(m_t − θ), then Zero:
+//! m_t ← v_reset − v_rest, Subtract: m_t ← m_t − θ (the same-step kinds of [`super::step`]).
+//! With this option `beta`, `v_th_mv`, `v_reset_mv`, `v_rest_mv`, `r_mohm` and `i_bias_na` may
+//! be given per neuron (a population's `params`); the update is then the same step with each
+//! neuron's constants, over the whole population on one thread.
+//!
 //! The `Subtract` and `NoReset` updates, and training's `Leaky` neuron (the executor, `exec`, with
 //! m_reset = 0 and its backward recursion m̄_t = drive_t + k_{t+1}·β·m̄_{t+1}, x̄_t = m̄_t),
 //! are [`LeakyStep`], written once for both (see [`super::step`]). The engine's `Zero` keeps
@@ -48,7 +55,7 @@
 //! of a zero membrane), and both keep their results bit for bit.
 
 use super::marked::{take_marked, Isa, SPIKED};
-use super::step::{with_reset, ResetKind, Scalar, SnnTorchStep};
+use super::step::{reset_now, with_reset_timing, ResetKind, ResetNone, Scalar, SnnTorchStep};
 use super::{chunks, for_chunks, refractory_steps, Reads, Split};
 use crate::file::rules::{finite, positive, refractory, unit_interval, ParamResult};
 use crate::file::{LifIntegration, LifParams, Reset};
@@ -71,6 +78,8 @@ pub struct LifPropagators {
     pub(crate) hold_steps: u32,
     /// snnTorch `Leaky` update (β, reset) instead of the exact one.
     pub(crate) leaky: Option<(Real, Reset)>,
+    /// With the snnTorch update: the reset acts in the step of the spike (`reset_delay: false`).
+    pub(crate) reset_now: bool,
 }
 
 impl LifPropagators {
@@ -103,10 +112,17 @@ impl LifPropagators {
             hold_steps: refractory_steps(p.refractory_ms, dt_ms).saturating_sub(1),
             leaky: match p.integration {
                 LifIntegration::Exact => None,
-                LifIntegration::SnnTorch { beta, reset } => {
+                LifIntegration::SnnTorch { beta, reset, .. } => {
                     Some(((beta.unwrap_or((-dt_ms / p.tau_m_ms).exp())) as Real, reset))
                 }
             },
+            reset_now: matches!(
+                p.integration,
+                LifIntegration::SnnTorch {
+                    reset_delay: false,
+                    ..
+                }
+            ),
         }
     }
 }
@@ -130,6 +146,36 @@ pub struct Lif {
     /// Whether `i_ext` has been handed out for writing (else it is zero and not read).
     pub(crate) ext_used: bool,
     pub(crate) prop: LifPropagators,
+    /// Per-neuron constants of the snnTorch update, where a population gives them (`params`).
+    pub each: Option<Box<LeakyEach>>,
+}
+
+/// The constants of the snnTorch `Leaky` update, one per neuron.
+#[derive(Debug, Clone, Default)]
+pub struct LeakyEach {
+    /// β.
+    pub beta: Vec<Real>,
+    /// R (MΩ).
+    pub r: Vec<Real>,
+    /// v_rest (mV).
+    pub v_rest: Vec<Real>,
+    /// v_th (mV).
+    pub v_th: Vec<Real>,
+    /// v_reset (mV).
+    pub v_reset: Vec<Real>,
+    /// I_bias (nA).
+    pub i_bias: Vec<Real>,
+}
+
+/// The constants of one neuron's snnTorch `Leaky` update.
+#[derive(Debug, Clone, Copy)]
+struct LeakyOne {
+    beta: Real,
+    r: Real,
+    v_rest: Real,
+    v_th: Real,
+    v_reset: Real,
+    i_bias: Real,
 }
 
 impl Lif {
@@ -150,7 +196,57 @@ impl Lif {
             ext_used: false,
             params,
             prop,
+            each: None,
         }
+    }
+
+    /// The names of the parameters a population with the snnTorch update may give per neuron.
+    pub const PER_NEURON: &'static [&'static str] = &[
+        "beta",
+        "v_th_mv",
+        "v_reset_mv",
+        "v_rest_mv",
+        "r_mohm",
+        "i_bias_na",
+    ];
+
+    /// Gives parameter `name` (one of [`Lif::PER_NEURON`]; snnTorch update only) one value
+    /// per neuron; the others keep their single value. A per-neuron `v_rest_mv` also sets the
+    /// initial membrane to it. `values` has one value per neuron (validated).
+    pub fn set_per_neuron(&mut self, name: &str, values: &[f64]) {
+        let n = self.v.len();
+        let p = self.prop;
+        let beta = p.leaky.map_or(1.0, |(b, _)| b);
+        let each = self.each.get_or_insert_with(|| {
+            Box::new(LeakyEach {
+                beta: vec![beta; n],
+                r: vec![p.r; n],
+                v_rest: vec![p.v_rest; n],
+                v_th: vec![p.v_th; n],
+                v_reset: vec![p.v_reset; n],
+                i_bias: vec![p.i_bias; n],
+            })
+        });
+        let col = match name {
+            "beta" => &mut each.beta,
+            "v_th_mv" => &mut each.v_th,
+            "v_reset_mv" => &mut each.v_reset,
+            "v_rest_mv" => &mut each.v_rest,
+            "r_mohm" => &mut each.r,
+            "i_bias_na" => &mut each.i_bias,
+            other => unreachable!("validated per-neuron parameter {other}"),
+        };
+        for (c, &x) in col.iter_mut().zip(values) {
+            *c = x as Real;
+        }
+        if name == "v_rest_mv" {
+            self.v.copy_from_slice(&each.v_rest);
+        }
+    }
+
+    /// The threshold of neuron `j` (mV).
+    pub fn threshold(&self, j: usize) -> Real {
+        self.each.as_ref().map_or(self.prop.v_th, |e| e.v_th[j])
     }
 
     /// One step for every neuron: the input due this step (`due_*`) is added to the
@@ -170,6 +266,12 @@ impl Lif {
         outs: &mut [Vec<u32>],
     ) {
         debug_assert_eq!(outs.len(), chunks(self.v.len()));
+        if let (Some(each), Some((_, reset))) = (&self.each, self.prop.leaky) {
+            let (v, iext) = (&mut self.v, &self.i_ext);
+            let now = self.prop.reset_now;
+            with_reset_timing!(reset, !now, R => leaky_each::<R>(each, v, iext, due_exc, due_inh, outs));
+            return;
+        }
         let cols = Cols {
             v: &mut self.v,
             ie: &mut self.i_exc,
@@ -477,41 +579,91 @@ fn leaky_chunk(
     offset: u32,
     out: &mut Vec<u32>,
 ) {
-    with_reset!(reset, R => leaky_chunk_with::<R>(p, beta, c, offset, out))
+    let n = c.v.len();
+    let one = LeakyOne {
+        beta,
+        r: p.r,
+        v_rest: p.v_rest,
+        v_th: p.v_th,
+        v_reset: p.v_reset,
+        i_bias: p.i_bias,
+    };
+    let (de, di) = (&mut c.de[..n], &mut c.di[..n]);
+    with_reset_timing!(reset, !p.reset_now, R => leaky_with::<R>(|_| one, c.v, &c.iext[..n], de, di, offset, out))
 }
 
-fn leaky_chunk_with<R: ResetKind>(
-    p: &LifPropagators,
-    beta: Real,
-    c: Cols,
+/// The snnTorch update with per-neuron constants, over the whole population (spikes into the
+/// buffer of their chunk).
+fn leaky_each<R: ResetKind>(
+    e: &LeakyEach,
+    v: &mut [Real],
+    iext: &[Real],
+    de: &mut [Real],
+    di: &mut [Real],
+    outs: &mut [Vec<u32>],
+) {
+    let of = |k: usize| LeakyOne {
+        beta: e.beta[k],
+        r: e.r[k],
+        v_rest: e.v_rest[k],
+        v_th: e.v_th[k],
+        v_reset: e.v_reset[k],
+        i_bias: e.i_bias[k],
+    };
+    let mut all = Vec::new();
+    leaky_with::<R>(of, v, iext, de, di, 0, &mut all);
+    for k in all {
+        outs[k as usize / super::CHUNK].push(k);
+    }
+}
+
+/// The snnTorch `Leaky` update of neurons `0..v.len()`; `of(k)` gives neuron k's constants.
+#[inline(always)]
+fn leaky_with<R: ResetKind>(
+    of: impl Fn(usize) -> LeakyOne,
+    v: &mut [Real],
+    iext: &[Real],
+    de: &mut [Real],
+    di: &mut [Real],
     offset: u32,
     out: &mut Vec<u32>,
 ) {
-    let n = c.v.len();
-    let (v, iext) = (c.v, &c.iext[..n]);
-    let (de, di) = (&mut c.de[..n], &mut c.di[..n]);
-    let step = LeakyStep {
-        beta,
-        thr: p.v_th - p.v_rest,
-    };
-    let m_reset = p.v_reset - p.v_rest;
+    let n = v.len();
+    let (iext, de, di) = (&iext[..n], &mut de[..n], &mut di[..n]);
     let (mut na, mut nb) = (0.0, 0.0);
     for k in 0..n {
+        let p = of(k);
+        let step = LeakyStep {
+            beta: p.beta,
+            thr: p.v_th - p.v_rest,
+        };
         let x = p.r * (((de[k] + di[k]) + p.i_bias) + iext[k]);
         de[k] = 0.0;
         di[k] = 0.0;
-        let r: Real = if v[k] > p.v_th { 1.0 } else { 0.0 };
         let mut m = v[k] - p.v_rest;
+        if R::NOW {
+            // Integrate without reset, then reset in this step (see `step::reset_now`).
+            step.step::<ResetNone>(0.0, x, &mut m, &mut na, &mut nb);
+            let (after, spike) = reset_now::<R, Real>(m, step.thr, p.v_reset - p.v_rest);
+            v[k] = p.v_rest + after;
+            if spike {
+                out.push(offset + k as u32);
+            }
+            continue;
+        }
+        let r: Real = if v[k] > p.v_th { 1.0 } else { 0.0 };
         if matches!(R::RESET, Reset::Zero) {
-            m = zero_to(beta, r, m, m_reset, x);
+            m = zero_to(p.beta, r, m, p.v_reset - p.v_rest, x);
         } else {
             step.step::<R>(r, x, &mut m, &mut na, &mut nb);
         }
         v[k] = p.v_rest + m;
     }
-    for (k, &vk) in v.iter().enumerate() {
-        if vk > p.v_th {
-            out.push(offset + k as u32);
+    if !R::NOW {
+        for (k, &vk) in v.iter().enumerate() {
+            if vk > of(k).v_th {
+                out.push(offset + k as u32);
+            }
         }
     }
 }
@@ -692,5 +844,33 @@ mod tests {
         // The drive crosses threshold in one step; with t_ref = 5 steps the neuron integrates
         // again 5 steps after each spike and crosses at once.
         assert_eq!(spike_steps, vec![0, 5, 10, 15]);
+    }
+    #[test]
+    fn same_step_subtract_reset_and_per_neuron_gains_of_the_snntorch_update() {
+        let p = LifParams {
+            v_rest_mv: 0.0,
+            v_reset_mv: 0.0,
+            v_th_mv: 1.0,
+            refractory_ms: 0.0,
+            integration: LifIntegration::SnnTorch {
+                beta: Some(0.5),
+                reset: Reset::Subtract,
+                reset_delay: false,
+            },
+            ..LifParams::default()
+        };
+        let mut m = Lif::new(p, 2, 0.1);
+        m.set_per_neuron("r_mohm", &[1.0, 0.5]);
+        let mut outs = vec![Vec::new()];
+        // x = R·1.5: neuron 0 reaches 1.5 > 1, spikes and keeps 0.5 in the same step; neuron
+        // 1 reaches 0.75.
+        m.update(&mut [1.5, 1.5], &mut [0.0, 0.0], &mut outs);
+        assert_eq!(outs[0], vec![0]);
+        assert_eq!(m.v, vec![0.5, 0.75]);
+        // Next: 0.25 + 1.5 = 1.75 → 0.75; 0.375 + 0.75 = 1.125 → 0.125, both spike.
+        outs[0].clear();
+        m.update(&mut [1.5, 1.5], &mut [0.0, 0.0], &mut outs);
+        assert_eq!(outs[0], vec![0, 1]);
+        assert_eq!(m.v, vec![0.75, 0.125]);
     }
 }

@@ -30,6 +30,7 @@ pub mod remap;
 pub mod spike_times;
 pub mod step;
 pub mod synaptic;
+pub mod values;
 
 use crate::error::Result;
 use crate::file::rules::{ModelRules, ParamResult};
@@ -48,6 +49,7 @@ pub use observation::Observation;
 pub use poisson::Poisson;
 pub use spike_times::SpikeTimes;
 pub use synaptic::Synaptic;
+pub use values::Values;
 
 /// The models' checks, state variables and receptors, as validation asks for them.
 #[derive(Debug, Clone, Copy, Default)]
@@ -67,6 +69,7 @@ impl ModelRules for Rules {
             ModelSpec::Poisson(p) => ("Poisson", poisson::check(p, dt_ms)),
             ModelSpec::SpikeTimes(p) => ("SpikeTimes", spike_times::check(p, size, dt_ms)),
             ModelSpec::Observation(p) => ("Observation", observation::check(p, size)),
+            ModelSpec::Values(p) => ("Values", values::check(p, size)),
         };
         r.map_err(|e| e.under(name))
     }
@@ -78,8 +81,31 @@ impl ModelRules for Rules {
     fn has_receptors(&self, model: &ModelSpec) -> bool {
         !matches!(
             model,
-            ModelSpec::Poisson(_) | ModelSpec::SpikeTimes(_) | ModelSpec::Observation(_)
+            ModelSpec::Poisson(_)
+                | ModelSpec::SpikeTimes(_)
+                | ModelSpec::Observation(_)
+                | ModelSpec::Values(_)
         )
+    }
+
+    fn per_neuron(&self, model: &ModelSpec) -> &'static [&'static str] {
+        match model {
+            ModelSpec::Lif(p) if p.integration != crate::file::LifIntegration::Exact => {
+                Lif::PER_NEURON
+            }
+            ModelSpec::Synaptic(_) => Synaptic::PER_NEURON,
+            _ => &[],
+        }
+    }
+
+    fn check_per_neuron(&self, model: &ModelSpec, name: &str, x: f64) -> ParamResult {
+        use crate::file::rules::{finite, positive, unit_interval};
+        match (model, name) {
+            (ModelSpec::Lif(_) | ModelSpec::Synaptic(_), "beta")
+            | (ModelSpec::Synaptic(_), "alpha") => unit_interval("", x),
+            (ModelSpec::Lif(_), "r_mohm") => positive("", x),
+            _ => finite("", x),
+        }
     }
 }
 
@@ -95,7 +121,10 @@ pub fn state_variables(model: &ModelSpec) -> &'static [&'static str] {
         ModelSpec::Alif(_) => &["v", "a"],
         ModelSpec::Izhikevich(_) => &["v", "u"],
         ModelSpec::AdEx(_) => &["v", "w", "i_exc", "i_inh"],
-        ModelSpec::Poisson(_) | ModelSpec::SpikeTimes(_) | ModelSpec::Observation(_) => &[],
+        ModelSpec::Poisson(_)
+        | ModelSpec::SpikeTimes(_)
+        | ModelSpec::Observation(_)
+        | ModelSpec::Values(_) => &[],
     }
 }
 
@@ -230,6 +259,8 @@ pub enum Dynamics {
     Izhikevich(Izhikevich),
     /// Adaptive exponential integrate-and-fire, forward Euler.
     AdEx(AdEx),
+    /// Graded values (inputs, biases), no spikes.
+    Values(Values),
 }
 
 /// The membrane potential of a spiking model and the threshold it is tested against, for
@@ -297,6 +328,44 @@ impl Dynamics {
             ModelSpec::Alif(p) => Dynamics::Alif(Alif::new(p.clone(), n, dt_ms)),
             ModelSpec::Izhikevich(p) => Dynamics::Izhikevich(Izhikevich::new(p.clone(), n, dt_ms)),
             ModelSpec::AdEx(p) => Dynamics::AdEx(AdEx::new(p.clone(), n, dt_ms)),
+            ModelSpec::Values(p) => Dynamics::Values(Values::new(p, n)),
+        }
+    }
+
+    /// Gives parameter `name` one value per neuron (validated: a name of the model's
+    /// `ModelRules::per_neuron` list, one value per neuron).
+    pub fn set_per_neuron(&mut self, name: &str, values: &[f64]) {
+        match self {
+            Dynamics::Lif(m) => m.set_per_neuron(name, values),
+            Dynamics::Synaptic(m) => m.set_per_neuron(name, values),
+            other => unreachable!("{} takes no per-neuron parameters", other.kind()),
+        }
+    }
+
+    /// Whether some parameter is given per neuron.
+    pub fn has_per_neuron_params(&self) -> bool {
+        match self {
+            Dynamics::Lif(m) => m.each.is_some(),
+            Dynamics::Synaptic(m) => m.each.is_some(),
+            _ => false,
+        }
+    }
+
+    /// Whether a discrete model resets in the step of the spike (`reset_delay: false`).
+    pub fn resets_now(&self) -> bool {
+        match self {
+            Dynamics::Lif(m) => m.prop.leaky.is_some() && m.prop.reset_now,
+            Dynamics::Synaptic(m) => !m.params.reset_delay,
+            _ => false,
+        }
+    }
+
+    /// This step's values of a graded population (`Values`): what its projections carry
+    /// instead of spikes.
+    pub fn graded(&self) -> Option<&[Real]> {
+        match self {
+            Dynamics::Values(m) => Some(&m.values),
+            _ => None,
         }
     }
 
@@ -314,6 +383,7 @@ impl Dynamics {
             Dynamics::Alif(_) => "Alif",
             Dynamics::Izhikevich(_) => "Izhikevich",
             Dynamics::AdEx(_) => "AdEx",
+            Dynamics::Values(_) => "Values",
         }
     }
 
@@ -328,7 +398,10 @@ impl Dynamics {
             | Dynamics::Alif(_)
             | Dynamics::Izhikevich(_)
             | Dynamics::AdEx(_) => &[Receptor::Exc, Receptor::Inh],
-            Dynamics::Poisson(_) | Dynamics::SpikeTimes(_) | Dynamics::Observation(_) => &[],
+            Dynamics::Poisson(_)
+            | Dynamics::SpikeTimes(_)
+            | Dynamics::Observation(_)
+            | Dynamics::Values(_) => &[],
         }
     }
 
@@ -358,7 +431,10 @@ impl Dynamics {
                 ("i_exc", &m.i_exc),
                 ("i_inh", &m.i_inh),
             ],
-            Dynamics::Poisson(_) | Dynamics::SpikeTimes(_) | Dynamics::Observation(_) => vec![],
+            Dynamics::Poisson(_)
+            | Dynamics::SpikeTimes(_)
+            | Dynamics::Observation(_)
+            | Dynamics::Values(_) => vec![],
         }
     }
 
@@ -550,6 +626,7 @@ impl Dynamics {
             Dynamics::Poisson(m) => m.update(outs),
             Dynamics::SpikeTimes(m) => m.update(ctx, &mut outs[0]),
             Dynamics::Observation(m) => m.update(&mut outs[0]),
+            Dynamics::Values(_) => {}
         }
     }
 
@@ -567,6 +644,7 @@ impl Dynamics {
             Dynamics::Alif(m) => m.v.len(),
             Dynamics::Izhikevich(m) => m.v.len(),
             Dynamics::AdEx(m) => m.v.len(),
+            Dynamics::Values(m) => m.len(),
         }
     }
 
@@ -600,9 +678,10 @@ impl Dynamics {
                 ..fixed(&m.v, m.params.v_peak_mv as Real)
             },
             Dynamics::AdEx(m) => fixed(&m.v, m.params.v_cut() as Real),
-            Dynamics::Poisson(_) | Dynamics::SpikeTimes(_) | Dynamics::Observation(_) => {
-                return None
-            }
+            Dynamics::Poisson(_)
+            | Dynamics::SpikeTimes(_)
+            | Dynamics::Observation(_)
+            | Dynamics::Values(_) => return None,
         })
     }
 
@@ -641,6 +720,8 @@ pub fn state_bytes(spec: &ModelSpec, n: u64) -> f64 {
                 * std::mem::size_of::<(u64, u32)>() as f64
         }
         ModelSpec::Observation(p) => p.active.len() as f64 * 4.0,
+        // The values of the step.
+        ModelSpec::Values(_) => n * r,
     }
 }
 

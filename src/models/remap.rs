@@ -28,6 +28,12 @@ impl Dynamics {
     /// resting state of the model where `map[k]` is `NEW`. `seed` and `pop` key the random
     /// streams of new Poisson chunks. Spike sources with given times cannot be resized.
     pub fn remap(&mut self, map: &[u64], seed: u64, pop: &str) -> Result<(), String> {
+        if self.has_per_neuron_params() {
+            return Err(format!(
+                "a {} population with per-neuron parameters cannot grow or shrink",
+                self.kind()
+            ));
+        }
         match self {
             Dynamics::Lif(m) => {
                 let f = super::Lif::new(m.params.clone(), 1, 1.0);
@@ -116,6 +122,9 @@ impl Dynamics {
             }
             Dynamics::SpikeTimes(_) => {
                 return Err("a SpikeTimes population cannot grow or shrink".into());
+            }
+            Dynamics::Values(_) => {
+                return Err("a Values population cannot grow or shrink".into());
             }
         }
         Ok(())

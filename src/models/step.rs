@@ -9,7 +9,13 @@
 //!
 //! The reset is a type ([`ResetKind`]), not a value: a loop over neurons is compiled once per
 //! (model, reset) pair, chosen once per call with [`with_reset!`], so no `match` on the reset
-//! runs per neuron.
+//! runs per neuron. The reset's timing is part of the type too: snnTorch's default
+//! (`reset_delay=True`) resets from the previous step's membrane, inside
+//! [`SnnTorchStep::step`]; with `reset_delay=False` (what snnTorch's NIR importer builds) the
+//! reset acts in the step of the spike. The kinds with [`ResetKind::NOW`] ([`ResetZeroNow`],
+//! [`ResetSubtractNow`], chosen by [`with_reset_timing!`]) run the step without reset
+//! ([`ResetNone`]) and then [`reset_now`], so the dynamics stay written once; training (the
+//! executor) knows only the delayed kinds.
 
 use crate::file::Reset;
 use std::ops::{Add, Mul, Sub};
@@ -38,6 +44,9 @@ impl Scalar for f32 {
 pub trait ResetKind {
     /// The rule.
     const RESET: Reset;
+    /// Whether the reset acts in the step of the spike (snnTorch's `reset_delay=False`)
+    /// rather than in the next one.
+    const NOW: bool = false;
 }
 
 /// [`Reset::Zero`] as a type.
@@ -58,6 +67,36 @@ impl ResetKind for ResetSubtract {
 }
 impl ResetKind for ResetNone {
     const RESET: Reset = Reset::NoReset;
+}
+
+/// [`Reset::Zero`] in the step of the spike, as a type.
+#[derive(Debug)]
+pub enum ResetZeroNow {}
+/// [`Reset::Subtract`] in the step of the spike, as a type.
+#[derive(Debug)]
+pub enum ResetSubtractNow {}
+
+impl ResetKind for ResetZeroNow {
+    const RESET: Reset = Reset::Zero;
+    const NOW: bool = true;
+}
+impl ResetKind for ResetSubtractNow {
+    const RESET: Reset = Reset::Subtract;
+    const NOW: bool = true;
+}
+
+/// The reset in the step of the spike: from the membrane `m` just integrated (without
+/// reset), returns the membrane after the step and whether it spiked (`m > thr`, strict).
+/// `Zero` sets it to `m_reset`, `Subtract` takes `thr` off, `NoReset` leaves it.
+#[inline(always)]
+pub fn reset_now<R: ResetKind, F: Scalar>(m: F, thr: F, m_reset: F) -> (F, bool) {
+    let spike = m > thr;
+    let after = match (R::RESET, spike) {
+        (_, false) | (Reset::NoReset, true) => m,
+        (Reset::Zero, true) => m_reset,
+        (Reset::Subtract, true) => m - thr,
+    };
+    (after, spike)
 }
 
 /// Runs `$body` with the type alias `$r` set to the [`ResetKind`] of the value `$reset`.
@@ -81,6 +120,29 @@ macro_rules! with_reset {
     };
 }
 pub use with_reset;
+
+/// [`with_reset!`] with the reset's timing: `$delayed` true gives the kinds of
+/// [`with_reset!`], false the same-step kinds ([`ResetZeroNow`], [`ResetSubtractNow`];
+/// `NoReset` has no timing).
+#[macro_export]
+macro_rules! with_reset_timing {
+    ($reset:expr, $delayed:expr, $r:ident => $body:expr) => {
+        match ($reset, $delayed) {
+            (_, true) | ($crate::file::Reset::NoReset, false) => {
+                $crate::with_reset!($reset, $r => $body)
+            }
+            ($crate::file::Reset::Zero, false) => {
+                type $r = $crate::models::step::ResetZeroNow;
+                $body
+            }
+            ($crate::file::Reset::Subtract, false) => {
+                type $r = $crate::models::step::ResetSubtractNow;
+                $body
+            }
+        }
+    };
+}
+pub use with_reset_timing;
 
 /// H(z − θ) with a strict comparison: 1 if `z > theta`, else 0 (the spike, and the reset of
 /// the next step computed from the same membrane).

@@ -23,6 +23,13 @@
 //!
 //! State columns: `v` (snnTorch's `mem`, before the delayed reset) and `syn`.
 //!
+//! With `reset_delay: false` (snnTorch's `reset_delay=False`, what its NIR importer builds) the
+//! reset acts in the step of the spike instead: mem_t = β·mem_{t−1} + syn_t, spike_t =
+//! H(mem_t − thr), then Zero: mem_t ← 0, Subtract: mem_t ← mem_t − thr (the same-step kinds of
+//! [`super::step`]); `v` then holds the membrane after the reset. α, β and the threshold may
+//! be given per neuron (a population's `params`); the update is then the same step with each
+//! neuron's constants.
+//!
 //! The step of one neuron, and its backward recursion for training (the executor, `exec`), is
 //! [`SynapticStep`], written once for both (see [`super::step`]):
 //!
@@ -30,7 +37,9 @@
 //! m̄_t = drive_t + k_{t+1}·β·m̄_{t+1},   s̄_t = k_t·m̄_t + α·s̄_{t+1},   x̄_t = s̄_t
 //! ```
 
-use super::step::{heaviside, with_reset, ResetKind, Scalar, SnnTorchStep};
+use super::step::{
+    heaviside, reset_now, with_reset_timing, ResetKind, ResetNone, Scalar, SnnTorchStep,
+};
 use super::{chunks, for_chunks, Columns};
 use crate::file::rules::{self, finite, ParamResult};
 use crate::file::{Reset, SynapticParams};
@@ -41,6 +50,18 @@ use crate::Real;
 struct Consts {
     step: SynapticStep<Real>,
     reset: Reset,
+    reset_delay: bool,
+}
+
+/// Per-neuron constants, where a population gives them (`params`).
+#[derive(Debug, Clone, Default)]
+pub struct SynapticEach {
+    /// α per neuron.
+    pub alpha: Vec<Real>,
+    /// β per neuron.
+    pub beta: Vec<Real>,
+    /// Threshold per neuron.
+    pub thr: Vec<Real>,
 }
 
 /// The snnTorch `Synaptic` step of one neuron; state `mem` and `a` = syn.
@@ -98,6 +119,8 @@ pub struct Synaptic {
     pub syn: Vec<Real>,
     /// External input from stimuli, added to x_t.
     pub i_ext: Vec<Real>,
+    /// Per-neuron α, β and threshold, replacing those of `k` where given.
+    pub each: Option<Box<SynapticEach>>,
     k: Consts,
 }
 
@@ -111,14 +134,47 @@ impl Synaptic {
                 thr: params.threshold as Real,
             },
             reset: params.reset,
+            reset_delay: params.reset_delay,
         };
         Synaptic {
             v: vec![0.0; n],
             syn: vec![0.0; n],
             i_ext: vec![0.0; n],
+            each: None,
             params,
             k,
         }
+    }
+
+    /// The names of the parameters a population may give per neuron.
+    pub const PER_NEURON: &'static [&'static str] = &["alpha", "beta", "threshold"];
+
+    /// Gives parameter `name` (one of [`Synaptic::PER_NEURON`]) one value per neuron; the
+    /// others keep their single value. `values` has one value per neuron (validated).
+    pub fn set_per_neuron(&mut self, name: &str, values: &[f64]) {
+        let n = self.v.len();
+        let k = self.k.step;
+        let each = self.each.get_or_insert_with(|| {
+            Box::new(SynapticEach {
+                alpha: vec![k.alpha; n],
+                beta: vec![k.beta; n],
+                thr: vec![k.thr; n],
+            })
+        });
+        let col = match name {
+            "alpha" => &mut each.alpha,
+            "beta" => &mut each.beta,
+            "threshold" => &mut each.thr,
+            other => unreachable!("validated per-neuron parameter {other}"),
+        };
+        for (c, &x) in col.iter_mut().zip(values) {
+            *c = x as Real;
+        }
+    }
+
+    /// The threshold of neuron `j`.
+    pub fn threshold(&self, j: usize) -> Real {
+        self.each.as_ref().map_or(self.k.step.thr, |e| e.thr[j])
     }
 
     /// The decays per step (α, β) in use.
@@ -130,28 +186,54 @@ impl Synaptic {
     /// spikes go to `outs`, one buffer per chunk.
     pub fn update(&mut self, due_exc: &mut [Real], due_inh: &mut [Real], outs: &mut [Vec<u32>]) {
         debug_assert_eq!(outs.len(), chunks(self.v.len()));
+        let k = self.k;
+        if let Some(each) = &self.each {
+            let cols = Columns {
+                rw: [&mut self.v, &mut self.syn, due_exc, due_inh],
+                ro: [&self.i_ext, &each.alpha, &each.beta, &each.thr],
+                refr: &mut [],
+            };
+            for_chunks(
+                cols,
+                outs,
+                &|c: Columns<4, 4>, offset, out: &mut Vec<u32>| {
+                    let [iext, a, b, t] = c.ro;
+                    let of = |j: usize| SynapticStep {
+                        alpha: a[j],
+                        beta: b[j],
+                        thr: t[j],
+                    };
+                    let [v, syn, de, di] = c.rw;
+                    with_reset_timing!(k.reset, k.reset_delay, R => update_chunk::<R>(of, [v, syn, de, di], iext, offset, out))
+                },
+            );
+            return;
+        }
         let cols = Columns {
             rw: [&mut self.v, &mut self.syn, due_exc, due_inh],
             ro: [&self.i_ext],
             refr: &mut [],
         };
-        let k = self.k;
         for_chunks(
             cols,
             outs,
-            &|c: Columns<4, 1>, offset, out: &mut Vec<u32>| with_reset!(k.reset, R => update_chunk::<R>(k.step, c, offset, out)),
+            &|c: Columns<4, 1>, offset, out: &mut Vec<u32>| {
+                let [iext] = c.ro;
+                with_reset_timing!(k.reset, k.reset_delay, R => update_chunk::<R>(|_| k.step, c.rw, iext, offset, out))
+            },
         );
     }
 }
 
+/// The update of one chunk; `of(j)` gives neuron j's constants (the population's, or its own).
+#[inline(always)]
 fn update_chunk<R: ResetKind>(
-    k: SynapticStep<Real>,
-    c: Columns<4, 1>,
+    of: impl Fn(usize) -> SynapticStep<Real>,
+    [v, syn, de, di]: [&mut [Real]; 4],
+    iext: &[Real],
     offset: u32,
     out: &mut Vec<u32>,
 ) {
-    let [v, syn, de, di] = c.rw;
-    let [iext] = c.ro;
     let n = v.len();
     let (syn, de, di, iext) = (&mut syn[..n], &mut de[..n], &mut di[..n], &iext[..n]);
     let mut none = 0.0;
@@ -159,12 +241,25 @@ fn update_chunk<R: ResetKind>(
         let x = (de[j] + di[j]) + iext[j];
         de[j] = 0.0;
         di[j] = 0.0;
-        let r = heaviside(v[j], k.thr);
-        k.step::<R>(r, x, &mut v[j], &mut syn[j], &mut none);
+        let k = of(j);
+        if R::NOW {
+            // Integrate without reset, then reset in this step (see `step::reset_now`).
+            k.step::<ResetNone>(0.0, x, &mut v[j], &mut syn[j], &mut none);
+            let (after, spike) = reset_now::<R, Real>(v[j], k.thr, 0.0);
+            v[j] = after;
+            if spike {
+                out.push(offset + j as u32);
+            }
+        } else {
+            let r = heaviside(v[j], k.thr);
+            k.step::<R>(r, x, &mut v[j], &mut syn[j], &mut none);
+        }
     }
-    for (j, &m) in v.iter().enumerate() {
-        if m > k.thr {
-            out.push(offset + j as u32);
+    if !R::NOW {
+        for (j, &m) in v.iter().enumerate() {
+            if m > of(j).thr {
+                out.push(offset + j as u32);
+            }
         }
     }
 }
@@ -211,5 +306,33 @@ mod tests {
         outs[0].clear();
         m.update(&mut [0.0], &mut [0.0], &mut outs);
         assert_eq!((m.syn[0], m.v[0], outs[0].len()), (1.5, 0.0, 0));
+    }
+    #[test]
+    fn same_step_zero_reset_clears_mem_in_the_step_of_the_spike_and_keeps_syn() {
+        let p = SynapticParams {
+            alpha: Some(0.5),
+            beta: Some(0.5),
+            reset: Reset::Zero,
+            reset_delay: false,
+            ..SynapticParams::default()
+        };
+        let mut m = Synaptic::new(p, 2, 1.0);
+        m.set_per_neuron("threshold", &[1.0, 5.0]);
+        let mut outs = vec![Vec::new()];
+        // x = 3: syn = 3, mem = 3; neuron 0 (threshold 1) spikes and is 0 at once.
+        m.update(&mut [3.0, 3.0], &mut [0.0, 0.0], &mut outs);
+        assert_eq!(outs[0], vec![0]);
+        assert_eq!(
+            (m.v.clone(), m.syn.clone()),
+            (vec![0.0, 3.0], vec![3.0, 3.0])
+        );
+        // No input: syn = 1.5; mem = 0.5·0 + 1.5 spikes again (and resets), 0.5·3 + 1.5 = 3.
+        outs[0].clear();
+        m.update(&mut [0.0, 0.0], &mut [0.0, 0.0], &mut outs);
+        assert_eq!(outs[0], vec![0]);
+        assert_eq!(
+            (m.v.clone(), m.syn.clone()),
+            (vec![0.0, 3.0], vec![1.5, 1.5])
+        );
     }
 }

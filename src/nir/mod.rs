@@ -33,14 +33,12 @@
 //! bindings to libhdf5 (`hdf5-metno`) would need `libhdf5-dev` or cmake and were not used.
 
 mod hdf5;
-mod run;
 mod validate;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-pub use run::{NirReset, NirRun, Plan, SUPPORTED};
 pub use validate::validate;
 
 /// The version string written into files: the `nir` release whose layout this writer follows.

@@ -143,6 +143,19 @@ pub fn unsupported(file: &GraphFile) -> Option<String> {
             u32::MAX
         ));
     }
+    if let Some(pr) = file
+        .projections
+        .iter()
+        .find(|pr| crate::file::zero_delay(pr))
+    {
+        let name = pr
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{}->{}", pr.pre, pr.post));
+        return Some(format!(
+            "projection `{name}` has zero delay, and zero-delay projections run on the CPU only"
+        ));
+    }
     if let Some(pr) = file.projections.iter().find(|pr| pr.rule.is_some()) {
         let name = pr
             .name

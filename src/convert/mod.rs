@@ -1,0 +1,35 @@
+//! Conversion between NIR graphs (`crate::nir`) and graph files (`crate::file`): `snnsim
+//! convert`, and how `snnsim run X.nir` gets a network the engine runs.
+//!
+//! Why a module of its own: the converter needs the NIR data model and the graph-file schema,
+//! and nothing else — not the models' internals, not the engine. Both are leaves to its left
+//! (`nir` is a leaf, `file` the bottom of the chain), so it sits beside `file` and under
+//! `app`, and neither of the two formats learns of the other. What it produces is an ordinary
+//! [`GraphFile`], checked by the usual validation, so a converted network is exactly what a
+//! hand-written file with the same text would be.
+//!
+//! NIR → graph file ([`from_nir`], docs/nir.md has the table): `Input` nodes become `Values`
+//! populations (graded, fed from `--input`), `LIF` becomes `Lif` with `integration:
+//! SnnTorch(...)`, `CubaLIF` becomes `Synaptic`, both with the reset in the step of the spike
+//! (`reset_delay: false`) and snnTorch's importer's discretisation: β = 1 − dt/τ, input scaled
+//! by r·dt/τ (LIF: `r_mohm`; CubaLIF: w_in·dt/τ_syn · r·dt/τ_mem folded into the incoming
+//! weights, so `syn` holds r·dt/τ_mem times NIR's I). Parameters that differ between neurons
+//! go into the population's per-neuron `params`. `Affine`, `Linear` and `Scale` nodes between
+//! populations become `Dense` projections (weights transposed to pre × post), a bias a
+//! projection from a one-neuron `Values` source of constant 1 with the same delay (so a
+//! recurrent layer's bias, like its weights, is felt from the second step on, as nirtorch
+//! runs it). A feed-forward edge is a zero-delay projection; an edge that closes a cycle
+//! ([`crate::nir::Graph::schedule`]) has a delay of one step. The `Output` node names the
+//! graph file's `output` population.
+//!
+//! Graph file → NIR ([`to_nir`]) is the inverse for the networks written that way (`Values`,
+//! `Lif` and `Synaptic` with the same-step zero reset, `Dense` projections of zero or one step
+//! of delay, biases from `<projection>.bias` sources); NIR → graph file → NIR gives back the
+//! nodes, edges and parameters (to rounding: β = 1 − dt/τ and back, and a CubaLIF's input gains
+//! written as snnTorch's r = τ_mem/dt, w_in = τ_syn/dt with their product in the weights).
+
+mod from_nir;
+mod to_nir;
+
+pub use from_nir::{from_nir, NirReset, SUPPORTED};
+pub use to_nir::to_nir;

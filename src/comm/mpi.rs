@@ -116,12 +116,21 @@ fn displacements(counts: &[i32]) -> Result<Vec<i32>> {
     Ok(d)
 }
 
-/// The concatenation `buf` cut back into its ranks' buffers.
+/// `data` behind a one-byte header: an MPI buffer is never empty, since empty slices share a
+/// dangling address, which Open MPI takes for a send buffer aliasing the receive buffer.
+fn framed(data: &[u8]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(data.len() + 1);
+    b.push(0);
+    b.extend_from_slice(data);
+    b
+}
+
+/// The concatenation `buf` of framed buffers cut back into its ranks' buffers.
 fn split(buf: &[u8], counts: &[i32], displs: &[i32]) -> Vec<Vec<u8>> {
     counts
         .iter()
         .zip(displs)
-        .map(|(&c, &d)| buf[d as usize..(d + c) as usize].to_vec())
+        .map(|(&c, &d)| buf[d as usize + 1..(d + c) as usize].to_vec())
         .collect()
 }
 
@@ -152,12 +161,17 @@ impl Comm for Mpi {
                 "a broadcast of {len} bytes exceeds MPI's count limit"
             )));
         }
-        data.resize(len, 0);
-        process.broadcast_into(&mut data[..]);
+        if len > 0 {
+            data.resize(len, 0);
+            process.broadcast_into(&mut data[..]);
+        } else {
+            data.clear();
+        }
         Ok(())
     }
     fn all_gather(&self, data: &[u8]) -> Result<Vec<Vec<u8>>> {
         self.on_owner()?;
+        let data = &framed(data)[..];
         let counts = self.lengths(data.len())?;
         let displs = displacements(&counts)?;
         let total: usize = counts.iter().map(|&c| c as usize).sum();
@@ -171,6 +185,7 @@ impl Comm for Mpi {
     fn gather(&self, root: usize, data: &[u8]) -> Result<Option<Vec<Vec<u8>>>> {
         self.on_owner()?;
         check_root(root, self.size())?;
+        let data = &framed(data)[..];
         // Every rank learns the lengths (one small collective), so a too-large total fails on
         // all ranks alike instead of on the root alone.
         let counts = self.lengths(data.len())?;

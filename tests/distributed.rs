@@ -235,3 +235,65 @@ fn a_rank_that_cannot_read_its_file_stops_every_rank_with_its_error() {
         assert!(e.to_string().contains("a simulation runs on one rank"), "{e}");
     }
 }
+
+/// A shipped control graph with its plugins' paths, written into `dir`.
+fn control_graph_in(dir: &Path, file: &str, plugins: &[&str]) -> PathBuf {
+    let mut text = std::fs::read_to_string(crate::common::root().join("graphs").join(file)).unwrap();
+    for p in plugins {
+        let path = crate::common::plugin_file(p);
+        text = text.replace(
+            &format!("(plugin: \"{p}\""),
+            &format!("(plugin: \"{p}\", path: \"{}\"", path.display()),
+        );
+    }
+    let out = dir.join(file);
+    std::fs::write(&out, text).unwrap();
+    out
+}
+
+#[test]
+fn control_training_on_1_to_4_ranks_equals_one_process() {
+    let dir = tempfile::tempdir().unwrap();
+    // Pendulum: Gaussian policy and a critic (A2C); CartPole: categorical, REINFORCE.
+    for (file, plugins, episodes) in [
+        ("pendulum.ron", ["pendulum", "a2c"], 40),
+        ("cartpole.ron", ["cartpole", "reinforce"], 40),
+    ] {
+        let f = control_graph_in(dir.path(), file, &plugins);
+        let opts = |out: PathBuf, threads, comm| RunOptions {
+            file: f.clone(),
+            out: Some(out),
+            episodes: Some(episodes),
+            threads: Some(threads),
+            comm,
+            ..RunOptions::default()
+        };
+        let one_dir = dir.path().join(format!("{file}-one"));
+        let one = app::train_control(&opts(one_dir.clone(), 1, None), &mut |_| {}).unwrap();
+        let read = |d: &Path, f: &str| std::fs::read(d.join(f)).unwrap();
+        let ck = |d: &Path| {
+            let mut v: Vec<_> = std::fs::read_dir(d.join("checkpoints"))
+                .unwrap()
+                .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+                .collect();
+            v.sort();
+            v
+        };
+        for ranks in 2..=4 {
+            for threads in 1..=2 {
+                let out = dir.path().join(format!("{file}-{ranks}-{threads}"));
+                let got = Local::run(ranks, |c| {
+                    let o = if c.rank() == 0 { out.clone() } else { out.with_extension("x") };
+                    app::train_control(&opts(o, threads, Some(c)), &mut |_| {}).unwrap()
+                });
+                for s in &got {
+                    assert_eq!(s.state_hash, one.state_hash, "{file}: {ranks} ranks × {threads}");
+                    assert_eq!(s.ranks, ranks);
+                }
+                assert!(read(&out, "metrics.csv") == read(&one_dir, "metrics.csv"), "{file}");
+                assert!(ck(&out) == ck(&one_dir), "{file}: checkpoints differ on {ranks} ranks");
+                assert!(!out.with_extension("x").exists());
+            }
+        }
+    }
+}

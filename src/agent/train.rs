@@ -16,7 +16,7 @@
 #![allow(clippy::needless_range_loop)]
 
 mod batched;
-mod distributed;
+mod record;
 mod snapshot;
 pub use batched::kernel_layers;
 pub use snapshot::network_and_edits;
@@ -507,7 +507,7 @@ impl Trainer {
             bufs.into_iter().collect::<Result<Vec<_>>>()
         };
         let mut bufs = match comm.as_deref() {
-            Some(c) if c.size() > 1 => distributed::gather_episodes(c, local, envs)?,
+            Some(c) if c.size() > 1 => super::distributed::gather_episodes(c, local, envs)?,
             _ => local?,
         };
         if let Some(last) = bufs.last_mut() {

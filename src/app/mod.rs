@@ -98,14 +98,10 @@ pub fn run_file_observed(
     let file = crate::file::Source::read(&opts.file).and_then(|s| s.parse());
     let task = file.as_ref().ok().and_then(|f| f.task.as_ref());
     let ranks = opts.comm.as_ref().map_or(1, |c| c.size());
-    if ranks > 1 && !matches!(task, Some(crate::file::TaskSpec::Agent(_))) {
+    if ranks > 1 && task.is_none() && file.is_ok() {
         // Every rank reads the same file and refuses alike, so none waits for the others.
-        let what = match task {
-            Some(_) => "a control task trains on one rank",
-            None => "a simulation runs on one rank",
-        };
         return Err(crate::error::Error::Input(format!(
-            "{}: {what} for now; only agent (foraging) training and `snnsim experiment` are split across ranks (docs/distributed.md). Run it without mpirun, or with -np 1",
+            "{}: a simulation runs on one rank for now; training (agent and control tasks) and `snnsim experiment` are split across ranks (docs/distributed.md). Run it without mpirun, or with -np 1",
             opts.file.display()
         )));
     }

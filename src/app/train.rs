@@ -4,7 +4,7 @@
 use super::run::{prepare, Prepared, RunDir, RunOptions};
 use crate::agent::train::Trainer;
 use crate::checkpoint::{Checkpoint, Kind};
-use crate::comm::agree;
+use crate::comm::{agree, Comm};
 use crate::error::{Error, Result};
 use crate::io::{write_atomic, AtomicFile};
 use crate::observe::{Observer, RunInfo, TrainProgress};
@@ -104,20 +104,8 @@ pub fn train_observed(
         trainer.set_comm(opts.comm.clone().expect("several ranks come with a comm"));
     }
     if opts.resume {
-        // Rank 0 picks the checkpoint (and renames a refused one); every rank loads its bytes.
-        let picked = if root {
-            super::run::newest_for_resume(&run_dir, Kind::Training).map(|ck| ck.map(|c| c.state))
-        } else {
-            Ok(None)
-        };
-        let picked = agree(comm, picked)?;
-        let mut bytes = match &picked {
-            Some(state) => [&[1u8][..], state].concat(),
-            None => vec![0u8],
-        };
-        comm.broadcast(0, &mut bytes)?;
-        if bytes.first() == Some(&1) {
-            let loaded = trainer.load_state(&bytes[1..]);
+        if let Some(state) = resume_state(comm, &run_dir)? {
+            let loaded = trainer.load_state(&state);
             agree(comm, loaded)?;
         }
     }
@@ -142,15 +130,6 @@ pub fn train_observed(
     })?;
     let t1 = Instant::now();
     let mut next = (trainer.episodes_done / every.max(1) + 1) * every;
-    // A stop asked of any rank stops every rank after the same batch.
-    let stop_requested = || -> Result<bool> {
-        let mine = opts.stop.requested();
-        if comm.size() == 1 {
-            return Ok(mine);
-        }
-        let all = comm.all_gather(&[u8::from(mine)])?;
-        Ok(all.iter().any(|b| b.first() == Some(&1)))
-    };
     // Checkpoints fall on batch boundaries (the first at or after each multiple of
     // `checkpoint_every`), so a resumed run trains on exactly the same batches.
     let batch = trainer.spec().batch as u64;
@@ -165,7 +144,7 @@ pub fn train_observed(
     let mut last_written = crate::checkpoint::list(&run_dir)
         .into_iter()
         .find(|(at, _)| root && opts.resume && *at == trainer.episodes_done);
-    let mut stopping_now = stop_requested()?;
+    let mut stopping_now = stop_requested(comm, &opts.stop)?;
     while trainer.episodes_done < episodes {
         let target = checkpoint_target(trainer.episodes_done, ck_every, batch, episodes);
         // One batch at a time, so that a stop is honoured after the current batch; the
@@ -191,7 +170,7 @@ pub fn train_observed(
                     ));
                 }
             })?;
-            stopping_now = stop_requested()?;
+            stopping_now = stop_requested(comm, &opts.stop)?;
         }
         let stopping = stopping_now && trainer.episodes_done < episodes;
         // The end of training always leaves a checkpoint: the trained policy, which
@@ -264,6 +243,37 @@ pub fn train_observed(
     };
     agree(comm, written)?;
     Ok(summary)
+}
+
+/// The state of the checkpoint a training run resumes from, on every rank: rank 0 picks it
+/// (and renames a refused one) and sends its bytes to the others; `None` when there is none.
+pub(super) fn resume_state(comm: &dyn Comm, run_dir: &Path) -> Result<Option<Vec<u8>>> {
+    let picked = if comm.rank() == 0 {
+        super::run::newest_for_resume(run_dir, Kind::Training).map(|ck| ck.map(|c| c.state))
+    } else {
+        Ok(None)
+    };
+    let picked = agree(comm, picked)?;
+    if comm.size() == 1 {
+        return Ok(picked);
+    }
+    let mut bytes = match &picked {
+        Some(state) => [&[1u8][..], state].concat(),
+        None => vec![0u8],
+    };
+    comm.broadcast(0, &mut bytes)?;
+    Ok((bytes.first() == Some(&1)).then(|| bytes[1..].to_vec()))
+}
+
+/// Whether a stop was asked of any rank (so every rank stops after the same batch); one small
+/// collective on several ranks.
+pub(super) fn stop_requested(comm: &dyn Comm, stop: &super::Stop) -> Result<bool> {
+    let mine = stop.requested();
+    if comm.size() == 1 {
+        return Ok(mine);
+    }
+    let all = comm.all_gather(&[u8::from(mine)])?;
+    Ok(all.iter().any(|b| b.first() == Some(&1)))
 }
 
 /// The run directory's files of a trained agent: metrics, edits, weights, the last episode's

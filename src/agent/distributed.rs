@@ -1,16 +1,16 @@
-//! A batch's episodes on several ranks: what each rank sends of the episodes it ran, and how
-//! every rank puts the batch back together.
+//! A batch's episodes on several ranks (docs/distributed.md): what each rank sends of the
+//! episodes it ran, and how every rank puts the batch back together; for both trainers
+//! (foraging and control), whose episode records implement [`Record`].
 //!
-//! Each rank sends, per episode, everything the update reads (rewards, active inputs, the
-//! decisions' factors q, ν, ∂log π/∂z and ∂H/∂z, spike counts, food, events, steps, the
-//! raster) and its environment's saved state; every rank decodes the blocks in rank order,
+//! Each rank sends, per episode, everything the update reads (rewards, inputs, the decisions'
+//! factors q, ν, ∂log π/∂z and ∂H/∂z, critic values, spike counts, …) and its environment's
+//! saved state; every rank decodes the blocks in rank order,
 //! which is episode order. The gradient is then formed on every rank from these terms in
 //! the loop that one process runs: nothing is summed per rank, so no sum is associated
 //! differently. Loading the other ranks' environment states keeps every rank's environments
 //! (and so its checkpoints) those of one process. A rank whose episodes failed sends its
 //! error instead, so every rank returns that error rather than waiting.
 
-use super::EpisodeBuf;
 use crate::checkpoint::codec::{Dec, DecResult, Enc};
 use crate::comm::{block, decode_status, status_bytes, Comm};
 use crate::error::{Error, Result};
@@ -19,59 +19,22 @@ use crate::plugin::EnvInstance;
 const OK: u8 = 0;
 const FAILED: u8 = 1;
 
-fn encode(enc: &mut Enc, e: &EpisodeBuf) {
-    enc.f64s(&e.rewards);
-    enc.u32s(&e.active);
-    let starts: Vec<u64> = e.active_start.iter().map(|&s| s as u64).collect();
-    enc.u64s(&starts);
-    enc.f64s(&e.q);
-    enc.f64s(&e.nu);
-    enc.f64s(&e.dz_logp);
-    enc.f64s(&e.dz_ent);
-    enc.f64s(&e.spikes_per_neuron);
-    enc.u32(e.food);
-    enc.u64(e.events);
-    enc.u64(e.steps);
-    let (t, j): (Vec<u64>, Vec<u32>) = e.raster.iter().copied().unzip();
-    enc.u64s(&t);
-    enc.u32s(&j);
-}
-
-fn decode(dec: &mut Dec) -> DecResult<EpisodeBuf> {
-    let rewards = dec.f64s()?;
-    let active = dec.u32s()?;
-    let active_start = dec.u64s()?.into_iter().map(|s| s as usize).collect();
-    let (q, nu, dz_logp, dz_ent) = (dec.f64s()?, dec.f64s()?, dec.f64s()?, dec.f64s()?);
-    let spikes_per_neuron = dec.f64s()?;
-    let (food, events, steps) = (dec.u32()?, dec.u64()?, dec.u64()?);
-    let (t, j) = (dec.u64s()?, dec.u32s()?);
-    if t.len() != j.len() {
-        return Err("raster columns differ in length".into());
-    }
-    Ok(EpisodeBuf {
-        rewards,
-        active,
-        active_start,
-        q,
-        nu,
-        dz_logp,
-        dz_ent,
-        spikes_per_neuron,
-        food,
-        events,
-        steps,
-        raster: t.into_iter().zip(j).collect(),
-    })
+/// An episode's record for the update, as bytes and back.
+pub(super) trait Record: Sized {
+    /// Appends the record.
+    fn encode(&self, enc: &mut Enc);
+    /// Reads a record written by [`encode`](Record::encode).
+    fn decode(dec: &mut Dec) -> DecResult<Self>;
 }
 
 /// This rank's episodes (run on its block `envs` of the batch's environments) and
 /// environment states as bytes.
-fn payload(bufs: &[EpisodeBuf], envs: &mut [EnvInstance]) -> Result<Vec<u8>> {
+fn payload<T: Record>(bufs: &[T], envs: &mut [EnvInstance]) -> Result<Vec<u8>> {
     let mut enc = Enc::default();
     enc.u8(OK);
     enc.u64(bufs.len() as u64);
     for (e, env) in bufs.iter().zip(envs.iter_mut()) {
-        encode(&mut enc, e);
+        e.encode(&mut enc);
         enc.bytes(&env.save()?);
     }
     Ok(enc.buf)
@@ -79,11 +42,11 @@ fn payload(bufs: &[EpisodeBuf], envs: &mut [EnvInstance]) -> Result<Vec<u8>> {
 
 /// The batch's episodes in order on every rank, from each rank's `local` episodes; the other
 /// ranks' environment states are loaded into `envs` (the batch's environments).
-pub(super) fn gather_episodes(
+pub(super) fn gather_episodes<T: Record>(
     comm: &dyn Comm,
-    local: Result<Vec<EpisodeBuf>>,
+    local: Result<Vec<T>>,
     envs: &mut [EnvInstance],
-) -> Result<Vec<EpisodeBuf>> {
+) -> Result<Vec<T>> {
     let (b, me, size) = (envs.len(), comm.rank(), comm.size());
     let mine = block(b, me, size);
     let local = local.and_then(|bufs| payload(&bufs, &mut envs[mine]));
@@ -110,7 +73,7 @@ pub(super) fn gather_episodes(
             return Err(bad(format!("{n} episodes where {} were due", block.len())));
         }
         for k in block {
-            bufs.push(decode(&mut dec).map_err(bad)?);
+            bufs.push(T::decode(&mut dec).map_err(bad)?);
             let state = dec.bytes().map_err(bad)?;
             if r != me {
                 envs[k].load(&state)?;

@@ -68,12 +68,9 @@ pub fn experiment_on(
         .collect();
     let (rank, size) = (comm.rank(), comm.size());
     let mine: Vec<usize> = (rank..jobs.len()).step_by(size).collect();
-    let threads = match threads {
-        Some(0) => Err(Error::Input("--threads must be at least 1".into())),
-        Some(t) => Ok(t),
-        None => Ok(crate::comm::default_threads(comm)),
-    };
-    let pool = threads.and_then(|t| {
+    // `--threads 0` is rayon's default (every core), as it always was.
+    let threads = threads.unwrap_or_else(|| crate::comm::default_threads(comm));
+    let pool = Ok(threads).and_then(|t| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(t)
             .build()

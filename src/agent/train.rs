@@ -95,23 +95,6 @@ struct EpisodeBuf {
     raster: Vec<(u64, u32)>,
 }
 
-impl EpisodeBuf {
-    /// The episode without its decisions' factors (q, ν, ∂log π/∂z, ∂H/∂z) and inputs: what
-    /// the other ranks need of it (rewards, counts, the raster); the gradient terms stay with
-    /// the rank that ran it.
-    fn without_factors(&self) -> EpisodeBuf {
-        EpisodeBuf {
-            rewards: self.rewards.clone(),
-            spikes_per_neuron: self.spikes_per_neuron.clone(),
-            food: self.food,
-            events: self.events,
-            steps: self.steps,
-            raster: self.raster.clone(),
-            ..EpisodeBuf::default()
-        }
-    }
-}
-
 /// Scratch memory of one decision.
 #[derive(Default)]
 pub(super) struct Scratch {
@@ -523,23 +506,9 @@ impl Trainer {
             };
             bufs.into_iter().collect::<Result<Vec<_>>>()
         };
-        // Every rank gathers the others' episodes without their decisions' factors (q, ν,
-        // ∂z): those stay on the rank that ran them, which adds their gradient terms below.
-        let (me, ranks) = comm.as_ref().map_or((0, 1), |c| (c.rank(), c.size()));
-        let mut bufs = match (comm.as_deref(), local) {
-            (Some(c), Ok(full)) if ranks > 1 => {
-                let light = full.iter().map(EpisodeBuf::without_factors).collect();
-                let mut all = super::distributed::gather_episodes(c, Ok(light), envs)?;
-                for (slot, e) in all[lo..].iter_mut().zip(full) {
-                    *slot = e;
-                }
-                all
-            }
-            (Some(c), Err(e)) if ranks > 1 => {
-                super::distributed::gather_episodes::<EpisodeBuf>(c, Err(e), envs)?;
-                unreachable!("a failed rank's gather returns its error")
-            }
-            (_, local) => local?,
+        let mut bufs = match comm.as_deref() {
+            Some(c) if c.size() > 1 => super::distributed::gather_episodes(c, local, envs)?,
+            _ => local?,
         };
         if let Some(last) = bufs.last_mut() {
             self.last_episode_spikes = std::mem::take(&mut last.raster);
@@ -570,52 +539,18 @@ impl Trainer {
         let c_ent = self.spec.entropy_coef;
         let mut dz = vec![0.0; o];
         let mut v = vec![0.0; h];
-        // On several ranks, a scan: rank r continues the sum that ranks 0..r left, over its
-        // own episodes, and passes it on (broadcast by its bits), so the terms are added in
-        // episode order, as on one process, and every rank ends with the same sum.
         let mut at = 0;
-        for r in 0..ranks {
-            let block = crate::comm::block(b, r, ranks);
-            if r != me {
-                at += bufs[block].iter().map(|e| e.rewards.len()).sum::<usize>();
-            } else {
-                for e in &bufs[block] {
-                    for t in 0..e.rewards.len() {
-                        for c in 0..o {
-                            dz[c] = -adv[at] * scale * e.dz_logp[t * o + c]
-                                - c_ent * scale * e.dz_ent[t * o + c];
-                        }
-                        at += 1;
-                        let (q, nu) = (&e.q[t * h..(t + 1) * h], &e.nu[t * h..(t + 1) * h]);
-                        let active = &e.active[e.active_start[t]..e.active_start[t + 1]];
-                        let inputs = active.iter().map(|&i| (i, 1.0));
-                        add_decision_gradient(
-                            &dz,
-                            (q, nu),
-                            w2,
-                            inputs,
-                            csr,
-                            &mut g1,
-                            &mut g2,
-                            &mut v,
-                        );
-                    }
+        for e in &bufs {
+            for t in 0..e.rewards.len() {
+                for c in 0..o {
+                    dz[c] = -adv[at] * scale * e.dz_logp[t * o + c]
+                        - c_ent * scale * e.dz_ent[t * o + c];
                 }
-            }
-            if let Some(c) = comm.as_deref().filter(|_| ranks > 1) {
-                let mut bytes = crate::comm::f64s_bytes(&[&g1[..], &g2[..]].concat());
-                c.broadcast(r, &mut bytes)?;
-                let sum = crate::comm::bytes_f64s(&bytes)?;
-                if sum.len() != g1.len() + g2.len() {
-                    return Err(Error::Run(format!(
-                        "rank {r} sent a gradient of {} values, {} were due",
-                        sum.len(),
-                        g1.len() + g2.len()
-                    )));
-                }
-                let (a, z) = sum.split_at(g1.len());
-                g1.copy_from_slice(a);
-                g2.copy_from_slice(z);
+                at += 1;
+                let (q, nu) = (&e.q[t * h..(t + 1) * h], &e.nu[t * h..(t + 1) * h]);
+                let active = &e.active[e.active_start[t]..e.active_start[t + 1]];
+                let inputs = active.iter().map(|&i| (i, 1.0));
+                add_decision_gradient(&dz, (q, nu), w2, inputs, csr, &mut g1, &mut g2, &mut v);
             }
         }
         // Per hidden neuron: the norm of its column of ∂L/∂W1 and of its row of ∂L/∂W2.

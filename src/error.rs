@@ -45,6 +45,17 @@ pub enum Error {
     /// The simulation failed while running.
     #[error("run failed: {0}")]
     Run(String),
+    /// Another rank of a distributed run failed (docs/distributed.md): every rank reports the
+    /// error of the lowest failing rank, with that rank's exit code.
+    #[error("rank {rank}: {msg}")]
+    Rank {
+        /// The rank that failed.
+        rank: usize,
+        /// Its exit code (2 bad input, 1 a failed run).
+        code: i32,
+        /// Its error message.
+        msg: String,
+    },
 }
 
 impl Error {
@@ -58,6 +69,7 @@ impl Error {
                 _ => 2,
             },
             Error::Io { .. } | Error::Run(_) => 1,
+            Error::Rank { code, .. } => *code,
         }
     }
 

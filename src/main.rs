@@ -5,6 +5,11 @@
 //! `snnsim run` turns the first SIGINT or SIGTERM into the library's stop flag, and a second
 //! one ends the process at once (the files written so far are whole: every file is written
 //! atomically).
+//!
+//! Under `mpirun`/`srun` (a build with the `mpi` feature) every rank runs this same `main`:
+//! rank 0 prints results and serves metrics, every rank's standard error is prefixed with
+//! `[rank k]`, and `--threads` defaults to the node's cores divided among its ranks
+//! (docs/distributed.md).
 
 use clap::{Parser, Subcommand};
 use snnsim::app::{self, Outcome, RunOptions, Stop};
@@ -242,8 +247,42 @@ fn exit_with(e: snnsim::Error) -> ExitCode {
     ExitCode::from(e.exit_code() as u8)
 }
 
+/// The ranks this process is one of: MPI's when a launcher started it (feature `mpi`), else
+/// this process alone.
+fn communicator() -> snnsim::Result<snnsim::comm::CommRef> {
+    #[cfg(feature = "mpi")]
+    if let Some(m) = snnsim::comm::mpi::Mpi::init()? {
+        return Ok(std::sync::Arc::new(m));
+    }
+    Ok(snnsim::comm::single())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let comm = match communicator() {
+        Ok(c) => c,
+        Err(e) => return exit_with(e),
+    };
+    let (rank, ranks) = (comm.rank(), comm.size());
+    // Dropped before `comm` (declared after it), so the last lines are out before MPI ends.
+    let _prefixed = if ranks > 1 {
+        match snnsim::console::prefix_stderr(format!("[rank {rank}] ")) {
+            Ok(g) => Some(g),
+            Err(e) => {
+                eprintln!("[rank {rank}] error: cannot prefix standard error: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    } else {
+        None
+    };
+    if rank != 0 {
+        snnsim::console::silence();
+    }
+    // Several ranks share a node's cores.
+    let threads_default = |threads: Option<usize>| {
+        threads.or_else(|| (ranks > 1).then(|| snnsim::comm::default_threads(&*comm)))
+    };
     let result = match cli.command {
         Command::Validate { file, json } if app::is_nir(&file) => {
             app::validate_nir(&file).map(|nir| {
@@ -325,7 +364,7 @@ fn main() -> ExitCode {
         }),
         Command::Experiment { file, out, threads } => {
             let out = out.unwrap_or_else(|| app::default_run_dir(&file));
-            app::experiment(&file, &out, threads).map(|_| {
+            app::experiment_on(&*comm, &file, &out, threads).map(|_| {
                 let table = std::fs::read_to_string(out.join("experiment.md")).unwrap_or_default();
                 snnsim::out!("{table}");
                 snnsim::outln!("written to {}", out.display());
@@ -479,7 +518,8 @@ fn main() -> ExitCode {
             let opts = RunOptions {
                 stop: stop.clone(),
                 seed,
-                threads,
+                threads: threads_default(threads),
+                comm: (ranks > 1).then(|| comm.clone()),
                 out: out.or(base.out.clone()),
                 duration_ms,
                 episodes,
@@ -491,10 +531,12 @@ fn main() -> ExitCode {
             };
             // Progress: a bar on a terminal, plain lines elsewhere, JSON objects with --json
             // (stdout's last line is then the summary), nothing with --quiet.
+            // Rank 0 alone shows progress and serves metrics (the others would repeat it and
+            // fight over the port).
             let mut watch = Watch::new(
-                Display::choose(json, quiet),
+                Display::choose(json, quiet || rank != 0),
                 MetricsOptions {
-                    off: no_metrics,
+                    off: no_metrics || rank != 0,
                     addr: metrics_addr,
                     port: metrics_port,
                 },

@@ -157,7 +157,7 @@ use snnsim::agent::train::Trainer;
 use snnsim::file::Source;
 
 /// graphs/foraging.ron (or a variant) with explicit plugin paths, so the library finds them.
-fn foraging_text(file: &str) -> String {
+pub(crate) fn foraging_text(file: &str) -> String {
     let text = std::fs::read_to_string(root().join("graphs").join(file)).unwrap();
     text.replace(
         "(plugin: \"gridworld\",",

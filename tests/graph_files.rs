@@ -564,3 +564,45 @@ fn experiment_files_name_training_graphs() {
     }
     assert!(found >= 1, "graphs/h0.ron is an experiment file");
 }
+
+/// The networks for scaling studies (docs/distributed.md) have NEST's numbers: Brunel's model A
+/// (brunel_alpha_nest.py) and hpc_benchmark (11 250 neurons per scale unit, 11 250 synapses in
+/// per neuron, 1.5 ms delays, STDP on E→E only).
+#[test]
+fn the_scaling_networks_have_nests_numbers() {
+    let in_degrees = |f: &GraphFile| -> Vec<(String, usize)> {
+        f.projections
+            .iter()
+            .map(|p| match p.connectivity {
+                Connectivity::FixedInDegree { k } => (projection_name(p), k),
+                ref c => panic!("{}: {c:?} is not a fixed in-degree", projection_name(p)),
+            })
+            .collect()
+    };
+    for (file, sizes, k, delay) in [
+        ("brunel.ron", [10_000, 2_500], [1_000, 1_000, 250, 250], 1.5),
+        ("hpc-benchmark.ron", [9_000, 2_250], [9_000, 9_000, 2_250, 2_250], 1.5),
+    ] {
+        let checked = snnsim::models::load(&root().join("graphs").join(file)).unwrap();
+        let f = &checked.file;
+        let got: Vec<usize> = f.populations.iter().map(|p| p.size).collect();
+        assert_eq!(got, sizes, "{file}");
+        let names = ["exc->exc", "exc->inh", "inh->exc", "inh->inh"];
+        let want: Vec<(String, usize)> =
+            names.iter().map(|n| n.to_string()).zip(k).collect();
+        assert_eq!(in_degrees(f), want, "{file}");
+        for p in &f.projections {
+            assert_eq!(p.delay_ms, Some(file::Init::Constant(delay)), "{file}");
+            let plastic = p.rule.as_ref().map(|r| r.plugin.as_str());
+            let want = (file == "hpc-benchmark.ron" && projection_name(p) == "exc->exc")
+                .then_some("stdp");
+            assert_eq!(plastic, want, "{file}: {}", projection_name(p));
+        }
+        assert_eq!(f.stimuli.len(), 2, "{file}: a Poisson train per neuron of both populations");
+        assert_eq!(f.dt_ms, 0.1);
+    }
+    let hpc = snnsim::models::load(&root().join("graphs/hpc-benchmark.ron")).unwrap();
+    let est = snnsim::graph::estimate::estimate(&hpc, 1);
+    assert_eq!(est.neurons, 11_250);
+    assert_eq!(est.synapses_expected, 11_250 * 11_250);
+}

@@ -28,6 +28,7 @@ f64_only!(
     bench,
     checkpoints,
     control,
+    distributed,
     estimate,
     foraging,
     fuzz,

@@ -86,6 +86,8 @@ pub fn to_py(py: Python<'_>, e: Error) -> PyErr {
             ],
         ),
         Error::Run(_) => raise(py, "SimulationError", msg, &[]),
+        Error::Rank { code: 2, .. } => raise(py, "InputError", msg, &[]),
+        Error::Rank { .. } => raise(py, "SimulationError", msg, &[]),
     }
 }
 

@@ -102,6 +102,8 @@ pub struct ControlTrainer {
     /// Metrics of every episode so far.
     pub metrics: Vec<ControlMetrics>,
     pool: Option<rayon::ThreadPool>,
+    /// The ranks a batch's episodes are split over; `None`: this process alone.
+    comm: Option<crate::comm::CommRef>,
 }
 
 impl ControlTrainer {
@@ -151,6 +153,7 @@ impl ControlTrainer {
             updates: 0,
             metrics: Vec::new(),
             pool: None,
+            comm: None,
         })
     }
 
@@ -162,6 +165,13 @@ impl ControlTrainer {
             .map_err(|e| Error::Run(format!("cannot start {threads} threads: {e}")))?;
         self.pool = Some(pool);
         Ok(())
+    }
+
+    /// Splits each batch's episodes over the ranks of `comm`, as
+    /// [`Trainer::set_comm`](super::train::Trainer::set_comm) does: every rank must train
+    /// alike, and every rank ends with one process's network.
+    pub fn set_comm(&mut self, comm: crate::comm::CommRef) {
+        self.comm = Some(comm);
     }
 
     /// The task's settings.
@@ -225,18 +235,33 @@ impl ControlTrainer {
         debug_assert_eq!(w2.len(), h * o);
         let (w1, w2) = (&*widen(w1), &*widen(w2));
         let params = layers.params((w1, w2));
+        // On several ranks each runs a contiguous block of the episodes, gathered back in
+        // episode order (docs/distributed.md).
+        let comm = self.comm.clone();
+        let mine = comm
+            .as_ref()
+            .map_or(0..b, |c| crate::comm::block(b, c.rank(), c.size()));
+        let lo = mine.start;
         let envs = &mut self.envs[..b];
-        let mut episodes = || -> Vec<Result<EpisodeBuf>> {
-            envs.par_iter_mut()
+        let episodes = || -> Vec<Result<EpisodeBuf>> {
+            envs[mine]
+                .par_iter_mut()
                 .enumerate()
-                .map(|(k, env)| run_episode(env, first + k as u64, seed, spec, layers, &params))
+                .map(|(k, env)| {
+                    let e = first + (lo + k) as u64;
+                    run_episode(env, e, seed, spec, layers, &params)
+                })
                 .collect()
         };
         let bufs = match &self.pool {
             Some(p) => p.install(episodes),
             None => episodes(),
         };
-        let bufs = bufs.into_iter().collect::<Result<Vec<_>>>()?;
+        let local = bufs.into_iter().collect::<Result<Vec<_>>>();
+        let bufs = match comm.as_deref() {
+            Some(c) if c.size() > 1 => super::distributed::gather_episodes(c, local, envs)?,
+            _ => local?,
+        };
 
         let rewards: Vec<f64> = bufs
             .iter()
@@ -522,6 +547,56 @@ fn run_episode(
         buf.values.push(v);
     }
     Ok(buf)
+}
+
+impl super::distributed::Record for EpisodeBuf {
+    fn encode(&self, enc: &mut crate::checkpoint::codec::Enc) {
+        enc.f64s(&self.rewards);
+        let (idx, cur): (Vec<u32>, Vec<f64>) = self.inputs.iter().copied().unzip();
+        enc.u32s(&idx);
+        enc.f64s(&cur);
+        let start: Vec<u64> = self.start.iter().map(|&s| s as u64).collect();
+        enc.u64s(&start);
+        for v in [&self.q, &self.nu, &self.dz_logp, &self.dz_ent, &self.values] {
+            enc.f64s(v);
+        }
+        enc.u8(u8::from(self.terminated));
+        enc.f64(self.spikes);
+        enc.u64(self.sim_steps);
+        enc.u64(self.events);
+    }
+
+    fn decode(
+        dec: &mut crate::checkpoint::codec::Dec,
+    ) -> crate::checkpoint::codec::DecResult<Self> {
+        let rewards = dec.f64s()?;
+        let (idx, cur) = (dec.u32s()?, dec.f64s()?);
+        if idx.len() != cur.len() {
+            return Err("input columns differ in length".into());
+        }
+        let start = dec.u64s()?.into_iter().map(|s| s as usize).collect();
+        let (q, nu, dz_logp, dz_ent, values) = (
+            dec.f64s()?,
+            dec.f64s()?,
+            dec.f64s()?,
+            dec.f64s()?,
+            dec.f64s()?,
+        );
+        Ok(EpisodeBuf {
+            rewards,
+            inputs: idx.into_iter().zip(cur).collect(),
+            start,
+            q,
+            nu,
+            dz_logp,
+            dz_ent,
+            values,
+            terminated: dec.u8()? != 0,
+            spikes: dec.f64()?,
+            sim_steps: dec.u64()?,
+            events: dec.u64()?,
+        })
+    }
 }
 
 #[cfg(test)]

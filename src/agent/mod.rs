@@ -5,6 +5,7 @@
 //! decision functions as training.
 
 pub mod control;
+mod distributed;
 pub mod policy;
 pub mod policy_net;
 mod setup;

@@ -16,6 +16,7 @@
 #![allow(clippy::needless_range_loop)]
 
 mod batched;
+mod record;
 mod snapshot;
 pub use batched::kernel_layers;
 pub use snapshot::network_and_edits;
@@ -135,6 +136,9 @@ pub struct Trainer {
     pool: Option<rayon::ThreadPool>,
     /// The GPU the decisions run on, or `None` for the CPU.
     device: Option<batched::DeviceAgents>,
+    /// The ranks a batch's episodes are split over (docs/distributed.md); `None`: this
+    /// process alone.
+    comm: Option<crate::comm::CommRef>,
 }
 
 /// Adds one decision's gradient, given ∂L/∂z (`dz`, one per readout unit) and its factors q
@@ -353,6 +357,7 @@ impl Trainer {
             edit_count: 0,
             pool: None,
             device: None,
+            comm: None,
         };
         Ok(t)
     }
@@ -366,6 +371,15 @@ impl Trainer {
             .map_err(|e| Error::Run(format!("cannot start {threads} threads: {e}")))?;
         self.pool = Some(pool);
         Ok(())
+    }
+
+    /// Splits each batch's episodes over the ranks of `comm` (docs/distributed.md): every rank
+    /// runs a contiguous block of them, the blocks are gathered in rank order, and every rank
+    /// then makes the same update from the same episodes in the same order, so the weights,
+    /// the rule state and the environments stay those of one process on every rank. Every
+    /// rank must call [`batch`](Self::batch) (or [`train`](Self::train)) alike.
+    pub fn set_comm(&mut self, comm: crate::comm::CommRef) {
+        self.comm = Some(comm);
     }
 
     /// Where the decisions of the episodes run: the CPU (the reference) or a GPU, which runs
@@ -447,6 +461,13 @@ impl Trainer {
         let (w1, w2) = (w1.expect(learned), w2.expect(learned));
         debug_assert_eq!(w2.len(), h * o);
         let (w1, w2) = (&*widen(w1), &*widen(w2));
+        // On several ranks each runs a contiguous block of the batch's episodes; the blocks,
+        // gathered in rank order, are the episodes in order, so everything below sees the
+        // same buffers as on one process.
+        let comm = self.comm.clone();
+        let mine = comm
+            .as_ref()
+            .map_or(0..b, |c| crate::comm::block(b, c.rank(), c.size()));
         let envs = &mut self.envs[..b];
         let policy = Policy {
             spec,
@@ -457,20 +478,37 @@ impl Trainer {
             n_in,
             seed,
         };
-        let mut bufs = if let Some(dev) = &mut self.device {
-            batched::run_batch(dev, envs, first, &policy, self.pool.as_ref())?
+        let (lo, last) = (mine.start, mine.end == b);
+        let local = if let Some(dev) = &mut self.device {
+            let start = first + lo as u64;
+            batched::run_batch(
+                dev,
+                &mut envs[mine],
+                start,
+                &policy,
+                self.pool.as_ref(),
+                last,
+            )
         } else {
-            let mut episodes = || -> Vec<Result<EpisodeBuf>> {
-                envs.par_iter_mut()
+            let episodes = || -> Vec<Result<EpisodeBuf>> {
+                envs[mine]
+                    .par_iter_mut()
                     .enumerate()
-                    .map(|(k, env)| run_episode(env, first + k as u64, k + 1 == b, &policy))
+                    .map(|(k, env)| {
+                        let e = lo + k;
+                        run_episode(env, first + e as u64, e + 1 == b, &policy)
+                    })
                     .collect()
             };
             let bufs = match &self.pool {
                 Some(p) => p.install(episodes),
                 None => episodes(),
             };
-            bufs.into_iter().collect::<Result<Vec<_>>>()?
+            bufs.into_iter().collect::<Result<Vec<_>>>()
+        };
+        let mut bufs = match comm.as_deref() {
+            Some(c) if c.size() > 1 => super::distributed::gather_episodes(c, local, envs)?,
+            _ => local?,
         };
         if let Some(last) = bufs.last_mut() {
             self.last_episode_spikes = std::mem::take(&mut last.raster);

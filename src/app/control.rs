@@ -6,7 +6,7 @@
 use super::run::{prepare, Prepared, RunDir, RunOptions};
 use super::train::{checkpoint_at, checkpoint_target, first_reaching};
 use crate::agent::control::ControlTrainer;
-use crate::checkpoint::Kind;
+use crate::comm::agree;
 use crate::error::{Error, Result};
 use crate::io::{write_atomic, AtomicFile};
 use serde::Serialize;
@@ -31,6 +31,8 @@ pub struct ControlSummary {
     pub seed: u64,
     /// Worker threads.
     pub threads: usize,
+    /// MPI ranks the batches' episodes were split over (1: this process alone).
+    pub ranks: usize,
     /// Episodes trained.
     pub episodes: u64,
     /// Mean return over the last 100 episodes (or all, if fewer).
@@ -60,39 +62,61 @@ pub struct ControlSummary {
 
 /// Trains the control task of `opts.file` and writes its run directory.
 pub fn train_control(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Result<ControlSummary> {
+    // As a foraging run on several ranks (app/train.rs): all prepare, build and resume alike,
+    // rank 0 writes, and each step that may fail on one rank is agreed on.
+    let comm = opts.comm.clone().unwrap_or_else(crate::comm::single);
+    let comm = &*comm;
+    let root = comm.rank() == 0;
     let Prepared {
         checked,
         config,
         threads,
         run_dir,
         ..
-    } = prepare(opts)?;
+    } = agree(comm, prepare(opts))?;
     let t0 = Instant::now();
-    let mut trainer = ControlTrainer::new(&checked)?;
-    trainer.set_threads(threads)?;
+    let built = ControlTrainer::new(&checked).and_then(|mut trainer| {
+        trainer.set_threads(threads)?;
+        Ok(trainer)
+    });
+    let mut trainer = agree(comm, built)?;
+    if comm.size() > 1 {
+        trainer.set_comm(opts.comm.clone().expect("several ranks come with a comm"));
+    }
     if opts.resume {
-        if let Some(ck) = super::run::newest_for_resume(&run_dir, Kind::Training)? {
-            trainer.load_state(&ck.state)?;
+        if let Some(state) = super::train::resume_state(comm, &run_dir)? {
+            let loaded = trainer.load_state(&state);
+            agree(comm, loaded)?;
         }
     }
     let build_wall_s = t0.elapsed().as_secs_f64();
-    let mut dir = RunDir::create(&run_dir, &config, opts.resume)?;
+    let mut dir = agree(
+        comm,
+        if root {
+            RunDir::create(&run_dir, &config, opts.resume).map(Some)
+        } else {
+            Ok(None)
+        },
+    )?;
     let spec = trainer.spec().clone();
     let every = spec.progress_every;
     let t1 = Instant::now();
     let mut next = (trainer.episodes_done / every.max(1) + 1) * every;
-    dir.keep();
+    if let Some(d) = &mut dir {
+        d.keep();
+    }
     let batch = spec.batch as u64;
     let ck_every = checked.file.checkpoint_every;
     // The position of the last checkpoint written, so that a stop right after one does not
     // write the same position again.
     let mut last_written = crate::checkpoint::list(&run_dir)
         .into_iter()
-        .find(|(at, _)| opts.resume && *at == trainer.episodes_done);
+        .find(|(at, _)| root && opts.resume && *at == trainer.episodes_done);
+    let mut stopping = super::train::stop_requested(comm, &opts.stop)?;
     while trainer.episodes_done < spec.episodes {
         let target = checkpoint_target(trainer.episodes_done, ck_every, batch, spec.episodes);
         // One batch at a time, so that a stop is honoured after the current batch.
-        while trainer.episodes_done < target && !opts.stop.requested() {
+        while trainer.episodes_done < target && !stopping {
             let next_batch = (trainer.episodes_done + batch).min(target);
             trainer.train(next_batch, |t| {
                 if every > 0 && t.episodes_done >= next {
@@ -108,15 +132,21 @@ pub fn train_control(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Resul
                     ));
                 }
             })?;
+            stopping = super::train::stop_requested(comm, &opts.stop)?;
         }
         // The end of training always leaves a checkpoint: the trained policy, which
         // `agent::Policy` (and `snnsim.Agent`) load from the run directory.
         let wanted = ck_every.is_some() || trainer.episodes_done >= spec.episodes;
         let done = trainer.episodes_done;
-        checkpoint_at(&run_dir, &config, done, wanted, &mut last_written, || {
-            trainer.save_state()
-        })?;
-        if opts.stop.requested() {
+        let written = if root {
+            checkpoint_at(&run_dir, &config, done, wanted, &mut last_written, || {
+                trainer.save_state()
+            })
+        } else {
+            Ok(())
+        };
+        agree(comm, written)?;
+        if stopping {
             break;
         }
     }
@@ -128,7 +158,12 @@ pub fn train_control(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Resul
         checkpoint: last_written.map(|(_, p)| p.display().to_string()),
     });
     let sim_wall_s = t1.elapsed().as_secs_f64();
-    write_metrics(&trainer, &run_dir.join("metrics.csv"))?;
+    let written = if root {
+        write_metrics(&trainer, &run_dir.join("metrics.csv"))
+    } else {
+        Ok(())
+    };
+    agree(comm, written)?;
     let returns: Vec<f64> = trainer.metrics.iter().map(|m| m.ret).collect();
     let last = &trainer.metrics[trainer.metrics.len().saturating_sub(100)..];
     let n = last.len().max(1) as f64;
@@ -146,6 +181,7 @@ pub fn train_control(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Resul
         rule: spec.rule.plugin.clone(),
         seed: checked.file.seed,
         threads,
+        ranks: comm.size(),
         episodes: trainer.episodes_done,
         mean_return_last_100: last.iter().map(|m| m.ret).sum::<f64>() / n,
         best_mean_return_100: best,
@@ -161,7 +197,12 @@ pub fn train_control(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Resul
         stopped,
     };
     let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
-    write_atomic(&run_dir.join("summary.json"), json.as_bytes())?;
+    let written = if root {
+        write_atomic(&run_dir.join("summary.json"), json.as_bytes())
+    } else {
+        Ok(())
+    };
+    agree(comm, written)?;
     Ok(summary)
 }
 

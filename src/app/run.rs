@@ -43,6 +43,9 @@ pub struct RunOptions {
     /// checkpoints (when checkpointing is on), writes its outputs and returns with `stopped`
     /// in its summary. The default is never set.
     pub stop: super::Stop,
+    /// The ranks a training run's batches are split over (docs/distributed.md); `None` (the
+    /// default): this process alone. Rank 0 writes the run directory.
+    pub comm: Option<crate::comm::CommRef>,
 }
 
 /// The options of `snnsim run --resume DIR`: the run directory's own `config.ron`, into the

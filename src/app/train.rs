@@ -4,6 +4,7 @@
 use super::run::{prepare, Prepared, RunDir, RunOptions};
 use crate::agent::train::Trainer;
 use crate::checkpoint::{Checkpoint, Kind};
+use crate::comm::{agree, Comm};
 use crate::error::{Error, Result};
 use crate::io::{write_atomic, AtomicFile};
 use crate::observe::{Observer, RunInfo, TrainProgress};
@@ -23,8 +24,10 @@ pub struct TrainSummary {
     pub run_dir: String,
     /// Root seed.
     pub seed: u64,
-    /// Worker threads.
+    /// Worker threads (of each rank).
     pub threads: usize,
+    /// MPI ranks the batches' episodes were split over (1: this process alone).
+    pub ranks: usize,
     /// Where the decisions ran: `cpu`, or `gpu: <device> (<arch>, <platform>)`.
     pub device: String,
     /// Episodes trained.
@@ -78,24 +81,43 @@ pub fn train_observed(
     progress: Progress<'_>,
     observer: &mut dyn Observer,
 ) -> Result<TrainSummary> {
+    // Every rank prepares, builds and resumes alike; rank 0 alone writes (docs/distributed.md),
+    // and each step that may fail on one rank is agreed on, so no rank waits for one that left.
+    let comm = opts.comm.clone().unwrap_or_else(crate::comm::single);
+    let comm = &*comm;
+    let root = comm.rank() == 0;
     let Prepared {
         checked,
         config,
         threads,
         run_dir,
         backend,
-    } = prepare(opts)?;
+    } = agree(comm, prepare(opts))?;
     let t0 = Instant::now();
-    let mut trainer = Trainer::new(&checked)?;
-    trainer.set_threads(threads)?;
-    trainer.set_backend(&backend);
+    let built = Trainer::new(&checked).and_then(|mut trainer| {
+        trainer.set_threads(threads)?;
+        trainer.set_backend(&backend);
+        Ok(trainer)
+    });
+    let mut trainer = agree(comm, built)?;
+    if comm.size() > 1 {
+        trainer.set_comm(opts.comm.clone().expect("several ranks come with a comm"));
+    }
     if opts.resume {
-        if let Some(ck) = super::run::newest_for_resume(&run_dir, Kind::Training)? {
-            trainer.load_state(&ck.state)?;
+        if let Some(state) = resume_state(comm, &run_dir)? {
+            let loaded = trainer.load_state(&state);
+            agree(comm, loaded)?;
         }
     }
     let build_wall_s = t0.elapsed().as_secs_f64();
-    let mut dir = RunDir::create(&run_dir, &config, opts.resume)?;
+    let mut dir = agree(
+        comm,
+        if root {
+            RunDir::create(&run_dir, &config, opts.resume).map(Some)
+        } else {
+            Ok(None)
+        },
+    )?;
     let episodes = trainer.spec().episodes;
     let every = trainer.spec().progress_every;
     observer.start(&RunInfo {
@@ -112,19 +134,22 @@ pub fn train_observed(
     // `checkpoint_every`), so a resumed run trains on exactly the same batches.
     let batch = trainer.spec().batch as u64;
     let ck_every = checked.file.checkpoint_every;
-    dir.keep();
+    if let Some(d) = &mut dir {
+        d.keep();
+    }
     let stop = &opts.stop;
     let mut stopped = None;
     // The position of the last checkpoint written, so that a stop right after one does not
     // write the same position again.
     let mut last_written = crate::checkpoint::list(&run_dir)
         .into_iter()
-        .find(|(at, _)| opts.resume && *at == trainer.episodes_done);
+        .find(|(at, _)| root && opts.resume && *at == trainer.episodes_done);
+    let mut stopping_now = stop_requested(comm, &opts.stop)?;
     while trainer.episodes_done < episodes {
         let target = checkpoint_target(trainer.episodes_done, ck_every, batch, episodes);
         // One batch at a time, so that a stop is honoured after the current batch; the
         // batches are the same as in one call up to `target`.
-        while trainer.episodes_done < target && !stop.requested() {
+        while trainer.episodes_done < target && !stopping_now {
             let next_batch = (trainer.episodes_done + batch).min(target);
             trainer.train(next_batch, |t| {
                 observer.training(&TrainProgress {
@@ -145,15 +170,21 @@ pub fn train_observed(
                     ));
                 }
             })?;
+            stopping_now = stop_requested(comm, &opts.stop)?;
         }
-        let stopping = stop.requested() && trainer.episodes_done < episodes;
+        let stopping = stopping_now && trainer.episodes_done < episodes;
         // The end of training always leaves a checkpoint: the trained policy, which
         // `agent::Policy` (and `snnsim.Agent`) load from the run directory.
         let wanted = ck_every.is_some() || trainer.episodes_done >= episodes;
         let done = trainer.episodes_done;
-        checkpoint_at(&run_dir, &config, done, wanted, &mut last_written, || {
-            trainer.save_state()
-        })?;
+        let written = if root {
+            checkpoint_at(&run_dir, &config, done, wanted, &mut last_written, || {
+                trainer.save_state()
+            })
+        } else {
+            Ok(())
+        };
+        agree(comm, written)?;
         if stopping {
             stopped = Some(super::Stopped {
                 signal: stop.cause(),
@@ -166,24 +197,12 @@ pub fn train_observed(
         }
     }
     let sim_wall_s = t1.elapsed().as_secs_f64();
-    write_metrics(&trainer, &run_dir.join("metrics.csv"))?;
-    write_edits(&trainer, &run_dir.join("edits.csv"))?;
-    // The policy's final weights, as a network run with a weights recorder writes them.
-    let projections: Vec<String> = trainer
-        .net
-        .projections()
-        .map(|(_, _, p)| p.name.clone())
-        .collect();
-    crate::monitor::write_weights_csv(&trainer.net, &projections, &run_dir.join("weights.csv"))?;
-    crate::observe::npy::write_weights(&trainer.net, &projections, &run_dir)?;
-    // The hidden spikes of the last episode, for a raster.
-    let (_, hidden, _) = trainer.populations();
-    crate::observe::write_population_spikes(
-        &run_dir,
-        checked.file.dt_ms,
-        &trainer.net.pop(hidden).name,
-        &trainer.last_episode_spikes,
-    )?;
+    let written = if root {
+        write_outputs(&trainer, &run_dir, checked.file.dt_ms)
+    } else {
+        Ok(())
+    };
+    agree(comm, written)?;
     let last = &trainer.metrics[trainer.metrics.len().saturating_sub(500)..];
     let n = last.len().max(1) as f64;
     let foods: Vec<f64> = trainer.metrics.iter().map(|m| m.food as f64).collect();
@@ -193,6 +212,7 @@ pub fn train_observed(
         run_dir: run_dir.display().to_string(),
         seed: checked.file.seed,
         threads,
+        ranks: comm.size(),
         device: trainer.device(),
         episodes: trainer.episodes_done,
         mean_food_last_500: last.iter().map(|m| m.food as f64).sum::<f64>() / n,
@@ -216,8 +236,67 @@ pub fn train_observed(
         stopped,
     };
     let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
-    write_atomic(&run_dir.join("summary.json"), json.as_bytes())?;
+    let written = if root {
+        write_atomic(&run_dir.join("summary.json"), json.as_bytes())
+    } else {
+        Ok(())
+    };
+    agree(comm, written)?;
     Ok(summary)
+}
+
+/// The state of the checkpoint a training run resumes from, on every rank: rank 0 picks it
+/// (and renames a refused one) and sends its bytes to the others; `None` when there is none.
+pub(super) fn resume_state(comm: &dyn Comm, run_dir: &Path) -> Result<Option<Vec<u8>>> {
+    let picked = if comm.rank() == 0 {
+        super::run::newest_for_resume(run_dir, Kind::Training).map(|ck| ck.map(|c| c.state))
+    } else {
+        Ok(None)
+    };
+    let picked = agree(comm, picked)?;
+    if comm.size() == 1 {
+        return Ok(picked);
+    }
+    let mut bytes = match &picked {
+        Some(state) => [&[1u8][..], state].concat(),
+        None => vec![0u8],
+    };
+    comm.broadcast(0, &mut bytes)?;
+    Ok((bytes.first() == Some(&1)).then(|| bytes[1..].to_vec()))
+}
+
+/// Whether a stop was asked of any rank (so every rank stops after the same batch); one small
+/// collective on several ranks.
+pub(super) fn stop_requested(comm: &dyn Comm, stop: &super::Stop) -> Result<bool> {
+    let mine = stop.requested();
+    if comm.size() == 1 {
+        return Ok(mine);
+    }
+    let all = comm.all_gather(&[u8::from(mine)])?;
+    Ok(all.iter().any(|b| b.first() == Some(&1)))
+}
+
+/// The run directory's files of a trained agent: metrics, edits, weights, the last episode's
+/// hidden spikes.
+fn write_outputs(trainer: &Trainer, run_dir: &Path, dt_ms: f64) -> Result<()> {
+    write_metrics(trainer, &run_dir.join("metrics.csv"))?;
+    write_edits(trainer, &run_dir.join("edits.csv"))?;
+    // The policy's final weights, as a network run with a weights recorder writes them.
+    let projections: Vec<String> = trainer
+        .net
+        .projections()
+        .map(|(_, _, p)| p.name.clone())
+        .collect();
+    crate::monitor::write_weights_csv(&trainer.net, &projections, &run_dir.join("weights.csv"))?;
+    crate::observe::npy::write_weights(&trainer.net, &projections, run_dir)?;
+    // The hidden spikes of the last episode, for a raster.
+    let (_, hidden, _) = trainer.populations();
+    crate::observe::write_population_spikes(
+        run_dir,
+        dt_ms,
+        &trainer.net.pop(hidden).name,
+        &trainer.last_episode_spikes,
+    )
 }
 
 /// The episode count of a training run's next checkpoint, from `done` episodes: the first

@@ -182,7 +182,7 @@ impl DeviceAgents {
 }
 
 /// Runs the episodes `first..first + envs.len()` with fixed weights on the device; the last
-/// one records its hidden spikes. The host's part of each decision (sampling, the
+/// one records its hidden spikes when `record_last` (it is the batch's last). The host's part of each decision (sampling, the
 /// environment's step) runs on `pool`'s threads, one episode each.
 pub(super) fn run_batch(
     dev: &mut DeviceAgents,
@@ -190,6 +190,7 @@ pub(super) fn run_batch(
     first: u64,
     p: &Policy,
     pool: Option<&rayon::ThreadPool>,
+    record_last: bool,
 ) -> Result<Vec<EpisodeBuf>> {
     let (spec, layers) = (p.spec, p.layers);
     let (h, o, steps) = (layers.hidden, layers.out, spec.decision_steps);
@@ -208,7 +209,15 @@ pub(super) fn run_batch(
     let mut eps = envs
         .iter_mut()
         .enumerate()
-        .map(|(k, env)| Episode::start(env, first + k as u64, p.seed, layers, k + 1 == b))
+        .map(|(k, env)| {
+            Episode::start(
+                env,
+                first + k as u64,
+                p.seed,
+                layers,
+                record_last && k + 1 == b,
+            )
+        })
         .collect::<Result<Vec<_>>>()?;
     let mut active = Vec::new();
     let mut starts = Vec::with_capacity(b + 1);

@@ -43,4 +43,5 @@ f64_only!(
     single_neuron,
     structure,
     training,
+    view,
 );

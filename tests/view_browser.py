@@ -256,10 +256,13 @@ def growing_case(exe, browser, tmp, shots):
                             "--out", out, "--quiet", "--no-metrics", "--view", "--view-port", "0",
                             "--threads", "1", "--episodes", "1600"])
     browser.navigate(url)
+    # Mid-run: the hidden population has changed size a few times.
+    wait_for(browser, lambda s: s["ended"] or len(s["sizesSeen"].get("hidden", [])) >= 6, 300,
+             "growing: six hidden sizes")
+    blank_check(browser, "growing", shots)
     s = wait_for(browser, lambda s: s["ended"], 300, "growing: the end of the run")
     proc.wait(timeout=60)
     check(proc.returncode == 0, "growing: the run succeeded")
-    blank_check(browser, "growing", shots)
     summary = json.load(open(os.path.join(out, "summary.json")))
     edits = rows(os.path.join(out, "edits.csv"))
     metrics = rows(os.path.join(out, "metrics.csv"))

@@ -16,7 +16,7 @@ import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
 const MAX_DRAWN = 20000;
 const A = 0.35;
 const GLOW_TAU_S = 0.35;
-const PALETTE = [0x5e81ac, 0xd08770, 0xa3be8c, 0xb48ead, 0xebcb8b, 0x88c0d0, 0xbf616a, 0x8fbcbb];
+const PALETTE = [0x5e81ac, 0xebcb8b, 0xa3be8c, 0xb48ead, 0xd08770, 0x88c0d0, 0x8fbcbb, 0xe5e9f0];
 
 const stats = window.snnsimStats = {
   connected: false, scenes: 0, frames: 0, ended: false, training: false, run: null,
@@ -125,9 +125,9 @@ class Cloud {
     const { r, g, b } = this.color;
     for (let i = 0; i < this.glow.length; i++) {
       const x = (this.glow[i] *= k), y = (this.born[i] *= kb);
-      c[3 * i] = r * 0.35 + x * 1.0 + y * 0.1;
-      c[3 * i + 1] = g * 0.35 + x * 0.95 + y * 0.9;
-      c[3 * i + 2] = b * 0.35 + x * 0.7 + y * 0.2;
+      c[3 * i] = r * 0.5 + x * 1.0 + y * 0.1;
+      c[3 * i + 1] = g * 0.5 + x * 0.95 + y * 0.9;
+      c[3 * i + 2] = b * 0.5 + x * 0.7 + y * 0.2;
     }
     this.points.geometry.attributes.color.needsUpdate = true;
   }
@@ -138,9 +138,10 @@ class Cloud {
     removedSlots.forEach((s, i) => slotPosition(s, pos, 3 * i));
     const g = new THREE.BufferGeometry();
     g.setAttribute('position', new THREE.BufferAttribute(pos, 3));
-    const m = new THREE.PointsMaterial({ size: 0.45, color: 0xff4040, transparent: true, opacity: 1 });
+    const m = new THREE.PointsMaterial({ size: 0.3, color: 0xff2a2a, transparent: true, opacity: 0.8 });
     const p = new THREE.Points(g, m);
     p.position.copy(this.center);
+    p.userData.age = 0;
     parent.add(p);
     fading.push(p);
   }
@@ -335,7 +336,16 @@ function onFrame(f) {
   stats.frames += 1;
   stats.totals = f.totals;
   updateTable(f.totals);
-  if (f.curve) { for (const p of f.curve) curve.push(p); while (curve.length > 4000) curve.splice(0, 2); }
+  if (f.curve) {
+    // Points after the last one held (a new viewer's `curve` event may overlap the frame).
+    const lastEp = curve.length ? curve[curve.length - 1][0] : -1;
+    for (const p of f.curve) if (p[0] > lastEp) curve.push(p);
+    // Keep it bounded: drop every other point of the older half.
+    if (curve.length > 4000) {
+      const old = curve.splice(0, 2000);
+      curve.unshift(...old.filter((_, i) => i % 2 === 0));
+    }
+  }
   if (f.ids && sceneInfo) {
     for (const [name, ids] of Object.entries(f.ids)) {
       const c = cloudByName.get(name);
@@ -391,14 +401,18 @@ function animate(now) {
   prev = now;
   if (!paused) {
     clouds.forEach((c) => c.paint(dt));
+    // Removed neurons fade over 0.8 s of wall time (÷ speed), however slowly frames come.
+    const wall = ((now - (animate.last || now)) / 1000) * speed;
     for (let i = fading.length - 1; i >= 0; i--) {
       const m = fading[i].material;
-      m.opacity -= dt / 1.5;
+      fading[i].userData.age += wall;
+      m.opacity = 0.8 * (1 - fading[i].userData.age / 0.8);
       if (m.opacity <= 0) { world.remove(fading[i]); fading[i].geometry.dispose(); fading.splice(i, 1); }
     }
     world.rotation.y += dt * 0.05;
     bundles.rotation.y = world.rotation.y;
   }
+  animate.last = now;
   controls.update();
   renderer.render(scene, camera);
   stats.rendered += 1;

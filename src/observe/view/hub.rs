@@ -18,6 +18,9 @@ pub const QUEUE: usize = 16;
 /// Viewers served at once; more are refused (503).
 pub const MAX_VIEWERS: usize = 32;
 
+/// Points of the learning curve a new viewer gets at most.
+pub const CURVE_POINTS: usize = 2000;
+
 /// One Server-Sent Event, encoded once and shared by every queue.
 pub type Event = Arc<str>;
 
@@ -40,8 +43,12 @@ struct State {
     scene: Option<Event>,
     /// The latest frame, for a viewer that arrives mid-run.
     last_frame: Option<Event>,
-    /// Training runs: the learning curve so far, downsampled (`curve` event).
-    history: Option<Event>,
+    /// Training runs: the learning curve so far (episode, food, return, hidden size), every
+    /// `stride`-th episode, at most [`CURVE_POINTS`] points; sent to a new viewer as a
+    /// `curve` event.
+    curve: Vec<[f64; 4]>,
+    stride: u64,
+    pending: u64,
     /// The end of the run, once it ended.
     end: Option<Event>,
     published: u64,
@@ -101,10 +108,24 @@ impl Hub {
         broadcast(&mut s, e);
     }
 
-    /// Replaces the learning curve a new viewer gets first (not sent to current viewers,
-    /// which have it from the frames).
-    pub fn history(&self, e: Event) {
-        self.lock().history = Some(e);
+    /// Adds points to the learning curve a new viewer gets first (current viewers get them
+    /// in frames). Keeps every `stride`-th point; when there are more than [`CURVE_POINTS`],
+    /// every other one is dropped and the stride doubles.
+    pub fn curve(&self, points: &[[f64; 4]]) {
+        let mut s = self.lock();
+        s.stride = s.stride.max(1);
+        for p in points {
+            if s.pending % s.stride == 0 {
+                s.curve.push(*p);
+            }
+            s.pending += 1;
+            if s.curve.len() > CURVE_POINTS {
+                let kept: Vec<[f64; 4]> = s.curve.iter().step_by(2).copied().collect();
+                s.curve = kept;
+                s.stride *= 2;
+                s.pending = 1;
+            }
+        }
     }
 
     /// Sends a frame to every viewer, dropping it for those whose queue is full.
@@ -137,11 +158,10 @@ impl Hub {
         s.next_id += 1;
         s.served += 1;
         s.active += 1;
-        let mut first: Vec<Event> = [&s.scene, &s.history]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect();
+        let mut first: Vec<Event> = s.scene.iter().cloned().collect();
+        if !s.curve.is_empty() {
+            first.push(event("curve", &serde_json::json!({ "points": s.curve })));
+        }
         match &s.end {
             Some(end) => {
                 first.extend(s.last_frame.clone());
@@ -235,6 +255,22 @@ mod tests {
         let after = hub.subscribe().unwrap();
         assert!(after.first.last().unwrap().starts_with("event: end"));
         assert!(after.rx.recv().is_err());
+    }
+
+    #[test]
+    fn the_curve_a_new_viewer_gets_is_bounded_and_spans_the_run() {
+        let hub = Hub::new();
+        let pts: Vec<[f64; 4]> = (0..10_000).map(|e| [e as f64, 0.0, 0.0, 64.0]).collect();
+        for c in pts.chunks(16) {
+            hub.curve(c);
+        }
+        let sub = hub.subscribe().unwrap();
+        let data = sub.first[0].strip_prefix("event: curve\ndata: ").unwrap();
+        let v: serde_json::Value = serde_json::from_str(data.trim()).unwrap();
+        let p = v["points"].as_array().unwrap();
+        assert!(p.len() <= CURVE_POINTS && p.len() > CURVE_POINTS / 4, "{}", p.len());
+        assert_eq!(p[0][0], 0.0);
+        assert!(p.last().unwrap()[0].as_f64().unwrap() > 9000.0);
     }
 
     #[test]

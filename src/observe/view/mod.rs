@@ -88,7 +88,6 @@ struct TrainState {
     curve: Vec<[f64; 4]>,
     edits: Vec<serde_json::Value>,
     ids: Vec<u64>,
-    history_at: Option<Instant>,
 }
 
 impl View {
@@ -198,7 +197,14 @@ impl Observer for View {
         };
         let t = p.trainer;
         let st = &mut self.train;
-        for m in &t.metrics[st.seen_metrics.min(t.metrics.len())..] {
+        let new = &t.metrics[st.seen_metrics.min(t.metrics.len())..];
+        let points: Vec<[f64; 4]> = new
+            .iter()
+            .map(|m| [m.episode as f64, m.food as f64, m.ret, m.hidden_size as f64])
+            .collect();
+        self.hub.curve(&points);
+        st.curve.extend_from_slice(&points);
+        for m in new {
             st.totals.hidden_spikes += if m.hidden_size > 0 {
                 (m.energy / m.hidden_size as f64).round() as u64
             } else {
@@ -283,24 +289,6 @@ impl Observer for View {
                 .collect::<std::collections::BTreeMap<_, _>>(),
         });
         self.hub.frame(event("frame", &f));
-        // A viewer that arrives later gets the whole learning curve, at most 2 000 points,
-        // refreshed every 2 s.
-        let now = Instant::now();
-        if last
-            || st
-                .history_at
-                .is_none_or(|at| now.duration_since(at).as_secs_f64() >= 2.0)
-        {
-            st.history_at = Some(now);
-            let stride = t.metrics.len().div_ceil(2000).max(1);
-            let pts: Vec<[f64; 4]> = t
-                .metrics
-                .iter()
-                .step_by(stride)
-                .map(|m| [m.episode as f64, m.food as f64, m.ret, m.hidden_size as f64])
-                .collect();
-            self.hub.history(event("curve", &json!({ "points": pts })));
-        }
     }
 
     fn finish(&mut self) {

@@ -335,6 +335,7 @@ fn replay_training(
                 totals.last_episode_spikes = rows.len() as u64;
             }
         }
+        hub.curve(&curve);
         let (sample, seen) = sampler.take(std::slice::from_ref(&agent.hidden));
         let mut idmap = BTreeMap::new();
         idmap.insert(agent.hidden.clone(), ids.clone());

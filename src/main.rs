@@ -8,6 +8,7 @@
 
 use clap::{Parser, Subcommand};
 use snnsim::app::{self, Outcome, RunOptions, Stop};
+use snnsim::observe::activity::ActivityRecorder;
 use snnsim::observe::view::{View, ViewOptions};
 use snnsim::observe::watch::{Display, MetricsOptions, Watch};
 use snnsim::observe::{Observer, Tee};
@@ -100,6 +101,11 @@ enum Command {
         /// Address the view binds (default 127.0.0.1).
         #[arg(long = "view-addr", value_name = "ADDR", requires = "view")]
         view_addr: Option<std::net::IpAddr>,
+        /// Training runs: keep the hidden spikes of every batch's recorded episode in
+        /// RUN_DIR/activity.csv (at most 2 000 000 spikes, thinned evenly past that), for
+        /// `snnsim view`.
+        #[arg(long = "record-activity")]
+        record_activity: bool,
         /// The memory the run may have, in bytes (suffixes K, M, G, T: powers of 1024),
         /// instead of the least of MemAvailable, the cgroup limit and RLIMIT_AS; a network
         /// whose estimate exceeds it is refused (exit 2) before anything is allocated.
@@ -466,6 +472,7 @@ fn main() -> ExitCode {
             view,
             view_port,
             view_addr,
+            record_activity,
             memory_limit,
             input,
             dt_ms,
@@ -522,14 +529,18 @@ fn main() -> ExitCode {
                     port: view_port.unwrap_or(ViewOptions::default().port),
                 })
             });
-            let result = match &mut viewer {
-                Some(v) => app::run_file_observed(&opts, &mut progress, &mut Tee(&mut watch, v)),
-                None => app::run_file_observed(&opts, &mut progress, &mut watch),
-            };
+            let mut activity = record_activity.then(ActivityRecorder::new);
+            let mut extras = Tee(&mut viewer, &mut activity);
+            let result =
+                app::run_file_observed(&opts, &mut progress, &mut Tee(&mut watch, &mut extras));
             watch.finish();
-            if let Some(v) = &mut viewer {
-                v.finish();
-            }
+            viewer.finish();
+            let result = match (&activity, result) {
+                (Some(a), Ok(outcome)) => a
+                    .write(std::path::Path::new(outcome.run_dir()))
+                    .map(|_| outcome),
+                (_, r) => r,
+            };
             if let Ok(outcome) = &result {
                 match outcome.stopped() {
                     Some(s) => eprintln!("{}", s.line(outcome.run_dir())),

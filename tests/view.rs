@@ -1,4 +1,4 @@
-//! The live view's server without a browser (docs/monitoring.md, "The view"): the event
+//! The live view's server without a browser (docs/monitoring.md, "The live view"): the event
 //! stream of `snnsim run --view` and `snnsim view`, read over plain TCP. Counters in the
 //! stream equal the run's own files; several viewers are served at once; a viewer that never
 //! reads does not hold the run; the drawing stream keeps to its stated bound; the page and its
@@ -300,4 +300,67 @@ fn a_growing_run_streams_its_edits_and_sizes() {
     }
     sizes.dedup();
     assert!(sizes.len() > 1, "the hidden size changed in the stream: {sizes:?}");
+}
+
+#[test]
+fn recorded_activity_replays_growth_with_its_spikes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("grow");
+    let o = crate::common::run_out(
+        &root().join("graphs/foraging-aggressive-growth.ron"),
+        &out,
+        &["--quiet", "--episodes", "320", "--record-activity"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = summary(&out);
+    // One episode per batch of 16: episodes 15, 31, ..., 319; the last is spikes.csv's.
+    let activity = std::fs::read_to_string(out.join("activity.csv")).unwrap();
+    let spikes = std::fs::read_to_string(out.join("spikes.csv")).unwrap();
+    let episodes: std::collections::BTreeSet<u64> = activity
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(episodes.len(), 20, "{episodes:?}");
+    assert_eq!(episodes.first(), Some(&15));
+    assert_eq!(episodes.last(), Some(&319));
+    let last: Vec<&str> = activity
+        .lines()
+        .filter(|l| l.starts_with("319,"))
+        .map(|l| l.split_once(',').unwrap().1)
+        .collect();
+    let recorded: Vec<String> = spikes
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            format!("{},{}", c[0], c[2])
+        })
+        .collect();
+    assert_eq!(last, recorded);
+    // The replay draws recorded episodes as it goes, and ends with the run's totals.
+    let (_child, addr) = start(&["view", out.to_str().unwrap(), "--view-port", "0", "--speed", "5"]);
+    let r = subscribe(&addr).join().unwrap();
+    let end = &r.events.last().unwrap().1["totals"];
+    assert_eq!(end["episodes"], s["episodes"]);
+    assert_eq!(end["growth_events"], s["growth_events"]);
+    assert_eq!(end["pruning_events"], s["pruning_events"]);
+    assert_eq!(end["hidden_size"], s["final_hidden_size"]);
+    let drawn = r
+        .events
+        .iter()
+        .filter(|(n, v)| n == "frame" && v["sample"]["hidden"].is_array())
+        .count();
+    assert!(drawn >= 10, "{drawn} frames drew spikes");
+    // A network run has nothing to record this way.
+    let o = crate::common::snnsim(&[
+        "run",
+        root().join("graphs/cuba.ron").to_str().unwrap(),
+        "--out",
+        dir.path().join("c").to_str().unwrap(),
+        "--record-activity",
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--record-activity applies"));
 }

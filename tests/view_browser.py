@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The live view in a real browser (run by .ci/view; docs/monitoring.md, "The view").
+"""The live view in a real browser (run by .ci/view; docs/monitoring.md, "The live view").
 
 Starts headless chromium (a fresh profile, no network services) and drives it through its
 DevTools protocol over a pipe (--remote-debugging-pipe: JSON messages ended by NUL on fds 3
@@ -13,7 +13,9 @@ and 4, so no WebSocket client is needed). Then, for each case:
            final hidden size, hidden spikes (sum of energy / hidden size of metrics.csv) and
            last-episode spikes (rows of spikes.csv) must equal the run's files, and the page
            must have seen the hidden size change;
-  replay   `snnsim view` of the network run: the replayed totals equal spikes.csv's.
+  replay   `snnsim view` of the network run: the replayed totals equal spikes.csv's; then of
+           the growing run (recorded with --record-activity): its totals equal the summary's,
+           the hidden size changes on the page and the recorded activity is drawn.
 
 Each case takes a screenshot (Page.captureScreenshot) and checks that the 3D canvas is not
 blank: enough pixels differ from the background and there are several colours.
@@ -254,7 +256,7 @@ def growing_case(exe, browser, tmp, shots):
     out = os.path.join(tmp, "grow")
     proc, url = start_view([exe, "run", os.path.join(ROOT, "graphs/foraging-aggressive-growth.ron"),
                             "--out", out, "--quiet", "--no-metrics", "--view", "--view-port", "0",
-                            "--threads", "1", "--episodes", "1600"])
+                            "--threads", "1", "--episodes", "1600", "--record-activity"])
     browser.navigate(url)
     # Mid-run: the hidden population has changed size a few times.
     wait_for(browser, lambda s: s["ended"] or len(s["sizesSeen"].get("hidden", [])) >= 6, 300,
@@ -285,6 +287,26 @@ def growing_case(exe, browser, tmp, shots):
     seen = s["sizesSeen"][hidden]
     check(summary["growth_events"] > 0 and len(set(seen)) > 1,
           f"growing: the page saw the hidden size change: {seen[:12]}")
+    return out, summary
+
+
+def replay_growing_case(exe, browser, grow_dir, summary, shots):
+    proc, url = start_view([exe, "view", grow_dir, "--view-port", "0", "--speed", "8"])
+    try:
+        browser.navigate(url)
+        s = wait_for(browser, lambda s: s["ended"], 120, "growing replay: the end")
+        t = s["totals"]
+        check(t["episodes"] == summary["episodes"] and t["hidden_size"] == summary["final_hidden_size"]
+              and t["growth_events"] == summary["growth_events"]
+              and t["pruning_events"] == summary["pruning_events"],
+              "growing replay: episodes, hidden size, growth and pruning events = summary")
+        seen = s["sizesSeen"]["hidden"]
+        check(len(set(seen)) > 1, f"growing replay: the hidden size changed on the page: {seen[:12]}")
+        check(s["sampled"] > 1000, f"growing replay: recorded activity drawn ({s['sampled']} spikes)")
+        blank_check(browser, "growing-replay", shots)
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def replay_case(exe, browser, cuba_dir, summary, shots):
@@ -318,8 +340,9 @@ def main():
         browser = Browser(chromium, os.path.join(tmp, "profile"))
         try:
             cuba, summary = network_case(exe, browser, tmp, shots)
-            growing_case(exe, browser, tmp, shots)
+            grow, grow_summary = growing_case(exe, browser, tmp, shots)
             replay_case(exe, browser, cuba, summary, shots)
+            replay_growing_case(exe, browser, grow, grow_summary, shots)
         finally:
             browser.close()
     print("view in the browser: all checks hold")

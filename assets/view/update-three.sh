@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Vendors three.js for the live view (docs/monitoring.md, "The view") from its npm package:
+# Vendors three.js for the live view (docs/monitoring.md, "The live view") from its npm package:
 # the two ES-module builds the page imports, the orbit controls and the package's LICENSE go
 # to assets/view/vendor/, with VERSION naming the package, its version and npm's integrity
-# hash. The binary embeds these files (src/observe/view/assets.rs), so a run needs no network.
+# hash. The binary embeds these files (src/observe/view/server.rs), so a run needs no network.
 #
 #   assets/view/update-three.sh            # the version in assets/view/vendor/VERSION
 #   assets/view/update-three.sh 0.181.0    # another version

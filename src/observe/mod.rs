@@ -7,6 +7,7 @@
 //! costs the same as before. An observer that draws spikes ([`view`]) may also ask for a
 //! [`StepHook`] that reads every step of a network run on the CPU.
 
+pub mod activity;
 pub mod metrics;
 pub mod npy;
 pub mod plot;
@@ -96,6 +97,31 @@ pub trait Observer: Send {
 pub struct Unobserved;
 
 impl Observer for Unobserved {}
+
+/// An observer that may be absent (an option not given): forwards when present.
+impl<T: Observer> Observer for Option<T> {
+    fn start(&mut self, info: &RunInfo) -> Result<()> {
+        self.as_mut().map_or(Ok(()), |o| o.start(info))
+    }
+    fn step_hook(&mut self) -> Option<Box<dyn StepHook>> {
+        self.as_mut().and_then(|o| o.step_hook())
+    }
+    fn network(&mut self, p: &NetProgress) {
+        if let Some(o) = self {
+            o.network(p)
+        }
+    }
+    fn training(&mut self, p: &TrainProgress<'_>) {
+        if let Some(o) = self {
+            o.training(p)
+        }
+    }
+    fn finish(&mut self) {
+        if let Some(o) = self {
+            o.finish()
+        }
+    }
+}
 
 /// Two observers as one: `snnsim run` with `--view` tells both the progress display and the
 /// view. A start that fails in the second finishes the first.

@@ -115,7 +115,7 @@ impl Hub {
         let mut s = self.lock();
         s.stride = s.stride.max(1);
         for p in points {
-            if s.pending % s.stride == 0 {
+            if s.pending.is_multiple_of(s.stride) {
                 s.curve.push(*p);
             }
             s.pending += 1;
@@ -268,7 +268,11 @@ mod tests {
         let data = sub.first[0].strip_prefix("event: curve\ndata: ").unwrap();
         let v: serde_json::Value = serde_json::from_str(data.trim()).unwrap();
         let p = v["points"].as_array().unwrap();
-        assert!(p.len() <= CURVE_POINTS && p.len() > CURVE_POINTS / 4, "{}", p.len());
+        assert!(
+            p.len() <= CURVE_POINTS && p.len() > CURVE_POINTS / 4,
+            "{}",
+            p.len()
+        );
         assert_eq!(p[0][0], 0.0);
         assert!(p.last().unwrap()[0].as_f64().unwrap() > 9000.0);
     }

@@ -2,8 +2,9 @@
 //!
 //! A network run replays `spikes.csv` (and `edits.csv`) in simulated time, `speed` times real
 //! time; a training run replays `metrics.csv` and `edits.csv` at `speed` × 100 episodes a
-//! second, and draws `spikes.csv` (the hidden spikes of its last episode, the only ones a
-//! training run records) in its last frame. The frames are the live view's, with the same
+//! second, draws the recorded episodes of `activity.csv` (written with `--record-activity`)
+//! as their turn comes, and `spikes.csv` (the hidden spikes of the last episode, all a
+//! training run records otherwise) in its last frame. The frames are the live view's, with the same
 //! bound on the drawing stream; the counters are exact counts of the rows played so far, so
 //! that the end's totals are the files' totals. `edits.csv` of a training run holds counts,
 //! not ids: a replayed pruning removes evenly spaced neurons of the drawn cloud.
@@ -253,6 +254,20 @@ fn replay_training(
         .collect();
     let scene = frame::scene(run, true, file.dt_ms, &pops, &projections(file), true);
     hub.scene(event("scene", &scene));
+    // `--record-activity` runs: one episode's hidden spikes per recorded batch.
+    let apath = dir.join("activity.csv");
+    let mut activity: BTreeMap<u64, Vec<(u32, u32)>> = BTreeMap::new();
+    if apath.exists() {
+        for (r, c) in read_csv(&apath)?.iter().enumerate() {
+            let ep: u64 = field(&apath, r, c, 0)?;
+            let t: f64 = field(&apath, r, c, 1)?;
+            activity
+                .entry(ep)
+                .or_default()
+                .push(((t / file.dt_ms).round() as u32, field(&apath, r, c, 2)?));
+        }
+    }
+    let mut drawn: Option<u64> = None;
     let rate = 100.0 * speed;
     let mut totals = TrainTotals {
         hidden_size: first_size,
@@ -324,6 +339,15 @@ fn replay_training(
         }
         let done = mi >= metrics.len() && ei >= edits.len();
         let mut sampler = Sampler::new(1, SAMPLE);
+        if let Some((&ep, spikes)) = activity.range(..totals.episodes).next_back() {
+            if drawn != Some(ep) && !done {
+                drawn = Some(ep);
+                for &(step, i) in spikes {
+                    sampler.offer(0, step, i);
+                }
+                totals.last_episode_spikes = spikes.len() as u64;
+            }
+        }
         if done {
             let spath = dir.join("spikes.csv");
             if spath.exists() {

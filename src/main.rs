@@ -13,8 +13,10 @@
 
 use clap::{Parser, Subcommand};
 use snnsim::app::{self, Outcome, RunOptions, Stop};
+use snnsim::observe::activity::ActivityRecorder;
+use snnsim::observe::view::{View, ViewOptions};
 use snnsim::observe::watch::{Display, MetricsOptions, Watch};
-use snnsim::observe::Observer;
+use snnsim::observe::{Observer, Tee};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -95,6 +97,20 @@ enum Command {
         /// No metrics endpoint.
         #[arg(long = "no-metrics", conflicts_with = "metrics_port")]
         no_metrics: bool,
+        /// Serve a live 3D view of the run at http://ADDR:PORT/ (docs/monitoring.md).
+        #[arg(long)]
+        view: bool,
+        /// Port of the view (default 8080; 0 picks a free port, printed).
+        #[arg(long = "view-port", value_name = "PORT", requires = "view")]
+        view_port: Option<u16>,
+        /// Address the view binds (default 127.0.0.1).
+        #[arg(long = "view-addr", value_name = "ADDR", requires = "view")]
+        view_addr: Option<std::net::IpAddr>,
+        /// Training runs: keep the hidden spikes of every batch's recorded episode in
+        /// RUN_DIR/activity.csv (at most 2 000 000 spikes, thinned evenly past that), for
+        /// `snnsim view`.
+        #[arg(long = "record-activity")]
+        record_activity: bool,
         /// The memory the run may have, in bytes (suffixes K, M, G, T: powers of 1024),
         /// instead of the least of MemAvailable, the cgroup limit and RLIMIT_AS; a network
         /// whose estimate exceeds it is refused (exit 2) before anything is allocated.
@@ -135,6 +151,22 @@ enum Command {
     Plot {
         /// A run directory written by `snnsim run`.
         run_dir: PathBuf,
+    },
+    /// Replay a finished run in the live view's page: spikes and edits at a chosen speed
+    /// (playback starts when the first viewer connects; serves until stopped).
+    View {
+        /// A run directory written by `snnsim run`.
+        run_dir: PathBuf,
+        /// Network runs: simulated time per wall time; training runs: 100 × this many
+        /// episodes per second.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Port (default 8080; 0 picks a free port, printed).
+        #[arg(long = "view-port", value_name = "PORT", default_value_t = snnsim::observe::view::DEFAULT_PORT)]
+        view_port: u16,
+        /// Address to bind.
+        #[arg(long = "view-addr", value_name = "ADDR", default_value = "127.0.0.1")]
+        view_addr: std::net::IpAddr,
     },
     /// Time the benchmark networks (graphs/) in fresh processes and, with --peers, the same
     /// networks on Brian2 and NEST (benches/peers/, Python from $SNNSIM_PEER_PYTHON) and the
@@ -357,6 +389,22 @@ fn main() -> ExitCode {
             dt_ms,
             reset,
         } => app::convert(&input, &output, dt_ms, reset).map(|line| snnsim::outln!("{line}")),
+        Command::View {
+            run_dir,
+            speed,
+            view_port,
+            view_addr,
+        } => snnsim::observe::view::replay::replay(
+            &run_dir,
+            ViewOptions {
+                addr: view_addr,
+                port: view_port,
+            },
+            speed,
+            &mut |addr| {
+                eprintln!("view at http://{addr}/ (playback starts when a viewer connects)")
+            },
+        ),
         Command::Plot { run_dir } => snnsim::observe::plot::plot_run(&run_dir).map(|files| {
             for f in files {
                 snnsim::outln!("wrote {}", f.display());
@@ -490,6 +538,10 @@ fn main() -> ExitCode {
             metrics_port,
             metrics_addr,
             no_metrics,
+            view,
+            view_port,
+            view_addr,
+            record_activity,
             memory_limit,
             input,
             dt_ms,
@@ -543,8 +595,24 @@ fn main() -> ExitCode {
             );
             let printer = watch.printer();
             let mut progress = |line: &str| printer.line(line);
-            let result = app::run_file_observed(&opts, &mut progress, &mut watch);
+            let mut viewer = view.then(|| {
+                View::new(ViewOptions {
+                    addr: view_addr.unwrap_or(ViewOptions::default().addr),
+                    port: view_port.unwrap_or(ViewOptions::default().port),
+                })
+            });
+            let mut activity = record_activity.then(ActivityRecorder::new);
+            let mut extras = Tee(&mut viewer, &mut activity);
+            let result =
+                app::run_file_observed(&opts, &mut progress, &mut Tee(&mut watch, &mut extras));
             watch.finish();
+            viewer.finish();
+            let result = match (&activity, result) {
+                (Some(a), Ok(outcome)) => a
+                    .write(std::path::Path::new(outcome.run_dir()))
+                    .map(|_| outcome),
+                (_, r) => r,
+            };
             if let Ok(outcome) = &result {
                 match outcome.stopped() {
                     Some(s) => eprintln!("{}", s.line(outcome.run_dir())),

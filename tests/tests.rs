@@ -45,4 +45,5 @@ f64_only!(
     single_neuron,
     structure,
     training,
+    view,
 );

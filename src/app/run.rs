@@ -298,6 +298,11 @@ pub fn run_observed(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Su
             progress_every: 0,
             neurons: engine.net.populations().map(|p| p.len()).sum(),
         })?;
+        if !backend.is_gpu() {
+            if let Some(hook) = observer.step_hook() {
+                engine.add_hook(hook);
+            }
+        }
         // The GPU backend uploads and downloads the network per call: one chunk there.
         let chunk = if backend.is_gpu() {
             steps.max(1)
@@ -505,6 +510,9 @@ fn net_progress(engine: &Engine, wall_s: f64) -> NetProgress {
         wall_s,
         synaptic_events: engine.synaptic_events,
         populations,
+        edit_batches: engine.edit_log.len() as u64,
+        synapses_removed: engine.edit_log.iter().map(|l| l.removed as u64).sum(),
+        synapses_added: engine.edit_log.iter().map(|l| l.added as u64).sum(),
     }
 }
 

@@ -4,14 +4,18 @@
 //!
 //! A run reports to an [`Observer`] after each chunk of steps (a network run) or each batch of
 //! episodes (a training run); the observer only copies numbers, so a run with no one watching
-//! costs the same as before.
+//! costs the same as before. An observer that draws spikes ([`view`]) may also ask for a
+//! [`StepHook`] that reads every step of a network run on the CPU.
 
+pub mod activity;
 pub mod metrics;
 pub mod npy;
 pub mod plot;
+pub mod view;
 pub mod watch;
 
 use crate::agent::train::Trainer;
+use crate::engine::StepHook;
 use crate::error::Result;
 
 /// What a run is, told to its observer once before the first step.
@@ -53,6 +57,12 @@ pub struct NetProgress {
     pub synaptic_events: u64,
     /// Per population, in name order.
     pub populations: Vec<PopCount>,
+    /// Batches of synapse edits applied so far (rows of `edits.csv`).
+    pub edit_batches: u64,
+    /// Synapses removed by them.
+    pub synapses_removed: u64,
+    /// Synapses added by them.
+    pub synapses_added: u64,
 }
 
 /// Where a training run stands: the trainer after a batch.
@@ -69,6 +79,11 @@ pub trait Observer: Send {
     fn start(&mut self, _info: &RunInfo) -> Result<()> {
         Ok(())
     }
+    /// Asked once after [`Observer::start`] by a network run on the CPU: a hook to call at
+    /// every step (read-only at its observe stage). `None`, the default, adds nothing.
+    fn step_hook(&mut self) -> Option<Box<dyn StepHook>> {
+        None
+    }
     /// A network run advanced by a chunk of steps.
     fn network(&mut self, _p: &NetProgress) {}
     /// A training run finished a batch of episodes.
@@ -82,6 +97,102 @@ pub trait Observer: Send {
 pub struct Unobserved;
 
 impl Observer for Unobserved {}
+
+/// An observer that may be absent (an option not given): forwards when present.
+impl<T: Observer> Observer for Option<T> {
+    fn start(&mut self, info: &RunInfo) -> Result<()> {
+        self.as_mut().map_or(Ok(()), |o| o.start(info))
+    }
+    fn step_hook(&mut self) -> Option<Box<dyn StepHook>> {
+        self.as_mut().and_then(|o| o.step_hook())
+    }
+    fn network(&mut self, p: &NetProgress) {
+        if let Some(o) = self {
+            o.network(p)
+        }
+    }
+    fn training(&mut self, p: &TrainProgress<'_>) {
+        if let Some(o) = self {
+            o.training(p)
+        }
+    }
+    fn finish(&mut self) {
+        if let Some(o) = self {
+            o.finish()
+        }
+    }
+}
+
+/// Two observers as one: `snnsim run` with `--view` tells both the progress display and the
+/// view. A start that fails in the second finishes the first.
+pub struct Tee<'a>(pub &'a mut dyn Observer, pub &'a mut dyn Observer);
+
+impl Observer for Tee<'_> {
+    fn start(&mut self, info: &RunInfo) -> Result<()> {
+        self.0.start(info)?;
+        self.1.start(info).inspect_err(|_| self.0.finish())
+    }
+    fn step_hook(&mut self) -> Option<Box<dyn StepHook>> {
+        match (self.0.step_hook(), self.1.step_hook()) {
+            (Some(a), Some(b)) => Some(Box::new(TwoHooks(a, b))),
+            (a, b) => a.or(b),
+        }
+    }
+    fn network(&mut self, p: &NetProgress) {
+        self.0.network(p);
+        self.1.network(p);
+    }
+    fn training(&mut self, p: &TrainProgress<'_>) {
+        self.0.training(p);
+        self.1.training(p);
+    }
+    fn finish(&mut self) {
+        self.0.finish();
+        self.1.finish();
+    }
+}
+
+/// Two hooks, called in order at every stage.
+struct TwoHooks(Box<dyn StepHook>, Box<dyn StepHook>);
+
+impl StepHook for TwoHooks {
+    fn enter(&mut self, stage: crate::engine::Stage, info: crate::engine::StepInfo) {
+        self.0.enter(stage, info);
+        self.1.enter(stage, info);
+    }
+    fn plasticity(
+        &mut self,
+        net: &mut crate::graph::Network,
+        info: crate::engine::StepInfo,
+    ) -> Result<()> {
+        self.0.plasticity(net, info)?;
+        self.1.plasticity(net, info)
+    }
+    fn structure(
+        &mut self,
+        net: &mut crate::graph::Network,
+        info: crate::engine::StepInfo,
+    ) -> Result<()> {
+        self.0.structure(net, info)?;
+        self.1.structure(net, info)
+    }
+    fn checkpoint(
+        &mut self,
+        net: &crate::graph::Network,
+        info: crate::engine::StepInfo,
+    ) -> Result<()> {
+        self.0.checkpoint(net, info)?;
+        self.1.checkpoint(net, info)
+    }
+    fn observe(
+        &mut self,
+        net: &crate::graph::Network,
+        info: crate::engine::StepInfo,
+    ) -> Result<()> {
+        self.0.observe(net, info)?;
+        self.1.observe(net, info)
+    }
+}
 
 /// Steps per chunk of a network run of `steps` steps: about 1 % of the run, at most 1 000,
 /// so that the observer sees the run move about a hundred times.

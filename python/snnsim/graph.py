@@ -884,6 +884,21 @@ class Graph(_GraphFile):
         return cls._from_json(_snnsim._parse_graph_ron(text, label), label)
 
     @classmethod
+    def from_nir(cls, path, dt_ms=0.1, reset="zero"):
+        """Reads a NIR file (``snnsim convert IN.nir OUT.ron``): the graph file that runs it,
+        with snnTorch's importer's discretisation at time step ``dt_ms`` and the reset NIR
+        leaves open (``"zero"`` or ``"subtract"``), docs/nir.md. Raises ``InputError`` naming
+        the node and parameter of a fault, ``FileNotFoundError`` for a missing file."""
+        path = _os.fspath(path)
+        return cls.from_ron(_snnsim._nir_to_ron(path, dt_ms, reset), path)
+
+    def to_nir(self, path):
+        """Writes the graph as a NIR file (``snnsim convert IN.ron OUT.nir``) after validating
+        it; a model NIR cannot express is refused by name (``InputError``). Returns the path."""
+        _snnsim._ron_to_nir(self.to_ron(), _os.fspath(path))
+        return path
+
+    @classmethod
     def _from_json(cls, text, where):
         loaded = _GraphFile._load(_json.loads(text), where)
         graph = _rebuild(cls, {})

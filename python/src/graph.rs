@@ -61,3 +61,49 @@ pub fn _validate_ron(py: Python<'_>, text: &str, label: &str) -> PyResult<()> {
     py.detach(|| guard(|| snnsim::models::load_source(&source).map(|_| ())))
         .map_err(|e| to_py(py, e))
 }
+
+/// The graph file that `snnsim convert IN.nir OUT.ron` writes, as RON text: the NIR file at
+/// `path` read, checked and mapped with snnTorch's importer's discretisation (`dt_ms`, the
+/// reset `"zero"` or `"subtract"`). Errors name the file and the NIR node.
+#[pyfunction]
+#[pyo3(signature = (path, dt_ms = 0.1, reset = "zero"))]
+pub fn _nir_to_ron(py: Python<'_>, path: PathBuf, dt_ms: f64, reset: &str) -> PyResult<String> {
+    use snnsim::convert::NirReset;
+    if !path.is_file() {
+        return Err(not_found(&path, "NIR file"));
+    }
+    let reset = match reset {
+        "zero" => NirReset::Zero,
+        "subtract" => NirReset::Subtract,
+        other => {
+            let msg = format!("reset must be \"zero\" or \"subtract\", not {other:?}");
+            return Err(to_py(py, snnsim::Error::Input(msg)));
+        }
+    };
+    py.detach(|| {
+        guard(|| {
+            let nir = snnsim::nir::read(&path)?;
+            let file = snnsim::convert::from_nir(&nir, dt_ms, reset)
+                .map_err(|e| snnsim::Error::Input(format!("{}: {e}", path.display())))?;
+            Ok(snnsim::file::to_ron(&file))
+        })
+    })
+    .map_err(|e| to_py(py, e))
+}
+
+/// Validates RON text (errors name the file `label`) and writes it to `path` as NIR, as
+/// `snnsim convert IN.ron OUT.nir` does; a model NIR cannot express is refused by name.
+#[pyfunction]
+#[pyo3(signature = (text, path, label = "<graph>"))]
+pub fn _ron_to_nir(py: Python<'_>, text: &str, path: PathBuf, label: &str) -> PyResult<()> {
+    let source = Source::from_text(label, text);
+    py.detach(|| {
+        guard(|| {
+            let checked = snnsim::models::load_source(&source)?;
+            let nir = snnsim::convert::to_nir(&checked.file)
+                .map_err(|e| snnsim::Error::Input(format!("{label}: {e}")))?;
+            snnsim::nir::write(&path, &nir)
+        })
+    })
+    .map_err(|e| to_py(py, e))
+}

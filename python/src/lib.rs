@@ -102,5 +102,7 @@ fn _snnsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(graph::_parse_graph, m)?)?;
     m.add_function(wrap_pyfunction!(graph::_parse_graph_ron, m)?)?;
     m.add_function(wrap_pyfunction!(graph::_validate_ron, m)?)?;
+    m.add_function(wrap_pyfunction!(graph::_nir_to_ron, m)?)?;
+    m.add_function(wrap_pyfunction!(graph::_ron_to_nir, m)?)?;
     Ok(())
 }

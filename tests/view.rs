@@ -352,6 +352,13 @@ fn recorded_activity_replays_growth_with_its_spikes() {
         .filter(|(n, v)| n == "frame" && v["sample"]["hidden"].is_array())
         .count();
     assert!(drawn >= 10, "{drawn} frames drew spikes");
+    // A viewer arriving after the end gets the hidden cloud as it ended.
+    let late = subscribe(&addr).join().unwrap();
+    let (name, scene) = &late.events[0];
+    assert_eq!(name, "scene");
+    let hidden = &scene["populations"][1];
+    assert_eq!(hidden["size"], s["final_hidden_size"]);
+    assert_eq!(hidden["ids"].as_array().unwrap().len() as u64, s["final_hidden_size"].as_u64().unwrap());
     // A network run has nothing to record this way.
     let o = crate::common::snnsim(&[
         "run",

@@ -1,7 +1,7 @@
 //! What the view sends: the scene, frames of sampled spikes with exact counters, and the end.
 //!
 //! The bound on the drawing stream: at most [`FPS`] frames a second, each with at most
-//! [`SAMPLE`] spikes drawn uniformly (reservoir sampling) from the spikes of the steps it
+//! [`SAMPLE`] spikes drawn uniformly (reservoir sampling, [`Sampler`]) from the spikes of the steps it
 //! covers, so that the spike samples of one viewer take at most [`BYTES_PER_SECOND`] (about 12
 //! bytes a spike: step offset, neuron index, separators). Beside the sample every frame holds
 //! exact cumulative counters (spikes per population, edits, sizes), a few hundred bytes; they
@@ -27,7 +27,11 @@ pub fn frame_interval() -> std::time::Duration {
 }
 
 /// A uniform sample of at most [`SAMPLE`] spikes (population index, step offset, neuron)
-/// of a frame (Algorithm R), and how many spikes were offered per population.
+/// of a frame, and how many spikes were offered per population.
+///
+/// Reservoir sampling by Li's Algorithm L: once the reservoir is full, it draws how many
+/// spikes to skip before the next one that enters, so a skipped spike costs a comparison, not
+/// a random number (busy networks offer tens of thousands of spikes per frame).
 #[derive(Debug, Clone)]
 pub struct Sampler {
     kept: Vec<(u16, u32, u32)>,
@@ -35,6 +39,9 @@ pub struct Sampler {
     per_pop: Vec<u64>,
     rng: u64,
     cap: usize,
+    /// Algorithm L's W, and the index of the next spike to enter the full reservoir.
+    w: f64,
+    next: u64,
 }
 
 impl Sampler {
@@ -46,7 +53,38 @@ impl Sampler {
             per_pop: vec![0; pops],
             rng: 0x9e37_79b9_7f4a_7c15,
             cap,
+            w: 1.0,
+            next: u64::MAX,
         }
+    }
+
+    /// xorshift64*: a fixed stream, so the same run gives the same sample.
+    fn bits(&mut self) -> u64 {
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// Uniform in (0, 1).
+    fn unit(&mut self) -> f64 {
+        ((self.bits() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+
+    /// Uniform in 0..n (multiply-shift).
+    fn below(&mut self, n: usize) -> usize {
+        ((self.bits() as u128 * n as u128) >> 64) as usize
+    }
+
+    /// Draws the next entering index after `n` (Algorithm L).
+    fn advance(&mut self, n: u64) {
+        self.w *= (self.unit().ln() / self.cap as f64).exp();
+        let skip = (self.unit().ln() / (1.0 - self.w).ln()).floor();
+        self.next = if skip.is_finite() && skip < (u64::MAX / 2) as f64 {
+            n + 1 + skip as u64
+        } else {
+            u64::MAX
+        };
     }
 
     /// Offers one spike.
@@ -60,15 +98,14 @@ impl Sampler {
         self.offered += 1;
         if self.kept.len() < self.cap {
             self.kept.push((pop as u16, offset, neuron));
-        } else {
-            // xorshift64*: a fixed stream, so the same run gives the same sample.
-            self.rng ^= self.rng >> 12;
-            self.rng ^= self.rng << 25;
-            self.rng ^= self.rng >> 27;
-            let j = self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d) % (n + 1);
-            if (j as usize) < self.cap {
-                self.kept[j as usize] = (pop as u16, offset, neuron);
+            if self.kept.len() == self.cap {
+                self.w = 1.0;
+                self.advance(n);
             }
+        } else if n == self.next {
+            let j = self.below(self.cap);
+            self.kept[j] = (pop as u16, offset, neuron);
+            self.advance(n);
         }
     }
 
@@ -95,6 +132,7 @@ impl Sampler {
             .collect();
         self.kept.clear();
         self.offered = 0;
+        self.next = u64::MAX;
         self.per_pop.iter_mut().for_each(|c| *c = 0);
         (Value::Object(sample), Value::Object(seen))
     }
@@ -225,6 +263,29 @@ mod tests {
         let (sample, seen) = s.take(&names);
         assert_eq!(sample, json!({}));
         assert_eq!(seen, json!({"a": 0, "b": 0}));
+    }
+
+    #[test]
+    fn every_spike_has_the_same_chance() {
+        // 300 frames of 10 000 spikes into 100 places: each quarter of a frame's spikes
+        // should get a quarter of the places (7 500 of 30 000; the spread is about 75).
+        let names = ["a".to_string()];
+        let mut s = Sampler::new(1, 100);
+        let mut quarters = [0u32; 4];
+        for _ in 0..300 {
+            for i in 0..10_000u32 {
+                s.offer(0, 0, i);
+            }
+            let (sample, _) = s.take(&names);
+            let a = sample["a"].as_array().unwrap();
+            assert_eq!(a.len(), 200);
+            for v in a.iter().skip(1).step_by(2) {
+                quarters[(v.as_u64().unwrap() / 2500) as usize] += 1;
+            }
+        }
+        for q in quarters {
+            assert!((7_200..7_800).contains(&q), "{quarters:?}");
+        }
     }
 
     #[test]

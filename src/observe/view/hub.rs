@@ -108,6 +108,12 @@ impl Hub {
         broadcast(&mut s, e);
     }
 
+    /// Replaces the scene a new viewer gets first, without sending it (current viewers follow
+    /// the change through frames: a training run's hidden ids).
+    pub fn replace_scene(&self, e: Event) {
+        self.lock().scene = Some(e);
+    }
+
     /// Adds points to the learning curve a new viewer gets first (current viewers get them
     /// in frames). Keeps every `stride`-th point; when there are more than [`CURVE_POINTS`],
     /// every other one is dropped and the stride doubles.

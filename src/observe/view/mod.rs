@@ -238,7 +238,8 @@ impl Observer for View {
         let (input, hidden, readout) = t.populations();
         let ids = &t.net.pop(hidden).neuron_ids;
         let first = self.last_frame.is_none();
-        if first {
+        let changed = *ids != self.train.ids;
+        if first || changed {
             let pop = |id: PopId, with_ids: bool| {
                 let p = t.net.pop(id);
                 ScenePop {
@@ -259,8 +260,13 @@ impl Observer for View {
                 })
                 .collect();
             let s = frame::scene(&info.run, true, info.dt_ms, &pops, &projs, false);
-            self.hub.scene(event("scene", &s));
-            self.train.ids = ids.clone();
+            // Viewers follow later changes through the frames' ids; a new viewer gets the
+            // scene as it is now.
+            if first {
+                self.hub.scene(event("scene", &s));
+            } else {
+                self.hub.replace_scene(event("scene", &s));
+            }
         }
         let last = t.episodes_done >= info.total;
         if !self.due(last) {
@@ -275,7 +281,7 @@ impl Observer for View {
         st.totals.last_episode_spikes = t.last_episode_spikes.len() as u64;
         let (sample, seen) = sampler.take(std::slice::from_ref(&hidden_name));
         let changed = *ids != st.ids;
-        if changed {
+        if changed || first {
             st.ids = ids.clone();
         }
         let f = json!({

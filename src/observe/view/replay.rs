@@ -363,10 +363,24 @@ fn replay_training(
         let (sample, seen) = sampler.take(std::slice::from_ref(&agent.hidden));
         let mut idmap = BTreeMap::new();
         idmap.insert(agent.hidden.clone(), ids.clone());
+        let send_ids = !sent.is_empty() || tick == 1;
+        if !sent.is_empty() {
+            // A new viewer gets the hidden cloud as it is now.
+            let pops: Vec<ScenePop> = pops
+                .iter()
+                .map(|p| ScenePop {
+                    ids: p.ids.as_ref().map(|_| ids.clone()),
+                    size: if p.ids.is_some() { ids.len() } else { p.size },
+                    name: p.name.clone(),
+                })
+                .collect();
+            let scene = frame::scene(run, true, file.dt_ms, &pops, &projections(file), true);
+            hub.replace_scene(event("scene", &scene));
+        }
         hub.frame(event(
             "frame",
             &json!({ "totals": &totals, "sample": sample, "seen": seen, "curve": curve,
-                     "edits": sent, "ids": if ei > 0 || tick == 1 { json!(idmap) } else { json!(null) } }),
+                     "edits": sent, "ids": if send_ids { json!(idmap) } else { json!(null) } }),
         ));
         if done {
             break;

@@ -775,8 +775,9 @@ fn not_a_nir_file_is_refused_with_its_reason() {
     let e = nir::read(&hdf5).unwrap_err();
     assert!(e.to_string().contains("not a NIR file"), "{e}");
 
+    // A missing file is bad input, as a missing graph file is.
     let missing = nir::read(&dir.path().join("missing.nir")).unwrap_err();
-    assert_eq!(missing.exit_code(), 1, "{missing}");
+    assert_eq!(missing.exit_code(), 2, "{missing}");
 }
 
 #[test]
@@ -971,6 +972,26 @@ fn validate_and_inspect_accept_nir_files() {
             "{cmd}: {err}"
         );
     }
+    // A NIR file that is not there is bad input too, for every command that reads one.
+    let missing = dir.path().join("missing.nir");
+    let out = dir.path().join("out.ron");
+    let npy = fixture_file("ff.input.npy");
+    let m = missing.to_str().unwrap();
+    for args in [
+        vec!["validate", m],
+        vec!["inspect", m],
+        vec!["convert", m, out.to_str().unwrap()],
+        vec!["run", m, "--input", npy.to_str().unwrap(), "--quiet"],
+    ] {
+        let o = crate::common::snnsim(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(&format!("{m}: cannot read the NIR file")),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!out.exists());
 }
 
 /// A float32 .npy file: (shape, values).

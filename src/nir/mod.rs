@@ -555,11 +555,13 @@ pub fn shape_str(shape: &[usize]) -> String {
 
 /// Reads and checks the NIR file at `path`.
 ///
-/// A file that cannot be read is [`crate::Error::Io`]; one that is not HDF5, not NIR, or not a
-/// valid graph is [`crate::Error::Input`] naming the file and, where there is one, the node
-/// and parameter.
+/// A file that is missing or cannot be read, is not HDF5, not NIR, or not a valid graph is
+/// bad input ([`crate::Error::Input`], exit 2) naming the file and, where there is one, the
+/// node and parameter.
 pub fn read(path: &Path) -> crate::Result<Nir> {
-    let bytes = std::fs::read(path).map_err(|e| crate::Error::io(path, e))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        crate::Error::Input(format!("{}: cannot read the NIR file: {e}", path.display()))
+    })?;
     let nir = hdf5::from_bytes(bytes).map_err(|e| input_error(path, e))?;
     validate(&nir.graph).map_err(|e| input_error(path, e))?;
     Ok(nir)

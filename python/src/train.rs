@@ -49,14 +49,26 @@ pub fn _train<'py>(
     let result = py.detach(|| {
         let mut on_line = |line: &str| {
             Python::attach(|py| {
+                // A Ctrl-C either is still pending here or, when Python ran code in the
+                // callback, arrives as the callback's KeyboardInterrupt: both stop the run.
+                let interrupt = |e: PyErr| {
+                    stop.request();
+                    *interrupted.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                };
+                if let Err(e) = py.check_signals() {
+                    interrupt(e);
+                }
                 if let Some(cb) = &progress {
                     if let Err(e) = cb.call1(py, (line,)) {
-                        e.print(py);
+                        if e.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py) {
+                            interrupt(e);
+                        } else {
+                            e.print(py);
+                        }
                     }
                 }
                 if let Err(e) = py.check_signals() {
-                    stop.request();
-                    *interrupted.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                    interrupt(e);
                 }
             })
         };

@@ -704,7 +704,10 @@ pub enum LifIntegration {
         /// Whether the reset acts in the step after the spike, from the previous membrane
         /// (snnTorch's default `reset_delay=True`), or in the step of the spike (false:
         /// snnTorch's `reset_delay=False`, what its NIR importer builds).
+        // The default is left out of the text (files written before the field read and
+        // write as they did), so the schema states it itself.
         #[serde(default = "yes", skip_serializing_if = "is_true")]
+        #[cfg_attr(feature = "schema", schemars(extend("default" = true)))]
         reset_delay: bool,
     },
 }
@@ -749,6 +752,7 @@ pub struct SynapticParams {
     /// `reset_delay=True`) or, when false, in the step of the spike (`reset_delay=False`,
     /// what snnTorch's NIR importer builds). The synaptic current is never reset.
     #[serde(skip_serializing_if = "is_true")]
+    #[cfg_attr(feature = "schema", schemars(extend("default" = true)))]
     pub reset_delay: bool,
 }
 

@@ -4,6 +4,7 @@ package with it). The tests import the installed package, never python/snnsim it
 
 import json
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -58,3 +59,13 @@ def short_cuba(root, tmp_path, duration_ms, extra=""):
     path = tmp_path / "cuba.ron"
     path.write_text(text)
     return path
+
+
+@pytest.fixture
+def ctrl_c():
+    """Ctrl-C with its usual meaning (KeyboardInterrupt) for the test. A process that a shell
+    without job control starts in the background inherits SIGINT ignored, and Python then
+    installs no handler of its own; the tests that press Ctrl-C must not depend on that."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

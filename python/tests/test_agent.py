@@ -136,7 +136,7 @@ def test_train_errors(root, tmp_path):
         snnsim.train(root / "graphs" / "cuba.ron", episodes=3, out=tmp_path / "x", progress=False)
 
 
-def test_ctrl_c_stops_training_after_a_batch_with_its_outputs(root, tmp_path):
+def test_ctrl_c_stops_training_after_a_batch_with_its_outputs(root, tmp_path, ctrl_c):
     import json
     import os
     import signal
@@ -144,23 +144,12 @@ def test_ctrl_c_stops_training_after_a_batch_with_its_outputs(root, tmp_path):
 
     out = tmp_path / "run"
     lines = []
-    # Ctrl-C once a second until the call returns (a user presses it again when the first
-    # one arrives before training has started).
-    done = threading.Event()
-
-    def press():
-        while not done.wait(1.0):
-            os.kill(os.getpid(), signal.SIGINT)
-
-    timer = threading.Thread(target=press, daemon=True)
+    timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            snnsim._snnsim._train(str(root / "graphs" / "cartpole.ron"), episodes=10**7,
-                                  out=str(out), progress=lines.append)
-    finally:
-        done.set()
-        timer.join()
+    with pytest.raises(KeyboardInterrupt):
+        snnsim._snnsim._train(str(root / "graphs" / "cartpole.ron"), episodes=10**7,
+                              out=str(out), progress=lines.append)
+    timer.join()
     summary = json.loads((out / "summary.json").read_text())
     stopped = summary["stopped"]
     assert stopped["unit"] == "episodes" and 0 < stopped["at"] < 10**7

@@ -242,7 +242,7 @@ def test_plugin_errors_and_a_failed_run(tmp_path, monkeypatch):
     assert isinstance(e.value, RuntimeError)
 
 
-def test_ctrl_c_stops_at_a_clean_step_and_the_run_goes_on(root, tmp_path):
+def test_ctrl_c_stops_at_a_clean_step_and_the_run_goes_on(root, tmp_path, ctrl_c):
     cuba = short_cuba(root, tmp_path, 3000.0)
     whole = snnsim.Simulation(cuba, threads=1)
     whole.run(3000.0)

@@ -29,6 +29,7 @@ pub mod nir;
 pub mod observe;
 pub mod plugin;
 pub mod real;
+pub mod reservoir;
 pub mod rng;
 
 pub use error::{Error, Result};

@@ -635,6 +635,25 @@ fn main() -> ExitCode {
                 Outcome::Control(s) if json => {
                     snnsim::outln!("{}", serde_json::to_string(&s).expect("summary serialises"));
                 }
+                Outcome::Reservoir(s) if json => {
+                    snnsim::outln!("{}", serde_json::to_string(&s).expect("summary serialises"));
+                }
+                Outcome::Reservoir(s) => {
+                    snnsim::outln!(
+                        "{}: {} samples ({} steps) in {:.1} s; NRMSE test {:.4} (train {:.4}), delay line of {} inputs {:.4}; {} features, {} silent",
+                        s.file,
+                        s.washout + s.train + s.test,
+                        s.steps,
+                        s.run_wall_s,
+                        s.nrmse_test,
+                        s.nrmse_train,
+                        s.delay_line,
+                        s.nrmse_delay_line,
+                        s.features,
+                        s.silent_neurons
+                    );
+                    snnsim::outln!("state_hash {}  run directory {}", s.state_hash, s.run_dir);
+                }
                 Outcome::Control(s) => {
                     snnsim::outln!(
                         "{}: {} episodes in {:.1} s ({:.0} episodes/s); mean return (last 100) {:.2}; episodes to solve {}",

@@ -425,7 +425,7 @@ fn foraging_training_agrees_on_every_backend() {
     }
     let run = |w: Where| {
         let mut t = crate::foraging::trainer("foraging.ron", |f| {
-            f.task.as_mut().unwrap().agent_mut().batch = 24;
+            f.task.as_mut().unwrap().agent_mut().unwrap().batch = 24;
         });
         match w {
             Where::On(b) => t.set_backend(b),

@@ -41,6 +41,7 @@ f64_only!(
     observe,
     plugins,
     policy,
+    reservoir,
     signals,
     single_neuron,
     structure,

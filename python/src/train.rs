@@ -92,6 +92,7 @@ pub fn _train<'py>(
         Outcome::Simulation(s) => json_dict(py, s)?,
         Outcome::Training(s) => json_dict(py, s)?,
         Outcome::Control(s) => json_dict(py, s)?,
+        Outcome::Reservoir(s) => json_dict(py, s)?,
     };
     Ok((outcome.run_dir().to_string(), summary))
 }

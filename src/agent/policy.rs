@@ -120,9 +120,9 @@ impl Policy {
         let (task, spec) = match &checked.file.task {
             Some(TaskSpec::Agent(a)) => (Task::Foraging, a),
             Some(TaskSpec::Control(a)) => (Task::Control, a),
-            None => {
+            Some(TaskSpec::Reservoir(_)) | None => {
                 return Err(Error::Input(format!(
-                    "{}: the run's graph file has no task",
+                    "{}: the run's graph file has no agent task",
                     ck_path.display()
                 )))
             }

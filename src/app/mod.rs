@@ -9,6 +9,7 @@ mod nir_file;
 mod nir_run;
 mod plugins;
 mod replay;
+mod reservoir;
 mod resources;
 mod run;
 mod session;
@@ -31,6 +32,7 @@ pub use nir_run::{
 };
 pub use plugins::{default_sdk_path, new_plugin, plugins};
 pub use replay::{env_plugin_name, replay, ReplayStep};
+pub use reservoir::{run_reservoir, ReservoirSummary};
 pub use resources::{available_memory, check_memory, parse_bytes, Available};
 pub use run::{
     default_run_dir, peak_rss_mb, resume_options, run, run_observed, PopulationSummary, RunOptions,
@@ -64,6 +66,8 @@ pub enum Outcome {
     Training(TrainSummary),
     /// A policy trained on a control task.
     Control(ControlSummary),
+    /// A reservoir driven by a signal and its readout fitted.
+    Reservoir(ReservoirSummary),
 }
 
 impl Outcome {
@@ -73,6 +77,7 @@ impl Outcome {
             Outcome::Simulation(s) => s.stopped.as_ref(),
             Outcome::Training(s) => s.stopped.as_ref(),
             Outcome::Control(s) => s.stopped.as_ref(),
+            Outcome::Reservoir(_) => None,
         }
     }
 
@@ -82,6 +87,7 @@ impl Outcome {
             Outcome::Simulation(s) => &s.run_dir,
             Outcome::Training(s) => &s.run_dir,
             Outcome::Control(s) => &s.run_dir,
+            Outcome::Reservoir(s) => &s.run_dir,
         }
     }
 }
@@ -110,6 +116,8 @@ pub fn run_file_observed(
     }
     if let Some(crate::file::TaskSpec::Control(_)) = task {
         train_control(opts, progress).map(Outcome::Control)
+    } else if let Some(crate::file::TaskSpec::Reservoir(_)) = task {
+        run_reservoir(opts).map(Outcome::Reservoir)
     } else if task.is_some() {
         train_observed(opts, progress, observer).map(Outcome::Training)
     } else {

@@ -73,17 +73,21 @@ pub fn read_npy(path: &Path) -> Result<(Vec<usize>, Vec<f64>)> {
     Ok((shape, values))
 }
 
-/// Writes a float32 array of shape `shape` in C order, atomically.
-fn write_npy_f32(path: &Path, shape: &[usize], values: &[f64]) -> Result<()> {
+/// Writes an array of shape `shape` in C order, atomically, in `T`'s dtype (`f32`: float32).
+pub(crate) fn write_npy<T: npyz::AutoSerialize>(
+    path: &Path,
+    shape: &[usize],
+    values: impl IntoIterator<Item = T>,
+) -> Result<()> {
     let mut out = crate::io::AtomicFile::create(path)?;
     let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
     let res = (|| -> std::io::Result<()> {
-        let mut w = npyz::WriteOptions::<f32>::new()
+        let mut w = npyz::WriteOptions::<T>::new()
             .default_dtype()
             .shape(&dims)
             .writer(&mut out)
             .begin_nd()?;
-        w.extend(values.iter().map(|&v| v as f32))?;
+        w.extend(values)?;
         w.finish()
     })();
     res.map_err(|e| Error::io(path, e))?;
@@ -294,7 +298,11 @@ pub fn run_nir(opts: &NirRunOptions) -> Result<NirRunSummary> {
         .find(|p| p.name == net.output)
         .expect("validated output");
     let out_shape = vec![steps, out_id.size];
-    write_npy_f32(&dir.join("output.npy"), &out_shape, &run.output)?;
+    write_npy(
+        &dir.join("output.npy"),
+        &out_shape,
+        run.output.iter().map(|&v| v as f32),
+    )?;
     let dt_ms = net.checked.file.dt_ms;
     let mut summary = serde_json::json!({
         "file": opts.file.display().to_string(),

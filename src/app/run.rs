@@ -165,8 +165,7 @@ pub(crate) fn prepare_source(source: &Source, opts: &RunOptions) -> Result<Prepa
             )));
         }
     }
-    if let Some(t) = &mut parsed.task {
-        let a = t.agent_mut();
+    if let Some(a) = parsed.task.as_mut().and_then(|t| t.agent_mut()) {
         a.episodes = opts.episodes.unwrap_or(a.episodes);
         a.batch = opts.batch.unwrap_or(a.batch);
     }
@@ -368,46 +367,9 @@ pub fn run_observed(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Su
     })?;
 
     let dt = engine.dt_ms;
-    if !engine.spikes.is_empty() {
-        engine.spikes.write_csv(&run_dir.join("spikes.csv"), dt)?;
-    }
-    if !engine.spikes.is_empty() {
-        crate::observe::npy::write_spikes(&engine.spikes, dt, &run_dir)?;
-    }
-    if !engine.weights.is_empty() {
-        crate::monitor::write_weights_csv(
-            &engine.net,
-            &engine.weights,
-            &run_dir.join("weights.csv"),
-        )?;
-        crate::observe::npy::write_weights(&engine.net, &engine.weights, &run_dir)?;
-    }
-    for rec in &engine.states {
-        rec.write_csv(&run_dir.join(format!("state_{}.csv", rec.population)), dt)?;
-    }
-    if !engine.edit_log.is_empty() {
-        write_edit_log(&engine.edit_log, dt, &run_dir.join("edits.csv"))?;
-    }
+    write_recordings(&engine, &run_dir)?;
     let sim_time_ms = engine.time_ms();
-    let populations = engine
-        .net
-        .populations()
-        .map(|p| {
-            let rate = if sim_time_ms > 0.0 {
-                p.spike_count as f64 / p.len() as f64 / (sim_time_ms / 1000.0)
-            } else {
-                0.0
-            };
-            (
-                p.name.clone(),
-                PopulationSummary {
-                    size: p.len(),
-                    spikes: p.spike_count,
-                    mean_rate_hz: rate,
-                },
-            )
-        })
-        .collect();
+    let populations = population_summaries(&engine);
     let summary = Summary {
         version: env!("CARGO_PKG_VERSION").to_string(),
         file: opts.file.display().to_string(),
@@ -439,6 +401,55 @@ pub fn run_observed(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Su
     let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
     write_atomic(&run_dir.join("summary.json"), json.as_bytes())?;
     Ok(summary)
+}
+
+/// Writes what the file's recorders recorded (spikes, weights, state variables) and the log of
+/// structural edits into `run_dir`.
+pub(crate) fn write_recordings(engine: &Engine, run_dir: &Path) -> Result<()> {
+    let dt = engine.dt_ms;
+    if !engine.spikes.is_empty() {
+        engine.spikes.write_csv(&run_dir.join("spikes.csv"), dt)?;
+        crate::observe::npy::write_spikes(&engine.spikes, dt, run_dir)?;
+    }
+    if !engine.weights.is_empty() {
+        crate::monitor::write_weights_csv(
+            &engine.net,
+            &engine.weights,
+            &run_dir.join("weights.csv"),
+        )?;
+        crate::observe::npy::write_weights(&engine.net, &engine.weights, run_dir)?;
+    }
+    for rec in &engine.states {
+        rec.write_csv(&run_dir.join(format!("state_{}.csv", rec.population)), dt)?;
+    }
+    if !engine.edit_log.is_empty() {
+        write_edit_log(&engine.edit_log, dt, &run_dir.join("edits.csv"))?;
+    }
+    Ok(())
+}
+
+/// Size, spikes and mean rate of every population so far.
+pub(crate) fn population_summaries(engine: &Engine) -> BTreeMap<String, PopulationSummary> {
+    let sim_time_ms = engine.time_ms();
+    engine
+        .net
+        .populations()
+        .map(|p| {
+            let rate = if sim_time_ms > 0.0 {
+                p.spike_count as f64 / p.len() as f64 / (sim_time_ms / 1000.0)
+            } else {
+                0.0
+            };
+            (
+                p.name.clone(),
+                PopulationSummary {
+                    size: p.len(),
+                    spikes: p.spike_count,
+                    mean_rate_hz: rate,
+                },
+            )
+        })
+        .collect()
 }
 
 /// Loads the newest valid checkpoint of `run_dir` into `engine`; without one the run starts

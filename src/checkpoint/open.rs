@@ -144,7 +144,8 @@ fn from_checkpoint(path: &Path, ck: Checkpoint) -> Result<Opened> {
                 .file
                 .task
                 .as_ref()
-                .map(|t| t.agent().hidden.clone())
+                .and_then(|t| t.agent())
+                .map(|a| a.hidden.clone())
                 .unwrap_or_default();
             let edits = log
                 .into_iter()

@@ -117,22 +117,171 @@ pub enum TaskSpec {
     /// currents, actions come from a categorical or Gaussian decoder, optionally with a critic
     /// readout; trained one update per batch of episodes.
     Control(AgentSpec),
+    /// Reservoir computing: an input signal drives the network through a fed `Values`
+    /// population, the filtered spikes of the reservoir populations are the features, and a
+    /// linear readout is fitted to the signal's target in closed form (ridge regression).
+    Reservoir(ReservoirSpec),
 }
 
 impl TaskSpec {
-    /// The agent's settings, whatever the kind of task.
-    pub fn agent(&self) -> &AgentSpec {
+    /// The agent's settings, for the tasks that train an agent (not a reservoir's readout).
+    pub fn agent(&self) -> Option<&AgentSpec> {
         match self {
-            TaskSpec::Agent(a) | TaskSpec::Control(a) => a,
+            TaskSpec::Agent(a) | TaskSpec::Control(a) => Some(a),
+            TaskSpec::Reservoir(_) => None,
         }
     }
 
     /// As [`TaskSpec::agent`], mutable.
-    pub fn agent_mut(&mut self) -> &mut AgentSpec {
+    pub fn agent_mut(&mut self) -> Option<&mut AgentSpec> {
         match self {
-            TaskSpec::Agent(a) | TaskSpec::Control(a) => a,
+            TaskSpec::Agent(a) | TaskSpec::Control(a) => Some(a),
+            TaskSpec::Reservoir(_) => None,
         }
     }
+}
+
+/// A reservoir-computing task (docs/reservoir.md). The signal is cut into samples: each
+/// sample's input value is held on the `input` population for `steps_per_sample` steps, after
+/// which every neuron of the `reservoir` populations contributes one feature, its spike train
+/// filtered by an exponential of `feature_tau_ms`. The first `washout` samples are dropped,
+/// the next `train` fit the readout, the last `test` measure it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReservoirSpec {
+    /// The input signal and the target to predict from it.
+    pub signal: SignalSpec,
+    /// The fed `Values` population whose every neuron carries the input.
+    pub input: String,
+    /// The populations whose filtered spikes are the readout's features.
+    pub reservoir: Vec<String>,
+    /// Steps each sample's input is held for (at least one).
+    #[serde(default = "default_steps_per_sample")]
+    pub steps_per_sample: u32,
+    /// Time constants of the exponential filters of the spikes (ms): each reservoir neuron
+    /// gives one feature per time constant (several give the readout memory of several
+    /// lengths, as a bank of synaptic filters would).
+    #[serde(default = "default_feature_tau")]
+    pub feature_tau_ms: Vec<f64>,
+    /// The value fed is `input_scale · u + input_offset` for a signal value `u`.
+    #[serde(default = "one")]
+    pub input_scale: f64,
+    /// See `input_scale`.
+    #[serde(default)]
+    pub input_offset: f64,
+    /// Whether the input value itself is a feature besides the reservoir's (the delay-line
+    /// baseline never sees the reservoir).
+    #[serde(default)]
+    pub include_input: bool,
+    /// Samples run before any is used (the reservoir forgets its initial state).
+    #[serde(default = "default_washout")]
+    pub washout: usize,
+    /// Samples the readout is fitted on.
+    #[serde(default = "default_train")]
+    pub train: usize,
+    /// Samples the readout is tested on, after the training samples.
+    #[serde(default = "default_test")]
+    pub test: usize,
+    /// Ridge penalties tried; the one with the least error on the last fifth of the training
+    /// samples (fitted on the rest) is refitted on all of them.
+    #[serde(default = "default_ridge")]
+    pub ridge: Vec<f64>,
+    /// Length of the delay-line baseline: a ridge readout of the last this many inputs alone
+    /// (`nrmse_delay_line` in the summary).
+    #[serde(default = "default_delay_line")]
+    pub delay_line: usize,
+}
+
+/// The signal of a reservoir task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub enum SignalSpec {
+    /// NARMA-10 (Atiya & Parlos 2000): inputs uniform in [low, high], target
+    /// y(k+1) = 0.3 y(k) + 0.05 y(k) Σ_{i=0}^{9} y(k−i) + 1.5 u(k−9) u(k) + 0.1.
+    Narma10(NarmaParams),
+    /// Mackey–Glass prediction: the series dx/dt = β x(t−τ)/(1 + x(t−τ)^n) − γ x sampled every
+    /// `sample_every` time units; the input is x(k), the target x(k + horizon).
+    MackeyGlass(MackeyGlassParams),
+}
+
+/// NARMA-10's inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NarmaParams {
+    /// Lower end of the uniform inputs.
+    #[serde(default)]
+    pub low: f64,
+    /// Upper end of the uniform inputs.
+    #[serde(default = "default_narma_high")]
+    pub high: f64,
+}
+
+/// The Mackey–Glass series and how far ahead it is predicted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MackeyGlassParams {
+    /// Delay τ (17: mildly chaotic).
+    #[serde(default = "default_mg_tau")]
+    pub tau: f64,
+    /// β.
+    #[serde(default = "default_mg_beta")]
+    pub beta: f64,
+    /// γ.
+    #[serde(default = "default_mg_gamma")]
+    pub gamma: f64,
+    /// The exponent n.
+    #[serde(default = "default_mg_n")]
+    pub n: f64,
+    /// Time units between samples.
+    #[serde(default = "one")]
+    pub sample_every: f64,
+    /// Samples ahead to predict (at least one).
+    #[serde(default = "default_horizon")]
+    pub horizon: usize,
+}
+
+fn default_steps_per_sample() -> u32 {
+    10
+}
+fn default_feature_tau() -> Vec<f64> {
+    vec![20.0]
+}
+fn default_washout() -> usize {
+    200
+}
+fn default_train() -> usize {
+    4000
+}
+fn default_test() -> usize {
+    2000
+}
+fn default_ridge() -> Vec<f64> {
+    vec![1e-8, 1e-6, 1e-4, 1e-2, 1.0]
+}
+fn default_delay_line() -> usize {
+    20
+}
+fn default_narma_high() -> f64 {
+    0.5
+}
+fn default_mg_tau() -> f64 {
+    17.0
+}
+fn default_mg_beta() -> f64 {
+    0.2
+}
+fn default_mg_gamma() -> f64 {
+    0.1
+}
+fn default_mg_n() -> f64 {
+    10.0
+}
+fn default_horizon() -> usize {
+    1
 }
 
 /// A spiking policy network (input → hidden → readout populations of this file) acting in an

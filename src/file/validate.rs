@@ -676,6 +676,7 @@ pub(super) fn validate(file: GraphFile, src: &Source, rules: &dyn ModelRules) ->
     match &file.task {
         Some(TaskSpec::Agent(a)) => check_agent(&v, a, &file, "task.Agent")?,
         Some(TaskSpec::Control(a)) => check_agent(&v, a, &file, "task.Control")?,
+        Some(TaskSpec::Reservoir(r)) => check_reservoir(&v, r, &file)?,
         None => {}
     }
     Ok(Checked {
@@ -720,6 +721,129 @@ fn check_init(v: &V, at: &str, init: &Init, fan: bool) -> Result<()> {
 }
 
 /// The agent's populations and projections have the shapes its runtime needs.
+fn check_reservoir(v: &V, r: &ReservoirSpec, file: &GraphFile) -> Result<()> {
+    let at = "task.Reservoir";
+    let find = |name: &str| file.populations.iter().find(|p| p.name == name);
+    match find(&r.input) {
+        None => {
+            return v.fail(
+                &format!("{at}.input"),
+                format!("unknown population `{}`", r.input),
+            )
+        }
+        Some(p) if !matches!(&p.model, ModelSpec::Values(c) if c.constant.is_none()) => {
+            return v.fail(
+                &format!("{at}.input"),
+                format!(
+                    "`{}` must be a `Values` population without `constant` (the signal feeds each of its neurons)",
+                    r.input
+                ),
+            )
+        }
+        Some(_) => {}
+    }
+    if r.reservoir.is_empty() {
+        return v.fail(
+            &format!("{at}.reservoir"),
+            "name at least one population whose spikes are the features",
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for (k, name) in r.reservoir.iter().enumerate() {
+        let field = format!("{at}.reservoir[{k}]");
+        match find(name) {
+            None => return v.fail(&field, format!("unknown population `{name}`")),
+            Some(p) if matches!(p.model, ModelSpec::Values(_)) => {
+                return v.fail(
+                    &field,
+                    format!("`{name}` is a `Values` population, which never spikes"),
+                )
+            }
+            Some(_) => {}
+        }
+        if !seen.insert(name.as_str()) {
+            return v.fail(&field, format!("`{name}` is listed twice"));
+        }
+    }
+    if r.steps_per_sample == 0 {
+        return v.fail(&format!("{at}.steps_per_sample"), "must be at least 1");
+    }
+    if r.feature_tau_ms.is_empty() || r.feature_tau_ms.len() > 16 {
+        return v.fail(
+            &format!("{at}.feature_tau_ms"),
+            "give from 1 to 16 time constants",
+        );
+    }
+    for (k, &t) in r.feature_tau_ms.iter().enumerate() {
+        v.positive(&format!("{at}.feature_tau_ms[{k}]"), t)?;
+    }
+    v.finite(&format!("{at}.input_scale"), r.input_scale)?;
+    v.finite(&format!("{at}.input_offset"), r.input_offset)?;
+    if r.train < 5 {
+        return v.fail(
+            &format!("{at}.train"),
+            "at least 5 samples (the last fifth chooses the ridge penalty)",
+        );
+    }
+    if r.test < 2 {
+        return v.fail(&format!("{at}.test"), "at least 2 samples");
+    }
+    let samples = r.washout as u128 + r.train as u128 + r.test as u128;
+    if samples * r.steps_per_sample as u128 > MAX_STEPS as u128 {
+        return v.fail(
+            &format!("{at}.train"),
+            format!(
+                "{samples} samples of {} steps are more than {MAX_STEPS} steps",
+                r.steps_per_sample
+            ),
+        );
+    }
+    if r.ridge.is_empty() {
+        return v.fail(&format!("{at}.ridge"), "give at least one penalty");
+    }
+    for (k, &l) in r.ridge.iter().enumerate() {
+        v.non_negative(&format!("{at}.ridge[{k}]"), l)?;
+    }
+    if r.delay_line == 0 {
+        return v.fail(&format!("{at}.delay_line"), "must be at least 1");
+    }
+    match &r.signal {
+        SignalSpec::Narma10(NarmaParams { low, high }) => {
+            let f = format!("{at}.signal.Narma10");
+            v.finite(&format!("{f}.low"), *low)?;
+            v.finite(&format!("{f}.high"), *high)?;
+            if high < low {
+                return v.fail(&format!("{f}.high"), "high is below low");
+            }
+        }
+        SignalSpec::MackeyGlass(MackeyGlassParams {
+            tau,
+            beta,
+            gamma,
+            n,
+            sample_every,
+            horizon,
+        }) => {
+            let f = format!("{at}.signal.MackeyGlass");
+            v.positive(&format!("{f}.tau"), *tau)?;
+            v.finite(&format!("{f}.beta"), *beta)?;
+            v.finite(&format!("{f}.gamma"), *gamma)?;
+            v.finite(&format!("{f}.n"), *n)?;
+            v.positive(&format!("{f}.sample_every"), *sample_every)?;
+            if *sample_every > 1e3 || *tau > 1e6 {
+                return v.fail(
+                    &format!("{f}.sample_every"),
+                    "sample_every up to 1000 and tau up to 1e6 time units",
+                );
+            }
+            if *horizon == 0 || *horizon > 1_000_000 {
+                return v.fail(&format!("{f}.horizon"), "from 1 to 1 000 000 samples");
+            }
+        }
+    }
+    Ok(())
+}
+
 fn check_agent(v: &V, a: &AgentSpec, file: &GraphFile, at: &str) -> Result<()> {
     check_control(v, a, at)?;
     let pop = |field: &str, name: &str| -> Result<&PopulationSpec> {

@@ -352,8 +352,7 @@ pub fn estimate(checked: &Checked, threads: usize) -> Estimate {
             bytes: bytes(b),
         });
     }
-    if let Some(task) = &f.task {
-        let a = task.agent();
+    if let Some((task, a)) = f.task.as_ref().and_then(|t| Some((t, t.agent()?))) {
         let size = |name: &str| index(name).map_or(0.0, |i| sizes[i]);
         let (n_in, n_hid, n_out) = (size(&a.input), size(&a.hidden), size(&a.readout));
         // The trained weights are the synapses of the agent's input and readout projections
@@ -381,6 +380,7 @@ pub fn estimate(checked: &Checked, threads: usize) -> Estimate {
         let kind = match task {
             crate::file::TaskSpec::Agent(_) => "Agent",
             crate::file::TaskSpec::Control(_) => "Control",
+            crate::file::TaskSpec::Reservoir(_) => "Reservoir",
         };
         parts.push(Part {
             field: format!("task.{kind}"),
@@ -390,6 +390,27 @@ pub fn estimate(checked: &Checked, threads: usize) -> Estimate {
             ),
             kind: PartKind::Training,
             bytes: bytes(training),
+        });
+    }
+    if let Some(crate::file::TaskSpec::Reservoir(r)) = &f.task {
+        let neurons: f64 = r
+            .reservoir
+            .iter()
+            .filter_map(|n| index(n))
+            .map(|i| sizes[i])
+            .sum();
+        // The features of every used sample, their standardised copy with a bias column, and
+        // the normal matrix with its Cholesky factor (crate::reservoir::ridge).
+        let d = neurons * r.feature_tau_ms.len() as f64 + 2.0;
+        let rows = (r.train + r.test) as f64;
+        parts.push(Part {
+            field: "task.Reservoir".into(),
+            what: format!(
+                "reservoir features and readout fit ({rows:.0} samples × {:.0} features)",
+                d - 1.0
+            ),
+            kind: PartKind::Training,
+            bytes: bytes(8.0 * (2.0 * rows * d + 2.0 * d * d)),
         });
     }
     let lasting: u64 = parts

@@ -99,6 +99,9 @@ pub fn unsupported(file: &GraphFile) -> Option<String> {
         Some(TaskSpec::Control(_)) => {
             return Some("control tasks (CartPole, Pendulum) run on the CPU only".into())
         }
+        Some(TaskSpec::Reservoir(_)) => {
+            return Some("reservoir tasks run on the CPU only".into())
+        }
         None => {}
     }
     if !file.structure.is_empty() {

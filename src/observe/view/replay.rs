@@ -217,7 +217,11 @@ fn replay_training(
     hub: &Hub,
     speed: f64,
 ) -> Result<()> {
-    let agent = file.task.as_ref().expect("a training file").agent();
+    let agent = file
+        .task
+        .as_ref()
+        .and_then(|t| t.agent())
+        .expect("a training file");
     let mpath = dir.join("metrics.csv");
     let metrics = read_csv(&mpath)?;
     let epath = dir.join("edits.csv");

@@ -1460,3 +1460,183 @@ fn conv_and_pool_nodes_become_kernel_projections_computed_by_hand() {
         assert!((a - b).abs() < tol, "{:?}", run.layers[0].2);
     }
 }
+
+fn nir_of(g: Graph) -> Nir {
+    Nir {
+        version: nir::WRITE_VERSION.into(),
+        graph: g,
+        metadata: BTreeMap::new(),
+    }
+}
+
+fn port(k: Kind, shape: &[i64]) -> Node {
+    Node::new(k, [("shape", Array::int(shape.to_vec()))])
+}
+
+fn unit_linear() -> Node {
+    Node::new(
+        Kind::Linear,
+        [("weight", Array::f64(vec![1.0]).reshaped(&[1, 1]))],
+    )
+}
+
+fn near(a: &[f64], b: &[f64]) -> bool {
+    let tol = if cfg!(feature = "f32") { 1e-6 } else { 1e-12 };
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < tol)
+}
+
+#[test]
+fn if_threshold_delay_and_nested_graphs_step_by_hand() {
+    let dt = 1e-4;
+    // IF, r = 5000 /s: v ← v + r·dt·x = v + 0.5·0.9; threshold 1, reset 0.
+    let g = nir_of(graph(
+        vec![
+            ("input", port(Kind::Input, &[1])),
+            ("w", unit_linear()),
+            (
+                "if",
+                Node::new(
+                    Kind::If,
+                    [
+                        ("r", Array::f64(vec![5000.0])),
+                        ("v_threshold", Array::f64(vec![1.0])),
+                        ("v_reset", Array::f64(vec![0.0])),
+                    ],
+                ),
+            ),
+            ("output", port(Kind::Output, &[1])),
+        ],
+        &[("input", "w"), ("w", "if"), ("if", "output")],
+    ));
+    let run = engine_run(&g, dt, NirReset::Zero, &[0.9; 6], 6).unwrap();
+    assert_eq!(run.output, vec![0.0, 0.0, 1.0, 0.0, 0.0, 1.0]);
+    assert!(
+        near(&run.layers[0].2, &[0.45, 0.9, 0.0, 0.45, 0.9, 0.0]),
+        "{:?}",
+        run.layers
+    );
+
+    // Threshold θ = [0.5, −0.1]: z = [x > θ], no memory.
+    let g = nir_of(graph(
+        vec![
+            ("input", port(Kind::Input, &[2])),
+            (
+                "th",
+                Node::new(
+                    Kind::Threshold,
+                    [("threshold", Array::f64(vec![0.5, -0.1]))],
+                ),
+            ),
+            ("output", port(Kind::Output, &[2])),
+        ],
+        &[("input", "th"), ("th", "output")],
+    ));
+    let run = engine_run(&g, dt, NirReset::Zero, &[0.6, -0.2, 0.4, 0.0, 0.5, -0.1], 3).unwrap();
+    assert_eq!(run.output, vec![1.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
+
+    // Delay of 3 steps before a LIF (gain 1, β 1/2, threshold 0.75): a pulse at step 0 makes
+    // a spike at step 3, not 0.
+    let lif = |th: f64| {
+        Node::new(
+            Kind::Lif,
+            [
+                ("tau", Array::f64(vec![2e-4])),
+                ("r", Array::f64(vec![2.0])),
+                ("v_leak", Array::f64(vec![0.0])),
+                ("v_threshold", Array::f64(vec![th])),
+                ("v_reset", Array::f64(vec![0.0])),
+            ],
+        )
+    };
+    let g = nir_of(graph(
+        vec![
+            ("input", port(Kind::Input, &[1])),
+            ("w", unit_linear()),
+            (
+                "delay",
+                Node::new(Kind::Delay, [("delay", Array::f64(vec![3e-4]))]),
+            ),
+            ("lif", lif(0.75)),
+            ("output", port(Kind::Output, &[1])),
+        ],
+        &[
+            ("input", "w"),
+            ("w", "delay"),
+            ("delay", "lif"),
+            ("lif", "output"),
+        ],
+    ));
+    let pulse = [1.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+    let run = engine_run(&g, dt, NirReset::Zero, &pulse, 6).unwrap();
+    assert_eq!(run.output, vec![0.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
+    // A delay that is not a whole number of steps is refused by name.
+    let mut bad = g.clone();
+    bad.graph
+        .nodes
+        .get_mut("delay")
+        .unwrap()
+        .params
+        .insert("delay".into(), Array::f64(vec![2.5e-4]));
+    let e = engine_run(&bad, dt, NirReset::Zero, &pulse, 6).unwrap_err();
+    assert!(
+        e.contains("node 'delay'") && e.contains("whole number"),
+        "{e}"
+    );
+
+    // A nested graph, flattened with prefixed names: input → sub(input → w → lif → output)
+    // → output runs as the flat graph would (threshold 0.8, input 0.5: v = 0.5, 0.75, 0.875
+    // → spike, 0.5, ...).
+    let sub = graph(
+        vec![
+            ("input", port(Kind::Input, &[1])),
+            ("w", unit_linear()),
+            ("lif", lif(0.8)),
+            ("output", port(Kind::Output, &[1])),
+        ],
+        &[("input", "w"), ("w", "lif"), ("lif", "output")],
+    );
+    let g = nir_of(graph(
+        vec![
+            ("input", port(Kind::Input, &[1])),
+            ("sub", Node::subgraph(sub)),
+            ("output", port(Kind::Output, &[1])),
+        ],
+        &[("input", "sub"), ("sub", "output")],
+    ));
+    let f = snnsim::convert::from_nir(&g, 0.1, NirReset::Zero).unwrap();
+    let names: Vec<&str> = f.populations.iter().map(|p| p.name.as_str()).collect();
+    assert!(names.contains(&"sub.lif"), "{names:?}");
+    assert_eq!(f.output.as_deref(), Some("sub.lif"));
+    let run = engine_run(&g, dt, NirReset::Zero, &[0.5; 6], 6).unwrap();
+    assert_eq!(run.output, vec![0.0, 0.0, 1.0, 0.0, 0.0, 1.0]);
+    assert!(
+        near(&run.layers[0].2, &[0.5, 0.75, 0.0, 0.5, 0.75, 0.0]),
+        "{:?}",
+        run.layers
+    );
+
+    // LI passes its membrane on as a graded value: refused by name.
+    let g = nir_of(graph(
+        vec![
+            ("input", port(Kind::Input, &[1])),
+            (
+                "li",
+                Node::new(
+                    Kind::Li,
+                    [
+                        ("tau", Array::f64(vec![2e-4])),
+                        ("r", Array::f64(vec![2.0])),
+                        ("v_leak", Array::f64(vec![0.0])),
+                    ],
+                ),
+            ),
+            ("output", port(Kind::Output, &[1])),
+        ],
+        &[("input", "li"), ("li", "output")],
+    ));
+    let e = snnsim::convert::from_nir(&g, 0.1, NirReset::Zero).unwrap_err();
+    assert!(
+        e.contains("node 'li': LI is a neuron without spikes"),
+        "{e}"
+    );
+}

@@ -22,7 +22,7 @@ pub enum NirReset {
 
 /// The node kinds [`from_nir`] converts.
 pub const SUPPORTED: &str =
-    "Input, Output, Affine, Linear, Scale, Conv1d, Conv2d, SumPool2d, AvgPool2d, Flatten, LIF, CubaLIF";
+    "Input, Output, Affine, Linear, Scale, Conv1d, Conv2d, SumPool2d, AvgPool2d, Flatten, Delay, LIF, CubaLIF, IF, Threshold, NIRGraph (flattened)";
 
 /// A node that becomes a population, with what its incoming weights are multiplied by (per
 /// neuron).
@@ -85,7 +85,8 @@ pub fn from_nir(nir: &Nir, dt_ms: f64, reset: NirReset) -> Result<GraphFile, Str
         return Err(format!("the time step must be positive, not {dt_ms} ms"));
     }
     let dt = dt_ms / 1000.0;
-    let g = &nir.graph;
+    let flat = flatten(&nir.graph, "")?;
+    let g = &flat;
     let sched = g.schedule();
     let recurrent: BTreeSet<(&str, &str)> = sched
         .recurrent
@@ -127,6 +128,52 @@ pub fn from_nir(nir: &Nir, dt_ms: f64, reset: NirReset) -> Result<GraphFile, Str
                     vec![1.0; size],
                     BTreeMap::new(),
                 )
+            }
+            Kind::If | Kind::Threshold => {
+                // IF: v ← v + (r·dt)·x (Euler, no leak), spike and reset as LIF. Threshold:
+                // v ← x (β = 0, gain 1), z = [x > θ], so the state holds no memory.
+                let (beta, gain, th, reset_v) = if node.kind == Kind::If {
+                    let r = vals("r")?;
+                    let gain: Vec<f64> = r.iter().map(|r| r * dt).collect();
+                    (1.0, gain, vals("v_threshold")?, vals("v_reset")?)
+                } else {
+                    let th = vals("threshold")?;
+                    let n = th.len();
+                    (0.0, vec![1.0; n], th, vec![0.0; n])
+                };
+                let n = th.len();
+                if n == 0 {
+                    return Err(format!("node '{name}': no neurons"));
+                }
+                let mut params = BTreeMap::new();
+                let mut one = |key: &str, v: &[f64]| {
+                    let (x, each) = split(v);
+                    if let Some(each) = each {
+                        params.insert(key.to_string(), each);
+                    }
+                    x
+                };
+                let p = LifParams {
+                    v_rest_mv: 0.0,
+                    v_reset_mv: one("v_reset_mv", &reset_v),
+                    v_th_mv: one("v_th_mv", &th),
+                    refractory_ms: 0.0,
+                    r_mohm: one("r_mohm", &gain),
+                    i_bias_na: 0.0,
+                    integration: LifIntegration::SnnTorch {
+                        beta: Some(beta),
+                        reset,
+                        reset_delay: false,
+                    },
+                    ..LifParams::default()
+                };
+                (ModelSpec::Lif(p), n, vec![1.0; n], params)
+            }
+            Kind::I | Kind::Li | Kind::CubaLi => {
+                return Err(format!(
+                    "node '{name}': {} is a neuron without spikes whose membrane is passed on as a graded value; the engine's populations pass on spikes or fed values only, so it is not supported",
+                    node.kind
+                ))
             }
             Kind::Lif => {
                 let tau = vals("tau")?;
@@ -208,11 +255,25 @@ pub fn from_nir(nir: &Nir, dt_ms: f64, reset: NirReset) -> Result<GraphFile, Str
             }
             Kind::Output => {
                 let mut src = g.inputs_of(name);
-                let (Some(from), None) = (src.next(), src.next()) else {
+                let (Some(mut from), None) = (src.next(), src.next()) else {
                     return Err(format!(
                         "node '{name}': an Output node needs exactly one edge into it (a population's spikes)"
                     ));
                 };
+                // Through a nested graph's Output port (the identity) to what feeds it.
+                while g.nodes.get(from).is_some_and(|n| {
+                    n.kind == Kind::Flatten && n.metadata.contains_key(PORT)
+                }) {
+                    let mut src = g.inputs_of(from);
+                    match (src.next(), src.next()) {
+                        (Some(f), None) => from = f,
+                        _ => {
+                            return Err(format!(
+                                "node '{from}': a nested graph's Output port needs exactly one edge into it"
+                            ))
+                        }
+                    }
+                }
                 if output.replace(from.to_string()).is_some() {
                     return Err(format!(
                         "node '{name}': the graph has more than one Output node; a graph file has one output population"
@@ -221,11 +282,6 @@ pub fn from_nir(nir: &Nir, dt_ms: f64, reset: NirReset) -> Result<GraphFile, Str
                 continue;
             }
             kind if is_linear(kind) => continue,
-            Kind::NirGraph => {
-                return Err(format!(
-                    "node '{name}': nested NIRGraph nodes are not supported yet (flatten the graph)"
-                ))
-            }
             other => {
                 return Err(format!(
                     "node '{name}': node type {other} is not yet supported (supported: {SUPPORTED})"
@@ -262,9 +318,12 @@ pub fn from_nir(nir: &Nir, dt_ms: f64, reset: NirReset) -> Result<GraphFile, Str
     }
     if let Some(out) = &output {
         let node = &g.nodes[out];
-        if !matches!(node.kind, Kind::Lif | Kind::CubaLif) {
+        if !matches!(
+            node.kind,
+            Kind::Lif | Kind::CubaLif | Kind::If | Kind::Threshold
+        ) {
             return Err(format!(
-                "node '{out}': it feeds the Output node, but the output must be a population's spikes (LIF or CubaLIF), not a {}",
+                "node '{out}': it feeds the Output node, but the output must be a population's spikes (LIF, CubaLIF, IF or Threshold), not a {}",
                 node.kind
             ));
         }
@@ -285,7 +344,7 @@ pub fn from_nir(nir: &Nir, dt_ms: f64, reset: NirReset) -> Result<GraphFile, Str
             let Some(in_shape) = g.inputs_of(name).find_map(|s| shapes.get(s)) else {
                 continue;
             };
-            let lin = linear_op(name, node, in_shape)?;
+            let lin = linear_op(name, node, in_shape, dt)?;
             shapes.insert(name.as_str(), lin.out_shape.clone());
             lins.insert(name.as_str(), lin);
             changed = true;
@@ -318,7 +377,7 @@ pub fn from_nir(nir: &Nir, dt_ms: f64, reset: NirReset) -> Result<GraphFile, Str
         let mut stack: Vec<(&str, Vec<&str>, usize)> = vec![(name.as_str(), Vec::new(), 0)];
         while let Some((at, path, d)) = stack.pop() {
             for t in targets_of(g, at).into_iter().rev() {
-                let d = d + steps(at, t);
+                let d = d + steps(at, t) + lins.get(t).map_or(0, |l| l.steps);
                 if pops.contains_key(t) {
                     paths.push((name.as_str(), path.clone(), t, d));
                 } else if lins.contains_key(t) {
@@ -331,7 +390,8 @@ pub fn from_nir(nir: &Nir, dt_ms: f64, reset: NirReset) -> Result<GraphFile, Str
                     p.push(t);
                     stack.push((t, p, d));
                 } else if let Some(n) = g.nodes.get(t) {
-                    if n.kind == Kind::Output && !path.is_empty() {
+                    let port = |x: &&str| g.nodes[*x].metadata.contains_key(PORT);
+                    if n.kind == Kind::Output && !path.iter().all(port) {
                         return Err(format!(
                             "node '{}': it feeds the Output node, but the output must be a population's spikes (a graded output is not supported yet)",
                             path.last().unwrap()
@@ -477,7 +537,7 @@ pub fn from_nir(nir: &Nir, dt_ms: f64, reset: NirReset) -> Result<GraphFile, Str
             // through a recurrent edge) those into its node.
             let mut b_steps = path[k..]
                 .windows(2)
-                .map(|w| steps(w[0], w[1]))
+                .map(|w| steps(w[0], w[1]) + lins[w[1]].steps)
                 .sum::<usize>()
                 + steps(path.last().unwrap(), d);
             b_steps += g.inputs_of(node).map(|i| steps(i, node)).max().unwrap_or(0);
@@ -508,7 +568,11 @@ pub fn from_nir(nir: &Nir, dt_ms: f64, reset: NirReset) -> Result<GraphFile, Str
         if node.kind == Kind::Input && g.inputs_of(name).next().is_some() {
             return Err(format!("node '{name}': an Input node has an edge into it"));
         }
-        if matches!(node.kind, Kind::Lif | Kind::CubaLif) && g.inputs_of(name).next().is_none() {
+        if matches!(
+            node.kind,
+            Kind::Lif | Kind::CubaLif | Kind::If | Kind::Threshold
+        ) && g.inputs_of(name).next().is_none()
+        {
             return Err(format!("node '{name}': no edge leads into it"));
         }
     }
@@ -580,4 +644,89 @@ fn scaled(conn: &Connectivity, s: f64) -> Connectivity {
         _ => {}
     }
     c
+}
+
+/// The metadata key that marks a nested graph's port once the graph is flattened.
+pub(super) const PORT: &str = "snnsim_port";
+
+/// The graph with every nested `NIRGraph` node replaced by its nodes, named
+/// `<graph node>.<node>` (recursively), its `Input` and `Output` ports becoming pass-through
+/// nodes (a Flatten marked [`PORT`], the identity that keeps the shape); an edge to or from
+/// the nested graph node itself goes to its one Input port or from its one Output port.
+fn flatten(g: &crate::nir::Graph, prefix: &str) -> Result<crate::nir::Graph, String> {
+    use crate::nir::{Array, Graph};
+    let mut nodes = BTreeMap::new();
+    let mut edges = Vec::new();
+    let mut ports: BTreeMap<&str, (Vec<String>, Vec<String>)> = BTreeMap::new();
+    for (name, node) in &g.nodes {
+        if node.kind != Kind::NirGraph {
+            nodes.insert(name.clone(), node.clone());
+            continue;
+        }
+        let full = format!("{prefix}{name}");
+        let inner = flatten(
+            node.graph.as_ref().expect("a NIRGraph node has a graph"),
+            &format!("{full}."),
+        )?;
+        let (mut ins, mut outs) = (Vec::new(), Vec::new());
+        for (n, nd) in inner.nodes {
+            let here = format!("{name}.{n}");
+            let nd = match nd.kind {
+                Kind::Input | Kind::Output if !n.contains('.') => {
+                    if nd.kind == Kind::Input {
+                        ins.push(here.clone())
+                    } else {
+                        outs.push(here.clone())
+                    }
+                    let mut port = Node::new(
+                        Kind::Flatten,
+                        [
+                            ("start_dim", Array::int_scalar(0)),
+                            ("end_dim", Array::int_scalar(-1)),
+                        ],
+                    );
+                    port.metadata.insert(PORT.into(), Array::string("port"));
+                    port
+                }
+                _ => nd,
+            };
+            nodes.insert(here, nd);
+        }
+        for (a, b) in inner.edges {
+            edges.push((format!("{name}.{a}"), format!("{name}.{b}")));
+        }
+        ports.insert(name.as_str(), (ins, outs));
+    }
+    for (a, b) in &g.edges {
+        let end = |x: &str, inputs: bool| -> Result<String, String> {
+            let Some((ins, outs)) = ports.get(x) else {
+                return Ok(x.to_string());
+            };
+            let list = if inputs { ins } else { outs };
+            match &list[..] {
+                [one] => Ok(one.clone()),
+                _ => Err(format!(
+                    "node '{prefix}{x}': an edge names the nested graph, which has {} {} nodes; name one of them ('{x}.<node>')",
+                    list.len(),
+                    if inputs { "Input" } else { "Output" }
+                )),
+            }
+        };
+        edges.push((end(a, false)?, end(b, true)?));
+    }
+    for (a, b) in &edges {
+        for x in [a, b] {
+            if !nodes.contains_key(x) {
+                return Err(format!(
+                    "{}an edge names '{x}', which is not a node of the flattened graph",
+                    if prefix.is_empty() {
+                        String::new()
+                    } else {
+                        format!("nested graph '{}': ", prefix.trim_end_matches('.'))
+                    }
+                ));
+            }
+        }
+    }
+    Ok(Graph { nodes, edges })
 }

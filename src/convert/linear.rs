@@ -35,6 +35,8 @@ pub struct Lin {
     pub op: Op,
     pub bias: Option<Vec<f64>>,
     pub out_shape: Vec<usize>,
+    /// Steps of delay the node adds (a `Delay` node; 0 for the others).
+    pub steps: usize,
 }
 
 impl Lin {
@@ -141,15 +143,54 @@ fn padding(
 }
 
 /// The operator of linear node `name`, given the shape of its input.
-pub fn linear_op(name: &str, node: &Node, in_shape: &[usize]) -> Result<Lin, String> {
+pub fn linear_op(name: &str, node: &Node, in_shape: &[usize], dt: f64) -> Result<Lin, String> {
     let n_in: usize = in_shape.iter().product();
+    let lin = |op: Op, bias: Option<Vec<f64>>, out_shape: Vec<usize>| Lin {
+        op,
+        bias,
+        out_shape,
+        steps: 0,
+    };
     let kernel_err = |(field, msg): (&str, String)| format!("node '{name}': {field}: {msg}");
     match node.kind {
-        Kind::Flatten => Ok(Lin {
-            op: Op::Identity,
-            bias: None,
-            out_shape: vec![n_in],
-        }),
+        Kind::Flatten => Ok(lin(
+            Op::Identity,
+            None,
+            // A nested graph's port keeps the shape; a Flatten flattens.
+            if node.metadata.contains_key(super::from_nir::PORT) {
+                in_shape.to_vec()
+            } else {
+                vec![n_in]
+            },
+        )),
+        Kind::Delay => {
+            // y(t) = x(t − τ): the identity, τ/dt steps later (one τ for every element, a
+            // whole number of steps).
+            let d = floats(name, node, "delay")?;
+            if d.len() != n_in {
+                return Err(format!(
+                    "node '{name}': delays {} values but its input gives {n_in}",
+                    d.len()
+                ));
+            }
+            if d.iter().any(|&x| x.to_bits() != d[0].to_bits()) {
+                return Err(format!(
+                    "node '{name}': delay differs between elements; snnsim takes one delay per node"
+                ));
+            }
+            let x = d.first().copied().unwrap_or(0.0) / dt;
+            let steps = x.round();
+            if (x - steps).abs() > 1e-6 * steps.max(1.0) || steps > 65_535.0 {
+                return Err(format!(
+                    "node '{name}': delay {} s is not a whole number of time steps (dt = {dt} s) up to 65 535",
+                    d[0]
+                ));
+            }
+            Ok(Lin {
+                steps: steps as usize,
+                ..lin(Op::Identity, None, in_shape.to_vec())
+            })
+        }
         Kind::Scale => {
             let s = floats(name, node, "scale")?;
             let n = s.len();
@@ -170,6 +211,7 @@ pub fn linear_op(name: &str, node: &Node, in_shape: &[usize]) -> Result<Lin, Str
                 },
                 bias: None,
                 out_shape: in_shape.to_vec(),
+                steps: 0,
             })
         }
         Kind::Affine | Kind::Linear => {
@@ -205,6 +247,7 @@ pub fn linear_op(name: &str, node: &Node, in_shape: &[usize]) -> Result<Lin, Str
                 op: Op::Matrix { w, n_out, n_in },
                 bias,
                 out_shape: vec![n_out],
+                steps: 0,
             })
         }
         Kind::Conv2d | Kind::Conv1d => {
@@ -300,11 +343,7 @@ pub fn linear_op(name: &str, node: &Node, in_shape: &[usize]) -> Result<Lin, Str
             } else {
                 vec![k.output[0], k.output[2]]
             };
-            Ok(Lin {
-                op: Op::Conv(conn, Box::new(k)),
-                bias,
-                out_shape,
-            })
+            Ok(lin(Op::Conv(conn, Box::new(k)), bias, out_shape))
         }
         Kind::SumPool2d | Kind::AvgPool2d => {
             let size = per_dim(name, node, "kernel_size", 2)?;
@@ -337,11 +376,8 @@ pub fn linear_op(name: &str, node: &Node, in_shape: &[usize]) -> Result<Lin, Str
                 .kernel()
                 .expect("a kernel connectivity")
                 .map_err(kernel_err)?;
-            Ok(Lin {
-                out_shape: k.output.to_vec(),
-                op: Op::Conv(conn, Box::new(k)),
-                bias: None,
-            })
+            let out = k.output.to_vec();
+            Ok(lin(Op::Conv(conn, Box::new(k)), None, out))
         }
         other => Err(format!("node '{name}': a {other} is not a linear node")),
     }
@@ -359,5 +395,6 @@ pub fn is_linear(kind: Kind) -> bool {
             | Kind::SumPool2d
             | Kind::AvgPool2d
             | Kind::Flatten
+            | Kind::Delay
     )
 }

@@ -416,3 +416,51 @@ fn malformed_kernels_are_refused_naming_file_line_and_field() {
     let err = validate_err(&snnsim::file::to_ron(&f));
     assert!(err.contains("projections[1].delay_ms"), "{err}");
 }
+
+#[test]
+fn the_conv_example_goes_to_nir_and_back_with_the_same_kernels() {
+    let f = parse(&doc_example());
+    let nir = snnsim::convert::to_nir(&f).unwrap();
+    let kinds: Vec<(String, String)> = nir
+        .graph
+        .nodes
+        .iter()
+        .map(|(k, n)| (k.clone(), n.kind.to_string()))
+        .collect();
+    for (name, kind) in [
+        ("image", "Input"),
+        ("conv", "Conv2d"),
+        ("features", "CubaLIF"),
+        ("pool", "AvgPool2d"),
+        ("pooled", "CubaLIF"),
+    ] {
+        assert!(
+            kinds.contains(&(name.to_string(), kind.to_string())),
+            "{kinds:?}"
+        );
+    }
+    // The neuron parameters take the maps' shapes; the file is valid NIR.
+    assert_eq!(nir.graph.nodes["features"].params["tau_mem"].shape, [2, 4, 4]);
+    assert_eq!(nir.graph.nodes["image"].params["shape"].ints(), Some(&[1i64, 6, 6][..]));
+    let bytes = snnsim::nir::to_bytes(&nir).unwrap();
+    let back = snnsim::nir::from_bytes(bytes).unwrap();
+    let g = snnsim::convert::from_nir(&back, f.dt_ms, snnsim::convert::NirReset::Zero).unwrap();
+    for name in ["conv", "pool"] {
+        let a = f.projections.iter().find(|p| p.name.as_deref() == Some(name));
+        let b = g.projections.iter().find(|p| p.name.as_deref() == Some(name));
+        let (a, b) = (a.unwrap(), b.unwrap_or_else(|| panic!("{name}: {:?}", g.projections)));
+        assert_eq!(a.connectivity, b.connectivity, "{name}");
+        assert_eq!((&a.pre, &a.post), (&b.pre, &b.post), "{name}");
+    }
+    assert_eq!(g.projections.len(), 2);
+    // And it computes the same spikes.
+    let rows = input_rows(60, 36);
+    let spikes = |t: &[Vec<PopState>]| -> Vec<Vec<u32>> {
+        t.iter()
+            .map(|s| s.iter().find(|p| p.0 == "pooled").unwrap().1.clone())
+            .collect()
+    };
+    let (a, b) = (trace(&f, &rows), trace(&g, &rows));
+    assert_eq!(spikes(&a), spikes(&b));
+    assert!(spikes(&a).iter().map(|s| s.len()).sum::<usize>() > 10);
+}

@@ -441,7 +441,17 @@ pub fn from_nir(nir: &Nir, dt_ms: f64, reset: NirReset) -> Result<GraphFile, Str
         let base = match path.first() {
             None => format!("{s}->{d}"),
             Some(first) => {
-                let joined = path.join("+");
+                // Flatten nodes (and nested graphs' ports) are the identity: not named.
+                let named: Vec<&str> = path
+                    .iter()
+                    .copied()
+                    .filter(|n| g.nodes[*n].kind != Kind::Flatten)
+                    .collect();
+                let joined = if named.is_empty() {
+                    path.join("+")
+                } else {
+                    named.join("+")
+                };
                 let several =
                     g.inputs_of(first).count() > 1 || targets_of(g, path.last().unwrap()).len() > 1;
                 if several {
@@ -605,7 +615,9 @@ fn targets_of<'a>(g: &'a crate::nir::Graph, node: &str) -> Vec<&'a str> {
 /// A kernel connectivity with its weights multiplied by `s` (a pool becomes the equivalent
 /// grouped convolution when `s` is not 1).
 fn scaled(conn: &Connectivity, s: f64) -> Connectivity {
-    if s == 1.0 {
+    // snnTorch-style gains (r = τ_mem/dt, w_in = τ_syn/dt) multiply back to 1 within a few
+    // ulps; such a gain is 1, so a pool stays a pool and the weights are the file's.
+    if (s - 1.0).abs() <= 4.0 * f64::EPSILON {
         return conn.clone();
     }
     let mut c = conn.clone();

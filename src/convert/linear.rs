@@ -357,18 +357,20 @@ pub fn linear_op(name: &str, node: &Node, in_shape: &[usize], dt: f64) -> Result
                     ))
                 }
             };
+            // A stride equal to the window is the graph file's default, left out.
+            let stride = (stride != size).then_some(stride);
             let conn = if node.kind == Kind::SumPool2d {
                 Connectivity::SumPool2d {
                     input,
                     kernel: size,
-                    stride: Some(stride),
+                    stride,
                     padding: pad,
                 }
             } else {
                 Connectivity::AvgPool2d {
                     input,
                     kernel: size,
-                    stride: Some(stride),
+                    stride,
                     padding: pad,
                 }
             };

@@ -464,3 +464,17 @@ fn the_conv_example_goes_to_nir_and_back_with_the_same_kernels() {
     assert_eq!(spikes(&a), spikes(&b));
     assert!(spikes(&a).iter().map(|s| s.len()).sum::<usize>() > 10);
 }
+
+#[test]
+fn diff_sees_a_changed_kernel_weight() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.ron"), dir.path().join("b.ron"));
+    let text = doc_example();
+    std::fs::write(&a, &text).unwrap();
+    std::fs::write(&b, text.replace("0.3, 0.1, -0.2,", "0.3, 0.1, -0.25,")).unwrap();
+    let same = snnsim(&["diff", a.to_str().unwrap(), a.to_str().unwrap()]);
+    assert!(same.status.success(), "{same:?}");
+    let o = snnsim(&["diff", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && out.contains("conv"), "{out}");
+}

@@ -256,6 +256,9 @@ fn doc_examples_build_and_run() {
                     Some(weights.iter().flatten().filter(|&&w| w != 0.0).count())
                 }
                 Connectivity::FixedProbability { .. } => None,
+                // A kernel stores no synapses: its connections come from the kernel.
+                c if c.is_kernel() => Some(0),
+                _ => unreachable!("every connectivity is listed"),
             };
             if let Some(n) = expected {
                 assert_eq!(proj.nnz(), n, "{}: synapses of `{name}`", b.label());

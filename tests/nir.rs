@@ -1011,7 +1011,7 @@ fn snnsim_run_gives_snntorchs_spikes_for_the_nir_fixtures() {
     // Issue #23: spikes identical at every step to snnTorch 1.0.0's `import_from_nir` of the
     // same file, driven with the same input (reference README §8).
     let doc = fixture_doc();
-    for name in ["ff", "rnn"] {
+    for (name, n_out) in [("ff", 2), ("rnn", 2), ("conv", 3)] {
         let dir = tempfile::tempdir().unwrap();
         let file = fixture_path(name);
         let input = fixture_file(&format!("{name}.input.npy"));
@@ -1027,7 +1027,7 @@ fn snnsim_run_gives_snntorchs_spikes_for_the_nir_fixtures() {
         let (shape, ours) = npy_f32(&dir.path().join("output.npy"));
         let (want_shape, want) = npy_f32(&fixture_file(&format!("{name}.output.npy")));
         assert_eq!(shape, want_shape, "{name}");
-        assert_eq!(shape, vec![100, 2], "{name}");
+        assert_eq!(shape, vec![100, n_out], "{name}");
         let differ: Vec<usize> = (0..ours.len()).filter(|&i| ours[i] != want[i]).collect();
         assert!(differ.is_empty(), "{name}: output differs at {differ:?}");
         assert!(
@@ -1077,7 +1077,7 @@ fn every_spiking_node_matches_snntorch_step_by_step() {
     // relative of snnTorch's float32 (issue #23's bound for the f64 state; the absolute floor
     // 1e-4 is for membranes near zero, where a relative bound means nothing).
     let doc = fixture_doc();
-    for name in ["ff", "rnn"] {
+    for name in ["ff", "rnn", "conv"] {
         let g = nir::read(&fixture_path(name)).unwrap();
         let (shape, input) = npy_f32(&fixture_file(&format!("{name}.input.npy")));
         let input: Vec<f64> = input.into_iter().map(f64::from).collect();
@@ -1134,21 +1134,19 @@ fn snnsim_run_refuses_a_wrong_input_and_unsupported_nodes() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("needs --input"), "{err}");
 
+    // ff's input, (100, 3), for conv, which takes (T, 1, 6, 6).
     let conv = fixture_path("conv");
     let o = crate::common::snnsim(&[
         "run",
         conv.to_str().unwrap(),
         "--input",
-        wrong.to_str().unwrap(),
+        fixture_file("ff.input.npy").to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("node '0': node type Conv2d is not yet supported"),
-        "{err}"
-    );
+    assert!(err.contains("(T, 1, 6, 6)"), "{err}");
 
     // A time step longer than a time constant would give a decay outside [0, 1).
     let o = crate::common::snnsim(&[
@@ -1352,4 +1350,293 @@ fn a_graph_file_nir_cannot_express_is_refused_naming_the_model() {
     let o = crate::common::snnsim(&["convert", "a.ron", "b.ron"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("snnsim convert takes"));
+}
+
+/// A LIF node of `shape` with gain r·dt/τ = 1 and β = 1/2 at dt = 1e-4 s.
+fn half_lif(shape: &[usize], threshold: f64) -> Node {
+    let n = shape.iter().product();
+    let a = |x: f64| Array::f64(vec![x; n]).reshaped(shape);
+    Node::new(
+        Kind::Lif,
+        [
+            ("tau", a(2e-4)),
+            ("r", a(2.0)),
+            ("v_leak", a(0.0)),
+            ("v_threshold", a(threshold)),
+            ("v_reset", a(0.0)),
+        ],
+    )
+}
+
+#[test]
+fn conv_and_pool_nodes_become_kernel_projections_computed_by_hand() {
+    let port = |k: Kind, shape: &[i64]| Node::new(k, [("shape", Array::int(shape.to_vec()))]);
+    let ints = |v: &[i64]| Array::int(v.to_vec());
+    // Input (1, 4, 4) → SumPool2d 2×2 → LIF (1, 2, 2): each neuron gets 4 × 0.1 = 0.4 per
+    // step, so v = 0.4, 0.6, 0.7 (> 0.65: spike, reset to 0), 0.4, 0.6, 0.7, ...
+    let pool = Nir {
+        version: nir::WRITE_VERSION.into(),
+        graph: graph(
+            vec![
+                ("input", port(Kind::Input, &[1, 4, 4])),
+                (
+                    "pool",
+                    Node::new(
+                        Kind::SumPool2d,
+                        [
+                            ("kernel_size", ints(&[2, 2])),
+                            ("stride", ints(&[2, 2])),
+                            ("padding", ints(&[0, 0])),
+                        ],
+                    ),
+                ),
+                ("lif", half_lif(&[1, 2, 2], 0.65)),
+                ("output", port(Kind::Output, &[1, 2, 2])),
+            ],
+            &[("input", "pool"), ("pool", "lif"), ("lif", "output")],
+        ),
+        metadata: BTreeMap::new(),
+    };
+    let f = snnsim::convert::from_nir(&pool, 0.1, NirReset::Zero).unwrap();
+    assert!(
+        matches!(
+            f.projections[0].connectivity,
+            snnsim::file::Connectivity::SumPool2d { .. }
+        ),
+        "{:?}",
+        f.projections
+    );
+    let run = engine_run(&pool, 1e-4, NirReset::Zero, &[0.1; 16 * 6], 6).unwrap();
+    let want: Vec<f64> = [0.0, 0.0, 1.0, 0.0, 0.0, 1.0]
+        .iter()
+        .flat_map(|&z| [z; 4])
+        .collect();
+    assert_eq!(run.output, want);
+    let tol = if cfg!(feature = "f32") { 1e-6 } else { 1e-12 };
+    let v: Vec<f64> = run.layers[0].2.iter().step_by(4).copied().collect();
+    for (a, b) in v.iter().zip([0.4, 0.6, 0.0, 0.4, 0.6, 0.0]) {
+        assert!((a - b).abs() < tol, "{v:?}");
+    }
+
+    // Input (1, 5) → Conv1d (k 3, padding 1, weights [1, 2, 3], bias 0.5) → LIF (1, 5): the
+    // first step's membrane is the convolution plus the bias. x = [1, 0, 0, 0, 2] gives
+    // y = [2·1, 1·1, 0, 3·2, 2·2] + 0.5.
+    let conv = Nir {
+        version: nir::WRITE_VERSION.into(),
+        graph: graph(
+            vec![
+                ("input", port(Kind::Input, &[1, 5])),
+                (
+                    "conv",
+                    Node::new(
+                        Kind::Conv1d,
+                        [
+                            (
+                                "weight",
+                                Array::f64(vec![1.0, 2.0, 3.0]).reshaped(&[1, 1, 3]),
+                            ),
+                            ("stride", Array::int_scalar(1)),
+                            ("padding", Array::int_scalar(1)),
+                            ("dilation", Array::int_scalar(1)),
+                            ("groups", Array::int_scalar(1)),
+                            ("bias", Array::f64(vec![0.5])),
+                        ],
+                    ),
+                ),
+                ("lif", half_lif(&[1, 5], 100.0)),
+                ("output", port(Kind::Output, &[1, 5])),
+            ],
+            &[("input", "conv"), ("conv", "lif"), ("lif", "output")],
+        ),
+        metadata: BTreeMap::new(),
+    };
+    let f = snnsim::convert::from_nir(&conv, 0.1, NirReset::Zero).unwrap();
+    assert!(f
+        .projections
+        .iter()
+        .any(|p| matches!(p.connectivity, snnsim::file::Connectivity::Conv1d { .. })));
+    let run = engine_run(&conv, 1e-4, NirReset::Zero, &[1.0, 0.0, 0.0, 0.0, 2.0], 1).unwrap();
+    for (a, b) in run.layers[0].2.iter().zip([2.5, 1.5, 0.5, 6.5, 4.5]) {
+        assert!((a - b).abs() < tol, "{:?}", run.layers[0].2);
+    }
+}
+
+fn nir_of(g: Graph) -> Nir {
+    Nir {
+        version: nir::WRITE_VERSION.into(),
+        graph: g,
+        metadata: BTreeMap::new(),
+    }
+}
+
+fn port(k: Kind, shape: &[i64]) -> Node {
+    Node::new(k, [("shape", Array::int(shape.to_vec()))])
+}
+
+fn unit_linear() -> Node {
+    Node::new(
+        Kind::Linear,
+        [("weight", Array::f64(vec![1.0]).reshaped(&[1, 1]))],
+    )
+}
+
+fn near(a: &[f64], b: &[f64]) -> bool {
+    let tol = if cfg!(feature = "f32") { 1e-6 } else { 1e-12 };
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < tol)
+}
+
+#[test]
+fn if_threshold_delay_and_nested_graphs_step_by_hand() {
+    let dt = 1e-4;
+    // IF, r = 5000 /s: v ← v + r·dt·x = v + 0.5·0.9; threshold 1, reset 0.
+    let g = nir_of(graph(
+        vec![
+            ("input", port(Kind::Input, &[1])),
+            ("w", unit_linear()),
+            (
+                "if",
+                Node::new(
+                    Kind::If,
+                    [
+                        ("r", Array::f64(vec![5000.0])),
+                        ("v_threshold", Array::f64(vec![1.0])),
+                        ("v_reset", Array::f64(vec![0.0])),
+                    ],
+                ),
+            ),
+            ("output", port(Kind::Output, &[1])),
+        ],
+        &[("input", "w"), ("w", "if"), ("if", "output")],
+    ));
+    let run = engine_run(&g, dt, NirReset::Zero, &[0.9; 6], 6).unwrap();
+    assert_eq!(run.output, vec![0.0, 0.0, 1.0, 0.0, 0.0, 1.0]);
+    assert!(
+        near(&run.layers[0].2, &[0.45, 0.9, 0.0, 0.45, 0.9, 0.0]),
+        "{:?}",
+        run.layers
+    );
+
+    // Threshold θ = [0.5, −0.1]: z = [x > θ], no memory.
+    let g = nir_of(graph(
+        vec![
+            ("input", port(Kind::Input, &[2])),
+            (
+                "th",
+                Node::new(
+                    Kind::Threshold,
+                    [("threshold", Array::f64(vec![0.5, -0.1]))],
+                ),
+            ),
+            ("output", port(Kind::Output, &[2])),
+        ],
+        &[("input", "th"), ("th", "output")],
+    ));
+    let run = engine_run(&g, dt, NirReset::Zero, &[0.6, -0.2, 0.4, 0.0, 0.5, -0.1], 3).unwrap();
+    assert_eq!(run.output, vec![1.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
+
+    // Delay of 3 steps before a LIF (gain 1, β 1/2, threshold 0.75): a pulse at step 0 makes
+    // a spike at step 3, not 0.
+    let lif = |th: f64| {
+        Node::new(
+            Kind::Lif,
+            [
+                ("tau", Array::f64(vec![2e-4])),
+                ("r", Array::f64(vec![2.0])),
+                ("v_leak", Array::f64(vec![0.0])),
+                ("v_threshold", Array::f64(vec![th])),
+                ("v_reset", Array::f64(vec![0.0])),
+            ],
+        )
+    };
+    let g = nir_of(graph(
+        vec![
+            ("input", port(Kind::Input, &[1])),
+            ("w", unit_linear()),
+            (
+                "delay",
+                Node::new(Kind::Delay, [("delay", Array::f64(vec![3e-4]))]),
+            ),
+            ("lif", lif(0.75)),
+            ("output", port(Kind::Output, &[1])),
+        ],
+        &[
+            ("input", "w"),
+            ("w", "delay"),
+            ("delay", "lif"),
+            ("lif", "output"),
+        ],
+    ));
+    let pulse = [1.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+    let run = engine_run(&g, dt, NirReset::Zero, &pulse, 6).unwrap();
+    assert_eq!(run.output, vec![0.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
+    // A delay that is not a whole number of steps is refused by name.
+    let mut bad = g.clone();
+    bad.graph
+        .nodes
+        .get_mut("delay")
+        .unwrap()
+        .params
+        .insert("delay".into(), Array::f64(vec![2.5e-4]));
+    let e = engine_run(&bad, dt, NirReset::Zero, &pulse, 6).unwrap_err();
+    assert!(
+        e.contains("node 'delay'") && e.contains("whole number"),
+        "{e}"
+    );
+
+    // A nested graph, flattened with prefixed names: input → sub(input → w → lif → output)
+    // → output runs as the flat graph would (threshold 0.8, input 0.5: v = 0.5, 0.75, 0.875
+    // → spike, 0.5, ...).
+    let sub = graph(
+        vec![
+            ("input", port(Kind::Input, &[1])),
+            ("w", unit_linear()),
+            ("lif", lif(0.8)),
+            ("output", port(Kind::Output, &[1])),
+        ],
+        &[("input", "w"), ("w", "lif"), ("lif", "output")],
+    );
+    let g = nir_of(graph(
+        vec![
+            ("input", port(Kind::Input, &[1])),
+            ("sub", Node::subgraph(sub)),
+            ("output", port(Kind::Output, &[1])),
+        ],
+        &[("input", "sub"), ("sub", "output")],
+    ));
+    let f = snnsim::convert::from_nir(&g, 0.1, NirReset::Zero).unwrap();
+    let names: Vec<&str> = f.populations.iter().map(|p| p.name.as_str()).collect();
+    assert!(names.contains(&"sub.lif"), "{names:?}");
+    assert_eq!(f.output.as_deref(), Some("sub.lif"));
+    let run = engine_run(&g, dt, NirReset::Zero, &[0.5; 6], 6).unwrap();
+    assert_eq!(run.output, vec![0.0, 0.0, 1.0, 0.0, 0.0, 1.0]);
+    assert!(
+        near(&run.layers[0].2, &[0.5, 0.75, 0.0, 0.5, 0.75, 0.0]),
+        "{:?}",
+        run.layers
+    );
+
+    // LI passes its membrane on as a graded value: refused by name.
+    let g = nir_of(graph(
+        vec![
+            ("input", port(Kind::Input, &[1])),
+            (
+                "li",
+                Node::new(
+                    Kind::Li,
+                    [
+                        ("tau", Array::f64(vec![2e-4])),
+                        ("r", Array::f64(vec![2.0])),
+                        ("v_leak", Array::f64(vec![0.0])),
+                    ],
+                ),
+            ),
+            ("output", port(Kind::Output, &[1])),
+        ],
+        &[("input", "li"), ("li", "output")],
+    ));
+    let e = snnsim::convert::from_nir(&g, 0.1, NirReset::Zero).unwrap_err();
+    assert!(
+        e.contains("node 'li': LI is a neuron without spikes"),
+        "{e}"
+    );
 }

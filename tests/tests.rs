@@ -28,6 +28,7 @@ f64_only!(
     bench,
     checkpoints,
     control,
+    conv,
     distributed,
     estimate,
     foraging,

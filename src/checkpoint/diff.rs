@@ -65,6 +65,17 @@ fn synapses(net: &Network, p: &Projection, pre: &str, post: &str) -> Synapses {
     let post_ids = &net.population(post).expect("endpoint").neuron_ids;
     let indptr = p.weights.indptr();
     let mut out = BTreeMap::new();
+    if let Some(k) = &p.kernel {
+        // A convolution or pool: the connections its kernel makes (weights of offsets that
+        // reach one target added), with the projection's one delay.
+        let d = p.delays.max();
+        for (i, &a) in pre_ids.iter().enumerate().take(k.n_pre()) {
+            k.targets(i, |j, w| {
+                out.entry((a, post_ids[j])).or_insert((0.0, d)).0 += crate::real::wide(w);
+            });
+        }
+        return out;
+    }
     for i in 0..p.weights.rows() {
         for k in indptr[i]..indptr[i + 1] {
             let j = p.weights.indices()[k] as usize;
@@ -82,6 +93,14 @@ fn synapses(net: &Network, p: &Projection, pre: &str, post: &str) -> Synapses {
 }
 
 fn norm(p: &Projection) -> f64 {
+    if let Some(k) = &p.kernel {
+        return k
+            .weights
+            .iter()
+            .map(|&x| crate::real::wide(x).powi(2))
+            .sum::<f64>()
+            .sqrt();
+    }
     p.weights
         .iter()
         .map(|x| crate::real::wide(x).powi(2))

@@ -64,7 +64,8 @@ pub fn id_ranges(ids: &[u64]) -> String {
     parts.join(", ")
 }
 
-/// 8 hex digits over a projection's matrix: shape, row pointers, columns and weight bits.
+/// 8 hex digits over a projection's matrix: shape, row pointers, columns and weight bits (and
+/// a kernel's geometry and weights).
 pub fn weight_hash(p: &Projection) -> String {
     let mut h = StateHasher::default();
     let (r, c) = p.weights.shape();
@@ -74,6 +75,22 @@ pub fn weight_hash(p: &Projection) -> String {
     h.ints(&indptr);
     h.ints(p.weights.indices());
     h.weights(&p.weights);
+    // A convolution or pool: its geometry and kernel weights (only such projections: the
+    // other hashes stay as they were).
+    if let Some(k) = &p.kernel {
+        let geometry = [
+            &k.input[..],
+            &k.output[..],
+            &k.size[..],
+            &k.stride[..],
+            &k.padding[..],
+            &k.dilation[..],
+            &[k.groups][..],
+        ]
+        .concat();
+        h.ints(&geometry.iter().map(|&x| x as u64).collect::<Vec<_>>());
+        h.reals(&k.weights);
+    }
     format!("{:08x}", (h.finish() >> 32) as u32)
 }
 

@@ -15,7 +15,11 @@
 //! by r·dt/τ (LIF: `r_mohm`; CubaLIF: w_in·dt/τ_syn · r·dt/τ_mem folded into the incoming
 //! weights, so `syn` holds r·dt/τ_mem times NIR's I). Parameters that differ between neurons
 //! go into the population's per-neuron `params`. `Affine`, `Linear` and `Scale` nodes between
-//! populations become `Dense` projections (weights transposed to pre × post), a bias a
+//! populations become `Dense` projections (weights transposed to pre × post), `Conv1d`,
+//! `Conv2d`, `SumPool2d` and `AvgPool2d` kernel projections, `Flatten` nothing, and a chain of
+//! several linear nodes one `Dense` projection of the composed operators (`linear.rs`);
+//! `IF` and `Threshold` become `Lif` (β = 1 and β = 0), a `Delay` steps on its path, a nested
+//! graph its nodes under prefixed names; a bias a
 //! projection from a one-neuron `Values` source of constant 1 with the same delay (so a
 //! recurrent layer's bias, like its weights, is felt from the second step on, as nirtorch
 //! runs it). A feed-forward edge is a zero-delay projection; an edge that closes a cycle
@@ -29,6 +33,7 @@
 //! written as snnTorch's r = τ_mem/dt, w_in = τ_syn/dt with their product in the weights).
 
 mod from_nir;
+mod linear;
 mod to_nir;
 
 pub use from_nir::{from_nir, NirReset, SUPPORTED};

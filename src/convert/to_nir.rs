@@ -11,7 +11,9 @@
 //! a feed-forward edge; a projection of one step must close a cycle, which NIR reads as the
 //! previous step's output. Everything else is refused, naming the population or projection:
 //! other models, the delayed or subtracting reset (NIR resets to `v_reset` in the step of the
-//! spike), other connectivities, longer delays.
+//! spike), other connectivities, longer delays. Convolution and pooling projections become
+//! `Conv2d`/`Conv1d`/`SumPool2d`/`AvgPool2d` nodes, and the populations they touch take the
+//! maps' (C, H, W) or (C, L) shapes, a dense layer reading such a map through a `Flatten`.
 
 use crate::file::{
     Connectivity, GraphFile, Init, LifIntegration, ModelSpec, PopulationSpec, ProjectionSpec, Reset,
@@ -71,6 +73,29 @@ pub fn to_nir(file: &GraphFile) -> Result<Nir, String> {
         .iter()
         .map(|p| (p.name.as_str(), p))
         .collect();
+    // The (C, H, W) or (C, L) shape of every population a convolution or pool reads or
+    // writes: NIR's neuron parameters and Input shape take it.
+    let mut shapes: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for pr in &file.projections {
+        let Some(k) = pr.connectivity.kernel() else {
+            continue;
+        };
+        let k = k.map_err(|(f, e)| format!("projection `{}`: {f}: {e}", name_of(pr)))?;
+        let one_d = matches!(pr.connectivity, Connectivity::Conv1d { .. });
+        let shape = |s: [usize; 3]| if one_d { vec![s[0], s[2]] } else { s.to_vec() };
+        for (pop, sh) in [
+            (pr.pre.as_str(), shape(k.input)),
+            (pr.post.as_str(), shape(k.output)),
+        ] {
+            if let Some(old) = shapes.insert(pop, sh.clone()) {
+                if old != sh {
+                    return Err(format!(
+                        "population `{pop}`: convolutions read or write it as {old:?} and as {sh:?}; a NIR node has one shape"
+                    ));
+                }
+            }
+        }
+    }
     // Constant sources are biases, read with the projection they belong to.
     let constant =
         |name: &str| matches!(&pops[name].model, ModelSpec::Values(v) if v.constant.is_some());
@@ -149,6 +174,21 @@ pub fn to_nir(file: &GraphFile) -> Result<Nir, String> {
                 ));
             }
         };
+        let mut node = node;
+        if let Some(sh) = shapes.get(p.name.as_str()) {
+            if node.kind == Kind::Input {
+                node.params.insert(
+                    "shape".into(),
+                    Array::int(sh.iter().map(|&x| x as i64).collect()),
+                );
+            } else {
+                for a in node.params.values_mut() {
+                    if a.len() == n {
+                        *a = a.clone().reshaped(sh);
+                    }
+                }
+            }
+        }
         nodes.insert(p.name.clone(), node);
     }
     // Biases: the constant source `<projection>.bias` into the projection's target.
@@ -166,9 +206,75 @@ pub fn to_nir(file: &GraphFile) -> Result<Nir, String> {
                 ))
             }
         };
+        if let Some(k) = pr.connectivity.kernel() {
+            let k = k.map_err(|(f, e)| format!("projection `{name}`: {f}: {e}"))?;
+            if constant(&pr.pre) {
+                return Err(format!(
+                    "projection `{name}`: a convolution from a constant source is not written to NIR"
+                ));
+            }
+            if nodes.contains_key(&name) {
+                return Err(format!(
+                    "projection `{name}`: its NIR node would take the name of a population"
+                ));
+            }
+            let ints = |v: &[usize]| Array::int(v.iter().map(|&x| x as i64).collect());
+            let one = |x: usize| Array::int_scalar(x as i64);
+            let w = |shape: &[usize]| {
+                Array::f64(k.weights.iter().map(|&x| crate::real::wide(x)).collect())
+                    .reshaped(shape)
+            };
+            let cin_g = k.input[0] / k.groups;
+            let node = match &pr.connectivity {
+                Connectivity::Conv2d { .. } => Node::new(
+                    Kind::Conv2d,
+                    [
+                        ("weight", w(&[k.output[0], cin_g, k.size[0], k.size[1]])),
+                        ("stride", ints(&k.stride)),
+                        ("padding", ints(&k.padding)),
+                        ("dilation", ints(&k.dilation)),
+                        ("groups", one(k.groups)),
+                        ("bias", Array::f64(vec![0.0; k.output[0]])),
+                        ("input_shape", ints(&k.input[1..])),
+                    ],
+                ),
+                Connectivity::Conv1d { .. } => Node::new(
+                    Kind::Conv1d,
+                    [
+                        ("weight", w(&[k.output[0], cin_g, k.size[1]])),
+                        ("stride", one(k.stride[1])),
+                        ("padding", one(k.padding[1])),
+                        ("dilation", one(k.dilation[1])),
+                        ("groups", one(k.groups)),
+                        ("bias", Array::f64(vec![0.0; k.output[0]])),
+                        ("input_shape", one(k.input[2])),
+                    ],
+                ),
+                c => Node::new(
+                    if matches!(c, Connectivity::SumPool2d { .. }) {
+                        Kind::SumPool2d
+                    } else {
+                        Kind::AvgPool2d
+                    },
+                    [
+                        ("kernel_size", ints(&k.size)),
+                        ("stride", ints(&k.stride)),
+                        ("padding", ints(&k.padding)),
+                    ],
+                ),
+            };
+            nodes.insert(name.clone(), node);
+            edges.push((pr.pre.clone(), name.clone()));
+            edges.push((name.clone(), pr.post.clone()));
+            if delay == 1 {
+                delayed.insert((name.clone(), pr.post.clone()));
+            }
+            continue;
+        }
         let Connectivity::Dense { weights } = &pr.connectivity else {
             return Err(format!(
-                "projection `{name}`: only Dense connectivity is written to NIR yet"
+                "projection `{name}`: {} connectivity is not written to NIR (written: Dense, Conv2d, Conv1d, SumPool2d, AvgPool2d)",
+                format!("{:?}", pr.connectivity).split(['(', ' ', '{']).next().unwrap_or("?")
             ));
         };
         if constant(&pr.pre) {
@@ -207,13 +313,48 @@ pub fn to_nir(file: &GraphFile) -> Result<Nir, String> {
                 [("weight", Array::f64(w).reshaped(&[n_out, n_in]))],
             ),
         );
-        edges.push((pr.pre.clone(), name.clone()));
+        if let Some(sh) = shapes.get(pr.pre.as_str()) {
+            // A dense layer reads a map flattened (the row-major order is the neuron order).
+            let flat = format!("{name}.flatten");
+            let mut node = Node::new(
+                Kind::Flatten,
+                [
+                    ("start_dim", Array::int_scalar(0)),
+                    ("end_dim", Array::int_scalar(-1)),
+                ],
+            );
+            node.params.insert(
+                "input_type".into(),
+                Array::int(sh.iter().map(|&x| x as i64).collect()),
+            );
+            nodes.insert(flat.clone(), node);
+            edges.push((pr.pre.clone(), flat.clone()));
+            edges.push((flat, name.clone()));
+        } else {
+            edges.push((pr.pre.clone(), name.clone()));
+        }
         edges.push((name.clone(), pr.post.clone()));
         if delay == 1 {
             delayed.insert((name.clone(), pr.post.clone()));
         }
     }
     for ((layer, post), b) in biases {
+        // A convolution's bias is one value per output channel.
+        if let Some(node) = nodes.get_mut(&layer).filter(|n| {
+            matches!(n.kind, Kind::Conv1d | Kind::Conv2d)
+                && edges.contains(&(layer.clone(), post.clone()))
+        }) {
+            let c_out = node.params["weight"].shape[0];
+            let per = b.len() / c_out.max(1);
+            let ch: Vec<f64> = (0..c_out).map(|o| b[o * per]).collect();
+            if (0..b.len()).any(|j| b[j].to_bits() != ch[j / per].to_bits()) {
+                return Err(format!(
+                    "population `{layer}.bias`: the bias of convolution `{layer}` differs within an output channel; NIR's bias is one value per channel"
+                ));
+            }
+            node.params.insert("bias".into(), Array::f64(ch));
+            continue;
+        }
         let node = nodes
             .get_mut(&layer)
             .filter(|n| n.kind == Kind::Linear && edges.contains(&(layer.clone(), post.clone())))

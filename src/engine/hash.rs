@@ -116,6 +116,10 @@ pub fn state_hash(net: &Network, step: u64) -> String {
         }
         h.f64s(&pr.traces.pre);
         h.f64s(&pr.traces.post);
+        // A kernel's weights (only projections that have one: other hashes stay as they were).
+        if let Some(k) = &pr.kernel {
+            h.reals(&k.weights);
+        }
     }
     format!("{:016x}", h.finish())
 }

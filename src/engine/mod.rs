@@ -155,8 +155,9 @@ struct Plan {
     /// Per population of `pops`: its zero-delay projections, delivered into their targets'
     /// due buffers right after its update.
     now: Vec<Vec<Edge>>,
-    /// Delayed projections from graded (`Values`) populations, in name order: walked after
-    /// the spiking ones at the propagation stage.
+    /// Delayed projections from graded (`Values`) populations and delayed convolution or
+    /// pooling projections, in name order: walked one by one after the spiking CSR ones at
+    /// the propagation stage.
     graded: Vec<Edge>,
     /// Per population of `pops`: whether all its input goes straight into its synaptic
     /// variables, so that (once [`Plan::lean_from`] is reached) its delay rings stay empty and
@@ -222,6 +223,7 @@ impl Plan {
         };
         let zero = |pid: ProjId| net.proj(pid).delays == crate::graph::Delays::Uniform(0);
         let graded = |pre: PopId| net.pop(pre).dynamics.graded().is_some();
+        let kernel = |pid: ProjId| net.proj(pid).kernel.is_some();
         self.now = vec![Vec::new(); self.pops.len()];
         self.graded.clear();
         let position: std::collections::HashMap<PopId, usize> = self
@@ -245,6 +247,7 @@ impl Plan {
                             pre,
                             direct: direct
                                 && !graded(pre)
+                                && !kernel(pid)
                                 && net.proj(pid).delays == crate::graph::Delays::Uniform(1),
                         }
                     })
@@ -273,7 +276,7 @@ impl Plan {
                 if zero(i.proj) {
                     self.now[position[&i.pre]].push(edge);
                     false
-                } else if graded(i.pre) {
+                } else if graded(i.pre) || kernel(i.proj) {
                     self.graded.push(edge);
                     false
                 } else {
@@ -906,9 +909,9 @@ fn update_order(net: &Network) -> Vec<PopId> {
 }
 
 /// Walks one projection on its own: zero delay (`at` None: into the target's due buffer of
-/// this step) or delayed from a graded population (`at` Some(step): into the ring slot of
-/// step + delay). Spikes add the weights, graded values weight × value. Returns the synapses
-/// walked.
+/// this step) or delayed from a graded population or through a kernel (`at` Some(step): into
+/// the ring slot of step + delay). Spikes add the weights, graded values weight × value.
+/// Returns the synapses (kernel connections) walked.
 fn deliver_edge(net: &mut Network, e: &Edge, at: Option<u64>) -> u64 {
     let receptor = net.proj(e.proj).receptor;
     let r = net
@@ -928,9 +931,10 @@ fn deliver_edge(net: &mut Network, e: &Edge, at: Option<u64>) -> u64 {
             ring.slot_mut(r, step + d)
         }
     };
-    let events = match pre.dynamics.graded() {
-        Some(values) => propagate::propagate_graded(proj, values, slot),
-        None => {
+    let events = match (&proj.kernel, pre.dynamics.graded()) {
+        (Some(k), values) => propagate::propagate_kernel(k, &pre.spikes, values, slot),
+        (None, Some(values)) => propagate::propagate_graded(proj, values, slot),
+        (None, None) => {
             let n = slot.len();
             propagate::propagate_range(proj, &pre.spikes, &mut [slot], 0..n, 0)
         }

@@ -9,7 +9,7 @@
 //! ring value therefore has one writer and its sum keeps its order, so the result is the same
 //! for any number of ranges and threads.
 
-use crate::graph::{Delays, InputRing, Projection, WeightValues};
+use crate::graph::{Delays, InputRing, Kernel, Projection, WeightValues};
 use crate::Real;
 use std::ops::Range;
 
@@ -117,6 +117,35 @@ pub fn propagate_graded(proj: &Projection, values: &[Real], slot: &mut [Real]) -
     match proj.weights.values() {
         WeightValues::Shared(w) => add(&|_| *w),
         WeightValues::PerSynapse(v) => add(&|k| v[k]),
+    }
+    events
+}
+
+/// Adds a convolution or pooling projection's input into `slot` (every target): for every
+/// spike of `spikes` in index order (or, for a graded population, every neuron i with a
+/// non-zero value x_i, weight × x_i), the kernel's weights into the spike's targets, in
+/// [`Kernel::targets`]'s order (output channel, ky, kx). One task walks it, so each target's
+/// sum has one fixed order on any number of threads. Returns the connections walked.
+pub fn propagate_kernel(
+    k: &Kernel,
+    spikes: &[u32],
+    values: Option<&[Real]>,
+    slot: &mut [Real],
+) -> u64 {
+    let mut events = 0;
+    match values {
+        Some(values) => {
+            for (i, &x) in values.iter().enumerate() {
+                if x != 0.0 {
+                    events += k.targets(i, |j, w| slot[j] += w * x);
+                }
+            }
+        }
+        None => {
+            for &i in spikes {
+                events += k.targets(i as usize, |j, w| slot[j] += w);
+            }
+        }
     }
     events
 }
@@ -305,6 +334,7 @@ mod tests {
             weights: Weights::new((n_pre, n_post), indptr, indices, data),
             delays,
             traces: Traces::default(),
+            kernel: None,
         }
     }
 

@@ -10,12 +10,14 @@
 //! which the models layer implements and the caller hands in (`models::load` and friends wrap
 //! it). Nothing here names a higher layer.
 
+pub mod kernel;
 pub mod limits;
 pub mod locate;
 pub mod rules;
 pub mod schema;
 mod validate;
 
+pub use kernel::Kernel;
 pub use limits::*;
 pub use rules::{ModelRules, ParamError};
 pub use schema::*;

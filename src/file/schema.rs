@@ -1387,6 +1387,127 @@ pub enum Connectivity {
         /// `weights[i][j]` is the weight from pre neuron i to post neuron j.
         weights: Vec<Vec<f64>>,
     },
+    /// A 2-d convolution (PyTorch's `Conv2d` without batch): the pre population is a
+    /// (C, H, W) map and the post population the (C_out, OH, OW) map it gives, both numbered
+    /// row-major (neuron (c, y, x) is (c·H + y)·W + x). The kernel's weights are stored once
+    /// and shared by every position. Replaces `weight`.
+    Conv2d {
+        /// Shape of the pre population: [C, H, W] (C·H·W must be its size).
+        input: Vec<usize>,
+        /// Output channels C_out.
+        out_channels: usize,
+        /// Kernel size [kh, kw].
+        kernel: Vec<usize>,
+        /// Stride [y, x].
+        #[serde(default = "ones2", skip_serializing_if = "is_ones2")]
+        stride: Vec<usize>,
+        /// Zero padding [y, x].
+        #[serde(default = "zeros2", skip_serializing_if = "is_zeros2")]
+        padding: Vec<usize>,
+        /// Dilation [y, x].
+        #[serde(default = "ones2", skip_serializing_if = "is_ones2")]
+        dilation: Vec<usize>,
+        /// Groups (dividing C and C_out).
+        #[serde(default = "one_usize", skip_serializing_if = "is_one")]
+        groups: usize,
+        /// C_out·(C/groups)·kh·kw weights in PyTorch's order (C_out, C/groups, kh, kw),
+        /// row-major.
+        weights: Vec<f64>,
+    },
+    /// A 1-d convolution (PyTorch's `Conv1d` without batch) over a [C, L] pre population,
+    /// numbered row-major; a `Conv2d` of height 1. Replaces `weight`.
+    Conv1d {
+        /// Shape of the pre population: [C, L].
+        input: Vec<usize>,
+        /// Output channels C_out.
+        out_channels: usize,
+        /// Kernel size.
+        kernel: usize,
+        /// Stride.
+        #[serde(default = "one_usize", skip_serializing_if = "is_one")]
+        stride: usize,
+        /// Zero padding.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        padding: usize,
+        /// Dilation.
+        #[serde(default = "one_usize", skip_serializing_if = "is_one")]
+        dilation: usize,
+        /// Groups (dividing C and C_out).
+        #[serde(default = "one_usize", skip_serializing_if = "is_one")]
+        groups: usize,
+        /// C_out·(C/groups)·k weights in the order (C_out, C/groups, k), row-major.
+        weights: Vec<f64>,
+    },
+    /// Sum pooling over each channel's windows: every pre neuron in a window adds 1 to the
+    /// window's post neuron. Replaces `weight`.
+    SumPool2d {
+        /// Shape of the pre population: [C, H, W].
+        input: Vec<usize>,
+        /// Window size [kh, kw].
+        kernel: Vec<usize>,
+        /// Stride [y, x]; the window size when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stride: Option<Vec<usize>>,
+        /// Zero padding [y, x].
+        #[serde(default = "zeros2", skip_serializing_if = "is_zeros2")]
+        padding: Vec<usize>,
+    },
+    /// Average pooling: sum pooling with weight 1/(kh·kw) (the padding counts, as PyTorch's
+    /// default `count_include_pad`). Replaces `weight`.
+    AvgPool2d {
+        /// Shape of the pre population: [C, H, W].
+        input: Vec<usize>,
+        /// Window size [kh, kw].
+        kernel: Vec<usize>,
+        /// Stride [y, x]; the window size when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stride: Option<Vec<usize>>,
+        /// Zero padding [y, x].
+        #[serde(default = "zeros2", skip_serializing_if = "is_zeros2")]
+        padding: Vec<usize>,
+    },
+}
+
+impl Connectivity {
+    /// Whether the connectivity is a shared kernel (convolution or pooling) that carries its
+    /// own weights, rather than a set of synapses.
+    pub fn is_kernel(&self) -> bool {
+        matches!(
+            self,
+            Connectivity::Conv2d { .. }
+                | Connectivity::Conv1d { .. }
+                | Connectivity::SumPool2d { .. }
+                | Connectivity::AvgPool2d { .. }
+        )
+    }
+}
+
+fn ones2() -> Vec<usize> {
+    vec![1, 1]
+}
+
+fn zeros2() -> Vec<usize> {
+    vec![0, 0]
+}
+
+fn is_ones2(v: &[usize]) -> bool {
+    v == [1, 1]
+}
+
+fn is_zeros2(v: &[usize]) -> bool {
+    v == [0, 0]
+}
+
+fn one_usize() -> usize {
+    1
+}
+
+fn is_one(x: &usize) -> bool {
+    *x == 1
+}
+
+fn is_zero(x: &usize) -> bool {
+    *x == 0
 }
 
 /// An external stimulus.

@@ -390,6 +390,78 @@ pub(super) fn validate(file: GraphFile, src: &Source, rules: &dyn ModelRules) ->
                     }
                 }
             }
+            conn @ (Connectivity::Conv2d { .. }
+            | Connectivity::Conv1d { .. }
+            | Connectivity::SumPool2d { .. }
+            | Connectivity::AvgPool2d { .. }) => {
+                let variant = match conn {
+                    Connectivity::Conv2d { .. } => "Conv2d",
+                    Connectivity::Conv1d { .. } => "Conv1d",
+                    Connectivity::SumPool2d { .. } => "SumPool2d",
+                    _ => "AvgPool2d",
+                };
+                let k = match conn.kernel().expect("a kernel connectivity") {
+                    Ok(k) => k,
+                    Err((field, msg)) => return v.fail(&format!("{c}.{variant}.{field}"), msg),
+                };
+                if let Connectivity::Conv2d { weights, .. } | Connectivity::Conv1d { weights, .. } =
+                    conn
+                {
+                    for (j, w) in weights.iter().enumerate() {
+                        v.finite(&format!("{c}.{variant}.weights[{j}]"), *w)?;
+                    }
+                }
+                if k.n_pre() != pre.size {
+                    return v.fail(
+                        &format!("{c}.{variant}.input"),
+                        format!(
+                            "shape {:?} holds {} neurons, but the pre population `{}` has {}",
+                            k.input,
+                            k.n_pre(),
+                            pre.name,
+                            pre.size
+                        ),
+                    );
+                }
+                if k.n_post() != post.size {
+                    return v.fail(
+                        &c,
+                        format!(
+                            "the {variant} gives an output of shape {:?} = {} neurons, but the post population `{}` has {}",
+                            k.output,
+                            k.n_post(),
+                            post.name,
+                            post.size
+                        ),
+                    );
+                }
+                if let Some(r) = &pr.rule {
+                    return v.fail(
+                        &format!("{at}.rule"),
+                        format!(
+                            "a learning rule (`{}`) needs synapses of their own, but a {variant} shares one kernel over every position",
+                            r.plugin
+                        ),
+                    );
+                }
+                if pr.pre == pr.post {
+                    return v.fail(
+                        &c,
+                        format!(
+                            "a {variant} joins two populations, not `{}` to itself",
+                            pr.pre
+                        ),
+                    );
+                }
+                if let Some(d) = &pr.delay_ms {
+                    if !matches!(d, Init::Constant(_)) {
+                        return v.fail(
+                            &format!("{at}.delay_ms"),
+                            format!("a {variant} takes one delay for all connections (Constant)"),
+                        );
+                    }
+                }
+            }
             Connectivity::Dense { weights } => {
                 if weights.len() != pre.size {
                     return v.fail(
@@ -432,7 +504,12 @@ pub(super) fn validate(file: GraphFile, src: &Source, rules: &dyn ModelRules) ->
                     "Dense connectivity carries its own weights; remove `weight`",
                 )
             }
+            (Some(_), conn) if conn.is_kernel() => return v.fail(
+                &format!("{at}.weight"),
+                "a convolution or pooling connectivity carries its own weights; remove `weight`",
+            ),
             (None, Connectivity::Dense { .. }) => {}
+            (None, conn) if conn.is_kernel() => {}
             (None, _) => return v.fail(&at, "missing field `weight`"),
             (Some(w), _) => check_init(&v, &format!("{at}.weight"), w, true)?,
         }
@@ -918,7 +995,12 @@ fn check_agent(v: &V, a: &AgentSpec, file: &GraphFile, at: &str) -> Result<()> {
             Connectivity::FixedProbability { .. }
             | Connectivity::FixedInDegree { .. }
             | Connectivity::List { .. } => sparse_ok,
-            Connectivity::OneToOne | Connectivity::Dense { .. } => false,
+            Connectivity::OneToOne
+            | Connectivity::Dense { .. }
+            | Connectivity::Conv2d { .. }
+            | Connectivity::Conv1d { .. }
+            | Connectivity::SumPool2d { .. }
+            | Connectivity::AvgPool2d { .. } => false,
         };
         if !ok {
             let want = if sparse_ok {

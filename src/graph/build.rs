@@ -172,7 +172,11 @@ fn fans(c: &Connectivity, candidates_pre: usize, n_pre: usize, n_post: usize) ->
         Connectivity::FixedProbability { p } => (p * candidates_pre as f64, p * nq),
         Connectivity::FixedInDegree { k } => (*k as f64, *k as f64 * nq / np),
         Connectivity::List { pairs } => (pairs.len() as f64 / nq, pairs.len() as f64 / np),
-        Connectivity::Dense { .. } => (np, nq),
+        Connectivity::Dense { .. }
+        | Connectivity::Conv2d { .. }
+        | Connectivity::Conv1d { .. }
+        | Connectivity::SumPool2d { .. }
+        | Connectivity::AvgPool2d { .. } => (np, nq),
     }
 }
 
@@ -196,6 +200,25 @@ fn connect(
 ) -> Result<Projection> {
     let what = format!("projection `{name}`");
     let what = what.as_str();
+    if let Some(kernel) = spec.connectivity.kernel() {
+        // A shared kernel: no synapses of its own, one delay (validated `Constant`).
+        let kernel = kernel.expect("validated kernel");
+        let delay = match &spec.delay_ms {
+            None => 1,
+            Some(Init::Constant(d)) if *d == 0.0 => 0,
+            Some(Init::Constant(d)) => (d / dt).round().clamp(1.0, u16::MAX as f64) as u16,
+            Some(_) => unreachable!("validated: a kernel takes a Constant delay"),
+        };
+        return Ok(Projection {
+            name: name.to_string(),
+            receptor: spec.receptor,
+            weights: Weights::try_shared((n_pre, n_post), vec![0; n_pre + 1], Vec::new(), 0.0)
+                .expect("an empty matrix"),
+            delays: Delays::Uniform(delay),
+            traces: Traces::default(),
+            kernel: Some(std::sync::Arc::new(kernel)),
+        });
+    }
     let no_autapses = spec.pre == spec.post && !spec.allow_autapses;
     let candidates = n_pre - usize::from(no_autapses);
     let (fan_in, fan_out) = fans(&spec.connectivity, candidates, n_pre, n_post);
@@ -302,7 +325,7 @@ fn connect(
                                 }
                             }
                         }
-                        Connectivity::FixedInDegree { .. } => unreachable!(),
+                        _ => unreachable!("fixed in-degree and kernels are built apart"),
                     }
                     b.counts.push(b.cols.len() - before);
                 }
@@ -373,6 +396,7 @@ fn connect(
             None => Delays::PerSynapse(delays),
         },
         traces: Traces::default(),
+        kernel: None,
     })
 }
 

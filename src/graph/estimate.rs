@@ -129,6 +129,11 @@ pub fn expected_synapses(spec: &ProjectionSpec, n_pre: u64, n_post: u64) -> f64 
             .iter()
             .map(|r| r.iter().filter(|&&w| w != 0.0).count() as f64)
             .sum(),
+        // A shared kernel stores no synapses (its weights, once, are a few kilobytes).
+        Connectivity::Conv2d { .. }
+        | Connectivity::Conv1d { .. }
+        | Connectivity::SumPool2d { .. }
+        | Connectivity::AvgPool2d { .. } => 0.0,
     }
 }
 

@@ -10,6 +10,7 @@ pub mod estimate;
 pub mod population;
 pub mod projection;
 
+pub use crate::file::Kernel;
 pub use build::build;
 pub(crate) use build::Sampler;
 pub use population::{InputRing, Population};

@@ -339,6 +339,10 @@ pub struct Projection {
     pub delays: Delays,
     /// Traces for plasticity.
     pub traces: Traces,
+    /// A convolution or pooling kernel ([`crate::file::kernel`]): the projection's connections are
+    /// the kernel's, its `weights` an empty n_pre × n_post matrix, and spikes reach their
+    /// targets through [`Kernel::targets`](super::Kernel::targets).
+    pub kernel: Option<std::sync::Arc<super::Kernel>>,
 }
 
 impl Projection {

@@ -159,6 +159,19 @@ pub fn unsupported(file: &GraphFile) -> Option<String> {
             "projection `{name}` has zero delay, and zero-delay projections run on the CPU only"
         ));
     }
+    if let Some(pr) = file
+        .projections
+        .iter()
+        .find(|pr| pr.connectivity.is_kernel())
+    {
+        let name = pr
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{}->{}", pr.pre, pr.post));
+        return Some(format!(
+            "projection `{name}` is a convolution or pooling, and those run on the CPU only"
+        ));
+    }
     if let Some(pr) = file.projections.iter().find(|pr| pr.rule.is_some()) {
         let name = pr
             .name

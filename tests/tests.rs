@@ -29,6 +29,7 @@ f64_only!(
     checkpoints,
     control,
     distributed,
+    distributed_sim,
     estimate,
     foraging,
     fuzz,

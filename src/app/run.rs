@@ -297,10 +297,17 @@ pub fn run_observed(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Su
         )));
     }
 
+    // With several ranks this thread is the pool's first worker, so that `install` runs the
+    // steps here: MPI is called only from the thread that initialised it.
+    let builder = rayon::ThreadPoolBuilder::new().num_threads(threads);
+    let builder = if ranks > 1 {
+        builder.use_current_thread()
+    } else {
+        builder
+    };
     let pool = agree(
         c,
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
+        builder
             .build()
             .map_err(|e| Error::Run(format!("cannot start {threads} threads: {e}"))),
     )?;

@@ -613,13 +613,18 @@ pub(crate) fn run_label(run_dir: &Path) -> String {
 }
 
 fn net_progress(engine: &Engine, wall_s: f64) -> NetProgress {
+    // Whole populations' sizes (a split run holds blocks); spike counts are global on every rank.
     let mut populations: Vec<PopCount> = engine
         .net
-        .populations()
-        .map(|p| PopCount {
-            name: p.name.clone(),
-            size: p.len(),
-            spikes: p.spike_count,
+        .pop_ids()
+        .into_iter()
+        .map(|id| {
+            let p = engine.net.pop(id);
+            PopCount {
+                name: p.name.clone(),
+                size: engine.global_len(id),
+                spikes: p.spike_count,
+            }
         })
         .collect();
     populations.sort_by(|a, b| a.name.cmp(&b.name));

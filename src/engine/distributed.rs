@@ -17,11 +17,14 @@
 //!   row that lands there, in column order; every target value is written by one rank only and
 //!   receives its terms in one process's order (projections in name order, spikes in global
 //!   index order, synapses in column order). No float is ever added across ranks.
-//! - **One exchange per step.** After the update, every rank's spikes (global indices) are
-//!   gathered on every rank (an `Allgatherv`); each population's spike list is then the global
-//!   one on every rank, so propagation, the spike recorder and the spike counts read what one
-//!   process reads. The smallest delay is one step in the networks measured so far (CUBA's
-//!   0.1 ms); batching the exchange over min-delay intervals is not done yet.
+//! - **One exchange per min-delay interval.** A spike of step s reaches no target before
+//!   s + d_min (the smallest delay of any projection, in steps), so each rank keeps its spikes
+//!   (global indices) for d_min steps and then gathers every rank's on every rank in one
+//!   `Allgatherv`; the interval's steps are then propagated and recorded in step order, each
+//!   with its global spike lists — the additions into every ring slot in one process's order,
+//!   none into a slot already delivered. A run that ends, stops or checkpoints within an
+//!   interval exchanges what it has ([`Partition::flush`]). The wait for the slowest rank is
+//!   told apart from the gather by the ranks' arrival times in the message, not a barrier.
 //! - **Rank 0 keeps the whole network.** It is built on every rank (the build is
 //!   deterministic), split, and rank 0 keeps a copy of the whole, into which [`Partition::gather`]
 //!   writes every rank's state when the state hash, the outputs or a checkpoint need one
@@ -61,6 +64,9 @@ pub struct ExchangeStats {
     pub bytes_sent: u64,
 }
 
+/// An exchanged step: its index and every population's global spike list.
+pub(crate) type Exchanged = (u64, Vec<(PopId, Vec<u32>)>);
+
 /// One population's share on this rank.
 #[derive(Debug, Clone)]
 struct Block {
@@ -83,6 +89,10 @@ pub(crate) struct Partition {
     pub total_events: u64,
     pub stats: ExchangeStats,
     last: Option<Instant>,
+    /// Steps between exchanges: the smallest delay of any projection, in steps.
+    interval: u64,
+    /// This rank's spikes (global indices) of the interval's steps so far.
+    pending: Vec<(u64, Vec<Vec<u32>>)>,
 }
 
 /// The block of `n` neurons that rank `r` of `size` owns: even, or of whole [`CHUNK`]s.
@@ -186,6 +196,14 @@ impl Partition {
         }
         let (rank, size) = (comm.rank(), comm.size());
         let whole = (rank == 0).then(|| e.net.clone());
+        // The smallest delay (at least one step: zero delays are refused above).
+        let interval = e
+            .net
+            .projections()
+            .map(|(_, _, p)| u64::from(p.delays.min()))
+            .min()
+            .unwrap_or(1)
+            .max(1);
         let chunked: Vec<PopId> = e
             .net
             .pop_ids()
@@ -277,10 +295,12 @@ impl Partition {
             total_events: e.synaptic_events,
             stats: ExchangeStats {
                 ranks: size,
-                interval_steps: 1,
+                interval_steps: interval,
                 ..Default::default()
             },
             last: None,
+            interval,
+            pending: Vec::new(),
         })
     }
 
@@ -297,55 +317,87 @@ impl Partition {
         self.whole.as_ref()
     }
 
-    /// After the update: every rank's spikes of every population, gathered on every rank in
-    /// rank order, become each population's (global) spike list; the spike counts add what the
-    /// other ranks emitted.
-    pub(crate) fn exchange(&mut self, net: &mut Network) -> Result<()> {
+    /// After the update of `step`: this rank's spikes (global indices) wait for the exchange;
+    /// at the last step of a min-delay interval, [`Partition::flush`].
+    pub(crate) fn after_update(&mut self, net: &mut Network, step: u64) -> Result<Vec<Exchanged>> {
         let t0 = Instant::now();
         if let Some(last) = self.last {
             self.stats.compute_s += (t0 - last).as_secs_f64();
         }
+        let lists = self
+            .blocks
+            .iter()
+            .map(|b| {
+                let base = b.owned.start as u32;
+                net.pop(b.id).spikes.iter().map(|&i| i + base).collect()
+            })
+            .collect();
+        self.pending.push((step, lists));
+        let result = if (step + 1).is_multiple_of(self.interval) {
+            self.flush(net)
+        } else {
+            Ok(Vec::new())
+        };
+        self.last = Some(Instant::now());
+        result
+    }
+
+    /// The exchange (collective): every rank's pending spikes, gathered on every rank in rank
+    /// order, become each pending step's global spike lists (returned in step order, to be
+    /// propagated in that order); the spike counts add what the other ranks emitted.
+    pub(crate) fn flush(&mut self, net: &mut Network) -> Result<Vec<Exchanged>> {
+        if self.pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        let t0 = Instant::now();
         // This rank's arrival (wall clock, ns): the latest arrival of all ranks tells how long
-        // this one waited for the slowest, without a barrier (a second collective per step).
+        // this one waited for the slowest, without a barrier (a second collective).
         let arrival = wall_ns();
         let mut e = Enc::default();
         e.u64(arrival);
-        for b in &self.blocks {
-            let p = net.pop(b.id);
-            let base = b.owned.start as u32;
-            e.u64(p.spikes.len() as u64);
-            for &i in &p.spikes {
-                e.u32(i + base);
+        e.u64(self.pending.len() as u64);
+        for (step, lists) in &self.pending {
+            e.u64(*step);
+            for l in lists {
+                e.u32s(l);
             }
         }
         let all = self.comm.all_gather(&e.buf)?;
         let t1 = Instant::now();
-        let mut decs: Vec<Dec> = all.iter().map(|b| Dec::new(b)).collect();
         let bad = |why: String| Error::Run(format!("a spike exchange was malformed: {why}"));
+        let mut decs: Vec<Dec> = all.iter().map(|b| Dec::new(b)).collect();
         let mut latest = arrival;
         for d in &mut decs {
             latest = latest.max(d.u64().map_err(bad)?);
+            if d.u64().map_err(bad)? != self.pending.len() as u64 {
+                return Err(bad("the ranks exchanged different numbers of steps".into()));
+            }
         }
-        for b in &self.blocks {
-            let p = net.pop_mut(b.id);
-            let local = p.spikes.len() as u64;
-            p.spikes.clear();
+        let mut out = Vec::with_capacity(self.pending.len());
+        for (step, lists) in std::mem::take(&mut self.pending) {
             for d in &mut decs {
-                let n = d.u64().map_err(bad)?;
-                for _ in 0..n {
-                    p.spikes.push(d.u32().map_err(bad)?);
+                if d.u64().map_err(bad)? != step {
+                    return Err(bad("the ranks exchanged different steps".into()));
                 }
             }
-            p.spike_count += p.spikes.len() as u64 - local;
+            let mut global = Vec::with_capacity(self.blocks.len());
+            for (b, local) in self.blocks.iter().zip(lists) {
+                let mut list = Vec::new();
+                for d in &mut decs {
+                    list.extend(d.u32s().map_err(bad)?);
+                }
+                net.pop_mut(b.id).spike_count += (list.len() - local.len()) as u64;
+                global.push((b.id, list));
+            }
+            out.push((step, global));
         }
         let spent = (t1 - t0).as_secs_f64();
-        let wait = ((latest - arrival) as f64 * 1e-9).min(spent);
+        let wait = ((latest.saturating_sub(arrival)) as f64 * 1e-9).min(spent);
         self.stats.exchanges += 1;
         self.stats.bytes_sent += e.buf.len() as u64;
         self.stats.wait_s += wait;
         self.stats.exchange_s += spent - wait;
-        self.last = Some(Instant::now());
-        Ok(())
+        Ok(out)
     }
 
     /// Writes every rank's state into rank 0's whole network (collective): state columns,

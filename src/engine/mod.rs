@@ -362,8 +362,35 @@ impl Engine {
     /// network, which [`Engine::whole_net`], [`Engine::state_hash`] and
     /// [`Engine::total_synaptic_events`] then read. Nothing to do on one rank.
     pub fn gather(&mut self) -> Result<()> {
+        self.flush()?;
         if let Some(p) = &mut self.part {
             p.gather(&self.net, self.synaptic_events)?;
+        }
+        Ok(())
+    }
+
+    /// Collective in a split simulation: exchanges the spikes of an interval not yet
+    /// exchanged (a run that ends, stops or checkpoints within one) and propagates them.
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        let steps = match &mut self.part {
+            Some(p) => p.flush(&mut self.net)?,
+            None => return Ok(()),
+        };
+        self.replay(steps)
+    }
+
+    /// Propagates and records exchanged steps in step order, each with its global spike
+    /// lists: the sums into every ring slot keep one process's order (a step's spikes before
+    /// the next step's; the smallest delay keeps them out of every slot delivered meanwhile).
+    fn replay(&mut self, steps: Vec<distributed::Exchanged>) -> Result<()> {
+        for (step, lists) in steps {
+            for (id, list) in lists {
+                self.net.pop_mut(id).spikes = list;
+            }
+            self.synaptic_events += self.propagate(step);
+            if !self.spikes.is_empty() {
+                self.spikes.record(&self.net, step)?;
+            }
         }
         Ok(())
     }
@@ -707,14 +734,22 @@ impl Engine {
                 self.synaptic_events += deliver_edge(&mut self.net, e, None);
             }
         }
-        if let Some(part) = &mut self.part {
-            part.exchange(&mut self.net)?;
-        }
+        // Split across ranks: the spikes wait for the exchange at the end of the min-delay
+        // interval, where every step of the interval is propagated and recorded in turn.
+        let exchanged = match &mut self.part {
+            Some(part) => Some(part.after_update(&mut self.net, info.step)?),
+            None => None,
+        };
 
         self.enter(Stage::Propagate, info);
-        self.synaptic_events += self.propagate(info.step);
-        for e in &self.plan.graded {
-            self.synaptic_events += deliver_edge(&mut self.net, e, Some(info.step));
+        match exchanged {
+            None => {
+                self.synaptic_events += self.propagate(info.step);
+                for e in &self.plan.graded {
+                    self.synaptic_events += deliver_edge(&mut self.net, e, Some(info.step));
+                }
+            }
+            Some(steps) => self.replay(steps)?,
         }
 
         self.enter(Stage::Plasticity, info);
@@ -726,7 +761,7 @@ impl Engine {
         }
 
         self.enter(Stage::Observe, info);
-        if !self.spikes.is_empty() {
+        if !self.spikes.is_empty() && self.part.is_none() {
             self.spikes.record(&self.net, info.step)?;
         }
         for h in &mut self.hooks {

@@ -18,6 +18,7 @@ impl Engine {
     /// rank's state is gathered on rank 0, which returns the bytes one process would save
     /// (so the checkpoint resumes on any number of ranks); `None` on the other ranks.
     pub fn save_state_whole(&mut self) -> Result<Option<Vec<u8>>> {
+        self.flush()?;
         let Some(mut part) = self.part.take() else {
             return self.save_state().map(Some);
         };

@@ -217,23 +217,6 @@ fn a_rank_that_cannot_read_its_file_stops_every_rank_with_its_error() {
         assert!(msg.starts_with("rank 1: ") && msg.contains("nowhere/exp.ron"), "{msg}");
     }
     assert!(!dir.path().join("out").exists(), "nothing is written when a rank fails");
-
-    // A simulation is refused on several ranks, by every rank alike.
-    let cuba = crate::common::root().join("graphs/cuba.ron");
-    let got = Local::run(2, |c| {
-        let opts = RunOptions {
-            file: cuba.clone(),
-            out: Some(dir.path().join("cuba")),
-            comm: Some(c),
-            ..RunOptions::default()
-        };
-        app::run_file(&opts, &mut |_| {}).map(|_| ())
-    });
-    for r in got {
-        let e = r.unwrap_err();
-        assert_eq!(e.exit_code(), 2);
-        assert!(e.to_string().contains("a simulation runs on one rank"), "{e}");
-    }
 }
 
 /// A shipped control graph with its plugins' paths, written into `dir`.

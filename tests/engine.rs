@@ -110,6 +110,7 @@ fn run_directory_holds_config_summary_and_sorted_spikes() {
         "version",
         "seed",
         "threads",
+        "ranks",
         "dt_ms",
         "steps",
         "sim_time_ms",

@@ -30,6 +30,7 @@ f64_only!(
     control,
     conv,
     distributed,
+    distributed_sim,
     estimate,
     foraging,
     fuzz,

@@ -106,14 +106,6 @@ pub fn run_file_observed(
 ) -> Result<Outcome> {
     let file = crate::file::Source::read(&opts.file).and_then(|s| s.parse());
     let task = file.as_ref().ok().and_then(|f| f.task.as_ref());
-    let ranks = opts.comm.as_ref().map_or(1, |c| c.size());
-    if ranks > 1 && task.is_none() && file.is_ok() {
-        // Every rank reads the same file and refuses alike, so none waits for the others.
-        return Err(crate::error::Error::Input(format!(
-            "{}: a simulation runs on one rank for now; training (agent and control tasks) and `snnsim experiment` are split across ranks (docs/distributed.md). Run it without mpirun, or with -np 1",
-            opts.file.display()
-        )));
-    }
     if let Some(crate::file::TaskSpec::Control(_)) = task {
         train_control(opts, progress).map(Outcome::Control)
     } else if let Some(crate::file::TaskSpec::Reservoir(_)) = task {

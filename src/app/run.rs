@@ -2,6 +2,7 @@
 //! (`config.ron`, `summary.json`, `spikes.csv`, `state_<population>.csv`).
 
 use crate::checkpoint::{Checkpoint, Kind};
+use crate::comm::agree;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::file::{self, Source};
@@ -219,8 +220,10 @@ pub struct Summary {
     pub run_dir: String,
     /// Root seed.
     pub seed: u64,
-    /// Worker threads.
+    /// Worker threads (per rank).
     pub threads: usize,
+    /// MPI ranks the network was split across (1: one process).
+    pub ranks: usize,
     /// Where the steps ran: `cpu`, or `gpu: <device> (<arch>, <platform>)`.
     pub device: String,
     /// Time step (ms).
@@ -248,6 +251,9 @@ pub struct Summary {
     /// run is the process's only work, as under `snnsim run` (`snnsim bench` runs each in a
     /// fresh process).
     pub peak_rss_mb: Option<f64>,
+    /// Rank 0's time split and exchange volume, when the network was split across ranks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<crate::engine::ExchangeStats>,
     /// Present when the run was stopped before its end (SIGINT, SIGTERM, [`RunOptions::stop`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<super::Stopped>,
@@ -267,38 +273,90 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
 }
 
 /// [`run`], telling `observer` how the run goes after each chunk of steps (one chunk on a GPU).
+/// With a communicator of several ranks ([`RunOptions::comm`]) the network is split across
+/// them (docs/distributed.md): every rank builds and steps its share; rank 0 writes the run
+/// directory from the gathered state, as one process would. Each step that may fail on one
+/// rank is agreed on, so that no rank waits for one that left.
 pub fn run_observed(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Summary> {
+    let comm = opts.comm.clone().unwrap_or_else(crate::comm::single);
+    let ranks = comm.size();
+    let root = comm.rank() == 0;
+    let c = &*comm;
     let Prepared {
         checked,
         config,
         threads,
         run_dir,
         backend,
-    } = prepare(opts)?;
+    } = agree(c, prepare(opts))?;
+    if ranks > 1 && backend.is_gpu() {
+        return Err(Error::Input(format!(
+            "{}: a simulation on a GPU runs on one rank (docs/distributed.md)",
+            opts.file.display()
+        )));
+    }
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::Run(format!("cannot start {threads} threads: {e}")))?;
-    let (engine, build_wall_s, sim_wall_s, stopped) = pool.install(|| -> Result<_> {
+    // With several ranks this thread is the pool's first worker, so that `install` runs the
+    // steps here: MPI is called only from the thread that initialised it.
+    let builder = rayon::ThreadPoolBuilder::new().num_threads(threads);
+    let builder = if ranks > 1 {
+        builder.use_current_thread()
+    } else {
+        builder
+    };
+    let pool = agree(
+        c,
+        builder
+            .build()
+            .map_err(|e| Error::Run(format!("cannot start {threads} threads: {e}"))),
+    )?;
+    let (mut engine, build_wall_s, sim_wall_s, stopped) = pool.install(|| -> Result<_> {
         let t0 = Instant::now();
-        let mut engine = Engine::from_file(&checked)?;
+        let mut engine = agree(c, Engine::from_file(&checked))?;
         if opts.resume {
-            resume_engine(&mut engine, &run_dir)?;
+            let state = if ranks > 1 {
+                super::train::resume_state_of(&*comm, &run_dir, Kind::Simulation)?
+            } else {
+                newest_for_resume(&run_dir, Kind::Simulation)?.map(|ck| ck.state)
+            };
+            if let Some(state) = state {
+                agree(c, engine.load_state(&state))?;
+            }
+        }
+        if ranks > 1 {
+            agree(c, engine.distribute(comm.clone()))?;
         }
         let build = t0.elapsed().as_secs_f64();
-        let mut dir = RunDir::create(&run_dir, &config, opts.resume)?;
+        let mut dir = agree(c, if root {
+            RunDir::create(&run_dir, &config, opts.resume).map(Some)
+        } else {
+            Ok(None)
+        })?;
         let steps = checked.steps();
-        observer.start(&RunInfo {
+        let neurons = engine
+            .net
+            .pop_ids()
+            .into_iter()
+            .map(|id| engine.global_len(id))
+            .sum();
+        agree(c, observer.start(&RunInfo {
             run: run_label(&run_dir),
             training: false,
             total: steps,
             dt_ms: engine.dt_ms,
             progress_every: 0,
-            neurons: engine.net.populations().map(|p| p.len()).sum(),
-        })?;
+            neurons,
+        }))?;
         if !backend.is_gpu() {
-            if let Some(hook) = observer.step_hook() {
+            let hook = observer.step_hook();
+            if ranks > 1 {
+                agree(c, match hook {
+                    Some(_) => Err(Error::Input(
+                        "--view and --record-activity watch one process's neurons: not yet with several ranks (docs/distributed.md)".into(),
+                    )),
+                    None => Ok(()),
+                })?;
+            } else if let Some(hook) = hook {
                 engine.add_hook(hook);
             }
         }
@@ -311,46 +369,75 @@ pub fn run_observed(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Su
         let t1 = Instant::now();
         let total = steps;
         let every = checked.file.checkpoint_every;
-        dir.keep();
+        if let Some(d) = &mut dir {
+            d.keep();
+        }
         let stop = &opts.stop;
         let mut stopped = None;
         // The step of the last checkpoint written, so that a stop right after one does not
         // write the same position again.
         let mut last_written = crate::checkpoint::list(&run_dir)
             .into_iter()
-            .find(|(at, _)| opts.resume && *at == engine.step);
+            .find(|(at, _)| root && opts.resume && *at == engine.step);
         while engine.step < total {
             let left = total - engine.step;
             let to_checkpoint = every.map_or(left, |k| k - engine.step % k);
             let n = chunk.min(to_checkpoint).min(left);
             // On the CPU one step at a time, so that a stop is honoured after the current step
             // (an atomic load per step costs nothing next to it); the GPU backend uploads and
-            // downloads the network per call, so it runs the chunk whole.
+            // downloads the network per call, so it runs the chunk whole. Several ranks run
+            // the chunk whole and agree on a stop after it.
             let end = engine.step + n;
-            while engine.step < end && !stop.requested() {
+            while engine.step < end && (ranks > 1 || !stop.requested()) {
                 let m = if backend.is_gpu() {
                     end - engine.step
                 } else {
                     1
                 };
-                crate::backend::run(&backend, &mut engine, &checked, m)?;
+                let stepped = crate::backend::run(&backend, &mut engine, &checked, m);
+                if ranks > 1 {
+                    agree(c, stepped)?;
+                } else {
+                    stepped?;
+                }
             }
             observer.network(&net_progress(&engine, t1.elapsed().as_secs_f64()));
-            let stopping = stop.requested() && engine.step < total;
+            let requested = if ranks > 1 {
+                super::train::stop_requested(&*comm, stop)?
+            } else {
+                stop.requested()
+            };
+            let stopping = requested && engine.step < total;
             // Also at the end, so that the run directory holds its final network, and at a
             // stop, so that `--resume` continues from there.
             let due = engine.step.is_multiple_of(every.unwrap_or(1)) || engine.step == total;
             let fresh = last_written
                 .as_ref()
                 .is_none_or(|(at, _)| *at != engine.step);
+            let fresh = if ranks > 1 {
+                // Rank 0 knows what it wrote; the others follow it.
+                let mut b = vec![u8::from(fresh)];
+                comm.broadcast(0, &mut b)?;
+                b == [1]
+            } else {
+                fresh
+            };
             if every.is_some() && (due || stopping) && fresh {
-                let ck = Checkpoint {
-                    kind: Kind::Simulation,
-                    position: engine.step,
-                    config: config.clone(),
-                    state: engine.save_state()?,
+                let state = agree(c, engine.save_state_whole())?;
+                let written = match state {
+                    Some(state) => {
+                        let ck = Checkpoint {
+                            kind: Kind::Simulation,
+                            position: engine.step,
+                            config: config.clone(),
+                            state,
+                        };
+                        crate::checkpoint::write(&run_dir, &ck).map(Some)
+                    }
+                    None => Ok(None),
                 };
-                last_written = Some((engine.step, crate::checkpoint::write(&run_dir, &ck)?));
+                let path = agree(c, written)?;
+                last_written = Some((engine.step, path.unwrap_or_default()));
             }
             if stopping {
                 stopped = Some(super::Stopped {
@@ -365,42 +452,110 @@ pub fn run_observed(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Su
         }
         Ok((engine, build, t1.elapsed().as_secs_f64(), stopped))
     })?;
+    agree(c, engine.gather())?;
+    let summary =
+        summarise(opts, &checked, &engine, &run_dir, &backend, threads).map(|s| Summary {
+            build_wall_s,
+            sim_wall_s,
+            speed_factor: if sim_wall_s > 0.0 {
+                s.sim_time_ms / 1000.0 / sim_wall_s
+            } else {
+                0.0
+            },
+            stopped,
+            ..s
+        });
+    // Rank 0's summary (the whole network's hash and counts) on every rank.
+    let summary = agree(c, summary)?;
+    let written = if root {
+        write_outputs(&engine, &run_dir, &summary)
+    } else {
+        Ok(())
+    };
+    agree(c, written)?;
+    if ranks > 1 {
+        let mut b = summary.state_hash.clone().into_bytes();
+        comm.broadcast(0, &mut b)?;
+        let mut events = summary.synaptic_events.to_le_bytes().to_vec();
+        comm.broadcast(0, &mut events)?;
+        let events = u64::from_le_bytes(events[..8].try_into().expect("eight bytes"));
+        return Ok(Summary {
+            state_hash: String::from_utf8_lossy(&b).into_owned(),
+            synaptic_events: events,
+            ..summary
+        });
+    }
+    Ok(summary)
+}
 
-    let dt = engine.dt_ms;
-    write_recordings(&engine, &run_dir)?;
-    let sim_time_ms = engine.time_ms();
-    let populations = population_summaries(&engine);
-    let summary = Summary {
+/// The summary of a finished (or stopped) run; on rank 0 of a split one, of the gathered
+/// whole network. Wall times are filled in by the caller.
+fn summarise(
+    opts: &RunOptions,
+    checked: &file::Checked,
+    engine: &Engine,
+    run_dir: &Path,
+    backend: &crate::backend::Backend,
+    threads: usize,
+) -> Result<Summary> {
+    let whole = engine.whole_net();
+    Ok(Summary {
         version: env!("CARGO_PKG_VERSION").to_string(),
         file: opts.file.display().to_string(),
         run_dir: run_dir.display().to_string(),
         seed: checked.file.seed,
         threads,
+        ranks: engine.ranks(),
         device: backend.describe(),
-        dt_ms: dt,
+        dt_ms: engine.dt_ms,
         steps: engine.step,
-        sim_time_ms,
-        build_wall_s,
-        sim_wall_s,
-        speed_factor: if sim_wall_s > 0.0 {
-            sim_time_ms / 1000.0 / sim_wall_s
-        } else {
-            0.0
-        },
-        synaptic_events: engine.synaptic_events,
-        synapses: engine
-            .net
-            .projections()
-            .map(|(_, _, p)| p.nnz() as u64)
-            .sum(),
-        populations,
+        sim_time_ms: engine.time_ms(),
+        build_wall_s: 0.0,
+        sim_wall_s: 0.0,
+        speed_factor: 0.0,
+        synaptic_events: engine.total_synaptic_events(),
+        synapses: whole.projections().map(|(_, _, p)| p.nnz() as u64).sum(),
+        populations: population_summaries(engine),
         state_hash: engine.state_hash(),
         peak_rss_mb: peak_rss_mb(),
-        stopped,
-    };
-    let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
-    write_atomic(&run_dir.join("summary.json"), json.as_bytes())?;
-    Ok(summary)
+        exchange: engine.exchange_stats(),
+        stopped: None,
+    })
+}
+
+/// Size, spikes and mean rate of every population so far (whole populations' sizes: a split
+/// run holds blocks, while spike counts are global on every rank).
+pub(crate) fn population_summaries(engine: &Engine) -> BTreeMap<String, PopulationSummary> {
+    let sim_time_ms = engine.time_ms();
+    engine
+        .whole_net()
+        .pop_ids()
+        .into_iter()
+        .map(|id| {
+            let p = engine.net.pop(id);
+            let size = engine.global_len(id);
+            let rate = if sim_time_ms > 0.0 {
+                p.spike_count as f64 / size as f64 / (sim_time_ms / 1000.0)
+            } else {
+                0.0
+            };
+            (
+                p.name.clone(),
+                PopulationSummary {
+                    size,
+                    spikes: p.spike_count,
+                    mean_rate_hz: rate,
+                },
+            )
+        })
+        .collect()
+}
+
+/// Rank 0's files of a finished run: spikes, weights, states, edits, `summary.json`.
+fn write_outputs(engine: &Engine, run_dir: &Path, summary: &Summary) -> Result<()> {
+    write_recordings(engine, run_dir)?;
+    let json = serde_json::to_string_pretty(summary).expect("summary serialises");
+    write_atomic(&run_dir.join("summary.json"), json.as_bytes())
 }
 
 /// Writes what the file's recorders recorded (spikes, weights, state variables) and the log of
@@ -412,12 +567,9 @@ pub(crate) fn write_recordings(engine: &Engine, run_dir: &Path) -> Result<()> {
         crate::observe::npy::write_spikes(&engine.spikes, dt, run_dir)?;
     }
     if !engine.weights.is_empty() {
-        crate::monitor::write_weights_csv(
-            &engine.net,
-            &engine.weights,
-            &run_dir.join("weights.csv"),
-        )?;
-        crate::observe::npy::write_weights(&engine.net, &engine.weights, run_dir)?;
+        let whole = engine.whole_net();
+        crate::monitor::write_weights_csv(whole, &engine.weights, &run_dir.join("weights.csv"))?;
+        crate::observe::npy::write_weights(whole, &engine.weights, run_dir)?;
     }
     for rec in &engine.states {
         rec.write_csv(&run_dir.join(format!("state_{}.csv", rec.population)), dt)?;
@@ -426,39 +578,6 @@ pub(crate) fn write_recordings(engine: &Engine, run_dir: &Path) -> Result<()> {
         write_edit_log(&engine.edit_log, dt, &run_dir.join("edits.csv"))?;
     }
     Ok(())
-}
-
-/// Size, spikes and mean rate of every population so far.
-pub(crate) fn population_summaries(engine: &Engine) -> BTreeMap<String, PopulationSummary> {
-    let sim_time_ms = engine.time_ms();
-    engine
-        .net
-        .populations()
-        .map(|p| {
-            let rate = if sim_time_ms > 0.0 {
-                p.spike_count as f64 / p.len() as f64 / (sim_time_ms / 1000.0)
-            } else {
-                0.0
-            };
-            (
-                p.name.clone(),
-                PopulationSummary {
-                    size: p.len(),
-                    spikes: p.spike_count,
-                    mean_rate_hz: rate,
-                },
-            )
-        })
-        .collect()
-}
-
-/// Loads the newest valid checkpoint of `run_dir` into `engine`; without one the run starts
-/// over (with a notice on standard error).
-fn resume_engine(engine: &mut Engine, run_dir: &Path) -> Result<()> {
-    match newest_for_resume(run_dir, Kind::Simulation)? {
-        Some(ck) => engine.load_state(&ck.state),
-        None => Ok(()),
-    }
 }
 
 /// The newest valid checkpoint of a run directory for `--resume`: refused files are reported
@@ -506,13 +625,18 @@ pub(crate) fn run_label(run_dir: &Path) -> String {
 }
 
 fn net_progress(engine: &Engine, wall_s: f64) -> NetProgress {
+    // Whole populations' sizes (a split run holds blocks); spike counts are global on every rank.
     let mut populations: Vec<PopCount> = engine
         .net
-        .populations()
-        .map(|p| PopCount {
-            name: p.name.clone(),
-            size: p.len(),
-            spikes: p.spike_count,
+        .pop_ids()
+        .into_iter()
+        .map(|id| {
+            let p = engine.net.pop(id);
+            PopCount {
+                name: p.name.clone(),
+                size: engine.global_len(id),
+                spikes: p.spike_count,
+            }
         })
         .collect();
     populations.sort_by(|a, b| a.name.cmp(&b.name));

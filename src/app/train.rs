@@ -248,8 +248,17 @@ pub fn train_observed(
 /// The state of the checkpoint a training run resumes from, on every rank: rank 0 picks it
 /// (and renames a refused one) and sends its bytes to the others; `None` when there is none.
 pub(super) fn resume_state(comm: &dyn Comm, run_dir: &Path) -> Result<Option<Vec<u8>>> {
+    resume_state_of(comm, run_dir, Kind::Training)
+}
+
+/// [`resume_state`] of a run of `kind` (a simulation's, a training run's).
+pub(super) fn resume_state_of(
+    comm: &dyn Comm,
+    run_dir: &Path,
+    kind: Kind,
+) -> Result<Option<Vec<u8>>> {
     let picked = if comm.rank() == 0 {
-        super::run::newest_for_resume(run_dir, Kind::Training).map(|ck| ck.map(|c| c.state))
+        super::run::newest_for_resume(run_dir, kind).map(|ck| ck.map(|c| c.state))
     } else {
         Ok(None)
     };

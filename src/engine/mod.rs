@@ -7,6 +7,7 @@
 //! ([`propagate`]) — with one writer per value and sums in a fixed order, so the same file
 //! and seed give the same spikes on any number of threads.
 
+mod distributed;
 mod edit;
 pub mod hash;
 mod poisson_input;
@@ -14,6 +15,7 @@ pub mod propagate;
 mod snapshot;
 mod structure;
 
+pub use distributed::ExchangeStats;
 pub use structure::SynapseEditLog;
 
 use crate::error::Result;
@@ -133,6 +135,8 @@ pub struct Engine {
     plan: Plan,
     /// Rings taken out during propagation (kept to reuse the allocation).
     rings: Vec<Target>,
+    /// This rank's share when the simulation is split across ranks ([`Engine::distribute`]).
+    part: Option<distributed::Partition>,
 }
 
 /// What the step loops over, computed once per structure (not per step): population ids in
@@ -332,7 +336,95 @@ impl Engine {
             failed: None,
             plan: Plan::default(),
             rings: Vec::new(),
+            part: None,
         }
+    }
+
+    /// Splits the simulation across the ranks of `comm` (docs/distributed.md; called on every
+    /// rank after the build and any resume): each rank keeps a block of every population and
+    /// the synapses into it, and the ranks exchange their spikes after every update. One
+    /// rank: nothing changes. What cannot be split yet is refused with the reason (bad input).
+    pub fn distribute(&mut self, comm: crate::comm::CommRef) -> Result<()> {
+        if comm.size() > 1 {
+            self.part = Some(distributed::Partition::split(self, comm)?);
+        }
+        Ok(())
+    }
+
+    /// Why this engine could not be split across ranks, if it could not.
+    pub fn not_distributable(&self) -> Option<String> {
+        distributed::check(self)
+    }
+
+    /// The ranks the simulation is split across (1 when it is not).
+    pub fn ranks(&self) -> usize {
+        self.part.as_ref().map_or(1, |p| p.comm().size())
+    }
+
+    /// Collective in a split simulation: brings every rank's state into rank 0's whole
+    /// network, which [`Engine::whole_net`], [`Engine::state_hash`] and
+    /// [`Engine::total_synaptic_events`] then read. Nothing to do on one rank.
+    pub fn gather(&mut self) -> Result<()> {
+        self.flush()?;
+        if let Some(p) = &mut self.part {
+            p.gather(&self.net, self.synaptic_events)?;
+        }
+        Ok(())
+    }
+
+    /// Collective in a split simulation: exchanges the spikes of an interval not yet
+    /// exchanged (a run that ends, stops or checkpoints within one) and propagates them.
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        let steps = match &mut self.part {
+            Some(p) => p.flush(&mut self.net)?,
+            None => return Ok(()),
+        };
+        self.replay(steps)
+    }
+
+    /// Propagates and records exchanged steps in step order, each with its global spike
+    /// lists: the sums into every ring slot keep one process's order (a step's spikes before
+    /// the next step's; the smallest delay keeps them out of every slot delivered meanwhile).
+    fn replay(&mut self, steps: Vec<distributed::Exchanged>) -> Result<()> {
+        for (step, lists) in steps {
+            for (id, list) in lists {
+                self.net.pop_mut(id).spikes = list;
+            }
+            self.synaptic_events += self.propagate(step);
+            if !self.spikes.is_empty() {
+                self.spikes.record(&self.net, step)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The whole network: this one, or (rank 0 of a split simulation) the one written by the
+    /// last [`Engine::gather`]. Other ranks of a split simulation have only their blocks.
+    pub fn whole_net(&self) -> &Network {
+        self.part
+            .as_ref()
+            .and_then(|p| p.whole())
+            .unwrap_or(&self.net)
+    }
+
+    /// The neurons of population `id` in the whole network (on every rank).
+    pub fn global_len(&self, id: PopId) -> usize {
+        match &self.part {
+            Some(p) => p.global_len(id),
+            None => self.net.pop(id).len(),
+        }
+    }
+
+    /// Synaptic events of all ranks (as of the last [`Engine::gather`] on rank 0).
+    pub fn total_synaptic_events(&self) -> u64 {
+        self.part
+            .as_ref()
+            .map_or(self.synaptic_events, |p| p.total_events)
+    }
+
+    /// Where a split simulation's time went and what its exchanges moved.
+    pub fn exchange_stats(&self) -> Option<ExchangeStats> {
+        self.part.as_ref().map(|p| p.stats.clone())
     }
 
     /// Builds the network of a checked file and sets up its stimuli, recorders and learning
@@ -645,11 +737,22 @@ impl Engine {
                 self.synaptic_events += deliver_edge(&mut self.net, e, None);
             }
         }
+        // Split across ranks: the spikes wait for the exchange at the end of the min-delay
+        // interval, where every step of the interval is propagated and recorded in turn.
+        let exchanged = match &mut self.part {
+            Some(part) => Some(part.after_update(&mut self.net, info.step)?),
+            None => None,
+        };
 
         self.enter(Stage::Propagate, info);
-        self.synaptic_events += self.propagate(info.step);
-        for e in &self.plan.graded {
-            self.synaptic_events += deliver_edge(&mut self.net, e, Some(info.step));
+        match exchanged {
+            None => {
+                self.synaptic_events += self.propagate(info.step);
+                for e in &self.plan.graded {
+                    self.synaptic_events += deliver_edge(&mut self.net, e, Some(info.step));
+                }
+            }
+            Some(steps) => self.replay(steps)?,
         }
 
         self.enter(Stage::Plasticity, info);
@@ -661,7 +764,7 @@ impl Engine {
         }
 
         self.enter(Stage::Observe, info);
-        if !self.spikes.is_empty() {
+        if !self.spikes.is_empty() && self.part.is_none() {
             self.spikes.record(&self.net, info.step)?;
         }
         for h in &mut self.hooks {
@@ -714,9 +817,10 @@ impl Engine {
         Ok(())
     }
 
-    /// Hash over every weight and state value (see [`hash::state_hash`]).
+    /// Hash over every weight and state value (see [`hash::state_hash`]); in a split
+    /// simulation, of the whole network of the last [`Engine::gather`] (rank 0).
     pub fn state_hash(&self) -> String {
-        hash::state_hash(&self.net, self.step)
+        hash::state_hash(self.whole_net(), self.step)
     }
 
     fn enter(&mut self, stage: Stage, info: StepInfo) {

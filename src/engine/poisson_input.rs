@@ -33,6 +33,10 @@ pub(super) struct PoissonInput {
     pub neurons: Option<Vec<usize>>,
     /// One stream per chunk of targets.
     rngs: Vec<Rng>,
+    /// With a neuron list on one rank of a distributed run: the global indices of this rank's
+    /// block (the rank draws for every listed neuron, as one process does, and adds the draws
+    /// of its own); `None`: every neuron is here.
+    owned: Option<std::ops::Range<usize>>,
 }
 
 impl PoissonInput {
@@ -65,6 +69,22 @@ impl PoissonInput {
             stop,
             neurons,
             rngs,
+            owned: None,
+        }
+    }
+
+    /// Keeps what the rank owning the target neurons `owned` (global indices) needs: over all
+    /// neurons, the streams of its chunks (its block starts at a chunk boundary); with a
+    /// neuron list, every stream (the draws of one process, in its order), adding only the
+    /// draws of its own neurons. The input column is then the block's.
+    pub fn restrict(&mut self, owned: std::ops::Range<usize>) {
+        match &self.neurons {
+            None => {
+                debug_assert_eq!(owned.start % CHUNK, 0, "blocks of whole chunks");
+                let c0 = owned.start / CHUNK;
+                self.rngs = self.rngs[c0..c0 + owned.len().div_ceil(CHUNK)].to_vec();
+            }
+            Some(_) => self.owned = Some(owned),
         }
     }
 
@@ -87,10 +107,13 @@ impl PoissonInput {
                     }
                 }),
             Some(js) => {
+                let owned = self.owned.clone().unwrap_or(0..usize::MAX);
                 for (c, rng) in js.chunks(CHUNK).zip(self.rngs.iter_mut()) {
                     for &j in c {
                         let k: f64 = dist.sample(rng);
-                        due[j] += k as Real * w;
+                        if owned.contains(&j) {
+                            due[j - owned.start] += k as Real * w;
+                        }
                     }
                 }
             }

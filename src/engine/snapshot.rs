@@ -11,6 +11,37 @@ use crate::error::{Error, Result};
 impl Engine {
     /// Encodes everything a resumed run needs to continue exactly as this one would.
     pub fn save_state(&mut self) -> Result<Vec<u8>> {
+        self.encode_state(None)
+    }
+
+    /// [`Engine::save_state`] of the whole network, collective in a split simulation: every
+    /// rank's state is gathered on rank 0, which returns the bytes one process would save
+    /// (so the checkpoint resumes on any number of ranks); `None` on the other ranks.
+    pub fn save_state_whole(&mut self) -> Result<Option<Vec<u8>>> {
+        self.flush()?;
+        let Some(mut part) = self.part.take() else {
+            return self.save_state().map(Some);
+        };
+        let result = (|| -> Result<Option<Vec<u8>>> {
+            part.gather(&self.net, self.synaptic_events)?;
+            let Some(streams) = part.gather_poisson_inputs(&self.poisson)? else {
+                return Ok(None);
+            };
+            let mut whole = part.take_whole();
+            std::mem::swap(&mut self.net, &mut whole);
+            let own = std::mem::replace(&mut self.synaptic_events, part.total_events);
+            let state = self.encode_state(Some(&streams));
+            std::mem::swap(&mut self.net, &mut whole);
+            self.synaptic_events = own;
+            part.put_whole(whole);
+            state.map(Some)
+        })();
+        self.part = Some(part);
+        result
+    }
+
+    /// The state, with the Poisson inputs' streams as given (one process's layout) or as held.
+    fn encode_state(&mut self, streams: Option<&[Vec<u8>]>) -> Result<Vec<u8>> {
         let mut e = Enc::default();
         e.u64(self.step);
         e.u64(self.synaptic_events);
@@ -35,8 +66,9 @@ impl Engine {
         }
         // Poisson inputs and structural policies (written only when the file has them, so
         // that the checkpoints of other files keep their former layout).
-        for p in &self.poisson {
-            p.encode(&mut e);
+        match streams {
+            Some(s) => s.iter().for_each(|b| e.buf.extend_from_slice(b)),
+            None => self.poisson.iter().for_each(|p| p.encode(&mut e)),
         }
         for b in &mut self.structure {
             b.encode(&mut e)?;

@@ -1,0 +1,563 @@
+//! A simulation split across the ranks of a [`Comm`](crate::comm::Comm) (docs/distributed.md).
+//!
+//! Why it is built this way:
+//!
+//! - **Contiguous blocks of each population.** Rank r owns one contiguous block of every
+//!   population's neurons, in rank order, so that concatenating the ranks' spike lists in rank
+//!   order gives the global list in index order — the order in which one process walks them —
+//!   without a sort. Round-robin dealing would interleave the ranks' spikes (a merge per
+//!   step), cut every update chunk of [`CHUNK`] neurons into strided pieces, and split the
+//!   random streams that are keyed by chunk. Populations whose update draws random numbers
+//!   per chunk (Poisson sources, targets of `PoissonInput` over all neurons) get blocks of whole
+//!   chunks, so each rank holds exactly the streams one process uses for its neurons; the
+//!   others are split evenly.
+//! - **Synapses on the target's rank.** Each rank keeps, of every projection, the synapses
+//!   into its block: the same CSR rows (keyed by the global source index), the columns cut to
+//!   the block and renumbered from its start. A spike then walks, on each rank, the part of its
+//!   row that lands there, in column order; every target value is written by one rank only and
+//!   receives its terms in one process's order (projections in name order, spikes in global
+//!   index order, synapses in column order). No float is ever added across ranks.
+//! - **One exchange per min-delay interval.** A spike of step s reaches no target before
+//!   s + d_min (the smallest delay of any projection, in steps), so each rank keeps its spikes
+//!   (global indices) for d_min steps and then gathers every rank's on every rank in one
+//!   `Allgatherv`; the interval's steps are then propagated and recorded in step order, each
+//!   with its global spike lists — the additions into every ring slot in one process's order,
+//!   none into a slot already delivered. A run that ends, stops or checkpoints within an
+//!   interval exchanges what it has ([`Partition::flush`]). The wait for the slowest rank is
+//!   told apart from the gather by the ranks' arrival times in the message, not a barrier.
+//! - **Rank 0 keeps the whole network.** It is built on every rank (the build is
+//!   deterministic), split, and rank 0 keeps a copy of the whole, into which [`Partition::gather`]
+//!   writes every rank's state when the state hash, the outputs or a checkpoint need one
+//!   process's network. That costs rank 0 the memory of the whole network: building only the
+//!   local part is the next step for networks that do not fit one node.
+//! - **What is not split is refused** ([`check`]): learning rules, structural edits, state
+//!   recorders, zero-delay and graded projections, spike-time and value populations,
+//!   per-neuron parameters, step hooks: each with its reason, exit 2, never a silently different run.
+
+use super::Engine;
+use crate::checkpoint::codec::{Dec, Enc};
+use crate::comm::CommRef;
+use crate::error::{Error, Result};
+use crate::graph::{Delays, Network, PopId, Projection, WeightValues, Weights};
+use crate::models::{chunks, Dynamics, CHUNK};
+use std::ops::Range;
+use std::time::Instant;
+
+/// Where the time of a distributed run's steps went, and what the exchange moved.
+#[derive(Debug, Clone, Default, serde::Serialize, PartialEq)]
+pub struct ExchangeStats {
+    /// Ranks.
+    pub ranks: usize,
+    /// Steps between two exchanges (1: every step).
+    pub interval_steps: u64,
+    /// Exchanges so far.
+    pub exchanges: u64,
+    /// Seconds of this rank outside the exchange (update, propagation, recording).
+    pub compute_s: f64,
+    /// Seconds this rank waited in the exchanges for the slowest rank to arrive (from its own
+    /// arrival to the last rank's, by the wall clock: exact on one node, within the clocks'
+    /// skew across nodes).
+    pub wait_s: f64,
+    /// Seconds in the exchanges besides the wait: the gather itself.
+    pub exchange_s: f64,
+    /// Bytes this rank sent in all exchanges.
+    pub bytes_sent: u64,
+}
+
+/// An exchanged step: its index and every population's global spike list.
+pub(crate) type Exchanged = (u64, Vec<(PopId, Vec<u32>)>);
+
+/// One population's share on this rank.
+#[derive(Debug, Clone)]
+struct Block {
+    id: PopId,
+    /// Neurons in the whole population.
+    global: usize,
+    /// This rank's neurons.
+    owned: Range<usize>,
+    /// Every rank's neurons, in rank order.
+    all: Vec<Range<usize>>,
+}
+
+/// The state of a distributed simulation on one rank.
+pub(crate) struct Partition {
+    comm: CommRef,
+    blocks: Vec<Block>,
+    /// Rank 0: the whole network, as of the last [`Partition::gather`].
+    whole: Option<Network>,
+    /// Synaptic events of all ranks, as of the last gather.
+    pub total_events: u64,
+    pub stats: ExchangeStats,
+    last: Option<Instant>,
+    /// Steps between exchanges: the smallest delay of any projection, in steps.
+    interval: u64,
+    /// This rank's spikes (global indices) of the interval's steps so far.
+    pending: Vec<(u64, Vec<Vec<u32>>)>,
+}
+
+/// The block of `n` neurons that rank `r` of `size` owns: even, or of whole [`CHUNK`]s.
+fn block_of(n: usize, r: usize, size: usize, whole_chunks: bool) -> Range<usize> {
+    if !whole_chunks {
+        return crate::comm::block(n, r, size);
+    }
+    let c = crate::comm::block(n.div_ceil(CHUNK), r, size);
+    (c.start * CHUNK).min(n)..(c.end * CHUNK).min(n)
+}
+
+/// Why the engine cannot be split across ranks, if it cannot.
+pub(crate) fn check(e: &Engine) -> Option<String> {
+    let why = |s: &str| Some(format!("{s}: not yet distributed (docs/distributed.md)"));
+    if !e.rules.is_empty() {
+        return why("learning rules (plasticity) change weights on the rank of the source and the target alike");
+    }
+    if !e.structure.is_empty() {
+        return why("structural plasticity (growth, pruning) edits synapses across ranks");
+    }
+    if !e.states.is_empty() {
+        return why("State recorders read neurons by index on one rank");
+    }
+    if !e.hooks.is_empty() {
+        return why("step hooks (the live view, metrics per step) see one rank's neurons");
+    }
+    for (_, _, p) in e.net.projections() {
+        if p.delays.min() == 0 {
+            return why(&format!(
+                "projection `{}` has zero delay, delivered within the step",
+                p.name
+            ));
+        }
+    }
+    for p in e.net.populations() {
+        match &p.dynamics {
+            Dynamics::SpikeTimes(_) | Dynamics::Values(_) => {
+                return why(&format!(
+                    "population `{}` is a {} population",
+                    p.name,
+                    p.dynamics.kind()
+                ))
+            }
+            d if d.has_per_neuron_params() => {
+                return why(&format!(
+                    "population `{}` has per-neuron parameters",
+                    p.name
+                ))
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Keeps the synapses of `proj` into `owned` (of `global` targets), renumbered from its start.
+fn restrict_projection(proj: &mut Projection, owned: &Range<usize>, global: usize) {
+    if owned.start == 0 && owned.end == global {
+        return;
+    }
+    let w = &proj.weights;
+    let rows = w.rows();
+    let (indptr, cols) = (w.indptr(), w.indices());
+    let mut keep: Vec<Range<usize>> = Vec::with_capacity(rows);
+    let mut new_ptr = Vec::with_capacity(rows + 1);
+    new_ptr.push(0usize);
+    let mut new_cols = Vec::new();
+    let (lo, hi, base) = (owned.start as u32, owned.end as u32, owned.start as u32);
+    for i in 0..rows {
+        let (a, b) = (indptr[i], indptr[i + 1]);
+        let c = &cols[a..b];
+        let ks = a + c.partition_point(|&j| j < lo)..a + c.partition_point(|&j| j < hi);
+        new_cols.extend(cols[ks.clone()].iter().map(|&j| j - base));
+        new_ptr.push(new_cols.len());
+        keep.push(ks);
+    }
+    fn pick<T: Copy>(keep: &[Range<usize>], v: &[T]) -> Vec<T> {
+        keep.iter()
+            .flat_map(|r| v[r.clone()].iter().copied())
+            .collect()
+    }
+    let values = match w.values() {
+        WeightValues::Shared(x) => WeightValues::Shared(*x),
+        WeightValues::PerSynapse(v) => WeightValues::PerSynapse(pick(&keep, v)),
+    };
+    if let Delays::PerSynapse(ds) = &proj.delays {
+        proj.delays = Delays::PerSynapse(pick(&keep, ds));
+    }
+    proj.weights = Weights::try_from_parts((rows, owned.len()), new_ptr, new_cols, values)
+        .expect("a block of valid CSR rows is valid");
+}
+
+impl Partition {
+    /// Splits `e` (built whole on every rank, resumed if at all) across `comm`'s ranks.
+    pub(crate) fn split(e: &mut Engine, comm: CommRef) -> Result<Partition> {
+        if let Some(why) = check(e) {
+            return Err(Error::Input(format!(
+                "this simulation cannot run on {} ranks: {why}. Run it without mpirun, or with -np 1",
+                comm.size()
+            )));
+        }
+        let (rank, size) = (comm.rank(), comm.size());
+        let whole = (rank == 0).then(|| e.net.clone());
+        // The smallest delay (at least one step: zero delays are refused above).
+        let interval = e
+            .net
+            .projections()
+            .map(|(_, _, p)| u64::from(p.delays.min()))
+            .min()
+            .unwrap_or(1)
+            .max(1);
+        let chunked: Vec<PopId> = e
+            .net
+            .pop_ids()
+            .into_iter()
+            .filter(|&id| {
+                matches!(e.net.pop(id).dynamics, Dynamics::Poisson(_))
+                    || e.poisson.iter().any(|p| p.pop == id && p.neurons.is_none())
+            })
+            .collect();
+        let mut blocks = Vec::new();
+        for id in e.net.pop_ids() {
+            let n = e.net.pop(id).len();
+            let all: Vec<Range<usize>> = (0..size)
+                .map(|r| block_of(n, r, size, chunked.contains(&id)))
+                .collect();
+            blocks.push(Block {
+                id,
+                global: n,
+                owned: all[rank].clone(),
+                all,
+            });
+        }
+        for b in &blocks {
+            let (owned, n) = (b.owned.clone(), b.global);
+            if owned.start == 0 && owned.end == n {
+                continue;
+            }
+            let p = e.net.pop_mut(b.id);
+            let name = p.name.clone();
+            match &mut p.dynamics {
+                Dynamics::Poisson(m) => {
+                    let c0 = owned.start / CHUNK;
+                    let mut rngs = m.rngs[c0..c0 + owned.len().div_ceil(CHUNK)].to_vec();
+                    if rngs.is_empty() {
+                        // An empty block still has one (unused) chunk.
+                        rngs.push(crate::rng::stream(0, "poisson-empty-block", &name, 0));
+                    }
+                    m.rngs = rngs;
+                    m.set_len(owned.len());
+                }
+                d => {
+                    let map: Vec<u64> = owned.clone().map(|j| j as u64).collect();
+                    d.remap(&map, e.seed, &name).map_err(|why| {
+                        Error::Input(format!(
+                            "population `{name}` cannot be split across ranks: {why}"
+                        ))
+                    })?;
+                }
+            }
+            p.neuron_ids = p.neuron_ids[owned.clone()].to_vec();
+            p.chunk_spikes = vec![Vec::new(); chunks(owned.len())];
+            for s in p.input.slots.iter_mut().chain(p.due.iter_mut()) {
+                *s = s[owned.clone()].to_vec();
+            }
+            p.input.n = owned.len();
+            for pid in e.net.incoming(b.id) {
+                restrict_projection(e.net.proj_mut(pid), &owned, n);
+            }
+        }
+        let owned_of = |id: PopId| blocks.iter().find(|b| b.id == id).expect("every pop");
+        for d in &mut e.dc {
+            if let Some(js) = &mut d.neurons {
+                let r = owned_of(d.pop).owned.clone();
+                *js = js
+                    .iter()
+                    .filter(|j| r.contains(j))
+                    .map(|j| j - r.start)
+                    .collect();
+            }
+        }
+        for p in &mut e.poisson {
+            p.restrict(owned_of(p.pop).owned.clone());
+        }
+        if rank != 0 {
+            // Rank 0 records (every rank sees the same global spikes) and counts the events
+            // up to a resumed position.
+            e.spikes = crate::monitor::SpikeRecorder::default();
+            e.synaptic_events = 0;
+        }
+        e.plan = super::Plan {
+            rings_only: e.plan.rings_only,
+            rings_for: std::mem::take(&mut e.plan.rings_for),
+            ..Default::default()
+        };
+        Ok(Partition {
+            comm,
+            blocks,
+            whole,
+            total_events: e.synaptic_events,
+            stats: ExchangeStats {
+                ranks: size,
+                interval_steps: interval,
+                ..Default::default()
+            },
+            last: None,
+            interval,
+            pending: Vec::new(),
+        })
+    }
+
+    /// Neurons of the whole population `id`.
+    pub(crate) fn global_len(&self, id: PopId) -> usize {
+        self.blocks
+            .iter()
+            .find(|b| b.id == id)
+            .map_or(0, |b| b.global)
+    }
+
+    /// Rank 0: the whole network as of the last gather.
+    pub(crate) fn whole(&self) -> Option<&Network> {
+        self.whole.as_ref()
+    }
+
+    /// After the update of `step`: this rank's spikes (global indices) wait for the exchange;
+    /// at the last step of a min-delay interval, [`Partition::flush`].
+    pub(crate) fn after_update(&mut self, net: &mut Network, step: u64) -> Result<Vec<Exchanged>> {
+        let t0 = Instant::now();
+        if let Some(last) = self.last {
+            self.stats.compute_s += (t0 - last).as_secs_f64();
+        }
+        let lists = self
+            .blocks
+            .iter()
+            .map(|b| {
+                let base = b.owned.start as u32;
+                net.pop(b.id).spikes.iter().map(|&i| i + base).collect()
+            })
+            .collect();
+        self.pending.push((step, lists));
+        let result = if (step + 1).is_multiple_of(self.interval) {
+            self.flush(net)
+        } else {
+            Ok(Vec::new())
+        };
+        self.last = Some(Instant::now());
+        result
+    }
+
+    /// The exchange (collective): every rank's pending spikes, gathered on every rank in rank
+    /// order, become each pending step's global spike lists (returned in step order, to be
+    /// propagated in that order); the spike counts add what the other ranks emitted.
+    pub(crate) fn flush(&mut self, net: &mut Network) -> Result<Vec<Exchanged>> {
+        if self.pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        let t0 = Instant::now();
+        // This rank's arrival (wall clock, ns): the latest arrival of all ranks tells how long
+        // this one waited for the slowest, without a barrier (a second collective).
+        let arrival = wall_ns();
+        let mut e = Enc::default();
+        e.u64(arrival);
+        e.u64(self.pending.len() as u64);
+        for (step, lists) in &self.pending {
+            e.u64(*step);
+            for l in lists {
+                e.u32s(l);
+            }
+        }
+        let all = self.comm.all_gather(&e.buf)?;
+        let t1 = Instant::now();
+        let bad = |why: String| Error::Run(format!("a spike exchange was malformed: {why}"));
+        let mut decs: Vec<Dec> = all.iter().map(|b| Dec::new(b)).collect();
+        let mut latest = arrival;
+        for d in &mut decs {
+            latest = latest.max(d.u64().map_err(bad)?);
+            if d.u64().map_err(bad)? != self.pending.len() as u64 {
+                return Err(bad("the ranks exchanged different numbers of steps".into()));
+            }
+        }
+        let mut out = Vec::with_capacity(self.pending.len());
+        for (step, lists) in std::mem::take(&mut self.pending) {
+            for d in &mut decs {
+                if d.u64().map_err(bad)? != step {
+                    return Err(bad("the ranks exchanged different steps".into()));
+                }
+            }
+            let mut global = Vec::with_capacity(self.blocks.len());
+            for (b, local) in self.blocks.iter().zip(lists) {
+                let mut list = Vec::new();
+                for d in &mut decs {
+                    list.extend(d.u32s().map_err(bad)?);
+                }
+                net.pop_mut(b.id).spike_count += (list.len() - local.len()) as u64;
+                global.push((b.id, list));
+            }
+            out.push((step, global));
+        }
+        let spent = (t1 - t0).as_secs_f64();
+        let wait = ((latest.saturating_sub(arrival)) as f64 * 1e-9).min(spent);
+        self.stats.exchanges += 1;
+        self.stats.bytes_sent += e.buf.len() as u64;
+        self.stats.wait_s += wait;
+        self.stats.exchange_s += spent - wait;
+        Ok(out)
+    }
+
+    /// Writes every rank's state into rank 0's whole network (collective): state columns,
+    /// refractory counters, external currents, Poisson streams, input in flight, and the
+    /// spikes and counts (the same on every rank). Also sums the synaptic events.
+    pub(crate) fn gather(&mut self, net: &Network, events: u64) -> Result<()> {
+        let mut e = Enc::default();
+        e.u64(events);
+        for b in &self.blocks {
+            let p = net.pop(b.id);
+            for (_, col) in p.dynamics.columns() {
+                e.reals(col);
+            }
+            e.u32s(p.dynamics.refractory());
+            if let Some(x) = external_current(&p.dynamics) {
+                e.reals(x);
+            }
+            if let Dynamics::Poisson(m) = &p.dynamics {
+                let used = b.owned.len().div_ceil(CHUNK);
+                e.u64(used as u64);
+                for r in &m.rngs[..used] {
+                    e.rng(r);
+                }
+            }
+            for s in p.input.slots.iter().chain(p.due.iter()) {
+                e.reals(s);
+            }
+        }
+        let Some(all) = self.comm.gather(0, &e.buf)? else {
+            return Ok(());
+        };
+        let whole = self.whole.as_mut().expect("rank 0 keeps the whole network");
+        let bad = |why: String| Error::Run(format!("a gathered state was malformed: {why}"));
+        let mut decs: Vec<Dec> = all.iter().map(|b| Dec::new(b)).collect();
+        let mut total = 0u64;
+        for d in &mut decs {
+            total += d.u64().map_err(bad)?;
+        }
+        self.total_events = total;
+        for b in &self.blocks {
+            let local = net.pop(b.id);
+            let p = whole.pop_mut(b.id);
+            p.spikes.clone_from(&local.spikes);
+            p.spike_count = local.spike_count;
+            let names: Vec<&str> = p.dynamics.columns().iter().map(|(n, _)| *n).collect();
+            let mut rngs = Vec::new();
+            for (d, r) in decs.iter_mut().zip(&b.all) {
+                for name in &names {
+                    let v = d.reals().map_err(bad)?;
+                    let col = p.dynamics.column_mut(name).expect("named column");
+                    col[r.clone()].copy_from_slice(&v);
+                }
+                let refr = d.u32s().map_err(bad)?;
+                if let Some(x) = refractory_mut(&mut p.dynamics) {
+                    x[r.clone()].copy_from_slice(&refr);
+                }
+                if external_current(&p.dynamics).is_some() {
+                    let v = d.reals().map_err(bad)?;
+                    let x = p.dynamics.external_current_mut().expect("has a current");
+                    x[r.clone()].copy_from_slice(&v);
+                }
+                if let Dynamics::Poisson(_) = &p.dynamics {
+                    for _ in 0..d.u64().map_err(bad)? {
+                        rngs.push(d.rng().map_err(bad)?);
+                    }
+                }
+                for s in p.input.slots.iter_mut().chain(p.due.iter_mut()) {
+                    s[r.clone()].copy_from_slice(&d.reals().map_err(bad)?);
+                }
+            }
+            if let Dynamics::Poisson(m) = &mut p.dynamics {
+                if !rngs.is_empty() {
+                    m.rngs = rngs;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every rank's streams of the Poisson inputs, in one process's layout, on rank 0 (where
+    /// `None` is returned elsewhere): for an input over all neurons the ranks' chunk streams
+    /// concatenated, for one with a neuron list rank 0's (every rank draws them all).
+    pub(crate) fn gather_poisson_inputs(
+        &self,
+        inputs: &[super::poisson_input::PoissonInput],
+    ) -> Result<Option<Vec<Vec<u8>>>> {
+        let mut e = Enc::default();
+        for p in inputs {
+            p.encode(&mut e);
+        }
+        let Some(all) = self.comm.gather(0, &e.buf)? else {
+            return Ok(None);
+        };
+        let bad = |why: String| Error::Run(format!("gathered Poisson streams: {why}"));
+        let mut decs: Vec<Dec> = all.iter().map(|b| Dec::new(b)).collect();
+        let mut out = Vec::new();
+        for p in inputs {
+            let mut merged = Enc::default();
+            let mut rngs = Vec::new();
+            for (k, d) in decs.iter_mut().enumerate() {
+                let n = d.u64().map_err(bad)?;
+                for _ in 0..n {
+                    let r = d.rng().map_err(bad)?;
+                    if p.neurons.is_none() || k == 0 {
+                        rngs.push(r);
+                    }
+                }
+            }
+            merged.u64(rngs.len() as u64);
+            for r in &rngs {
+                merged.rng(r);
+            }
+            out.push(merged.buf);
+        }
+        Ok(Some(out))
+    }
+
+    /// Rank 0's whole network, lent out (to be put back with [`Partition::put_whole`]).
+    pub(crate) fn take_whole(&mut self) -> Network {
+        self.whole.take().expect("rank 0 keeps the whole network")
+    }
+
+    /// Puts back what [`Partition::take_whole`] lent.
+    pub(crate) fn put_whole(&mut self, net: Network) {
+        self.whole = Some(net);
+    }
+
+    /// The communicator.
+    pub(crate) fn comm(&self) -> &CommRef {
+        &self.comm
+    }
+}
+
+/// Nanoseconds since the Unix epoch.
+fn wall_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+fn external_current(d: &Dynamics) -> Option<&[crate::Real]> {
+    match d {
+        Dynamics::Lif(m) => Some(&m.i_ext),
+        Dynamics::LifAlpha(m) => Some(&m.i_ext),
+        Dynamics::CobaLif(m) => Some(&m.i_ext),
+        Dynamics::Synaptic(m) => Some(&m.i_ext),
+        Dynamics::Alpha(m) => Some(&m.i_ext),
+        Dynamics::Alif(m) => Some(&m.i_ext),
+        Dynamics::Izhikevich(m) => Some(&m.i_ext),
+        Dynamics::AdEx(m) => Some(&m.i_ext),
+        _ => None,
+    }
+}
+
+fn refractory_mut(d: &mut Dynamics) -> Option<&mut Vec<u32>> {
+    match d {
+        Dynamics::Lif(m) => Some(&mut m.refractory),
+        Dynamics::LifAlpha(m) => Some(&mut m.refractory),
+        Dynamics::CobaLif(m) => Some(&mut m.refractory),
+        Dynamics::AdEx(m) => Some(&mut m.refractory),
+        _ => None,
+    }
+}

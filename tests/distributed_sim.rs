@@ -1,0 +1,238 @@
+//! A simulation split across in-process ranks (`comm::Local`, docs/distributed.md): 1–4 ranks
+//! × 1–2 threads give one process's `state_hash`, spikes and summary counts bit for bit, on
+//! CUBA, COBA and a network with Poisson sources, Poisson inputs (over all neurons and over a
+//! list), DC stimuli on a neuron list, per-synapse weights and delays; a checkpoint written on 2
+//! ranks resumes on 3 and on 1 to the uninterrupted run; what is not split yet is refused.
+//! The same comparisons under `mpirun` are `.ci/mpi`'s.
+
+use snnsim::app::{self, RunOptions, Summary};
+use snnsim::comm::{CommRef, Local};
+use std::path::{Path, PathBuf};
+
+/// A network that takes every distributed path: populations of several update chunks (4 096
+/// neurons) and of less than one, Poisson sources and inputs (blocks of whole chunks), stimuli on
+/// neuron lists, per-synapse weights and delays, both receptors.
+const MIXED: &str = r#"(format_version: 1, dt_ms: 0.1, duration_ms: 30.0, seed: 11,
+    populations: [
+      (name: "drive", size: 9000, model: Poisson(rate_hz: 40.0)),
+      (name: "cells", size: 10000, model: Lif(v_th_mv: -50.0),
+       init: { "v": Uniform(low: -70.0, high: -50.0) }),
+      (name: "coba", size: 700, model: CobaLif(),
+       init: { "v": Uniform(low: -65.0, high: -50.0) }),
+    ],
+    projections: [
+      (pre: "drive", post: "cells", connectivity: FixedProbability(p: 0.01),
+       weight: Normal(mean: 0.6, std: 0.2), delay_ms: Uniform(low: 0.1, high: 0.5)),
+      (name: "rec", pre: "cells", post: "cells", receptor: Inh,
+       connectivity: FixedProbability(p: 0.002), weight: Constant(-0.3), delay_ms: Constant(0.2)),
+      (pre: "cells", post: "coba", connectivity: FixedProbability(p: 0.02),
+       weight: Uniform(low: 0.0, high: 0.004)),
+    ],
+    stimuli: [
+      PoissonInput(target: "coba", rate_hz: 2000.0, weight: 0.002),
+      PoissonInput(target: "cells", rate_hz: 3000.0, weight: 0.5, neurons: [3, 4100, 4101, 9999]),
+      Dc(target: "cells", amplitude_na: 2.0, neurons: [0, 1, 5000, 9998]),
+    ],
+    recorders: [Spikes(population: "cells"), Spikes(population: "coba"), Spikes(population: "drive")])"#;
+
+/// A network whose smallest delay is 3 steps (0.3 ms): the ranks exchange once per 3 steps.
+const DELAYED: &str = r#"(format_version: 1, dt_ms: 0.1, duration_ms: 30.1, seed: 12,
+    populations: [
+      (name: "drive", size: 5000, model: Poisson(rate_hz: 60.0)),
+      (name: "cells", size: 6000, model: Lif(v_th_mv: -50.0),
+       init: { "v": Uniform(low: -70.0, high: -50.0) }),
+    ],
+    projections: [
+      (pre: "drive", post: "cells", connectivity: FixedProbability(p: 0.02),
+       weight: Normal(mean: 0.5, std: 0.2), delay_ms: Uniform(low: 0.3, high: 0.9)),
+      (name: "rec", pre: "cells", post: "cells", receptor: Inh,
+       connectivity: FixedProbability(p: 0.005), weight: Constant(-0.4), delay_ms: Constant(1.5)),
+    ],
+    stimuli: [PoissonInput(target: "cells", rate_hz: 2000.0, weight: 0.3)],
+    recorders: [Spikes(population: "cells"), Spikes(population: "drive")])"#;
+
+/// Exchanges of a run over steps `first..end` with `interval` steps per exchange: one per
+/// interval touched (the last one cut short by the end).
+fn exchanges(first: u64, end: u64, interval: u64) -> u64 {
+    (end - 1) / interval - first / interval + 1
+}
+
+fn opts(file: &Path, out: PathBuf, threads: usize, comm: Option<CommRef>) -> RunOptions {
+    RunOptions {
+        file: file.to_path_buf(),
+        out: Some(out),
+        threads: Some(threads),
+        comm,
+        ..RunOptions::default()
+    }
+}
+
+/// What two runs must share: hash, steps, events, synapses, per-population counts, spikes.csv.
+type Essence = (String, u64, u64, u64, Vec<(String, usize, u64)>, Vec<u8>);
+
+fn essence(s: &Summary, dir: &Path) -> Essence {
+    (
+        s.state_hash.clone(),
+        s.steps,
+        s.synaptic_events,
+        s.synapses,
+        s.populations
+            .iter()
+            .map(|(k, p)| (k.clone(), p.size, p.spikes))
+            .collect(),
+        std::fs::read(dir.join("spikes.csv")).unwrap(),
+    )
+}
+
+fn files(dir: &Path) -> Vec<(PathBuf, Option<String>)> {
+    vec![
+        (
+            crate::common::root().join("graphs/cuba.ron"),
+            Some("200".into()),
+        ),
+        (
+            crate::common::root().join("graphs/coba.ron"),
+            Some("100".into()),
+        ),
+        ({
+            let p = dir.join("mixed.ron");
+            std::fs::write(&p, MIXED).unwrap();
+            p
+        }, None),
+        ({
+            let p = dir.join("delayed.ron");
+            std::fs::write(&p, DELAYED).unwrap();
+            p
+        }, None),
+    ]
+}
+
+#[test]
+fn a_simulation_on_1_to_4_ranks_equals_one_process() {
+    let dir = tempfile::tempdir().unwrap();
+    for (file, ms) in files(dir.path()) {
+        let name = file.file_stem().unwrap().to_string_lossy().into_owned();
+        let duration_ms = ms.map(|m| m.parse().unwrap());
+        let out = dir.path().join(format!("{name}-one"));
+        let one = app::run(&RunOptions {
+            duration_ms,
+            ..opts(&file, out.clone(), 1, None)
+        })
+        .unwrap();
+        assert_eq!(one.ranks, 1);
+        assert!(one.exchange.is_none());
+        let want = essence(&one, &out);
+        assert!(want.5.len() > 1000, "{name}: too few spikes to compare");
+        for ranks in 1..=4 {
+            for threads in 1..=2 {
+                let out = dir.path().join(format!("{name}-{ranks}-{threads}"));
+                let got = Local::run(ranks, |c| {
+                    app::run(&RunOptions {
+                        duration_ms,
+                        ..opts(&file, out.clone(), threads, Some(c))
+                    })
+                    .unwrap()
+                });
+                for (r, s) in got.iter().enumerate() {
+                    assert_eq!(s.state_hash, one.state_hash, "{name}: {ranks} ranks × {threads} threads, rank {r}");
+                    assert_eq!(s.ranks, ranks);
+                }
+                assert_eq!(essence(&got[0], &out), want, "{name}: {ranks} ranks × {threads} threads");
+                if ranks > 1 {
+                    let x = got[0].exchange.as_ref().expect("exchange figures");
+                    let d = if name == "delayed" { 3 } else { 1 };
+                    assert_eq!(x.interval_steps, d, "{name}");
+                    assert_eq!(x.exchanges, exchanges(0, one.steps, d), "{name}");
+                    assert!(x.bytes_sent > 0);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_checkpoint_on_2_ranks_resumes_on_3_and_on_1_as_the_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    for (file, _) in files(dir.path()).into_iter().skip(1) {
+        let name = file.file_stem().unwrap().to_string_lossy().into_owned();
+        let duration_ms = Some(30.0);
+        let whole = dir.path().join(format!("{name}-whole"));
+        let one = app::run(&RunOptions {
+            duration_ms,
+            ..opts(&file, whole.clone(), 2, None)
+        })
+        .unwrap();
+        let want = essence(&one, &whole);
+        // Two ranks checkpoint every 70 steps and are stopped after 150 (the run's duration
+        // cut to 15 ms, as a stop would); the checkpoint at 140 is where the others resume.
+        let part = dir.path().join(format!("{name}-part"));
+        Local::run(2, |c| {
+            app::run(&RunOptions {
+                duration_ms: Some(15.0),
+                checkpoint_every: Some(70),
+                ..opts(&file, part.clone(), 1, Some(c))
+            })
+            .unwrap()
+        });
+        let ck = snnsim::checkpoint::list(&part);
+        assert_eq!(ck.iter().map(|(at, _)| *at).collect::<Vec<_>>(), vec![70, 140, 150]);
+        std::fs::remove_file(&ck[2].1).unwrap();
+        for ranks in [3, 1] {
+            let copy = dir.path().join(format!("{name}-resumed-{ranks}"));
+            copy_dir(&part, &copy);
+            // The copied config says 15 ms: resume with the full duration.
+            let resumed = Local::run(ranks, |c| {
+                app::run(&RunOptions {
+                    duration_ms,
+                    resume: true,
+                    ..opts(&copy.join("config.ron"), copy.clone(), 2, Some(c))
+                })
+                .unwrap()
+            });
+            assert_eq!(resumed[0].state_hash, one.state_hash, "{name}: 2 ranks → {ranks}");
+            if ranks > 1 {
+                // It went on from step 140, not from the start (the config's checkpoints at
+                // 210 and 280 may each exchange a cut interval once more).
+                let x = resumed[0].exchange.as_ref().unwrap();
+                let least = exchanges(140, one.steps, x.interval_steps);
+                assert!(
+                    (least..=least + 2).contains(&x.exchanges),
+                    "{name}: {} exchanges from step 140, at least {least}",
+                    x.exchanges
+                );
+            }
+            assert_eq!(essence(&resumed[0], &copy), want, "{name}: 2 ranks → {ranks}");
+        }
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn what_is_not_split_yet_is_refused_on_every_rank() {
+    let dir = tempfile::tempdir().unwrap();
+    let plastic = crate::common::root().join("graphs/structural-plasticity.ron");
+    let got = Local::run(2, |c| {
+        app::run_file(
+            &opts(&plastic, dir.path().join("sp"), 1, Some(c)),
+            &mut |_| {},
+        )
+        .map(|_| ())
+    });
+    for r in got {
+        let e = r.unwrap_err();
+        assert_eq!(e.exit_code(), 2, "{e}");
+        assert!(e.to_string().contains("not yet distributed"), "{e}");
+    }
+    assert!(!dir.path().join("sp").exists(), "nothing is written");
+}

@@ -22,11 +22,12 @@
 //! export_rule!(Decay, "decay");
 //! ```
 //!
-//! [`state`] encodes a plugin's saved state; [`testing`] drives a rule or an environment without the engine, for unit tests.
+//! [`optim`] holds the gradient rules' optimiser (Adam, gradient-norm clipping); [`state`] encodes a plugin's saved state; [`testing`] drives a rule or an environment without the engine, for unit tests.
 
 pub mod abi;
 #[doc(hidden)]
 pub mod glue;
+pub mod optim;
 pub mod state;
 pub mod testing;
 

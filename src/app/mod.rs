@@ -7,6 +7,7 @@ mod experiment;
 mod inspect;
 mod nir_file;
 mod nir_run;
+mod offpolicy;
 mod plugins;
 mod replay;
 mod resources;
@@ -20,6 +21,7 @@ pub use bench::{
     PeerResult, SnnsimRun, DEFAULT_NETWORKS, NETWORKS,
 };
 pub use control::{train_control, ControlSummary};
+pub use offpolicy::OffPolicySummary;
 pub use experiment::{experiment, experiment_on, RunMeasures};
 pub use inspect::{
     describe_network, diff_paths, estimate_line, inspect, inspect_estimate, inspect_path,

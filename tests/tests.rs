@@ -41,6 +41,7 @@ f64_only!(
     observe,
     plugins,
     policy,
+    rainbow,
     signals,
     single_neuron,
     structure,

@@ -183,14 +183,20 @@ impl DqnTrainer {
                 nnz: net.proj(p).nnz() as u64,
                 dt_ms: f.dt_ms,
             };
-            let inst = rule_plugin
+            let mut inst = rule_plugin
                 .create_rule(&params(&spec.rule), shape)
                 .map_err(|e| located_input(checked, "Control", "rule.params", e))?;
-            if !inst.is_value_rule() {
+            // An empty minibatch probes whether the rule learns values.
+            let probe = if inst.is_value_rule() {
+                inst.td_loss(&mut empty_batch(n_actions))
+            } else {
+                Err(Error::Input("plugin ABI 1.4 or older".into()))
+            };
+            if let Err(e) = probe {
                 return Err(at(
                     "rule.plugin",
                     Error::Input(format!(
-                        "`{}` is not a value rule (plugin ABI 1.5, such as `dqn`), which off-policy training needs",
+                        "`{}` is not a value rule (plugin ABI 1.5, such as `dqn`), which off-policy training needs ({e})",
                         spec.rule.plugin
                     )),
                 ));
@@ -326,7 +332,11 @@ impl DqnTrainer {
             argmax(&q)
         };
         let steps = self.spec.decision_steps;
-        let spikes: f64 = self.hidden.iter().map(|&h| tr.pops[h].spk.iter().sum::<f64>()).sum();
+        let spikes: f64 = self
+            .hidden
+            .iter()
+            .map(|&h| tr.pops[h].spk.iter().sum::<f64>())
+            .sum();
         let n_in = tr.pops[self.plan.inputs()[0]].input_at(0).len();
         let first = self.plan.pops()[self.hidden.first().copied().unwrap_or(self.readout)].size;
         self.running.spikes += spikes;
@@ -360,7 +370,8 @@ impl DqnTrainer {
                 .reset(episode_seed(self.seed, self.episodes_done), &mut next)?;
         }
         self.obs = next;
-        let due = self.env_steps >= self.op.warmup && self.env_steps % self.op.train_every == 0;
+        let due =
+            self.env_steps >= self.op.warmup && self.env_steps.is_multiple_of(self.op.train_every);
         if due && self.replay.len() >= self.op.batch {
             self.update()?;
         }
@@ -403,7 +414,8 @@ impl DqnTrainer {
             Some(p) => p.install(forward),
             None => forward(),
         };
-        let gather = |k: usize| -> Vec<f64> { done.iter().flat_map(|d| d.1[k].iter().copied()).collect() };
+        let gather =
+            |k: usize| -> Vec<f64> { done.iter().flat_map(|d| d.1[k].iter().copied()).collect() };
         let (q, qn_on, qn_tg) = (gather(0), gather(1), gather(2));
         let r = &self.replay;
         let k = self.op.n_step;
@@ -435,7 +447,10 @@ impl DqnTrainer {
         };
         self.rules[0].td_loss(&mut batch)?;
         // ∂L/∂mem_t of the readout = ∂L/∂Q / T at every step; backward in fixed chunks.
-        let p = Params::weights(&self.plan, self.online.iter().map(|w| w.as_slice()).collect());
+        let p = Params::weights(
+            &self.plan,
+            self.online.iter().map(|w| w.as_slice()).collect(),
+        );
         let plan = &self.plan;
         let mut backward = || -> Vec<Grads> {
             done.par_chunks_mut(CHUNK)
@@ -466,7 +481,13 @@ impl DqnTrainer {
         }
         drop(p);
         let grads: Vec<&[f64]> = total.weights.iter().map(|g| g.as_slice()).collect();
-        rule_step(&mut self.net, &mut self.rules, &self.projs, &grads, &mut self.updates)?;
+        rule_step(
+            &mut self.net,
+            &mut self.rules,
+            &self.projs,
+            &grads,
+            &mut self.updates,
+        )?;
         self.refresh_online();
         self.replay.update(&drawn.slots, &td);
         match self.op.tau {
@@ -477,7 +498,9 @@ impl DqnTrainer {
                     }
                 }
             }
-            None if self.updates % self.op.target_every == 0 => self.target = self.online.clone(),
+            None if self.updates.is_multiple_of(self.op.target_every) => {
+                self.target = self.online.clone()
+            }
             None => {}
         }
         Ok(())
@@ -489,7 +512,11 @@ impl DqnTrainer {
     pub fn evaluate(&self, episodes: u64) -> Result<Evaluation> {
         let plugin = plugin::load(
             &self.spec.environment.plugin,
-            self.spec.environment.path.as_deref().map(std::path::Path::new),
+            self.spec
+                .environment
+                .path
+                .as_deref()
+                .map(std::path::Path::new),
             Kind::Env,
         )?;
         let mut env = plugin.create_env(&params(&self.spec.environment))?;
@@ -523,7 +550,12 @@ impl DqnTrainer {
             .hidden
             .iter()
             .zip(silent)
-            .map(|(&h, s)| (self.plan.pops()[h].name.clone(), s / sim_steps.max(1) as f64))
+            .map(|(&h, s)| {
+                (
+                    self.plan.pops()[h].name.clone(),
+                    s / sim_steps.max(1) as f64,
+                )
+            })
             .collect();
         Ok(Evaluation {
             returns,
@@ -558,6 +590,26 @@ impl QNet<'_> {
                 q[c] += mem[t * a + c] / steps as f64;
             }
         }
+    }
+}
+
+/// A minibatch of no transitions (every array empty).
+fn empty_batch(n_actions: usize) -> TdBatchV1 {
+    TdBatchV1 {
+        n: 0,
+        n_actions: n_actions as u64,
+        n_step: 1,
+        q: std::ptr::null(),
+        q_next_online: std::ptr::null(),
+        q_next_target: std::ptr::null(),
+        actions: std::ptr::null(),
+        rewards: std::ptr::null(),
+        steps: std::ptr::null(),
+        terminal: std::ptr::null(),
+        weights: std::ptr::null(),
+        dq: std::ptr::null_mut(),
+        td: std::ptr::null_mut(),
+        loss: 0.0,
     }
 }
 

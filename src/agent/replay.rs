@@ -258,7 +258,15 @@ mod tests {
             t.set(i, x);
         }
         assert_eq!(t.total(), 6.5);
-        for (mass, want) in [(0.0, 0), (0.99, 0), (1.0, 2), (3.99, 2), (4.0, 3), (4.6, 4), (6.49, 4)] {
+        for (mass, want) in [
+            (0.0, 0),
+            (0.99, 0),
+            (1.0, 2),
+            (3.99, 2),
+            (4.0, 3),
+            (4.6, 4),
+            (6.49, 4),
+        ] {
             assert_eq!(t.find(mass), want, "mass {mass}");
         }
         let mut r = Replay::new(5, 1, 1, Some((1.0, 0.0)));
@@ -288,7 +296,13 @@ mod tests {
         let mut r = Replay::new(3, 2, 2, Some((0.6, 1e-6)));
         for i in 0..4 {
             let x = i as f64;
-            r.push(&[x, -x], i, &[x, 1.0][..1 + (i as usize % 2)], &[x + 1.0, 0.0], i == 3);
+            r.push(
+                &[x, -x],
+                i,
+                &[x, 1.0][..1 + (i as usize % 2)],
+                &[x + 1.0, 0.0],
+                i == 3,
+            );
         }
         assert_eq!(r.len(), 3);
         assert_eq!(r.actions, vec![3, 1, 2]);

@@ -217,7 +217,10 @@ pub fn train_control(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Resul
 }
 
 /// `metrics.csv` of a control run: one row per episode.
-pub(super) fn write_metrics(metrics: &[crate::agent::control::ControlMetrics], path: &Path) -> Result<()> {
+pub(super) fn write_metrics(
+    metrics: &[crate::agent::control::ControlMetrics],
+    path: &Path,
+) -> Result<()> {
     let mut f = AtomicFile::create(path)?;
     let res = (|| -> std::io::Result<()> {
         writeln!(

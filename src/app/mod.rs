@@ -21,7 +21,6 @@ pub use bench::{
     PeerResult, SnnsimRun, DEFAULT_NETWORKS, NETWORKS,
 };
 pub use control::{train_control, ControlSummary};
-pub use offpolicy::OffPolicySummary;
 pub use experiment::{experiment, experiment_on, RunMeasures};
 pub use inspect::{
     describe_network, diff_paths, estimate_line, inspect, inspect_estimate, inspect_path,
@@ -31,6 +30,7 @@ pub use nir_run::{
     convert, input_network, nir_network, parse_nir_reset, read_npy, run_nir, InputNet, InputRun,
     NirRunOptions, NirRunSummary,
 };
+pub use offpolicy::OffPolicySummary;
 pub use plugins::{default_sdk_path, new_plugin, plugins};
 pub use replay::{env_plugin_name, replay, ReplayStep};
 pub use resources::{available_memory, check_memory, parse_bytes, Available};

@@ -903,7 +903,10 @@ fn check_agent(v: &V, a: &AgentSpec, file: &GraphFile, at: &str) -> Result<()> {
 fn check_off_policy(v: &V, a: &AgentSpec, op: &OffPolicySpec, at: &str) -> Result<()> {
     let f = |field: &str| format!("{at}.off_policy.{field}");
     if at != "task.Control" {
-        return v.fail(&f("env_steps"), "off-policy training needs a `Control` task");
+        return v.fail(
+            &f("env_steps"),
+            "off-policy training needs a `Control` task",
+        );
     }
     if a.critic || a.decoder != Decoder::Categorical {
         return v.fail(
@@ -924,7 +927,10 @@ fn check_off_policy(v: &V, a: &AgentSpec, op: &OffPolicySpec, at: &str) -> Resul
     if op.env_steps.saturating_mul(a.decision_steps as u64) > MAX_STEPS {
         return v.fail(
             &f("env_steps"),
-            format!("{} decisions of {} steps are more than {MAX_STEPS} steps", op.env_steps, a.decision_steps),
+            format!(
+                "{} decisions of {} steps are more than {MAX_STEPS} steps",
+                op.env_steps, a.decision_steps
+            ),
         );
     }
     if op.batch == 0 || op.buffer < op.batch {
@@ -943,7 +949,12 @@ fn check_off_policy(v: &V, a: &AgentSpec, op: &OffPolicySpec, at: &str) -> Resul
         }
     }
     if let Some(p) = &op.prioritized {
-        if !(p.alpha.is_finite() && p.alpha >= 0.0) || !unit(p.beta_start) || !(p.eps.is_finite() && p.eps > 0.0) {
+        let ok = p.alpha.is_finite()
+            && p.alpha >= 0.0
+            && unit(p.beta_start)
+            && p.eps.is_finite()
+            && p.eps > 0.0;
+        if !ok {
             return v.fail(
                 &f("prioritized"),
                 "`alpha` >= 0, `beta_start` in [0, 1], `eps` > 0",

@@ -180,7 +180,12 @@ pub trait LearningRule: Send + Sized + 'static {
     /// gradient with respect to the online network's Q(s_i, ·) into `dq` (n × actions), and
     /// each transition's TD error into `td` (the trainer's priorities). Rules that do not
     /// learn values keep the default, an error.
-    fn td_loss(&mut self, _batch: &TdBatch<'_>, _dq: &mut [f64], _td: &mut [f64]) -> Result<f64, String> {
+    fn td_loss(
+        &mut self,
+        _batch: &TdBatch<'_>,
+        _dq: &mut [f64],
+        _td: &mut [f64],
+    ) -> Result<f64, String> {
         Err("this rule does not learn values".into())
     }
 }

@@ -289,9 +289,13 @@ mod tests {
             dt_ms: 1.0,
         };
         let cfg = snnsim_plugin_api::parse_config::<Config>("(gamma: 1.5)").unwrap();
-        assert!(Dqn::new(cfg, &shape).unwrap_err().starts_with("params.gamma"));
+        assert!(Dqn::new(cfg, &shape)
+            .unwrap_err()
+            .starts_with("params.gamma"));
         let cfg = snnsim_plugin_api::parse_config::<Config>("(huber: Some(0.0))").unwrap();
-        assert!(Dqn::new(cfg, &shape).unwrap_err().starts_with("params.huber"));
+        assert!(Dqn::new(cfg, &shape)
+            .unwrap_err()
+            .starts_with("params.huber"));
         r.adam.m = vec![1.0, 2.0];
         r.adam.v = vec![3.0, 4.0];
         r.adam.steps = 5;

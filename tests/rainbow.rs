@@ -124,6 +124,41 @@ fn rainbow_runs_are_thread_independent_and_resume_bit_identically() {
     assert_eq!(s["eval_return_mean"], one["eval_return_mean"]);
     assert_eq!(s["updates"], one["updates"]);
     assert!(read(&out.join("metrics.csv")) == metrics, "metrics.csv differs");
+    // A Q-network's checkpoint is not a policy-gradient agent's: refused by name.
+    let e = snnsim::agent::Policy::load(&dir.path().join("one")).err().unwrap();
+    assert!(e.to_string().contains("off-policy"), "{e}");
+}
+
+/// Dueling streams: a value readout `v` beside the advantage readout `q` trains, gives the
+/// same bits on one thread and two, and a dueling population that is not a single leaky
+/// readout is refused naming the field.
+#[test]
+fn rainbow_dueling_streams_train_and_are_thread_independent() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = "(name: \"v\", size: 1, model: Lif(integration: SnnTorch(reset: NoReset),\n            tau_m_ms: 0.1, v_rest_mv: 0.0, v_reset_mv: 0.0, v_th_mv: 1e9)),\n        (name: \"q\", size: 2,";
+    let edits = [
+        ("(name: \"q\", size: 2,", v),
+        (
+            "(pre: \"hidden2\", post: \"q\"",
+            "(pre: \"hidden2\", post: \"v\", connectivity: AllToAll, weight: KaimingNormal()),\n        (pre: \"hidden2\", post: \"q\"",
+        ),
+        ("eval_episodes: 100,", "eval_episodes: 3, dueling: \"v\","),
+        ("env_steps: 30000", "env_steps: 1500"),
+        ("warmup: 1000", "warmup: 300"),
+    ];
+    let file = rainbow(dir.path(), "duel.ron", &edits);
+    let one = run_json(&file, &dir.path().join("one"), &["--threads", "1"]);
+    let two = run_json(&file, &dir.path().join("two"), &["--threads", "2"]);
+    assert_eq!(one["state_hash"], two["state_hash"]);
+    assert_eq!(one["updates"], 1201);
+    assert_eq!(one["silent_fraction_per_step"].as_object().unwrap().len(), 2);
+    let mut bad = edits;
+    bad[2] = ("eval_episodes: 100,", "dueling: \"hidden2\",");
+    let file = rainbow(dir.path(), "bad.ron", &bad);
+    let o = snnsim(&["validate", file.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("off_policy.dueling"), "{err}");
 }
 
 /// The example of docs/rainbow.md: the first ```ron block.

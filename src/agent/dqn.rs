@@ -74,6 +74,8 @@ pub struct DqnTrainer {
     /// The network projection of each link of the plan.
     projs: Vec<ProjId>,
     readout: usize,
+    /// The value stream's readout (dueling).
+    value: Option<usize>,
     hidden: Vec<usize>,
     n_actions: usize,
     pub(super) env: EnvInstance,
@@ -121,9 +123,14 @@ impl DqnTrainer {
             .map_err(|e| located_input(checked, "Control", "environment.params", e))?;
         let input = net.pop_id(&spec.input).expect("validated population");
         let readout = net.pop_id(&spec.readout).expect("validated population");
-        let plan = exec::Net::from_network(&net, &[input], &[readout], spec.surrogate)
+        let mut readouts = vec![readout];
+        if let Some(v) = &op.dueling {
+            readouts.push(net.pop_id(v).expect("validated population"));
+        }
+        let plan = exec::Net::from_network(&net, &[input], &readouts, spec.surrogate)
             .map_err(|e| at("hidden", Error::Input(e.to_string())))?;
         let ro = plan.readouts()[0];
+        let value = plan.readouts().get(1).copied();
         let n_actions = plan.pops()[ro].size;
         match env.discrete_actions() {
             Some(k) if k == n_actions => {}
@@ -204,7 +211,7 @@ impl DqnTrainer {
             rules.push(inst);
         }
         let hidden = (0..plan.pops().len())
-            .filter(|&q| q != ro && plan.neuron(q).is_some())
+            .filter(|&q| !plan.readouts().contains(&q) && plan.neuron(q).is_some())
             .collect();
         let prio = op.prioritized.as_ref().map(|p| (p.alpha, p.eps));
         let replay = Replay::new(op.buffer, obs_len, op.n_step, prio);
@@ -217,6 +224,7 @@ impl DqnTrainer {
             plan,
             projs,
             readout: ro,
+            value,
             hidden,
             n_actions,
             env,
@@ -295,6 +303,7 @@ impl DqnTrainer {
             plan: &self.plan,
             spec: &self.spec,
             readout: self.readout,
+            value: self.value,
             n_actions: self.n_actions,
         }
     }
@@ -451,21 +460,19 @@ impl DqnTrainer {
             &self.plan,
             self.online.iter().map(|w| w.as_slice()).collect(),
         );
-        let plan = &self.plan;
+        let (plan, qnet) = (&self.plan, self.qnet());
         let mut backward = || -> Vec<Grads> {
             done.par_chunks_mut(CHUNK)
                 .enumerate()
                 .map(|(c, chunk)| {
                     let mut g = Grads::zeros(&p);
-                    let mut g_mem = vec![0.0; steps * a];
+                    let mut g_mem = vec![vec![0.0; steps * a], vec![0.0; steps]];
+                    g_mem.truncate(plan.readouts().len());
                     for (j, (tr, _)) in chunk.iter_mut().enumerate() {
                         let row = &dq[(c * CHUNK + j) * a..(c * CHUNK + j + 1) * a];
-                        for t in 0..steps {
-                            for x in 0..a {
-                                g_mem[t * a + x] = row[x] / steps as f64;
-                            }
-                        }
-                        plan.backward(&p, tr, &[&g_mem], &mut g);
+                        qnet.mem_grads(row, &mut g_mem);
+                        let views: Vec<&[f64]> = g_mem.iter().map(|v| v.as_slice()).collect();
+                        plan.backward(&p, tr, &views, &mut g);
                     }
                     g
                 })
@@ -570,6 +577,7 @@ struct QNet<'a> {
     plan: &'a exec::Net,
     spec: &'a AgentSpec,
     readout: usize,
+    value: Option<usize>,
     n_actions: usize,
 }
 
@@ -588,6 +596,33 @@ impl QNet<'_> {
         for t in 0..steps {
             for c in 0..a {
                 q[c] += mem[t * a + c] / steps as f64;
+            }
+        }
+        if let Some(vp) = self.value {
+            // Dueling: Q = V + A − mean A.
+            let mut v = 0.0;
+            for t in 0..steps {
+                v += tr.pops[vp].mem[t] / steps as f64;
+            }
+            let mean = q.iter().sum::<f64>() / a as f64;
+            q.iter_mut().for_each(|x| *x = v + (*x - mean));
+        }
+    }
+
+    /// ∂L/∂mem_t of the readouts (the advantage or Q readout, then the value readout when
+    /// dueling) for ∂L/∂Q = `dq`: the same at each of the T steps, 1/T of the mean's.
+    fn mem_grads(&self, dq: &[f64], g_mem: &mut [Vec<f64>]) {
+        let (steps, a) = (self.spec.decision_steps, self.n_actions);
+        let mean = dq.iter().sum::<f64>() / a as f64;
+        for t in 0..steps {
+            for x in 0..a {
+                g_mem[0][t * a + x] = match self.value {
+                    Some(_) => (dq[x] - mean) / steps as f64,
+                    None => dq[x] / steps as f64,
+                };
+            }
+            if self.value.is_some() {
+                g_mem[1][t] = dq.iter().sum::<f64>() / steps as f64;
             }
         }
     }

@@ -240,6 +240,11 @@ pub struct OffPolicySpec {
     /// Greedy episodes evaluated after the budget.
     #[serde(default = "default_eval")]
     pub eval_episodes: u64,
+    /// Dueling streams (Wang et al. 2016): the value stream's readout population (one
+    /// non-spiking neuron); the task's `readout` is then the advantage stream's, and
+    /// Q(s, a) = V(s) + A(s, a) − mean_a A(s, a).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dueling: Option<String>,
 }
 
 /// ε's linear schedule.

@@ -781,7 +781,7 @@ fn check_agent(v: &V, a: &AgentSpec, file: &GraphFile, at: &str) -> Result<()> {
     let pairs = [(&a.input, &a.hidden, true), (&a.hidden, &a.readout, false)];
     let pairs = &pairs[..if a.off_policy.is_some() { 1 } else { 2 }];
     if let Some(op) = &a.off_policy {
-        check_off_policy(v, a, op, at)?;
+        check_off_policy(v, a, op, file, at)?;
     }
     for &(pre, post, sparse_ok) in pairs {
         let found: Vec<&ProjectionSpec> = file
@@ -900,7 +900,13 @@ fn check_agent(v: &V, a: &AgentSpec, file: &GraphFile, at: &str) -> Result<()> {
 /// The encoder, decoder and critic settings: continuous encoders, Gaussian decoders and critics
 /// belong to `Control` tasks, and their numbers must make sense.
 /// The numbers of an off-policy task, each named by its field.
-fn check_off_policy(v: &V, a: &AgentSpec, op: &OffPolicySpec, at: &str) -> Result<()> {
+fn check_off_policy(
+    v: &V,
+    a: &AgentSpec,
+    op: &OffPolicySpec,
+    file: &GraphFile,
+    at: &str,
+) -> Result<()> {
     let f = |field: &str| format!("{at}.off_policy.{field}");
     if at != "task.Control" {
         return v.fail(
@@ -946,6 +952,29 @@ fn check_off_policy(v: &V, a: &AgentSpec, op: &OffPolicySpec, at: &str) -> Resul
     if let Some(t) = op.tau {
         if !(t > 0.0 && t <= 1.0) {
             return v.fail(&f("tau"), "in (0, 1]");
+        }
+    }
+    if let Some(name) = &op.dueling {
+        let ok = file.populations.iter().any(|p| {
+            &p.name == name
+                && p.size == 1
+                && *name != a.readout
+                && matches!(
+                    &p.model,
+                    ModelSpec::Lif(LifParams {
+                        integration: LifIntegration::SnnTorch {
+                            reset: Reset::NoReset,
+                            ..
+                        },
+                        ..
+                    })
+                )
+        });
+        if !ok {
+            return v.fail(
+                &f("dueling"),
+                format!("`{name}` must be a population of one `Lif` neuron with `integration: SnnTorch(reset: NoReset)`, other than the readout"),
+            );
         }
     }
     if let Some(p) = &op.prioritized {

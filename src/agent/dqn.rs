@@ -315,10 +315,15 @@ impl DqnTrainer {
         e.start + (e.end - e.start) * f
     }
 
-    /// Trains until `env_steps` environment steps are done in all, calling `progress` after
-    /// every finished episode.
-    pub fn train(&mut self, env_steps: u64, mut progress: impl FnMut(&DqnTrainer)) -> Result<()> {
-        while self.env_steps < env_steps {
+    /// Trains until `env_steps` environment steps or `episodes` episodes are done in all,
+    /// whichever comes first, calling `progress` after every finished episode.
+    pub fn train(
+        &mut self,
+        env_steps: u64,
+        episodes: u64,
+        mut progress: impl FnMut(&DqnTrainer),
+    ) -> Result<()> {
+        while self.env_steps < env_steps && self.episodes_done < episodes {
             if self.step()? {
                 progress(self);
             }

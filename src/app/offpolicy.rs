@@ -75,12 +75,14 @@ pub(super) fn train_off_policy(
     let t1 = Instant::now();
     let start_steps = trainer.env_steps;
     let mut stopping = stop_requested(comm, &opts.stop)?;
-    while trainer.env_steps < budget {
+    let episodes = spec.episodes;
+    let finished = |t: &DqnTrainer| t.env_steps >= budget || t.episodes_done >= episodes;
+    while !finished(&trainer) {
         let target = ck_every.map_or(budget, |k| ((trainer.env_steps / k + 1) * k).min(budget));
-        while trainer.env_steps < target && !stopping {
+        while trainer.env_steps < target && !finished(&trainer) && !stopping {
             // A stop is honoured within 1000 environment steps.
             let chunk = (trainer.env_steps + 1000).min(target);
-            trainer.train(chunk, |t| {
+            trainer.train(chunk, episodes, |t| {
                 if every > 0 && t.episodes_done >= next {
                     next += every;
                     let m = &t.metrics[t.metrics.len().saturating_sub(100)..];
@@ -96,7 +98,7 @@ pub(super) fn train_off_policy(
             })?;
             stopping = stop_requested(comm, &opts.stop)?;
         }
-        let wanted = ck_every.is_some() || trainer.env_steps >= budget;
+        let wanted = ck_every.is_some() || finished(&trainer);
         let at = trainer.env_steps;
         checkpoint_at(&run_dir, &config, at, wanted, &mut last_written, || {
             trainer.save_state()
@@ -106,7 +108,7 @@ pub(super) fn train_off_policy(
         }
     }
     let sim_wall_s = t1.elapsed().as_secs_f64();
-    let stopped = (trainer.env_steps < budget).then(|| super::Stopped {
+    let stopped = (!finished(&trainer)).then(|| super::Stopped {
         signal: opts.stop.cause(),
         unit: "env_steps".into(),
         at: trainer.env_steps,

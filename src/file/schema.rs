@@ -197,7 +197,7 @@ pub struct AgentSpec {
     pub solved_at: Option<f64>,
     /// Off-policy training (`Control` tasks; docs/rainbow.md): a replay buffer, a target
     /// network and ε-greedy exploration around a value rule such as `dqn`. The readout's mean
-    /// membrane is Q(s, ·); `batch` and `episodes` are not used.
+    /// membrane is Q(s, ·); `batch` is not used, `episodes` caps the training episodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub off_policy: Option<OffPolicySpec>,
 }

@@ -84,6 +84,7 @@ fn plugins_lists_the_standard_plugins_with_kind_version_and_abi() {
     for (name, kind) in [
         ("stdp", "rule"),
         ("rstdp", "rule"),
+        ("dqn", "rule"),
         ("gridworld", "env"),
         ("rate_threshold", "structure"),
         ("deep_r", "structure"),

@@ -43,6 +43,7 @@ f64_only!(
     observe,
     plugins,
     policy,
+    rainbow,
     reservoir,
     signals,
     single_neuron,

@@ -327,8 +327,8 @@ impl ControlTrainer {
         rule_step(
             &mut self.net,
             &mut self.rules,
-            projs,
-            [&g1, &g2],
+            &projs,
+            &[&g1, &g2],
             &mut self.updates,
         )?;
         for (k, e) in bufs.iter().enumerate() {

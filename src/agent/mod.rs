@@ -6,8 +6,10 @@
 
 pub mod control;
 mod distributed;
+pub mod dqn;
 pub mod policy;
 pub mod policy_net;
+pub mod replay;
 mod setup;
 pub mod train;
 

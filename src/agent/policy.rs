@@ -127,6 +127,12 @@ impl Policy {
                 )))
             }
         };
+        if spec.off_policy.is_some() {
+            return Err(Error::Input(format!(
+                "{} is a checkpoint of an off-policy run (a Q-network, docs/rainbow.md); a policy loads the policy-gradient agents' checkpoints",
+                ck_path.display()
+            )));
+        }
         // One environment instance is enough to act.
         let spec = AgentSpec {
             batch: 1,

@@ -32,14 +32,14 @@ pub(super) struct Setup<'a> {
 }
 
 /// `err` located at `task.<task>.<field>` in the file.
-fn located(checked: &Checked, task: &str, field: &str, err: Error) -> Error {
+pub(super) fn located(checked: &Checked, task: &str, field: &str, err: Error) -> Error {
     checked
         .source
         .error_at(&format!("task.{task}.{field}"), err.to_string())
 }
 
 /// `err` located at `field` if it is bad input (exit code 2), else as it is.
-fn located_input(checked: &Checked, task: &str, field: &str, err: Error) -> Error {
+pub(super) fn located_input(checked: &Checked, task: &str, field: &str, err: Error) -> Error {
     match err.exit_code() {
         2 => located(checked, task, field, err),
         _ => err,

@@ -189,8 +189,8 @@ pub(super) fn add_decision_gradient(
 pub(super) fn rule_step(
     net: &mut Network,
     rules: &mut [RuleInstance],
-    projs: [ProjId; 2],
-    grads: [&[f64]; 2],
+    projs: &[ProjId],
+    grads: &[&[f64]],
     update: &mut u64,
 ) -> Result<()> {
     let norm = (grads
@@ -199,7 +199,7 @@ pub(super) fn rule_step(
         .map(|x| x * x)
         .sum::<f64>())
     .sqrt();
-    for (r, (pid, g)) in projs.into_iter().zip(grads).enumerate() {
+    for (r, (&pid, g)) in projs.iter().zip(grads).enumerate() {
         let proj = net.proj_mut(pid);
         let (n_pre, n_post) = proj.weights.shape();
         let nnz = proj.nnz();
@@ -570,8 +570,8 @@ impl Trainer {
         rule_step(
             &mut self.net,
             &mut self.rules,
-            projs,
-            [&g1, &g2],
+            &projs,
+            &[&g1, &g2],
             &mut self.updates,
         )?;
 

@@ -58,6 +58,9 @@ pub struct ControlSummary {
     /// [`super::RunOptions::stop`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<super::Stopped>,
+    /// An off-policy run's budget and greedy evaluation (docs/rainbow.md).
+    #[serde(flatten)]
+    pub off_policy: Option<super::offpolicy::OffPolicySummary>,
 }
 
 /// Trains the control task of `opts.file` and writes its run directory.
@@ -74,6 +77,12 @@ pub fn train_control(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Resul
         run_dir,
         ..
     } = agree(comm, prepare(opts))?;
+    let off_policy = matches!(&checked.file.task,
+        Some(crate::file::TaskSpec::Control(a)) if a.off_policy.is_some());
+    if off_policy {
+        let prepared = (checked, config, threads, run_dir);
+        return super::offpolicy::train_off_policy(opts, prepared, progress);
+    }
     let t0 = Instant::now();
     let built = ControlTrainer::new(&checked).and_then(|mut trainer| {
         trainer.set_threads(threads)?;
@@ -159,7 +168,7 @@ pub fn train_control(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Resul
     });
     let sim_wall_s = t1.elapsed().as_secs_f64();
     let written = if root {
-        write_metrics(&trainer, &run_dir.join("metrics.csv"))
+        write_metrics(&trainer.metrics, &run_dir.join("metrics.csv"))
     } else {
         Ok(())
     };
@@ -195,6 +204,7 @@ pub fn train_control(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Resul
         build_wall_s,
         state_hash: crate::engine::hash::state_hash(&trainer.net, trainer.episodes_done),
         stopped,
+        off_policy: None,
     };
     let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
     let written = if root {
@@ -206,14 +216,18 @@ pub fn train_control(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Resul
     Ok(summary)
 }
 
-fn write_metrics(t: &ControlTrainer, path: &Path) -> Result<()> {
+/// `metrics.csv` of a control run: one row per episode.
+pub(super) fn write_metrics(
+    metrics: &[crate::agent::control::ControlMetrics],
+    path: &Path,
+) -> Result<()> {
     let mut f = AtomicFile::create(path)?;
     let res = (|| -> std::io::Result<()> {
         writeln!(
             f,
             "episode,return,length,terminated,avg_firing_rate,synaptic_events"
         )?;
-        for m in &t.metrics {
+        for m in metrics {
             writeln!(
                 f,
                 "{},{},{},{},{},{}",

@@ -7,6 +7,7 @@ mod experiment;
 mod inspect;
 mod nir_file;
 mod nir_run;
+mod offpolicy;
 mod plugins;
 mod replay;
 mod reservoir;
@@ -30,6 +31,7 @@ pub use nir_run::{
     convert, input_network, nir_network, parse_nir_reset, read_npy, run_nir, InputNet, InputRun,
     NirRunOptions, NirRunSummary,
 };
+pub use offpolicy::OffPolicySummary;
 pub use plugins::{default_sdk_path, new_plugin, plugins};
 pub use replay::{env_plugin_name, replay, ReplayStep};
 pub use reservoir::{run_reservoir, ReservoirSummary};

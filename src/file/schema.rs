@@ -344,6 +344,128 @@ pub struct AgentSpec {
     /// episode at which the mean return over the last 100 episodes reaches it.
     #[serde(default)]
     pub solved_at: Option<f64>,
+    /// Off-policy training (`Control` tasks; docs/rainbow.md): a replay buffer, a target
+    /// network and ε-greedy exploration around a value rule such as `dqn`. The readout's mean
+    /// membrane is Q(s, ·); `batch` is not used, `episodes` caps the training episodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub off_policy: Option<OffPolicySpec>,
+}
+
+/// The trainer's side of off-policy learning (docs/rainbow.md): what is stored, how it is
+/// sampled, when updates happen and how the agent explores. The loss is the rule's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct OffPolicySpec {
+    /// Environment steps to train (the budget); `snnsim run --episodes` does not apply.
+    pub env_steps: u64,
+    /// Transitions kept (the oldest is overwritten).
+    #[serde(default = "default_buffer")]
+    pub buffer: usize,
+    /// Transitions per update.
+    #[serde(default = "default_minibatch")]
+    pub batch: usize,
+    /// Environment steps before the first update (actions uniformly random until then).
+    #[serde(default = "default_warmup")]
+    pub warmup: u64,
+    /// One update every this many environment steps.
+    #[serde(default = "one_u64")]
+    pub train_every: u64,
+    /// Copy the online weights into the target network every this many updates.
+    #[serde(default = "default_target_every")]
+    pub target_every: u64,
+    /// Polyak averaging instead: after every update θ⁻ ← τθ + (1 − τ)θ⁻.
+    #[serde(default)]
+    pub tau: Option<f64>,
+    /// n of the n-step returns (1: one-step TD).
+    #[serde(default = "one_usize")]
+    pub n_step: usize,
+    /// ε-greedy exploration: ε falls linearly from `start` to `end` over `steps` env steps.
+    #[serde(default)]
+    pub epsilon: Epsilon,
+    /// Prioritized replay (Schaul et al. 2016); uniform sampling when absent.
+    #[serde(default)]
+    pub prioritized: Option<Prioritized>,
+    /// Greedy episodes evaluated after the budget.
+    #[serde(default = "default_eval")]
+    pub eval_episodes: u64,
+    /// Dueling streams (Wang et al. 2016): the value stream's readout population (one
+    /// non-spiking neuron); the task's `readout` is then the advantage stream's, and
+    /// Q(s, a) = V(s) + A(s, a) − mean_a A(s, a).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dueling: Option<String>,
+}
+
+/// ε's linear schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Epsilon {
+    /// ε at step 0.
+    pub start: f64,
+    /// ε from `steps` on.
+    pub end: f64,
+    /// Environment steps of the fall.
+    pub steps: u64,
+}
+
+impl Default for Epsilon {
+    /// 1 → 0.05 over 10 000 steps.
+    fn default() -> Self {
+        Epsilon {
+            start: 1.0,
+            end: 0.05,
+            steps: 10_000,
+        }
+    }
+}
+
+/// Proportional prioritized replay: P(i) ∝ p_i^α with p_i = |δ_i| + `eps`, importance weights
+/// (N·P(i))^−β / max, β annealed linearly from `beta_start` to 1 over the budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Prioritized {
+    /// α (0: uniform).
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    /// β at step 0.
+    #[serde(default = "default_beta")]
+    pub beta_start: f64,
+    /// Added to |δ|.
+    #[serde(default = "default_prio_eps")]
+    pub eps: f64,
+}
+
+fn default_buffer() -> usize {
+    50_000
+}
+fn default_minibatch() -> usize {
+    64
+}
+fn default_warmup() -> u64 {
+    1_000
+}
+fn one_u64() -> u64 {
+    1
+}
+fn one_usize() -> usize {
+    1
+}
+fn default_target_every() -> u64 {
+    500
+}
+fn default_eval() -> u64 {
+    100
+}
+fn default_alpha() -> f64 {
+    0.6
+}
+fn default_beta() -> f64 {
+    0.4
+}
+fn default_prio_eps() -> f64 {
+    1e-6
 }
 
 /// The surrogate derivative of the spike, dspk/dmem at u = mem − θ, used by backpropagation

@@ -977,7 +977,14 @@ fn check_agent(v: &V, a: &AgentSpec, file: &GraphFile, at: &str) -> Result<()> {
     // The input projection may be sparse (its gradient runs over its CSR synapses, and a
     // structural policy may rewire it); the readout's factored gradient takes a dense h × o
     // matrix, so it stays all-to-all.
-    for (pre, post, sparse_ok) in [(&a.input, &a.hidden, true), (&a.hidden, &a.readout, false)] {
+    // An off-policy agent's hidden layers are any feed-forward chain from `hidden` to the
+    // readout (the executor runs it whole), so only its input projection is fixed here.
+    let pairs = [(&a.input, &a.hidden, true), (&a.hidden, &a.readout, false)];
+    let pairs = &pairs[..if a.off_policy.is_some() { 1 } else { 2 }];
+    if let Some(op) = &a.off_policy {
+        check_off_policy(v, a, op, file, at)?;
+    }
+    for &(pre, post, sparse_ok) in pairs {
         let found: Vec<&ProjectionSpec> = file
             .projections
             .iter()
@@ -1098,6 +1105,100 @@ fn check_agent(v: &V, a: &AgentSpec, file: &GraphFile, at: &str) -> Result<()> {
 
 /// The encoder, decoder and critic settings: continuous encoders, Gaussian decoders and critics
 /// belong to `Control` tasks, and their numbers must make sense.
+/// The numbers of an off-policy task, each named by its field.
+fn check_off_policy(
+    v: &V,
+    a: &AgentSpec,
+    op: &OffPolicySpec,
+    file: &GraphFile,
+    at: &str,
+) -> Result<()> {
+    let f = |field: &str| format!("{at}.off_policy.{field}");
+    if at != "task.Control" {
+        return v.fail(
+            &f("env_steps"),
+            "off-policy training needs a `Control` task",
+        );
+    }
+    if a.critic || a.decoder != Decoder::Categorical {
+        return v.fail(
+            at,
+            "an off-policy agent reads Q-values from its readout: no `critic`, the `Categorical` decoder",
+        );
+    }
+    for (name, x) in [
+        ("env_steps", op.env_steps),
+        ("train_every", op.train_every),
+        ("target_every", op.target_every),
+        ("epsilon.steps", op.epsilon.steps),
+    ] {
+        if x == 0 {
+            return v.fail(&f(name), "must be at least 1");
+        }
+    }
+    if op.env_steps.saturating_mul(a.decision_steps as u64) > MAX_STEPS {
+        return v.fail(
+            &f("env_steps"),
+            format!(
+                "{} decisions of {} steps are more than {MAX_STEPS} steps",
+                op.env_steps, a.decision_steps
+            ),
+        );
+    }
+    if op.batch == 0 || op.buffer < op.batch {
+        return v.fail(&f("batch"), "at least 1, and no more than `buffer`");
+    }
+    if op.n_step == 0 || op.n_step > 1000 {
+        return v.fail(&f("n_step"), "between 1 and 1000");
+    }
+    let unit = |x: f64| (0.0..=1.0).contains(&x);
+    if !(unit(op.epsilon.start) && unit(op.epsilon.end)) {
+        return v.fail(&f("epsilon"), "`start` and `end` in [0, 1]");
+    }
+    if let Some(t) = op.tau {
+        if !(t > 0.0 && t <= 1.0) {
+            return v.fail(&f("tau"), "in (0, 1]");
+        }
+    }
+    if let Some(name) = &op.dueling {
+        let ok = file.populations.iter().any(|p| {
+            &p.name == name
+                && p.size == 1
+                && *name != a.readout
+                && matches!(
+                    &p.model,
+                    ModelSpec::Lif(LifParams {
+                        integration: LifIntegration::SnnTorch {
+                            reset: Reset::NoReset,
+                            ..
+                        },
+                        ..
+                    })
+                )
+        });
+        if !ok {
+            return v.fail(
+                &f("dueling"),
+                format!("`{name}` must be a population of one `Lif` neuron with `integration: SnnTorch(reset: NoReset)`, other than the readout"),
+            );
+        }
+    }
+    if let Some(p) = &op.prioritized {
+        let ok = p.alpha.is_finite()
+            && p.alpha >= 0.0
+            && unit(p.beta_start)
+            && p.eps.is_finite()
+            && p.eps > 0.0;
+        if !ok {
+            return v.fail(
+                &f("prioritized"),
+                "`alpha` >= 0, `beta_start` in [0, 1], `eps` > 0",
+            );
+        }
+    }
+    Ok(())
+}
+
 fn check_control(v: &V, a: &AgentSpec, at: &str) -> Result<()> {
     let control = at == "task.Control";
     if control && a.structure.is_some() {

@@ -370,8 +370,33 @@ pub fn estimate(checked: &Checked, threads: usize) -> Estimate {
                 .reduce(|a, b| a + b)
                 .unwrap_or(dense)
         };
-        let weights = trained(&a.input, &a.hidden, n_in * n_hid)
+        let mut weights = trained(&a.input, &a.hidden, n_in * n_hid)
             + trained(&a.hidden, &a.readout, n_hid * n_out);
+        if let Some(op) = &a.off_policy {
+            // An off-policy agent trains every projection, keeps a target copy of the weights
+            // and a replay buffer: per transition s and s' (at most one value per input
+            // neuron each), n rewards, the action, the count, the flag and two priority-tree
+            // nodes.
+            let all = f.projections.iter().map(|p| {
+                let (pre, post) = (size(&p.pre) as u64, size(&p.post) as u64);
+                expected_synapses(p, pre, post)
+            });
+            weights = all.sum::<f64>();
+            let per = 16.0 * n_in + 8.0 * op.n_step as f64 + 25.0;
+            let training = weights * (TRAINER_BYTES_PER_WEIGHT + 8.0)
+                + op.buffer as f64 * per
+                + (op.env_steps / 10) as f64 * METRICS_ROW_BYTES
+                + 2.0 * PLUGIN_BYTES as f64;
+            parts.push(Part {
+                field: "task.Control.off_policy".into(),
+                what: format!(
+                    "trainer buffers ({weights:.0} trained weights and their target copy, replay of {} transitions)",
+                    op.buffer
+                ),
+                kind: PartKind::Training,
+                bytes: bytes(training),
+            });
+        }
         let decisions = env_max_steps(&a.environment).unwrap_or(ASSUMED_DECISIONS);
         // Per episode in flight: rewards, and per decision the factors q and ν (hidden size
         // each), two per-action vectors and the active inputs' starts; counted twice, for the
@@ -387,15 +412,18 @@ pub fn estimate(checked: &Checked, threads: usize) -> Estimate {
             crate::file::TaskSpec::Control(_) => "Control",
             crate::file::TaskSpec::Reservoir(_) => "Reservoir",
         };
-        parts.push(Part {
-            field: format!("task.{kind}"),
-            what: format!(
-                "trainer buffers ({weights:.0} trained weights, batch {}, {} episodes)",
-                a.batch, a.episodes
-            ),
-            kind: PartKind::Training,
-            bytes: bytes(training),
-        });
+        // An off-policy agent's part is counted above.
+        if a.off_policy.is_none() {
+            parts.push(Part {
+                field: format!("task.{kind}"),
+                what: format!(
+                    "trainer buffers ({weights:.0} trained weights, batch {}, {} episodes)",
+                    a.batch, a.episodes
+                ),
+                kind: PartKind::Training,
+                bytes: bytes(training),
+            });
+        }
     }
     if let Some(crate::file::TaskSpec::Reservoir(r)) = &f.task {
         let neurons: f64 = r

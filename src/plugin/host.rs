@@ -477,7 +477,30 @@ impl RuleInstance {
 
     /// Whether the plugin has the actor-critic call (ABI 1.2).
     pub fn is_critic_rule(&self) -> bool {
+        self.vt.header.vtable_size as usize >= abi::RULE_VTABLE_V1_2_SIZE
+    }
+
+    /// Whether the plugin has the value-rule call (ABI 1.5).
+    pub fn is_value_rule(&self) -> bool {
         self.vt.header.vtable_size as usize >= std::mem::size_of::<RuleVTableV1>()
+    }
+
+    /// The loss of a minibatch of transitions and ∂L/∂Q (see the SDK's
+    /// `LearningRule::td_loss`); the rule writes `batch.dq`, `batch.td` and `batch.loss`.
+    /// The caller keeps every pointer of `batch` valid, with its stated lengths, for the call.
+    pub fn td_loss(&mut self, batch: &mut abi::TdBatchV1) -> crate::Result<()> {
+        if !self.is_value_rule() {
+            return Err(error(
+                &self.plugin,
+                PluginErrorKind::WrongKind,
+                "`td_loss` needs plugin ABI 1.5 (a value rule such as `dqn`)",
+            ));
+        }
+        let (vt, this) = (self.vt, self.this);
+        // SAFETY: the caller keeps the batch's slices alive with their lengths.
+        checked_call(&self.plugin, "td_loss", &mut self.poisoned, |err| unsafe {
+            (vt.td_loss)(this, batch, err)
+        })
     }
 
     /// Advantages and critic targets of a batch of episodes (see the SDK's

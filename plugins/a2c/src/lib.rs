@@ -19,7 +19,7 @@
 //!   it; `entropy_coef` and `value_coef` are task settings) and its global L2 norm: the
 //!   gradient is scaled by min(1, c/‖g‖), then one Adam step is taken per synapse.
 
-use snnsim_plugin_api::abi::NEW;
+use snnsim_plugin_api::optim::{clip_scale, Adam};
 use snnsim_plugin_api::{GradContext, LearningRule, Remap, RuleContext, Shape};
 
 /// Parameters.
@@ -73,9 +73,7 @@ impl Default for Config {
 #[derive(Debug, Clone)]
 pub struct A2c {
     cfg: Config,
-    steps: u64,
-    m: Vec<f64>,
-    v: Vec<f64>,
+    adam: Adam,
 }
 
 fn check(cfg: &Config) -> Result<(), String> {
@@ -150,12 +148,8 @@ impl LearningRule for A2c {
 
     fn new(cfg: Config, shape: &Shape) -> Result<Self, String> {
         check(&cfg)?;
-        Ok(A2c {
-            cfg,
-            steps: 0,
-            m: vec![0.0; shape.nnz],
-            v: vec![0.0; shape.nnz],
-        })
+        let adam = Adam::new(cfg.lr, cfg.beta1, cfg.beta2, cfg.eps, shape.nnz);
+        Ok(A2c { cfg, adam })
     }
 
     /// A2C learns from returns, not from spikes step by step.
@@ -221,51 +215,20 @@ impl LearningRule for A2c {
     }
 
     fn on_gradient(&mut self, ctx: &mut GradContext<'_>) -> Result<(), String> {
-        let n = ctx.weights.len();
-        if self.m.len() != n || ctx.grads.len() != n {
-            return Err(format!(
-                "the projection has {n} synapses but the rule holds moments for {} (a structural edit without resize?)",
-                self.m.len()
-            ));
-        }
-        let scale = match self.cfg.clip_norm {
-            Some(c) if ctx.global_grad_norm > c => c / ctx.global_grad_norm,
-            _ => 1.0,
-        };
-        self.steps += 1;
-        let (b1, b2) = (self.cfg.beta1, self.cfg.beta2);
-        let c1 = 1.0 - b1.powi(self.steps as i32);
-        let c2 = 1.0 - b2.powi(self.steps as i32);
-        for k in 0..n {
-            let g = ctx.grads[k] * scale;
-            self.m[k] = b1 * self.m[k] + (1.0 - b1) * g;
-            self.v[k] = b2 * self.v[k] + (1.0 - b2) * g * g;
-            let m_hat = self.m[k] / c1;
-            let v_hat = self.v[k] / c2;
-            ctx.weights[k] -= self.cfg.lr * m_hat / (v_hat.sqrt() + self.cfg.eps);
-        }
-        Ok(())
+        let scale = clip_scale(self.cfg.clip_norm, ctx.global_grad_norm);
+        self.adam.step(ctx.weights, ctx.grads, scale)
     }
 
     fn resize(&mut self, remap: &Remap<'_>) -> Result<(), String> {
-        if remap
-            .synapses
-            .iter()
-            .any(|&k| k != NEW && k as usize >= self.m.len())
-        {
-            return Err("resize: a synapse map points past the old synapses".into());
-        }
-        self.m = Remap::apply(remap.synapses, &self.m, 0.0);
-        self.v = Remap::apply(remap.synapses, &self.v, 0.0);
-        Ok(())
+        self.adam.resize(remap)
     }
 
     fn save(&self) -> Result<Vec<u8>, String> {
-        let mut out = Vec::with_capacity(24 + 16 * self.m.len());
+        let mut out = Vec::with_capacity(24 + 16 * self.adam.m.len());
         out.extend_from_slice(b"snnA2C01");
-        out.extend_from_slice(&self.steps.to_le_bytes());
-        out.extend_from_slice(&(self.m.len() as u64).to_le_bytes());
-        for x in self.m.iter().chain(&self.v) {
+        out.extend_from_slice(&self.adam.steps.to_le_bytes());
+        out.extend_from_slice(&(self.adam.m.len() as u64).to_le_bytes());
+        for x in self.adam.m.iter().chain(&self.adam.v) {
             out.extend_from_slice(&x.to_le_bytes());
         }
         Ok(out)
@@ -285,11 +248,11 @@ impl LearningRule for A2c {
         if bytes.len() != 24 + 16 * n {
             return Err(format!("load: {} bytes for {n} synapses", bytes.len()));
         }
-        self.steps = u64::from_le_bytes(word(0)?);
-        self.m = (0..n)
+        self.adam.steps = u64::from_le_bytes(word(0)?);
+        self.adam.m = (0..n)
             .map(|k| word(2 + k).map(f64::from_le_bytes))
             .collect::<Result<_, _>>()?;
-        self.v = (0..n)
+        self.adam.v = (0..n)
             .map(|k| word(2 + n + k).map(f64::from_le_bytes))
             .collect::<Result<_, _>>()?;
         Ok(())
@@ -390,12 +353,15 @@ mod tests {
     #[test]
     fn save_and_load_round_trip() {
         let mut r = rule("()");
-        r.m = vec![1.0, 2.0];
-        r.v = vec![3.0, 4.0];
-        r.steps = 7;
+        r.adam.m = vec![1.0, 2.0];
+        r.adam.v = vec![3.0, 4.0];
+        r.adam.steps = 7;
         let mut s = rule("()");
         s.load(&r.save().unwrap()).unwrap();
-        assert_eq!((s.m, s.v, s.steps), (r.m, r.v, r.steps));
+        assert_eq!(
+            (s.adam.m, s.adam.v, s.adam.steps),
+            (r.adam.m, r.adam.v, r.adam.steps)
+        );
         assert!(rule("()").load(b"snnREINF").is_err());
     }
 }

@@ -18,7 +18,7 @@ use std::ffi::c_void;
 /// Incompatible changes bump the major version; the host refuses another major.
 pub const ABI_MAJOR: u16 = 1;
 /// Appending fields to a vtable bumps the minor version.
-pub const ABI_MINOR: u16 = 4;
+pub const ABI_MINOR: u16 = 5;
 /// The one symbol a plugin library exports: `extern "C" fn() -> *const PluginHeader`.
 pub const ENTRY_SYMBOL: &str = "snnsim_plugin_entry";
 /// The entry function's type.
@@ -302,12 +302,54 @@ pub struct RuleVTableV1 {
         targets: *mut f64,
         err: *mut ErrBuf,
     ) -> Status,
+    // ---- ABI 1.5: value rules (off-policy). Read only when `vtable_size` covers them. ----
+    /// The loss of a minibatch of transitions and its gradient with respect to the online
+    /// network's outputs (see [`TdBatchV1`]).
+    pub td_loss:
+        unsafe extern "C" fn(this: *mut c_void, batch: *mut TdBatchV1, err: *mut ErrBuf) -> Status,
+}
+
+/// A minibatch of n-step transitions for a value rule (ABI 1.5). Rows are transitions; every
+/// matrix is row-major. The host fills the inputs; the rule writes `dq`, `td` and `loss`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct TdBatchV1 {
+    /// Transitions.
+    pub n: u64,
+    /// Actions (outputs per row of `q`).
+    pub n_actions: u64,
+    /// Reward columns per transition (the trainer's n of n-step returns).
+    pub n_step: u64,
+    /// Q(s_i, ·) of the online network, n × n_actions.
+    pub q: *const f64,
+    /// Q(s'_i, ·) of the online network, n × n_actions (Double DQN's argmax).
+    pub q_next_online: *const f64,
+    /// Q(s'_i, ·) of the target network, n × n_actions.
+    pub q_next_target: *const f64,
+    /// The action taken in s_i, n.
+    pub actions: *const u32,
+    /// r_i, r_{i+1}, …: `steps[i]` rewards then zeros, n × n_step.
+    pub rewards: *const f64,
+    /// Rewards until s'_i (1..=n_step), n.
+    pub steps: *const u32,
+    /// 1 when s'_i is terminal (no bootstrap), n.
+    pub terminal: *const u8,
+    /// Importance weights, n.
+    pub weights: *const f64,
+    /// Out: ∂L/∂Q(s_i, ·), n × n_actions.
+    pub dq: *mut f64,
+    /// Out: the TD error δ_i, n.
+    pub td: *mut f64,
+    /// Out: the loss.
+    pub loss: f64,
 }
 
 /// Size of a rule vtable of ABI 1.0, the least a major-1 host accepts.
 pub const RULE_VTABLE_V1_0_SIZE: usize = std::mem::offset_of!(RuleVTableV1, advantages);
 /// Size of a rule vtable of ABI 1.1 (gradient rules without the actor-critic call).
 pub const RULE_VTABLE_V1_1_SIZE: usize = std::mem::offset_of!(RuleVTableV1, critic_advantages);
+/// Size of a rule vtable of ABI 1.2–1.4 (actor-critic rules, before value rules).
+pub const RULE_VTABLE_V1_2_SIZE: usize = std::mem::offset_of!(RuleVTableV1, td_loss);
 
 /// Observation and action sizes of an environment.
 #[repr(C)]

@@ -172,7 +172,35 @@ pub const fn rule_vtable<R: LearningRule>(
         advantages: rule_advantages::<R>,
         on_gradient: rule_on_gradient::<R>,
         critic_advantages: rule_critic_advantages::<R>,
+        td_loss: rule_td_loss::<R>,
     }
+}
+
+unsafe extern "C" fn rule_td_loss<R: LearningRule>(
+    this: *mut c_void,
+    batch: *mut TdBatchV1,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || {
+        let b = &mut *batch;
+        let (n, a, k) = (b.n, b.n_actions, b.n_step);
+        let view = crate::TdBatch {
+            n_actions: a as usize,
+            n_step: k as usize,
+            q: slice(b.q, n * a),
+            q_next_online: slice(b.q_next_online, n * a),
+            q_next_target: slice(b.q_next_target, n * a),
+            actions: slice(b.actions, n),
+            rewards: slice(b.rewards, n * k),
+            steps: slice(b.steps, n),
+            terminal: slice(b.terminal, n),
+            weights: slice(b.weights, n),
+        };
+        let dq = slice_mut(b.dq, n * a);
+        let td = slice_mut(b.td, n);
+        b.loss = (*(this as *mut R)).td_loss(&view, dq, td)?;
+        Ok(())
+    })
 }
 
 unsafe extern "C" fn rule_critic_advantages<R: LearningRule>(

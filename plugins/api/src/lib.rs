@@ -22,11 +22,12 @@
 //! export_rule!(Decay, "decay");
 //! ```
 //!
-//! [`state`] encodes a plugin's saved state; [`testing`] drives a rule or an environment without the engine, for unit tests.
+//! [`optim`] holds the gradient rules' optimiser (Adam, gradient-norm clipping); [`state`] encodes a plugin's saved state; [`testing`] drives a rule or an environment without the engine, for unit tests.
 
 pub mod abi;
 #[doc(hidden)]
 pub mod glue;
+pub mod optim;
 pub mod state;
 pub mod testing;
 
@@ -174,6 +175,56 @@ pub trait LearningRule: Send + Sized + 'static {
         _targets: &mut [f64],
     ) -> Result<(), String> {
         Err("this rule does not learn a critic".into())
+    }
+    /// Value rules (DQN, ABI 1.5): the loss of a minibatch of n-step transitions, its
+    /// gradient with respect to the online network's Q(s_i, ·) into `dq` (n × actions), and
+    /// each transition's TD error into `td` (the trainer's priorities). Rules that do not
+    /// learn values keep the default, an error.
+    fn td_loss(
+        &mut self,
+        _batch: &TdBatch<'_>,
+        _dq: &mut [f64],
+        _td: &mut [f64],
+    ) -> Result<f64, String> {
+        Err("this rule does not learn values".into())
+    }
+}
+
+/// A minibatch of n-step transitions as a value rule sees it (rows are transitions,
+/// row-major): for transition i, s_i → a_i → r_i … (`steps[i]` rewards) → s'_i.
+#[derive(Debug, Clone, Copy)]
+pub struct TdBatch<'a> {
+    /// Actions.
+    pub n_actions: usize,
+    /// Reward columns per transition.
+    pub n_step: usize,
+    /// Q(s_i, ·) of the online network.
+    pub q: &'a [f64],
+    /// Q(s'_i, ·) of the online network.
+    pub q_next_online: &'a [f64],
+    /// Q(s'_i, ·) of the target network.
+    pub q_next_target: &'a [f64],
+    /// a_i.
+    pub actions: &'a [u32],
+    /// The rewards after s_i, `steps[i]` of them, then zeros (n × `n_step`).
+    pub rewards: &'a [f64],
+    /// Rewards until s'_i.
+    pub steps: &'a [u32],
+    /// 1 when s'_i is terminal.
+    pub terminal: &'a [u8],
+    /// Importance weights (all 1 without prioritized replay).
+    pub weights: &'a [f64],
+}
+
+impl TdBatch<'_> {
+    /// Transitions.
+    pub fn len(&self) -> usize {
+        self.actions.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
     }
 }
 

@@ -14,7 +14,7 @@
 //! Adam's moments are per synapse and follow growth and pruning through `resize` (new synapses
 //! start with zero moments); the baseline and the step count are kept in `save`/`load`.
 
-use snnsim_plugin_api::abi::NEW;
+use snnsim_plugin_api::optim::{clip_scale, Adam};
 use snnsim_plugin_api::{GradContext, LearningRule, Remap, RuleContext, Shape};
 
 /// Parameters.
@@ -60,9 +60,7 @@ impl Default for Config {
 pub struct Reinforce {
     cfg: Config,
     baseline: f64,
-    steps: u64,
-    m: Vec<f64>,
-    v: Vec<f64>,
+    adam: Adam,
 }
 
 fn check(cfg: &Config) -> Result<(), String> {
@@ -96,12 +94,11 @@ impl LearningRule for Reinforce {
 
     fn new(cfg: Config, shape: &Shape) -> Result<Self, String> {
         check(&cfg)?;
+        let adam = Adam::new(cfg.lr, cfg.beta1, cfg.beta2, cfg.eps, shape.nnz);
         Ok(Reinforce {
             cfg,
             baseline: 0.0,
-            steps: 0,
-            m: vec![0.0; shape.nnz],
-            v: vec![0.0; shape.nnz],
+            adam,
         })
     }
 
@@ -145,52 +142,21 @@ impl LearningRule for Reinforce {
     }
 
     fn on_gradient(&mut self, ctx: &mut GradContext<'_>) -> Result<(), String> {
-        let n = ctx.weights.len();
-        if self.m.len() != n || ctx.grads.len() != n {
-            return Err(format!(
-                "the projection has {n} synapses but the rule holds moments for {} (a structural edit without resize?)",
-                self.m.len()
-            ));
-        }
-        let scale = match self.cfg.clip_norm {
-            Some(c) if ctx.global_grad_norm > c => c / ctx.global_grad_norm,
-            _ => 1.0,
-        };
-        self.steps += 1;
-        let (b1, b2) = (self.cfg.beta1, self.cfg.beta2);
-        let c1 = 1.0 - b1.powi(self.steps as i32);
-        let c2 = 1.0 - b2.powi(self.steps as i32);
-        for k in 0..n {
-            let g = ctx.grads[k] * scale;
-            self.m[k] = b1 * self.m[k] + (1.0 - b1) * g;
-            self.v[k] = b2 * self.v[k] + (1.0 - b2) * g * g;
-            let m_hat = self.m[k] / c1;
-            let v_hat = self.v[k] / c2;
-            ctx.weights[k] -= self.cfg.lr * m_hat / (v_hat.sqrt() + self.cfg.eps);
-        }
-        Ok(())
+        let scale = clip_scale(self.cfg.clip_norm, ctx.global_grad_norm);
+        self.adam.step(ctx.weights, ctx.grads, scale)
     }
 
     fn resize(&mut self, remap: &Remap<'_>) -> Result<(), String> {
-        if remap
-            .synapses
-            .iter()
-            .any(|&k| k != NEW && k as usize >= self.m.len())
-        {
-            return Err("resize: a synapse map points past the old synapses".into());
-        }
-        self.m = Remap::apply(remap.synapses, &self.m, 0.0);
-        self.v = Remap::apply(remap.synapses, &self.v, 0.0);
-        Ok(())
+        self.adam.resize(remap)
     }
 
     fn save(&self) -> Result<Vec<u8>, String> {
-        let mut out = Vec::with_capacity(32 + 16 * self.m.len());
+        let mut out = Vec::with_capacity(32 + 16 * self.adam.m.len());
         out.extend_from_slice(b"snnREINF");
         out.extend_from_slice(&self.baseline.to_le_bytes());
-        out.extend_from_slice(&self.steps.to_le_bytes());
-        out.extend_from_slice(&(self.m.len() as u64).to_le_bytes());
-        for x in self.m.iter().chain(&self.v) {
+        out.extend_from_slice(&self.adam.steps.to_le_bytes());
+        out.extend_from_slice(&(self.adam.m.len() as u64).to_le_bytes());
+        for x in self.adam.m.iter().chain(&self.adam.v) {
             out.extend_from_slice(&x.to_le_bytes());
         }
         Ok(out)
@@ -211,11 +177,11 @@ impl LearningRule for Reinforce {
             return Err(format!("load: {} bytes for {n} synapses", bytes.len()));
         }
         self.baseline = f64::from_le_bytes(word(0)?);
-        self.steps = u64::from_le_bytes(word(1)?);
-        self.m = (0..n)
+        self.adam.steps = u64::from_le_bytes(word(1)?);
+        self.adam.m = (0..n)
             .map(|k| word(3 + k).map(f64::from_le_bytes))
             .collect::<Result<_, _>>()?;
-        self.v = (0..n)
+        self.adam.v = (0..n)
             .map(|k| word(3 + n + k).map(f64::from_le_bytes))
             .collect::<Result<_, _>>()?;
         Ok(())
@@ -237,6 +203,7 @@ mod entry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use snnsim_plugin_api::abi::NEW;
 
     fn rule(params: &str, nnz: usize) -> Reinforce {
         let cfg = snnsim_plugin_api::parse_config(params).unwrap();
@@ -298,14 +265,16 @@ mod tests {
             let expect = w0 - 0.1 * gk / (gk + 1e-8);
             assert!((w[k] - expect).abs() < 1e-15, "{k}: {} vs {expect}", w[k]);
         }
-        assert!((r.m[0] - 0.1 * 0.6).abs() < 1e-15 && (r.v[1] - 0.001 * 0.64).abs() < 1e-15);
+        assert!(
+            (r.adam.m[0] - 0.1 * 0.6).abs() < 1e-15 && (r.adam.v[1] - 0.001 * 0.64).abs() < 1e-15
+        );
     }
 
     #[test]
     fn resize_keeps_surviving_moments_and_zeroes_new_ones() {
         let mut r = rule("()", 3);
-        r.m = vec![1.0, 2.0, 3.0];
-        r.v = vec![4.0, 5.0, 6.0];
+        r.adam.m = vec![1.0, 2.0, 3.0];
+        r.adam.v = vec![4.0, 5.0, 6.0];
         let syn = [2, NEW, 0];
         r.resize(&Remap {
             pre: &[0],
@@ -313,14 +282,14 @@ mod tests {
             synapses: &syn,
         })
         .unwrap();
-        assert_eq!(r.m, vec![3.0, 0.0, 1.0]);
-        assert_eq!(r.v, vec![6.0, 0.0, 4.0]);
+        assert_eq!(r.adam.m, vec![3.0, 0.0, 1.0]);
+        assert_eq!(r.adam.v, vec![6.0, 0.0, 4.0]);
         let bytes = r.save().unwrap();
         let mut s = rule("()", 0);
         s.load(&bytes).unwrap();
         assert_eq!(
-            (s.m.clone(), s.v.clone(), s.baseline, s.steps),
-            (r.m, r.v, r.baseline, r.steps)
+            (s.adam.m.clone(), s.adam.v.clone(), s.baseline, s.adam.steps),
+            (r.adam.m, r.adam.v, r.baseline, r.adam.steps)
         );
     }
 

@@ -1,0 +1,782 @@
+//! Off-policy training of a spiking Q-network on a control task (`task: Control(...,
+//! off_policy: (...))`, docs/rainbow.md): DQN with its usual parts, each one a setting.
+//!
+//! The Q-network is the graph file's whole network, run by the executor ([`crate::exec`]): the
+//! input population gets the encoder's currents, held for the T steps of a decision; every
+//! other population (any chain of spiking hidden layers, any model with a surrogate) is stepped
+//! and differentiated there; the readout is a non-spiking leaky population (`reset: NoReset`)
+//! whose membrane averaged over the T steps is Q(s, ·), one neuron per action: a dense linear
+//! readout of the last hidden layer's spikes. Nothing here knows a neuron's equations.
+//!
+//! The trainer owns what is off-policy: one environment stepped one decision at a time with
+//! ε-greedy actions (uniformly random during the warm-up), n-step transitions
+//! (s, a, r…r_{m−1}, s', terminal) into a replay buffer ([`super::replay`]; uniform, or
+//! prioritized with α and β annealed to 1 over the budget), an update every `train_every`
+//! steps on a minibatch, and the target network: a copy of the weights taken every
+//! `target_every` updates, or Polyak-averaged with τ after every update. The loss is the
+//! rule's (plugin ABI 1.5 `td_loss`, the `dqn` plugin): the trainer passes the online Q(s, ·),
+//! Q(s', ·) and the target Q(s', ·), gets ∂L/∂Q(s, ·) and the TD errors back, backpropagates
+//! ∂L/∂Q through the executor (∂Q/∂mem_t = 1/T at every step of the readout) and lets each
+//! projection's rule instance take its optimiser step.
+//!
+//! Every random draw is keyed by what it belongs to — the action of environment step t, the
+//! minibatch of update u, the reset of episode e — so a run is the same bits on any number of
+//! threads (minibatch samples run in parallel and their gradients are summed in fixed chunks,
+//! as in [`crate::exec::Net::batch`]), and a checkpoint needs no random-stream state.
+
+// Index loops mirror the equations above, over several arrays at once.
+#![allow(clippy::needless_range_loop)]
+
+use super::control::ControlMetrics;
+use super::replay::{Drawn, Replay};
+use super::setup::{located, located_input, params};
+use super::train::rule_step;
+use crate::checkpoint::codec::{Dec, DecResult, Enc};
+use crate::checkpoint::net;
+use crate::error::{Error, Result};
+use crate::exec::{self, Grads, Params, Seq, Trace, CHUNK};
+use crate::file::{AgentSpec, Checked, OffPolicySpec, TaskSpec};
+use crate::graph::{Network, ProjId};
+use crate::plugin::{self, EnvInstance, Kind, RuleInstance};
+use crate::real::widen;
+use crate::rng::stream;
+use rand::Rng as _;
+use rayon::prelude::*;
+use snnsim_plugin_api::abi::{ProjShapeV1, TdBatchV1};
+use std::collections::VecDeque;
+
+/// The episode in progress.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct Running {
+    pub ret: f64,
+    pub length: u32,
+    pub spikes: f64,
+    pub sim_steps: u64,
+    pub events: u64,
+}
+
+/// What the greedy evaluation after training measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// The return of each greedy episode.
+    pub returns: Vec<f64>,
+    /// Per hidden population (name, fraction of its neurons silent per simulation step).
+    pub silent_fraction: Vec<(String, f64)>,
+}
+
+/// A spiking Q-network on a control task, its environment, replay buffer and target network.
+pub struct DqnTrainer {
+    /// The network holding the online Q-network.
+    pub net: Network,
+    spec: AgentSpec,
+    op: OffPolicySpec,
+    plan: exec::Net,
+    /// The network projection of each link of the plan.
+    projs: Vec<ProjId>,
+    readout: usize,
+    /// The value stream's readout (dueling).
+    value: Option<usize>,
+    hidden: Vec<usize>,
+    n_actions: usize,
+    pub(super) env: EnvInstance,
+    pub(super) rules: Vec<RuleInstance>,
+    /// The online weights (widened) and the target network's, per link.
+    online: Vec<Vec<f64>>,
+    pub(super) target: Vec<Vec<f64>>,
+    pub(super) replay: Replay,
+    /// The last decisions of the episode not yet stored: (s, a, r).
+    pub(super) pending: VecDeque<(Vec<f64>, u32, f64)>,
+    pub(super) obs: Vec<f64>,
+    pub(super) running: Running,
+    seed: u64,
+    /// Environment steps taken.
+    pub env_steps: u64,
+    /// Episodes completed.
+    pub episodes_done: u64,
+    pub(super) updates: u64,
+    /// Metrics of every episode so far.
+    pub metrics: Vec<ControlMetrics>,
+    pool: Option<rayon::ThreadPool>,
+}
+
+impl DqnTrainer {
+    /// Builds the network of a checked file with an off-policy `Control` task, loads its
+    /// environment and value-rule plugins, and resets the environment for episode 0.
+    pub fn new(checked: &Checked) -> Result<Self> {
+        let f = &checked.file;
+        let Some(TaskSpec::Control(spec)) = &f.task else {
+            return Err(Error::Input("the file has no control task".into()));
+        };
+        let Some(op) = &spec.off_policy else {
+            return Err(Error::Input("the control task has no `off_policy`".into()));
+        };
+        let at = |field: &str, e: Error| located(checked, "Control", field, e);
+        let mut net = crate::graph::build(checked)?;
+        let env_plugin = plugin::load(
+            &spec.environment.plugin,
+            spec.environment.path.as_deref().map(std::path::Path::new),
+            Kind::Env,
+        )
+        .map_err(|e| at("environment.plugin", e))?;
+        let mut env = env_plugin
+            .create_env(&params(&spec.environment))
+            .map_err(|e| located_input(checked, "Control", "environment.params", e))?;
+        let input = net.pop_id(&spec.input).expect("validated population");
+        let readout = net.pop_id(&spec.readout).expect("validated population");
+        let mut readouts = vec![readout];
+        if let Some(v) = &op.dueling {
+            readouts.push(net.pop_id(v).expect("validated population"));
+        }
+        let plan = exec::Net::from_network(&net, &[input], &readouts, spec.surrogate)
+            .map_err(|e| at("hidden", Error::Input(e.to_string())))?;
+        let ro = plan.readouts()[0];
+        let value = plan.readouts().get(1).copied();
+        let n_actions = plan.pops()[ro].size;
+        match env.discrete_actions() {
+            Some(k) if k == n_actions => {}
+            other => {
+                return Err(at(
+                    "readout",
+                    Error::Input(match other {
+                        Some(k) => format!(
+                            "the environment has {k} discrete actions, so the readout needs {k} neurons (one Q-value each), but it has {n_actions}"
+                        ),
+                        None => "off-policy training needs an environment with discrete actions".into(),
+                    }),
+                ))
+            }
+        }
+        let obs_len = env.observation_len();
+        let n_in = net.pop(input).len();
+        if spec.encoder.input_len(obs_len) != Some(n_in) {
+            return Err(at(
+                "input",
+                Error::Input(format!(
+                    "the environment observes {obs_len} values, which the encoder does not present to the input population's {n_in} neurons"
+                )),
+            ));
+        }
+        if plan.links().iter().any(|l| l.recurrent) {
+            return Err(at(
+                "hidden",
+                Error::Input("an off-policy Q-network is feed-forward: no projection may go back to an earlier population".into()),
+            ));
+        }
+        let projs: Vec<ProjId> = plan
+            .links()
+            .iter()
+            .map(|l| {
+                net.proj_ids()
+                    .into_iter()
+                    .find(|&p| net.proj(p).name == l.name)
+                    .expect("a projection of the plan")
+            })
+            .collect();
+        for &p in &projs {
+            net.proj_mut(p).weights.make_per_synapse();
+        }
+        let rule_plugin = plugin::load(
+            &spec.rule.plugin,
+            spec.rule.path.as_deref().map(std::path::Path::new),
+            Kind::Rule,
+        )
+        .map_err(|e| at("rule.plugin", e))?;
+        let mut rules = Vec::new();
+        for &p in &projs {
+            let (pre, post) = net.endpoints(p);
+            let shape = ProjShapeV1 {
+                n_pre: net.pop(pre).len() as u64,
+                n_post: net.pop(post).len() as u64,
+                nnz: net.proj(p).nnz() as u64,
+                dt_ms: f.dt_ms,
+            };
+            let mut inst = rule_plugin
+                .create_rule(&params(&spec.rule), shape)
+                .map_err(|e| located_input(checked, "Control", "rule.params", e))?;
+            // An empty minibatch probes whether the rule learns values.
+            let probe = if inst.is_value_rule() {
+                inst.td_loss(&mut empty_batch(n_actions))
+            } else {
+                Err(Error::Input("plugin ABI 1.4 or older".into()))
+            };
+            if let Err(e) = probe {
+                return Err(at(
+                    "rule.plugin",
+                    Error::Input(format!(
+                        "`{}` is not a value rule (plugin ABI 1.5, such as `dqn`), which off-policy training needs ({e})",
+                        spec.rule.plugin
+                    )),
+                ));
+            }
+            rules.push(inst);
+        }
+        let hidden = (0..plan.pops().len())
+            .filter(|&q| !plan.readouts().contains(&q) && plan.neuron(q).is_some())
+            .collect();
+        let prio = op.prioritized.as_ref().map(|p| (p.alpha, p.eps));
+        let replay = Replay::new(op.buffer, obs_len, op.n_step, prio);
+        let mut obs = vec![0.0; obs_len];
+        env.reset(episode_seed(f.seed, 0), &mut obs)?;
+        let mut t = DqnTrainer {
+            net,
+            spec: spec.clone(),
+            op: op.clone(),
+            plan,
+            projs,
+            readout: ro,
+            value,
+            hidden,
+            n_actions,
+            env,
+            rules,
+            online: Vec::new(),
+            target: Vec::new(),
+            replay,
+            pending: VecDeque::new(),
+            obs,
+            running: Running::default(),
+            seed: f.seed,
+            env_steps: 0,
+            episodes_done: 0,
+            updates: 0,
+            metrics: Vec::new(),
+            pool: None,
+        };
+        t.refresh_online();
+        t.target = t.online.clone();
+        Ok(t)
+    }
+
+    /// Runs the minibatch's samples on `threads` worker threads. Results do not depend on it.
+    pub fn set_threads(&mut self, threads: usize) -> Result<()> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| Error::Run(format!("cannot start {threads} threads: {e}")))?;
+        self.pool = Some(pool);
+        Ok(())
+    }
+
+    /// The task's settings.
+    pub fn spec(&self) -> &AgentSpec {
+        &self.spec
+    }
+
+    /// Updates applied.
+    pub fn updates(&self) -> u64 {
+        self.updates
+    }
+
+    /// The off-policy settings.
+    pub fn off_policy(&self) -> &OffPolicySpec {
+        &self.op
+    }
+
+    /// Copies the network's weights (widened to f64) into the online parameters.
+    pub(super) fn refresh_online(&mut self) {
+        self.online = self
+            .projs
+            .iter()
+            .map(|&p| {
+                let w = self.net.proj(p).weights.per_synapse();
+                widen(w.expect("learned weights are per synapse")).into_owned()
+            })
+            .collect();
+    }
+
+    /// Q(s, ·) of observation `obs` with the online weights.
+    pub fn q_values(&self, obs: &[f64]) -> Vec<f64> {
+        let mut tr = Trace::default();
+        let mut q = vec![0.0; self.n_actions];
+        self.forward(&self.online, obs, &mut tr, &mut q);
+        q
+    }
+
+    /// One decision from zero state on `obs` with `weights`: the trace, and Q into `q`.
+    fn forward(&self, weights: &[Vec<f64>], obs: &[f64], tr: &mut Trace, q: &mut [f64]) {
+        self.qnet().forward(weights, obs, tr, q)
+    }
+
+    /// What a decision needs of the trainer (shared by worker threads).
+    fn qnet(&self) -> QNet<'_> {
+        QNet {
+            plan: &self.plan,
+            spec: &self.spec,
+            readout: self.readout,
+            value: self.value,
+            n_actions: self.n_actions,
+        }
+    }
+
+    /// ε at environment step `t`.
+    fn epsilon(&self, t: u64) -> f64 {
+        let e = &self.op.epsilon;
+        let f = (t as f64 / e.steps as f64).min(1.0);
+        e.start + (e.end - e.start) * f
+    }
+
+    /// Trains until `env_steps` environment steps or `episodes` episodes are done in all,
+    /// whichever comes first, calling `progress` after every finished episode.
+    pub fn train(
+        &mut self,
+        env_steps: u64,
+        episodes: u64,
+        mut progress: impl FnMut(&DqnTrainer),
+    ) -> Result<()> {
+        while self.env_steps < env_steps && self.episodes_done < episodes {
+            if self.step()? {
+                progress(self);
+            }
+        }
+        Ok(())
+    }
+
+    /// One environment step (and an update when one is due); true when it ended an episode.
+    pub fn step(&mut self) -> Result<bool> {
+        let t = self.env_steps;
+        let mut rng = stream(self.seed, "dqn-act", "", t);
+        let mut tr = Trace::default();
+        let mut q = vec![0.0; self.n_actions];
+        let obs = std::mem::take(&mut self.obs);
+        self.forward(&self.online, &obs, &mut tr, &mut q);
+        let explore = t < self.op.warmup || rng.random::<f64>() < self.epsilon(t);
+        let action = if explore {
+            rng.random_range(0..self.n_actions)
+        } else {
+            argmax(&q)
+        };
+        let steps = self.spec.decision_steps;
+        let spikes: f64 = self
+            .hidden
+            .iter()
+            .map(|&h| tr.pops[h].spk.iter().sum::<f64>())
+            .sum();
+        let n_in = tr.pops[self.plan.inputs()[0]].input_at(0).len();
+        let first = self.plan.pops()[self.hidden.first().copied().unwrap_or(self.readout)].size;
+        self.running.spikes += spikes;
+        self.running.sim_steps += steps as u64;
+        self.running.events += (steps * n_in * first) as u64;
+        let mut next = vec![0.0; obs.len()];
+        let out = self.env.step(&[action as f64], &mut next)?;
+        self.running.ret += out.reward;
+        self.running.length += 1;
+        self.env_steps += 1;
+        self.pending.push_back((obs, action as u32, out.reward));
+        let ended = out.terminated || out.truncated;
+        while self.pending.len() >= self.op.n_step || (ended && !self.pending.is_empty()) {
+            let rewards: Vec<f64> = self.pending.iter().map(|p| p.2).collect();
+            let (s, a, _) = self.pending.pop_front().expect("a pending decision");
+            self.replay.push(&s, a, &rewards, &next, out.terminated);
+        }
+        if ended {
+            let n_hidden: usize = self.hidden.iter().map(|&h| self.plan.pops()[h].size).sum();
+            let r = std::mem::take(&mut self.running);
+            self.metrics.push(ControlMetrics {
+                episode: self.episodes_done,
+                ret: r.ret,
+                length: r.length,
+                terminated: out.terminated,
+                avg_firing_rate: r.spikes / n_hidden.max(1) as f64 / r.sim_steps.max(1) as f64,
+                synaptic_events: r.events,
+            });
+            self.episodes_done += 1;
+            self.env
+                .reset(episode_seed(self.seed, self.episodes_done), &mut next)?;
+        }
+        self.obs = next;
+        let due =
+            self.env_steps >= self.op.warmup && self.env_steps.is_multiple_of(self.op.train_every);
+        if due && self.replay.len() >= self.op.batch {
+            self.update()?;
+        }
+        Ok(ended)
+    }
+
+    /// One update on a minibatch from the replay buffer.
+    fn update(&mut self) -> Result<()> {
+        let (b, a, steps) = (self.op.batch, self.n_actions, self.spec.decision_steps);
+        let mut rng = stream(self.seed, "dqn-sample", "", self.updates);
+        let beta = self.op.prioritized.as_ref().map_or(1.0, |p| {
+            let f = (self.env_steps as f64 / self.op.env_steps as f64).min(1.0);
+            p.beta_start + (1.0 - p.beta_start) * f
+        });
+        let mut drawn = Drawn::default();
+        self.replay.sample(b, beta, &mut rng, &mut drawn);
+        let ol = self.replay.obs.len() / self.op.buffer.max(1);
+        let (qnet, replay) = (self.qnet(), &self.replay);
+        let (online, target) = (&self.online, &self.target);
+        let forward = || -> Vec<(Trace, [Vec<f64>; 3])> {
+            drawn
+                .slots
+                .par_iter()
+                .map(|&i| {
+                    let (s, s2) = (
+                        &replay.obs[i * ol..(i + 1) * ol],
+                        &replay.next_obs[i * ol..(i + 1) * ol],
+                    );
+                    let mut q = [vec![0.0; a], vec![0.0; a], vec![0.0; a]];
+                    let mut scratch = Trace::default();
+                    qnet.forward(target, s2, &mut scratch, &mut q[2]);
+                    qnet.forward(online, s2, &mut scratch, &mut q[1]);
+                    let mut tr = Trace::default();
+                    qnet.forward(online, s, &mut tr, &mut q[0]);
+                    (tr, q)
+                })
+                .collect()
+        };
+        let mut done = match &self.pool {
+            Some(p) => p.install(forward),
+            None => forward(),
+        };
+        let gather =
+            |k: usize| -> Vec<f64> { done.iter().flat_map(|d| d.1[k].iter().copied()).collect() };
+        let (q, qn_on, qn_tg) = (gather(0), gather(1), gather(2));
+        let r = &self.replay;
+        let k = self.op.n_step;
+        let actions: Vec<u32> = drawn.slots.iter().map(|&i| r.actions[i]).collect();
+        let rewards: Vec<f64> = drawn
+            .slots
+            .iter()
+            .flat_map(|&i| r.rewards[i * k..(i + 1) * k].iter().copied())
+            .collect();
+        let nsteps: Vec<u32> = drawn.slots.iter().map(|&i| r.steps[i]).collect();
+        let terminal: Vec<u8> = drawn.slots.iter().map(|&i| r.terminal[i]).collect();
+        let mut dq = vec![0.0; b * a];
+        let mut td = vec![0.0; b];
+        let mut batch = TdBatchV1 {
+            n: b as u64,
+            n_actions: a as u64,
+            n_step: k as u64,
+            q: q.as_ptr(),
+            q_next_online: qn_on.as_ptr(),
+            q_next_target: qn_tg.as_ptr(),
+            actions: actions.as_ptr(),
+            rewards: rewards.as_ptr(),
+            steps: nsteps.as_ptr(),
+            terminal: terminal.as_ptr(),
+            weights: drawn.weights.as_ptr(),
+            dq: dq.as_mut_ptr(),
+            td: td.as_mut_ptr(),
+            loss: 0.0,
+        };
+        self.rules[0].td_loss(&mut batch)?;
+        // ∂L/∂mem_t of the readout = ∂L/∂Q / T at every step; backward in fixed chunks.
+        let p = Params::weights(
+            &self.plan,
+            self.online.iter().map(|w| w.as_slice()).collect(),
+        );
+        let (plan, qnet) = (&self.plan, self.qnet());
+        let mut backward = || -> Vec<Grads> {
+            done.par_chunks_mut(CHUNK)
+                .enumerate()
+                .map(|(c, chunk)| {
+                    let mut g = Grads::zeros(&p);
+                    let mut g_mem = vec![vec![0.0; steps * a], vec![0.0; steps]];
+                    g_mem.truncate(plan.readouts().len());
+                    for (j, (tr, _)) in chunk.iter_mut().enumerate() {
+                        let row = &dq[(c * CHUNK + j) * a..(c * CHUNK + j + 1) * a];
+                        qnet.mem_grads(row, &mut g_mem);
+                        let views: Vec<&[f64]> = g_mem.iter().map(|v| v.as_slice()).collect();
+                        plan.backward(&p, tr, &views, &mut g);
+                    }
+                    g
+                })
+                .collect()
+        };
+        let chunks = match &self.pool {
+            Some(pool) => pool.install(backward),
+            None => backward(),
+        };
+        let mut total = Grads::zeros(&p);
+        for g in &chunks {
+            total.add(g);
+        }
+        drop(p);
+        let grads: Vec<&[f64]> = total.weights.iter().map(|g| g.as_slice()).collect();
+        rule_step(
+            &mut self.net,
+            &mut self.rules,
+            &self.projs,
+            &grads,
+            &mut self.updates,
+        )?;
+        self.refresh_online();
+        self.replay.update(&drawn.slots, &td);
+        match self.op.tau {
+            Some(tau) => {
+                for (tg, w) in self.target.iter_mut().zip(&self.online) {
+                    for (x, &y) in tg.iter_mut().zip(w) {
+                        *x = tau * y + (1.0 - tau) * *x;
+                    }
+                }
+            }
+            None if self.updates.is_multiple_of(self.op.target_every) => {
+                self.target = self.online.clone()
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// The greedy policy (argmax Q, the first of equals) for `episodes` episodes, each reset
+    /// with its own seed, on a fresh environment instance: the returns, and per hidden
+    /// population the fraction of its neurons silent per simulation step.
+    pub fn evaluate(&self, episodes: u64) -> Result<Evaluation> {
+        let plugin = plugin::load(
+            &self.spec.environment.plugin,
+            self.spec
+                .environment
+                .path
+                .as_deref()
+                .map(std::path::Path::new),
+            Kind::Env,
+        )?;
+        let mut env = plugin.create_env(&params(&self.spec.environment))?;
+        let mut obs = vec![0.0; env.observation_len()];
+        let mut tr = Trace::default();
+        let mut q = vec![0.0; self.n_actions];
+        let mut silent = vec![0.0; self.hidden.len()];
+        let mut sim_steps = 0u64;
+        let mut returns = Vec::new();
+        for e in 0..episodes {
+            let mut r = stream(self.seed, "dqn-eval", "", e);
+            env.reset(r.random(), &mut obs)?;
+            let mut ret = 0.0;
+            loop {
+                self.forward(&self.online, &obs, &mut tr, &mut q);
+                for (k, &h) in self.hidden.iter().enumerate() {
+                    let n = self.plan.pops()[h].size;
+                    let quiet = tr.pops[h].spk.iter().filter(|&&s| s == 0.0).count();
+                    silent[k] += quiet as f64 / n.max(1) as f64;
+                }
+                sim_steps += self.spec.decision_steps as u64;
+                let out = env.step(&[argmax(&q) as f64], &mut obs)?;
+                ret += out.reward;
+                if out.terminated || out.truncated {
+                    break;
+                }
+            }
+            returns.push(ret);
+        }
+        let silent_fraction = self
+            .hidden
+            .iter()
+            .zip(silent)
+            .map(|(&h, s)| {
+                (
+                    self.plan.pops()[h].name.clone(),
+                    s / sim_steps.max(1) as f64,
+                )
+            })
+            .collect();
+        Ok(Evaluation {
+            returns,
+            silent_fraction,
+        })
+    }
+}
+
+/// The Q-network's plan and how a decision reads it.
+#[derive(Clone, Copy)]
+struct QNet<'a> {
+    plan: &'a exec::Net,
+    spec: &'a AgentSpec,
+    readout: usize,
+    value: Option<usize>,
+    n_actions: usize,
+}
+
+impl QNet<'_> {
+    /// One decision from zero state on `obs` with `weights`: the trace, and Q (the readout
+    /// membrane averaged over the T steps) into `q`.
+    fn forward(&self, weights: &[Vec<f64>], obs: &[f64], tr: &mut Trace, q: &mut [f64]) {
+        let mut inputs = Vec::new();
+        self.spec.encoder.currents(obs, &mut inputs);
+        let p = Params::weights(self.plan, weights.iter().map(|w| w.as_slice()).collect());
+        let steps = self.spec.decision_steps;
+        self.plan.forward(&p, steps, &[Seq::Constant(&inputs)], tr);
+        let a = self.n_actions;
+        q.iter_mut().for_each(|x| *x = 0.0);
+        let mem = &tr.pops[self.readout].mem;
+        for t in 0..steps {
+            for c in 0..a {
+                q[c] += mem[t * a + c] / steps as f64;
+            }
+        }
+        if let Some(vp) = self.value {
+            // Dueling: Q = V + A − mean A.
+            let mut v = 0.0;
+            for t in 0..steps {
+                v += tr.pops[vp].mem[t] / steps as f64;
+            }
+            let mean = q.iter().sum::<f64>() / a as f64;
+            q.iter_mut().for_each(|x| *x = v + (*x - mean));
+        }
+    }
+
+    /// ∂L/∂mem_t of the readouts (the advantage or Q readout, then the value readout when
+    /// dueling) for ∂L/∂Q = `dq`: the same at each of the T steps, 1/T of the mean's.
+    fn mem_grads(&self, dq: &[f64], g_mem: &mut [Vec<f64>]) {
+        let (steps, a) = (self.spec.decision_steps, self.n_actions);
+        let mean = dq.iter().sum::<f64>() / a as f64;
+        for t in 0..steps {
+            for x in 0..a {
+                g_mem[0][t * a + x] = match self.value {
+                    Some(_) => (dq[x] - mean) / steps as f64,
+                    None => dq[x] / steps as f64,
+                };
+            }
+            if self.value.is_some() {
+                g_mem[1][t] = dq.iter().sum::<f64>() / steps as f64;
+            }
+        }
+    }
+}
+
+/// A minibatch of no transitions (every array empty).
+fn empty_batch(n_actions: usize) -> TdBatchV1 {
+    TdBatchV1 {
+        n: 0,
+        n_actions: n_actions as u64,
+        n_step: 1,
+        q: std::ptr::null(),
+        q_next_online: std::ptr::null(),
+        q_next_target: std::ptr::null(),
+        actions: std::ptr::null(),
+        rewards: std::ptr::null(),
+        steps: std::ptr::null(),
+        terminal: std::ptr::null(),
+        weights: std::ptr::null(),
+        dq: std::ptr::null_mut(),
+        td: std::ptr::null_mut(),
+        loss: 0.0,
+    }
+}
+
+/// The first index of the largest value.
+fn argmax(x: &[f64]) -> usize {
+    (0..x.len()).fold(0, |b, c| if x[c] > x[b] { c } else { b })
+}
+
+/// The seed of episode `episode`'s environment reset.
+fn episode_seed(seed: u64, episode: u64) -> u64 {
+    let mut r = stream(seed, "dqn-reset", "", episode);
+    r.random()
+}
+
+impl DqnTrainer {
+    /// Encodes everything a resumed run needs to go on exactly as this one would: the
+    /// counters, the network, the metrics, the rule states (optimiser moments), the
+    /// environment mid-episode, the target network, the replay buffer with its priorities,
+    /// the decisions not yet stored, and the episode in progress. The network comes right
+    /// after two counters, as in a control checkpoint, so [`super::control::network_of`]
+    /// reads it.
+    pub fn save_state(&mut self) -> Result<Vec<u8>> {
+        let mut e = Enc::default();
+        e.u64(self.env_steps);
+        e.u64(self.updates);
+        net::encode(&mut self.net, &mut e);
+        e.u64(self.episodes_done);
+        e.u64(self.metrics.len() as u64);
+        for m in &self.metrics {
+            e.u64(m.episode);
+            e.f64(m.ret);
+            e.u32(m.length);
+            e.u8(u8::from(m.terminated));
+            e.f64(m.avg_firing_rate);
+            e.u64(m.synaptic_events);
+        }
+        e.u64(self.rules.len() as u64);
+        for r in &mut self.rules {
+            e.bytes(&r.save()?);
+        }
+        e.bytes(&self.env.save()?);
+        for w in &self.target {
+            e.f64s(w);
+        }
+        self.replay.encode(&mut e);
+        e.u64(self.pending.len() as u64);
+        for (s, a, r) in &self.pending {
+            e.f64s(s);
+            e.u32(*a);
+            e.f64(*r);
+        }
+        e.f64s(&self.obs);
+        let r = &self.running;
+        e.f64(r.ret);
+        e.u32(r.length);
+        e.f64(r.spikes);
+        e.u64(r.sim_steps);
+        e.u64(r.events);
+        Ok(e.buf)
+    }
+
+    /// Restores a state written by [`DqnTrainer::save_state`] onto a trainer built from the
+    /// same graph file.
+    pub fn load_state(&mut self, bytes: &[u8]) -> Result<()> {
+        let bad = |why: String| Error::Input(format!("checkpoint state: {why}"));
+        let mut d = Dec::new(bytes);
+        let (rules, env) = (|| -> DecResult<(Vec<Vec<u8>>, Vec<u8>)> {
+            self.env_steps = d.u64()?;
+            self.updates = d.u64()?;
+            net::restore(&mut self.net, &mut d)?;
+            self.episodes_done = d.u64()?;
+            let n = d.u64()? as usize;
+            self.metrics.clear();
+            for _ in 0..n {
+                self.metrics.push(ControlMetrics {
+                    episode: d.u64()?,
+                    ret: d.f64()?,
+                    length: d.u32()?,
+                    terminated: d.u8()? != 0,
+                    avg_firing_rate: d.f64()?,
+                    synaptic_events: d.u64()?,
+                });
+            }
+            let n = d.u64()? as usize;
+            let rules = (0..n).map(|_| d.bytes()).collect::<DecResult<Vec<_>>>()?;
+            let env = d.bytes()?;
+            for w in self.target.iter_mut() {
+                let got = d.f64s()?;
+                if got.len() != w.len() {
+                    return Err("the target network does not fit the graph file's".into());
+                }
+                *w = got;
+            }
+            self.replay.decode(&mut d)?;
+            let n = d.u64()? as usize;
+            self.pending.clear();
+            for _ in 0..n {
+                let s = d.f64s()?;
+                let (a, r) = (d.u32()?, d.f64()?);
+                self.pending.push_back((s, a, r));
+            }
+            self.obs = d.f64s()?;
+            self.running = Running {
+                ret: d.f64()?,
+                length: d.u32()?,
+                spikes: d.f64()?,
+                sim_steps: d.u64()?,
+                events: d.u64()?,
+            };
+            if !d.finished() {
+                return Err("trailing bytes".into());
+            }
+            Ok((rules, env))
+        })()
+        .map_err(bad)?;
+        if rules.len() != self.rules.len() {
+            return Err(bad(format!(
+                "{} rule states for {} projections",
+                rules.len(),
+                self.rules.len()
+            )));
+        }
+        for (r, b) in self.rules.iter_mut().zip(&rules) {
+            r.load(b)?;
+        }
+        self.env.load(&env)?;
+        self.refresh_online();
+        Ok(())
+    }
+}

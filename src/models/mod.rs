@@ -20,6 +20,7 @@ pub mod adex;
 pub mod alif;
 pub mod alpha;
 pub mod coba_lif;
+pub(crate) mod fused;
 pub mod izhikevich;
 pub mod lif;
 pub mod lif_alpha;

@@ -1,6 +1,6 @@
 //! The fused one-pass update shared by the models with a membrane `v`, two synaptic variables
 //! (one per receptor), a fixed threshold, a reset to a fixed value and a refractory count:
-//! `Lif` (exact) and `CobaLif` (Euler).
+//! `Lif` (exact), `CobaLif` and `Qif` (Euler).
 //!
 //! A model gives only its per-neuron arithmetic ([`Kernel::integrate`], [`Kernel::decay`]); everything else is
 //! written once here: the columns and their split into chunks, the choice of AVX-512 / AVX2 /

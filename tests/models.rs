@@ -6,6 +6,8 @@
 //! - `Qif`, `ResonateFire`, `HodgkinHuxley` and `TraubMiles` against Brian2 2.11
 //!   (`brian2_zoo.json`): the same spike steps, traces within stated tolerances;
 //! - `Alif` against closed forms of its threshold decay and jump;
+//! - `SigmaDelta` against the properties of sigma-delta coding (events only where the
+//!   activation moved by the threshold, a receiver's sigma the sum of what it was sent);
 //! - `LifAlpha` against NEST 3.10 `iaf_psc_alpha` (`nest_iaf_psc_alpha.json`), and a run
 //!   resumed from a saved state against the run that went through;
 //! - every example under graphs/models/ loads, validates, survives a RON round trip and runs,
@@ -26,7 +28,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// The examples under graphs/models/, one or more per model.
-const EXAMPLES: [&str; 11] = [
+const EXAMPLES: [&str; 12] = [
     "adex.ron",
     "alif.ron",
     "alpha.ron",
@@ -37,6 +39,7 @@ const EXAMPLES: [&str; 11] = [
     "lif-alpha.ron",
     "qif.ron",
     "resonate_fire.ron",
+    "sigma_delta.ron",
     "synaptic.ron",
 ];
 
@@ -111,6 +114,7 @@ fn every_model_example_loads_validates_round_trips_and_runs() {
         "ResonateFire",
         "HodgkinHuxley",
         "TraubMiles",
+        "SigmaDelta",
     ] {
         assert!(
             kinds.contains(kind),
@@ -736,6 +740,52 @@ fn hodgkin_huxley_example_matches_brian2() {
         }
     });
     assert!(n >= 15, "{n} spikes");
+}
+
+// ---------------------------------------------------------------------------------------------
+// SigmaDelta
+
+/// `SigmaDelta` (graphs/models/sigma_delta.ron), graded events through the engine: the encoder
+/// integrates 0.05 a step (its sigma is 0.05·(t + 1) within rounding) and sends an event,
+/// carrying a value in [0.5, 0.55), exactly in the steps where its activation has moved by the
+/// threshold, and nothing else (its spikes are the neurons with a non-zero output); its `ref`
+/// stays within the threshold of its sigma; the decoder's sigma, the sum of the events it
+/// received through a weight of 1 with one step of delay, is the encoder's `ref` of the step
+/// before (within 1e-12); the rectified receiver (weight −1, ReLU) never sends. Lava's
+/// `SigmaDelta` obeys the same update; no Lava installation is needed to check these
+/// properties, which determine every number of the run.
+#[test]
+fn sigma_delta_example_sends_graded_events_that_reconstruct_the_signal() {
+    let checked = load("sigma_delta.ron");
+    let mut e = Engine::from_file(&checked).unwrap_or_else(|e| panic!("{e}"));
+    let col = |e: &Engine, pop: &str, name: &str| -> f64 {
+        let p = e.net.population(pop).expect("population");
+        let cols = p.dynamics.columns();
+        cols.iter().find(|(n, _)| *n == name).expect("column").1[0]
+    };
+    let (mut events, mut decoder_events, mut prev_ref) = (0, 0, 0.0);
+    for step in 0..checked.steps() {
+        e.step().unwrap_or_else(|e| panic!("{e}"));
+        let enc = e.net.population("encoder").unwrap();
+        let out = enc.dynamics.graded().expect("graded")[0];
+        assert_eq!(!enc.spikes.is_empty(), out != 0.0, "step {step}");
+        if out != 0.0 {
+            events += 1;
+            assert!((0.5..0.55).contains(&out), "step {step}: event {out}");
+        }
+        let (sigma, reference) = (col(&e, "encoder", "sigma"), col(&e, "encoder", "ref"));
+        assert!((sigma - 0.05 * (step + 1) as f64).abs() < 1e-9, "step {step}");
+        assert!((sigma - reference).abs() < 0.5, "step {step}");
+        let decoded = col(&e, "decoder", "sigma");
+        assert!((decoded - prev_ref).abs() < 1e-12, "step {step}: {decoded} vs {prev_ref}");
+        decoder_events += e.net.population("decoder").unwrap().spikes.len();
+        assert!(e.net.population("rectified").unwrap().spikes.is_empty());
+        prev_ref = reference;
+    }
+    // 100 steps of 0.05: about 5.0 in events of at least 0.5.
+    assert!((9..=10).contains(&events), "{events} events");
+    // The decoder re-sends each change it receives (threshold 0), a step later.
+    assert!(decoder_events == events || decoder_events + 1 == events);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -589,6 +589,10 @@ pub enum ModelSpec {
     /// Hodgkin–Huxley with the Traub & Miles (1991) kinetics of Brian2's COBAHH example,
     /// exponential conductances, exponential Euler.
     TraubMiles(HodgkinHuxleyParams),
+    /// Sigma-delta neuron of Lava-dl's SDNN: accumulates its input, sends a graded spike (the
+    /// change of its activation) when the change reaches a threshold; projections from it add
+    /// weight × value.
+    SigmaDelta(SigmaDeltaParams),
     /// Graded values rather than spikes: each step every neuron outputs a real number (a row
     /// of `snnsim run --input X.npy`, or `constant`), and a projection from it adds
     /// weight × value.
@@ -1202,6 +1206,33 @@ impl Default for HodgkinHuxleyParams {
             i_bias_na: 0.0,
         }
     }
+}
+
+/// The activation of a [`ModelSpec::SigmaDelta`] neuron.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum SigmaDeltaActivation {
+    /// max(0, sigma + bias).
+    #[default]
+    Relu,
+    /// sigma + bias.
+    Identity,
+}
+
+/// Parameters of [`ModelSpec::SigmaDelta`] (Lava's `SigmaDelta`).
+///
+/// sigma_t = sigma_{t−1} + x_t, y_t = f(sigma_t + bias); an event of value y_t − ref when
+/// |y_t − ref| ≥ threshold (then ref ← y_t).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields, default)]
+pub struct SigmaDeltaParams {
+    /// Delta threshold θ (≥ 0; 0 sends every change).
+    pub threshold: f64,
+    /// Added to sigma before the activation.
+    pub bias: f64,
+    /// The activation f.
+    pub activation: SigmaDeltaActivation,
 }
 
 /// Parameters of [`ModelSpec::CobaLif`].

@@ -31,6 +31,7 @@ pub mod poisson;
 pub mod qif;
 pub mod remap;
 pub mod resonate_fire;
+pub mod sigma_delta;
 pub mod spike_times;
 pub mod step;
 pub mod synaptic;
@@ -54,6 +55,7 @@ pub use observation::Observation;
 pub use poisson::Poisson;
 pub use qif::Qif;
 pub use resonate_fire::ResonateFire;
+pub use sigma_delta::SigmaDelta;
 pub use spike_times::SpikeTimes;
 pub use synaptic::Synaptic;
 pub use values::Values;
@@ -77,6 +79,7 @@ impl ModelRules for Rules {
             ModelSpec::ResonateFire(p) => ("ResonateFire", resonate_fire::check(p)),
             ModelSpec::HodgkinHuxley(p) => ("HodgkinHuxley", hodgkin_huxley::check(p)),
             ModelSpec::TraubMiles(p) => ("TraubMiles", hodgkin_huxley::check(p)),
+            ModelSpec::SigmaDelta(p) => ("SigmaDelta", sigma_delta::check(p)),
             ModelSpec::Poisson(p) => ("Poisson", poisson::check(p, dt_ms)),
             ModelSpec::SpikeTimes(p) => ("SpikeTimes", spike_times::check(p, size, dt_ms)),
             ModelSpec::Observation(p) => ("Observation", observation::check(p, size)),
@@ -134,6 +137,7 @@ pub fn state_variables(model: &ModelSpec) -> &'static [&'static str] {
         ModelSpec::AdEx(_) => &["v", "w", "i_exc", "i_inh"],
         ModelSpec::Qif(_) => &["v", "i_exc", "i_inh"],
         ModelSpec::ResonateFire(_) => &["x", "y"],
+        ModelSpec::SigmaDelta(_) => &["sigma", "ref"],
         ModelSpec::HodgkinHuxley(_) | ModelSpec::TraubMiles(_) => {
             &["v", "m", "h", "n", "g_exc", "g_inh"]
         }
@@ -281,6 +285,8 @@ pub enum Dynamics {
     ResonateFire(ResonateFire),
     /// Hodgkin–Huxley (squid or Traub–Miles kinetics), exponential Euler.
     HodgkinHuxley(HodgkinHuxley),
+    /// Sigma-delta (Lava-dl SDNN), graded events.
+    SigmaDelta(SigmaDelta),
     /// Graded values (inputs, biases), no spikes.
     Values(Values),
 }
@@ -366,6 +372,7 @@ impl Dynamics {
                 n,
                 dt_ms,
             )),
+            ModelSpec::SigmaDelta(p) => Dynamics::SigmaDelta(SigmaDelta::new(p.clone(), n)),
             ModelSpec::Values(p) => Dynamics::Values(Values::new(p, n)),
         }
     }
@@ -403,6 +410,7 @@ impl Dynamics {
     pub fn graded(&self) -> Option<&[Real]> {
         match self {
             Dynamics::Values(m) => Some(&m.values),
+            Dynamics::SigmaDelta(m) => Some(&m.out),
             _ => None,
         }
     }
@@ -423,6 +431,7 @@ impl Dynamics {
             Dynamics::AdEx(_) => "AdEx",
             Dynamics::Qif(_) => "Qif",
             Dynamics::ResonateFire(_) => "ResonateFire",
+            Dynamics::SigmaDelta(_) => "SigmaDelta",
             Dynamics::HodgkinHuxley(m) => match m.kinetics {
                 hodgkin_huxley::Kinetics::Squid => "HodgkinHuxley",
                 hodgkin_huxley::Kinetics::TraubMiles => "TraubMiles",
@@ -444,7 +453,8 @@ impl Dynamics {
             | Dynamics::AdEx(_)
             | Dynamics::Qif(_)
             | Dynamics::ResonateFire(_)
-            | Dynamics::HodgkinHuxley(_) => &[Receptor::Exc, Receptor::Inh],
+            | Dynamics::HodgkinHuxley(_)
+            | Dynamics::SigmaDelta(_) => &[Receptor::Exc, Receptor::Inh],
             Dynamics::Poisson(_)
             | Dynamics::SpikeTimes(_)
             | Dynamics::Observation(_)
@@ -480,6 +490,7 @@ impl Dynamics {
             ],
             Dynamics::Qif(m) => vec![("v", &m.v), ("i_exc", &m.i_exc), ("i_inh", &m.i_inh)],
             Dynamics::ResonateFire(m) => vec![("x", &m.x), ("y", &m.y)],
+            Dynamics::SigmaDelta(m) => vec![("sigma", &m.sigma), ("ref", &m.reference)],
             Dynamics::HodgkinHuxley(m) => vec![
                 ("v", &m.v),
                 ("m", &m.m),
@@ -549,6 +560,8 @@ impl Dynamics {
             (Dynamics::Qif(m), "i_inh") => &mut m.i_inh,
             (Dynamics::ResonateFire(m), "x") => &mut m.x,
             (Dynamics::ResonateFire(m), "y") => &mut m.y,
+            (Dynamics::SigmaDelta(m), "sigma") => &mut m.sigma,
+            (Dynamics::SigmaDelta(m), "ref") => &mut m.reference,
             (Dynamics::HodgkinHuxley(m), "v") => &mut m.v,
             (Dynamics::HodgkinHuxley(m), "m") => &mut m.m,
             (Dynamics::HodgkinHuxley(m), "h") => &mut m.h,
@@ -586,6 +599,7 @@ impl Dynamics {
             Dynamics::AdEx(m) => Some(&mut m.i_ext),
             Dynamics::Qif(m) => Some(m.external_current_mut()),
             Dynamics::ResonateFire(m) => Some(&mut m.i_ext),
+            Dynamics::SigmaDelta(m) => Some(&mut m.i_ext),
             Dynamics::HodgkinHuxley(m) => Some(&mut m.i_ext),
             _ => None,
         }
@@ -712,6 +726,12 @@ impl Dynamics {
                 };
                 m.update(e, i, outs)
             }
+            Dynamics::SigmaDelta(m) => {
+                let [e, i] = due else {
+                    unreachable!("two receptors")
+                };
+                m.update(e, i, outs)
+            }
             Dynamics::Poisson(m) => m.update(outs),
             Dynamics::SpikeTimes(m) => m.update(ctx, &mut outs[0]),
             Dynamics::Observation(m) => m.update(&mut outs[0]),
@@ -735,6 +755,7 @@ impl Dynamics {
             Dynamics::AdEx(m) => m.v.len(),
             Dynamics::Qif(m) => m.v.len(),
             Dynamics::ResonateFire(m) => m.x.len(),
+            Dynamics::SigmaDelta(m) => m.sigma.len(),
             Dynamics::HodgkinHuxley(m) => m.v.len(),
             Dynamics::Values(m) => m.len(),
         }
@@ -776,7 +797,8 @@ impl Dynamics {
                 ..fixed(&m.y, m.params.a_th as Real)
             },
             Dynamics::HodgkinHuxley(m) => fixed(&m.v, m.params.v_th_mv as Real),
-            Dynamics::Poisson(_)
+            Dynamics::SigmaDelta(_)
+            | Dynamics::Poisson(_)
             | Dynamics::SpikeTimes(_)
             | Dynamics::Observation(_)
             | Dynamics::Values(_) => return None,
@@ -812,6 +834,8 @@ pub fn state_bytes(spec: &ModelSpec, n: u64) -> f64 {
         ModelSpec::ResonateFire(_) => n * 3.0 * r,
         // v, m, h, n, two conductances, the external current; the above-threshold flags.
         ModelSpec::HodgkinHuxley(_) | ModelSpec::TraubMiles(_) => n * (7.0 * r + refr),
+        // sigma, ref, the output, the external current.
+        ModelSpec::SigmaDelta(_) => n * 4.0 * r,
         // v, one or two state variables, the external current.
         ModelSpec::Synaptic(_) | ModelSpec::Alif(_) | ModelSpec::Izhikevich(_) => n * 3.0 * r,
         ModelSpec::Alpha(_) => n * 4.0 * r,
@@ -839,7 +863,7 @@ mod tests {
     use super::*;
     use crate::file::{
         AdExParams, AlifParams, AlphaParams, CobaLifParams, HodgkinHuxleyParams, IzhikevichParams,
-        LifAlphaParams, LifParams, QifParams, ResonateFireParams, SynapticParams,
+        LifAlphaParams, LifParams, QifParams, ResonateFireParams, SigmaDeltaParams, SynapticParams,
     };
 
     #[test]
@@ -858,6 +882,7 @@ mod tests {
             ModelSpec::ResonateFire(ResonateFireParams::default()),
             ModelSpec::HodgkinHuxley(HodgkinHuxleyParams::default()),
             ModelSpec::TraubMiles(HodgkinHuxleyParams::default()),
+            ModelSpec::SigmaDelta(SigmaDeltaParams::default()),
         ];
         for spec in &specs {
             let mut d = Dynamics::new(spec, n, 0.1, 1, "p");
@@ -867,9 +892,11 @@ mod tests {
             let ext = d
                 .external_current_mut()
                 .map_or(0, |c| std::mem::size_of_val(&*c));
+            // The graded output of SigmaDelta, not state.
+            let graded = d.graded().map_or(0, std::mem::size_of_val);
             assert_eq!(
                 state_bytes(spec, n as u64),
-                (columns + refractory + ext) as f64,
+                (columns + refractory + ext + graded) as f64,
                 "{}",
                 d.kind()
             );

@@ -120,6 +120,13 @@ impl Dynamics {
                 apply(&mut m.refractory, map, &f.refractory);
                 apply(&mut m.i_ext, map, &f.i_ext);
             }
+            Dynamics::SigmaDelta(m) => {
+                let f = super::SigmaDelta::new(m.params.clone(), 1);
+                apply(&mut m.sigma, map, &f.sigma);
+                apply(&mut m.reference, map, &f.reference);
+                apply(&mut m.out, map, &f.out);
+                apply(&mut m.i_ext, map, &f.i_ext);
+            }
             Dynamics::Poisson(m) => {
                 let n = map.len();
                 let have = m.rngs.len();

@@ -16,6 +16,8 @@ fn refractory_mut(d: &mut Dynamics) -> Option<&mut Vec<u32>> {
         Dynamics::LifAlpha(m) => Some(&mut m.refractory),
         Dynamics::CobaLif(m) => Some(&mut m.refractory),
         Dynamics::AdEx(m) => Some(&mut m.refractory),
+        Dynamics::Qif(m) => Some(&mut m.refractory),
+        Dynamics::HodgkinHuxley(m) => Some(&mut m.refractory),
         _ => None,
     }
 }

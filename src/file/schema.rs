@@ -850,6 +850,20 @@ pub enum ModelSpec {
     Izhikevich(IzhikevichParams),
     /// Adaptive exponential integrate-and-fire (Brette & Gerstner 2005), forward Euler.
     AdEx(AdExParams),
+    /// Quadratic integrate-and-fire with exponential synaptic currents, forward Euler.
+    Qif(QifParams),
+    /// Resonate-and-fire (Izhikevich 2001): a damped oscillator with complex state, exact.
+    ResonateFire(ResonateFireParams),
+    /// Hodgkin–Huxley, the classic squid-axon kinetics (Hodgkin & Huxley 1952), with
+    /// exponential conductances, exponential Euler.
+    HodgkinHuxley(HodgkinHuxleyParams),
+    /// Hodgkin–Huxley with the Traub & Miles (1991) kinetics of Brian2's COBAHH example,
+    /// exponential conductances, exponential Euler.
+    TraubMiles(HodgkinHuxleyParams),
+    /// Sigma-delta neuron of Lava-dl's SDNN: accumulates its input, sends a graded spike (the
+    /// change of its activation) when the change reaches a threshold; projections from it add
+    /// weight × value.
+    SigmaDelta(SigmaDeltaParams),
     /// Graded values rather than spikes: each step every neuron outputs a real number (a row
     /// of `snnsim run --input X.npy`, or `constant`), and a projection from it adds
     /// weight × value.
@@ -1276,6 +1290,220 @@ impl AdExParams {
     pub fn v_cut(&self) -> f64 {
         self.v_cut_mv.unwrap_or(self.v_t_mv + 5.0 * self.delta_t_mv)
     }
+}
+
+/// Parameters of [`ModelSpec::Qif`] (Latham et al. 2000; Ermentrout & Kopell 1986).
+///
+/// τ_m·dv/dt = k·(v − v_rest)·(v − v_c) + R·(I_exc + I_inh + I_bias + I_ext),
+/// dI_x/dt = −I_x / τ_x; a spike when v > v_peak, then v ← v_reset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields, default)]
+pub struct QifParams {
+    /// Membrane time constant τ_m (ms).
+    pub tau_m_ms: f64,
+    /// Resting potential v_rest (mV), the stable fixed point without input; also the initial v.
+    pub v_rest_mv: f64,
+    /// Critical potential v_c (mV), the unstable fixed point: above it v runs away. > v_rest.
+    pub v_c_mv: f64,
+    /// Sharpness k of the quadratic term (1/mV), > 0.
+    pub k_per_mv: f64,
+    /// Spike cut-off v_peak (mV): a spike when v > v_peak. > v_c.
+    pub v_peak_mv: f64,
+    /// Reset potential (mV), below v_peak.
+    pub v_reset_mv: f64,
+    /// Absolute refractory period (ms); v is held at v_reset while the currents decay.
+    pub refractory_ms: f64,
+    /// Time constant of the excitatory synaptic current (ms).
+    pub tau_syn_exc_ms: f64,
+    /// Time constant of the inhibitory synaptic current (ms).
+    pub tau_syn_inh_ms: f64,
+    /// Membrane resistance R (MΩ).
+    pub r_mohm: f64,
+    /// Constant bias current (nA).
+    pub i_bias_na: f64,
+}
+
+impl Default for QifParams {
+    /// τ_m = 10 ms, v_rest = −65 mV, v_c = −50 mV, k = 0.04/mV, v_peak = 0 mV, v_reset =
+    /// −70 mV, no refractoriness, τ_exc = 5 ms, τ_inh = 10 ms, R = 1 MΩ.
+    fn default() -> Self {
+        QifParams {
+            tau_m_ms: 10.0,
+            v_rest_mv: -65.0,
+            v_c_mv: -50.0,
+            k_per_mv: 0.04,
+            v_peak_mv: 0.0,
+            v_reset_mv: -70.0,
+            refractory_ms: 0.0,
+            tau_syn_exc_ms: 5.0,
+            tau_syn_inh_ms: 10.0,
+            r_mohm: 1.0,
+            i_bias_na: 0.0,
+        }
+    }
+}
+
+/// Parameters of [`ModelSpec::ResonateFire`] (Izhikevich 2001).
+///
+/// dz/dt = (b + iω)·z + I_bias + I_ext, z = x + iy; a delivered weight w adds w to x; a spike
+/// when y > a_th, then z ← x_reset + i·y_reset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields, default)]
+pub struct ResonateFireParams {
+    /// Damping b (1/ms), < 0 for a stable focus.
+    pub b_per_ms: f64,
+    /// Angular frequency ω of the eigen-oscillation (rad/ms), > 0.
+    pub omega_rad_per_ms: f64,
+    /// Threshold a_th on the imaginary part y.
+    pub a_th: f64,
+    /// x after a spike.
+    pub x_reset: f64,
+    /// y after a spike, below a_th.
+    pub y_reset: f64,
+    /// Constant bias current (added to dx/dt, per ms).
+    pub i_bias: f64,
+}
+
+impl Default for ResonateFireParams {
+    /// b = −0.1/ms (a 10-ms decay), ω = 2π·0.04 rad/ms (40 Hz), a_th = 1, reset to 0.
+    fn default() -> Self {
+        ResonateFireParams {
+            b_per_ms: -0.1,
+            omega_rad_per_ms: 2.0 * std::f64::consts::PI * 0.04,
+            a_th: 1.0,
+            x_reset: 0.0,
+            y_reset: 0.0,
+            i_bias: 0.0,
+        }
+    }
+}
+
+/// Parameters of [`ModelSpec::HodgkinHuxley`] and [`ModelSpec::TraubMiles`]. Units: mV, ms,
+/// pF, nS, nA. The defaults differ by model (each field states both): the squid axon of
+/// Hodgkin & Huxley (1952) in today's convention (rest near −65 mV), and the COBAHH cell of
+/// Brian2's example (Traub & Miles 1991 as in Brette et al. 2007), both on a 20 000 µm² patch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct HodgkinHuxleyParams {
+    /// Membrane capacitance C (pF): 200 (1 µF/cm²) in both.
+    #[serde(default = "hh::c_pf")]
+    pub c_pf: f64,
+    /// Sodium conductance ḡ_Na (nS): squid 24 000 (120 mS/cm²), Traub–Miles 20 000.
+    #[serde(default)]
+    pub g_na_ns: Option<f64>,
+    /// Potassium conductance ḡ_K (nS): squid 7 200 (36 mS/cm²), Traub–Miles 6 000.
+    #[serde(default)]
+    pub g_k_ns: Option<f64>,
+    /// Leak conductance g_L (nS): squid 60 (0.3 mS/cm²), Traub–Miles 10.
+    #[serde(default)]
+    pub g_l_ns: Option<f64>,
+    /// Sodium reversal E_Na (mV): 50 in both.
+    #[serde(default = "hh::e_na_mv")]
+    pub e_na_mv: f64,
+    /// Potassium reversal E_K (mV): squid −77, Traub–Miles −90.
+    #[serde(default)]
+    pub e_k_mv: Option<f64>,
+    /// Leak reversal E_L (mV), also the initial v: squid −54.387, Traub–Miles −60.
+    #[serde(default)]
+    pub e_l_mv: Option<f64>,
+    /// Traub–Miles only: the offset V_T of the rate functions (mV), −63.
+    #[serde(default = "hh::v_t_mv")]
+    pub v_t_mv: f64,
+    /// Excitatory synaptic reversal (mV): 0.
+    #[serde(default)]
+    pub e_exc_mv: f64,
+    /// Inhibitory synaptic reversal (mV): −80.
+    #[serde(default = "hh::e_inh_mv")]
+    pub e_inh_mv: f64,
+    /// Decay of the excitatory conductance (ms): 5.
+    #[serde(default = "hh::tau_exc_ms")]
+    pub tau_syn_exc_ms: f64,
+    /// Decay of the inhibitory conductance (ms): 10.
+    #[serde(default = "hh::tau_inh_ms")]
+    pub tau_syn_inh_ms: f64,
+    /// Spike detection (mV): a spike when v rises above it (v was not above it after the
+    /// previous step): −20.
+    #[serde(default = "hh::v_th_mv")]
+    pub v_th_mv: f64,
+    /// Constant bias current (nA): 0.
+    #[serde(default)]
+    pub i_bias_na: f64,
+}
+
+/// Defaults of [`HodgkinHuxleyParams`] shared by both kinetics.
+mod hh {
+    pub fn c_pf() -> f64 {
+        200.0
+    }
+    pub fn e_na_mv() -> f64 {
+        50.0
+    }
+    pub fn v_t_mv() -> f64 {
+        -63.0
+    }
+    pub fn e_inh_mv() -> f64 {
+        -80.0
+    }
+    pub fn tau_exc_ms() -> f64 {
+        5.0
+    }
+    pub fn tau_inh_ms() -> f64 {
+        10.0
+    }
+    pub fn v_th_mv() -> f64 {
+        -20.0
+    }
+}
+
+impl Default for HodgkinHuxleyParams {
+    fn default() -> Self {
+        HodgkinHuxleyParams {
+            c_pf: hh::c_pf(),
+            g_na_ns: None,
+            g_k_ns: None,
+            g_l_ns: None,
+            e_na_mv: hh::e_na_mv(),
+            e_k_mv: None,
+            e_l_mv: None,
+            v_t_mv: hh::v_t_mv(),
+            e_exc_mv: 0.0,
+            e_inh_mv: hh::e_inh_mv(),
+            tau_syn_exc_ms: hh::tau_exc_ms(),
+            tau_syn_inh_ms: hh::tau_inh_ms(),
+            v_th_mv: hh::v_th_mv(),
+            i_bias_na: 0.0,
+        }
+    }
+}
+
+/// The activation of a [`ModelSpec::SigmaDelta`] neuron.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum SigmaDeltaActivation {
+    /// max(0, sigma + bias).
+    #[default]
+    Relu,
+    /// sigma + bias.
+    Identity,
+}
+
+/// Parameters of [`ModelSpec::SigmaDelta`] (Lava's `SigmaDelta`).
+///
+/// sigma_t = sigma_{t−1} + x_t, y_t = f(sigma_t + bias); an event of value y_t − ref when
+/// |y_t − ref| ≥ threshold (then ref ← y_t).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields, default)]
+pub struct SigmaDeltaParams {
+    /// Delta threshold θ (≥ 0; 0 sends every change).
+    pub threshold: f64,
+    /// Added to sigma before the activation.
+    pub bias: f64,
+    /// The activation f.
+    pub activation: SigmaDeltaActivation,
 }
 
 /// Parameters of [`ModelSpec::CobaLif`].

@@ -548,11 +548,18 @@ pub(super) fn validate(file: GraphFile, src: &Source, rules: &dyn ModelRules) ->
                 }
                 _ => return v.fail(&f, "delays take Constant or Uniform"),
             }
-            if matches!(pre.model, ModelSpec::Values(_)) && !matches!(d, Init::Constant(_)) {
+            if matches!(pre.model, ModelSpec::Values(_) | ModelSpec::SigmaDelta(_))
+                && !matches!(d, Init::Constant(_))
+            {
+                let kind = if matches!(pre.model, ModelSpec::Values(_)) {
+                    "Values"
+                } else {
+                    "SigmaDelta"
+                };
                 return v.fail(
                     &f,
                     format!(
-                        "a projection from the Values population `{}` takes one delay for all synapses (Constant)",
+                        "a projection from the {kind} population `{}` takes one delay for all synapses (Constant)",
                         pre.name
                     ),
                 );

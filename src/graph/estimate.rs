@@ -167,6 +167,7 @@ fn refractory_ms(model: &ModelSpec) -> f64 {
         ModelSpec::LifAlpha(p) => p.refractory_ms,
         ModelSpec::CobaLif(p) => p.refractory_ms,
         ModelSpec::AdEx(p) => p.refractory_ms,
+        ModelSpec::Qif(p) => p.refractory_ms,
         _ => 0.0,
     }
 }

@@ -11,8 +11,8 @@
 //! the step (Brian2 `method='euler'`): v ← v + h·dv/dt (held while refractory), g ← g − h·g/τ.
 //! Threshold, reset, refractoriness and spike stamping are those of [`super::lif`].
 
-use super::marked::{take_marked, Isa, SPIKED};
-use super::{chunks, for_chunks, refractory_steps, Reads, Split};
+use super::fused::{self, Cols};
+use super::{chunks, for_chunks, refractory_steps, Reads};
 use crate::file::rules::{finite, positive, refractory, ParamResult};
 use crate::file::CobaLifParams;
 use crate::Real;
@@ -101,8 +101,8 @@ impl CobaLif {
         debug_assert_eq!(outs.len(), chunks(self.v.len()));
         let cols = Cols {
             v: &mut self.v,
-            ge: &mut self.g_exc,
-            gi: &mut self.g_inh,
+            se: &mut self.g_exc,
+            si: &mut self.g_inh,
             refr: &mut self.refractory,
             iext: &self.i_ext,
             de: due_exc,
@@ -114,7 +114,7 @@ impl CobaLif {
             ext: self.ext_used,
         };
         for_chunks(cols, outs, &|c: Cols, offset, out: &mut Vec<u32>| {
-            update_chunk(&k, reads, c, offset, out)
+            fused::chunk(&k, reads, c, offset, out)
         });
     }
 
@@ -126,204 +126,33 @@ impl CobaLif {
     }
 }
 
-struct Cols<'a> {
-    v: &'a mut [Real],
-    ge: &'a mut [Real],
-    gi: &'a mut [Real],
-    refr: &'a mut [u32],
-    iext: &'a [Real],
-    de: &'a mut [Real],
-    di: &'a mut [Real],
-}
-
-impl Split for Cols<'_> {
-    fn neurons(&self) -> usize {
-        self.v.len()
+/// The Euler step of one neuron, for the fused pass of [`fused`] (threshold, reset and
+/// refractoriness there), in the operation order of the module documentation.
+impl fused::Kernel for Consts {
+    #[inline(always)]
+    fn hold_steps(&self) -> u32 {
+        self.hold_steps
     }
-    fn split_at(self, mid: usize) -> (Self, Self) {
-        let (v0, v1) = self.v.split_at_mut(mid);
-        let (e0, e1) = self.ge.split_at_mut(mid);
-        let (i0, i1) = self.gi.split_at_mut(mid);
-        let (r0, r1) = self.refr.split_at_mut(mid);
-        let (x0, x1) = self.iext.split_at(mid);
-        let (d0, d1) = self.de.split_at_mut(mid);
-        let (f0, f1) = self.di.split_at_mut(mid);
+    #[inline(always)]
+    fn v_th(&self) -> Real {
+        self.v_th
+    }
+    #[inline(always)]
+    fn v_reset(&self) -> Real {
+        self.v_reset
+    }
+    #[inline(always)]
+    fn integrate(&self, v: Real, g_e: Real, g_i: Real, i_ext: Real) -> Real {
+        let k = self;
+        let dv = g_e * (k.e_exc - v) + g_i * (k.e_inh - v) - (v - k.e_l) + k.r * (k.i_bias + i_ext);
+        v + k.h_over_tau_m * dv
+    }
+    #[inline(always)]
+    fn decay(&self, g_e: Real, g_i: Real) -> (Real, Real) {
         (
-            Cols {
-                v: v0,
-                ge: e0,
-                gi: i0,
-                refr: r0,
-                iext: x0,
-                de: d0,
-                di: f0,
-            },
-            Cols {
-                v: v1,
-                ge: e1,
-                gi: i1,
-                refr: r1,
-                iext: x1,
-                de: d1,
-                di: f1,
-            },
+            g_e - self.h_over_tau_exc * g_e,
+            g_i - self.h_over_tau_inh * g_i,
         )
-    }
-}
-
-/// The update of one chunk: Euler step, threshold, reset and refractory count in one pass
-/// without branches over the chunk (so it vectorises), with a spike marked in the neuron's
-/// refractory counter and the marks searched for afterwards, only if the pass saw one
-/// ([`take_marked`]). The arithmetic is that of the two-pass form (integrate, then `if
-/// refractory { count down } else if v > v_th { reset }`), operation for operation.
-fn update_chunk(k: &Consts, reads: Reads, c: Cols, offset: u32, out: &mut Vec<u32>) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F, the only feature the function enables.
-        return unsafe { euler_chunk_avx512(k, reads, c, offset, out) };
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, the only feature the function enables.
-        return unsafe { euler_chunk_avx2(k, reads, c, offset, out) };
-    }
-    euler_chunk(k, reads, c, offset, out, Isa::Scalar)
-}
-
-/// [`euler_chunk`] compiled for AVX-512F (eight lanes of f64, sixteen of f32). No FMA, as for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn euler_chunk_avx512(k: &Consts, reads: Reads, c: Cols, offset: u32, out: &mut Vec<u32>) {
-    euler_chunk(k, reads, c, offset, out, Isa::Avx512)
-}
-
-/// [`euler_chunk`] compiled for AVX2. No FMA: the results are those of the generic build.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn euler_chunk_avx2(k: &Consts, reads: Reads, c: Cols, offset: u32, out: &mut Vec<u32>) {
-    euler_chunk(k, reads, c, offset, out, Isa::Avx2)
-}
-
-/// Neurons per block of the update when spikes are flagged rather than marked.
-const BLOCK: usize = 64;
-
-#[inline(always)]
-fn euler_chunk(k: &Consts, reads: Reads, c: Cols, offset: u32, out: &mut Vec<u32>, isa: Isa) {
-    // Marking spikes in the counter saves a flag array; it needs the counter's top bit free,
-    // that is a hold shorter than 2³¹ steps. Columns known to be zero are not read.
-    match (k.hold_steps < SPIKED, reads.due, reads.ext) {
-        (true, false, false) => euler_blocks::<true, false, false>(k, c, offset, out, isa),
-        (true, false, true) => euler_blocks::<true, false, true>(k, c, offset, out, isa),
-        (true, true, false) => euler_blocks::<true, true, false>(k, c, offset, out, isa),
-        (true, true, true) => euler_blocks::<true, true, true>(k, c, offset, out, isa),
-        (false, ..) => euler_blocks::<false, true, true>(k, c, offset, out, isa),
-    }
-}
-
-#[inline(always)]
-fn euler_blocks<const MARK: bool, const DUE: bool, const EXT: bool>(
-    k: &Consts,
-    c: Cols,
-    offset: u32,
-    out: &mut Vec<u32>,
-    isa: Isa,
-) {
-    if MARK {
-        // One pass over the whole chunk, then a vectorised search for the marks: a block of
-        // its own per 64 neurons cost a horizontal reduction and a branch each.
-        let any =
-            euler_block::<true, DUE, EXT>(k, c.v, c.ge, c.gi, c.refr, c.iext, c.de, c.di, &mut []);
-        if any != 0 {
-            take_marked(isa, c.refr, offset, out);
-        }
-        return;
-    }
-    let n = c.v.len();
-    let mut start = 0;
-    while start < n {
-        let end = (start + BLOCK).min(n);
-        let mut fired = [0u8; BLOCK];
-        let any = euler_block::<false, DUE, EXT>(
-            k,
-            &mut c.v[start..end],
-            &mut c.ge[start..end],
-            &mut c.gi[start..end],
-            &mut c.refr[start..end],
-            &c.iext[start..end],
-            &mut c.de[start..end],
-            &mut c.di[start..end],
-            &mut fired[..end - start],
-        );
-        if any != 0 {
-            for (j, &f) in fired[..end - start].iter().enumerate() {
-                if f != 0 {
-                    out.push(offset + (start + j) as u32);
-                }
-            }
-        }
-        start = end;
-    }
-}
-
-/// One block: the slices are function arguments, so the compiler knows they do not overlap
-/// and emits no run-time overlap checks. Returns non-zero if a neuron fired. With `MARK` the
-/// spikes are marked by [`SPIKED`] in `refr` (and `fired` is empty), else flagged in `fired`.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn euler_block<const MARK: bool, const DUE: bool, const EXT: bool>(
-    k: &Consts,
-    v: &mut [Real],
-    ge: &mut [Real],
-    gi: &mut [Real],
-    refr: &mut [u32],
-    iext: &[Real],
-    de: &mut [Real],
-    di: &mut [Real],
-    fired: &mut [u8],
-) -> u32 {
-    let m = v.len();
-    let (ge, gi, refr, iext) = (&mut ge[..m], &mut gi[..m], &mut refr[..m], &iext[..m]);
-    let (de, di) = (&mut de[..m], &mut di[..m]);
-    let fired = &mut fired[..if MARK { 0 } else { m }];
-    let hold = if MARK {
-        k.hold_steps | SPIKED
-    } else {
-        k.hold_steps
-    };
-    let mut any = 0u32;
-    for j in 0..m {
-        // Without `DUE` or `EXT` the column is zero: the zero is added all the same, so the
-        // result is the same bits (x + 0 is not x for x = −0).
-        let g_e = ge[j] + if DUE { de[j] } else { 0.0 };
-        let g_i = gi[j] + if DUE { di[j] } else { 0.0 };
-        if DUE {
-            de[j] = 0.0;
-            di[j] = 0.0;
-        }
-        let dv = g_e * (k.e_exc - v[j]) + g_i * (k.e_inh - v[j]) - (v[j] - k.e_l)
-            + k.r * (k.i_bias + if EXT { iext[j] } else { 0.0 });
-        let v_new = v[j] + k.h_over_tau_m * dv;
-        let r = refr[j];
-        let held = r > 0;
-        let v1 = if held { v[j] } else { v_new };
-        let spike = !held & (v1 > k.v_th);
-        v[j] = if spike { k.v_reset } else { v1 };
-        // r − 1 where held (r > 0), as in `lif`.
-        let r_new = if spike { hold } else { r.saturating_sub(1) };
-        refr[j] = r_new;
-        ge[j] = g_e - k.h_over_tau_exc * g_e;
-        gi[j] = g_i - k.h_over_tau_inh * g_i;
-        if MARK {
-            any |= r_new;
-        } else {
-            fired[j] = u8::from(spike);
-            any |= u32::from(spike);
-        }
-    }
-    if MARK {
-        any & SPIKED
-    } else {
-        any
     }
 }
 
@@ -350,6 +179,8 @@ pub fn check(p: &CobaLifParams, dt_ms: f64) -> ParamResult {
 
 #[cfg(test)]
 mod tests {
+    use super::super::marked::{Isa, SPIKED};
+    use super::fused::BLOCK;
     use super::*;
 
     /// The two ways of finding the spikes of a block (a mark in the refractory counter, a flag
@@ -365,8 +196,8 @@ mod tests {
         fn cols<'a>(m: &'a mut CobaLif, de: &'a mut [Real], di: &'a mut [Real]) -> Cols<'a> {
             Cols {
                 v: &mut m.v,
-                ge: &mut m.g_exc,
-                gi: &mut m.g_inh,
+                se: &mut m.g_exc,
+                si: &mut m.g_inh,
                 refr: &mut m.refractory,
                 iext: &m.i_ext,
                 de,
@@ -387,14 +218,14 @@ mod tests {
             let (mut de2, mut di2) = (de.clone(), di.clone());
             let (mut out_a, mut out_b) = (Vec::new(), Vec::new());
             let k = a.k;
-            euler_blocks::<true, true, true>(
+            fused::blocks::<_, true, true, true>(
                 &k,
                 cols(&mut a, &mut de, &mut di),
                 0,
                 &mut out_a,
                 Isa::best(),
             );
-            euler_blocks::<false, true, true>(
+            fused::blocks::<_, false, true, true>(
                 &k,
                 cols(&mut b, &mut de2, &mut di2),
                 0,

@@ -54,9 +54,9 @@
 //! training's k_t·β·m_{t−1} + x_t (with v_reset = v_rest the two differ at most in the sign
 //! of a zero membrane), and both keep their results bit for bit.
 
-use super::marked::{take_marked, Isa, SPIKED};
+use super::fused::{self, Cols};
 use super::step::{reset_now, with_reset_timing, ResetKind, ResetNone, Scalar, SnnTorchStep};
-use super::{chunks, for_chunks, refractory_steps, Reads, Split};
+use super::{chunks, for_chunks, refractory_steps, Reads};
 use crate::file::rules::{finite, positive, refractory, unit_interval, ParamResult};
 use crate::file::{LifIntegration, LifParams, Reset};
 use crate::Real;
@@ -274,8 +274,8 @@ impl Lif {
         }
         let cols = Cols {
             v: &mut self.v,
-            ie: &mut self.i_exc,
-            ii: &mut self.i_inh,
+            se: &mut self.i_exc,
+            si: &mut self.i_inh,
             refr: &mut self.refractory,
             iext: &self.i_ext,
             de: due_exc,
@@ -306,231 +306,42 @@ impl Lif {
     }
 }
 
-struct Cols<'a> {
-    v: &'a mut [Real],
-    ie: &'a mut [Real],
-    ii: &'a mut [Real],
-    refr: &'a mut [u32],
-    iext: &'a [Real],
-    de: &'a mut [Real],
-    di: &'a mut [Real],
-}
-
-impl Split for Cols<'_> {
-    fn neurons(&self) -> usize {
-        self.v.len()
+/// The exact update of one neuron, for the fused pass of [`fused`]: the arithmetic of the
+/// module documentation, operation for operation as before the pass was shared.
+impl fused::Kernel for LifPropagators {
+    #[inline(always)]
+    fn hold_steps(&self) -> u32 {
+        self.hold_steps
     }
-    fn split_at(self, mid: usize) -> (Self, Self) {
-        let (v0, v1) = self.v.split_at_mut(mid);
-        let (e0, e1) = self.ie.split_at_mut(mid);
-        let (i0, i1) = self.ii.split_at_mut(mid);
-        let (r0, r1) = self.refr.split_at_mut(mid);
-        let (x0, x1) = self.iext.split_at(mid);
-        let (d0, d1) = self.de.split_at_mut(mid);
-        let (f0, f1) = self.di.split_at_mut(mid);
-        (
-            Cols {
-                v: v0,
-                ie: e0,
-                ii: i0,
-                refr: r0,
-                iext: x0,
-                de: d0,
-                di: f0,
-            },
-            Cols {
-                v: v1,
-                ie: e1,
-                ii: i1,
-                refr: r1,
-                iext: x1,
-                de: d1,
-                di: f1,
-            },
-        )
+    #[inline(always)]
+    fn v_th(&self) -> Real {
+        self.v_th
+    }
+    #[inline(always)]
+    fn v_reset(&self) -> Real {
+        self.v_reset
+    }
+    #[inline(always)]
+    fn integrate(&self, v: Real, i_e: Real, i_i: Real, i_ext: Real) -> Real {
+        let p = self;
+        let v_inf = p.v_rest + p.r * (p.i_bias + i_ext);
+        (v_inf - v_inf * p.p22) + ((p.p21_exc * i_e + p.p21_inh * i_i) + p.p22 * v)
+    }
+    #[inline(always)]
+    fn decay(&self, i_e: Real, i_i: Real) -> (Real, Real) {
+        (i_e * self.p11_exc, i_i * self.p11_inh)
     }
 }
 
-/// The update of one chunk. The exact update, threshold, reset and refractory count are one
-/// pass without branches over the chunk (so it vectorises); a neuron that spikes is marked in
-/// its refractory counter ([`SPIKED`]), and the marks are searched for afterwards, sixteen or
-/// eight counters per instruction ([`take_marked`]), only if the pass saw one. The arithmetic
-/// is the same, operation for operation, as the two-pass form (integrate, then `if refractory
-/// { count down } else if v > v_th { reset }`), so results do not change.
+/// The update of one chunk: the snnTorch option, or the exact update as one pass without
+/// branches over the chunk (so it vectorises), threshold, reset and refractory count included
+/// ([`fused`]). The arithmetic is the same, operation for operation, as the two-pass form
+/// (integrate, then `if refractory { count down } else if v > v_th { reset }`).
 fn update_chunk(p: &LifPropagators, reads: Reads, c: Cols, offset: u32, out: &mut Vec<u32>) {
     if let Some((beta, reset)) = p.leaky {
         return leaky_chunk(p, beta, reset, c, offset, out);
     }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F, the only feature the function enables.
-        return unsafe { exact_chunk_avx512(p, reads, c, offset, out) };
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, the only feature the function enables.
-        return unsafe { exact_chunk_avx2(p, reads, c, offset, out) };
-    }
-    exact_chunk(p, reads, c, offset, out, Isa::Scalar)
-}
-
-/// [`exact_chunk`] compiled for AVX-512F (eight lanes of f64, sixteen of f32). No FMA, as for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn exact_chunk_avx512(
-    p: &LifPropagators,
-    reads: Reads,
-    c: Cols,
-    offset: u32,
-    out: &mut Vec<u32>,
-) {
-    exact_chunk(p, reads, c, offset, out, Isa::Avx512)
-}
-
-/// [`exact_chunk`] compiled for AVX2 (four lanes of f64 or eight of f32 instead of two or four). No FMA: the
-/// operations, and so the results, are those of the generic build.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn exact_chunk_avx2(
-    p: &LifPropagators,
-    reads: Reads,
-    c: Cols,
-    offset: u32,
-    out: &mut Vec<u32>,
-) {
-    exact_chunk(p, reads, c, offset, out, Isa::Avx2)
-}
-
-/// Neurons per block of the update when spikes are flagged rather than marked (a hold of 2³¹
-/// steps or more): the flags of a block live in registers or L1.
-const BLOCK: usize = 64;
-
-#[inline(always)]
-fn exact_chunk(
-    p: &LifPropagators,
-    reads: Reads,
-    c: Cols,
-    offset: u32,
-    out: &mut Vec<u32>,
-    isa: Isa,
-) {
-    // Marking spikes in the counter saves a flag array (about a tenth of the update's time);
-    // it needs the counter's top bit free, that is a hold shorter than 2³¹ steps. Columns
-    // known to be zero are not read (a quarter of the update's memory traffic each).
-    match (p.hold_steps < SPIKED, reads.due, reads.ext) {
-        (true, false, false) => exact_blocks::<true, false, false>(p, c, offset, out, isa),
-        (true, false, true) => exact_blocks::<true, false, true>(p, c, offset, out, isa),
-        (true, true, false) => exact_blocks::<true, true, false>(p, c, offset, out, isa),
-        (true, true, true) => exact_blocks::<true, true, true>(p, c, offset, out, isa),
-        (false, ..) => exact_blocks::<false, true, true>(p, c, offset, out, isa),
-    }
-}
-
-#[inline(always)]
-fn exact_blocks<const MARK: bool, const DUE: bool, const EXT: bool>(
-    p: &LifPropagators,
-    c: Cols,
-    offset: u32,
-    out: &mut Vec<u32>,
-    isa: Isa,
-) {
-    if MARK {
-        // One pass over the whole chunk, then a vectorised search for the marks: a block of
-        // its own per 64 neurons cost a horizontal reduction and a branch each.
-        let any =
-            exact_block::<true, DUE, EXT>(p, c.v, c.ie, c.ii, c.refr, c.iext, c.de, c.di, &mut []);
-        if any != 0 {
-            take_marked(isa, c.refr, offset, out);
-        }
-        return;
-    }
-    let n = c.v.len();
-    let mut start = 0;
-    while start < n {
-        let end = (start + BLOCK).min(n);
-        let mut fired = [0u8; BLOCK];
-        let any = exact_block::<false, DUE, EXT>(
-            p,
-            &mut c.v[start..end],
-            &mut c.ie[start..end],
-            &mut c.ii[start..end],
-            &mut c.refr[start..end],
-            &c.iext[start..end],
-            &mut c.de[start..end],
-            &mut c.di[start..end],
-            &mut fired[..end - start],
-        );
-        if any != 0 {
-            for (k, &f) in fired[..end - start].iter().enumerate() {
-                if f != 0 {
-                    out.push(offset + (start + k) as u32);
-                }
-            }
-        }
-        start = end;
-    }
-}
-
-/// One block: the slices are function arguments, so the compiler knows they do not overlap
-/// and emits no run-time overlap checks. Returns non-zero if a neuron fired. With `MARK` the
-/// spikes are marked by [`SPIKED`] in `refr` (and `fired` is empty), else flagged in `fired`.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn exact_block<const MARK: bool, const DUE: bool, const EXT: bool>(
-    p: &LifPropagators,
-    v: &mut [Real],
-    ie: &mut [Real],
-    ii: &mut [Real],
-    refr: &mut [u32],
-    iext: &[Real],
-    de: &mut [Real],
-    di: &mut [Real],
-    fired: &mut [u8],
-) -> u32 {
-    let n = v.len();
-    let (ie, ii, refr, iext) = (&mut ie[..n], &mut ii[..n], &mut refr[..n], &iext[..n]);
-    let (de, di) = (&mut de[..n], &mut di[..n]);
-    let fired = &mut fired[..if MARK { 0 } else { n }];
-    let hold = if MARK {
-        p.hold_steps | SPIKED
-    } else {
-        p.hold_steps
-    };
-    let mut any = 0u32;
-    for k in 0..n {
-        // Without `DUE` or `EXT` the column is zero: the zero is added all the same, so the
-        // result is the same bits (x + 0 is not x for x = −0).
-        let i_e = ie[k] + if DUE { de[k] } else { 0.0 };
-        let i_i = ii[k] + if DUE { di[k] } else { 0.0 };
-        if DUE {
-            de[k] = 0.0;
-            di[k] = 0.0;
-        }
-        let v_inf = p.v_rest + p.r * (p.i_bias + if EXT { iext[k] } else { 0.0 });
-        let v_new = (v_inf - v_inf * p.p22) + ((p.p21_exc * i_e + p.p21_inh * i_i) + p.p22 * v[k]);
-        let r = refr[k];
-        let held = r > 0;
-        let v1 = if held { v[k] } else { v_new };
-        let spike = !held & (v1 > p.v_th);
-        v[k] = if spike { p.v_reset } else { v1 };
-        // r − 1 where held (r > 0): a vector max and subtraction rather than a compare, a
-        // negation and an addition.
-        let r_new = if spike { hold } else { r.saturating_sub(1) };
-        refr[k] = r_new;
-        ie[k] = i_e * p.p11_exc;
-        ii[k] = i_i * p.p11_inh;
-        if MARK {
-            any |= r_new;
-        } else {
-            fired[k] = u8::from(spike);
-            any |= u32::from(spike);
-        }
-    }
-    if MARK {
-        any & SPIKED
-    } else {
-        any
-    }
+    fused::chunk(p, reads, c, offset, out)
 }
 
 /// The snnTorch `Leaky` step of one neuron, in the frame m = v − v_rest; state `mem` only.
@@ -695,6 +506,8 @@ pub fn check(p: &LifParams, dt_ms: f64) -> ParamResult {
 
 #[cfg(test)]
 mod tests {
+    use super::super::marked::{Isa, SPIKED};
+    use super::fused::BLOCK;
     use super::*;
 
     /// The two ways of finding the spikes of a block (a mark in the refractory counter, a flag
@@ -731,22 +544,22 @@ mod tests {
             fn cols<'a>(m: &'a mut Lif, de: &'a mut [Real], di: &'a mut [Real]) -> Cols<'a> {
                 Cols {
                     v: &mut m.v,
-                    ie: &mut m.i_exc,
-                    ii: &mut m.i_inh,
+                    se: &mut m.i_exc,
+                    si: &mut m.i_inh,
                     refr: &mut m.refractory,
                     iext: &m.i_ext,
                     de,
                     di,
                 }
             }
-            exact_blocks::<true, true, true>(
+            fused::blocks::<_, true, true, true>(
                 &prop,
                 cols(&mut a, &mut de, &mut di),
                 0,
                 &mut out_a,
                 Isa::best(),
             );
-            exact_blocks::<false, true, true>(
+            fused::blocks::<_, false, true, true>(
                 &prop,
                 cols(&mut b, &mut de2, &mut di2),
                 0,

@@ -1,6 +1,6 @@
 //! Finding the neurons that a fused update marked as having spiked.
 //!
-//! The branch-free updates of [`super::lif`] and [`super::coba_lif`] set [`SPIKED`], the top bit
+//! The branch-free updates of [`super::fused`] (`Lif`, `CobaLif`, `Qif`) set [`SPIKED`], the top bit
 //! of a neuron's refractory counter, when it spikes, and sweep a whole chunk in one vectorised
 //! pass. Spikes are rare (CUBA: about one neuron in 2 000 per step), so the search afterwards
 //! should cost little per neuron that did not spike: with AVX-512 or AVX2 it tests sixteen or

@@ -20,13 +20,18 @@ pub mod adex;
 pub mod alif;
 pub mod alpha;
 pub mod coba_lif;
+pub(crate) mod fused;
+pub mod hodgkin_huxley;
 pub mod izhikevich;
 pub mod lif;
 pub mod lif_alpha;
 mod marked;
 pub mod observation;
 pub mod poisson;
+pub mod qif;
 pub mod remap;
+pub mod resonate_fire;
+pub mod sigma_delta;
 pub mod spike_times;
 pub mod step;
 pub mod synaptic;
@@ -42,11 +47,15 @@ pub use adex::AdEx;
 pub use alif::Alif;
 pub use alpha::Alpha;
 pub use coba_lif::CobaLif;
+pub use hodgkin_huxley::HodgkinHuxley;
 pub use izhikevich::Izhikevich;
 pub use lif::Lif;
 pub use lif_alpha::LifAlpha;
 pub use observation::Observation;
 pub use poisson::Poisson;
+pub use qif::Qif;
+pub use resonate_fire::ResonateFire;
+pub use sigma_delta::SigmaDelta;
 pub use spike_times::SpikeTimes;
 pub use synaptic::Synaptic;
 pub use values::Values;
@@ -66,6 +75,11 @@ impl ModelRules for Rules {
             ModelSpec::Alif(p) => ("Alif", alif::check(p)),
             ModelSpec::Izhikevich(p) => ("Izhikevich", izhikevich::check(p)),
             ModelSpec::AdEx(p) => ("AdEx", adex::check(p, dt_ms)),
+            ModelSpec::Qif(p) => ("Qif", qif::check(p, dt_ms)),
+            ModelSpec::ResonateFire(p) => ("ResonateFire", resonate_fire::check(p)),
+            ModelSpec::HodgkinHuxley(p) => ("HodgkinHuxley", hodgkin_huxley::check(p)),
+            ModelSpec::TraubMiles(p) => ("TraubMiles", hodgkin_huxley::check(p)),
+            ModelSpec::SigmaDelta(p) => ("SigmaDelta", sigma_delta::check(p)),
             ModelSpec::Poisson(p) => ("Poisson", poisson::check(p, dt_ms)),
             ModelSpec::SpikeTimes(p) => ("SpikeTimes", spike_times::check(p, size, dt_ms)),
             ModelSpec::Observation(p) => ("Observation", observation::check(p, size)),
@@ -121,6 +135,12 @@ pub fn state_variables(model: &ModelSpec) -> &'static [&'static str] {
         ModelSpec::Alif(_) => &["v", "a"],
         ModelSpec::Izhikevich(_) => &["v", "u"],
         ModelSpec::AdEx(_) => &["v", "w", "i_exc", "i_inh"],
+        ModelSpec::Qif(_) => &["v", "i_exc", "i_inh"],
+        ModelSpec::ResonateFire(_) => &["x", "y"],
+        ModelSpec::SigmaDelta(_) => &["sigma", "ref"],
+        ModelSpec::HodgkinHuxley(_) | ModelSpec::TraubMiles(_) => {
+            &["v", "m", "h", "n", "g_exc", "g_inh"]
+        }
         ModelSpec::Poisson(_)
         | ModelSpec::SpikeTimes(_)
         | ModelSpec::Observation(_)
@@ -259,6 +279,14 @@ pub enum Dynamics {
     Izhikevich(Izhikevich),
     /// Adaptive exponential integrate-and-fire, forward Euler.
     AdEx(AdEx),
+    /// Quadratic integrate-and-fire, forward Euler.
+    Qif(Qif),
+    /// Resonate-and-fire (Izhikevich 2001), exact.
+    ResonateFire(ResonateFire),
+    /// Hodgkin–Huxley (squid or Traub–Miles kinetics), exponential Euler.
+    HodgkinHuxley(HodgkinHuxley),
+    /// Sigma-delta (Lava-dl SDNN), graded events.
+    SigmaDelta(SigmaDelta),
     /// Graded values (inputs, biases), no spikes.
     Values(Values),
 }
@@ -328,6 +356,23 @@ impl Dynamics {
             ModelSpec::Alif(p) => Dynamics::Alif(Alif::new(p.clone(), n, dt_ms)),
             ModelSpec::Izhikevich(p) => Dynamics::Izhikevich(Izhikevich::new(p.clone(), n, dt_ms)),
             ModelSpec::AdEx(p) => Dynamics::AdEx(AdEx::new(p.clone(), n, dt_ms)),
+            ModelSpec::Qif(p) => Dynamics::Qif(Qif::new(p.clone(), n, dt_ms)),
+            ModelSpec::ResonateFire(p) => {
+                Dynamics::ResonateFire(ResonateFire::new(p.clone(), n, dt_ms))
+            }
+            ModelSpec::HodgkinHuxley(p) => Dynamics::HodgkinHuxley(HodgkinHuxley::new(
+                p.clone(),
+                hodgkin_huxley::Kinetics::Squid,
+                n,
+                dt_ms,
+            )),
+            ModelSpec::TraubMiles(p) => Dynamics::HodgkinHuxley(HodgkinHuxley::new(
+                p.clone(),
+                hodgkin_huxley::Kinetics::TraubMiles,
+                n,
+                dt_ms,
+            )),
+            ModelSpec::SigmaDelta(p) => Dynamics::SigmaDelta(SigmaDelta::new(p.clone(), n)),
             ModelSpec::Values(p) => Dynamics::Values(Values::new(p, n)),
         }
     }
@@ -365,6 +410,7 @@ impl Dynamics {
     pub fn graded(&self) -> Option<&[Real]> {
         match self {
             Dynamics::Values(m) => Some(&m.values),
+            Dynamics::SigmaDelta(m) => Some(&m.out),
             _ => None,
         }
     }
@@ -383,6 +429,13 @@ impl Dynamics {
             Dynamics::Alif(_) => "Alif",
             Dynamics::Izhikevich(_) => "Izhikevich",
             Dynamics::AdEx(_) => "AdEx",
+            Dynamics::Qif(_) => "Qif",
+            Dynamics::ResonateFire(_) => "ResonateFire",
+            Dynamics::SigmaDelta(_) => "SigmaDelta",
+            Dynamics::HodgkinHuxley(m) => match m.kinetics {
+                hodgkin_huxley::Kinetics::Squid => "HodgkinHuxley",
+                hodgkin_huxley::Kinetics::TraubMiles => "TraubMiles",
+            },
             Dynamics::Values(_) => "Values",
         }
     }
@@ -397,7 +450,11 @@ impl Dynamics {
             | Dynamics::Alpha(_)
             | Dynamics::Alif(_)
             | Dynamics::Izhikevich(_)
-            | Dynamics::AdEx(_) => &[Receptor::Exc, Receptor::Inh],
+            | Dynamics::AdEx(_)
+            | Dynamics::Qif(_)
+            | Dynamics::ResonateFire(_)
+            | Dynamics::HodgkinHuxley(_)
+            | Dynamics::SigmaDelta(_) => &[Receptor::Exc, Receptor::Inh],
             Dynamics::Poisson(_)
             | Dynamics::SpikeTimes(_)
             | Dynamics::Observation(_)
@@ -431,6 +488,17 @@ impl Dynamics {
                 ("i_exc", &m.i_exc),
                 ("i_inh", &m.i_inh),
             ],
+            Dynamics::Qif(m) => vec![("v", &m.v), ("i_exc", &m.i_exc), ("i_inh", &m.i_inh)],
+            Dynamics::ResonateFire(m) => vec![("x", &m.x), ("y", &m.y)],
+            Dynamics::SigmaDelta(m) => vec![("sigma", &m.sigma), ("ref", &m.reference)],
+            Dynamics::HodgkinHuxley(m) => vec![
+                ("v", &m.v),
+                ("m", &m.m),
+                ("h", &m.h),
+                ("n", &m.n),
+                ("g_exc", &m.g_exc),
+                ("g_inh", &m.g_inh),
+            ],
             Dynamics::Poisson(_)
             | Dynamics::SpikeTimes(_)
             | Dynamics::Observation(_)
@@ -452,12 +520,10 @@ impl Dynamics {
             }
         }
         match (self, name) {
-            (Dynamics::Lif(_) | Dynamics::AdEx(_), "i_exc") | (Dynamics::CobaLif(_), "g_exc") => {
-                Some(0)
-            }
-            (Dynamics::Lif(_) | Dynamics::AdEx(_), "i_inh") | (Dynamics::CobaLif(_), "g_inh") => {
-                Some(1)
-            }
+            (Dynamics::Lif(_) | Dynamics::AdEx(_) | Dynamics::Qif(_), "i_exc")
+            | (Dynamics::CobaLif(_) | Dynamics::HodgkinHuxley(_), "g_exc") => Some(0),
+            (Dynamics::Lif(_) | Dynamics::AdEx(_) | Dynamics::Qif(_), "i_inh")
+            | (Dynamics::CobaLif(_) | Dynamics::HodgkinHuxley(_), "g_inh") => Some(1),
             _ => None,
         }
     }
@@ -489,6 +555,19 @@ impl Dynamics {
             (Dynamics::AdEx(m), "w") => &mut m.w,
             (Dynamics::AdEx(m), "i_exc") => &mut m.i_exc,
             (Dynamics::AdEx(m), "i_inh") => &mut m.i_inh,
+            (Dynamics::Qif(m), "v") => &mut m.v,
+            (Dynamics::Qif(m), "i_exc") => &mut m.i_exc,
+            (Dynamics::Qif(m), "i_inh") => &mut m.i_inh,
+            (Dynamics::ResonateFire(m), "x") => &mut m.x,
+            (Dynamics::ResonateFire(m), "y") => &mut m.y,
+            (Dynamics::SigmaDelta(m), "sigma") => &mut m.sigma,
+            (Dynamics::SigmaDelta(m), "ref") => &mut m.reference,
+            (Dynamics::HodgkinHuxley(m), "v") => &mut m.v,
+            (Dynamics::HodgkinHuxley(m), "m") => &mut m.m,
+            (Dynamics::HodgkinHuxley(m), "h") => &mut m.h,
+            (Dynamics::HodgkinHuxley(m), "n") => &mut m.n,
+            (Dynamics::HodgkinHuxley(m), "g_exc") => &mut m.g_exc,
+            (Dynamics::HodgkinHuxley(m), "g_inh") => &mut m.g_inh,
             _ => return None,
         };
         Some(col)
@@ -501,6 +580,8 @@ impl Dynamics {
             Dynamics::LifAlpha(m) => &m.refractory,
             Dynamics::CobaLif(m) => &m.refractory,
             Dynamics::AdEx(m) => &m.refractory,
+            Dynamics::Qif(m) => &m.refractory,
+            Dynamics::HodgkinHuxley(m) => &m.refractory,
             _ => &[],
         }
     }
@@ -516,6 +597,10 @@ impl Dynamics {
             Dynamics::Alif(m) => Some(&mut m.i_ext),
             Dynamics::Izhikevich(m) => Some(&mut m.i_ext),
             Dynamics::AdEx(m) => Some(&mut m.i_ext),
+            Dynamics::Qif(m) => Some(m.external_current_mut()),
+            Dynamics::ResonateFire(m) => Some(&mut m.i_ext),
+            Dynamics::SigmaDelta(m) => Some(&mut m.i_ext),
+            Dynamics::HodgkinHuxley(m) => Some(&mut m.i_ext),
             _ => None,
         }
     }
@@ -623,6 +708,30 @@ impl Dynamics {
                 };
                 m.update(e, i, outs)
             }
+            Dynamics::Qif(m) => {
+                let [e, i] = due else {
+                    unreachable!("two receptors")
+                };
+                m.update(e, i, outs)
+            }
+            Dynamics::ResonateFire(m) => {
+                let [e, i] = due else {
+                    unreachable!("two receptors")
+                };
+                m.update(e, i, outs)
+            }
+            Dynamics::HodgkinHuxley(m) => {
+                let [e, i] = due else {
+                    unreachable!("two receptors")
+                };
+                m.update(e, i, outs)
+            }
+            Dynamics::SigmaDelta(m) => {
+                let [e, i] = due else {
+                    unreachable!("two receptors")
+                };
+                m.update(e, i, outs)
+            }
             Dynamics::Poisson(m) => m.update(outs),
             Dynamics::SpikeTimes(m) => m.update(ctx, &mut outs[0]),
             Dynamics::Observation(m) => m.update(&mut outs[0]),
@@ -644,6 +753,10 @@ impl Dynamics {
             Dynamics::Alif(m) => m.v.len(),
             Dynamics::Izhikevich(m) => m.v.len(),
             Dynamics::AdEx(m) => m.v.len(),
+            Dynamics::Qif(m) => m.v.len(),
+            Dynamics::ResonateFire(m) => m.x.len(),
+            Dynamics::SigmaDelta(m) => m.sigma.len(),
+            Dynamics::HodgkinHuxley(m) => m.v.len(),
             Dynamics::Values(m) => m.len(),
         }
     }
@@ -678,7 +791,14 @@ impl Dynamics {
                 ..fixed(&m.v, m.params.v_peak_mv as Real)
             },
             Dynamics::AdEx(m) => fixed(&m.v, m.params.v_cut() as Real),
-            Dynamics::Poisson(_)
+            Dynamics::Qif(m) => fixed(&m.v, m.params.v_peak_mv as Real),
+            Dynamics::ResonateFire(m) => Membrane {
+                name: "y",
+                ..fixed(&m.y, m.params.a_th as Real)
+            },
+            Dynamics::HodgkinHuxley(m) => fixed(&m.v, m.params.v_th_mv as Real),
+            Dynamics::SigmaDelta(_)
+            | Dynamics::Poisson(_)
             | Dynamics::SpikeTimes(_)
             | Dynamics::Observation(_)
             | Dynamics::Values(_) => return None,
@@ -708,6 +828,14 @@ pub fn state_bytes(spec: &ModelSpec, n: u64) -> f64 {
         ModelSpec::AdEx(_) => n * (5.0 * r + refr),
         // v, two currents and their derivatives, the external current; refractory counters.
         ModelSpec::LifAlpha(_) => n * (6.0 * r + refr),
+        // v, two currents, the external current; refractory counters.
+        ModelSpec::Qif(_) => n * (4.0 * r + refr),
+        // x, y, the external current.
+        ModelSpec::ResonateFire(_) => n * 3.0 * r,
+        // v, m, h, n, two conductances, the external current; the above-threshold flags.
+        ModelSpec::HodgkinHuxley(_) | ModelSpec::TraubMiles(_) => n * (7.0 * r + refr),
+        // sigma, ref, the output, the external current.
+        ModelSpec::SigmaDelta(_) => n * 4.0 * r,
         // v, one or two state variables, the external current.
         ModelSpec::Synaptic(_) | ModelSpec::Alif(_) | ModelSpec::Izhikevich(_) => n * 3.0 * r,
         ModelSpec::Alpha(_) => n * 4.0 * r,
@@ -734,8 +862,8 @@ pub(crate) fn refractory_steps(refractory_ms: f64, dt_ms: f64) -> u32 {
 mod tests {
     use super::*;
     use crate::file::{
-        AdExParams, AlifParams, AlphaParams, CobaLifParams, IzhikevichParams, LifAlphaParams,
-        LifParams, SynapticParams,
+        AdExParams, AlifParams, AlphaParams, CobaLifParams, HodgkinHuxleyParams, IzhikevichParams,
+        LifAlphaParams, LifParams, QifParams, ResonateFireParams, SigmaDeltaParams, SynapticParams,
     };
 
     #[test]
@@ -750,6 +878,11 @@ mod tests {
             ModelSpec::Alif(AlifParams::default()),
             ModelSpec::Izhikevich(IzhikevichParams::default()),
             ModelSpec::Alpha(AlphaParams::default()),
+            ModelSpec::Qif(QifParams::default()),
+            ModelSpec::ResonateFire(ResonateFireParams::default()),
+            ModelSpec::HodgkinHuxley(HodgkinHuxleyParams::default()),
+            ModelSpec::TraubMiles(HodgkinHuxleyParams::default()),
+            ModelSpec::SigmaDelta(SigmaDeltaParams::default()),
         ];
         for spec in &specs {
             let mut d = Dynamics::new(spec, n, 0.1, 1, "p");
@@ -759,9 +892,11 @@ mod tests {
             let ext = d
                 .external_current_mut()
                 .map_or(0, |c| std::mem::size_of_val(&*c));
+            // The graded output of SigmaDelta, not state.
+            let graded = d.graded().map_or(0, std::mem::size_of_val);
             assert_eq!(
                 state_bytes(spec, n as u64),
-                (columns + refractory + ext) as f64,
+                (columns + refractory + ext + graded) as f64,
                 "{}",
                 d.kind()
             );

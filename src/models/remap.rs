@@ -95,6 +95,38 @@ impl Dynamics {
                 apply(&mut m.refractory, map, &f.refractory);
                 apply(&mut m.i_ext, map, &f.i_ext);
             }
+            Dynamics::Qif(m) => {
+                let f = super::Qif::new(m.params.clone(), 1, 1.0);
+                apply(&mut m.v, map, &f.v);
+                apply(&mut m.i_exc, map, &f.i_exc);
+                apply(&mut m.i_inh, map, &f.i_inh);
+                apply(&mut m.refractory, map, &f.refractory);
+                apply(&mut m.i_ext, map, &f.i_ext);
+            }
+            Dynamics::ResonateFire(m) => {
+                let f = super::ResonateFire::new(m.params.clone(), 1, 1.0);
+                apply(&mut m.x, map, &f.x);
+                apply(&mut m.y, map, &f.y);
+                apply(&mut m.i_ext, map, &f.i_ext);
+            }
+            Dynamics::HodgkinHuxley(m) => {
+                let f = super::HodgkinHuxley::new(m.params.clone(), m.kinetics, 1, 1.0);
+                apply(&mut m.v, map, &f.v);
+                apply(&mut m.m, map, &f.m);
+                apply(&mut m.h, map, &f.h);
+                apply(&mut m.n, map, &f.n);
+                apply(&mut m.g_exc, map, &f.g_exc);
+                apply(&mut m.g_inh, map, &f.g_inh);
+                apply(&mut m.refractory, map, &f.refractory);
+                apply(&mut m.i_ext, map, &f.i_ext);
+            }
+            Dynamics::SigmaDelta(m) => {
+                let f = super::SigmaDelta::new(m.params.clone(), 1);
+                apply(&mut m.sigma, map, &f.sigma);
+                apply(&mut m.reference, map, &f.reference);
+                apply(&mut m.out, map, &f.out);
+                apply(&mut m.i_ext, map, &f.i_ext);
+            }
             Dynamics::Poisson(m) => {
                 let n = map.len();
                 let have = m.rngs.len();

@@ -1848,10 +1848,6 @@ fn is_zeros2(v: &[usize]) -> bool {
     v == [0, 0]
 }
 
-fn one_usize() -> usize {
-    1
-}
-
 fn is_one(x: &usize) -> bool {
     *x == 1
 }

@@ -639,16 +639,17 @@ fn main() -> ExitCode {
                     snnsim::outln!("{}", serde_json::to_string(&s).expect("summary serialises"));
                 }
                 Outcome::Reservoir(s) => {
+                    let f = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.4}"));
                     snnsim::outln!(
-                        "{}: {} samples ({} steps) in {:.1} s; NRMSE test {:.4} (train {:.4}), delay line of {} inputs {:.4}; {} features, {} silent",
+                        "{}: {} samples ({} steps) in {:.1} s; NRMSE test {} (train {}), delay line of {} inputs {}; {} features, {} silent",
                         s.file,
-                        s.washout + s.train + s.test,
+                        s.stopped.as_ref().map_or(s.washout + s.train + s.test, |t| t.at as usize),
                         s.steps,
                         s.run_wall_s,
-                        s.nrmse_test,
-                        s.nrmse_train,
+                        f(s.nrmse_test),
+                        f(s.nrmse_train),
                         s.delay_line,
-                        s.nrmse_delay_line,
+                        f(s.nrmse_delay_line),
                         s.features,
                         s.silent_neurons
                     );

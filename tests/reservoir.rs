@@ -121,6 +121,28 @@ fn reservoir_runs_are_the_same_on_any_thread_count() {
     assert_eq!(read("a"), read("b"));
 }
 
+/// `--duration-ms` shorter than the samples stops the pass early: exit 0, everything written
+/// but the readout (null NRMSE, no prediction.npy), `stopped` in samples, and the state the
+/// same as the first samples of a full run's network. `--episodes` is refused: no training.
+#[test]
+fn duration_ms_stops_a_reservoir_run_without_a_readout() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = small(dir.path());
+    // 20 steps of 1 ms per sample: 710 ms is 35 samples and a half; the 36th would pass it.
+    let s = run_json(&f, &dir.path().join("a"), &["--duration-ms", "710"]);
+    assert_eq!(s["steps"], 700);
+    assert_eq!(s["stopped"]["unit"], "samples");
+    assert_eq!(s["stopped"]["at"], 35);
+    assert_eq!(s["stopped"]["of"], 650);
+    assert_eq!(s["stopped"]["signal"], "--duration-ms");
+    assert!(s["nrmse_test"].is_null() && s["ridge_lambda"].is_null());
+    assert!(dir.path().join("a/series.npy").exists());
+    assert!(!dir.path().join("a/prediction.npy").exists());
+    let o = run_out(&f, &dir.path().join("b"), &["--episodes", "1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--episodes applies to files with a training task"));
+}
+
 /// Task fields that cannot work exit 2 with the file, line and field.
 #[test]
 fn bad_reservoir_fields_exit_2_naming_them() {

@@ -79,7 +79,7 @@ impl Outcome {
             Outcome::Simulation(s) => s.stopped.as_ref(),
             Outcome::Training(s) => s.stopped.as_ref(),
             Outcome::Control(s) => s.stopped.as_ref(),
-            Outcome::Reservoir(_) => None,
+            Outcome::Reservoir(s) => s.stopped.as_ref(),
         }
     }
 

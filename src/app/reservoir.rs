@@ -4,11 +4,12 @@
 //! and target of every sample, so that a peer — benches/peers/esn.py — is scored on the same
 //! data), `prediction.npy` (the readout's output on the test samples) and the recorders'
 //! files. A reservoir run is one pass of seconds to minutes with nothing learnt until its end,
-//! so it takes no checkpoints: a stopped run leaves its directory without a summary and is run
-//! again.
+//! so it takes no checkpoints. A run stopped early — by Ctrl-C, or by `--duration-ms` shorter
+//! than its samples (a quick look at the spikes) — writes everything but the readout: its
+//! summary's `stopped` says where, and the NRMSE fields are null.
 
 use super::run::{population_summaries, prepare, write_recordings, PopulationSummary, RunDir};
-use super::RunOptions;
+use super::{RunOptions, Stopped};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::file::{SignalSpec, TaskSpec};
@@ -45,17 +46,17 @@ pub struct ReservoirSummary {
     /// Features per sample.
     pub features: usize,
     /// NRMSE = √(MSE / Var y) of the readout on the training samples.
-    pub nrmse_train: f64,
+    pub nrmse_train: Option<f64>,
     /// The same on the test samples.
-    pub nrmse_test: f64,
+    pub nrmse_test: Option<f64>,
     /// The test NRMSE of a ridge readout of the last `delay_line` inputs alone.
-    pub nrmse_delay_line: f64,
+    pub nrmse_delay_line: Option<f64>,
     /// Length of that delay line.
     pub delay_line: usize,
     /// The ridge penalty chosen for the reservoir readout.
-    pub ridge_lambda: f64,
+    pub ridge_lambda: Option<f64>,
     /// The ridge penalty chosen for the delay line.
-    pub delay_line_lambda: f64,
+    pub delay_line_lambda: Option<f64>,
     /// Reservoir neurons that never spiked.
     pub silent_neurons: usize,
     /// Synapses in the network at the end.
@@ -68,6 +69,9 @@ pub struct ReservoirSummary {
     pub run_wall_s: f64,
     /// Hash over every weight and state value at the end of the run.
     pub state_hash: String,
+    /// Where the run stopped before its last sample (unit `samples`); `None` when it ran
+    /// through and the readout was fitted. A stopped run's NRMSE fields are `None`.
+    pub stopped: Option<Stopped>,
 }
 
 /// Runs a graph file with a `Reservoir` task and writes its run directory.
@@ -97,8 +101,11 @@ pub fn run_reservoir(opts: &RunOptions) -> Result<ReservoirSummary> {
         dir.keep();
         let t1 = Instant::now();
         let stop = &opts.stop;
+        let max_steps = opts.duration_ms.map(|d| (d / engine.dt_ms).round() as u64);
         let outcome =
-            crate::reservoir::run(&mut engine, spec, p.checked.file.seed, &|| stop.requested())?;
+            crate::reservoir::run(&mut engine, spec, p.checked.file.seed, max_steps, &|| {
+                stop.requested()
+            })?;
         Ok((engine, outcome, build, t1.elapsed().as_secs_f64()))
     })?;
     write_recordings(&engine, &p.run_dir)?;
@@ -107,11 +114,26 @@ pub fn run_reservoir(opts: &RunOptions) -> Result<ReservoirSummary> {
         .flat_map(|k| [outcome.series.input[k], outcome.series.target[k]])
         .collect();
     super::nir_run::write_npy(&p.run_dir.join("series.npy"), &[samples, 2], series)?;
-    super::nir_run::write_npy(
-        &p.run_dir.join("prediction.npy"),
-        &[outcome.test_prediction.len()],
-        outcome.test_prediction.iter().copied(),
-    )?;
+    if let Some(fit) = &outcome.fit {
+        super::nir_run::write_npy(
+            &p.run_dir.join("prediction.npy"),
+            &[fit.test_prediction.len()],
+            fit.test_prediction.iter().copied(),
+        )?;
+    }
+    let total = spec.washout + spec.train + spec.test;
+    let stopped = (outcome.samples_done < total).then(|| Stopped {
+        signal: if opts.stop.requested() {
+            opts.stop.cause()
+        } else {
+            "--duration-ms".into()
+        },
+        unit: "samples".into(),
+        at: outcome.samples_done as u64,
+        of: total as u64,
+        checkpoint: None,
+    });
+    let fit = outcome.fit.as_ref();
     let summary = ReservoirSummary {
         version: env!("CARGO_PKG_VERSION").to_string(),
         file: opts.file.display().to_string(),
@@ -129,12 +151,12 @@ pub fn run_reservoir(opts: &RunOptions) -> Result<ReservoirSummary> {
         train: spec.train,
         test: spec.test,
         features: outcome.features,
-        nrmse_train: outcome.nrmse_train,
-        nrmse_test: outcome.nrmse_test,
-        nrmse_delay_line: outcome.nrmse_delay_line,
+        nrmse_train: fit.map(|f| f.nrmse_train),
+        nrmse_test: fit.map(|f| f.nrmse_test),
+        nrmse_delay_line: fit.map(|f| f.nrmse_delay_line),
         delay_line: spec.delay_line,
-        ridge_lambda: outcome.ridge_lambda,
-        delay_line_lambda: outcome.delay_line_lambda,
+        ridge_lambda: fit.map(|f| f.ridge_lambda),
+        delay_line_lambda: fit.map(|f| f.delay_line_lambda),
         silent_neurons: outcome.silent_neurons,
         synapses: engine
             .net
@@ -145,6 +167,7 @@ pub fn run_reservoir(opts: &RunOptions) -> Result<ReservoirSummary> {
         build_wall_s,
         run_wall_s,
         state_hash: engine.state_hash(),
+        stopped,
     };
     let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
     write_atomic(&p.run_dir.join("summary.json"), json.as_bytes())?;

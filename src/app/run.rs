@@ -160,7 +160,7 @@ pub(crate) fn prepare_source(source: &Source, opts: &RunOptions) -> Result<Prepa
         ("--episodes", opts.episodes.is_some()),
         ("--batch", opts.batch.is_some()),
     ] {
-        if given && parsed.task.is_none() {
+        if given && parsed.task.as_ref().and_then(|t| t.agent()).is_none() {
             return Err(Error::Input(format!(
                 "{flag} applies to files with a training task"
             )));

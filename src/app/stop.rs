@@ -69,9 +69,10 @@ impl Stop {
 /// The `stopped` key of a summary: a run that ended before its end because it was asked to.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Stopped {
-    /// What asked for the stop: `SIGINT`, `SIGTERM` or `request` (the library's flag).
+    /// What asked for the stop: `SIGINT`, `SIGTERM` or `request` (the library's flag); for a
+    /// reservoir run also `--duration-ms`.
     pub signal: String,
-    /// `steps` (a simulation) or `episodes` (a training run).
+    /// `steps` (a simulation), `episodes` (a training run) or `samples` (a reservoir run).
     pub unit: String,
     /// Steps or episodes done when the run stopped.
     pub at: u64,
@@ -90,6 +91,9 @@ impl Stopped {
             self.signal, self.at, self.of, self.unit
         );
         match &self.checkpoint {
+            None if self.unit == "samples" => format!(
+                "{head} but no readout (a reservoir run is one pass, fitted at its end: run it again to the end)"
+            ),
             Some(ck) => {
                 format!("{head}; checkpoint {ck}; continue with: snnsim run --resume {run_dir}")
             }

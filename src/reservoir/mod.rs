@@ -28,6 +28,21 @@ use crate::file::ReservoirSpec;
 /// What a reservoir run found.
 #[derive(Debug, Clone)]
 pub struct Outcome {
+    /// The fitted readout and its scores; `None` when the run stopped before its last sample.
+    pub fit: Option<Fit>,
+    /// Samples driven through the network (all of them unless the run stopped).
+    pub samples_done: usize,
+    /// Features per sample (reservoir neurons, plus the input when asked).
+    pub features: usize,
+    /// Reservoir neurons that never spiked.
+    pub silent_neurons: usize,
+    /// The signal, all samples.
+    pub series: signal::Series,
+}
+
+/// The readouts of a complete run.
+#[derive(Debug, Clone)]
+pub struct Fit {
     /// NRMSE of the readout on the training samples.
     pub nrmse_train: f64,
     /// NRMSE of the readout on the test samples.
@@ -38,22 +53,18 @@ pub struct Outcome {
     pub ridge_lambda: f64,
     /// The ridge penalty chosen for the delay line.
     pub delay_line_lambda: f64,
-    /// Features per sample (reservoir neurons, plus the input when asked).
-    pub features: usize,
-    /// Reservoir neurons that never spiked.
-    pub silent_neurons: usize,
-    /// The signal, all samples.
-    pub series: signal::Series,
     /// The readout's prediction for the test samples.
     pub test_prediction: Vec<f64>,
 }
 
-/// Runs the task on `engine` (built from the file, at step 0). `seed` keys the signal;
-/// `stop` is asked after every sample and ends the run with an error when it says so.
+/// Runs the task on `engine` (built from the file, at step 0). `seed` keys the signal.
+/// The run ends early, without a readout, when `stop` says so after a sample or when the next
+/// sample would take the engine past `max_steps`.
 pub fn run(
     engine: &mut Engine,
     spec: &ReservoirSpec,
     seed: u64,
+    max_steps: Option<u64>,
     stop: &dyn Fn() -> bool,
 ) -> Result<Outcome> {
     let total = spec.washout + spec.train + spec.test;
@@ -84,7 +95,11 @@ pub fn run(
     let mut x = Vec::with_capacity(used * dim);
     let input = engine.net.pop_id(&spec.input).expect("validated input");
     let mut fed = vec![0.0; engine.net.pop(input).len()];
+    let mut samples_done = 0;
     for (k, &u) in series.input.iter().enumerate() {
+        if max_steps.is_some_and(|m| engine.step + u64::from(spec.steps_per_sample) > m) {
+            break;
+        }
         fed.fill(spec.input_scale * u + spec.input_offset);
         engine.set_values(&spec.input, &fed)?;
         for _ in 0..spec.steps_per_sample {
@@ -104,17 +119,26 @@ pub fn run(
                 base += n;
             }
         }
-        if stop() {
-            return Err(Error::Run(format!(
-                "stopped at sample {k} of {total}; a reservoir run is one pass without checkpoints: run it again"
-            )));
-        }
         if k >= spec.washout {
             x.extend_from_slice(&trace);
             if spec.include_input {
                 x.push(u);
             }
         }
+        samples_done = k + 1;
+        if stop() {
+            break;
+        }
+    }
+    let silent_neurons = counts.iter().filter(|&&c| c == 0).count();
+    if samples_done < total {
+        return Ok(Outcome {
+            fit: None,
+            samples_done,
+            features: dim,
+            silent_neurons,
+            series,
+        });
     }
     let y = &series.target[spec.washout..];
     let (xtr, xte) = x.split_at(spec.train * dim);
@@ -138,15 +162,18 @@ pub fn run(
     let nrmse_delay_line = ridge::nrmse(&dl_readout.predict(dte), yte);
 
     Ok(Outcome {
-        nrmse_train,
-        nrmse_test,
-        nrmse_delay_line,
-        ridge_lambda,
-        delay_line_lambda,
+        fit: Some(Fit {
+            nrmse_train,
+            nrmse_test,
+            nrmse_delay_line,
+            ridge_lambda,
+            delay_line_lambda,
+            test_prediction,
+        }),
+        samples_done,
         features: dim,
-        silent_neurons: counts.iter().filter(|&&c| c == 0).count(),
+        silent_neurons,
         series,
-        test_prediction,
     })
 }
 

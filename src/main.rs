@@ -643,7 +643,7 @@ fn main() -> ExitCode {
                     snnsim::outln!(
                         "{}: {} samples ({} steps) in {:.1} s; NRMSE test {} (train {}), delay line of {} inputs {}; {} features, {} silent",
                         s.file,
-                        s.stopped.as_ref().map_or(s.washout + s.train + s.test, |t| t.at as usize),
+                        s.stopped.as_ref().map_or(s.develop + s.washout + s.train + s.test, |t| t.at as usize),
                         s.steps,
                         s.run_wall_s,
                         f(s.nrmse_test),

@@ -143,6 +143,57 @@ fn duration_ms_stops_a_reservoir_run_without_a_readout() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--episodes applies to files with a training task"));
 }
 
+/// A grown reservoir (graphs/lsm-narma10-grown.ron, shortened): it develops from 20 neurons
+/// under the `develop` policy — neurons are born (bare, then wired from their parent's
+/// synapses), die and gain synapses, all logged in edits.csv — the structure is frozen after
+/// `develop`, the readout sees the grown population, and the run is the same on 1 and 2
+/// threads. Without `develop`, a top-level `structure` beside a reservoir task is refused.
+#[test]
+fn a_reservoir_grows_during_develop_then_is_frozen() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("graphs/lsm-narma10-grown.ron")).unwrap();
+    let text = text
+        .replace("steps_per_sample: 100,", "steps_per_sample: 20,")
+        .replace("develop: 600,", "develop: 300,")
+        .replace("washout: 200,", "washout: 50,")
+        .replace("train: 4000,", "train: 300,")
+        .replace("test: 2000,", "test: 100,")
+        .replace("every_ms: 1000.0,", "every_ms: 200.0,");
+    let f = dir.path().join("grown.ron");
+    std::fs::write(&f, &text).unwrap();
+    let a = run_json(&f, &dir.path().join("a"), &["--threads", "1"]);
+    let n = a["populations"]["reservoir"]["size"].as_u64().unwrap();
+    assert!(n > 100 && n <= 400, "grew from 20 to {n}");
+    assert_eq!(a["features"].as_u64().unwrap(), 2 * n, "features of the grown population");
+    assert_eq!(a["develop"], 300);
+    assert!(a["nrmse_test"].as_f64().unwrap() < 1.0);
+    let edits = std::fs::read_to_string(dir.path().join("a/edits.csv")).unwrap();
+    let born: u64 = edits
+        .lines()
+        .filter(|l| l.contains(",reservoir neurons,0,"))
+        .map(|l| l.rsplit(',').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    let died: u64 = edits
+        .lines()
+        .filter(|l| l.contains(",reservoir neurons,") && !l.contains(",reservoir neurons,0,"))
+        .map(|l| l.split(',').nth(3).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(20 + born - died, n, "edits.csv accounts for the size");
+    assert!(edits.lines().any(|l| l.contains(",develop,rec,")), "synapses were wired");
+    // Frozen after development: no edit after its last step (300 samples × 20 steps).
+    let last = edits.lines().skip(1).map(|l| l.split(',').next().unwrap().parse::<f64>().unwrap());
+    assert!(last.fold(0.0, f64::max) <= 300.0 * 20.0);
+    let b = run_json(&f, &dir.path().join("b"), &["--threads", "2"]);
+    assert_eq!(a["state_hash"], b["state_hash"]);
+    assert_eq!(a["nrmse_test"], b["nrmse_test"]);
+    // A structure policy beside a reservoir task needs `develop`.
+    std::fs::write(&f, text.replace("develop: 300,", "")).unwrap();
+    let o = run_out(&f, &dir.path().join("c"), &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("structure[0]") && err.contains("develop"), "{err}");
+}
+
 /// Task fields that cannot work exit 2 with the file, line and field.
 #[test]
 fn bad_reservoir_fields_exit_2_naming_them() {

@@ -40,8 +40,8 @@ fn small() -> Network {
     snnsim::graph::build(&checked()).expect("builds")
 }
 
-fn grow_weight(_: &str, i: usize, j: usize) -> f64 {
-    0.25 + 0.125 * (i + 2 * j) as f64
+fn grow_weight(_: &str, i: usize, j: usize) -> Option<f64> {
+    Some(0.25 + 0.125 * (i + 2 * j) as f64)
 }
 
 fn edit_of(out: &EditOutcome, kind: &str) -> Edit {
@@ -413,11 +413,7 @@ fn edits_and_checkpoints_of_a_shared_weight() {
     // Pruning adds nothing; growth with the same value adds nothing new.
     net.prune(hidden, &[0], 5).unwrap();
     net.grow(hidden, 2, 5, &mut |name, _, _| {
-        if name == "rec" {
-            -1.0
-        } else {
-            0.5
-        }
+        Some(if name == "rec" { -1.0 } else { 0.5 })
     })
     .unwrap();
     assert_eq!(shared(&net), Some(-1.0));
@@ -452,7 +448,7 @@ fn edits_and_checkpoints_of_a_shared_weight() {
     }
 
     // A new synapse of another value gives every synapse its own.
-    net.grow(hidden, 1, 5, &mut |_, i, j| -1.0 + (i + j) as f64)
+    net.grow(hidden, 1, 5, &mut |_, i, j| Some(-1.0 + (i + j) as f64))
         .unwrap();
     assert_eq!(shared(&net), None);
     let w = &net.projection("rec").unwrap().weights;

@@ -32,6 +32,7 @@ PLUGINS = [
     "plateau",
     "deep_r",
     "homeostatic",
+    "develop",
 ]
 
 

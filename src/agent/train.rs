@@ -859,15 +859,15 @@ impl Trainer {
         );
         let sampler_in = sampler(&self.weight_init[0], self.n_in as f64, h_new as f64);
         let sampler_out = sampler(&self.weight_init[1], h_new as f64, self.n_out as f64);
-        let mut weight = |proj: &str, _pre: usize, _post: usize| -> Real {
-            if proj == w_in_name {
+        let mut weight = |proj: &str, _pre: usize, _post: usize| -> Option<Real> {
+            Some(if proj == w_in_name {
                 let z: f64 = StandardNormal.sample(&mut rng);
                 (sampler_in.sample(&mut rng) + noise * z) as Real
             } else if proj == w_out_name {
                 sampler_out.sample(&mut rng) as Real
             } else {
                 0.0
-            }
+            })
         };
         self.net
             .grow(self.wiring.hidden, n, self.seed, &mut weight)

@@ -37,6 +37,8 @@ pub struct ReservoirSummary {
     pub dt_ms: f64,
     /// Steps simulated.
     pub steps: u64,
+    /// Samples of development (structural policies active) before the protocol.
+    pub develop: usize,
     /// Samples dropped, fitted on, tested on.
     pub washout: usize,
     /// See `washout`.
@@ -61,6 +63,8 @@ pub struct ReservoirSummary {
     pub silent_neurons: usize,
     /// Synapses in the network at the end.
     pub synapses: u64,
+    /// The same per projection (a grown reservoir's final wiring, for a matched random one).
+    pub projection_synapses: BTreeMap<String, u64>,
     /// Per population.
     pub populations: BTreeMap<String, PopulationSummary>,
     /// Wall time of network construction (s).
@@ -121,7 +125,7 @@ pub fn run_reservoir(opts: &RunOptions) -> Result<ReservoirSummary> {
             fit.test_prediction.iter().copied(),
         )?;
     }
-    let total = spec.washout + spec.train + spec.test;
+    let total = spec.develop + spec.washout + spec.train + spec.test;
     let stopped = (outcome.samples_done < total).then(|| Stopped {
         signal: if opts.stop.requested() {
             opts.stop.cause()
@@ -147,6 +151,7 @@ pub fn run_reservoir(opts: &RunOptions) -> Result<ReservoirSummary> {
         .into(),
         dt_ms: engine.dt_ms,
         steps: engine.step,
+        develop: spec.develop,
         washout: spec.washout,
         train: spec.train,
         test: spec.test,
@@ -163,6 +168,11 @@ pub fn run_reservoir(opts: &RunOptions) -> Result<ReservoirSummary> {
             .projections()
             .map(|(_, _, p)| p.nnz() as u64)
             .sum(),
+        projection_synapses: engine
+            .net
+            .projections()
+            .map(|(_, _, p)| (p.name.clone(), p.nnz() as u64))
+            .collect(),
         populations: population_summaries(&engine),
         build_wall_s,
         run_wall_s,

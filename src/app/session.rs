@@ -181,11 +181,11 @@ impl Simulation {
             })
             .collect();
         let mut specs = specs;
-        let mut weight = |proj: &str, _pre: usize, _post: usize| -> Real {
-            match specs.iter_mut().find(|(n, _, _)| n == proj) {
+        let mut weight = |proj: &str, _pre: usize, _post: usize| -> Option<Real> {
+            Some(match specs.iter_mut().find(|(n, _, _)| n == proj) {
                 Some((_, s, rng)) => s.sample(rng) as Real,
                 None => 0.0,
-            }
+            })
         };
         let out = self.engine.grow(population, n, seed ^ edit, &mut weight)?;
         self.edits += 1;

@@ -33,7 +33,7 @@ impl Engine {
         population: &str,
         n: usize,
         seed: u64,
-        weight: &mut dyn FnMut(&str, usize, usize) -> Real,
+        weight: &mut dyn FnMut(&str, usize, usize) -> Option<Real>,
     ) -> Result<EditOutcome> {
         self.check_usable()?;
         let pop = self.edited_pop(population)?;

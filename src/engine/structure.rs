@@ -6,9 +6,12 @@
 //! (CSR by presynaptic neuron, as the engine holds them; no copies in the f64 build). The
 //! policy answers with synapse additions and removals, which the engine applies in one batch
 //! per projection (`Engine::edit_synapses`) before the next step, so that every other
-//! synapse keeps its weight, delay and learning-rule state exactly. Neuron growth and removal
-//! are a training task's edits; a simulation's policy that asks for them stops the run with
-//! an error naming the plugin.
+//! synapse keeps its weight, delay and learning-rule state exactly. A policy may also remove
+//! neurons (by stable id) and grow the first population it watches: synapse edits are applied
+//! first (with the indices the policy saw), then removals, then growth; grown neurons come
+//! bare, without synapses, and the policy wires them at a later call (their ids are the ones
+//! it has not seen before). `edits.csv` lists neuron edits with `<population> neurons` in its
+//! `projection` column.
 //!
 //! The call runs at the end of a step (after spikes were recorded), so the edits take effect
 //! from the next step on; the policy's state and the counts since its last call are part of
@@ -104,6 +107,12 @@ impl StructureBinding {
 }
 
 impl Engine {
+    /// Stops every structural policy: from now on the structure changes only by explicit
+    /// edits. (A reservoir's development phase ends so.)
+    pub fn end_structure(&mut self) {
+        self.structure.clear();
+    }
+
     /// Counts the watched populations' spikes of this step and calls each policy whose
     /// interval ended; applies the edits it asks for.
     pub(super) fn structure_stage(&mut self) -> Result<()> {
@@ -198,12 +207,6 @@ impl Engine {
 
     fn apply_policy_edits(&mut self, plugin: &str, pops: &[PopId], edits: Edits) -> Result<()> {
         let bad = |msg: String| plugin::error(plugin, PluginErrorKind::Failed, msg);
-        if edits.grow.is_some() || !edits.remove.is_empty() {
-            return Err(bad(
-                "asked to grow or remove neurons; a simulation's structural policy edits synapses only"
-                    .into(),
-            ));
-        }
         type Batch = (Vec<(u32, u32)>, Vec<NewSynapse>);
         let mut per: BTreeMap<String, Batch> = BTreeMap::new();
         for (name, pre, post) in edits.remove_synapses {
@@ -235,6 +238,51 @@ impl Engine {
                 projection: name,
                 removed: remove.len(),
                 added: add.len(),
+            });
+        }
+        // Then neuron removals (by stable id, in any watched population) and growth (of the
+        // first watched population, bare: the policy wires new neurons at a later call).
+        let seed = self.seed ^ self.step.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        if !edits.remove.is_empty() {
+            let mut left: std::collections::BTreeSet<u64> = edits.remove.iter().copied().collect();
+            if left.len() != edits.remove.len() {
+                return Err(bad("asked to remove a neuron twice".into()));
+            }
+            for &pid in pops {
+                let p = self.net.pop(pid);
+                let idx: Vec<usize> = (0..p.len())
+                    .filter(|&i| left.remove(&p.neuron_ids[i]))
+                    .collect();
+                if idx.is_empty() {
+                    continue;
+                }
+                let name = p.name.clone();
+                self.prune(&name, &idx, seed)
+                    .map_err(|e| bad(e.to_string()))?;
+                self.edit_log.push(SynapseEditLog {
+                    step: self.step + 1,
+                    plugin: plugin.to_string(),
+                    projection: format!("{name} neurons"),
+                    removed: idx.len(),
+                    added: 0,
+                });
+            }
+            if let Some(id) = left.first() {
+                return Err(bad(format!(
+                    "asked to remove neuron id {id}, which no watched population has"
+                )));
+            }
+        }
+        if let Some((n, _)) = edits.grow.filter(|g| g.0 > 0) {
+            let name = self.net.pop(pops[0]).name.clone();
+            self.grow(&name, n, seed, &mut |_, _, _| None)
+                .map_err(|e| bad(e.to_string()))?;
+            self.edit_log.push(SynapseEditLog {
+                step: self.step + 1,
+                plugin: plugin.to_string(),
+                projection: format!("{name} neurons"),
+                removed: 0,
+                added: n,
             });
         }
         Ok(())

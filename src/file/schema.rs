@@ -144,8 +144,10 @@ impl TaskSpec {
 /// A reservoir-computing task (docs/reservoir.md). The signal is cut into samples: each
 /// sample's input value is held on the `input` population for `steps_per_sample` steps, after
 /// which every neuron of the `reservoir` populations contributes one feature, its spike train
-/// filtered by an exponential of `feature_tau_ms`. The first `washout` samples are dropped,
-/// the next `train` fit the readout, the last `test` measure it.
+/// filtered by an exponential of `feature_tau_ms`. The first `develop` samples drive the
+/// network while the file's structural policies grow and prune it (they stop after them);
+/// the next `washout` samples are dropped, the next `train` fit the readout, the last `test`
+/// measure it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
@@ -174,6 +176,10 @@ pub struct ReservoirSpec {
     /// baseline never sees the reservoir).
     #[serde(default)]
     pub include_input: bool,
+    /// Samples during which the file's top-level `structure` policies edit the network (a
+    /// grown reservoir develops under its input); the policies stop after them. 0: none.
+    #[serde(default, skip_serializing_if = "is_zero_usize")]
+    pub develop: usize,
     /// Samples run before any is used (the reservoir forgets its initial state).
     #[serde(default = "default_washout")]
     pub washout: usize,
@@ -1846,6 +1852,10 @@ fn is_ones2(v: &[usize]) -> bool {
 
 fn is_zeros2(v: &[usize]) -> bool {
     v == [0, 0]
+}
+
+fn is_zero_usize(x: &usize) -> bool {
+    *x == 0
 }
 
 fn is_one(x: &usize) -> bool {

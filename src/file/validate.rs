@@ -647,11 +647,21 @@ pub(super) fn validate(file: GraphFile, src: &Source, rules: &dyn ModelRules) ->
 
     for (i, st) in file.structure.iter().enumerate() {
         let at = format!("structure[{i}]");
-        if file.task.is_some() {
-            return v.fail(
-                &at,
-                "a training task's structural policy goes in its task's `structure`; this list is for simulations",
-            );
+        match &file.task {
+            None => {}
+            Some(TaskSpec::Reservoir(r)) if r.develop > 0 => {}
+            Some(TaskSpec::Reservoir(_)) => {
+                return v.fail(
+                    &at,
+                    "a reservoir task's structural policies act during its `develop` samples: give task.Reservoir.develop above 0",
+                );
+            }
+            Some(_) => {
+                return v.fail(
+                    &at,
+                    "a training task's structural policy goes in its task's `structure`; this list is for simulations",
+                );
+            }
         }
         if st.populations.is_empty() {
             return v.fail(&format!("{at}.populations"), "name at least one population");
@@ -872,7 +882,7 @@ fn check_reservoir(v: &V, r: &ReservoirSpec, file: &GraphFile) -> Result<()> {
     if r.test < 2 {
         return v.fail(&format!("{at}.test"), "at least 2 samples");
     }
-    let samples = r.washout as u128 + r.train as u128 + r.test as u128;
+    let samples = r.develop as u128 + r.washout as u128 + r.train as u128 + r.test as u128;
     if samples * r.steps_per_sample as u128 > MAX_STEPS as u128 {
         return v.fail(
             &format!("{at}.train"),

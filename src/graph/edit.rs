@@ -54,16 +54,17 @@ pub struct EditOutcome {
 }
 
 impl Network {
-    /// Appends `n` neurons to `pop`, at rest. Every incident projection gets synapses between
-    /// each new neuron and every partner neuron, weighted by `weight(projection, pre, post)`
-    /// (called in row-major order of the new matrix). New per-synapse delays take the
-    /// projection's shortest delay.
+    /// Appends `n` neurons to `pop`, at rest. Every incident projection gets a synapse between
+    /// each new neuron and each partner neuron for which `weight(projection, pre, post)` (called
+    /// in row-major order of the new matrix) is `Some(w)`, weighted `w`; `None` leaves the pair
+    /// unconnected, so that a policy can grow neurons bare and wire them sparsely afterwards.
+    /// New per-synapse delays take the projection's shortest delay.
     pub fn grow(
         &mut self,
         pop: PopId,
         n: usize,
         seed: u64,
-        weight: &mut dyn FnMut(&str, usize, usize) -> Real,
+        weight: &mut dyn FnMut(&str, usize, usize) -> Option<Real>,
     ) -> Result<EditOutcome, String> {
         let old = self.pop(pop).len();
         let map: Vec<u64> = (0..old as u64).chain(std::iter::repeat_n(NEW, n)).collect();
@@ -89,7 +90,7 @@ impl Network {
             gone[i] = true;
         }
         let map: Vec<u64> = (0..old).filter(|&i| !gone[i]).map(|i| i as u64).collect();
-        self.reindex(pop, map, seed, &mut |_, _, _| 0.0)
+        self.reindex(pop, map, seed, &mut |_, _, _| None)
     }
 
     /// Re-indexes `pop` by `map` (new → old or NEW) and every incident projection with it.
@@ -98,7 +99,7 @@ impl Network {
         pop: PopId,
         map: Vec<u64>,
         seed: u64,
-        weight: &mut dyn FnMut(&str, usize, usize) -> Real,
+        weight: &mut dyn FnMut(&str, usize, usize) -> Option<Real>,
     ) -> Result<EditOutcome, String> {
         let old_len = self.pop(pop).len();
         let name = self.pop(pop).name.clone();
@@ -208,7 +209,7 @@ fn rebuild(
     proj: &mut super::Projection,
     pre_map: &[u64],
     post_map: &[u64],
-    weight: &mut dyn FnMut(&str, usize, usize) -> Real,
+    weight: &mut dyn FnMut(&str, usize, usize) -> Option<Real>,
 ) -> ProjRemap {
     let (old_pre, old_post) = proj.weights.shape();
     let mut post_inv = vec![NEW; old_post];
@@ -234,10 +235,12 @@ fn rebuild(
     for (r, &o) in pre_map.iter().enumerate() {
         if o == NEW {
             for j in 0..post_map.len() {
-                data.push(weight(&proj.name, r, j), indices.len());
-                indices.push(j as u32);
-                syn.push(NEW);
-                delays.push(min_delay);
+                if let Some(w) = weight(&proj.name, r, j) {
+                    data.push(w, indices.len());
+                    indices.push(j as u32);
+                    syn.push(NEW);
+                    delays.push(min_delay);
+                }
             }
         } else {
             let i = o as usize;
@@ -254,10 +257,12 @@ fn rebuild(
                 }
             }
             for &j in &new_posts {
-                data.push(weight(&proj.name, r, j), indices.len());
-                indices.push(j as u32);
-                syn.push(NEW);
-                delays.push(min_delay);
+                if let Some(w) = weight(&proj.name, r, j) {
+                    data.push(w, indices.len());
+                    indices.push(j as u32);
+                    syn.push(NEW);
+                    delays.push(min_delay);
+                }
             }
         }
         indptr.push(indices.len());

@@ -17,6 +17,11 @@
 //! feature of sample k, whose target is the signal's (NARMA-10's y(k+1)). Washout samples are
 //! dropped, the next `train` samples fit the readout, the last `test` score it. The baseline
 //! is the same ridge readout of the last `delay_line` inputs alone.
+//!
+//! A grown reservoir first develops: for `develop` samples the input drives the network while
+//! the file's structural policies (plugins, e.g. plugins/develop) add and remove neurons and
+//! synapses as graph edits; then the policies stop, the network is frozen in structure, and
+//! the protocol above runs on what grew.
 
 pub mod ridge;
 pub mod signal;
@@ -67,8 +72,31 @@ pub fn run(
     max_steps: Option<u64>,
     stop: &dyn Fn() -> bool,
 ) -> Result<Outcome> {
-    let total = spec.washout + spec.train + spec.test;
+    let total = spec.develop + spec.washout + spec.train + spec.test;
     let series = signal::generate(&spec.signal, total, seed).map_err(Error::Input)?;
+    let input = engine.net.pop_id(&spec.input).expect("validated input");
+    let past_limit =
+        |e: &Engine| max_steps.is_some_and(|m| e.step + u64::from(spec.steps_per_sample) > m);
+    // Development: the structural policies edit the network under the input; sizes may change.
+    let mut samples_done = 0;
+    let mut stopped = false;
+    for &u in &series.input[..spec.develop] {
+        if past_limit(engine) {
+            stopped = true;
+            break;
+        }
+        let fed = vec![spec.input_scale * u + spec.input_offset; engine.net.pop(input).len()];
+        engine.set_values(&spec.input, &fed)?;
+        for _ in 0..spec.steps_per_sample {
+            engine.step()?;
+        }
+        samples_done += 1;
+        if stop() {
+            stopped = true;
+            break;
+        }
+    }
+    engine.end_structure();
     let pops: Vec<_> = spec
         .reservoir
         .iter()
@@ -93,11 +121,10 @@ pub fn run(
     let mut counts = vec![0u64; neurons];
     let used = spec.train + spec.test;
     let mut x = Vec::with_capacity(used * dim);
-    let input = engine.net.pop_id(&spec.input).expect("validated input");
     let mut fed = vec![0.0; engine.net.pop(input).len()];
-    let mut samples_done = 0;
-    for (k, &u) in series.input.iter().enumerate() {
-        if max_steps.is_some_and(|m| engine.step + u64::from(spec.steps_per_sample) > m) {
+    let first_used = spec.develop + spec.washout;
+    for (k, &u) in series.input.iter().enumerate().skip(spec.develop) {
+        if stopped || past_limit(engine) {
             break;
         }
         fed.fill(spec.input_scale * u + spec.input_offset);
@@ -119,7 +146,7 @@ pub fn run(
                 base += n;
             }
         }
-        if k >= spec.washout {
+        if k >= first_used {
             x.extend_from_slice(&trace);
             if spec.include_input {
                 x.push(u);
@@ -140,7 +167,7 @@ pub fn run(
             series,
         });
     }
-    let y = &series.target[spec.washout..];
+    let y = &series.target[first_used..];
     let (xtr, xte) = x.split_at(spec.train * dim);
     let (ytr, yte) = y.split_at(spec.train);
     let no_fit = |what: &str| {
@@ -155,7 +182,7 @@ pub fn run(
     let nrmse_train = ridge::nrmse(&readout.predict(xtr), ytr);
     let nrmse_test = ridge::nrmse(&test_prediction, yte);
 
-    let (dl, dl_dim) = delay_line(&series.input, spec.delay_line, spec.washout);
+    let (dl, dl_dim) = delay_line(&series.input, spec.delay_line, first_used);
     let (dtr, dte) = dl.split_at(spec.train * dl_dim);
     let (dl_readout, delay_line_lambda) =
         ridge::fit_best(dtr, dl_dim, ytr, &spec.ridge).ok_or_else(|| no_fit("delay-line"))?;

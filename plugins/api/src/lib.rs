@@ -485,8 +485,10 @@ pub trait StructurePolicy: Send + Sized + 'static {
     }
     /// A simulation's interval ended (every `every_ms` of the graph file's `structure`
     /// entry): the watched populations' spikes since the last call and their projections.
-    /// Synapse edits (`add_synapses`, `remove_synapses`) are applied before the next step;
-    /// a simulation grows and removes no neurons. The default refuses to run in simulations.
+    /// Edits are applied before the next step: synapse edits first (with the indices the
+    /// policy saw), then neuron removals (`remove`, stable ids of any watched population),
+    /// then growth (`grow`: bare neurons appended to the first watched population, wired by
+    /// the policy at a later call). The default refuses to run in simulations.
     fn simulate(&mut self, _view: &SimView<'_>, _edits: &mut Edits) -> Result<(), String> {
         Err("this policy works between training batches, not in simulations".into())
     }

@@ -435,16 +435,19 @@ pub fn estimate(checked: &Checked, threads: usize) -> Estimate {
             .sum();
         // The features of every used sample, their standardised copy with a bias column, and
         // the normal matrix with its Cholesky factor (crate::reservoir::ridge).
+        // (A grown reservoir's features are counted at the file's starting size.) The signal:
+        // input and target of every sample, development included.
         let d = neurons * r.feature_tau_ms.len() as f64 + 2.0;
         let rows = (r.train + r.test) as f64;
+        let samples = (r.develop + r.washout + r.train + r.test) as f64;
         parts.push(Part {
             field: "task.Reservoir".into(),
             what: format!(
-                "reservoir features and readout fit ({rows:.0} samples × {:.0} features)",
+                "reservoir signal ({samples:.0} samples), features and readout fit ({rows:.0} samples × {:.0} features)",
                 d - 1.0
             ),
             kind: PartKind::Training,
-            bytes: bytes(8.0 * (2.0 * rows * d + 2.0 * d * d)),
+            bytes: bytes(16.0 * samples + 8.0 * (2.0 * rows * d + 2.0 * d * d)),
         });
     }
     let lasting: u64 = parts

@@ -73,14 +73,19 @@ pub fn run(
     stop: &dyn Fn() -> bool,
 ) -> Result<Outcome> {
     let total = spec.develop + spec.washout + spec.train + spec.test;
-    let series = signal::generate(&spec.signal, total, seed).map_err(Error::Input)?;
+    // A run cut short by `max_steps` draws only the samples it reaches.
+    let reach = max_steps.map_or(total, |m| {
+        let fit = m.saturating_sub(engine.step) / u64::from(spec.steps_per_sample);
+        total.min(usize::try_from(fit).unwrap_or(usize::MAX))
+    });
+    let series = signal::generate(&spec.signal, reach, seed).map_err(Error::Input)?;
     let input = engine.net.pop_id(&spec.input).expect("validated input");
     let past_limit =
         |e: &Engine| max_steps.is_some_and(|m| e.step + u64::from(spec.steps_per_sample) > m);
     // Development: the structural policies edit the network under the input; sizes may change.
     let mut samples_done = 0;
     let mut stopped = false;
-    for &u in &series.input[..spec.develop] {
+    for &u in series.input.iter().take(spec.develop) {
         if past_limit(engine) {
             stopped = true;
             break;

@@ -172,7 +172,7 @@ enum Command {
     /// networks on Brian2 and NEST (benches/peers/, Python from $SNNSIM_PEER_PYTHON) and the
     /// training rows on PyTorch (Python from $SNNSIM_TORCH_PYTHON); docs/performance.md.
     Bench {
-        /// Networks, comma-separated: cuba, coba, cuba-40k, cuba-400k, and the training rows
+        /// Networks, comma-separated: cuba, coba, cobahh, cuba-40k, cuba-400k, and the training rows
         /// foraging-absolute-fixed64, foraging-absolute-fixed512.
         #[arg(long, value_delimiter = ',', default_values_t = app::DEFAULT_NETWORKS.map(String::from))]
         networks: Vec<String>,

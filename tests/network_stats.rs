@@ -1,5 +1,5 @@
-//! Whole networks against published statistics: CUBA against Brian2 over 5 seeds (the
-//! connectivity differs, so the comparison is statistical: the rule of
+//! Whole networks against published statistics: CUBA and COBAHH against Brian2 over 5 seeds
+//! (the connectivity differs, so the comparison is statistical: the rule of
 //! tests/reference/README.md §4), and the COBA rate of Brette et al. (2007).
 
 use crate::common::{reference, root};
@@ -76,11 +76,16 @@ fn mean_std(xs: &[f64]) -> (f64, f64) {
     (m, v.sqrt())
 }
 
-/// |mean_sim − mean_ref| ≤ 3·sqrt(s_ref²/5 + s_sim²/n) (reference README §4).
 /// Brian2's mean and sample standard deviation of `statistic` over its 5 seeds, full window
 /// (tests/reference/brian2_cuba_stats.json, written by tests/reference/gen/gen_brian2_cuba.py).
 fn brian2_cuba(statistic: &str) -> (f64, f64) {
-    let r = reference("brian2_cuba_stats.json");
+    brian2_summary("brian2_cuba_stats.json", statistic)
+}
+
+/// Mean and sample standard deviation of `statistic` over the seeds of a Brian2 statistics
+/// file in tests/reference/, full window 0–1000 ms.
+fn brian2_summary(file: &str, statistic: &str) -> (f64, f64) {
+    let r = reference(file);
     let s = &r["summary"]["full_0_1000ms"][statistic];
     let (mean, std) = (s["mean"].as_f64(), s["std"].as_f64());
     (
@@ -89,6 +94,8 @@ fn brian2_cuba(statistic: &str) -> (f64, f64) {
     )
 }
 
+/// |mean_sim − mean_ref| ≤ 3·sqrt(s_ref²/5 + s_sim²/n) (reference README §4), or within
+/// `rel_ok` of the reference mean.
 fn agrees(name: &str, sim: &[f64], (ref_mean, ref_std): (f64, f64), rel_ok: f64) {
     let (m, s) = mean_std(sim);
     let bound = 3.0 * (ref_std.powi(2) / 5.0 + s.powi(2) / sim.len() as f64).sqrt();
@@ -153,5 +160,51 @@ fn coba_rate_is_about_22_hz() {
     assert!(
         (m - 22.0).abs() <= 2.2,
         "COBA mean rate {m:.2} Hz ({rates:?})"
+    );
+}
+
+/// COBAHH (Brian2 examples/COBAHH.py, Brette et al. 2007 benchmark 3), 1 s, seeds 1–5, against
+/// Brian2's seeds 0–4 (tests/reference/brian2_cobahh_stats.json, written by
+/// tests/reference/gen/gen_brian2_cobahh.py): the rates of both groups, CV of ISI, silent
+/// fraction and Fano factor, each within 3 standard errors of the difference (README §4).
+#[test]
+fn cobahh_statistics_match_brian2_over_five_seeds() {
+    let runs: Vec<(Stats, f64, f64)> = (1..=5u64)
+        .map(|seed| {
+            let (trains, t) = simulate("graphs/cobahh.ron", seed);
+            assert_eq!(trains.len(), 4000);
+            let rate = |ts: &[Vec<f64>]| {
+                ts.iter().map(Vec::len).sum::<usize>() as f64 / ts.len() as f64 / (t / 1000.0)
+            };
+            let (exc, inh) = (rate(&trains[..3200]), rate(&trains[3200..]));
+            (stats(&trains, t), exc, inh)
+        })
+        .collect();
+    let col = |f: fn(&(Stats, f64, f64)) -> f64| runs.iter().map(f).collect::<Vec<_>>();
+    let b2 = |statistic| brian2_summary("brian2_cobahh_stats.json", statistic);
+    agrees(
+        "COBAHH exc rate (Hz)",
+        &col(|r| r.1),
+        b2("rate_exc_hz"),
+        0.0,
+    );
+    agrees(
+        "COBAHH inh rate (Hz)",
+        &col(|r| r.2),
+        b2("rate_inh_hz"),
+        0.0,
+    );
+    agrees("COBAHH CV of ISI", &col(|r| r.0.cv_isi), b2("cv_isi"), 0.0);
+    agrees(
+        "COBAHH silent fraction",
+        &col(|r| r.0.silent),
+        b2("silent_fraction"),
+        0.0,
+    );
+    agrees(
+        "COBAHH Fano factor (10 ms)",
+        &col(|r| r.0.fano),
+        b2("fano_10ms"),
+        0.0,
     );
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Brian2 side of `snnsim bench` (docs/performance.md): the CUBA and COBA networks of
-graphs/cuba*.ron and graphs/coba.ron on Brian2's cpp_standalone device.
+"""Brian2 side of `snnsim bench` (docs/performance.md): the CUBA, COBA and COBAHH networks of
+graphs/cuba*.ron, graphs/coba.ron and graphs/cobahh.ron on Brian2's cpp_standalone device.
 
     python brian2_bench.py --model cuba --scale 1 --T 10 --reps 3
 
@@ -69,6 +69,37 @@ def make_network(model, scale):
         group = b2.NeuronGroup(n, eqs, threshold="v > Vt", reset="v = Vr",
                                refractory=5 * ms, method="euler", namespace=ns)
         group.v = "-55 * mV + 5 * mV * randn()"
+    elif model == "cobahh":
+        # Brian2 examples/COBAHH.py (Brette et al. 2007 benchmark 3): Traub-Miles HH neurons,
+        # exponential Euler, conductances in nS (we = 6 nS, wi = 67 nS); the rates written
+        # with exprel as tests/reference/gen/gen_brian2_cobahh.py does.
+        area = 20000 * b2.umetre ** 2
+        ns = {"Cm": (1 * b2.ufarad * b2.cm ** -2) * area,
+              "gl": (5e-5 * b2.siemens * b2.cm ** -2) * area,
+              "El": -60 * mV, "EK": -90 * mV, "ENa": 50 * mV,
+              "g_na": (100 * b2.msiemens * b2.cm ** -2) * area,
+              "g_kd": (30 * b2.msiemens * b2.cm ** -2) * area,
+              "VT": -63 * mV, "taue": 5 * ms, "taui": 10 * ms, "Ee": 0 * mV, "Ei": -80 * mV,
+              "we": 6 * b2.nS, "wi": 67 * b2.nS}
+        eqs = """
+        dv/dt = (gl*(El-v)+ge*(Ee-v)+gi*(Ei-v)-g_na*(m*m*m)*h*(v-ENa)-g_kd*(n*n*n*n)*(v-EK))/Cm : volt
+        dm/dt = alpha_m*(1-m)-beta_m*m : 1
+        dn/dt = alpha_n*(1-n)-beta_n*n : 1
+        dh/dt = alpha_h*(1-h)-beta_h*h : 1
+        dge/dt = -ge*(1./taue) : siemens
+        dgi/dt = -gi*(1./taui) : siemens
+        alpha_m = 0.32*(mV**-1)*4*mV/exprel((13*mV-v+VT)/(4*mV))/ms : Hz
+        beta_m = 0.28*(mV**-1)*5*mV/exprel((v-VT-40*mV)/(5*mV))/ms : Hz
+        alpha_h = 0.128*exp((17*mV-v+VT)/(18*mV))/ms : Hz
+        beta_h = 4./(1+exp((40*mV-v+VT)/(5*mV)))/ms : Hz
+        alpha_n = 0.032*(mV**-1)*5*mV/exprel((15*mV-v+VT)/(5*mV))/ms : Hz
+        beta_n = .5*exp((10*mV-v+VT)/(40*mV))/ms : Hz
+        """
+        group = b2.NeuronGroup(n, eqs, threshold="v > -20*mV", refractory=3 * ms,
+                               method="exponential_euler", namespace=ns)
+        group.v = "El + (randn() * 5 - 5) * mV"
+        group.ge = "(randn() * 1.5 + 4) * 10. * nS"
+        group.gi = "(randn() * 12 + 20) * 10. * nS"
     else:
         give_up(f"unknown model {model}", 2)
     exc = b2.Synapses(group[:n_exc], group, on_pre="ge += we", namespace=ns)
@@ -89,7 +120,7 @@ def spikes_and_events(monitor, synapses, n):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", choices=["cuba", "coba"], default="cuba")
+    ap.add_argument("--model", choices=["cuba", "coba", "cobahh"], default="cuba")
     ap.add_argument("--scale", type=int, default=1)
     ap.add_argument("--T", type=float, default=1.0, help="simulated time (s)")
     ap.add_argument("--reps", type=int, default=1, help="runs of the compiled binary")

@@ -40,7 +40,7 @@ pub struct BenchNetwork {
 }
 
 /// The networks `snnsim bench` knows, in table order.
-pub const NETWORKS: [BenchNetwork; 4] = [
+pub const NETWORKS: [BenchNetwork; 5] = [
     BenchNetwork {
         name: "cuba",
         file: "graphs/cuba.ron",
@@ -53,6 +53,13 @@ pub const NETWORKS: [BenchNetwork; 4] = [
         file: "graphs/coba.ron",
         sim_time_s: 10.0,
         model: "coba",
+        scale: 1,
+    },
+    BenchNetwork {
+        name: "cobahh",
+        file: "graphs/cobahh.ron",
+        sim_time_s: 1.0,
+        model: "cobahh",
         scale: 1,
     },
     BenchNetwork {
@@ -565,8 +572,16 @@ fn brian2(python: &Path, root: &Path, net: &BenchNetwork, reps: usize) -> PeerRe
 
 /// NEST, one thread, one fresh process per repetition. Not run where it needs more memory
 /// than a benchmark machine has (CUBA-400k, ≈ 16 GB); COBA (GSL RKF45, ≈ 17 s per simulated
-/// second) is run for 1 s and scaled to the network's simulated time.
+/// second) is run for 1 s and scaled to the network's simulated time. COBAHH has no NEST
+/// script (skipped, with the reason).
 fn nest(python: &Path, root: &Path, net: &BenchNetwork, reps: usize) -> PeerResult {
+    if net.model == "cobahh" {
+        return not_ok(
+            "nest",
+            "skipped",
+            "not run: benches/peers/nest_bench.py has no COBAHH network".into(),
+        );
+    }
     if net.scale >= 100 {
         return not_ok(
             "nest",

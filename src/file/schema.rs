@@ -1430,10 +1430,16 @@ pub struct HodgkinHuxleyParams {
     /// Decay of the inhibitory conductance (ms): 10.
     #[serde(default = "hh::tau_inh_ms")]
     pub tau_syn_inh_ms: f64,
-    /// Spike detection (mV): a spike when v rises above it (v was not above it after the
-    /// previous step): −20.
+    /// Spike detection (mV): −20. Without `refractory_ms`, a spike when v rises above it (v
+    /// was not above it after the previous step).
     #[serde(default = "hh::v_th_mv")]
     pub v_th_mv: f64,
+    /// Brian2's `threshold='v > v_th', refractory=...` rule instead of the upward crossing
+    /// (ms): a spike whenever v is above `v_th_mv` and at least this long has passed since the
+    /// last spike (a v that stays above the threshold fires again when the period ends).
+    /// Brian2's COBAHH example uses 3 ms. None: the upward crossing.
+    #[serde(default)]
+    pub refractory_ms: Option<f64>,
     /// Constant bias current (nA): 0.
     #[serde(default)]
     pub i_bias_na: f64,
@@ -1480,6 +1486,7 @@ impl Default for HodgkinHuxleyParams {
             tau_syn_exc_ms: hh::tau_exc_ms(),
             tau_syn_inh_ms: hh::tau_inh_ms(),
             v_th_mv: hh::v_th_mv(),
+            refractory_ms: None,
             i_bias_na: 0.0,
         }
     }

@@ -41,7 +41,12 @@
 //! **Spikes.** A spike is emitted in the step in which v rises above `v_th_mv` (−20 mV), that
 //! is, when the updated v is above it and the v of the previous step was not — Brian2's
 //! `threshold='v > v_th', refractory='v > v_th'`. Nothing is reset; the `refractory` column
-//! holds 1 while v is above the threshold (the state of that test).
+//! holds 1 while v is above the threshold (the state of that test). With `refractory_ms` set,
+//! the rule is instead Brian2's `threshold='v > v_th', refractory=T` (COBAHH's, T = 3 ms): a
+//! spike whenever the updated v is above the threshold and at least T has passed since the
+//! last spike, so a v held above the threshold fires again every T; the `refractory` column
+//! then counts the steps of T still to run. Both rules are one branch on a constant per
+//! neuron, chosen at construction.
 //!
 //! Initial state: v = E_L, each gate at its steady state α/(α + β) at E_L, no conductance.
 //! Parameter defaults per model are listed in the schema (`HodgkinHuxleyParams`): a patch of
@@ -52,7 +57,7 @@
 //! State columns: `v` (mV), `m`, `h`, `n`, `g_exc`, `g_inh` (nS).
 
 use super::{chunks, for_chunks, Columns};
-use crate::file::rules::{finite, positive, ParamResult};
+use crate::file::rules::{finite, positive, refractory, ParamResult};
 use crate::file::HodgkinHuxleyParams;
 use crate::Real;
 
@@ -149,6 +154,8 @@ struct Consts {
     decay_inh: Real,
     v_th: Real,
     i_bias: Real,
+    /// Steps of Brian2's refractory period; `None`: the upward-crossing rule.
+    refractory_steps: Option<u32>,
 }
 
 /// A population of Hodgkin–Huxley neurons (either kinetics).
@@ -198,6 +205,9 @@ impl HodgkinHuxley {
             decay_inh: (-dt_ms / params.tau_syn_inh_ms).exp() as Real,
             v_th: params.v_th_mv as Real,
             i_bias: params.i_bias_na as Real,
+            refractory_steps: params
+                .refractory_ms
+                .map(|t| super::refractory_steps(t, dt_ms)),
         };
         let v0 = r.e_l as Real;
         let [am, bm, ah, bh, an, bn] = rates(kinetics, k.v_t, v0);
@@ -208,7 +218,7 @@ impl HodgkinHuxley {
             n: vec![an / (an + bn); n],
             g_exc: vec![0.0; n],
             g_inh: vec![0.0; n],
-            refractory: vec![u32::from(v0 > k.v_th); n],
+            refractory: vec![u32::from(k.refractory_steps.is_none() && v0 > k.v_th); n],
             i_ext: vec![0.0; n],
             params,
             kinetics,
@@ -275,17 +285,35 @@ fn update_chunk(k: &Consts, c: Columns<8, 1>, offset: u32, out: &mut Vec<u32>) {
         ge[j] = g_e * k.decay_exc;
         gi[j] = g_i * k.decay_inh;
         let is_above = v[j] > k.v_th;
-        if is_above && above[j] == 0 {
-            out.push(offset + j as u32);
+        match k.refractory_steps {
+            None => {
+                if is_above && above[j] == 0 {
+                    out.push(offset + j as u32);
+                }
+                above[j] = u32::from(is_above);
+            }
+            // `above` counts the refractory steps left: a spike at step s blocks steps
+            // s + 1 … s + T − 1 (Brian2: timestep(t − lastspike) ≥ timestep(T)).
+            Some(t) => {
+                let left = above[j].saturating_sub(1);
+                if is_above && left == 0 {
+                    out.push(offset + j as u32);
+                    above[j] = t;
+                } else {
+                    above[j] = left;
+                }
+            }
         }
-        above[j] = u32::from(is_above);
     }
 }
 
 /// Checks the parameters of a `HodgkinHuxley` or `TraubMiles` population; the error's field
 /// is relative to the parameters (`c_pf`).
-pub fn check(p: &HodgkinHuxleyParams) -> ParamResult {
+pub fn check(p: &HodgkinHuxleyParams, dt_ms: f64) -> ParamResult {
     positive("c_pf", p.c_pf)?;
+    if let Some(t) = p.refractory_ms {
+        refractory("refractory_ms", t, dt_ms)?;
+    }
     positive("tau_syn_exc_ms", p.tau_syn_exc_ms)?;
     positive("tau_syn_inh_ms", p.tau_syn_inh_ms)?;
     for (f, x) in [
@@ -361,5 +389,45 @@ mod tests {
             outs[0].clear();
         }
         assert!((30..=40).contains(&spikes), "{spikes} spikes in 500 ms");
+    }
+
+    /// Spike steps of one Traub–Miles neuron under a constant current, dt = 0.1 ms, 100 ms.
+    fn traub_miles_spikes(i_bias_na: f64, refractory_ms: Option<f64>) -> Vec<usize> {
+        let p = HodgkinHuxleyParams {
+            i_bias_na,
+            refractory_ms,
+            ..HodgkinHuxleyParams::default()
+        };
+        let mut m = HodgkinHuxley::new(p, Kinetics::TraubMiles, 1, 0.1);
+        let mut outs = vec![Vec::new()];
+        let mut steps = Vec::new();
+        for s in 0..1000 {
+            m.update(&mut [0.0], &mut [0.0], &mut outs);
+            if !outs[0].is_empty() {
+                steps.push(s);
+            }
+            outs[0].clear();
+        }
+        steps
+    }
+
+    /// Brian2's `refractory=T` rule: a v held above the threshold by a strong current (400 nA)
+    /// fires once by the crossing rule but every T (30 steps) by the refractory rule; at
+    /// 50 nA (spikes every 1.5 ms) the refractory rule drops the spikes inside T; under a
+    /// moderate current whose spikes are more than T apart both rules give the same steps.
+    #[test]
+    fn refractory_rule_fires_again_every_period_while_above_threshold() {
+        let crossing = traub_miles_spikes(400.0, None);
+        let brian2 = traub_miles_spikes(400.0, Some(3.0));
+        assert_eq!(crossing.len(), 1, "crossing rule: {crossing:?}");
+        assert_eq!(brian2[0], crossing[0]);
+        assert_eq!(brian2.len(), 34, "refractory rule: {brian2:?}");
+        assert!(brian2.windows(2).all(|w| w[1] - w[0] == 30), "{brian2:?}");
+        let fast = traub_miles_spikes(50.0, Some(3.0));
+        assert!(fast.windows(2).all(|w| w[1] - w[0] >= 30), "{fast:?}");
+        assert!(traub_miles_spikes(50.0, None).len() > fast.len() * 3 / 2);
+        let moderate = traub_miles_spikes(0.5, None);
+        assert!(moderate.len() >= 3, "{moderate:?}");
+        assert_eq!(traub_miles_spikes(0.5, Some(3.0)), moderate);
     }
 }

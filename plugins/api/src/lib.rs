@@ -22,12 +22,13 @@
 //! export_rule!(Decay, "decay");
 //! ```
 //!
-//! [`optim`] holds the gradient rules' optimiser (Adam, gradient-norm clipping); [`state`] encodes a plugin's saved state; [`testing`] drives a rule or an environment without the engine, for unit tests.
+//! [`optim`] holds the gradient rules' optimiser (Adam, gradient-norm clipping); [`pair_traces`] the trace machinery of pair-based STDP rules; [`state`] encodes a plugin's saved state; [`testing`] drives a rule or an environment without the engine, for unit tests.
 
 pub mod abi;
 #[doc(hidden)]
 pub mod glue;
 pub mod optim;
+pub mod pair_traces;
 pub mod state;
 pub mod testing;
 

@@ -52,7 +52,9 @@
 //! 1e-100 (every ~230 s of simulated time at `τ_e` = 1 s). So a step costs the trace decay
 //! `O(n_pre + n_post)` plus the rows and columns of the step's spikes, never `O(synapses)`;
 //! a reward costs `O(synapses)`. The synapses onto a postsynaptic neuron are found through a
-//! post → synapse index, built on the first step and rebuilt after a structural edit.
+//! post → synapse index, built on the first step and rebuilt after a structural edit. The
+//! traces, the index and the pairing order are the SDK's `pair_traces`, shared with `stdp`;
+//! this crate supplies what a pair does to an eligibility.
 //!
 //! Per-synapse state follows structural edits: [`LearningRule::resize`] maps it with
 //! [`Remap::apply`] (a new synapse starts with zero eligibility). It is checkpointed by
@@ -72,6 +74,7 @@
 #![warn(missing_docs)]
 
 use serde::Deserialize;
+use snnsim_plugin_api::pair_traces::{PairTraces, PairUpdate};
 use snnsim_plugin_api::{LearningRule, Remap, RuleContext, Shape};
 
 /// Parameters of the `rstdp` rule.
@@ -155,90 +158,6 @@ impl RstdpParams {
     }
 }
 
-/// The synapses onto each postsynaptic neuron (CSC order of a CSR-by-pre projection), with
-/// the shape it was built for.
-#[derive(Debug, Clone, Default)]
-struct PostIndex {
-    valid: bool,
-    n_pre: usize,
-    n_post: usize,
-    nnz: usize,
-    /// `n_post + 1` offsets into `syn` and `pre`.
-    col_ptr: Vec<usize>,
-    /// Synapse index of each entry, grouped by post neuron, ascending pre within a group.
-    syn: Vec<usize>,
-    /// Pre neuron of each entry.
-    pre: Vec<u32>,
-}
-
-impl PostIndex {
-    fn matches(&self, ctx: &RuleContext<'_>) -> bool {
-        self.valid
-            && self.n_pre == ctx.n_pre
-            && self.n_post == ctx.n_post
-            && self.nnz == ctx.indices.len()
-    }
-
-    fn rebuild(&mut self, ctx: &RuleContext<'_>) -> Result<(), String> {
-        let (n_pre, n_post, nnz) = (ctx.n_pre, ctx.n_post, ctx.indices.len());
-        if ctx.indptr.len() != n_pre + 1 {
-            return Err(format!(
-                "rstdp: indptr has {} entries for {n_pre} presynaptic neurons (expected {})",
-                ctx.indptr.len(),
-                n_pre + 1
-            ));
-        }
-        if ctx.weights.len() != nnz || ctx.indptr[n_pre] != nnz || ctx.indptr[0] != 0 {
-            return Err(format!(
-                "rstdp: inconsistent CSR: indptr spans {}..{}, {} indices, {} weights",
-                ctx.indptr[0],
-                ctx.indptr[n_pre],
-                nnz,
-                ctx.weights.len()
-            ));
-        }
-        self.col_ptr.clear();
-        self.col_ptr.resize(n_post + 1, 0);
-        for i in 0..n_pre {
-            let (a, b) = (ctx.indptr[i], ctx.indptr[i + 1]);
-            if a > b || b > nnz {
-                return Err(format!("rstdp: indptr is not monotone at row {i}"));
-            }
-            for &j in &ctx.indices[a..b] {
-                let j = j as usize;
-                if j >= n_post {
-                    return Err(format!(
-                        "rstdp: synapse {i} → {j} points past the {n_post} postsynaptic neurons"
-                    ));
-                }
-                self.col_ptr[j + 1] += 1;
-            }
-        }
-        for j in 0..n_post {
-            self.col_ptr[j + 1] += self.col_ptr[j];
-        }
-        let mut next = self.col_ptr[..n_post].to_vec();
-        self.syn.clear();
-        self.syn.resize(nnz, 0);
-        self.pre.clear();
-        self.pre.resize(nnz, 0);
-        for i in 0..n_pre {
-            for k in ctx.indptr[i]..ctx.indptr[i + 1] {
-                let j = ctx.indices[k] as usize;
-                let slot = next[j];
-                next[j] += 1;
-                self.syn[slot] = k;
-                self.pre[slot] = i as u32;
-            }
-        }
-        self.valid = true;
-        self.n_pre = n_pre;
-        self.n_post = n_post;
-        self.nnz = nnz;
-        Ok(())
-    }
-}
-
 /// Below this the eligibility scale is folded into the stored values.
 const RENORMALISE_BELOW: f64 = 1e-100;
 /// First bytes of [`Rstdp::to_bytes`].
@@ -250,7 +169,7 @@ const FORMAT_VERSION: u32 = 1;
 #[derive(Debug, Clone)]
 pub struct Rstdp {
     params: RstdpParams,
-    index: PostIndex,
+    traces: PairTraces,
     /// Scaled eligibility ẽ (one per synapse): `e_k = scale·ẽ_k`.
     scaled: Vec<f64>,
     /// The common decay factor `s`.
@@ -342,7 +261,8 @@ impl Rstdp {
         Ok(())
     }
 
-    /// Checks that the context fits the projection the state describes.
+    /// Checks that the context fits the projection the state describes (the synapse count,
+    /// then the traces and spike lists).
     fn check_context(&self, ctx: &RuleContext<'_>) -> Result<(), String> {
         if ctx.weights.len() != self.scaled.len() {
             return Err(format!(
@@ -352,28 +272,28 @@ impl Rstdp {
                 self.scaled.len()
             ));
         }
-        if ctx.pre_trace.len() != ctx.n_pre || ctx.post_trace.len() != ctx.n_post {
-            return Err(format!(
-                "rstdp: needs host traces of {} (pre) and {} (post) values, got {} and {}",
-                ctx.n_pre,
-                ctx.n_post,
-                ctx.pre_trace.len(),
-                ctx.post_trace.len()
-            ));
-        }
-        if let Some(&i) = ctx.pre_spikes.iter().find(|&&i| i as usize >= ctx.n_pre) {
-            return Err(format!(
-                "rstdp: presynaptic spike of neuron {i}, but the projection has {} presynaptic neurons",
-                ctx.n_pre
-            ));
-        }
-        if let Some(&j) = ctx.post_spikes.iter().find(|&&j| j as usize >= ctx.n_post) {
-            return Err(format!(
-                "rstdp: postsynaptic spike of neuron {j}, but the projection has {} postsynaptic neurons",
-                ctx.n_post
-            ));
-        }
-        Ok(())
+        self.traces.check(ctx)
+    }
+}
+
+/// A pair changes the scaled eligibility ẽ by ∓A/s (the weights are left alone).
+struct EligibilityChange<'a> {
+    scaled: &'a mut [f64],
+    /// A₊/s.
+    a_plus: f64,
+    /// A₋/s.
+    a_minus: f64,
+}
+
+impl PairUpdate for EligibilityChange<'_> {
+    #[inline]
+    fn depress(&mut self, _weights: &mut [f64], k: usize, post_trace: f64) {
+        self.scaled[k] -= self.a_minus * post_trace;
+    }
+
+    #[inline]
+    fn potentiate(&mut self, _weights: &mut [f64], k: usize, pre_trace: f64) {
+        self.scaled[k] += self.a_plus * pre_trace;
     }
 }
 
@@ -382,15 +302,10 @@ impl LearningRule for Rstdp {
 
     fn new(config: RstdpParams, shape: &Shape) -> Result<Self, String> {
         config.validate()?;
-        if !(shape.dt_ms.is_finite() && shape.dt_ms > 0.0) {
-            return Err(format!(
-                "rstdp: time step must be positive, got {} ms",
-                shape.dt_ms
-            ));
-        }
+        let traces = PairTraces::new("rstdp", config.tau_plus_ms, config.tau_minus_ms, shape)?;
         Ok(Rstdp {
             params: config,
-            index: PostIndex::default(),
+            traces,
             scaled: vec![0.0; shape.nnz],
             scale: 1.0,
         })
@@ -398,14 +313,7 @@ impl LearningRule for Rstdp {
 
     fn on_step(&mut self, ctx: &mut RuleContext<'_>) -> Result<(), String> {
         self.check_context(ctx)?;
-        if !self.index.matches(ctx) {
-            self.index.rebuild(ctx)?;
-        }
         let p = &self.params;
-        let decay_pre = (-ctx.dt_ms / p.tau_plus_ms).exp();
-        let decay_post = (-ctx.dt_ms / p.tau_minus_ms).exp();
-        ctx.pre_trace.iter_mut().for_each(|x| *x *= decay_pre);
-        ctx.post_trace.iter_mut().for_each(|y| *y *= decay_post);
         self.scale *= (-ctx.dt_ms / p.tau_e_ms).exp();
         if self.scale < RENORMALISE_BELOW {
             let s = self.scale;
@@ -413,24 +321,12 @@ impl LearningRule for Rstdp {
             self.scale = 1.0;
         }
         let inv_scale = 1.0 / self.scale;
-        let (a_plus, a_minus) = (p.a_plus * inv_scale, p.a_minus * inv_scale);
-
-        for &i in ctx.pre_spikes {
-            let i = i as usize;
-            for k in ctx.indptr[i]..ctx.indptr[i + 1] {
-                self.scaled[k] -= a_minus * ctx.post_trace[ctx.indices[k] as usize];
-            }
-            ctx.pre_trace[i] += 1.0;
-        }
-        for &j in ctx.post_spikes {
-            let j = j as usize;
-            let col = self.index.col_ptr[j]..self.index.col_ptr[j + 1];
-            for (&k, &i) in self.index.syn[col.clone()].iter().zip(&self.index.pre[col]) {
-                self.scaled[k] += a_plus * ctx.pre_trace[i as usize];
-            }
-            ctx.post_trace[j] += 1.0;
-        }
-        Ok(())
+        let mut update = EligibilityChange {
+            scaled: &mut self.scaled,
+            a_plus: p.a_plus * inv_scale,
+            a_minus: p.a_minus * inv_scale,
+        };
+        self.traces.step(ctx, &mut update)
     }
 
     fn on_reward(&mut self, reward: f64, ctx: &mut RuleContext<'_>) -> Result<(), String> {
@@ -478,7 +374,7 @@ impl LearningRule for Rstdp {
             ));
         }
         self.scaled = Remap::apply(remap.synapses, &self.scaled, 0.0);
-        self.index.valid = false;
+        self.traces.invalidate();
         Ok(())
     }
 

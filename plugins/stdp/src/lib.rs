@@ -55,7 +55,9 @@
 //! (CSC order) that the rule builds from the CSR structure on its first step and rebuilds after
 //! [`LearningRule::resize`] or whenever the projection's shape (`n_pre`, `n_post`, number of
 //! synapses) differs from the one it was built for. A host that rewires synapses without
-//! changing those counts must call `resize`.
+//! changing those counts must call `resize`. The traces, the index and the pairing order are
+//! the SDK's `pair_traces`, shared with `rstdp`; this crate supplies what a pair does to a
+//! weight.
 //!
 //! # References
 //!
@@ -67,6 +69,7 @@
 #![warn(missing_docs)]
 
 use serde::Deserialize;
+use snnsim_plugin_api::pair_traces::{PairTraces, PairUpdate};
 use snnsim_plugin_api::{LearningRule, Remap, RuleContext, Shape};
 
 /// How the weight change depends on the current weight (Morrison et al. 2008, §3.1).
@@ -154,99 +157,12 @@ impl StdpParams {
     }
 }
 
-/// The synapses onto each postsynaptic neuron (CSC order of a CSR-by-pre projection), with
-/// the shape it was built for.
-#[derive(Debug, Clone, Default)]
-struct PostIndex {
-    /// False until built, and after a structural edit.
-    valid: bool,
-    n_pre: usize,
-    n_post: usize,
-    nnz: usize,
-    /// `n_post + 1` offsets into `syn` and `pre`.
-    col_ptr: Vec<usize>,
-    /// Synapse index of each entry, grouped by post neuron, ascending pre within a group.
-    syn: Vec<usize>,
-    /// Pre neuron of each entry.
-    pre: Vec<u32>,
-}
-
-impl PostIndex {
-    /// Whether the index describes the projection of `ctx`.
-    fn matches(&self, ctx: &RuleContext<'_>) -> bool {
-        self.valid
-            && self.n_pre == ctx.n_pre
-            && self.n_post == ctx.n_post
-            && self.nnz == ctx.indices.len()
-    }
-
-    /// Rebuilds the index from the CSR structure of `ctx` (checking it on the way).
-    fn rebuild(&mut self, ctx: &RuleContext<'_>) -> Result<(), String> {
-        let (n_pre, n_post, nnz) = (ctx.n_pre, ctx.n_post, ctx.indices.len());
-        if ctx.indptr.len() != n_pre + 1 {
-            return Err(format!(
-                "stdp: indptr has {} entries for {n_pre} presynaptic neurons (expected {})",
-                ctx.indptr.len(),
-                n_pre + 1
-            ));
-        }
-        if ctx.weights.len() != nnz || ctx.indptr[n_pre] != nnz || ctx.indptr[0] != 0 {
-            return Err(format!(
-                "stdp: inconsistent CSR: indptr spans {}..{}, {} indices, {} weights",
-                ctx.indptr[0],
-                ctx.indptr[n_pre],
-                nnz,
-                ctx.weights.len()
-            ));
-        }
-        self.col_ptr.clear();
-        self.col_ptr.resize(n_post + 1, 0);
-        for i in 0..n_pre {
-            let (a, b) = (ctx.indptr[i], ctx.indptr[i + 1]);
-            if a > b || b > nnz {
-                return Err(format!("stdp: indptr is not monotone at row {i}"));
-            }
-            for &j in &ctx.indices[a..b] {
-                let j = j as usize;
-                if j >= n_post {
-                    return Err(format!(
-                        "stdp: synapse {i} → {j} points past the {n_post} postsynaptic neurons"
-                    ));
-                }
-                self.col_ptr[j + 1] += 1;
-            }
-        }
-        for j in 0..n_post {
-            self.col_ptr[j + 1] += self.col_ptr[j];
-        }
-        let mut next = self.col_ptr[..n_post].to_vec();
-        self.syn.clear();
-        self.syn.resize(nnz, 0);
-        self.pre.clear();
-        self.pre.resize(nnz, 0);
-        for i in 0..n_pre {
-            for k in ctx.indptr[i]..ctx.indptr[i + 1] {
-                let j = ctx.indices[k] as usize;
-                let slot = next[j];
-                next[j] += 1;
-                self.syn[slot] = k;
-                self.pre[slot] = i as u32;
-            }
-        }
-        self.valid = true;
-        self.n_pre = n_pre;
-        self.n_post = n_post;
-        self.nnz = nnz;
-        Ok(())
-    }
-}
-
 /// The `stdp` rule: one instance per trained projection. Its only state is the post →
-/// synapse index; the traces belong to the host.
+/// synapse index of its traces; the traces belong to the host.
 #[derive(Debug, Clone)]
 pub struct Stdp {
     params: StdpParams,
-    index: PostIndex,
+    traces: PairTraces,
 }
 
 impl Stdp {
@@ -254,50 +170,45 @@ impl Stdp {
     pub fn params(&self) -> &StdpParams {
         &self.params
     }
+}
 
+/// A pair changes the weight: `w ← clip(w ∓ A·trace·f(w))`.
+struct WeightChange<'a>(&'a StdpParams);
+
+impl WeightChange<'_> {
     /// The weight dependence `f₊` at weight `w`.
     #[inline]
     fn f_plus(&self, w: f64) -> f64 {
-        match self.params.weight_dependence {
+        match self.0.weight_dependence {
             WeightDependence::Additive => 1.0,
-            WeightDependence::Multiplicative => self.params.w_max - w,
+            WeightDependence::Multiplicative => self.0.w_max - w,
         }
     }
 
     /// The weight dependence `f₋` at weight `w`.
     #[inline]
     fn f_minus(&self, w: f64) -> f64 {
-        match self.params.weight_dependence {
+        match self.0.weight_dependence {
             WeightDependence::Additive => 1.0,
-            WeightDependence::Multiplicative => w - self.params.w_min,
+            WeightDependence::Multiplicative => w - self.0.w_min,
         }
     }
 }
 
-/// Checks that the spike lists and traces fit the projection of `ctx`.
-fn check_context(ctx: &RuleContext<'_>) -> Result<(), String> {
-    if ctx.pre_trace.len() != ctx.n_pre || ctx.post_trace.len() != ctx.n_post {
-        return Err(format!(
-            "stdp: needs host traces of {} (pre) and {} (post) values, got {} and {}",
-            ctx.n_pre,
-            ctx.n_post,
-            ctx.pre_trace.len(),
-            ctx.post_trace.len()
-        ));
+impl PairUpdate for WeightChange<'_> {
+    #[inline]
+    fn depress(&mut self, weights: &mut [f64], k: usize, post_trace: f64) {
+        let w = weights[k];
+        let dw = self.0.a_minus * post_trace * self.f_minus(w);
+        weights[k] = (w - dw).clamp(self.0.w_min, self.0.w_max);
     }
-    if let Some(&i) = ctx.pre_spikes.iter().find(|&&i| i as usize >= ctx.n_pre) {
-        return Err(format!(
-            "stdp: presynaptic spike of neuron {i}, but the projection has {} presynaptic neurons",
-            ctx.n_pre
-        ));
+
+    #[inline]
+    fn potentiate(&mut self, weights: &mut [f64], k: usize, pre_trace: f64) {
+        let w = weights[k];
+        let dw = self.0.a_plus * pre_trace * self.f_plus(w);
+        weights[k] = (w + dw).clamp(self.0.w_min, self.0.w_max);
     }
-    if let Some(&j) = ctx.post_spikes.iter().find(|&&j| j as usize >= ctx.n_post) {
-        return Err(format!(
-            "stdp: postsynaptic spike of neuron {j}, but the projection has {} postsynaptic neurons",
-            ctx.n_post
-        ));
-    }
-    Ok(())
 }
 
 impl LearningRule for Stdp {
@@ -305,67 +216,20 @@ impl LearningRule for Stdp {
 
     fn new(config: StdpParams, shape: &Shape) -> Result<Self, String> {
         config.validate()?;
-        if !(shape.dt_ms.is_finite() && shape.dt_ms > 0.0) {
-            return Err(format!(
-                "stdp: time step must be positive, got {} ms",
-                shape.dt_ms
-            ));
-        }
-        // The shape carries no CSR structure, so the index is sized here and filled on the
-        // first step, when the structure is visible.
-        let index = PostIndex {
-            col_ptr: Vec::with_capacity(shape.n_post + 1),
-            syn: Vec::with_capacity(shape.nnz),
-            pre: Vec::with_capacity(shape.nnz),
-            ..PostIndex::default()
-        };
+        let traces = PairTraces::new("stdp", config.tau_plus_ms, config.tau_minus_ms, shape)?;
         Ok(Stdp {
             params: config,
-            index,
+            traces,
         })
     }
 
     fn on_step(&mut self, ctx: &mut RuleContext<'_>) -> Result<(), String> {
-        check_context(ctx)?;
-        if !self.index.matches(ctx) {
-            self.index.rebuild(ctx)?;
-        }
-        let p = &self.params;
-        let decay_pre = (-ctx.dt_ms / p.tau_plus_ms).exp();
-        let decay_post = (-ctx.dt_ms / p.tau_minus_ms).exp();
-        ctx.pre_trace.iter_mut().for_each(|x| *x *= decay_pre);
-        ctx.post_trace.iter_mut().for_each(|y| *y *= decay_post);
-        let (w_min, w_max, a_plus, a_minus) = (p.w_min, p.w_max, p.a_plus, p.a_minus);
-
-        // Depression: a pre spike pairs with the (earlier) post spikes in the post trace.
-        for &i in ctx.pre_spikes {
-            let i = i as usize;
-            for k in ctx.indptr[i]..ctx.indptr[i + 1] {
-                let j = ctx.indices[k] as usize;
-                let w = ctx.weights[k];
-                let dw = a_minus * ctx.post_trace[j] * self.f_minus(w);
-                ctx.weights[k] = (w - dw).clamp(w_min, w_max);
-            }
-            ctx.pre_trace[i] += 1.0;
-        }
-        // Potentiation: a post spike pairs with the pre spikes in the pre trace, including
-        // those of this step (simultaneous spikes count as causal).
-        for &j in ctx.post_spikes {
-            let j = j as usize;
-            let col = self.index.col_ptr[j]..self.index.col_ptr[j + 1];
-            for (&k, &i) in self.index.syn[col.clone()].iter().zip(&self.index.pre[col]) {
-                let w = ctx.weights[k];
-                let dw = a_plus * ctx.pre_trace[i as usize] * self.f_plus(w);
-                ctx.weights[k] = (w + dw).clamp(w_min, w_max);
-            }
-            ctx.post_trace[j] += 1.0;
-        }
-        Ok(())
+        self.traces.step(ctx, &mut WeightChange(&self.params))
     }
 
     fn resize(&mut self, _remap: &Remap<'_>) -> Result<(), String> {
         // No per-synapse state besides the index, which is rebuilt on the next step.
-        self.index.valid = false;
+        self.traces.invalidate();
         Ok(())
     }
 }

@@ -643,13 +643,14 @@ fn main() -> ExitCode {
                 }
                 Outcome::Classify(s) => {
                     snnsim::outln!(
-                        "{}: {} epochs of {} samples in {:.1} s ({:.0} samples/s); test accuracy {:.2} % ({} samples), train {:.2} %",
+                        "{}: {} epochs of {} samples in {:.1} s ({:.0} samples/s); test accuracy {} ({} samples), train {:.2} %",
                         s.file,
                         s.epochs,
                         s.train_samples,
                         s.train_wall_s,
                         s.samples_per_s,
-                        100.0 * s.test_accuracy,
+                        s.test_accuracy
+                            .map_or("-".into(), |a| format!("{:.2} %", 100.0 * a)),
                         s.test_samples,
                         100.0 * s.train_accuracy
                     );

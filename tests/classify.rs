@@ -110,6 +110,8 @@ fn duration_ms_caps_a_classification_run() {
     assert_eq!(s["stopped"]["unit"], "epochs");
     assert_eq!((s["stopped"]["at"].as_u64(), s["stopped"]["of"].as_u64()), (Some(0), Some(10)));
     assert_eq!(csv(&dir.path().join("a/metrics.csv")).len(), 1);
+    assert!(s["test_accuracy"].is_null(), "no test pass after a cut run");
+    assert!(!dir.path().join("a/predictions.csv").exists());
     let o = run_out(&f, &dir.path().join("ck"), &["--checkpoint-every", "10"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("takes no checkpoints"));

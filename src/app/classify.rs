@@ -5,7 +5,8 @@
 //! less, so it takes no checkpoints; Ctrl-C stops it after the epoch in progress, with
 //! everything written and `stopped` in epochs. `--duration-ms` caps the simulated time of
 //! training (samples × steps × dt): training stops before the minibatch that would pass it,
-//! and the summary's `stopped` says `--duration-ms`.
+//! and the summary's `stopped` says `--duration-ms`; such a run has no final test pass
+//! (null `test_accuracy`, no `predictions.csv`).
 
 use super::run::{prepare, RunDir};
 use super::{RunOptions, Stopped};
@@ -49,15 +50,17 @@ pub struct ClassifySummary {
     pub train_loss: f64,
     /// The last epoch's training accuracy.
     pub train_accuracy: f64,
-    /// Test accuracy after the last epoch.
-    pub test_accuracy: f64,
+    /// Test accuracy after the last epoch (or of the untrained network when stopped before
+    /// one); null when `--duration-ms` cut the run.
+    pub test_accuracy: Option<f64>,
     /// Training samples per second of training wall time (forward and backward passes and
     /// updates; the test passes excluded).
     pub samples_per_s: f64,
-    /// Mean hidden spikes per test sample after the last epoch.
-    pub hidden_spikes_per_sample: f64,
-    /// Mean synaptic operations per test sample (spikes × the synapses they reach).
-    pub synaptic_ops_per_sample: f64,
+    /// Mean hidden spikes per test sample after the last epoch (null as `test_accuracy`).
+    pub hidden_spikes_per_sample: Option<f64>,
+    /// Mean synaptic operations per test sample (spikes × the synapses they reach; null as
+    /// `test_accuracy`).
+    pub synaptic_ops_per_sample: Option<f64>,
     /// Trained weights and biases.
     pub parameters: usize,
     /// Wall time of loading and construction (s).
@@ -115,12 +118,18 @@ pub fn run_classify(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Result
             ));
         }
         let train_wall_s = t1.elapsed().as_secs_f64();
-        let eval = pool.install(|| c.evaluate());
-        // The epoch's time includes its test pass; take it out of the training rate.
-        let tests = c.metrics.len() as f64 * pool.install(|| eval_seconds(&c));
+        // A run cut by --duration-ms has no final test pass (as a cut reservoir run has no
+        // readout): the pass over every test sample could outlast the budget by far.
+        let eval = match c.last.take() {
+            _ if budget_spent => None,
+            Some(e) => Some(e),
+            None => Some(pool.install(|| c.evaluate())),
+        };
         let trained = c.samples_done as f64;
         write_metrics(&c.metrics, &p.run_dir.join("metrics.csv"))?;
-        write_predictions(&c, &eval.predictions, &p.run_dir.join("predictions.csv"))?;
+        if let Some(e) = &eval {
+            write_predictions(&c, &e.predictions, &p.run_dir.join("predictions.csv"))?;
+        }
         c.write_back();
         let last = c.metrics.last();
         let spec = &c.spec;
@@ -150,10 +159,11 @@ pub fn run_classify(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Result
             test_samples: c.test.len(),
             train_loss: last.map_or(f64::NAN, |m| m.train_loss),
             train_accuracy: last.map_or(0.0, |m| m.train_accuracy),
-            test_accuracy: eval.accuracy,
-            samples_per_s: trained / (train_s - tests).max(1e-9),
-            hidden_spikes_per_sample: eval.hidden_spikes_per_sample,
-            synaptic_ops_per_sample: eval.synaptic_ops_per_sample,
+            test_accuracy: eval.as_ref().map(|e| e.accuracy),
+            // The epochs' time includes their test passes; the rate leaves them out.
+            samples_per_s: trained / (train_s - c.test_wall_s).max(1e-9),
+            hidden_spikes_per_sample: eval.as_ref().map(|e| e.hidden_spikes_per_sample),
+            synaptic_ops_per_sample: eval.as_ref().map(|e| e.synaptic_ops_per_sample),
             parameters: c.parameters(),
             build_wall_s,
             train_wall_s,
@@ -174,14 +184,6 @@ pub fn run_classify(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Result
         write_atomic(&p.run_dir.join("summary.json"), json.as_bytes())?;
         Ok(summary)
     }
-}
-
-/// Seconds of one test pass (timed once more at the end, to take the tests out of the
-/// training rate).
-fn eval_seconds(c: &Classifier) -> f64 {
-    let t = Instant::now();
-    let _ = c.evaluate();
-    t.elapsed().as_secs_f64()
 }
 
 /// `metrics.csv`: one row per epoch.

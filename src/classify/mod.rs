@@ -86,6 +86,10 @@ pub struct Classifier {
     /// The most training samples to run (`snnsim run --duration-ms`): an epoch stops before a
     /// minibatch that would pass it.
     pub budget: Option<usize>,
+    /// The test pass of the last epoch, while the weights are still those it tested.
+    pub last: Option<Evaluation>,
+    /// Wall time of the test passes (s).
+    pub test_wall_s: f64,
 }
 
 /// A permutation of `0..n` from `rng` (Fisher–Yates).
@@ -199,6 +203,8 @@ impl Classifier {
             metrics: Vec::new(),
             samples_done: 0,
             budget: None,
+            last: None,
+            test_wall_s: 0.0,
         })
     }
 
@@ -244,6 +250,7 @@ impl Classifier {
             {
                 return None;
             }
+            self.last = None;
             let inputs: Vec<Vec<f64>> = chunk
                 .par_iter()
                 .map(|&k| {
@@ -266,7 +273,11 @@ impl Classifier {
             self.update(&g, 1.0 / chunk.len() as f64);
             self.samples_done += chunk.len();
         }
-        let test_accuracy = self.evaluate().accuracy;
+        let t = std::time::Instant::now();
+        let eval = self.evaluate();
+        self.test_wall_s += t.elapsed().as_secs_f64();
+        let test_accuracy = eval.accuracy;
+        self.last = Some(eval);
         let n = order.len() as f64;
         self.metrics.push(EpochMetrics {
             epoch: e + 1,

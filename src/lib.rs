@@ -14,6 +14,7 @@ pub mod agent;
 pub mod app;
 pub mod backend;
 pub mod checkpoint;
+pub mod classify;
 pub mod comm;
 pub mod console;
 pub mod convert;

@@ -638,6 +638,24 @@ fn main() -> ExitCode {
                 Outcome::Reservoir(s) if json => {
                     snnsim::outln!("{}", serde_json::to_string(&s).expect("summary serialises"));
                 }
+                Outcome::Classify(s) if json => {
+                    snnsim::outln!("{}", serde_json::to_string(&s).expect("summary serialises"));
+                }
+                Outcome::Classify(s) => {
+                    snnsim::outln!(
+                        "{}: {} epochs of {} samples in {:.1} s ({:.0} samples/s); test accuracy {} ({} samples), train {:.2} %",
+                        s.file,
+                        s.epochs,
+                        s.train_samples,
+                        s.train_wall_s,
+                        s.samples_per_s,
+                        s.test_accuracy
+                            .map_or("-".into(), |a| format!("{:.2} %", 100.0 * a)),
+                        s.test_samples,
+                        100.0 * s.train_accuracy
+                    );
+                    snnsim::outln!("state_hash {}  run directory {}", s.state_hash, s.run_dir);
+                }
                 Outcome::Reservoir(s) => {
                     let f = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.4}"));
                     snnsim::outln!(

@@ -27,6 +27,7 @@ f64_only!(
     bad_input,
     bench,
     checkpoints,
+    classify,
     control,
     conv,
     distributed,

@@ -93,6 +93,7 @@ pub fn _train<'py>(
         Outcome::Training(s) => json_dict(py, s)?,
         Outcome::Control(s) => json_dict(py, s)?,
         Outcome::Reservoir(s) => json_dict(py, s)?,
+        Outcome::Classify(s) => json_dict(py, s)?,
     };
     Ok((outcome.run_dir().to_string(), summary))
 }

@@ -120,7 +120,7 @@ impl Policy {
         let (task, spec) = match &checked.file.task {
             Some(TaskSpec::Agent(a)) => (Task::Foraging, a),
             Some(TaskSpec::Control(a)) => (Task::Control, a),
-            Some(TaskSpec::Reservoir(_)) | None => {
+            Some(TaskSpec::Reservoir(_) | TaskSpec::Classify(_)) | None => {
                 return Err(Error::Input(format!(
                     "{}: the run's graph file has no agent task",
                     ck_path.display()

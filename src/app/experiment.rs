@@ -154,7 +154,7 @@ fn read_experiment(path: &Path) -> Result<Experiment> {
                 }
                 a.progress_every = 0;
             }
-            Some(TaskSpec::Control(_) | TaskSpec::Reservoir(_)) | None => {
+            Some(TaskSpec::Control(_) | TaskSpec::Reservoir(_) | TaskSpec::Classify(_)) | None => {
                 return Err(src.error_at(
                     &format!("configurations[{k}].graph"),
                     "the graph has no agent task",

@@ -2,6 +2,7 @@
 //! typed result; the binary prints it and maps errors to exit codes.
 
 mod bench;
+mod classify;
 mod control;
 mod experiment;
 mod inspect;
@@ -21,6 +22,7 @@ pub use bench::{
     bench, format_table, peer_python, BenchNetwork, BenchOptions, BenchReport, BenchRow, Machine,
     PeerResult, SnnsimRun, DEFAULT_NETWORKS, NETWORKS,
 };
+pub use classify::{run_classify, ClassifySummary};
 pub use control::{train_control, ControlSummary};
 pub use experiment::{experiment, experiment_on, RunMeasures};
 pub use inspect::{
@@ -70,6 +72,8 @@ pub enum Outcome {
     Control(ControlSummary),
     /// A reservoir driven by a signal and its readout fitted.
     Reservoir(ReservoirSummary),
+    /// A classifier trained on a labelled dataset.
+    Classify(ClassifySummary),
 }
 
 impl Outcome {
@@ -80,6 +84,7 @@ impl Outcome {
             Outcome::Training(s) => s.stopped.as_ref(),
             Outcome::Control(s) => s.stopped.as_ref(),
             Outcome::Reservoir(s) => s.stopped.as_ref(),
+            Outcome::Classify(s) => s.stopped.as_ref(),
         }
     }
 
@@ -90,6 +95,7 @@ impl Outcome {
             Outcome::Training(s) => &s.run_dir,
             Outcome::Control(s) => &s.run_dir,
             Outcome::Reservoir(s) => &s.run_dir,
+            Outcome::Classify(s) => &s.run_dir,
         }
     }
 }
@@ -112,6 +118,8 @@ pub fn run_file_observed(
         train_control(opts, progress).map(Outcome::Control)
     } else if let Some(crate::file::TaskSpec::Reservoir(_)) = task {
         run_reservoir(opts).map(Outcome::Reservoir)
+    } else if let Some(crate::file::TaskSpec::Classify(_)) = task {
+        run_classify(opts, progress).map(Outcome::Classify)
     } else if task.is_some() {
         train_observed(opts, progress, observer).map(Outcome::Training)
     } else {

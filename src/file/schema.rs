@@ -121,6 +121,10 @@ pub enum TaskSpec {
     /// population, the filtered spikes of the reservoir populations are the features, and a
     /// linear readout is fitted to the signal's target in closed form (ridge regression).
     Reservoir(ReservoirSpec),
+    /// Supervised classification (docs/classification.md): labelled samples of a dataset,
+    /// spike-encoded onto a fed `Values` population, classified by the membrane of a readout
+    /// population; trained by backpropagation through time with Adam over minibatches.
+    Classify(ClassifySpec),
 }
 
 impl TaskSpec {
@@ -128,7 +132,7 @@ impl TaskSpec {
     pub fn agent(&self) -> Option<&AgentSpec> {
         match self {
             TaskSpec::Agent(a) | TaskSpec::Control(a) => Some(a),
-            TaskSpec::Reservoir(_) => None,
+            TaskSpec::Reservoir(_) | TaskSpec::Classify(_) => None,
         }
     }
 
@@ -136,9 +140,125 @@ impl TaskSpec {
     pub fn agent_mut(&mut self) -> Option<&mut AgentSpec> {
         match self {
             TaskSpec::Agent(a) | TaskSpec::Control(a) => Some(a),
-            TaskSpec::Reservoir(_) => None,
+            TaskSpec::Reservoir(_) | TaskSpec::Classify(_) => None,
         }
     }
+}
+
+/// A supervised classification task (docs/classification.md). The dataset is split once by
+/// the file's seed into training and test samples; each epoch visits the training samples in
+/// a new order, in minibatches of `batch`, one Adam step per minibatch on the mean loss.
+/// Every population of the file is the input, a hidden population or the readout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ClassifySpec {
+    /// The labelled samples.
+    pub dataset: DatasetSpec,
+    /// How a sample's features (scaled to [0, 1]) become spikes on the input population.
+    pub encoder: SpikeEncoder,
+    /// Steps simulated per sample, from a state reset to zero.
+    pub steps: usize,
+    /// The fed `Values` population: one neuron per feature of the dataset.
+    pub input: String,
+    /// The hidden populations (`Lif` with `integration: SnnTorch(...)`, `Synaptic` or
+    /// `Alpha`), trained with the readout.
+    pub hidden: Vec<String>,
+    /// The readout population: one neuron per class, usually `Lif` with
+    /// `integration: SnnTorch(reset: NoReset)` and an unreachable threshold.
+    pub readout: String,
+    /// The loss of a sample.
+    #[serde(default)]
+    pub loss: ClassLoss,
+    /// Surrogate derivative of the spike for backpropagation through time.
+    #[serde(default)]
+    pub surrogate: Surrogate,
+    /// Passes over the training samples.
+    pub epochs: usize,
+    /// Samples per minibatch (one Adam step each); the last minibatch of an epoch may be
+    /// smaller.
+    #[serde(default = "default_class_batch")]
+    pub batch: usize,
+    /// Adam's learning rate (β₁ 0.9, β₂ 0.999, ε 1e-8).
+    #[serde(default = "default_class_lr")]
+    pub lr: f64,
+    /// A trained bias per neuron of the hidden and readout populations (snnTorch's
+    /// `nn.Linear` has one), starting at zero.
+    #[serde(default = "yes")]
+    pub bias: bool,
+    /// The fraction of the samples held out for testing.
+    #[serde(default = "default_test_fraction")]
+    pub test_fraction: f64,
+    /// Use only this many samples of the (shuffled) dataset, for quick runs; all when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<usize>,
+}
+
+/// The labelled samples of a classification task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub enum DatasetSpec {
+    /// scikit-learn's digits (8 × 8 images, pixels 0–16, 1 797 samples; the UCI optical
+    /// digits test set, data/digits/README.md): 64 features, 10 classes. The copy built into
+    /// snnsim, or a file of the same layout (CSV, optionally gzipped: 64 pixel columns and
+    /// the label last) at `path`, relative to the working directory.
+    Digits(DigitsParams),
+}
+
+/// Where the digits come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DigitsParams {
+    /// A file in scikit-learn's `digits.csv.gz` layout instead of the built-in copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// How a feature x in [0, 1] becomes a spike train over a sample's steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub enum SpikeEncoder {
+    /// One spike per feature above `threshold`, the brighter the earlier: at step
+    /// round((1 − x)·(window − 1)).
+    Latency {
+        /// Steps over which the spikes are spread (at most the task's `steps`).
+        window: usize,
+        /// Features at or below it give no spike.
+        #[serde(default)]
+        threshold: f64,
+    },
+    /// Independent spikes on every step with probability `max_probability`·x, drawn from a
+    /// stream keyed by the seed, the epoch and the sample (test samples: one fixed draw).
+    Rate {
+        /// The spike probability per step of a feature of 1.
+        max_probability: f64,
+    },
+}
+
+/// The loss of a classified sample: the cross-entropy of the softmax over the readout
+/// neurons' logits, each its membrane's maximum or mean over the sample's steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub enum ClassLoss {
+    /// Logit = max over steps of the membrane.
+    #[default]
+    MaxMembrane,
+    /// Logit = mean over steps of the membrane.
+    MeanMembrane,
+}
+
+fn default_class_batch() -> usize {
+    32
+}
+fn default_class_lr() -> f64 {
+    1e-3
+}
+fn default_test_fraction() -> f64 {
+    0.2
 }
 
 /// A reservoir-computing task (docs/reservoir.md). The signal is cut into samples: each

@@ -771,6 +771,7 @@ pub(super) fn validate(file: GraphFile, src: &Source, rules: &dyn ModelRules) ->
         Some(TaskSpec::Agent(a)) => check_agent(&v, a, &file, "task.Agent")?,
         Some(TaskSpec::Control(a)) => check_agent(&v, a, &file, "task.Control")?,
         Some(TaskSpec::Reservoir(r)) => check_reservoir(&v, r, &file)?,
+        Some(TaskSpec::Classify(c)) => check_classify(&v, c, &file)?,
         None => {}
     }
     Ok(Checked {
@@ -811,6 +812,162 @@ fn check_init(v: &V, at: &str, init: &Init, fan: bool) -> Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// A classification task's populations match its dataset and cover the file, and its
+/// settings can train. Whether the hidden and readout models can be trained is the
+/// executor's to say (the trainer reports it at `hidden` or `readout`).
+fn check_classify(v: &V, c: &ClassifySpec, file: &GraphFile) -> Result<()> {
+    let at = "task.Classify";
+    let (features, classes) = match &c.dataset {
+        DatasetSpec::Digits(d) => {
+            if d.path.as_deref() == Some("") {
+                return v.fail(&format!("{at}.dataset.Digits.path"), "is empty");
+            }
+            (64, 10)
+        }
+    };
+    let find = |name: &str| file.populations.iter().find(|p| p.name == name);
+    match find(&c.input) {
+        None => {
+            return v.fail(
+                &format!("{at}.input"),
+                format!("unknown population `{}`", c.input),
+            )
+        }
+        Some(p) if !matches!(&p.model, ModelSpec::Values(x) if x.constant.is_none()) => {
+            return v.fail(
+                &format!("{at}.input"),
+                format!(
+                    "`{}` must be a `Values` population without `constant` (the encoder feeds its neurons)",
+                    c.input
+                ),
+            )
+        }
+        Some(p) if p.size != features => {
+            return v.fail(
+                &format!("{at}.input"),
+                format!(
+                    "`{}` has {} neurons but the dataset has {features} features (one neuron each)",
+                    c.input, p.size
+                ),
+            )
+        }
+        Some(_) => {}
+    }
+    match find(&c.readout) {
+        None => {
+            return v.fail(
+                &format!("{at}.readout"),
+                format!("unknown population `{}`", c.readout),
+            )
+        }
+        Some(p) if p.size != classes => {
+            return v.fail(
+                &format!("{at}.readout"),
+                format!(
+                    "`{}` has {} neurons but the dataset has {classes} classes (one neuron each)",
+                    c.readout, p.size
+                ),
+            )
+        }
+        Some(_) => {}
+    }
+    let mut seen = BTreeSet::from([c.input.as_str(), c.readout.as_str()]);
+    if c.input == c.readout {
+        return v.fail(&format!("{at}.readout"), "the readout cannot be the input");
+    }
+    for (k, name) in c.hidden.iter().enumerate() {
+        let field = format!("{at}.hidden[{k}]");
+        if find(name).is_none() {
+            return v.fail(&field, format!("unknown population `{name}`"));
+        }
+        if !seen.insert(name.as_str()) {
+            return v.fail(
+                &field,
+                format!("`{name}` is listed twice or is the input or the readout"),
+            );
+        }
+    }
+    if let Some(k) = file
+        .populations
+        .iter()
+        .position(|p| !seen.contains(p.name.as_str()))
+    {
+        return v.fail(
+            &format!("populations[{k}]"),
+            format!(
+                "`{}` is neither the task's input, a hidden population nor its readout (every population of a classification task is trained or fed)",
+                file.populations[k].name
+            ),
+        );
+    }
+    if c.steps == 0 || c.steps > MAX_DECISION_STEPS {
+        return v.fail(
+            &format!("{at}.steps"),
+            format!("give from 1 to {MAX_DECISION_STEPS} steps per sample"),
+        );
+    }
+    match &c.encoder {
+        SpikeEncoder::Latency { window, threshold } => {
+            if *window == 0 || *window > c.steps {
+                return v.fail(
+                    &format!("{at}.encoder.Latency.window"),
+                    format!("give from 1 to `steps` ({}) steps", c.steps),
+                );
+            }
+            if !(0.0..1.0).contains(threshold) {
+                return v.fail(
+                    &format!("{at}.encoder.Latency.threshold"),
+                    format!("{threshold} is outside [0, 1)"),
+                );
+            }
+        }
+        SpikeEncoder::Rate { max_probability } => {
+            if !(*max_probability > 0.0 && *max_probability <= 1.0) {
+                return v.fail(
+                    &format!("{at}.encoder.Rate.max_probability"),
+                    format!("{max_probability} is outside (0, 1]"),
+                );
+            }
+        }
+    }
+    if c.epochs == 0 || c.epochs > 1_000_000 {
+        return v.fail(&format!("{at}.epochs"), "give from 1 to 1 000 000 epochs");
+    }
+    if c.batch == 0 {
+        return v.fail(&format!("{at}.batch"), "must be at least 1");
+    }
+    if !(c.lr.is_finite() && c.lr > 0.0) {
+        return v.fail(&format!("{at}.lr"), format!("{} must be > 0", c.lr));
+    }
+    if !(c.test_fraction > 0.0 && c.test_fraction < 1.0) {
+        return v.fail(
+            &format!("{at}.test_fraction"),
+            format!("{} is outside (0, 1)", c.test_fraction),
+        );
+    }
+    if let Some(n) = c.samples {
+        let test = (n as f64 * c.test_fraction).round() as usize;
+        if test == 0 || test >= n {
+            return v.fail(
+                &format!("{at}.samples"),
+                format!(
+                    "{n} samples leave no training or no test sample at test_fraction {}",
+                    c.test_fraction
+                ),
+            );
+        }
+    }
+    v.positive(&format!("{at}.surrogate"), surrogate_scale(&c.surrogate))
+}
+
+/// The slope or α of a surrogate.
+fn surrogate_scale(s: &Surrogate) -> f64 {
+    match *s {
+        Surrogate::FastSigmoid { slope } | Surrogate::Sigmoid { slope } => slope,
+        Surrogate::Atan { alpha } => alpha,
     }
 }
 

@@ -411,7 +411,9 @@ pub fn estimate(checked: &Checked, threads: usize) -> Estimate {
         let kind = match task {
             crate::file::TaskSpec::Agent(_) => "Agent",
             crate::file::TaskSpec::Control(_) => "Control",
-            crate::file::TaskSpec::Reservoir(_) => "Reservoir",
+            crate::file::TaskSpec::Reservoir(_) | crate::file::TaskSpec::Classify(_) => {
+                unreachable!("tasks without an agent")
+            }
         };
         // An off-policy agent's part is counted above.
         if a.off_policy.is_none() {
@@ -448,6 +450,28 @@ pub fn estimate(checked: &Checked, threads: usize) -> Estimate {
             ),
             kind: PartKind::Training,
             bytes: bytes(16.0 * samples + 8.0 * (2.0 * rows * d + 2.0 * d * d)),
+        });
+    }
+    if let Some(crate::file::TaskSpec::Classify(c)) = &f.task {
+        let size = |name: &str| index(name).map_or(0.0, |i| sizes[i]);
+        let neurons: f64 = c.hidden.iter().map(|h| size(h)).sum::<f64>() + size(&c.readout);
+        let steps = c.steps as f64;
+        let chunks = (c.batch.div_ceil(crate::exec::CHUNK)).min(threads.max(1)) as f64;
+        // The dataset (text and values), the batch's encoded inputs, per chunk in flight a
+        // trace (membrane, spike, reset per neuron and step) and a gradient, and the weights
+        // with Adam's two moments.
+        let training = 3.0e6
+            + 8.0 * (c.batch as f64 * steps * size(&c.input))
+            + chunks * 8.0 * (3.0 * steps * neurons + synapses)
+            + 8.0 * 3.0 * synapses;
+        parts.push(Part {
+            field: "task.Classify".into(),
+            what: format!(
+                "dataset, traces and optimiser ({synapses:.0} weights, batch {}, {} steps)",
+                c.batch, c.steps
+            ),
+            kind: PartKind::Training,
+            bytes: bytes(training),
         });
     }
     let lasting: u64 = parts

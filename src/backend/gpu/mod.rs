@@ -102,6 +102,9 @@ pub fn unsupported(file: &GraphFile) -> Option<String> {
         Some(TaskSpec::Reservoir(_)) => {
             return Some("reservoir tasks run on the CPU only".into())
         }
+        Some(TaskSpec::Classify(_)) => {
+            return Some("classification tasks run on the CPU only".into())
+        }
         None => {}
     }
     if !file.structure.is_empty() {

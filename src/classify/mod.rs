@@ -1,0 +1,560 @@
+//! Supervised classification (`task: Classify(...)`, docs/classification.md): labelled samples
+//! are spike-encoded onto the input population, the network runs `steps` steps per sample from
+//! a zero state, and a sample's logits are its readout neurons' membrane maxima (or means) over
+//! those steps; the loss is their softmax cross-entropy. Gradients come from the differentiable
+//! executor (`exec::Net`, backpropagation through time with a surrogate derivative) — the same
+//! neuron steps and adjoints as the engine's snnTorch models and the agents' trainers, not a
+//! copy — and Adam is the SDK's (`snnsim_plugin_api::optim`), the one the gradient-rule plugins
+//! use.
+//!
+//! Why it is built this way: a minibatch is a set of independent samples, so it is the
+//! executor's [`exec::Net::batch`] — samples in parallel in fixed chunks, their gradients summed
+//! in chunk order — which makes training the same bits on any number of threads. Every random
+//! choice (the split, each epoch's order, the rate code's spikes) has its own stream keyed by
+//! the seed and what it is for. The weights train in f64 beside the network (as the off-policy
+//! trainer's do) and are written into its projections at the end, so the run's `state_hash`
+//! covers them; the biases, which the network has no place for, are hashed after it.
+
+pub mod data;
+pub mod encode;
+
+use crate::engine::hash::StateHasher;
+use crate::error::{Error, Result};
+use crate::exec::{self, Grads, Params, Sample, Seq, Storage, Trace};
+use crate::file::{Checked, ClassLoss, ClassifySpec, DatasetSpec, TaskSpec};
+use crate::graph::{Network, ProjId};
+use crate::real::widen;
+use rand::Rng as _;
+use rayon::prelude::*;
+use snnsim_plugin_api::optim::Adam;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// One row of `metrics.csv`: an epoch's mean training loss and accuracy (over the minibatches
+/// as they were trained) and the test accuracy after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochMetrics {
+    /// 1-based.
+    pub epoch: usize,
+    /// Mean cross-entropy over the epoch's training samples.
+    pub train_loss: f64,
+    /// Fraction of the epoch's training samples classified right in their forward pass.
+    pub train_accuracy: f64,
+    /// Fraction of the test samples classified right after the epoch.
+    pub test_accuracy: f64,
+}
+
+/// The test samples classified with the current weights.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Fraction right.
+    pub accuracy: f64,
+    /// The predicted class of each test sample, in [`Classifier::test`]'s order.
+    pub predictions: Vec<usize>,
+    /// Mean spikes of the hidden populations per sample.
+    pub hidden_spikes_per_sample: f64,
+    /// Mean synaptic operations per sample: for every spike (input spikes included), the
+    /// synapses it reaches.
+    pub synaptic_ops_per_sample: f64,
+}
+
+/// A classification task's network, data and optimiser state.
+pub struct Classifier {
+    /// The task.
+    pub spec: ClassifySpec,
+    /// The network (its trained weights written back by [`Classifier::write_back`]).
+    pub net: Network,
+    plan: exec::Net,
+    projs: Vec<ProjId>,
+    weights: Vec<Vec<f64>>,
+    /// Per population of the plan (`None`: an input, or no biases).
+    biases: Vec<Option<Vec<f64>>>,
+    adam_w: Vec<Adam>,
+    adam_b: Vec<Option<Adam>>,
+    /// The samples.
+    pub data: data::Dataset,
+    /// Indices of the training samples.
+    pub train: Vec<usize>,
+    /// Indices of the test samples.
+    pub test: Vec<usize>,
+    seed: u64,
+    readout: usize,
+    hidden: Vec<usize>,
+    /// One row per epoch trained.
+    pub metrics: Vec<EpochMetrics>,
+    /// Training samples run (forward and backward), partial epochs included.
+    pub samples_done: usize,
+    /// The most training samples to run (`snnsim run --duration-ms`): an epoch stops before a
+    /// minibatch that would pass it.
+    pub budget: Option<usize>,
+    /// The test pass of the last epoch, while the weights are still those it tested.
+    pub last: Option<Evaluation>,
+    /// Wall time of the test passes (s).
+    pub test_wall_s: f64,
+}
+
+/// A permutation of `0..n` from `rng` (Fisher–Yates).
+fn shuffle(n: usize, rng: &mut crate::rng::Rng) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = rng.random_range(0..=i);
+        v.swap(i, j);
+    }
+    v
+}
+
+impl Classifier {
+    /// Loads the dataset, builds the network and its executor plan, and splits the samples.
+    /// Errors in the task's populations or data name the file, line and field (exit 2).
+    pub fn new(checked: &Checked) -> Result<Self> {
+        let Some(TaskSpec::Classify(spec)) = &checked.file.task else {
+            return Err(Error::Input("the file has no Classify task".into()));
+        };
+        let at = |field: &str, msg: String| {
+            checked
+                .source
+                .error_at(&format!("task.Classify.{field}"), msg)
+        };
+        let data = match &spec.dataset {
+            DatasetSpec::Digits(d) => data::digits(d.path.as_deref().map(std::path::Path::new))
+                .map_err(|e| at("dataset.Digits.path", e))?,
+        };
+        let mut net = crate::graph::build(checked)?;
+        let input = net.pop_id(&spec.input).expect("validated population");
+        let readout = net.pop_id(&spec.readout).expect("validated population");
+        let plan =
+            exec::Net::from_network(&net, &[input], &[readout], spec.surrogate).map_err(|e| {
+                let field = if e.what == format!("population `{}`", spec.readout) {
+                    "readout".to_string()
+                } else if let Some(k) = spec
+                    .hidden
+                    .iter()
+                    .position(|h| e.what == format!("population `{h}`"))
+                {
+                    format!("hidden[{k}]")
+                } else {
+                    "input".to_string()
+                };
+                at(&field, e.to_string())
+            })?;
+        let projs: Vec<ProjId> = plan
+            .links()
+            .iter()
+            .map(|l| {
+                net.proj_ids()
+                    .into_iter()
+                    .find(|&p| net.proj(p).name == l.name)
+                    .expect("a projection of the plan")
+            })
+            .collect();
+        let mut weights = Vec::new();
+        for &p in &projs {
+            let w = net.proj_mut(p).weights.data_mut();
+            weights.push(widen(w).into_owned());
+        }
+        let biases: Vec<Option<Vec<f64>>> = (0..plan.pops().len())
+            .map(|q| {
+                (spec.bias && plan.neuron(q).is_some()).then(|| vec![0.0; plan.pops()[q].size])
+            })
+            .collect();
+        let adam = |n: usize| Adam::new(spec.lr, 0.9, 0.999, 1e-8, n);
+        let adam_w = weights.iter().map(|w| adam(w.len())).collect();
+        let adam_b = biases
+            .iter()
+            .map(|b| b.as_ref().map(|b| adam(b.len())))
+            .collect();
+        let seed = checked.file.seed;
+        let mut order = shuffle(
+            data.len(),
+            &mut crate::rng::stream(seed, "classify", "split", 0),
+        );
+        order.truncate(spec.samples.unwrap_or(usize::MAX));
+        let n_test = (order.len() as f64 * spec.test_fraction).round() as usize;
+        if n_test == 0 || n_test >= order.len() {
+            return Err(at(
+                "test_fraction",
+                format!(
+                    "{} samples leave no training or no test sample",
+                    order.len()
+                ),
+            ));
+        }
+        let train = order.split_off(n_test);
+        let readout = plan.pop_index(&spec.readout).expect("in the plan");
+        let hidden = spec
+            .hidden
+            .iter()
+            .map(|h| plan.pop_index(h).expect("in the plan"))
+            .collect();
+        Ok(Classifier {
+            spec: spec.clone(),
+            net,
+            plan,
+            projs,
+            weights,
+            biases,
+            adam_w,
+            adam_b,
+            data,
+            train,
+            test: order,
+            seed,
+            readout,
+            hidden,
+            metrics: Vec::new(),
+            samples_done: 0,
+            budget: None,
+            last: None,
+            test_wall_s: 0.0,
+        })
+    }
+
+    fn params(&self) -> Params<'_> {
+        Params {
+            weights: self.weights.iter().map(|w| w.as_slice()).collect(),
+            biases: self.biases.iter().map(|b| b.as_deref()).collect(),
+        }
+    }
+
+    /// The spikes of sample `k` (of the dataset) in epoch `epoch` (`None`: a test pass).
+    fn encode(&self, k: usize, epoch: Option<usize>, out: &mut Vec<f64>) {
+        let (name, index) = match epoch {
+            Some(e) => ("train", ((e as u64) << 32) | k as u64),
+            None => ("test", k as u64),
+        };
+        let mut rng = crate::rng::stream(self.seed, "classify.rate", name, index);
+        encode::encode(
+            &self.spec.encoder,
+            self.data.sample(k),
+            self.spec.steps,
+            &mut rng,
+            out,
+        );
+    }
+
+    /// Trains one epoch (every training sample once, in an order of its own) and tests; `None`
+    /// when the budget ran out within the epoch (its minibatches so far are trained, and no
+    /// row is added).
+    pub fn epoch(&mut self) -> Option<&EpochMetrics> {
+        let e = self.metrics.len();
+        let steps = self.spec.steps;
+        let mut rng = crate::rng::stream(self.seed, "classify", "order", e as u64);
+        let order: Vec<usize> = shuffle(self.train.len(), &mut rng)
+            .into_iter()
+            .map(|i| self.train[i])
+            .collect();
+        let (mut loss, mut correct) = (0.0, 0);
+        for chunk in order.chunks(self.spec.batch) {
+            if self
+                .budget
+                .is_some_and(|b| self.samples_done + chunk.len() > b)
+            {
+                return None;
+            }
+            self.last = None;
+            let inputs: Vec<Vec<f64>> = chunk
+                .par_iter()
+                .map(|&k| {
+                    let mut v = Vec::new();
+                    self.encode(k, Some(e), &mut v);
+                    v
+                })
+                .collect();
+            let batch = Batch {
+                inputs,
+                labels: chunk.iter().map(|&k| self.data.y[k]).collect(),
+                steps,
+                readout: self.readout,
+                loss: self.spec.loss,
+                correct: AtomicUsize::new(0),
+            };
+            let (l, g) = self.plan.batch(&self.params(), steps, chunk.len(), &batch);
+            loss += l;
+            correct += batch.correct.load(Ordering::Relaxed);
+            self.update(&g, 1.0 / chunk.len() as f64);
+            self.samples_done += chunk.len();
+        }
+        let t = std::time::Instant::now();
+        let eval = self.evaluate();
+        self.test_wall_s += t.elapsed().as_secs_f64();
+        let test_accuracy = eval.accuracy;
+        self.last = Some(eval);
+        let n = order.len() as f64;
+        self.metrics.push(EpochMetrics {
+            epoch: e + 1,
+            train_loss: loss / n,
+            train_accuracy: correct as f64 / n,
+            test_accuracy,
+        });
+        self.metrics.last()
+    }
+
+    /// One Adam step of every weight and bias on the gradient `g` times `scale`.
+    fn update(&mut self, g: &Grads, scale: f64) {
+        for ((w, a), gw) in self
+            .weights
+            .iter_mut()
+            .zip(&mut self.adam_w)
+            .zip(&g.weights)
+        {
+            a.step(w, gw, scale).expect("moments shaped as the weights");
+        }
+        for ((b, a), gb) in self.biases.iter_mut().zip(&mut self.adam_b).zip(&g.biases) {
+            if let (Some(b), Some(a)) = (b, a) {
+                a.step(b, gb, scale).expect("moments shaped as the biases");
+            }
+        }
+    }
+
+    /// Classifies the test samples (in parallel, each with its own trace; the results are
+    /// kept in sample order).
+    pub fn evaluate(&self) -> Evaluation {
+        let p = self.params();
+        let steps = self.spec.steps;
+        let per: Vec<(usize, f64, f64)> = self
+            .test
+            .par_chunks(exec::CHUNK)
+            .map(|c| {
+                let mut tr = Trace::default();
+                let mut x = Vec::new();
+                c.iter()
+                    .map(|&k| {
+                        self.encode(k, None, &mut x);
+                        self.plan.forward(&p, steps, &[Seq::Dense(&x)], &mut tr);
+                        let (pred, _) = cross_entropy(&tr, self.readout, self.spec.loss, 0, None);
+                        let spikes: f64 = self
+                            .hidden
+                            .iter()
+                            .map(|&h| tr.pops[h].spk.iter().sum::<f64>())
+                            .sum();
+                        (pred, spikes, synaptic_ops(&self.plan, &tr))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .flatten()
+            .collect();
+        let n = self.test.len() as f64;
+        let right = per
+            .iter()
+            .zip(&self.test)
+            .filter(|((pred, ..), &k)| *pred == self.data.y[k])
+            .count();
+        Evaluation {
+            accuracy: right as f64 / n,
+            predictions: per.iter().map(|r| r.0).collect(),
+            hidden_spikes_per_sample: per.iter().map(|r| r.1).sum::<f64>() / n,
+            synaptic_ops_per_sample: per.iter().map(|r| r.2).sum::<f64>() / n,
+        }
+    }
+
+    /// Trained weights and biases.
+    pub fn parameters(&self) -> usize {
+        self.weights.iter().map(Vec::len).sum::<usize>()
+            + self.biases.iter().flatten().map(Vec::len).sum::<usize>()
+    }
+
+    /// Writes the trained weights into the network's projections.
+    pub fn write_back(&mut self) {
+        for (&p, w) in self.projs.iter().zip(&self.weights) {
+            let d = self.net.proj_mut(p).weights.data_mut();
+            for (x, &v) in d.iter_mut().zip(w) {
+                *x = v as crate::Real;
+            }
+        }
+    }
+
+    /// Hash of the network (after [`Classifier::write_back`]), the epochs done and the biases.
+    pub fn state_hash(&self) -> String {
+        let mut h = StateHasher::default();
+        h.bytes(crate::engine::hash::state_hash(&self.net, self.metrics.len() as u64).as_bytes());
+        for b in self.biases.iter().flatten() {
+            h.f64s(b);
+        }
+        format!("{:016x}", h.finish())
+    }
+}
+
+/// A minibatch as the executor's [`Sample`]s: the encoded inputs, the labels, and a count of
+/// the samples classified right (an integer sum: the same in any order).
+struct Batch {
+    inputs: Vec<Vec<f64>>,
+    labels: Vec<usize>,
+    steps: usize,
+    readout: usize,
+    loss: ClassLoss,
+    correct: AtomicUsize,
+}
+
+impl Sample for Batch {
+    fn inputs(&self, k: usize) -> Vec<Seq<'_>> {
+        vec![Seq::Dense(&self.inputs[k])]
+    }
+
+    fn loss(&self, k: usize, tr: &Trace, g_mem: &mut [Vec<f64>]) -> f64 {
+        debug_assert_eq!(tr.steps, self.steps);
+        let y = self.labels[k];
+        let (pred, loss) = cross_entropy(tr, self.readout, self.loss, y, Some(&mut g_mem[0]));
+        if pred == y {
+            self.correct.fetch_add(1, Ordering::Relaxed);
+        }
+        loss
+    }
+}
+
+/// The predicted class and the cross-entropy for label `y` of the readout `r` of a forward
+/// pass; with `g`, writes ∂loss/∂membrane (steps × classes) into it.
+fn cross_entropy(
+    tr: &Trace,
+    r: usize,
+    kind: ClassLoss,
+    y: usize,
+    g: Option<&mut Vec<f64>>,
+) -> (usize, f64) {
+    let steps = tr.steps;
+    let c = tr.mem(r, 0).len();
+    let mut z = vec![f64::NEG_INFINITY; c];
+    let mut at = vec![0usize; c];
+    if kind == ClassLoss::MeanMembrane {
+        z.iter_mut().for_each(|v| *v = 0.0);
+    }
+    for t in 0..steps {
+        for (j, &m) in tr.mem(r, t).iter().enumerate() {
+            match kind {
+                ClassLoss::MaxMembrane => {
+                    if m > z[j] {
+                        z[j] = m;
+                        at[j] = t;
+                    }
+                }
+                ClassLoss::MeanMembrane => z[j] += m,
+            }
+        }
+    }
+    if kind == ClassLoss::MeanMembrane {
+        z.iter_mut().for_each(|v| *v /= steps as f64);
+    }
+    let mut pred = 0;
+    for j in 1..c {
+        if z[j] > z[pred] {
+            pred = j;
+        }
+    }
+    let top = z[pred];
+    let sum: f64 = z.iter().map(|&v| (v - top).exp()).sum();
+    let loss = sum.ln() + top - z[y];
+    if let Some(g) = g {
+        for j in 0..c {
+            let d = (z[j] - top).exp() / sum - if j == y { 1.0 } else { 0.0 };
+            match kind {
+                ClassLoss::MaxMembrane => g[at[j] * c + j] = d,
+                ClassLoss::MeanMembrane => {
+                    for t in 0..steps {
+                        g[t * c + j] = d / steps as f64;
+                    }
+                }
+            }
+        }
+    }
+    (pred, loss)
+}
+
+/// Synaptic operations of a forward pass: for every link, the synapses of each active
+/// presynaptic neuron at each step whose spikes the link delivers.
+fn synaptic_ops(plan: &exec::Net, tr: &Trace) -> f64 {
+    let mut ops = 0usize;
+    for l in plan.links() {
+        let fan = |i: usize| match &l.storage {
+            Storage::Dense => plan.pops()[l.post].size,
+            Storage::Sparse { indptr, .. } => indptr[i + 1] - indptr[i],
+        };
+        // A recurrent link delivers step t's spikes in step t + 1.
+        let last = if l.recurrent {
+            tr.steps.saturating_sub(1)
+        } else {
+            tr.steps
+        };
+        for t in 0..last {
+            if plan.neuron(l.pre).is_some() {
+                for (i, &s) in tr.spk(l.pre, t).iter().enumerate() {
+                    if s != 0.0 {
+                        ops += fan(i);
+                    }
+                }
+            } else {
+                for &(i, _) in tr.pops[l.pre].input_at(t) {
+                    ops += fan(i as usize);
+                }
+            }
+        }
+    }
+    ops as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::{Model, Neuron, Surrogate};
+
+    /// The cross-entropy's membrane gradient equals central differences of the loss through
+    /// the executor (max and mean logits), on a small network with biases.
+    #[test]
+    fn cross_entropy_gradient_matches_finite_differences() {
+        let leaky = |beta: f64, threshold: f64, reset| Neuron {
+            model: Model::Leaky { beta },
+            reset,
+            threshold,
+        };
+        let plan = exec::Net::chain(
+            5,
+            &[
+                ("h", 7, leaky(0.8, 0.3, crate::file::Reset::Subtract)),
+                ("o", 3, leaky(0.9, 1e9, crate::file::Reset::NoReset)),
+            ],
+            Surrogate::FastSigmoid { slope: 5.0 },
+        )
+        .unwrap();
+        let steps = 6;
+        let mut rng = crate::rng::stream(3, "t", "", 0);
+        let mut w: Vec<Vec<f64>> = [35usize, 21]
+            .iter()
+            .map(|&n| (0..n).map(|_| rng.random_range(-0.3..1.0)).collect())
+            .collect();
+        // A readout-only sensitivity: the gradient of the readout weights, where no spike
+        // threshold lies between the perturbed points.
+        let x: Vec<f64> = (0..steps * 5)
+            .map(|_| if rng.random_bool(0.6) { 1.0 } else { 0.0 })
+            .collect();
+        for kind in [ClassLoss::MaxMembrane, ClassLoss::MeanMembrane] {
+            let y = 1;
+            let loss_of = |w: &[Vec<f64>]| {
+                let p = Params::weights(&plan, w.iter().map(|v| v.as_slice()).collect());
+                let mut tr = Trace::default();
+                plan.forward(&p, steps, &[Seq::Dense(&x)], &mut tr);
+                cross_entropy(&tr, 2, kind, y, None).1
+            };
+            let p = Params::weights(&plan, w.iter().map(|v| v.as_slice()).collect());
+            let mut tr = Trace::default();
+            plan.forward(&p, steps, &[Seq::Dense(&x)], &mut tr);
+            let mut g_mem = vec![0.0; steps * 3];
+            cross_entropy(&tr, 2, kind, y, Some(&mut g_mem));
+            let mut g = Grads::zeros(&p);
+            plan.backward(&p, &mut tr, &[&g_mem], &mut g);
+            let mut checked = 0;
+            for k in 0..21 {
+                let h = 1e-6;
+                w[1][k] += h;
+                let up = loss_of(&w);
+                w[1][k] -= 2.0 * h;
+                let down = loss_of(&w);
+                w[1][k] += h;
+                let fd = (up - down) / (2.0 * h);
+                assert!(
+                    (fd - g.weights[1][k]).abs() <= 1e-6 * (1.0 + fd.abs()),
+                    "{kind:?} weight {k}: fd {fd}, backward {}",
+                    g.weights[1][k]
+                );
+                checked += usize::from(fd != 0.0);
+            }
+            assert!(checked > 5, "{kind:?}: only {checked} nonzero gradients");
+        }
+    }
+}

@@ -500,7 +500,14 @@ pub fn to_nir(file: &GraphFile) -> Result<Nir, String> {
             name.clone(),
             Node::new(
                 Kind::Output,
-                [("shape", Array::int(vec![pops[out.as_str()].size as i64]))],
+                // A map's shape, as nir.read's type check wants it to meet its source's.
+                [(
+                    "shape",
+                    Array::int(match shapes.get(out.as_str()) {
+                        Some(sh) => sh.iter().map(|&x| x as i64).collect(),
+                        None => vec![pops[out.as_str()].size as i64],
+                    }),
+                )],
             ),
         );
         edges.push((out.clone(), name));

@@ -138,9 +138,10 @@ enum Command {
         input: PathBuf,
         /// The file to write (`.ron` or `.nir`).
         output: PathBuf,
-        /// For a NIR import: the time step in ms (default 0.1, snnTorch's dt = 1e-4 s).
-        #[arg(long = "dt-ms", value_name = "MS", default_value_t = 0.1)]
-        dt_ms: f64,
+        /// For a NIR import: the time step in ms (default: the one snnsim wrote into the
+        /// file, else 0.1, snnTorch's dt = 1e-4 s).
+        #[arg(long = "dt-ms", value_name = "MS")]
+        dt_ms: Option<f64>,
         /// For a NIR import: the reset in the step of a spike, zero (to v_reset, default) or
         /// subtract (v − v_threshold).
         #[arg(long, value_name = "zero|subtract", value_parser = app::parse_nir_reset, default_value = "zero")]
@@ -504,7 +505,7 @@ fn main() -> ExitCode {
             Some(input) => app::run_nir(&app::NirRunOptions {
                 file,
                 input,
-                dt_ms: dt_ms.unwrap_or(0.1),
+                dt_ms,
                 reset: reset.unwrap_or(snnsim::convert::NirReset::Zero),
                 out,
             })

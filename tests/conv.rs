@@ -478,3 +478,63 @@ fn diff_sees_a_changed_kernel_weight() {
     let out = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && out.contains("conv"), "{out}");
 }
+
+#[test]
+fn inspect_counts_kernel_connections_and_structure_or_rules_on_kernels_are_refused() {
+    // `inspect` gives a kernel projection's connections (no stored synapses): the 3 × 3
+    // convolution reaches 2 channels × 4 × 4 outputs × 9 inputs, the 2 × 2 pool each of the
+    // 32 features once; the same counts as the dense expansion's entries.
+    let good = doc_example();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("conv.ron");
+    std::fs::write(&file, &good).unwrap();
+    let o = snnsim(&["inspect", file.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{o:?}");
+    let dense = expanded(&parse(&good));
+    for (name, n, w) in [("conv", 288, 18), ("pool", 32, 8)] {
+        let line = out
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("`{name}` not listed:\n{out}"));
+        assert!(
+            line.contains(&format!("nnz {n} (kernel, {w} shared weights)")),
+            "`{line}`"
+        );
+        let p = dense
+            .projections
+            .iter()
+            .find(|p| p.name.as_deref() == Some(name))
+            .unwrap();
+        let Connectivity::Dense { weights } = &p.connectivity else {
+            panic!("expanded to Dense")
+        };
+        let entries = weights.iter().flatten().filter(|&&x| x != 0.0).count();
+        assert_eq!(entries, n, "{name}: dense entries");
+    }
+    // A structural policy naming a map a kernel reads or writes: file, line and field, exit 2.
+    let end = good.rfind(')').unwrap();
+    let text = format!(
+        "{}    structure: [(plugin: \"homeostatic\", populations: [\"image\", \"pooled\"], every_ms: 1.0)],\n{}",
+        &good[..end],
+        &good[end..]
+    );
+    let err = validate_err(&text);
+    let line = text.lines().position(|l| l.contains("structure:")).unwrap() + 1;
+    assert!(err.contains(&format!("bad.ron:{line}:")), "line {line}: {err}");
+    assert!(err.contains("structure[0].populations[0]"), "{err}");
+    assert!(
+        err.contains("`image` is a map of the Conv2d projection `conv`"),
+        "{err}"
+    );
+    // A learning rule on a kernel projection: its field, exit 2.
+    let text = good.replacen(
+        "delay_ms: Constant(0.0),",
+        "delay_ms: Constant(0.0),\n            rule: (plugin: \"stdp\"),",
+        1,
+    );
+    assert_ne!(text, good);
+    let err = validate_err(&text);
+    assert!(err.contains("projections[0].rule"), "{err}");
+    assert!(err.contains("shares one kernel over every position"), "{err}");
+}

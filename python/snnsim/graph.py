@@ -884,9 +884,10 @@ class Graph(_GraphFile):
         return cls._from_json(_snnsim._parse_graph_ron(text, label), label)
 
     @classmethod
-    def from_nir(cls, path, dt_ms=0.1, reset="zero"):
+    def from_nir(cls, path, dt_ms=None, reset="zero"):
         """Reads a NIR file (``snnsim convert IN.nir OUT.ron``): the graph file that runs it,
-        with snnTorch's importer's discretisation at time step ``dt_ms`` and the reset NIR
+        with snnTorch's importer's discretisation at time step ``dt_ms`` (``None``: the one
+        snnsim wrote into the file, else 0.1 ms, snnTorch's 1e-4 s) and the reset NIR
         leaves open (``"zero"`` or ``"subtract"``), docs/nir.md. Raises ``InputError`` naming
         the node and parameter of a fault, ``FileNotFoundError`` for a missing file."""
         path = _os.fspath(path)

@@ -66,8 +66,13 @@ pub fn _validate_ron(py: Python<'_>, text: &str, label: &str) -> PyResult<()> {
 /// `path` read, checked and mapped with snnTorch's importer's discretisation (`dt_ms`, the
 /// reset `"zero"` or `"subtract"`). Errors name the file and the NIR node.
 #[pyfunction]
-#[pyo3(signature = (path, dt_ms = 0.1, reset = "zero"))]
-pub fn _nir_to_ron(py: Python<'_>, path: PathBuf, dt_ms: f64, reset: &str) -> PyResult<String> {
+#[pyo3(signature = (path, dt_ms = None, reset = "zero"))]
+pub fn _nir_to_ron(
+    py: Python<'_>,
+    path: PathBuf,
+    dt_ms: Option<f64>,
+    reset: &str,
+) -> PyResult<String> {
     use snnsim::convert::NirReset;
     if !path.is_file() {
         return Err(not_found(&path, "NIR file"));
@@ -83,6 +88,7 @@ pub fn _nir_to_ron(py: Python<'_>, path: PathBuf, dt_ms: f64, reset: &str) -> Py
     py.detach(|| {
         guard(|| {
             let nir = snnsim::nir::read(&path)?;
+            let dt_ms = snnsim::convert::dt_ms_for(&nir, dt_ms);
             let file = snnsim::convert::from_nir(&nir, dt_ms, reset)
                 .map_err(|e| snnsim::Error::Input(format!("{}: {e}", path.display())))?;
             Ok(snnsim::file::to_ron(&file))

@@ -21,8 +21,9 @@ pub struct NirRunOptions {
     pub file: PathBuf,
     /// The input array, (T, *input_shape), float32 or float64.
     pub input: PathBuf,
-    /// For a NIR file: time step in ms (default 0.1, snnTorch's dt = 1e-4 s).
-    pub dt_ms: f64,
+    /// For a NIR file: time step in ms (`None`: the one snnsim wrote into the file, else 0.1,
+    /// snnTorch's dt = 1e-4 s; `crate::convert::dt_ms_for`).
+    pub dt_ms: Option<f64>,
     /// For a NIR file: reset in the step of a spike.
     pub reset: NirReset,
     /// Run directory (default `runs/<stem>-<timestamp>`).
@@ -121,8 +122,10 @@ pub struct InputRun {
 }
 
 /// Reads a NIR file and converts it to a checked graph file in memory (errors name `file`).
-pub fn nir_network(file: &Path, dt_ms: f64, reset: NirReset) -> Result<InputNet> {
-    InputNet::from_nir(&crate::nir::read(file)?, file, dt_ms, reset)
+pub fn nir_network(file: &Path, dt_ms: Option<f64>, reset: NirReset) -> Result<InputNet> {
+    let nir = crate::nir::read(file)?;
+    let dt_ms = crate::convert::dt_ms_for(&nir, dt_ms);
+    InputNet::from_nir(&nir, file, dt_ms, reset)
 }
 
 impl InputNet {
@@ -341,7 +344,7 @@ pub fn run_nir(opts: &NirRunOptions) -> Result<NirRunSummary> {
 
 /// `snnsim convert IN OUT`, by extension: NIR → graph file (`x.nir` → `x.ron`) with time step
 /// `dt_ms` and `reset`, or graph file → NIR (`x.ron` → `x.nir`). Returns a line for the user.
-pub fn convert(input: &Path, output: &Path, dt_ms: f64, reset: NirReset) -> Result<String> {
+pub fn convert(input: &Path, output: &Path, dt_ms: Option<f64>, reset: NirReset) -> Result<String> {
     let ext = |p: &Path| {
         p.extension()
             .and_then(|e| e.to_str())
@@ -350,6 +353,7 @@ pub fn convert(input: &Path, output: &Path, dt_ms: f64, reset: NirReset) -> Resu
     match (ext(input).as_deref(), ext(output).as_deref()) {
         (Some("nir"), Some("ron")) => {
             let nir = crate::nir::read(input)?;
+            let dt_ms = crate::convert::dt_ms_for(&nir, dt_ms);
             let gf = crate::convert::from_nir(&nir, dt_ms, reset)
                 .map_err(|e| Error::Input(format!("{}: {e}", input.display())))?;
             let text = crate::file::to_ron(&gf);

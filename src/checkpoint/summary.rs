@@ -128,12 +128,21 @@ pub fn summary(net: &Network, dt_ms: f64, edits: &[Edit]) -> String {
     }
     let _ = writeln!(s, "projections ({}):", net.projection_count());
     for (pre, post, pr) in net.projections() {
+        // A convolution or pool stores no synapses: its connections are the kernel's, counted
+        // over every presynaptic neuron, and its weights are shared.
+        let nnz = match &pr.kernel {
+            Some(k) => format!(
+                "nnz {} (kernel, {} shared weights)",
+                k.connections(),
+                k.weights.len()
+            ),
+            None => format!("nnz {}", pr.nnz()),
+        };
         let _ = writeln!(
             s,
-            "  {:<16} {pre} -> {post} ({:?})  nnz {}  {}  weights {}",
+            "  {:<16} {pre} -> {post} ({:?})  {nnz}  {}  weights {}",
             pr.name,
             pr.receptor,
-            pr.nnz(),
             delay_summary(&pr.delays, dt_ms),
             weight_hash(pr)
         );

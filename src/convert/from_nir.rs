@@ -232,7 +232,9 @@ pub fn from_nir(nir: &Nir, dt_ms: f64, reset: NirReset) -> Result<GraphFile, Str
                 let w_in = vals("w_in")?;
                 let n = km.len();
                 // syn' = (r·dt/τ_mem)·I: the input's two gains go into the weights.
-                let scale: Vec<f64> = (0..n).map(|j| (w_in[j] * ks[j]) * (r[j] * km[j])).collect();
+                let scale: Vec<f64> = (0..n)
+                    .map(|j| unit((w_in[j] * ks[j]) * (r[j] * km[j])))
+                    .collect();
                 let alpha: Vec<f64> = ks.iter().map(|k| 1.0 - k).collect();
                 let beta: Vec<f64> = km.iter().map(|k| 1.0 - k).collect();
                 let mut params = BTreeMap::new();
@@ -502,7 +504,7 @@ pub fn from_nir(nir: &Nir, dt_ms: f64, reset: NirReset) -> Result<GraphFile, Str
             }
         };
         projections.push(ProjectionSpec {
-            name: Some(unique(&mut names, base)),
+            name: Some(unique(&mut names, base.clone())),
             pre: s.to_string(),
             post: d.to_string(),
             receptor: Receptor::Exc,
@@ -519,7 +521,18 @@ pub fn from_nir(nir: &Nir, dt_ms: f64, reset: NirReset) -> Result<GraphFile, Str
             if !biased.insert((path[k..].to_vec(), *d)) {
                 continue;
             }
-            let src = format!("{node}.bias");
+            let after: Vec<&Lin> = path[k + 1..]
+                .iter()
+                .map(|n| &lins[n])
+                .filter(|l| !matches!(l.op, Op::Identity))
+                .collect();
+            // The last operator's bias is named after the chain it ends (`2+4.bias` for
+            // `AvgPool2d 2 → Flatten 3 → Affine 4`), which is how the writer finds its layer.
+            let src = if after.is_empty() {
+                format!("{}.bias", base.split(':').next().unwrap_or(node))
+            } else {
+                format!("{node}.bias")
+            };
             if !used.contains(&src) {
                 if g.nodes.contains_key(&src) {
                     return Err(format!(
@@ -537,11 +550,6 @@ pub fn from_nir(nir: &Nir, dt_ms: f64, reset: NirReset) -> Result<GraphFile, Str
                     params: BTreeMap::new(),
                 });
             }
-            let after: Vec<&Lin> = path[k + 1..]
-                .iter()
-                .map(|n| &lins[n])
-                .filter(|l| !matches!(l.op, Op::Identity))
-                .collect();
             let y = after.iter().fold(b.clone(), |x, op| op.apply(&x));
             // The bias travels the edges from its node to `d`, and (a recurrent layer entered
             // through a recurrent edge) those into its node.
@@ -612,12 +620,22 @@ fn targets_of<'a>(g: &'a crate::nir::Graph, node: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// A CubaLIF's input gain (w_in·dt/τ_syn)·(r·dt/τ_mem), taken as exactly 1 within four ulps:
+/// snnTorch-style gains (r = τ_mem/dt, w_in = τ_syn/dt, as snnsim writes them too) multiply
+/// back to 1 only within a few ulps, and such a gain is 1, so a pool stays a pool and the
+/// weights are the file's (which makes graph file → NIR → graph file exact).
+fn unit(s: f64) -> f64 {
+    if (s - 1.0).abs() <= 4.0 * f64::EPSILON {
+        1.0
+    } else {
+        s
+    }
+}
+
 /// A kernel connectivity with its weights multiplied by `s` (a pool becomes the equivalent
 /// grouped convolution when `s` is not 1).
 fn scaled(conn: &Connectivity, s: f64) -> Connectivity {
-    // snnTorch-style gains (r = τ_mem/dt, w_in = τ_syn/dt) multiply back to 1 within a few
-    // ulps; such a gain is 1, so a pool stays a pool and the weights are the file's.
-    if (s - 1.0).abs() <= 4.0 * f64::EPSILON {
+    if s == 1.0 {
         return conn.clone();
     }
     let mut c = conn.clone();

@@ -27,10 +27,14 @@
 //! graph file's `output` population.
 //!
 //! Graph file → NIR ([`to_nir`]) is the inverse for the networks written that way (`Values`,
-//! `Lif` and `Synaptic` with the same-step zero reset, `Dense` projections of zero or one step
-//! of delay, biases from `<projection>.bias` sources); NIR → graph file → NIR gives back the
-//! nodes, edges and parameters (to rounding: β = 1 − dt/τ and back, and a CubaLIF's input gains
-//! written as snnTorch's r = τ_mem/dt, w_in = τ_syn/dt with their product in the weights).
+//! `Lif` and `Synaptic` with the same-step zero reset, β = 1 as `IF` and β = 0 as `Threshold`,
+//! `Dense` and kernel projections of zero or one step of delay, biases from
+//! `<projection>.bias` sources). Graph file → NIR → graph file is exact: τ and r are chosen
+//! among the doubles next to dt/(1 − β) and R·τ/dt so that the reader's 1 − dt/τ and r·dt/τ
+//! give β and R back bit for bit, a CubaLIF's unit input gain is read as exactly 1, and the
+//! time step travels in the top graph's metadata ([`DT_KEY`]). NIR → graph file → NIR gives
+//! back the nodes, edges and parameters to rounding (a CubaLIF's input gains are written as
+//! snnTorch's r = τ_mem/dt, w_in = τ_syn/dt with their product in the weights).
 
 mod from_nir;
 mod linear;
@@ -38,3 +42,23 @@ mod to_nir;
 
 pub use from_nir::{from_nir, NirReset, SUPPORTED};
 pub use to_nir::to_nir;
+
+/// The top graph's metadata key under which snnsim writes the time step (ms, one f64) of the
+/// graph file it wrote to NIR. NIR has no time step; this one is informative, a default for
+/// reading the file back, never over `--dt-ms`.
+pub const DT_KEY: &str = "snnsim_dt_ms";
+
+/// The time step for reading `nir`: `given` (`--dt-ms`), else the one snnsim wrote into the
+/// file's metadata ([`DT_KEY`], when it is one positive finite value), else 0.1 ms (snnTorch's
+/// dt = 1e-4 s).
+pub fn dt_ms_for(nir: &crate::nir::Nir, given: Option<f64>) -> f64 {
+    given
+        .or_else(|| {
+            let v = nir.metadata.get(DT_KEY)?.to_f64()?;
+            match v[..] {
+                [x] if x.is_finite() && x > 0.0 => Some(x),
+                _ => None,
+            }
+        })
+        .unwrap_or(0.1)
+}

@@ -38,21 +38,88 @@ fn decay(per_step: Option<f64>, tau_ms: Option<f64>, dt_ms: f64, default: f64) -
     }
 }
 
-/// τ = dt/(1 − decay) per neuron (seconds), refusing a decay of 1 (no leak: NIR's IF, not
-/// written yet) or outside [0, 1).
-fn taus(pop: &str, key: &str, decays: &[f64], dt: f64) -> Result<Vec<f64>, String> {
-    decays
-        .iter()
-        .map(|&d| {
-            if (0.0..1.0).contains(&d) {
-                Ok(dt / (1.0 - d))
-            } else {
-                Err(format!(
-                    "population `{pop}`: {key} = {d} has no time constant (NIR needs a decay in [0, 1))"
-                ))
+/// Up to 64 doubles either side of `x`, nearest first (`x` itself first).
+fn near(x: f64) -> impl Iterator<Item = f64> {
+    let (mut up, mut down) = (x, x);
+    std::iter::once(x).chain((0..64).flat_map(move |_| {
+        up = up.next_up();
+        down = down.next_down();
+        [up, down]
+    }))
+}
+
+/// τ (seconds) for which the reader's decay 1 − dt/τ (`from_nir`) gives `d` back bit for bit
+/// and, with `gain`, r for which its gain r·(dt/τ) gives `gain` back bit for bit, so that
+/// graph file → NIR → graph file is exact. τ = dt/(1 − d) is rounded, so the doubles next to
+/// it are tried; `hint` (seconds, and the milliseconds it came from: a population's
+/// `tau_m_ms`, which the reader sets to τ·1e3) is preferred where it gives both. A decay of 1
+/// (no leak: NIR's IF) or outside [0, 1) is refused.
+fn exact_tau(
+    pop: &str,
+    key: &str,
+    d: f64,
+    dt: f64,
+    gain: Option<f64>,
+    hint: Option<f64>,
+) -> Result<(f64, f64), String> {
+    if !(0.0..1.0).contains(&d) {
+        return Err(format!(
+            "population `{pop}`: {key} = {d} has no time constant (NIR needs a decay in [0, 1))"
+        ));
+    }
+    let decays = |t: f64| t >= dt && (1.0 - dt / t).to_bits() == d.to_bits();
+    let r_for = |t: f64, g: f64| {
+        let k = dt / t;
+        near(g / k).find(|r| (r * k).to_bits() == g.to_bits())
+    };
+    let hinted = hint
+        .into_iter()
+        .flat_map(|ms| near(ms / 1e3).filter(move |t| (t * 1e3).to_bits() == ms.to_bits()));
+    let start = dt / (1.0 - d);
+    let mut first = None;
+    for t in hinted.chain(near(start)).filter(|&t| decays(t)) {
+        first.get_or_insert(t);
+        match gain {
+            None => return Ok((t, 0.0)),
+            Some(g) => {
+                if let Some(r) = r_for(t, g) {
+                    return Ok((t, r));
+                }
             }
-        })
-        .collect()
+        }
+    }
+    // Not reachable bit for bit (rare): the nearest values, equal to within rounding.
+    let t = first.unwrap_or(start);
+    Ok((t, gain.map_or(0.0, |g| g * t / dt)))
+}
+
+/// [`exact_tau`] per neuron, each distinct (decay, gain) worked out once.
+fn exact_taus(
+    pop: &str,
+    key: &str,
+    decays: &[f64],
+    gains: Option<&[f64]>,
+    dt: f64,
+    hint: Option<f64>,
+) -> Result<(Vec<f64>, Vec<f64>), String> {
+    let mut memo: BTreeMap<(u64, u64), (f64, f64)> = BTreeMap::new();
+    let mut taus = Vec::with_capacity(decays.len());
+    let mut rs = Vec::with_capacity(decays.len());
+    for (i, &d) in decays.iter().enumerate() {
+        let g = gains.map(|g| g[i]);
+        let k = (d.to_bits(), g.map_or(0, f64::to_bits));
+        let (t, r) = match memo.get(&k) {
+            Some(&v) => v,
+            None => {
+                let v = exact_tau(pop, key, d, dt, g, hint)?;
+                memo.insert(k, v);
+                v
+            }
+        };
+        taus.push(t);
+        rs.push(r);
+    }
+    Ok((taus, rs))
 }
 
 fn name_of(p: &ProjectionSpec) -> String {
@@ -119,7 +186,7 @@ pub fn to_nir(file: &GraphFile) -> Result<Nir, String> {
                     ));
                 };
                 let beta1 = beta.unwrap_or((-dt_ms / l.tau_m_ms).exp());
-                let tau = taus(&p.name, "beta", &per(p, "beta", beta1), dt)?;
+                let betas = per(p, "beta", beta1);
                 let gain = per(p, "r_mohm", l.r_mohm);
                 if per(p, "i_bias_na", l.i_bias_na).iter().any(|&x| x != 0.0) {
                     return Err(format!(
@@ -127,17 +194,55 @@ pub fn to_nir(file: &GraphFile) -> Result<Nir, String> {
                         p.name
                     ));
                 }
-                let r: Vec<f64> = gain.iter().zip(&tau).map(|(g, t)| g * t / dt).collect();
-                Node::new(
-                    Kind::Lif,
-                    [
-                        ("tau", Array::f64(tau)),
-                        ("r", Array::f64(r)),
-                        ("v_leak", Array::f64(per(p, "v_rest_mv", l.v_rest_mv))),
-                        ("v_threshold", Array::f64(per(p, "v_th_mv", l.v_th_mv))),
-                        ("v_reset", Array::f64(per(p, "v_reset_mv", l.v_reset_mv))),
-                    ],
-                )
+                let v_rest = per(p, "v_rest_mv", l.v_rest_mv);
+                let v_reset = per(p, "v_reset_mv", l.v_reset_mv);
+                let v_th = per(p, "v_th_mv", l.v_th_mv);
+                let zero = |v: &[f64]| v.iter().all(|&x| x == 0.0);
+                if betas.iter().all(|&b| b == 1.0) {
+                    // No leak: NIR's IF, v ← v + (r·dt)·x (the reader's gain r·dt).
+                    if !zero(&v_rest) {
+                        return Err(format!(
+                            "population `{}`: beta = 1 (no leak) is NIR's IF, which has no v_leak; v_rest_mv must be 0",
+                            p.name
+                        ));
+                    }
+                    let r = gain
+                        .iter()
+                        .map(|&g| {
+                            near(g / dt)
+                                .find(|r| (r * dt).to_bits() == g.to_bits())
+                                .unwrap_or(g / dt)
+                        })
+                        .collect();
+                    Node::new(
+                        Kind::If,
+                        [
+                            ("r", Array::f64(r)),
+                            ("v_threshold", Array::f64(v_th)),
+                            ("v_reset", Array::f64(v_reset)),
+                        ],
+                    )
+                } else if betas.iter().all(|&b| b == 0.0)
+                    && gain.iter().all(|&g| g == 1.0)
+                    && zero(&v_rest)
+                    && zero(&v_reset)
+                {
+                    // No memory and gain 1: v ← x, z = [x > θ], NIR's Threshold.
+                    Node::new(Kind::Threshold, [("threshold", Array::f64(v_th))])
+                } else {
+                    let (tau, r) =
+                        exact_taus(&p.name, "beta", &betas, Some(&gain), dt, Some(l.tau_m_ms))?;
+                    Node::new(
+                        Kind::Lif,
+                        [
+                            ("tau", Array::f64(tau)),
+                            ("r", Array::f64(r)),
+                            ("v_leak", Array::f64(v_rest)),
+                            ("v_threshold", Array::f64(v_th)),
+                            ("v_reset", Array::f64(v_reset)),
+                        ],
+                    )
+                }
             }
             ModelSpec::Synaptic(s) => {
                 if s.reset != Reset::Zero || s.reset_delay {
@@ -148,8 +253,9 @@ pub fn to_nir(file: &GraphFile) -> Result<Nir, String> {
                 }
                 let a = decay(s.alpha, s.tau_syn_ms, dt_ms, 0.8);
                 let b = decay(s.beta, s.tau_mem_ms, dt_ms, 0.9);
-                let tau_syn = taus(&p.name, "alpha", &per(p, "alpha", a), dt)?;
-                let tau_mem = taus(&p.name, "beta", &per(p, "beta", b), dt)?;
+                let (tau_syn, _) =
+                    exact_taus(&p.name, "alpha", &per(p, "alpha", a), None, dt, None)?;
+                let (tau_mem, _) = exact_taus(&p.name, "beta", &per(p, "beta", b), None, dt, None)?;
                 let r: Vec<f64> = tau_mem.iter().map(|t| t / dt).collect();
                 let w_in: Vec<f64> = tau_syn.iter().map(|t| t / dt).collect();
                 Node::new(
@@ -284,7 +390,7 @@ pub fn to_nir(file: &GraphFile) -> Result<Nir, String> {
             let c = v.constant.as_ref().expect("constant");
             let Some(layer) = pr.pre.strip_suffix(".bias") else {
                 return Err(format!(
-                    "projection `{name}`: a constant Values source is written as the bias of the projection it names (`<projection>.bias`), not `{}`",
+                    "projection `{name}`: a constant Values source is written to NIR as the bias of the projection it names (`<projection>.bias`), not `{}`",
                     pr.pre
                 ));
             };
@@ -295,6 +401,24 @@ pub fn to_nir(file: &GraphFile) -> Result<Nir, String> {
             continue;
         }
         let (n_in, n_out) = (pops[pr.pre.as_str()].size, pops[pr.post.as_str()].size);
+        let identity = n_in == n_out
+            && weights.iter().enumerate().all(|(i, row)| {
+                row.iter()
+                    .enumerate()
+                    .all(|(j, &x)| x == if i == j { 1.0 } else { 0.0 })
+            });
+        if identity
+            && name == format!("{}->{}", pr.pre, pr.post)
+            && !shapes.contains_key(pr.pre.as_str())
+        {
+            // A population feeding another one to one (as a NIR edge between two neuron
+            // nodes reads): the edge itself.
+            edges.push((pr.pre.clone(), pr.post.clone()));
+            if delay == 1 {
+                delayed.insert((pr.pre.clone(), pr.post.clone()));
+            }
+            continue;
+        }
         let mut w = Vec::with_capacity(n_in * n_out);
         for j in 0..n_out {
             for row in weights {
@@ -376,7 +500,14 @@ pub fn to_nir(file: &GraphFile) -> Result<Nir, String> {
             name.clone(),
             Node::new(
                 Kind::Output,
-                [("shape", Array::int(vec![pops[out.as_str()].size as i64]))],
+                // A map's shape, as nir.read's type check wants it to meet its source's.
+                [(
+                    "shape",
+                    Array::int(match shapes.get(out.as_str()) {
+                        Some(sh) => sh.iter().map(|&x| x as i64).collect(),
+                        None => vec![pops[out.as_str()].size as i64],
+                    }),
+                )],
             ),
         );
         edges.push((out.clone(), name));
@@ -397,6 +528,6 @@ pub fn to_nir(file: &GraphFile) -> Result<Nir, String> {
     Ok(Nir {
         version: crate::nir::WRITE_VERSION.into(),
         graph,
-        metadata: BTreeMap::new(),
+        metadata: BTreeMap::from([(super::DT_KEY.to_string(), Array::f64(vec![dt_ms]))]),
     })
 }

@@ -673,6 +673,23 @@ pub(super) fn validate(file: GraphFile, src: &Source, rules: &dyn ModelRules) ->
             if !seen.insert(name) {
                 return v.fail(&f, format!("`{name}` is listed twice"));
             }
+            // A kernel fixes the shapes of the maps it reads and writes and has no synapses
+            // of its own to grow or prune.
+            if let Some(pr) = file
+                .projections
+                .iter()
+                .find(|p| p.connectivity.is_kernel() && (&p.pre == name || &p.post == name))
+            {
+                let kind = format!("{:?}", pr.connectivity);
+                return v.fail(
+                    &f,
+                    format!(
+                        "`{name}` is a map of the {} projection `{}`, whose shared kernel fixes its size and has no synapses to grow or prune; a structural policy cannot change it",
+                        kind.split([' ', '{', '(']).next().unwrap_or("kernel"),
+                        pr.name.clone().unwrap_or_else(|| format!("{}->{}", pr.pre, pr.post))
+                    ),
+                );
+            }
         }
         let f = format!("{at}.every_ms");
         v.finite(&f, st.every_ms)?;

@@ -43,6 +43,7 @@ import time
 
 import brian2
 import numpy as np
+from spike_stats import window_stats
 from brian2 import (
     Network,
     NeuronGroup,
@@ -129,37 +130,6 @@ def run_seed(seed):
     return steps, idx, n_syn
 
 
-def window_stats(steps, idx, start_ms, end_ms):
-    s0 = int(round(start_ms / DT_MS))
-    s1 = int(round(end_ms / DT_MS))
-    m = (steps >= s0) & (steps < s1)
-    st, ix = steps[m], idx[m]
-    length_s = (end_ms - start_ms) / 1000.0
-    counts = np.bincount(ix, minlength=N)
-    order = np.lexsort((st, ix))
-    st, ix = st[order], ix[order]
-    cvs = []
-    bounds = np.concatenate([[0], np.cumsum(counts)])
-    for n in range(N):
-        if counts[n] >= 3:
-            t = st[bounds[n] : bounds[n + 1]] * DT_MS
-            isi = np.diff(t)
-            cvs.append(np.std(isi) / np.mean(isi))
-    bin_steps = int(round(BIN_MS / DT_MS))
-    n_bins = (s1 - s0) // bin_steps
-    pop = np.bincount((st - s0) // bin_steps, minlength=n_bins)[:n_bins]
-    return {
-        "mean_rate_hz": float(len(st) / (N * length_s)),
-        "rate_exc_hz": float(counts[:N_E].sum() / (N_E * length_s)),
-        "rate_inh_hz": float(counts[N_E:].sum() / ((N - N_E) * length_s)),
-        "cv_isi": float(np.mean(cvs)),
-        "silent_fraction": float(np.mean(counts == 0)),
-        "fano_10ms": float(np.var(pop) / np.mean(pop)),
-        "n_neurons_cv": len(cvs),
-        "n_spikes": int(len(st)),
-    }
-
-
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
@@ -182,7 +152,7 @@ def main():
         steps, idx, n_syn = run_seed(s)
         entry = {"seed": s, "n_synapses": n_syn}
         for w, (a, b) in WINDOWS.items():
-            entry[w] = window_stats(steps, idx, a, b)
+            entry[w] = window_stats(steps, idx, a, b, n=N, dt_ms=DT_MS, bin_ms=BIN_MS, n_exc=N_E)
         per_seed.append(entry)
         f = entry["full_0_1000ms"]
         print(

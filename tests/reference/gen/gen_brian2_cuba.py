@@ -33,6 +33,7 @@ import time
 
 import brian2
 import numpy as np
+from spike_stats import window_stats
 from brian2 import Network, NeuronGroup, SpikeMonitor, Synapses, defaultclock, mV, ms, prefs, second
 
 N = 4000
@@ -80,38 +81,6 @@ def run_seed(seed):
     return steps, idx, n_syn
 
 
-def window_stats(steps, idx, start_ms, end_ms):
-    s0 = int(round(start_ms / DT_MS))
-    s1 = int(round(end_ms / DT_MS))
-    m = (steps >= s0) & (steps < s1)
-    st, ix = steps[m], idx[m]
-    length_s = (end_ms - start_ms) / 1000.0
-    counts = np.bincount(ix, minlength=N)
-    rate = len(st) / (N * length_s)
-    silent = float(np.mean(counts == 0))
-    order = np.lexsort((st, ix))
-    st, ix = st[order], ix[order]
-    cvs = []
-    bounds = np.concatenate([[0], np.cumsum(counts)])
-    for n in range(N):
-        if counts[n] >= 3:
-            t = st[bounds[n] : bounds[n + 1]] * DT_MS
-            isi = np.diff(t)
-            cvs.append(np.std(isi) / np.mean(isi))
-    bin_steps = int(round(BIN_MS / DT_MS))
-    n_bins = (s1 - s0) // bin_steps
-    pop = np.bincount((st - s0) // bin_steps, minlength=n_bins)[:n_bins]
-    fano = float(np.var(pop) / np.mean(pop))
-    return {
-        "mean_rate_hz": float(rate),
-        "cv_isi": float(np.mean(cvs)),
-        "silent_fraction": silent,
-        "fano_10ms": fano,
-        "n_neurons_cv": len(cvs),
-        "n_spikes": int(len(st)),
-    }
-
-
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
@@ -131,7 +100,7 @@ def main():
         steps, idx, n_syn = run_seed(s)
         entry = {"seed": s, "n_synapses": n_syn}
         for w, (a, b) in WINDOWS.items():
-            entry[w] = window_stats(steps, idx, a, b)
+            entry[w] = window_stats(steps, idx, a, b, n=N, dt_ms=DT_MS, bin_ms=BIN_MS)
         per_seed.append(entry)
         print(
             "seed %d: %.1f s, synapses %d, full rate %.3f Hz cv %.4f silent %.4f fano %.2f"

@@ -106,9 +106,8 @@ enum Command {
         /// Address the view binds (default 127.0.0.1).
         #[arg(long = "view-addr", value_name = "ADDR", requires = "view")]
         view_addr: Option<std::net::IpAddr>,
-        /// Training runs: keep the hidden spikes of every batch's recorded episode in
-        /// RUN_DIR/activity.csv (at most 2 000 000 spikes, thinned evenly past that), for
-        /// `snnsim view`.
+        /// Training runs: record the hidden spikes of every episode in RUN_DIR/activity.csv
+        /// (at most 2 000 000 spikes, thinned evenly past that), for `snnsim view`.
         #[arg(long = "record-activity")]
         record_activity: bool,
         /// The memory the run may have, in bytes (suffixes K, M, G, T: powers of 1024),

@@ -313,17 +313,33 @@ fn recorded_activity_replays_growth_with_its_spikes() {
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let s = summary(&out);
-    // One episode per batch of 16: episodes 15, 31, ..., 319; the last is spikes.csv's.
+    // Every episode is recorded (the run's hidden spikes stay under the 2 M bound), each with
+    // the spike count its metrics.csv row implies (energy = spikes × hidden size); the last is
+    // spikes.csv's.
     let activity = std::fs::read_to_string(out.join("activity.csv")).unwrap();
     let spikes = std::fs::read_to_string(out.join("spikes.csv")).unwrap();
-    let episodes: std::collections::BTreeSet<u64> = activity
+    let mut per_episode = std::collections::BTreeMap::<u64, u64>::new();
+    for l in activity.lines().skip(1) {
+        *per_episode
+            .entry(l.split(',').next().unwrap().parse().unwrap())
+            .or_default() += 1;
+    }
+    let metrics = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let expected: Vec<u64> = metrics
         .lines()
         .skip(1)
-        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .map(|l| {
+            let c: Vec<f64> = l.split(',').map(|x| x.parse().unwrap()).collect();
+            (c[7] / c[4]).round() as u64
+        })
         .collect();
-    assert_eq!(episodes.len(), 20, "{episodes:?}");
-    assert_eq!(episodes.first(), Some(&15));
-    assert_eq!(episodes.last(), Some(&319));
+    assert_eq!(expected.len(), 320);
+    assert!(expected.iter().sum::<u64>() < 2_000_000);
+    let silent = expected.iter().filter(|&&n| n == 0).count();
+    assert_eq!(per_episode.len() + silent, 320, "{per_episode:?}");
+    for (e, n) in expected.iter().enumerate() {
+        assert_eq!(per_episode.get(&(e as u64)).copied().unwrap_or(0), *n, "episode {e}");
+    }
     let last: Vec<&str> = activity
         .lines()
         .filter(|l| l.starts_with("319,"))

@@ -125,6 +125,10 @@ pub struct Trainer {
     pub edits: Vec<EditLog>,
     /// Hidden spikes of the last episode of the last batch: (step in the episode, neuron).
     pub last_episode_spikes: Vec<(u64, u32)>,
+    /// With [`Trainer::record_every_episode`]: the hidden spikes of every episode of the last
+    /// batch, in episode order (the last one equals `last_episode_spikes`); empty otherwise.
+    pub batch_spikes: Vec<Vec<(u64, u32)>>,
+    record_all: bool,
     /// The structural policy (a `structure` plugin), if the task has one.
     structure: Option<StructureInstance>,
     /// Episodes done when each hidden neuron was added (0 for the first ones).
@@ -351,6 +355,8 @@ impl Trainer {
             metrics: Vec::new(),
             edits: Vec::new(),
             last_episode_spikes: Vec::new(),
+            batch_spikes: Vec::new(),
+            record_all: false,
             structure,
             born: vec![0; h],
             grad_norms: [vec![0.0; h], vec![0.0; h]],
@@ -360,6 +366,13 @@ impl Trainer {
             comm: None,
         };
         Ok(t)
+    }
+
+    /// Records the hidden spikes of every episode into [`Trainer::batch_spikes`], not only
+    /// the last one of each batch (`--record-activity`; it costs a push per spike). Results
+    /// do not depend on it.
+    pub fn record_every_episode(&mut self, on: bool) {
+        self.record_all = on;
     }
 
     /// Runs the episodes of a batch on `threads` worker threads (default: rayon's global
@@ -479,6 +492,7 @@ impl Trainer {
             seed,
         };
         let (lo, last) = (mine.start, mine.end == b);
+        let record_all = self.record_all;
         let local = if let Some(dev) = &mut self.device {
             let start = first + lo as u64;
             batched::run_batch(
@@ -488,6 +502,7 @@ impl Trainer {
                 &policy,
                 self.pool.as_ref(),
                 last,
+                record_all,
             )
         } else {
             let episodes = || -> Vec<Result<EpisodeBuf>> {
@@ -496,7 +511,7 @@ impl Trainer {
                     .enumerate()
                     .map(|(k, env)| {
                         let e = lo + k;
-                        run_episode(env, first + e as u64, e + 1 == b, &policy)
+                        run_episode(env, first + e as u64, record_all || e + 1 == b, &policy)
                     })
                     .collect()
             };
@@ -510,7 +525,13 @@ impl Trainer {
             Some(c) if c.size() > 1 => super::distributed::gather_episodes(c, local, envs)?,
             _ => local?,
         };
-        if let Some(last) = bufs.last_mut() {
+        if self.record_all {
+            self.batch_spikes = bufs
+                .iter_mut()
+                .map(|e| std::mem::take(&mut e.raster))
+                .collect();
+            self.last_episode_spikes = self.batch_spikes.last().cloned().unwrap_or_default();
+        } else if let Some(last) = bufs.last_mut() {
             self.last_episode_spikes = std::mem::take(&mut last.raster);
         }
 

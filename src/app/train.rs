@@ -128,6 +128,7 @@ pub fn train_observed(
         progress_every: every,
         neurons: trainer.hidden_size(),
     })?;
+    trainer.record_every_episode(observer.every_episode());
     let t1 = Instant::now();
     let mut next = (trainer.episodes_done / every.max(1) + 1) * every;
     // Checkpoints fall on batch boundaries (the first at or after each multiple of

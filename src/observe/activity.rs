@@ -2,12 +2,14 @@
 //! into `activity.csv`, so that `snnsim view` can replay growth and pruning with the activity
 //! they came with.
 //!
-//! A training run records the hidden spikes of one episode per batch (the last one; the
-//! trainer keeps it as `last_episode_spikes`), and without this option only the run's last
-//! such episode reaches `spikes.csv`. The recorder keeps every batch's episode as it arrives,
-//! in memory, up to [`MAX_SPIKES`] spikes; past that it keeps every other recorded episode
-//! and from then on records every second batch (then every fourth, and so on), so that the
-//! file covers the whole run evenly within the bound. It is written once, at the end.
+//! Without this option a training run keeps the hidden spikes of one episode per batch (the
+//! last one, `Trainer::last_episode_spikes`) and only the run's last such episode reaches
+//! `spikes.csv`. With it the trainer records every episode (`Trainer::batch_spikes`), and the
+//! recorder keeps them all as they arrive, in memory, up to [`MAX_SPIKES`] spikes; past that
+//! it keeps every second episode (those whose index + 1 is a multiple of 2), and from then on
+//! records only those (then every fourth, and so on), so that the file covers the whole run
+//! evenly within the bound. The kept episodes are always ends of batches once the stride
+//! reaches the batch size, so the last one is `spikes.csv`'s. It is written once, at the end.
 
 use super::{Observer, RunInfo, TrainProgress};
 use crate::error::{Error, Result};
@@ -26,9 +28,8 @@ type Episode = (u64, Vec<(u32, u32)>);
 pub struct ActivityRecorder {
     episodes: Vec<Episode>,
     spikes: usize,
-    /// Record every `stride`-th batch.
+    /// Record the episodes whose index + 1 is a multiple of `stride`.
     stride: u64,
-    batches: u64,
     dt_ms: f64,
     cap: usize,
     started: bool,
@@ -49,7 +50,7 @@ impl ActivityRecorder {
         }
     }
 
-    /// Batches between two recorded episodes now.
+    /// Episodes between two recorded ones now.
     pub fn stride(&self) -> u64 {
         self.stride
     }
@@ -59,15 +60,22 @@ impl ActivityRecorder {
         (self.episodes.len(), self.spikes)
     }
 
-    fn thin(&mut self) {
+    fn due(&self, episode: u64) -> bool {
+        (episode + 1).is_multiple_of(self.stride)
+    }
+
+    /// Keeps `spikes` of episode `episode` if it is due, then thins to the bound.
+    fn push(&mut self, episode: u64, spikes: Vec<(u32, u32)>) {
+        if !self.due(episode) {
+            return;
+        }
+        self.spikes += spikes.len();
+        self.episodes.push((episode, spikes));
         while self.spikes > self.cap && self.episodes.len() > 1 {
-            let kept: Vec<Episode> = std::mem::take(&mut self.episodes)
-                .into_iter()
-                .step_by(2)
-                .collect();
-            self.spikes = kept.iter().map(|e| e.1.len()).sum();
-            self.episodes = kept;
             self.stride *= 2;
+            let stride = self.stride;
+            self.episodes.retain(|e| (e.0 + 1).is_multiple_of(stride));
+            self.spikes = self.episodes.iter().map(|e| e.1.len()).sum();
         }
     }
 
@@ -110,21 +118,17 @@ impl Observer for ActivityRecorder {
         Ok(())
     }
 
+    fn every_episode(&self) -> bool {
+        true
+    }
+
     fn training(&mut self, p: &TrainProgress<'_>) {
         let t = p.trainer;
-        let due = self.batches.is_multiple_of(self.stride);
-        self.batches += 1;
-        if !due || t.episodes_done == 0 {
-            return;
+        let first = t.episodes_done - t.batch_spikes.len() as u64;
+        for (k, episode) in t.batch_spikes.iter().enumerate() {
+            let spikes = episode.iter().map(|&(s, i)| (s as u32, i)).collect();
+            self.push(first + k as u64, spikes);
         }
-        let spikes: Vec<(u32, u32)> = t
-            .last_episode_spikes
-            .iter()
-            .map(|&(s, i)| (s as u32, i))
-            .collect();
-        self.spikes += spikes.len();
-        self.episodes.push((t.episodes_done - 1, spikes));
-        self.thin();
     }
 }
 
@@ -137,24 +141,19 @@ mod tests {
         let mut r = ActivityRecorder::with_cap(1000);
         r.dt_ms = 1.0;
         r.started = true;
-        // 64 batches of 100 spikes each, fed as the observer would see them.
-        for b in 0..64u64 {
-            if r.batches.is_multiple_of(r.stride) {
-                r.spikes += 100;
-                r.episodes.push((b * 16 + 15, vec![(0, 0); 100]));
-                r.thin();
-            }
-            r.batches += 1;
+        // 1 024 episodes of 10 spikes each (64 batches of 16), fed as the trainer reports them.
+        for e in 0..1024u64 {
+            r.push(e, vec![(0, 0); 10]);
         }
         let (eps, spikes) = r.kept();
         assert!(spikes <= 1000, "{spikes}");
-        assert!(eps >= 5, "{eps}");
-        assert_eq!(r.episodes[0].0, 15);
-        // Evenly spaced: every recorded batch is a multiple of the final stride.
+        assert!(eps >= 50, "{eps}");
+        // Evenly spaced ends of batches: episodes 15, 31, 47, ... (stride 16).
+        assert_eq!(r.stride(), 16);
         for (k, (ep, _)) in r.episodes.iter().enumerate() {
-            assert_eq!(*ep, k as u64 * r.stride() * 16 + 15);
+            assert_eq!(*ep, k as u64 * 16 + 15);
         }
-        assert!(r.episodes.last().unwrap().0 >= 48 * 16);
+        assert_eq!(r.episodes.last().unwrap().0, 1023);
         let dir = tempfile::tempdir().unwrap();
         let path = r.write(dir.path()).unwrap().unwrap();
         let text = std::fs::read_to_string(path).unwrap();

@@ -84,6 +84,12 @@ pub trait Observer: Send {
     fn step_hook(&mut self) -> Option<Box<dyn StepHook>> {
         None
     }
+    /// Asked once after [`Observer::start`] by a training run: whether this observer reads
+    /// every episode's hidden spikes (`Trainer::batch_spikes`), which the trainer then
+    /// records. `false`, the default, records only each batch's last episode.
+    fn every_episode(&self) -> bool {
+        false
+    }
     /// A network run advanced by a chunk of steps.
     fn network(&mut self, _p: &NetProgress) {}
     /// A training run finished a batch of episodes.
@@ -105,6 +111,9 @@ impl<T: Observer> Observer for Option<T> {
     }
     fn step_hook(&mut self) -> Option<Box<dyn StepHook>> {
         self.as_mut().and_then(|o| o.step_hook())
+    }
+    fn every_episode(&self) -> bool {
+        self.as_ref().is_some_and(|o| o.every_episode())
     }
     fn network(&mut self, p: &NetProgress) {
         if let Some(o) = self {
@@ -137,6 +146,9 @@ impl Observer for Tee<'_> {
             (Some(a), Some(b)) => Some(Box::new(TwoHooks(a, b))),
             (a, b) => a.or(b),
         }
+    }
+    fn every_episode(&self) -> bool {
+        self.0.every_episode() || self.1.every_episode()
     }
     fn network(&mut self, p: &NetProgress) {
         self.0.network(p);

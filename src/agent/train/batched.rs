@@ -181,8 +181,9 @@ impl DeviceAgents {
     }
 }
 
-/// Runs the episodes `first..first + envs.len()` with fixed weights on the device; the last
-/// one records its hidden spikes when `record_last` (it is the batch's last). The host's part of each decision (sampling, the
+/// Runs the episodes `first..first + envs.len()` with fixed weights on the device; each one
+/// records its hidden spikes when `record_all`, the last one also when `record_last` (it is
+/// the batch's last). The host's part of each decision (sampling, the
 /// environment's step) runs on `pool`'s threads, one episode each.
 pub(super) fn run_batch(
     dev: &mut DeviceAgents,
@@ -191,6 +192,7 @@ pub(super) fn run_batch(
     p: &Policy,
     pool: Option<&rayon::ThreadPool>,
     record_last: bool,
+    record_all: bool,
 ) -> Result<Vec<EpisodeBuf>> {
     let (spec, layers) = (p.spec, p.layers);
     let (h, o, steps) = (layers.hidden, layers.out, spec.decision_steps);
@@ -215,7 +217,7 @@ pub(super) fn run_batch(
                 first + k as u64,
                 p.seed,
                 layers,
-                record_last && k + 1 == b,
+                record_all || (record_last && k + 1 == b),
             )
         })
         .collect::<Result<Vec<_>>>()?;

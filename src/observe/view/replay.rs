@@ -258,7 +258,7 @@ fn replay_training(
         .collect();
     let scene = frame::scene(run, true, file.dt_ms, &pops, &projections(file), true);
     hub.scene(event("scene", &scene));
-    // `--record-activity` runs: one episode's hidden spikes per recorded batch.
+    // `--record-activity` runs: the hidden spikes of every recorded episode.
     let apath = dir.join("activity.csv");
     let mut activity: BTreeMap<u64, Vec<(u32, u32)>> = BTreeMap::new();
     if apath.exists() {

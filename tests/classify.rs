@@ -153,3 +153,48 @@ fn bad_classify_fields_exit_2_naming_them() {
         assert!(!dir.path().join(format!("out{k}")).exists(), "{to}: nothing is left behind");
     }
 }
+
+/// The document's example trained with e-prop (`gradient: Eprop()`) learns the digits far above
+/// chance, and gives the same bits on one and two threads.
+#[test]
+fn eprop_learns_digits_the_same_on_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = doc_example(dir.path(), "eprop.ron", |s| {
+        s.replace(
+            "loss: MeanMembrane,",
+            "loss: MeanMembrane,\n        gradient: Eprop(feedback: Symmetric),",
+        )
+    });
+    let a = run_json(&f, &dir.path().join("e1"), &["--threads", "1"]);
+    let b = run_json(&f, &dir.path().join("e2"), &["--threads", "2"]);
+    let acc = a["test_accuracy"].as_f64().unwrap();
+    eprintln!("e-prop doc example: test accuracy {acc:.4}, {} samples/s", b["samples_per_s"]);
+    assert_eq!(a["gradient"], "eprop");
+    assert!(acc >= 0.8, "test accuracy {acc}");
+    assert_eq!(a["state_hash"], b["state_hash"]);
+    for file in ["metrics.csv", "predictions.csv"] {
+        let read = |t: &str| std::fs::read(dir.path().join(t).join(file)).unwrap();
+        assert_eq!(read("e1"), read("e2"), "{file}");
+    }
+    // The same file with BPTT trains to other weights.
+    let g = doc_example(dir.path(), "bptt.ron", |s| s);
+    let c = run_json(&g, &dir.path().join("b"), &["--threads", "2"]);
+    assert_eq!(c["gradient"], "bptt");
+    assert_ne!(a["state_hash"], c["state_hash"]);
+}
+
+/// e-prop on a network it cannot handle exits 2 naming `task.Classify.gradient.Eprop`.
+#[test]
+fn eprop_on_a_zero_reset_readout_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = doc_example(dir.path(), "bad.ron", |s| {
+        s.replace("SnnTorch(reset: NoReset)", "SnnTorch(reset: Zero)")
+            .replace("loss: MeanMembrane,", "loss: MeanMembrane, gradient: Eprop(),")
+    });
+    let o = run_out(&f, &dir.path().join("out"), &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("bad.ron:") && err.contains("task.Classify.gradient.Eprop"), "{err}");
+    assert!(err.contains("`out`"), "{err}");
+    assert!(!dir.path().join("out").exists());
+}

@@ -12,7 +12,7 @@ use super::run::{prepare, RunDir};
 use super::{RunOptions, Stopped};
 use crate::classify::{Classifier, EpochMetrics};
 use crate::error::{Error, Result};
-use crate::file::{ClassLoss, DatasetSpec, SpikeEncoder};
+use crate::file::{ClassLoss, DatasetSpec, Gradient, SpikeEncoder};
 use crate::io::{write_atomic, AtomicFile};
 use serde::Serialize;
 use std::io::Write;
@@ -38,6 +38,8 @@ pub struct ClassifySummary {
     pub encoder: String,
     /// `max_membrane` or `mean_membrane` (softmax cross-entropy of those logits).
     pub loss: String,
+    /// `bptt` or `eprop`.
+    pub gradient: String,
     /// Steps per sample.
     pub steps: usize,
     /// Epochs trained.
@@ -151,6 +153,11 @@ pub fn run_classify(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Result
             loss: match spec.loss {
                 ClassLoss::MaxMembrane => "max_membrane",
                 ClassLoss::MeanMembrane => "mean_membrane",
+            }
+            .into(),
+            gradient: match spec.gradient {
+                Gradient::Bptt => "bptt",
+                Gradient::Eprop(_) => "eprop",
             }
             .into(),
             steps: spec.steps,

@@ -2,7 +2,8 @@
 //! are spike-encoded onto the input population, the network runs `steps` steps per sample from
 //! a zero state, and a sample's logits are its readout neurons' membrane maxima (or means) over
 //! those steps; the loss is their softmax cross-entropy. Gradients come from the differentiable
-//! executor (`exec::Net`, backpropagation through time with a surrogate derivative) — the same
+//! executor (`exec::Net`, backpropagation through time with a surrogate derivative, or e-prop's
+//! eligibility traces over the same forward pass with `gradient: Eprop(...)`) — the same
 //! neuron steps and adjoints as the engine's snnTorch models and the agents' trainers, not a
 //! copy — and Adam is the SDK's (`snnsim_plugin_api::optim`), the one the gradient-rule plugins
 //! use.
@@ -136,6 +137,10 @@ impl Classifier {
                 };
                 at(&field, e.to_string())
             })?;
+        if !spec.gradient.is_bptt() {
+            plan.eprop_check()
+                .map_err(|e| at("gradient.Eprop", e.to_string()))?;
+        }
         let projs: Vec<ProjId> = plan
             .links()
             .iter()
@@ -267,7 +272,13 @@ impl Classifier {
                 loss: self.spec.loss,
                 correct: AtomicUsize::new(0),
             };
-            let (l, g) = self.plan.batch(&self.params(), steps, chunk.len(), &batch);
+            let (l, g) = self.plan.batch_by(
+                &self.params(),
+                steps,
+                chunk.len(),
+                &batch,
+                self.spec.gradient,
+            );
             loss += l;
             correct += batch.correct.load(Ordering::Relaxed);
             self.update(&g, 1.0 / chunk.len() as f64);

@@ -4,7 +4,7 @@
 //! summed in order, so the result is the same bits on any number of threads (rayon decides who
 //! computes a chunk, never what it holds), as in the engine.
 
-use super::{Grads, Net, Params, Seq, Trace};
+use super::{Gradient, Grads, Net, Params, Seq, Trace};
 use rayon::prelude::*;
 
 /// Samples per chunk of a batch.
@@ -23,6 +23,20 @@ impl Net {
     /// Forward and backward passes of samples `0..n` of `batch`, `steps` steps each, with the
     /// parameters `p`: the sum of their losses and of their gradients.
     pub fn batch(&self, p: &Params, steps: usize, n: usize, batch: &impl Sample) -> (f64, Grads) {
+        self.batch_by(p, steps, n, batch, Gradient::Bptt)
+    }
+
+    /// [`Net::batch`] with the gradient `gradient`: backpropagation through time
+    /// ([`Net::backward`]) or e-prop ([`Net::eprop`]; the plan must pass
+    /// [`Net::eprop_check`]).
+    pub fn batch_by(
+        &self,
+        p: &Params,
+        steps: usize,
+        n: usize,
+        batch: &impl Sample,
+        gradient: Gradient,
+    ) -> (f64, Grads) {
         let chunks: Vec<(f64, Grads)> = (0..n.div_ceil(CHUNK))
             .into_par_iter()
             .map(|c| {
@@ -41,7 +55,10 @@ impl Net {
                         .for_each(|v| v.iter_mut().for_each(|x| *x = 0.0));
                     loss += batch.loss(k, &tr, &mut g_mem);
                     let views: Vec<&[f64]> = g_mem.iter().map(|v| v.as_slice()).collect();
-                    self.backward(p, &mut tr, &views, &mut g);
+                    match gradient {
+                        Gradient::Bptt => self.backward(p, &mut tr, &views, &mut g),
+                        Gradient::Eprop(e) => self.eprop(p, &mut tr, &views, e.feedback, &mut g),
+                    }
                 }
                 (loss, g)
             })

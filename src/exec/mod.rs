@@ -27,18 +27,24 @@
 //! them in parallel and sums their gradients in a fixed order (the same bits on any number of
 //! threads).
 //!
+//! [`Net::eprop`] is the other gradient of the same forward pass: e-prop's eligibility traces
+//! and learning signals, run forward in time over the trace with the same model steps
+//! (eprop.rs); [`Net::batch_by`] chooses between the two ([`Gradient`]).
+//!
 //! [`Net::policy_factors`] is the agents' shortcut: for one spiking population between the
 //! inputs and one readout, and a loss of the mean readout membrane, the backward pass is
 //! linear in the loss gradient and factors into two vectors per decision (factored.rs);
 //! [`Net::forward_shallow`] is the same network's forward pass, fused for speed.
 
 mod batch;
+mod eprop;
 mod factored;
 mod net;
 mod neuron;
 mod run;
 
 pub use batch::{Sample, CHUNK};
+pub use eprop::{Feedback, Gradient};
 pub use factored::Shallow;
 pub use net::{Link, Net, PlanError, Pop, PopKind, Storage};
 pub use neuron::{Model, Neuron, Surrogate};

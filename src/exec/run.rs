@@ -124,6 +124,7 @@ pub struct Trace {
     pub(super) base: Vec<Vec<f64>>,
     back: Back,
     pub(super) factors: Vec<f64>,
+    pub(super) eprop: super::eprop::Scratch,
 }
 
 /// Scratch of the backward pass.

@@ -527,3 +527,251 @@ fn batches_are_the_same_on_any_number_of_threads() {
     assert_eq!(g1, g4);
     assert!(g1.weights.iter().flatten().any(|&x| x != 0.0));
 }
+
+/// in(5) → h(7) → out(3), dense, and in → out sparse (skipping h); with `recurrent`, h → h
+/// too.
+fn shallow(h: Neuron, out: Neuron, recurrent: bool) -> Net {
+    let mut links = vec![
+        link("in_h", 0, 1, Storage::Dense),
+        link("h_out", 1, 2, Storage::Dense),
+        link(
+            "in_out",
+            0,
+            2,
+            Storage::Sparse {
+                indptr: vec![0, 1, 1, 3, 4, 4],
+                indices: vec![2, 0, 1, 1],
+            },
+        ),
+    ];
+    if recurrent {
+        links.push(link("h_h", 1, 1, Storage::Dense));
+    }
+    Net::new(
+        vec![
+            pop("in", 5, PopKind::Input),
+            pop("h", 7, PopKind::Neurons(h)),
+            pop("out", 3, PopKind::Neurons(out)),
+        ],
+        links,
+        vec![2],
+        Surrogate::FastSigmoid { slope: 4.0 },
+    )
+    .unwrap()
+}
+
+/// BPTT's and e-prop's gradients of `net` on a random sample, weights, biases and loss
+/// gradient: `spread` true gives ∂L/∂y on every step (a mean logit's shape), false on one
+/// step per readout neuron (a maximum's). Also the hidden spikes.
+fn both_gradients(net: &Net, seed: u64, spread: bool) -> (Grads, Grads, f64) {
+    use rand::Rng as _;
+    let steps = 15;
+    let mut rng = crate::rng::stream(seed, "eprop-test", "", 0);
+    let weights: Vec<Vec<f64>> = net
+        .links()
+        .iter()
+        .map(|l| {
+            let scale = if l.pre == 0 { 0.9 } else { 0.5 };
+            (0..l.len(net.pops()))
+                .map(|_| rng.random_range(-0.4..1.0) * scale)
+                .collect()
+        })
+        .collect();
+    let biases: Vec<Option<Vec<f64>>> = net
+        .pops()
+        .iter()
+        .map(|p| {
+            (p.kind != PopKind::Input)
+                .then(|| (0..p.size).map(|_| rng.random_range(-0.1..0.2)).collect())
+        })
+        .collect();
+    let p = Params {
+        weights: weights.iter().map(|w| w.as_slice()).collect(),
+        biases: biases.iter().map(|b| b.as_deref()).collect(),
+    };
+    let inputs: Vec<f64> = (0..steps * 5)
+        .map(|_| match rng.random_range(0..3) {
+            0 => 1.0,
+            1 => rng.random_range(0.0..1.0),
+            _ => 0.0,
+        })
+        .collect();
+    let n_out = net.pops()[2].size;
+    let g_mem: Vec<f64> = if spread {
+        (0..steps * n_out)
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect()
+    } else {
+        let mut g = vec![0.0; steps * n_out];
+        for k in 0..n_out {
+            g[rng.random_range(steps / 2..steps) * n_out + k] = rng.random_range(-1.0..1.0);
+        }
+        g
+    };
+    let mut tr = Trace::default();
+    net.forward(&p, steps, &[Seq::Dense(&inputs)], &mut tr);
+    let spikes = tr.pops[1].spk.iter().sum();
+    let mut bptt = Grads::zeros(&p);
+    net.backward(&p, &mut tr, &[&g_mem], &mut bptt);
+    let mut eprop = Grads::zeros(&p);
+    net.eprop(&p, &mut tr, &[&g_mem], Feedback::Symmetric, &mut eprop);
+    (bptt, eprop, spikes)
+}
+
+fn hidden_models() -> Vec<Neuron> {
+    let n = |model, reset| Neuron {
+        model,
+        reset,
+        threshold: 0.6,
+    };
+    let syn = Model::Synaptic {
+        alpha: 0.7,
+        beta: 0.9,
+    };
+    let alpha = Model::Alpha {
+        alpha: 0.9,
+        beta: 0.8,
+        tau: 0.9f64.ln() / (0.8f64.ln() - 0.9f64.ln()) + 1.0,
+    };
+    let leaky = Model::Leaky { beta: 0.8 };
+    vec![
+        n(leaky, Reset::Subtract),
+        n(leaky, Reset::Zero),
+        n(leaky, Reset::NoReset),
+        n(syn, Reset::Subtract),
+        n(syn, Reset::Zero),
+        n(alpha, Reset::Zero),
+    ]
+}
+
+fn readout_models() -> Vec<Neuron> {
+    let n = |model, reset| Neuron {
+        model,
+        reset,
+        threshold: 1e9,
+    };
+    vec![
+        n(Model::Leaky { beta: 0.85 }, Reset::NoReset),
+        n(
+            Model::Synaptic {
+                alpha: 0.6,
+                beta: 0.85,
+            },
+            Reset::Subtract,
+        ),
+    ]
+}
+
+/// With one hidden population whose only outgoing link is the readout's, B = W_outᵀ and the
+/// resets detached, e-prop's gradient is BPTT's (Bellec et al. 2020, Methods), to 1e-9 of the
+/// largest entry of every weight and bias array, for every hidden model and reset, a leaky and
+/// a two-state readout (whose filters ē must then follow exactly), and both shapes of the
+/// loss gradient. The readouts' decays are far from 0 and the loss gradient reaches late steps,
+/// so a missing readout filter (or ψ, or reset factor) would show.
+#[test]
+fn eprop_equals_bptt_on_one_hidden_layer() {
+    let mut cases = 0;
+    for h in hidden_models() {
+        for out in readout_models() {
+            let net = shallow(h, out, false);
+            net.eprop_check().unwrap();
+            for spread in [true, false] {
+                let (bptt, eprop, spikes) = both_gradients(&net, cases, spread);
+                assert!(
+                    (5.0..105.0).contains(&spikes),
+                    "{h:?}: {spikes} hidden spikes of 105"
+                );
+                for (what, b, e) in [
+                    ("weights", &bptt.weights, &eprop.weights),
+                    ("biases", &bptt.biases, &eprop.biases),
+                ] {
+                    for (k, (b, e)) in b.iter().zip(e).enumerate() {
+                        let top = b.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+                        if b.is_empty() {
+                            continue;
+                        }
+                        assert!(top > 1e-3, "{h:?} {what}[{k}]: a zero gradient");
+                        for (x, y) in b.iter().zip(e) {
+                            assert!(
+                                (x - y).abs() <= 1e-9 * top,
+                                "{h:?} {out:?} spread {spread} {what}[{k}]: BPTT {x} vs e-prop {y}"
+                            );
+                        }
+                    }
+                }
+                cases += 1;
+            }
+        }
+    }
+    assert_eq!(cases, 24);
+}
+
+/// With a recurrent hidden link, e-prop drops the paths through it: its gradient of the hidden
+/// parameters differs from BPTT's but points the same way.
+#[test]
+fn eprop_approximates_bptt_with_recurrence() {
+    for (s, h) in hidden_models().into_iter().enumerate() {
+        let net = shallow(h, readout_models()[0], true);
+        let (bptt, eprop, _) = both_gradients(&net, 100 + s as u64, true);
+        // The hidden population's parameters (the readout's are exact either way): in → h,
+        // h → h and h's biases.
+        let flat = |g: &Grads| -> Vec<f64> {
+            [&g.weights[0], &g.weights[3], &g.biases[1]]
+                .into_iter()
+                .flatten()
+                .copied()
+                .collect()
+        };
+        let (b, e) = (flat(&bptt), flat(&eprop));
+        let dot: f64 = b.iter().zip(&e).map(|(x, y)| x * y).sum();
+        let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let cos = dot / (norm(&b) * norm(&e));
+        let diff: f64 = b
+            .iter()
+            .zip(&e)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max);
+        eprintln!("{h:?}: cosine {cos:.4}, largest difference {diff:.3e}");
+        assert!(
+            diff > 1e-6 * norm(&b),
+            "{h:?}: recurrence should make e-prop inexact"
+        );
+        assert!(cos > 0.7, "{h:?}: cosine {cos}");
+    }
+}
+
+/// Plans e-prop cannot run are refused, naming the population.
+#[test]
+fn eprop_check_names_what_it_cannot_run() {
+    let [h, out] = [hidden_models()[0], readout_models()[0]];
+    let zero = Neuron {
+        reset: Reset::Zero,
+        ..out
+    };
+    let e = shallow(h, zero, false).eprop_check().unwrap_err();
+    assert!(
+        e.what.contains("`out`") && e.reason.contains("NoReset"),
+        "{e}"
+    );
+    // A second hidden population with no link to the readout.
+    let deep = deep(h, h);
+    let e = deep.eprop_check().unwrap_err();
+    assert!(
+        e.what.contains("`a`") && e.reason.contains("readout"),
+        "{e}"
+    );
+    // A readout that projects back.
+    let mut pops = shallow(h, out, false).pops().to_vec();
+    pops.truncate(3);
+    let links = vec![
+        link("in_h", 0, 1, Storage::Dense),
+        link("h_out", 1, 2, Storage::Dense),
+        link("out_h", 2, 1, Storage::Dense),
+    ];
+    let net = Net::new(pops, links, vec![2], Surrogate::default()).unwrap();
+    let e = net.eprop_check().unwrap_err();
+    assert!(
+        e.what.contains("`out`") && e.reason.contains("project"),
+        "{e}"
+    );
+}

@@ -173,6 +173,9 @@ pub struct ClassifySpec {
     /// Surrogate derivative of the spike for backpropagation through time.
     #[serde(default)]
     pub surrogate: Surrogate,
+    /// How the gradient is computed: backpropagation through time, or e-prop.
+    #[serde(default, skip_serializing_if = "Gradient::is_bptt")]
+    pub gradient: Gradient,
     /// Passes over the training samples.
     pub epochs: usize,
     /// Samples per minibatch (one Adam step each); the last minibatch of an epoch may be
@@ -249,6 +252,46 @@ pub enum ClassLoss {
     MaxMembrane,
     /// Logit = mean over steps of the membrane.
     MeanMembrane,
+}
+
+/// How a classification task's gradient is computed (docs/classification.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub enum Gradient {
+    /// Backpropagation through time (the executor's backward pass).
+    #[default]
+    Bptt,
+    /// e-prop (Bellec et al. 2020): eligibility traces forward in time, each neuron's
+    /// learning signal fed back from the readout's error (the executor's `eprop.rs`).
+    Eprop(EpropParams),
+}
+
+impl Gradient {
+    /// The default, backpropagation through time.
+    pub fn is_bptt(&self) -> bool {
+        *self == Gradient::Bptt
+    }
+}
+
+/// e-prop's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EpropParams {
+    /// The feedback weights B that turn the readout's error into learning signals.
+    #[serde(default)]
+    pub feedback: Feedback,
+}
+
+/// e-prop's feedback weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub enum Feedback {
+    /// B = W_outᵀ, the readout's current weights ("symmetric e-prop").
+    #[default]
+    Symmetric,
 }
 
 fn default_class_batch() -> usize {

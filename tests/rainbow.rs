@@ -11,7 +11,12 @@ use std::time::{Duration, Instant};
 
 /// graphs/cartpole-rainbow.ron with `edits` (text replacements) applied, written into `dir`.
 fn rainbow(dir: &Path, name: &str, edits: &[(&str, &str)]) -> PathBuf {
-    let mut text = std::fs::read_to_string(root().join("graphs/cartpole-rainbow.ron")).unwrap();
+    rainbow_from("cartpole-rainbow.ron", dir, name, edits)
+}
+
+/// graphs/`graph` with `edits` (text replacements) applied, written into `dir`.
+fn rainbow_from(graph: &str, dir: &Path, name: &str, edits: &[(&str, &str)]) -> PathBuf {
+    let mut text = std::fs::read_to_string(root().join("graphs").join(graph)).unwrap();
     for (from, to) in edits {
         assert!(text.contains(from), "the graph file has `{from}`");
         text = text.replacen(from, to, 1);
@@ -87,12 +92,27 @@ fn start_and_kill(args: &[&str], out: &Path, after_ms: u64) {
 /// ends with the same state_hash, metrics.csv and greedy evaluation as the uninterrupted run.
 #[test]
 fn rainbow_runs_are_thread_independent_and_resume_bit_identically() {
+    threads_and_resume("cartpole-rainbow.ron", "env_steps: 3000");
+}
+
+/// The same with every part on (graphs/cartpole-rainbow-full.ron): Noisy-net readouts (σ, the
+/// target's σ and σ's optimiser moments are in the checkpoint; noise is keyed by step and
+/// update), the C51 readout and dueling streams.
+#[test]
+fn rainbow_noisy_c51_runs_are_thread_independent_and_resume_bit_identically() {
+    threads_and_resume("cartpole-rainbow-full.ron", "env_steps: 1500");
+}
+
+/// One thread against two, and a run killed twice and resumed against the uninterrupted one,
+/// on `graph` with the budget `budget`.
+fn threads_and_resume(graph: &str, budget: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let file = rainbow(
+    let file = rainbow_from(
+        graph,
         dir.path(),
         "small.ron",
         &[
-            ("env_steps: 30000", "env_steps: 3000"),
+            ("env_steps: 30000", budget),
             ("buffer: 30000", "buffer: 1500"),
             ("warmup: 1000", "warmup: 300"),
             ("eval_episodes: 100", "eval_episodes: 5"),
@@ -188,7 +208,7 @@ fn rainbow_doc_example_runs_with_the_parts_switched_off() {
 #[test]
 fn rainbow_bad_settings_name_their_field() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[(&str, &str)], &str); 8] = [
+    let cases: [(&[(&str, &str)], &str); 11] = [
         (&[("n_step: 3", "n_step: 0")], "off_policy.n_step"),
         (&[("batch: 32", "batch: 0")], "off_policy.batch"),
         (&[("start: 1.0", "start: 1.5")], "off_policy.epsilon"),
@@ -204,9 +224,49 @@ fn rainbow_bad_settings_name_their_field() {
             "rule.plugin",
         ),
         (&[("size: 2, model", "size: 3, model")], "readout"),
+        (
+            &[("eval_episodes: 100,", "eval_episodes: 100, exploration: Noisy(),")],
+            "off_policy.epsilon",
+        ),
+        (
+            &[("epsilon: (start: 1.0, end: 0.02, steps: 8000),", "exploration: Noisy(sigma0: -1.0),")],
+            "off_policy.exploration.Noisy.sigma0",
+        ),
+        (
+            &[("eval_episodes: 100,", "eval_episodes: 100, distributional: (atoms: 1, v_min: 0.0, v_max: 1.0),")],
+            "off_policy.distributional.atoms",
+        ),
     ];
     for (edits, field) in cases {
         let file = rainbow(dir.path(), "bad.ron", edits);
+        let out = dir.path().join("bad-run");
+        let o = snnsim(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{edits:?}: {err}");
+        assert!(err.contains(field), "{edits:?}: `{field}` not named in {err}");
+    }
+}
+
+/// The full agent's settings: a C51 readout whose size is not actions × atoms, a support
+/// with v_min ≥ v_max, and a rule without the distributional call are refused by field.
+#[test]
+fn rainbow_full_bad_settings_name_their_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (&[("size: 102,", "size: 100,")], "readout"),
+        (&[("v_min: 0.0, v_max: 100.0", "v_min: 5.0, v_max: 5.0")], "off_policy.distributional.v_min"),
+        (&[("(name: \"v\", size: 51,", "(name: \"v\", size: 1,")], "off_policy.dueling"),
+        (
+            &[
+                ("(plugin: \"dqn\"", "(plugin: \"reinforce\""),
+                ("double: true, huber: Some(1.0), ", ""),
+                ("clip_norm: Some(10.0)", "clip_norm: 10.0"),
+            ],
+            "rule.plugin",
+        ),
+    ];
+    for (edits, field) in cases {
+        let file = rainbow_from("cartpole-rainbow-full.ron", dir.path(), "bad.ron", edits);
         let out = dir.path().join("bad-run");
         let o = snnsim(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()]);
         let err = String::from_utf8_lossy(&o.stderr);

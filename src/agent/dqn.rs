@@ -19,8 +19,16 @@
 //! ∂L/∂Q through the executor (∂Q/∂mem_t = 1/T at every step of the readout) and lets each
 //! projection's rule instance take its optimiser step.
 //!
-//! Every random draw is keyed by what it belongs to — the action of environment step t, the
-//! minibatch of update u, the reset of episode e — so a run is the same bits on any number of
+//! Two Rainbow parts change what the network outputs: with C51 (`distributional`) the readout
+//! holds per action the logits of a categorical return distribution, Q is its mean, and the
+//! rule's distributional loss (ABI 1.6 `dist_loss`) replaces `td_loss`; with Noisy nets
+//! (`exploration: Noisy`, [`super::noisy`]) the projections into the readouts carry learned
+//! factorised Gaussian noise, drawn per environment step for acting and per update (online
+//! and target independently) for learning, and the greedy evaluation uses μ alone.
+//!
+//! Every random draw is keyed by what it belongs to — the action (and acting noise) of
+//! environment step t, the minibatch (and noise) of update u, the reset of episode e — so a
+//! run is the same bits on any number of
 //! threads (minibatch samples run in parallel and their gradients are summed in fixed chunks,
 //! as in [`crate::exec::Net::batch`]), and a checkpoint needs no random-stream state.
 
@@ -28,21 +36,21 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::control::ControlMetrics;
+use super::noisy::Noisy;
 use super::replay::{Drawn, Replay};
 use super::setup::{located, located_input, params};
-use super::train::rule_step;
 use crate::checkpoint::codec::{Dec, DecResult, Enc};
 use crate::checkpoint::net;
 use crate::error::{Error, Result};
 use crate::exec::{self, Grads, Params, Seq, Trace, CHUNK};
-use crate::file::{AgentSpec, Checked, OffPolicySpec, TaskSpec};
+use crate::file::{AgentSpec, Checked, Distributional, Exploration, OffPolicySpec, TaskSpec};
 use crate::graph::{Network, ProjId};
 use crate::plugin::{self, EnvInstance, Kind, RuleInstance};
-use crate::real::widen;
+use crate::real::{widen, F64View};
 use crate::rng::stream;
 use rand::Rng as _;
 use rayon::prelude::*;
-use snnsim_plugin_api::abi::{ProjShapeV1, TdBatchV1};
+use snnsim_plugin_api::abi::{DistBatchV1, GradStepV1, ProjShapeV1, TdBatchV1};
 use std::collections::VecDeque;
 
 /// The episode in progress.
@@ -78,12 +86,16 @@ pub struct DqnTrainer {
     value: Option<usize>,
     hidden: Vec<usize>,
     n_actions: usize,
+    /// Outputs per action: 1, or C51's atoms.
+    atoms: usize,
     pub(super) env: EnvInstance,
     pub(super) rules: Vec<RuleInstance>,
     /// The online weights (widened) and the target network's, per link.
     online: Vec<Vec<f64>>,
     pub(super) target: Vec<Vec<f64>>,
     pub(super) replay: Replay,
+    /// Noisy-net readouts: σ, the target's σ and σ's rule instances.
+    noisy: Option<Noisy>,
     /// The last decisions of the episode not yet stored: (s, a, r).
     pub(super) pending: VecDeque<(Vec<f64>, u32, f64)>,
     pub(super) obs: Vec<f64>,
@@ -131,15 +143,26 @@ impl DqnTrainer {
             .map_err(|e| at("hidden", Error::Input(e.to_string())))?;
         let ro = plan.readouts()[0];
         let value = plan.readouts().get(1).copied();
-        let n_actions = plan.pops()[ro].size;
+        let atoms = op.distributional.as_ref().map_or(1, |d| d.atoms);
+        let n_out = plan.pops()[ro].size;
+        let n_actions = n_out / atoms;
         match env.discrete_actions() {
-            Some(k) if k == n_actions => {}
+            Some(k) if k * atoms == n_out => {}
+            Some(k) if atoms > 1 => {
+                return Err(at(
+                    "readout",
+                    Error::Input(format!(
+                        "the environment has {k} discrete actions, so a distributional readout of {atoms} atoms needs {} neurons (action-major), but it has {n_out}",
+                        k * atoms
+                    )),
+                ))
+            }
             other => {
                 return Err(at(
                     "readout",
                     Error::Input(match other {
                         Some(k) => format!(
-                            "the environment has {k} discrete actions, so the readout needs {k} neurons (one Q-value each), but it has {n_actions}"
+                            "the environment has {k} discrete actions, so the readout needs {k} neurons (one Q-value each), but it has {n_out}"
                         ),
                         None => "off-policy training needs an environment with discrete actions".into(),
                     }),
@@ -193,23 +216,58 @@ impl DqnTrainer {
             let mut inst = rule_plugin
                 .create_rule(&params(&spec.rule), shape)
                 .map_err(|e| located_input(checked, "Control", "rule.params", e))?;
-            // An empty minibatch probes whether the rule learns values.
-            let probe = if inst.is_value_rule() {
-                inst.td_loss(&mut empty_batch(n_actions))
-            } else {
-                Err(Error::Input("plugin ABI 1.4 or older".into()))
+            // An empty minibatch probes whether the rule learns values (distributions).
+            let probe = match &op.distributional {
+                None if inst.is_value_rule() => inst.td_loss(&mut empty_batch(n_actions)),
+                None => Err(Error::Input("plugin ABI 1.4 or older".into())),
+                Some(d) if inst.is_distributional_rule() => {
+                    let mut b = empty_dist_batch(n_actions, d);
+                    inst.dist_loss(&mut b)
+                }
+                Some(_) => Err(Error::Input("plugin ABI 1.5 or older".into())),
             };
             if let Err(e) = probe {
+                let what = match op.distributional {
+                    None => "a value rule (plugin ABI 1.5, such as `dqn`), which off-policy training needs",
+                    Some(_) => "a distributional value rule (plugin ABI 1.6, such as `dqn`), which `distributional` needs",
+                };
                 return Err(at(
                     "rule.plugin",
-                    Error::Input(format!(
-                        "`{}` is not a value rule (plugin ABI 1.5, such as `dqn`), which off-policy training needs ({e})",
-                        spec.rule.plugin
-                    )),
+                    Error::Input(format!("`{}` is not {what} ({e})", spec.rule.plugin)),
                 ));
             }
             rules.push(inst);
         }
+        let noisy = match op.exploration {
+            Exploration::EpsilonGreedy => None,
+            Exploration::Noisy { sigma0 } => {
+                let links: Vec<usize> = (0..plan.links().len())
+                    .filter(|&l| plan.readouts().contains(&plan.links()[l].post))
+                    .collect();
+                let mut sigma_rules = Vec::new();
+                for &l in &links {
+                    let (pre, post) = net.endpoints(projs[l]);
+                    let shape = ProjShapeV1 {
+                        n_pre: net.pop(pre).len() as u64,
+                        n_post: net.pop(post).len() as u64,
+                        nnz: net.proj(projs[l]).nnz() as u64,
+                        dt_ms: f.dt_ms,
+                    };
+                    sigma_rules.push(
+                        rule_plugin
+                            .create_rule(&params(&spec.rule), shape)
+                            .map_err(|e| located_input(checked, "Control", "rule.params", e))?,
+                    );
+                }
+                Some(Noisy::new(
+                    links,
+                    plan.links(),
+                    plan.pops(),
+                    sigma0,
+                    sigma_rules,
+                ))
+            }
+        };
         let hidden = (0..plan.pops().len())
             .filter(|&q| !plan.readouts().contains(&q) && plan.neuron(q).is_some())
             .collect();
@@ -227,11 +285,13 @@ impl DqnTrainer {
             value,
             hidden,
             n_actions,
+            atoms,
             env,
             rules,
             online: Vec::new(),
             target: Vec::new(),
             replay,
+            noisy,
             pending: VecDeque::new(),
             obs,
             running: Running::default(),
@@ -284,7 +344,7 @@ impl DqnTrainer {
             .collect();
     }
 
-    /// Q(s, ·) of observation `obs` with the online weights.
+    /// Q(s, ·) of observation `obs` with the online weights (μ only with Noisy nets).
     pub fn q_values(&self, obs: &[f64]) -> Vec<f64> {
         let mut tr = Trace::default();
         let mut q = vec![0.0; self.n_actions];
@@ -294,7 +354,14 @@ impl DqnTrainer {
 
     /// One decision from zero state on `obs` with `weights`: the trace, and Q into `q`.
     fn forward(&self, weights: &[Vec<f64>], obs: &[f64], tr: &mut Trace, q: &mut [f64]) {
-        self.qnet().forward(weights, obs, tr, q)
+        let qnet = self.qnet();
+        if self.atoms == 1 {
+            qnet.forward(weights, obs, tr, q)
+        } else {
+            let mut out = vec![0.0; self.n_actions * self.atoms];
+            qnet.forward(weights, obs, tr, &mut out);
+            qnet.q_of(&out, q);
+        }
     }
 
     /// What a decision needs of the trainer (shared by worker threads).
@@ -305,6 +372,8 @@ impl DqnTrainer {
             readout: self.readout,
             value: self.value,
             n_actions: self.n_actions,
+            atoms: self.atoms,
+            dist: self.op.distributional.as_ref(),
         }
     }
 
@@ -338,8 +407,18 @@ impl DqnTrainer {
         let mut tr = Trace::default();
         let mut q = vec![0.0; self.n_actions];
         let obs = std::mem::take(&mut self.obs);
-        self.forward(&self.online, &obs, &mut tr, &mut q);
-        let explore = t < self.op.warmup || rng.random::<f64>() < self.epsilon(t);
+        match &self.noisy {
+            // Noisy nets act greedily on Q with noise drawn for this step.
+            Some(nz) if t >= self.op.warmup => {
+                let (links, pops) = (self.plan.links(), self.plan.pops());
+                let eps = nz.draw(links, pops, &mut stream(self.seed, "dqn-noise", "act", t));
+                let w = nz.apply(&self.online, &nz.sigma, &eps);
+                self.forward(&w, &obs, &mut tr, &mut q);
+            }
+            _ => self.forward(&self.online, &obs, &mut tr, &mut q),
+        }
+        let explore =
+            t < self.op.warmup || (self.noisy.is_none() && rng.random::<f64>() < self.epsilon(t));
         let action = if explore {
             rng.random_range(0..self.n_actions)
         } else {
@@ -395,6 +474,8 @@ impl DqnTrainer {
     /// One update on a minibatch from the replay buffer.
     fn update(&mut self) -> Result<()> {
         let (b, a, steps) = (self.op.batch, self.n_actions, self.spec.decision_steps);
+        // Outputs per transition: Q-values, or C51's logits (actions × atoms).
+        let no = a * self.atoms;
         let mut rng = stream(self.seed, "dqn-sample", "", self.updates);
         let beta = self.op.prioritized.as_ref().map_or(1.0, |p| {
             let f = (self.env_steps as f64 / self.op.env_steps as f64).min(1.0);
@@ -403,8 +484,29 @@ impl DqnTrainer {
         let mut drawn = Drawn::default();
         self.replay.sample(b, beta, &mut rng, &mut drawn);
         let ol = self.replay.obs.len() / self.op.buffer.max(1);
+        // Noisy nets: independent noise for the online and the target network, one draw
+        // each per update (the whole minibatch shares it).
+        let noisy = self.noisy.as_ref().map(|nz| {
+            let (links, pops, u) = (self.plan.links(), self.plan.pops(), self.updates);
+            let on = nz.draw(
+                links,
+                pops,
+                &mut stream(self.seed, "dqn-noise", "online", u),
+            );
+            let tg = nz.draw(
+                links,
+                pops,
+                &mut stream(self.seed, "dqn-noise", "target", u),
+            );
+            let w_on = nz.apply(&self.online, &nz.sigma, &on);
+            let w_tg = nz.apply(&self.target, &nz.target, &tg);
+            (w_on, w_tg, on)
+        });
         let (qnet, replay) = (self.qnet(), &self.replay);
-        let (online, target) = (&self.online, &self.target);
+        let (online, target) = match &noisy {
+            Some((w_on, w_tg, _)) => (w_on, w_tg),
+            None => (&self.online, &self.target),
+        };
         let forward = || -> Vec<(Trace, [Vec<f64>; 3])> {
             drawn
                 .slots
@@ -414,7 +516,7 @@ impl DqnTrainer {
                         &replay.obs[i * ol..(i + 1) * ol],
                         &replay.next_obs[i * ol..(i + 1) * ol],
                     );
-                    let mut q = [vec![0.0; a], vec![0.0; a], vec![0.0; a]];
+                    let mut q = [vec![0.0; no], vec![0.0; no], vec![0.0; no]];
                     let mut scratch = Trace::default();
                     qnet.forward(target, s2, &mut scratch, &mut q[2]);
                     qnet.forward(online, s2, &mut scratch, &mut q[1]);
@@ -441,40 +543,60 @@ impl DqnTrainer {
             .collect();
         let nsteps: Vec<u32> = drawn.slots.iter().map(|&i| r.steps[i]).collect();
         let terminal: Vec<u8> = drawn.slots.iter().map(|&i| r.terminal[i]).collect();
-        let mut dq = vec![0.0; b * a];
+        let mut dq = vec![0.0; b * no];
         let mut td = vec![0.0; b];
-        let mut batch = TdBatchV1 {
-            n: b as u64,
-            n_actions: a as u64,
-            n_step: k as u64,
-            q: q.as_ptr(),
-            q_next_online: qn_on.as_ptr(),
-            q_next_target: qn_tg.as_ptr(),
-            actions: actions.as_ptr(),
-            rewards: rewards.as_ptr(),
-            steps: nsteps.as_ptr(),
-            terminal: terminal.as_ptr(),
-            weights: drawn.weights.as_ptr(),
-            dq: dq.as_mut_ptr(),
-            td: td.as_mut_ptr(),
-            loss: 0.0,
-        };
-        self.rules[0].td_loss(&mut batch)?;
+        if let Some(d) = &self.op.distributional {
+            let mut batch = DistBatchV1 {
+                n: b as u64,
+                n_actions: a as u64,
+                n_atoms: self.atoms as u64,
+                n_step: k as u64,
+                v_min: d.v_min,
+                v_max: d.v_max,
+                logits: q.as_ptr(),
+                logits_next_online: qn_on.as_ptr(),
+                logits_next_target: qn_tg.as_ptr(),
+                actions: actions.as_ptr(),
+                rewards: rewards.as_ptr(),
+                steps: nsteps.as_ptr(),
+                terminal: terminal.as_ptr(),
+                weights: drawn.weights.as_ptr(),
+                dlogits: dq.as_mut_ptr(),
+                td: td.as_mut_ptr(),
+                loss: 0.0,
+            };
+            self.rules[0].dist_loss(&mut batch)?;
+        } else {
+            let mut batch = TdBatchV1 {
+                n: b as u64,
+                n_actions: a as u64,
+                n_step: k as u64,
+                q: q.as_ptr(),
+                q_next_online: qn_on.as_ptr(),
+                q_next_target: qn_tg.as_ptr(),
+                actions: actions.as_ptr(),
+                rewards: rewards.as_ptr(),
+                steps: nsteps.as_ptr(),
+                terminal: terminal.as_ptr(),
+                weights: drawn.weights.as_ptr(),
+                dq: dq.as_mut_ptr(),
+                td: td.as_mut_ptr(),
+                loss: 0.0,
+            };
+            self.rules[0].td_loss(&mut batch)?;
+        }
         // ∂L/∂mem_t of the readout = ∂L/∂Q / T at every step; backward in fixed chunks.
-        let p = Params::weights(
-            &self.plan,
-            self.online.iter().map(|w| w.as_slice()).collect(),
-        );
+        let p = Params::weights(&self.plan, online.iter().map(|w| w.as_slice()).collect());
         let (plan, qnet) = (&self.plan, self.qnet());
         let mut backward = || -> Vec<Grads> {
             done.par_chunks_mut(CHUNK)
                 .enumerate()
                 .map(|(c, chunk)| {
                     let mut g = Grads::zeros(&p);
-                    let mut g_mem = vec![vec![0.0; steps * a], vec![0.0; steps]];
+                    let mut g_mem = vec![vec![0.0; steps * no], vec![0.0; steps * (no / a)]];
                     g_mem.truncate(plan.readouts().len());
                     for (j, (tr, _)) in chunk.iter_mut().enumerate() {
-                        let row = &dq[(c * CHUNK + j) * a..(c * CHUNK + j + 1) * a];
+                        let row = &dq[(c * CHUNK + j) * no..(c * CHUNK + j + 1) * no];
                         qnet.mem_grads(row, &mut g_mem);
                         let views: Vec<&[f64]> = g_mem.iter().map(|v| v.as_slice()).collect();
                         plan.backward(&p, tr, &views, &mut g);
@@ -492,29 +614,104 @@ impl DqnTrainer {
             total.add(g);
         }
         drop(p);
-        let grads: Vec<&[f64]> = total.weights.iter().map(|g| g.as_slice()).collect();
-        rule_step(
-            &mut self.net,
-            &mut self.rules,
-            &self.projs,
-            &grads,
-            &mut self.updates,
-        )?;
+        // ∂L/∂σ = ∂L/∂w ⊙ ε on the noisy links.
+        let sigma_grads: Vec<Vec<f64>> = match (&self.noisy, &noisy) {
+            (Some(nz), Some((_, _, eps))) => nz
+                .links
+                .iter()
+                .zip(eps)
+                .map(|(&l, e)| total.weights[l].iter().zip(e).map(|(g, e)| g * e).collect())
+                .collect(),
+            _ => Vec::new(),
+        };
+        drop(noisy);
+        self.rule_step(&total.weights, &sigma_grads)?;
         self.refresh_online();
         self.replay.update(&drawn.slots, &td);
+        let mut pairs: Vec<(&mut Vec<f64>, &Vec<f64>)> =
+            self.target.iter_mut().zip(&self.online).collect();
+        if let Some(nz) = &mut self.noisy {
+            pairs.extend(nz.target.iter_mut().zip(&nz.sigma));
+        }
         match self.op.tau {
             Some(tau) => {
-                for (tg, w) in self.target.iter_mut().zip(&self.online) {
+                for (tg, w) in pairs {
                     for (x, &y) in tg.iter_mut().zip(w) {
                         *x = tau * y + (1.0 - tau) * *x;
                     }
                 }
             }
             None if self.updates.is_multiple_of(self.op.target_every) => {
-                self.target = self.online.clone()
+                for (tg, w) in pairs {
+                    tg.clone_from(w);
+                }
             }
             None => {}
         }
+        Ok(())
+    }
+
+    /// Update number `updates` of every projection by its rule instance with the gradients
+    /// `grads` (per link), and of the noisy links' σ by their own instances with
+    /// `sigma_grads`, all with the global norm over every gradient (so per-projection
+    /// instances clip consistently); counts it.
+    fn rule_step(&mut self, grads: &[Vec<f64>], sigma_grads: &[Vec<f64>]) -> Result<()> {
+        let norm = (grads
+            .iter()
+            .chain(sigma_grads)
+            .flat_map(|g| g.iter())
+            .map(|x| x * x)
+            .sum::<f64>())
+        .sqrt();
+        let update = self.updates;
+        let step = |rule: &mut RuleInstance,
+                    (n_pre, n_post): (usize, usize),
+                    (indptr, indices): (&[usize], &[u32]),
+                    weights: *mut f64,
+                    g: &[f64]|
+         -> Result<()> {
+            let mut ctx = GradStepV1 {
+                update,
+                n_pre: n_pre as u64,
+                n_post: n_post as u64,
+                nnz: g.len() as u64,
+                indptr: indptr.as_ptr(),
+                indices: indices.as_ptr(),
+                weights,
+                grads: g.as_ptr(),
+                global_grad_norm: norm,
+            };
+            rule.on_gradient(&mut ctx)
+        };
+        for (r, (&pid, g)) in self.projs.iter().zip(grads).enumerate() {
+            let proj = self.net.proj_mut(pid);
+            let shape = proj.weights.shape();
+            let (indptr, indices, data) = proj.weights.parts_mut();
+            let mut weights = F64View::new(data);
+            step(
+                &mut self.rules[r],
+                shape,
+                (indptr, indices),
+                weights.as_mut_ptr(),
+                g,
+            )?;
+        }
+        if let Some(nz) = &mut self.noisy {
+            for (k, &l) in nz.links.iter().enumerate() {
+                let proj = self.net.proj_mut(self.projs[l]);
+                let shape = proj.weights.shape();
+                let (indptr, indices, _) = proj.weights.parts_mut();
+                let sigma = nz.sigma[k].as_mut_ptr();
+                step(
+                    &mut nz.rules[k],
+                    shape,
+                    (indptr, indices),
+                    sigma,
+                    &sigma_grads[k],
+                )?;
+            }
+        }
+        self.updates += 1;
         Ok(())
     }
 
@@ -584,50 +781,78 @@ struct QNet<'a> {
     readout: usize,
     value: Option<usize>,
     n_actions: usize,
+    /// Outputs per action (1, or C51's atoms).
+    atoms: usize,
+    dist: Option<&'a Distributional>,
 }
 
 impl QNet<'_> {
-    /// One decision from zero state on `obs` with `weights`: the trace, and Q (the readout
-    /// membrane averaged over the T steps) into `q`.
-    fn forward(&self, weights: &[Vec<f64>], obs: &[f64], tr: &mut Trace, q: &mut [f64]) {
+    /// One decision from zero state on `obs` with `weights`: the trace, and the outputs (the
+    /// readout membrane averaged over the T steps) into `out`: Q(s, ·), or with C51 the
+    /// logits, action-major (`atoms` per action).
+    fn forward(&self, weights: &[Vec<f64>], obs: &[f64], tr: &mut Trace, out: &mut [f64]) {
         let mut inputs = Vec::new();
         self.spec.encoder.currents(obs, &mut inputs);
         let p = Params::weights(self.plan, weights.iter().map(|w| w.as_slice()).collect());
         let steps = self.spec.decision_steps;
         self.plan.forward(&p, steps, &[Seq::Constant(&inputs)], tr);
-        let a = self.n_actions;
-        q.iter_mut().for_each(|x| *x = 0.0);
+        let (a, z) = (self.n_actions, self.atoms);
+        let no = a * z;
+        out.iter_mut().for_each(|x| *x = 0.0);
         let mem = &tr.pops[self.readout].mem;
         for t in 0..steps {
-            for c in 0..a {
-                q[c] += mem[t * a + c] / steps as f64;
+            for c in 0..no {
+                out[c] += mem[t * no + c] / steps as f64;
             }
         }
         if let Some(vp) = self.value {
-            // Dueling: Q = V + A − mean A.
-            let mut v = 0.0;
-            for t in 0..steps {
-                v += tr.pops[vp].mem[t] / steps as f64;
+            // Dueling: Q = V + A − mean A (per atom with C51).
+            for j in 0..z {
+                let mut v = 0.0;
+                for t in 0..steps {
+                    v += tr.pops[vp].mem[t * z + j] / steps as f64;
+                }
+                let mean = (0..a).map(|c| out[c * z + j]).sum::<f64>() / a as f64;
+                (0..a).for_each(|c| out[c * z + j] = v + (out[c * z + j] - mean));
             }
-            let mean = q.iter().sum::<f64>() / a as f64;
-            q.iter_mut().for_each(|x| *x = v + (*x - mean));
+        }
+    }
+
+    /// Q(s, ·) of C51's logits: the mean of each action's softmax over the support.
+    fn q_of(&self, logits: &[f64], q: &mut [f64]) {
+        let (z, d) = (self.atoms, self.dist.expect("a distributional readout"));
+        let dz = (d.v_max - d.v_min) / (z - 1) as f64;
+        for (c, q) in q.iter_mut().enumerate() {
+            let row = &logits[c * z..(c + 1) * z];
+            let top = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let (mut num, mut den) = (0.0, 0.0);
+            for (j, &x) in row.iter().enumerate() {
+                let e = (x - top).exp();
+                num += e * (d.v_min + j as f64 * dz);
+                den += e;
+            }
+            *q = num / den;
         }
     }
 
     /// ∂L/∂mem_t of the readouts (the advantage or Q readout, then the value readout when
-    /// dueling) for ∂L/∂Q = `dq`: the same at each of the T steps, 1/T of the mean's.
+    /// dueling) for ∂L/∂outputs = `dq`: the same at each of the T steps, 1/T of the mean's.
     fn mem_grads(&self, dq: &[f64], g_mem: &mut [Vec<f64>]) {
-        let (steps, a) = (self.spec.decision_steps, self.n_actions);
-        let mean = dq.iter().sum::<f64>() / a as f64;
-        for t in 0..steps {
-            for x in 0..a {
-                g_mem[0][t * a + x] = match self.value {
-                    Some(_) => (dq[x] - mean) / steps as f64,
-                    None => dq[x] / steps as f64,
-                };
-            }
-            if self.value.is_some() {
-                g_mem[1][t] = dq.iter().sum::<f64>() / steps as f64;
+        let (steps, a, z) = (self.spec.decision_steps, self.n_actions, self.atoms);
+        let no = a * z;
+        for j in 0..z {
+            let sum = (0..a).map(|c| dq[c * z + j]).sum::<f64>();
+            let mean = sum / a as f64;
+            for t in 0..steps {
+                for x in 0..a {
+                    g_mem[0][t * no + x * z + j] = match self.value {
+                        Some(_) => (dq[x * z + j] - mean) / steps as f64,
+                        None => dq[x * z + j] / steps as f64,
+                    };
+                }
+                if self.value.is_some() {
+                    g_mem[1][t * z + j] = sum / steps as f64;
+                }
             }
         }
     }
@@ -648,6 +873,29 @@ fn empty_batch(n_actions: usize) -> TdBatchV1 {
         terminal: std::ptr::null(),
         weights: std::ptr::null(),
         dq: std::ptr::null_mut(),
+        td: std::ptr::null_mut(),
+        loss: 0.0,
+    }
+}
+
+/// A distributional minibatch of no transitions.
+fn empty_dist_batch(n_actions: usize, d: &Distributional) -> DistBatchV1 {
+    DistBatchV1 {
+        n: 0,
+        n_actions: n_actions as u64,
+        n_atoms: d.atoms as u64,
+        n_step: 1,
+        v_min: d.v_min,
+        v_max: d.v_max,
+        logits: std::ptr::null(),
+        logits_next_online: std::ptr::null(),
+        logits_next_target: std::ptr::null(),
+        actions: std::ptr::null(),
+        rewards: std::ptr::null(),
+        steps: std::ptr::null(),
+        terminal: std::ptr::null(),
+        weights: std::ptr::null(),
+        dlogits: std::ptr::null_mut(),
         td: std::ptr::null_mut(),
         loss: 0.0,
     }
@@ -708,6 +956,15 @@ impl DqnTrainer {
         e.f64(r.spikes);
         e.u64(r.sim_steps);
         e.u64(r.events);
+        // Noisy nets (absent otherwise, so older checkpoints read the same): σ, the target's
+        // σ and σ's rule states.
+        if let Some(nz) = &mut self.noisy {
+            for k in 0..nz.links.len() {
+                e.f64s(&nz.sigma[k]);
+                e.f64s(&nz.target[k]);
+                e.bytes(&nz.rules[k].save()?);
+            }
+        }
         Ok(e.buf)
     }
 
@@ -716,6 +973,8 @@ impl DqnTrainer {
     pub fn load_state(&mut self, bytes: &[u8]) -> Result<()> {
         let bad = |why: String| Error::Input(format!("checkpoint state: {why}"));
         let mut d = Dec::new(bytes);
+        let noisy = &mut self.noisy;
+        let mut sigma_rules = Vec::new();
         let (rules, env) = (|| -> DecResult<(Vec<Vec<u8>>, Vec<u8>)> {
             self.env_steps = d.u64()?;
             self.updates = d.u64()?;
@@ -759,6 +1018,16 @@ impl DqnTrainer {
                 sim_steps: d.u64()?,
                 events: d.u64()?,
             };
+            if let Some(nz) = noisy {
+                for k in 0..nz.links.len() {
+                    let (sigma, target) = (d.f64s()?, d.f64s()?);
+                    if sigma.len() != nz.sigma[k].len() || target.len() != sigma.len() {
+                        return Err("the noisy σ do not fit the graph file's".into());
+                    }
+                    (nz.sigma[k], nz.target[k]) = (sigma, target);
+                    sigma_rules.push(d.bytes()?);
+                }
+            }
             if !d.finished() {
                 return Err("trailing bytes".into());
             }
@@ -774,6 +1043,11 @@ impl DqnTrainer {
         }
         for (r, b) in self.rules.iter_mut().zip(&rules) {
             r.load(b)?;
+        }
+        if let Some(nz) = &mut self.noisy {
+            for (r, b) in nz.rules.iter_mut().zip(&sigma_rules) {
+                r.load(b)?;
+            }
         }
         self.env.load(&env)?;
         self.refresh_online();

@@ -7,6 +7,7 @@
 pub mod control;
 mod distributed;
 pub mod dqn;
+mod noisy;
 pub mod policy;
 pub mod policy_net;
 pub mod replay;

@@ -563,6 +563,62 @@ pub struct OffPolicySpec {
     /// Q(s, a) = V(s) + A(s, a) − mean_a A(s, a).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dueling: Option<String>,
+    /// How actions are explored after the warm-up: ε-greedy (`epsilon`), or Noisy-net
+    /// readouts (Fortunato et al. 2018) acting greedily on a noisy Q.
+    #[serde(default, skip_serializing_if = "Exploration::is_epsilon_greedy")]
+    pub exploration: Exploration,
+    /// C51 (Bellemare et al. 2017): the readout holds `atoms` neurons per action, the logits
+    /// of a categorical return distribution on `atoms` evenly spaced returns from `v_min` to
+    /// `v_max`; Q is its mean. The rule's distributional loss (plugin ABI 1.6) trains it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distributional: Option<Distributional>,
+}
+
+/// The support of a categorical return distribution (C51).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Distributional {
+    /// Atoms per action (51 in the paper).
+    #[serde(default = "default_atoms")]
+    pub atoms: usize,
+    /// The least return of the support.
+    pub v_min: f64,
+    /// The greatest return of the support.
+    pub v_max: f64,
+}
+
+fn default_atoms() -> usize {
+    51
+}
+
+/// Exploration after the warm-up (docs/rainbow.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub enum Exploration {
+    /// Random actions with probability ε (the `epsilon` schedule).
+    #[default]
+    EpsilonGreedy,
+    /// Noisy nets: every projection into a readout has weights μ + σ ⊙ ε with factorised
+    /// Gaussian ε, σ initialised to `sigma0`/√fan_in and learned; actions are greedy on the
+    /// noisy Q, `epsilon` is not used.
+    Noisy {
+        /// σ₀ (0.5 in the paper).
+        #[serde(default = "default_sigma0")]
+        sigma0: f64,
+    },
+}
+
+impl Exploration {
+    /// True for the default.
+    pub fn is_epsilon_greedy(&self) -> bool {
+        *self == Exploration::EpsilonGreedy
+    }
+}
+
+fn default_sigma0() -> f64 {
+    0.5
 }
 
 /// ε's linear schedule.

@@ -1351,10 +1351,19 @@ fn check_off_policy(
             return v.fail(&f("tau"), "in (0, 1]");
         }
     }
+    if let Some(d) = &op.distributional {
+        if d.atoms < 2 || d.atoms > 1000 {
+            return v.fail(&f("distributional.atoms"), "between 2 and 1000");
+        }
+        if !(d.v_min.is_finite() && d.v_max.is_finite() && d.v_min < d.v_max) {
+            return v.fail(&f("distributional.v_min"), "`v_min` < `v_max`, both finite");
+        }
+    }
+    let atoms = op.distributional.as_ref().map_or(1, |d| d.atoms);
     if let Some(name) = &op.dueling {
         let ok = file.populations.iter().any(|p| {
             &p.name == name
-                && p.size == 1
+                && p.size == atoms
                 && *name != a.readout
                 && matches!(
                     &p.model,
@@ -1370,7 +1379,18 @@ fn check_off_policy(
         if !ok {
             return v.fail(
                 &f("dueling"),
-                format!("`{name}` must be a population of one `Lif` neuron with `integration: SnnTorch(reset: NoReset)`, other than the readout"),
+                format!("`{name}` must be a population of {} `Lif` neuron{} with `integration: SnnTorch(reset: NoReset)`, other than the readout", if atoms == 1 { "one".to_string() } else { atoms.to_string() }, if atoms == 1 { "" } else { "s (one per atom)" }),
+            );
+        }
+    }
+    if let Exploration::Noisy { sigma0 } = op.exploration {
+        if !(sigma0.is_finite() && sigma0 >= 0.0) {
+            return v.fail(&f("exploration.Noisy.sigma0"), "finite and >= 0");
+        }
+        if op.epsilon != Epsilon::default() {
+            return v.fail(
+                &f("epsilon"),
+                "Noisy exploration acts greedily on the noisy Q: leave out `epsilon`",
             );
         }
     }

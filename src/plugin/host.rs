@@ -482,7 +482,34 @@ impl RuleInstance {
 
     /// Whether the plugin has the value-rule call (ABI 1.5).
     pub fn is_value_rule(&self) -> bool {
+        self.vt.header.vtable_size as usize >= abi::RULE_VTABLE_V1_5_SIZE
+    }
+
+    /// Whether the plugin has the distributional value-rule call (ABI 1.6).
+    pub fn is_distributional_rule(&self) -> bool {
         self.vt.header.vtable_size as usize >= std::mem::size_of::<RuleVTableV1>()
+    }
+
+    /// The loss of a minibatch of transitions and ∂L/∂logits of a categorical return
+    /// distribution (see the SDK's `LearningRule::dist_loss`); the rule writes
+    /// `batch.dlogits`, `batch.td` and `batch.loss`. The caller keeps every pointer of `batch`
+    /// valid, with its stated lengths, for the call.
+    pub fn dist_loss(&mut self, batch: &mut abi::DistBatchV1) -> crate::Result<()> {
+        if !self.is_distributional_rule() {
+            return Err(error(
+                &self.plugin,
+                PluginErrorKind::WrongKind,
+                "`dist_loss` needs plugin ABI 1.6 (a distributional value rule such as `dqn`)",
+            ));
+        }
+        let (vt, this) = (self.vt, self.this);
+        // SAFETY: the caller keeps the batch's slices alive with their lengths.
+        checked_call(
+            &self.plugin,
+            "dist_loss",
+            &mut self.poisoned,
+            |err| unsafe { (vt.dist_loss)(this, batch, err) },
+        )
     }
 
     /// The loss of a minibatch of transitions and ∂L/∂Q (see the SDK's

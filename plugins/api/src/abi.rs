@@ -18,7 +18,7 @@ use std::ffi::c_void;
 /// Incompatible changes bump the major version; the host refuses another major.
 pub const ABI_MAJOR: u16 = 1;
 /// Appending fields to a vtable bumps the minor version.
-pub const ABI_MINOR: u16 = 5;
+pub const ABI_MINOR: u16 = 6;
 /// The one symbol a plugin library exports: `extern "C" fn() -> *const PluginHeader`.
 pub const ENTRY_SYMBOL: &str = "snnsim_plugin_entry";
 /// The entry function's type.
@@ -307,6 +307,58 @@ pub struct RuleVTableV1 {
     /// network's outputs (see [`TdBatchV1`]).
     pub td_loss:
         unsafe extern "C" fn(this: *mut c_void, batch: *mut TdBatchV1, err: *mut ErrBuf) -> Status,
+    // ---- ABI 1.6: distributional value rules (C51). Read only when `vtable_size` covers them.
+    /// The loss of a minibatch of transitions for a network whose outputs are, per action,
+    /// the logits of a categorical return distribution, and its gradient with respect to
+    /// them (see [`DistBatchV1`]).
+    pub dist_loss: unsafe extern "C" fn(
+        this: *mut c_void,
+        batch: *mut DistBatchV1,
+        err: *mut ErrBuf,
+    ) -> Status,
+}
+
+/// A minibatch of n-step transitions for a distributional value rule (ABI 1.6): as
+/// [`TdBatchV1`], but the network's outputs are, per action, `n_atoms` logits of the
+/// probabilities of the returns z_j = v_min + j·(v_max − v_min)/(n_atoms − 1). Output
+/// matrices are n × n_actions × n_atoms, row-major. The rule writes `dlogits`, `td` and `loss`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct DistBatchV1 {
+    /// Transitions.
+    pub n: u64,
+    /// Actions.
+    pub n_actions: u64,
+    /// Atoms of the support (≥ 2).
+    pub n_atoms: u64,
+    /// Reward columns per transition.
+    pub n_step: u64,
+    /// The support's least value.
+    pub v_min: f64,
+    /// The support's greatest value.
+    pub v_max: f64,
+    /// Logits at s_i of the online network.
+    pub logits: *const f64,
+    /// Logits at s'_i of the online network (Double DQN's argmax).
+    pub logits_next_online: *const f64,
+    /// Logits at s'_i of the target network.
+    pub logits_next_target: *const f64,
+    /// The action taken in s_i, n.
+    pub actions: *const u32,
+    /// r_i, r_{i+1}, …: `steps[i]` rewards then zeros, n × n_step.
+    pub rewards: *const f64,
+    /// Rewards until s'_i (1..=n_step), n.
+    pub steps: *const u32,
+    /// 1 when s'_i is terminal, n.
+    pub terminal: *const u8,
+    /// Importance weights, n.
+    pub weights: *const f64,
+    /// Out: ∂L/∂logits, n × n_actions × n_atoms.
+    pub dlogits: *mut f64,
+    /// Out: each transition's loss (the cross-entropy), n: the trainer's priorities.
+    pub td: *mut f64,
+    /// Out: the loss.
+    pub loss: f64,
 }
 
 /// A minibatch of n-step transitions for a value rule (ABI 1.5). Rows are transitions; every
@@ -350,6 +402,8 @@ pub const RULE_VTABLE_V1_0_SIZE: usize = std::mem::offset_of!(RuleVTableV1, adva
 pub const RULE_VTABLE_V1_1_SIZE: usize = std::mem::offset_of!(RuleVTableV1, critic_advantages);
 /// Size of a rule vtable of ABI 1.2–1.4 (actor-critic rules, before value rules).
 pub const RULE_VTABLE_V1_2_SIZE: usize = std::mem::offset_of!(RuleVTableV1, td_loss);
+/// Size of a rule vtable of ABI 1.5 (value rules, before distributional ones).
+pub const RULE_VTABLE_V1_5_SIZE: usize = std::mem::offset_of!(RuleVTableV1, dist_loss);
 
 /// Observation and action sizes of an environment.
 #[repr(C)]

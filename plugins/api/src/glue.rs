@@ -173,7 +173,38 @@ pub const fn rule_vtable<R: LearningRule>(
         on_gradient: rule_on_gradient::<R>,
         critic_advantages: rule_critic_advantages::<R>,
         td_loss: rule_td_loss::<R>,
+        dist_loss: rule_dist_loss::<R>,
     }
+}
+
+unsafe extern "C" fn rule_dist_loss<R: LearningRule>(
+    this: *mut c_void,
+    batch: *mut DistBatchV1,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || {
+        let b = &mut *batch;
+        let (n, a, z, k) = (b.n, b.n_actions, b.n_atoms, b.n_step);
+        let view = crate::DistBatch {
+            n_actions: a as usize,
+            n_atoms: z as usize,
+            n_step: k as usize,
+            v_min: b.v_min,
+            v_max: b.v_max,
+            logits: slice(b.logits, n * a * z),
+            logits_next_online: slice(b.logits_next_online, n * a * z),
+            logits_next_target: slice(b.logits_next_target, n * a * z),
+            actions: slice(b.actions, n),
+            rewards: slice(b.rewards, n * k),
+            steps: slice(b.steps, n),
+            terminal: slice(b.terminal, n),
+            weights: slice(b.weights, n),
+        };
+        let dl = slice_mut(b.dlogits, n * a * z);
+        let td = slice_mut(b.td, n);
+        b.loss = (*(this as *mut R)).dist_loss(&view, dl, td)?;
+        Ok(())
+    })
 }
 
 unsafe extern "C" fn rule_td_loss<R: LearningRule>(

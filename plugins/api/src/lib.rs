@@ -189,6 +189,65 @@ pub trait LearningRule: Send + Sized + 'static {
     ) -> Result<f64, String> {
         Err("this rule does not learn values".into())
     }
+    /// Distributional value rules (C51, ABI 1.6): the loss of a minibatch whose outputs are
+    /// per action the logits of a categorical return distribution on `n_atoms` atoms, its
+    /// gradient with respect to the online logits at s_i into `dlogits` (n × actions × atoms),
+    /// and each transition's loss into `td` (the trainer's priorities). Rules that do not
+    /// learn distributions keep the default, an error.
+    fn dist_loss(
+        &mut self,
+        _batch: &DistBatch<'_>,
+        _dlogits: &mut [f64],
+        _td: &mut [f64],
+    ) -> Result<f64, String> {
+        Err("this rule does not learn return distributions".into())
+    }
+}
+
+/// A minibatch of n-step transitions as a distributional value rule sees it: as [`TdBatch`],
+/// with per action `n_atoms` logits of the probabilities of the returns
+/// z_j = v_min + j·(v_max − v_min)/(n_atoms − 1) instead of one Q-value (rows n × actions ×
+/// atoms, row-major).
+#[derive(Debug, Clone, Copy)]
+pub struct DistBatch<'a> {
+    /// Actions.
+    pub n_actions: usize,
+    /// Atoms of the support.
+    pub n_atoms: usize,
+    /// Reward columns per transition.
+    pub n_step: usize,
+    /// The support's least value.
+    pub v_min: f64,
+    /// The support's greatest value.
+    pub v_max: f64,
+    /// Logits at s_i of the online network.
+    pub logits: &'a [f64],
+    /// Logits at s'_i of the online network.
+    pub logits_next_online: &'a [f64],
+    /// Logits at s'_i of the target network.
+    pub logits_next_target: &'a [f64],
+    /// a_i.
+    pub actions: &'a [u32],
+    /// The rewards after s_i, `steps[i]` of them, then zeros (n × `n_step`).
+    pub rewards: &'a [f64],
+    /// Rewards until s'_i.
+    pub steps: &'a [u32],
+    /// 1 when s'_i is terminal.
+    pub terminal: &'a [u8],
+    /// Importance weights.
+    pub weights: &'a [f64],
+}
+
+impl DistBatch<'_> {
+    /// Transitions.
+    pub fn len(&self) -> usize {
+        self.actions.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+    }
 }
 
 /// A minibatch of n-step transitions as a value rule sees it (rows are transitions,

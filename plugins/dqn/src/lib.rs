@@ -18,10 +18,18 @@
 //! the trainer turns into priorities. The target is a constant (no gradient through it).
 //! [`LearningRule::on_gradient`] then takes one Adam step per projection, as `reinforce` and
 //! `a2c` do, with the same code ([`snnsim_plugin_api::optim`]).
+//!
+//! With a C51 readout (Bellemare et al. 2017) the trainer calls [`LearningRule::dist_loss`]
+//! (ABI 1.6) with per-action logits on a fixed support instead: the target distribution is
+//! the target network's at a* (chosen as above, on the distributions' means), shifted by the
+//! n-step return, shrunk by γ^m and projected onto the support (all mass at the return when
+//! s' is terminal); the loss is the importance-weighted cross-entropy, whose gradient at the
+//! action taken is w·(p − m)/n, and each transition's cross-entropy is its priority. A new
+//! call, not a change of `td_loss`, so rules of ABI 1.5 still load.
 
 use snnsim_plugin_api::optim::{clip_scale, Adam};
 use snnsim_plugin_api::state::{StateReader, StateWriter};
-use snnsim_plugin_api::{GradContext, LearningRule, Remap, RuleContext, Shape, TdBatch};
+use snnsim_plugin_api::{DistBatch, GradContext, LearningRule, Remap, RuleContext, Shape, TdBatch};
 
 /// Parameters.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -87,6 +95,20 @@ fn check(cfg: &Config) -> Result<(), String> {
         return Err("params.reward_scale: must be finite".into());
     }
     Ok(())
+}
+
+/// log Σ exp x, shifted by the largest value.
+fn log_sum_exp(x: &[f64]) -> f64 {
+    let top = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    top + x.iter().map(|v| (v - top).exp()).sum::<f64>().ln()
+}
+
+/// The softmax of `x` into `p`.
+fn softmax(x: &[f64], p: &mut [f64]) {
+    let lse = log_sum_exp(x);
+    for (p, v) in p.iter_mut().zip(x) {
+        *p = (v - lse).exp();
+    }
 }
 
 /// The first index of the largest value.
@@ -164,6 +186,106 @@ impl LearningRule for Dqn {
             loss += b.weights[i] * l / n as f64;
             dq[i * a..(i + 1) * a].iter_mut().for_each(|x| *x = 0.0);
             dq[i * a + act] = -b.weights[i] * dl / n as f64;
+        }
+        Ok(loss)
+    }
+
+    fn dist_loss(
+        &mut self,
+        b: &DistBatch<'_>,
+        dl: &mut [f64],
+        td: &mut [f64],
+    ) -> Result<f64, String> {
+        let (n, a, z, k) = (b.len(), b.n_actions, b.n_atoms, b.n_step);
+        let row = a * z;
+        let sizes_ok = b.logits.len() == n * row
+            && b.logits_next_online.len() == n * row
+            && b.logits_next_target.len() == n * row
+            && b.rewards.len() == n * k
+            && b.steps.len() == n
+            && b.terminal.len() == n
+            && b.weights.len() == n
+            && dl.len() == n * row
+            && td.len() == n;
+        if !sizes_ok || a == 0 || z < 2 {
+            return Err(format!(
+                "dist_loss: the minibatch's arrays do not fit {n} transitions of {a} actions × {z} atoms (≥ 2) and {k} rewards"
+            ));
+        }
+        if !(b.v_min.is_finite() && b.v_max.is_finite() && b.v_min < b.v_max) {
+            return Err(format!(
+                "dist_loss: the support [{}, {}] is empty",
+                b.v_min, b.v_max
+            ));
+        }
+        let g = self.cfg.gamma;
+        let dz = (b.v_max - b.v_min) / (z - 1) as f64;
+        let support: Vec<f64> = (0..z).map(|j| b.v_min + j as f64 * dz).collect();
+        let (mut p, mut m) = (vec![0.0; z], vec![0.0; z]);
+        let mut loss = 0.0;
+        for i in 0..n {
+            let steps = b.steps[i] as usize;
+            let act = b.actions[i] as usize;
+            if steps == 0 || steps > k || act >= a {
+                return Err(format!(
+                    "dist_loss: transition {i} has {steps} rewards (1..={k}) and action {act} (of {a})"
+                ));
+            }
+            let mut ret = 0.0;
+            let mut disc = 1.0;
+            for r in &b.rewards[i * k..i * k + steps] {
+                ret += disc * self.cfg.reward_scale * r;
+                disc *= g;
+            }
+            // The target distribution: all mass at the return when s' is terminal, else the
+            // target network's distribution at a*, shifted by the return and shrunk by γ^m.
+            m.iter_mut().for_each(|x| *x = 0.0);
+            let project = |tz: f64, mass: f64, m: &mut [f64]| {
+                let pos = ((tz.clamp(b.v_min, b.v_max) - b.v_min) / dz).clamp(0.0, (z - 1) as f64);
+                let (l, u) = (pos.floor() as usize, pos.ceil() as usize);
+                if l == u {
+                    m[l] += mass;
+                } else {
+                    m[l] += mass * (u as f64 - pos);
+                    m[u] += mass * (pos - l as f64);
+                }
+            };
+            if b.terminal[i] != 0 {
+                project(ret, 1.0, &mut m);
+            } else {
+                let at = |x: &[f64], c: usize, p: &mut [f64]| {
+                    softmax(&x[i * row + c * z..i * row + (c + 1) * z], p)
+                };
+                let q = |x: &[f64], p: &mut [f64]| -> Vec<f64> {
+                    (0..a)
+                        .map(|c| {
+                            at(x, c, p);
+                            p.iter().zip(&support).map(|(p, s)| p * s).sum()
+                        })
+                        .collect()
+                };
+                let pick = if self.cfg.double {
+                    argmax(&q(b.logits_next_online, &mut p))
+                } else {
+                    argmax(&q(b.logits_next_target, &mut p))
+                };
+                at(b.logits_next_target, pick, &mut p);
+                for j in 0..z {
+                    project(ret + disc * support[j], p[j], &mut m);
+                }
+            }
+            // Cross-entropy −Σ m log p(s, a) and its gradient (p − m)·w/n at the action taken.
+            let x = &b.logits[i * row + act * z..i * row + (act + 1) * z];
+            let lse = log_sum_exp(x);
+            let ce: f64 = m.iter().zip(x).map(|(m, x)| -m * (x - lse)).sum();
+            td[i] = ce;
+            loss += b.weights[i] * ce / n as f64;
+            let out = &mut dl[i * row..(i + 1) * row];
+            out.iter_mut().for_each(|v| *v = 0.0);
+            for j in 0..z {
+                let pj = (x[j] - lse).exp();
+                out[act * z + j] = b.weights[i] * (pj - m[j]) / n as f64;
+            }
         }
         Ok(loss)
     }
@@ -261,6 +383,88 @@ mod tests {
         assert_eq!(td[0], 1.0);
         assert_eq!(dq[1], -0.1 / 2.0);
         assert_eq!(dq[2], -0.5 * 0.1 / 2.0);
+    }
+
+    /// The C51 loss against tests/reference/c51_loss.json (tests/reference/gen/gen_c51.py: an
+    /// independent numpy computation of the projected target by the paper's Eq. 7, the
+    /// cross-entropies and the loss, and the gradient by finite differences).
+    #[test]
+    fn c51_targets_losses_and_gradients_match_the_numpy_reference() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/reference/c51_loss.json"
+        );
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let f64s = |v: &serde_json::Value| -> Vec<f64> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        };
+        let cases = doc["cases"].as_array().unwrap();
+        assert_eq!(cases.len(), 2);
+        for c in cases {
+            let u = |k: &str| c[k].as_u64().unwrap() as usize;
+            let (n, a, z) = (u("n"), u("n_actions"), u("n_atoms"));
+            let actions: Vec<u32> = f64s(&c["actions"]).iter().map(|&x| x as u32).collect();
+            let steps: Vec<u32> = f64s(&c["steps"]).iter().map(|&x| x as u32).collect();
+            let terminal: Vec<u8> = f64s(&c["terminal"]).iter().map(|&x| x as u8).collect();
+            let (logits, on, tg) = (
+                f64s(&c["logits"]),
+                f64s(&c["logits_next_online"]),
+                f64s(&c["logits_next_target"]),
+            );
+            let (rewards, weights) = (f64s(&c["rewards"]), f64s(&c["weights"]));
+            let batch = DistBatch {
+                n_actions: a,
+                n_atoms: z,
+                n_step: u("n_step"),
+                v_min: c["v_min"].as_f64().unwrap(),
+                v_max: c["v_max"].as_f64().unwrap(),
+                logits: &logits,
+                logits_next_online: &on,
+                logits_next_target: &tg,
+                actions: &actions,
+                rewards: &rewards,
+                steps: &steps,
+                terminal: &terminal,
+                weights: &weights,
+            };
+            let mut r = rule(&format!(
+                "(gamma: {:?}, double: {})",
+                c["gamma"].as_f64().unwrap(),
+                c["double"].as_bool().unwrap()
+            ));
+            let (mut dl, mut ce) = (vec![0.0; n * a * z], vec![0.0; n]);
+            let loss = r.dist_loss(&batch, &mut dl, &mut ce).unwrap();
+            let e = &c["expected"];
+            let name = c["name"].as_str().unwrap();
+            assert!(
+                (loss - e["loss"].as_f64().unwrap()).abs() < 1e-12,
+                "{name}: loss"
+            );
+            for (i, (x, y)) in ce.iter().zip(f64s(&e["ce"])).enumerate() {
+                assert!((x - y).abs() < 1e-12, "{name}: CE {i}: {x} vs {y}");
+            }
+            // p − m at the action taken, so the target is m = p − n·dl/w there.
+            let m = f64s(&e["target"]);
+            for i in 0..n {
+                let row = &logits[i * a * z + actions[i] as usize * z..][..z];
+                let top = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let sum: f64 = row.iter().map(|x| (x - top).exp()).sum();
+                for j in 0..z {
+                    let p = (row[j] - top).exp() / sum;
+                    let got =
+                        p - n as f64 * dl[i * a * z + actions[i] as usize * z + j] / weights[i];
+                    assert!((got - m[i * z + j]).abs() < 1e-12, "{name}: target {i}.{j}");
+                }
+            }
+            for (k, (x, y)) in dl.iter().zip(f64s(&e["dlogits_fd"])).enumerate() {
+                assert!((x - y).abs() < 1e-8, "{name}: dlogits {k}: {x} vs {y}");
+            }
+        }
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub struct ClassifySummary {
     pub seed: u64,
     /// Worker threads.
     pub threads: usize,
-    /// `digits`.
+    /// `digits` or `yinyang`.
     pub dataset: String,
     /// `latency` or `rate`.
     pub encoder: String,
@@ -141,6 +141,7 @@ pub fn run_classify(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Result
             threads: p.threads,
             dataset: match spec.dataset {
                 DatasetSpec::Digits(_) => "digits",
+                DatasetSpec::YinYang(_) => "yinyang",
             }
             .into(),
             encoder: match spec.encoder {

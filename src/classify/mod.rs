@@ -117,6 +117,9 @@ impl Classifier {
         let data = match &spec.dataset {
             DatasetSpec::Digits(d) => data::digits(d.path.as_deref().map(std::path::Path::new))
                 .map_err(|e| at("dataset.Digits.path", e))?,
+            DatasetSpec::YinYang(p) => {
+                data::yinyang(checked.file.seed, p.train, p.test, p.r_small, p.r_big)
+            }
         };
         let mut net = crate::graph::build(checked)?;
         let input = net.pop_id(&spec.input).expect("validated population");
@@ -163,22 +166,10 @@ impl Classifier {
             .map(|b| b.as_ref().map(|b| adam(b.len())))
             .collect();
         let seed = checked.file.seed;
-        let mut order = shuffle(
-            data.len(),
-            &mut crate::rng::stream(seed, "classify", "split", 0),
-        );
-        order.truncate(spec.samples.unwrap_or(usize::MAX));
-        let n_test = (order.len() as f64 * spec.test_fraction).round() as usize;
-        if n_test == 0 || n_test >= order.len() {
-            return Err(at(
-                "test_fraction",
-                format!(
-                    "{} samples leave no training or no test sample",
-                    order.len()
-                ),
-            ));
-        }
-        let train = order.split_off(n_test);
+        let (train, test) = match data.split {
+            Some(n) => ((0..n).collect(), (n..data.len()).collect()),
+            None => Self::split(&data, spec, seed).map_err(|m| at("test_fraction", m))?,
+        };
         let readout = plan.pop_index(&spec.readout).expect("in the plan");
         let hidden = spec
             .hidden
@@ -196,7 +187,7 @@ impl Classifier {
             adam_b,
             data,
             train,
-            test: order,
+            test,
             seed,
             readout,
             hidden,
@@ -206,6 +197,29 @@ impl Classifier {
             last: None,
             test_wall_s: 0.0,
         })
+    }
+
+    /// The training and test samples of a dataset without a split of its own: the first
+    /// `samples` of an order drawn from the seed, `test_fraction` of them held out.
+    fn split(
+        data: &data::Dataset,
+        spec: &ClassifySpec,
+        seed: u64,
+    ) -> std::result::Result<(Vec<usize>, Vec<usize>), String> {
+        let mut order = shuffle(
+            data.len(),
+            &mut crate::rng::stream(seed, "classify", "split", 0),
+        );
+        order.truncate(spec.samples.unwrap_or(usize::MAX));
+        let n_test = (order.len() as f64 * spec.test_fraction).round() as usize;
+        if n_test == 0 || n_test >= order.len() {
+            return Err(format!(
+                "{} samples leave no training or no test sample",
+                order.len()
+            ));
+        }
+        let train = order.split_off(n_test);
+        Ok((train, order))
     }
 
     fn params(&self) -> Params<'_> {

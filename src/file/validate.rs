@@ -844,6 +844,36 @@ fn check_classify(v: &V, c: &ClassifySpec, file: &GraphFile) -> Result<()> {
             }
             (64, 10)
         }
+        DatasetSpec::YinYang(y) => {
+            let f = |name: &str| format!("{at}.dataset.YinYang.{name}");
+            if y.train == 0 || y.test == 0 || y.train.saturating_add(y.test) > 10_000_000 {
+                let name = if y.train == 0 { "train" } else { "test" };
+                return v.fail(
+                    &f(name),
+                    "give at least 1 training and 1 test sample, 10 000 000 in all at most",
+                );
+            }
+            if !(y.r_big > 0.0 && y.r_big <= 0.5) {
+                return v.fail(&f("r_big"), format!("{} is outside (0, 0.5]", y.r_big));
+            }
+            if !(y.r_small > 0.0 && y.r_small < 0.5 * y.r_big) {
+                return v.fail(
+                    &f("r_small"),
+                    format!(
+                        "{} is outside (0, r_big/2) (the dots lie within the halves of the figure)",
+                        y.r_small
+                    ),
+                );
+            }
+            if c.samples.is_some() {
+                return v.fail(
+                    &format!("{at}.samples"),
+                    "YinYang sets its own sizes: give `train` and `test` in YinYang(...) instead",
+                );
+            }
+            // (x, y, 1 − x, 1 − y); two halves and the dots.
+            (4, 3)
+        }
     };
     let find = |name: &str| file.populations.iter().find(|p| p.name == name);
     match find(&c.input) {

@@ -77,6 +77,7 @@ gen_and_compare() {
 }
 
 gen_and_compare gen_gymnasium.py gymnasium_classic_control.json
+gen_and_compare gen_yinyang.py yinyang_classes.json
 gen_and_compare gen_brian2_single.py brian2_single_neuron.json
 gen_and_compare gen_brian2_zoo.py brian2_zoo.json
 gen_and_compare gen_snntorch.py snntorch_reference.json

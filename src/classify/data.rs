@@ -37,6 +37,8 @@ pub struct Dataset {
     /// When the dataset fixes its own split: the first this many samples train, the rest
     /// test (`None`: the task splits by `test_fraction`).
     pub split: Option<usize>,
+    /// The samples of an event dataset, as spike trains (`x` is then empty); empty otherwise.
+    pub events: Vec<Vec<super::events::Event>>,
 }
 
 impl Dataset {
@@ -124,6 +126,7 @@ pub fn parse_digits(bytes: &[u8], label: &str) -> Result<Dataset, String> {
         x,
         y,
         split: None,
+        events: Vec::new(),
     })
 }
 
@@ -181,6 +184,7 @@ pub fn yinyang(seed: u64, train: usize, test: usize, r_small: f64, r_big: f64) -
         x,
         y,
         split: Some(train),
+        events: Vec::new(),
     }
 }
 
@@ -282,7 +286,10 @@ mod tests {
                 counts[d.y[k]] += 1;
             }
             // Each class has probability 1/3: 4 000 draws give 1 333 ± 30 (1 sd).
-            assert!(counts.iter().all(|&c| (1213..=1453).contains(&c)), "{counts:?}");
+            assert!(
+                counts.iter().all(|&c| (1213..=1453).contains(&c)),
+                "{counts:?}"
+            );
         }
         let a = yinyang(7, 200, 100, 0.1, 0.5);
         assert_eq!(a, yinyang(7, 200, 100, 0.1, 0.5));
@@ -298,7 +305,10 @@ mod tests {
     /// (tests/reference/gen/gen_yinyang.py) on a grid and on random points of the figure.
     #[test]
     fn yinyang_class_matches_the_published_formula() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/yinyang_classes.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/reference/yinyang_classes.json"
+        );
         let v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let list = |k: &str| -> Vec<f64> {
@@ -313,7 +323,13 @@ mod tests {
         let (rs, rb) = (v["r_small"].as_f64().unwrap(), v["r_big"].as_f64().unwrap());
         let mut counts = [0usize; 3];
         for k in 0..x.len() {
-            assert_eq!(yinyang_class(x[k], y[k], rs, rb), c[k] as usize, "({}, {})", x[k], y[k]);
+            assert_eq!(
+                yinyang_class(x[k], y[k], rs, rb),
+                c[k] as usize,
+                "({}, {})",
+                x[k],
+                y[k]
+            );
             counts[c[k] as usize] += 1;
         }
         assert!(counts.iter().all(|&n| n > 150), "{counts:?}");

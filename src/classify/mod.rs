@@ -17,6 +17,7 @@
 
 pub mod data;
 pub mod encode;
+pub mod events;
 
 use crate::engine::hash::StateHasher;
 use crate::error::{Error, Result};
@@ -77,6 +78,7 @@ pub struct Classifier {
     /// Indices of the test samples.
     pub test: Vec<usize>,
     seed: u64,
+    dt_ms: f64,
     readout: usize,
     hidden: Vec<usize>,
     /// One row per epoch trained.
@@ -120,6 +122,20 @@ impl Classifier {
             DatasetSpec::YinYang(p) => {
                 data::yinyang(checked.file.seed, p.train, p.test, p.r_small, p.r_big)
             }
+            DatasetSpec::NMnist(e) => events::nmnist(
+                std::path::Path::new(&e.path),
+                e.train,
+                e.test,
+                checked.file.seed,
+            )
+            .map_err(|m| at("dataset.NMnist.path", m))?,
+            DatasetSpec::Shd(e) => events::shd(
+                std::path::Path::new(&e.path),
+                e.train,
+                e.test,
+                checked.file.seed,
+            )
+            .map_err(|m| at("dataset.Shd.path", m))?,
         };
         let mut net = crate::graph::build(checked)?;
         let input = net.pop_id(&spec.input).expect("validated population");
@@ -189,6 +205,7 @@ impl Classifier {
             train,
             test,
             seed,
+            dt_ms: checked.file.dt_ms,
             readout,
             hidden,
             metrics: Vec::new(),
@@ -235,6 +252,11 @@ impl Classifier {
             Some(e) => ("train", ((e as u64) << 32) | k as u64),
             None => ("test", k as u64),
         };
+        if let crate::file::SpikeEncoder::Events { bin_ms } = self.spec.encoder {
+            let bin_us = 1e3 * bin_ms.unwrap_or(self.dt_ms);
+            let n = self.data.features;
+            return events::bin(&self.data.events[k], bin_us, self.spec.steps, n, out);
+        }
         let mut rng = crate::rng::stream(self.seed, "classify.rate", name, index);
         encode::encode(
             &self.spec.encoder,

@@ -210,6 +210,29 @@ pub enum DatasetSpec {
     /// fixes its own split — `train` and `test` samples from streams of their own — so
     /// `test_fraction` does not apply and `samples` is refused.
     YinYang(YinYangParams),
+    /// N-MNIST (Orchard et al. 2015): the directory `path` holding `Train/<digit>/*.bin` and
+    /// `Test/<digit>/*.bin`; 2 312 input channels (34 × 34 pixels × 2 polarities), 10 classes.
+    /// Needs the `Events` encoder.
+    NMnist(EventDataParams),
+    /// The Spiking Heidelberg Digits (Cramer et al. 2020): the directory `path` holding
+    /// `shd_train.h5` and `shd_test.h5`; 700 input channels, 20 classes. Needs the `Events`
+    /// encoder.
+    Shd(EventDataParams),
+}
+
+/// Where an event dataset lies, and how much of it to use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EventDataParams {
+    /// The dataset's directory, relative to the working directory.
+    pub path: String,
+    /// Use this many training samples, drawn from the seed; all when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train: Option<usize>,
+    /// Use this many test samples, drawn from the seed; all when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<usize>,
 }
 
 /// Sizes and radii of the generated Yin-Yang dataset (defaults: the published ones).
@@ -284,6 +307,14 @@ pub enum SpikeEncoder {
     Rate {
         /// The spike probability per step of a feature of 1.
         max_probability: f64,
+    },
+    /// For event datasets (`NMnist`, `Shd`), whose samples are spike trains: the events are
+    /// binned into steps of `bin_ms` (default: the file's `dt_ms`), an input's value in a
+    /// step being its number of events in that bin; events after the last step are dropped.
+    Events {
+        /// Width of a bin (ms).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bin_ms: Option<f64>,
     },
 }
 

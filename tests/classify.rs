@@ -230,7 +230,7 @@ fn event_datasets_run_from_their_files_and_bad_ones_exit_2() {
     let nm = format!("NMnist(path: {:?})", events.join("nmnist").display().to_string());
     let sh = format!("Shd(path: {:?})", events.join("shd").display().to_string());
     for (name, ds, n, c, split, bin) in [
-        ("nmnist", &nm, 2312, 10, (11, 10), "Events(bin_ms: 200.0)"),
+        ("nmnist", &nm, 2312, 10, (11, 11), "Events(bin_ms: 200.0)"),
         ("shd", &sh, 700, 20, (7, 4), "Events(bin_ms: 25.0)"),
     ] {
         let f = dir.path().join(format!("{name}.ron"));

@@ -36,7 +36,7 @@ pub const SHD_CLASSES: usize = 20;
 
 /// Parses one N-MNIST file's bytes; `label` names it in errors.
 pub fn parse_nmnist(bytes: &[u8], label: &str) -> Result<Vec<Event>, String> {
-    if bytes.len() % 5 != 0 {
+    if !bytes.len().is_multiple_of(5) {
         return Err(format!(
             "{label}: {} bytes, not a whole number of 5-byte N-MNIST events",
             bytes.len()
@@ -248,7 +248,7 @@ fn le(b: &[u8]) -> u64 {
 /// offsets and lengths must be 8 bytes (h5py's and HDF5's default).
 fn vlen(file: &[u8], ds: &hdf5_pure::Dataset) -> Result<Vec<Seq>, String> {
     let raw = ds.read_raw().map_err(|e| e.to_string())?;
-    if raw.len() % 16 != 0 {
+    if !raw.len().is_multiple_of(16) {
         return Err("not a variable-length dataset of 16-byte descriptors".into());
     }
     // Collection address → object index → (offset, size).
@@ -270,7 +270,7 @@ fn vlen(file: &[u8], ds: &hdf5_pure::Dataset) -> Result<Vec<Seq>, String> {
             let &(off, size) = heaps[&addr]
                 .get(&index)
                 .ok_or_else(|| format!("row {k}: no heap object {index} at {addr}"))?;
-            if size % len != 0 {
+            if !size.is_multiple_of(len) {
                 return Err(format!("row {k}: {size} bytes for {len} elements"));
             }
             Ok(Seq {

@@ -32,9 +32,9 @@ pub struct ClassifySummary {
     pub seed: u64,
     /// Worker threads.
     pub threads: usize,
-    /// `digits`.
+    /// `digits`, `yinyang`, `nmnist` or `shd`.
     pub dataset: String,
-    /// `latency` or `rate`.
+    /// `latency`, `rate` or `events`.
     pub encoder: String,
     /// `max_membrane` or `mean_membrane` (softmax cross-entropy of those logits).
     pub loss: String,
@@ -143,11 +143,15 @@ pub fn run_classify(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Result
             threads: p.threads,
             dataset: match spec.dataset {
                 DatasetSpec::Digits(_) => "digits",
+                DatasetSpec::YinYang(_) => "yinyang",
+                DatasetSpec::NMnist(_) => "nmnist",
+                DatasetSpec::Shd(_) => "shd",
             }
             .into(),
             encoder: match spec.encoder {
                 SpikeEncoder::Latency { .. } => "latency",
                 SpikeEncoder::Rate { .. } => "rate",
+                SpikeEncoder::Events { .. } => "events",
             }
             .into(),
             loss: match spec.loss {

@@ -3,6 +3,12 @@
 //! of gzipped CSV — so that `graphs/digits.ron` runs from any directory and a test's copy of
 //! it needs no data path; `Digits(path: ...)` reads another file of the same layout, gzipped
 //! or not (told by the gzip magic bytes), through the same parser.
+//!
+//! The Yin-Yang dataset (Kriener, Göltz & Petrovici 2022) is not stored but generated, as its
+//! authors publish it: by a formula and rejection sampling, here from the project's keyed
+//! streams so that a file's seed fixes it. Its training and test sets are drawn from streams
+//! of their own, as the published sets come from separate seeds, so the dataset carries its
+//! split (`Dataset::split`) instead of leaving it to `test_fraction`.
 
 use std::io::Read;
 use std::path::Path;
@@ -28,6 +34,11 @@ pub struct Dataset {
     pub x: Vec<f64>,
     /// The label of each sample.
     pub y: Vec<usize>,
+    /// When the dataset fixes its own split: the first this many samples train, the rest
+    /// test (`None`: the task splits by `test_fraction`).
+    pub split: Option<usize>,
+    /// The samples of an event dataset, as spike trains (`x` is then empty); empty otherwise.
+    pub events: Vec<Vec<super::events::Event>>,
 }
 
 impl Dataset {
@@ -114,7 +125,67 @@ pub fn parse_digits(bytes: &[u8], label: &str) -> Result<Dataset, String> {
         classes: DIGITS_CLASSES,
         x,
         y,
+        split: None,
+        events: Vec::new(),
     })
+}
+
+/// Features of a Yin-Yang sample: (x, y, 1 − x, 1 − y).
+pub const YINYANG_FEATURES: usize = 4;
+/// Yin-Yang classes: 0 and 1 the two halves of the figure, 2 the two dots (the published
+/// generator's numbering).
+pub const YINYANG_CLASSES: usize = 3;
+
+/// The class of the point (x, y) of a yin-yang figure of radius `r_big` centred on
+/// (r_big, r_big), with dots of radius `r_small`, by the published formula (Kriener et al.
+/// 2022, after Appendix A of Lee et al. 2005): class 1 is the dot on the right, the disc of
+/// radius r_big/2 round the left dot less that dot, and the upper half outside the disc of
+/// radius r_big/2 round the right dot; the dots (strictly inside r_small) are class 2, and
+/// the rest class 0. The point is assumed within the figure.
+pub fn yinyang_class(x: f64, y: f64, r_small: f64, r_big: f64) -> usize {
+    let d_right = ((x - 1.5 * r_big).powi(2) + (y - r_big).powi(2)).sqrt();
+    let d_left = ((x - 0.5 * r_big).powi(2) + (y - r_big).powi(2)).sqrt();
+    if d_right < r_small || d_left < r_small {
+        return 2;
+    }
+    let upper_half = d_right <= r_small
+        || (d_left > r_small && d_left <= 0.5 * r_big)
+        || (y > r_big && d_right > 0.5 * r_big);
+    usize::from(upper_half)
+}
+
+/// The Yin-Yang dataset: `train` then `test` samples, each drawn as published — a goal class
+/// uniform over the three, then points uniform over the square [0, 2·r_big)² until one lies
+/// within the figure and has that class — the training samples from the stream
+/// (seed, `classify.yinyang`, `train`), the test samples from (seed, …, `test`).
+pub fn yinyang(seed: u64, train: usize, test: usize, r_small: f64, r_big: f64) -> Dataset {
+    use rand::Rng as _;
+    let mut x = Vec::with_capacity((train + test) * YINYANG_FEATURES);
+    let mut y = Vec::with_capacity(train + test);
+    for (part, n) in [("train", train), ("test", test)] {
+        let mut rng = crate::rng::stream(seed, "classify.yinyang", part, 0);
+        for _ in 0..n {
+            let goal = rng.random_range(0..YINYANG_CLASSES);
+            let (px, py) = loop {
+                let px = rng.random::<f64>() * 2.0 * r_big;
+                let py = rng.random::<f64>() * 2.0 * r_big;
+                let inside = ((px - r_big).powi(2) + (py - r_big).powi(2)).sqrt() <= r_big;
+                if inside && yinyang_class(px, py, r_small, r_big) == goal {
+                    break (px, py);
+                }
+            };
+            x.extend_from_slice(&[px, py, 1.0 - px, 1.0 - py]);
+            y.push(goal);
+        }
+    }
+    Dataset {
+        features: YINYANG_FEATURES,
+        classes: YINYANG_CLASSES,
+        x,
+        y,
+        split: Some(train),
+        events: Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -175,6 +246,93 @@ mod tests {
                 0.0
             ]
         );
+    }
+
+    /// The class of a point of the figure written another way: the left half-size disc is
+    /// class 1 and the right one class 0 (each less its dot), elsewhere the upper half is
+    /// class 1; the dots are class 2. Squared distances, no square roots.
+    fn figure_class(x: f64, y: f64, r_small: f64, r_big: f64) -> usize {
+        let (l, r) = ((0.5 * r_big, r_big), (1.5 * r_big, r_big));
+        let d2 = |c: (f64, f64)| (x - c.0) * (x - c.0) + (y - c.1) * (y - c.1);
+        let (s2, h2) = (r_small * r_small, 0.25 * r_big * r_big);
+        if d2(l) < s2 || d2(r) < s2 {
+            2
+        } else if d2(l) <= h2 {
+            1
+        } else if d2(r) <= h2 {
+            0
+        } else {
+            usize::from(y > r_big)
+        }
+    }
+
+    /// Every generated point lies in the figure, has the class of the independent check and
+    /// the features (x, y, 1 − x, 1 − y); the classes are balanced; the same seed gives the
+    /// same data and another seed other data; training and test sets differ.
+    #[test]
+    fn yinyang_points_have_their_class_balanced_and_seeded() {
+        for (r_small, r_big) in [(0.1, 0.5), (0.05, 0.3)] {
+            let d = yinyang(7, 3000, 1000, r_small, r_big);
+            assert_eq!((d.len(), d.features, d.classes), (4000, 4, 3));
+            assert_eq!(d.split, Some(3000));
+            let mut counts = [0usize; 3];
+            for k in 0..d.len() {
+                let f = d.sample(k);
+                let (x, y) = (f[0], f[1]);
+                assert!((x - r_big).hypot(y - r_big) <= r_big, "{x} {y}");
+                assert_eq!((f[2], f[3]), (1.0 - x, 1.0 - y));
+                assert!(f.iter().all(|v| (0.0..=1.0).contains(v)));
+                assert_eq!(figure_class(x, y, r_small, r_big), d.y[k], "({x}, {y})");
+                counts[d.y[k]] += 1;
+            }
+            // Each class has probability 1/3: 4 000 draws give 1 333 ± 30 (1 sd).
+            assert!(
+                counts.iter().all(|&c| (1213..=1453).contains(&c)),
+                "{counts:?}"
+            );
+        }
+        let a = yinyang(7, 200, 100, 0.1, 0.5);
+        assert_eq!(a, yinyang(7, 200, 100, 0.1, 0.5));
+        assert_ne!(a.x, yinyang(8, 200, 100, 0.1, 0.5).x);
+        // The training samples do not depend on the test size, and the test set is not a
+        // copy of the training set's start.
+        let b = yinyang(7, 200, 10, 0.1, 0.5);
+        assert_eq!(a.x[..800], b.x[..800]);
+        assert_ne!(a.x[800..840], a.x[..40]);
+    }
+
+    /// `yinyang_class` gives the labels of the published formula restated in numpy
+    /// (tests/reference/gen/gen_yinyang.py) on a grid and on random points of the figure.
+    #[test]
+    fn yinyang_class_matches_the_published_formula() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/reference/yinyang_classes.json"
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let list = |k: &str| -> Vec<f64> {
+            v[k].as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        };
+        let (x, y, c) = (list("x"), list("y"), list("class"));
+        assert!(x.len() > 2000, "{}", x.len());
+        let (rs, rb) = (v["r_small"].as_f64().unwrap(), v["r_big"].as_f64().unwrap());
+        let mut counts = [0usize; 3];
+        for k in 0..x.len() {
+            assert_eq!(
+                yinyang_class(x[k], y[k], rs, rb),
+                c[k] as usize,
+                "({}, {})",
+                x[k],
+                y[k]
+            );
+            counts[c[k] as usize] += 1;
+        }
+        assert!(counts.iter().all(|&n| n > 150), "{counts:?}");
     }
 
     /// Malformed rows are refused naming the source and the line.

@@ -23,6 +23,8 @@ pub fn encode(enc: &SpikeEncoder, x: &[f64], steps: usize, rng: &mut Rng, out: &
                 }
             }
         }
+        // Event datasets are binned by `events::bin` (validation pairs them with `Events`).
+        SpikeEncoder::Events { .. } => {}
         SpikeEncoder::Rate { max_probability } => {
             for t in 0..steps {
                 for (i, &v) in x.iter().enumerate() {

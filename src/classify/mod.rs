@@ -18,6 +18,7 @@
 
 pub mod data;
 pub mod encode;
+pub mod events;
 
 use crate::engine::hash::StateHasher;
 use crate::error::{Error, Result};
@@ -78,6 +79,7 @@ pub struct Classifier {
     /// Indices of the test samples.
     pub test: Vec<usize>,
     seed: u64,
+    dt_ms: f64,
     readout: usize,
     hidden: Vec<usize>,
     /// One row per epoch trained.
@@ -118,6 +120,23 @@ impl Classifier {
         let data = match &spec.dataset {
             DatasetSpec::Digits(d) => data::digits(d.path.as_deref().map(std::path::Path::new))
                 .map_err(|e| at("dataset.Digits.path", e))?,
+            DatasetSpec::YinYang(p) => {
+                data::yinyang(checked.file.seed, p.train, p.test, p.r_small, p.r_big)
+            }
+            DatasetSpec::NMnist(e) => events::nmnist(
+                std::path::Path::new(&e.path),
+                e.train,
+                e.test,
+                checked.file.seed,
+            )
+            .map_err(|m| at("dataset.NMnist.path", m))?,
+            DatasetSpec::Shd(e) => events::shd(
+                std::path::Path::new(&e.path),
+                e.train,
+                e.test,
+                checked.file.seed,
+            )
+            .map_err(|m| at("dataset.Shd.path", m))?,
         };
         let mut net = crate::graph::build(checked)?;
         let input = net.pop_id(&spec.input).expect("validated population");
@@ -168,22 +187,10 @@ impl Classifier {
             .map(|b| b.as_ref().map(|b| adam(b.len())))
             .collect();
         let seed = checked.file.seed;
-        let mut order = shuffle(
-            data.len(),
-            &mut crate::rng::stream(seed, "classify", "split", 0),
-        );
-        order.truncate(spec.samples.unwrap_or(usize::MAX));
-        let n_test = (order.len() as f64 * spec.test_fraction).round() as usize;
-        if n_test == 0 || n_test >= order.len() {
-            return Err(at(
-                "test_fraction",
-                format!(
-                    "{} samples leave no training or no test sample",
-                    order.len()
-                ),
-            ));
-        }
-        let train = order.split_off(n_test);
+        let (train, test) = match data.split {
+            Some(n) => ((0..n).collect(), (n..data.len()).collect()),
+            None => Self::split(&data, spec, seed).map_err(|m| at("test_fraction", m))?,
+        };
         let readout = plan.pop_index(&spec.readout).expect("in the plan");
         let hidden = spec
             .hidden
@@ -201,8 +208,9 @@ impl Classifier {
             adam_b,
             data,
             train,
-            test: order,
+            test,
             seed,
+            dt_ms: checked.file.dt_ms,
             readout,
             hidden,
             metrics: Vec::new(),
@@ -211,6 +219,29 @@ impl Classifier {
             last: None,
             test_wall_s: 0.0,
         })
+    }
+
+    /// The training and test samples of a dataset without a split of its own: the first
+    /// `samples` of an order drawn from the seed, `test_fraction` of them held out.
+    fn split(
+        data: &data::Dataset,
+        spec: &ClassifySpec,
+        seed: u64,
+    ) -> std::result::Result<(Vec<usize>, Vec<usize>), String> {
+        let mut order = shuffle(
+            data.len(),
+            &mut crate::rng::stream(seed, "classify", "split", 0),
+        );
+        order.truncate(spec.samples.unwrap_or(usize::MAX));
+        let n_test = (order.len() as f64 * spec.test_fraction).round() as usize;
+        if n_test == 0 || n_test >= order.len() {
+            return Err(format!(
+                "{} samples leave no training or no test sample",
+                order.len()
+            ));
+        }
+        let train = order.split_off(n_test);
+        Ok((train, order))
     }
 
     fn params(&self) -> Params<'_> {
@@ -226,6 +257,11 @@ impl Classifier {
             Some(e) => ("train", ((e as u64) << 32) | k as u64),
             None => ("test", k as u64),
         };
+        if let crate::file::SpikeEncoder::Events { bin_ms } = self.spec.encoder {
+            let bin_us = 1e3 * bin_ms.unwrap_or(self.dt_ms);
+            let n = self.data.features;
+            return events::bin(&self.data.events[k], bin_us, self.spec.steps, n, out);
+        }
         let mut rng = crate::rng::stream(self.seed, "classify.rate", name, index);
         encode::encode(
             &self.spec.encoder,

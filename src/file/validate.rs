@@ -844,6 +844,65 @@ fn check_classify(v: &V, c: &ClassifySpec, file: &GraphFile) -> Result<()> {
             }
             (64, 10)
         }
+        DatasetSpec::YinYang(y) => {
+            let f = |name: &str| format!("{at}.dataset.YinYang.{name}");
+            if y.train == 0 || y.test == 0 || y.train.saturating_add(y.test) > 10_000_000 {
+                let name = if y.train == 0 { "train" } else { "test" };
+                return v.fail(
+                    &f(name),
+                    "give at least 1 training and 1 test sample, 10 000 000 in all at most",
+                );
+            }
+            if !(y.r_big > 0.0 && y.r_big <= 0.5) {
+                return v.fail(&f("r_big"), format!("{} is outside (0, 0.5]", y.r_big));
+            }
+            if !(y.r_small > 0.0 && y.r_small < 0.5 * y.r_big) {
+                return v.fail(
+                    &f("r_small"),
+                    format!(
+                        "{} is outside (0, r_big/2) (the dots lie within the halves of the figure)",
+                        y.r_small
+                    ),
+                );
+            }
+            if c.samples.is_some() {
+                return v.fail(
+                    &format!("{at}.samples"),
+                    "YinYang sets its own sizes: give `train` and `test` in YinYang(...) instead",
+                );
+            }
+            // (x, y, 1 − x, 1 − y); two halves and the dots.
+            (4, 3)
+        }
+        DatasetSpec::NMnist(e) | DatasetSpec::Shd(e) => {
+            let (name, sizes) = match &c.dataset {
+                DatasetSpec::NMnist(_) => ("NMnist", (2 * 34 * 34, 10)),
+                _ => ("Shd", (700, 20)),
+            };
+            if e.path.is_empty() {
+                return v.fail(&format!("{at}.dataset.{name}.path"), "is empty");
+            }
+            for (f, n) in [("train", e.train), ("test", e.test)] {
+                if n == Some(0) {
+                    return v.fail(&format!("{at}.dataset.{name}.{f}"), "must be at least 1");
+                }
+            }
+            if c.samples.is_some() {
+                return v.fail(
+                    &format!("{at}.samples"),
+                    format!(
+                        "{name} has its own split: give `train` and `test` in {name}(...) instead"
+                    ),
+                );
+            }
+            if !matches!(c.encoder, SpikeEncoder::Events { .. }) {
+                return v.fail(
+                    &format!("{at}.encoder"),
+                    format!("{name}'s samples are events: use `Events(bin_ms: ...)`"),
+                );
+            }
+            sizes
+        }
     };
     let find = |name: &str| file.populations.iter().find(|p| p.name == name);
     match find(&c.input) {
@@ -939,6 +998,22 @@ fn check_classify(v: &V, c: &ClassifySpec, file: &GraphFile) -> Result<()> {
                     &format!("{at}.encoder.Latency.threshold"),
                     format!("{threshold} is outside [0, 1)"),
                 );
+            }
+        }
+        SpikeEncoder::Events { bin_ms } => {
+            if !matches!(c.dataset, DatasetSpec::NMnist(_) | DatasetSpec::Shd(_)) {
+                return v.fail(
+                    &format!("{at}.encoder"),
+                    "`Events` bins the events of an event dataset (NMnist, Shd); use Latency or Rate",
+                );
+            }
+            if let Some(b) = bin_ms {
+                if !(b.is_finite() && *b > 0.0) {
+                    return v.fail(
+                        &format!("{at}.encoder.Events.bin_ms"),
+                        format!("{b} must be > 0"),
+                    );
+                }
             }
         }
         SpikeEncoder::Rate { max_probability } => {

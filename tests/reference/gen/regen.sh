@@ -77,6 +77,15 @@ gen_and_compare() {
 }
 
 gen_and_compare gen_gymnasium.py gymnasium_classic_control.json
+gen_and_compare gen_yinyang.py yinyang_classes.json
+# The event fixtures: the files are rewritten under $OUT/events and what they hold compared.
+if "$PY" "$HERE/gen_event_fixtures.py" "$OUT/events" \
+    && "$PY" "$HERE/compare.py" "$OUT/events/events.json" "$REF/events/events.json"; then
+    RESULTS+=("events/events.json: OK")
+else
+    RESULTS+=("events/events.json: DIFFERS or FAILED")
+    STATUS=1
+fi
 gen_and_compare gen_brian2_single.py brian2_single_neuron.json
 gen_and_compare gen_brian2_zoo.py brian2_zoo.json
 gen_and_compare gen_snntorch.py snntorch_reference.json

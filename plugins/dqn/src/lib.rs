@@ -116,6 +116,34 @@ fn argmax(x: &[f64]) -> usize {
     (0..x.len()).fold(0, |b, c| if x[c] > x[b] { c } else { b })
 }
 
+/// The scaled, discounted rewards of transition `i` of a minibatch (`k` reward columns,
+/// `steps[i]` of them used) and γ^m, the discount of the bootstrap; checks the transition
+/// against `k` rewards and `a` actions. `what` names the call in the error.
+#[allow(clippy::too_many_arguments)]
+fn n_step_return(
+    cfg: &Config,
+    what: &str,
+    i: usize,
+    rewards: &[f64],
+    steps: &[u32],
+    actions: &[u32],
+    k: usize,
+    a: usize,
+) -> Result<(f64, f64), String> {
+    let (m, act) = (steps[i] as usize, actions[i] as usize);
+    if m == 0 || m > k || act >= a {
+        return Err(format!(
+            "{what}: transition {i} has {m} rewards (1..={k}) and action {act} (of {a})"
+        ));
+    }
+    let (mut ret, mut disc) = (0.0, 1.0);
+    for r in &rewards[i * k..i * k + m] {
+        ret += disc * cfg.reward_scale * r;
+        disc *= cfg.gamma;
+    }
+    Ok((ret, disc))
+}
+
 impl LearningRule for Dqn {
     type Config = Config;
 
@@ -150,22 +178,11 @@ impl LearningRule for Dqn {
                 "td_loss: the minibatch's arrays do not fit {n} transitions of {a} actions and {k} rewards"
             ));
         }
-        let g = self.cfg.gamma;
         let mut loss = 0.0;
         for i in 0..n {
-            let m = b.steps[i] as usize;
             let act = b.actions[i] as usize;
-            if m == 0 || m > k || act >= a {
-                return Err(format!(
-                    "td_loss: transition {i} has {m} rewards (1..={k}) and action {act} (of {a})"
-                ));
-            }
-            let mut ret = 0.0;
-            let mut disc = 1.0;
-            for r in &b.rewards[i * k..i * k + m] {
-                ret += disc * self.cfg.reward_scale * r;
-                disc *= g;
-            }
+            let (mut ret, disc) =
+                n_step_return(&self.cfg, "td_loss", i, b.rewards, b.steps, b.actions, k, a)?;
             if b.terminal[i] == 0 {
                 let row = i * a..(i + 1) * a;
                 let pick = if self.cfg.double {
@@ -218,25 +235,22 @@ impl LearningRule for Dqn {
                 b.v_min, b.v_max
             ));
         }
-        let g = self.cfg.gamma;
         let dz = (b.v_max - b.v_min) / (z - 1) as f64;
         let support: Vec<f64> = (0..z).map(|j| b.v_min + j as f64 * dz).collect();
         let (mut p, mut m) = (vec![0.0; z], vec![0.0; z]);
         let mut loss = 0.0;
         for i in 0..n {
-            let steps = b.steps[i] as usize;
             let act = b.actions[i] as usize;
-            if steps == 0 || steps > k || act >= a {
-                return Err(format!(
-                    "dist_loss: transition {i} has {steps} rewards (1..={k}) and action {act} (of {a})"
-                ));
-            }
-            let mut ret = 0.0;
-            let mut disc = 1.0;
-            for r in &b.rewards[i * k..i * k + steps] {
-                ret += disc * self.cfg.reward_scale * r;
-                disc *= g;
-            }
+            let (ret, disc) = n_step_return(
+                &self.cfg,
+                "dist_loss",
+                i,
+                b.rewards,
+                b.steps,
+                b.actions,
+                k,
+                a,
+            )?;
             // The target distribution: all mass at the return when s' is terminal, else the
             // target network's distribution at a*, shifted by the return and shrunk by γ^m.
             m.iter_mut().for_each(|x| *x = 0.0);

@@ -142,16 +142,7 @@ fn bad_classify_fields_exit_2_naming_them() {
         // A hidden population the executor cannot differentiate: exact integration.
         ("model: Lif(integration: SnnTorch(reset: Subtract),", "model: Lif(", "task.Classify.hidden[0]"),
     ];
-    for (k, (from, to, field)) in cases.iter().enumerate() {
-        assert!(base.contains(from), "{from}");
-        let f = dir.path().join(format!("bad{k}.ron"));
-        std::fs::write(&f, base.replace(from, to)).unwrap();
-        let o = run_out(&f, &dir.path().join(format!("out{k}")), &[]);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{to}: {err}");
-        assert!(err.contains(field) && err.contains(&format!("bad{k}.ron:")), "{to}: {err}");
-        assert!(!dir.path().join(format!("out{k}")).exists(), "{to}: nothing is left behind");
-    }
+    crate::common::assert_bad_fields(dir.path(), &base, &cases);
 }
 
 /// The document's example trained with e-prop (`gradient: Eprop()`) learns the digits far above
@@ -234,15 +225,7 @@ fn yinyang_doc_example_learns_past_a_shallow_network() {
         ("(name: \"xy\", size: 4,", "(name: \"xy\", size: 2,", "task.Classify.input"),
         ("(name: \"out\", size: 3,", "(name: \"out\", size: 10,", "task.Classify.readout"),
     ];
-    for (k, (from, to, field)) in cases.iter().enumerate() {
-        assert!(base.contains(from), "{from}");
-        let f = dir.path().join(format!("bad{k}.ron"));
-        std::fs::write(&f, base.replace(from, to)).unwrap();
-        let o = run_out(&f, &dir.path().join(format!("out{k}")), &[]);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{to}: {err}");
-        assert!(err.contains(field) && err.contains(&format!("bad{k}.ron:")), "{to}: {err}");
-    }
+    crate::common::assert_bad_fields(dir.path(), &base, &cases);
 }
 
 /// A run on the small N-MNIST and SHD files of tests/reference/events trains and tests on

@@ -211,16 +211,7 @@ fn bad_reservoir_fields_exit_2_naming_them() {
         ("steps_per_sample: 20,", "steps_per_sample: 0,", "task.Reservoir.steps_per_sample"),
         ("high: 0.5", "high: -0.5", "task.Reservoir.signal.Narma10.high"),
     ];
-    for (k, (from, to, field)) in cases.iter().enumerate() {
-        assert!(base.contains(from), "{from}");
-        let f = dir.path().join(format!("bad{k}.ron"));
-        std::fs::write(&f, base.replace(from, to)).unwrap();
-        let o = run_out(&f, &dir.path().join(format!("out{k}")), &[]);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{to}: {err}");
-        assert!(err.contains(field) && err.contains(&format!("bad{k}.ron:")), "{to}: {err}");
-        assert!(!dir.path().join(format!("out{k}")).exists(), "nothing is left behind");
-    }
+    crate::common::assert_bad_fields(dir.path(), &base, &cases);
     // A reservoir run takes no checkpoints: refused before anything runs.
     let o = run_out(&dir.path().join("small.ron"), &dir.path().join("ck"), &["--checkpoint-every", "10"]);
     assert_eq!(o.status.code(), Some(2));

@@ -121,6 +121,26 @@ pub fn run_out(file: &Path, out: &Path, extra: &[&str]) -> Output {
     snnsim(&args)
 }
 
+/// For each case `(from, to, field)`: writes `base` with `from` (which must occur) replaced by
+/// `to` into `dir/badK.ron` and runs it; the run exits 2 with a message naming the file and
+/// `field`, and leaves no run directory behind.
+pub fn assert_bad_fields(dir: &Path, base: &str, cases: &[(&str, &str, &str)]) {
+    for (k, (from, to, field)) in cases.iter().enumerate() {
+        assert!(base.contains(from), "{from}");
+        let f = dir.join(format!("bad{k}.ron"));
+        std::fs::write(&f, base.replace(from, to)).unwrap();
+        let out = dir.join(format!("out{k}"));
+        let o = run_out(&f, &out, &[]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{to}: {err}");
+        assert!(
+            err.contains(field) && err.contains(&format!("bad{k}.ron:")),
+            "{to}: {err}"
+        );
+        assert!(!out.exists(), "{to}: nothing is left behind");
+    }
+}
+
 /// The summary: the last line of a `--json` run's standard output.
 pub fn summary_of(o: &Output) -> serde_json::Value {
     let stdout = String::from_utf8_lossy(&o.stdout);

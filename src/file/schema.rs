@@ -174,7 +174,9 @@ pub struct ClassifySpec {
     #[serde(default)]
     pub surrogate: Surrogate,
     /// How the gradient is computed: backpropagation through time, or e-prop.
+    // The default is left out of the text, so the schema states it itself.
     #[serde(default, skip_serializing_if = "Gradient::is_bptt")]
+    #[cfg_attr(feature = "schema", schemars(extend("default" = "Bptt")))]
     pub gradient: Gradient,
     /// Passes over the training samples.
     pub epochs: usize,
@@ -646,6 +648,7 @@ pub struct OffPolicySpec {
     /// How actions are explored after the warm-up: ε-greedy (`epsilon`), or Noisy-net
     /// readouts (Fortunato et al. 2018) acting greedily on a noisy Q.
     #[serde(default, skip_serializing_if = "Exploration::is_epsilon_greedy")]
+    #[cfg_attr(feature = "schema", schemars(extend("default" = "EpsilonGreedy")))]
     pub exploration: Exploration,
     /// C51 (Bellemare et al. 2017): the readout holds `atoms` neurons per action, the logits
     /// of a categorical return distribution on `atoms` evenly spaced returns from `v_min` to

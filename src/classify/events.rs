@@ -77,6 +77,35 @@ fn pick<T>(mut items: Vec<T>, cap: Option<usize>, seed: u64, part: &str) -> Vec<
     items
 }
 
+/// A dataset of event samples made of a training and a test part, in that order: `part(k)`
+/// gives part k's (events, label) pairs as picked (0 training, 1 test).
+fn from_parts(
+    features: usize,
+    classes: usize,
+    mut part: impl FnMut(usize) -> Result<Vec<(Vec<Event>, usize)>, String>,
+) -> Result<Dataset, String> {
+    let mut events = Vec::new();
+    let mut y = Vec::new();
+    let mut split = 0;
+    for k in 0..2 {
+        for (ev, label) in part(k)? {
+            events.push(ev);
+            y.push(label);
+        }
+        if k == 0 {
+            split = y.len();
+        }
+    }
+    Ok(Dataset {
+        features,
+        classes,
+        x: Vec::new(),
+        y,
+        split: Some(split),
+        events,
+    })
+}
+
 /// N-MNIST from the directory `dir` (`Train/0` … `Train/9`, `Test/0` … `Test/9`, each of
 /// `*.bin` files): all the samples, or `train` and `test` of them drawn from the seed.
 pub fn nmnist(
@@ -85,10 +114,9 @@ pub fn nmnist(
     test: Option<usize>,
     seed: u64,
 ) -> Result<Dataset, String> {
-    let mut events = Vec::new();
-    let mut y = Vec::new();
-    let mut split = 0;
-    for (part, cap) in [("Train", train), ("Test", test)] {
+    let parts = [("Train", train), ("Test", test)];
+    from_parts(NMNIST_CHANNELS, 10, |k| {
+        let (part, cap) = parts[k];
         let mut files: Vec<(PathBuf, usize)> = Vec::new();
         for digit in 0..10 {
             let d = dir.join(part).join(digit.to_string());
@@ -108,23 +136,14 @@ pub fn nmnist(
         if files.is_empty() {
             return Err(format!("{}: no .bin files", dir.join(part).display()));
         }
-        for (path, digit) in pick(files, cap, seed, part) {
-            let bytes =
-                std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            events.push(parse_nmnist(&bytes, &path.display().to_string())?);
-            y.push(digit);
-        }
-        if part == "Train" {
-            split = y.len();
-        }
-    }
-    Ok(Dataset {
-        features: NMNIST_CHANNELS,
-        classes: 10,
-        x: Vec::new(),
-        y,
-        split: Some(split),
-        events,
+        pick(files, cap, seed, part)
+            .into_iter()
+            .map(|(path, digit)| {
+                let bytes = std::fs::read(&path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                Ok((parse_nmnist(&bytes, &path.display().to_string())?, digit))
+            })
+            .collect()
     })
 }
 
@@ -136,32 +155,18 @@ pub fn shd(
     test: Option<usize>,
     seed: u64,
 ) -> Result<Dataset, String> {
-    let mut events = Vec::new();
-    let mut y = Vec::new();
-    let mut split = 0;
-    for (name, part, cap) in [
+    let parts = [
         ("shd_train.h5", "train", train),
         ("shd_test.h5", "test", test),
-    ] {
-        let path = dir.join(name);
-        let (ev, labels) = read_shd(&path)?;
-        let idx = pick((0..labels.len()).collect(), cap, seed, part);
+    ];
+    from_parts(SHD_CHANNELS, SHD_CLASSES, |k| {
+        let (name, part, cap) = parts[k];
+        let (ev, labels) = read_shd(&dir.join(name))?;
         let mut ev: Vec<Option<Vec<Event>>> = ev.into_iter().map(Some).collect();
-        for k in idx {
-            events.push(ev[k].take().expect("each sample picked once"));
-            y.push(labels[k]);
-        }
-        if part == "train" {
-            split = y.len();
-        }
-    }
-    Ok(Dataset {
-        features: SHD_CHANNELS,
-        classes: SHD_CLASSES,
-        x: Vec::new(),
-        y,
-        split: Some(split),
-        events,
+        Ok(pick((0..labels.len()).collect(), cap, seed, part)
+            .into_iter()
+            .map(|i| (ev[i].take().expect("each sample picked once"), labels[i]))
+            .collect())
     })
 }
 

@@ -15,7 +15,7 @@
 // Index loops mirror the equations, over several arrays at once.
 #![allow(clippy::needless_range_loop)]
 
-use super::neuron::with_neuron;
+use super::neuron::{with_neuron, with_surrogate, SurrogateGrad as _};
 use super::{Net, PopKind, Storage};
 use crate::models::step::{heaviside, keep, ResetKind, SnnTorchStep};
 
@@ -365,37 +365,38 @@ impl Net {
                 drive.clear();
                 drive.resize(n, 0.0);
                 if !self.out_of(q).is_empty() {
-                    for i in 0..n {
-                        let mut d_spk = 0.0;
-                        for &l in self.out_of(q) {
-                            let link = &self.links()[l];
-                            let xb = if link.recurrent {
-                                if t + 1 == steps {
-                                    continue;
-                                }
-                                &bk.x_next[link.post]
-                            } else {
-                                &bk.x_now[link.post]
-                            };
-                            let w = p.weights[l];
-                            match &link.storage {
-                                Storage::Dense => {
-                                    let m = xb.len();
-                                    let wr = &w[i * m..(i + 1) * m];
-                                    for c in 0..m {
-                                        d_spk += wr[c] * xb[c];
-                                    }
-                                }
-                                Storage::Sparse { indptr, indices } => {
+                    // Link by link, each neuron's terms still added in link then column
+                    // order (the sum starts from the previous link's), so the rows of a
+                    // dense link can be summed side by side.
+                    for &l in self.out_of(q) {
+                        let link = &self.links()[l];
+                        let xb = if link.recurrent {
+                            if t + 1 == steps {
+                                continue;
+                            }
+                            &bk.x_next[link.post]
+                        } else {
+                            &bk.x_now[link.post]
+                        };
+                        let w = p.weights[l];
+                        match &link.storage {
+                            Storage::Dense => add_row_dots(&mut drive, w, xb),
+                            Storage::Sparse { indptr, indices } => {
+                                for (i, d) in drive.iter_mut().enumerate() {
                                     for k in indptr[i]..indptr[i + 1] {
-                                        d_spk += w[k] * xb[indices[k] as usize];
+                                        *d += w[k] * xb[indices[k] as usize];
                                     }
                                 }
                             }
                         }
-                        drive[i] = d_spk
-                            * surrogate.grad(tr.pops[q].mem[row.start + i] - neuron.threshold);
                     }
+                    let mem = &tr.pops[q].mem[row.clone()];
+                    let theta = neuron.threshold;
+                    with_surrogate!(surrogate, sg => {
+                        for (d, &v) in drive.iter_mut().zip(mem) {
+                            *d *= sg.at(v - theta);
+                        }
+                    });
                 }
                 if let Some(r) = self.readouts().iter().position(|&r| r == q) {
                     let gm = &g_mem[r][row.clone()];
@@ -459,6 +460,35 @@ impl Net {
             std::mem::swap(&mut bk.x_now, &mut bk.x_next);
         }
         tr.back = bk;
+    }
+}
+
+/// `acc[i] += Σ_c w[i·m + c]·x[c]` for every row i of the row-major `w` (m = `x.len()`),
+/// each row's terms added in column order. Four rows at a time: their sums are independent
+/// chains of additions that the CPU overlaps, where one row alone waits on each addition.
+fn add_row_dots(acc: &mut [f64], w: &[f64], x: &[f64]) {
+    let m = x.len();
+    let mut rows = acc.chunks_exact_mut(4);
+    let mut i = 0;
+    for a in &mut rows {
+        let r = &w[i * m..(i + 4) * m];
+        let (r0, r1, r2, r3) = (&r[..m], &r[m..2 * m], &r[2 * m..3 * m], &r[3 * m..]);
+        let (mut s0, mut s1, mut s2, mut s3) = (a[0], a[1], a[2], a[3]);
+        for c in 0..m {
+            let xc = x[c];
+            s0 += r0[c] * xc;
+            s1 += r1[c] * xc;
+            s2 += r2[c] * xc;
+            s3 += r3[c] * xc;
+        }
+        a.copy_from_slice(&[s0, s1, s2, s3]);
+        i += 4;
+    }
+    for a in rows.into_remainder() {
+        for (wc, xc) in w[i * m..(i + 1) * m].iter().zip(x) {
+            *a += wc * xc;
+        }
+        i += 1;
     }
 }
 

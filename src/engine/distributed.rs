@@ -30,9 +30,19 @@
 //!   writes every rank's state when the state hash, the outputs or a checkpoint need one
 //!   process's network. That costs rank 0 the memory of the whole network: building only the
 //!   local part is the next step for networks that do not fit one node.
-//! - **What is not split is refused** ([`check`]): learning rules, structural edits, state
-//!   recorders, zero-delay and graded projections, spike-time and value populations,
-//!   per-neuron parameters, step hooks: each with its reason, exit 2, never a silently different run.
+//! - **Learning rules on the block.** A rule that updates a synapse from its own state, its
+//!   neurons' traces and the spikes (plugin ABI 1.7's `BLOCKWISE`) trains the block of its
+//!   projection on each rank: every presynaptic spike is there after the exchange, the
+//!   presynaptic trace is kept whole (every rank updates it alike), the postsynaptic one and
+//!   the rule's instance are cut to the block by `resize`, as by an edit. It runs right after
+//!   each exchanged step's propagation, so weights change between the same propagations as in
+//!   one process. For checkpoints rank 0 merges the blocks' state parts into an instance of
+//!   the whole projection ([`Partition::gather_rule_parts`]), so the file is one process's;
+//!   the weights and traces come with [`Partition::gather`].
+//! - **What is not split is refused** ([`check`]): rules that do not train blocks, structural
+//!   edits, state recorders, zero-delay and graded projections, spike-time and value
+//!   populations, per-neuron parameters, step hooks: each with its reason, exit 2, never a
+//!   silently different run.
 
 use super::Engine;
 use crate::checkpoint::codec::{Dec, Enc};

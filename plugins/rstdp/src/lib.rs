@@ -662,6 +662,25 @@ mod tests {
         assert!(e.contains("resize"), "{e}");
     }
 
+    /// The parts (ABI 1.7) hold the state `save` holds: the scale shared, each synapse's
+    /// scaled eligibility, nothing per neuron; loaded into a fresh instance they give `save`'s
+    /// bytes back, and parts of another synapse count are refused.
+    #[test]
+    fn state_parts_round_trip() {
+        let mut h = busy_harness();
+        h.reward(0.2).unwrap();
+        let parts = h.rule.save_parts().unwrap();
+        assert_eq!(parts.shared, h.rule.scale.to_le_bytes());
+        assert_eq!(parts.per_synapse.len(), 8 * 9);
+        assert!(parts.per_pre.is_empty() && parts.per_post.is_empty());
+        let mut g = RuleHarness::<Rstdp>::all_to_all(3, 3, 0.5, 1.0, "()").unwrap();
+        g.rule.load_parts(&parts).unwrap();
+        assert_eq!(g.rule.save().unwrap(), h.rule.save().unwrap());
+        let mut small = RuleHarness::<Rstdp>::all_to_all(3, 2, 0.5, 1.0, "()").unwrap();
+        let e = small.rule.load_parts(&parts).unwrap_err();
+        assert!(e.contains("6 synapses"), "{e}");
+    }
+
     #[test]
     fn save_load_round_trip() {
         let mut h = busy_harness();

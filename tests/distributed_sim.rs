@@ -51,6 +51,34 @@ const DELAYED: &str = r#"(format_version: 1, dt_ms: 0.1, duration_ms: 30.1, seed
     stimuli: [PoissonInput(target: "cells", rate_hz: 2000.0, weight: 0.3)],
     recorders: [Spikes(population: "cells"), Spikes(population: "drive")])"#;
 
+/// A plastic network: `stdp` on the input (one-step delays: an exchange every step) and
+/// `rstdp` on the recurrent projection (per-synapse eligibility, a rule state of its own);
+/// `{delay}` sets the smallest delay, `{stdp}` and `{rstdp}` the plugin files.
+const PLASTIC: &str = r#"(format_version: 1, dt_ms: 0.1, duration_ms: 30.0, seed: 13,
+    populations: [
+      (name: "drive", size: 3000, model: Poisson(rate_hz: 50.0)),
+      (name: "exc", size: 5000, model: Lif(v_th_mv: -50.0),
+       init: { "v": Uniform(low: -70.0, high: -50.0) }),
+    ],
+    projections: [
+      (name: "in", pre: "drive", post: "exc", connectivity: FixedProbability(p: 0.02),
+       weight: Uniform(low: 0.2, high: 0.8), delay_ms: Uniform(low: {delay}, high: 0.6),
+       rule: (plugin: "stdp", path: "{stdp}", params: (a_plus: 0.02, a_minus: 0.021, w_max: 1.0))),
+      (name: "rec", pre: "exc", post: "exc", connectivity: FixedProbability(p: 0.01),
+       weight: Constant(0.3), delay_ms: Constant(0.5), rule: (plugin: "rstdp", path: "{rstdp}")),
+    ],
+    stimuli: [PoissonInput(target: "exc", rate_hz: 4000.0, weight: 2.0)],
+    recorders: [Spikes(population: "exc"), Weights(projection: "in"), Weights(projection: "rec")])"#;
+
+/// [`PLASTIC`] with the smallest delay `delay` (ms) and the built plugins.
+fn plastic(delay: &str) -> String {
+    let plugin = |n: &str| crate::common::plugin_file(n).display().to_string();
+    PLASTIC
+        .replace("{delay}", delay)
+        .replace("{stdp}", &plugin("stdp"))
+        .replace("{rstdp}", &plugin("rstdp"))
+}
+
 /// Exchanges of a run over steps `first..end` with `interval` steps per exchange: one per
 /// interval touched (the last one cut short by the end).
 fn exchanges(first: u64, end: u64, interval: u64) -> u64 {
@@ -67,8 +95,9 @@ fn opts(file: &Path, out: PathBuf, threads: usize, comm: Option<CommRef>) -> Run
     }
 }
 
-/// What two runs must share: hash, steps, events, synapses, per-population counts, spikes.csv.
-type Essence = (String, u64, u64, u64, Vec<(String, usize, u64)>, Vec<u8>);
+/// What two runs must share: hash, steps, events, synapses, per-population counts, spikes.csv,
+/// weights.csv (when recorded).
+type Essence = (String, u64, u64, u64, Vec<(String, usize, u64)>, Vec<u8>, Option<Vec<u8>>);
 
 fn essence(s: &Summary, dir: &Path) -> Essence {
     (
@@ -81,6 +110,7 @@ fn essence(s: &Summary, dir: &Path) -> Essence {
             .map(|(k, p)| (k.clone(), p.size, p.spikes))
             .collect(),
         std::fs::read(dir.join("spikes.csv")).unwrap(),
+        std::fs::read(dir.join("weights.csv")).ok(),
     )
 }
 
@@ -102,6 +132,16 @@ fn files(dir: &Path) -> Vec<(PathBuf, Option<String>)> {
         ({
             let p = dir.join("delayed.ron");
             std::fs::write(&p, DELAYED).unwrap();
+            p
+        }, None),
+        ({
+            let p = dir.join("plastic.ron");
+            std::fs::write(&p, plastic("0.1")).unwrap();
+            p
+        }, None),
+        ({
+            let p = dir.join("plastic-delayed.ron");
+            std::fs::write(&p, plastic("0.3")).unwrap();
             p
         }, None),
     ]
@@ -140,7 +180,7 @@ fn a_simulation_on_1_to_4_ranks_equals_one_process() {
                 assert_eq!(essence(&got[0], &out), want, "{name}: {ranks} ranks × {threads} threads");
                 if ranks > 1 {
                     let x = got[0].exchange.as_ref().expect("exchange figures");
-                    let d = if name == "delayed" { 3 } else { 1 };
+                    let d = if name.ends_with("delayed") { 3 } else { 1 };
                     assert_eq!(x.interval_steps, d, "{name}");
                     assert_eq!(x.exchanges, exchanges(0, one.steps, d), "{name}");
                     assert!(x.bytes_sent > 0);
@@ -235,4 +275,70 @@ fn what_is_not_split_yet_is_refused_on_every_rank() {
         assert!(e.to_string().contains("not yet distributed"), "{e}");
     }
     assert!(!dir.path().join("sp").exists(), "nothing is written");
+}
+
+/// `rstdp` with rewards, driven through the engine (a run delivers none): on 2–4 ranks,
+/// steps with rewards between them (the same on every rank, some within a min-delay interval)
+/// and an episode end give one process's state hash, and the state a checkpoint would hold is
+/// one process's byte for byte (weights, traces and the rule's eligibility merged from the
+/// blocks).
+#[test]
+fn rewarded_rstdp_on_2_to_4_ranks_equals_one_process() {
+    let checked = snnsim::file::Source::from_text("plastic.ron", plastic("0.3"))
+        .load_with(&snnsim::models::Rules)
+        .unwrap();
+    let drive = |e: &mut snnsim::engine::Engine, rewards: bool| -> (String, Vec<u8>) {
+        for k in 0..6 {
+            e.run(37).unwrap();
+            if rewards {
+                e.reward(if k % 2 == 0 { 1.5 } else { -0.7 }).unwrap();
+            }
+        }
+        e.episode_end().unwrap();
+        e.run(20).unwrap();
+        if rewards {
+            e.reward(2.0).unwrap();
+        }
+        let state = e.save_state_whole().unwrap();
+        e.gather().unwrap();
+        (e.state_hash(), state.unwrap_or_default())
+    };
+    let one = drive(&mut snnsim::engine::Engine::from_file(&checked).unwrap(), true);
+    let unrewarded = drive(&mut snnsim::engine::Engine::from_file(&checked).unwrap(), false);
+    assert_ne!(one.0, unrewarded.0, "the rewards changed no weight");
+    for ranks in 2..=4 {
+        let got = Local::run(ranks, |c| {
+            let mut e = snnsim::engine::Engine::from_file(&checked).unwrap();
+            e.distribute(c).unwrap();
+            drive(&mut e, true)
+        });
+        assert_eq!(got[0].0, one.0, "{ranks} ranks: state_hash");
+        assert!(got[0].1 == one.1, "{ranks} ranks: the checkpoint state differs");
+    }
+}
+
+/// A learning rule that does not declare that it trains blocks (`reinforce`, a gradient
+/// rule; or any rule built before ABI 1.7) is refused on several ranks with the reason, before
+/// anything is written.
+#[test]
+fn a_rule_that_does_not_train_blocks_is_refused_on_several_ranks() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("other-rule.ron");
+    let stdp = crate::common::plugin_file("stdp").display().to_string();
+    let reinforce = crate::common::plugin_file("reinforce").display().to_string();
+    let text = plastic("0.1")
+        .replace(&stdp, &reinforce)
+        .replace("plugin: \"stdp\"", "plugin: \"reinforce\"")
+        .replace("params: (a_plus: 0.02, a_minus: 0.021, w_max: 1.0)", "params: ()");
+    std::fs::write(&file, text).unwrap();
+    let got = Local::run(2, |c| {
+        app::run(&opts(&file, dir.path().join("out"), 1, Some(c))).map(|_| ())
+    });
+    for r in got {
+        let e = r.unwrap_err();
+        assert_eq!(e.exit_code(), 2, "{e}");
+        let e = e.to_string();
+        assert!(e.contains("learning rule `reinforce`") && e.contains("not yet distributed"), "{e}");
+    }
+    assert!(!dir.path().join("out").exists(), "nothing is written");
 }

@@ -30,9 +30,19 @@
 //!   writes every rank's state when the state hash, the outputs or a checkpoint need one
 //!   process's network. That costs rank 0 the memory of the whole network: building only the
 //!   local part is the next step for networks that do not fit one node.
-//! - **What is not split is refused** ([`check`]): learning rules, structural edits, state
-//!   recorders, zero-delay and graded projections, spike-time and value populations,
-//!   per-neuron parameters, step hooks: each with its reason, exit 2, never a silently different run.
+//! - **Learning rules on the block.** A rule that updates a synapse from its own state, its
+//!   neurons' traces and the spikes (plugin ABI 1.7's `BLOCKWISE`) trains the block of its
+//!   projection on each rank: every presynaptic spike is there after the exchange, the
+//!   presynaptic trace is kept whole (every rank updates it alike), the postsynaptic one and
+//!   the rule's instance are cut to the block by `resize`, as by an edit. It runs right after
+//!   each exchanged step's propagation, so weights change between the same propagations as in
+//!   one process. For checkpoints rank 0 merges the blocks' state parts into an instance of
+//!   the whole projection ([`Partition::gather_rule_parts`]), so the file is one process's;
+//!   the weights and traces come with [`Partition::gather`].
+//! - **What is not split is refused** ([`check`]): rules that do not train blocks, structural
+//!   edits, state recorders, zero-delay and graded projections, spike-time and value
+//!   populations, per-neuron parameters, step hooks: each with its reason, exit 2, never a
+//!   silently different run.
 
 use super::Engine;
 use crate::checkpoint::codec::{Dec, Enc};
@@ -93,6 +103,9 @@ pub(crate) struct Partition {
     interval: u64,
     /// This rank's spikes (global indices) of the interval's steps so far.
     pending: Vec<(u64, Vec<Vec<u32>>)>,
+    /// Projections trained by a learning rule, and their postsynaptic populations: their
+    /// weights and traces change, so [`Partition::gather`] brings them to rank 0.
+    plastic: Vec<(crate::graph::ProjId, PopId)>,
 }
 
 /// The block of `n` neurons that rank `r` of `size` owns: even, or of whole [`CHUNK`]s.
@@ -107,8 +120,15 @@ fn block_of(n: usize, r: usize, size: usize, whole_chunks: bool) -> Range<usize>
 /// Why the engine cannot be split across ranks, if it cannot.
 pub(crate) fn check(e: &Engine) -> Option<String> {
     let why = |s: &str| Some(format!("{s}: not yet distributed (docs/distributed.md)"));
-    if !e.rules.is_empty() {
-        return why("learning rules (plasticity) change weights on the rank of the source and the target alike");
+    for b in &e.rules {
+        if !b.instance.is_blockwise() {
+            return why(&format!(
+                "learning rule `{}` (plugin ABI 1.{}) on projection `{}` does not declare that it trains a block of its projection (ABI 1.7: `LearningRule::BLOCKWISE`, `save_parts`, `load_parts`)",
+                b.instance.plugin,
+                b.instance.abi_minor(),
+                e.net.proj(b.proj).name
+            ));
+        }
     }
     if !e.structure.is_empty() {
         return why("structural plasticity (growth, pruning) edits synapses across ranks");
@@ -148,10 +168,19 @@ pub(crate) fn check(e: &Engine) -> Option<String> {
     None
 }
 
-/// Keeps the synapses of `proj` into `owned` (of `global` targets), renumbered from its start.
-fn restrict_projection(proj: &mut Projection, owned: &Range<usize>, global: usize) {
+/// Keeps the synapses of `proj` into `owned` (of `global` targets), renumbered from its start,
+/// and the postsynaptic traces of `owned`; returns the kept synapses' indices in the whole
+/// (`None`: all of them).
+fn restrict_projection(
+    proj: &mut Projection,
+    owned: &Range<usize>,
+    global: usize,
+) -> Option<Vec<u64>> {
     if owned.start == 0 && owned.end == global {
-        return;
+        return None;
+    }
+    if !proj.traces.post.is_empty() {
+        proj.traces.post = proj.traces.post[owned.clone()].to_vec();
     }
     let w = &proj.weights;
     let rows = w.rows();
@@ -183,6 +212,7 @@ fn restrict_projection(proj: &mut Projection, owned: &Range<usize>, global: usiz
     }
     proj.weights = Weights::try_from_parts((rows, owned.len()), new_ptr, new_cols, values)
         .expect("a block of valid CSR rows is valid");
+    Some(keep.into_iter().flatten().map(|k| k as u64).collect())
 }
 
 impl Partition {
@@ -260,7 +290,16 @@ impl Partition {
             }
             p.input.n = owned.len();
             for pid in e.net.incoming(b.id) {
-                restrict_projection(e.net.proj_mut(pid), &owned, n);
+                let kept = restrict_projection(e.net.proj_mut(pid), &owned, n);
+                // A rule's state follows its projection into the block, as through an edit
+                // that removed the other postsynaptic neurons (ABI 1.7's `BLOCKWISE`).
+                for r in e.rules.iter_mut().filter(|r| r.proj == pid) {
+                    let rows = e.net.proj(pid).weights.rows() as u64;
+                    let pre: Vec<u64> = (0..rows).collect();
+                    let post: Vec<u64> = owned.clone().map(|j| j as u64).collect();
+                    let syn = kept.as_deref().expect("a cut block");
+                    r.instance.resize(&pre, &post, syn)?;
+                }
             }
         }
         let owned_of = |id: PopId| blocks.iter().find(|b| b.id == id).expect("every pop");
@@ -288,9 +327,11 @@ impl Partition {
             rings_for: std::mem::take(&mut e.plan.rings_for),
             ..Default::default()
         };
+        let plastic = e.rules.iter().map(|r| (r.proj, r.post)).collect();
         Ok(Partition {
             comm,
             blocks,
+            plastic,
             whole,
             total_events: e.synaptic_events,
             stats: ExchangeStats {
@@ -310,6 +351,26 @@ impl Partition {
             .iter()
             .find(|b| b.id == id)
             .map_or(0, |b| b.global)
+    }
+
+    /// The part of population `id`'s global spike list `spikes` (ascending) in this rank's
+    /// block, as indices into the block.
+    pub(crate) fn local_spikes(&self, id: PopId, spikes: &[u32]) -> Vec<u32> {
+        let r = &self
+            .blocks
+            .iter()
+            .find(|b| b.id == id)
+            .expect("every pop")
+            .owned;
+        let (lo, hi) = (r.start as u32, r.end as u32);
+        let a = spikes.partition_point(|&i| i < lo);
+        let b = spikes.partition_point(|&i| i < hi);
+        spikes[a..b].iter().map(|&i| i - lo).collect()
+    }
+
+    /// Every rank's block of population `id`, in rank order.
+    fn ranges(&self, id: PopId) -> &[Range<usize>] {
+        ranges_of(&self.blocks, id)
     }
 
     /// Rank 0: the whole network as of the last gather.
@@ -426,6 +487,14 @@ impl Partition {
                 e.reals(s);
             }
         }
+        for &(pid, _) in &self.plastic {
+            let proj = net.proj(pid);
+            match proj.weights.values() {
+                WeightValues::PerSynapse(v) => e.reals(v),
+                WeightValues::Shared(_) => unreachable!("a rule makes weights per synapse"),
+            }
+            e.f64s(&proj.traces.post);
+        }
         let Some(all) = self.comm.gather(0, &e.buf)? else {
             return Ok(());
         };
@@ -474,7 +543,144 @@ impl Partition {
                 }
             }
         }
+        for &(pid, post) in &self.plastic {
+            let mut weights = Vec::with_capacity(decs.len());
+            let mut traces = Vec::new();
+            for d in &mut decs {
+                weights.push(d.reals().map_err(bad)?);
+                traces.extend(d.f64s().map_err(bad)?);
+            }
+            let local = net.proj(pid);
+            let all = ranges_of(&self.blocks, post);
+            let proj = whole.proj_mut(pid);
+            // Each row is the ranks' parts of it in rank order (columns ascend).
+            let mut next = vec![0usize; weights.len()];
+            let (indptr, cols, data) = proj.weights.parts_mut();
+            for i in 0..indptr.len().saturating_sub(1) {
+                let mut r = 0;
+                for k in indptr[i]..indptr[i + 1] {
+                    while !all[r].contains(&(cols[k] as usize)) {
+                        r += 1;
+                    }
+                    data[k] = *weights[r]
+                        .get(next[r])
+                        .ok_or_else(|| bad("too few weights".into()))?;
+                    next[r] += 1;
+                }
+            }
+            if next.iter().zip(&weights).any(|(n, w)| *n != w.len())
+                || traces.len() != proj.traces.post.len()
+            {
+                return Err(bad(format!(
+                    "projection `{}`'s blocks do not fit it",
+                    proj.name
+                )));
+            }
+            proj.traces.post = traces;
+            proj.traces.pre.clone_from(&local.traces.pre);
+        }
         Ok(())
+    }
+
+    /// Rank 0: every rank's state of each learning rule (ABI 1.7's parts), merged into one
+    /// process's parts (collective; `None` on the other ranks): the shared and per-pre parts,
+    /// which every block holds alike (checked), once; the per-post parts in rank order; the
+    /// per-synapse parts row by row, each row the ranks' parts of it in rank order.
+    pub(crate) fn gather_rule_parts(
+        &self,
+        rules: &mut [super::RuleBinding],
+    ) -> Result<Option<Vec<[Vec<u8>; 4]>>> {
+        let mut e = Enc::default();
+        for r in rules.iter_mut() {
+            match r.instance.save_parts() {
+                Ok(parts) => {
+                    e.u8(1);
+                    parts.iter().for_each(|p| e.bytes(p));
+                }
+                Err(err) => {
+                    e.u8(0);
+                    e.str(&format!("rank {}: {err}", self.comm.rank()));
+                }
+            }
+        }
+        let Some(all) = self.comm.gather(0, &e.buf)? else {
+            return Ok(None);
+        };
+        let whole = self.whole.as_ref().expect("rank 0 keeps the whole network");
+        let bad = |why: String| Error::Run(format!("gathered rule states: {why}"));
+        let mut decs: Vec<Dec> = all.iter().map(|b| Dec::new(b)).collect();
+        let mut out = Vec::with_capacity(rules.len());
+        for r in rules.iter() {
+            let mut got: Vec<[Vec<u8>; 4]> = Vec::with_capacity(decs.len());
+            for d in &mut decs {
+                if d.u8().map_err(bad)? == 0 {
+                    return Err(Error::Run(d.str().map_err(bad)?));
+                }
+                got.push([
+                    d.bytes().map_err(bad)?,
+                    d.bytes().map_err(bad)?,
+                    d.bytes().map_err(bad)?,
+                    d.bytes().map_err(bad)?,
+                ]);
+            }
+            let proj = whole.proj(r.proj);
+            let name = &r.instance.plugin;
+            if got.iter().any(|g| g[0] != got[0][0] || g[1] != got[0][1]) {
+                return Err(bad(format!(
+                    "rule `{name}` of projection `{}` holds different shared or per-presynaptic state on different ranks, so it does not train blocks as it declares",
+                    proj.name
+                )));
+            }
+            let all = self.ranges(r.post);
+            // Record sizes: the part's bytes over the rank's count, alike on every rank.
+            let size = |what: &str, counts: &[usize], part: usize| -> Result<usize> {
+                let mut size = None;
+                for (g, &n) in got.iter().zip(counts) {
+                    let len = g[part].len();
+                    let fits = match (n, size) {
+                        (0, _) => len == 0,
+                        (n, None) => len % n == 0,
+                        (n, Some(s)) => len == n * s,
+                    };
+                    if !fits {
+                        return Err(bad(format!(
+                            "rule `{name}`'s state {what} ({len} bytes for {n}) is not one record each"
+                        )));
+                    }
+                    if n > 0 {
+                        size = Some(len / n);
+                    }
+                }
+                Ok(size.unwrap_or(0))
+            };
+            let posts: Vec<usize> = all.iter().map(|r| r.len()).collect();
+            size("per postsynaptic neuron", &posts, 2)?;
+            let (indptr, cols) = (proj.weights.indptr(), proj.weights.indices());
+            let mut counts = vec![0usize; all.len()];
+            for &j in cols {
+                counts[all
+                    .iter()
+                    .position(|r| r.contains(&(j as usize)))
+                    .unwrap_or(0)] += 1;
+            }
+            let s = size("per synapse", &counts, 3)?;
+            let mut per_syn = Vec::with_capacity(got.iter().map(|g| g[3].len()).sum());
+            let mut next = vec![0usize; all.len()];
+            for i in 0..indptr.len().saturating_sub(1) {
+                let mut r = 0;
+                for &j in &cols[indptr[i]..indptr[i + 1]] {
+                    while !all[r].contains(&(j as usize)) {
+                        r += 1;
+                    }
+                    per_syn.extend_from_slice(&got[r][3][next[r] * s..(next[r] + 1) * s]);
+                    next[r] += 1;
+                }
+            }
+            let per_post = got.iter().flat_map(|g| g[2].iter().copied()).collect();
+            let [shared, per_pre, ..] = got.swap_remove(0);
+            out.push([shared, per_pre, per_post, per_syn]);
+        }
+        Ok(Some(out))
     }
 
     /// Every rank's streams of the Poisson inputs, in one process's layout, on rank 0 (where
@@ -529,6 +735,11 @@ impl Partition {
     pub(crate) fn comm(&self) -> &CommRef {
         &self.comm
     }
+}
+
+/// Every rank's block of population `id` among `blocks`, in rank order.
+fn ranges_of(blocks: &[Block], id: PopId) -> &[Range<usize>] {
+    &blocks.iter().find(|b| b.id == id).expect("every pop").all
 }
 
 /// Nanoseconds since the Unix epoch.

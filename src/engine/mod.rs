@@ -91,6 +91,10 @@ struct RuleBinding {
     pre: PopId,
     post: PopId,
     instance: RuleInstance,
+    /// The plugin and its parameters, for a second instance of the whole projection (rank 0
+    /// of a split simulation merges the blocks' states into one to checkpoint it).
+    plugin: plugin::LoadedPlugin,
+    params: String,
 }
 
 /// A constant current switched on and off at given steps.
@@ -137,6 +141,9 @@ pub struct Engine {
     rings: Vec<Target>,
     /// This rank's share when the simulation is split across ranks ([`Engine::distribute`]).
     part: Option<distributed::Partition>,
+    /// Split with learning rules: each rule's postsynaptic membrane after each update whose
+    /// step waits for the exchange (the rules run when it is propagated).
+    pending_v: std::collections::VecDeque<(u64, Vec<Option<Vec<f64>>>)>,
 }
 
 /// What the step loops over, computed once per structure (not per step): population ids in
@@ -337,6 +344,7 @@ impl Engine {
             plan: Plan::default(),
             rings: Vec::new(),
             part: None,
+            pending_v: Default::default(),
         }
     }
 
@@ -394,6 +402,40 @@ impl Engine {
             if !self.spikes.is_empty() {
                 self.spikes.record(&self.net, step)?;
             }
+            if !self.rules.is_empty() {
+                self.block_rules(step)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The plasticity stage of an exchanged step in a split simulation, right after its
+    /// propagation (so weights change between the same propagations as in one process):
+    /// each rule sees its projection's block, the step's global presynaptic spikes, its
+    /// block's postsynaptic spikes and membrane as they were after that step's update.
+    fn block_rules(&mut self, step: u64) -> Result<()> {
+        let info = StepInfo {
+            step,
+            dt_ms: self.dt_ms,
+        };
+        let v = match self.pending_v.pop_front() {
+            Some((s, v)) if s == step => v,
+            _ => {
+                return Err(crate::Error::Run(format!(
+                    "step {step} was exchanged without its membrane record"
+                )))
+            }
+        };
+        let part = self.part.as_ref().expect("split");
+        for (b, v) in self.rules.iter_mut().zip(v) {
+            let local = part.local_spikes(b.post, &self.net.pop(b.post).spikes);
+            let view = BlockView {
+                post_spikes: &local,
+                post_v: v.as_deref(),
+            };
+            with_rule_step(&mut self.net, b, info, Some(view), |inst, ctx| {
+                inst.on_step(ctx)
+            })?;
         }
         Ok(())
     }
@@ -558,6 +600,8 @@ impl Engine {
                 pre,
                 post,
                 instance,
+                plugin: loaded,
+                params: params.to_string(),
             });
         }
         for (i, st) in f.structure.iter().enumerate() {
@@ -739,6 +783,17 @@ impl Engine {
         }
         // Split across ranks: the spikes wait for the exchange at the end of the min-delay
         // interval, where every step of the interval is propagated and recorded in turn.
+        if self.part.is_some() && !self.rules.is_empty() {
+            let v = self
+                .rules
+                .iter()
+                .map(|b| {
+                    let d = &self.net.pop(b.post).dynamics;
+                    d.membrane().map(|m| crate::real::widen(m.v).into_owned())
+                })
+                .collect();
+            self.pending_v.push_back((info.step, v));
+        }
         let exchanged = match &mut self.part {
             Some(part) => Some(part.after_update(&mut self.net, info.step)?),
             None => None,
@@ -756,8 +811,11 @@ impl Engine {
         }
 
         self.enter(Stage::Plasticity, info);
-        for b in &mut self.rules {
-            with_rule_step(&mut self.net, b, info, |inst, ctx| inst.on_step(ctx))?;
+        // Split: the rules ran with the exchanged steps' propagation (`block_rules`).
+        if self.part.is_none() {
+            for b in &mut self.rules {
+                with_rule_step(&mut self.net, b, info, None, |inst, ctx| inst.on_step(ctx))?;
+            }
         }
         for h in &mut self.hooks {
             h.plasticity(&mut self.net, info)?;
@@ -795,14 +853,25 @@ impl Engine {
         Ok(())
     }
 
-    /// Delivers a reward to every learning rule, with the spikes of the last step.
+    /// Delivers a reward to every learning rule, with the spikes of the last step. Split
+    /// across ranks it is collective (every rank calls it with the same reward), and first
+    /// exchanges and propagates the steps that wait for the exchange.
     pub fn reward(&mut self, reward: f64) -> Result<()> {
+        self.flush()?;
         let info = StepInfo {
             step: self.step,
             dt_ms: self.dt_ms,
         };
         for b in &mut self.rules {
-            with_rule_step(&mut self.net, b, info, |inst, ctx| {
+            let local = self
+                .part
+                .as_ref()
+                .map(|p| p.local_spikes(b.post, &self.net.pop(b.post).spikes));
+            let view = local.as_ref().map(|l| BlockView {
+                post_spikes: l,
+                post_v: None,
+            });
+            with_rule_step(&mut self.net, b, info, view, |inst, ctx| {
                 inst.on_reward(reward, ctx)
             })?;
         }
@@ -1140,25 +1209,46 @@ fn propagate_split(
         .sum()
 }
 
+/// What a rule sees of its postsynaptic population on one rank of a split simulation: the
+/// spikes of its block (local indices) and, for a step propagated after later updates, the
+/// membrane as that step left it.
+struct BlockView<'a> {
+    post_spikes: &'a [u32],
+    post_v: Option<&'a [f64]>,
+}
+
 /// Calls `f` on a rule instance with the raw view of its projection: CSR weights (writable),
-/// the spikes of both populations, the traces, and the postsynaptic membrane potential.
+/// the spikes of both populations, the traces, and the postsynaptic membrane potential. Split
+/// across ranks (`block`), the projection is the block's (global rows, local columns), the
+/// presynaptic spikes are the global list and the postsynaptic ones the block's.
 fn with_rule_step(
     net: &mut Network,
     b: &mut RuleBinding,
     info: StepInfo,
+    block: Option<BlockView<'_>>,
     f: impl FnOnce(&mut RuleInstance, &mut RuleStepV1) -> Result<()>,
 ) -> Result<()> {
-    let (pre_spikes, n_pre) = {
-        let p = net.pop(b.pre);
-        (p.spikes.as_ptr(), p.len())
+    let (n_pre, n_post) = {
+        let w = &net.proj(b.proj).weights;
+        (w.rows(), w.cols())
     };
-    let n_pre_spikes = net.pop(b.pre).spikes.len();
+    let (pre_spikes, n_pre_spikes) = {
+        let p = net.pop(b.pre);
+        (p.spikes.as_ptr(), p.spikes.len())
+    };
     let post = net.pop(b.post);
-    let (post_spikes, n_post_spikes, n_post) =
-        (post.spikes.as_ptr(), post.spikes.len(), post.len());
+    let (post_spikes, n_post_spikes) = match &block {
+        Some(v) => (v.post_spikes.as_ptr(), v.post_spikes.len()),
+        None => (post.spikes.as_ptr(), post.spikes.len()),
+    };
     // The membrane as f64: the column itself, or (f32 build) a widened copy kept alive here.
     let _widened: Option<Vec<f64>>;
-    let (post_v, post_v_len) = match post.dynamics.membrane().map(|m| crate::real::widen(m.v)) {
+    let recorded = block.as_ref().and_then(|v| v.post_v);
+    let membrane = match recorded {
+        Some(v) => Some(std::borrow::Cow::Borrowed(v)),
+        None => post.dynamics.membrane().map(|m| crate::real::widen(m.v)),
+    };
+    let (post_v, post_v_len) = match membrane {
         None => (std::ptr::null(), 0),
         Some(std::borrow::Cow::Borrowed(v)) => (v.as_ptr(), v.len()),
         Some(std::borrow::Cow::Owned(v)) => {

@@ -24,14 +24,45 @@ impl Engine {
         };
         let result = (|| -> Result<Option<Vec<u8>>> {
             part.gather(&self.net, self.synaptic_events)?;
+            let rules = part.gather_rule_parts(&mut self.rules)?;
             let Some(streams) = part.gather_poisson_inputs(&self.poisson)? else {
                 return Ok(None);
             };
+            // Rank 0: an instance of each rule for the whole projection, holding the merged
+            // state, saves what one process would.
             let mut whole = part.take_whole();
+            let mut instances = Vec::with_capacity(self.rules.len());
+            for (b, parts) in self.rules.iter().zip(rules.unwrap_or_default()) {
+                let (pre, post) = (whole.pop(b.pre).len(), whole.pop(b.post).len());
+                let shape = snnsim_plugin_api::abi::ProjShapeV1 {
+                    n_pre: pre as u64,
+                    n_post: post as u64,
+                    nnz: whole.proj(b.proj).nnz() as u64,
+                    dt_ms: self.dt_ms,
+                };
+                let made = b.plugin.create_rule(&b.params, shape).and_then(|mut i| {
+                    i.load_parts(&parts)?;
+                    Ok(i)
+                });
+                match made {
+                    Ok(i) => instances.push(i),
+                    Err(e) => {
+                        part.put_whole(whole);
+                        return Err(e);
+                    }
+                }
+            }
+            let swap = |rules: &mut [super::RuleBinding], instances: &mut [_]| {
+                for (b, i) in rules.iter_mut().zip(instances.iter_mut()) {
+                    std::mem::swap(&mut b.instance, i);
+                }
+            };
+            swap(&mut self.rules, &mut instances);
             std::mem::swap(&mut self.net, &mut whole);
             let own = std::mem::replace(&mut self.synaptic_events, part.total_events);
             let state = self.encode_state(Some(&streams));
             std::mem::swap(&mut self.net, &mut whole);
+            swap(&mut self.rules, &mut instances);
             self.synaptic_events = own;
             part.put_whole(whole);
             state.map(Some)

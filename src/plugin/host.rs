@@ -487,7 +487,82 @@ impl RuleInstance {
 
     /// Whether the plugin has the distributional value-rule call (ABI 1.6).
     pub fn is_distributional_rule(&self) -> bool {
+        self.vt.header.vtable_size as usize >= abi::RULE_VTABLE_V1_6_SIZE
+    }
+
+    /// Whether the rule trains blocks of a split projection (ABI 1.7: `save_parts` and
+    /// `load_parts` present).
+    pub fn is_blockwise(&self) -> bool {
         self.vt.header.vtable_size as usize >= std::mem::size_of::<RuleVTableV1>()
+            && self.vt.save_parts.is_some()
+            && self.vt.load_parts.is_some()
+    }
+
+    /// The ABI minor the plugin was built for.
+    pub fn abi_minor(&self) -> u16 {
+        self.vt.header.abi_minor
+    }
+
+    /// The state as its four parts (ABI 1.7): shared, per pre neuron, per post neuron, per
+    /// synapse.
+    pub fn save_parts(&mut self) -> crate::Result<[Vec<u8>; 4]> {
+        let Some(save) = self.vt.save_parts.filter(|_| self.is_blockwise()) else {
+            return Err(error(
+                &self.plugin,
+                PluginErrorKind::WrongKind,
+                "`save_parts` needs a rule of plugin ABI 1.7 that trains blocks",
+            ));
+        };
+        let mut out: [Vec<u8>; 4] = Default::default();
+        let [a, b, c, d] = &mut out;
+        let sink = |v: &mut Vec<u8>| ByteSink {
+            ctx: v as *mut Vec<u8> as *mut c_void,
+            write: sink_write,
+        };
+        let mut sinks = StatePartsSinkV1 {
+            shared: sink(a),
+            per_pre: sink(b),
+            per_post: sink(c),
+            per_synapse: sink(d),
+        };
+        let this = self.this;
+        // SAFETY: the sinks append to `out`, which lives for the call.
+        checked_call(
+            &self.plugin,
+            "save_parts",
+            &mut self.poisoned,
+            |err| unsafe { save(this, &mut sinks, err) },
+        )?;
+        Ok(out)
+    }
+
+    /// Restores the state from its four parts (ABI 1.7).
+    pub fn load_parts(&mut self, parts: &[Vec<u8>; 4]) -> crate::Result<()> {
+        let Some(load) = self.vt.load_parts.filter(|_| self.is_blockwise()) else {
+            return Err(error(
+                &self.plugin,
+                PluginErrorKind::WrongKind,
+                "`load_parts` needs a rule of plugin ABI 1.7 that trains blocks",
+            ));
+        };
+        let r = |v: &Vec<u8>| BytesRef {
+            ptr: v.as_ptr(),
+            len: v.len(),
+        };
+        let view = StatePartsV1 {
+            shared: r(&parts[0]),
+            per_pre: r(&parts[1]),
+            per_post: r(&parts[2]),
+            per_synapse: r(&parts[3]),
+        };
+        let this = self.this;
+        // SAFETY: the parts live for the call.
+        checked_call(
+            &self.plugin,
+            "load_parts",
+            &mut self.poisoned,
+            |err| unsafe { load(this, &view, err) },
+        )
     }
 
     /// The loss of a minibatch of transitions and ∂L/∂logits of a categorical return

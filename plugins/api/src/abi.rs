@@ -18,7 +18,7 @@ use std::ffi::c_void;
 /// Incompatible changes bump the major version; the host refuses another major.
 pub const ABI_MAJOR: u16 = 1;
 /// Appending fields to a vtable bumps the minor version.
-pub const ABI_MINOR: u16 = 6;
+pub const ABI_MINOR: u16 = 7;
 /// The one symbol a plugin library exports: `extern "C" fn() -> *const PluginHeader`.
 pub const ENTRY_SYMBOL: &str = "snnsim_plugin_entry";
 /// The entry function's type.
@@ -316,6 +316,65 @@ pub struct RuleVTableV1 {
         batch: *mut DistBatchV1,
         err: *mut ErrBuf,
     ) -> Status,
+    // ---- ABI 1.7: rules on a block of a split projection. Read only when `vtable_size`
+    // covers them; null when the rule does not train blocks. ----
+    /// Writes the state in [`StatePartsSinkV1`]'s four parts. A rule that has this call (and
+    /// `load_parts`) declares that it trains a **block** of its projection — the synapses
+    /// into a contiguous range of postsynaptic neurons, which `resize` cut out of the whole
+    /// (`pre_map` the identity, `post_map` the range, `syn_map` the block's synapses in CSR
+    /// order) — exactly as the whole instance trains those synapses: each step, reward and
+    /// episode end changes a synapse only from its own weight and state, its pre and post
+    /// neurons' traces and state, the spikes, and the shared part, which evolves alike on
+    /// every block. Then a projection split across ranks by its postsynaptic neurons
+    /// (docs/distributed.md) trains as one process does, and its state merges into one
+    /// process's.
+    pub save_parts: Option<
+        unsafe extern "C" fn(
+            this: *mut c_void,
+            sinks: *mut StatePartsSinkV1,
+            err: *mut ErrBuf,
+        ) -> Status,
+    >,
+    /// Restores state written by `save_parts` (of the block this instance trains: the host
+    /// merges or cuts the parts of other blocks into it).
+    pub load_parts: Option<
+        unsafe extern "C" fn(
+            this: *mut c_void,
+            parts: *const StatePartsV1,
+            err: *mut ErrBuf,
+        ) -> Status,
+    >,
+}
+
+/// The state of a rule instance by what it describes (ABI 1.7). `per_pre`, `per_post` and
+/// `per_synapse` hold one record of a fixed size per presynaptic neuron, postsynaptic neuron
+/// and synapse (CSR order) of the instance's projection, one after the other (the host finds
+/// the record size by dividing; it may be zero); `shared` holds the rest, which must be the
+/// same on every block of a projection, as must `per_pre`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct StatePartsV1 {
+    /// State that is neither per neuron nor per synapse.
+    pub shared: BytesRef,
+    /// One record per presynaptic neuron.
+    pub per_pre: BytesRef,
+    /// One record per postsynaptic neuron.
+    pub per_post: BytesRef,
+    /// One record per synapse, in CSR order.
+    pub per_synapse: BytesRef,
+}
+
+/// Where `save_parts` writes the four parts of [`StatePartsV1`].
+#[repr(C)]
+pub struct StatePartsSinkV1 {
+    /// The shared part.
+    pub shared: ByteSink,
+    /// The part per presynaptic neuron.
+    pub per_pre: ByteSink,
+    /// The part per postsynaptic neuron.
+    pub per_post: ByteSink,
+    /// The part per synapse.
+    pub per_synapse: ByteSink,
 }
 
 /// A minibatch of n-step transitions for a distributional value rule (ABI 1.6): as
@@ -404,6 +463,8 @@ pub const RULE_VTABLE_V1_1_SIZE: usize = std::mem::offset_of!(RuleVTableV1, crit
 pub const RULE_VTABLE_V1_2_SIZE: usize = std::mem::offset_of!(RuleVTableV1, td_loss);
 /// Size of a rule vtable of ABI 1.5 (value rules, before distributional ones).
 pub const RULE_VTABLE_V1_5_SIZE: usize = std::mem::offset_of!(RuleVTableV1, dist_loss);
+/// Size of a rule vtable of ABI 1.6 (distributional value rules, before blocks).
+pub const RULE_VTABLE_V1_6_SIZE: usize = std::mem::offset_of!(RuleVTableV1, save_parts);
 
 /// Observation and action sizes of an environment.
 #[repr(C)]

@@ -174,7 +174,55 @@ pub const fn rule_vtable<R: LearningRule>(
         critic_advantages: rule_critic_advantages::<R>,
         td_loss: rule_td_loss::<R>,
         dist_loss: rule_dist_loss::<R>,
+        save_parts: if R::BLOCKWISE {
+            Some(rule_save_parts::<R>)
+        } else {
+            None
+        },
+        load_parts: if R::BLOCKWISE {
+            Some(rule_load_parts::<R>)
+        } else {
+            None
+        },
     }
+}
+
+unsafe extern "C" fn rule_save_parts<R: LearningRule>(
+    this: *mut c_void,
+    sinks: *mut StatePartsSinkV1,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || {
+        let parts = (*(this as *mut R)).save_parts()?;
+        let s = &mut *sinks;
+        for (sink, bytes) in [
+            (&s.shared, &parts.shared),
+            (&s.per_pre, &parts.per_pre),
+            (&s.per_post, &parts.per_post),
+            (&s.per_synapse, &parts.per_synapse),
+        ] {
+            (sink.write)(sink.ctx, bytes.as_ptr(), bytes.len());
+        }
+        Ok(())
+    })
+}
+
+unsafe extern "C" fn rule_load_parts<R: LearningRule>(
+    this: *mut c_void,
+    parts: *const StatePartsV1,
+    err: *mut ErrBuf,
+) -> Status {
+    guard(err, || {
+        let p = &*parts;
+        let owned = |b: BytesRef| slice(b.ptr, b.len as u64).to_vec();
+        let parts = crate::StateParts {
+            shared: owned(p.shared),
+            per_pre: owned(p.per_pre),
+            per_post: owned(p.per_post),
+            per_synapse: owned(p.per_synapse),
+        };
+        (*(this as *mut R)).load_parts(&parts)
+    })
 }
 
 unsafe extern "C" fn rule_dist_loss<R: LearningRule>(

@@ -117,10 +117,46 @@ impl Remap<'_> {
     }
 }
 
+/// A rule's state by what it describes (ABI 1.7, [`LearningRule::save_parts`]): `per_pre`,
+/// `per_post` and `per_synapse` hold one record of a fixed size (which may be zero) per
+/// presynaptic neuron, postsynaptic neuron and synapse (CSR order), one after the other;
+/// `shared` the rest. The host cuts and concatenates them when a projection is split across
+/// ranks by its postsynaptic neurons.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateParts {
+    /// Neither per neuron nor per synapse: the same on every block.
+    pub shared: Vec<u8>,
+    /// One record per presynaptic neuron: the same on every block.
+    pub per_pre: Vec<u8>,
+    /// One record per postsynaptic neuron.
+    pub per_post: Vec<u8>,
+    /// One record per synapse, in CSR order.
+    pub per_synapse: Vec<u8>,
+}
+
 /// A learning rule: one instance per projection it trains.
 pub trait LearningRule: Send + Sized + 'static {
     /// Parameters, parsed from the RON `params` of the graph file.
     type Config: DeserializeOwned;
+    /// ABI 1.7: true when the rule trains a block of its projection — the synapses into a
+    /// contiguous range of postsynaptic neurons, cut out of the whole by
+    /// [`LearningRule::resize`] — exactly as the whole instance trains those synapses: every
+    /// call changes a synapse only from its own weight and state, its pre and post neurons'
+    /// traces and state, the spikes, and shared state that evolves alike on every block (the
+    /// step, a reward). Such a rule also implements [`LearningRule::save_parts`] and
+    /// [`LearningRule::load_parts`], and then runs in simulations split across ranks
+    /// (docs/distributed.md). A rule that normalises over a neuron's outgoing synapses, or
+    /// reads other synapses, keeps the default, false, and is refused there.
+    const BLOCKWISE: bool = false;
+    /// ABI 1.7 (with [`LearningRule::BLOCKWISE`]): the state, as [`StateParts`].
+    fn save_parts(&self) -> Result<StateParts, String> {
+        Err("this rule does not train blocks of a split projection".into())
+    }
+    /// ABI 1.7: restores state written by [`LearningRule::save_parts`] (of a block of the
+    /// instance's shape, merged or cut by the host).
+    fn load_parts(&mut self, _parts: &StateParts) -> Result<(), String> {
+        Err("this rule does not train blocks of a split projection".into())
+    }
     /// Creates an instance for a projection of `shape`.
     fn new(config: Self::Config, shape: &Shape) -> Result<Self, String>;
     /// Called once per step, after propagation, with the spikes of the step.

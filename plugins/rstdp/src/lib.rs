@@ -75,7 +75,7 @@
 
 use serde::Deserialize;
 use snnsim_plugin_api::pair_traces::{PairTraces, PairUpdate};
-use snnsim_plugin_api::{LearningRule, Remap, RuleContext, Shape};
+use snnsim_plugin_api::{LearningRule, Remap, RuleContext, Shape, StateParts};
 
 /// Parameters of the `rstdp` rule.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -385,6 +385,46 @@ impl LearningRule for Rstdp {
     fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
         self.from_bytes(bytes)
     }
+
+    /// Pairs and rewards change a synapse's eligibility and weight from its neurons' traces,
+    /// the reward and the scale `s`, which decays alike on every block (a fold at 1e-100
+    /// happens at the same step everywhere and is per synapse).
+    const BLOCKWISE: bool = true;
+
+    /// `shared`: the scale `s` (`f64`, little-endian); `per_synapse`: each `ẽ_k` (`f64`).
+    fn save_parts(&self) -> Result<StateParts, String> {
+        Ok(StateParts {
+            shared: self.scale.to_le_bytes().to_vec(),
+            per_synapse: self.scaled.iter().flat_map(|e| e.to_le_bytes()).collect(),
+            ..StateParts::default()
+        })
+    }
+
+    fn load_parts(&mut self, parts: &StateParts) -> Result<(), String> {
+        let n = self.scaled.len();
+        if parts.shared.len() != 8
+            || parts.per_synapse.len() != 8 * n
+            || !parts.per_pre.is_empty()
+            || !parts.per_post.is_empty()
+        {
+            return Err(format!(
+                "rstdp: cannot load state parts: {} shared bytes and {} per synapse for {n} synapses (expected 8 and {})",
+                parts.shared.len(),
+                parts.per_synapse.len(),
+                8 * n
+            ));
+        }
+        // The byte format of `load`, so that its checks apply.
+        let mut bytes = Vec::with_capacity(28 + 8 * n);
+        bytes.extend_from_slice(&MAGIC);
+        bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        bytes.extend_from_slice(&(n as u64).to_le_bytes());
+        bytes.extend_from_slice(&parts.shared);
+        bytes.extend_from_slice(&parts.per_synapse);
+        self.from_bytes(&bytes)?;
+        self.traces.invalidate();
+        Ok(())
+    }
 }
 
 /// The exported entry point `snnsim_plugin_entry` (a `#[no_mangle]` function, exported from
@@ -620,6 +660,25 @@ mod tests {
         assert!(e.contains("resize"), "{e}");
         let e = h.reward(1.0).unwrap_err();
         assert!(e.contains("resize"), "{e}");
+    }
+
+    /// The parts (ABI 1.7) hold the state `save` holds: the scale shared, each synapse's
+    /// scaled eligibility, nothing per neuron; loaded into a fresh instance they give `save`'s
+    /// bytes back, and parts of another synapse count are refused.
+    #[test]
+    fn state_parts_round_trip() {
+        let mut h = busy_harness();
+        h.reward(0.2).unwrap();
+        let parts = h.rule.save_parts().unwrap();
+        assert_eq!(parts.shared, h.rule.scale.to_le_bytes());
+        assert_eq!(parts.per_synapse.len(), 8 * 9);
+        assert!(parts.per_pre.is_empty() && parts.per_post.is_empty());
+        let mut g = RuleHarness::<Rstdp>::all_to_all(3, 3, 0.5, 1.0, "()").unwrap();
+        g.rule.load_parts(&parts).unwrap();
+        assert_eq!(g.rule.save().unwrap(), h.rule.save().unwrap());
+        let mut small = RuleHarness::<Rstdp>::all_to_all(3, 2, 0.5, 1.0, "()").unwrap();
+        let e = small.rule.load_parts(&parts).unwrap_err();
+        assert!(e.contains("6 synapses"), "{e}");
     }
 
     #[test]

@@ -70,7 +70,7 @@
 
 use serde::Deserialize;
 use snnsim_plugin_api::pair_traces::{PairTraces, PairUpdate};
-use snnsim_plugin_api::{LearningRule, Remap, RuleContext, Shape};
+use snnsim_plugin_api::{LearningRule, Remap, RuleContext, Shape, StateParts};
 
 /// How the weight change depends on the current weight (Morrison et al. 2008, §3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -229,6 +229,23 @@ impl LearningRule for Stdp {
 
     fn resize(&mut self, _remap: &Remap<'_>) -> Result<(), String> {
         // No per-synapse state besides the index, which is rebuilt on the next step.
+        self.traces.invalidate();
+        Ok(())
+    }
+
+    /// A synapse changes from its weight and its neurons' traces only (the host's, split
+    /// with the projection), so a block trains as the whole does.
+    const BLOCKWISE: bool = true;
+
+    /// No state of its own: every part is empty.
+    fn save_parts(&self) -> Result<StateParts, String> {
+        Ok(StateParts::default())
+    }
+
+    fn load_parts(&mut self, parts: &StateParts) -> Result<(), String> {
+        if *parts != StateParts::default() {
+            return Err("stdp: keeps no state, but was given some".into());
+        }
         self.traces.invalidate();
         Ok(())
     }

@@ -482,6 +482,19 @@ fn main() -> ExitCode {
             })
         }
         Command::Run {
+            file: None,
+            resume: Some(dir),
+            checkpoint_every,
+            input: None,
+            dt_ms: None,
+            reset: None,
+            json,
+            quiet,
+            ..
+        } if app::is_input_run(&dir) => {
+            print_input_run(app::run_nir(&app::resume_input(&dir, checkpoint_every)), json, quiet)
+        }
+        Command::Run {
             file: Some(file),
             input,
             dt_ms,
@@ -489,6 +502,7 @@ fn main() -> ExitCode {
             out,
             json,
             quiet,
+            checkpoint_every,
             ..
         } if app::is_nir(&file) || input.is_some() => match input {
             None => Err(snnsim::Error::Input(format!(
@@ -501,26 +515,19 @@ fn main() -> ExitCode {
                     file.display()
                 )))
             }
-            Some(input) => app::run_nir(&app::NirRunOptions {
-                file,
-                input,
-                dt_ms,
-                reset: reset.unwrap_or(snnsim::convert::NirReset::Zero),
-                out,
-            })
-            .map(|s| {
-                if json {
-                    snnsim::outln!("{}", s.summary);
-                } else if !quiet {
-                    snnsim::outln!(
-                        "{}: {} steps; output.npy {}; run directory {}",
-                        s.summary["file"].as_str().unwrap_or(""),
-                        s.steps,
-                        s.output_shape,
-                        s.run_dir.display()
-                    );
-                }
-            }),
+            Some(input) => print_input_run(
+                app::run_nir(&app::NirRunOptions {
+                    file,
+                    input,
+                    dt_ms,
+                    reset: reset.unwrap_or(snnsim::convert::NirReset::Zero),
+                    out,
+                    checkpoint_every,
+                    resume: false,
+                }),
+                json,
+                quiet,
+            ),
         },
         Command::Run {
             file,
@@ -752,4 +759,25 @@ fn stop_on_signals() -> std::io::Result<Stop> {
         flag::register_usize(sig, stop.word(), sig as usize)?;
     }
     Ok(stop)
+}
+
+/// What `snnsim run X --input X.npy` (or `--resume` of such a run) prints.
+fn print_input_run(
+    r: snnsim::Result<app::NirRunSummary>,
+    json: bool,
+    quiet: bool,
+) -> snnsim::Result<()> {
+    r.map(|s| {
+        if json {
+            snnsim::outln!("{}", s.summary);
+        } else if !quiet {
+            snnsim::outln!(
+                "{}: {} steps; output.npy {}; run directory {}",
+                s.summary["file"].as_str().unwrap_or(""),
+                s.steps,
+                s.output_shape,
+                s.run_dir.display()
+            );
+        }
+    })
 }

@@ -814,9 +814,10 @@ fn a_graph_is_checked_before_it_is_written() {
 }
 
 #[test]
-fn a_graph_of_a_million_parameters_reads_within_a_second() {
-    // Issue #23 bounds the import of a 1 000 000-parameter graph by 1 s; this is the file's
-    // share of it (HDF5, inflate, checks), for a 1000 × 1000 f32 Affine layer.
+fn a_graph_of_a_million_parameters_reads_back_equal() {
+    // A 1000 × 1000 f32 Affine layer (1 001 000 parameters) written and read back equal. Issue
+    // #23 bounds the import of such a graph by 1 s; the time is measured, not tested, by
+    // benches/nir_import.py (docs/nir.md, "Import speed").
     let n = 1000;
     let weight: Vec<f32> = (0..n * n)
         .map(|i| ((i % 997) as f32 - 498.0) * 1e-3)
@@ -852,15 +853,8 @@ fn a_graph_of_a_million_parameters_reads_within_a_second() {
         metadata: BTreeMap::new(),
     };
     nir::write(&path, &g).unwrap();
-    let t = std::time::Instant::now();
     let back = nir::read(&path).unwrap();
-    let secs = t.elapsed().as_secs_f64();
     assert_eq!(back.graph, g.graph);
-    eprintln!(
-        "read {} bytes, 1 001 000 parameters, in {secs:.3} s",
-        std::fs::metadata(&path).unwrap().len()
-    );
-    assert!(secs < 1.0, "reading took {secs:.3} s");
 }
 
 #[test]
@@ -1241,9 +1235,33 @@ fn nir_to_graph_file_to_nir_gives_the_same_nodes_edges_and_parameters() {
     // product, 1 to float32 rounding here, goes into the weights); and the written file runs
     // to the fixture's spikes again.
     let dir = tempfile::tempdir().unwrap();
-    for name in ["ff", "rnn"] {
+    for name in ["ff", "rnn", "conv"] {
         let g = nir::read(&fixture_path(name)).unwrap();
         let gf = snnsim::convert::from_nir(&g, 0.1, NirReset::Zero).unwrap();
+        if name == "conv" {
+            // `AvgPool2d 2 → Flatten 3 → Affine 4` is one projection that keeps its steps:
+            // the pool and the 8 × 3 layer (the flatten is the row-major order), named after
+            // the three nodes, with the layer's bias.
+            let p = gf
+                .projections
+                .iter()
+                .find(|p| p.name.as_deref() == Some("2+3+4"))
+                .expect("the chain's projection");
+            let snnsim::file::Connectivity::Chain { steps } = &p.connectivity else {
+                panic!("a Chain: {:?}", p.connectivity)
+            };
+            assert!(
+                matches!(
+                    &steps[..],
+                    [
+                        snnsim::file::Connectivity::AvgPool2d { .. },
+                        snnsim::file::Connectivity::Dense { weights }
+                    ] if weights.len() == 8 && weights[0].len() == 3
+                ),
+                "{steps:?}"
+            );
+            assert!(gf.populations.iter().any(|p| p.name == "2+3+4.bias"));
+        }
         let back = snnsim::convert::to_nir(&gf).unwrap();
         assert_eq!(
             back.graph.nodes.keys().collect::<Vec<_>>(),
@@ -1297,7 +1315,7 @@ fn nir_to_graph_file_to_nir_gives_the_same_nodes_edges_and_parameters() {
     }
     // What snnsim writes loads in Python's nir with type checking, with the values written.
     if let Some(python) = python_with_nir() {
-        let files: Vec<PathBuf> = ["ff", "rnn"]
+        let files: Vec<PathBuf> = ["ff", "rnn", "conv"]
             .iter()
             .map(|n| dir.path().join(format!("{n}.nir")))
             .collect();
@@ -1639,4 +1657,194 @@ fn if_threshold_delay_and_nested_graphs_step_by_hand() {
         e.contains("node 'li': LI is a neuron without spikes"),
         "{e}"
     );
+}
+
+/// Writes a float32 .npy file.
+fn write_npy_f32(path: &Path, shape: &[usize], data: &[f32]) {
+    use npyz::WriterBuilder;
+    let mut f = std::fs::File::create(path).unwrap();
+    let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+    let mut w = npyz::WriteOptions::<f32>::new()
+        .default_dtype()
+        .shape(&dims)
+        .writer(&mut f)
+        .begin_nd()
+        .unwrap();
+    w.extend(data.iter().copied()).unwrap();
+    w.finish().unwrap();
+}
+
+/// The last line of stdout as JSON, after checking that the command succeeded.
+fn json_of(o: &std::process::Output) -> serde_json::Value {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    serde_json::from_str(out.lines().last().unwrap()).unwrap()
+}
+
+/// Starts `snnsim ARGS`, waits until `config.ron` is in `out`, sleeps `after_ms`, then kills it
+/// with SIGKILL. Returns whether it was still running when killed.
+fn start_and_kill(args: &[&str], out: &Path, after_ms: u64) -> bool {
+    use std::time::{Duration, Instant};
+    let mut child = Command::new(crate::common::exe())
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("snnsim starts");
+    let t0 = Instant::now();
+    while !out.join("config.ron").exists() && t0.elapsed() < Duration::from_secs(20) {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    std::thread::sleep(Duration::from_millis(after_ms));
+    let running = child.try_wait().unwrap().is_none();
+    child.kill().expect("SIGKILL");
+    child.wait().unwrap();
+    running
+}
+
+#[test]
+fn a_killed_input_run_resumes_to_the_uninterrupted_result() {
+    // `run X.nir --input X.npy --checkpoint-every N` keeps config.ron, input.npy and the output
+    // rows of the steps done in its run directory; runs killed (SIGKILL) at several moments and
+    // continued with `snnsim run --resume DIR` end with the output.npy and state_hash of a run
+    // never interrupted, and checkpointing changes neither.
+    let dir = tempfile::tempdir().unwrap();
+    let (shape, x) = npy_f32(&fixture_file("ff.input.npy"));
+    let reps = 40;
+    let long = dir.path().join("long.npy");
+    let data: Vec<f32> = (0..reps).flat_map(|_| x.iter().copied()).collect();
+    write_npy_f32(&long, &[shape[0] as usize * reps, shape[1] as usize], &data);
+    let nir = fixture_path("ff");
+    let (nir, long) = (nir.to_str().unwrap(), long.to_str().unwrap());
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["run", nir, "--input", long, "--json", "--out"];
+        args.push(out.to_str().unwrap());
+        args.extend_from_slice(extra);
+        json_of(&crate::common::snnsim(&args))
+    };
+    let plain_dir = dir.path().join("plain");
+    let plain = run(&plain_dir, &[]);
+    assert_eq!(plain["steps"], 100 * reps as u64);
+    let hash = plain["state_hash"].as_str().unwrap().to_string();
+    assert!(!hash.is_empty());
+    let want = std::fs::read(plain_dir.join("output.npy")).unwrap();
+    let every_dir = dir.path().join("every");
+    let every = run(&every_dir, &["--checkpoint-every", "100"]);
+    assert_eq!(every["state_hash"], hash.as_str());
+    assert_eq!(std::fs::read(every_dir.join("output.npy")).unwrap(), want);
+    assert!(every_dir.join("input.npy").is_file() && every_dir.join("config.ron").is_file());
+    assert!(
+        !plain_dir.join("input.npy").exists(),
+        "only a checkpointed run keeps its input"
+    );
+    let mut midway = 0;
+    for (k, after_ms) in [0u64, 5, 20, 60, 150].into_iter().enumerate() {
+        let out = dir.path().join(format!("killed-{k}"));
+        let o = out.to_str().unwrap();
+        let args = [
+            "run",
+            nir,
+            "--input",
+            long,
+            "--out",
+            o,
+            "--checkpoint-every",
+            "100",
+            "--quiet",
+            "--no-metrics",
+        ];
+        midway += usize::from(start_and_kill(&args, &out, after_ms));
+        let s = json_of(&crate::common::snnsim(&["run", "--resume", o, "--json"]));
+        assert_eq!(s["state_hash"], hash.as_str(), "killed after {after_ms} ms");
+        assert_eq!(s["steps"], plain["steps"]);
+        assert_eq!(
+            std::fs::read(out.join("output.npy")).unwrap(),
+            want,
+            "killed after {after_ms} ms"
+        );
+    }
+    eprintln!("{midway} of 5 runs were killed before their end");
+}
+
+#[test]
+fn the_command_lines_of_nir_md_print_what_it_shows() {
+    // Every `$ snnsim ...` block of docs/nir.md, run in order in a directory that sees the
+    // repository's tests/: its output lines as the page shows them (spacing aside; `...` stands
+    // for lines left out, a line ending in `...` for the rest of that line).
+    let root = crate::common::root();
+    let doc = std::fs::read_to_string(root.join("docs/nir.md")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(root.join("tests"), dir.path().join("tests")).unwrap();
+    let norm = |l: &str| l.split_whitespace().collect::<Vec<_>>().join(" ");
+    let lines: Vec<&str> = doc.lines().collect();
+    let mut ran = 0;
+    let mut i = 0;
+    while i < lines.len() {
+        let Some(cmd) = lines[i].strip_prefix("    $ snnsim ") else {
+            i += 1;
+            continue;
+        };
+        let mut want = Vec::new();
+        i += 1;
+        while i < lines.len() && lines[i].starts_with("    ") && !lines[i].starts_with("    $") {
+            want.push(norm(&lines[i][4..]));
+            i += 1;
+        }
+        let args: Vec<&str> = cmd.split_whitespace().collect();
+        let mut c = Command::new(crate::common::exe());
+        c.args(&args).current_dir(dir.path());
+        if args[0] == "run" {
+            c.arg("--no-metrics");
+        }
+        let o = c.output().unwrap();
+        assert!(
+            o.status.success(),
+            "snnsim {cmd}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let got: Vec<String> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(norm)
+            .collect();
+        let mut at = 0;
+        let mut skip = false;
+        for w in &want {
+            if w == "..." {
+                skip = true;
+                continue;
+            }
+            let fits = |g: &String| match w.strip_suffix("...") {
+                Some(head) => g.starts_with(head.trim_end()),
+                None => g == w,
+            };
+            loop {
+                assert!(
+                    at < got.len(),
+                    "snnsim {cmd}: no line `{w}` in\n{}",
+                    got.join("\n")
+                );
+                let ok = fits(&got[at]);
+                at += 1;
+                if ok {
+                    break;
+                }
+                assert!(
+                    skip,
+                    "snnsim {cmd}: `{}` where the page shows `{w}`",
+                    got[at - 1]
+                );
+            }
+            skip = false;
+        }
+        assert!(
+            at == got.len() || want.iter().any(|w| w == "..."),
+            "snnsim {cmd}: more lines than the page shows:\n{}",
+            got.join("\n")
+        );
+        ran += 1;
+    }
+    assert!(ran >= 5, "{ran} command lines found in docs/nir.md");
 }

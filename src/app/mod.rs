@@ -30,8 +30,8 @@ pub use inspect::{
 };
 pub use nir_file::{inspect_nir, is_nir, nir_json, nir_line, validate_nir};
 pub use nir_run::{
-    convert, input_network, nir_network, parse_nir_reset, read_npy, run_nir, InputNet, InputRun,
-    NirRunOptions, NirRunSummary,
+    convert, input_network, is_input_run, nir_network, parse_nir_reset, read_npy, resume_input,
+    run_nir, InputNet, InputRun, NirRunOptions, NirRunSummary,
 };
 pub use offpolicy::OffPolicySummary;
 pub use plugins::{default_sdk_path, new_plugin, plugins};

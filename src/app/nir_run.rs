@@ -7,6 +7,7 @@
 //! before anything runs, so a wrong file exits 2 naming it and the expected shape. This is
 //! glue only: the mapping lives in `convert`, the dynamics in the engine.
 
+use crate::checkpoint::{Checkpoint, Kind};
 use crate::convert::NirReset;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -28,6 +29,33 @@ pub struct NirRunOptions {
     pub reset: NirReset,
     /// Run directory (default `runs/<stem>-<timestamp>`).
     pub out: Option<PathBuf>,
+    /// Write a checkpoint every N steps (`--checkpoint-every`; else the graph file's
+    /// `checkpoint_every`). The run directory then also gets `config.ron` (the graph file
+    /// run) and `input.npy` (the input, byte for byte), and `output.npy` holds the rows of the
+    /// steps done at each checkpoint, so that `snnsim run --resume DIR` continues the run.
+    pub checkpoint_every: Option<u64>,
+    /// Continue the input run in `out` from its newest valid checkpoint ([`resume_input`]).
+    pub resume: bool,
+}
+
+/// Whether `dir` is the run directory of a checkpointed input run (`config.ron` and
+/// `input.npy`), which `snnsim run --resume DIR` continues with [`run_nir`].
+pub fn is_input_run(dir: &Path) -> bool {
+    dir.join("config.ron").is_file() && dir.join("input.npy").is_file()
+}
+
+/// The options of `snnsim run --resume DIR` for an input run: its own `config.ron` over its
+/// own `input.npy`, into `dir`.
+pub fn resume_input(dir: &Path, checkpoint_every: Option<u64>) -> NirRunOptions {
+    NirRunOptions {
+        file: dir.join("config.ron"),
+        input: dir.join("input.npy"),
+        dt_ms: None,
+        reset: NirReset::Zero,
+        out: Some(dir.to_path_buf()),
+        checkpoint_every,
+        resume: true,
+    }
 }
 
 /// What a NIR run wrote.
@@ -119,6 +147,8 @@ pub struct InputRun {
     pub layers: Vec<(String, Vec<f64>, Vec<f64>)>,
     /// Spikes of every population with a membrane over the run, by name.
     pub spikes: std::collections::BTreeMap<String, u64>,
+    /// The engine's `state_hash` at the end.
+    pub state_hash: String,
 }
 
 /// Reads a NIR file and converts it to a checked graph file in memory (errors name `file`).
@@ -206,14 +236,37 @@ impl InputNet {
     /// feeding step t; with `layers`, records every spiking population's spikes and membrane.
     pub fn run(&self, input: &[f64], steps: usize, layers: bool) -> Result<InputRun> {
         let mut e = Engine::from_file(&self.checked)?;
+        self.run_on(&mut e, input, steps, layers, Vec::new(), &mut |_, _| Ok(()))
+    }
+
+    /// [`InputNet::run`] on an engine built from [`InputNet::checked`], from its current step
+    /// (a restored checkpoint's) to `steps`: `output` holds the output rows of the steps
+    /// before, and `after(engine, output rows so far)` is called after every step (where a
+    /// run checkpoints).
+    pub fn run_on(
+        &self,
+        e: &mut Engine,
+        input: &[f64],
+        steps: usize,
+        layers: bool,
+        output: Vec<f64>,
+        after: &mut dyn FnMut(&mut Engine, &[f64]) -> Result<()>,
+    ) -> Result<InputRun> {
         let n_in: usize = self.input_shape.iter().product();
         assert_eq!(input.len(), steps * n_in, "steps × input size values");
         let out_id = e.net.pop_id(&self.output).expect("validated output");
         let n_out = e.net.pop(out_id).len();
+        let start = e.step as usize;
+        assert_eq!(
+            output.len(),
+            start * n_out,
+            "the output rows of the steps done"
+        );
         let mut run = InputRun {
-            output: Vec::with_capacity(steps * n_out),
+            output,
             ..InputRun::default()
         };
+        run.output.reserve(steps.saturating_sub(start) * n_out);
         let spiking: Vec<_> = if layers {
             e.net
                 .pop_ids()
@@ -228,7 +281,7 @@ impl InputNet {
             .map(|&id| (e.net.pop(id).name.clone(), Vec::new(), Vec::new()))
             .collect();
         let mut row = vec![0.0; n_out];
-        for t in 0..steps {
+        for t in start..steps {
             e.set_values(&self.input, &input[t * n_in..(t + 1) * n_in])?;
             e.step()?;
             row.iter_mut().for_each(|x| *x = 0.0);
@@ -246,7 +299,9 @@ impl InputNet {
                 let m = p.dynamics.membrane().expect("spiking");
                 l.2.extend_from_slice(&crate::real::widen(m.v));
             }
+            after(e, &run.output)?;
         }
+        run.state_hash = e.state_hash();
         run.spikes = e
             .net
             .populations()
@@ -266,7 +321,16 @@ pub fn run_nir(opts: &NirRunOptions) -> Result<NirRunSummary> {
     } else {
         input_network(crate::models::load(&opts.file)?, &opts.file)?
     };
+    let mut net = net;
     let (shape, values) = read_npy(&opts.input)?;
+    if opts.resume && shape.len() > 1 {
+        // config.ron knows the input population's size only; input.npy keeps the shape the
+        // run was started with.
+        let n: usize = shape[1..].iter().product();
+        if n == net.input_shape.iter().product::<usize>() {
+            net.input_shape = shape[1..].to_vec();
+        }
+    }
     let want = &net.input_shape;
     if shape.len() != want.len() + 1 || shape[1..] != *want {
         let mut expected = vec!["T".to_string()];
@@ -287,20 +351,85 @@ pub fn run_nir(opts: &NirRunOptions) -> Result<NirRunSummary> {
             values[i]
         )));
     }
-    let run = net.run(&values, steps, false)?;
+    let every = opts.checkpoint_every.or(net.checked.file.checkpoint_every);
+    if every == Some(0) {
+        return Err(Error::Input("checkpoint_every must be at least 1".into()));
+    }
     let dir = opts
         .out
         .clone()
         .unwrap_or_else(|| super::run::default_run_dir(&opts.file));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let out_id = net
+    let n_out = net
         .checked
         .file
         .populations
         .iter()
         .find(|p| p.name == net.output)
-        .expect("validated output");
-    let out_shape = vec![steps, out_id.size];
+        .expect("validated output")
+        .size;
+    let out_shape = vec![steps, n_out];
+    let mut engine = Engine::from_file(&net.checked)?;
+    let mut done = Vec::new();
+    let mut config = String::new();
+    if let Some(k) = every {
+        // What a resume needs besides the checkpoints: the graph file run (with the interval,
+        // so that the resumed run goes on checkpointing) and the input.
+        let mut file = net.checked.file.clone();
+        file.checkpoint_every = Some(k);
+        config = crate::file::to_ron(&file);
+        if !opts.resume {
+            let bytes = std::fs::read(&opts.input).map_err(|e| Error::io(&opts.input, e))?;
+            // input.npy first: a directory with config.ron is a whole input run.
+            for (name, data) in [("input.npy", &bytes[..]), ("config.ron", config.as_bytes())] {
+                let path = dir.join(name);
+                let mut f = crate::io::AtomicFile::create(&path)?;
+                std::io::Write::write_all(&mut f, data).map_err(|e| Error::io(&path, e))?;
+                f.commit()?;
+            }
+        }
+    }
+    if opts.resume {
+        if let Some(ck) = super::run::newest_for_resume(&dir, Kind::Simulation)? {
+            engine.load_state(&ck.state)?;
+            let t = engine.step as usize;
+            let path = dir.join("output.npy");
+            let (shape, rows) = read_npy(&path)?;
+            if shape.len() != 2 || shape[1] != n_out || shape[0] < t || t > steps {
+                return Err(Error::Input(format!(
+                    "{}: shape {} does not hold the {t} rows of {n_out} values that checkpoint {} was written after",
+                    path.display(),
+                    crate::nir::shape_str(&shape),
+                    ck.position
+                )));
+            }
+            done = rows[..t * n_out].to_vec();
+        }
+    }
+    let run = net.run_on(&mut engine, &values, steps, false, done, &mut |e, rows| {
+        let Some(k) = every else { return Ok(()) };
+        if !(e.step.is_multiple_of(k) || e.step as usize == steps) {
+            return Ok(());
+        }
+        // The rows first: a checkpoint at step t always finds t rows in output.npy.
+        let t = e.step as usize;
+        write_npy(
+            &dir.join("output.npy"),
+            &[t, n_out],
+            rows.iter().map(|&v| v as f32),
+        )?;
+        let state = e.save_state_whole()?.expect("one process");
+        crate::checkpoint::write(
+            &dir,
+            &Checkpoint {
+                kind: Kind::Simulation,
+                position: e.step,
+                config: config.clone(),
+                state,
+            },
+        )?;
+        Ok(())
+    })?;
     write_npy(
         &dir.join("output.npy"),
         &out_shape,
@@ -319,6 +448,7 @@ pub fn run_nir(opts: &NirRunOptions) -> Result<NirRunSummary> {
         "output_shape": out_shape,
         "output_spikes": run.output.iter().sum::<f64>(),
         "spikes": run.spikes,
+        "state_hash": run.state_hash,
     });
     if nir {
         summary["reset"] = match opts.reset {

@@ -294,9 +294,12 @@ pub fn restore(net: &mut Network, d: &mut Dec) -> DecResult<()> {
             1 if dl.len() == weights.nnz() => Delays::PerSynapse(dl),
             _ => return Err(format!("projection `{name}`: bad delays")),
         };
-        check(delays.min() >= 1, || {
-            format!("projection `{name}`: a delay below one step")
-        })?;
+        // Zero only where the file made a zero-delay projection (delivered within the step).
+        let zero_built = matches!(net.proj(id).delays, Delays::Uniform(0));
+        check(
+            delays.min() >= 1 || (zero_built && matches!(delays, Delays::Uniform(0))),
+            || format!("projection `{name}`: a delay below one step"),
+        )?;
         let (tpre, tpost) = (d.f64s()?, d.f64s()?);
         check(
             (tpre.is_empty() || tpre.len() == n_pre) && (tpost.is_empty() || tpost.len() == n_post),

@@ -443,11 +443,22 @@ pub fn from_nir(nir: &Nir, dt_ms: f64, reset: NirReset) -> Result<GraphFile, Str
         let base = match path.first() {
             None => format!("{s}->{d}"),
             Some(first) => {
-                // Flatten nodes (and nested graphs' ports) are the identity: not named.
+                // Every node of the path, so that the writer gives each its name back,
+                // except nested graphs' ports (the identity) and the names the writer makes
+                // up for a layer `x` (`x.flatten`, `x.<i>`: `to_nir.rs`).
+                let last = *path.last().unwrap();
+                let made_up = |n: &str| {
+                    n.strip_prefix(last)
+                        .and_then(|r| r.strip_prefix('.'))
+                        .is_some_and(|r| {
+                            r == "flatten"
+                                || (!r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
+                        })
+                };
                 let named: Vec<&str> = path
                     .iter()
                     .copied()
-                    .filter(|n| g.nodes[*n].kind != Kind::Flatten)
+                    .filter(|n| !g.nodes[*n].metadata.contains_key(PORT) && !made_up(n))
                     .collect();
                 let joined = if named.is_empty() {
                     path.join("+")
@@ -489,9 +500,43 @@ pub fn from_nir(nir: &Nir, dt_ms: f64, reset: NirReset) -> Result<GraphFile, Str
                     })
                     .collect(),
             },
+            [_, .., last] if s != d && (uniform || matches!(last.op, Op::Matrix { .. })) => {
+                // Several operators: a chain of their maps, the target's input gain in the
+                // last one, which the engine composes into one dense projection.
+                let n = ops.len();
+                let steps = ops
+                    .iter()
+                    .enumerate()
+                    .map(|(k, l)| match &l.op {
+                        Op::Matrix { w, n_out, n_in } => Connectivity::Dense {
+                            weights: (0..*n_in)
+                                .map(|i| {
+                                    (0..*n_out)
+                                        .map(|j| {
+                                            let x = w[j * n_in + i];
+                                            if k + 1 == n {
+                                                x * dp.scale[j]
+                                            } else {
+                                                x
+                                            }
+                                        })
+                                        .collect()
+                                })
+                                .collect(),
+                        },
+                        Op::Conv(conn, _) if k + 1 == n => {
+                            scaled(conn, dp.scale.first().copied().unwrap_or(1.0))
+                        }
+                        Op::Conv(conn, _) => conn.clone(),
+                        Op::Identity => unreachable!("identities are left out"),
+                    })
+                    .collect();
+                Connectivity::Chain { steps }
+            }
             _ => {
-                // Several operators (or a kernel into neurons of different input gains): the
-                // composed matrix, column by column (one column per presynaptic neuron).
+                // A cycle through several operators (or a kernel into neurons of different
+                // input gains): the composed matrix, column by column (one column per
+                // presynaptic neuron).
                 let weights = (0..sp.size)
                     .map(|i| {
                         let mut x = vec![0.0; sp.size];

@@ -6,9 +6,11 @@
 //! projection (`Conv2d`, `Conv1d`, `SumPool2d`, `AvgPool2d` connectivity), its weights stored
 //! once; a Flatten is the identity on the row-major neuron order, so it vanishes. A path of
 //! several operators (a pool, then a flatten, then a dense layer) has no intermediate
-//! population in the engine to hold the values between them, so its operators are composed
-//! here into one dense matrix (each applied to the columns of the one before, in f64). A bias
-//! reaches a population through the operators after its node, which are applied to it too.
+//! population in the engine to hold the values between them, so it becomes one `Chain`
+//! projection of their maps, which the engine composes (`file::Connectivity::chain_dense`);
+//! only a chain from a population back to itself is composed here into one dense matrix
+//! (each operator applied to the columns of the one before, in f64). A bias reaches a
+//! population through the operators after its node, which are applied to it too.
 
 use crate::file::{Connectivity, Kernel};
 use crate::nir::{Kind, Node};

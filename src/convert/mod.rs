@@ -17,7 +17,8 @@
 //! go into the population's per-neuron `params`. `Affine`, `Linear` and `Scale` nodes between
 //! populations become `Dense` projections (weights transposed to pre × post), `Conv1d`,
 //! `Conv2d`, `SumPool2d` and `AvgPool2d` kernel projections, `Flatten` nothing, and a chain of
-//! several linear nodes one `Dense` projection of the composed operators (`linear.rs`);
+//! several linear nodes one `Chain` projection of their maps (`linear.rs`), named after the
+//! path's nodes, which the engine composes and the writer turns back into those nodes;
 //! `IF` and `Threshold` become `Lif` (β = 1 and β = 0), a `Delay` steps on its path, a nested
 //! graph its nodes under prefixed names; a bias a
 //! projection from a one-neuron `Values` source of constant 1 with the same delay (so a
@@ -33,7 +34,7 @@
 //! among the doubles next to dt/(1 − β) and R·τ/dt so that the reader's 1 − dt/τ and r·dt/τ
 //! give β and R back bit for bit, a CubaLIF's unit input gain is read as exactly 1, and the
 //! time step travels in the top graph's metadata ([`DT_KEY`]). NIR → graph file → NIR gives
-//! back the nodes, edges and parameters to rounding (a CubaLIF's input gains are written as
+//! back the node names, edges and parameters to rounding (a CubaLIF's input gains are written as
 //! snnTorch's r = τ_mem/dt, w_in = τ_syn/dt with their product in the weights).
 
 mod from_nir;

@@ -144,16 +144,24 @@ pub fn to_nir(file: &GraphFile) -> Result<Nir, String> {
     // writes: NIR's neuron parameters and Input shape take it.
     let mut shapes: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for pr in &file.projections {
-        let Some(k) = pr.connectivity.kernel() else {
-            continue;
+        // The kernel that reads the pre population and the one that writes the post one: the
+        // projection's own, or a chain's first and last steps.
+        let (first, last) = match &pr.connectivity {
+            Connectivity::Chain { steps } => (steps.first(), steps.last()),
+            c => (Some(c), Some(c)),
         };
-        let k = k.map_err(|(f, e)| format!("projection `{}`: {f}: {e}", name_of(pr)))?;
-        let one_d = matches!(pr.connectivity, Connectivity::Conv1d { .. });
-        let shape = |s: [usize; 3]| if one_d { vec![s[0], s[2]] } else { s.to_vec() };
-        for (pop, sh) in [
-            (pr.pre.as_str(), shape(k.input)),
-            (pr.post.as_str(), shape(k.output)),
+        let mut sides = Vec::new();
+        for (pop, conn, input) in [
+            (pr.pre.as_str(), first, true),
+            (pr.post.as_str(), last, false),
         ] {
+            let Some(conn) = conn else { continue };
+            let Some(k) = conn.kernel() else { continue };
+            let k = k.map_err(|(f, e)| format!("projection `{}`: {f}: {e}", name_of(pr)))?;
+            let sh = map_shape(conn, if input { k.input } else { k.output });
+            sides.push((pop, sh));
+        }
+        for (pop, sh) in sides {
             if let Some(old) = shapes.insert(pop, sh.clone()) {
                 if old != sh {
                     return Err(format!(
@@ -299,6 +307,8 @@ pub fn to_nir(file: &GraphFile) -> Result<Nir, String> {
     }
     // Biases: the constant source `<projection>.bias` into the projection's target.
     let mut biases: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
+    // The node that holds a projection's bias: the last of the nodes it was written as.
+    let mut layer_node: BTreeMap<String, String> = BTreeMap::new();
     let mut delayed: BTreeSet<(String, String)> = BTreeSet::new();
     for pr in &file.projections {
         let name = name_of(pr);
@@ -324,57 +334,87 @@ pub fn to_nir(file: &GraphFile) -> Result<Nir, String> {
                     "projection `{name}`: its NIR node would take the name of a population"
                 ));
             }
-            let ints = |v: &[usize]| Array::int(v.iter().map(|&x| x as i64).collect());
-            let one = |x: usize| Array::int_scalar(x as i64);
-            let w = |shape: &[usize]| {
-                Array::f64(k.weights.iter().map(|&x| crate::real::wide(x)).collect())
-                    .reshaped(shape)
-            };
-            let cin_g = k.input[0] / k.groups;
-            let node = match &pr.connectivity {
-                Connectivity::Conv2d { .. } => Node::new(
-                    Kind::Conv2d,
-                    [
-                        ("weight", w(&[k.output[0], cin_g, k.size[0], k.size[1]])),
-                        ("stride", ints(&k.stride)),
-                        ("padding", ints(&k.padding)),
-                        ("dilation", ints(&k.dilation)),
-                        ("groups", one(k.groups)),
-                        ("bias", Array::f64(vec![0.0; k.output[0]])),
-                        ("input_shape", ints(&k.input[1..])),
-                    ],
-                ),
-                Connectivity::Conv1d { .. } => Node::new(
-                    Kind::Conv1d,
-                    [
-                        ("weight", w(&[k.output[0], cin_g, k.size[1]])),
-                        ("stride", one(k.stride[1])),
-                        ("padding", one(k.padding[1])),
-                        ("dilation", one(k.dilation[1])),
-                        ("groups", one(k.groups)),
-                        ("bias", Array::f64(vec![0.0; k.output[0]])),
-                        ("input_shape", one(k.input[2])),
-                    ],
-                ),
-                c => Node::new(
-                    if matches!(c, Connectivity::SumPool2d { .. }) {
-                        Kind::SumPool2d
-                    } else {
-                        Kind::AvgPool2d
-                    },
-                    [
-                        ("kernel_size", ints(&k.size)),
-                        ("stride", ints(&k.stride)),
-                        ("padding", ints(&k.padding)),
-                    ],
-                ),
-            };
-            nodes.insert(name.clone(), node);
+            nodes.insert(name.clone(), kernel_node(&pr.connectivity, &k));
+            layer_node.insert(name.clone(), name.clone());
             edges.push((pr.pre.clone(), name.clone()));
             edges.push((name.clone(), pr.post.clone()));
             if delay == 1 {
                 delayed.insert((name.clone(), pr.post.clone()));
             }
+            continue;
+        }
+        if let Connectivity::Chain { steps } = &pr.connectivity {
+            // One node per step, a Flatten before a dense step that reads a map, named from
+            // the projection's name split at `+` (`2+3+4`, as `from_nir` names a NIR path),
+            // else `<name>.<i>` and `<name>.flatten` with the last node `<name>`.
+            if constant(&pr.pre) {
+                return Err(format!(
+                    "projection `{name}`: a chain from a constant source is not written to NIR"
+                ));
+            }
+            let mut chain: Vec<Node> = Vec::new();
+            let mut shape = shapes.get(pr.pre.as_str()).cloned();
+            for (i, step) in steps.iter().enumerate() {
+                if let Some(k) = step.kernel() {
+                    let k = k.map_err(|(f, e)| {
+                        format!("projection `{name}`: Chain.steps[{i}].{f}: {e}")
+                    })?;
+                    let want = map_shape(step, k.input);
+                    if i > 0 && shape.as_ref() != Some(&want) {
+                        return Err(format!(
+                            "projection `{name}`: step {i} reads a map of shape {want:?}, but the step before gives {}; NIR passes shapes unchanged between nodes",
+                            shape.map_or("flat values".to_string(), |s| format!("{s:?}"))
+                        ));
+                    }
+                    chain.push(kernel_node(step, &k));
+                    shape = Some(map_shape(step, k.output));
+                    continue;
+                }
+                let Connectivity::Dense { weights } = step else {
+                    return Err(format!(
+                        "projection `{name}`: Chain.steps[{i}] is not written to NIR (written: Dense, Conv2d, Conv1d, SumPool2d, AvgPool2d)"
+                    ));
+                };
+                if let Some(sh) = shape.take() {
+                    chain.push(flatten_node(&sh));
+                }
+                chain.push(linear_node(weights));
+            }
+            let parts: Vec<&str> = name.split('+').collect();
+            let n = chain.len();
+            let names: Vec<String> = if parts.len() == n {
+                parts.iter().map(|p| p.to_string()).collect()
+            } else {
+                chain
+                    .iter()
+                    .enumerate()
+                    .map(|(i, node)| {
+                        if i + 1 == n {
+                            name.clone()
+                        } else if node.kind == Kind::Flatten {
+                            format!("{name}.flatten")
+                        } else {
+                            format!("{name}.{i}")
+                        }
+                    })
+                    .collect()
+            };
+            let mut from = pr.pre.clone();
+            for (node, nm) in chain.into_iter().zip(&names) {
+                if nodes.contains_key(nm) {
+                    return Err(format!(
+                        "projection `{name}`: its NIR node `{nm}` would take the name of another node"
+                    ));
+                }
+                nodes.insert(nm.clone(), node);
+                edges.push((from, nm.clone()));
+                from = nm.clone();
+            }
+            edges.push((from.clone(), pr.post.clone()));
+            if delay == 1 {
+                delayed.insert((from.clone(), pr.post.clone()));
+            }
+            layer_node.insert(name.clone(), from);
             continue;
         }
         let Connectivity::Dense { weights } = &pr.connectivity else {
@@ -419,50 +459,38 @@ pub fn to_nir(file: &GraphFile) -> Result<Nir, String> {
             }
             continue;
         }
-        let mut w = Vec::with_capacity(n_in * n_out);
-        for j in 0..n_out {
-            for row in weights {
-                w.push(row[j]);
+        // A dense layer reads a map flattened (the row-major order is the neuron order),
+        // through a Flatten named as in a chain (`3+4`: Flatten 3, Affine 4).
+        let (flat, layer) = match (shapes.get(pr.pre.as_str()), name.split_once('+')) {
+            (Some(_), Some((a, b))) if !b.contains('+') => (a.to_string(), b.to_string()),
+            _ => (format!("{name}.flatten"), name.clone()),
+        };
+        for n in [&layer, &flat] {
+            if nodes.contains_key(n) {
+                return Err(format!(
+                    "projection `{name}`: its NIR node `{n}` would take the name of another node"
+                ));
             }
         }
-        if nodes.contains_key(&name) {
-            return Err(format!(
-                "projection `{name}`: its NIR node would take the name of a population"
-            ));
-        }
-        nodes.insert(
-            name.clone(),
-            Node::new(
-                Kind::Linear,
-                [("weight", Array::f64(w).reshaped(&[n_out, n_in]))],
-            ),
-        );
+        nodes.insert(layer.clone(), linear_node(weights));
         if let Some(sh) = shapes.get(pr.pre.as_str()) {
-            // A dense layer reads a map flattened (the row-major order is the neuron order).
-            let flat = format!("{name}.flatten");
-            let mut node = Node::new(
-                Kind::Flatten,
-                [
-                    ("start_dim", Array::int_scalar(0)),
-                    ("end_dim", Array::int_scalar(-1)),
-                ],
-            );
-            node.params.insert(
-                "input_type".into(),
-                Array::int(sh.iter().map(|&x| x as i64).collect()),
-            );
-            nodes.insert(flat.clone(), node);
+            nodes.insert(flat.clone(), flatten_node(sh));
             edges.push((pr.pre.clone(), flat.clone()));
-            edges.push((flat, name.clone()));
+            edges.push((flat, layer.clone()));
         } else {
-            edges.push((pr.pre.clone(), name.clone()));
+            edges.push((pr.pre.clone(), layer.clone()));
         }
-        edges.push((name.clone(), pr.post.clone()));
+        edges.push((layer.clone(), pr.post.clone()));
         if delay == 1 {
-            delayed.insert((name.clone(), pr.post.clone()));
+            delayed.insert((layer.clone(), pr.post.clone()));
         }
+        layer_node.insert(name.clone(), layer);
     }
-    for ((layer, post), b) in biases {
+    for ((proj, post), b) in biases {
+        let layer = layer_node
+            .get(&proj)
+            .cloned()
+            .unwrap_or_else(|| proj.clone());
         // A convolution's bias is one value per output channel.
         if let Some(node) = nodes.get_mut(&layer).filter(|n| {
             matches!(n.kind, Kind::Conv1d | Kind::Conv2d)
@@ -473,7 +501,7 @@ pub fn to_nir(file: &GraphFile) -> Result<Nir, String> {
             let ch: Vec<f64> = (0..c_out).map(|o| b[o * per]).collect();
             if (0..b.len()).any(|j| b[j].to_bits() != ch[j / per].to_bits()) {
                 return Err(format!(
-                    "population `{layer}.bias`: the bias of convolution `{layer}` differs within an output channel; NIR's bias is one value per channel"
+                    "population `{proj}.bias`: the bias of convolution `{proj}` differs within an output channel; NIR's bias is one value per channel"
                 ));
             }
             node.params.insert("bias".into(), Array::f64(ch));
@@ -484,7 +512,7 @@ pub fn to_nir(file: &GraphFile) -> Result<Nir, String> {
             .filter(|n| n.kind == Kind::Linear && edges.contains(&(layer.clone(), post.clone())))
             .ok_or_else(|| {
                 format!(
-                    "population `{layer}.bias`: a constant source is written as the bias of projection `{layer}` into `{post}`, which the file does not have"
+                    "population `{proj}.bias`: a constant source is written as the bias of projection `{proj}` into `{post}`, which the file does not have"
                 )
             })?;
         node.kind = Kind::Affine;
@@ -530,4 +558,95 @@ pub fn to_nir(file: &GraphFile) -> Result<Nir, String> {
         graph,
         metadata: BTreeMap::from([(super::DT_KEY.to_string(), Array::f64(vec![dt_ms]))]),
     })
+}
+
+/// The shape of a kernel's (C, H, W) side as NIR gives it: (C, L) for a 1-d convolution.
+fn map_shape(conn: &Connectivity, s: [usize; 3]) -> Vec<usize> {
+    if matches!(conn, Connectivity::Conv1d { .. }) {
+        vec![s[0], s[2]]
+    } else {
+        s.to_vec()
+    }
+}
+
+/// The NIR node of a convolution or pooling connectivity (a zero bias, which a
+/// `<projection>.bias` source replaces).
+fn kernel_node(conn: &Connectivity, k: &crate::file::Kernel) -> Node {
+    let ints = |v: &[usize]| Array::int(v.iter().map(|&x| x as i64).collect());
+    let one = |x: usize| Array::int_scalar(x as i64);
+    let w = |shape: &[usize]| {
+        Array::f64(k.weights.iter().map(|&x| crate::real::wide(x)).collect()).reshaped(shape)
+    };
+    let cin_g = k.input[0] / k.groups;
+    match conn {
+        Connectivity::Conv2d { .. } => Node::new(
+            Kind::Conv2d,
+            [
+                ("weight", w(&[k.output[0], cin_g, k.size[0], k.size[1]])),
+                ("stride", ints(&k.stride)),
+                ("padding", ints(&k.padding)),
+                ("dilation", ints(&k.dilation)),
+                ("groups", one(k.groups)),
+                ("bias", Array::f64(vec![0.0; k.output[0]])),
+                ("input_shape", ints(&k.input[1..])),
+            ],
+        ),
+        Connectivity::Conv1d { .. } => Node::new(
+            Kind::Conv1d,
+            [
+                ("weight", w(&[k.output[0], cin_g, k.size[1]])),
+                ("stride", one(k.stride[1])),
+                ("padding", one(k.padding[1])),
+                ("dilation", one(k.dilation[1])),
+                ("groups", one(k.groups)),
+                ("bias", Array::f64(vec![0.0; k.output[0]])),
+                ("input_shape", one(k.input[2])),
+            ],
+        ),
+        c => Node::new(
+            if matches!(c, Connectivity::SumPool2d { .. }) {
+                Kind::SumPool2d
+            } else {
+                Kind::AvgPool2d
+            },
+            [
+                ("kernel_size", ints(&k.size)),
+                ("stride", ints(&k.stride)),
+                ("padding", ints(&k.padding)),
+            ],
+        ),
+    }
+}
+
+/// A `Linear` node of dense weights (pre × post, as the graph file holds them), which a bias
+/// turns into an `Affine`.
+fn linear_node(weights: &[Vec<f64>]) -> Node {
+    let n_in = weights.len();
+    let n_out = weights.first().map_or(0, Vec::len);
+    let mut w = Vec::with_capacity(n_in * n_out);
+    for j in 0..n_out {
+        for row in weights {
+            w.push(row[j]);
+        }
+    }
+    Node::new(
+        Kind::Linear,
+        [("weight", Array::f64(w).reshaped(&[n_out, n_in]))],
+    )
+}
+
+/// A `Flatten` of a map of shape `sh` into its row-major order.
+fn flatten_node(sh: &[usize]) -> Node {
+    let mut node = Node::new(
+        Kind::Flatten,
+        [
+            ("start_dim", Array::int_scalar(0)),
+            ("end_dim", Array::int_scalar(-1)),
+        ],
+    );
+    node.params.insert(
+        "input_type".into(),
+        Array::int(sh.iter().map(|&x| x as i64).collect()),
+    );
+    node
 }

@@ -225,6 +225,67 @@ fn pair(field: &'static str, v: &[usize]) -> Result<[usize; 2], (&'static str, S
 }
 
 impl Connectivity {
+    /// The number of values a step of a `Chain` gives (`Dense`: its columns; a kernel: its
+    /// output neurons); `None` for a step that is neither or is malformed.
+    pub fn step_output(&self) -> Option<usize> {
+        match self {
+            Connectivity::Dense { weights } => weights.first().map(Vec::len),
+            c => c.kernel()?.ok().map(|k| k.n_post()),
+        }
+    }
+
+    /// The composed weights of a `Chain`, one row per pre neuron (`n_pre` of them) and one
+    /// column per post neuron: each pre neuron's unit vector carried through the steps in
+    /// f64, by its non-zero entries only (a pool before a dense layer costs the pool's few
+    /// targets per neuron, not a matrix product), each sum in the order of its terms' indices.
+    /// `None` for another connectivity or steps that do not fit together (validation refuses
+    /// those).
+    pub fn chain_dense(&self, n_pre: usize) -> Option<Vec<Vec<f64>>> {
+        let Connectivity::Chain { steps } = self else {
+            return None;
+        };
+        let kernels: Vec<Option<Kernel>> = steps
+            .iter()
+            .map(|s| s.kernel().transpose().ok().flatten())
+            .collect();
+        let sizes: Vec<usize> = steps.iter().map(Self::step_output).collect::<Option<_>>()?;
+        let mut out = Vec::with_capacity(n_pre);
+        for i in 0..n_pre {
+            let mut x: Vec<(usize, f64)> = vec![(i, 1.0)];
+            let mut y = Vec::new();
+            for ((step, k), &n) in steps.iter().zip(&kernels).zip(&sizes) {
+                y = vec![0.0; n];
+                match (step, k) {
+                    (_, Some(k)) => {
+                        for &(j, v) in &x {
+                            if j >= k.n_pre() {
+                                return None;
+                            }
+                            k.targets(j, |t, w| y[t] += crate::real::wide(w) * v);
+                        }
+                    }
+                    (Connectivity::Dense { weights }, None) => {
+                        for &(j, v) in &x {
+                            let row = weights.get(j).filter(|r| r.len() == n)?;
+                            for (t, w) in row.iter().enumerate() {
+                                y[t] += w * v;
+                            }
+                        }
+                    }
+                    _ => return None,
+                }
+                x = y
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| **v != 0.0)
+                    .map(|(t, v)| (t, *v))
+                    .collect();
+            }
+            out.push(y);
+        }
+        Some(out)
+    }
+
     /// The kernel of a convolution or pooling connectivity (`None` for the others). The error
     /// names the field at fault, relative to the variant (`input`, `kernel`, `weights`, ...).
     pub fn kernel(&self) -> Option<Result<Kernel, (&'static str, String)>> {

@@ -2131,6 +2131,16 @@ pub enum Connectivity {
         #[serde(default = "zeros2", skip_serializing_if = "is_zeros2")]
         padding: Vec<usize>,
     },
+    /// Linear maps applied one after the other, each to the output of the one before (the
+    /// first to the pre population's neurons, the last giving the post population's input):
+    /// `Dense`, convolutions and pools, as a NIR path `AvgPool2d → Flatten → Affine` (a
+    /// flatten is the identity on the row-major order). Built as one dense projection of the
+    /// composed map; the file keeps the steps, so that writing it to NIR gives the nodes back.
+    /// Replaces `weight`.
+    Chain {
+        /// The maps, at least two, in the order they are applied.
+        steps: Vec<Connectivity>,
+    },
 }
 
 impl Connectivity {

@@ -462,6 +462,98 @@ pub(super) fn validate(file: GraphFile, src: &Source, rules: &dyn ModelRules) ->
                     }
                 }
             }
+            Connectivity::Chain { steps } => {
+                if steps.len() < 2 {
+                    return v.fail(
+                        &format!("{c}.Chain.steps"),
+                        format!(
+                            "a chain takes at least two maps, not {} (one map is that connectivity itself)",
+                            steps.len()
+                        ),
+                    );
+                }
+                if pr.pre == pr.post {
+                    return v.fail(
+                        &c,
+                        format!("a Chain joins two populations, not `{}` to itself", pr.pre),
+                    );
+                }
+                // Each step takes the values of the one before: the pre population's first.
+                let mut n_in = pre.size;
+                for (i, step) in steps.iter().enumerate() {
+                    let f = format!("{c}.Chain.steps[{i}]");
+                    let n_out = match step {
+                        Connectivity::Dense { weights } => {
+                            if weights.len() != n_in {
+                                return v.fail(
+                                    &format!("{f}.Dense.weights"),
+                                    format!(
+                                        "{} rows given, the step before gives {n_in} values",
+                                        weights.len()
+                                    ),
+                                );
+                            }
+                            let n = weights.first().map_or(0, Vec::len);
+                            for (r, row) in weights.iter().enumerate() {
+                                let fr = format!("{f}.Dense.weights[{r}]");
+                                if row.len() != n || n == 0 {
+                                    return v.fail(
+                                        &fr,
+                                        format!(
+                                            "{} columns given, row 0 has {n} (at least 1)",
+                                            row.len()
+                                        ),
+                                    );
+                                }
+                                for (j, w) in row.iter().enumerate() {
+                                    v.finite(&format!("{fr}[{j}]"), *w)?;
+                                }
+                            }
+                            n
+                        }
+                        conn if conn.is_kernel() => {
+                            let k = match conn.kernel().expect("a kernel connectivity") {
+                                Ok(k) => k,
+                                Err((field, msg)) => return v.fail(&format!("{f}.{field}"), msg),
+                            };
+                            if let Connectivity::Conv2d { weights, .. }
+                            | Connectivity::Conv1d { weights, .. } = conn
+                            {
+                                for (j, w) in weights.iter().enumerate() {
+                                    v.finite(&format!("{f}.weights[{j}]"), *w)?;
+                                }
+                            }
+                            if k.n_pre() != n_in {
+                                return v.fail(
+                                    &format!("{f}.input"),
+                                    format!(
+                                        "shape {:?} holds {} values, the step before gives {n_in}",
+                                        k.input,
+                                        k.n_pre()
+                                    ),
+                                );
+                            }
+                            k.n_post()
+                        }
+                        _ => {
+                            return v.fail(
+                                &f,
+                                "a chain's steps are Dense, Conv2d, Conv1d, SumPool2d or AvgPool2d",
+                            )
+                        }
+                    };
+                    n_in = n_out;
+                }
+                if n_in != post.size {
+                    return v.fail(
+                        &c,
+                        format!(
+                            "the chain gives {n_in} values, but the post population `{}` has {}",
+                            post.name, post.size
+                        ),
+                    );
+                }
+            }
             Connectivity::Dense { weights } => {
                 if weights.len() != pre.size {
                     return v.fail(
@@ -504,6 +596,13 @@ pub(super) fn validate(file: GraphFile, src: &Source, rules: &dyn ModelRules) ->
                     "Dense connectivity carries its own weights; remove `weight`",
                 )
             }
+            (Some(_), Connectivity::Chain { .. }) => {
+                return v.fail(
+                    &format!("{at}.weight"),
+                    "a Chain carries its own weights; remove `weight`",
+                )
+            }
+            (None, Connectivity::Chain { .. }) => {}
             (Some(_), conn) if conn.is_kernel() => return v.fail(
                 &format!("{at}.weight"),
                 "a convolution or pooling connectivity carries its own weights; remove `weight`",
@@ -1270,6 +1369,7 @@ fn check_agent(v: &V, a: &AgentSpec, file: &GraphFile, at: &str) -> Result<()> {
             | Connectivity::List { .. } => sparse_ok,
             Connectivity::OneToOne
             | Connectivity::Dense { .. }
+            | Connectivity::Chain { .. }
             | Connectivity::Conv2d { .. }
             | Connectivity::Conv1d { .. }
             | Connectivity::SumPool2d { .. }

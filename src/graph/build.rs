@@ -173,6 +173,7 @@ fn fans(c: &Connectivity, candidates_pre: usize, n_pre: usize, n_post: usize) ->
         Connectivity::FixedInDegree { k } => (*k as f64, *k as f64 * nq / np),
         Connectivity::List { pairs } => (pairs.len() as f64 / nq, pairs.len() as f64 / np),
         Connectivity::Dense { .. }
+        | Connectivity::Chain { .. }
         | Connectivity::Conv2d { .. }
         | Connectivity::Conv1d { .. }
         | Connectivity::SumPool2d { .. }
@@ -218,6 +219,15 @@ fn connect(
             traces: Traces::default(),
             kernel: Some(std::sync::Arc::new(kernel)),
         });
+    }
+    if let Some(weights) = spec.connectivity.chain_dense(n_pre) {
+        // A chain of maps: one dense projection of the composed map (validated: the steps
+        // fit together).
+        let dense = ProjectionSpec {
+            connectivity: Connectivity::Dense { weights },
+            ..spec.clone()
+        };
+        return connect(&dense, name, n_pre, n_post, dt, seed);
     }
     let no_autapses = spec.pre == spec.post && !spec.allow_autapses;
     let candidates = n_pre - usize::from(no_autapses);

@@ -129,6 +129,15 @@ pub fn expected_synapses(spec: &ProjectionSpec, n_pre: u64, n_post: u64) -> f64 
             .iter()
             .map(|r| r.iter().filter(|&&w| w != 0.0).count() as f64)
             .sum(),
+        Connectivity::Chain { .. } => {
+            spec.connectivity
+                .chain_dense(n_pre as usize)
+                .map_or(0.0, |w| {
+                    w.iter()
+                        .map(|r| r.iter().filter(|&&w| w != 0.0).count() as f64)
+                        .sum()
+                })
+        }
         // A shared kernel stores no synapses (its weights, once, are a few kilobytes).
         Connectivity::Conv2d { .. }
         | Connectivity::Conv1d { .. }
@@ -264,7 +273,10 @@ pub fn estimate(checked: &Checked, threads: usize) -> Estimate {
         synapses += nnz;
         let shared = matches!(spec.weight, Some(Init::Constant(_)))
             && spec.rule.is_none()
-            && !matches!(spec.connectivity, Connectivity::Dense { .. });
+            && !matches!(
+                spec.connectivity,
+                Connectivity::Dense { .. } | Connectivity::Chain { .. }
+            );
         let per_synapse_delays = matches!(spec.delay_ms, Some(Init::Uniform { .. }));
         let mut b_syn = (n_pre + 1.0) * 8.0 + nnz * 4.0;
         if !shared {

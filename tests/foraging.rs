@@ -77,6 +77,7 @@ fn bptt_matches_snntorch_autograd() {
         let p = Params {
             weights: vec![&w1_ours, &w2],
             biases: vec![None, Some(&b1), Some(&b2)],
+            decays: Vec::new(),
         };
         let x: Vec<f64> = inputs.concat();
         let mut tr = Trace::default();

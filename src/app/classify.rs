@@ -1,7 +1,8 @@
 //! `snnsim run FILE` for a file with a `Classify` task: trains (`crate::classify`) and writes
 //! the run directory: `config.ron`, `metrics.csv` (one row per epoch: `epoch, train_loss,
 //! train_accuracy, test_accuracy`), `predictions.csv` (each test sample's index, label and
-//! prediction after the last epoch) and `summary.json`. A classification run is a minute or
+//! prediction after the last epoch), `decays.csv` where populations learn their decays
+//! (`population, neuron, beta, alpha`) and `summary.json`. A classification run is a minute or
 //! less, so it takes no checkpoints; Ctrl-C stops it after the epoch in progress, with
 //! everything written and `stopped` in epochs. `--duration-ms` caps the simulated time of
 //! training (samples × steps × dt): training stops before the minibatch that would pass it,
@@ -63,7 +64,7 @@ pub struct ClassifySummary {
     /// Mean synaptic operations per test sample (spikes × the synapses they reach; null as
     /// `test_accuracy`).
     pub synaptic_ops_per_sample: Option<f64>,
-    /// Trained weights and biases.
+    /// Trained weights, biases and decays.
     pub parameters: usize,
     /// Wall time of loading and construction (s).
     pub build_wall_s: f64,
@@ -131,6 +132,9 @@ pub fn run_classify(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Result
         write_metrics(&c.metrics, &p.run_dir.join("metrics.csv"))?;
         if let Some(e) = &eval {
             write_predictions(&c, &e.predictions, &p.run_dir.join("predictions.csv"))?;
+        }
+        if let Some(csv) = c.decays_csv() {
+            write_atomic(&p.run_dir.join("decays.csv"), csv.as_bytes())?;
         }
         c.write_back();
         let last = c.metrics.last();

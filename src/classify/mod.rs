@@ -70,8 +70,12 @@ pub struct Classifier {
     weights: Vec<Vec<f64>>,
     /// Per population of the plan (`None`: an input, or no biases).
     biases: Vec<Option<Vec<f64>>>,
+    /// Per population of the plan, its learned decays (`learn_decay`; layout of
+    /// [`exec::Params::decays`]).
+    decays: Vec<Option<Vec<f64>>>,
     adam_w: Vec<Adam>,
     adam_b: Vec<Option<Adam>>,
+    adam_d: Vec<Option<Adam>>,
     /// The samples.
     pub data: data::Dataset,
     /// Indices of the training samples.
@@ -180,11 +184,29 @@ impl Classifier {
                 (spec.bias && plan.neuron(q).is_some()).then(|| vec![0.0; plan.pops()[q].size])
             })
             .collect();
+        let learns = |name: &str| {
+            checked
+                .file
+                .populations
+                .iter()
+                .any(|p| p.name == name && p.learn_decay)
+        };
+        let decays: Vec<Option<Vec<f64>>> = (0..plan.pops().len())
+            .map(|q| {
+                learns(&plan.pops()[q].name)
+                    .then(|| plan.initial_decays(q))
+                    .flatten()
+            })
+            .collect();
         let adam = |n: usize| Adam::new(spec.lr, 0.9, 0.999, 1e-8, n);
         let adam_w = weights.iter().map(|w| adam(w.len())).collect();
         let adam_b = biases
             .iter()
             .map(|b| b.as_ref().map(|b| adam(b.len())))
+            .collect();
+        let adam_d = decays
+            .iter()
+            .map(|d| d.as_ref().map(|d| adam(d.len())))
             .collect();
         let seed = checked.file.seed;
         let (train, test) = match data.split {
@@ -204,8 +226,10 @@ impl Classifier {
             projs,
             weights,
             biases,
+            decays,
             adam_w,
             adam_b,
+            adam_d,
             data,
             train,
             test,
@@ -248,6 +272,7 @@ impl Classifier {
         Params {
             weights: self.weights.iter().map(|w| w.as_slice()).collect(),
             biases: self.biases.iter().map(|b| b.as_deref()).collect(),
+            decays: self.decays.iter().map(|d| d.as_deref()).collect(),
         }
     }
 
@@ -350,6 +375,12 @@ impl Classifier {
                 a.step(b, gb, scale).expect("moments shaped as the biases");
             }
         }
+        for ((d, a), gd) in self.decays.iter_mut().zip(&mut self.adam_d).zip(&g.decays) {
+            if let (Some(d), Some(a)) = (d, a) {
+                a.step(d, gd, scale).expect("moments shaped as the decays");
+                exec::clamp_decays(d);
+            }
+        }
     }
 
     /// Classifies the test samples (in parallel, each with its own trace; the results are
@@ -393,10 +424,19 @@ impl Classifier {
         }
     }
 
-    /// Trained weights and biases.
+    /// Trained weights, biases and decays.
     pub fn parameters(&self) -> usize {
         self.weights.iter().map(Vec::len).sum::<usize>()
             + self.biases.iter().flatten().map(Vec::len).sum::<usize>()
+            + self.decays.iter().flatten().map(Vec::len).sum::<usize>()
+    }
+
+    /// `decays.csv` of the learned decays, `None` when no population learns them.
+    pub fn decays_csv(&self) -> Option<String> {
+        self.decays
+            .iter()
+            .any(Option::is_some)
+            .then(|| self.plan.decays_csv(&self.decays))
     }
 
     /// Writes the trained weights into the network's projections.
@@ -409,12 +449,16 @@ impl Classifier {
         }
     }
 
-    /// Hash of the network (after [`Classifier::write_back`]), the epochs done and the biases.
+    /// Hash of the network (after [`Classifier::write_back`]), the epochs done, the biases
+    /// and the learned decays.
     pub fn state_hash(&self) -> String {
         let mut h = StateHasher::default();
         h.bytes(crate::engine::hash::state_hash(&self.net, self.metrics.len() as u64).as_bytes());
         for b in self.biases.iter().flatten() {
             h.f64s(b);
+        }
+        for d in self.decays.iter().flatten() {
+            h.f64s(d);
         }
         format!("{:016x}", h.finish())
     }

@@ -316,6 +316,7 @@ pub fn from_nir(nir: &Nir, dt_ms: f64, reset: NirReset) -> Result<GraphFile, Str
             model,
             init: BTreeMap::new(),
             params,
+            learn_decay: false,
         });
     }
     if let Some(out) = &output {
@@ -593,6 +594,7 @@ pub fn from_nir(nir: &Nir, dt_ms: f64, reset: NirReset) -> Result<GraphFile, Str
                     }),
                     init: BTreeMap::new(),
                     params: BTreeMap::new(),
+                    learn_decay: false,
                 });
             }
             let y = after.iter().fold(b.clone(), |x, op| op.apply(&x));

@@ -46,7 +46,7 @@ mod run;
 pub use batch::{Sample, CHUNK};
 pub use eprop::{Feedback, Gradient};
 pub use factored::Shallow;
-pub use net::{Link, Net, PlanError, Pop, PopKind, Storage};
+pub use net::{clamp_decays, Link, Net, PlanError, Pop, PopKind, Storage};
 pub use neuron::{Model, Neuron, Surrogate};
 pub use run::{Grads, Params, PopTrace, Seq, Trace};
 

@@ -12,7 +12,7 @@
 //! file are the engine's and are not used here: training follows snnTorch's discrete
 //! semantics.
 
-use super::neuron::Neuron;
+use super::neuron::{Model, Neuron};
 use crate::graph::{Network, PopId};
 use std::fmt;
 
@@ -313,5 +313,42 @@ impl Net {
             PopKind::Input => None,
             PopKind::Neurons(n) => Some(n),
         }
+    }
+
+    /// The model's decays of population `p` as the per-neuron values of
+    /// [`super::Params::decays`] (β of every neuron, then α for `Synaptic`): where learned
+    /// decays start. `None` for an input or a model whose decays are not learned (`Alpha`).
+    pub fn initial_decays(&self, p: usize) -> Option<Vec<f64>> {
+        let n = self.pops[p].size;
+        match self.neuron(p)?.model {
+            Model::Leaky { beta } => Some(vec![beta; n]),
+            Model::Synaptic { alpha, beta } => Some([vec![beta; n], vec![alpha; n]].concat()),
+            Model::Alpha { .. } => None,
+        }
+    }
+
+    /// `decays.csv` of learned decays (one slot per population, `None` where not learned):
+    /// a header `population,neuron,beta,alpha`, then one row per neuron, reals written
+    /// exactly (shortest round-trip form); `alpha` is empty for a `Leaky` population.
+    pub fn decays_csv(&self, decays: &[Option<Vec<f64>>]) -> String {
+        let mut out = String::from("population,neuron,beta,alpha\n");
+        for (q, d) in decays.iter().enumerate() {
+            let Some(d) = d else { continue };
+            let n = self.pops[q].size;
+            for j in 0..n {
+                let alpha = d.get(n + j).map_or(String::new(), |a| format!("{a:?}"));
+                out.push_str(&format!("{},{j},{:?},{alpha}\n", self.pops[q].name, d[j]));
+            }
+        }
+        out
+    }
+}
+
+/// Keeps learned decays in [0, 1], the range snnTorch clamps them to in its forward pass
+/// (`beta.clamp(0, 1)`): applied after every optimiser step, so that the forward pass, which
+/// reads the values as they are, and its gradient are snnTorch's on the clamped values.
+pub fn clamp_decays(d: &mut [f64]) {
+    for x in d {
+        *x = x.clamp(0.0, 1.0);
     }
 }

@@ -17,7 +17,7 @@
 
 use super::neuron::{with_neuron, with_surrogate, SurrogateGrad as _};
 use super::{Net, PopKind, Storage};
-use crate::models::step::{heaviside, keep, ResetKind, SnnTorchStep};
+use crate::models::step::{heaviside, keep, LearnDecays, ResetKind, SnnTorchStep};
 
 /// The values of one input population over the steps of a call.
 #[derive(Debug, Clone, Copy)]
@@ -29,13 +29,18 @@ pub enum Seq<'a> {
 }
 
 /// The trainable values of a call: per link its weights (in its [`Storage`] layout), per
-/// population an optional bias added to its input every step.
+/// population an optional bias added to its input every step and optional per-neuron decays
+/// that replace the model's own.
 #[derive(Debug, Clone, Default)]
 pub struct Params<'a> {
     /// Per link.
     pub weights: Vec<&'a [f64]>,
     /// Per population (`None`: no bias; inputs have none).
     pub biases: Vec<Option<&'a [f64]>>,
+    /// Per population (`None`, or absent past the end: the model's decays): β of every
+    /// neuron, then α of every neuron where the model has one
+    /// ([`LearnDecays::COUNT`] × size values).
+    pub decays: Vec<Option<&'a [f64]>>,
 }
 
 impl<'a> Params<'a> {
@@ -44,6 +49,7 @@ impl<'a> Params<'a> {
         Params {
             weights,
             biases: vec![None; net.pops().len()],
+            decays: Vec::new(),
         }
     }
 }
@@ -56,6 +62,8 @@ pub struct Grads {
     pub weights: Vec<Vec<f64>>,
     /// Per population.
     pub biases: Vec<Vec<f64>>,
+    /// Per population, shaped as [`Params::decays`] (empty without decays).
+    pub decays: Vec<Vec<f64>>,
 }
 
 impl Grads {
@@ -68,6 +76,11 @@ impl Grads {
                 .iter()
                 .map(|b| b.map_or(Vec::new(), |b| vec![0.0; b.len()]))
                 .collect(),
+            decays: p
+                .decays
+                .iter()
+                .map(|d| d.map_or(Vec::new(), |d| vec![0.0; d.len()]))
+                .collect(),
         }
     }
 
@@ -77,7 +90,14 @@ impl Grads {
             .weights
             .iter_mut()
             .chain(self.biases.iter_mut())
-            .zip(other.weights.iter().chain(other.biases.iter()))
+            .chain(self.decays.iter_mut())
+            .zip(
+                other
+                    .weights
+                    .iter()
+                    .chain(other.biases.iter())
+                    .chain(other.decays.iter()),
+            )
         {
             for (x, y) in a.iter_mut().zip(b) {
                 *x += y;
@@ -95,6 +115,9 @@ pub struct PopTrace {
     pub spk: Vec<f64>,
     /// The reset applied in each step, R_t = H(mem_{t−1} − θ) (neurons only).
     pub reset: Vec<f64>,
+    /// The second state variable after each step (a Synaptic population's `syn`), kept only
+    /// for a population with learned decays (its ∂L/∂α needs it).
+    pub syn: Vec<f64>,
     /// An input's values: (neuron, value) pairs per step, `start[t]..start[t + 1]` (one list
     /// for all steps when constant).
     pub(super) active: Vec<(u32, f64)>,
@@ -235,6 +258,8 @@ impl Net {
             for v in [&mut t.mem, &mut t.spk, &mut t.reset] {
                 v.resize(steps * n, 0.0);
             }
+            let learned = p.decays.get(q).copied().flatten().is_some();
+            t.syn.resize(if learned { steps * n } else { 0 }, 0.0);
         }
         // Inputs.
         for (&q, seq) in self.inputs().iter().zip(inputs) {
@@ -320,7 +345,14 @@ impl Net {
                     });
                 }
                 let pt = &mut tr.pops[q];
-                with_neuron!(neuron, n, R => step_pop::<_, R>(n, neuron.threshold, &cur, pt, t));
+                match p.decays.get(q).copied().flatten() {
+                    None => {
+                        with_neuron!(neuron, n, R => step_pop::<_, R>(n, neuron.threshold, &cur, pt, t))
+                    }
+                    Some(d) => {
+                        with_neuron!(neuron, n, R => step_pop_each::<_, R>(n, neuron.threshold, d, &cur, pt, t))
+                    }
+                }
             }
         }
         tr.cur = cur;
@@ -416,13 +448,36 @@ impl Net {
                     &mut bk.k_next[q],
                     &mut bk.x_now[q],
                 );
-                with_neuron!(neuron, nr, R => adjoint_pop::<_, R>(
-                    nr,
-                    &drive,
-                    &pt.reset[row.clone()],
-                    (m, a, b, k_next),
-                    x,
-                ));
+                match p.decays.get(q).copied().flatten() {
+                    None => with_neuron!(neuron, nr, R => adjoint_pop::<_, R>(
+                        nr,
+                        &drive,
+                        &pt.reset[row.clone()],
+                        (m, a, b, k_next),
+                        x,
+                    )),
+                    Some(d) => {
+                        // The state before step t: zero before the first step.
+                        let before = |v: &'_ [f64]| -> Option<std::ops::Range<usize>> {
+                            (t > 0 && !v.is_empty()).then(|| row.start - n..row.start)
+                        };
+                        let prev = (
+                            before(&pt.mem).map(|r| &pt.mem[r]),
+                            before(&pt.syn).map(|r| &pt.syn[r]),
+                        );
+                        let gd = &mut g.decays[q];
+                        with_neuron!(neuron, nr, R => adjoint_pop_each::<_, R>(
+                            nr,
+                            d,
+                            &drive,
+                            &pt.reset[row.clone()],
+                            prev,
+                            (m, a, b, k_next),
+                            x,
+                            gd,
+                        ))
+                    }
+                }
                 bk.drive = drive;
                 // Gradients: the bias, and each incoming link's active rows.
                 let x = &bk.x_now[q];
@@ -614,5 +669,74 @@ fn adjoint_pop<N: SnnTorchStep<f64>, R: ResetKind>(
         let k_t = keep::<R, f64>(reset[j]);
         x[j] = neuron.adjoint(drive[j], k_t, k_next[j], &mut m[j], &mut a[j], &mut b[j]);
         k_next[j] = k_t;
+    }
+}
+
+/// [`step_pop`] with per-neuron decays `d` ([`Params::decays`]), recording the second state
+/// variable for the decays' gradient. Not vectorised per width: a population that learns its
+/// decays builds each neuron's step from its own values.
+fn step_pop_each<N: LearnDecays<f64>, R: ResetKind>(
+    neuron: N,
+    theta: f64,
+    d: &[f64],
+    cur: &[f64],
+    pt: &mut PopTrace,
+    t: usize,
+) {
+    let n = cur.len();
+    assert_eq!(d.len(), N::COUNT * n, "decays shaped as the population");
+    let row = t * n..(t + 1) * n;
+    let (now, a, b) = (&mut pt.now[..n], &mut pt.a[..n], &mut pt.b[..n]);
+    let (mem, reset, spk) = (
+        &mut pt.mem[row.clone()],
+        &mut pt.reset[row.clone()],
+        &mut pt.spk[row.clone()],
+    );
+    for j in 0..n {
+        let nj = neuron.with_decays(decays_of::<N>(d, n, j));
+        let r = heaviside(now[j], theta);
+        nj.step::<R>(r, cur[j], &mut now[j], &mut a[j], &mut b[j]);
+        mem[j] = now[j];
+        reset[j] = r;
+        spk[j] = heaviside(now[j], theta);
+    }
+    pt.syn[row].copy_from_slice(a);
+}
+
+/// Neuron `j`'s decays (β, α) of the layout of [`Params::decays`].
+#[inline(always)]
+fn decays_of<N: LearnDecays<f64>>(d: &[f64], n: usize, j: usize) -> [f64; 2] {
+    [d[j], if N::COUNT > 1 { d[n + j] } else { 0.0 }]
+}
+
+/// [`adjoint_pop`] with per-neuron decays `d`, adding each neuron's step-t share of
+/// ∂L/∂decays into `gd` (layout of [`Params::decays`]); `prev` is the membrane and second
+/// state variable before step t (`None`: zero).
+#[allow(clippy::too_many_arguments)]
+fn adjoint_pop_each<N: LearnDecays<f64>, R: ResetKind>(
+    neuron: N,
+    d: &[f64],
+    drive: &[f64],
+    reset: &[f64],
+    (mem_prev, syn_prev): (Option<&[f64]>, Option<&[f64]>),
+    (m, a, b, k_next): (&mut [f64], &mut [f64], &mut [f64], &mut [f64]),
+    x: &mut [f64],
+    gd: &mut [f64],
+) {
+    let n = drive.len();
+    for j in 0..n {
+        let nj = neuron.with_decays(decays_of::<N>(d, n, j));
+        let k_t = keep::<R, f64>(reset[j]);
+        x[j] = nj.adjoint(drive[j], k_t, k_next[j], &mut m[j], &mut a[j], &mut b[j]);
+        k_next[j] = k_t;
+        let (mp, sp) = (
+            mem_prev.map_or(0.0, |v| v[j]),
+            syn_prev.map_or(0.0, |v| v[j]),
+        );
+        let [gb, ga] = nj.decay_grads(k_t, m[j], a[j], mp, sp);
+        gd[j] += gb;
+        if N::COUNT > 1 {
+            gd[n + j] += ga;
+        }
     }
 }

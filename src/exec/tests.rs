@@ -219,6 +219,7 @@ fn backward_equals_forward_mode_on_a_deep_recurrent_network() {
             let p = Params {
                 weights: weights.iter().map(|w| w.as_slice()).collect(),
                 biases: biases.iter().map(|b| b.as_deref()).collect(),
+                decays: Vec::new(),
             };
             let mut tr = Trace::default();
             net.forward(&p, steps, &[Seq::Dense(&inputs)], &mut tr);
@@ -588,6 +589,7 @@ fn both_gradients(net: &Net, seed: u64, spread: bool) -> (Grads, Grads, f64) {
     let p = Params {
         weights: weights.iter().map(|w| w.as_slice()).collect(),
         biases: biases.iter().map(|b| b.as_deref()).collect(),
+        decays: Vec::new(),
     };
     let inputs: Vec<f64> = (0..steps * 5)
         .map(|_| match rng.random_range(0..3) {

@@ -1128,6 +1128,13 @@ pub struct PopulationSpec {
     /// models and parameters take them).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, Vec<f64>>,
+    /// Train this population's decays, one per neuron, with the weights (a trained `Lif` with
+    /// `integration: SnnTorch(...)`: β; `Synaptic`: β and α), starting from the model's values
+    /// and kept in [0, 1] (docs/graph-format.md, "Learned decays").
+    // Left out of the text when false, so the schema states the default itself.
+    #[serde(default, skip_serializing_if = "is_false")]
+    #[cfg_attr(feature = "schema", schemars(extend("default" = false)))]
+    pub learn_decay: bool,
 }
 
 /// The neuron model of a population, with its parameters.
@@ -2020,6 +2027,10 @@ fn yes() -> bool {
 
 fn is_true(b: &bool) -> bool {
     *b
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// How the synapses of a projection are chosen.

@@ -280,6 +280,9 @@ pub(super) fn validate(file: GraphFile, src: &Source, rules: &dyn ModelRules) ->
                 )?;
             }
         }
+        if p.learn_decay {
+            check_learn_decay(&v, &format!("{at}.learn_decay"), p, file.task.as_ref())?;
+        }
     }
     if let Some(out) = &file.output {
         if !pops.contains_key(out.as_str()) {
@@ -1695,4 +1698,45 @@ fn check_control(v: &V, a: &AgentSpec, at: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `learn_decay` on population `p`: a model with decays the executor can learn (β of a `Lif`
+/// with snnTorch integration, β and α of a `Synaptic`), one value per parameter, and a task
+/// whose gradient has the decays' terms.
+fn check_learn_decay(v: &V, f: &str, p: &PopulationSpec, task: Option<&TaskSpec>) -> Result<()> {
+    let decays = matches!(
+        p.model,
+        ModelSpec::Lif(LifParams {
+            integration: LifIntegration::SnnTorch { .. },
+            ..
+        }) | ModelSpec::Synaptic(_)
+    );
+    if !decays {
+        return v.fail(
+            f,
+            "only a `Lif` with `integration: SnnTorch(...)` (β) or a `Synaptic` population (β and α) learns its decays",
+        );
+    }
+    if !p.params.is_empty() {
+        return v.fail(
+            f,
+            "a population that learns its decays takes one value per parameter, not per-neuron `params` (the decays start from the model's values)",
+        );
+    }
+    match task {
+        Some(TaskSpec::Classify(c)) if !c.gradient.is_bptt() => v.fail(
+            f,
+            "learned decays train by backpropagation through time (`gradient: Bptt`); e-prop's eligibility traces have no decay term",
+        ),
+        Some(TaskSpec::Classify(_)) => Ok(()),
+        Some(TaskSpec::Control(a)) if a.off_policy.is_some() => Ok(()),
+        Some(TaskSpec::Agent(_) | TaskSpec::Control(_)) => v.fail(
+            f,
+            "policy-gradient agents train with the factored backward pass, which has no decay gradient: decays are learned in `Classify` tasks and off-policy `Control` tasks",
+        ),
+        _ => v.fail(
+            f,
+            "a population learns its decays only in a task that trains on the executor (`Classify`, or `Control` with `off_policy`)",
+        ),
+    }
 }

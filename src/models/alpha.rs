@@ -30,7 +30,7 @@
 //! x̄_t = k_t·(ē_t − n̄_t)
 //! ```
 
-use super::step::{heaviside, with_reset, ResetKind, Scalar, SnnTorchStep};
+use super::step::{heaviside, with_reset, LearnDecays, ResetKind, Scalar, SnnTorchStep};
 use super::synaptic::decay;
 use super::{chunks, for_chunks, Columns};
 use crate::file::rules::{self, finite, ParamError, ParamResult};
@@ -80,6 +80,21 @@ impl<F: Scalar> SnnTorchStep<F> for AlphaStep<F> {
         *e = e_bar;
         *n = n_bar;
         k_t * (e_bar - n_bar)
+    }
+}
+
+/// None: τ_α ties the membrane to both decays, and validation refuses `learn_decay` here.
+impl<F: Scalar> LearnDecays<F> for AlphaStep<F> {
+    const COUNT: usize = 0;
+
+    #[inline(always)]
+    fn with_decays(self, _: [F; 2]) -> Self {
+        self
+    }
+
+    #[inline(always)]
+    fn decay_grads(self, _: F, _: F, _: F, _: F, _: F) -> [F; 2] {
+        [F::ZERO; 2]
     }
 }
 

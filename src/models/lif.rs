@@ -55,7 +55,9 @@
 //! of a zero membrane), and both keep their results bit for bit.
 
 use super::fused::{self, Cols};
-use super::step::{reset_now, with_reset_timing, ResetKind, ResetNone, Scalar, SnnTorchStep};
+use super::step::{
+    reset_now, with_reset_timing, LearnDecays, ResetKind, ResetNone, Scalar, SnnTorchStep,
+};
 use super::{chunks, for_chunks, refractory_steps, Reads};
 use crate::file::rules::{finite, positive, refractory, unit_interval, ParamResult};
 use crate::file::{LifIntegration, LifParams, Reset};
@@ -370,6 +372,21 @@ impl<F: Scalar> SnnTorchStep<F> for LeakyStep<F> {
         let m_bar = drive + k_next * self.beta * *m;
         *m = m_bar;
         m_bar
+    }
+}
+
+/// β: m_t = k_t·β·m_{t−1} + x_t (− R_t·θ), so ∂m_t/∂β = k_t·m_{t−1}.
+impl<F: Scalar> LearnDecays<F> for LeakyStep<F> {
+    const COUNT: usize = 1;
+
+    #[inline(always)]
+    fn with_decays(self, d: [F; 2]) -> Self {
+        LeakyStep { beta: d[0], ..self }
+    }
+
+    #[inline(always)]
+    fn decay_grads(self, k_t: F, m_bar: F, _: F, mem: F, _: F) -> [F; 2] {
+        [m_bar * k_t * mem, F::ZERO]
     }
 }
 

@@ -179,3 +179,22 @@ pub trait SnnTorchStep<F: Scalar>: Copy {
     /// return those of step t. Returns x̄_t = ∂L/∂x_t.
     fn adjoint(self, drive: F, k_t: F, k_next: F, m: &mut F, a: &mut F, b: &mut F) -> F;
 }
+
+/// The decays a trained population may learn, one per neuron (docs/graph-format.md,
+/// `learn_decay`): the model gives its neuron with other decays and the share of one step in
+/// ∂L/∂decay, from the adjoints its [`SnnTorchStep::adjoint`] leaves and the state before the
+/// step. The executor's backward pass calls both, so the dynamics stay written once: a decay
+/// enters the update only as decay × previous state, and its gradient is that state times the
+/// adjoint of the variable it decays.
+pub trait LearnDecays<F: Scalar>: SnnTorchStep<F> {
+    /// Decays per neuron that can be learned: β, then α where the model has one (0: none).
+    const COUNT: usize;
+
+    /// This neuron with the decays `d` (β, α; only the first [`LearnDecays::COUNT`] are read).
+    fn with_decays(self, d: [F; 2]) -> Self;
+
+    /// Step t's share of (∂L/∂β, ∂L/∂α): `m_bar` and `a_bar` are the adjoints of step t as
+    /// [`SnnTorchStep::adjoint`] leaves them, `k_t` is [`keep`] of step t, `mem` and `a` the
+    /// state before step t.
+    fn decay_grads(self, k_t: F, m_bar: F, a_bar: F, mem: F, a: F) -> [F; 2];
+}

@@ -38,7 +38,8 @@
 //! ```
 
 use super::step::{
-    heaviside, reset_now, with_reset_timing, ResetKind, ResetNone, Scalar, SnnTorchStep,
+    heaviside, reset_now, with_reset_timing, LearnDecays, ResetKind, ResetNone, Scalar,
+    SnnTorchStep,
 };
 use super::{chunks, for_chunks, Columns};
 use crate::file::rules::{self, finite, ParamResult};
@@ -95,6 +96,26 @@ impl<F: Scalar> SnnTorchStep<F> for SynapticStep<F> {
         *m = m_bar;
         *s = s_bar;
         s_bar
+    }
+}
+
+/// β and α: m_t = k_t·(β·m_{t−1} + s_t) (− R_t·θ) and s_t = α·s_{t−1} + x_t, so
+/// ∂m_t/∂β = k_t·m_{t−1} and ∂s_t/∂α = s_{t−1}; s̄_t already holds every later step's share.
+impl<F: Scalar> LearnDecays<F> for SynapticStep<F> {
+    const COUNT: usize = 2;
+
+    #[inline(always)]
+    fn with_decays(self, d: [F; 2]) -> Self {
+        SynapticStep {
+            beta: d[0],
+            alpha: d[1],
+            ..self
+        }
+    }
+
+    #[inline(always)]
+    fn decay_grads(self, k_t: F, m_bar: F, s_bar: F, mem: F, syn: F) -> [F; 2] {
+        [m_bar * k_t * mem, s_bar * syn]
     }
 }
 

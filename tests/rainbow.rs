@@ -92,7 +92,7 @@ fn start_and_kill(args: &[&str], out: &Path, after_ms: u64) {
 /// ends with the same state_hash, metrics.csv and greedy evaluation as the uninterrupted run.
 #[test]
 fn rainbow_runs_are_thread_independent_and_resume_bit_identically() {
-    threads_and_resume("cartpole-rainbow.ron", "env_steps: 3000");
+    threads_and_resume("cartpole-rainbow.ron", "env_steps: 3000", &[]);
 }
 
 /// The same with every part on (graphs/cartpole-rainbow-full.ron): Noisy-net readouts (σ, the
@@ -100,25 +100,53 @@ fn rainbow_runs_are_thread_independent_and_resume_bit_identically() {
 /// update), the C51 readout and dueling streams.
 #[test]
 fn rainbow_noisy_c51_runs_are_thread_independent_and_resume_bit_identically() {
-    threads_and_resume("cartpole-rainbow-full.ron", "env_steps: 1500");
+    threads_and_resume("cartpole-rainbow-full.ron", "env_steps: 1500", &[]);
+}
+
+/// Both hidden layers learn their decays (β per neuron, `learn_decay`): they move from the
+/// model's value, stay in [0, 1], are written to `decays.csv`, and the run is the same bits
+/// on one thread and two and after kills and resumes (decays and their optimiser state are in
+/// the checkpoint; the summary's state hash covers them).
+#[test]
+fn rainbow_learned_decays_train_and_resume_bit_identically() {
+    let learn = (
+        "v_th_mv: 1.0)),",
+        "v_th_mv: 1.0), learn_decay: true),",
+    );
+    let dir = threads_and_resume("cartpole-rainbow.ron", "env_steps: 1500", &[learn, learn]);
+    let csv = read(&dir.path().join("one/decays.csv"));
+    assert_eq!(csv, read(&dir.path().join("killed/decays.csv")));
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("population,neuron,beta,alpha"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 128);
+    let start = (-1.0f64 / 5.0).exp();
+    let mut moved = 0;
+    for (k, r) in rows.iter().enumerate() {
+        assert_eq!(r[0], if k < 64 { "hidden1" } else { "hidden2" });
+        assert_eq!(r[1], (k % 64).to_string());
+        assert_eq!(r[3], "", "a Leaky population has no α");
+        let beta: f64 = r[2].parse().unwrap();
+        assert!((0.0..=1.0).contains(&beta), "{r:?}");
+        moved += usize::from((beta - start).abs() > 1e-4);
+    }
+    assert!(moved > 64, "only {moved} of 128 decays moved from {start}");
 }
 
 /// One thread against two, and a run killed twice and resumed against the uninterrupted one,
-/// on `graph` with the budget `budget`.
-fn threads_and_resume(graph: &str, budget: &str) {
+/// on `graph` with the budget `budget` and the further `edits`; returns the directory of the
+/// runs (`one`, `two`, `killed`).
+fn threads_and_resume(graph: &str, budget: &str, edits: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let file = rainbow_from(
-        graph,
-        dir.path(),
-        "small.ron",
-        &[
-            ("env_steps: 30000", budget),
-            ("buffer: 30000", "buffer: 1500"),
-            ("warmup: 1000", "warmup: 300"),
-            ("eval_episodes: 100", "eval_episodes: 5"),
-            ("target_every: 250", "target_every: 100"),
-        ],
-    );
+    let mut all = vec![
+        ("env_steps: 30000", budget),
+        ("buffer: 30000", "buffer: 1500"),
+        ("warmup: 1000", "warmup: 300"),
+        ("eval_episodes: 100", "eval_episodes: 5"),
+        ("target_every: 250", "target_every: 100"),
+    ];
+    all.extend_from_slice(edits);
+    let file = rainbow_from(graph, dir.path(), "small.ron", &all);
     let one = run_json(&file, &dir.path().join("one"), &["--threads", "1"]);
     let two = run_json(&file, &dir.path().join("two"), &["--threads", "2"]);
     assert_eq!(one["state_hash"], two["state_hash"]);
@@ -147,6 +175,7 @@ fn threads_and_resume(graph: &str, budget: &str) {
     // A Q-network's checkpoint is not a policy-gradient agent's: refused by name.
     let e = snnsim::agent::Policy::load(&dir.path().join("one")).err().unwrap();
     assert!(e.to_string().contains("off-policy"), "{e}");
+    dir
 }
 
 /// Dueling streams: a value readout `v` beside the advantage readout `q` trains, gives the

@@ -96,6 +96,13 @@ pub struct DqnTrainer {
     pub(super) replay: Replay,
     /// Noisy-net readouts: σ, the target's σ and σ's rule instances.
     noisy: Option<Noisy>,
+    /// Learned decays (`learn_decay`), per population of the plan: the online values and the
+    /// target network's (layout of [`exec::Params::decays`]).
+    decays: Vec<Option<Vec<f64>>>,
+    target_decays: Vec<Option<Vec<f64>>>,
+    /// One rule instance per population that learns its decays (in plan order): the weights'
+    /// optimiser on its decays as on a 1 × m projection, clipped with the same global norm.
+    decay_rules: Vec<RuleInstance>,
     /// The last decisions of the episode not yet stored: (s, a, r).
     pub(super) pending: VecDeque<(Vec<f64>, u32, f64)>,
     pub(super) obs: Vec<f64>,
@@ -268,6 +275,30 @@ impl DqnTrainer {
                 ))
             }
         };
+        let decays: Vec<Option<Vec<f64>>> = (0..plan.pops().len())
+            .map(|q| {
+                let name = &plan.pops()[q].name;
+                let learns = f
+                    .populations
+                    .iter()
+                    .any(|p| &p.name == name && p.learn_decay);
+                learns.then(|| plan.initial_decays(q)).flatten()
+            })
+            .collect();
+        let mut decay_rules = Vec::new();
+        for d in decays.iter().flatten() {
+            let shape = ProjShapeV1 {
+                n_pre: 1,
+                n_post: d.len() as u64,
+                nnz: d.len() as u64,
+                dt_ms: f.dt_ms,
+            };
+            decay_rules.push(
+                rule_plugin
+                    .create_rule(&params(&spec.rule), shape)
+                    .map_err(|e| located_input(checked, "Control", "rule.params", e))?,
+            );
+        }
         let hidden = (0..plan.pops().len())
             .filter(|&q| !plan.readouts().contains(&q) && plan.neuron(q).is_some())
             .collect();
@@ -292,6 +323,9 @@ impl DqnTrainer {
             target: Vec::new(),
             replay,
             noisy,
+            target_decays: decays.clone(),
+            decays,
+            decay_rules,
             pending: VecDeque::new(),
             obs,
             running: Running::default(),
@@ -352,16 +386,46 @@ impl DqnTrainer {
         q
     }
 
-    /// One decision from zero state on `obs` with `weights`: the trace, and Q into `q`.
+    /// One decision from zero state on `obs` with `weights` (and the online decays): the
+    /// trace, and Q into `q`.
     fn forward(&self, weights: &[Vec<f64>], obs: &[f64], tr: &mut Trace, q: &mut [f64]) {
         let qnet = self.qnet();
+        let theta = (weights, &self.decays[..]);
         if self.atoms == 1 {
-            qnet.forward(weights, obs, tr, q)
+            qnet.forward(theta, obs, tr, q)
         } else {
             let mut out = vec![0.0; self.n_actions * self.atoms];
-            qnet.forward(weights, obs, tr, &mut out);
+            qnet.forward(theta, obs, tr, &mut out);
             qnet.q_of(&out, q);
         }
+    }
+
+    /// The learned decays, per population of the plan (`None` where not learned).
+    pub fn decays(&self) -> &[Option<Vec<f64>>] {
+        &self.decays
+    }
+
+    /// `decays.csv` of the learned decays, `None` when no population learns them.
+    pub fn decays_csv(&self) -> Option<String> {
+        self.decays
+            .iter()
+            .any(Option::is_some)
+            .then(|| self.plan.decays_csv(&self.decays))
+    }
+
+    /// The state hash of the network after `env_steps` steps, and of the learned decays where
+    /// populations learn them (a file without them hashes as before).
+    pub fn state_hash(&self) -> String {
+        let net = crate::engine::hash::state_hash(&self.net, self.env_steps);
+        if self.decays.iter().all(Option::is_none) {
+            return net;
+        }
+        let mut h = crate::engine::hash::StateHasher::default();
+        h.bytes(net.as_bytes());
+        for d in self.decays.iter().flatten() {
+            h.f64s(d);
+        }
+        format!("{:016x}", h.finish())
     }
 
     /// What a decision needs of the trainer (shared by worker threads).
@@ -507,6 +571,7 @@ impl DqnTrainer {
             Some((w_on, w_tg, _)) => (w_on, w_tg),
             None => (&self.online, &self.target),
         };
+        let (d_on, d_tg) = (&self.decays[..], &self.target_decays[..]);
         let forward = || -> Vec<(Trace, [Vec<f64>; 3])> {
             drawn
                 .slots
@@ -518,10 +583,10 @@ impl DqnTrainer {
                     );
                     let mut q = [vec![0.0; no], vec![0.0; no], vec![0.0; no]];
                     let mut scratch = Trace::default();
-                    qnet.forward(target, s2, &mut scratch, &mut q[2]);
-                    qnet.forward(online, s2, &mut scratch, &mut q[1]);
+                    qnet.forward((target, d_tg), s2, &mut scratch, &mut q[2]);
+                    qnet.forward((online, d_on), s2, &mut scratch, &mut q[1]);
                     let mut tr = Trace::default();
-                    qnet.forward(online, s, &mut tr, &mut q[0]);
+                    qnet.forward((online, d_on), s, &mut tr, &mut q[0]);
                     (tr, q)
                 })
                 .collect()
@@ -586,7 +651,7 @@ impl DqnTrainer {
             self.rules[0].td_loss(&mut batch)?;
         }
         // ∂L/∂mem_t of the readout = ∂L/∂Q / T at every step; backward in fixed chunks.
-        let p = Params::weights(&self.plan, online.iter().map(|w| w.as_slice()).collect());
+        let p = params_of(&self.plan, online, d_on);
         let (plan, qnet) = (&self.plan, self.qnet());
         let mut backward = || -> Vec<Grads> {
             done.par_chunks_mut(CHUNK)
@@ -625,7 +690,11 @@ impl DqnTrainer {
             _ => Vec::new(),
         };
         drop(noisy);
-        self.rule_step(&total.weights, &sigma_grads)?;
+        let decay_grads: Vec<Vec<f64>> = (self.decays.iter().zip(&total.decays))
+            .filter(|(d, _)| d.is_some())
+            .map(|(_, g)| g.clone())
+            .collect();
+        self.rule_step(&total.weights, &sigma_grads, &decay_grads)?;
         self.refresh_online();
         self.replay.update(&drawn.slots, &td);
         let mut pairs: Vec<(&mut Vec<f64>, &Vec<f64>)> =
@@ -633,6 +702,12 @@ impl DqnTrainer {
         if let Some(nz) = &mut self.noisy {
             pairs.extend(nz.target.iter_mut().zip(&nz.sigma));
         }
+        pairs.extend(
+            self.target_decays
+                .iter_mut()
+                .zip(&self.decays)
+                .filter_map(|(t, d)| Some((t.as_mut()?, d.as_ref()?))),
+        );
         match self.op.tau {
             Some(tau) => {
                 for (tg, w) in pairs {
@@ -653,12 +728,19 @@ impl DqnTrainer {
 
     /// Update number `updates` of every projection by its rule instance with the gradients
     /// `grads` (per link), and of the noisy links' σ by their own instances with
-    /// `sigma_grads`, all with the global norm over every gradient (so per-projection
-    /// instances clip consistently); counts it.
-    fn rule_step(&mut self, grads: &[Vec<f64>], sigma_grads: &[Vec<f64>]) -> Result<()> {
+    /// `sigma_grads`, and of the learned decays by theirs with `decay_grads` (then clamped to
+    /// [0, 1]), all with the global norm over every gradient (so per-projection instances
+    /// clip consistently); counts it.
+    fn rule_step(
+        &mut self,
+        grads: &[Vec<f64>],
+        sigma_grads: &[Vec<f64>],
+        decay_grads: &[Vec<f64>],
+    ) -> Result<()> {
         let norm = (grads
             .iter()
             .chain(sigma_grads)
+            .chain(decay_grads)
             .flat_map(|g| g.iter())
             .map(|x| x * x)
             .sum::<f64>())
@@ -710,6 +792,18 @@ impl DqnTrainer {
                     &sigma_grads[k],
                 )?;
             }
+        }
+        let learned = self.decays.iter_mut().flatten();
+        for ((d, rule), g) in learned.zip(&mut self.decay_rules).zip(decay_grads) {
+            let indices: Vec<u32> = (0..d.len() as u32).collect();
+            step(
+                rule,
+                (1, d.len()),
+                (&[0, d.len()], &indices),
+                d.as_mut_ptr(),
+                g,
+            )?;
+            exec::clamp_decays(d);
         }
         self.updates += 1;
         Ok(())
@@ -790,10 +884,16 @@ impl QNet<'_> {
     /// One decision from zero state on `obs` with `weights`: the trace, and the outputs (the
     /// readout membrane averaged over the T steps) into `out`: Q(s, ·), or with C51 the
     /// logits, action-major (`atoms` per action).
-    fn forward(&self, weights: &[Vec<f64>], obs: &[f64], tr: &mut Trace, out: &mut [f64]) {
+    fn forward(
+        &self,
+        (weights, decays): (&[Vec<f64>], &[Option<Vec<f64>>]),
+        obs: &[f64],
+        tr: &mut Trace,
+        out: &mut [f64],
+    ) {
         let mut inputs = Vec::new();
         self.spec.encoder.currents(obs, &mut inputs);
-        let p = Params::weights(self.plan, weights.iter().map(|w| w.as_slice()).collect());
+        let p = self.params(weights, decays);
         let steps = self.spec.decision_steps;
         self.plan.forward(&p, steps, &[Seq::Constant(&inputs)], tr);
         let (a, z) = (self.n_actions, self.atoms);
@@ -816,6 +916,11 @@ impl QNet<'_> {
                 (0..a).for_each(|c| out[c * z + j] = v + (out[c * z + j] - mean));
             }
         }
+    }
+
+    /// The parameters of a call: `weights` per link, `decays` per population.
+    fn params<'a>(&self, weights: &'a [Vec<f64>], decays: &'a [Option<Vec<f64>>]) -> Params<'a> {
+        params_of(self.plan, weights, decays)
     }
 
     /// Q(s, ·) of C51's logits: the mean of each action's softmax over the support.
@@ -855,6 +960,18 @@ impl QNet<'_> {
                 }
             }
         }
+    }
+}
+
+/// The parameters of a call of `plan`: `weights` per link, `decays` per population.
+fn params_of<'a>(
+    plan: &exec::Net,
+    weights: &'a [Vec<f64>],
+    decays: &'a [Option<Vec<f64>>],
+) -> Params<'a> {
+    Params {
+        decays: decays.iter().map(|d| d.as_deref()).collect(),
+        ..Params::weights(plan, weights.iter().map(|w| w.as_slice()).collect())
     }
 }
 
@@ -965,6 +1082,16 @@ impl DqnTrainer {
                 e.bytes(&nz.rules[k].save()?);
             }
         }
+        // Learned decays (absent otherwise): online and target values, then their rule states.
+        for (d, t) in self.decays.iter().zip(&self.target_decays) {
+            if let (Some(d), Some(t)) = (d, t) {
+                e.f64s(d);
+                e.f64s(t);
+            }
+        }
+        for r in &mut self.decay_rules {
+            e.bytes(&r.save()?);
+        }
         Ok(e.buf)
     }
 
@@ -975,6 +1102,9 @@ impl DqnTrainer {
         let mut d = Dec::new(bytes);
         let noisy = &mut self.noisy;
         let mut sigma_rules = Vec::new();
+        let (decays, target_decays) = (&mut self.decays, &mut self.target_decays);
+        let mut decay_rules = Vec::new();
+        let n_decay_rules = self.decay_rules.len();
         let (rules, env) = (|| -> DecResult<(Vec<Vec<u8>>, Vec<u8>)> {
             self.env_steps = d.u64()?;
             self.updates = d.u64()?;
@@ -1028,6 +1158,18 @@ impl DqnTrainer {
                     sigma_rules.push(d.bytes()?);
                 }
             }
+            for (v, t) in decays.iter_mut().zip(target_decays.iter_mut()) {
+                if let (Some(v), Some(t)) = (v, t) {
+                    let (got, got_t) = (d.f64s()?, d.f64s()?);
+                    if got.len() != v.len() || got_t.len() != t.len() {
+                        return Err("the learned decays do not fit the graph file's".into());
+                    }
+                    (*v, *t) = (got, got_t);
+                }
+            }
+            for _ in 0..n_decay_rules {
+                decay_rules.push(d.bytes()?);
+            }
             if !d.finished() {
                 return Err("trailing bytes".into());
             }
@@ -1048,6 +1190,9 @@ impl DqnTrainer {
             for (r, b) in nz.rules.iter_mut().zip(&sigma_rules) {
                 r.load(b)?;
             }
+        }
+        for (r, b) in self.decay_rules.iter_mut().zip(&decay_rules) {
+            r.load(b)?;
         }
         self.env.load(&env)?;
         self.refresh_online();

@@ -1,6 +1,7 @@
 //! `snnsim run` on a control task with `off_policy: (...)` (docs/rainbow.md): train a spiking
 //! Q-network for the task's budget of environment steps, then evaluate the greedy policy, and
-//! write `metrics.csv` (one row per training episode) and `summary.json` — the control
+//! write `metrics.csv` (one row per training episode), `decays.csv` where populations learn
+//! their decays (`learn_decay`), and `summary.json` — the control
 //! summary plus the budget and the evaluation. Checkpoints fall every `checkpoint_every`
 //! environment steps (the unit of this task's budget) and hold the replay buffer, the target
 //! network and the optimiser state, so `--resume` continues bit for bit. One process: the
@@ -127,6 +128,9 @@ pub(super) fn train_off_policy(
         None
     };
     write_metrics(&trainer.metrics, &run_dir.join("metrics.csv"))?;
+    if let Some(csv) = trainer.decays_csv() {
+        write_atomic(&run_dir.join("decays.csv"), csv.as_bytes())?;
+    }
     let returns: Vec<f64> = trainer.metrics.iter().map(|m| m.ret).collect();
     let last = &trainer.metrics[trainer.metrics.len().saturating_sub(100)..];
     let n = last.len().max(1) as f64;
@@ -170,7 +174,7 @@ pub(super) fn train_off_policy(
         episodes_per_s: (trainer.episodes_done as f64) / sim_wall_s.max(1e-9),
         sim_wall_s,
         build_wall_s,
-        state_hash: crate::engine::hash::state_hash(&trainer.net, trainer.env_steps),
+        state_hash: trainer.state_hash(),
         stopped,
         off_policy: Some(off_policy),
     };

@@ -23,6 +23,10 @@
 //! are checked against snnTorch's autograd (tests: `exec::`, `snntorch_deep.json`). A plan is
 //! structure only; weights are passed per call ([`Params`]), so a plan reads a network's own
 //! weight arrays and the structural edits of growth and pruning only require a new plan.
+//! A population may also get per-neuron decays in [`Params::decays`] (a graph file's
+//! `learn_decay`): the forward pass steps each neuron with its own, and the backward pass adds
+//! their gradients from the adjoints it already computes (the model's
+//! [`LearnDecays`](crate::models::step::LearnDecays)), so the decays train beside the weights.
 //! A batch of samples is independent calls, each with its own [`Trace`]: [`Net::batch`] runs
 //! them in parallel and sums their gradients in a fixed order (the same bits on any number of
 //! threads).

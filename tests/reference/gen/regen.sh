@@ -90,6 +90,7 @@ gen_and_compare gen_brian2_single.py brian2_single_neuron.json
 gen_and_compare gen_brian2_zoo.py brian2_zoo.json
 gen_and_compare gen_snntorch.py snntorch_reference.json
 gen_and_compare gen_snntorch_deep.py snntorch_deep.json
+gen_and_compare gen_snntorch_decay.py snntorch_decay.json
 gen_and_compare gen_nest_iaf_psc_alpha.py nest_iaf_psc_alpha.json
 
 # The NIR fixtures: a directory of .nir, .npy and one .json; the generator makes them byte

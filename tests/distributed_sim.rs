@@ -342,3 +342,30 @@ fn a_rule_that_does_not_train_blocks_is_refused_on_several_ranks() {
     }
     assert!(!dir.path().join("out").exists(), "nothing is written");
 }
+
+#[test]
+fn a_rule_of_plugin_abi_1_4_is_refused_on_several_ranks() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("old-rule.ron");
+    let stdp = crate::common::plugin_file("stdp").display().to_string();
+    let old = crate::common::plugin_file("old_abi").display().to_string();
+    let text = plastic("0.1")
+        .replace(&stdp, &old)
+        .replace("plugin: \"stdp\"", "plugin: \"old_abi\"")
+        .replace("params: (a_plus: 0.02, a_minus: 0.021, w_max: 1.0)", "params: (dw: 0.01)");
+    std::fs::write(&file, text).unwrap();
+    let got = Local::run(3, |c| {
+        app::run(&opts(&file, dir.path().join("out"), 1, Some(c))).map(|_| ())
+    });
+    for r in got {
+        let e = r.unwrap_err();
+        assert_eq!(e.exit_code(), 2, "{e}");
+        let e = e.to_string();
+        assert!(
+            e.contains("learning rule `old_abi` (plugin ABI 1.4)")
+                && e.contains("does not declare that it trains a block"),
+            "{e}"
+        );
+    }
+    assert!(!dir.path().join("out").exists(), "nothing is written");
+}

@@ -546,3 +546,72 @@ fn stdp_in_a_run_changes_the_weight_by_the_analytic_window() {
         "the pairs must change the weight measurably"
     );
 }
+
+/// The `old_abi` fixture: a rule vtable of ABI 1.4 (no `td_loss` and later), written by hand.
+fn old_abi_graph() -> String {
+    graph_with_rule(&format!(
+        r#"(plugin: "old_abi", path: "{}", params: (dw: 0.01))"#,
+        plugin_path("old_abi").display()
+    ))
+}
+
+#[test]
+fn a_rule_of_plugin_abi_1_4_loads_and_trains_in_a_run() {
+    let checked = snnsim::file::Source::from_text("old.ron", old_abi_graph())
+        .load_with(&snnsim::models::Rules)
+        .unwrap();
+    let mut e = snnsim::engine::Engine::from_file(&checked).unwrap();
+    e.run(checked.steps()).unwrap();
+    // Pre 0 fires at 2 and 8 ms, pre 1 at 4 ms: each spike adds dw = 0.01 to its row.
+    let w = e.net.projection("p").unwrap().weights.per_synapse().unwrap().to_vec();
+    let want = [0.52, 0.52, 0.52, 0.51, 0.51, 0.51];
+    assert_eq!(w.len(), 6);
+    for (g, x) in w.iter().zip(want) {
+        assert!((g - x).abs() < 1e-12, "weights {w:?}, expected {want:?}");
+    }
+    // The same through the binary.
+    let dir = tempfile::tempdir().unwrap();
+    let (o, _) = run_text(&old_abi_graph(), dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn a_rule_of_plugin_abi_1_4_is_refused_the_calls_of_later_minors() {
+    let p = plugin::load("old_abi", Some(&plugin_path("old_abi")), Kind::Rule).unwrap();
+    let shape = abi::ProjShapeV1 {
+        n_pre: 2,
+        n_post: 3,
+        nnz: 6,
+        dt_ms: 1.0,
+    };
+    let mut r = p.create_rule("(dw: 0.01)", shape).unwrap();
+    assert_eq!(r.abi_minor(), 4);
+    assert!(r.is_critic_rule() && !r.is_value_rule() && !r.is_distributional_rule());
+    assert!(!r.is_blockwise());
+    let null = std::ptr::null_mut::<f64>();
+    let mut batch = abi::TdBatchV1 {
+        n: 0,
+        n_actions: 0,
+        n_step: 0,
+        q: null,
+        q_next_online: null,
+        q_next_target: null,
+        actions: std::ptr::null(),
+        rewards: null,
+        steps: std::ptr::null(),
+        terminal: std::ptr::null(),
+        weights: null,
+        dq: null,
+        td: null,
+        loss: 0.0,
+    };
+    let e = r.td_loss(&mut batch).unwrap_err();
+    assert_eq!(e.exit_code(), 2, "{e}");
+    let m = e.to_string();
+    assert!(m.contains("old_abi") && m.contains("`td_loss` needs plugin ABI 1.5"), "{m}");
+    let m = r.save_parts().unwrap_err().to_string();
+    assert!(m.contains("old_abi") && m.contains("ABI 1.7"), "{m}");
+    let m = r.load_parts(&Default::default()).unwrap_err().to_string();
+    assert!(m.contains("old_abi") && m.contains("ABI 1.7"), "{m}");
+    assert!(!r.is_poisoned(), "a refused call does not reach the plugin");
+}

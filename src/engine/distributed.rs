@@ -647,9 +647,7 @@ impl Partition {
                             "rule `{name}`'s state {what} ({len} bytes for {n}) is not one record each"
                         )));
                     }
-                    if n > 0 {
-                        size = Some(len / n);
-                    }
+                    size = len.checked_div(n).or(size);
                 }
                 Ok(size.unwrap_or(0))
             };

@@ -506,7 +506,13 @@ impl RuleInstance {
     /// The state as its four parts (ABI 1.7): shared, per pre neuron, per post neuron, per
     /// synapse.
     pub fn save_parts(&mut self) -> crate::Result<[Vec<u8>; 4]> {
-        let Some(save) = self.vt.save_parts.filter(|_| self.is_blockwise()) else {
+        // `is_blockwise` first: an older vtable ends before `save_parts`.
+        let save_parts = if self.is_blockwise() {
+            self.vt.save_parts
+        } else {
+            None
+        };
+        let Some(save) = save_parts else {
             return Err(error(
                 &self.plugin,
                 PluginErrorKind::WrongKind,
@@ -538,7 +544,13 @@ impl RuleInstance {
 
     /// Restores the state from its four parts (ABI 1.7).
     pub fn load_parts(&mut self, parts: &[Vec<u8>; 4]) -> crate::Result<()> {
-        let Some(load) = self.vt.load_parts.filter(|_| self.is_blockwise()) else {
+        // `is_blockwise` first: an older vtable ends before `load_parts`.
+        let load_parts = if self.is_blockwise() {
+            self.vt.load_parts
+        } else {
+            None
+        };
+        let Some(load) = load_parts else {
             return Err(error(
                 &self.plugin,
                 PluginErrorKind::WrongKind,

@@ -23,8 +23,8 @@ pub mod events;
 
 use crate::engine::hash::StateHasher;
 use crate::error::{Error, Result};
-use crate::exec::{self, Grads, Params, Sample, Seq, Storage, Trace};
 use crate::exec::eventprop::{self, Event, EventLif, EventNet};
+use crate::exec::{self, Grads, Params, Sample, Seq, Storage, Trace};
 use crate::file::{
     Checked, ClassLoss, ClassifySpec, DatasetSpec, Gradient, LifIntegration, ModelSpec, Receptor,
     TaskSpec,
@@ -125,8 +125,7 @@ fn event_plan(
     if spec.loss != ClassLoss::MaxMembrane {
         return Err((
             "loss".into(),
-            "EventProp's logits are the readout's membrane maxima: give `loss: MaxMembrane`"
-                .into(),
+            "EventProp's logits are the readout's membrane maxima: give `loss: MaxMembrane`".into(),
         ));
     }
     let chain: Vec<&String> = std::iter::once(&spec.input)
@@ -161,7 +160,7 @@ fn event_plan(
             .projections
             .iter()
             .enumerate()
-            .find(|(_, p)| &&p.post == name && &&p.pre == &chain[k - 1])
+            .find(|(_, p)| p.post == **name && p.pre == *chain[k - 1])
             .ok_or_else(|| {
                 (
                     here.clone(),
@@ -351,8 +350,7 @@ impl Classifier {
         let biases: Vec<Option<Vec<f64>>> = match &plan {
             Plan::Steps(plan) => (0..plan.pops().len())
                 .map(|q| {
-                    (spec.bias && plan.neuron(q).is_some())
-                        .then(|| vec![0.0; plan.pops()[q].size])
+                    (spec.bias && plan.neuron(q).is_some()).then(|| vec![0.0; plan.pops()[q].size])
                 })
                 .collect(),
             Plan::Events(_) => Vec::new(),

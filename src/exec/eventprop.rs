@@ -238,10 +238,8 @@ impl EventNet {
         let mut tr = EventTrace::default();
         let mut events: Vec<Event> = input.to_vec();
         let mut buf = Vec::new();
-        for l in 0..n {
-            let c = &self.layers[l];
+        for (l, (c, &wl)) in self.layers.iter().zip(w).enumerate() {
             let post = self.sizes[l + 1];
-            let wl = w[l];
             if l + 1 < n {
                 let mut out: Vec<(Event, f64)> = Vec::new();
                 for j in 0..post {
@@ -330,8 +328,16 @@ impl EventNet {
                 let mut k = events.partition_point(|e| e.t < self.t_end);
                 loop {
                     // The next event backwards: an own spike or an input event.
-                    let te = if k > 0 { events[k - 1].t } else { f64::NEG_INFINITY };
-                    let ts = if s > 0 { own[s - 1].0 } else { f64::NEG_INFINITY };
+                    let te = if k > 0 {
+                        events[k - 1].t
+                    } else {
+                        f64::NEG_INFINITY
+                    };
+                    let ts = if s > 0 {
+                        own[s - 1].0
+                    } else {
+                        f64::NEG_INFINITY
+                    };
                     let tn = te.max(ts).max(0.0);
                     if let At::Time(tm) = at {
                         if tm < t && tm >= tn && tm < self.t_end {
@@ -527,7 +533,10 @@ mod tests {
                         w[l][k] -= 2.0 * h;
                         let (down, nd) = loss(&w);
                         w[l][k] += h;
-                        assert!(nu == n0 && nd == n0, "seed {seed}: a spike grazes threshold");
+                        assert!(
+                            nu == n0 && nd == n0,
+                            "seed {seed}: a spike grazes threshold"
+                        );
                         let fd = (up - down) / (2.0 * h);
                         let err = (fd - g[l][k]).abs();
                         assert!(
@@ -540,6 +549,9 @@ mod tests {
                 }
             }
         }
-        assert!(checked > 50, "only {checked} hidden weights with a gradient");
+        assert!(
+            checked > 50,
+            "only {checked} hidden weights with a gradient"
+        );
     }
 }

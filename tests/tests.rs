@@ -32,6 +32,7 @@ f64_only!(
     conv,
     distributed,
     distributed_sim,
+    eventprop,
     estimate,
     foraging,
     fuzz,

@@ -783,10 +783,14 @@ def _named(name):
     schema = _DEFS[name]
     if "oneOf" in schema or "enum" in schema:
         t = _Enum.__new__(_Enum)
-        _NAMED[name] = t  # before the variants, for recursive types
+        # Registered (and named) before its variants are built, for recursive types such as
+        # a Chain connectivity's steps.
+        t.describe = name
+        _NAMED[name] = t
         t.__init__(_enum_class(name, schema))
     elif _is_struct(schema):
         t = _Struct.__new__(_Struct)
+        t.describe = name
         _NAMED[name] = t
         t.__init__(_struct_class(name, schema))
     else:

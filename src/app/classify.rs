@@ -166,6 +166,7 @@ pub fn run_classify(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Result
             gradient: match spec.gradient {
                 Gradient::Bptt => "bptt",
                 Gradient::Eprop(_) => "eprop",
+                Gradient::EventProp(_) => "eventprop",
             }
             .into(),
             steps: spec.steps,

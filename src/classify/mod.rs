@@ -6,7 +6,8 @@
 //! eligibility traces over the same forward pass with `gradient: Eprop(...)`) — the same
 //! neuron steps and adjoints as the engine's snnTorch models and the agents' trainers, not a
 //! copy — and Adam is the SDK's (`snnsim_plugin_api::optim`), the one the gradient-rule plugins
-//! use.
+//! use. With `gradient: EventProp()` the network runs instead on the executor's exact
+//! event-time model (`exec::eventprop`), whose adjoint pass gives exact gradients.
 //!
 //! Why it is built this way: a minibatch is a set of independent samples, so it is the
 //! executor's [`exec::Net::batch`] — samples in parallel in fixed chunks, their gradients summed
@@ -22,8 +23,12 @@ pub mod events;
 
 use crate::engine::hash::StateHasher;
 use crate::error::{Error, Result};
+use crate::exec::eventprop::{self, Event, EventLif, EventNet};
 use crate::exec::{self, Grads, Params, Sample, Seq, Storage, Trace};
-use crate::file::{Checked, ClassLoss, ClassifySpec, DatasetSpec, TaskSpec};
+use crate::file::{
+    Checked, ClassLoss, ClassifySpec, DatasetSpec, Gradient, LifIntegration, ModelSpec, Receptor,
+    TaskSpec,
+};
 use crate::graph::{Network, ProjId};
 use crate::real::widen;
 use rand::Rng as _;
@@ -65,7 +70,7 @@ pub struct Classifier {
     pub spec: ClassifySpec,
     /// The network (its trained weights written back by [`Classifier::write_back`]).
     pub net: Network,
-    plan: exec::Net,
+    plan: Plan,
     projs: Vec<ProjId>,
     weights: Vec<Vec<f64>>,
     /// Per population of the plan (`None`: an input, or no biases).
@@ -97,6 +102,151 @@ pub struct Classifier {
     pub last: Option<Evaluation>,
     /// Wall time of the test passes (s).
     pub test_wall_s: f64,
+}
+
+/// What runs a sample: the executor's clock-driven plan, or EventProp's event-time chain.
+enum Plan {
+    Steps(exec::Net),
+    Events(EventNet),
+}
+
+/// EventProp's chain from the file: the input, the hidden populations in order and the
+/// readout, each fed by one all-to-all projection from the one before, of current-based
+/// exact-integration `Lif` neurons that reset to rest without refractoriness (the readout a
+/// non-spiking integrator); the projections in chain order. `Err`: the field and the reason.
+fn event_plan(
+    checked: &Checked,
+    spec: &ClassifySpec,
+    net: &Network,
+) -> std::result::Result<(EventNet, Vec<ProjId>), (String, String)> {
+    let here = "gradient.EventProp".to_string();
+    if spec.bias {
+        return Err((
+            "bias".into(),
+            "EventProp trains no biases: give `bias: false`".into(),
+        ));
+    }
+    if spec.loss != ClassLoss::MaxMembrane {
+        return Err((
+            "loss".into(),
+            "EventProp's logits are the readout's membrane maxima: give `loss: MaxMembrane`".into(),
+        ));
+    }
+    let chain: Vec<&String> = std::iter::once(&spec.input)
+        .chain(&spec.hidden)
+        .chain(std::iter::once(&spec.readout))
+        .collect();
+    if checked.file.projections.len() != chain.len() - 1 {
+        return Err((
+            here,
+            format!(
+                "EventProp runs a feed-forward chain {}: one projection into each population from the one before, and no other",
+                chain.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" → ")
+            ),
+        ));
+    }
+    let mut sizes = Vec::new();
+    let mut layers = Vec::new();
+    let mut projs = Vec::new();
+    for (k, name) in chain.iter().enumerate() {
+        let pop = checked
+            .file
+            .populations
+            .iter()
+            .find(|p| &&p.name == name)
+            .expect("validated population");
+        sizes.push(pop.size);
+        if k == 0 {
+            continue;
+        }
+        let (pi, pr) = checked
+            .file
+            .projections
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.post == **name && p.pre == *chain[k - 1])
+            .ok_or_else(|| {
+                (
+                    here.clone(),
+                    format!(
+                        "EventProp runs a feed-forward chain: no projection from `{}` to `{name}`",
+                        chain[k - 1]
+                    ),
+                )
+            })?;
+        let id = net
+            .proj_ids()
+            .into_iter()
+            .find(|&p| {
+                let (a, b) = net.endpoints(p);
+                net.pop(a).name == *chain[k - 1] && net.pop(b).name == **name
+            })
+            .expect("a built projection");
+        let w = &net.proj(id).weights;
+        if w.nnz() != sizes[k - 1] * pop.size || net.proj(id).kernel.is_some() {
+            return Err((
+                format!("projections[{pi}].connectivity"),
+                "EventProp needs all-to-all projections".into(),
+            ));
+        }
+        projs.push(id);
+        let bad = |m: String| (here.clone(), format!("population `{name}`: {m}"));
+        let ModelSpec::Lif(p) = &pop.model else {
+            return Err(bad(
+                "EventProp runs current-based LIF neurons with exponential synapses (`Lif`)".into(),
+            ));
+        };
+        if p.integration != LifIntegration::Exact {
+            return Err(bad(
+                "EventProp integrates exactly: give the `Lif` its default `integration: Exact`"
+                    .into(),
+            ));
+        }
+        if !pop.params.is_empty() || !pop.init.is_empty() {
+            return Err(bad(
+                "EventProp's neurons share their parameters and start at rest (no `params`, no `init`)".into(),
+            ));
+        }
+        if p.refractory_ms != 0.0 || p.i_bias_na != 0.0 || p.v_reset_mv != p.v_rest_mv {
+            return Err(bad(
+                "EventProp's LIF resets to rest without refractoriness or bias current: give `refractory_ms: 0.0`, `i_bias_na: 0.0` and `v_reset_mv` = `v_rest_mv`".into(),
+            ));
+        }
+        let tau_s = match pr.receptor {
+            Receptor::Exc => p.tau_syn_exc_ms,
+            Receptor::Inh => p.tau_syn_inh_ms,
+        };
+        if (tau_s - p.tau_m_ms).abs() <= 1e-9 * p.tau_m_ms {
+            return Err(bad(
+                "EventProp's closed form needs a synaptic time constant other than `tau_m_ms`"
+                    .into(),
+            ));
+        }
+        let readout = k + 1 == chain.len();
+        let theta = p.v_th_mv - p.v_rest_mv;
+        if readout && theta < 1e6 {
+            return Err(bad(
+                "EventProp's readout is a non-spiking integrator: give it an unreachable threshold (`v_th_mv` at least 1e6 above rest)".into(),
+            ));
+        }
+        if !readout && theta <= 0.0 {
+            return Err(bad("the threshold must lie above rest".into()));
+        }
+        layers.push(EventLif {
+            tau_m: p.tau_m_ms,
+            tau_s,
+            r: p.r_mohm,
+            theta: if readout { f64::INFINITY } else { theta },
+        });
+    }
+    Ok((
+        EventNet {
+            sizes,
+            layers,
+            t_end: spec.steps as f64 * checked.file.dt_ms,
+        },
+        projs,
+    ))
 }
 
 /// A permutation of `0..n` from `rng` (Fisher–Yates).
@@ -142,7 +292,12 @@ impl Classifier {
             )
             .map_err(|m| at("dataset.Shd.path", m))?,
         };
-        let mut net = crate::graph::build(checked)?;
+        let net = crate::graph::build(checked)?;
+        if matches!(spec.gradient, Gradient::EventProp(_)) {
+            let (plan, projs) =
+                event_plan(checked, spec, &net).map_err(|(field, m)| at(&field, m))?;
+            return Self::assemble(checked, spec, data, net, Plan::Events(plan), projs);
+        }
         let input = net.pop_id(&spec.input).expect("validated population");
         let readout = net.pop_id(&spec.readout).expect("validated population");
         let plan =
@@ -174,16 +329,28 @@ impl Classifier {
                     .expect("a projection of the plan")
             })
             .collect();
+        Self::assemble(checked, spec, data, net, Plan::Steps(plan), projs)
+    }
+
+    /// The weights, biases, optimisers and split of a plan.
+    fn assemble(
+        checked: &Checked,
+        spec: &ClassifySpec,
+        data: data::Dataset,
+        mut net: Network,
+        plan: Plan,
+        projs: Vec<ProjId>,
+    ) -> Result<Self> {
+        let at = |field: &str, msg: String| {
+            checked
+                .source
+                .error_at(&format!("task.Classify.{field}"), msg)
+        };
         let mut weights = Vec::new();
         for &p in &projs {
             let w = net.proj_mut(p).weights.data_mut();
             weights.push(widen(w).into_owned());
         }
-        let biases: Vec<Option<Vec<f64>>> = (0..plan.pops().len())
-            .map(|q| {
-                (spec.bias && plan.neuron(q).is_some()).then(|| vec![0.0; plan.pops()[q].size])
-            })
-            .collect();
         let learns = |name: &str| {
             checked
                 .file
@@ -191,13 +358,26 @@ impl Classifier {
                 .iter()
                 .any(|p| p.name == name && p.learn_decay)
         };
-        let decays: Vec<Option<Vec<f64>>> = (0..plan.pops().len())
-            .map(|q| {
-                learns(&plan.pops()[q].name)
-                    .then(|| plan.initial_decays(q))
-                    .flatten()
-            })
-            .collect();
+        // Learned decays are refused with EventProp (validation), so only a plan of steps
+        // has them.
+        let (biases, decays): (Vec<Option<Vec<f64>>>, Vec<Option<Vec<f64>>>) = match &plan {
+            Plan::Steps(plan) => (
+                (0..plan.pops().len())
+                    .map(|q| {
+                        (spec.bias && plan.neuron(q).is_some())
+                            .then(|| vec![0.0; plan.pops()[q].size])
+                    })
+                    .collect(),
+                (0..plan.pops().len())
+                    .map(|q| {
+                        learns(&plan.pops()[q].name)
+                            .then(|| plan.initial_decays(q))
+                            .flatten()
+                    })
+                    .collect(),
+            ),
+            Plan::Events(_) => (Vec::new(), Vec::new()),
+        };
         let adam = |n: usize| Adam::new(spec.lr, 0.9, 0.999, 1e-8, n);
         let adam_w = weights.iter().map(|w| adam(w.len())).collect();
         let adam_b = biases
@@ -213,12 +393,16 @@ impl Classifier {
             Some(n) => ((0..n).collect(), (n..data.len()).collect()),
             None => Self::split(&data, spec, seed).map_err(|m| at("test_fraction", m))?,
         };
-        let readout = plan.pop_index(&spec.readout).expect("in the plan");
-        let hidden = spec
-            .hidden
-            .iter()
-            .map(|h| plan.pop_index(h).expect("in the plan"))
-            .collect();
+        let (readout, hidden) = match &plan {
+            Plan::Steps(plan) => (
+                plan.pop_index(&spec.readout).expect("in the plan"),
+                spec.hidden
+                    .iter()
+                    .map(|h| plan.pop_index(h).expect("in the plan"))
+                    .collect(),
+            ),
+            Plan::Events(e) => (e.layers.len(), (1..e.layers.len()).collect()),
+        };
         Ok(Classifier {
             spec: spec.clone(),
             net,
@@ -317,6 +501,28 @@ impl Classifier {
                 return None;
             }
             self.last = None;
+            if let Plan::Events(plan) = &self.plan {
+                let samples: Vec<(Vec<Event>, usize)> = chunk
+                    .par_iter()
+                    .map(|&k| (self.events(k, Some(e)), self.data.y[k]))
+                    .collect();
+                let w: Vec<&[f64]> = self.weights.iter().map(|w| w.as_slice()).collect();
+                let (l, right, gw) = eventprop::batch(plan, &w, &samples);
+                drop(w);
+                loss += l;
+                correct += right;
+                let g = Grads {
+                    weights: gw,
+                    biases: Vec::new(),
+                    decays: Vec::new(),
+                };
+                self.update(&g, 1.0 / chunk.len() as f64);
+                self.samples_done += chunk.len();
+                continue;
+            }
+            let Plan::Steps(plan) = &self.plan else {
+                unreachable!("the event plan is handled above")
+            };
             let inputs: Vec<Vec<f64>> = chunk
                 .par_iter()
                 .map(|&k| {
@@ -333,7 +539,7 @@ impl Classifier {
                 loss: self.spec.loss,
                 correct: AtomicUsize::new(0),
             };
-            let (l, g) = self.plan.batch_by(
+            let (l, g) = plan.batch_by(
                 &self.params(),
                 steps,
                 chunk.len(),
@@ -386,6 +592,10 @@ impl Classifier {
     /// Classifies the test samples (in parallel, each with its own trace; the results are
     /// kept in sample order).
     pub fn evaluate(&self) -> Evaluation {
+        let plan = match &self.plan {
+            Plan::Steps(plan) => plan,
+            Plan::Events(plan) => return self.evaluate_events(plan),
+        };
         let p = self.params();
         let steps = self.spec.steps;
         let per: Vec<(usize, f64, f64)> = self
@@ -397,18 +607,67 @@ impl Classifier {
                 c.iter()
                     .map(|&k| {
                         self.encode(k, None, &mut x);
-                        self.plan.forward(&p, steps, &[Seq::Dense(&x)], &mut tr);
+                        plan.forward(&p, steps, &[Seq::Dense(&x)], &mut tr);
                         let (pred, _) = cross_entropy(&tr, self.readout, self.spec.loss, 0, None);
                         let spikes: f64 = self
                             .hidden
                             .iter()
                             .map(|&h| tr.pops[h].spk.iter().sum::<f64>())
                             .sum();
-                        (pred, spikes, synaptic_ops(&self.plan, &tr))
+                        (pred, spikes, synaptic_ops(plan, &tr))
                     })
                     .collect::<Vec<_>>()
             })
             .flatten()
+            .collect();
+        let n = self.test.len() as f64;
+        let right = per
+            .iter()
+            .zip(&self.test)
+            .filter(|((pred, ..), &k)| *pred == self.data.y[k])
+            .count();
+        Evaluation {
+            accuracy: right as f64 / n,
+            predictions: per.iter().map(|r| r.0).collect(),
+            hidden_spikes_per_sample: per.iter().map(|r| r.1).sum::<f64>() / n,
+            synaptic_ops_per_sample: per.iter().map(|r| r.2).sum::<f64>() / n,
+        }
+    }
+
+    /// The input events of sample `k` for the event-time model: each nonzero of its encoded
+    /// steps at the step's start time, its value multiplying the weight.
+    fn events(&self, k: usize, epoch: Option<usize>) -> Vec<Event> {
+        let mut x = Vec::new();
+        self.encode(k, epoch, &mut x);
+        let n = self.data.features;
+        x.iter()
+            .enumerate()
+            .filter(|(_, &v)| v != 0.0)
+            .map(|(q, &v)| Event {
+                t: (q / n) as f64 * self.dt_ms,
+                i: (q % n) as u32,
+                x: v,
+            })
+            .collect()
+    }
+
+    /// [`Classifier::evaluate`] on the event-time model.
+    fn evaluate_events(&self, plan: &EventNet) -> Evaluation {
+        let w: Vec<&[f64]> = self.weights.iter().map(|w| w.as_slice()).collect();
+        let per: Vec<(usize, f64, f64)> = self
+            .test
+            .par_iter()
+            .map(|&k| {
+                let input = self.events(k, None);
+                let tr = plan.forward(&w, &input);
+                let (pred, ..) = eventprop::cross_entropy(&tr.z, 0);
+                let spikes: usize = tr.spikes.iter().map(Vec::len).sum();
+                let mut ops = input.len() * plan.sizes[1];
+                for (l, s) in tr.spikes.iter().enumerate() {
+                    ops += s.len() * plan.sizes[l + 2];
+                }
+                (pred, spikes as f64, ops as f64)
+            })
             .collect();
         let n = self.test.len() as f64;
         let right = per
@@ -433,10 +692,12 @@ impl Classifier {
 
     /// `decays.csv` of the learned decays, `None` when no population learns them.
     pub fn decays_csv(&self) -> Option<String> {
-        self.decays
-            .iter()
-            .any(Option::is_some)
-            .then(|| self.plan.decays_csv(&self.decays))
+        match &self.plan {
+            Plan::Steps(plan) if self.decays.iter().any(Option::is_some) => {
+                Some(plan.decays_csv(&self.decays))
+            }
+            _ => None,
+        }
     }
 
     /// Writes the trained weights into the network's projections.

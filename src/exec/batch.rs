@@ -58,6 +58,11 @@ impl Net {
                     match gradient {
                         Gradient::Bptt => self.backward(p, &mut tr, &views, &mut g),
                         Gradient::Eprop(e) => self.eprop(p, &mut tr, &views, e.feedback, &mut g),
+                        Gradient::EventProp(_) => {
+                            unreachable!(
+                                "EventProp runs on its own event-time model (eventprop.rs)"
+                            )
+                        }
                     }
                 }
                 (loss, g)

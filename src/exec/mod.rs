@@ -42,6 +42,7 @@
 
 mod batch;
 mod eprop;
+pub mod eventprop;
 mod factored;
 mod net;
 mod neuron;

@@ -347,6 +347,9 @@ pub enum Gradient {
     /// e-prop (Bellec et al. 2020): eligibility traces forward in time, each neuron's
     /// learning signal fed back from the readout's error (the executor's `eprop.rs`).
     Eprop(EpropParams),
+    /// EventProp (Wunderlich & Pehle 2021): exact gradients from an adjoint pass backwards in
+    /// time over an exact event-time simulation (the executor's `eventprop.rs`).
+    EventProp(EventPropParams),
 }
 
 impl Gradient {
@@ -365,6 +368,12 @@ pub struct EpropParams {
     #[serde(default)]
     pub feedback: Feedback,
 }
+
+/// EventProp's settings (none yet: `EventProp()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EventPropParams {}
 
 /// e-prop's feedback weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

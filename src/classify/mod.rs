@@ -104,6 +104,9 @@ pub struct Classifier {
     pub test_wall_s: f64,
 }
 
+/// Per population of a plan: optional values of each neuron (biases, decays).
+type PerPop = Vec<Option<Vec<f64>>>;
+
 /// What runs a sample: the executor's clock-driven plan, or EventProp's event-time chain.
 enum Plan {
     Steps(exec::Net),
@@ -360,7 +363,7 @@ impl Classifier {
         };
         // Learned decays are refused with EventProp (validation), so only a plan of steps
         // has them.
-        let (biases, decays): (Vec<Option<Vec<f64>>>, Vec<Option<Vec<f64>>>) = match &plan {
+        let (biases, decays): (PerPop, PerPop) = match &plan {
             Plan::Steps(plan) => (
                 (0..plan.pops().len())
                     .map(|q| {

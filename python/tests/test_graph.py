@@ -166,9 +166,10 @@ def _schema_types():
                 continue
             ((v, payload),) = arm["properties"].items()
             target = _deref(payload)
-            if target.get("type") == "object" and "additionalProperties" not in target or (
-                "properties" in target
-            ):
+            # A struct: an object with properties, or without (an empty struct whose unknown
+            # fields are denied); a map's additionalProperties is a schema instead.
+            closed = target.get("additionalProperties", False) is False
+            if target.get("type") == "object" and closed or "properties" in target:
                 out[f"{name}::{v}"] = list(target.get("properties", {}))
             else:
                 out[f"{name}::{v}"] = ["value"]
@@ -279,9 +280,11 @@ def _sample(t, choose):
     if isinstance(t, sg._Struct):
         return _full(t.cls, choose)
     if isinstance(t, sg._Enum):
+        name = t.base.__name__
         variants = t.base.variants
-        cls = variants.get(choose.get(t.base.__name__)) or next(iter(variants.values()))
-        return _full(cls, choose)
+        cls = variants.get(choose.get(name)) or next(iter(variants.values()))
+        # Inside itself a recursive enum (a Chain's steps) takes its first variant.
+        return _full(cls, {k: v for k, v in choose.items() if k != name})
     raise AssertionError(t)
 
 

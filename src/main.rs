@@ -121,7 +121,8 @@ enum Command {
         /// population's spikes per step.
         #[arg(long, value_name = "X.npy", conflicts_with = "resume")]
         input: Option<PathBuf>,
-        /// For a NIR file: the time step in ms (default 0.1, snnTorch's dt = 1e-4 s).
+        /// For a NIR file: the time step in ms (default: the one snnsim wrote into the
+        /// file, else 0.1, snnTorch's dt = 1e-4 s).
         #[arg(long = "dt-ms", value_name = "MS", conflicts_with = "resume")]
         dt_ms: Option<f64>,
         /// For a NIR file: the reset in the step of a spike, zero (to v_reset, default) or

@@ -2,10 +2,8 @@
 //! the same `state_hash` and the same output files as runs never interrupted; damaged
 //! checkpoints are refused with a message and the previous one is used.
 
-use crate::common::{root, run_json, snnsim};
+use crate::common::{kill_and_resume, resume, root, run_json, snnsim};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// A small xorshift generator seeded from the clock (printed, so a failure can be replayed
 /// with `SNNSIM_KILL_SEED`).
@@ -28,50 +26,6 @@ fn kill_rng() -> impl FnMut(u64, u64) -> u64 {
         x ^= x << 17;
         lo + x % (hi - lo)
     }
-}
-
-/// Starts `snnsim run ARGS`, waits until `config.ron` is in `out`, sleeps `after_ms`, then
-/// kills it with SIGKILL. Returns whether it was still running when killed.
-fn start_and_kill(args: &[&str], out: &Path, after_ms: u64) -> bool {
-    let mut child = Command::new(crate::common::exe())
-        .args(args)
-        .current_dir(root())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("snnsim starts");
-    let t0 = Instant::now();
-    while !out.join("config.ron").exists() && t0.elapsed() < Duration::from_secs(20) {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    std::thread::sleep(Duration::from_millis(after_ms));
-    let running = child.try_wait().unwrap().is_none();
-    child.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix.
-    child.wait().unwrap();
-    running
-}
-
-/// `snnsim run --resume DIR --json ARGS`: the summary.
-fn resume(dir: &Path, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec![
-        "run",
-        "--resume",
-        dir.to_str().unwrap(),
-        "--json",
-        "--no-metrics",
-    ];
-    args.extend_from_slice(extra);
-    let o = snnsim(&args);
-    assert!(
-        o.status.success(),
-        "resume failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let stdout = String::from_utf8(o.stdout).unwrap();
-    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
 }
 
 fn read(p: &Path) -> String {
@@ -109,10 +63,8 @@ fn killed_cuba_runs_resume_to_the_uninterrupted_result() {
             "--duration-ms",
             "4000",
         ];
-        if start_and_kill(&args, &out, draw(20, 300)) {
-            mid_run += 1;
-        }
-        let s = resume(&out, &["--threads", "2"]);
+        let (s, going) = kill_and_resume(&args, &out, &[draw(20, 300)], &[], &["--threads", "2"]);
+        mid_run += going;
         assert_eq!(s["state_hash"], full["state_hash"], "kill {k}");
         assert_eq!(s["steps"], full["steps"]);
         assert!(
@@ -153,20 +105,10 @@ fn killed_foraging_runs_resume_to_the_uninterrupted_result() {
         let mut args = vec!["run", f, "--out", o, "--threads", "2", "--no-metrics"];
         args.extend(common);
         args.extend(["--checkpoint-every", "40"]);
-        start_and_kill(&args, &out, draw(5, 400));
-        // A second kill of the resumed run, then a resume to the end.
-        let resumed = [
-            "run",
-            "--resume",
-            o,
-            "--threads",
-            "2",
-            "--checkpoint-every",
-            "40",
-            "--no-metrics",
-        ];
-        start_and_kill(&resumed, &out, draw(5, 200));
-        let s = resume(&out, &["--threads", "2"]);
+        // Killed, resumed and killed again, then resumed to the end.
+        let again = ["--threads", "2", "--checkpoint-every", "40", "--no-metrics"];
+        let kills = [draw(5, 400), draw(5, 200)];
+        let (s, _) = kill_and_resume(&args, &out, &kills, &again, &["--threads", "2"]);
         assert_eq!(s["state_hash"], full["state_hash"], "kill {k}");
         assert_eq!(s["episodes"], 320);
         assert!(

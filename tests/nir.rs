@@ -1681,30 +1681,6 @@ fn json_of(o: &std::process::Output) -> serde_json::Value {
     serde_json::from_str(out.lines().last().unwrap()).unwrap()
 }
 
-/// Starts `snnsim ARGS`, waits until `config.ron` is in `out`, sleeps `after_ms`, then kills it
-/// with SIGKILL. Returns whether it was still running when killed.
-fn start_and_kill(args: &[&str], out: &Path, after_ms: u64) -> bool {
-    use std::time::{Duration, Instant};
-    let mut child = Command::new(crate::common::exe())
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("snnsim starts");
-    let t0 = Instant::now();
-    while !out.join("config.ron").exists() && t0.elapsed() < Duration::from_secs(20) {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    std::thread::sleep(Duration::from_millis(after_ms));
-    let running = child.try_wait().unwrap().is_none();
-    child.kill().expect("SIGKILL");
-    child.wait().unwrap();
-    running
-}
-
 #[test]
 fn a_killed_input_run_resumes_to_the_uninterrupted_result() {
     // `run X.nir --input X.npy --checkpoint-every N` keeps config.ron, input.npy and the output
@@ -1756,8 +1732,8 @@ fn a_killed_input_run_resumes_to_the_uninterrupted_result() {
             "--quiet",
             "--no-metrics",
         ];
-        midway += usize::from(start_and_kill(&args, &out, after_ms));
-        let s = json_of(&crate::common::snnsim(&["run", "--resume", o, "--json"]));
+        let (s, going) = crate::common::kill_and_resume(&args, &out, &[after_ms], &[], &[]);
+        midway += going;
         assert_eq!(s["state_hash"], hash.as_str(), "killed after {after_ms} ms");
         assert_eq!(s["steps"], plain["steps"]);
         assert_eq!(

@@ -4,10 +4,8 @@
 //! state in the checkpoint), the documented example runs with every optional part switched
 //! off, and bad settings name their field.
 
-use crate::common::{exe, root, run_json, snnsim};
+use crate::common::{kill_and_resume, root, run_json, snnsim};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// graphs/cartpole-rainbow.ron with `edits` (text replacements) applied, written into `dir`.
 fn rainbow(dir: &Path, name: &str, edits: &[(&str, &str)]) -> PathBuf {
@@ -63,27 +61,6 @@ fn rainbow_cartpole_greedy_policy_returns_far_above_random() {
         s["episodes"].as_u64().unwrap(),
         "one metrics row per training episode"
     );
-}
-
-/// Starts `snnsim run ARGS`, waits for `config.ron` in `out`, sleeps `after_ms`, kills it.
-fn start_and_kill(args: &[&str], out: &Path, after_ms: u64) {
-    let mut child = Command::new(exe())
-        .args(args)
-        .current_dir(root())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("snnsim starts");
-    let t0 = Instant::now();
-    while !out.join("config.ron").exists() && t0.elapsed() < Duration::from_secs(20) {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    std::thread::sleep(Duration::from_millis(after_ms));
-    child.kill().expect("SIGKILL");
-    child.wait().unwrap();
 }
 
 /// One thread and two give the same bits; a run killed twice and resumed from its
@@ -160,14 +137,7 @@ fn threads_and_resume(graph: &str, budget: &str, edits: &[(&str, &str)]) -> temp
     let mut args = vec!["run", f, "--out", o];
     args.extend(ck);
     let ms = (wall * 1000.0) as u64;
-    start_and_kill(&args, &out, ms * 2 / 5);
-    let mut resumed = vec!["run", "--resume", o];
-    resumed.extend(ck);
-    start_and_kill(&resumed, &out, ms / 4);
-    let o = snnsim(&["run", "--resume", o, "--json", "--no-metrics", "--threads", "1"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let stdout = String::from_utf8(o.stdout).unwrap();
-    let s: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let (s, _) = kill_and_resume(&args, &out, &[ms * 2 / 5, ms / 4], &ck, &["--threads", "1"]);
     assert_eq!(s["state_hash"], one["state_hash"]);
     assert_eq!(s["eval_return_mean"], one["eval_return_mean"]);
     assert_eq!(s["updates"], one["updates"]);

@@ -8,6 +8,7 @@ use crate::common::reference;
 use serde_json::Value;
 use snnsim::exec::{Grads, Net, Params, Sample, Seq, Storage, Surrogate, Trace};
 use snnsim::file::Source;
+use snnsim::graph::Network;
 
 fn floats(v: &Value) -> Vec<f64> {
     match v.as_array() {
@@ -108,72 +109,158 @@ fn logits(tr: &Trace, steps: usize) -> [f64; 2] {
     z
 }
 
-#[test]
-fn two_hidden_layers_with_recurrence_train_as_in_snntorch() {
-    let r = reference("snntorch_deep.json");
-    let text = graph(&r["network"]);
+/// The network of `snntorch_deep.json`, built (the decay reference trains the same one).
+fn deep_network() -> Network {
+    let text = graph(&reference("snntorch_deep.json")["network"]);
     let checked = Source::from_text("deep.ron", &text)
         .load_with(&snnsim::models::Rules)
         .unwrap();
-    let network = snnsim::graph::build(&checked).unwrap();
-    let id = |name: &str| network.pop_id(name).unwrap();
-    let (b, steps) = (8, 16);
-    for (name, surrogate) in [
-        ("fast_sigmoid", Surrogate::FastSigmoid { slope: 25.0 }),
-        ("atan", Surrogate::Atan { alpha: 2.0 }),
-    ] {
-        let net = Net::from_network(&network, &[id("input")], &[id("readout")], surrogate).unwrap();
-        let names: Vec<&str> = net.pops().iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["input", "h1", "h2", "readout"]);
-        let link = |n: &str| net.link_index(n).unwrap();
-        for l in net.links() {
-            assert_eq!(l.recurrent, l.name == "rec", "{}", l.name);
-            assert_eq!(l.storage, Storage::Dense, "{}", l.name);
-        }
-        // Parameters, in the plan's link and population order.
+    snnsim::graph::build(&checked).unwrap()
+}
+
+/// The surrogates of the references' runs, by their names there.
+const SURROGATES: [(&str, Surrogate); 2] = [
+    ("fast_sigmoid", Surrogate::FastSigmoid { slope: 25.0 }),
+    ("atan", Surrogate::Atan { alpha: 2.0 }),
+];
+
+/// Samples per batch and steps per sample of both references.
+const B: usize = 8;
+const STEPS: usize = 16;
+
+/// A reference run's start: the plan of the network with one surrogate, the reference's
+/// initial weights and biases in the plan's link and population order, and its task.
+struct Deep {
+    net: Net,
+    weights: Vec<Vec<f64>>,
+    biases: Vec<Vec<f64>>,
+    inputs: Vec<Vec<f64>>,
+    labels: Vec<usize>,
+}
+
+impl Deep {
+    /// Per surrogate of the references' runs, its name and the start of reference `r`'s run
+    /// with it.
+    fn starts(r: &Value) -> Vec<(&'static str, Deep)> {
+        let network = deep_network();
+        SURROGATES
+            .into_iter()
+            .map(|(name, surrogate)| (name, Deep::new(&network, surrogate, r)))
+            .collect()
+    }
+
+    /// The start of reference `r`'s run with `surrogate` on `network` ([`deep_network`]).
+    fn new(network: &Network, surrogate: Surrogate, r: &Value) -> Deep {
+        let id = |name: &str| network.pop_id(name).unwrap();
+        let net = Net::from_network(network, &[id("input")], &[id("readout")], surrogate).unwrap();
         let init = &r["init"];
         let mut weights = vec![Vec::new(); 4];
         for n in ["fc1", "rec", "fc2", "fc3"] {
-            weights[link(n)] = transposed(&init[format!("{n}.weight")]);
+            weights[net.link_index(n).unwrap()] = transposed(&init[format!("{n}.weight")]);
         }
-        let mut biases = [
+        let biases = vec![
             Vec::new(),
             floats(&init["fc1.bias"]),
             floats(&init["fc2.bias"]),
             floats(&init["fc3.bias"]),
         ];
-        let inputs: Vec<Vec<f64>> = r["task"]["inputs"]
+        let inputs = r["task"]["inputs"]
             .as_array()
             .unwrap()
             .iter()
             .map(floats)
             .collect();
-        let labels: Vec<usize> = floats(&r["task"]["labels"])
+        let labels = floats(&r["task"]["labels"])
             .iter()
             .map(|&y| y as usize)
             .collect();
+        Deep {
+            net,
+            weights,
+            biases,
+            inputs,
+            labels,
+        }
+    }
+
+    /// The current weights and biases, with the learned `decays` (per population of the
+    /// plan; none when empty).
+    fn params<'a>(&'a self, decays: &'a [Vec<f64>]) -> Params<'a> {
+        Params {
+            weights: self.weights.iter().map(|w| w.as_slice()).collect(),
+            biases: opt(&self.biases),
+            decays: opt(decays),
+        }
+    }
+
+    /// The batch's loss.
+    fn recall(&self) -> Recall<'_> {
+        Recall {
+            inputs: &self.inputs,
+            labels: &self.labels,
+            steps: STEPS,
+        }
+    }
+
+    /// One step's loss, logits, hidden spike counts and weight and bias gradients against the
+    /// reference step `want`.
+    fn check(&self, what: &str, want: &Value, loss: f64, z: &[f64], spikes: [f64; 2], g: &Grads) {
+        close(&format!("{what} loss"), &[loss], &[want["loss"].as_f64().unwrap()]);
+        close(&format!("{what} z"), z, &floats(&want["z"]));
+        assert_eq!(spikes[0], want["spikes1"].as_f64().unwrap(), "{what} spikes1");
+        assert_eq!(spikes[1], want["spikes2"].as_f64().unwrap(), "{what} spikes2");
+        let grads = &want["grads"];
+        for n in ["fc1", "rec", "fc2", "fc3"] {
+            let want_w = transposed(&grads[format!("{n}.weight")]);
+            let l = self.net.link_index(n).unwrap();
+            close(&format!("{what} {n}.weight"), &g.weights[l], &want_w);
+        }
+        for (n, q) in [("fc1", 1), ("fc2", 2), ("fc3", 3)] {
+            let want_b = floats(&grads[format!("{n}.bias")]);
+            close(&format!("{what} {n}.bias"), &g.biases[q], &want_b);
+        }
+    }
+
+    /// An SGD step of the weights and biases.
+    fn sgd(&mut self, g: &Grads, lr: f64) {
+        for (w, gw) in self.weights.iter_mut().zip(&g.weights) {
+            w.iter_mut().zip(gw).for_each(|(x, d)| *x -= lr * d);
+        }
+        for (v, gb) in self.biases.iter_mut().zip(&g.biases) {
+            v.iter_mut().zip(gb).for_each(|(x, d)| *x -= lr * d);
+        }
+    }
+}
+
+/// The non-empty vectors of `v`.
+fn opt(v: &[Vec<f64>]) -> Vec<Option<&[f64]>> {
+    v.iter()
+        .map(|v| (!v.is_empty()).then_some(v.as_slice()))
+        .collect()
+}
+
+#[test]
+fn two_hidden_layers_with_recurrence_train_as_in_snntorch() {
+    let r = reference("snntorch_deep.json");
+    for (name, mut deep) in Deep::starts(&r) {
+        let names: Vec<&str> = deep.net.pops().iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["input", "h1", "h2", "readout"]);
+        for l in deep.net.links() {
+            assert_eq!(l.recurrent, l.name == "rec", "{}", l.name);
+            assert_eq!(l.storage, Storage::Dense, "{}", l.name);
+        }
         let lr = r["lr"].as_f64().unwrap();
-        let recall = Recall {
-            inputs: &inputs,
-            labels: &labels,
-            steps,
-        };
         let run = &r["runs"][name];
         let mut losses = Vec::new();
         for (k, want) in run["steps"].as_array().unwrap().iter().enumerate() {
-            let p = Params {
-                weights: weights.iter().map(|w| w.as_slice()).collect(),
-                biases: biases
-                    .iter()
-                    .map(|v| (!v.is_empty()).then_some(v.as_slice()))
-                    .collect(),
-                decays: Vec::new(),
-            };
+            let p = deep.params(&[]);
+            let net = &deep.net;
+            let recall = deep.recall();
             let mut g = Grads::zeros(&p);
             let (mut loss, mut z_all, mut spikes) = (0.0, Vec::new(), [0.0; 2]);
             let mut tr = Trace::default();
-            for s in 0..b {
-                net.forward(&p, steps, &[Seq::Dense(&inputs[s])], &mut tr);
+            for s in 0..B {
+                net.forward(&p, STEPS, &[Seq::Dense(&deep.inputs[s])], &mut tr);
                 if k == 0 && s == 0 {
                     let t0 = &run["trace0"];
                     for (key, q, mem) in [
@@ -183,7 +270,7 @@ fn two_hidden_layers_with_recurrence_train_as_in_snntorch() {
                         ("spk2", 2, false),
                         ("mem3", 3, true),
                     ] {
-                        let ours: Vec<f64> = (0..steps)
+                        let ours: Vec<f64> = (0..STEPS)
                             .flat_map(|t| if mem { tr.mem(q, t) } else { tr.spk(q, t) }.to_vec())
                             .collect();
                         close(&format!("{name} trace0 {key}"), &ours, &floats(&t0[key]));
@@ -191,37 +278,18 @@ fn two_hidden_layers_with_recurrence_train_as_in_snntorch() {
                 }
                 spikes[0] += tr.pops[1].spk.iter().sum::<f64>();
                 spikes[1] += tr.pops[2].spk.iter().sum::<f64>();
-                let mut g_mem = vec![vec![0.0; steps * 2]];
+                let mut g_mem = vec![vec![0.0; STEPS * 2]];
                 loss += recall.loss(s, &tr, &mut g_mem);
                 net.backward(&p, &mut tr, &[&g_mem[0]], &mut g);
-                z_all.extend_from_slice(&logits(&tr, steps));
+                z_all.extend_from_slice(&logits(&tr, STEPS));
             }
             // The batch runner gives the same sums, bit for bit.
-            let (batch_loss, batch_g) = net.batch(&p, steps, b, &recall);
+            let (batch_loss, batch_g) = net.batch(&p, STEPS, B, &recall);
             assert_eq!(batch_loss.to_bits(), loss.to_bits());
             assert_eq!(batch_g, g);
-            let what = format!("{name} step {k}");
-            close(&format!("{what} loss"), &[loss], &[want["loss"].as_f64().unwrap()]);
-            close(&format!("{what} z"), &z_all, &floats(&want["z"]));
-            assert_eq!(spikes[0], want["spikes1"].as_f64().unwrap(), "{what} spikes1");
-            assert_eq!(spikes[1], want["spikes2"].as_f64().unwrap(), "{what} spikes2");
-            let grads = &want["grads"];
-            for n in ["fc1", "rec", "fc2", "fc3"] {
-                let want_w = transposed(&grads[format!("{n}.weight")]);
-                close(&format!("{what} {n}.weight"), &g.weights[link(n)], &want_w);
-            }
-            for (n, q) in [("fc1", 1), ("fc2", 2), ("fc3", 3)] {
-                let want_b = floats(&grads[format!("{n}.bias")]);
-                close(&format!("{what} {n}.bias"), &g.biases[q], &want_b);
-            }
+            deep.check(&format!("{name} step {k}"), want, loss, &z_all, spikes, &g);
             losses.push(loss);
-            // SGD.
-            for (w, gw) in weights.iter_mut().zip(&g.weights) {
-                w.iter_mut().zip(gw).for_each(|(x, d)| *x -= lr * d);
-            }
-            for (v, gb) in biases.iter_mut().zip(&g.biases) {
-                v.iter_mut().zip(gb).for_each(|(x, d)| *x -= lr * d);
-            }
+            deep.sgd(&g, lr);
         }
         assert_eq!(losses.len(), 6);
         assert!(
@@ -240,31 +308,8 @@ fn two_hidden_layers_with_recurrence_train_as_in_snntorch() {
 #[test]
 fn learned_decays_train_as_in_snntorch() {
     let r = reference("snntorch_decay.json");
-    let deep = reference("snntorch_deep.json");
-    let text = graph(&deep["network"]);
-    let checked = Source::from_text("deep.ron", &text)
-        .load_with(&snnsim::models::Rules)
-        .unwrap();
-    let network = snnsim::graph::build(&checked).unwrap();
-    let id = |name: &str| network.pop_id(name).unwrap();
-    let (b, steps) = (8, 16);
-    for (name, surrogate) in [
-        ("fast_sigmoid", Surrogate::FastSigmoid { slope: 25.0 }),
-        ("atan", Surrogate::Atan { alpha: 2.0 }),
-    ] {
-        let net = Net::from_network(&network, &[id("input")], &[id("readout")], surrogate).unwrap();
-        let link = |n: &str| net.link_index(n).unwrap();
+    for (name, mut deep) in Deep::starts(&r) {
         let init = &r["init"];
-        let mut weights = vec![Vec::new(); 4];
-        for n in ["fc1", "rec", "fc2", "fc3"] {
-            weights[link(n)] = transposed(&init[format!("{n}.weight")]);
-        }
-        let mut biases = [
-            Vec::new(),
-            floats(&init["fc1.bias"]),
-            floats(&init["fc2.bias"]),
-            floats(&init["fc3.bias"]),
-        ];
         // Layout of `Params::decays`: β of every neuron, then α (Synaptic).
         let mut decays = [
             Vec::new(),
@@ -272,60 +317,26 @@ fn learned_decays_train_as_in_snntorch() {
             floats(&init["lif2.beta"]),
             Vec::new(),
         ];
-        let inputs: Vec<Vec<f64>> = r["task"]["inputs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(floats)
-            .collect();
-        let labels: Vec<usize> = floats(&r["task"]["labels"])
-            .iter()
-            .map(|&y| y as usize)
-            .collect();
         let (lr, lr_decay) = (r["lr"].as_f64().unwrap(), r["lr_decay"].as_f64().unwrap());
-        let recall = Recall {
-            inputs: &inputs,
-            labels: &labels,
-            steps,
-        };
         let run = &r["runs"][name];
         let want_steps = run["steps"].as_array().unwrap();
         assert_eq!(want_steps.len(), 4);
         for (k, want) in want_steps.iter().enumerate() {
-            fn opt(v: &[Vec<f64>]) -> Vec<Option<&[f64]>> {
-                v.iter()
-                    .map(|v| (!v.is_empty()).then_some(v.as_slice()))
-                    .collect()
-            }
-            let p = Params {
-                weights: weights.iter().map(|w| w.as_slice()).collect(),
-                biases: opt(&biases),
-                decays: opt(&decays),
-            };
-            let (loss, g) = net.batch(&p, steps, b, &recall);
+            let p = deep.params(&decays);
+            let net = &deep.net;
+            let (loss, g) = net.batch(&p, STEPS, B, &deep.recall());
             let mut z_all = Vec::new();
             let mut spikes = [0.0; 2];
             let mut tr = Trace::default();
-            for s in 0..b {
-                net.forward(&p, steps, &[Seq::Dense(&inputs[s])], &mut tr);
-                z_all.extend_from_slice(&logits(&tr, steps));
+            for s in 0..B {
+                net.forward(&p, STEPS, &[Seq::Dense(&deep.inputs[s])], &mut tr);
+                z_all.extend_from_slice(&logits(&tr, STEPS));
                 spikes[0] += tr.pops[1].spk.iter().sum::<f64>();
                 spikes[1] += tr.pops[2].spk.iter().sum::<f64>();
             }
             let what = format!("{name} step {k}");
-            close(&format!("{what} loss"), &[loss], &[want["loss"].as_f64().unwrap()]);
-            close(&format!("{what} z"), &z_all, &floats(&want["z"]));
-            assert_eq!(spikes[0], want["spikes1"].as_f64().unwrap(), "{what} spikes1");
-            assert_eq!(spikes[1], want["spikes2"].as_f64().unwrap(), "{what} spikes2");
+            deep.check(&what, want, loss, &z_all, spikes, &g);
             let grads = &want["grads"];
-            for n in ["fc1", "rec", "fc2", "fc3"] {
-                let want_w = transposed(&grads[format!("{n}.weight")]);
-                close(&format!("{what} {n}.weight"), &g.weights[link(n)], &want_w);
-            }
-            for (n, q) in [("fc1", 1), ("fc2", 2), ("fc3", 3)] {
-                let want_b = floats(&grads[format!("{n}.bias")]);
-                close(&format!("{what} {n}.bias"), &g.biases[q], &want_b);
-            }
             let n1 = 12;
             close(
                 &format!("{what} lif1.beta"),
@@ -343,13 +354,7 @@ fn learned_decays_train_as_in_snntorch() {
                 &floats(&grads["lif2.beta"]),
             );
             assert!(g.decays[0].is_empty() && g.decays[3].is_empty());
-            // SGD.
-            for (w, gw) in weights.iter_mut().zip(&g.weights) {
-                w.iter_mut().zip(gw).for_each(|(x, d)| *x -= lr * d);
-            }
-            for (v, gb) in biases.iter_mut().zip(&g.biases) {
-                v.iter_mut().zip(gb).for_each(|(x, d)| *x -= lr * d);
-            }
+            deep.sgd(&g, lr);
             for (v, gd) in decays.iter_mut().zip(&g.decays) {
                 v.iter_mut().zip(gd).for_each(|(x, d)| *x -= lr_decay * d);
             }

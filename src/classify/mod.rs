@@ -64,6 +64,35 @@ pub struct Evaluation {
     pub synaptic_ops_per_sample: f64,
 }
 
+/// One test sample as classified.
+struct SampleRow {
+    /// The predicted class.
+    prediction: usize,
+    /// Spikes of the hidden populations.
+    hidden_spikes: f64,
+    /// Synaptic operations: for every spike (input spikes included), the synapses it reaches.
+    synaptic_ops: f64,
+}
+
+impl Evaluation {
+    /// The tally of the rows of the test samples `test` (indices into `labels`, in the rows'
+    /// order): the fraction predicted right, and the means per sample summed in sample order.
+    fn from_rows(rows: &[SampleRow], test: &[usize], labels: &[usize]) -> Evaluation {
+        let n = test.len() as f64;
+        let right = rows
+            .iter()
+            .zip(test)
+            .filter(|(r, &k)| r.prediction == labels[k])
+            .count();
+        Evaluation {
+            accuracy: right as f64 / n,
+            predictions: rows.iter().map(|r| r.prediction).collect(),
+            hidden_spikes_per_sample: rows.iter().map(|r| r.hidden_spikes).sum::<f64>() / n,
+            synaptic_ops_per_sample: rows.iter().map(|r| r.synaptic_ops).sum::<f64>() / n,
+        }
+    }
+}
+
 /// A classification task's network, data and optimiser state.
 pub struct Classifier {
     /// The task.
@@ -601,7 +630,7 @@ impl Classifier {
         };
         let p = self.params();
         let steps = self.spec.steps;
-        let per: Vec<(usize, f64, f64)> = self
+        let per: Vec<SampleRow> = self
             .test
             .par_chunks(exec::CHUNK)
             .map(|c| {
@@ -617,24 +646,17 @@ impl Classifier {
                             .iter()
                             .map(|&h| tr.pops[h].spk.iter().sum::<f64>())
                             .sum();
-                        (pred, spikes, synaptic_ops(plan, &tr))
+                        SampleRow {
+                            prediction: pred,
+                            hidden_spikes: spikes,
+                            synaptic_ops: synaptic_ops(plan, &tr),
+                        }
                     })
                     .collect::<Vec<_>>()
             })
             .flatten()
             .collect();
-        let n = self.test.len() as f64;
-        let right = per
-            .iter()
-            .zip(&self.test)
-            .filter(|((pred, ..), &k)| *pred == self.data.y[k])
-            .count();
-        Evaluation {
-            accuracy: right as f64 / n,
-            predictions: per.iter().map(|r| r.0).collect(),
-            hidden_spikes_per_sample: per.iter().map(|r| r.1).sum::<f64>() / n,
-            synaptic_ops_per_sample: per.iter().map(|r| r.2).sum::<f64>() / n,
-        }
+        Evaluation::from_rows(&per, &self.test, &self.data.y)
     }
 
     /// The input events of sample `k` for the event-time model: each nonzero of its encoded
@@ -657,7 +679,7 @@ impl Classifier {
     /// [`Classifier::evaluate`] on the event-time model.
     fn evaluate_events(&self, plan: &EventNet) -> Evaluation {
         let w: Vec<&[f64]> = self.weights.iter().map(|w| w.as_slice()).collect();
-        let per: Vec<(usize, f64, f64)> = self
+        let per: Vec<SampleRow> = self
             .test
             .par_iter()
             .map(|&k| {
@@ -669,21 +691,14 @@ impl Classifier {
                 for (l, s) in tr.spikes.iter().enumerate() {
                     ops += s.len() * plan.sizes[l + 2];
                 }
-                (pred, spikes as f64, ops as f64)
+                SampleRow {
+                    prediction: pred,
+                    hidden_spikes: spikes as f64,
+                    synaptic_ops: ops as f64,
+                }
             })
             .collect();
-        let n = self.test.len() as f64;
-        let right = per
-            .iter()
-            .zip(&self.test)
-            .filter(|((pred, ..), &k)| *pred == self.data.y[k])
-            .count();
-        Evaluation {
-            accuracy: right as f64 / n,
-            predictions: per.iter().map(|r| r.0).collect(),
-            hidden_spikes_per_sample: per.iter().map(|r| r.1).sum::<f64>() / n,
-            synaptic_ops_per_sample: per.iter().map(|r| r.2).sum::<f64>() / n,
-        }
+        Evaluation::from_rows(&per, &self.test, &self.data.y)
     }
 
     /// Trained weights, biases and decays.

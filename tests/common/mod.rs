@@ -148,14 +148,81 @@ pub fn summary_of(o: &Output) -> serde_json::Value {
     serde_json::from_str(last).expect("the last line is the summary JSON")
 }
 
+/// The summary of `o`, a `--json` run that must have succeeded (`what` names it if not).
+fn summary_of_success(o: &Output, what: std::fmt::Arguments) -> serde_json::Value {
+    assert!(
+        o.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    summary_of(o)
+}
+
 /// Runs `snnsim run FILE --json --out DIR ARGS...` and returns the parsed summary.
 pub fn run_json(file: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
     let o = run_out(file, out, extra);
-    assert!(
-        o.status.success(),
-        "snnsim run {} {extra:?} failed: {}",
-        file.display(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    summary_of(&o)
+    summary_of_success(&o, format_args!("snnsim run {} {extra:?}", file.display()))
+}
+
+/// Starts `snnsim ARGS` (a run that writes the run directory `out`), waits until
+/// `out/config.ron` is there (or the process has ended, or 20 s have passed), sleeps
+/// `after_ms`, then kills it with SIGKILL (`Child::kill` on Unix). Returns whether it was still
+/// running when killed.
+pub fn start_and_kill(args: &[&str], out: &Path, after_ms: u64) -> bool {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let mut child = Command::new(exe())
+        .args(args)
+        .current_dir(root())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("snnsim starts");
+    let t0 = Instant::now();
+    while !out.join("config.ron").exists() && t0.elapsed() < Duration::from_secs(20) {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    std::thread::sleep(Duration::from_millis(after_ms));
+    let running = child.try_wait().unwrap().is_none();
+    child.kill().expect("SIGKILL");
+    child.wait().unwrap();
+    running
+}
+
+/// `snnsim run --resume DIR --json --no-metrics ARGS`, which must succeed: its summary.
+pub fn resume(dir: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "run",
+        "--resume",
+        dir.to_str().unwrap(),
+        "--json",
+        "--no-metrics",
+    ];
+    args.extend_from_slice(extra);
+    summary_of_success(&snnsim(&args), format_args!("resume of {}", dir.display()))
+}
+
+/// A run killed and resumed: starts `snnsim ARGS` (a run that checkpoints into `out`) and
+/// kills it `kills_ms[0]` ms after its `config.ron` appears ([`start_and_kill`]); for each
+/// later entry of `kills_ms`, resumes it (`snnsim run --resume OUT AGAIN...`) and kills that
+/// likewise; then resumes it to its end ([`resume`] with `last`). Returns the final summary
+/// and how many of the kills landed while the run was still going.
+pub fn kill_and_resume(
+    args: &[&str],
+    out: &Path,
+    kills_ms: &[u64],
+    again: &[&str],
+    last: &[&str],
+) -> (serde_json::Value, usize) {
+    let mut going = 0;
+    let mut resumed = vec!["run", "--resume", out.to_str().unwrap()];
+    resumed.extend_from_slice(again);
+    for (k, &after_ms) in kills_ms.iter().enumerate() {
+        let args = if k == 0 { args } else { &resumed[..] };
+        going += usize::from(start_and_kill(args, out, after_ms));
+    }
+    (resume(out, last), going)
 }

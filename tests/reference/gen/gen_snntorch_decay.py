@@ -2,8 +2,9 @@
 """Regenerate snntorch_decay.json: learned per-neuron decays (snnTorch, float64, CPU).
 
 The network, task, initial weights and float64 surrogates of gen_snntorch_deep.py (imported
-from it: same inputs, labels and weights), with the hidden layers' decays trained along with
-the weights, one value per neuron:
+from it: same inputs, labels and weights, and its forward pass with the neurons of
+deep.neurons(decays=...)), with the hidden layers' decays trained along with the weights, one
+value per neuron:
   layer 1  snn.Synaptic(alpha=A1 [12], beta=B1 [12], learn_alpha=True, learn_beta=True), reset 'subtract'
   layer 2  snn.Leaky(beta=B2 [8], learn_beta=True), reset 'zero'
   readout  snn.Leaky(beta=B3, reset 'none'), fixed (as in gen_snntorch_deep.py)
@@ -15,11 +16,11 @@ otherwise). Training: K = 4 plain-SGD steps with LR for the weights and LR_DECAY
 decays, on the one batch; at each step the loss, z, every gradient (weights, biases, and
 lif1.alpha, lif1.beta, lif2.beta) and the spike totals are recorded.
 
-"check.replay" is an independent plain-torch implementation of the rules (no snnTorch), with
-its own copy of the parameters trained for the same steps; the script requires it to agree
-within 1e-12 of each tensor's largest entry, with the same spike counts. The spike fractions
-and the smallest |mem - 1| are checked as in gen_snntorch_deep.py, so a 1e-12 difference
-cannot flip a spike.
+"check.replay" is gen_snntorch_deep.py's independent plain-torch implementation of the rules
+(no snnTorch), with per-neuron decays, and its own copy of the parameters trained for the
+same steps; the script requires it to agree within 1e-12 of each tensor's largest entry,
+with the same spike counts. The spike fractions and the smallest |mem - 1| are checked as in
+gen_snntorch_deep.py, so a 1e-12 difference cannot flip a spike.
 
 Usage: gen_snntorch_decay.py [OUTPUT_JSON]   (default: ./out/snntorch_decay.json)
 """
@@ -36,7 +37,6 @@ import gen_snntorch_deep as deep  # noqa: E402  (sets MKL_CBWR, float64, one thr
 import numpy as np  # noqa: E402
 import snntorch as snn  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
 B, T, SIZES, THRESHOLD = deep.B, deep.T, deep.SIZES, deep.THRESHOLD
 K = 4
@@ -58,78 +58,21 @@ def make_decays():
     return out
 
 
-def forward_snntorch(p, x, labels, sg):
-    lif1 = snn.Synaptic(
-        alpha=p["lif1.alpha"], beta=p["lif1.beta"], learn_alpha=True, learn_beta=True,
-        threshold=THRESHOLD, reset_mechanism="subtract", spike_grad=sg,
-    )
-    lif2 = snn.Leaky(beta=p["lif2.beta"], learn_beta=True, threshold=THRESHOLD, reset_mechanism="zero", spike_grad=sg)
-    lif3 = snn.Leaky(beta=deep.B3, threshold=THRESHOLD, reset_mechanism="none", spike_grad=sg)
-    syn1, mem1 = lif1.init_synaptic()
-    mem2 = lif2.init_leaky()
-    mem3 = lif3.init_leaky()
-    spk1 = torch.zeros(B, SIZES[1])
-    acc = torch.zeros(B, SIZES[3])
-    n1 = n2 = 0
-    margin = math.inf
-    for t in range(T):
-        cur1 = F.linear(x[:, t], p["fc1.weight"], p["fc1.bias"]) + F.linear(spk1, p["rec.weight"])
-        spk1, syn1, mem1 = lif1(cur1, syn1, mem1)
-        cur2 = F.linear(spk1, p["fc2.weight"], p["fc2.bias"])
-        spk2, mem2 = lif2(cur2, mem2)
-        cur3 = F.linear(spk2, p["fc3.weight"], p["fc3.bias"])
-        _, mem3 = lif3(cur3, mem3)
-        acc = acc + mem3
-        n1 += int(spk1.detach().sum())
-        n2 += int(spk2.detach().sum())
-        for m in (mem1, mem2):
-            margin = min(margin, float((m.detach() - THRESHOLD).abs().min()))
-    z = acc / T
-    # The modules hold the decays as their own Parameters (learn_*=True wraps the tensor).
-    decays = {"lif1.alpha": lif1.alpha, "lif1.beta": lif1.beta, "lif2.beta": lif2.beta}
-    return F.cross_entropy(z, labels), z, (n1, n2), margin, decays
-
-
 def loss_and_grads(params, x, labels, sg):
+    """gen_snntorch_deep.py's snnTorch forward pass with the decays learned; the gradients of
+    every parameter, the decays as the neurons hold them (learn_*=True wraps the tensor in a
+    Parameter of the module's own)."""
     p = {k: v.detach().clone().requires_grad_(k in deep.PARAM_NAMES) for k, v in params.items()}
-    loss, z, counts, margin, decays = forward_snntorch(p, x, labels, sg)
+    layers = deep.neurons(sg, decays=p)
+    loss, z, stats, _ = deep.forward_snntorch(p, x, labels, sg, layers=layers)
+    lif1, lif2, _ = layers
+    decays = {"lif1.alpha": lif1.alpha, "lif1.beta": lif1.beta, "lif2.beta": lif2.beta}
     for k in DECAY_NAMES:
         assert decays[k].requires_grad and torch.equal(decays[k].detach(), params[k])
     grads = torch.autograd.grad(loss, [p[k] for k in deep.PARAM_NAMES] + [decays[k] for k in DECAY_NAMES])
+    counts = (stats["spikes1"], stats["spikes2"])
+    margin = min(stats["margin1"], stats["margin2"])
     return float(loss.detach()), z.detach(), dict(zip(NAMES, grads)), counts, margin
-
-
-def replay(params, x, labels, name):
-    """The rules in plain torch (no snnTorch), its own operation order."""
-    p = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
-    a1, b1, b2 = p["lif1.alpha"], p["lif1.beta"], p["lif2.beta"]
-    syn1 = torch.zeros(B, SIZES[1])
-    mem1 = torch.zeros(B, SIZES[1])
-    spk1 = torch.zeros(B, SIZES[1])
-    mem2 = torch.zeros(B, SIZES[2])
-    mem3 = torch.zeros(B, SIZES[3])
-    acc = torch.zeros(B, SIZES[3])
-    n1 = n2 = 0
-    for t in range(T):
-        cur1 = x[:, t] @ p["fc1.weight"].T + p["fc1.bias"] + spk1 @ p["rec.weight"].T
-        r1 = (mem1 - THRESHOLD > 0).to(torch.float64).detach()
-        syn1 = a1 * syn1 + cur1
-        mem1 = b1 * mem1 + syn1 - r1 * THRESHOLD
-        spk1 = deep._Spike.apply(mem1 - THRESHOLD, name)
-        cur2 = spk1 @ p["fc2.weight"].T + p["fc2.bias"]
-        r2 = (mem2 - THRESHOLD > 0).to(torch.float64).detach()
-        mem2 = b2 * (1 - r2) * mem2 + cur2
-        spk2 = deep._Spike.apply(mem2 - THRESHOLD, name)
-        cur3 = spk2 @ p["fc3.weight"].T + p["fc3.bias"]
-        mem3 = deep.B3 * mem3 + cur3
-        acc = acc + mem3
-        n1 += int(spk1.detach().sum())
-        n2 += int(spk2.detach().sum())
-    z = acc / T
-    logp = z - torch.logsumexp(z, dim=1, keepdim=True)
-    loss = -logp[torch.arange(B), labels].mean()
-    grads = torch.autograd.grad(loss, [p[k] for k in NAMES])
-    return float(loss.detach()), z.detach(), dict(zip(NAMES, grads)), (n1, n2)
 
 
 def sgd(params, grads):
@@ -150,7 +93,7 @@ def train(name, init, x, labels):
             if not bool(((v > 0) & (v < 1)).all()):
                 problems.append("%s step %d: %s leaves (0, 1)" % (name, k, d))
         loss, z, grads, counts, m = loss_and_grads(params, x, labels, sg)
-        r_loss, r_z, r_grads, r_counts = replay(rparams, x, labels, name)
+        r_loss, r_z, r_grads, r_counts = deep.replay(rparams, x, labels, name)
         worst["loss"] = max(worst["loss"], abs(r_loss - loss) / abs(loss))
         worst["z"] = max(worst["z"], deep.max_tensor_rel_diff({"z": z}, {"z": r_z}))
         worst["grads"] = max(worst["grads"], deep.max_tensor_rel_diff(grads, r_grads))

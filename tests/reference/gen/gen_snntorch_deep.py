@@ -181,11 +181,27 @@ SURROGATES = {
 # ---------------------------------------------------------------------------
 
 
-def forward_snntorch(params, x, labels, spike_grad, trace=False):
-    """One forward pass through snnTorch neurons; returns loss, z and statistics."""
-    lif1 = snn.Synaptic(alpha=A1, beta=B1, threshold=THRESHOLD, reset_mechanism="subtract", spike_grad=spike_grad)
-    lif2 = snn.Leaky(beta=B2, threshold=THRESHOLD, reset_mechanism="zero", spike_grad=spike_grad)
+def neurons(spike_grad, decays=None):
+    """The three snnTorch neuron layers. The hidden layers' decays are A1, B1 and B2, or, with
+    `decays` (tensors "lif1.alpha", "lif1.beta", "lif2.beta", one value per neuron;
+    gen_snntorch_decay.py), those, learned (learn_alpha/learn_beta)."""
+    if decays is None:
+        a1, b1, b2, learn = A1, B1, B2, False
+    else:
+        a1, b1, b2, learn = decays["lif1.alpha"], decays["lif1.beta"], decays["lif2.beta"], True
+    lif1 = snn.Synaptic(
+        alpha=a1, beta=b1, learn_alpha=learn, learn_beta=learn,
+        threshold=THRESHOLD, reset_mechanism="subtract", spike_grad=spike_grad,
+    )
+    lif2 = snn.Leaky(beta=b2, learn_beta=learn, threshold=THRESHOLD, reset_mechanism="zero", spike_grad=spike_grad)
     lif3 = snn.Leaky(beta=B3, threshold=THRESHOLD, reset_mechanism="none", spike_grad=spike_grad)
+    return lif1, lif2, lif3
+
+
+def forward_snntorch(params, x, labels, spike_grad, trace=False, layers=None):
+    """One forward pass through snnTorch neurons (`layers`, default neurons(spike_grad));
+    returns loss, z and statistics."""
+    lif1, lif2, lif3 = layers if layers is not None else neurons(spike_grad)
     syn1, mem1 = lif1.init_synaptic()
     mem2 = lif2.init_leaky()
     mem3 = lif3.init_leaky()
@@ -248,7 +264,11 @@ class _Spike(torch.autograd.Function):
 
 
 def replay(params, x, labels, name):
+    """The rules in plain torch (no snnTorch), its own operation order. The hidden layers'
+    decays are A1, B1 and B2 unless `params` holds per-neuron ones ("lif1.alpha", "lif1.beta",
+    "lif2.beta"; gen_snntorch_decay.py); the gradients are those of every entry of `params`."""
     p = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
+    a1, b1, b2 = p.get("lif1.alpha", A1), p.get("lif1.beta", B1), p.get("lif2.beta", B2)
     syn1 = torch.zeros(B, SIZES[1])
     mem1 = torch.zeros(B, SIZES[1])
     spk1 = torch.zeros(B, SIZES[1])
@@ -259,12 +279,12 @@ def replay(params, x, labels, name):
     for t in range(T):
         cur1 = x[:, t] @ p["fc1.weight"].T + p["fc1.bias"] + spk1 @ p["rec.weight"].T
         r1 = (mem1 - THRESHOLD > 0).to(torch.float64).detach()
-        syn1 = A1 * syn1 + cur1
-        mem1 = B1 * mem1 + syn1 - r1 * THRESHOLD
+        syn1 = a1 * syn1 + cur1
+        mem1 = b1 * mem1 + syn1 - r1 * THRESHOLD
         spk1 = _Spike.apply(mem1 - THRESHOLD, name)
         cur2 = spk1 @ p["fc2.weight"].T + p["fc2.bias"]
         r2 = (mem2 - THRESHOLD > 0).to(torch.float64).detach()
-        mem2 = B2 * (1 - r2) * mem2 + cur2
+        mem2 = b2 * (1 - r2) * mem2 + cur2
         spk2 = _Spike.apply(mem2 - THRESHOLD, name)
         cur3 = spk2 @ p["fc3.weight"].T + p["fc3.bias"]
         mem3 = B3 * mem3 + cur3
@@ -274,8 +294,8 @@ def replay(params, x, labels, name):
     z = acc / T
     logp = z - torch.logsumexp(z, dim=1, keepdim=True)
     loss = -logp[torch.arange(B), labels].mean()
-    grads = torch.autograd.grad(loss, [p[k] for k in PARAM_NAMES])
-    return float(loss.detach()), z.detach(), dict(zip(PARAM_NAMES, grads)), (n1, n2)
+    grads = torch.autograd.grad(loss, list(p.values()))
+    return float(loss.detach()), z.detach(), dict(zip(p, grads)), (n1, n2)
 
 
 def max_rel_diff(ga, gb):

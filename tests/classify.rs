@@ -118,6 +118,36 @@ fn duration_ms_caps_a_classification_run() {
     assert!(!dir.path().join("ck").exists());
 }
 
+/// `lr_schedule` sets each epoch's rate: a step schedule that multiplies by 1 is the constant
+/// rate bit for bit; one that divides by 10¹² after the first epoch trains that epoch as the
+/// constant rate does and then leaves the weights all but still (the same test predictions);
+/// cosine annealing trains otherwise.
+#[test]
+fn lr_schedule_sets_each_epochs_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, schedule: &str| {
+        let f = doc_example(dir.path(), &format!("{name}.ron"), |s| {
+            s.replace("epochs: 10,", "epochs: 3,")
+                .replace("samples: Some(600),", "samples: Some(300),")
+                .replace("lr: 0.002,", &format!("lr: 0.002, {schedule}"))
+        });
+        let s = run_json(&f, &dir.path().join(name), &["--threads", "2"]);
+        (s, csv(&dir.path().join(name).join("metrics.csv")))
+    };
+    let (constant, m) = run("constant", "");
+    let (one, m1) = run("one", "lr_schedule: Step(every: 1, factor: 1.0),");
+    assert_eq!(constant["state_hash"], one["state_hash"]);
+    assert_eq!(m, m1);
+    let (_, still) = run("still", "lr_schedule: Step(every: 1, factor: 1e-12),");
+    assert_eq!(still[1], m[1], "the first epoch trains with `lr`");
+    assert_ne!(still[2], m[2]);
+    for row in &still[2..] {
+        assert_eq!(row[3], still[1][3], "test accuracy after a still epoch: {still:?}");
+    }
+    let (cosine, _) = run("cosine", "lr_schedule: Cosine(final_lr: 0.0001),");
+    assert_ne!(cosine["state_hash"], constant["state_hash"]);
+}
+
 /// Task fields that cannot work exit 2 with the file, line and field, and leave nothing behind.
 #[test]
 fn bad_classify_fields_exit_2_naming_them() {
@@ -136,6 +166,9 @@ fn bad_classify_fields_exit_2_naming_them() {
         ("epochs: 10,", "epochs: 0,", "task.Classify.epochs"),
         ("batch: 32,", "batch: 0,", "task.Classify.batch"),
         ("lr: 0.002,", "lr: -1.0,", "task.Classify.lr"),
+        ("lr: 0.002,", "lr: 0.002, lr_schedule: Cosine(final_lr: 0.01),", "task.Classify.lr_schedule.Cosine.final_lr"),
+        ("lr: 0.002,", "lr: 0.002, lr_schedule: Step(every: 0, factor: 0.5),", "task.Classify.lr_schedule.Step.every"),
+        ("lr: 0.002,", "lr: 0.002, lr_schedule: Step(every: 2, factor: 1.5),", "task.Classify.lr_schedule.Step.factor"),
         ("test_fraction: 0.2,", "test_fraction: 1.0,", "task.Classify.test_fraction"),
         ("samples: Some(600),", "samples: Some(2),", "task.Classify.samples"),
         ("dataset: Digits(),", "dataset: Digits(path: \"/nonexistent/d.csv\"),", "task.Classify.dataset.Digits.path"),

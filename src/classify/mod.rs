@@ -158,12 +158,6 @@ fn event_plan(
             "EventProp trains no biases: give `bias: false`".into(),
         ));
     }
-    if spec.loss != ClassLoss::MaxMembrane {
-        return Err((
-            "loss".into(),
-            "EventProp's logits are the readout's membrane maxima: give `loss: MaxMembrane`".into(),
-        ));
-    }
     let chain: Vec<&String> = std::iter::once(&spec.input)
         .chain(&spec.hidden)
         .chain(std::iter::once(&spec.readout))
@@ -276,6 +270,10 @@ fn event_plan(
             sizes,
             layers,
             t_end: spec.steps as f64 * checked.file.dt_ms,
+            logit: match spec.loss {
+                ClassLoss::MaxMembrane => eventprop::Logit::Max,
+                ClassLoss::MeanMembrane => eventprop::Logit::Mean,
+            },
         },
         projs,
     ))
@@ -519,6 +517,12 @@ impl Classifier {
     pub fn epoch(&mut self) -> Option<&EpochMetrics> {
         let e = self.metrics.len();
         let steps = self.spec.steps;
+        let lr = self.spec.lr_schedule.lr(self.spec.lr, e, self.spec.epochs);
+        let adams = self.adam_w.iter_mut();
+        let adams = adams.chain(self.adam_b.iter_mut().flatten());
+        for a in adams.chain(self.adam_d.iter_mut().flatten()) {
+            a.lr = lr;
+        }
         let mut rng = crate::rng::stream(self.seed, "classify", "order", e as u64);
         let order: Vec<usize> = shuffle(self.train.len(), &mut rng)
             .into_iter()

@@ -184,9 +184,14 @@ pub struct ClassifySpec {
     /// smaller.
     #[serde(default = "default_class_batch")]
     pub batch: usize,
-    /// Adam's learning rate (β₁ 0.9, β₂ 0.999, ε 1e-8).
+    /// Adam's learning rate (β₁ 0.9, β₂ 0.999, ε 1e-8), that of the first epoch.
     #[serde(default = "default_class_lr")]
     pub lr: f64,
+    /// How the learning rate changes from one epoch to the next.
+    // The default is left out of the text, so the schema states it itself.
+    #[serde(default, skip_serializing_if = "LrSchedule::is_constant")]
+    #[cfg_attr(feature = "schema", schemars(extend("default" = "Constant")))]
+    pub lr_schedule: LrSchedule,
     /// A trained bias per neuron of the hidden and readout populations (snnTorch's
     /// `nn.Linear` has one), starting at zero.
     #[serde(default = "yes")]
@@ -334,6 +339,52 @@ pub enum ClassLoss {
     MaxMembrane,
     /// Logit = mean over steps of the membrane.
     MeanMembrane,
+}
+
+/// A classification task's learning rate by epoch: epoch e (0-based) of `epochs` trains with
+/// the rate this gives from `lr` (docs/classification.md).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub enum LrSchedule {
+    /// `lr` throughout.
+    #[default]
+    Constant,
+    /// Cosine annealing (Loshchilov & Hutter 2017, without restarts): epoch e trains with
+    /// final_lr + (lr − final_lr)·(1 + cos(π·e/epochs))/2.
+    Cosine {
+        /// The rate approached in the last epoch, at most `lr`.
+        #[serde(default)]
+        final_lr: f64,
+    },
+    /// Step decay: epoch e trains with lr·factor^⌊e/every⌋.
+    Step {
+        /// Epochs between two steps.
+        every: usize,
+        /// What a step multiplies the rate by, in (0, 1].
+        factor: f64,
+    },
+}
+
+impl LrSchedule {
+    /// True for the default.
+    pub fn is_constant(&self) -> bool {
+        *self == LrSchedule::Constant
+    }
+
+    /// The learning rate of epoch `e` (0-based) of `epochs`, from the first epoch's `lr`.
+    pub fn lr(&self, lr: f64, e: usize, epochs: usize) -> f64 {
+        match *self {
+            LrSchedule::Constant => lr,
+            LrSchedule::Cosine { final_lr } => {
+                let x = std::f64::consts::PI * e as f64 / epochs.max(1) as f64;
+                final_lr + (lr - final_lr) * 0.5 * (1.0 + x.cos())
+            }
+            LrSchedule::Step { every, factor } => {
+                lr * factor.powi(i32::try_from(e / every.max(1)).unwrap_or(i32::MAX))
+            }
+        }
+    }
 }
 
 /// How a classification task's gradient is computed (docs/classification.md).
@@ -2336,4 +2387,26 @@ pub struct AdaptationSpec {
     pub environment_params: Box<ron::value::RawValue>,
     /// Episodes trained after the change.
     pub episodes: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LrSchedule;
+
+    /// The schedules' rates against their formulas written out: cosine starts at `lr`, is
+    /// halfway at the middle epoch and reaches `final_lr` one epoch past the last; a step
+    /// schedule holds for `every` epochs.
+    #[test]
+    fn lr_schedules_follow_their_formulas() {
+        let c = LrSchedule::Cosine { final_lr: 0.001 };
+        assert_eq!(c.lr(0.005, 0, 10), 0.005);
+        assert!((c.lr(0.005, 5, 10) - 0.003).abs() < 1e-15);
+        let quarter = 0.001 + 0.004 * (1.0 + (std::f64::consts::PI / 4.0).cos()) / 2.0;
+        assert!((c.lr(0.005, 5, 20) - quarter).abs() < 1e-15);
+        assert!((c.lr(0.005, 10, 10) - 0.001).abs() < 1e-15);
+        let s = LrSchedule::Step { every: 3, factor: 0.5 };
+        let got: Vec<f64> = (0..7).map(|e| s.lr(0.004, e, 7)).collect();
+        assert_eq!(got, [0.004, 0.004, 0.004, 0.002, 0.002, 0.002, 0.001]);
+        assert_eq!(LrSchedule::Constant.lr(0.004, 6, 7), 0.004);
+    }
 }

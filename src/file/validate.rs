@@ -1136,6 +1136,28 @@ fn check_classify(v: &V, c: &ClassifySpec, file: &GraphFile) -> Result<()> {
     if !(c.lr.is_finite() && c.lr > 0.0) {
         return v.fail(&format!("{at}.lr"), format!("{} must be > 0", c.lr));
     }
+    match c.lr_schedule {
+        LrSchedule::Constant => {}
+        LrSchedule::Cosine { final_lr } => {
+            if !(0.0..=c.lr).contains(&final_lr) {
+                return v.fail(
+                    &format!("{at}.lr_schedule.Cosine.final_lr"),
+                    format!("{final_lr} is outside [0, lr = {}]", c.lr),
+                );
+            }
+        }
+        LrSchedule::Step { every, factor } => {
+            if every == 0 {
+                return v.fail(&format!("{at}.lr_schedule.Step.every"), "must be at least 1");
+            }
+            if !(factor > 0.0 && factor <= 1.0) {
+                return v.fail(
+                    &format!("{at}.lr_schedule.Step.factor"),
+                    format!("{factor} is outside (0, 1]"),
+                );
+            }
+        }
+    }
     if !(c.test_fraction > 0.0 && c.test_fraction < 1.0) {
         return v.fail(
             &format!("{at}.test_fraction"),

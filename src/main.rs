@@ -76,6 +76,10 @@ enum Command {
         /// file's `device` (default cpu).
         #[arg(long, value_name = "auto|cpu|gpu", conflicts_with = "resume")]
         device: Option<snnsim::file::Device>,
+        /// Off-policy control tasks: train the same architecture with ReLU units instead of
+        /// the spiking hidden populations, one evaluation per decision (docs/rainbow.md).
+        #[arg(long, conflicts_with = "resume")]
+        dense: bool,
         /// Print summary.json as the last line of standard output, after one JSON object per
         /// progress report.
         #[arg(long)]
@@ -174,7 +178,8 @@ enum Command {
     /// training rows on PyTorch (Python from $SNNSIM_TORCH_PYTHON); docs/performance.md.
     Bench {
         /// Networks, comma-separated: cuba, coba, cobahh, cuba-40k, cuba-400k, and the training rows
-        /// foraging-absolute-fixed64, foraging-absolute-fixed512.
+        /// foraging-absolute-fixed64, foraging-absolute-fixed512, and the spiking-versus-dense row
+        /// cartpole-rainbow-dense.
         #[arg(long, value_delimiter = ',', default_values_t = app::DEFAULT_NETWORKS.map(String::from))]
         networks: Vec<String>,
         /// Also run Brian2 (cpp_standalone) and NEST where installed.
@@ -504,8 +509,13 @@ fn main() -> ExitCode {
             json,
             quiet,
             checkpoint_every,
+            dense,
             ..
         } if app::is_nir(&file) || input.is_some() => match input {
+            _ if dense => Err(snnsim::Error::Input(format!(
+                "{}: --dense is for off-policy control tasks (docs/rainbow.md), not for a run with --input",
+                file.display()
+            ))),
             None => Err(snnsim::Error::Input(format!(
                 "{}: running a NIR file needs --input X.npy (steps, *input shape)",
                 file.display()
@@ -541,6 +551,7 @@ fn main() -> ExitCode {
             episodes,
             batch,
             device,
+            dense,
             json,
             quiet,
             metrics_port,
@@ -585,6 +596,7 @@ fn main() -> ExitCode {
                 episodes,
                 batch,
                 device,
+                dense,
                 checkpoint_every,
                 memory_limit,
                 ..base

@@ -137,3 +137,49 @@ fn bench_training_rows_report_decisions_per_second_and_a_missing_torch() {
     assert_eq!(row["torch"]["status"], "not installed", "{row}");
     assert!(row["ratio"].is_null());
 }
+
+/// The spiking-versus-dense row: a spiking and a dense (`--dense`) run of the shortened
+/// CartPole Rainbow file, each network's counts of its architecture (the dense one 6 272
+/// multiply-accumulates per decision, the spiking one the input layer's 2 048 and its spikes'
+/// accumulates), the energy ratio of the two, and a table section.
+#[test]
+fn bench_dense_row_reports_the_spiking_and_the_dense_network() {
+    let o = bench(
+        &["--networks", "cartpole-rainbow-dense", "--reps", "1", "--json"],
+        "/nonexistent/python",
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "bench failed: {}\n{stdout}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().expect("output")).expect("JSON last line");
+    let rows = report["dense"].as_array().expect("dense rows");
+    assert_eq!(rows.len(), 1, "{report}");
+    let row = &rows[0];
+    assert_eq!(row["network"], "cartpole-rainbow-dense");
+    assert_eq!(row["env_steps"], 10000);
+    let (s, d) = (&row["spiking"], &row["dense"]);
+    assert_eq!(s["macs"], 2048.0);
+    assert_eq!((&d["macs"], &d["accumulates"]), (&6272.0.into(), &0.0.into()));
+    assert!(s["accumulates"].as_f64().unwrap() > 0.0);
+    for side in [s, d] {
+        assert!(side["eval_return_mean"].as_f64().is_some(), "{side}");
+        assert!(side["decisions_per_s"].as_f64().unwrap() > 0.0);
+        assert_eq!(side["silent_fraction_per_step"].as_object().unwrap().len(), 2);
+    }
+    let ratio = d["energy_pj_estimate"].as_f64().unwrap() / s["energy_pj_estimate"].as_f64().unwrap();
+    assert!((row["energy_ratio"].as_f64().unwrap() - ratio).abs() < 1e-12);
+    assert!(
+        stdout.lines().any(|l| l.starts_with("spiking vs dense")),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("cartpole-rainbow-dense") && l.contains("energy dense / spiking")),
+        "{stdout}"
+    );
+}

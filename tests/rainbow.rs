@@ -273,3 +273,90 @@ fn rainbow_full_bad_settings_name_their_field() {
         assert!(err.contains(field), "{edits:?}: `{field}` not named in {err}");
     }
 }
+
+/// |a − b| ≤ 1e-9·|b|.
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * b.abs()
+}
+
+/// `--dense`: the same architecture with ReLU units (one evaluation per decision) trains
+/// above a random policy; its summary has the spiking run's keys, with the counts of its
+/// architecture exactly (input 32 × 64, hidden1 64 × 64, hidden2 64 × 2 weights: 6 272
+/// multiply-accumulates per decision and no accumulate), where the spiking run has the input
+/// layer's 2 048 multiply-accumulates and its spikes' accumulates; energy is 0.9 pJ per
+/// accumulate + 4.6 pJ per multiply-accumulate; the dense run is the same bits on one thread
+/// and two, and `--resume` of its directory continues the dense network. A file without an
+/// off-policy task refuses `--dense` (exit 2).
+#[test]
+fn rainbow_dense_trains_relu_units_and_counts_their_operations() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = rainbow(
+        dir.path(),
+        "short.ron",
+        &[
+            ("env_steps: 30000", "env_steps: 4000"),
+            ("buffer: 30000", "buffer: 4000"),
+            ("warmup: 1000", "warmup: 500"),
+            ("target_every: 250", "target_every: 100"),
+            ("steps: 8000)", "steps: 2000)"),
+            ("eval_episodes: 100", "eval_episodes: 20"),
+        ],
+    );
+    let spiking = run_json(&file, &dir.path().join("spiking"), &["--threads", "2"]);
+    let one = run_json(&file, &dir.path().join("one"), &["--dense", "--threads", "1"]);
+    let two = run_json(&file, &dir.path().join("two"), &["--dense", "--threads", "2"]);
+    eprintln!("spiking {spiking}\ndense {one}");
+    for key in ["state_hash", "eval_return_mean", "updates", "synaptic_ops_per_decision"] {
+        assert_eq!(one[key], two[key], "{key}");
+    }
+    let metrics = read(&dir.path().join("one/metrics.csv"));
+    assert_eq!(metrics, read(&dir.path().join("two/metrics.csv")));
+    assert_ne!(one["state_hash"], spiking["state_hash"]);
+    assert_eq!((&one["network"], &spiking["network"]), (&"dense".into(), &"spiking".into()));
+    let eval = one["eval_return_mean"].as_f64().unwrap();
+    assert!(eval > 30.0, "the dense greedy policy returns {eval}");
+    for s in [&one, &spiking] {
+        let silent = s["silent_fraction_per_step"].as_object().unwrap();
+        assert_eq!(silent.len(), 2, "{silent:?}");
+        for name in ["hidden1", "hidden2"] {
+            let f = silent[name].as_f64().unwrap();
+            assert!(f > 0.0 && f < 1.0, "{name}: silent fraction {f}");
+        }
+        assert!(s["decisions_per_s"].as_f64().unwrap() > 0.0);
+        let ops = &s["synaptic_ops_per_decision"];
+        let (ac, mac) = (ops["accumulates"].as_f64().unwrap(), ops["macs"].as_f64().unwrap());
+        let energy = s["energy_pj_estimate"].as_f64().unwrap();
+        assert!(close(energy, 0.9 * ac + 4.6 * mac), "{energy} vs {ac}, {mac}");
+    }
+    let ops = &one["synaptic_ops_per_decision"];
+    assert_eq!(ops["accumulates"], 0.0);
+    assert_eq!(ops["macs"], (32 * 64 + 64 * 64 + 64 * 2) as f64);
+    let ops = &spiking["synaptic_ops_per_decision"];
+    assert_eq!(ops["macs"], (32 * 64) as f64, "the input layer, once per decision");
+    let ac = ops["accumulates"].as_f64().unwrap();
+    assert!(ac > 0.0 && ac < (4 * (64 * 64 + 64 * 2)) as f64, "{ac}");
+    // The run directory remembers the dense network: a resume from its last checkpoint
+    // evaluates the same network again.
+    let o = dir.path().join("one");
+    let r = snnsim(&["run", "--resume", o.to_str().unwrap(), "--json"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let stdout = String::from_utf8(r.stdout).unwrap();
+    let s: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(s["network"], "dense");
+    assert_eq!(s["state_hash"], one["state_hash"]);
+    assert_eq!(s["eval_return_mean"], one["eval_return_mean"]);
+    // A task without `off_policy` refuses it.
+    let cartpole = root().join("graphs/cartpole.ron");
+    let out = dir.path().join("refused");
+    let r = snnsim(&[
+        "run",
+        cartpole.to_str().unwrap(),
+        "--dense",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(err.contains("--dense") && err.contains("off_policy"), "{err}");
+    assert!(!out.exists(), "a refused run leaves no directory");
+}

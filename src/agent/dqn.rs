@@ -26,6 +26,11 @@
 //! factorised Gaussian noise, drawn per environment step for acting and per update (online
 //! and target independently) for learning, and the greedy evaluation uses μ alone.
 //!
+//! With `--dense` the hidden populations are ReLU units instead ([`crate::exec::Model::Relu`]):
+//! the same architecture as a conventional DQN, evaluated once per decision, trained by the
+//! same code; the greedy evaluation counts both networks' synaptic operations per decision
+//! ([`crate::exec::Net::synaptic_ops`]) for the comparison of their energy.
+//!
 //! Every random draw is keyed by what it belongs to — the action (and acting noise) of
 //! environment step t, the minibatch (and noise) of update u, the reset of episode e — so a
 //! run is the same bits on any number of
@@ -42,7 +47,7 @@ use super::setup::{located, located_input, params};
 use crate::checkpoint::codec::{Dec, DecResult, Enc};
 use crate::checkpoint::net;
 use crate::error::{Error, Result};
-use crate::exec::{self, Grads, Params, Seq, Trace, CHUNK};
+use crate::exec::{self, Grads, Params, Seq, SynOps, Trace, CHUNK};
 use crate::file::{AgentSpec, Checked, Distributional, Exploration, OffPolicySpec, TaskSpec};
 use crate::graph::{Network, ProjId};
 use crate::plugin::{self, EnvInstance, Kind, RuleInstance};
@@ -70,6 +75,12 @@ pub struct Evaluation {
     pub returns: Vec<f64>,
     /// Per hidden population (name, fraction of its neurons silent per simulation step).
     pub silent_fraction: Vec<(String, f64)>,
+    /// The synaptic operations of all greedy decisions ([`exec::Net::synaptic_ops`]).
+    pub ops: SynOps,
+    /// Greedy decisions taken.
+    pub decisions: u64,
+    /// Wall time of the evaluation (s): the decisions and the environment's steps.
+    pub wall_s: f64,
 }
 
 /// A spiking Q-network on a control task, its environment, replay buffer and target network.
@@ -116,12 +127,18 @@ pub struct DqnTrainer {
     /// Metrics of every episode so far.
     pub metrics: Vec<ControlMetrics>,
     pool: Option<rayon::ThreadPool>,
+    /// The hidden populations are ReLU units (`--dense`).
+    dense: bool,
 }
 
 impl DqnTrainer {
     /// Builds the network of a checked file with an off-policy `Control` task, loads its
-    /// environment and value-rule plugins, and resets the environment for episode 0.
-    pub fn new(checked: &Checked) -> Result<Self> {
+    /// environment and value-rule plugins, and resets the environment for episode 0. With
+    /// `dense`, every hidden population (neither input nor readout) is made of ReLU units
+    /// ([`exec::Net::with_relu`]): the same sizes and projections as a conventional network,
+    /// evaluated once per decision (one step instead of the task's `decision_steps`: its units
+    /// have no state, and its inputs are held); populations of ReLU units learn no decays.
+    pub fn new(checked: &Checked, dense: bool) -> Result<Self> {
         let f = &checked.file;
         let Some(TaskSpec::Control(spec)) = &f.task else {
             return Err(Error::Input("the file has no control task".into()));
@@ -148,6 +165,18 @@ impl DqnTrainer {
         }
         let plan = exec::Net::from_network(&net, &[input], &readouts, spec.surrogate)
             .map_err(|e| at("hidden", Error::Input(e.to_string())))?;
+        let plan = if dense {
+            let hidden: Vec<usize> = (0..plan.pops().len())
+                .filter(|&q| !plan.readouts().contains(&q) && plan.neuron(q).is_some())
+                .collect();
+            plan.with_relu(&hidden)
+        } else {
+            plan
+        };
+        let mut spec = spec.clone();
+        if dense {
+            spec.decision_steps = 1;
+        }
         let ro = plan.readouts()[0];
         let value = plan.readouts().get(1).copied();
         let atoms = op.distributional.as_ref().map_or(1, |d| d.atoms);
@@ -308,7 +337,7 @@ impl DqnTrainer {
         env.reset(episode_seed(f.seed, 0), &mut obs)?;
         let mut t = DqnTrainer {
             net,
-            spec: spec.clone(),
+            spec,
             op: op.clone(),
             plan,
             projs,
@@ -335,6 +364,7 @@ impl DqnTrainer {
             updates: 0,
             metrics: Vec::new(),
             pool: None,
+            dense,
         };
         t.refresh_online();
         t.target = t.online.clone();
@@ -354,6 +384,11 @@ impl DqnTrainer {
     /// The task's settings.
     pub fn spec(&self) -> &AgentSpec {
         &self.spec
+    }
+
+    /// Whether the hidden populations are ReLU units (`--dense`).
+    pub fn dense(&self) -> bool {
+        self.dense
     }
 
     /// Updates applied.
@@ -492,7 +527,7 @@ impl DqnTrainer {
         let spikes: f64 = self
             .hidden
             .iter()
-            .map(|&h| tr.pops[h].spk.iter().sum::<f64>())
+            .map(|&h| tr.pops[h].spk.iter().filter(|&&s| s != 0.0).count() as f64)
             .sum();
         let n_in = tr.pops[self.plan.inputs()[0]].input_at(0).len();
         let first = self.plan.pops()[self.hidden.first().copied().unwrap_or(self.readout)].size;
@@ -829,12 +864,17 @@ impl DqnTrainer {
         let mut silent = vec![0.0; self.hidden.len()];
         let mut sim_steps = 0u64;
         let mut returns = Vec::new();
+        let mut ops = SynOps::default();
+        let mut decisions = 0u64;
+        let t0 = std::time::Instant::now();
         for e in 0..episodes {
             let mut r = stream(self.seed, "dqn-eval", "", e);
             env.reset(r.random(), &mut obs)?;
             let mut ret = 0.0;
             loop {
                 self.forward(&self.online, &obs, &mut tr, &mut q);
+                ops.add(self.plan.synaptic_ops(&tr));
+                decisions += 1;
                 for (k, &h) in self.hidden.iter().enumerate() {
                     let n = self.plan.pops()[h].size;
                     let quiet = tr.pops[h].spk.iter().filter(|&&s| s == 0.0).count();
@@ -849,6 +889,7 @@ impl DqnTrainer {
             }
             returns.push(ret);
         }
+        let wall_s = t0.elapsed().as_secs_f64();
         let silent_fraction = self
             .hidden
             .iter()
@@ -863,6 +904,9 @@ impl DqnTrainer {
         Ok(Evaluation {
             returns,
             silent_fraction,
+            ops,
+            decisions,
+            wall_s,
         })
     }
 }
@@ -1092,6 +1136,10 @@ impl DqnTrainer {
         for r in &mut self.decay_rules {
             e.bytes(&r.save()?);
         }
+        // The dense network (absent for the spiking one, so older checkpoints read the same).
+        if self.dense {
+            e.u8(1);
+        }
         Ok(e.buf)
     }
 
@@ -1105,6 +1153,7 @@ impl DqnTrainer {
         let (decays, target_decays) = (&mut self.decays, &mut self.target_decays);
         let mut decay_rules = Vec::new();
         let n_decay_rules = self.decay_rules.len();
+        let dense = self.dense;
         let (rules, env) = (|| -> DecResult<(Vec<Vec<u8>>, Vec<u8>)> {
             self.env_steps = d.u64()?;
             self.updates = d.u64()?;
@@ -1169,6 +1218,18 @@ impl DqnTrainer {
             }
             for _ in 0..n_decay_rules {
                 decay_rules.push(d.bytes()?);
+            }
+            let saved_dense = !d.finished() && d.u8()? == 1;
+            if saved_dense != dense {
+                return Err(format!(
+                    "the checkpoint is of the {} network, this run trains the {} one",
+                    if saved_dense {
+                        "dense (ReLU)"
+                    } else {
+                        "spiking"
+                    },
+                    if dense { "dense (ReLU)" } else { "spiking" }
+                ));
             }
             if !d.finished() {
                 return Err("trailing bytes".into());

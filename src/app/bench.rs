@@ -16,6 +16,14 @@
 //! task in plain PyTorch, run with `$SNNSIM_TORCH_PYTHON` (else `../torch-venv` beside the
 //! repository, else the peer Python). The two alternate repetition by repetition, so that both
 //! see the same load.
+//!
+//! The spiking-versus-dense row (`cartpole-rainbow-dense`, [`DENSE`]) trains
+//! graphs/cartpole-rainbow.ron on a short budget (10 000 environment steps, ε over 5 000; a
+//! copy of the file with those two values changed) twice per repetition, spiking and with
+//! `--dense` (ReLU units, docs/rainbow.md), alternating, and reports for both the greedy
+//! return, environment steps and greedy decisions per second (medians), the silent fraction per
+//! hidden population, the synaptic operations and the energy estimate per decision, and the
+//! ratios.
 
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -107,6 +115,31 @@ pub const TRAINING: [TrainNetwork; 2] = [
         episodes: 2000,
     },
 ];
+
+/// The spiking-versus-dense row: its name, the graph file it shortens, and the edits that
+/// shorten it (text replacements).
+#[derive(Debug, Clone, Copy)]
+pub struct DenseNetwork {
+    /// Name on the command line.
+    pub name: &'static str,
+    /// Graph file, relative to the repository root.
+    pub file: &'static str,
+    /// Text replacements that set the short budget.
+    pub edits: &'static [(&'static str, &'static str)],
+    /// Environment steps of the short budget.
+    pub env_steps: u64,
+}
+
+/// The spiking-versus-dense row.
+pub const DENSE: DenseNetwork = DenseNetwork {
+    name: "cartpole-rainbow-dense",
+    file: "graphs/cartpole-rainbow.ron",
+    edits: &[
+        ("env_steps: 30000", "env_steps: 10000"),
+        ("steps: 8000)", "steps: 5000)"),
+    ],
+    env_steps: 10000,
+};
 
 /// The networks run when `--networks` is not given.
 pub const DEFAULT_NETWORKS: [&str; 5] = [
@@ -292,6 +325,51 @@ pub struct BenchReport {
     pub rows: Vec<BenchRow>,
     /// One row per training network and thread count.
     pub training: Vec<TrainRow>,
+    /// The spiking-versus-dense row, per thread count (when asked for).
+    pub dense: Vec<DenseRow>,
+}
+
+/// One network's side of the spiking-versus-dense row (medians over the repetitions for the
+/// speeds; the rest is the same on every repetition).
+#[derive(Debug, Clone, Serialize)]
+pub struct DenseSide {
+    /// `eval_return_mean`: the greedy episodes after training.
+    pub eval_return_mean: Option<f64>,
+    /// Environment steps per second of the training loop (median).
+    pub env_steps_per_s: f64,
+    /// Greedy decisions per second of the evaluation (median).
+    pub decisions_per_s: Option<f64>,
+    /// Per hidden population, the fraction of its units silent per step.
+    pub silent_fraction_per_step: serde_json::Value,
+    /// Accumulates per decision.
+    pub accumulates: Option<f64>,
+    /// Multiply-accumulates per decision.
+    pub macs: Option<f64>,
+    /// `energy_pj_estimate`: pJ per decision.
+    pub energy_pj_estimate: Option<f64>,
+    /// Whether every repetition gave the same `state_hash`.
+    pub same_hash: bool,
+    /// Every repetition's summary.
+    pub runs: Vec<serde_json::Value>,
+}
+
+/// The spiking-versus-dense row on one thread count.
+#[derive(Debug, Clone, Serialize)]
+pub struct DenseRow {
+    /// Row name.
+    pub network: String,
+    /// snnsim worker threads.
+    pub threads: usize,
+    /// Environment steps trained.
+    pub env_steps: u64,
+    /// The spiking Q-network.
+    pub spiking: DenseSide,
+    /// The same architecture with ReLU units.
+    pub dense: DenseSide,
+    /// Dense energy per decision / spiking energy per decision.
+    pub energy_ratio: Option<f64>,
+    /// Spiking greedy decisions per second / dense.
+    pub decisions_ratio: Option<f64>,
 }
 
 fn median(xs: &[f64]) -> f64 {
@@ -761,6 +839,86 @@ fn training_rows(
     Ok(rows)
 }
 
+/// The spiking-versus-dense rows: per thread count, `reps` repetitions of a spiking and a
+/// dense run (fresh processes, alternating) of the shortened file.
+fn dense_rows(
+    root: &Path,
+    net: &DenseNetwork,
+    opts: &BenchOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<DenseRow>> {
+    let mut text = std::fs::read_to_string(root.join(net.file))
+        .map_err(|e| Error::io(root.join(net.file), e))?;
+    for (from, to) in net.edits {
+        if !text.contains(from) {
+            return Err(Error::Run(format!(
+                "{}: no `{from}` to shorten for the {} row",
+                net.file, net.name
+            )));
+        }
+        text = text.replacen(from, to, 1);
+    }
+    let dir = std::env::temp_dir().join(format!("snnsim-bench-{}-{}", std::process::id(), nanos()));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let file_name = format!("{}.ron", net.name);
+    let file = dir.join(&file_name);
+    let written = std::fs::write(&file, text).map_err(|e| Error::io(&file, e));
+    let rows = written.and_then(|()| {
+        let mut rows = Vec::new();
+        for &threads in &opts.threads {
+            let mut runs: [Vec<serde_json::Value>; 2] = [Vec::new(), Vec::new()];
+            for rep in 0..opts.reps {
+                for (k, kind) in ["spiking", "dense"].into_iter().enumerate() {
+                    progress(&format!(
+                        "{}: {kind}, {threads} thread(s), repetition {}/{}",
+                        net.name,
+                        rep + 1,
+                        opts.reps
+                    ));
+                    let args: Vec<String> = match kind {
+                        "dense" => vec!["--dense".into(), "--no-metrics".into()],
+                        _ => vec!["--no-metrics".into()],
+                    };
+                    let name = format!("{}-{kind}", net.name);
+                    runs[k].push(snnsim_summary(&dir, &name, &file_name, threads, &args)?);
+                }
+            }
+            let [spiking, dense] = runs.map(dense_side);
+            let ratio = |a: Option<f64>, b: Option<f64>| Some(a? / b?);
+            rows.push(DenseRow {
+                network: net.name.to_string(),
+                threads,
+                env_steps: net.env_steps,
+                energy_ratio: ratio(dense.energy_pj_estimate, spiking.energy_pj_estimate),
+                decisions_ratio: ratio(spiking.decisions_per_s, dense.decisions_per_s),
+                spiking,
+                dense,
+            });
+        }
+        Ok(rows)
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    rows
+}
+
+/// One network's side of a dense row from its repetitions' summaries.
+fn dense_side(runs: Vec<serde_json::Value>) -> DenseSide {
+    let first = &runs[0];
+    let f = |v: &serde_json::Value, k: &str| v[k].as_f64();
+    let med = |k: &str| median_opt(runs.iter().map(|r| f(r, k)));
+    DenseSide {
+        eval_return_mean: f(first, "eval_return_mean"),
+        env_steps_per_s: med("env_steps_per_s").unwrap_or(f64::NAN),
+        decisions_per_s: med("decisions_per_s"),
+        silent_fraction_per_step: first["silent_fraction_per_step"].clone(),
+        accumulates: first["synaptic_ops_per_decision"]["accumulates"].as_f64(),
+        macs: first["synaptic_ops_per_decision"]["macs"].as_f64(),
+        energy_pj_estimate: f(first, "energy_pj_estimate"),
+        same_hash: runs.iter().all(|r| r["state_hash"] == first["state_hash"]),
+        runs,
+    }
+}
+
 /// Runs the benchmark. `progress` receives a line as each measurement starts and ends.
 pub fn bench(opts: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<BenchReport> {
     if opts.reps == 0 {
@@ -771,7 +929,12 @@ pub fn bench(opts: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Benc
     }
     let mut nets = Vec::new();
     let mut train_nets = Vec::new();
+    let mut dense_net = None;
     for name in &opts.networks {
+        if name == DENSE.name {
+            dense_net = Some(DENSE);
+            continue;
+        }
         if let Some(t) = TRAINING.iter().find(|n| n.name == name) {
             train_nets.push(*t);
             continue;
@@ -781,6 +944,7 @@ pub fn bench(opts: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Benc
                 .iter()
                 .map(|n| n.name)
                 .chain(TRAINING.iter().map(|n| n.name))
+                .chain([DENSE.name])
                 .collect();
             Error::Input(format!(
                 "unknown network `{name}`; known: {}",
@@ -793,7 +957,8 @@ pub fn bench(opts: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Benc
     let files = nets
         .iter()
         .map(|n| n.file)
-        .chain(train_nets.iter().map(|n| n.file));
+        .chain(train_nets.iter().map(|n| n.file))
+        .chain(dense_net.iter().map(|n| n.file));
     for file in files {
         let f = root.join(file);
         if !f.is_file() {
@@ -844,6 +1009,10 @@ pub fn bench(opts: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Benc
     }
     let torch = (opts.peers && !train_nets.is_empty()).then(|| torch_python(&root));
     let training = training_rows(&root, &train_nets, opts, torch.as_deref(), progress)?;
+    let dense = match &dense_net {
+        Some(net) => dense_rows(&root, net, opts, progress)?,
+        None => Vec::new(),
+    };
     machine.load_end = load_average();
     Ok(BenchReport {
         machine,
@@ -851,6 +1020,7 @@ pub fn bench(opts: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Benc
         reps: opts.reps,
         rows,
         training,
+        dense,
     })
 }
 
@@ -951,6 +1121,9 @@ pub fn format_table(r: &BenchReport) -> String {
     if !r.training.is_empty() {
         s += &format_training(&r.training, &mut notes);
     }
+    if !r.dense.is_empty() {
+        s += &format_dense(&r.dense, &mut notes);
+    }
     for n in notes {
         s.push_str(&format!("note: {n}\n"));
     }
@@ -1003,5 +1176,70 @@ fn format_training(rows: &[TrainRow], notes: &mut Vec<String>) -> String {
          (median); ×: snnsim / the PyTorch implementation (benches/peers/foraging_torch.py \
          --neurons plain, one thread, float32)\n",
     );
+    s
+}
+
+/// The spiking-versus-dense rows as a table: per network, its figures, then the ratios.
+fn format_dense(rows: &[DenseRow], notes: &mut Vec<String>) -> String {
+    let mut s = format!(
+        "{:<23} {:>3} {:<8} {:>7} {:>11} {:>11} {:>15} {:>10} {:>10} {:>12}\n",
+        "spiking vs dense",
+        "thr",
+        "network",
+        "return",
+        "env steps/s",
+        "decisions/s",
+        "silent/step",
+        "AC/dec",
+        "MAC/dec",
+        "energy pJ/dec"
+    );
+    for row in rows {
+        for (kind, side) in [("spiking", &row.spiking), ("dense", &row.dense)] {
+            let silent: Vec<String> = side
+                .silent_fraction_per_step
+                .as_object()
+                .map(|m| {
+                    m.values()
+                        .filter_map(|v| v.as_f64())
+                        .map(|v| format!("{v:.3}"))
+                        .collect()
+                })
+                .unwrap_or_default();
+            s += &format!(
+                "{:<23} {:>3} {:<8} {:>7} {:>11.0} {:>11} {:>15} {:>10} {:>10} {:>12}\n",
+                row.network,
+                row.threads,
+                kind,
+                fmt_opt(side.eval_return_mean, 1),
+                side.env_steps_per_s,
+                fmt_opt(side.decisions_per_s, 0),
+                silent.join(" "),
+                fmt_opt(side.accumulates, 0),
+                fmt_opt(side.macs, 0),
+                fmt_opt(side.energy_pj_estimate, 0),
+            );
+            if !side.same_hash {
+                notes.push(format!(
+                    "{} ({kind}) on {} threads: the repetitions' state_hash differ",
+                    row.network, row.threads
+                ));
+            }
+        }
+        s += &format!(
+            "{:<23} {:>3} energy dense / spiking {}, decisions/s spiking / dense {}\n",
+            row.network,
+            row.threads,
+            fmt_opt(row.energy_ratio, 2),
+            fmt_opt(row.decisions_ratio, 2)
+        );
+    }
+    s.push_str(&format!(
+        "spiking vs dense: graphs/cartpole-rainbow.ron for {} environment steps, spiking and \
+         with --dense (ReLU units); return: greedy episodes; silent/step: per hidden population; \
+         AC/MAC per greedy decision; energy 0.9 pJ per AC + 4.6 pJ per MAC (45 nm, Horowitz \
+         2014)\n",
+        rows[0].env_steps
+    ));
     s
 }

@@ -33,7 +33,7 @@ pub use nir_run::{
     convert, input_network, is_input_run, nir_network, parse_nir_reset, read_npy, resume_input,
     run_nir, InputNet, InputRun, NirRunOptions, NirRunSummary,
 };
-pub use offpolicy::OffPolicySummary;
+pub use offpolicy::{OffPolicySummary, OpsPerDecision};
 pub use plugins::{default_sdk_path, new_plugin, plugins};
 pub use replay::{env_plugin_name, replay, ReplayStep};
 pub use reservoir::{run_reservoir, ReservoirSummary};
@@ -114,6 +114,14 @@ pub fn run_file_observed(
 ) -> Result<Outcome> {
     let file = crate::file::Source::read(&opts.file).and_then(|s| s.parse());
     let task = file.as_ref().ok().and_then(|f| f.task.as_ref());
+    let off_policy =
+        matches!(task, Some(crate::file::TaskSpec::Control(c)) if c.off_policy.is_some());
+    if opts.dense && file.is_ok() && !off_policy {
+        return Err(crate::error::Error::Input(format!(
+            "{}: --dense trains the ReLU counterpart of an off-policy control task's spiking Q-network (task: Control(..., off_policy: (...)), docs/rainbow.md); this file has no such task",
+            opts.file.display()
+        )));
+    }
     if let Some(crate::file::TaskSpec::Control(_)) = task {
         train_control(opts, progress).map(Outcome::Control)
     } else if let Some(crate::file::TaskSpec::Reservoir(_)) = task {

@@ -6,6 +6,11 @@
 //! environment steps (the unit of this task's budget) and hold the replay buffer, the target
 //! network and the optimiser state, so `--resume` continues bit for bit. One process: the
 //! updates of one environment stream are sequential, so there is nothing to split over ranks.
+//!
+//! `--dense` trains the same architecture with ReLU units (docs/rainbow.md): the run directory
+//! then holds a file `dense`, so `--resume` continues the dense network, and the summary has the
+//! same keys for it (`silent_fraction_per_step`, `synaptic_ops_per_decision`,
+//! `energy_pj_estimate`, `decisions_per_s`).
 
 use super::control::{write_metrics, ControlSummary};
 use super::run::RunDir;
@@ -36,8 +41,28 @@ pub struct OffPolicySummary {
     /// Per hidden population, the fraction of its neurons silent per simulation step during
     /// the greedy evaluation.
     pub silent_fraction_per_step: BTreeMap<String, f64>,
+    /// `spiking`, or `dense` (ReLU units, `--dense`).
+    pub network: &'static str,
+    /// Synaptic operations per greedy decision (mean over the evaluation): accumulates of
+    /// spikes, multiply-accumulates of real values (null when no evaluation ran).
+    pub synaptic_ops_per_decision: Option<OpsPerDecision>,
+    /// Energy of those operations per decision at 45 nm (pJ): 0.9 per accumulate + 4.6 per
+    /// multiply-accumulate (Horowitz 2014).
+    pub energy_pj_estimate: Option<f64>,
+    /// Greedy decisions per second of the evaluation's wall time (forward pass and
+    /// environment step).
+    pub decisions_per_s: Option<f64>,
     /// Environment steps per second of wall time (training loop only).
     pub env_steps_per_s: f64,
+}
+
+/// Mean synaptic operations per decision.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OpsPerDecision {
+    /// Accumulates (one per synapse of each spike).
+    pub accumulates: f64,
+    /// Multiply-accumulates (one per weight of each evaluation of real values).
+    pub macs: f64,
 }
 
 /// Trains an off-policy control task (already prepared by [`super::train_control`]).
@@ -55,7 +80,13 @@ pub(super) fn train_off_policy(
         )));
     }
     let t0 = Instant::now();
-    let mut trainer = DqnTrainer::new(&checked)?;
+    let marker = run_dir.join("dense");
+    let dense = if opts.resume {
+        marker.exists()
+    } else {
+        opts.dense
+    };
+    let mut trainer = DqnTrainer::new(&checked, dense)?;
     trainer.set_threads(threads)?;
     if opts.resume {
         if let Some(state) = resume_state(comm, &run_dir)? {
@@ -64,6 +95,12 @@ pub(super) fn train_off_policy(
     }
     let build_wall_s = t0.elapsed().as_secs_f64();
     let mut dir = RunDir::create(&run_dir, &config, opts.resume)?;
+    if dense && !opts.resume {
+        write_atomic(
+            &marker,
+            b"ReLU units for the spiking hidden populations (snnsim run --dense)\n",
+        )?;
+    }
     dir.keep();
     let spec = trainer.spec().clone();
     let budget = trainer.off_policy().env_steps;
@@ -152,6 +189,22 @@ pub(super) fn train_off_policy(
             .as_ref()
             .map(|e| e.silent_fraction.iter().cloned().collect())
             .unwrap_or_default(),
+        network: if dense { "dense" } else { "spiking" },
+        synaptic_ops_per_decision: eval.as_ref().filter(|e| e.decisions > 0).map(|e| {
+            let n = e.decisions as f64;
+            OpsPerDecision {
+                accumulates: e.ops.accumulates as f64 / n,
+                macs: e.ops.macs as f64 / n,
+            }
+        }),
+        energy_pj_estimate: eval
+            .as_ref()
+            .filter(|e| e.decisions > 0)
+            .map(|e| e.ops.energy_pj() / e.decisions as f64),
+        decisions_per_s: eval
+            .as_ref()
+            .filter(|e| e.decisions > 0)
+            .map(|e| e.decisions as f64 / e.wall_s.max(1e-9)),
         env_steps_per_s: (trainer.env_steps - start_steps) as f64 / sim_wall_s.max(1e-9),
     };
     let summary = ControlSummary {

@@ -37,6 +37,9 @@ pub struct RunOptions {
     /// Continue the run in `out` from its newest valid checkpoint; `file` is then the run
     /// directory's `config.ron` (see [`resume_options`]).
     pub resume: bool,
+    /// Off-policy control tasks: train the dense network of the same architecture (ReLU
+    /// units for the spiking hidden populations; docs/rainbow.md). Other tasks refuse it.
+    pub dense: bool,
     /// The memory the run may have (bytes), instead of the least of `MemAvailable`, the
     /// cgroup's limit and `RLIMIT_AS`: a network whose estimate exceeds it is refused.
     pub memory_limit: Option<u64>,

@@ -97,6 +97,11 @@ macro_rules! with_step {
                 };
                 $body
             }
+            // Refused by `eprop_check`; stepped as what it is.
+            Model::Relu => {
+                let $n = crate::models::relu::ReluStep;
+                $body
+            }
         }
     };
 }
@@ -136,6 +141,12 @@ impl Net {
             ));
         }
         for q in 0..self.pops().len() {
+            if self.neuron(q).is_some_and(|n| n.graded()) {
+                return Err(err(
+                    q,
+                    "e-prop trains spiking neurons; a ReLU unit has no eligibility trace here",
+                ));
+            }
             if q != ro
                 && self.neuron(q).is_some()
                 && !self.out_of(q).iter().any(|&l| self.links()[l].post == ro)

@@ -62,7 +62,7 @@ impl Net {
             .enumerate()
             .filter(|(_, p)| p.kind != PopKind::Input)
             .count();
-        if self.neuron(hidden).is_none() || spiking != 2 {
+        if self.neuron(hidden).is_none_or(|n| n.graded()) || spiking != 2 {
             return Err(
                 "the network must have one hidden population between its inputs and its readout"
                     .into(),

@@ -35,6 +35,13 @@
 //! and learning signals, run forward in time over the trace with the same model steps
 //! (eprop.rs); [`Net::batch_by`] chooses between the two ([`Gradient`]).
 //!
+//! A population may also be made of ReLU units ([`Model::Relu`], [`Net::with_relu`]): the
+//! dense network of the same architecture, stepped and differentiated by the same loops (the
+//! unit sends max(mem, 0) instead of a spike, with its exact derivative instead of the
+//! surrogate). [`Net::synaptic_ops`] counts a forward pass's accumulates (spikes) and
+//! multiply-accumulates (real values) from its trace (ops.rs), the measure of the two's
+//! energy.
+//!
 //! [`Net::policy_factors`] is the agents' shortcut: for one spiking population between the
 //! inputs and one readout, and a loss of the mean readout membrane, the backward pass is
 //! linear in the loss gradient and factors into two vectors per decision (factored.rs);
@@ -46,6 +53,7 @@ pub mod eventprop;
 mod factored;
 mod net;
 mod neuron;
+mod ops;
 mod run;
 
 pub use batch::{Sample, CHUNK};
@@ -53,6 +61,7 @@ pub use eprop::{Feedback, Gradient};
 pub use factored::Shallow;
 pub use net::{clamp_decays, Link, Net, PlanError, Pop, PopKind, Storage};
 pub use neuron::{Model, Neuron, Surrogate};
+pub use ops::{SynOps, AC_PJ, MAC_PJ};
 pub use run::{Grads, Params, PopTrace, Seq, Trace};
 
 #[cfg(test)]

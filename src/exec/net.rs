@@ -262,6 +262,17 @@ impl Net {
         Net::new(pops, links, vec![readout], surrogate)
     }
 
+    /// The same plan with the populations `which` made ReLU units ([`Neuron::relu`]): the
+    /// dense network of the same architecture (sizes, links, readouts). Inputs stay inputs.
+    pub fn with_relu(mut self, which: &[usize]) -> Self {
+        for &q in which {
+            if let PopKind::Neurons(n) = &mut self.pops[q].kind {
+                *n = Neuron::relu();
+            }
+        }
+        self
+    }
+
     /// Populations in step order.
     pub fn pops(&self) -> &[Pop] {
         &self.pops
@@ -323,7 +334,7 @@ impl Net {
         match self.neuron(p)?.model {
             Model::Leaky { beta } => Some(vec![beta; n]),
             Model::Synaptic { alpha, beta } => Some([vec![beta; n], vec![alpha; n]].concat()),
-            Model::Alpha { .. } => None,
+            Model::Alpha { .. } | Model::Relu => None,
         }
     }
 

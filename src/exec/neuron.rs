@@ -114,6 +114,10 @@ pub enum Model {
         /// τ_α, the factor from the synaptic states to the membrane.
         tau: f64,
     },
+    /// A rectified linear unit ([`crate::models::relu::ReluStep`]): no state, sends
+    /// max(mem, 0) instead of a spike, differentiated exactly. Not a graph-file model: the
+    /// dense counterpart of a spiking population ([`super::Net::with_relu`]).
+    Relu,
 }
 
 /// The neurons of one population as the executor steps them.
@@ -128,6 +132,20 @@ pub struct Neuron {
 }
 
 impl Neuron {
+    /// A ReLU unit ([`Model::Relu`]): no reset, threshold 0.
+    pub fn relu() -> Self {
+        Neuron {
+            model: Model::Relu,
+            reset: Reset::NoReset,
+            threshold: 0.0,
+        }
+    }
+
+    /// Whether it sends graded values (a ReLU unit) rather than spikes.
+    pub fn graded(&self) -> bool {
+        self.model == Model::Relu
+    }
+
     /// The neuron of a population's model, or why it cannot be trained (a continuous-time or
     /// input model).
     pub fn of(dynamics: &Dynamics) -> Result<Self, String> {
@@ -216,6 +234,11 @@ macro_rules! with_neuron {
                     r => r,
                 };
                 $crate::models::step::with_reset!(reset, $r => $body)
+            }
+            $crate::exec::Model::Relu => {
+                let $n = $crate::models::relu::ReluStep;
+                type $r = $crate::models::step::ResetNone;
+                $body
             }
         }
     }};

@@ -17,6 +17,7 @@
 
 use super::neuron::{with_neuron, with_surrogate, SurrogateGrad as _};
 use super::{Net, PopKind, Storage};
+use crate::models::relu::ReluStep;
 use crate::models::step::{heaviside, keep, LearnDecays, ResetKind, SnnTorchStep};
 
 /// The values of one input population over the steps of a call.
@@ -424,11 +425,18 @@ impl Net {
                     }
                     let mem = &tr.pops[q].mem[row.clone()];
                     let theta = neuron.threshold;
-                    with_surrogate!(surrogate, sg => {
+                    if neuron.graded() {
+                        // A ReLU unit's exact derivative, not a surrogate.
                         for (d, &v) in drive.iter_mut().zip(mem) {
-                            *d *= sg.at(v - theta);
+                            *d *= ReluStep::slope(v);
                         }
-                    });
+                    } else {
+                        with_surrogate!(surrogate, sg => {
+                            for (d, &v) in drive.iter_mut().zip(mem) {
+                                *d *= sg.at(v - theta);
+                            }
+                        });
+                    }
                 }
                 if let Some(r) = self.readouts().iter().position(|&r| r == q) {
                     let gm = &g_mem[r][row.clone()];
@@ -653,7 +661,7 @@ fn step_rows_body<N: SnnTorchStep<f64>, R: ResetKind>(
         let m = now[j];
         mem[j] = m;
         reset[j] = r;
-        spk[j] = heaviside(m, theta);
+        spk[j] = neuron.output(m, theta);
     }
 }
 
@@ -698,7 +706,7 @@ fn step_pop_each<N: LearnDecays<f64>, R: ResetKind>(
         nj.step::<R>(r, cur[j], &mut now[j], &mut a[j], &mut b[j]);
         mem[j] = now[j];
         reset[j] = r;
-        spk[j] = heaviside(now[j], theta);
+        spk[j] = nj.output(now[j], theta);
     }
     pt.syn[row].copy_from_slice(a);
 }

@@ -93,6 +93,7 @@ fn tangent(n: Neuron, r: f64, dx: f64, d: &mut [f64; 3]) {
             d[1] = k * e;
             d[2] = k * m;
         }
+        Model::Relu => d[0] = dx,
     }
 }
 
@@ -776,4 +777,194 @@ fn eprop_check_names_what_it_cannot_run() {
         e.what.contains("`out`") && e.reason.contains("project"),
         "{e}"
     );
+}
+
+/// L = Σ coef·mem_out of a forward pass with `p`.
+fn loss(net: &Net, p: &Params, steps: usize, inputs: &[f64], coef: &[f64]) -> f64 {
+    let mut tr = Trace::default();
+    net.forward(p, steps, &[Seq::Dense(inputs)], &mut tr);
+    let out = net.readouts()[0];
+    tr.pops[out].mem.iter().zip(coef).map(|(m, c)| m * c).sum()
+}
+
+/// ReLU units (the dense counterpart of a spiking population) are differentiated exactly: on
+/// the deep recurrent network with both hidden populations made ReLU units, every weight's
+/// and bias's gradient equals the central finite difference of the loss (exact for a
+/// piecewise-linear network while no unit crosses 0, up to rounding), and the units send
+/// max(mem, 0).
+#[test]
+fn relu_units_backward_equals_finite_differences() {
+    let steps = 6;
+    let inputs: Vec<f64> = (0..steps * 3)
+        .map(|i| (i as f64 * 1.37).sin() * 0.8 + 0.3)
+        .collect();
+    let coef: Vec<f64> = (0..steps * 2).map(|i| 0.1 * i as f64 - 0.55).collect();
+    let any = Neuron {
+        model: Model::Leaky { beta: 0.5 },
+        reset: Reset::Subtract,
+        threshold: 1.0,
+    };
+    let net = deep(any, any).with_relu(&[1, 2]);
+    assert_eq!(net.neuron(1), Some(Neuron::relu()));
+    assert_eq!(net.neuron(3).map(|n| n.graded()), Some(false));
+    let lens: Vec<usize> = net.links().iter().map(|l| l.len(net.pops())).collect();
+    let mut weights: Vec<Vec<f64>> = lens
+        .iter()
+        .enumerate()
+        .map(|(l, &n)| pattern(n, 0.0913, l))
+        .collect();
+    let mut biases = [
+        None,
+        Some(vec![0.31, 0.12, 0.23, 0.27]),
+        Some(vec![0.21, 0.33, 0.17]),
+        Some(vec![0.05, -0.05]),
+    ];
+    let (w0, b0) = (weights.clone(), biases.clone());
+    let p = Params {
+        weights: w0.iter().map(|w| w.as_slice()).collect(),
+        biases: b0.iter().map(|b| b.as_deref()).collect(),
+        decays: Vec::new(),
+    };
+    let mut tr = Trace::default();
+    net.forward(&p, steps, &[Seq::Dense(&inputs)], &mut tr);
+    for q in [1, 2] {
+        let (mem, out) = (&tr.pops[q].mem, &tr.pops[q].spk);
+        assert!(mem.iter().zip(out).all(|(m, o)| *o == m.max(0.0)));
+        let (on, off) = (mem.iter().filter(|&&m| m > 0.0).count(), mem.len());
+        assert!(on > 0 && on < off, "population {q}: {on} of {off} active");
+    }
+    let mut g = Grads::zeros(&p);
+    net.backward(&p, &mut tr, &[&coef], &mut g);
+    let h = 1e-6;
+    let fd = |w: &[Vec<f64>], b: &[Option<Vec<f64>>]| {
+        let p = Params {
+            weights: w.iter().map(|w| w.as_slice()).collect(),
+            biases: b.iter().map(|b| b.as_deref()).collect(),
+            decays: Vec::new(),
+        };
+        loss(&net, &p, steps, &inputs, &coef)
+    };
+    for l in 0..lens.len() {
+        for k in 0..lens[l] {
+            let x = weights[l][k];
+            weights[l][k] = x + h;
+            let up = fd(&weights, &biases);
+            weights[l][k] = x - h;
+            let down = fd(&weights, &biases);
+            weights[l][k] = x;
+            let num = (up - down) / (2.0 * h);
+            let bw = g.weights[l][k];
+            assert!(
+                (num - bw).abs() <= 1e-6 * (1.0 + num.abs()),
+                "link {l} weight {k}: finite difference {num} vs backward {bw}"
+            );
+        }
+    }
+    for q in 1..4 {
+        for j in 0..net.pops()[q].size {
+            let b = biases[q].as_mut().unwrap();
+            let x = b[j];
+            b[j] = x + h;
+            let up = fd(&weights, &biases);
+            biases[q].as_mut().unwrap()[j] = x - h;
+            let down = fd(&weights, &biases);
+            biases[q].as_mut().unwrap()[j] = x;
+            let num = (up - down) / (2.0 * h);
+            let bw = g.biases[q][j];
+            assert!(
+                (num - bw).abs() <= 1e-6 * (1.0 + num.abs()),
+                "bias {q}.{j}: finite difference {num} vs backward {bw}"
+            );
+        }
+    }
+}
+
+/// in(2) → h(3) → o(2), h → o sparse with rows of 2, 1 and 1 synapses; h has β = 0 and no
+/// reset, so its membrane is its input each step: 2.0, 0.5, 1.5 for the inputs (1, 1).
+fn ops_net() -> (Net, Vec<Vec<f64>>) {
+    let h = Neuron {
+        model: Model::Leaky { beta: 0.0 },
+        reset: Reset::NoReset,
+        threshold: 1.0,
+    };
+    let o = Neuron {
+        model: Model::Leaky { beta: 0.0 },
+        reset: Reset::NoReset,
+        threshold: 1e9,
+    };
+    let net = Net::new(
+        vec![
+            pop("in", 2, PopKind::Input),
+            pop("h", 3, PopKind::Neurons(h)),
+            pop("o", 2, PopKind::Neurons(o)),
+        ],
+        vec![
+            link("in_h", 0, 1, Storage::Dense),
+            link(
+                "h_o",
+                1,
+                2,
+                Storage::Sparse {
+                    indptr: vec![0, 2, 3, 4],
+                    indices: vec![0, 1, 0, 1],
+                },
+            ),
+        ],
+        vec![2],
+        Surrogate::FastSigmoid { slope: 5.0 },
+    )
+    .unwrap();
+    // Row-major in × h: h gets (1.0 + 1.0, 0.25 + 0.25, 1.0 + 0.5).
+    let w_in = vec![1.0, 0.25, 1.0, 1.0, 0.25, 0.5];
+    let w_out = vec![0.5, -1.0, 2.0, 3.0];
+    (net, vec![w_in, w_out])
+}
+
+/// Synaptic operations counted by hand. Spiking, T = 3, inputs held: the input link is one
+/// MAC per weight once (6); h0 and h2 spike every step (h1 at 0.5 stays below θ = 1), so each
+/// step delivers h0's row (2 synapses) and h2's (1): 3 × 3 = 9 accumulates. With the inputs
+/// given per step instead, the input link is evaluated each step: 18 MACs. As ReLU units, h
+/// sends (2, 0.5, 1.5) every step, and h → o is one MAC per weight each step: 6 + 3 × 4 = 18
+/// MACs and no accumulate; o reads 2·0.5 + 0.5·2 = 2 and 2·(−1) + 1.5·3 = 2.5. Energy:
+/// 0.9 pJ per accumulate, 4.6 pJ per MAC.
+#[test]
+fn synaptic_ops_are_counted_exactly() {
+    let (net, w) = ops_net();
+    let p = Params::weights(&net, w.iter().map(|w| w.as_slice()).collect());
+    let held = [(0u32, 1.0), (1, 1.0)];
+    let mut tr = Trace::default();
+    net.forward(&p, 3, &[Seq::Constant(&held)], &mut tr);
+    assert_eq!(tr.pops[1].spk, [1.0, 0.0, 1.0].repeat(3));
+    let ops = net.synaptic_ops(&tr);
+    assert_eq!(
+        ops,
+        SynOps {
+            accumulates: 9,
+            macs: 6
+        }
+    );
+    assert_eq!(ops.energy_pj(), 0.9 * 9.0 + 4.6 * 6.0);
+    let per_step = [1.0, 1.0].repeat(3);
+    net.forward(&p, 3, &[Seq::Dense(&per_step)], &mut tr);
+    assert_eq!(
+        net.synaptic_ops(&tr),
+        SynOps {
+            accumulates: 9,
+            macs: 18
+        }
+    );
+    let dense = net.clone().with_relu(&[1]);
+    dense.forward(&p, 3, &[Seq::Constant(&held)], &mut tr);
+    assert_eq!(tr.pops[1].spk, [2.0, 0.5, 1.5].repeat(3));
+    assert_eq!(tr.mem(2, 2), [2.0, 2.5]);
+    assert_eq!(
+        dense.synaptic_ops(&tr),
+        SynOps {
+            accumulates: 0,
+            macs: 18
+        }
+    );
+    // One step, as a dense decision is evaluated: 6 + 4 MACs.
+    dense.forward(&p, 1, &[Seq::Constant(&held)], &mut tr);
+    assert_eq!(dense.synaptic_ops(&tr).macs, 10);
 }

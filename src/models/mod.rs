@@ -29,6 +29,7 @@ mod marked;
 pub mod observation;
 pub mod poisson;
 pub mod qif;
+pub mod relu;
 pub mod remap;
 pub mod resonate_fire;
 pub mod sigma_delta;

@@ -178,6 +178,14 @@ pub trait SnnTorchStep<F: Scalar>: Copy {
     /// On entry `m`, `a` and `b` hold the adjoints of step t + 1 (zero after the last step), on
     /// return those of step t. Returns x̄_t = ∂L/∂x_t.
     fn adjoint(self, drive: F, k_t: F, k_next: F, m: &mut F, a: &mut F, b: &mut F) -> F;
+
+    /// What the neuron sends down its projections at a step whose membrane is `mem`: a spike,
+    /// H(mem − θ) (every spiking model), or a graded value
+    /// ([`ReluStep`](super::relu::ReluStep)'s max(mem, 0)).
+    #[inline(always)]
+    fn output(self, mem: F, thr: F) -> F {
+        heaviside(mem, thr)
+    }
 }
 
 /// The decays a trained population may learn, one per neuron (docs/graph-format.md,

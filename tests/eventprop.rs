@@ -107,6 +107,11 @@ fn eventprop_learns_yinyang_the_same_on_any_thread_count() {
     }
     let cases = [
         ("bias: false,", "bias: true,", "task.Classify.bias"),
+        (
+            "lr: 0.005,",
+            "lr: 0.005, spike_regularizer: (strength: 0.1),",
+            "task.Classify.spike_regularizer",
+        ),
         ("gradient: EventProp(),", "gradient: EventProp(tol: 1.0),", "tol"),
         (
             "(name: \"hidden\", size: 300, model: Lif(",

@@ -27,7 +27,7 @@ use crate::exec::eventprop::{self, Event, EventLif, EventNet};
 use crate::exec::{self, Grads, Params, Sample, Seq, Storage, Trace};
 use crate::file::{
     Checked, ClassLoss, ClassifySpec, DatasetSpec, Gradient, LifIntegration, ModelSpec, Receptor,
-    TaskSpec,
+    SpikeRegularizer, TaskSpec,
 };
 use crate::graph::{Network, ProjId};
 use crate::real::widen;
@@ -156,6 +156,12 @@ fn event_plan(
         return Err((
             "bias".into(),
             "EventProp trains no biases: give `bias: false`".into(),
+        ));
+    }
+    if spec.spike_regularizer.is_some() {
+        return Err((
+            "spike_regularizer".into(),
+            "a spike count is piecewise constant in the weights, so its exact gradient is zero: train with `Bptt` or `Eprop` to regularise spike counts".into(),
         ));
     }
     let chain: Vec<&String> = std::iter::once(&spec.input)
@@ -573,6 +579,8 @@ impl Classifier {
                 steps,
                 readout: self.readout,
                 loss: self.spec.loss,
+                hidden: &self.hidden,
+                regularizer: self.spec.spike_regularizer,
                 correct: AtomicUsize::new(0),
             };
             let (l, g) = plan.batch_by(
@@ -749,16 +757,18 @@ impl Classifier {
 
 /// A minibatch as the executor's [`Sample`]s: the encoded inputs, the labels, and a count of
 /// the samples classified right (an integer sum: the same in any order).
-struct Batch {
+struct Batch<'a> {
     inputs: Vec<Vec<f64>>,
     labels: Vec<usize>,
     steps: usize,
     readout: usize,
     loss: ClassLoss,
+    hidden: &'a [usize],
+    regularizer: Option<SpikeRegularizer>,
     correct: AtomicUsize,
 }
 
-impl Sample for Batch {
+impl Sample for Batch<'_> {
     fn inputs(&self, k: usize) -> Vec<Seq<'_>> {
         vec![Seq::Dense(&self.inputs[k])]
     }
@@ -772,6 +782,43 @@ impl Sample for Batch {
         }
         loss
     }
+
+    fn count_loss(&self, _k: usize, tr: &Trace, g_count: &mut [Vec<f64>]) -> f64 {
+        match &self.regularizer {
+            Some(r) => spike_penalty(r, tr, self.hidden, g_count),
+            None => 0.0,
+        }
+    }
+}
+
+/// The spike-count regulariser `r` of the `hidden` populations of a forward pass (see
+/// [`SpikeRegularizer`]): its value, with ∂/∂n_i written into `g_count[h]`.
+fn spike_penalty(
+    r: &SpikeRegularizer,
+    tr: &Trace,
+    hidden: &[usize],
+    g_count: &mut [Vec<f64>],
+) -> f64 {
+    let size = |h: usize| tr.pops[h].spk.len() / tr.steps.max(1);
+    let total: usize = hidden.iter().map(|&h| size(h)).sum();
+    let scale = r.strength / total.max(1) as f64;
+    let mut loss = 0.0;
+    for &h in hidden {
+        let g = &mut g_count[h];
+        g.clear();
+        g.resize(size(h), 0.0);
+        for t in 0..tr.steps {
+            for (c, &s) in g.iter_mut().zip(tr.spk(h, t)) {
+                *c += s;
+            }
+        }
+        for c in g.iter_mut() {
+            let over = (*c - r.target).max(0.0);
+            loss += scale * over * over;
+            *c = 2.0 * scale * over;
+        }
+    }
+    loss
 }
 
 /// The predicted class and the cross-entropy for label `y` of the readout `r` of a forward
@@ -870,6 +917,67 @@ mod tests {
 
     /// The cross-entropy's membrane gradient equals central differences of the loss through
     /// the executor (max and mean logits), on a small network with biases.
+    #[test]
+    fn spike_penalty_gradient_matches_finite_differences() {
+        // ReLU hidden units make the summed outputs differentiable, so the penalty's value
+        // and its gradient through `backward_counts` can be checked against each other.
+        let plan = exec::Net::chain(
+            4,
+            &[
+                ("h", 6, Neuron::relu()),
+                ("o", 2, Neuron::relu()),
+            ],
+            Surrogate::FastSigmoid { slope: 5.0 },
+        )
+        .unwrap();
+        let steps = 5;
+        let mut rng = crate::rng::stream(4, "t", "", 0);
+        let mut w: Vec<Vec<f64>> = [24usize, 12]
+            .iter()
+            .map(|&n| (0..n).map(|_| rng.random_range(-0.4..0.6)).collect())
+            .collect();
+        let x: Vec<f64> = (0..steps * 4).map(|_| rng.random_range(0.0..1.0)).collect();
+        let r = SpikeRegularizer {
+            strength: 0.3,
+            target: 1.0,
+        };
+        let penalty = |w: &[Vec<f64>], g: Option<&mut Grads>| {
+            let p = Params::weights(&plan, w.iter().map(|v| v.as_slice()).collect());
+            let mut tr = Trace::default();
+            plan.forward(&p, steps, &[Seq::Dense(&x)], &mut tr);
+            let mut g_count = vec![Vec::new(); 3];
+            let value = spike_penalty(&r, &tr, &[1], &mut g_count);
+            if let Some(g) = g {
+                let counts: Vec<&[f64]> = g_count.iter().map(|v| v.as_slice()).collect();
+                plan.backward_counts(&p, &mut tr, &[&[0.0; 10]], &counts, g);
+            }
+            value
+        };
+        let p = Params::weights(&plan, w.iter().map(|v| v.as_slice()).collect());
+        let mut g = Grads::zeros(&p);
+        drop(p);
+        let value = penalty(&w, Some(&mut g));
+        assert!(value > 0.0);
+        let mut checked = 0;
+        for k in 0..24 {
+            let h = 1e-6;
+            w[0][k] += h;
+            let up = penalty(&w, None);
+            w[0][k] -= 2.0 * h;
+            let down = penalty(&w, None);
+            w[0][k] += h;
+            let fd = (up - down) / (2.0 * h);
+            assert!(
+                (fd - g.weights[0][k]).abs() <= 1e-6 * (1.0 + fd.abs()),
+                "weight {k}: fd {fd}, backward {}",
+                g.weights[0][k]
+            );
+            checked += usize::from(fd.abs() > 1e-4);
+        }
+        assert!(checked > 5, "only {checked} nonzero gradients");
+        assert!(g.weights[1].iter().all(|&x| x == 0.0), "the readout is not counted");
+    }
+
     #[test]
     fn cross_entropy_gradient_matches_finite_differences() {
         let leaky = |beta: f64, threshold: f64, reset| Neuron {

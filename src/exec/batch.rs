@@ -17,6 +17,12 @@ pub trait Sample: Sync {
     fn inputs(&self, k: usize) -> Vec<Seq<'_>>;
     /// The loss of sample `k` from its forward pass `tr`, and ∂loss/∂mem of each readout.
     fn loss(&self, k: usize, tr: &Trace, g_mem: &mut [Vec<f64>]) -> f64;
+    /// A term of the loss on spike counts (a regulariser): its value for sample `k`, with
+    /// ∂term/∂n_i written into `g_count[q][i]` for the populations it names (`g_count` has
+    /// one empty vector per population; fill those that count). None by default.
+    fn count_loss(&self, _k: usize, _tr: &Trace, _g_count: &mut [Vec<f64>]) -> f64 {
+        0.0
+    }
 }
 
 impl Net {
@@ -47,6 +53,7 @@ impl Net {
                     .iter()
                     .map(|&r| vec![0.0; steps * self.pops()[r].size])
                     .collect();
+                let mut g_count: Vec<Vec<f64>> = vec![Vec::new(); self.pops().len()];
                 let mut loss = 0.0;
                 for k in c * CHUNK..((c + 1) * CHUNK).min(n) {
                     self.forward(p, steps, &batch.inputs(k), &mut tr);
@@ -54,10 +61,17 @@ impl Net {
                         .iter_mut()
                         .for_each(|v| v.iter_mut().for_each(|x| *x = 0.0));
                     loss += batch.loss(k, &tr, &mut g_mem);
+                    g_count.iter_mut().for_each(Vec::clear);
+                    loss += batch.count_loss(k, &tr, &mut g_count);
                     let views: Vec<&[f64]> = g_mem.iter().map(|v| v.as_slice()).collect();
+                    let counts: Vec<&[f64]> = g_count.iter().map(|v| v.as_slice()).collect();
                     match gradient {
-                        Gradient::Bptt => self.backward(p, &mut tr, &views, &mut g),
-                        Gradient::Eprop(e) => self.eprop(p, &mut tr, &views, e.feedback, &mut g),
+                        Gradient::Bptt => {
+                            self.backward_counts(p, &mut tr, &views, &counts, &mut g)
+                        }
+                        Gradient::Eprop(e) => {
+                            self.eprop_counts(p, &mut tr, &views, &counts, e.feedback, &mut g)
+                        }
                         Gradient::EventProp(_) => {
                             unreachable!(
                                 "EventProp runs on its own event-time model (eventprop.rs)"

@@ -69,6 +69,8 @@ pub(super) struct Scratch {
     psi: Vec<f64>,
     r: Vec<f64>,
     l: Vec<f64>,
+    /// The hidden population's ∂L/∂(spike count) per neuron (zeros without a count term).
+    c: Vec<f64>,
 }
 
 /// Runs `$body` with `$n` bound to the [`SnnTorchStep`] of the model `$model` (threshold
@@ -172,6 +174,23 @@ impl Net {
         feedback: Feedback,
         g: &mut Grads,
     ) {
+        self.eprop_counts(p, tr, g_mem, &[], feedback, g);
+    }
+
+    /// [`Net::eprop`] for a loss that also depends on spike counts (`g_count` as for
+    /// [`Net::backward_counts`]): a count's gradient c_j = ∂L/∂n_j is known for every step,
+    /// so it needs no learning signal; each step adds c_j·e_ji,t (Bellec et al. 2020's firing
+    /// rate regulariser, with the unfiltered trace). For one hidden layer without recurrence
+    /// this is again BPTT's gradient.
+    pub fn eprop_counts(
+        &self,
+        p: &Params,
+        tr: &mut Trace,
+        g_mem: &[&[f64]],
+        g_count: &[&[f64]],
+        feedback: Feedback,
+        g: &mut Grads,
+    ) {
         assert_eq!(g_mem.len(), 1, "e-prop has one readout");
         let Feedback::Symmetric = feedback;
         let pops = self.pops();
@@ -222,6 +241,11 @@ impl Net {
                     );
                     sc.r.clear();
                     sc.r.extend_from_slice(&tr.pops[q].reset[row]);
+                    sc.c.clear();
+                    match g_count.get(q).filter(|c| !c.is_empty()) {
+                        Some(c) => sc.c.extend_from_slice(c),
+                        None => sc.c.resize(n, 0.0),
+                    }
                     // L_j,t = Σ_k B_jk·∂E/∂y_k,t, B = W_outᵀ over every link to the readout.
                     sc.l.clear();
                     sc.l.resize(n, 0.0);
@@ -268,7 +292,7 @@ impl Net {
                             f, &link.storage, &sc.x, alive, bar, gt, gw,
                         ));
                     } else {
-                        let signals = (&sc.r[..], &sc.psi[..], &sc.l[..]);
+                        let signals = (&sc.r[..], &sc.psi[..], &sc.l[..], &sc.c[..]);
                         with_neuron!(tangent, h, R => with_step!(out.model, out.threshold, f =>
                             hidden_link::<_, _, R>(
                                 h, f, &link.storage, &sc.x, alive, (eps, bar), signals, gw,
@@ -287,10 +311,10 @@ impl Net {
                         gb[k] += gt[k] * bar[0][0];
                     }
                 } else {
-                    let (r, psi, l) = (&sc.r, &sc.psi, &sc.l);
+                    let (r, psi, l, c) = (&sc.r, &sc.psi, &sc.l, &sc.c);
                     with_neuron!(tangent, h, R => with_step!(out.model, out.threshold, f => {
                         for j in 0..n {
-                            gb[j] += synapse::<_, _, R>(h, f, 1.0, r[j], psi[j], l[j], &mut eps[j], &mut bar[j]);
+                            gb[j] += synapse::<_, _, R>(h, f, 1.0, r[j], psi[j], (l[j], c[j]), &mut eps[j], &mut bar[j]);
                         }
                     }));
                 }
@@ -324,7 +348,7 @@ fn pre_values(net: &Net, tr: &Trace, pre: usize, t: usize, recurrent: bool, x: &
 }
 
 /// One step of one synapse of a hidden neuron: ε from the input `x`, ē from ψ·ε; returns
-/// L·ē, the step's term of the gradient.
+/// L·ē + c·e, the step's term of the gradient (c: the spike count's gradient).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn synapse<H: SnnTorchStep<f64>, F: SnnTorchStep<f64>, R: ResetKind>(
@@ -333,7 +357,7 @@ fn synapse<H: SnnTorchStep<f64>, F: SnnTorchStep<f64>, R: ResetKind>(
     x: f64,
     r: f64,
     psi: f64,
-    l: f64,
+    (l, c): (f64, f64),
     eps: &mut [f64; 3],
     bar: &mut [f64; 3],
 ) -> f64 {
@@ -342,7 +366,7 @@ fn synapse<H: SnnTorchStep<f64>, F: SnnTorchStep<f64>, R: ResetKind>(
     let e = psi * *m;
     let [m, a, b] = bar;
     f.step::<ResetNone>(0.0, e, m, a, b);
-    l * *m
+    l * *m + c * e
 }
 
 /// One step of the synapses of a link into a hidden population.
@@ -354,7 +378,7 @@ fn hidden_link<H: SnnTorchStep<f64>, F: SnnTorchStep<f64>, R: ResetKind>(
     x: &[f64],
     alive: &mut [bool],
     (eps, bar): (&mut [[f64; 3]], &mut [[f64; 3]]),
-    (r, psi, l): (&[f64], &[f64], &[f64]),
+    (r, psi, l, c): (&[f64], &[f64], &[f64], &[f64]),
     gw: &mut [f64],
 ) {
     let n = r.len();
@@ -373,14 +397,14 @@ fn hidden_link<H: SnnTorchStep<f64>, F: SnnTorchStep<f64>, R: ResetKind>(
                 );
                 for j in 0..n {
                     gw[j] +=
-                        synapse::<H, F, R>(h, f, xi, r[j], psi[j], l[j], &mut eps[j], &mut bar[j]);
+                        synapse::<H, F, R>(h, f, xi, r[j], psi[j], (l[j], c[j]), &mut eps[j], &mut bar[j]);
                 }
             }
             Storage::Sparse { indptr, indices } => {
                 for k in indptr[i]..indptr[i + 1] {
                     let j = indices[k] as usize;
                     gw[k] +=
-                        synapse::<H, F, R>(h, f, xi, r[j], psi[j], l[j], &mut eps[k], &mut bar[k]);
+                        synapse::<H, F, R>(h, f, xi, r[j], psi[j], (l[j], c[j]), &mut eps[k], &mut bar[k]);
                 }
             }
         }

@@ -236,7 +236,8 @@ fn neuron(
                     (m.max, m.at) = (vs, At::Time(t + s));
                 }
             }
-            m.area += a * c.tau_m * -(-d / c.tau_m).exp_m1() + b * c.tau_s * -(-d / c.tau_s).exp_m1();
+            m.area +=
+                a * c.tau_m * -(-d / c.tau_m).exp_m1() + b * c.tau_s * -(-d / c.tau_s).exp_m1();
         }
         v = v_at(c, a, b, d);
         i *= (-d / c.tau_s).exp();
@@ -628,19 +629,39 @@ mod tests {
             logit: Logit::Mean,
         };
         let input = [
-            Event { t: 3.0, i: 0, x: 1.0 },
-            Event { t: 7.5, i: 1, x: 2.0 },
-            Event { t: 20.0, i: 0, x: 1.0 },
+            Event {
+                t: 3.0,
+                i: 0,
+                x: 1.0,
+            },
+            Event {
+                t: 7.5,
+                i: 1,
+                x: 2.0,
+            },
+            Event {
+                t: 20.0,
+                i: 0,
+                x: 1.0,
+            },
         ];
         // w[i·2 + j]: readout 0 gets 0.7 and −0.2, readout 1 gets −0.5 and −0.1.
         let w = [0.7, -0.5, -0.2, -0.1];
         let tr = net.forward(&[&w], &input);
         let want = |j: usize| {
-            input.iter().map(|e| c.r * w[e.i as usize * 2 + j] * e.x * c.tau_s).sum::<f64>()
+            input
+                .iter()
+                .map(|e| c.r * w[e.i as usize * 2 + j] * e.x * c.tau_s)
+                .sum::<f64>()
                 / net.t_end
         };
         for j in 0..2 {
-            assert!((tr.z[j] - want(j)).abs() < 1e-12, "readout {j}: {} vs {}", tr.z[j], want(j));
+            assert!(
+                (tr.z[j] - want(j)).abs() < 1e-12,
+                "readout {j}: {} vs {}",
+                tr.z[j],
+                want(j)
+            );
         }
         assert!(tr.z[1] < 0.0);
         net.logit = Logit::Max;

@@ -363,6 +363,21 @@ impl Net {
     /// respect to each readout's membrane is `g_mem` (one steps × size slice per
     /// [`Net::readouts`]). Adds the gradients of the weights and biases into `g`.
     pub fn backward(&self, p: &Params, tr: &mut Trace, g_mem: &[&[f64]], g: &mut Grads) {
+        self.backward_counts(p, tr, g_mem, &[], g);
+    }
+
+    /// [`Net::backward`] for a loss that also depends on spike counts: `g_count[q]` (empty,
+    /// or one value per neuron of population q; missing populations have none) is ∂L/∂n_i for
+    /// n_i = Σ_t s_i,t, neuron i's output summed over the sample (a spike-count regulariser).
+    /// It adds to every step's ∂L/∂s_i,t before the surrogate, as the outgoing links' terms do.
+    pub fn backward_counts(
+        &self,
+        p: &Params,
+        tr: &mut Trace,
+        g_mem: &[&[f64]],
+        g_count: &[&[f64]],
+        g: &mut Grads,
+    ) {
         assert_eq!(
             g_mem.len(),
             self.readouts().len(),
@@ -397,7 +412,8 @@ impl Net {
                 let mut drive = std::mem::take(&mut bk.drive);
                 drive.clear();
                 drive.resize(n, 0.0);
-                if !self.out_of(q).is_empty() {
+                let counted = g_count.get(q).copied().filter(|c| !c.is_empty());
+                if !self.out_of(q).is_empty() || counted.is_some() {
                     // Link by link, each neuron's terms still added in link then column
                     // order (the sum starts from the previous link's), so the rows of a
                     // dense link can be summed side by side.
@@ -423,6 +439,11 @@ impl Net {
                             }
                         }
                     }
+                    if let Some(c) = counted {
+                        for (d, &c) in drive.iter_mut().zip(c) {
+                            *d += c;
+                        }
+                    }
                     let mem = &tr.pops[q].mem[row.clone()];
                     let theta = neuron.threshold;
                     if neuron.graded() {
@@ -440,7 +461,7 @@ impl Net {
                 }
                 if let Some(r) = self.readouts().iter().position(|&r| r == q) {
                     let gm = &g_mem[r][row.clone()];
-                    if self.out_of(q).is_empty() {
+                    if self.out_of(q).is_empty() && counted.is_none() {
                         drive.copy_from_slice(gm);
                     } else {
                         for i in 0..n {

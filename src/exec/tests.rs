@@ -564,8 +564,9 @@ fn shallow(h: Neuron, out: Neuron, recurrent: bool) -> Net {
 
 /// BPTT's and e-prop's gradients of `net` on a random sample, weights, biases and loss
 /// gradient: `spread` true gives ∂L/∂y on every step (a mean logit's shape), false on one
-/// step per readout neuron (a maximum's). Also the hidden spikes.
-fn both_gradients(net: &Net, seed: u64, spread: bool) -> (Grads, Grads, f64) {
+/// step per readout neuron (a maximum's); `counted` adds a random ∂L/∂(spike count) of each
+/// hidden neuron (a spike-count regulariser's). Also the hidden spikes.
+fn both_gradients(net: &Net, seed: u64, spread: bool, counted: bool) -> (Grads, Grads, f64) {
     use rand::Rng as _;
     let steps = 15;
     let mut rng = crate::rng::stream(seed, "eprop-test", "", 0);
@@ -611,13 +612,22 @@ fn both_gradients(net: &Net, seed: u64, spread: bool) -> (Grads, Grads, f64) {
         }
         g
     };
+    let g_hidden: Vec<f64> = (0..net.pops()[1].size)
+        .map(|_| rng.random_range(-0.5..0.5))
+        .collect();
+    let counts: Vec<&[f64]> = if counted {
+        vec![&[], &g_hidden]
+    } else {
+        Vec::new()
+    };
     let mut tr = Trace::default();
     net.forward(&p, steps, &[Seq::Dense(&inputs)], &mut tr);
     let spikes = tr.pops[1].spk.iter().sum();
     let mut bptt = Grads::zeros(&p);
-    net.backward(&p, &mut tr, &[&g_mem], &mut bptt);
+    net.backward_counts(&p, &mut tr, &[&g_mem], &counts, &mut bptt);
     let mut eprop = Grads::zeros(&p);
-    net.eprop(&p, &mut tr, &[&g_mem], Feedback::Symmetric, &mut eprop);
+    let fb = Feedback::Symmetric;
+    net.eprop_counts(&p, &mut tr, &[&g_mem], &counts, fb, &mut eprop);
     (bptt, eprop, spikes)
 }
 
@@ -678,8 +688,8 @@ fn eprop_equals_bptt_on_one_hidden_layer() {
         for out in readout_models() {
             let net = shallow(h, out, false);
             net.eprop_check().unwrap();
-            for spread in [true, false] {
-                let (bptt, eprop, spikes) = both_gradients(&net, cases, spread);
+            for (spread, counted) in [(true, false), (false, false), (true, true)] {
+                let (bptt, eprop, spikes) = both_gradients(&net, cases, spread, counted);
                 assert!(
                     (5.0..105.0).contains(&spikes),
                     "{h:?}: {spikes} hidden spikes of 105"
@@ -697,7 +707,7 @@ fn eprop_equals_bptt_on_one_hidden_layer() {
                         for (x, y) in b.iter().zip(e) {
                             assert!(
                                 (x - y).abs() <= 1e-9 * top,
-                                "{h:?} {out:?} spread {spread} {what}[{k}]: BPTT {x} vs e-prop {y}"
+                                "{h:?} {out:?} spread {spread} counted {counted} {what}[{k}]: BPTT {x} vs e-prop {y}"
                             );
                         }
                     }
@@ -706,7 +716,7 @@ fn eprop_equals_bptt_on_one_hidden_layer() {
             }
         }
     }
-    assert_eq!(cases, 24);
+    assert_eq!(cases, 36);
 }
 
 /// With a recurrent hidden link, e-prop drops the paths through it: its gradient of the hidden
@@ -715,7 +725,7 @@ fn eprop_equals_bptt_on_one_hidden_layer() {
 fn eprop_approximates_bptt_with_recurrence() {
     for (s, h) in hidden_models().into_iter().enumerate() {
         let net = shallow(h, readout_models()[0], true);
-        let (bptt, eprop, _) = both_gradients(&net, 100 + s as u64, true);
+        let (bptt, eprop, _) = both_gradients(&net, 100 + s as u64, true, false);
         // The hidden population's parameters (the readout's are exact either way): in → h,
         // h → h and h's biases.
         let flat = |g: &Grads| -> Vec<f64> {
@@ -779,19 +789,34 @@ fn eprop_check_names_what_it_cannot_run() {
     );
 }
 
-/// L = Σ coef·mem_out of a forward pass with `p`.
-fn loss(net: &Net, p: &Params, steps: usize, inputs: &[f64], coef: &[f64]) -> f64 {
+/// L = Σ coef·mem_out + Σ_q Σ_i count[q][i]·n_q,i of a forward pass with `p`, with n_q,i
+/// neuron i's output of population q summed over the steps.
+fn loss(
+    net: &Net,
+    p: &Params,
+    steps: usize,
+    inputs: &[f64],
+    coef: &[f64],
+    count: &[&[f64]],
+) -> f64 {
     let mut tr = Trace::default();
     net.forward(p, steps, &[Seq::Dense(inputs)], &mut tr);
     let out = net.readouts()[0];
-    tr.pops[out].mem.iter().zip(coef).map(|(m, c)| m * c).sum()
+    let mut l: f64 = tr.pops[out].mem.iter().zip(coef).map(|(m, c)| m * c).sum();
+    for (q, c) in count.iter().enumerate().filter(|(_, c)| !c.is_empty()) {
+        for t in 0..steps {
+            l += tr.spk(q, t).iter().zip(*c).map(|(s, c)| s * c).sum::<f64>();
+        }
+    }
+    l
 }
 
 /// ReLU units (the dense counterpart of a spiking population) are differentiated exactly: on
 /// the deep recurrent network with both hidden populations made ReLU units, every weight's
 /// and bias's gradient equals the central finite difference of the loss (exact for a
 /// piecewise-linear network while no unit crosses 0, up to rounding), and the units send
-/// max(mem, 0).
+/// max(mem, 0). The loss includes terms on the units' summed outputs (a spike-count
+/// regulariser's shape), differentiated through `backward_counts`.
 #[test]
 fn relu_units_backward_equals_finite_differences() {
     let steps = 6;
@@ -833,8 +858,10 @@ fn relu_units_backward_equals_finite_differences() {
         let (on, off) = (mem.iter().filter(|&&m| m > 0.0).count(), mem.len());
         assert!(on > 0 && on < off, "population {q}: {on} of {off} active");
     }
+    let (c1, c2) = ([0.2, -0.3, 0.15, 0.05], [-0.1, 0.25, 0.3]);
+    let count: [&[f64]; 3] = [&[], &c1, &c2];
     let mut g = Grads::zeros(&p);
-    net.backward(&p, &mut tr, &[&coef], &mut g);
+    net.backward_counts(&p, &mut tr, &[&coef], &count, &mut g);
     let h = 1e-6;
     let fd = |w: &[Vec<f64>], b: &[Option<Vec<f64>>]| {
         let p = Params {
@@ -842,7 +869,7 @@ fn relu_units_backward_equals_finite_differences() {
             biases: b.iter().map(|b| b.as_deref()).collect(),
             decays: Vec::new(),
         };
-        loss(&net, &p, steps, &inputs, &coef)
+        loss(&net, &p, steps, &inputs, &coef, &count)
     };
     for l in 0..lens.len() {
         for k in 0..lens[l] {

@@ -170,6 +170,9 @@ pub struct ClassifySpec {
     /// The loss of a sample.
     #[serde(default)]
     pub loss: ClassLoss,
+    /// A spike-count regulariser added to each sample's loss; none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spike_regularizer: Option<SpikeRegularizer>,
     /// Surrogate derivative of the spike for backpropagation through time.
     #[serde(default)]
     pub surrogate: Surrogate,
@@ -339,6 +342,23 @@ pub enum ClassLoss {
     MaxMembrane,
     /// Logit = mean over steps of the membrane.
     MeanMembrane,
+}
+
+/// A penalty on the hidden neurons' spike counts, added to a classification sample's loss
+/// (the "sparsity in the cost function" of sparse training): with n_i neuron i's spikes in
+/// the sample and N the hidden neurons of all `hidden` populations,
+/// `strength`/N · Σ_i max(0, n_i − `target`)². With `target` 0 it penalises every spike, the
+/// more the busier the neuron; above 0 it is a per-neuron upper bound (Zenke & Vogels 2021).
+/// Its gradient reaches the weights through the surrogate as the loss's other terms do.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SpikeRegularizer {
+    /// The penalty's weight against the cross-entropy.
+    pub strength: f64,
+    /// Spikes per sample a neuron may fire unpenalised.
+    #[serde(default)]
+    pub target: f64,
 }
 
 /// A classification task's learning rate by epoch: epoch e (0-based) of `epochs` trains with
@@ -2404,7 +2424,10 @@ mod tests {
         let quarter = 0.001 + 0.004 * (1.0 + (std::f64::consts::PI / 4.0).cos()) / 2.0;
         assert!((c.lr(0.005, 5, 20) - quarter).abs() < 1e-15);
         assert!((c.lr(0.005, 10, 10) - 0.001).abs() < 1e-15);
-        let s = LrSchedule::Step { every: 3, factor: 0.5 };
+        let s = LrSchedule::Step {
+            every: 3,
+            factor: 0.5,
+        };
         let got: Vec<f64> = (0..7).map(|e| s.lr(0.004, e, 7)).collect();
         assert_eq!(got, [0.004, 0.004, 0.004, 0.002, 0.002, 0.002, 0.001]);
         assert_eq!(LrSchedule::Constant.lr(0.004, 6, 7), 0.004);

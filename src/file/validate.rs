@@ -1136,6 +1136,20 @@ fn check_classify(v: &V, c: &ClassifySpec, file: &GraphFile) -> Result<()> {
     if !(c.lr.is_finite() && c.lr > 0.0) {
         return v.fail(&format!("{at}.lr"), format!("{} must be > 0", c.lr));
     }
+    if let Some(r) = &c.spike_regularizer {
+        if !(r.strength.is_finite() && r.strength >= 0.0) {
+            return v.fail(
+                &format!("{at}.spike_regularizer.strength"),
+                format!("{} must be finite and ≥ 0", r.strength),
+            );
+        }
+        if !(r.target.is_finite() && r.target >= 0.0) {
+            return v.fail(
+                &format!("{at}.spike_regularizer.target"),
+                format!("{} must be finite and ≥ 0 (spikes per sample)", r.target),
+            );
+        }
+    }
     match c.lr_schedule {
         LrSchedule::Constant => {}
         LrSchedule::Cosine { final_lr } => {
@@ -1148,7 +1162,10 @@ fn check_classify(v: &V, c: &ClassifySpec, file: &GraphFile) -> Result<()> {
         }
         LrSchedule::Step { every, factor } => {
             if every == 0 {
-                return v.fail(&format!("{at}.lr_schedule.Step.every"), "must be at least 1");
+                return v.fail(
+                    &format!("{at}.lr_schedule.Step.every"),
+                    "must be at least 1",
+                );
             }
             if !(factor > 0.0 && factor <= 1.0) {
                 return v.fail(

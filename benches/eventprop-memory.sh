@@ -10,7 +10,7 @@ threads=${2:-1}
 dir=$(mktemp -d)
 sed -e 's/dt_ms: 0.5,/dt_ms: 0.05,/' -e 's/size: 300,/size: 10000,/' \
     -e 's/train: 5000, test: 1000/train: 32, test: 8/' -e 's/window: 64)/window: 640)/' \
-    -e 's/steps: 100,/steps: 1000,/' -e 's/epochs: 30,/epochs: 1,/' \
+    -e 's/steps: 100,/steps: 1000,/' -e 's/epochs: [0-9]*,/epochs: 1,/' \
     graphs/yinyang.ron > "$dir/eventprop.ron"
 sed -e 's/model: Lif(tau_m_ms: 20.0, tau_syn_exc_ms: 5.0,$/model: Lif(integration: SnnTorch(reset: Zero), tau_m_ms: 20.0,/' \
     -e 's/, v_th_mv: 1.0, refractory_ms: 0.0)/, v_th_mv: 1.0)/' \

@@ -96,8 +96,7 @@ fn classification_runs_are_the_same_on_any_thread_count() {
     }
 }
 
-/// `--duration-ms` stops training before the minibatch that would pass it; checkpoints are
-/// refused.
+/// `--duration-ms` stops training before the minibatch that would pass it.
 #[test]
 fn duration_ms_caps_a_classification_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -112,10 +111,43 @@ fn duration_ms_caps_a_classification_run() {
     assert_eq!(csv(&dir.path().join("a/metrics.csv")).len(), 1);
     assert!(s["test_accuracy"].is_null(), "no test pass after a cut run");
     assert!(!dir.path().join("a/predictions.csv").exists());
-    let o = run_out(&f, &dir.path().join("ck"), &["--checkpoint-every", "10"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("takes no checkpoints"));
-    assert!(!dir.path().join("ck").exists());
+}
+
+/// A classification run with `--checkpoint-every 1` (epochs), killed with SIGKILL mid-run and
+/// resumed twice, ends with the same state_hash, metrics.csv and predictions.csv as one run
+/// without a kill; a run stopped by its budget leaves its last epoch's checkpoint, and a resume
+/// from it with a larger budget goes on to the uninterrupted run's end.
+#[test]
+fn classification_runs_resume_after_a_kill() {
+    use crate::common::{kill_and_resume, resume};
+    let dir = tempfile::tempdir().unwrap();
+    let f = doc_example(dir.path(), "d.ron", |s| {
+        s.replace("epochs: 10,", "epochs: 40,")
+    });
+    let ck = ["--checkpoint-every", "1", "--threads", "1"];
+    let one = run_json(&f, &dir.path().join("one"), &ck);
+    let wall = one["train_wall_s"].as_f64().unwrap();
+    let read = |d: &str, file: &str| std::fs::read(dir.path().join(d).join(file)).unwrap();
+    let out = dir.path().join("killed");
+    let fs = f.to_str().unwrap();
+    let mut args = vec!["run", fs, "--out", out.to_str().unwrap()];
+    args.extend(ck);
+    let ms = (wall * 1000.0) as u64;
+    let (s, going) = kill_and_resume(&args, &out, &[ms / 3 + 20, ms / 4 + 20], &ck, &[]);
+    eprintln!("{going} of 2 kills landed mid-run ({wall} s of training)");
+    assert_eq!(s["state_hash"], one["state_hash"]);
+    assert_eq!(s["epochs"], 40);
+    for file in ["metrics.csv", "predictions.csv"] {
+        assert!(read("one", file) == read("killed", file), "{file} differs");
+    }
+    // A budget of 20 epochs' samples (480 each, 25 ms per sample) stops after epoch 20 with its
+    // checkpoint; the resume with no budget trains the other 20.
+    let cut = dir.path().join("cut");
+    let s = run_json(&f, &cut, &["--checkpoint-every", "5", "--duration-ms", "240000"]);
+    assert_eq!(s["stopped"]["at"], 20);
+    assert!(s["stopped"]["checkpoint"].as_str().unwrap().contains("ckpt-"));
+    let s = resume(&cut, &[]);
+    assert_eq!(s["state_hash"], one["state_hash"]);
 }
 
 /// `lr_schedule` sets each epoch's rate: a step schedule that multiplies by 1 is the constant

@@ -89,7 +89,7 @@ fn eventprop_learns_yinyang_the_same_on_any_thread_count() {
     let base = std::fs::read_to_string(root().join("graphs/yinyang.ron")).unwrap();
     let small = base
         .replace("train: 5000, test: 1000", "train: 2000, test: 300")
-        .replace("epochs: 20,", "epochs: 5,");
+        .replace("epochs: 60,", "epochs: 5,");
     assert_ne!(small, base);
     let f = dir.path().join("yy.ron");
     std::fs::write(&f, &small).unwrap();

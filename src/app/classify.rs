@@ -2,14 +2,18 @@
 //! the run directory: `config.ron`, `metrics.csv` (one row per epoch: `epoch, train_loss,
 //! train_accuracy, test_accuracy`), `predictions.csv` (each test sample's index, label and
 //! prediction after the last epoch), `decays.csv` where populations learn their decays
-//! (`population, neuron, beta, alpha`) and `summary.json`. A classification run is a minute or
-//! less, so it takes no checkpoints; Ctrl-C stops it after the epoch in progress, with
-//! everything written and `stopped` in epochs. `--duration-ms` caps the simulated time of
+//! (`population, neuron, beta, alpha`) and `summary.json`. With `checkpoint_every: Some(k)`
+//! (or `--checkpoint-every k`) it writes a checkpoint every k epochs and after the last
+//! (position = epochs done; `crate::classify` says why only between epochs), and
+//! `snnsim run --resume DIR` goes on from the newest to the same bits. Ctrl-C stops it after
+//! the epoch in progress, with everything written (and a checkpoint, where it takes them)
+//! and `stopped` in epochs. `--duration-ms` caps the simulated time of
 //! training (samples × steps × dt): training stops before the minibatch that would pass it,
 //! and the summary's `stopped` says `--duration-ms`; such a run has no final test pass
 //! (null `test_accuracy`, no `predictions.csv`).
 
 use super::run::{prepare, RunDir};
+use super::train::{checkpoint_at, resume_state};
 use super::{RunOptions, Stopped};
 use crate::classify::{Classifier, EpochMetrics};
 use crate::error::{Error, Result};
@@ -80,12 +84,6 @@ pub struct ClassifySummary {
 /// Trains the classification task of `opts.file` and writes its run directory.
 pub fn run_classify(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Result<ClassifySummary> {
     let p = prepare(opts)?;
-    if opts.resume || p.checked.file.checkpoint_every.is_some() {
-        return Err(Error::Input(format!(
-            "{}: a classification run takes no checkpoints (it trains in a minute or less); run it without --resume and checkpoint_every",
-            opts.file.display()
-        )));
-    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(p.threads)
         .build()
@@ -93,8 +91,13 @@ pub fn run_classify(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Result
     {
         let t0 = Instant::now();
         let mut c = Classifier::new(&p.checked)?;
+        if opts.resume {
+            if let Some(state) = resume_state(&*crate::comm::single(), &p.run_dir)? {
+                c.load_state(&state)?;
+            }
+        }
         let build_wall_s = t0.elapsed().as_secs_f64();
-        let mut dir = RunDir::create(&p.run_dir, &p.config, false)?;
+        let mut dir = RunDir::create(&p.run_dir, &p.config, opts.resume)?;
         dir.keep();
         let t1 = Instant::now();
         let mut train_s = 0.0;
@@ -104,6 +107,12 @@ pub fn run_classify(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Result
             .duration_ms
             .map(|d| ((d / dt).round() / c.spec.steps as f64) as usize);
         let mut budget_spent = false;
+        let ck_every = p.checked.file.checkpoint_every;
+        let resumed_at = c.metrics.len() as u64;
+        let mut last_written = crate::checkpoint::list(&p.run_dir)
+            .into_iter()
+            .find(|(at, _)| opts.resume && *at == resumed_at);
+        let samples_before = c.samples_done;
         while c.metrics.len() < epochs && !opts.stop.requested() {
             let te = Instant::now();
             let m = pool.install(|| c.epoch().cloned());
@@ -119,6 +128,18 @@ pub fn run_classify(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Result
                 100.0 * m.train_accuracy,
                 100.0 * m.test_accuracy
             ));
+            let done = c.metrics.len() as u64;
+            let wanted = ck_every.is_some_and(|k| {
+                done.is_multiple_of(k.max(1)) || done == epochs as u64 || opts.stop.requested()
+            });
+            checkpoint_at(
+                &p.run_dir,
+                &p.config,
+                done,
+                wanted,
+                &mut last_written,
+                || Ok(c.save_state()),
+            )?;
         }
         let train_wall_s = t1.elapsed().as_secs_f64();
         // A run cut by --duration-ms has no final test pass (as a cut reservoir run has no
@@ -128,7 +149,7 @@ pub fn run_classify(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Result
             Some(e) => Some(e),
             None => Some(pool.install(|| c.evaluate())),
         };
-        let trained = c.samples_done as f64;
+        let trained = (c.samples_done - samples_before) as f64;
         write_metrics(&c.metrics, &p.run_dir.join("metrics.csv"))?;
         if let Some(e) = &eval {
             write_predictions(&c, &e.predictions, &p.run_dir.join("predictions.csv"))?;
@@ -193,7 +214,7 @@ pub fn run_classify(opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Result
                 unit: "epochs".into(),
                 at: c.metrics.len() as u64,
                 of: epochs as u64,
-                checkpoint: None,
+                checkpoint: last_written.as_ref().map(|(_, p)| p.display().to_string()),
             }),
         };
         let json = serde_json::to_string_pretty(&summary).expect("summary serialises");

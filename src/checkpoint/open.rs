@@ -134,7 +134,7 @@ fn from_checkpoint(path: &Path, ck: Checkpoint) -> Result<Opened> {
         }
         Kind::Training => {
             let log = match &checked.file.task {
-                Some(TaskSpec::Control(_)) => {
+                Some(TaskSpec::Control(_) | TaskSpec::Classify(_)) => {
                     crate::agent::control::network_of(&ck.state, &mut net).map(|()| Vec::new())
                 }
                 _ => crate::agent::train::network_and_edits(&ck.state, &mut net),
@@ -159,7 +159,15 @@ fn from_checkpoint(path: &Path, ck: Checkpoint) -> Result<Opened> {
                 })
                 .collect();
             (
-                format!("checkpoint {} (episode {})", path.display(), ck.position),
+                format!(
+                    "checkpoint {} ({} {})",
+                    path.display(),
+                    match checked.file.task {
+                        Some(TaskSpec::Classify(_)) => "epoch",
+                        _ => "episode",
+                    },
+                    ck.position
+                ),
                 edits,
             )
         }

@@ -20,6 +20,7 @@
 pub mod data;
 pub mod encode;
 pub mod events;
+mod snapshot;
 
 use crate::engine::hash::StateHasher;
 use crate::error::{Error, Result};
@@ -923,10 +924,7 @@ mod tests {
         // and its gradient through `backward_counts` can be checked against each other.
         let plan = exec::Net::chain(
             4,
-            &[
-                ("h", 6, Neuron::relu()),
-                ("o", 2, Neuron::relu()),
-            ],
+            &[("h", 6, Neuron::relu()), ("o", 2, Neuron::relu())],
             Surrogate::FastSigmoid { slope: 5.0 },
         )
         .unwrap();
@@ -975,7 +973,10 @@ mod tests {
             checked += usize::from(fd.abs() > 1e-4);
         }
         assert!(checked > 5, "only {checked} nonzero gradients");
-        assert!(g.weights[1].iter().all(|&x| x == 0.0), "the readout is not counted");
+        assert!(
+            g.weights[1].iter().all(|&x| x == 0.0),
+            "the readout is not counted"
+        );
     }
 
     #[test]

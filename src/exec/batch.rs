@@ -66,9 +66,7 @@ impl Net {
                     let views: Vec<&[f64]> = g_mem.iter().map(|v| v.as_slice()).collect();
                     let counts: Vec<&[f64]> = g_count.iter().map(|v| v.as_slice()).collect();
                     match gradient {
-                        Gradient::Bptt => {
-                            self.backward_counts(p, &mut tr, &views, &counts, &mut g)
-                        }
+                        Gradient::Bptt => self.backward_counts(p, &mut tr, &views, &counts, &mut g),
                         Gradient::Eprop(e) => {
                             self.eprop_counts(p, &mut tr, &views, &counts, e.feedback, &mut g)
                         }

@@ -396,15 +396,31 @@ fn hidden_link<H: SnnTorchStep<f64>, F: SnnTorchStep<f64>, R: ResetKind>(
                     &mut gw[i * n..(i + 1) * n],
                 );
                 for j in 0..n {
-                    gw[j] +=
-                        synapse::<H, F, R>(h, f, xi, r[j], psi[j], (l[j], c[j]), &mut eps[j], &mut bar[j]);
+                    gw[j] += synapse::<H, F, R>(
+                        h,
+                        f,
+                        xi,
+                        r[j],
+                        psi[j],
+                        (l[j], c[j]),
+                        &mut eps[j],
+                        &mut bar[j],
+                    );
                 }
             }
             Storage::Sparse { indptr, indices } => {
                 for k in indptr[i]..indptr[i + 1] {
                     let j = indices[k] as usize;
-                    gw[k] +=
-                        synapse::<H, F, R>(h, f, xi, r[j], psi[j], (l[j], c[j]), &mut eps[k], &mut bar[k]);
+                    gw[k] += synapse::<H, F, R>(
+                        h,
+                        f,
+                        xi,
+                        r[j],
+                        psi[j],
+                        (l[j], c[j]),
+                        &mut eps[k],
+                        &mut bar[k],
+                    );
                 }
             }
         }

@@ -68,7 +68,8 @@ pub struct GraphFile {
     #[serde(default)]
     pub task: Option<TaskSpec>,
     /// Write a full-state checkpoint to `<run dir>/checkpoints/` every this many steps (a
-    /// simulation) or episodes (a training task); `snnsim run --checkpoint-every` overrides it.
+    /// simulation), episodes (a training task) or epochs (a classification task);
+    /// `snnsim run --checkpoint-every` overrides it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint_every: Option<u64>,
     /// Structural policies (plugins of kind `structure`) that edit the synapses of a

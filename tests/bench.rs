@@ -15,9 +15,24 @@ fn bench(args: &[&str], python: &str) -> std::process::Output {
         .expect("snnsim starts")
 }
 
+/// `snnsim bench ARGS` (with `--json`), which must succeed: its output and its report (the
+/// last line).
+fn bench_json(args: &[&str], python: &str) -> (String, serde_json::Value) {
+    let o = bench(args, python);
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "bench failed: {}\n{stdout}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report =
+        serde_json::from_str(stdout.lines().last().expect("output")).expect("JSON last line");
+    (stdout, report)
+}
+
 #[test]
 fn bench_reports_a_row_per_network_and_thread_count_and_missing_peers() {
-    let o = bench(
+    let (stdout, report) = bench_json(
         &[
             "--networks",
             "cuba",
@@ -30,14 +45,6 @@ fn bench_reports_a_row_per_network_and_thread_count_and_missing_peers() {
         ],
         "/nonexistent/python",
     );
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success(),
-        "bench failed: {}\n{stdout}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let report: serde_json::Value =
-        serde_json::from_str(stdout.lines().last().expect("output")).expect("JSON last line");
     let rows = report["rows"].as_array().expect("rows");
     assert_eq!(rows.len(), 2, "{report}");
     for (row, threads) in rows.iter().zip([1, 2]) {
@@ -144,18 +151,10 @@ fn bench_training_rows_report_decisions_per_second_and_a_missing_torch() {
 /// accumulates), the energy ratio of the two, and a table section.
 #[test]
 fn bench_dense_row_reports_the_spiking_and_the_dense_network() {
-    let o = bench(
+    let (stdout, report) = bench_json(
         &["--networks", "cartpole-rainbow-dense", "--reps", "1", "--json"],
         "/nonexistent/python",
     );
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success(),
-        "bench failed: {}\n{stdout}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let report: serde_json::Value =
-        serde_json::from_str(stdout.lines().last().expect("output")).expect("JSON last line");
     let rows = report["dense"].as_array().expect("dense rows");
     assert_eq!(rows.len(), 1, "{report}");
     let row = &rows[0];

@@ -8,7 +8,7 @@ import pytest
 
 import snnsim
 
-FIXTURES = ["ff", "rnn", "v0"]
+FIXTURES = ["ff", "rnn", "v0", "conv"]
 
 
 @pytest.mark.parametrize("name", FIXTURES)

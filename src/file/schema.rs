@@ -193,8 +193,8 @@ pub struct ClassifySpec {
     pub lr: f64,
     /// How the learning rate changes from one epoch to the next.
     // The default is left out of the text, so the schema states it itself.
-    #[serde(default, skip_serializing_if = "LrSchedule::is_constant")]
-    #[cfg_attr(feature = "schema", schemars(extend("default" = "Constant")))]
+    #[serde(default, skip_serializing_if = "LrSchedule::is_fixed")]
+    #[cfg_attr(feature = "schema", schemars(extend("default" = "Fixed")))]
     pub lr_schedule: LrSchedule,
     /// A trained bias per neuron of the hidden and readout populations (snnTorch's
     /// `nn.Linear` has one), starting at zero.
@@ -368,9 +368,10 @@ pub struct SpikeRegularizer {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub enum LrSchedule {
-    /// `lr` throughout.
+    /// `lr` throughout. (Not `Constant`, which names a weight's initialiser in the Python
+    /// package.)
     #[default]
-    Constant,
+    Fixed,
     /// Cosine annealing (Loshchilov & Hutter 2017, without restarts): epoch e trains with
     /// final_lr + (lr − final_lr)·(1 + cos(π·e/epochs))/2.
     Cosine {
@@ -388,15 +389,15 @@ pub enum LrSchedule {
 }
 
 impl LrSchedule {
-    /// True for the default.
-    pub fn is_constant(&self) -> bool {
-        *self == LrSchedule::Constant
+    /// True for the default, a fixed rate.
+    pub fn is_fixed(&self) -> bool {
+        *self == LrSchedule::Fixed
     }
 
     /// The learning rate of epoch `e` (0-based) of `epochs`, from the first epoch's `lr`.
     pub fn lr(&self, lr: f64, e: usize, epochs: usize) -> f64 {
         match *self {
-            LrSchedule::Constant => lr,
+            LrSchedule::Fixed => lr,
             LrSchedule::Cosine { final_lr } => {
                 let x = std::f64::consts::PI * e as f64 / epochs.max(1) as f64;
                 final_lr + (lr - final_lr) * 0.5 * (1.0 + x.cos())
@@ -775,7 +776,7 @@ pub enum Exploration {
 }
 
 impl Exploration {
-    /// True for the default.
+    /// True for the default, a fixed rate.
     pub fn is_epsilon_greedy(&self) -> bool {
         *self == Exploration::EpsilonGreedy
     }
@@ -2431,6 +2432,6 @@ mod tests {
         };
         let got: Vec<f64> = (0..7).map(|e| s.lr(0.004, e, 7)).collect();
         assert_eq!(got, [0.004, 0.004, 0.004, 0.002, 0.002, 0.002, 0.001]);
-        assert_eq!(LrSchedule::Constant.lr(0.004, 6, 7), 0.004);
+        assert_eq!(LrSchedule::Fixed.lr(0.004, 6, 7), 0.004);
     }
 }

@@ -1151,7 +1151,7 @@ fn check_classify(v: &V, c: &ClassifySpec, file: &GraphFile) -> Result<()> {
         }
     }
     match c.lr_schedule {
-        LrSchedule::Constant => {}
+        LrSchedule::Fixed => {}
         LrSchedule::Cosine { final_lr } => {
             if !(0.0..=c.lr).contains(&final_lr) {
                 return v.fail(

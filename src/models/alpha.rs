@@ -84,19 +84,7 @@ impl<F: Scalar> SnnTorchStep<F> for AlphaStep<F> {
 }
 
 /// None: τ_α ties the membrane to both decays, and validation refuses `learn_decay` here.
-impl<F: Scalar> LearnDecays<F> for AlphaStep<F> {
-    const COUNT: usize = 0;
-
-    #[inline(always)]
-    fn with_decays(self, _: [F; 2]) -> Self {
-        self
-    }
-
-    #[inline(always)]
-    fn decay_grads(self, _: F, _: F, _: F, _: F, _: F) -> [F; 2] {
-        [F::ZERO; 2]
-    }
-}
+impl<F: Scalar> LearnDecays<F> for AlphaStep<F> {}
 
 /// A population of snnTorch `Alpha` neurons.
 #[derive(Debug, Clone)]

@@ -58,19 +58,7 @@ impl<F: Scalar> SnnTorchStep<F> for ReluStep {
 }
 
 /// A ReLU unit has no decay to learn.
-impl<F: Scalar> LearnDecays<F> for ReluStep {
-    const COUNT: usize = 0;
-
-    #[inline(always)]
-    fn with_decays(self, _: [F; 2]) -> Self {
-        self
-    }
-
-    #[inline(always)]
-    fn decay_grads(self, _: F, _: F, _: F, _: F, _: F) -> [F; 2] {
-        [F::ZERO, F::ZERO]
-    }
-}
+impl<F: Scalar> LearnDecays<F> for ReluStep {}
 
 #[cfg(test)]
 mod tests {

@@ -194,15 +194,23 @@ pub trait SnnTorchStep<F: Scalar>: Copy {
 /// step. The executor's backward pass calls both, so the dynamics stay written once: a decay
 /// enters the update only as decay × previous state, and its gradient is that state times the
 /// adjoint of the variable it decays.
+///
+/// The defaults are a model with no decay to learn.
 pub trait LearnDecays<F: Scalar>: SnnTorchStep<F> {
     /// Decays per neuron that can be learned: β, then α where the model has one (0: none).
-    const COUNT: usize;
+    const COUNT: usize = 0;
 
     /// This neuron with the decays `d` (β, α; only the first [`LearnDecays::COUNT`] are read).
-    fn with_decays(self, d: [F; 2]) -> Self;
+    #[inline(always)]
+    fn with_decays(self, _d: [F; 2]) -> Self {
+        self
+    }
 
     /// Step t's share of (∂L/∂β, ∂L/∂α): `m_bar` and `a_bar` are the adjoints of step t as
     /// [`SnnTorchStep::adjoint`] leaves them, `k_t` is [`keep`] of step t, `mem` and `a` the
     /// state before step t.
-    fn decay_grads(self, k_t: F, m_bar: F, a_bar: F, mem: F, a: F) -> [F; 2];
+    #[inline(always)]
+    fn decay_grads(self, _k_t: F, _m_bar: F, _a_bar: F, _mem: F, _a: F) -> [F; 2] {
+        [F::ZERO; 2]
+    }
 }

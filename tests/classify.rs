@@ -463,3 +463,33 @@ fn learned_decays_train_in_a_classification_run() {
     ];
     crate::common::assert_bad_fields(dir.path(), &base, &cases);
 }
+
+/// The shipped LSNN example (`graphs/digits-eprop-alif.ron`: recurrent LIF and ALIF
+/// populations, e-prop) learns the digits in three epochs, the same bits on one and two threads,
+/// and an `Alif` readout is refused naming the readout.
+#[test]
+fn eprop_trains_a_recurrent_alif_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("graphs/digits-eprop-alif.ron")).unwrap();
+    assert!(text.contains("epochs: 40,"));
+    let f = dir.path().join("lsnn.ron");
+    std::fs::write(&f, text.replace("epochs: 40,", "epochs: 3,")).unwrap();
+    let a = run_json(&f, &dir.path().join("a1"), &["--threads", "1"]);
+    let b = run_json(&f, &dir.path().join("a2"), &["--threads", "2"]);
+    let acc = a["test_accuracy"].as_f64().unwrap();
+    eprintln!("LSNN with e-prop, 3 epochs: test accuracy {acc:.4}");
+    assert_eq!(a["gradient"], "eprop");
+    assert!(acc >= 0.7, "test accuracy {acc}");
+    assert_eq!(a["state_hash"], b["state_hash"]);
+    let bad = dir.path().join("bad.ron");
+    let start = text.find("(name: \"out\"").unwrap();
+    let end = start + text[start..].find("1e9)),").unwrap() + "1e9)),".len();
+    let alif_out = "(name: \"out\", size: 10, model: Alif(tau_m_ms: 10.0, threshold: 1e9)),";
+    std::fs::write(&bad, format!("{}{alif_out}{}", &text[..start], &text[end..])).unwrap();
+    let o = run_out(&bad, &dir.path().join("x"), &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("bad.ron:") && err.contains("`out`"), "{err}");
+    assert!(err.contains("Alif"), "{err}");
+    assert!(!dir.path().join("x").exists());
+}

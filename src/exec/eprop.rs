@@ -9,6 +9,7 @@
 //!          (LIF:  ε_t = k_t·β·ε_{t−1} + pre_i,s;   Synaptic: ε^syn_t = α·ε^syn_{t−1} + pre_i,s,
 //!           ε_t = k_t·(β·ε_{t−1} + ε^syn_t);  k_t = 1 − r_t for a reset to zero, else 1)
 //! ψ_j,t  = σ'(mem_j,t − θ)                           the surrogate derivative, as in BPTT
+//!          (ALIF: θ_t = θ + β·a_t, and ε gains the adaptation's tangent; see `synapse`)
 //! e_ji,t = ψ_j,t·ε_ji,t                              eligibility trace
 //! ē_ji,t = F_κ(e_ji)_t                               the readout's own filter (LIF: κ·ē_{t−1} + e_t)
 //! L_j,t  = Σ_k B_jk·∂E/∂y_k,t                        learning signal, B = W_outᵀ (Symmetric)
@@ -45,6 +46,7 @@
 use super::neuron::with_neuron;
 use super::{Grads, Model, Net, Neuron, Params, PlanError, PopKind, Storage, Trace};
 use crate::file::Reset;
+use crate::models::alif::AlifStep;
 use crate::models::alpha::AlphaStep;
 use crate::models::lif::LeakyStep;
 use crate::models::step::{ResetKind, ResetNone, SnnTorchStep};
@@ -67,6 +69,8 @@ pub(super) struct Scratch {
     alive: Vec<Vec<bool>>,
     x: Vec<f64>,
     psi: Vec<f64>,
+    /// Per population with an adaptive threshold: ψ of the previous step (0 before the first).
+    psi_prev: Vec<Vec<f64>>,
     r: Vec<f64>,
     l: Vec<f64>,
     /// The hidden population's ∂L/∂(spike count) per neuron (zeros without a count term).
@@ -95,6 +99,15 @@ macro_rules! with_step {
                     alpha,
                     beta,
                     tau,
+                    thr: $thr,
+                };
+                $body
+            }
+            Model::Alif { alpha, rho, beta } => {
+                let $n = AlifStep {
+                    alpha,
+                    rho,
+                    beta,
                     thr: $thr,
                 };
                 $body
@@ -223,6 +236,14 @@ impl Net {
             Some(_) => pops[q].size,
         };
         reset_clear(&mut sc.eps_b, (0..pops.len()).map(bias_len), [0.0; 3]);
+        reset_clear(
+            &mut sc.psi_prev,
+            (0..pops.len()).map(|q| match self.neuron(q) {
+                Some(n) if n.model.adaptive() => pops[q].size,
+                _ => 0,
+            }),
+            0.0,
+        );
         reset_clear(&mut sc.bar_b, (0..pops.len()).map(bias_len), [0.0; 3]);
         for t in 0..steps {
             let gt = &g_mem[0][t * n_out..(t + 1) * n_out];
@@ -233,14 +254,31 @@ impl Net {
                 let n = pops[q].size;
                 if q != ro {
                     let row = t * n..(t + 1) * n;
-                    sc.psi.clear();
-                    sc.psi.extend(
-                        tr.pops[q].mem[row.clone()]
-                            .iter()
-                            .map(|&m| surrogate.grad(m - nrn.threshold)),
-                    );
-                    sc.r.clear();
-                    sc.r.extend_from_slice(&tr.pops[q].reset[row]);
+                    let pt = &tr.pops[q];
+                    if nrn.model.adaptive() {
+                        // The tangent step's r is the previous spike's tangent,
+                        // ψ_{t−1}·(ε_v − β·ε_a) (see `synapse`): keep ψ_{t−1} (0 at t = 0).
+                        sc.r.clear();
+                        sc.r.extend_from_slice(&sc.psi_prev[q]);
+                        let slope = nrn.model.threshold_slope();
+                        sc.psi.clear();
+                        sc.psi.extend(
+                            pt.mem[row.clone()]
+                                .iter()
+                                .zip(&pt.syn[row])
+                                .map(|(&m, &a)| surrogate.grad(m - (nrn.threshold + slope * a))),
+                        );
+                        sc.psi_prev[q].copy_from_slice(&sc.psi);
+                    } else {
+                        sc.psi.clear();
+                        sc.psi.extend(
+                            pt.mem[row.clone()]
+                                .iter()
+                                .map(|&m| surrogate.grad(m - nrn.threshold)),
+                        );
+                        sc.r.clear();
+                        sc.r.extend_from_slice(&pt.reset[row]);
+                    }
                     sc.c.clear();
                     match g_count.get(q).filter(|c| !c.is_empty()) {
                         Some(c) => sc.c.extend_from_slice(c),
@@ -349,6 +387,10 @@ fn pre_values(net: &Net, tr: &Trace, pre: usize, t: usize, recurrent: bool, x: &
 
 /// One step of one synapse of a hidden neuron: ε from the input `x`, ē from ψ·ε; returns
 /// L·ē + c·e, the step's term of the gradient (c: the spike count's gradient).
+///
+/// An adaptive threshold (ALIF, Bellec et al. 2020, Methods) adds the adaptation's tangent
+/// ε_a: the spike's tangent is ψ_t·(ε_v − β·ε_a), and the previous one's enters ε_a through
+/// the step's r (so `r` here is ψ_{t−1}, and ε_a,t = ρ·ε_a,t−1 + ψ_{t−1}·(ε_v − β·ε_a)_{t−1}).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn synapse<H: SnnTorchStep<f64>, F: SnnTorchStep<f64>, R: ResetKind>(
@@ -362,8 +404,14 @@ fn synapse<H: SnnTorchStep<f64>, F: SnnTorchStep<f64>, R: ResetKind>(
     bar: &mut [f64; 3],
 ) -> f64 {
     let [m, a, b] = eps;
-    h.step::<R>(r, x, m, a, b);
-    let e = psi * *m;
+    let e = if H::ADAPTIVE {
+        let slope = h.threshold_slope();
+        h.step::<R>(r * (*m - slope * *a), x, m, a, b);
+        psi * (*m - slope * *a)
+    } else {
+        h.step::<R>(r, x, m, a, b);
+        psi * *m
+    };
     let [m, a, b] = bar;
     f.step::<ResetNone>(0.0, e, m, a, b);
     l * *m + c * e

@@ -62,6 +62,11 @@ impl Net {
             .enumerate()
             .filter(|(_, p)| p.kind != PopKind::Input)
             .count();
+        if self.neuron(hidden).is_some_and(|n| n.model.adaptive()) {
+            return Err(
+                "the factored pass has no adaptive threshold (an Alif hidden population)".into(),
+            );
+        }
         if self.neuron(hidden).is_none_or(|n| n.graded()) || spiking != 2 {
             return Err(
                 "the network must have one hidden population between its inputs and its readout"

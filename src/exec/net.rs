@@ -160,6 +160,12 @@ impl Net {
                     reason: "a readout must be a population of neurons".into(),
                 });
             }
+            if matches!(pops[r].kind, PopKind::Neurons(nr) if nr.model.adaptive()) {
+                return Err(PlanError {
+                    what: format!("population `{}`", pops[r].name),
+                    reason: "a readout's membrane is the output; an Alif (adaptive threshold) readout has no meaning here, use Lif or Synaptic".into(),
+                });
+            }
         }
         let inputs = (0..n).filter(|&p| pops[p].kind == PopKind::Input).collect();
         Ok(Net {
@@ -334,7 +340,7 @@ impl Net {
         match self.neuron(p)?.model {
             Model::Leaky { beta } => Some(vec![beta; n]),
             Model::Synaptic { alpha, beta } => Some([vec![beta; n], vec![alpha; n]].concat()),
-            Model::Alpha { .. } | Model::Relu => None,
+            Model::Alpha { .. } | Model::Alif { .. } | Model::Relu => None,
         }
     }
 

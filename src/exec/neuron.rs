@@ -114,10 +114,37 @@ pub enum Model {
         /// τ_α, the factor from the synaptic states to the membrane.
         tau: f64,
     },
+    /// The adaptive-threshold LIF of LSNNs and e-prop (`Alif`,
+    /// [`crate::models::alif::AlifStep`]); its reset subtracts the fixed threshold.
+    Alif {
+        /// Membrane decay α.
+        alpha: f64,
+        /// Adaptation decay ρ.
+        rho: f64,
+        /// Adaptation strength β (the threshold is θ + β·a).
+        beta: f64,
+    },
     /// A rectified linear unit ([`crate::models::relu::ReluStep`]): no state, sends
     /// max(mem, 0) instead of a spike, differentiated exactly. Not a graph-file model: the
     /// dense counterpart of a spiking population ([`super::Net::with_relu`]).
     Relu,
+}
+
+impl Model {
+    /// Whether the threshold adapts ([`Model::Alif`]): the forward pass then records the
+    /// adaptation per step ([`super::PopTrace::syn`]) and the surrogate's argument is
+    /// mem − (θ + β·a).
+    pub fn adaptive(&self) -> bool {
+        matches!(self, Model::Alif { .. })
+    }
+
+    /// ∂θ_t/∂a_t: β for [`Model::Alif`], else 0.
+    pub fn threshold_slope(&self) -> f64 {
+        match *self {
+            Model::Alif { beta, .. } => beta,
+            _ => 0.0,
+        }
+    }
 }
 
 /// The neurons of one population as the executor steps them.
@@ -188,6 +215,18 @@ impl Neuron {
                     threshold: m.params.threshold,
                 })
             }
+            Dynamics::Alif(m) => {
+                let (alpha, rho) = m.decays();
+                Ok(Neuron {
+                    model: Model::Alif {
+                        alpha: wide(alpha),
+                        rho: wide(rho),
+                        beta: m.params.beta_a,
+                    },
+                    reset: Reset::Subtract,
+                    threshold: m.params.threshold,
+                })
+            }
             Dynamics::Lif(m) => match m.leaky() {
                 Some((beta, reset)) => Ok(Neuron {
                     model: Model::Leaky { beta: wide(beta) },
@@ -197,7 +236,7 @@ impl Neuron {
                 None => Err("a trained Lif must use SnnTorch integration".into()),
             },
             other => Err(format!(
-                "the {} model has no surrogate-gradient step (trainable models: Lif with SnnTorch integration, Synaptic, Alpha)",
+                "the {} model has no surrogate-gradient step (trainable models: Lif with SnnTorch integration, Synaptic, Alpha, Alif)",
                 other.kind()
             )),
         }
@@ -234,6 +273,15 @@ macro_rules! with_neuron {
                     r => r,
                 };
                 $crate::models::step::with_reset!(reset, $r => $body)
+            }
+            $crate::exec::Model::Alif { alpha, rho, beta } => {
+                let $n = $crate::models::alif::AlifStep {
+                    alpha,
+                    rho,
+                    beta,
+                    thr,
+                };
+                $crate::models::step::with_reset!(nrn.reset, $r => $body)
             }
             $crate::exec::Model::Relu => {
                 let $n = $crate::models::relu::ReluStep;

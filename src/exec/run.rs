@@ -116,8 +116,9 @@ pub struct PopTrace {
     pub spk: Vec<f64>,
     /// The reset applied in each step, R_t = H(mem_{t−1} − θ) (neurons only).
     pub reset: Vec<f64>,
-    /// The second state variable after each step (a Synaptic population's `syn`), kept only
-    /// for a population with learned decays (its ∂L/∂α needs it).
+    /// The second state variable after each step (a Synaptic population's `syn`, an Alif's
+    /// adaptation `a`), kept only for a population with learned decays (its ∂L/∂α needs it)
+    /// or an adaptive threshold (the surrogate's argument needs it).
     pub syn: Vec<f64>,
     /// An input's values: (neuron, value) pairs per step, `start[t]..start[t + 1]` (one list
     /// for all steps when constant).
@@ -260,7 +261,9 @@ impl Net {
                 v.resize(steps * n, 0.0);
             }
             let learned = p.decays.get(q).copied().flatten().is_some();
-            t.syn.resize(if learned { steps * n } else { 0 }, 0.0);
+            let adaptive = matches!(pop.kind, PopKind::Neurons(nr) if nr.model.adaptive());
+            t.syn
+                .resize(if learned || adaptive { steps * n } else { 0 }, 0.0);
         }
         // Inputs.
         for (&q, seq) in self.inputs().iter().zip(inputs) {
@@ -413,7 +416,8 @@ impl Net {
                 drive.clear();
                 drive.resize(n, 0.0);
                 let counted = g_count.get(q).copied().filter(|c| !c.is_empty());
-                if !self.out_of(q).is_empty() || counted.is_some() {
+                let adaptive = neuron.model.adaptive();
+                if !self.out_of(q).is_empty() || counted.is_some() || adaptive {
                     // Link by link, each neuron's terms still added in link then column
                     // order (the sum starts from the previous link's), so the rows of a
                     // dense link can be summed side by side.
@@ -446,7 +450,18 @@ impl Net {
                     }
                     let mem = &tr.pops[q].mem[row.clone()];
                     let theta = neuron.threshold;
-                    if neuron.graded() {
+                    if adaptive {
+                        // The spike's jump into the adaptation: ∂L/∂spk_t gains ā_{t+1}; the
+                        // surrogate's argument is mem − (θ + β·a_t).
+                        let (a_next, a_t) = (&bk.a[q], &tr.pops[q].syn[row.clone()]);
+                        let slope = neuron.model.threshold_slope();
+                        with_surrogate!(surrogate, sg => {
+                            for j in 0..n {
+                                drive[j] = (drive[j] + a_next[j])
+                                    * sg.at(mem[j] - (theta + slope * a_t[j]));
+                            }
+                        });
+                    } else if neuron.graded() {
                         // A ReLU unit's exact derivative, not a surrogate.
                         for (d, &v) in drive.iter_mut().zip(mem) {
                             *d *= ReluStep::slope(v);
@@ -594,9 +609,12 @@ pub(super) fn step_pop<N: SnnTorchStep<f64>, R: ResetKind>(
         (
             &mut pt.mem[row.clone()],
             &mut pt.reset[row.clone()],
-            &mut pt.spk[row],
+            &mut pt.spk[row.clone()],
         ),
     );
+    if N::ADAPTIVE {
+        pt.syn[row].copy_from_slice(&pt.a[..n]);
+    }
 }
 
 /// One step of `x.len()` neurons: the state (`now`, `a`, `b`) advanced from the input `x`,
@@ -677,12 +695,12 @@ fn step_rows_body<N: SnnTorchStep<f64>, R: ResetKind>(
     let (now, a, b) = (&mut now[..n], &mut a[..n], &mut b[..n]);
     let (mem, reset, spk) = (&mut mem[..n], &mut reset[..n], &mut spk[..n]);
     for j in 0..n {
-        let r = heaviside(now[j], theta);
+        let r = heaviside(now[j], neuron.threshold(theta, a[j]));
         neuron.step::<R>(r, x[j], &mut now[j], &mut a[j], &mut b[j]);
         let m = now[j];
         mem[j] = m;
         reset[j] = r;
-        spk[j] = neuron.output(m, theta);
+        spk[j] = neuron.output(m, neuron.threshold(theta, a[j]));
     }
 }
 
@@ -723,11 +741,11 @@ fn step_pop_each<N: LearnDecays<f64>, R: ResetKind>(
     );
     for j in 0..n {
         let nj = neuron.with_decays(decays_of::<N>(d, n, j));
-        let r = heaviside(now[j], theta);
+        let r = heaviside(now[j], nj.threshold(theta, a[j]));
         nj.step::<R>(r, cur[j], &mut now[j], &mut a[j], &mut b[j]);
         mem[j] = now[j];
         reset[j] = r;
-        spk[j] = nj.output(now[j], theta);
+        spk[j] = nj.output(now[j], nj.threshold(theta, a[j]));
     }
     pt.syn[row].copy_from_slice(a);
 }

@@ -93,6 +93,11 @@ fn tangent(n: Neuron, r: f64, dx: f64, d: &mut [f64; 3]) {
             d[1] = k * e;
             d[2] = k * m;
         }
+        Model::Alif { alpha, rho, .. } => {
+            // r is the previous spike's tangent here: it enters the adaptation only.
+            d[1] = rho * d[1] + r;
+            d[0] = alpha * d[0] + dx;
+        }
         Model::Relu => d[0] = dx,
     }
 }
@@ -154,10 +159,20 @@ fn forward_mode(
                 }
             }
             for j in 0..size {
-                let r = tr.pops[q].reset[t * size + j];
+                let slope = n.model.threshold_slope();
+                let r = match (n.model.adaptive(), t.checked_sub(1)) {
+                    (false, _) => tr.pops[q].reset[t * size + j],
+                    (true, Some(s)) => dspk[q][s * size + j],
+                    (true, None) => 0.0,
+                };
                 tangent(n, r, dx[j], &mut d[q][j]);
-                let u = tr.mem(q, t)[j] - n.threshold;
-                dspk[q][t * size + j] = net.surrogate().grad(u) * d[q][j][0];
+                let theta = match n.model.adaptive() {
+                    true => n.threshold + slope * tr.pops[q].syn[t * size + j],
+                    false => n.threshold,
+                };
+                let u = tr.mem(q, t)[j] - theta;
+                let dj = d[q][j];
+                dspk[q][t * size + j] = net.surrogate().grad(u) * (dj[0] - slope * dj[1]);
             }
             if net.readouts() == [q] {
                 for j in 0..size {
@@ -187,11 +202,18 @@ fn backward_equals_forward_mode_on_a_deep_recurrent_network() {
             beta: 0.8,
             tau: 0.9f64.ln() / (0.8f64.ln() - 0.9f64.ln()) + 1.0,
         },
+        Model::Alif {
+            alpha: 0.85,
+            rho: 0.9,
+            beta: 0.4,
+        },
     ];
     let mut cases = 0;
     for (ma, model_a) in models.into_iter().enumerate() {
         for reset in [Reset::Zero, Reset::Subtract, Reset::NoReset] {
-            if matches!(model_a, Model::Alpha { .. }) && reset == Reset::Subtract {
+            if matches!(model_a, Model::Alpha { .. }) && reset == Reset::Subtract
+                || model_a.adaptive() && reset != Reset::Subtract
+            {
                 continue;
             }
             let a = Neuron {
@@ -199,10 +221,17 @@ fn backward_equals_forward_mode_on_a_deep_recurrent_network() {
                 reset,
                 threshold: 1.0,
             };
-            let b = Neuron {
-                model: models[(ma + 1) % 2],
-                reset: [Reset::Zero, Reset::Subtract][ma % 2],
-                threshold: 0.8,
+            // Alif in both hidden populations once (b feeds a back through a recurrent link).
+            let b = match model_a.adaptive() {
+                true => Neuron {
+                    threshold: 0.8,
+                    ..a
+                },
+                false => Neuron {
+                    model: models[(ma + 1) % 2],
+                    reset: [Reset::Zero, Reset::Subtract][ma % 2],
+                    threshold: 0.8,
+                },
             };
             let net = deep(a, b);
             let lens: Vec<usize> = net.links().iter().map(|l| l.len(net.pops())).collect();
@@ -253,7 +282,7 @@ fn backward_equals_forward_mode_on_a_deep_recurrent_network() {
             cases += 1;
         }
     }
-    assert_eq!(cases, 8);
+    assert_eq!(cases, 9);
 }
 
 /// The factored pass equals the unfactored one for logits = mean readout, constant inputs.
@@ -647,6 +676,11 @@ fn hidden_models() -> Vec<Neuron> {
         tau: 0.9f64.ln() / (0.8f64.ln() - 0.9f64.ln()) + 1.0,
     };
     let leaky = Model::Leaky { beta: 0.8 };
+    let alif = Model::Alif {
+        alpha: 0.85,
+        rho: 0.9,
+        beta: 0.5,
+    };
     vec![
         n(leaky, Reset::Subtract),
         n(leaky, Reset::Zero),
@@ -654,6 +688,7 @@ fn hidden_models() -> Vec<Neuron> {
         n(syn, Reset::Subtract),
         n(syn, Reset::Zero),
         n(alpha, Reset::Zero),
+        n(alif, Reset::Subtract),
     ]
 }
 
@@ -716,7 +751,7 @@ fn eprop_equals_bptt_on_one_hidden_layer() {
             }
         }
     }
-    assert_eq!(cases, 36);
+    assert_eq!(cases, 42);
 }
 
 /// With a recurrent hidden link, e-prop drops the paths through it: its gradient of the hidden

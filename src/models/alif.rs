@@ -19,11 +19,75 @@
 //! β·(1 − ρ). No refractory period.
 //!
 //! State columns: `v` and `a` (the threshold adaptation; the threshold is v_th + β·a).
+//!
+//! The update of one neuron is [`AlifStep`], the model's [`SnnTorchStep`]: the engine calls
+//! it over its columns, and the differentiable executor (`crate::exec`) trains ALIF
+//! populations with the same step. Its adjoint differentiates the threshold's dependence on
+//! `a` and the spike's jump into `a` (through the surrogate, as e-prop's ALIF eligibility
+//! traces do); the reset is detached, as for every trained model.
 
+use super::step::{heaviside, ResetKind, ResetSubtract, Scalar, SnnTorchStep};
 use super::{chunks, for_chunks, Columns};
 use crate::file::rules::{non_negative, positive, ParamResult};
-use crate::file::AlifParams;
+use crate::file::{AlifParams, Reset};
 use crate::Real;
+
+/// One ALIF neuron's step: state `mem` (v) and `a` (the adaptation).
+///
+/// ```text
+/// mem_t = α·mem_{t−1} + x_t − r_t·thr      r_t = z_{t−1}, the previous step's spike
+/// a_t   = ρ·a_{t−1} + r_t
+/// z_t   = H(mem_t − (thr + β·a_t))
+/// ```
+/// With `NoReset` (the tangent e-prop steps) r_t only enters `a`; with `Zero`, (1 − r_t)
+/// multiplies α·mem_{t−1} as for the other models. The backward recursion, for
+/// d_t = ∂L/∂z_t·σ'(mem_t − θ_t) where ∂L/∂z_t includes ā_{t+1} (the spike's jump into a):
+/// m̄_t = d_t + k_{t+1}·α·m̄_{t+1},  ā_t = ρ·ā_{t+1} − β·d_t.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AlifStep<F> {
+    /// Membrane decay α = exp(−dt/τ_m).
+    pub alpha: F,
+    /// Adaptation decay ρ = exp(−dt/τ_a).
+    pub rho: F,
+    /// Adaptation strength β: the threshold is thr + β·a.
+    pub beta: F,
+    /// The fixed part of the threshold, subtracted by the reset.
+    pub thr: F,
+}
+
+impl<F: Scalar> SnnTorchStep<F> for AlifStep<F> {
+    const ADAPTIVE: bool = true;
+
+    #[inline(always)]
+    fn step<R: ResetKind>(self, r: F, x: F, mem: &mut F, a: &mut F, _: &mut F) {
+        *mem = match R::RESET {
+            Reset::Subtract => (self.alpha * *mem + x) - r * self.thr,
+            Reset::Zero => (F::ONE - r) * self.alpha * *mem + x,
+            Reset::NoReset => self.alpha * *mem + x,
+        };
+        *a = self.rho * *a + r;
+    }
+
+    #[inline(always)]
+    fn adjoint(self, drive: F, _: F, k_next: F, m: &mut F, a: &mut F, _: &mut F) -> F {
+        let m_bar = drive + k_next * self.alpha * *m;
+        *a = self.rho * *a - self.beta * drive;
+        *m = m_bar;
+        m_bar
+    }
+
+    #[inline(always)]
+    fn threshold(self, thr: F, a: F) -> F {
+        thr + self.beta * a
+    }
+
+    #[inline(always)]
+    fn threshold_slope(self) -> F {
+        self.beta
+    }
+}
+
+impl<F: Scalar> super::step::LearnDecays<F> for AlifStep<F> {}
 
 #[derive(Debug, Clone, Copy)]
 struct Consts {
@@ -93,20 +157,22 @@ fn update_chunk(k: &Consts, c: Columns<4, 1>, offset: u32, out: &mut Vec<u32>) {
     let [iext] = c.ro;
     let n = v.len();
     let (a, de, di, iext) = (&mut a[..n], &mut de[..n], &mut di[..n], &iext[..n]);
+    let st = AlifStep {
+        alpha: k.alpha,
+        rho: k.rho,
+        beta: k.beta,
+        thr: k.v_th,
+    };
+    let mut unused = 0.0;
     for j in 0..n {
         let x = (de[j] + di[j]) + iext[j];
         de[j] = 0.0;
         di[j] = 0.0;
-        let z: Real = if v[j] > k.v_th + k.beta * a[j] {
-            1.0
-        } else {
-            0.0
-        };
-        v[j] = (k.alpha * v[j] + x) - z * k.v_th;
-        a[j] = k.rho * a[j] + z;
+        let z = heaviside(v[j], st.threshold(k.v_th, a[j]));
+        st.step::<ResetSubtract>(z, x, &mut v[j], &mut a[j], &mut unused);
     }
     for j in 0..n {
-        if v[j] > k.v_th + k.beta * a[j] {
+        if v[j] > st.threshold(k.v_th, a[j]) {
             out.push(offset + j as u32);
         }
     }

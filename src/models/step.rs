@@ -1,7 +1,8 @@
 //! The per-neuron step of the discrete (snnTorch) models, written once for the engine and for
 //! training. Each of those models implements [`SnnTorchStep`] in its own file: `Lif` with
 //! `SnnTorch` integration as [`LeakyStep`](super::lif::LeakyStep),
-//! [`SynapticStep`](super::synaptic::SynapticStep) and [`AlphaStep`](super::alpha::AlphaStep):
+//! [`SynapticStep`](super::synaptic::SynapticStep), [`AlphaStep`](super::alpha::AlphaStep) and
+//! the adaptive-threshold [`AlifStep`](super::alif::AlifStep):
 //! the forward update of one neuron and the backward recursion of its adjoints. The engine's
 //! populations call `step` over their columns in the model's floating-point type (`Real`); the
 //! executor's backpropagation through time (`crate::exec`) calls `step` and `adjoint` in f64, so the
@@ -174,10 +175,30 @@ pub trait SnnTorchStep<F: Scalar>: Copy {
     fn step<R: ResetKind>(self, r: F, x: F, mem: &mut F, a: &mut F, b: &mut F);
 
     /// One step of the backward recursion, from t + 1 to t. `drive` is the membrane's direct
-    /// adjoint, ∂L/∂spk_t·σ'(mem_t − θ); `k_t` and `k_next` are [`keep`] of steps t and t + 1.
+    /// adjoint, ∂L/∂spk_t·σ'(mem_t − θ_t) (for an [`SnnTorchStep::ADAPTIVE`] model ∂L/∂spk_t
+    /// includes the spike's path into `a`, the adjoint of `a` at t + 1, and the model's adjoint
+    /// gives `a` its share −slope·drive); `k_t` and `k_next` are [`keep`] of steps t and t + 1.
     /// On entry `m`, `a` and `b` hold the adjoints of step t + 1 (zero after the last step), on
     /// return those of step t. Returns x̄_t = ∂L/∂x_t.
     fn adjoint(self, drive: F, k_t: F, k_next: F, m: &mut F, a: &mut F, b: &mut F) -> F;
+
+    /// Whether the threshold moves with the second state variable `a` and a spike feeds `a`
+    /// (ALIF's adaptation, [`AlifStep`](super::alif::AlifStep)): the executor then records `a`
+    /// per step and differentiates both paths. False for a fixed threshold.
+    const ADAPTIVE: bool = false;
+
+    /// The threshold at a step whose second state variable is `a`, from the fixed part `thr`:
+    /// `thr` itself unless [`SnnTorchStep::ADAPTIVE`].
+    #[inline(always)]
+    fn threshold(self, thr: F, _a: F) -> F {
+        thr
+    }
+
+    /// ∂threshold/∂a: 0 unless [`SnnTorchStep::ADAPTIVE`].
+    #[inline(always)]
+    fn threshold_slope(self) -> F {
+        F::ZERO
+    }
 
     /// What the neuron sends down its projections at a step whose membrane is `mem`: a spike,
     /// H(mem − θ) (every spiking model), or a graded value

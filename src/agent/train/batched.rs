@@ -25,7 +25,9 @@ pub fn kernel_layers(net: &Net, shape: Shallow, steps: usize) -> SnnkAgentLayers
         Model::Leaky { beta } => (ffi::HIDDEN_LEAKY, 0.0, beta, 0.0),
         Model::Synaptic { alpha, beta } => (ffi::HIDDEN_SYNAPTIC, alpha, beta, 0.0),
         Model::Alpha { alpha, beta, tau } => (ffi::HIDDEN_ALPHA, alpha, beta, tau),
-        Model::Relu => unreachable!("Net::shallow refuses a hidden population of ReLU units"),
+        Model::Relu | Model::Alif { .. } => {
+            unreachable!("Net::shallow refuses a hidden population of ReLU or Alif units")
+        }
     };
     let (surrogate, slope) = match net.surrogate() {
         Surrogate::FastSigmoid { slope } => (ffi::SURROGATE_FAST_SIGMOID, slope),

@@ -129,6 +129,10 @@ pub struct DqnTrainer {
     pool: Option<rayon::ThreadPool>,
     /// The hidden populations are ReLU units (`--dense`).
     dense: bool,
+    /// Scratch of the updates' forward passes, a pair per minibatch slot (the trace of s kept
+    /// for the backward pass, and one for the passes on s′), reused from update to update so
+    /// that a minibatch allocates no traces. Not state: every pass overwrites what it reads.
+    traces: Vec<[Trace; 2]>,
 }
 
 impl DqnTrainer {
@@ -365,6 +369,7 @@ impl DqnTrainer {
             metrics: Vec::new(),
             pool: None,
             dense,
+            traces: Vec::new(),
         };
         t.refresh_online();
         t.target = t.online.clone();
@@ -601,37 +606,38 @@ impl DqnTrainer {
             let w_tg = nz.apply(&self.target, &nz.target, &tg);
             (w_on, w_tg, on)
         });
+        let mut traces = std::mem::take(&mut self.traces);
+        traces.resize_with(drawn.slots.len(), Default::default);
         let (qnet, replay) = (self.qnet(), &self.replay);
         let (online, target) = match &noisy {
             Some((w_on, w_tg, _)) => (w_on, w_tg),
             None => (&self.online, &self.target),
         };
         let (d_on, d_tg) = (&self.decays[..], &self.target_decays[..]);
-        let forward = || -> Vec<(Trace, [Vec<f64>; 3])> {
+        let mut forward = || -> Vec<[Vec<f64>; 3]> {
             drawn
                 .slots
                 .par_iter()
-                .map(|&i| {
+                .zip(traces.par_iter_mut())
+                .map(|(&i, [tr, scratch])| {
                     let (s, s2) = (
                         &replay.obs[i * ol..(i + 1) * ol],
                         &replay.next_obs[i * ol..(i + 1) * ol],
                     );
                     let mut q = [vec![0.0; no], vec![0.0; no], vec![0.0; no]];
-                    let mut scratch = Trace::default();
-                    qnet.forward((target, d_tg), s2, &mut scratch, &mut q[2]);
-                    qnet.forward((online, d_on), s2, &mut scratch, &mut q[1]);
-                    let mut tr = Trace::default();
-                    qnet.forward((online, d_on), s, &mut tr, &mut q[0]);
-                    (tr, q)
+                    qnet.forward((target, d_tg), s2, scratch, &mut q[2]);
+                    qnet.forward((online, d_on), s2, scratch, &mut q[1]);
+                    qnet.forward((online, d_on), s, tr, &mut q[0]);
+                    q
                 })
                 .collect()
         };
-        let mut done = match &self.pool {
+        let done = match &self.pool {
             Some(p) => p.install(forward),
             None => forward(),
         };
         let gather =
-            |k: usize| -> Vec<f64> { done.iter().flat_map(|d| d.1[k].iter().copied()).collect() };
+            |k: usize| -> Vec<f64> { done.iter().flat_map(|d| d[k].iter().copied()).collect() };
         let (q, qn_on, qn_tg) = (gather(0), gather(1), gather(2));
         let r = &self.replay;
         let k = self.op.n_step;
@@ -689,13 +695,14 @@ impl DqnTrainer {
         let p = params_of(&self.plan, online, d_on);
         let (plan, qnet) = (&self.plan, self.qnet());
         let mut backward = || -> Vec<Grads> {
-            done.par_chunks_mut(CHUNK)
+            traces
+                .par_chunks_mut(CHUNK)
                 .enumerate()
                 .map(|(c, chunk)| {
                     let mut g = Grads::zeros(&p);
                     let mut g_mem = vec![vec![0.0; steps * no], vec![0.0; steps * (no / a)]];
                     g_mem.truncate(plan.readouts().len());
-                    for (j, (tr, _)) in chunk.iter_mut().enumerate() {
+                    for (j, [tr, _]) in chunk.iter_mut().enumerate() {
                         let row = &dq[(c * CHUNK + j) * no..(c * CHUNK + j + 1) * no];
                         qnet.mem_grads(row, &mut g_mem);
                         let views: Vec<&[f64]> = g_mem.iter().map(|v| v.as_slice()).collect();
@@ -709,6 +716,7 @@ impl DqnTrainer {
             Some(pool) => pool.install(backward),
             None => backward(),
         };
+        self.traces = traces;
         let mut total = Grads::zeros(&p);
         for g in &chunks {
             total.add(g);

@@ -1,8 +1,9 @@
 //! A simulation split across in-process ranks (`comm::Local`, docs/distributed.md): 1–4 ranks
 //! × 1–2 threads give one process's `state_hash`, spikes and summary counts bit for bit, on
 //! CUBA, COBA and a network with Poisson sources, Poisson inputs (over all neurons and over a
-//! list), DC stimuli on a neuron list, per-synapse weights and delays; a checkpoint written on 2
-//! ranks resumes on 3 and on 1 to the uninterrupted run; what is not split yet is refused.
+//! list), DC stimuli on a neuron list, per-synapse weights and delays, plastic projections and a
+//! structural policy that grows and prunes synapses; a checkpoint written on 2 ranks resumes on
+//! 3 and on 1 to the uninterrupted run; what is not split yet is refused.
 //! The same comparisons under `mpirun` are `.ci/mpi`'s.
 
 use snnsim::app::{self, RunOptions, Summary};
@@ -261,20 +262,110 @@ fn copy_dir(from: &Path, to: &Path) {
 #[test]
 fn what_is_not_split_yet_is_refused_on_every_rank() {
     let dir = tempfile::tempdir().unwrap();
-    let plastic = crate::common::root().join("graphs/structural-plasticity.ron");
+    let text = std::fs::read_to_string(crate::common::root().join("graphs/cuba.ron"))
+        .unwrap()
+        .replace(
+            "recorders: [",
+            "recorders: [State(population: \"exc\", variables: [\"v\"], neurons: [0, 1]), ",
+        );
+    assert!(text.contains("State(population"), "cuba.ron has no recorders list");
+    let file = dir.path().join("state.ron");
+    std::fs::write(&file, text).unwrap();
     let got = Local::run(2, |c| {
-        app::run_file(
-            &opts(&plastic, dir.path().join("sp"), 1, Some(c)),
-            &mut |_| {},
-        )
-        .map(|_| ())
+        app::run_file(&opts(&file, dir.path().join("st"), 1, Some(c)), &mut |_| {}).map(|_| ())
     });
     for r in got {
         let e = r.unwrap_err();
         assert_eq!(e.exit_code(), 2, "{e}");
         assert!(e.to_string().contains("not yet distributed"), "{e}");
     }
-    assert!(!dir.path().join("sp").exists(), "nothing is written");
+    assert!(!dir.path().join("st").exists(), "nothing is written");
+}
+
+/// The homeostatic network of tests/homeostatic.rs, 2 s (updates every 500 ms), as is and
+/// with `stdp` on `ee`, a projection that the policy grows and prunes while the rule trains
+/// its block on each rank.
+fn growing(dir: &Path) -> Vec<PathBuf> {
+    let plain = crate::homeostatic::small(2000.0, crate::homeostatic::HOMEOSTATIC);
+    let stdp = crate::common::plugin_file("stdp").display().to_string();
+    let plastic = plain.replacen(
+        "delay_ms: Constant(1.0)),",
+        &format!(
+            "delay_ms: Constant(1.0), rule: (plugin: \"stdp\", path: \"{stdp}\", \
+             params: (a_plus: 0.01, a_minus: 0.0105, w_max: 3.0))),"
+        ),
+        1,
+    );
+    assert!(plastic.contains("stdp"));
+    [("growing", plain), ("growing-stdp", plastic)]
+        .into_iter()
+        .map(|(name, text)| {
+            let p = dir.join(format!("{name}.ron"));
+            std::fs::write(&p, text).unwrap();
+            p
+        })
+        .collect()
+}
+
+/// A structural policy (`homeostatic`: synapses grow and are deleted every 500 ms) on 1–4
+/// ranks × 1–2 threads gives one process's `state_hash`, spikes.csv and edits.csv; checkpointed
+/// on 2 ranks, it resumes on 3 and on one process to the uninterrupted run.
+#[test]
+fn a_growing_and_pruning_simulation_on_1_to_4_ranks_equals_one_process() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in growing(dir.path()) {
+        let name = file.file_stem().unwrap().to_string_lossy().into_owned();
+        let out = dir.path().join(format!("{name}-one"));
+        let one = app::run(&opts(&file, out.clone(), 1, None)).unwrap();
+        let want = essence(&one, &out);
+        let edits = std::fs::read(out.join("edits.csv")).unwrap();
+        assert!(one.synapses > 100, "{name}: {} synapses grown", one.synapses);
+        assert!(
+            String::from_utf8_lossy(&edits).lines().any(|l| !l.ends_with(",0")),
+            "{name}: no synapse added"
+        );
+        for ranks in 1..=4 {
+            for threads in [1, 2] {
+                let out = dir.path().join(format!("{name}-{ranks}-{threads}"));
+                let got = Local::run(ranks, |c| {
+                    app::run(&opts(&file, out.clone(), threads, Some(c))).unwrap()
+                });
+                for (r, s) in got.iter().enumerate() {
+                    assert_eq!(s.state_hash, one.state_hash, "{name}: {ranks} ranks × {threads} threads, rank {r}");
+                }
+                assert_eq!(essence(&got[0], &out), want, "{name}: {ranks} ranks × {threads} threads");
+                assert_eq!(std::fs::read(out.join("edits.csv")).unwrap(), edits, "{name}: {ranks} ranks");
+            }
+        }
+        // Checkpoints every 750 ms on 2 ranks, stopped at 1 500 ms; resumed from 750 ms.
+        let part = dir.path().join(format!("{name}-part"));
+        Local::run(2, |c| {
+            app::run(&RunOptions {
+                duration_ms: Some(1500.0),
+                checkpoint_every: Some(7500),
+                ..opts(&file, part.clone(), 1, Some(c))
+            })
+            .unwrap()
+        });
+        let ck = snnsim::checkpoint::list(&part);
+        assert_eq!(ck.iter().map(|(at, _)| *at).collect::<Vec<_>>(), vec![7500, 15000]);
+        std::fs::remove_file(&ck[1].1).unwrap();
+        for ranks in [3, 1] {
+            let copy = dir.path().join(format!("{name}-resumed-{ranks}"));
+            copy_dir(&part, &copy);
+            let resumed = Local::run(ranks, |c| {
+                app::run(&RunOptions {
+                    duration_ms: Some(2000.0),
+                    resume: true,
+                    ..opts(&copy.join("config.ron"), copy.clone(), 2, Some(c))
+                })
+                .unwrap()
+            });
+            assert_eq!(resumed[0].state_hash, one.state_hash, "{name}: 2 ranks → {ranks}");
+            assert_eq!(essence(&resumed[0], &copy), want, "{name}: 2 ranks → {ranks}");
+            assert_eq!(std::fs::read(copy.join("edits.csv")).unwrap(), edits, "{name}: 2 ranks → {ranks}");
+        }
+    }
 }
 
 /// `rstdp` with rewards, driven through the engine (a run delivers none): on 2–4 ranks,

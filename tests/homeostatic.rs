@@ -9,7 +9,7 @@ use std::path::Path;
 /// A small network in the shape of NEST's structural-plasticity example: no synapses at the
 /// start, each neuron driven by its own Poisson train, elements growing forty times faster and
 /// updates every 500 ms so that synapses form within a few seconds.
-fn small(duration_ms: f64, structure: &str) -> String {
+pub(crate) fn small(duration_ms: f64, structure: &str) -> String {
     let lif = "Lif(tau_m_ms: 10.0, v_rest_mv: -70.0, v_reset_mv: -70.0, v_th_mv: -55.0, \
                refractory_ms: 2.0, tau_syn_exc_ms: 2.0, tau_syn_inh_ms: 2.0, r_mohm: 40.0)";
     let proj = |name: &str, pre: &str, post: &str, rec: &str, w: f64| {
@@ -42,7 +42,7 @@ fn small(duration_ms: f64, structure: &str) -> String {
     )
 }
 
-const HOMEOSTATIC: &str = r#"structure: [(plugin: "homeostatic", populations: ["exc", "inh"], every_ms: 1.0, params: (
+pub(crate) const HOMEOSTATIC: &str = r#"structure: [(plugin: "homeostatic", populations: ["exc", "inh"], every_ms: 1.0, params: (
         update_interval_ms: 500.0, seed: 7,
         elements: {
             "exc": {"Den_ex": (growth_rate: 0.004, eta: 0.0, eps: 0.05),

@@ -39,8 +39,15 @@
 //!   one process. For checkpoints rank 0 merges the blocks' state parts into an instance of
 //!   the whole projection ([`Partition::gather_rule_parts`]), so the file is one process's;
 //!   the weights and traces come with [`Partition::gather`].
-//! - **What is not split is refused** ([`check`]): rules that do not train blocks, structural
-//!   edits, state recorders, zero-delay and graded projections, spike-time and value
+//! - **Structural policies on rank 0.** A policy of a simulation needs the whole network and
+//!   global spike counts: every rank counts the exchanged global spike lists, rank 0 asks the
+//!   policy with its whole network (gathered first where a rule changed the weights it sees),
+//!   applies the edits to the whole and broadcasts them, and each rank applies the part of
+//!   each batch that lands in its block (`Engine::call_policy_split`). The whole then stays
+//!   what one process holds, and checkpoints carry rank 0's policy state as one process's.
+//!   Neuron edits would move the blocks' borders and are refused when asked for.
+//! - **What is not split is refused** ([`check`]): rules that do not train blocks, state
+//!   recorders, zero-delay and graded projections, spike-time and value
 //!   populations, per-neuron parameters, step hooks: each with its reason, exit 2, never a
 //!   silently different run.
 
@@ -129,9 +136,6 @@ pub(crate) fn check(e: &Engine) -> Option<String> {
                 e.net.proj(b.proj).name
             ));
         }
-    }
-    if !e.structure.is_empty() {
-        return why("structural plasticity (growth, pruning) edits synapses across ranks");
     }
     if !e.states.is_empty() {
         return why("State recorders read neurons by index on one rank");
@@ -366,6 +370,11 @@ impl Partition {
         let a = spikes.partition_point(|&i| i < lo);
         let b = spikes.partition_point(|&i| i < hi);
         spikes[a..b].iter().map(|&i| i - lo).collect()
+    }
+
+    /// This rank's block of population `id`.
+    pub(crate) fn owned(&self, id: PopId) -> Range<usize> {
+        self.ranges(id)[self.comm.rank()].clone()
     }
 
     /// Every rank's block of population `id`, in rank order.

@@ -405,6 +405,7 @@ impl Engine {
             if !self.rules.is_empty() {
                 self.block_rules(step)?;
             }
+            self.count_structure_spikes();
         }
         Ok(())
     }

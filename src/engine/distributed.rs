@@ -7,10 +7,13 @@
 //!   order gives the global list in index order — the order in which one process walks them —
 //!   without a sort. Round-robin dealing would interleave the ranks' spikes (a merge per
 //!   step), cut every update chunk of [`CHUNK`] neurons into strided pieces, and split the
-//!   random streams that are keyed by chunk. Populations whose update draws random numbers
-//!   per chunk (Poisson sources, targets of `PoissonInput` over all neurons) get blocks of whole
-//!   chunks, so each rank holds exactly the streams one process uses for its neurons; the
-//!   others are split evenly.
+//!   random streams that are keyed by chunk. Poisson sources, whose update draws per chunk,
+//!   get blocks of whole chunks, so each rank holds exactly the streams one process uses for
+//!   its neurons; the others are split evenly. A `PoissonInput` over all neurons of a
+//!   population keeps its streams keyed by chunk too, and a chunk that a block border cuts is
+//!   drawn whole by the ranks on both sides, each keeping its own neurons' draws: a little
+//!   redundant drawing, instead of blocks of whole chunks, which would give one rank nearly
+//!   all of a population of a few chunks (hpc_benchmark: 93 % of the neurons on rank 0 of 2).
 //! - **Synapses on the target's rank.** Each rank keeps, of every projection, the synapses
 //!   into its block: the same CSR rows (keyed by the global source index), the columns cut to
 //!   the block and renumbered from its start. A spike then walks, on each rank, the part of its
@@ -242,10 +245,7 @@ impl Partition {
             .net
             .pop_ids()
             .into_iter()
-            .filter(|&id| {
-                matches!(e.net.pop(id).dynamics, Dynamics::Poisson(_))
-                    || e.poisson.iter().any(|p| p.pop == id && p.neurons.is_none())
-            })
+            .filter(|&id| matches!(e.net.pop(id).dynamics, Dynamics::Poisson(_)))
             .collect();
         let mut blocks = Vec::new();
         for id in e.net.pop_ids() {
@@ -692,13 +692,16 @@ impl Partition {
 
     /// Every rank's streams of the Poisson inputs, in one process's layout, on rank 0 (where
     /// `None` is returned elsewhere): for an input over all neurons the ranks' chunk streams
-    /// concatenated, for one with a neuron list rank 0's (every rank draws them all).
+    /// in chunk order, each chunk once (a chunk cut by a block border is held, and drawn
+    /// alike, by the ranks on both sides), for one with a neuron list rank 0's (every rank
+    /// draws them all).
     pub(crate) fn gather_poisson_inputs(
         &self,
         inputs: &[super::poisson_input::PoissonInput],
     ) -> Result<Option<Vec<Vec<u8>>>> {
         let mut e = Enc::default();
         for p in inputs {
+            e.u64(p.first_chunk() as u64);
             p.encode(&mut e);
         }
         let Some(all) = self.comm.gather(0, &e.buf)? else {
@@ -711,10 +714,18 @@ impl Partition {
             let mut merged = Enc::default();
             let mut rngs = Vec::new();
             for (k, d) in decs.iter_mut().enumerate() {
+                let first = d.u64().map_err(bad)? as usize;
                 let n = d.u64().map_err(bad)?;
-                for _ in 0..n {
+                for i in 0..n as usize {
                     let r = d.rng().map_err(bad)?;
-                    if p.neurons.is_none() || k == 0 {
+                    // Over all neurons, chunk `first + i`, unless a rank before held it too
+                    // (a chunk cut by a border is drawn alike on both sides); with a neuron
+                    // list, every rank holds every stream.
+                    let next = match p.neurons {
+                        None => first + i == rngs.len(),
+                        Some(_) => k == 0,
+                    };
+                    if next {
                         rngs.push(r);
                     }
                 }

@@ -33,10 +33,14 @@ pub(super) struct PoissonInput {
     pub neurons: Option<Vec<usize>>,
     /// One stream per chunk of targets.
     rngs: Vec<Rng>,
-    /// With a neuron list on one rank of a distributed run: the global indices of this rank's
-    /// block (the rank draws for every listed neuron, as one process does, and adds the draws
-    /// of its own); `None`: every neuron is here.
+    /// On one rank of a distributed run: the global indices of this rank's block (the rank
+    /// draws for every listed neuron, or every neuron of the chunks that overlap its block, as
+    /// one process does, and adds the draws of its own); `None`: every neuron is here.
     owned: Option<std::ops::Range<usize>>,
+    /// Neurons of the whole population (the extent of the chunks over all neurons).
+    n: usize,
+    /// Over all neurons and split: the global index of the first chunk whose stream is held.
+    first_chunk: usize,
 }
 
 impl PoissonInput {
@@ -70,22 +74,30 @@ impl PoissonInput {
             neurons,
             rngs,
             owned: None,
+            n,
+            first_chunk: 0,
         }
     }
 
-    /// Keeps what the rank owning the target neurons `owned` (global indices) needs: over all
-    /// neurons, the streams of its chunks (its block starts at a chunk boundary); with a
-    /// neuron list, every stream (the draws of one process, in its order), adding only the
-    /// draws of its own neurons. The input column is then the block's.
+    /// Keeps what the rank owning the neurons `owned` of the population needs: over all
+    /// neurons, the streams of every chunk that overlaps the block (a chunk cut by the block's
+    /// border is drawn whole by each rank that holds part of it, the other neurons' draws
+    /// discarded, so blocks need no chunk alignment and every stream advances as in one
+    /// process); with a neuron list, every stream (all listed neurons are drawn).
     pub fn restrict(&mut self, owned: std::ops::Range<usize>) {
-        match &self.neurons {
-            None => {
-                debug_assert_eq!(owned.start % CHUNK, 0, "blocks of whole chunks");
-                let c0 = owned.start / CHUNK;
-                self.rngs = self.rngs[c0..c0 + owned.len().div_ceil(CHUNK)].to_vec();
-            }
-            Some(_) => self.owned = Some(owned),
+        if self.neurons.is_none() {
+            let c0 = (owned.start / CHUNK).min(self.rngs.len() - 1);
+            let c1 = owned.end.div_ceil(CHUNK).clamp(c0 + 1, self.rngs.len());
+            self.rngs = self.rngs[c0..c1].to_vec();
+            self.first_chunk = c0;
         }
+        self.owned = Some(owned);
+    }
+
+    /// The global index of the first chunk whose stream this input holds (0 unless split
+    /// over all neurons).
+    pub fn first_chunk(&self) -> usize {
+        self.first_chunk
     }
 
     /// Adds this step's draws to `due` (the receptor's input column) if the stimulus is on.
@@ -97,15 +109,27 @@ impl PoissonInput {
         let dist = Poisson::new(self.lambda).expect("validated rate");
         let w = self.weight;
         match &self.neurons {
-            None => due
-                .par_chunks_mut(CHUNK)
-                .zip(self.rngs.par_iter_mut())
-                .for_each(|(col, rng)| {
-                    for x in col {
-                        let k: f64 = dist.sample(rng);
-                        *x += k as Real * w;
+            None => match self.owned.clone() {
+                None => due
+                    .par_chunks_mut(CHUNK)
+                    .zip(self.rngs.par_iter_mut())
+                    .for_each(|(col, rng)| {
+                        for x in col {
+                            let k: f64 = dist.sample(rng);
+                            *x += k as Real * w;
+                        }
+                    }),
+                Some(owned) => {
+                    for (c, rng) in (self.first_chunk..).zip(self.rngs.iter_mut()) {
+                        for j in c * CHUNK..((c + 1) * CHUNK).min(self.n) {
+                            let k: f64 = dist.sample(rng);
+                            if owned.contains(&j) {
+                                due[j - owned.start] += k as Real * w;
+                            }
+                        }
                     }
-                }),
+                }
+            },
             Some(js) => {
                 let owned = self.owned.clone().unwrap_or(0..usize::MAX);
                 for (c, rng) in js.chunks(CHUNK).zip(self.rngs.iter_mut()) {

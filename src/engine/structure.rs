@@ -438,7 +438,11 @@ fn encode_batches(batches: &BTreeMap<String, Batch>) -> Vec<u8> {
         e.str(name);
         e.u32s(&remove.iter().flat_map(|&(a, b)| [a, b]).collect::<Vec<_>>());
         e.u32s(&add.iter().flat_map(|s| [s.pre, s.post]).collect::<Vec<_>>());
-        e.f64s(&add.iter().map(|s| crate::real::wide(s.weight)).collect::<Vec<_>>());
+        e.f64s(
+            &add.iter()
+                .map(|s| crate::real::wide(s.weight))
+                .collect::<Vec<_>>(),
+        );
         e.u16s(&add.iter().map(|s| s.delay.unwrap_or(0)).collect::<Vec<_>>());
     }
     e.buf

@@ -196,10 +196,10 @@ fn a_checkpoint_on_2_ranks_resumes_on_3_and_on_1_as_the_uninterrupted_run() {
     let dir = tempfile::tempdir().unwrap();
     for (file, _) in files(dir.path()).into_iter().skip(1) {
         let name = file.file_stem().unwrap().to_string_lossy().into_owned();
-        let duration_ms = Some(30.0);
+        let duration_ms = 30.0;
         let whole = dir.path().join(format!("{name}-whole"));
         let one = app::run(&RunOptions {
-            duration_ms,
+            duration_ms: Some(duration_ms),
             ..opts(&file, whole.clone(), 2, None)
         })
         .unwrap();
@@ -219,17 +219,8 @@ fn a_checkpoint_on_2_ranks_resumes_on_3_and_on_1_as_the_uninterrupted_run() {
         assert_eq!(ck.iter().map(|(at, _)| *at).collect::<Vec<_>>(), vec![70, 140, 150]);
         std::fs::remove_file(&ck[2].1).unwrap();
         for ranks in [3, 1] {
-            let copy = dir.path().join(format!("{name}-resumed-{ranks}"));
-            copy_dir(&part, &copy);
             // The copied config says 15 ms: resume with the full duration.
-            let resumed = Local::run(ranks, |c| {
-                app::run(&RunOptions {
-                    duration_ms,
-                    resume: true,
-                    ..opts(&copy.join("config.ron"), copy.clone(), 2, Some(c))
-                })
-                .unwrap()
-            });
+            let (resumed, copy) = resume_copy(&part, &name, ranks, duration_ms);
             assert_eq!(resumed[0].state_hash, one.state_hash, "{name}: 2 ranks → {ranks}");
             if ranks > 1 {
                 // It went on from step 140, not from the start (the config's checkpoints at
@@ -245,6 +236,23 @@ fn a_checkpoint_on_2_ranks_resumes_on_3_and_on_1_as_the_uninterrupted_run() {
             assert_eq!(essence(&resumed[0], &copy), want, "{name}: 2 ranks → {ranks}");
         }
     }
+}
+
+/// Resumes a copy of the run directory `part` (beside it, named after `name` and `ranks`) on
+/// `ranks` in-process ranks with 2 threads each, to `duration_ms`; every rank's summary and the
+/// copy's path.
+fn resume_copy(part: &Path, name: &str, ranks: usize, duration_ms: f64) -> (Vec<Summary>, PathBuf) {
+    let copy = part.with_file_name(format!("{name}-resumed-{ranks}"));
+    copy_dir(part, &copy);
+    let resumed = Local::run(ranks, |c| {
+        app::run(&RunOptions {
+            duration_ms: Some(duration_ms),
+            resume: true,
+            ..opts(&copy.join("config.ron"), copy.clone(), 2, Some(c))
+        })
+        .unwrap()
+    });
+    (resumed, copy)
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -269,17 +277,35 @@ fn what_is_not_split_yet_is_refused_on_every_rank() {
             "recorders: [State(population: \"exc\", variables: [\"v\"], neurons: [0, 1]), ",
         );
     assert!(text.contains("State(population"), "cuba.ron has no recorders list");
-    let file = dir.path().join("state.ron");
-    std::fs::write(&file, text).unwrap();
-    let got = Local::run(2, |c| {
-        app::run_file(&opts(&file, dir.path().join("st"), 1, Some(c)), &mut |_| {}).map(|_| ())
-    });
-    for r in got {
-        let e = r.unwrap_err();
-        assert_eq!(e.exit_code(), 2, "{e}");
-        assert!(e.to_string().contains("not yet distributed"), "{e}");
+    // A convolution: its kernel addresses the whole target population.
+    let conv = r#"(format_version: 1, dt_ms: 0.1, duration_ms: 5.0, seed: 3,
+        populations: [(name: "img", size: 16, model: Poisson(rate_hz: 200.0)),
+                      (name: "map", size: 18, model: Lif())],
+        projections: [(pre: "img", post: "map", delay_ms: Constant(1.0),
+            connectivity: Conv2d(input: [1, 4, 4], out_channels: 2, kernel: [2, 2],
+                weights: [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]))],
+        recorders: [Spikes(population: "map")])"#;
+    for (name, text, why) in [
+        ("state", text.as_str(), "State recorders"),
+        ("conv", conv, "is a convolution or pooling"),
+    ] {
+        let file = dir.path().join(format!("{name}.ron"));
+        std::fs::write(&file, text).unwrap();
+        let out = dir.path().join(name);
+        let got = Local::run(2, |c| {
+            app::run_file(&opts(&file, out.clone(), 1, Some(c)), &mut |_| {}).map(|_| ())
+        });
+        for r in got {
+            let e = r.unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{e}");
+            assert!(e.to_string().contains("not yet distributed"), "{e}");
+            assert!(e.to_string().contains(why), "{e}");
+        }
+        assert!(!out.exists(), "nothing is written");
+        // One process runs it.
+        app::run_file(&opts(&file, dir.path().join(format!("{name}-1")), 1, None), &mut |_| {})
+            .unwrap();
     }
-    assert!(!dir.path().join("st").exists(), "nothing is written");
 }
 
 /// The homeostatic network of tests/homeostatic.rs, 2 s (updates every 500 ms), as is and
@@ -351,16 +377,7 @@ fn a_growing_and_pruning_simulation_on_1_to_4_ranks_equals_one_process() {
         assert_eq!(ck.iter().map(|(at, _)| *at).collect::<Vec<_>>(), vec![7500, 15000]);
         std::fs::remove_file(&ck[1].1).unwrap();
         for ranks in [3, 1] {
-            let copy = dir.path().join(format!("{name}-resumed-{ranks}"));
-            copy_dir(&part, &copy);
-            let resumed = Local::run(ranks, |c| {
-                app::run(&RunOptions {
-                    duration_ms: Some(2000.0),
-                    resume: true,
-                    ..opts(&copy.join("config.ron"), copy.clone(), 2, Some(c))
-                })
-                .unwrap()
-            });
+            let (resumed, copy) = resume_copy(&part, &name, ranks, 2000.0);
             assert_eq!(resumed[0].state_hash, one.state_hash, "{name}: 2 ranks → {ranks}");
             assert_eq!(essence(&resumed[0], &copy), want, "{name}: 2 ranks → {ranks}");
             assert_eq!(std::fs::read(copy.join("edits.csv")).unwrap(), edits, "{name}: 2 ranks → {ranks}");

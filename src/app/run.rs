@@ -315,7 +315,10 @@ pub fn run_observed(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Su
     )?;
     let (mut engine, build_wall_s, sim_wall_s, stopped) = pool.install(|| -> Result<_> {
         let t0 = Instant::now();
-        let mut engine = agree(c, Engine::from_file(&checked))?;
+        // Split, each rank builds only its part, unless a checkpoint of the whole network is
+        // loaded into it.
+        let share = (ranks > 1 && !opts.resume).then(|| (comm.rank(), ranks));
+        let mut engine = agree(c, Engine::from_file_on(&checked, share))?;
         if opts.resume {
             let state = if ranks > 1 {
                 super::train::resume_state_of(&*comm, &run_dir, Kind::Simulation)?
@@ -501,7 +504,6 @@ fn summarise(
     backend: &crate::backend::Backend,
     threads: usize,
 ) -> Result<Summary> {
-    let whole = engine.whole_net();
     Ok(Summary {
         version: env!("CARGO_PKG_VERSION").to_string(),
         file: opts.file.display().to_string(),
@@ -517,7 +519,7 @@ fn summarise(
         sim_wall_s: 0.0,
         speed_factor: 0.0,
         synaptic_events: engine.total_synaptic_events(),
-        synapses: whole.projections().map(|(_, _, p)| p.nnz() as u64).sum(),
+        synapses: engine.synapses(),
         populations: population_summaries(engine),
         state_hash: engine.state_hash(),
         peak_rss_mb: peak_rss_mb(),

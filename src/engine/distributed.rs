@@ -28,11 +28,18 @@
 //!   none into a slot already delivered. A run that ends, stops or checkpoints within an
 //!   interval exchanges what it has ([`Partition::flush`]). The wait for the slowest rank is
 //!   told apart from the gather by the ranks' arrival times in the message, not a barrier.
-//! - **Rank 0 keeps the whole network.** It is built on every rank (the build is
-//!   deterministic), split, and rank 0 keeps a copy of the whole, into which [`Partition::gather`]
-//!   writes every rank's state when the state hash, the outputs or a checkpoint need one
-//!   process's network. That costs rank 0 the memory of the whole network: building only the
-//!   local part is the next step for networks that do not fit one node.
+//! - **Each rank builds its part; rank 0 keeps the whole populations.** A run's ranks build
+//!   only the synapses into their blocks (`Engine::from_file_on`, `graph::build_part`: the
+//!   same draws as one process's build, the other blocks' dropped), so the synapses' memory
+//!   divides by the ranks. Rank 0 keeps a copy of the whole populations, into which
+//!   [`Partition::gather`] writes every rank's neuron state when the state hash, the outputs
+//!   or a checkpoint need one process's network, and of the projections only their shells
+//!   (`lean`): the hash streams them from the ranks a run of rows at a time
+//!   ([`Partition::stream_hash`]), and a checkpoint or the weight outputs assemble them for
+//!   the moment ([`Partition::fill`]). With a structural policy, which is asked with the
+//!   whole network, rank 0 keeps them assembled. A run resumed from a checkpoint (one
+//!   process's network) loads it whole on every rank and cuts it, as a network built whole
+//!   is cut (`restrict_projection`).
 //! - **Learning rules on the block.** A rule that updates a synapse from its own state, its
 //!   neurons' traces and the spikes (plugin ABI 1.7's `BLOCKWISE`) trains the block of its
 //!   projection on each rank: every presynaptic spike is there after the exchange, the
@@ -50,10 +57,11 @@
 //!   what one process holds, and checkpoints carry rank 0's policy state as one process's.
 //!   Neuron edits would move the blocks' borders and are refused when asked for.
 //! - **What is not split is refused** ([`check`]): rules that do not train blocks, state
-//!   recorders, zero-delay and graded projections, spike-time and value
+//!   recorders, convolutions and pooling, zero-delay and graded projections, spike-time and value
 //!   populations, per-neuron parameters, step hooks: each with its reason, exit 2, never a
 //!   silently different run.
 
+use super::hash::StateHasher;
 use super::Engine;
 use crate::checkpoint::codec::{Dec, Enc};
 use crate::comm::CommRef;
@@ -116,6 +124,13 @@ pub(crate) struct Partition {
     /// Projections trained by a learning rule, and their postsynaptic populations: their
     /// weights and traces change, so [`Partition::gather`] brings them to rank 0.
     plastic: Vec<(crate::graph::ProjId, PopId)>,
+    /// Rank 0's whole network holds its projections only while [`Partition::fill`] has put
+    /// them there (for a checkpoint or the weight outputs): the synapses otherwise live only in
+    /// the ranks' blocks. Not with a structural policy, which is asked with the whole.
+    lean: bool,
+    /// Rank 0, lean: the state hash and the synapse count as of the last
+    /// [`Partition::stream_hash`].
+    pub hash: Option<(String, u64)>,
 }
 
 /// The block of `n` neurons that rank `r` of `size` owns: even, or of whole [`CHUNK`]s.
@@ -125,6 +140,17 @@ fn block_of(n: usize, r: usize, size: usize, whole_chunks: bool) -> Range<usize>
     }
     let c = crate::comm::block(n.div_ceil(CHUNK), r, size);
     (c.start * CHUNK).min(n)..(c.end * CHUNK).min(n)
+}
+
+/// The block of population `p` that rank `rank` of `ranks` owns (Poisson sources in whole
+/// chunks: their streams are keyed by chunk).
+pub(crate) fn block_for(p: &crate::graph::Population, rank: usize, ranks: usize) -> Range<usize> {
+    block_of(
+        p.len(),
+        rank,
+        ranks,
+        matches!(p.dynamics, Dynamics::Poisson(_)),
+    )
 }
 
 /// Why the engine cannot be split across ranks, if it cannot.
@@ -147,6 +173,12 @@ pub(crate) fn check(e: &Engine) -> Option<String> {
         return why("step hooks (the live view, metrics per step) see one rank's neurons");
     }
     for (_, _, p) in e.net.projections() {
+        if p.kernel.is_some() {
+            return why(&format!(
+                "projection `{}` is a convolution or pooling, whose kernel addresses the whole target population",
+                p.name
+            ));
+        }
         if p.delays.min() == 0 {
             return why(&format!(
                 "projection `{}` has zero delay, delivered within the step",
@@ -232,7 +264,6 @@ impl Partition {
             )));
         }
         let (rank, size) = (comm.rank(), comm.size());
-        let whole = (rank == 0).then(|| e.net.clone());
         // The smallest delay (at least one step: zero delays are refused above).
         let interval = e
             .net
@@ -241,24 +272,29 @@ impl Partition {
             .min()
             .unwrap_or(1)
             .max(1);
-        let chunked: Vec<PopId> = e
-            .net
-            .pop_ids()
-            .into_iter()
-            .filter(|&id| matches!(e.net.pop(id).dynamics, Dynamics::Poisson(_)))
-            .collect();
         let mut blocks = Vec::new();
         for id in e.net.pop_ids() {
-            let n = e.net.pop(id).len();
-            let all: Vec<Range<usize>> = (0..size)
-                .map(|r| block_of(n, r, size, chunked.contains(&id)))
-                .collect();
+            let p = e.net.pop(id);
+            let all: Vec<Range<usize>> = (0..size).map(|r| block_for(p, r, size)).collect();
             blocks.push(Block {
                 id,
-                global: n,
+                global: p.len(),
                 owned: all[rank].clone(),
                 all,
             });
+        }
+        // Rank 0 keeps the whole network: a copy, or, where each rank built only its part
+        // (`Engine::from_file_on`), the populations and the projections assembled from the
+        // ranks' parts.
+        let parts = e.built_for.is_some();
+        let lean = e.structure.is_empty();
+        let mut whole = (rank == 0).then(|| e.net.clone());
+        if lean {
+            if let Some(w) = &mut whole {
+                slim(w);
+            }
+        } else if parts {
+            assemble(&e.net, &blocks, &comm, whole.as_mut())?;
         }
         for b in &blocks {
             let (owned, n) = (b.owned.clone(), b.global);
@@ -294,6 +330,10 @@ impl Partition {
             }
             p.input.n = owned.len();
             for pid in e.net.incoming(b.id) {
+                if parts {
+                    // Built as the block already, and its rules made for it.
+                    continue;
+                }
                 let kept = restrict_projection(e.net.proj_mut(pid), &owned, n);
                 // A rule's state follows its projection into the block, as through an edit
                 // that removed the other postsynaptic neurons (ABI 1.7's `BLOCKWISE`).
@@ -336,6 +376,8 @@ impl Partition {
             comm,
             blocks,
             plastic,
+            lean,
+            hash: None,
             whole,
             total_events: e.synaptic_events,
             stats: ExchangeStats {
@@ -496,7 +538,12 @@ impl Partition {
                 e.reals(s);
             }
         }
-        for &(pid, _) in &self.plastic {
+        let plastic = if self.lean {
+            &[][..]
+        } else {
+            &self.plastic[..]
+        };
+        for &(pid, _) in plastic {
             let proj = net.proj(pid);
             match proj.weights.values() {
                 WeightValues::PerSynapse(v) => e.reals(v),
@@ -552,7 +599,13 @@ impl Partition {
                 }
             }
         }
-        for &(pid, post) in &self.plastic {
+        // Lean, the projections come whole with `fill` when they are needed.
+        let plastic = if self.lean {
+            &[][..]
+        } else {
+            &self.plastic[..]
+        };
+        for &(pid, post) in plastic {
             let mut weights = Vec::with_capacity(decs.len());
             let mut traces = Vec::new();
             for d in &mut decs {
@@ -739,6 +792,197 @@ impl Partition {
         Ok(Some(out))
     }
 
+    /// Collective: rank 0's whole network gets every projection as the ranks' blocks hold it
+    /// (weights, delays and traces), where it keeps only their shells ([`Partition::lean`]);
+    /// nothing to do otherwise ([`Partition::gather`] keeps them current).
+    pub(crate) fn fill(&mut self, net: &Network) -> Result<()> {
+        if self.lean {
+            assemble(net, &self.blocks, &self.comm, self.whole.as_mut())?;
+        }
+        Ok(())
+    }
+
+    /// Rank 0, lean: gives back the projections [`Partition::fill`] brought.
+    pub(crate) fn slim(&mut self) {
+        if let (true, Some(w)) = (self.lean, &mut self.whole) {
+            slim(w);
+        }
+    }
+
+    /// Whether rank 0 holds the projections only while filled.
+    pub(crate) fn is_lean(&self) -> bool {
+        self.lean
+    }
+
+    /// Collective, after [`Partition::gather`]: rank 0 computes one process's state hash of
+    /// the network at `step`, its populations from the whole and each projection streamed
+    /// from the ranks' blocks a run of rows at a time (about 65 536 synapses: half a megabyte a message), so that it never
+    /// holds a whole projection; with the synapse count it is kept in [`Partition::hash`].
+    pub(crate) fn stream_hash(&mut self, net: &Network, step: u64) -> Result<()> {
+        let comm = self.comm.clone();
+        let root = comm.rank() == 0;
+        let blocks = &self.blocks;
+        let bad = |why: String| Error::Run(format!("a streamed state hash failed: {why}"));
+        let mut synapses = 0u64;
+        let mut stream = |h: Option<&mut StateHasher>, pid| -> Result<()> {
+            let proj = net.proj(pid);
+            let w = &proj.weights;
+            let (indptr, cols) = (w.indptr(), w.indices());
+            let base = ranges_of(blocks, net.endpoints(pid).1)[comm.rank()].start as u32;
+            // Every rank's synapse count per row.
+            let mut e = Enc::default();
+            e.u32s(
+                &indptr
+                    .windows(2)
+                    .map(|r| (r[1] - r[0]) as u32)
+                    .collect::<Vec<_>>(),
+            );
+            let counts: Option<Vec<Vec<u32>>> = match comm.gather(0, &e.buf)? {
+                Some(all) => Some(
+                    all.iter()
+                        .map(|b| Dec::new(b).u32s().map_err(bad))
+                        .collect::<Result<_>>()?,
+                ),
+                None => None,
+            };
+            // Rank 0 cuts the rows into runs of about 2¹⁶ synapses and tells the others.
+            let mut bounds = Enc::default();
+            if let Some(counts) = &counts {
+                let mut at = 0usize;
+                let mut run = 0u64;
+                for i in 0..w.rows() {
+                    run += counts.iter().map(|c| u64::from(c[i])).sum::<u64>();
+                    if run >= 1 << 16 {
+                        bounds.u64(i as u64 + 1);
+                        (run, at) = (0, i + 1);
+                    }
+                }
+                if at < w.rows() {
+                    bounds.u64(w.rows() as u64);
+                }
+            }
+            comm.broadcast(0, &mut bounds.buf)?;
+            let mut ends = Vec::new();
+            let mut d = Dec::new(&bounds.buf);
+            while let Ok(x) = d.u64() {
+                ends.push(x as usize);
+            }
+            let mut h = h;
+            if let (Some(h), Some(counts)) = (h.as_deref_mut(), &counts) {
+                let mut ptr = Vec::with_capacity(w.rows() + 1);
+                ptr.push(0u64);
+                for i in 0..w.rows() {
+                    let n: u64 = counts.iter().map(|c| u64::from(c[i])).sum();
+                    ptr.push(ptr[i] + n);
+                }
+                h.ints(&ptr);
+                synapses += ptr[w.rows()];
+            }
+            let nnz = counts
+                .as_ref()
+                .map_or(0, |c| c.iter().flatten().map(|&n| u64::from(n)).sum());
+            // One pass per per-synapse column: its words, row by row, each row the ranks'
+            // parts in rank order.
+            let per_synapse_weights = matches!(w.values(), WeightValues::PerSynapse(_));
+            let per_synapse_delays = matches!(proj.delays, Delays::PerSynapse(_));
+            for column in 0..3 {
+                match column {
+                    1 if !per_synapse_weights => {
+                        if let (Some(h), WeightValues::Shared(x)) = (h.as_deref_mut(), w.values()) {
+                            h.word(nnz);
+                            for _ in 0..nnz {
+                                h.word(crate::real::bits(*x));
+                            }
+                        }
+                        continue;
+                    }
+                    2 if !per_synapse_delays => {
+                        if let (Some(h), Delays::Uniform(d)) = (h.as_deref_mut(), &proj.delays) {
+                            h.ints(&[*d]);
+                        }
+                        continue;
+                    }
+                    _ => {}
+                }
+                if let Some(h) = h.as_deref_mut() {
+                    h.word(nnz);
+                }
+                let mut first = 0usize;
+                for &end in &ends {
+                    let span = indptr[first]..indptr[end];
+                    let mut e = Enc::default();
+                    match (column, w.values(), &proj.delays) {
+                        (0, _, _) => e.u64s(
+                            &cols[span]
+                                .iter()
+                                .map(|&j| u64::from(j + base))
+                                .collect::<Vec<_>>(),
+                        ),
+                        (1, WeightValues::PerSynapse(v), _) => e.u64s(
+                            &v[span]
+                                .iter()
+                                .map(|&x| crate::real::bits(x))
+                                .collect::<Vec<_>>(),
+                        ),
+                        (_, _, Delays::PerSynapse(v)) => {
+                            e.u64s(&v[span].iter().map(|&x| u64::from(x)).collect::<Vec<_>>())
+                        }
+                        _ => unreachable!("the passes above"),
+                    }
+                    if let Some(all) = comm.gather(0, &e.buf)? {
+                        let (h, counts) = (
+                            h.as_deref_mut().expect("rank 0"),
+                            counts.as_ref().expect("rank 0"),
+                        );
+                        let words: Vec<Vec<u64>> = all
+                            .iter()
+                            .map(|b| Dec::new(b).u64s().map_err(bad))
+                            .collect::<Result<_>>()?;
+                        let rows: Vec<&[u32]> = counts.iter().map(|c| &c[first..end]).collect();
+                        let mut at = vec![0usize; words.len()];
+                        for k in 0..end - first {
+                            for ((ws, c), at) in words.iter().zip(&rows).zip(at.iter_mut()) {
+                                let n = c[k] as usize;
+                                let part = ws
+                                    .get(*at..*at + n)
+                                    .ok_or_else(|| bad("a rank sent too few words".into()))?;
+                                part.iter().for_each(|&x| h.word(x));
+                                *at += n;
+                            }
+                        }
+                    }
+                    first = end;
+                }
+            }
+            // Traces: the presynaptic ones alike on every rank, the postsynaptic in blocks.
+            let mut e = Enc::default();
+            e.f64s(&proj.traces.post);
+            if let Some(all) = comm.gather(0, &e.buf)? {
+                let h = h.expect("rank 0");
+                h.f64s(&proj.traces.pre);
+                let mut post = Vec::new();
+                for b in &all {
+                    post.extend(Dec::new(b).f64s().map_err(bad)?);
+                }
+                h.f64s(&post);
+                if let Some(k) = &proj.kernel {
+                    h.reals(&k.weights);
+                }
+            }
+            Ok(())
+        };
+        if root {
+            let whole = self.whole.as_ref().expect("rank 0 keeps the whole network");
+            let hash = super::hash::hash_network(whole, step, &mut |h, pid| stream(Some(h), pid))?;
+            self.hash = Some((hash, synapses));
+        } else {
+            for pid in net.proj_ids() {
+                stream(None, pid)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Rank 0's whole network, lent out (to be put back with [`Partition::put_whole`]).
     pub(crate) fn take_whole(&mut self) -> Network {
         self.whole.take().expect("rank 0 keeps the whole network")
@@ -752,6 +996,122 @@ impl Partition {
     /// The communicator.
     pub(crate) fn comm(&self) -> &CommRef {
         &self.comm
+    }
+}
+
+/// Rank 0: the whole network of which every rank's `net` holds its part (populations whole,
+/// projections into its blocks: `Engine::from_file_on`), with each projection assembled from
+/// the ranks' parts, one projection at a time (collective; `None` on the other ranks). Each
+/// row is the ranks' parts of it in rank order, whose columns ascend.
+fn assemble(
+    net: &Network,
+    blocks: &[Block],
+    comm: &CommRef,
+    mut whole: Option<&mut Network>,
+) -> Result<()> {
+    let bad = |why: String| Error::Run(format!("a projection's parts were malformed: {why}"));
+    for pid in net.proj_ids() {
+        let (_, post) = net.endpoints(pid);
+        let proj = net.proj(pid);
+        let w = &proj.weights;
+        let base = ranges_of(blocks, post)[comm.rank()].start as u32;
+        let mut e = Enc::default();
+        e.u32s(
+            &w.indptr()
+                .windows(2)
+                .map(|r| (r[1] - r[0]) as u32)
+                .collect::<Vec<_>>(),
+        );
+        e.u32s(&w.indices().iter().map(|&j| j + base).collect::<Vec<_>>());
+        if let WeightValues::PerSynapse(v) = w.values() {
+            e.reals(v);
+        }
+        if let Delays::PerSynapse(d) = &proj.delays {
+            e.u16s(d);
+        }
+        e.f64s(&proj.traces.post);
+        let sent = std::mem::take(&mut e.buf);
+        let Some(all) = comm.gather(0, &sent)? else {
+            continue;
+        };
+        drop(sent);
+        let whole = whole.as_deref_mut().expect("rank 0");
+        let mut parts = Vec::with_capacity(all.len());
+        for buf in &all {
+            let mut d = Dec::new(buf);
+            let counts = d.u32s().map_err(bad)?;
+            let cols = d.u32s().map_err(bad)?;
+            let values = match w.values() {
+                WeightValues::PerSynapse(_) => Some(d.reals().map_err(bad)?),
+                WeightValues::Shared(_) => None,
+            };
+            let delays = match &proj.delays {
+                Delays::PerSynapse(_) => Some(d.u16s().map_err(bad)?),
+                Delays::Uniform(_) => None,
+            };
+            let post_traces = d.f64s().map_err(bad)?;
+            if counts.len() != w.rows()
+                || counts.iter().map(|&c| c as usize).sum::<usize>() != cols.len()
+                || values.as_ref().is_some_and(|v| v.len() != cols.len())
+                || delays.as_ref().is_some_and(|v| v.len() != cols.len())
+            {
+                return Err(bad(format!("projection `{}`", proj.name)));
+            }
+            parts.push((counts, cols, values, delays, post_traces));
+        }
+        drop(all);
+        let nnz: usize = parts.iter().map(|p| p.1.len()).sum();
+        let mut indptr = Vec::with_capacity(w.rows() + 1);
+        indptr.push(0usize);
+        let mut cols = Vec::with_capacity(nnz);
+        let per_synapse = matches!(w.values(), WeightValues::PerSynapse(_));
+        let mut values = Vec::with_capacity(if per_synapse { nnz } else { 0 });
+        let mut delays = Vec::new();
+        let mut at = vec![0usize; parts.len()];
+        for i in 0..w.rows() {
+            for (p, k) in parts.iter().zip(at.iter_mut()) {
+                let n = p.0[i] as usize;
+                cols.extend_from_slice(&p.1[*k..*k + n]);
+                if let Some(v) = &p.2 {
+                    values.extend_from_slice(&v[*k..*k + n]);
+                }
+                if let Some(d) = &p.3 {
+                    delays.extend_from_slice(&d[*k..*k + n]);
+                }
+                *k += n;
+            }
+            indptr.push(cols.len());
+        }
+        let n_post = whole.pop(post).len();
+        let values = match w.values() {
+            WeightValues::Shared(x) => WeightValues::Shared(*x),
+            WeightValues::PerSynapse(_) => WeightValues::PerSynapse(values),
+        };
+        let traces_post: Vec<f64> = parts.iter().flat_map(|p| p.4.iter().copied()).collect();
+        let target = whole.proj_mut(pid);
+        target.weights = Weights::try_from_parts((w.rows(), n_post), indptr, cols, values)
+            .map_err(|why| bad(format!("projection `{}`: {why}", proj.name)))?;
+        if let Delays::PerSynapse(_) = &proj.delays {
+            target.delays = Delays::PerSynapse(delays);
+        }
+        target.traces.post = traces_post;
+        target.traces.pre.clone_from(&proj.traces.pre);
+    }
+    Ok(())
+}
+
+/// Empties every projection of `whole` to its shell: its shape, delays' kind, kernel and
+/// presynaptic traces, no synapses ([`Partition::lean`]).
+fn slim(whole: &mut Network) {
+    for pid in whole.proj_ids() {
+        let p = whole.proj_mut(pid);
+        let shape = p.weights.shape();
+        p.weights = Weights::try_shared(shape, vec![0; shape.0 + 1], Vec::new(), 0.0)
+            .expect("an empty matrix");
+        if let Delays::PerSynapse(d) = &mut p.delays {
+            *d = Vec::new();
+        }
+        p.traces.post = Vec::new();
     }
 }
 

@@ -4,7 +4,7 @@
 //! name), with a word-wise FNV-1a variant; written here because the hash must be stable across
 //! versions and platforms, which std's `Hasher` does not promise.
 
-use crate::graph::{Delays, Network, WeightValues, Weights};
+use crate::graph::{Delays, Network, ProjId, Projection, WeightValues, Weights};
 use crate::Real;
 
 const PRIME: u64 = 0x0000_0100_0000_01b3;
@@ -77,6 +77,21 @@ impl StateHasher {
 
 /// Hash of the whole state of `net` at `step`, as 16 hex digits.
 pub fn state_hash(net: &Network, step: u64) -> String {
+    let hashed = hash_network(net, step, &mut |h, pid| {
+        projection(h, net.proj(pid));
+        Ok(())
+    });
+    hashed.expect("hashing a network in memory does not fail")
+}
+
+/// [`state_hash`] with each projection's part after its name and endpoints mixed by
+/// `projection` (in name order): what a split simulation's rank 0 uses to hash projections it
+/// does not hold, streamed from the ranks.
+pub(crate) fn hash_network(
+    net: &Network,
+    step: u64,
+    projection: &mut dyn FnMut(&mut StateHasher, ProjId) -> crate::Result<()>,
+) -> crate::Result<String> {
     let mut h = StateHasher::default();
     h.word(step);
     h.word(net.generation);
@@ -97,29 +112,35 @@ pub fn state_hash(net: &Network, step: u64) -> String {
             h.reals(s);
         }
     }
-    for (pre, post, pr) in net.projections() {
-        h.bytes(pr.name.as_bytes());
-        h.bytes(pre.as_bytes());
-        h.bytes(post.as_bytes());
-        h.ints(
-            &pr.weights
-                .indptr()
-                .iter()
-                .map(|&x| x as u64)
-                .collect::<Vec<_>>(),
-        );
-        h.ints(pr.weights.indices());
-        h.weights(&pr.weights);
-        match &pr.delays {
-            Delays::Uniform(d) => h.ints(&[*d]),
-            Delays::PerSynapse(v) => h.ints(v),
-        }
-        h.f64s(&pr.traces.pre);
-        h.f64s(&pr.traces.post);
-        // A kernel's weights (only projections that have one: other hashes stay as they were).
-        if let Some(k) = &pr.kernel {
-            h.reals(&k.weights);
-        }
+    for pid in net.proj_ids() {
+        let (pre, post) = net.endpoints(pid);
+        h.bytes(net.proj(pid).name.as_bytes());
+        h.bytes(net.pop(pre).name.as_bytes());
+        h.bytes(net.pop(post).name.as_bytes());
+        projection(&mut h, pid)?;
     }
-    format!("{:016x}", h.finish())
+    Ok(format!("{:016x}", h.finish()))
+}
+
+/// Mixes a projection's synapses (row pointers, columns, weights, delays), traces and kernel.
+fn projection(h: &mut StateHasher, pr: &Projection) {
+    h.ints(
+        &pr.weights
+            .indptr()
+            .iter()
+            .map(|&x| x as u64)
+            .collect::<Vec<_>>(),
+    );
+    h.ints(pr.weights.indices());
+    h.weights(&pr.weights);
+    match &pr.delays {
+        Delays::Uniform(d) => h.ints(&[*d]),
+        Delays::PerSynapse(v) => h.ints(v),
+    }
+    h.f64s(&pr.traces.pre);
+    h.f64s(&pr.traces.post);
+    // A kernel's weights (only projections that have one: other hashes stay as they were).
+    if let Some(k) = &pr.kernel {
+        h.reals(&k.weights);
+    }
 }

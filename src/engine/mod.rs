@@ -144,6 +144,9 @@ pub struct Engine {
     /// Split with learning rules: each rule's postsynaptic membrane after each update whose
     /// step waits for the exchange (the rules run when it is propagated).
     pending_v: std::collections::VecDeque<(u64, Vec<Option<Vec<f64>>>)>,
+    /// Built as one rank's part ([`Engine::from_file_on`]) for this many ranks: its
+    /// projections hold only the synapses into the rank's blocks until [`Engine::distribute`].
+    built_for: Option<usize>,
 }
 
 /// What the step loops over, computed once per structure (not per step): population ids in
@@ -345,6 +348,7 @@ impl Engine {
             rings: Vec::new(),
             part: None,
             pending_v: Default::default(),
+            built_for: None,
         }
     }
 
@@ -353,6 +357,12 @@ impl Engine {
     /// the synapses into it, and the ranks exchange their spikes after every update. One
     /// rank: nothing changes. What cannot be split yet is refused with the reason (bad input).
     pub fn distribute(&mut self, comm: crate::comm::CommRef) -> Result<()> {
+        if let Some(r) = self.built_for.filter(|&r| r != comm.size()) {
+            return Err(crate::Error::Run(format!(
+                "a network built for {r} ranks cannot be split across {}",
+                comm.size()
+            )));
+        }
         if comm.size() > 1 {
             self.part = Some(distributed::Partition::split(self, comm)?);
         }
@@ -376,6 +386,14 @@ impl Engine {
         self.flush()?;
         if let Some(p) = &mut self.part {
             p.gather(&self.net, self.synaptic_events)?;
+            if p.is_lean() {
+                // Rank 0 holds no synapses: the hash streams them from the ranks, and the
+                // projections come whole only for the weight outputs.
+                if !self.weights.is_empty() {
+                    p.fill(&self.net)?;
+                }
+                p.stream_hash(&self.net, self.step)?;
+            }
         }
         Ok(())
     }
@@ -474,9 +492,25 @@ impl Engine {
     /// rules (loading their plugins). A plugin that cannot be loaded or rejects its parameters
     /// is bad input, reported at its place in the file.
     pub fn from_file(checked: &Checked) -> Result<Self> {
+        Self::from_file_on(checked, None)
+    }
+
+    /// [`Engine::from_file`] for rank `rank` of `ranks` (with `Some`): the projections hold
+    /// only the synapses into the rank's blocks, so the build takes the rank's share of the
+    /// memory; [`Engine::distribute`] over as many ranks then splits the populations. Learning
+    /// rules are made for their projection's block. The run is the same as building the whole
+    /// and splitting it.
+    pub fn from_file_on(checked: &Checked, share: Option<(usize, usize)>) -> Result<Self> {
         let f = &checked.file;
-        let net = crate::graph::build(checked)?;
+        let net = match share {
+            Some((rank, ranks)) if ranks > 1 => {
+                let targets = |p: &crate::graph::Population| distributed::block_for(p, rank, ranks);
+                crate::graph::build_part(checked, Some(&targets))?
+            }
+            _ => crate::graph::build(checked)?,
+        };
         let mut e = Engine::new(net, f.dt_ms);
+        e.built_for = share.map(|(_, ranks)| ranks).filter(|&r| r > 1);
         e.seed = f.seed;
         let steps = |t: f64| crate::file::steps_of_time(t, f.dt_ms);
         for (i, s) in f.stimuli.iter().enumerate() {
@@ -576,8 +610,9 @@ impl Engine {
             .map_err(|err| located("plugin", err))?;
             let id = e.net.proj_id(&name).expect("built projection");
             let (pre, post) = e.net.endpoints(id);
-            let (n_pre, n_post) = (e.net.pop(pre).len(), e.net.pop(post).len());
+            // A rank's part has a block of the postsynaptic neurons (`from_file_on`).
             let proj = e.net.proj_mut(id);
+            let (n_pre, n_post) = proj.weights.shape();
             let shape = ProjShapeV1 {
                 n_pre: n_pre as u64,
                 n_post: n_post as u64,
@@ -887,9 +922,23 @@ impl Engine {
         Ok(())
     }
 
+    /// Synapses of the whole network (rank 0 of a split simulation: as of the last
+    /// [`Engine::gather`]).
+    pub fn synapses(&self) -> u64 {
+        if let Some((_, n)) = self.part.as_ref().and_then(|p| p.hash.as_ref()) {
+            return *n;
+        }
+        let whole = self.whole_net();
+        whole.projections().map(|(_, _, p)| p.nnz() as u64).sum()
+    }
+
     /// Hash over every weight and state value (see [`hash::state_hash`]); in a split
-    /// simulation, of the whole network of the last [`Engine::gather`] (rank 0).
+    /// simulation, of the whole network of the last [`Engine::gather`] (rank 0; computed
+    /// there, streamed from the ranks, where rank 0 holds no synapses).
     pub fn state_hash(&self) -> String {
+        if let Some((hash, _)) = self.part.as_ref().and_then(|p| p.hash.as_ref()) {
+            return hash.clone();
+        }
         hash::state_hash(self.whole_net(), self.step)
     }
 

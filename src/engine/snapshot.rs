@@ -24,6 +24,7 @@ impl Engine {
         };
         let result = (|| -> Result<Option<Vec<u8>>> {
             part.gather(&self.net, self.synaptic_events)?;
+            part.fill(&self.net)?;
             let rules = part.gather_rule_parts(&mut self.rules)?;
             let Some(streams) = part.gather_poisson_inputs(&self.poisson)? else {
                 return Ok(None);
@@ -67,6 +68,7 @@ impl Engine {
             part.put_whole(whole);
             state.map(Some)
         })();
+        part.slim();
         self.part = Some(part);
         result
     }
@@ -120,6 +122,11 @@ impl Engine {
     /// Restores a state written by [`Engine::save_state`] onto an engine built from the same
     /// graph file.
     pub fn load_state(&mut self, bytes: &[u8]) -> Result<()> {
+        if self.built_for.is_some() {
+            return Err(Error::Run(
+                "a checkpoint holds the whole network: a rank that built only its part cannot load it (build the whole, load, then distribute)".into(),
+            ));
+        }
         let bad = |why: String| Error::Input(format!("checkpoint state: {why}"));
         let mut d = Dec::new(bytes);
         (|| -> std::result::Result<(), String> {

@@ -7,6 +7,14 @@
 //! for any number of threads. Sparse rows are drawn by geometric skipping (the gap to the next
 //! synapse is geometric), which costs O(synapses), not O(pairs).
 //!
+//! A rank of a split simulation builds only its part ([`build_part`]): of every projection the
+//! synapses into its block of the target population, renumbered from the block's start. It
+//! draws every stream of the projection as one process does (a row's synapses, weights and
+//! delays come from one stream in column order, so the draws of the other blocks' columns
+//! cannot be skipped) but keeps only its own synapses, so the build holds the rank's share of
+//! the memory, not the whole network's; fixed in-degree skips the columns' blocks it does not
+//! own altogether. The part is exactly what cutting the whole would give.
+//!
 //! Sizes come from the file, so every large allocation is fallible: the CSR arrays are
 //! reserved with `try_reserve`, and a population's columns and rings are reserved once
 //! fallibly before the model allocates them; a refusal is an error naming the population or
@@ -112,6 +120,17 @@ fn filled<T: Clone>(n: usize, x: T, what: &str) -> Result<Vec<T>> {
 /// Builds the network of a checked file. An allocation the system refuses is an error naming
 /// the population or projection (exit 1), not an abort.
 pub fn build(checked: &Checked) -> Result<Network> {
+    build_part(checked, None)
+}
+
+/// Which targets of each population one part of a network keeps (see [`build_part`]).
+pub type Targets<'a> = &'a dyn Fn(&Population) -> std::ops::Range<usize>;
+
+/// [`build`], keeping of every projection only the synapses into `targets(post)` of its
+/// target population (all of them without `targets`), with their columns renumbered from that
+/// range's start: the projection's matrix has as many columns as the range has neurons, and
+/// is what cutting the whole projection's columns to the range gives. Populations are whole.
+pub fn build_part(checked: &Checked, targets: Option<Targets<'_>>) -> Result<Network> {
     let f = &checked.file;
     let mut net = Network::new();
     let real = std::mem::size_of::<Real>() as f64;
@@ -149,16 +168,21 @@ pub fn build(checked: &Checked) -> Result<Network> {
             .clone()
             .unwrap_or_else(|| format!("{}->{}", spec.pre, spec.post));
         let (n_pre, n_post) = (sizes(&spec.pre), sizes(&spec.post));
-        let proj = connect(spec, &name, n_pre, n_post, f.dt_ms, f.seed)?;
         let pre = net.pop_id(&spec.pre).expect("validated");
         let post = net.pop_id(&spec.post).expect("validated");
+        let keep = targets.map_or(0..n_post, |t| t(net.pop(post)));
+        let proj = connect(spec, &name, (n_pre, n_post, keep), f.dt_ms, f.seed)?;
         // The target's delay rings grow to the longest delay.
         let slots = net.pop(post).dynamics.receptors().len() * (proj.delays.max() as usize + 1);
         reserve(
             &format!("the delay rings of `{}`", spec.post),
             slots as f64 * n_post as f64 * real,
         )?;
-        net.add_projection(pre, post, proj, 0);
+        if targets.is_some() {
+            net.add_projection_part(pre, post, proj);
+        } else {
+            net.add_projection(pre, post, proj, 0);
+        }
     }
     Ok(net)
 }
@@ -191,11 +215,12 @@ struct Block {
     delays: Vec<u16>,
 }
 
+/// The synapses of one projection, into the targets `keep` of its `n_post` (see
+/// [`build_part`]).
 fn connect(
     spec: &ProjectionSpec,
     name: &str,
-    n_pre: usize,
-    n_post: usize,
+    (n_pre, n_post, keep): (usize, usize, std::ops::Range<usize>),
     dt: f64,
     seed: u64,
 ) -> Result<Projection> {
@@ -213,7 +238,7 @@ fn connect(
         return Ok(Projection {
             name: name.to_string(),
             receptor: spec.receptor,
-            weights: Weights::try_shared((n_pre, n_post), vec![0; n_pre + 1], Vec::new(), 0.0)
+            weights: Weights::try_shared((n_pre, keep.len()), vec![0; n_pre + 1], Vec::new(), 0.0)
                 .expect("an empty matrix"),
             delays: Delays::Uniform(delay),
             traces: Traces::default(),
@@ -227,7 +252,7 @@ fn connect(
             connectivity: Connectivity::Dense { weights },
             ..spec.clone()
         };
-        return connect(&dense, name, n_pre, n_post, dt, seed);
+        return connect(&dense, name, (n_pre, n_post, keep), dt, seed);
     }
     let no_autapses = spec.pre == spec.post && !spec.allow_autapses;
     let candidates = n_pre - usize::from(no_autapses);
@@ -282,8 +307,7 @@ fn connect(
             let per_synapse_weights = shared.is_none();
             in_degree_blocks(
                 *k,
-                n_pre,
-                n_post,
+                (n_pre, n_post, keep.clone()),
                 (no_autapses, per_synapse_weights),
                 seed,
                 name,
@@ -291,6 +315,7 @@ fn connect(
             )?
         }
         conn => {
+            let whole = keep == (0..n_post);
             let make = |blk: usize| {
                 let mut rng = stream(seed, "connect", name, blk as u64);
                 let mut b = Block::default();
@@ -336,6 +361,9 @@ fn connect(
                             }
                         }
                         _ => unreachable!("fixed in-degree and kernels are built apart"),
+                    }
+                    if !whole {
+                        keep_columns(&mut b, before, &keep);
                     }
                     b.counts.push(b.cols.len() - before);
                 }
@@ -393,8 +421,8 @@ fn connect(
     data.shrink_to_fit();
     delays.shrink_to_fit();
     let weights = match shared {
-        Some(w) => Weights::try_shared((n_pre, n_post), indptr, indices, w),
-        None => Weights::try_new((n_pre, n_post), indptr, indices, data),
+        Some(w) => Weights::try_shared((n_pre, keep.len()), indptr, indices, w),
+        None => Weights::try_new((n_pre, keep.len()), indptr, indices, data),
     }
     .expect("connectivity builds sorted, in-range rows");
     Ok(Projection {
@@ -408,6 +436,29 @@ fn connect(
         traces: Traces::default(),
         kernel: None,
     })
+}
+
+/// Keeps, of the row that starts at `b.cols[start]` (the block's last), the synapses into
+/// `keep`, renumbered from its start. A row's columns ascend, so they are one run; weights and
+/// delays, where held per synapse, are one per column.
+fn keep_columns(b: &mut Block, start: usize, keep: &std::ops::Range<usize>) {
+    let row = &b.cols[start..];
+    let lo = start + row.partition_point(|&j| (j as usize) < keep.start);
+    let hi = start + row.partition_point(|&j| (j as usize) < keep.end);
+    let base = keep.start as u32;
+    fn cut<T>(v: &mut Vec<T>, (start, lo, hi): (usize, usize, usize)) {
+        if !v.is_empty() {
+            v.truncate(hi);
+            v.drain(start..lo);
+        }
+    }
+    cut(&mut b.weights, (start, lo, hi));
+    cut(&mut b.delays, (start, lo, hi));
+    b.cols.truncate(hi);
+    b.cols.drain(start..lo);
+    for j in &mut b.cols[start..] {
+        *j -= base;
+    }
 }
 
 /// Column indices of one row where each of `n` entries is present with probability `p`,
@@ -440,12 +491,11 @@ fn bernoulli_row(rng: &mut Rng, p: f64, n: usize) -> impl Iterator<Item = usize>
 }
 
 /// Fixed in-degree: every post neuron draws `k` distinct pre neurons; built per block of post
-/// neurons, then regrouped by pre neuron into CSR blocks (one block per pre block). Weights are
-/// kept only if they are per synapse.
+/// neurons, then regrouped by pre neuron into one CSR block. Weights and delays are
+/// kept only where they are per synapse.
 fn in_degree_blocks(
     k: usize,
-    n_pre: usize,
-    n_post: usize,
+    (n_pre, n_post, keep): (usize, usize, std::ops::Range<usize>),
     (no_autapses, per_synapse_weights): (bool, bool),
     seed: u64,
     name: &str,
@@ -453,13 +503,20 @@ fn in_degree_blocks(
 ) -> Result<Vec<Block>> {
     let what = format!("projection `{name}`");
     let what = what.as_str();
-    // (pre, post, weight, delay) in order of post, then draw.
-    let per_post: Vec<Vec<(u32, u32, Real, u16)>> = (0..n_post.div_ceil(BLOCK))
+    // Only the blocks of columns that hold kept targets are drawn (each has its own stream).
+    // Each gives its kept targets' sources (`cols`), `k` per target in order of target, then
+    // draw, with their weights and delays where those are per synapse: the target of entry e
+    // is the block's first kept target + e / k, so it is not stored.
+    let blocks = keep.start / BLOCK..keep.end.div_ceil(BLOCK).min(n_post.div_ceil(BLOCK));
+    let per_post: Vec<(usize, Block)> = blocks
         .into_par_iter()
         .map(|blk| {
             let mut rng = stream(seed, "connect-in", name, blk as u64);
-            let mut out = Vec::new();
-            for j in blk * BLOCK..((blk + 1) * BLOCK).min(n_post) {
+            let mut out = Block::default();
+            let mut dropped = Block::default();
+            let targets = blk * BLOCK..((blk + 1) * BLOCK).min(n_post);
+            let first = targets.start.max(keep.start);
+            for j in targets {
                 let candidates = n_pre - usize::from(no_autapses && j < n_pre);
                 let mut chosen: Vec<usize> = rand::seq::index::sample(&mut rng, candidates, k)
                     .into_iter()
@@ -472,54 +529,55 @@ fn in_degree_blocks(
                     })
                     .collect();
                 chosen.sort_unstable();
+                let b = if keep.contains(&j) {
+                    &mut out
+                } else {
+                    &mut dropped
+                };
                 for i in chosen {
-                    let mut b = Block::default();
-                    draw(&mut rng, &mut b, None);
-                    out.push((
-                        i as u32,
-                        j as u32,
-                        b.weights.first().copied().unwrap_or(0.0),
-                        b.delays.first().copied().unwrap_or(0),
-                    ));
+                    draw(&mut rng, b, None);
+                    b.cols.push(i as u32);
                 }
+                dropped = Block::default();
             }
-            out
+            (first - keep.start, out)
         })
         .collect();
     // Counting sort by pre, stable, so each row's columns stay ascending.
     let mut counts = filled(n_pre, 0usize, what)?;
-    for s in per_post.iter().flatten() {
-        counts[s.0 as usize] += 1;
+    for (_, b) in &per_post {
+        for &i in &b.cols {
+            counts[i as usize] += 1;
+        }
     }
     let mut start = filled(n_pre + 1, 0usize, what)?;
     for i in 0..n_pre {
         start[i + 1] = start[i] + counts[i];
     }
     let nnz = start[n_pre];
+    let per_synapse_delays = per_post.iter().any(|(_, b)| !b.delays.is_empty());
     let mut cols = filled(nnz, 0u32, what)?;
     let mut weights = filled(if per_synapse_weights { nnz } else { 0 }, 0.0, what)?;
-    let mut delays = filled(nnz, 0u16, what)?;
-    let mut fill = filled(n_pre + 1, 0usize, what)?;
-    fill.copy_from_slice(&start);
-    for &(i, j, w, d) in per_post.iter().flatten() {
-        let at = fill[i as usize];
-        cols[at] = j;
-        if per_synapse_weights {
-            weights[at] = w;
+    let mut delays = filled(if per_synapse_delays { nnz } else { 0 }, 0u16, what)?;
+    let mut fill = start;
+    for (first, b) in &per_post {
+        for (e, &i) in b.cols.iter().enumerate() {
+            let at = fill[i as usize];
+            cols[at] = (first + e / k) as u32;
+            if per_synapse_weights {
+                weights[at] = b.weights[e];
+            }
+            if per_synapse_delays {
+                delays[at] = b.delays[e];
+            }
+            fill[i as usize] += 1;
         }
-        delays[at] = d;
-        fill[i as usize] += 1;
     }
-    let per_synapse_delays = per_post.iter().flatten().any(|s| s.3 != 0);
     Ok(vec![Block {
         counts,
         cols,
         weights,
-        delays: if per_synapse_delays {
-            delays
-        } else {
-            Vec::new()
-        },
+        delays,
     }])
 }
 
@@ -545,6 +603,78 @@ mod tests {
             vec![0, 1, 2, 3, 4]
         );
         assert_eq!(bernoulli_row(&mut rng, 0.0, 5).count(), 0);
+    }
+
+    /// Every rank's part of every connectivity is the whole projection's columns in its
+    /// range, renumbered, with their weights and delays (blocks of 1 024 rows and columns cut).
+    #[test]
+    fn a_part_is_the_whole_cut_to_its_targets() {
+        let lif = "Lif(tau_m_ms: 10.0, v_rest_mv: -65.0, v_reset_mv: -65.0, v_th_mv: -50.0, \
+                   tau_syn_exc_ms: 2.0, tau_syn_inh_ms: 5.0)";
+        let text = format!(
+            r#"(format_version: 1, dt_ms: 0.1, duration_ms: 1.0, seed: 7,
+            populations: [(name: "a", size: 1500, model: {lif}),
+                          (name: "b", size: 2100, model: {lif}),
+                          (name: "c", size: 30, model: {lif})],
+            projections: [
+                (pre: "a", post: "a", connectivity: FixedProbability(p: 0.05),
+                 allow_autapses: false, weight: Normal(mean: 1.0, std: 0.5),
+                 delay_ms: Uniform(low: 0.1, high: 3.0)),
+                (pre: "a", post: "b", connectivity: FixedInDegree(k: 20),
+                 weight: Uniform(low: 0.0, high: 1.0), delay_ms: Uniform(low: 0.1, high: 2.0)),
+                (pre: "b", post: "b", connectivity: FixedInDegree(k: 7), allow_autapses: false,
+                 weight: Constant(2.0)),
+                (pre: "b", post: "c", connectivity: FixedProbability(p: 0.3), weight: Constant(0.5)),
+                (pre: "c", post: "c", connectivity: AllToAll, weight: Normal(mean: 0.0, std: 1.0)),
+                (pre: "c", post: "a", connectivity: List(pairs: [(0, 3), (0, 1400), (29, 700), (4, 0)]),
+                 weight: Uniform(low: 1.0, high: 2.0)),
+            ])"#
+        );
+        let checked = crate::file::Source::from_text("parts.ron", text)
+            .load_with(&crate::models::Rules)
+            .unwrap();
+        let whole = build(&checked).unwrap();
+        for (lo, hi) in [
+            (0.0, 1.0),
+            (0.0, 0.0),
+            (0.3, 0.7),
+            (0.49, 1.0),
+            (0.999, 1.0),
+        ] {
+            let range = |p: &Population| {
+                let n = p.len() as f64;
+                (n * lo) as usize..(n * hi) as usize
+            };
+            let part = build_part(&checked, Some(&range)).unwrap();
+            for (pid, (_, post, w)) in whole.proj_ids().into_iter().zip(whole.projections()) {
+                let r = range(whole.pop(whole.pop_id(post).unwrap()));
+                let p = part.proj(pid);
+                assert_eq!(p.weights.shape(), (w.weights.rows(), r.len()), "{}", w.name);
+                let mut k = 0;
+                for i in 0..w.weights.rows() {
+                    for s in w.weights.row(i) {
+                        let j = w.weights.indices()[s] as usize;
+                        if !r.contains(&j) {
+                            continue;
+                        }
+                        assert!(p.weights.row(i).contains(&k), "{} row {i}", w.name);
+                        assert_eq!(p.weights.indices()[k] as usize, j - r.start);
+                        assert_eq!(p.weights.get(k).to_bits(), w.weights.get(s).to_bits());
+                        if let (Delays::PerSynapse(a), Delays::PerSynapse(b)) =
+                            (&p.delays, &w.delays)
+                        {
+                            assert_eq!(a[k], b[s]);
+                        }
+                        k += 1;
+                    }
+                }
+                assert_eq!(k, p.nnz(), "{}", w.name);
+                assert_eq!(
+                    std::mem::discriminant(&p.delays),
+                    std::mem::discriminant(&w.delays)
+                );
+            }
+        }
     }
 
     #[test]

@@ -11,8 +11,8 @@ pub mod population;
 pub mod projection;
 
 pub use crate::file::Kernel;
-pub use build::build;
 pub(crate) use build::Sampler;
+pub use build::{build, build_part, Targets};
 pub use population::{InputRing, Population};
 pub use projection::{Delays, Projection, Structure, Traces, WeightValues, Weights};
 
@@ -96,6 +96,27 @@ impl Network {
     ) -> ProjId {
         let (n_pre, n_post) = (self.pop(pre).len(), self.pop(post).len());
         assert_eq!(proj.weights.shape(), (n_pre, n_post), "projection shape");
+        self.insert_projection(pre, post, proj, now)
+    }
+
+    /// [`Network::add_projection`] of a part of a projection ([`build_part`]): its columns are
+    /// a range of `post`'s neurons. A network holds such parts only from the build of a split
+    /// simulation's rank to the split of its populations, which makes the shapes agree again.
+    pub(crate) fn add_projection_part(
+        &mut self,
+        pre: PopId,
+        post: PopId,
+        proj: Projection,
+    ) -> ProjId {
+        assert_eq!(proj.weights.rows(), self.pop(pre).len(), "projection rows");
+        assert!(
+            proj.weights.cols() <= self.pop(post).len(),
+            "projection columns"
+        );
+        self.insert_projection(pre, post, proj, 0)
+    }
+
+    fn insert_projection(&mut self, pre: PopId, post: PopId, proj: Projection, now: u64) -> ProjId {
         assert!(
             proj.delays.min() >= 1 || matches!(proj.delays, Delays::Uniform(0)),
             "delays are at least one step, or zero for every synapse"

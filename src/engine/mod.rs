@@ -461,6 +461,10 @@ impl Engine {
 
     /// The whole network: this one, or (rank 0 of a split simulation) the one written by the
     /// last [`Engine::gather`]. Other ranks of a split simulation have only their blocks.
+    /// Rank 0's projections hold their synapses only where a structural policy or a `Weights`
+    /// recorder needs them (docs/distributed.md); otherwise they are empty shells of the
+    /// right shape, and [`Engine::synapses`] and [`Engine::state_hash`] count and hash the
+    /// ranks' blocks.
     pub fn whole_net(&self) -> &Network {
         self.part
             .as_ref()

@@ -283,17 +283,17 @@ impl Partition {
                 all,
             });
         }
-        // Rank 0 keeps the whole network: a copy, or, where each rank built only its part
-        // (`Engine::from_file_on`), the populations and the projections assembled from the
-        // ranks' parts.
+        // Rank 0 keeps the whole populations and, lean, the projections' shells; with a
+        // structural policy the whole projections: a copy, or, where each rank built only its
+        // part (`Engine::from_file_on`), assembled from the ranks' parts.
         let parts = e.built_for.is_some();
         let lean = e.structure.is_empty();
-        let mut whole = (rank == 0).then(|| e.net.clone());
-        if lean {
-            if let Some(w) = &mut whole {
-                slim(w);
-            }
-        } else if parts {
+        let mut whole = match (rank, lean) {
+            (0, true) => Some(shells(&mut e.net)),
+            (0, false) => Some(e.net.clone()),
+            _ => None,
+        };
+        if !lean && parts {
             assemble(&e.net, &blocks, &comm, whole.as_mut())?;
         }
         for b in &blocks {
@@ -816,8 +816,9 @@ impl Partition {
 
     /// Collective, after [`Partition::gather`]: rank 0 computes one process's state hash of
     /// the network at `step`, its populations from the whole and each projection streamed
-    /// from the ranks' blocks a run of rows at a time (about 65 536 synapses: half a megabyte a message), so that it never
-    /// holds a whole projection; with the synapse count it is kept in [`Partition::hash`].
+    /// from the ranks' blocks a run of rows at a time (about 65 536 synapses, half a megabyte
+    /// a message), so that it never holds a whole projection; with the synapse count it is
+    /// kept in [`Partition::hash`].
     pub(crate) fn stream_hash(&mut self, net: &Network, step: u64) -> Result<()> {
         let comm = self.comm.clone();
         let root = comm.rank() == 0;
@@ -840,7 +841,11 @@ impl Partition {
             let counts: Option<Vec<Vec<u32>>> = match comm.gather(0, &e.buf)? {
                 Some(all) => Some(
                     all.iter()
-                        .map(|b| Dec::new(b).u32s().map_err(bad))
+                        .map(|b| match Dec::new(b).u32s() {
+                            Ok(c) if c.len() == w.rows() => Ok(c),
+                            Ok(_) => Err(bad(format!("`{}`: rows differ", proj.name))),
+                            Err(why) => Err(bad(why)),
+                        })
                         .collect::<Result<_>>()?,
                 ),
                 None => None,
@@ -999,10 +1004,10 @@ impl Partition {
     }
 }
 
-/// Rank 0: the whole network of which every rank's `net` holds its part (populations whole,
-/// projections into its blocks: `Engine::from_file_on`), with each projection assembled from
-/// the ranks' parts, one projection at a time (collective; `None` on the other ranks). Each
-/// row is the ranks' parts of it in rank order, whose columns ascend.
+/// Collective: every projection of rank 0's `whole` (`None` on the other ranks) becomes the
+/// ranks' parts of it in `net` (each rank's block of its targets), assembled one projection at
+/// a time: each row the ranks' parts of it in rank order, whose columns ascend; the
+/// postsynaptic traces in rank order, the presynaptic ones rank 0's (alike on every rank).
 fn assemble(
     net: &Network,
     blocks: &[Block],
@@ -1100,19 +1105,45 @@ fn assemble(
     Ok(())
 }
 
+/// A copy of `net` whose projections are shells ([`slim`]), made without copying their
+/// synapses: they are set aside in `net` while it is copied.
+fn shells(net: &mut Network) -> Network {
+    let aside: Vec<_> = net
+        .proj_ids()
+        .into_iter()
+        .map(|pid| (pid, empty(net.proj_mut(pid))))
+        .collect();
+    let copy = net.clone();
+    for (pid, (weights, delays, post)) in aside {
+        let p = net.proj_mut(pid);
+        (p.weights, p.delays, p.traces.post) = (weights, delays, post);
+    }
+    copy
+}
+
 /// Empties every projection of `whole` to its shell: its shape, delays' kind, kernel and
 /// presynaptic traces, no synapses ([`Partition::lean`]).
 fn slim(whole: &mut Network) {
     for pid in whole.proj_ids() {
-        let p = whole.proj_mut(pid);
-        let shape = p.weights.shape();
-        p.weights = Weights::try_shared(shape, vec![0; shape.0 + 1], Vec::new(), 0.0)
-            .expect("an empty matrix");
-        if let Delays::PerSynapse(d) = &mut p.delays {
-            *d = Vec::new();
-        }
-        p.traces.post = Vec::new();
+        empty(whole.proj_mut(pid));
     }
+}
+
+/// Empties `p` to its shell; returns its synapses' weights and delays and its postsynaptic
+/// traces.
+fn empty(p: &mut Projection) -> (Weights, Delays, Vec<f64>) {
+    let shape = p.weights.shape();
+    let shell =
+        Weights::try_shared(shape, vec![0; shape.0 + 1], Vec::new(), 0.0).expect("an empty matrix");
+    let delays = match &p.delays {
+        Delays::PerSynapse(_) => Delays::PerSynapse(Vec::new()),
+        d => d.clone(),
+    };
+    (
+        std::mem::replace(&mut p.weights, shell),
+        std::mem::replace(&mut p.delays, delays),
+        std::mem::take(&mut p.traces.post),
+    )
 }
 
 /// Every rank's block of population `id` among `blocks`, in rank order.

@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// A file being written; it appears under its name only on [`AtomicFile::commit`].
@@ -28,6 +28,20 @@ impl AtomicFile {
             tmp,
             out: BufWriter::with_capacity(1 << 20, f),
         })
+    }
+
+    /// Overwrites bytes already written at `offset` (a header completed last); later writes
+    /// go on at the end.
+    pub fn rewrite_at(&mut self, offset: u64, bytes: &[u8]) -> Result<()> {
+        let tmp = &self.tmp;
+        (|| {
+            self.out.flush()?;
+            let f = self.out.get_mut();
+            f.seek(SeekFrom::Start(offset))?;
+            f.write_all(bytes)?;
+            f.seek(SeekFrom::End(0)).map(drop)
+        })()
+        .map_err(|e| Error::io(tmp, e))
     }
 
     /// Flushes, fsyncs and renames the file into place.

@@ -22,6 +22,13 @@ pub fn bits(x: Real) -> u64 {
     x.to_bits() as u64
 }
 
+/// The value whose pattern [`bits`] gave.
+#[inline(always)]
+#[allow(clippy::unnecessary_cast)]
+pub fn from_bits(w: u64) -> Real {
+    Real::from_bits(w as _)
+}
+
 /// `xs` as f64: the slice itself in the default build, an exact copy in an f32 build.
 pub fn widen(xs: &[Real]) -> Cow<'_, [f64]> {
     #[cfg(not(feature = "f32"))]

@@ -217,6 +217,18 @@ fn a_checkpoint_on_2_ranks_resumes_on_3_and_on_1_as_the_uninterrupted_run() {
         });
         let ck = snnsim::checkpoint::list(&part);
         assert_eq!(ck.iter().map(|(at, _)| *at).collect::<Vec<_>>(), vec![70, 140, 150]);
+        // Each file is the one one process writes (rank 0 streams the projections into it).
+        let alone = dir.path().join(format!("{name}-alone"));
+        app::run(&RunOptions {
+            duration_ms: Some(15.0),
+            checkpoint_every: Some(70),
+            ..opts(&file, alone.clone(), 1, None)
+        })
+        .unwrap();
+        for ((at, split), (_, one)) in ck.iter().zip(snnsim::checkpoint::list(&alone)) {
+            let same = std::fs::read(split).unwrap() == std::fs::read(one).unwrap();
+            assert!(same, "{name}: the checkpoint at step {at} differs from one process's");
+        }
         std::fs::remove_file(&ck[2].1).unwrap();
         for ranks in [3, 1] {
             // The copied config says 15 ms: resume with the full duration.

@@ -7,7 +7,7 @@
 //! before anything runs, so a wrong file exits 2 naming it and the expected shape. This is
 //! glue only: the mapping lives in `convert`, the dynamics in the engine.
 
-use crate::checkpoint::{Checkpoint, Kind};
+use crate::checkpoint::Kind;
 use crate::convert::NirReset;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -418,16 +418,7 @@ pub fn run_nir(opts: &NirRunOptions) -> Result<NirRunSummary> {
             &[t, n_out],
             rows.iter().map(|&v| v as f32),
         )?;
-        let state = e.save_state_whole()?.expect("one process");
-        crate::checkpoint::write(
-            &dir,
-            &Checkpoint {
-                kind: Kind::Simulation,
-                position: e.step,
-                config: config.clone(),
-                state,
-            },
-        )?;
+        e.write_checkpoint(&dir, &config)?;
         Ok(())
     })?;
     write_npy(

@@ -429,20 +429,7 @@ pub fn run_observed(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Su
                 fresh
             };
             if every.is_some() && (due || stopping) && fresh {
-                let state = agree(c, engine.save_state_whole())?;
-                let written = match state {
-                    Some(state) => {
-                        let ck = Checkpoint {
-                            kind: Kind::Simulation,
-                            position: engine.step,
-                            config: config.clone(),
-                            state,
-                        };
-                        crate::checkpoint::write(&run_dir, &ck).map(Some)
-                    }
-                    None => Ok(None),
-                };
-                let path = agree(c, written)?;
+                let path = agree(c, engine.write_checkpoint(&run_dir, &config))?;
                 last_written = Some((engine.step, path.unwrap_or_default()));
             }
             if stopping {

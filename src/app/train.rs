@@ -267,12 +267,15 @@ pub(super) fn resume_state_of(
     if comm.size() == 1 {
         return Ok(picked);
     }
-    let mut bytes = match &picked {
-        Some(state) => [&[1u8][..], state].concat(),
-        None => vec![0u8],
-    };
+    // Whether there is one, then the state itself (never copied on its way).
+    let mut found = vec![u8::from(picked.is_some())];
+    comm.broadcast(0, &mut found)?;
+    if found != [1] {
+        return Ok(None);
+    }
+    let mut bytes = picked.unwrap_or_default();
     comm.broadcast(0, &mut bytes)?;
-    Ok((bytes.first() == Some(&1)).then(|| bytes[1..].to_vec()))
+    Ok(Some(bytes))
 }
 
 /// Whether a stop was asked of any rank (so every rank stops after the same batch); one small

@@ -5,14 +5,73 @@
 use crate::rng::Rng;
 use crate::Real;
 
-/// Appends values to a byte buffer.
-#[derive(Debug, Default)]
-pub struct Enc {
-    /// The bytes written so far.
+/// Where an [`Enc`] hands its bytes on: a checkpoint file being written
+/// ([`super::Writer`]). An error is kept and reported by [`Enc::finish`], so that encoding
+/// goes on to its end (and a collective encoding stays in step on every rank).
+pub type Sink<'a> = &'a mut dyn FnMut(&[u8]) -> std::io::Result<()>;
+
+/// Appends values to a byte buffer, or, with a sink, streams them through a small one (so
+/// that a network's state is never held encoded in memory as a whole).
+#[derive(Default)]
+pub struct Enc<'a> {
+    /// The bytes written so far (with a sink: not yet handed on).
     pub buf: Vec<u8>,
+    sink: Option<Sink<'a>>,
+    failed: Option<std::io::Error>,
 }
 
-impl Enc {
+impl std::fmt::Debug for Enc<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Enc")
+            .field("buffered", &self.buf.len())
+            .field("streaming", &self.sink.is_some())
+            .finish()
+    }
+}
+
+/// Bytes an [`Enc`] with a sink buffers before handing them on.
+const SPILL: usize = 1 << 20;
+/// Elements of a column written between checks of the buffer.
+const RUN: usize = 1 << 16;
+
+impl<'a> Enc<'a> {
+    /// An encoder that hands its bytes to `sink` about a megabyte at a time.
+    pub fn streaming(sink: Sink<'a>) -> Self {
+        Enc {
+            buf: Vec::with_capacity(SPILL + RUN * 8),
+            sink: Some(sink),
+            failed: None,
+        }
+    }
+
+    /// Hands the buffer on once it is full (with a sink).
+    fn spill(&mut self, at_least: usize) {
+        let Some(sink) = self.sink.as_mut() else {
+            return;
+        };
+        if self.buf.len() >= at_least {
+            if self.failed.is_none() {
+                if let Err(e) = sink(&self.buf) {
+                    self.failed = Some(e);
+                }
+            }
+            self.buf.clear();
+        }
+    }
+
+    /// Hands the buffer on once it holds about a megabyte (with a sink): the column methods
+    /// do it themselves; a caller that writes a long run value by value calls it between
+    /// pieces.
+    pub fn settle(&mut self) {
+        self.spill(SPILL);
+    }
+
+    /// Hands on what is buffered; the sink's first error, if any.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.spill(1);
+        self.failed.map_or(Ok(()), Err)
+    }
+
     /// One byte.
     pub fn u8(&mut self, x: u8) {
         self.buf.push(x);
@@ -32,7 +91,21 @@ impl Enc {
     /// A length-prefixed byte string.
     pub fn bytes(&mut self, b: &[u8]) {
         self.u64(b.len() as u64);
-        self.buf.extend_from_slice(b);
+        self.raw(b);
+    }
+    /// Bytes as they are, without a length.
+    pub fn raw(&mut self, b: &[u8]) {
+        if self.sink.is_some() && b.len() >= SPILL {
+            self.spill(1);
+            if let (Some(sink), None) = (self.sink.as_mut(), &self.failed) {
+                if let Err(e) = sink(b) {
+                    self.failed = Some(e);
+                }
+            }
+        } else {
+            self.buf.extend_from_slice(b);
+            self.spill(SPILL);
+        }
     }
     /// A length-prefixed UTF-8 string.
     pub fn str(&mut self, s: &str) {
@@ -42,33 +115,42 @@ impl Enc {
     /// same values).
     pub fn f64s(&mut self, xs: &[f64]) {
         self.u64(xs.len() as u64);
-        for &x in xs {
-            self.f64(x);
+        for run in xs.chunks(RUN) {
+            run.iter().for_each(|&x| self.f64(x));
+            self.spill(SPILL);
         }
     }
     /// A length-prefixed column of reals, stored as f64 in every build.
     pub fn reals(&mut self, xs: &[Real]) {
-        self.f64s(&crate::real::widen(xs));
+        self.u64(xs.len() as u64);
+        for run in xs.chunks(RUN) {
+            run.iter().for_each(|&x| self.f64(crate::real::wide(x)));
+            self.spill(SPILL);
+        }
     }
     /// A length-prefixed column of u64.
     pub fn u64s(&mut self, xs: &[u64]) {
         self.u64(xs.len() as u64);
-        for &x in xs {
-            self.u64(x);
+        for run in xs.chunks(RUN) {
+            run.iter().for_each(|&x| self.u64(x));
+            self.spill(SPILL);
         }
     }
     /// A length-prefixed column of u32.
     pub fn u32s(&mut self, xs: &[u32]) {
         self.u64(xs.len() as u64);
-        for &x in xs {
-            self.u32(x);
+        for run in xs.chunks(RUN) {
+            run.iter().for_each(|&x| self.u32(x));
+            self.spill(SPILL);
         }
     }
     /// A length-prefixed column of u16.
     pub fn u16s(&mut self, xs: &[u16]) {
         self.u64(xs.len() as u64);
-        for &x in xs {
-            self.buf.extend_from_slice(&x.to_le_bytes());
+        for run in xs.chunks(RUN) {
+            run.iter()
+                .for_each(|&x| self.buf.extend_from_slice(&x.to_le_bytes()));
+            self.spill(SPILL);
         }
     }
     /// A ChaCha8 stream: key, stream number and word position.
@@ -111,6 +193,10 @@ impl<'a> Dec<'a> {
     }
     fn arr<const N: usize>(&mut self) -> DecResult<[u8; N]> {
         Ok(self.take(N)?.try_into().expect("length checked"))
+    }
+    /// Bytes read so far.
+    pub fn offset(&self) -> usize {
+        self.at
     }
     /// Whether everything was read.
     pub fn finished(&self) -> bool {
@@ -222,5 +308,36 @@ mod tests {
         d.reals().unwrap();
         d.u16s().unwrap();
         assert!(d.rng().is_err());
+    }
+
+    #[test]
+    fn a_streaming_encoder_writes_the_same_bytes_and_keeps_its_sink_error() {
+        let column: Vec<u32> = (0..3 * RUN as u32 + 7).collect();
+        let blob = vec![9u8; SPILL + 3];
+        let write = |e: &mut Enc| {
+            e.u8(1);
+            e.u32s(&column);
+            e.bytes(&blob);
+            e.reals(&[0.5; 10]);
+        };
+        let mut whole = Enc::default();
+        write(&mut whole);
+        let mut got = Vec::new();
+        let mut calls = 0;
+        let mut sink = |b: &[u8]| {
+            got.extend_from_slice(b);
+            calls += 1;
+            Ok(())
+        };
+        let mut e = Enc::streaming(&mut sink);
+        write(&mut e);
+        e.finish().unwrap();
+        assert!(calls > 1, "handed on in pieces");
+        assert_eq!(got, whole.buf);
+        // A failing sink: encoding goes on, the first error comes back.
+        let mut failing = |_: &[u8]| Err(std::io::Error::other("disk full"));
+        let mut e = Enc::streaming(&mut failing);
+        write(&mut e);
+        assert_eq!(e.finish().unwrap_err().to_string(), "disk full");
     }
 }

@@ -13,7 +13,10 @@
 //!
 //! The payload (little-endian, see [`codec`]) holds the kind (0 simulation, 1 training), the
 //! position, the resolved graph file (RON text, so that a checkpoint is self-contained) and
-//! the state: the network ([`net`]) and what the run keeps besides it. Files are written
+//! the state to its end: the network ([`net`]) and what the run keeps besides it. A
+//! [`Writer`] streams the state into the file as it is encoded (the length and checksum are
+//! written into the header last), so that saving a network never holds it encoded in
+//! memory; reading keeps the file's bytes once. Files are written
 //! atomically (temporary file, fsync, rename, fsync of the directory); the newest
 //! [`KEEP`] are kept. A file of another version, with a bad length or checksum, is refused with
 //! a message saying why; resuming then falls back to the previous one and sets the refused
@@ -26,13 +29,17 @@ pub mod open;
 pub mod summary;
 
 use crate::error::{Error, Result};
+use crate::io::AtomicFile;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The first bytes of every checkpoint file.
 pub const MAGIC: &[u8; 8] = b"SNNSIMCK";
-/// The format version this build writes. Version 2 may hold a projection's shared weight as
-/// one value; version 1 files (every weight per synapse) read as they are.
-pub const FORMAT_VERSION: u32 = 2;
+/// The format version this build writes. Version 3 runs the state to the end of the payload
+/// (so that it can be streamed); version 2 prefixed it with its length and may hold a
+/// projection's shared weight as one value; version 1 files (every weight per synapse) read
+/// as they are.
+pub const FORMAT_VERSION: u32 = 3;
 /// The oldest format version this build reads.
 pub const OLDEST_READ: u32 = 1;
 /// Checkpoints kept per run directory.
@@ -65,25 +72,22 @@ impl Checkpoint {
     /// The file's bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut e = codec::Enc::default();
-        e.u8(match self.kind {
-            Kind::Simulation => 0,
-            Kind::Training => 1,
-        });
-        e.u64(self.position);
-        e.str(&self.config);
-        e.bytes(&self.state);
+        head(&mut e, self.kind, self.position, &self.config);
+        e.raw(&self.state);
         let payload = e.buf;
         let mut out = Vec::with_capacity(HEADER + payload.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        out.extend_from_slice(&header(payload.len() as u64, crc32fast::hash(&payload)));
         out.extend_from_slice(&payload);
         out
     }
 
     /// Parses and checks a checkpoint file's bytes; the error says why they are refused.
     pub fn from_bytes(b: &[u8]) -> std::result::Result<Self, String> {
+        Self::from_vec(b.to_vec())
+    }
+
+    /// [`Checkpoint::from_bytes`], keeping the state in the file's own buffer.
+    fn from_vec(mut b: Vec<u8>) -> std::result::Result<Self, String> {
         if b.len() < 8 || &b[..8] != MAGIC {
             return Err("not an snnsim checkpoint (bad magic)".into());
         }
@@ -119,10 +123,18 @@ impl Checkpoint {
         };
         let position = d.u64()?;
         let config = d.str()?;
-        let state = d.bytes()?;
-        if !d.finished() {
-            return Err("trailing bytes after the state".into());
-        }
+        let state = if version >= 3 {
+            // The rest of the payload: the file's buffer, its head cut off.
+            let at = HEADER + d.offset();
+            b.drain(..at);
+            b
+        } else {
+            let state = d.bytes()?;
+            if !d.finished() {
+                return Err("trailing bytes after the state".into());
+            }
+            state
+        };
         Ok(Checkpoint {
             kind,
             position,
@@ -134,7 +146,7 @@ impl Checkpoint {
     /// Reads and checks a checkpoint file.
     pub fn read(path: &Path) -> Result<Self> {
         let b = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        Self::from_bytes(&b)
+        Self::from_vec(b)
             .map_err(|why| Error::Input(format!("refusing checkpoint {}: {why}", path.display())))
     }
 }
@@ -165,23 +177,102 @@ pub fn list(run_dir: &Path) -> Vec<(u64, PathBuf)> {
     v
 }
 
-/// Writes a checkpoint into `<run dir>/checkpoints/` atomically and removes all but the newest
-/// [`KEEP`]. A file already at that name (one refused earlier) is set aside, not overwritten.
-pub fn write(run_dir: &Path, ck: &Checkpoint) -> Result<PathBuf> {
-    let dir = dir_of(run_dir);
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let path = dir.join(file_name(ck.position));
-    if path.exists() {
-        set_aside(&path)?;
-    }
-    crate::io::write_atomic(&path, &ck.to_bytes())?;
-    let all = list(run_dir);
-    if all.len() > KEEP {
-        for (_, old) in &all[..all.len() - KEEP] {
-            std::fs::remove_file(old).map_err(|e| Error::io(old, e))?;
+/// The fixed-size header of a payload of `len` bytes with checksum `crc`.
+fn header(len: u64, crc: u32) -> [u8; HEADER] {
+    let mut h = [0u8; HEADER];
+    h[..8].copy_from_slice(MAGIC);
+    h[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    h[12..20].copy_from_slice(&len.to_le_bytes());
+    h[20..24].copy_from_slice(&crc.to_le_bytes());
+    h
+}
+
+/// The payload's head: kind, position and graph file (the state follows to the end).
+fn head(e: &mut codec::Enc, kind: Kind, position: u64, config: &str) {
+    e.u8(match kind {
+        Kind::Simulation => 0,
+        Kind::Training => 1,
+    });
+    e.u64(position);
+    e.str(config);
+}
+
+/// A checkpoint file being written, its state streamed into it as it is encoded
+/// ([`Writer::encode`]); it appears, atomically, on [`Writer::commit`], which also removes all
+/// but the newest [`KEEP`]. A file already at that name (one refused earlier) is set aside, not
+/// overwritten.
+pub struct Writer {
+    run_dir: PathBuf,
+    path: PathBuf,
+    file: AtomicFile,
+    crc: crc32fast::Hasher,
+    len: u64,
+}
+
+impl Writer {
+    /// Starts the checkpoint at `position` of a run in `run_dir`.
+    pub fn create(run_dir: &Path, kind: Kind, position: u64, config: &str) -> Result<Writer> {
+        let dir = dir_of(run_dir);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let path = dir.join(file_name(position));
+        if path.exists() {
+            set_aside(&path)?;
         }
+        let mut file = AtomicFile::create(&path)?;
+        // The header's length and checksum are filled in by `commit`.
+        file.write_all(&header(0, 0))
+            .map_err(|e| Error::io(&path, e))?;
+        let mut w = Writer {
+            run_dir: run_dir.to_path_buf(),
+            path,
+            file,
+            crc: crc32fast::Hasher::new(),
+            len: 0,
+        };
+        w.encode(|e| head(e, kind, position, config))?;
+        Ok(w)
     }
-    Ok(path)
+
+    /// Runs `f` with an encoder whose bytes go into the file (after those of earlier calls).
+    pub fn encode<R>(&mut self, f: impl FnOnce(&mut codec::Enc) -> R) -> Result<R> {
+        let Writer { file, crc, len, .. } = self;
+        let mut sink = |b: &[u8]| {
+            crc.update(b);
+            *len += b.len() as u64;
+            file.write_all(b)
+        };
+        let mut e = codec::Enc::streaming(&mut sink);
+        let out = f(&mut e);
+        e.finish().map_err(|e| Error::io(&self.path, e))?;
+        Ok(out)
+    }
+
+    /// Completes the header and puts the file in place; returns its path.
+    pub fn commit(self) -> Result<PathBuf> {
+        let Writer {
+            run_dir,
+            path,
+            mut file,
+            crc,
+            len,
+        } = self;
+        file.rewrite_at(0, &header(len, crc.finalize()))?;
+        file.commit()?;
+        let all = list(&run_dir);
+        if all.len() > KEEP {
+            for (_, old) in &all[..all.len() - KEEP] {
+                std::fs::remove_file(old).map_err(|e| Error::io(old, e))?;
+            }
+        }
+        Ok(path)
+    }
+}
+
+/// Writes a checkpoint held in memory (see [`Writer`]).
+pub fn write(run_dir: &Path, ck: &Checkpoint) -> Result<PathBuf> {
+    let mut w = Writer::create(run_dir, ck.kind, ck.position, &ck.config)?;
+    w.encode(|e| e.raw(&ck.state))?;
+    w.commit()
 }
 
 /// Renames a refused checkpoint to `<name>.refused` (or `.refused-2`, …).
@@ -255,10 +346,19 @@ mod tests {
             why.contains(&format!("version {}", FORMAT_VERSION + 1)),
             "{why}"
         );
-        // Version 1 files (every weight per synapse) read as they are.
-        let mut v1 = b.clone();
-        v1[8..12].copy_from_slice(&1u32.to_le_bytes());
-        assert_eq!(Checkpoint::from_bytes(&v1).unwrap().state, vec![1, 2, 3, 5]);
+        // Versions 1 and 2 prefixed the state with its length.
+        let mut e = codec::Enc::default();
+        head(&mut e, Kind::Simulation, 5, "(cfg)");
+        e.bytes(&[1, 2, 3, 5]);
+        for v in [1u32, 2] {
+            let mut old = header(e.buf.len() as u64, crc32fast::hash(&e.buf)).to_vec();
+            old[8..12].copy_from_slice(&v.to_le_bytes());
+            old.extend_from_slice(&e.buf);
+            assert_eq!(
+                Checkpoint::from_bytes(&old).unwrap().state,
+                vec![1, 2, 3, 5]
+            );
+        }
         assert!(Checkpoint::from_bytes(b"hello")
             .unwrap_err()
             .contains("magic"));

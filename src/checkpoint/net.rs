@@ -7,7 +7,8 @@
 //! structure differs (growth, pruning) and every value is then overwritten.
 
 use super::codec::{Dec, DecResult, Enc};
-use crate::graph::{Delays, Network, WeightValues, Weights};
+use crate::error::Result;
+use crate::graph::{Delays, Network, ProjId, Projection, WeightValues, Weights};
 use crate::models::{chunks, Dynamics};
 
 fn refractory_mut(d: &mut Dynamics) -> Option<&mut Vec<u32>> {
@@ -24,6 +25,19 @@ fn refractory_mut(d: &mut Dynamics) -> Option<&mut Vec<u32>> {
 
 /// Writes the state of `net`.
 pub fn encode(net: &mut Network, e: &mut Enc) {
+    encode_with(net, e, &mut |net, pid, e| {
+        synapses(net.proj(pid), e);
+        Ok(())
+    })
+    .expect("writing a network's own synapses cannot fail");
+}
+
+/// Writes a projection's synapses and traces in [`synapses`]' layout.
+pub type SynapseWriter<'f> = dyn FnMut(&Network, ProjId, &mut Enc) -> Result<()> + 'f;
+
+/// [`encode`], each projection's synapses and traces written by `synapses` (a split
+/// simulation's rank 0 streams them from the ranks).
+pub fn encode_with(net: &mut Network, e: &mut Enc, synapses: &mut SynapseWriter) -> Result<()> {
     e.u64(net.generation);
     let ids = net.pop_ids();
     e.u64(ids.len() as u64);
@@ -83,27 +97,34 @@ pub fn encode(net: &mut Network, e: &mut Enc) {
         let (rows, cols) = pr.weights.shape();
         e.u64(rows as u64);
         e.u64(cols as u64);
-        let indptr: Vec<u64> = pr.weights.indptr().iter().map(|&x| x as u64).collect();
-        e.u64s(&indptr);
-        e.u32s(pr.weights.indices());
-        // One value per synapse, or the shared weight alone (one value where nnz ≠ 1).
-        match pr.weights.values() {
-            WeightValues::PerSynapse(v) => e.reals(v),
-            WeightValues::Shared(w) => e.reals(&[*w]),
-        }
-        match &pr.delays {
-            Delays::Uniform(d) => {
-                e.u8(0);
-                e.u16s(&[*d]);
-            }
-            Delays::PerSynapse(v) => {
-                e.u8(1);
-                e.u16s(v);
-            }
-        }
-        e.f64s(&pr.traces.pre);
-        e.f64s(&pr.traces.post);
+        synapses(net, id, e)?;
     }
+    Ok(())
+}
+
+/// A projection's synapses (row pointers, targets, weights: a shared one as its one value,
+/// delays) and its traces.
+pub fn synapses(pr: &Projection, e: &mut Enc) {
+    let indptr: Vec<u64> = pr.weights.indptr().iter().map(|&x| x as u64).collect();
+    e.u64s(&indptr);
+    e.u32s(pr.weights.indices());
+    // One value per synapse, or the shared weight alone (one value where nnz ≠ 1).
+    match pr.weights.values() {
+        WeightValues::PerSynapse(v) => e.reals(v),
+        WeightValues::Shared(w) => e.reals(&[*w]),
+    }
+    match &pr.delays {
+        Delays::Uniform(d) => {
+            e.u8(0);
+            e.u16s(&[*d]);
+        }
+        Delays::PerSynapse(v) => {
+            e.u8(1);
+            e.u16s(v);
+        }
+    }
+    e.f64s(&pr.traces.pre);
+    e.f64s(&pr.traces.post);
 }
 
 fn check(ok: bool, what: impl FnOnce() -> String) -> DecResult<()> {

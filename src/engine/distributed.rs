@@ -34,9 +34,9 @@
 //!   divides by the ranks. Rank 0 keeps a copy of the whole populations, into which
 //!   [`Partition::gather`] writes every rank's neuron state when the state hash, the outputs
 //!   or a checkpoint need one process's network, and of the projections only their shells
-//!   (`lean`): the hash streams them from the ranks a run of rows at a time
-//!   ([`Partition::stream_hash`]), and a checkpoint or the weight outputs assemble them for
-//!   the moment ([`Partition::fill`]). With a structural policy, which is asked with the
+//!   (`lean`): the hash and a checkpoint stream them from the ranks a run of rows at a time
+//!   ([`Partition::stream_rows`]; the checkpoint file is written as it is encoded), and the
+//!   weight outputs at the end of a run assemble them ([`Partition::fill`]). With a structural policy, which is asked with the
 //!   whole network, rank 0 keeps them assembled. A run resumed from a checkpoint (one
 //!   process's network) loads it whole on every rank and cuts it, as a network built whole
 //!   is cut (`restrict_projection`).
@@ -66,7 +66,7 @@ use super::Engine;
 use crate::checkpoint::codec::{Dec, Enc};
 use crate::comm::CommRef;
 use crate::error::{Error, Result};
-use crate::graph::{Delays, Network, PopId, Projection, WeightValues, Weights};
+use crate::graph::{Delays, Network, PopId, ProjId, Projection, WeightValues, Weights};
 use crate::models::{chunks, Dynamics, CHUNK};
 use std::ops::Range;
 use std::time::Instant;
@@ -123,10 +123,10 @@ pub(crate) struct Partition {
     pending: Vec<(u64, Vec<Vec<u32>>)>,
     /// Projections trained by a learning rule, and their postsynaptic populations: their
     /// weights and traces change, so [`Partition::gather`] brings them to rank 0.
-    plastic: Vec<(crate::graph::ProjId, PopId)>,
-    /// Rank 0's whole network holds its projections only while [`Partition::fill`] has put
-    /// them there (for a checkpoint or the weight outputs): the synapses otherwise live only in
-    /// the ranks' blocks. Not with a structural policy, which is asked with the whole.
+    plastic: Vec<(ProjId, PopId)>,
+    /// Rank 0's whole network holds its projections' shells only, until [`Partition::fill`]
+    /// puts them there for the weight outputs at the end of a run: the synapses live in the
+    /// ranks' blocks. Not with a structural policy, which is asked with the whole.
     lean: bool,
     /// Rank 0, lean: the state hash and the synapse count as of the last
     /// [`Partition::stream_hash`].
@@ -645,19 +645,28 @@ impl Partition {
     }
 
     /// Rank 0: every rank's state of each learning rule (ABI 1.7's parts), merged into one
-    /// process's parts (collective; `None` on the other ranks): the shared and per-pre parts,
-    /// which every block holds alike (checked), once; the per-post parts in rank order; the
-    /// per-synapse parts row by row, each row the ranks' parts of it in rank order.
+    /// process's parts, with the projection's synapse count (collective; `None` on the other
+    /// ranks): the shared and per-pre parts, which every block holds alike (checked), once;
+    /// the per-post parts in rank order; the per-synapse parts row by row, each row the
+    /// ranks' parts of it in rank order (each rank sends its synapse count per row of `net`).
     pub(crate) fn gather_rule_parts(
         &self,
+        net: &Network,
         rules: &mut [super::RuleBinding],
-    ) -> Result<Option<Vec<[Vec<u8>; 4]>>> {
+    ) -> Result<Option<Vec<RuleParts>>> {
         let mut e = Enc::default();
         for r in rules.iter_mut() {
             match r.instance.save_parts() {
                 Ok(parts) => {
                     e.u8(1);
                     parts.iter().for_each(|p| e.bytes(p));
+                    let w = &net.proj(r.proj).weights;
+                    let rows: Vec<u32> = w
+                        .indptr()
+                        .windows(2)
+                        .map(|x| (x[1] - x[0]) as u32)
+                        .collect();
+                    e.u32s(&rows);
                 }
                 Err(err) => {
                     e.u8(0);
@@ -668,12 +677,12 @@ impl Partition {
         let Some(all) = self.comm.gather(0, &e.buf)? else {
             return Ok(None);
         };
-        let whole = self.whole.as_ref().expect("rank 0 keeps the whole network");
         let bad = |why: String| Error::Run(format!("gathered rule states: {why}"));
         let mut decs: Vec<Dec> = all.iter().map(|b| Dec::new(b)).collect();
         let mut out = Vec::with_capacity(rules.len());
         for r in rules.iter() {
             let mut got: Vec<[Vec<u8>; 4]> = Vec::with_capacity(decs.len());
+            let mut rows: Vec<Vec<u32>> = Vec::with_capacity(decs.len());
             for d in &mut decs {
                 if d.u8().map_err(bad)? == 0 {
                     return Err(Error::Run(d.str().map_err(bad)?));
@@ -684,14 +693,18 @@ impl Partition {
                     d.bytes().map_err(bad)?,
                     d.bytes().map_err(bad)?,
                 ]);
+                rows.push(d.u32s().map_err(bad)?);
             }
-            let proj = whole.proj(r.proj);
+            let proj = net.proj(r.proj);
             let name = &r.instance.plugin;
             if got.iter().any(|g| g[0] != got[0][0] || g[1] != got[0][1]) {
                 return Err(bad(format!(
                     "rule `{name}` of projection `{}` holds different shared or per-presynaptic state on different ranks, so it does not train blocks as it declares",
                     proj.name
                 )));
+            }
+            if rows.iter().any(|c| c.len() != proj.weights.rows()) {
+                return Err(bad(format!("projection `{}`: rows differ", proj.name)));
             }
             let all = self.ranges(r.post);
             // Record sizes: the part's bytes over the rank's count, alike on every rank.
@@ -715,30 +728,24 @@ impl Partition {
             };
             let posts: Vec<usize> = all.iter().map(|r| r.len()).collect();
             size("per postsynaptic neuron", &posts, 2)?;
-            let (indptr, cols) = (proj.weights.indptr(), proj.weights.indices());
-            let mut counts = vec![0usize; all.len()];
-            for &j in cols {
-                counts[all
-                    .iter()
-                    .position(|r| r.contains(&(j as usize)))
-                    .unwrap_or(0)] += 1;
-            }
+            let counts: Vec<usize> = rows
+                .iter()
+                .map(|c| c.iter().map(|&n| n as usize).sum())
+                .collect();
             let s = size("per synapse", &counts, 3)?;
             let mut per_syn = Vec::with_capacity(got.iter().map(|g| g[3].len()).sum());
-            let mut next = vec![0usize; all.len()];
-            for i in 0..indptr.len().saturating_sub(1) {
-                let mut r = 0;
-                for &j in &cols[indptr[i]..indptr[i + 1]] {
-                    while !all[r].contains(&(j as usize)) {
-                        r += 1;
-                    }
-                    per_syn.extend_from_slice(&got[r][3][next[r] * s..(next[r] + 1) * s]);
-                    next[r] += 1;
+            let mut next = vec![0usize; got.len()];
+            for i in 0..proj.weights.rows() {
+                for ((g, c), at) in got.iter().zip(&rows).zip(next.iter_mut()) {
+                    let n = c[i] as usize;
+                    per_syn.extend_from_slice(&g[3][*at * s..(*at + n) * s]);
+                    *at += n;
                 }
             }
             let per_post = got.iter().flat_map(|g| g[2].iter().copied()).collect();
             let [shared, per_pre, ..] = got.swap_remove(0);
-            out.push([shared, per_pre, per_post, per_syn]);
+            let nnz = counts.iter().sum::<usize>() as u64;
+            out.push(([shared, per_pre, per_post, per_syn], nnz));
         }
         Ok(Some(out))
     }
@@ -802,188 +809,191 @@ impl Partition {
         Ok(())
     }
 
-    /// Rank 0, lean: gives back the projections [`Partition::fill`] brought.
-    pub(crate) fn slim(&mut self) {
-        if let (true, Some(w)) = (self.lean, &mut self.whole) {
-            slim(w);
-        }
-    }
-
-    /// Whether rank 0 holds the projections only while filled.
+    /// Whether rank 0 holds the projections' shells only (filled at the end of a run for
+    /// the weight outputs).
     pub(crate) fn is_lean(&self) -> bool {
         self.lean
     }
 
     /// Collective, after [`Partition::gather`]: rank 0 computes one process's state hash of
     /// the network at `step`, its populations from the whole and each projection streamed
-    /// from the ranks' blocks a run of rows at a time (about 65 536 synapses, half a megabyte
-    /// a message), so that it never holds a whole projection; with the synapse count it is
-    /// kept in [`Partition::hash`].
+    /// from the ranks' blocks ([`Partition::stream_rows`]), so that it never holds a whole
+    /// projection; with the synapse count it is kept in [`Partition::hash`].
     pub(crate) fn stream_hash(&mut self, net: &Network, step: u64) -> Result<()> {
-        let comm = self.comm.clone();
-        let root = comm.rank() == 0;
-        let blocks = &self.blocks;
-        let bad = |why: String| Error::Run(format!("a streamed state hash failed: {why}"));
-        let mut synapses = 0u64;
-        let mut stream = |h: Option<&mut StateHasher>, pid| -> Result<()> {
-            let proj = net.proj(pid);
-            let w = &proj.weights;
-            let (indptr, cols) = (w.indptr(), w.indices());
-            let base = ranges_of(blocks, net.endpoints(pid).1)[comm.rank()].start as u32;
-            // Every rank's synapse count per row.
-            let mut e = Enc::default();
-            e.u32s(
-                &indptr
-                    .windows(2)
-                    .map(|r| (r[1] - r[0]) as u32)
-                    .collect::<Vec<_>>(),
-            );
-            let counts: Option<Vec<Vec<u32>>> = match comm.gather(0, &e.buf)? {
-                Some(all) => Some(
-                    all.iter()
-                        .map(|b| match Dec::new(b).u32s() {
-                            Ok(c) if c.len() == w.rows() => Ok(c),
-                            Ok(_) => Err(bad(format!("`{}`: rows differ", proj.name))),
-                            Err(why) => Err(bad(why)),
-                        })
-                        .collect::<Result<_>>()?,
-                ),
-                None => None,
-            };
-            // Rank 0 cuts the rows into runs of about 2¹⁶ synapses and tells the others.
-            let mut bounds = Enc::default();
-            if let Some(counts) = &counts {
-                let mut at = 0usize;
-                let mut run = 0u64;
-                for i in 0..w.rows() {
-                    run += counts.iter().map(|c| u64::from(c[i])).sum::<u64>();
-                    if run >= 1 << 16 {
-                        bounds.u64(i as u64 + 1);
-                        (run, at) = (0, i + 1);
-                    }
-                }
-                if at < w.rows() {
-                    bounds.u64(w.rows() as u64);
-                }
-            }
-            comm.broadcast(0, &mut bounds.buf)?;
-            let mut ends = Vec::new();
-            let mut d = Dec::new(&bounds.buf);
-            while let Ok(x) = d.u64() {
-                ends.push(x as usize);
-            }
-            let mut h = h;
-            if let (Some(h), Some(counts)) = (h.as_deref_mut(), &counts) {
-                let mut ptr = Vec::with_capacity(w.rows() + 1);
-                ptr.push(0u64);
-                for i in 0..w.rows() {
-                    let n: u64 = counts.iter().map(|c| u64::from(c[i])).sum();
-                    ptr.push(ptr[i] + n);
-                }
-                h.ints(&ptr);
-                synapses += ptr[w.rows()];
-            }
-            let nnz = counts
-                .as_ref()
-                .map_or(0, |c| c.iter().flatten().map(|&n| u64::from(n)).sum());
-            // One pass per per-synapse column: its words, row by row, each row the ranks'
-            // parts in rank order.
-            let per_synapse_weights = matches!(w.values(), WeightValues::PerSynapse(_));
-            let per_synapse_delays = matches!(proj.delays, Delays::PerSynapse(_));
-            for column in 0..3 {
-                match column {
-                    1 if !per_synapse_weights => {
-                        if let (Some(h), WeightValues::Shared(x)) = (h.as_deref_mut(), w.values()) {
-                            h.word(nnz);
-                            for _ in 0..nnz {
-                                h.word(crate::real::bits(*x));
-                            }
-                        }
-                        continue;
-                    }
-                    2 if !per_synapse_delays => {
-                        if let (Some(h), Delays::Uniform(d)) = (h.as_deref_mut(), &proj.delays) {
-                            h.ints(&[*d]);
-                        }
-                        continue;
-                    }
-                    _ => {}
-                }
-                if let Some(h) = h.as_deref_mut() {
-                    h.word(nnz);
-                }
-                let mut first = 0usize;
-                for &end in &ends {
-                    let span = indptr[first]..indptr[end];
-                    let mut e = Enc::default();
-                    match (column, w.values(), &proj.delays) {
-                        (0, _, _) => e.u64s(
-                            &cols[span]
-                                .iter()
-                                .map(|&j| u64::from(j + base))
-                                .collect::<Vec<_>>(),
-                        ),
-                        (1, WeightValues::PerSynapse(v), _) => e.u64s(
-                            &v[span]
-                                .iter()
-                                .map(|&x| crate::real::bits(x))
-                                .collect::<Vec<_>>(),
-                        ),
-                        (_, _, Delays::PerSynapse(v)) => {
-                            e.u64s(&v[span].iter().map(|&x| u64::from(x)).collect::<Vec<_>>())
-                        }
-                        _ => unreachable!("the passes above"),
-                    }
-                    if let Some(all) = comm.gather(0, &e.buf)? {
-                        let (h, counts) = (
-                            h.as_deref_mut().expect("rank 0"),
-                            counts.as_ref().expect("rank 0"),
-                        );
-                        let words: Vec<Vec<u64>> = all
-                            .iter()
-                            .map(|b| Dec::new(b).u64s().map_err(bad))
-                            .collect::<Result<_>>()?;
-                        let rows: Vec<&[u32]> = counts.iter().map(|c| &c[first..end]).collect();
-                        let mut at = vec![0usize; words.len()];
-                        for k in 0..end - first {
-                            for ((ws, c), at) in words.iter().zip(&rows).zip(at.iter_mut()) {
-                                let n = c[k] as usize;
-                                let part = ws
-                                    .get(*at..*at + n)
-                                    .ok_or_else(|| bad("a rank sent too few words".into()))?;
-                                part.iter().for_each(|&x| h.word(x));
-                                *at += n;
-                            }
-                        }
-                    }
-                    first = end;
-                }
-            }
-            // Traces: the presynaptic ones alike on every rank, the postsynaptic in blocks.
-            let mut e = Enc::default();
-            e.f64s(&proj.traces.post);
-            if let Some(all) = comm.gather(0, &e.buf)? {
-                let h = h.expect("rank 0");
-                h.f64s(&proj.traces.pre);
-                let mut post = Vec::new();
-                for b in &all {
-                    post.extend(Dec::new(b).f64s().map_err(bad)?);
-                }
-                h.f64s(&post);
-                if let Some(k) = &proj.kernel {
-                    h.reals(&k.weights);
-                }
-            }
-            Ok(())
-        };
-        if root {
+        if self.comm.rank() == 0 {
             let whole = self.whole.as_ref().expect("rank 0 keeps the whole network");
-            let hash = super::hash::hash_network(whole, step, &mut |h, pid| stream(Some(h), pid))?;
+            let mut synapses = 0u64;
+            let hash = super::hash::hash_network(whole, step, &mut |h, pid| {
+                let mut sink = HashRows { h, synapses: 0 };
+                self.stream_rows(net, pid, Some(&mut sink))?;
+                synapses += sink.synapses;
+                Ok(())
+            })?;
             self.hash = Some((hash, synapses));
         } else {
             for pid in net.proj_ids() {
-                stream(None, pid)?;
+                self.stream_rows(net, pid, None)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Collective: rank 0 writes projection `pid` as a checkpoint holds it
+    /// ([`crate::checkpoint::net::synapses`]) into `out`, streamed from the ranks' blocks in
+    /// `net` ([`Partition::stream_rows`]); the other ranks pass `None`.
+    pub(crate) fn stream_synapses(
+        &self,
+        net: &Network,
+        pid: ProjId,
+        out: Option<&mut Enc>,
+    ) -> Result<()> {
+        match out {
+            Some(e) => self.stream_rows(net, pid, Some(&mut EncRows(e))),
+            None => self.stream_rows(net, pid, None),
+        }
+    }
+
+    /// Collective: projection `pid` as one process holds it, handed to rank 0's `sink` a
+    /// run of rows at a time (about 65 536 synapses, half a megabyte a message) from the
+    /// ranks' blocks in `net`: the row pointers, then each per-synapse column (targets,
+    /// weights, delays) row by row, each row the ranks' parts in rank order, then the traces.
+    /// The other ranks pass `None` and send their parts.
+    fn stream_rows(
+        &self,
+        net: &Network,
+        pid: ProjId,
+        sink: Option<&mut dyn RowSink>,
+    ) -> Result<()> {
+        let comm = &self.comm;
+        let bad = |why: String| Error::Run(format!("a projection streamed from the ranks: {why}"));
+        let proj = net.proj(pid);
+        let w = &proj.weights;
+        let (indptr, cols) = (w.indptr(), w.indices());
+        let base = ranges_of(&self.blocks, net.endpoints(pid).1)[comm.rank()].start as u32;
+        // Every rank's synapse count per row.
+        let mut e = Enc::default();
+        e.u32s(
+            &indptr
+                .windows(2)
+                .map(|r| (r[1] - r[0]) as u32)
+                .collect::<Vec<_>>(),
+        );
+        let counts: Option<Vec<Vec<u32>>> = match comm.gather(0, &e.buf)? {
+            Some(all) => Some(
+                all.iter()
+                    .map(|b| match Dec::new(b).u32s() {
+                        Ok(c) if c.len() == w.rows() => Ok(c),
+                        Ok(_) => Err(bad(format!("`{}`: rows differ", proj.name))),
+                        Err(why) => Err(bad(why)),
+                    })
+                    .collect::<Result<_>>()?,
+            ),
+            None => None,
+        };
+        // Rank 0 cuts the rows into runs of about 2¹⁶ synapses and tells the others.
+        let mut bounds = Enc::default();
+        if let Some(counts) = &counts {
+            let mut at = 0usize;
+            let mut run = 0u64;
+            for i in 0..w.rows() {
+                run += counts.iter().map(|c| u64::from(c[i])).sum::<u64>();
+                if run >= 1 << 16 {
+                    bounds.u64(i as u64 + 1);
+                    (run, at) = (0, i + 1);
+                }
+            }
+            if at < w.rows() {
+                bounds.u64(w.rows() as u64);
+            }
+        }
+        comm.broadcast(0, &mut bounds.buf)?;
+        let mut ends = Vec::new();
+        let mut d = Dec::new(&bounds.buf);
+        while let Ok(x) = d.u64() {
+            ends.push(x as usize);
+        }
+        let mut sink = sink;
+        if let (Some(s), Some(counts)) = (sink.as_deref_mut(), &counts) {
+            let mut ptr = Vec::with_capacity(w.rows() + 1);
+            ptr.push(0u64);
+            for i in 0..w.rows() {
+                let n: u64 = counts.iter().map(|c| u64::from(c[i])).sum();
+                ptr.push(ptr[i] + n);
+            }
+            s.indptr(&ptr);
+        }
+        let nnz = counts
+            .as_ref()
+            .map_or(0, |c| c.iter().flatten().map(|&n| u64::from(n)).sum());
+        // One pass per per-synapse column.
+        let per_synapse_weights = matches!(w.values(), WeightValues::PerSynapse(_));
+        let per_synapse_delays = matches!(proj.delays, Delays::PerSynapse(_));
+        for column in 0..3 {
+            if (column == 1 && !per_synapse_weights) || (column == 2 && !per_synapse_delays) {
+                if let Some(s) = sink.as_deref_mut() {
+                    s.one(column, proj, nnz);
+                }
+                continue;
+            }
+            if let Some(s) = sink.as_deref_mut() {
+                s.column(column, nnz);
+            }
+            let mut first = 0usize;
+            for &end in &ends {
+                let span = indptr[first]..indptr[end];
+                let mut e = Enc::default();
+                match (column, w.values(), &proj.delays) {
+                    (0, _, _) => e.u64s(
+                        &cols[span]
+                            .iter()
+                            .map(|&j| u64::from(j + base))
+                            .collect::<Vec<_>>(),
+                    ),
+                    (1, WeightValues::PerSynapse(v), _) => e.u64s(
+                        &v[span]
+                            .iter()
+                            .map(|&x| crate::real::bits(x))
+                            .collect::<Vec<_>>(),
+                    ),
+                    (_, _, Delays::PerSynapse(v)) => {
+                        e.u64s(&v[span].iter().map(|&x| u64::from(x)).collect::<Vec<_>>())
+                    }
+                    _ => unreachable!("the passes above"),
+                }
+                if let Some(all) = comm.gather(0, &e.buf)? {
+                    let (s, counts) = (
+                        sink.as_deref_mut().expect("rank 0"),
+                        counts.as_ref().expect("rank 0"),
+                    );
+                    let words: Vec<Vec<u64>> = all
+                        .iter()
+                        .map(|b| Dec::new(b).u64s().map_err(bad))
+                        .collect::<Result<_>>()?;
+                    let rows: Vec<&[u32]> = counts.iter().map(|c| &c[first..end]).collect();
+                    let mut at = vec![0usize; words.len()];
+                    for k in 0..end - first {
+                        for ((ws, c), at) in words.iter().zip(&rows).zip(at.iter_mut()) {
+                            let n = c[k] as usize;
+                            let part = ws
+                                .get(*at..*at + n)
+                                .ok_or_else(|| bad("a rank sent too few words".into()))?;
+                            s.words(column, part);
+                            *at += n;
+                        }
+                    }
+                }
+                first = end;
+            }
+        }
+        // Traces: the presynaptic ones alike on every rank, the postsynaptic in blocks.
+        let mut e = Enc::default();
+        e.f64s(&proj.traces.post);
+        if let Some(all) = comm.gather(0, &e.buf)? {
+            let mut post = Vec::new();
+            for b in &all {
+                post.extend(Dec::new(b).f64s().map_err(bad)?);
+            }
+            sink.expect("rank 0").traces(proj, &post);
         }
         Ok(())
     }
@@ -1001,6 +1011,104 @@ impl Partition {
     /// The communicator.
     pub(crate) fn comm(&self) -> &CommRef {
         &self.comm
+    }
+}
+
+/// A learning rule's state parts (ABI 1.7: shared, per presynaptic neuron, per postsynaptic
+/// neuron, per synapse) and its projection's synapse count.
+pub(crate) type RuleParts = ([Vec<u8>; 4], u64);
+
+/// What rank 0 makes of a projection streamed from the ranks ([`Partition::stream_rows`]),
+/// in this order: row pointers, then for each of the columns 0 (targets), 1 (weights) and 2
+/// (delays) either [`RowSink::one`] (a shared weight, a uniform delay: rank 0's block holds
+/// it as every block does) or [`RowSink::column`] and its words in order, then the traces.
+trait RowSink {
+    /// The whole projection's row pointers.
+    fn indptr(&mut self, ptr: &[u64]);
+    /// A column of `nnz` values, one per synapse, begins.
+    fn column(&mut self, column: usize, nnz: u64);
+    /// The next values of the column: global target indices, [`crate::real::bits`] of
+    /// weights, delays in steps.
+    fn words(&mut self, column: usize, words: &[u64]);
+    /// A column held as one value, as `local` (rank 0's block) holds it.
+    fn one(&mut self, column: usize, local: &Projection, nnz: u64);
+    /// The presynaptic traces (`local`'s, alike on every rank) and the postsynaptic ones.
+    fn traces(&mut self, local: &Projection, post: &[f64]);
+}
+
+/// A projection into one process's state hash.
+struct HashRows<'a> {
+    h: &'a mut StateHasher,
+    synapses: u64,
+}
+
+impl RowSink for HashRows<'_> {
+    fn indptr(&mut self, ptr: &[u64]) {
+        self.h.ints(ptr);
+        self.synapses = ptr.last().copied().unwrap_or(0);
+    }
+    fn column(&mut self, _: usize, nnz: u64) {
+        self.h.word(nnz);
+    }
+    fn words(&mut self, _: usize, words: &[u64]) {
+        words.iter().for_each(|&x| self.h.word(x));
+    }
+    fn one(&mut self, column: usize, local: &Projection, nnz: u64) {
+        match (column, local.weights.values(), &local.delays) {
+            (1, WeightValues::Shared(x), _) => {
+                self.h.word(nnz);
+                (0..nnz).for_each(|_| self.h.word(crate::real::bits(*x)));
+            }
+            (2, _, Delays::Uniform(d)) => self.h.ints(&[*d]),
+            _ => unreachable!("a column held as one value"),
+        }
+    }
+    fn traces(&mut self, local: &Projection, post: &[f64]) {
+        self.h.f64s(&local.traces.pre);
+        self.h.f64s(post);
+        if let Some(k) = &local.kernel {
+            self.h.reals(&k.weights);
+        }
+    }
+}
+
+/// A projection into a checkpoint, in [`crate::checkpoint::net::synapses`]' layout.
+struct EncRows<'e, 'a>(&'e mut Enc<'a>);
+
+impl RowSink for EncRows<'_, '_> {
+    fn indptr(&mut self, ptr: &[u64]) {
+        self.0.u64s(ptr);
+    }
+    fn column(&mut self, column: usize, nnz: u64) {
+        if column == 2 {
+            self.0.u8(1);
+        }
+        self.0.u64(nnz);
+    }
+    fn words(&mut self, column: usize, words: &[u64]) {
+        let e = &mut *self.0;
+        match column {
+            0 => words.iter().for_each(|&j| e.u32(j as u32)),
+            1 => words
+                .iter()
+                .for_each(|&x| e.f64(crate::real::wide(crate::real::from_bits(x)))),
+            _ => words.iter().for_each(|&d| e.raw(&(d as u16).to_le_bytes())),
+        }
+        e.settle();
+    }
+    fn one(&mut self, column: usize, local: &Projection, _: u64) {
+        match (column, local.weights.values(), &local.delays) {
+            (1, WeightValues::Shared(x), _) => self.0.reals(&[*x]),
+            (2, _, Delays::Uniform(d)) => {
+                self.0.u8(0);
+                self.0.u16s(&[*d]);
+            }
+            _ => unreachable!("a column held as one value"),
+        }
+    }
+    fn traces(&mut self, local: &Projection, post: &[f64]) {
+        self.0.f64s(&local.traces.pre);
+        self.0.f64s(post);
     }
 }
 
@@ -1105,7 +1213,8 @@ fn assemble(
     Ok(())
 }
 
-/// A copy of `net` whose projections are shells ([`slim`]), made without copying their
+/// A copy of `net` whose projections are shells (their shape, delays' kind, kernel and
+/// presynaptic traces, no synapses: [`Partition::lean`]), made without copying their
 /// synapses: they are set aside in `net` while it is copied.
 fn shells(net: &mut Network) -> Network {
     let aside: Vec<_> = net
@@ -1113,20 +1222,19 @@ fn shells(net: &mut Network) -> Network {
         .into_iter()
         .map(|pid| (pid, empty(net.proj_mut(pid))))
         .collect();
-    let copy = net.clone();
+    let mut copy = net.clone();
     for (pid, (weights, delays, post)) in aside {
         let p = net.proj_mut(pid);
         (p.weights, p.delays, p.traces.post) = (weights, delays, post);
+        // A part built for its block (`Engine::from_file_on`) has the block's columns; the
+        // shell has the whole population's.
+        let n_post = copy.pop(copy.endpoints(pid).1).len();
+        let shell = &mut copy.proj_mut(pid).weights;
+        let rows = shell.rows();
+        *shell = Weights::try_shared((rows, n_post), vec![0; rows + 1], Vec::new(), 0.0)
+            .expect("an empty matrix");
     }
     copy
-}
-
-/// Empties every projection of `whole` to its shell: its shape, delays' kind, kernel and
-/// presynaptic traces, no synapses ([`Partition::lean`]).
-fn slim(whole: &mut Network) {
-    for pid in whole.proj_ids() {
-        empty(whole.proj_mut(pid));
-    }
 }
 
 /// Empties `p` to its shell; returns its synapses' weights and delays and its postsynaptic

@@ -315,9 +315,9 @@ pub fn run_observed(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Su
     )?;
     let (mut engine, build_wall_s, sim_wall_s, stopped) = pool.install(|| -> Result<_> {
         let t0 = Instant::now();
-        // Split, each rank builds only its part, unless a checkpoint of the whole network is
-        // loaded into it.
-        let share = (ranks > 1 && !opts.resume).then(|| (comm.rank(), ranks));
+        // Split, each rank builds only its part (and a resumed one loads its part of the
+        // checkpoint).
+        let share = (ranks > 1).then(|| (comm.rank(), ranks));
         let mut engine = agree(c, Engine::from_file_on(&checked, share))?;
         if opts.resume {
             let state = if ranks > 1 {

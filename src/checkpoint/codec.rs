@@ -227,6 +227,12 @@ impl<'a> Dec<'a> {
         }
         Ok(n as usize)
     }
+    /// A column's bytes as they are, without copying them: its length, checked, then
+    /// that many elements of `elem` bytes.
+    pub fn column_bytes(&mut self, elem: usize) -> DecResult<&'a [u8]> {
+        let n = self.len(elem)?;
+        self.take(n * elem)
+    }
     /// A byte string.
     pub fn bytes(&mut self) -> DecResult<Vec<u8>> {
         let n = self.len(1)?;

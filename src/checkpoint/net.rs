@@ -10,6 +10,7 @@ use super::codec::{Dec, DecResult, Enc};
 use crate::error::Result;
 use crate::graph::{Delays, Network, ProjId, Projection, WeightValues, Weights};
 use crate::models::{chunks, Dynamics};
+use std::ops::Range;
 
 fn refractory_mut(d: &mut Dynamics) -> Option<&mut Vec<u32>> {
     match d {
@@ -137,6 +138,29 @@ fn check(ok: bool, what: impl FnOnce() -> String) -> DecResult<()> {
 
 /// Restores the state written by [`encode`] onto `net`, built from the same graph file.
 pub fn restore(net: &mut Network, d: &mut Dec) -> DecResult<()> {
+    restore_cut(net, d, None).map(drop)
+}
+
+/// A projection cut to a block of its targets while it was restored ([`restore_cut`]).
+#[derive(Debug)]
+pub struct Cut {
+    /// The projection.
+    pub proj: ProjId,
+    /// Its synapses in the checkpoint (the whole projection).
+    pub nnz: usize,
+    /// Per row, the range of the whole's synapses kept (their targets ascend in a row).
+    pub kept: Vec<Range<usize>>,
+}
+
+/// Which targets a rank keeps of a population: its block.
+pub type Blocks<'f> = dyn Fn(&crate::graph::Population) -> Range<usize> + 'f;
+
+/// [`restore`] onto a network whose projections hold only the synapses into a block of
+/// their targets (one rank's part, `Engine::from_file_on`): each projection of the
+/// checkpoint is cut to `blocks` of its postsynaptic population as it is read, so that the
+/// whole is never held; its populations are whole. Returns the projections cut.
+pub fn restore_cut(net: &mut Network, d: &mut Dec, blocks: Option<&Blocks>) -> DecResult<Vec<Cut>> {
+    let mut cuts = Vec::new();
     let generation = d.u64()?;
     let n_pops = d.u64()? as usize;
     check(n_pops == net.population_count(), || {
@@ -293,26 +317,50 @@ pub fn restore(net: &mut Network, d: &mut Dec) -> DecResult<()> {
             format!("projection `{name}` is {rows}×{cols}, its populations {n_pre}×{n_post}")
         })?;
         let indptr: Vec<usize> = d.u64s()?.into_iter().map(|x| x as usize).collect();
-        let indices = d.u32s()?;
-        let data = d.reals()?;
-        let values = if data.len() == indices.len() {
-            WeightValues::PerSynapse(data)
-        } else if data.len() == 1 {
-            WeightValues::Shared(data[0])
-        } else {
-            return Err(format!(
-                "projection `{name}`: {} weights for {} synapses",
-                data.len(),
-                indices.len()
-            ));
+        check(indptr.len() == rows + 1, || {
+            format!(
+                "projection `{name}`: {} row pointers for {rows} rows",
+                indptr.len()
+            )
+        })?;
+        let block = blocks.map(|f| f(net.pop(b)));
+        let (mut weights, kept) = match &block {
+            None => (read_weights(d, &name, (rows, cols), indptr)?, None),
+            Some(block) => {
+                let (w, kept) = read_weights_cut(d, &name, rows, &indptr, block)?;
+                (w, Some((kept, indptr[rows])))
+            }
         };
-        let mut weights = Weights::try_from_parts((rows, cols), indptr, indices, values)
-            .map_err(|e| format!("projection `{name}`: bad CSR matrix: {e}"))?;
+        let pick = |raw: &[u8], size: usize| -> Vec<u8> {
+            match &kept {
+                None => raw.to_vec(),
+                Some((kept, _)) => kept
+                    .iter()
+                    .flat_map(|r| &raw[r.start * size..r.end * size])
+                    .copied()
+                    .collect(),
+            }
+        };
         let tag = d.u8()?;
-        let dl = d.u16s()?;
-        let delays = match tag {
-            0 if dl.len() == 1 => Delays::Uniform(dl[0]),
-            1 if dl.len() == weights.nnz() => Delays::PerSynapse(dl),
+        let dl = {
+            let raw = d.column_bytes(2)?;
+            let all = raw.len() / 2;
+            let raw = if tag == 1 && kept.is_some() {
+                pick(raw, 2)
+            } else {
+                raw.to_vec()
+            };
+            (
+                all,
+                raw.chunks_exact(2)
+                    .map(|b| u16::from_le_bytes([b[0], b[1]]))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let whole_nnz = kept.as_ref().map_or(weights.nnz(), |k| k.1);
+        let delays = match (tag, dl) {
+            (0, (1, dl)) => Delays::Uniform(dl[0]),
+            (1, (n, dl)) if n == whole_nnz => Delays::PerSynapse(dl),
             _ => return Err(format!("projection `{name}`: bad delays")),
         };
         // Zero only where the file made a zero-delay projection (delivered within the step).
@@ -321,11 +369,14 @@ pub fn restore(net: &mut Network, d: &mut Dec) -> DecResult<()> {
             delays.min() >= 1 || (zero_built && matches!(delays, Delays::Uniform(0))),
             || format!("projection `{name}`: a delay below one step"),
         )?;
-        let (tpre, tpost) = (d.f64s()?, d.f64s()?);
+        let (tpre, mut tpost) = (d.f64s()?, d.f64s()?);
         check(
             (tpre.is_empty() || tpre.len() == n_pre) && (tpost.is_empty() || tpost.len() == n_post),
             || format!("projection `{name}`: traces of the wrong length"),
         )?;
+        if let (Some(block), false) = (&block, tpost.is_empty()) {
+            tpost = tpost[block.clone()].to_vec();
+        }
         let ring_len = net.pop(b).input.len;
         check((delays.max() as usize) < ring_len, || {
             format!("projection `{name}`: a delay longer than the rings of `{post}`")
@@ -339,7 +390,89 @@ pub fn restore(net: &mut Network, d: &mut Dec) -> DecResult<()> {
         pr.delays = delays;
         pr.traces.pre = tpre;
         pr.traces.post = tpost;
+        if let Some((kept, nnz)) = kept {
+            cuts.push(Cut {
+                proj: id,
+                nnz,
+                kept,
+            });
+        }
     }
     net.generation = generation;
-    Ok(())
+    Ok(cuts)
+}
+
+/// A projection's weights as the checkpoint holds them whole.
+fn read_weights(
+    d: &mut Dec,
+    name: &str,
+    shape: (usize, usize),
+    indptr: Vec<usize>,
+) -> DecResult<Weights> {
+    let indices = d.u32s()?;
+    let data = d.reals()?;
+    let values = if data.len() == indices.len() {
+        WeightValues::PerSynapse(data)
+    } else if data.len() == 1 {
+        WeightValues::Shared(data[0])
+    } else {
+        return Err(format!(
+            "projection `{name}`: {} weights for {} synapses",
+            data.len(),
+            indices.len()
+        ));
+    };
+    Weights::try_from_parts(shape, indptr, indices, values)
+        .map_err(|e| format!("projection `{name}`: bad CSR matrix: {e}"))
+}
+
+/// A projection's weights cut to the targets in `block` (renumbered from its start) as they
+/// are read, and per row the range of the whole's synapses kept.
+fn read_weights_cut(
+    d: &mut Dec,
+    name: &str,
+    rows: usize,
+    indptr: &[usize],
+    block: &Range<usize>,
+) -> DecResult<(Weights, Vec<Range<usize>>)> {
+    let raw = d.column_bytes(4)?;
+    let nnz = raw.len() / 4;
+    check(
+        indptr[rows] == nnz && indptr.windows(2).all(|w| w[0] <= w[1]),
+        || format!("projection `{name}`: bad row pointers"),
+    )?;
+    let col = |k: usize| u32::from_le_bytes(raw[4 * k..4 * k + 4].try_into().expect("4 bytes"));
+    let (lo, hi) = (block.start as u32, block.end as u32);
+    let mut kept = Vec::with_capacity(rows);
+    let mut new_ptr = Vec::with_capacity(rows + 1);
+    new_ptr.push(0usize);
+    let mut cols = Vec::new();
+    for i in 0..rows {
+        let (a, z) = (indptr[i], indptr[i + 1]);
+        check((a + 1..z).all(|k| col(k - 1) < col(k)), || {
+            format!("projection `{name}`: the targets of row {i} do not ascend")
+        })?;
+        let first = a + (a..z).take_while(|&k| col(k) < lo).count();
+        let end = first + (first..z).take_while(|&k| col(k) < hi).count();
+        cols.extend((first..end).map(|k| col(k) - lo));
+        new_ptr.push(cols.len());
+        kept.push(first..end);
+    }
+    let data = d.column_bytes(8)?;
+    let real = |k: usize| {
+        f64::from_le_bytes(data[8 * k..8 * k + 8].try_into().expect("8 bytes")) as crate::Real
+    };
+    let values = if data.len() == raw.len() * 2 {
+        WeightValues::PerSynapse(kept.iter().flat_map(|r| r.clone().map(real)).collect())
+    } else if data.len() == 8 {
+        WeightValues::Shared(real(0))
+    } else {
+        return Err(format!(
+            "projection `{name}`: {} weights for {nnz} synapses",
+            data.len() / 8
+        ));
+    };
+    let w = Weights::try_from_parts((rows, block.len()), new_ptr, cols, values)
+        .map_err(|e| format!("projection `{name}`: bad CSR matrix: {e}"))?;
+    Ok((w, kept))
 }

@@ -36,10 +36,12 @@
 //!   or a checkpoint need one process's network, and of the projections only their shells
 //!   (`lean`): the hash and a checkpoint stream them from the ranks a run of rows at a time
 //!   ([`Partition::stream_rows`]; the checkpoint file is written as it is encoded), and the
-//!   weight outputs at the end of a run assemble them ([`Partition::fill`]). With a structural policy, which is asked with the
-//!   whole network, rank 0 keeps them assembled. A run resumed from a checkpoint (one
-//!   process's network) loads it whole on every rank and cuts it, as a network built whole
-//!   is cut (`restrict_projection`).
+//!   weight outputs at the end of a run assemble them ([`Partition::fill`]). With a
+//!   structural policy, which is asked with the whole network, rank 0 keeps them assembled.
+//!   A run resumed from a checkpoint (one process's network) builds its part too and keeps
+//!   of each projection the synapses into its blocks as it reads the state
+//!   (`Engine::load_state`); a network built whole is cut when it is split
+//!   (`restrict_projection`).
 //! - **Learning rules on the block.** A rule that updates a synapse from its own state, its
 //!   neurons' traces and the spikes (plugin ABI 1.7's `BLOCKWISE`) trains the block of its
 //!   projection on each rank: every presynaptic spike is there after the exchange, the
@@ -255,7 +257,8 @@ fn restrict_projection(
 }
 
 impl Partition {
-    /// Splits `e` (built whole on every rank, resumed if at all) across `comm`'s ranks.
+    /// Splits `e` (built whole, or as this rank's part: `Engine::from_file_on`; resumed if
+    /// at all) across `comm`'s ranks.
     pub(crate) fn split(e: &mut Engine, comm: CommRef) -> Result<Partition> {
         if let Some(why) = check(e) {
             return Err(Error::Input(format!(

@@ -144,9 +144,9 @@ pub struct Engine {
     /// Split with learning rules: each rule's postsynaptic membrane after each update whose
     /// step waits for the exchange (the rules run when it is propagated).
     pending_v: std::collections::VecDeque<(u64, Vec<Option<Vec<f64>>>)>,
-    /// Built as one rank's part ([`Engine::from_file_on`]) for this many ranks: its
-    /// projections hold only the synapses into the rank's blocks until [`Engine::distribute`].
-    built_for: Option<usize>,
+    /// Built as one rank's part ([`Engine::from_file_on`]): (rank, ranks). Its projections
+    /// hold only the synapses into the rank's blocks until [`Engine::distribute`].
+    built_for: Option<(usize, usize)>,
 }
 
 /// What the step loops over, computed once per structure (not per step): population ids in
@@ -357,7 +357,7 @@ impl Engine {
     /// the synapses into it, and the ranks exchange their spikes after every update. One
     /// rank: nothing changes. What cannot be split yet is refused with the reason (bad input).
     pub fn distribute(&mut self, comm: crate::comm::CommRef) -> Result<()> {
-        if let Some(r) = self.built_for.filter(|&r| r != comm.size()) {
+        if let Some((_, r)) = self.built_for.filter(|&(_, r)| r != comm.size()) {
             return Err(crate::Error::Run(format!(
                 "a network built for {r} ranks cannot be split across {}",
                 comm.size()
@@ -514,7 +514,7 @@ impl Engine {
             _ => crate::graph::build(checked)?,
         };
         let mut e = Engine::new(net, f.dt_ms);
-        e.built_for = share.map(|(_, ranks)| ranks).filter(|&r| r > 1);
+        e.built_for = share.filter(|&(_, ranks)| ranks > 1);
         e.seed = f.seed;
         let steps = |t: f64| crate::file::steps_of_time(t, f.dt_ms);
         for (i, s) in f.stimuli.iter().enumerate() {

@@ -181,19 +181,23 @@ impl Engine {
     }
 
     /// Restores a state written by [`Engine::save_state`] onto an engine built from the same
-    /// graph file.
+    /// graph file: whole, or as one rank's part (`Engine::from_file_on`), which keeps of each
+    /// projection the synapses into its blocks as it reads them, and of each learning rule's
+    /// state their part.
     pub fn load_state(&mut self, bytes: &[u8]) -> Result<()> {
-        if self.built_for.is_some() {
-            return Err(Error::Run(
-                "a checkpoint holds the whole network: a rank that built only its part cannot load it (build the whole, load, then distribute)".into(),
-            ));
-        }
         let bad = |why: String| Error::Input(format!("checkpoint state: {why}"));
         let mut d = Dec::new(bytes);
+        let built_for = self.built_for;
+        let blocks = move |p: &crate::graph::Population| match built_for {
+            Some((rank, ranks)) => super::distributed::block_for(p, rank, ranks),
+            None => 0..p.len(),
+        };
+        let mut cuts = Vec::new();
         (|| -> std::result::Result<(), String> {
             self.step = d.u64()?;
             self.synaptic_events = d.u64()?;
-            net::restore(&mut self.net, &mut d)?;
+            let cut: Option<&net::Blocks> = built_for.map(|_| &blocks as &net::Blocks);
+            cuts = net::restore_cut(&mut self.net, &mut d, cut)?;
             let n = d.u64()? as usize;
             let mut events = Vec::with_capacity(n.min(bytes.len() / 16));
             for _ in 0..n {
@@ -227,7 +231,32 @@ impl Engine {
         .map_err(bad)?;
         for b in &mut self.rules {
             let state = d.bytes().map_err(bad)?;
-            b.instance.load(&state)?;
+            match cuts.iter().find(|c| c.proj == b.proj) {
+                None => b.instance.load(&state)?,
+                // The state is the whole projection's: an instance of the whole loads it and
+                // is cut to the block, as a network built whole is cut when it is split.
+                Some(cut) => {
+                    let (pre, post) = (self.net.pop(b.pre), self.net.pop(b.post));
+                    let shape = snnsim_plugin_api::abi::ProjShapeV1 {
+                        n_pre: pre.len() as u64,
+                        n_post: post.len() as u64,
+                        nnz: cut.nnz as u64,
+                        dt_ms: self.dt_ms,
+                    };
+                    let mut whole = b.plugin.create_rule(&b.params, shape)?;
+                    whole.load(&state)?;
+                    let pre: Vec<u64> = (0..pre.len() as u64).collect();
+                    let post: Vec<u64> = blocks(post).map(|j| j as u64).collect();
+                    let syn: Vec<u64> = cut
+                        .kept
+                        .iter()
+                        .flat_map(|r| r.clone())
+                        .map(|k| k as u64)
+                        .collect();
+                    whole.resize(&pre, &post, &syn)?;
+                    b.instance = whole;
+                }
+            }
         }
         for p in &mut self.poisson {
             p.restore(&mut d).map_err(bad)?;

@@ -83,7 +83,8 @@ fn killed_foraging_runs_resume_to_the_uninterrupted_result() {
     let f = file.to_str().unwrap();
     // Seed 1 grows seven times (to 512 neurons by episode 224) and prunes a silent neuron at
     // the check of episode 320, so the kills land between edits of both kinds.
-    let common = ["--episodes", "320", "--seed", "1"];
+    // Every episode's hidden spikes too (`activity.csv`), which checkpoints keep.
+    let common = ["--episodes", "320", "--seed", "1", "--record-activity"];
     let mut args = common.to_vec();
     args.extend(["--threads", "1"]);
     let full = run_json(&file, &dir.path().join("full"), &args);
@@ -94,6 +95,8 @@ fn killed_foraging_runs_resume_to_the_uninterrupted_result() {
     let metrics = read(&dir.path().join("full/metrics.csv"));
     let edits = read(&dir.path().join("full/edits.csv"));
     let spikes = read(&dir.path().join("full/spikes.csv"));
+    let activity = read(&dir.path().join("full/activity.csv"));
+    assert!(activity.lines().count() > spikes.lines().count());
     assert!(
         spikes.lines().count() > 1,
         "the last episode's hidden spikes"
@@ -106,9 +109,17 @@ fn killed_foraging_runs_resume_to_the_uninterrupted_result() {
         args.extend(common);
         args.extend(["--checkpoint-every", "40"]);
         // Killed, resumed and killed again, then resumed to the end.
-        let again = ["--threads", "2", "--checkpoint-every", "40", "--no-metrics"];
+        let again = [
+            "--threads",
+            "2",
+            "--checkpoint-every",
+            "40",
+            "--no-metrics",
+            "--record-activity",
+        ];
         let kills = [draw(5, 400), draw(5, 200)];
-        let (s, _) = kill_and_resume(&args, &out, &kills, &again, &["--threads", "2"]);
+        let last = ["--threads", "2", "--record-activity"];
+        let (s, _) = kill_and_resume(&args, &out, &kills, &again, &last);
         assert_eq!(s["state_hash"], full["state_hash"], "kill {k}");
         assert_eq!(s["episodes"], 320);
         assert!(
@@ -122,6 +133,10 @@ fn killed_foraging_runs_resume_to_the_uninterrupted_result() {
         assert!(
             read(&out.join("spikes.csv")) == spikes,
             "kill {k}: spikes.csv differs"
+        );
+        assert!(
+            read(&out.join("activity.csv")) == activity,
+            "kill {k}: activity.csv differs"
         );
     }
     // The run directories hold their final networks: equal to each other, grown and pruned

@@ -128,6 +128,9 @@ pub struct Trainer {
     /// With [`Trainer::record_every_episode`]: the hidden spikes of every episode of the last
     /// batch, in episode order (the last one equals `last_episode_spikes`); empty otherwise.
     pub batch_spikes: Vec<Vec<(u64, u32)>>,
+    /// What the run's observers recorded so far (`Observer::save`), kept in checkpoints as it
+    /// is given (the trainer does not read it), so that a resumed run's outputs are complete.
+    pub observed: Option<Vec<u8>>,
     record_all: bool,
     /// The structural policy (a `structure` plugin), if the task has one.
     structure: Option<StructureInstance>,
@@ -356,6 +359,7 @@ impl Trainer {
             edits: Vec::new(),
             last_episode_spikes: Vec::new(),
             batch_spikes: Vec::new(),
+            observed: None,
             record_all: false,
             structure,
             born: vec![0; h],

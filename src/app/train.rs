@@ -129,6 +129,10 @@ pub fn train_observed(
         neurons: trainer.hidden_size(),
     })?;
     trainer.record_every_episode(observer.every_episode());
+    // What the observers had recorded up to the checkpoint resumed from.
+    if let Some(state) = trainer.observed.take() {
+        observer.load(&state)?;
+    }
     let t1 = Instant::now();
     let mut next = (trainer.episodes_done / every.max(1) + 1) * every;
     // Checkpoints fall on batch boundaries (the first at or after each multiple of
@@ -180,6 +184,7 @@ pub fn train_observed(
         let done = trainer.episodes_done;
         let written = if root {
             checkpoint_at(&run_dir, &config, done, wanted, &mut last_written, || {
+                trainer.observed = observer.save();
                 trainer.save_state()
             })
         } else {

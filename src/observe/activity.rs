@@ -9,9 +9,13 @@
 //! it keeps every second episode (those whose index + 1 is a multiple of 2), and from then on
 //! records only those (then every fourth, and so on), so that the file covers the whole run
 //! evenly within the bound. The kept episodes are always ends of batches once the stride
-//! reaches the batch size, so the last one is `spikes.csv`'s. It is written once, at the end.
+//! reaches the batch size, so the last one is `spikes.csv`'s. It is written once, at the end;
+//! checkpoints keep what it holds (`Observer::save`), so that a run killed and resumed writes
+//! the uninterrupted run's file (a resume of a checkpoint made without the option starts it
+//! empty there).
 
 use super::{Observer, RunInfo, TrainProgress};
+use crate::checkpoint::codec::{Dec, Enc};
 use crate::error::{Error, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -122,6 +126,47 @@ impl Observer for ActivityRecorder {
         true
     }
 
+    /// The episodes kept so far and the stride, so that a resumed run writes the
+    /// uninterrupted run's file.
+    fn save(&self) -> Option<Vec<u8>> {
+        let mut e = Enc::default();
+        e.u64(self.stride);
+        e.u64(self.episodes.len() as u64);
+        for (ep, spikes) in &self.episodes {
+            e.u64(*ep);
+            let (steps, neurons): (Vec<u32>, Vec<u32>) = spikes.iter().copied().unzip();
+            e.u32s(&steps);
+            e.u32s(&neurons);
+        }
+        Some(e.buf)
+    }
+
+    fn load(&mut self, state: &[u8]) -> Result<()> {
+        let bad = |why: String| Error::Input(format!("checkpoint state: recorded activity: {why}"));
+        let mut d = Dec::new(state);
+        let stride = d.u64().map_err(bad)?;
+        if !stride.is_power_of_two() {
+            return Err(bad(format!("a stride of {stride}")));
+        }
+        let n = d.u64().map_err(bad)?;
+        let mut episodes = Vec::new();
+        for _ in 0..n {
+            let ep = d.u64().map_err(bad)?;
+            let (steps, neurons) = (d.u32s().map_err(bad)?, d.u32s().map_err(bad)?);
+            if steps.len() != neurons.len() {
+                return Err(bad(format!("episode {ep}: spikes of unequal lengths")));
+            }
+            episodes.push((ep, steps.into_iter().zip(neurons).collect::<Vec<_>>()));
+        }
+        if !d.finished() {
+            return Err(bad("trailing bytes".into()));
+        }
+        self.stride = stride;
+        self.spikes = episodes.iter().map(|e| e.1.len()).sum();
+        self.episodes = episodes;
+        Ok(())
+    }
+
     fn training(&mut self, p: &TrainProgress<'_>) {
         let t = p.trainer;
         let first = t.episodes_done - t.batch_spikes.len() as u64;
@@ -163,5 +208,34 @@ mod tests {
             "{}",
             &text[..40]
         );
+    }
+
+    #[test]
+    fn a_recorder_restored_from_its_state_goes_on_as_the_uninterrupted_one() {
+        let feed = |r: &mut ActivityRecorder, episodes: std::ops::Range<u64>| {
+            for e in episodes {
+                r.push(e, vec![(e as u32 % 7, 3); 1 + (e % 13) as usize]);
+            }
+        };
+        let mut whole = ActivityRecorder::with_cap(500);
+        feed(&mut whole, 0..400);
+        // Stopped at 160 (past the first thinning), restored into a fresh recorder.
+        let mut first = ActivityRecorder::with_cap(500);
+        feed(&mut first, 0..160);
+        assert!(first.stride() > 1, "the state carries a thinned stride");
+        let mut resumed = ActivityRecorder::with_cap(500);
+        resumed.load(&first.save().unwrap()).unwrap();
+        feed(&mut resumed, 160..400);
+        assert_eq!(resumed.episodes, whole.episodes);
+        assert_eq!(
+            (resumed.stride(), resumed.kept()),
+            (whole.stride(), whole.kept())
+        );
+        // A damaged state is refused, not half loaded.
+        let mut state = first.save().unwrap();
+        state.truncate(state.len() - 1);
+        let mut r = ActivityRecorder::with_cap(500);
+        assert!(r.load(&state).is_err());
+        assert_eq!(r.kept(), (0, 0));
     }
 }

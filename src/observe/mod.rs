@@ -94,6 +94,15 @@ pub trait Observer: Send {
     fn network(&mut self, _p: &NetProgress) {}
     /// A training run finished a batch of episodes.
     fn training(&mut self, _p: &TrainProgress<'_>) {}
+    /// What a training run's checkpoint keeps of this observer (what it recorded so far), so
+    /// that a resumed run's outputs equal an uninterrupted run's. `None`, the default: nothing.
+    fn save(&self) -> Option<Vec<u8>> {
+        None
+    }
+    /// Restores what [`Observer::save`] gave, at a resume (after [`Observer::start`]).
+    fn load(&mut self, _state: &[u8]) -> Result<()> {
+        Ok(())
+    }
     /// The run ended (successfully or not); progress displays clear themselves.
     fn finish(&mut self) {}
 }
@@ -124,6 +133,12 @@ impl<T: Observer> Observer for Option<T> {
         if let Some(o) = self {
             o.training(p)
         }
+    }
+    fn save(&self) -> Option<Vec<u8>> {
+        self.as_ref().and_then(|o| o.save())
+    }
+    fn load(&mut self, state: &[u8]) -> Result<()> {
+        self.as_mut().map_or(Ok(()), |o| o.load(state))
     }
     fn finish(&mut self) {
         if let Some(o) = self {
@@ -157,6 +172,31 @@ impl Observer for Tee<'_> {
     fn training(&mut self, p: &TrainProgress<'_>) {
         self.0.training(p);
         self.1.training(p);
+    }
+    /// Both states, each present or not.
+    fn save(&self) -> Option<Vec<u8>> {
+        let (a, b) = (self.0.save(), self.1.save());
+        if a.is_none() && b.is_none() {
+            return None;
+        }
+        let mut e = crate::checkpoint::codec::Enc::default();
+        for s in [a, b] {
+            e.u8(u8::from(s.is_some()));
+            e.bytes(&s.unwrap_or_default());
+        }
+        Some(e.buf)
+    }
+    fn load(&mut self, state: &[u8]) -> Result<()> {
+        let mut d = crate::checkpoint::codec::Dec::new(state);
+        let bad = |why: String| crate::Error::Input(format!("checkpoint state: observers: {why}"));
+        for o in [&mut *self.0, &mut *self.1] {
+            let present = d.u8().map_err(bad)? == 1;
+            let s = d.bytes().map_err(bad)?;
+            if present {
+                o.load(&s)?;
+            }
+        }
+        Ok(())
     }
     fn finish(&mut self) {
         self.0.finish();

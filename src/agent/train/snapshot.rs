@@ -1,8 +1,9 @@
 //! The state of a training run for a checkpoint, taken between batches: the network (weights,
 //! structure, stable ids), episodes and updates done, the metrics rows and the edit log so far,
 //! the state of the rule instances (baseline, optimiser moments), environments and structural
-//! policy through the plugin ABI's `save`/`load`, and what the trainer keeps per hidden neuron
-//! for the policy (birth episode, last gradient norms).
+//! policy through the plugin ABI's `save`/`load`, what the trainer keeps per hidden neuron
+//! for the policy (birth episode, last gradient norms), and what the run's observers recorded
+//! (`--record-activity`), where they recorded something.
 //!
 //! Layout compatibility: checkpoints written before structural policies were plugins hold the
 //! `rate_threshold` rule's two activity windows where the layout still has two (now empty)
@@ -105,6 +106,12 @@ impl Trainer {
         e.u64s(&self.born);
         e.f64s(&self.grad_norms[0]);
         e.f64s(&self.grad_norms[1]);
+        // What the observers recorded, only where they recorded something (so that other
+        // checkpoints keep their layout).
+        if let Some(b) = &self.observed {
+            e.u8(1);
+            e.bytes(b);
+        }
         Ok(e.buf)
     }
 
@@ -188,6 +195,13 @@ impl Trainer {
                 if self.born.len() != h || self.grad_norms.iter().any(|g| g.len() != h) {
                     return Err("per-neuron records of the wrong size".into());
                 }
+                self.observed = match d.finished() {
+                    true => None,
+                    false => match d.u8()? {
+                        1 => Some(d.bytes()?),
+                        k => return Err(format!("observers' section marked {k}")),
+                    },
+                };
                 if !d.finished() {
                     return Err("trailing bytes".into());
                 }

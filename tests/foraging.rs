@@ -78,6 +78,7 @@ fn bptt_matches_snntorch_autograd() {
             weights: vec![&w1_ours, &w2],
             biases: vec![None, Some(&b1), Some(&b2)],
             decays: Vec::new(),
+            transposed: Vec::new(),
         };
         let x: Vec<f64> = inputs.concat();
         let mut tr = Trace::default();

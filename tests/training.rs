@@ -190,6 +190,7 @@ impl Deep {
             weights: self.weights.iter().map(|w| w.as_slice()).collect(),
             biases: opt(&self.biases),
             decays: opt(decays),
+            transposed: Vec::new(),
         }
     }
 

@@ -693,6 +693,8 @@ impl DqnTrainer {
         }
         // ∂L/∂mem_t of the readout = ∂L/∂Q / T at every step; backward in fixed chunks.
         let p = params_of(&self.plan, online, d_on);
+        let wt = self.plan.transpose(&p);
+        let p = p.with_transposed(&wt);
         let (plan, qnet) = (&self.plan, self.qnet());
         let mut backward = || -> Vec<Grads> {
             traces

@@ -494,6 +494,7 @@ impl Classifier {
             weights: self.weights.iter().map(|w| w.as_slice()).collect(),
             biases: self.biases.iter().map(|b| b.as_deref()).collect(),
             decays: self.decays.iter().map(|d| d.as_deref()).collect(),
+            transposed: Vec::new(),
         }
     }
 

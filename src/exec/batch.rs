@@ -43,6 +43,9 @@ impl Net {
         batch: &impl Sample,
         gradient: Gradient,
     ) -> (f64, Grads) {
+        // One transposition serves every sample's backward pass.
+        let wt = self.transpose(p);
+        let p = &p.clone().with_transposed(&wt);
         let chunks: Vec<(f64, Grads)> = (0..n.div_ceil(CHUNK))
             .into_par_iter()
             .map(|c| {

@@ -42,6 +42,12 @@ pub struct Params<'a> {
     /// neuron, then α of every neuron where the model has one
     /// ([`LearnDecays::COUNT`] × size values).
     pub decays: Vec<Option<&'a [f64]>>,
+    /// Per link (`None`, or absent past the end: not given), the dense weights transposed
+    /// ([`Net::transpose`]): the backward pass then sums each presynaptic neuron's spike
+    /// adjoint from the postsynaptic adjoints as whole-vector additions down the columns
+    /// instead of one dot product per row. The same terms in the same order, so the same
+    /// bits; worth it where one set of weights serves several backward passes (a batch).
+    pub transposed: Vec<Option<&'a [f64]>>,
 }
 
 impl<'a> Params<'a> {
@@ -51,7 +57,17 @@ impl<'a> Params<'a> {
             weights,
             biases: vec![None; net.pops().len()],
             decays: Vec::new(),
+            transposed: Vec::new(),
         }
+    }
+
+    /// These parameters with the transposed dense weights `t` ([`Net::transpose`] of them).
+    pub fn with_transposed(mut self, t: &'a [Vec<f64>]) -> Self {
+        self.transposed = t
+            .iter()
+            .map(|w| (!w.is_empty()).then_some(w.as_slice()))
+            .collect();
+        self
     }
 }
 
@@ -150,6 +166,8 @@ pub struct Trace {
     back: Back,
     pub(super) factors: Vec<f64>,
     pub(super) eprop: super::eprop::Scratch,
+    /// The active presynaptic (neuron, value) pairs of one link and step.
+    act: Vec<(usize, f64)>,
 }
 
 /// Scratch of the backward pass.
@@ -183,21 +201,39 @@ impl Trace {
     }
 }
 
-/// Adds `v`·row i of link weights `w` into `cur`, for each active (i, v).
-#[inline]
+/// Adds `v`·row i of link weights `w` into `cur`, for each active (i, v), in that order.
+/// Dense rows are added a tile of `cur` at a time ([`TILE`] columns held in registers while
+/// every active row passes), which keeps each column's order of additions.
+#[inline(always)]
 pub(super) fn add_rows(
     storage: &Storage,
     w: &[f64],
-    active: impl Iterator<Item = (usize, f64)>,
+    active: impl Iterator<Item = (usize, f64)> + Clone,
     cur: &mut [f64],
 ) {
     let n = cur.len();
     match storage {
         Storage::Dense => {
-            for (i, v) in active {
-                let row = &w[i * n..(i + 1) * n];
-                for j in 0..n {
-                    cur[j] += v * row[j];
+            let mut tiles = cur.chunks_exact_mut(TILE);
+            let mut start = 0;
+            for a in &mut tiles {
+                let mut t = [0.0; TILE];
+                t.copy_from_slice(a);
+                for (i, v) in active.clone() {
+                    let row = &w[i * n + start..i * n + start + TILE];
+                    for k in 0..TILE {
+                        t[k] += v * row[k];
+                    }
+                }
+                a.copy_from_slice(&t);
+                start += TILE;
+            }
+            let rest = tiles.into_remainder();
+            if !rest.is_empty() {
+                for (i, v) in active {
+                    for (c, &r) in rest.iter_mut().zip(&w[i * n + start..(i + 1) * n]) {
+                        *c += v * r;
+                    }
                 }
             }
         }
@@ -211,22 +247,81 @@ pub(super) fn add_rows(
     }
 }
 
-/// Walks the active presynaptic (neuron, value) pairs of population `p` at step `t`
-/// without allocating.
-fn for_active(net: &Net, tr: &[PopTrace], p: usize, t: usize, mut f: impl FnMut(usize, f64)) {
-    match net.pops()[p].kind {
-        PopKind::Input => {
-            for &(i, v) in tr[p].input_at(t) {
-                f(i as usize, v)
+/// Calls `$net.$body(args)` compiled for the widest vectors the CPU has (AVX-512F, AVX2, else
+/// the build's baseline), chosen per call: the body is `#[inline(always)]`, so each width gets
+/// its own copy of its loops. No FMA is enabled, so every width computes the same bits (the
+/// vector lanes are independent neurons or columns; no sum changes its order).
+macro_rules! widest {
+    ($net:expr, $body:ident($($a:ident: $t:ty),*)) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f")]
+            fn w512(net: &Net, $($a: $t),*) {
+                net.$body($($a),*)
+            }
+            #[target_feature(enable = "avx2")]
+            fn w256(net: &Net, $($a: $t),*) {
+                net.$body($($a),*)
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has AVX-512F, the only feature w512 enables.
+                return unsafe { w512($net, $($a),*) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2, the only feature w256 enables.
+                return unsafe { w256($net, $($a),*) };
             }
         }
+        $net.$body($($a),*)
+    }};
+}
+pub(super) use widest;
+
+/// An input population's record of a call: its (neuron, value) pairs per step, or one list
+/// for all steps when constant (`n` neurons, `steps` steps).
+pub(super) fn fill_input(t: &mut PopTrace, seq: Seq, n: usize, steps: usize) {
+    t.active.clear();
+    t.start.clear();
+    t.start.push(0);
+    match seq {
+        Seq::Constant(pairs) => {
+            t.constant = true;
+            t.active.extend_from_slice(pairs);
+            t.start.push(pairs.len());
+        }
+        Seq::Dense(values) => {
+            assert_eq!(values.len(), steps * n, "steps × size input values");
+            t.constant = false;
+            for s in 0..steps {
+                for (i, &v) in values[s * n..(s + 1) * n].iter().enumerate() {
+                    if v != 0.0 {
+                        t.active.push((i as u32, v));
+                    }
+                }
+                t.start.push(t.active.len());
+            }
+        }
+    }
+}
+
+/// The active presynaptic (neuron, value) pairs of population `p` at step `t`, in neuron
+/// order, into `act`. A spiking population's are gathered without a branch per neuron (each
+/// pair is written, and the count moves past it only if it is active): spikes are
+/// unpredictable, and a mispredicted branch per neuron costs more than the rows they select.
+#[inline(always)]
+fn active_into(net: &Net, tr: &[PopTrace], p: usize, t: usize, act: &mut Vec<(usize, f64)>) {
+    act.clear();
+    match net.pops()[p].kind {
+        PopKind::Input => act.extend(tr[p].input_at(t).iter().map(|&(i, v)| (i as usize, v))),
         PopKind::Neurons(_) => {
             let n = net.pops()[p].size;
+            act.resize(n, (0, 0.0));
+            let mut k = 0;
             for (i, &s) in tr[p].spk[t * n..(t + 1) * n].iter().enumerate() {
-                if s != 0.0 {
-                    f(i, s)
-                }
+                act[k] = (i, s);
+                k += usize::from(s != 0.0);
             }
+            act.truncate(k);
         }
     }
 }
@@ -235,6 +330,12 @@ impl Net {
     /// Runs `steps` steps from zero state with the inputs' values `inputs` (one per
     /// [`Net::inputs`], in that order), recording into `tr`.
     pub fn forward(&self, p: &Params, steps: usize, inputs: &[Seq], tr: &mut Trace) {
+        widest!(self, forward_body(p: &Params, steps: usize, inputs: &[Seq], tr: &mut Trace))
+    }
+
+    /// [`Net::forward`]'s work, inlined into each width's copy.
+    #[inline(always)]
+    fn forward_body(&self, p: &Params, steps: usize, inputs: &[Seq], tr: &mut Trace) {
         assert_eq!(inputs.len(), self.inputs().len(), "one Seq per input");
         assert_eq!(
             p.weights.len(),
@@ -267,30 +368,7 @@ impl Net {
         }
         // Inputs.
         for (&q, seq) in self.inputs().iter().zip(inputs) {
-            let t = &mut tr.pops[q];
-            t.active.clear();
-            t.start.clear();
-            t.start.push(0);
-            match *seq {
-                Seq::Constant(pairs) => {
-                    t.constant = true;
-                    t.active.extend_from_slice(pairs);
-                    t.start.push(pairs.len());
-                }
-                Seq::Dense(values) => {
-                    let n = pops[q].size;
-                    assert_eq!(values.len(), steps * n, "steps × size input values");
-                    t.constant = false;
-                    for s in 0..steps {
-                        for (i, &v) in values[s * n..(s + 1) * n].iter().enumerate() {
-                            if v != 0.0 {
-                                t.active.push((i as u32, v));
-                            }
-                        }
-                        t.start.push(t.active.len());
-                    }
-                }
-            }
+            fill_input(&mut tr.pops[q], *seq, pops[q].size, steps);
         }
         // What is the same on every step: the bias, then the links from constant inputs.
         let constant = |l: usize| {
@@ -344,9 +422,10 @@ impl Net {
                         t
                     };
                     let (storage, w) = (&link.storage, p.weights[l]);
-                    for_active(self, &tr.pops, link.pre, s, |i, v| {
-                        add_rows(storage, w, std::iter::once((i, v)), &mut cur)
-                    });
+                    let mut act = std::mem::take(&mut tr.act);
+                    active_into(self, &tr.pops, link.pre, s, &mut act);
+                    add_rows(storage, w, act.iter().copied(), &mut cur);
+                    tr.act = act;
                 }
                 let pt = &mut tr.pops[q];
                 match p.decays.get(q).copied().flatten() {
@@ -362,6 +441,30 @@ impl Net {
         tr.cur = cur;
     }
 
+    /// The dense links' weights of `p` transposed (post-major: column j of a link's weights
+    /// is `[j·pre..(j + 1)·pre]`), empty for sparse links: what [`Params::with_transposed`]
+    /// takes.
+    pub fn transpose(&self, p: &Params) -> Vec<Vec<f64>> {
+        let pops = self.pops();
+        self.links()
+            .iter()
+            .zip(&p.weights)
+            .map(|(link, w)| match link.storage {
+                Storage::Dense => {
+                    let (m, n) = (pops[link.pre].size, pops[link.post].size);
+                    let mut t = vec![0.0; w.len()];
+                    for (i, row) in w.chunks_exact(n).enumerate() {
+                        for (j, &x) in row.iter().enumerate() {
+                            t[j * m + i] = x;
+                        }
+                    }
+                    t
+                }
+                Storage::Sparse { .. } => Vec::new(),
+            })
+            .collect()
+    }
+
     /// The backward pass of the last forward pass in `tr`, for a loss whose gradient with
     /// respect to each readout's membrane is `g_mem` (one steps × size slice per
     /// [`Net::readouts`]). Adds the gradients of the weights and biases into `g`.
@@ -374,6 +477,22 @@ impl Net {
     /// n_i = Σ_t s_i,t, neuron i's output summed over the sample (a spike-count regulariser).
     /// It adds to every step's ∂L/∂s_i,t before the surrogate, as the outgoing links' terms do.
     pub fn backward_counts(
+        &self,
+        p: &Params,
+        tr: &mut Trace,
+        g_mem: &[&[f64]],
+        g_count: &[&[f64]],
+        g: &mut Grads,
+    ) {
+        widest!(
+            self,
+            backward_body(p: &Params, tr: &mut Trace, g_mem: &[&[f64]], g_count: &[&[f64]], g: &mut Grads)
+        )
+    }
+
+    /// [`Net::backward_counts`]'s work, inlined into each width's copy.
+    #[inline(always)]
+    fn backward_body(
         &self,
         p: &Params,
         tr: &mut Trace,
@@ -433,7 +552,10 @@ impl Net {
                         };
                         let w = p.weights[l];
                         match &link.storage {
-                            Storage::Dense => add_row_dots(&mut drive, w, xb),
+                            Storage::Dense => match p.transposed.get(l).copied().flatten() {
+                                Some(wt) => add_col_axpys(&mut drive, wt, xb),
+                                None => add_row_dots(&mut drive, w, xb),
+                            },
                             Storage::Sparse { indptr, indices } => {
                                 for (i, d) in drive.iter_mut().enumerate() {
                                     for k in indptr[i]..indptr[i + 1] {
@@ -541,19 +663,25 @@ impl Net {
                         t
                     };
                     let gw = &mut g.weights[l];
-                    for_active(self, &tr.pops, link.pre, s, |i, v| match &link.storage {
+                    let mut act = std::mem::take(&mut tr.act);
+                    active_into(self, &tr.pops, link.pre, s, &mut act);
+                    match &link.storage {
                         Storage::Dense => {
-                            let gr = &mut gw[i * n..(i + 1) * n];
-                            for j in 0..n {
-                                gr[j] += v * x[j];
+                            for &(i, v) in &act {
+                                for (g, &xj) in gw[i * n..(i + 1) * n].iter_mut().zip(x) {
+                                    *g += v * xj;
+                                }
                             }
                         }
                         Storage::Sparse { indptr, indices } => {
-                            for k in indptr[i]..indptr[i + 1] {
-                                gw[k] += v * x[indices[k] as usize];
+                            for &(i, v) in &act {
+                                for k in indptr[i]..indptr[i + 1] {
+                                    gw[k] += v * x[indices[k] as usize];
+                                }
                             }
                         }
-                    });
+                    }
+                    tr.act = act;
                 }
             }
             std::mem::swap(&mut bk.x_now, &mut bk.x_next);
@@ -562,9 +690,43 @@ impl Net {
     }
 }
 
+/// [`add_row_dots`] from the transposed weights `wt` (column c of `w` at `wt[c·n..]`, n =
+/// `acc.len()`): `acc += wt[c]·x[c]` column after column, so each row's terms are added in
+/// column order, as there, with every row of a column in one vector.
+#[inline(always)]
+fn add_col_axpys(acc: &mut [f64], wt: &[f64], x: &[f64]) {
+    let n = acc.len();
+    // A tile of `acc` stays in registers while every column passes.
+    let mut tiles = acc.chunks_exact_mut(TILE);
+    let mut start = 0;
+    for a in &mut tiles {
+        let mut t = [0.0; TILE];
+        t.copy_from_slice(a);
+        for (c, &xc) in x.iter().enumerate() {
+            let col = &wt[c * n + start..c * n + start + TILE];
+            for k in 0..TILE {
+                t[k] += col[k] * xc;
+            }
+        }
+        a.copy_from_slice(&t);
+        start += TILE;
+    }
+    let rest = tiles.into_remainder();
+    for (c, &xc) in x.iter().enumerate() {
+        for (a, &w) in rest.iter_mut().zip(&wt[c * n + start..(c + 1) * n]) {
+            *a += w * xc;
+        }
+    }
+}
+
+/// The width of the tiles that [`add_rows`] and [`add_col_axpys`] keep in registers: eight AVX-512 vectors,
+/// eight independent chains of additions (an addition waits on the one before in its lane).
+const TILE: usize = 64;
+
 /// `acc[i] += Σ_c w[i·m + c]·x[c]` for every row i of the row-major `w` (m = `x.len()`),
 /// each row's terms added in column order. Four rows at a time: their sums are independent
 /// chains of additions that the CPU overlaps, where one row alone waits on each addition.
+#[inline(always)]
 fn add_row_dots(acc: &mut [f64], w: &[f64], x: &[f64]) {
     let m = x.len();
     let mut rows = acc.chunks_exact_mut(4);
@@ -622,7 +784,7 @@ pub(super) fn step_pop<N: SnnTorchStep<f64>, R: ResetKind>(
 /// compiled for the widest vectors the CPU has (AVX-512F, AVX2, else SSE2), chosen here per
 /// call; no FMA, so every width computes the same bits.
 #[inline]
-fn step_rows<N: SnnTorchStep<f64>, R: ResetKind>(
+pub(super) fn step_rows<N: SnnTorchStep<f64>, R: ResetKind>(
     neuron: N,
     theta: f64,
     x: &[f64],
@@ -705,6 +867,7 @@ fn step_rows_body<N: SnnTorchStep<f64>, R: ResetKind>(
 }
 
 /// One step back of a population's adjoints: `drive` is ∂L/∂mem_t, `reset` R_t; writes x̄_t.
+#[inline(always)]
 fn adjoint_pop<N: SnnTorchStep<f64>, R: ResetKind>(
     neuron: N,
     drive: &[f64],

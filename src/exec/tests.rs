@@ -250,6 +250,7 @@ fn backward_equals_forward_mode_on_a_deep_recurrent_network() {
                 weights: weights.iter().map(|w| w.as_slice()).collect(),
                 biases: biases.iter().map(|b| b.as_deref()).collect(),
                 decays: Vec::new(),
+                transposed: Vec::new(),
             };
             let mut tr = Trace::default();
             net.forward(&p, steps, &[Seq::Dense(&inputs)], &mut tr);
@@ -559,6 +560,183 @@ fn batches_are_the_same_on_any_number_of_threads() {
     assert!(g1.weights.iter().flatten().any(|&x| x != 0.0));
 }
 
+/// A block of samples ([`Net::forward_block`]) records, sample by sample, the same bits as
+/// each sample's own forward pass, for every hidden model and reset, on a network with
+/// recurrent, sparse and skipping links; with dense and with constant inputs.
+#[test]
+fn block_forward_equals_each_samples_forward_bit_for_bit() {
+    let steps = 7;
+    let bits = |v: &[f64]| -> Vec<u64> { v.iter().map(|x| x.to_bits()).collect() };
+    let pairs = hidden_models()
+        .into_iter()
+        .zip(hidden_models().into_iter().rev())
+        .chain([(Neuron::relu(), Neuron::relu())]);
+    for (case, (a, b)) in pairs.enumerate() {
+        let net = deep(a, b);
+        let weights: Vec<Vec<f64>> = net
+            .links()
+            .iter()
+            .enumerate()
+            .map(|(l, link)| pattern(link.len(net.pops()), 0.21, l + case))
+            .collect();
+        let biases: Vec<Option<Vec<f64>>> = net
+            .pops()
+            .iter()
+            .enumerate()
+            .map(|(q, p)| (q == 1).then(|| pattern(p.size, 0.05, q)))
+            .collect();
+        let p = Params {
+            biases: biases.iter().map(|b| b.as_deref()).collect(),
+            ..Params::weights(&net, weights.iter().map(|w| w.as_slice()).collect())
+        };
+        let dense: Vec<Vec<f64>> = (0..11)
+            .map(|k| {
+                (0..steps * 3)
+                    .map(|i| {
+                        if (i + k) % 4 == 0 {
+                            0.0
+                        } else {
+                            ((i * 5 + k * 3) % 13) as f64 * 0.12
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let constant: Vec<Vec<(u32, f64)>> = (0..11)
+            .map(|k| {
+                (0..3)
+                    .filter(|i| (i + k) % 3 != 0)
+                    .map(|i| (i as u32, 0.4 + 0.3 * (k % 4) as f64))
+                    .collect()
+            })
+            .collect();
+        for inputs in [
+            dense
+                .iter()
+                .map(|v| vec![Seq::Dense(v)])
+                .collect::<Vec<_>>(),
+            constant.iter().map(|v| vec![Seq::Constant(v)]).collect(),
+        ] {
+            let mut blk = Block::default();
+            net.forward_block(&p, steps, &inputs, &mut blk);
+            let mut spikes = 0.0;
+            for (k, sample) in inputs.iter().enumerate() {
+                let (mut own, mut from_block) = (Trace::default(), Trace::default());
+                net.forward(&p, steps, sample, &mut own);
+                blk.trace_into(&net, k, &mut from_block);
+                for q in 1..net.pops().len() {
+                    let (x, y) = (&own.pops[q], &from_block.pops[q]);
+                    assert_eq!(
+                        bits(&x.mem),
+                        bits(&y.mem),
+                        "case {case}, sample {k}, pop {q}"
+                    );
+                    assert_eq!(
+                        bits(&x.spk),
+                        bits(&y.spk),
+                        "case {case}, sample {k}, pop {q}"
+                    );
+                    assert_eq!(bits(&x.reset), bits(&y.reset), "case {case}, sample {k}");
+                    assert_eq!(
+                        bits(&x.syn),
+                        bits(&y.syn),
+                        "case {case}, sample {k}, pop {q}"
+                    );
+                    for t in 0..steps {
+                        for j in 0..net.pops()[q].size {
+                            assert_eq!(blk.mem(q, t, j, k).to_bits(), own.mem(q, t)[j].to_bits());
+                        }
+                    }
+                }
+                assert_eq!(own.pops[0].input_at(2), from_block.pops[0].input_at(2));
+                spikes += own.pops[1].spk.iter().sum::<f64>();
+                // The backward pass reads the block's record as its own.
+                let g_mem = pattern(steps * 2, 0.3, k);
+                let (mut g1, mut g2) = (Grads::zeros(&p), Grads::zeros(&p));
+                net.backward(&p, &mut own, &[&g_mem], &mut g1);
+                net.backward(&p, &mut from_block, &[&g_mem], &mut g2);
+                assert_eq!(g1, g2, "case {case}, sample {k}");
+            }
+            assert!(spikes > 0.0, "case {case}: the hidden layer spikes");
+        }
+    }
+}
+
+/// The backward pass from transposed weights ([`Params::with_transposed`]) gives the same bits
+/// as from the weights themselves, on populations wider than a tile (a tile and a remainder)
+/// with a recurrent link and a sparse one.
+#[test]
+fn transposed_weights_give_the_same_gradients_bit_for_bit() {
+    let leaky = |beta, reset, threshold| Neuron {
+        model: Model::Leaky { beta },
+        reset,
+        threshold,
+    };
+    let (n_in, n_h, n_out) = (70, 130, 67);
+    let net = Net::new(
+        vec![
+            pop("in", n_in, PopKind::Input),
+            pop(
+                "h",
+                n_h,
+                PopKind::Neurons(leaky(0.85, Reset::Subtract, 0.7)),
+            ),
+            pop(
+                "out",
+                n_out,
+                PopKind::Neurons(leaky(0.9, Reset::NoReset, 1e9)),
+            ),
+        ],
+        vec![
+            link("in_h", 0, 1, Storage::Dense),
+            link("h_h", 1, 1, Storage::Dense),
+            link("h_out", 1, 2, Storage::Dense),
+            link(
+                "in_out",
+                0,
+                2,
+                Storage::Sparse {
+                    indptr: (0..=n_in).map(|i| i / 2).collect(),
+                    indices: (0..n_in as u32 / 2)
+                        .map(|k| (k * 7) % n_out as u32)
+                        .collect(),
+                },
+            ),
+        ],
+        vec![2],
+        Surrogate::FastSigmoid { slope: 5.0 },
+    )
+    .unwrap();
+    let weights: Vec<Vec<f64>> = net
+        .links()
+        .iter()
+        .enumerate()
+        .map(|(l, link)| pattern(link.len(net.pops()), 0.013, l))
+        .collect();
+    let p = Params::weights(&net, weights.iter().map(|w| w.as_slice()).collect());
+    let wt = net.transpose(&p);
+    let pt = p.clone().with_transposed(&wt);
+    let steps = 9;
+    let inputs = pattern(steps * n_in, 0.11, 3);
+    let g_mem = pattern(steps * n_out, 0.05, 5);
+    let run = |p: &Params| {
+        let mut tr = Trace::default();
+        net.forward(p, steps, &[Seq::Dense(&inputs)], &mut tr);
+        let mut g = Grads::zeros(p);
+        net.backward(p, &mut tr, &[&g_mem], &mut g);
+        (g, tr.pops[1].spk.iter().sum::<f64>())
+    };
+    let ((by_rows, spikes), (by_columns, _)) = (run(&p), run(&pt));
+    assert!(
+        spikes > 0.0 && spikes < (steps * n_h) as f64,
+        "{spikes} hidden spikes"
+    );
+    assert!(by_rows.weights[0].iter().any(|&x| x != 0.0));
+    let bits =
+        |g: &Grads| -> Vec<u64> { g.weights.iter().flatten().map(|x| x.to_bits()).collect() };
+    assert_eq!(bits(&by_rows), bits(&by_columns));
+}
+
 /// in(5) → h(7) → out(3), dense, and in → out sparse (skipping h); with `recurrent`, h → h
 /// too.
 fn shallow(h: Neuron, out: Neuron, recurrent: bool) -> Net {
@@ -621,6 +799,7 @@ fn both_gradients(net: &Net, seed: u64, spread: bool, counted: bool) -> (Grads, 
         weights: weights.iter().map(|w| w.as_slice()).collect(),
         biases: biases.iter().map(|b| b.as_deref()).collect(),
         decays: Vec::new(),
+        transposed: Vec::new(),
     };
     let inputs: Vec<f64> = (0..steps * 5)
         .map(|_| match rng.random_range(0..3) {
@@ -884,6 +1063,7 @@ fn relu_units_backward_equals_finite_differences() {
         weights: w0.iter().map(|w| w.as_slice()).collect(),
         biases: b0.iter().map(|b| b.as_deref()).collect(),
         decays: Vec::new(),
+        transposed: Vec::new(),
     };
     let mut tr = Trace::default();
     net.forward(&p, steps, &[Seq::Dense(&inputs)], &mut tr);
@@ -903,6 +1083,7 @@ fn relu_units_backward_equals_finite_differences() {
             weights: w.iter().map(|w| w.as_slice()).collect(),
             biases: b.iter().map(|b| b.as_deref()).collect(),
             decays: Vec::new(),
+            transposed: Vec::new(),
         };
         loss(&net, &p, steps, &inputs, &coef, &count)
     };

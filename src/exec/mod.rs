@@ -48,7 +48,6 @@
 //! [`Net::forward_shallow`] is the same network's forward pass, fused for speed.
 
 mod batch;
-mod block;
 mod eprop;
 pub mod eventprop;
 mod factored;
@@ -58,7 +57,6 @@ mod ops;
 mod run;
 
 pub use batch::{Sample, CHUNK};
-pub use block::Block;
 pub use eprop::{Feedback, Gradient};
 pub use factored::Shallow;
 pub use net::{clamp_decays, Link, Net, PlanError, Pop, PopKind, Storage};

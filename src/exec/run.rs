@@ -275,11 +275,10 @@ macro_rules! widest {
         $net.$body($($a),*)
     }};
 }
-pub(super) use widest;
 
 /// An input population's record of a call: its (neuron, value) pairs per step, or one list
 /// for all steps when constant (`n` neurons, `steps` steps).
-pub(super) fn fill_input(t: &mut PopTrace, seq: Seq, n: usize, steps: usize) {
+fn fill_input(t: &mut PopTrace, seq: Seq, n: usize, steps: usize) {
     t.active.clear();
     t.start.clear();
     t.start.push(0);
@@ -784,7 +783,7 @@ pub(super) fn step_pop<N: SnnTorchStep<f64>, R: ResetKind>(
 /// compiled for the widest vectors the CPU has (AVX-512F, AVX2, else SSE2), chosen here per
 /// call; no FMA, so every width computes the same bits.
 #[inline]
-pub(super) fn step_rows<N: SnnTorchStep<f64>, R: ResetKind>(
+fn step_rows<N: SnnTorchStep<f64>, R: ResetKind>(
     neuron: N,
     theta: f64,
     x: &[f64],

@@ -20,7 +20,7 @@
 //! are compiled per CPU vector width, and nothing in it allocates or clears what it overwrites.
 
 use super::neuron::{with_neuron, with_surrogate, SurrogateGrad};
-use super::run::{add_rows, step_pop};
+use super::run::{add_rows, step_pop, widest};
 use super::{Model, Net, Params, PopKind, PopTrace, Storage, Trace};
 use crate::file::Reset;
 use crate::models::step::{keep, ResetKind, SnnTorchStep};
@@ -108,6 +108,28 @@ impl Net {
     /// order; the recorded rows are written once, never cleared first; nothing is allocated
     /// once `tr` has the sizes.
     pub fn forward_shallow(
+        &self,
+        shape: Shallow,
+        p: &Params,
+        steps: usize,
+        inputs: &[(u32, f64)],
+        tr: &mut Trace,
+    ) {
+        widest!(
+            self,
+            forward_shallow_body(
+                shape: Shallow,
+                p: &Params,
+                steps: usize,
+                inputs: &[(u32, f64)],
+                tr: &mut Trace
+            )
+        )
+    }
+
+    /// [`Net::forward_shallow`]'s work, inlined into each width's copy.
+    #[inline(always)]
+    fn forward_shallow_body(
         &self,
         shape: Shallow,
         p: &Params,

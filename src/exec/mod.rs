@@ -29,7 +29,13 @@
 //! [`LearnDecays`](crate::models::step::LearnDecays)), so the decays train beside the weights.
 //! A batch of samples is independent calls, each with its own [`Trace`]: [`Net::batch`] runs
 //! them in parallel and sums their gradients in a fixed order (the same bits on any number of
-//! threads).
+//! threads). One transposition of the dense weights ([`Net::transpose`],
+//! [`Params::with_transposed`]) serves a batch's backward passes: the spike adjoints are then
+//! summed down columns in vector registers, the same terms in the same order.
+//!
+//! The forward and backward passes are compiled for each vector width the CPU may have
+//! (AVX-512F, AVX2, the baseline) and chosen per call; no FMA, so every width gives the same
+//! bits and a run is the same on any x86-64 machine.
 //!
 //! [`Net::eprop`] is the other gradient of the same forward pass: e-prop's eligibility traces
 //! and learning signals, run forward in time over the trace with the same model steps

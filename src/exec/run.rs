@@ -275,6 +275,7 @@ macro_rules! widest {
         $net.$body($($a),*)
     }};
 }
+pub(super) use widest;
 
 /// An input population's record of a call: its (neuron, value) pairs per step, or one list
 /// for all steps when constant (`n` neurons, `steps` steps).

@@ -264,7 +264,7 @@ fn mean(v: &[f64]) -> f64 {
 }
 
 /// NEST 3.10's structural-plasticity example (graphs/structural-plasticity.ron) against NEST's
-/// own runs (tests/reference/nest_structural_plasticity.json, ten seeds).
+/// own runs (tests/reference/nest_structural_plasticity.json, twenty seeds).
 ///
 /// - While the network grows and its activity settles (10–130 s: the excitatory calcium at
 ///   its target 0.05), the mean of each curve is within 5 % of NEST's (one seed here, about

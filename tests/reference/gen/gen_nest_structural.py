@@ -4,7 +4,7 @@ of connections that the example records every second.
 
 The network is the example's (nest_structural_net.py), 200 s simulated.
 
-    python gen_nest_structural.py [OUT.json] [--seeds 1 2 ... 10]
+    python gen_nest_structural.py [OUT.json] [--seeds 1 2 ... 20]
 
 Versions: NEST 3.10.0 (pip `nest-simulator==3.10.0`), numpy 2.3.5, Python 3.11. NEST runs
 the example on one thread (structural plasticity needs it); each seed takes several minutes.
@@ -21,7 +21,7 @@ from nest_structural_net import MODEL, DT, UPDATE, RECORD, build
 
 p = argparse.ArgumentParser()
 p.add_argument("out", nargs="?", default="out/nest_structural_plasticity.json")
-p.add_argument("--seeds", type=int, nargs="+", default=list(range(1, 11)))
+p.add_argument("--seeds", type=int, nargs="+", default=list(range(1, 21)))
 p.add_argument("--t-sim", type=float, default=200000.0)
 a = p.parse_args()
 

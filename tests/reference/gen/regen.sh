@@ -9,7 +9,7 @@
 #   --out DIR    where the regenerated files go (default: a new temporary directory)
 #   --skip-cuba  do not run gen_brian2_cuba.py (5 network runs, a few minutes)
 #   --skip-cobahh  do not run gen_brian2_cobahh.py (5 network runs, about a minute each)
-#   --skip-structural  do not run gen_nest_structural.py (10 NEST runs of 200 s, about 80 minutes)
+#   --skip-structural  do not run gen_nest_structural.py (20 NEST runs of 200 s, about 100 minutes)
 # Environment: PYTHON selects the interpreter that creates the venv (default python3;
 # the committed data were made with Python 3.11).
 # Exit status: 0 when every compared file agrees, 1 otherwise.

@@ -500,21 +500,21 @@ fn run_episode(
     let mut pi = vec![0.0; n_pol];
     let mut action = vec![0.0; env.action_len()];
     loop {
-        decide(
-            spec,
-            layers,
-            params,
-            &obs,
-            &mut buf.inputs,
-            &mut trace,
-            &mut z,
-        );
-        let n_active = buf.inputs.len() - buf.start[buf.start.len() - 1];
+        let start = buf.inputs.len();
+        spec.encoder.currents(&obs, &mut buf.inputs);
+        let n_active = buf.inputs.len() - start;
         buf.start.push(buf.inputs.len());
         let base = buf.q.len();
         buf.q.resize(base + h, 0.0);
         buf.nu.resize(base + h, 0.0);
-        layers.factors(&mut trace, &mut buf.q[base..], &mut buf.nu[base..]);
+        layers.decide_factored(
+            params,
+            steps,
+            &buf.inputs[start..],
+            &mut trace,
+            &mut z,
+            (&mut buf.q[base..], &mut buf.nu[base..]),
+        );
         let d = buf.dz_logp.len();
         buf.dz_logp.resize(d + o, 0.0);
         buf.dz_ent.resize(d + o, 0.0);

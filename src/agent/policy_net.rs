@@ -89,7 +89,30 @@ impl PolicyNet {
         z: &mut [f64],
     ) {
         self.exec.forward_shallow(self.shape, p, steps, inputs, tr);
-        let o = self.out;
+        self.logits(tr, z);
+    }
+
+    /// [`PolicyNet::decide`] that also writes the decision's factors q and ν (see
+    /// [`exec::Net::policy_factors`]), in one pass over the hidden neurons
+    /// ([`exec::Net::decide_shallow`]); `tr` then holds the hidden spikes but not their
+    /// membranes.
+    pub fn decide_factored(
+        &self,
+        p: &Params,
+        steps: usize,
+        inputs: &[(u32, f64)],
+        tr: &mut Trace,
+        z: &mut [f64],
+        factors: (&mut [f64], &mut [f64]),
+    ) {
+        self.exec
+            .decide_shallow(self.shape, p, steps, inputs, tr, factors);
+        self.logits(tr, z);
+    }
+
+    /// The logits of the decision in `tr`: its readout membrane averaged over its steps.
+    fn logits(&self, tr: &Trace, z: &mut [f64]) {
+        let (o, steps) = (self.out, tr.steps);
         z.iter_mut().for_each(|x| *x = 0.0);
         let mem = &tr.pops[self.shape.readout].mem;
         for t in 0..steps {
@@ -97,11 +120,6 @@ impl PolicyNet {
                 z[c] += mem[t * o + c] / steps as f64;
             }
         }
-    }
-
-    /// q and ν of the decision in `tr` (see [`exec::Net::policy_factors`]).
-    pub fn factors(&self, tr: &mut Trace, q: &mut [f64], nu: &mut [f64]) {
-        self.exec.policy_factors(self.shape, tr, q, nu)
     }
 
     /// The hidden spikes of the decision in `tr` (steps × hidden, 0 or 1).

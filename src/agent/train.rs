@@ -102,6 +102,14 @@ pub(super) struct Scratch {
     inputs: Vec<(u32, f64)>,
 }
 
+impl Scratch {
+    /// Holds the input neurons `active` (each at 1.0) for the next decision.
+    fn hold(&mut self, active: &[u32]) {
+        self.inputs.clear();
+        self.inputs.extend(active.iter().map(|&i| (i, 1.0)));
+    }
+}
+
 /// A spiking agent, its environments and its rule instances.
 pub struct Trainer {
     /// The network holding the policy.
@@ -1147,8 +1155,7 @@ pub(super) fn decide(
     s: &mut Scratch,
     z: &mut [f64],
 ) {
-    s.inputs.clear();
-    s.inputs.extend(active.iter().map(|&i| (i, 1.0)));
+    s.hold(active);
     layers.decide(params, spec.decision_steps, &s.inputs, &mut s.trace, z);
 }
 
@@ -1167,9 +1174,9 @@ fn run_episode(
     let mut z = vec![0.0; o];
     let mut counts = vec![0.0; h];
     while !ep.done {
-        decide(spec, layers, &p.params, ep.observe(spec), &mut s, &mut z);
-        let (q, nu) = ep.factors(h);
-        layers.factors(&mut s.trace, q, nu);
+        s.hold(ep.observe(spec));
+        let factors = ep.factors(h);
+        layers.decide_factored(&p.params, steps, &s.inputs, &mut s.trace, &mut z, factors);
         let spk = layers.hidden_spikes(&s.trace);
         // Spikes are 0 or 1: their sum over the steps is the count (vectorised).
         counts.iter_mut().for_each(|n| *n = 0.0);

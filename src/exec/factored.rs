@@ -19,8 +19,8 @@
 //! unit of work of training, thousands per second, so its loops are written to vectorise and
 //! are compiled per CPU vector width, and nothing in it allocates or clears what it overwrites.
 
-use super::neuron::{with_neuron, with_surrogate, SurrogateGrad};
-use super::run::{add_rows, step_pop, widest};
+use super::neuron::{with_neuron, with_surrogate, FastSigmoidGrad, SurrogateGrad};
+use super::run::{add_rows, step_pop, step_rows, widest};
 use super::{Model, Net, Params, PopKind, PopTrace, Storage, Trace};
 use crate::file::Reset;
 use crate::models::step::{keep, ResetKind, SnnTorchStep};
@@ -103,10 +103,11 @@ impl Net {
     /// whose values `inputs` are the same on every step: the same numbers into `tr` as
     /// [`Net::forward`] with one [`Seq::Constant`](super::Seq::Constant) (bit for bit;
     /// tested), fused for the agents' decisions. The hidden population's input is the same on
-    /// every step, so it is summed once and each step is one branch-free, vectorised loop
-    /// over the hidden neurons; the readout adds the rows of the neurons that spiked, in
-    /// order; the recorded rows are written once, never cleared first; nothing is allocated
-    /// once `tr` has the sizes.
+    /// every step, so it is summed once; the hidden neurons are independent of each other, so
+    /// they run [`BLOCK`] at a time through all T steps (their state and records stay in L1),
+    /// each step one branch-free, vectorised loop; the readout's currents gather the rows of
+    /// the neurons that spiked, in neuron order, block after block; the recorded rows are
+    /// written once, never cleared first; nothing is allocated once `tr` has the sizes.
     pub fn forward_shallow(
         &self,
         shape: Shallow,
@@ -115,27 +116,59 @@ impl Net {
         inputs: &[(u32, f64)],
         tr: &mut Trace,
     ) {
+        let factors = None;
         widest!(
             self,
-            forward_shallow_body(
+            shallow_body(
                 shape: Shallow,
                 p: &Params,
                 steps: usize,
                 inputs: &[(u32, f64)],
-                tr: &mut Trace
+                tr: &mut Trace,
+                factors: Option<(&mut [f64], &mut [f64])>
             )
         )
     }
 
-    /// [`Net::forward_shallow`]'s work, inlined into each width's copy.
-    #[inline(always)]
-    fn forward_shallow_body(
+    /// [`Net::forward_shallow`] and [`Net::policy_factors`] in one pass: each block of hidden
+    /// neurons is stepped back for its q and ν right after its T forward steps, while its
+    /// records are still in L1, so the hidden membranes and resets of the whole decision are
+    /// never written out (`tr` records the spikes of both populations and the readout's
+    /// membranes and resets, not the hidden ones). The same bits as the two calls (tested).
+    pub fn decide_shallow(
         &self,
         shape: Shallow,
         p: &Params,
         steps: usize,
         inputs: &[(u32, f64)],
         tr: &mut Trace,
+        (q, nu): (&mut [f64], &mut [f64]),
+    ) {
+        let factors = Some((q, nu));
+        widest!(
+            self,
+            shallow_body(
+                shape: Shallow,
+                p: &Params,
+                steps: usize,
+                inputs: &[(u32, f64)],
+                tr: &mut Trace,
+                factors: Option<(&mut [f64], &mut [f64])>
+            )
+        )
+    }
+
+    /// The work of [`Net::forward_shallow`] and [`Net::decide_shallow`], inlined into each
+    /// width's copy.
+    #[inline(always)]
+    fn shallow_body(
+        &self,
+        shape: Shallow,
+        p: &Params,
+        steps: usize,
+        inputs: &[(u32, f64)],
+        tr: &mut Trace,
+        factors: Option<(&mut [f64], &mut [f64])>,
     ) {
         let [input] = self.inputs() else {
             panic!("forward_shallow needs one input population");
@@ -146,17 +179,20 @@ impl Net {
         tr.steps = steps;
         tr.pops.resize_with(pops.len(), PopTrace::default);
         tr.base.resize_with(pops.len(), Vec::new);
-        for q in [hid, out] {
-            let t = &mut tr.pops[q];
-            let n = pops[q].size;
-            for v in [&mut t.now, &mut t.a, &mut t.b] {
-                v.clear();
-                v.resize(n, 0.0);
-            }
-            // Every cell is written below.
-            for v in [&mut t.mem, &mut t.spk, &mut t.reset] {
-                v.resize(steps * n, 0.0);
-            }
+        let t = &mut tr.pops[out];
+        for v in [&mut t.now, &mut t.a, &mut t.b] {
+            v.clear();
+            v.resize(o, 0.0);
+        }
+        // Every recorded cell is written below.
+        for v in [&mut t.mem, &mut t.spk, &mut t.reset] {
+            v.resize(steps * o, 0.0);
+        }
+        let t = &mut tr.pops[hid];
+        t.spk.resize(steps * h, 0.0);
+        if factors.is_none() {
+            t.mem.resize(steps * h, 0.0);
+            t.reset.resize(steps * h, 0.0);
         }
         let it = &mut tr.pops[*input];
         it.active.clear();
@@ -186,50 +222,164 @@ impl Net {
         let [l_out] = self.into(out) else {
             unreachable!("a shallow readout has one incoming link")
         };
-        let (storage, w2) = (&self.links()[*l_out].storage, p.weights[*l_out]);
+        let readout_in = (&self.links()[*l_out].storage, p.weights[*l_out]);
+        // The readout's currents of every step, each starting from its constant input.
         let mut cur = std::mem::take(&mut tr.cur);
+        cur.clear();
+        for _ in 0..steps {
+            cur.extend_from_slice(&tr.base[out][..o]);
+        }
+        let mut scratch = std::mem::take(&mut tr.factors);
         let hidden = self.neuron(hid).expect("hidden neurons");
+        let consts = (hidden.threshold, shape.beta_out, steps);
+        let (x_h, pt) = (&tr.base[hid][..h], &mut tr.pops[hid]);
+        match factors {
+            None => with_neuron!(hidden, n, R => hidden_blocks::<_, R, FastSigmoidGrad>(
+                (n, None), consts, x_h, readout_in, pt, &mut cur, &mut scratch
+            )),
+            Some((q, nu)) => with_neuron!(hidden, n, R => with_surrogate!(self.surrogate(), g =>
+                hidden_blocks::<_, R, _>(
+                    (n, Some((g, &mut *q, &mut *nu))), consts, x_h, readout_in, pt, &mut cur,
+                    &mut scratch
+                )
+            )),
+        }
+        tr.factors = scratch;
         let readout = self.neuron(out).expect("readout neurons");
-        let (tp, base) = (&mut tr.pops, &tr.base);
-        let (x_h, x_o) = (&base[hid][..h], &base[out][..o]);
         for t in 0..steps {
-            with_neuron!(hidden, n, R => step_pop::<_, R>(n, hidden.threshold, x_h, &mut tp[hid], t));
-            cur.clear();
-            cur.extend_from_slice(x_o);
-            let spk = &tp[hid].spk[t * h..(t + 1) * h];
-            match storage {
-                Storage::Dense => {
-                    // Spikes are rare: blocks of 8 neurons are skipped with one test (an OR
-                    // of their bits, which vectorises); a block with a spike adds its rows in
-                    // order, as `forward` does.
-                    for (k, block) in spk.chunks(8).enumerate() {
-                        if block.iter().fold(0u64, |acc, s| acc | s.to_bits()) == 0 {
-                            continue;
-                        }
-                        for (i, &s) in block.iter().enumerate() {
-                            if s != 0.0 {
-                                let j = 8 * k + i;
-                                let row = &w2[j * o..(j + 1) * o];
-                                for (c, w) in cur.iter_mut().zip(row) {
-                                    *c += s * w;
-                                }
-                            }
+            let c = &cur[t * o..(t + 1) * o];
+            with_neuron!(readout, n, R => step_pop::<_, R>(n, readout.threshold, c, &mut tr.pops[out], t));
+        }
+        tr.cur = cur;
+    }
+}
+
+/// Hidden neurons stepped together through a decision by [`Net::forward_shallow`] and
+/// [`Net::decide_shallow`]: 64 f64 values are eight AVX-512 vectors, and a block's state,
+/// records of T = 10 steps and adjoints take ≈ 12 KB, well inside L1.
+pub const BLOCK: usize = 64;
+
+/// The hidden population of a shallow decision, [`BLOCK`] neurons at a time: T forward steps
+/// (spikes into `pt.spk`, membranes and resets into `pt` too when no factors are asked for),
+/// the rows of the neurons that spiked added into the readout's currents `cur` (steps × o),
+/// then, with `factors`, the block's q and ν stepped back from its records.
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+fn hidden_blocks<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
+    (neuron, factors): (N, Option<(G, &mut [f64], &mut [f64])>),
+    (theta, beta_out, steps): (f64, f64, usize),
+    x_h: &[f64],
+    (storage, w2): (&Storage, &[f64]),
+    pt: &mut PopTrace,
+    cur: &mut [f64],
+    scratch: &mut Vec<f64>,
+) {
+    let h = x_h.len();
+    let o = cur.len() / steps.max(1);
+    scratch.clear();
+    scratch.resize((7 + 2 * steps) * BLOCK + steps, 0.0);
+    let (state, rest) = scratch.split_at_mut(3 * BLOCK);
+    let (adj, rest) = rest.split_at_mut(4 * BLOCK);
+    let (mem_b, rest) = rest.split_at_mut(steps * BLOCK);
+    let (reset_b, kappas) = rest.split_at_mut(steps * BLOCK);
+    // κ_t = 1/T + β_r·κ_{t+1}, from the last step back (see the module documentation).
+    let mut kappa = 0.0;
+    for k in kappas.iter_mut().rev() {
+        kappa = 1.0 / steps as f64 + beta_out * kappa;
+        *k = kappa;
+    }
+    let (mut g, q, nu) = match factors {
+        Some((g, q, nu)) => {
+            q.iter_mut().for_each(|x| *x = 0.0);
+            nu.iter_mut().for_each(|x| *x = 0.0);
+            (Some(g), q, nu)
+        }
+        None => (None, &mut [][..], &mut [][..]),
+    };
+    for j0 in (0..h).step_by(BLOCK) {
+        let n = BLOCK.min(h - j0);
+        let cols = j0..j0 + n;
+        let (now, s) = state.split_at_mut(BLOCK);
+        let (a, b) = s.split_at_mut(BLOCK);
+        let (now, a, b) = (&mut now[..n], &mut a[..n], &mut b[..n]);
+        for v in [&mut *now, &mut *a, &mut *b] {
+            v.iter_mut().for_each(|x| *x = 0.0);
+        }
+        for t in 0..steps {
+            let rec = t * BLOCK..t * BLOCK + n;
+            let spk = &mut pt.spk[t * h + j0..t * h + j0 + n];
+            step_rows::<N, R>(
+                neuron,
+                theta,
+                &x_h[cols.clone()],
+                (&mut *now, &mut *a, &mut *b),
+                (&mut mem_b[rec.clone()], &mut reset_b[rec], &mut *spk),
+            );
+            add_spiking_rows(storage, w2, j0, spk, &mut cur[t * o..(t + 1) * o]);
+        }
+        match g.as_mut() {
+            None => {
+                for t in 0..steps {
+                    let (rec, row) = (t * BLOCK..t * BLOCK + n, t * h + j0..t * h + j0 + n);
+                    pt.mem[row.clone()].copy_from_slice(&mem_b[rec.clone()]);
+                    pt.reset[row].copy_from_slice(&reset_b[rec]);
+                }
+            }
+            Some(&mut g) => {
+                adj.iter_mut().for_each(|x| *x = 0.0);
+                let (mu, s) = adj.split_at_mut(BLOCK);
+                let (a, s) = s.split_at_mut(BLOCK);
+                let (b, k_next) = s.split_at_mut(BLOCK);
+                for t in (0..steps).rev() {
+                    let rec = t * BLOCK..t * BLOCK + n;
+                    factor_rows::<N, R, G>(
+                        (neuron, theta, g, kappas[t]),
+                        (
+                            &pt.spk[t * h + j0..t * h + j0 + n],
+                            &mem_b[rec.clone()],
+                            &reset_b[rec],
+                        ),
+                        (&mut q[cols.clone()], &mut nu[cols.clone()]),
+                        (&mut mu[..n], &mut a[..n], &mut b[..n], &mut k_next[..n]),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Adds the readout rows of the neurons `j0 + i` that spiked (`spk[i] ≠ 0`) into `cur`, in
+/// neuron order, as `forward` does. Spikes are rare: a block of 8 neurons without one is
+/// skipped with one test (an OR of their bits, which vectorises).
+#[inline(always)]
+fn add_spiking_rows(storage: &Storage, w2: &[f64], j0: usize, spk: &[f64], cur: &mut [f64]) {
+    let o = cur.len();
+    match storage {
+        Storage::Dense => {
+            for (k, chunk) in spk.chunks(8).enumerate() {
+                if chunk.iter().fold(0u64, |acc, s| acc | s.to_bits()) == 0 {
+                    continue;
+                }
+                for (i, &s) in chunk.iter().enumerate() {
+                    if s != 0.0 {
+                        let j = j0 + 8 * k + i;
+                        let row = &w2[j * o..(j + 1) * o];
+                        for (c, w) in cur.iter_mut().zip(row) {
+                            *c += s * w;
                         }
                     }
                 }
-                Storage::Sparse { .. } => add_rows(
-                    storage,
-                    w2,
-                    spk.iter()
-                        .enumerate()
-                        .filter(|(_, &s)| s != 0.0)
-                        .map(|(j, &s)| (j, s)),
-                    &mut cur,
-                ),
             }
-            with_neuron!(readout, n, R => step_pop::<_, R>(n, readout.threshold, &cur, &mut tp[out], t));
         }
-        tr.cur = cur;
+        Storage::Sparse { .. } => add_rows(
+            storage,
+            w2,
+            spk.iter()
+                .enumerate()
+                .filter(|(_, &s)| s != 0.0)
+                .map(|(i, &s)| (j0 + i, s)),
+            cur,
+        ),
     }
 }
 

@@ -784,7 +784,7 @@ pub(super) fn step_pop<N: SnnTorchStep<f64>, R: ResetKind>(
 /// compiled for the widest vectors the CPU has (AVX-512F, AVX2, else SSE2), chosen here per
 /// call; no FMA, so every width computes the same bits.
 #[inline]
-fn step_rows<N: SnnTorchStep<f64>, R: ResetKind>(
+pub(super) fn step_rows<N: SnnTorchStep<f64>, R: ResetKind>(
     neuron: N,
     theta: f64,
     x: &[f64],

@@ -370,7 +370,16 @@ fn policy_factors_equal_the_full_backward_pass() {
 /// when its trace is reused for another decision.
 #[test]
 fn forward_shallow_equals_forward_bit_for_bit() {
-    let (n_in, h, o, steps) = (6, 9, 3, 10);
+    // 9 hidden neurons: one partial block; 140: two whole blocks and a partial one.
+    for h in [9, 140] {
+        shallow_passes_agree(h);
+    }
+}
+
+/// [`Net::forward_shallow`] records what [`Net::forward`] does, and [`Net::decide_shallow`]
+/// the same spikes and readout, with the factors of [`Net::policy_factors`], bit for bit.
+fn shallow_passes_agree(h: usize) {
+    let (n_in, o, steps) = (6, 3, 10);
     let alpha_tau = 0.9f64.ln() / (0.8f64.ln() - 0.9f64.ln()) + 1.0;
     let out = Neuron {
         model: Model::Leaky { beta: 0.95 },
@@ -389,12 +398,22 @@ fn forward_shallow_equals_forward_bit_for_bit() {
             tau: alpha_tau,
         },
     ];
-    let sparse = Storage::Sparse {
-        indptr: vec![0, 3, 3, 7, 9, 14, 16],
-        indices: vec![0, 4, 8, 1, 2, 3, 7, 5, 6, 0, 2, 4, 6, 8, 3, 1],
-    };
+    // Input i reaches the hidden neurons j with (i + j) % 3 ≠ 1.
+    let mut indptr = vec![0];
+    let mut indices = vec![];
+    for i in 0..n_in {
+        indices.extend((0..h as u32).filter(|j| (i as u32 + j) % 3 != 1));
+        indptr.push(indices.len());
+    }
+    let sparse = Storage::Sparse { indptr, indices };
     let mut spiked = 0.0;
-    for model in models {
+    // Each model with another surrogate derivative.
+    let surrogates = [
+        Surrogate::default(),
+        Surrogate::Sigmoid { slope: 5.0 },
+        Surrogate::Atan { alpha: 2.0 },
+    ];
+    for (model, surrogate) in models.into_iter().zip(surrogates) {
         for reset in [Reset::Zero, Reset::Subtract, Reset::NoReset] {
             for storage in [Storage::Dense, sparse.clone()] {
                 let hidden = Neuron {
@@ -413,7 +432,7 @@ fn forward_shallow_equals_forward_bit_for_bit() {
                         link("w2", 1, 2, Storage::Dense),
                     ],
                     vec![2],
-                    Surrogate::default(),
+                    surrogate,
                 )
                 .unwrap();
                 let shape = net.shallow().unwrap();
@@ -428,7 +447,7 @@ fn forward_shallow_equals_forward_bit_for_bit() {
                     if biased {
                         p.biases = vec![None, Some(&b_h), Some(&b_o)];
                     }
-                    let mut fused = Trace::default();
+                    let (mut fused, mut decided) = (Trace::default(), Trace::default());
                     for inputs in [
                         &[(0u32, 1.0), (2, 0.7), (3, 1.3), (5, 1.0)][..],
                         &[(1u32, 1.0), (4, 2.0)][..],
@@ -449,6 +468,26 @@ fn forward_shallow_equals_forward_bit_for_bit() {
                             }
                         }
                         assert_eq!(fused.pops[0].input_at(3), inputs);
+                        let (mut q, mut nu) = (vec![0.0; h], vec![0.0; h]);
+                        net.policy_factors(shape, &mut general, &mut q, &mut nu);
+                        let (mut q2, mut nu2) = (vec![1.0; h], vec![1.0; h]);
+                        net.decide_shallow(
+                            shape,
+                            &p,
+                            steps,
+                            inputs,
+                            &mut decided,
+                            (&mut q2, &mut nu2),
+                        );
+                        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                        for (name, x, y) in [
+                            ("q", &q, &q2),
+                            ("nu", &nu, &nu2),
+                            ("hidden spk", &general.pops[1].spk, &decided.pops[1].spk),
+                            ("readout mem", &general.pops[2].mem, &decided.pops[2].mem),
+                        ] {
+                            assert_eq!(bits(x), bits(y), "{model:?} {reset:?} h {h} {name}");
+                        }
                         spiked += general.pops[1].spk.iter().sum::<f64>();
                     }
                 }

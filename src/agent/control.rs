@@ -32,7 +32,7 @@ pub use snapshot::network_of;
 
 use super::policy_net::PolicyNet;
 use super::setup::Setup;
-use super::train::{add_decision_gradient, policy_net, rule_step, sample_categorical};
+use super::train::{policy_net, rule_step, sample_categorical, DecisionGradient};
 use crate::error::{Error, Result};
 use crate::exec::{Params, Trace};
 use crate::file::{AgentSpec, Checked, Decoder, TaskSpec};
@@ -299,13 +299,11 @@ impl ControlTrainer {
         let w2 = &*widen(w2);
         let w_in = &self.net.proj(self.w_in).weights;
         let csr = (w_in.indptr(), w_in.indices());
-        let mut g1 = vec![0.0; w_in.nnz()];
-        let mut g2 = vec![0.0; h * o];
+        let mut grad = DecisionGradient::new(w2, (h, o), w_in.nnz());
         let scale = 1.0 / b as f64;
         let c_ent = self.spec.entropy_coef;
         let (c_v, v_scale) = (self.spec.value_coef, self.spec.value_scale);
         let mut dz = vec![0.0; o];
-        let mut v = vec![0.0; h];
         let mut at = 0;
         for e in &bufs {
             let len = e.rewards.len();
@@ -320,9 +318,10 @@ impl ControlTrainer {
                 at += 1;
                 let (q, nu) = (&e.q[t * h..(t + 1) * h], &e.nu[t * h..(t + 1) * h]);
                 let inputs = e.inputs[e.start[t]..e.start[t + 1]].iter().copied();
-                add_decision_gradient(&dz, (q, nu), w2, inputs, csr, &mut g1, &mut g2, &mut v);
+                grad.add(&dz, (q, nu), inputs, csr);
             }
         }
+        let DecisionGradient { g1, g2, .. } = grad;
         let projs = [self.w_in, self.w_out];
         rule_step(
             &mut self.net,

@@ -258,6 +258,7 @@ impl Net {
 /// [`Net::decide_shallow`]: 64 f64 values are eight AVX-512 vectors, and a block's state,
 /// records of T = 10 steps and adjoints take ≈ 12 KB, well inside L1.
 pub const BLOCK: usize = 64;
+const _: () = assert!(BLOCK <= 64, "a block's spikes are one 64-bit mask");
 
 /// The hidden population of a shallow decision, [`BLOCK`] neurons at a time: T forward steps
 /// (spikes into `pt.spk`, membranes and resets into `pt` too when no factors are asked for),
@@ -348,26 +349,26 @@ fn hidden_blocks<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
     }
 }
 
-/// Adds the readout rows of the neurons `j0 + i` that spiked (`spk[i] ≠ 0`) into `cur`, in
-/// neuron order, as `forward` does. Spikes are rare: a block of 8 neurons without one is
-/// skipped with one test (an OR of their bits, which vectorises).
+/// Adds the readout rows of the neurons `j0 + i` that spiked (`spk[i] ≠ 0`, at most 64 of
+/// them) into `cur`, in neuron order, as `forward` does. Spikes are rare and irregular: the
+/// block's spikes become one 64-bit mask (a vector compare), and only its set bits are
+/// visited, so the branches taken are one per spike instead of one per neuron.
 #[inline(always)]
 fn add_spiking_rows(storage: &Storage, w2: &[f64], j0: usize, spk: &[f64], cur: &mut [f64]) {
     let o = cur.len();
     match storage {
         Storage::Dense => {
-            for (k, chunk) in spk.chunks(8).enumerate() {
-                if chunk.iter().fold(0u64, |acc, s| acc | s.to_bits()) == 0 {
-                    continue;
-                }
-                for (i, &s) in chunk.iter().enumerate() {
-                    if s != 0.0 {
-                        let j = j0 + 8 * k + i;
-                        let row = &w2[j * o..(j + 1) * o];
-                        for (c, w) in cur.iter_mut().zip(row) {
-                            *c += s * w;
-                        }
-                    }
+            debug_assert!(spk.len() <= 64, "one mask holds a block");
+            let mut mask = spk
+                .iter()
+                .enumerate()
+                .fold(0u64, |m, (i, &s)| m | (u64::from(s != 0.0) << i));
+            while mask != 0 {
+                let i = mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                let (j, s) = (j0 + i, spk[i]);
+                for (c, w) in cur.iter_mut().zip(&w2[j * o..(j + 1) * o]) {
+                    *c += s * w;
                 }
             }
         }
@@ -419,8 +420,7 @@ fn policy_factors_with<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
 }
 
 /// One step back of the factors over the hidden neurons (see the module documentation),
-/// compiled for the widest vectors the CPU has (AVX-512F, AVX2, else SSE2), chosen here per
-/// call; no FMA, so every width computes the same bits.
+/// compiled per CPU vector width ([`widest!`]).
 #[inline]
 #[allow(clippy::type_complexity)]
 fn factor_rows<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
@@ -429,55 +429,12 @@ fn factor_rows<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
     out: (&mut [f64], &mut [f64]),
     adj: (&mut [f64], &mut [f64], &mut [f64], &mut [f64]),
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F, the only feature the function enables.
-        return unsafe { factor_rows_avx512::<N, R, G>(consts, rows, out, adj) };
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, the only feature the function enables.
-        return unsafe { factor_rows_avx2::<N, R, G>(consts, rows, out, adj) };
-    }
-    factor_rows_sse2::<N, R, G>(consts, rows, out, adj)
-}
-
-/// [`factor_rows_body`] for AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::type_complexity)]
-unsafe fn factor_rows_avx512<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
-    consts: (N, f64, G, f64),
-    rows: (&[f64], &[f64], &[f64]),
-    out: (&mut [f64], &mut [f64]),
-    adj: (&mut [f64], &mut [f64], &mut [f64], &mut [f64]),
-) {
-    factor_rows_body::<N, R, G>(consts, rows, out, adj)
-}
-
-/// [`factor_rows_body`] for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[allow(clippy::type_complexity)]
-unsafe fn factor_rows_avx2<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
-    consts: (N, f64, G, f64),
-    rows: (&[f64], &[f64], &[f64]),
-    out: (&mut [f64], &mut [f64]),
-    adj: (&mut [f64], &mut [f64], &mut [f64], &mut [f64]),
-) {
-    factor_rows_body::<N, R, G>(consts, rows, out, adj)
-}
-
-/// [`factor_rows_body`] for the build's baseline.
-#[inline(never)]
-#[allow(clippy::type_complexity)]
-fn factor_rows_sse2<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
-    consts: (N, f64, G, f64),
-    rows: (&[f64], &[f64], &[f64]),
-    out: (&mut [f64], &mut [f64]),
-    adj: (&mut [f64], &mut [f64], &mut [f64], &mut [f64]),
-) {
-    factor_rows_body::<N, R, G>(consts, rows, out, adj)
+    widest!(fn factor_rows_body::<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
+        consts: (N, f64, G, f64),
+        rows: (&[f64], &[f64], &[f64]),
+        out: (&mut [f64], &mut [f64]),
+        adj: (&mut [f64], &mut [f64], &mut [f64], &mut [f64])
+    ))
 }
 
 /// The loop of [`factor_rows`]: every slice cut to the same length and no branch in the body

@@ -68,6 +68,7 @@ pub use factored::Shallow;
 pub use net::{clamp_decays, Link, Net, PlanError, Pop, PopKind, Storage};
 pub use neuron::{Model, Neuron, Surrogate};
 pub use ops::{SynOps, AC_PJ, MAC_PJ};
+pub(crate) use run::widest;
 pub use run::{Grads, Params, PopTrace, Seq, Trace};
 
 #[cfg(test)]

@@ -247,11 +247,36 @@ pub(super) fn add_rows(
     }
 }
 
-/// Calls `$net.$body(args)` compiled for the widest vectors the CPU has (AVX-512F, AVX2, else
-/// the build's baseline), chosen per call: the body is `#[inline(always)]`, so each width gets
-/// its own copy of its loops. No FMA is enabled, so every width computes the same bits (the
-/// vector lanes are independent neurons or columns; no sum changes its order).
+/// Calls `$net.$body(args)`, or the free function `body::<generics>(args)`, compiled for the
+/// widest vectors the CPU has (AVX-512F, AVX2, else the build's baseline), chosen per call: the
+/// body is `#[inline(always)]`, so each width gets its own copy of its loops. No FMA is
+/// enabled, so every width computes the same bits (the vector lanes are independent neurons or
+/// columns; no sum changes its order). The width's copy takes its slices as arguments, so the
+/// compiler knows they do not overlap (a loop inlined where its slices are cut from one buffer
+/// is not vectorised).
 macro_rules! widest {
+    (fn $body:ident::<$($g:ident: $bound:path),*>($($a:ident: $t:ty),* $(,)?)) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f")]
+            fn w512<$($g: $bound),*>($($a: $t),*) {
+                $body::<$($g),*>($($a),*)
+            }
+            #[target_feature(enable = "avx2")]
+            fn w256<$($g: $bound),*>($($a: $t),*) {
+                $body::<$($g),*>($($a),*)
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has AVX-512F, the only feature w512 enables.
+                return unsafe { w512::<$($g),*>($($a),*) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2, the only feature w256 enables.
+                return unsafe { w256::<$($g),*>($($a),*) };
+            }
+        }
+        $body::<$($g),*>($($a),*)
+    }};
     ($net:expr, $body:ident($($a:ident: $t:ty),*)) => {{
         #[cfg(target_arch = "x86_64")]
         {
@@ -275,7 +300,7 @@ macro_rules! widest {
         $net.$body($($a),*)
     }};
 }
-pub(super) use widest;
+pub(crate) use widest;
 
 /// An input population's record of a call: its (neuron, value) pairs per step, or one list
 /// for all steps when constant (`n` neurons, `steps` steps).
@@ -780,9 +805,8 @@ pub(super) fn step_pop<N: SnnTorchStep<f64>, R: ResetKind>(
 }
 
 /// One step of `x.len()` neurons: the state (`now`, `a`, `b`) advanced from the input `x`,
-/// the step's membrane, reset and spike written to `mem`, `reset` and `spk`. The loop is
-/// compiled for the widest vectors the CPU has (AVX-512F, AVX2, else SSE2), chosen here per
-/// call; no FMA, so every width computes the same bits.
+/// the step's membrane, reset and spike written to `mem`, `reset` and `spk`; compiled per CPU
+/// vector width ([`widest!`]).
 #[inline]
 pub(super) fn step_rows<N: SnnTorchStep<f64>, R: ResetKind>(
     neuron: N,
@@ -791,55 +815,13 @@ pub(super) fn step_rows<N: SnnTorchStep<f64>, R: ResetKind>(
     state: (&mut [f64], &mut [f64], &mut [f64]),
     out: (&mut [f64], &mut [f64], &mut [f64]),
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F, the only feature the function enables.
-        return unsafe { step_rows_avx512::<N, R>(neuron, theta, x, state, out) };
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, the only feature the function enables.
-        return unsafe { step_rows_avx2::<N, R>(neuron, theta, x, state, out) };
-    }
-    step_rows_sse2::<N, R>(neuron, theta, x, state, out)
-}
-
-/// [`step_rows_body`] for AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn step_rows_avx512<N: SnnTorchStep<f64>, R: ResetKind>(
-    neuron: N,
-    theta: f64,
-    x: &[f64],
-    state: (&mut [f64], &mut [f64], &mut [f64]),
-    out: (&mut [f64], &mut [f64], &mut [f64]),
-) {
-    step_rows_body::<N, R>(neuron, theta, x, state, out)
-}
-
-/// [`step_rows_body`] for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn step_rows_avx2<N: SnnTorchStep<f64>, R: ResetKind>(
-    neuron: N,
-    theta: f64,
-    x: &[f64],
-    state: (&mut [f64], &mut [f64], &mut [f64]),
-    out: (&mut [f64], &mut [f64], &mut [f64]),
-) {
-    step_rows_body::<N, R>(neuron, theta, x, state, out)
-}
-
-/// [`step_rows_body`] for the build's baseline.
-#[inline(never)]
-fn step_rows_sse2<N: SnnTorchStep<f64>, R: ResetKind>(
-    neuron: N,
-    theta: f64,
-    x: &[f64],
-    state: (&mut [f64], &mut [f64], &mut [f64]),
-    out: (&mut [f64], &mut [f64], &mut [f64]),
-) {
-    step_rows_body::<N, R>(neuron, theta, x, state, out)
+    widest!(fn step_rows_body::<N: SnnTorchStep<f64>, R: ResetKind>(
+        neuron: N,
+        theta: f64,
+        x: &[f64],
+        state: (&mut [f64], &mut [f64], &mut [f64]),
+        out: (&mut [f64], &mut [f64], &mut [f64])
+    ))
 }
 
 /// The loop of [`step_rows`]: every slice is cut to the same length first and the body has

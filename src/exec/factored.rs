@@ -277,9 +277,12 @@ fn hidden_blocks<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
 ) {
     let h = x_h.len();
     let o = cur.len() / steps.max(1);
-    scratch.clear();
-    scratch.resize((7 + 2 * steps) * BLOCK + steps, 0.0);
-    let (state, rest) = scratch.split_at_mut(3 * BLOCK);
+    // Every cell is written before it is read: not cleared.
+    let len = (7 + 2 * steps) * BLOCK + steps;
+    if scratch.len() < len {
+        scratch.resize(len, 0.0);
+    }
+    let (state, rest) = scratch[..len].split_at_mut(3 * BLOCK);
     let (adj, rest) = rest.split_at_mut(4 * BLOCK);
     let (mem_b, rest) = rest.split_at_mut(steps * BLOCK);
     let (reset_b, kappas) = rest.split_at_mut(steps * BLOCK);

@@ -255,10 +255,15 @@ impl Net {
 }
 
 /// Hidden neurons stepped together through a decision by [`Net::forward_shallow`] and
-/// [`Net::decide_shallow`]: 64 f64 values are eight AVX-512 vectors, and a block's state,
-/// records of T = 10 steps and adjoints take ≈ 12 KB, well inside L1.
+/// [`Net::decide_shallow`]: a block's inputs, records of T = 10 steps and factors take
+/// ≈ 16 KB, well inside L1.
 pub const BLOCK: usize = 64;
 const _: () = assert!(BLOCK <= 64, "a block's spikes are one 64-bit mask");
+const _: () = assert!(BLOCK.is_multiple_of(LANES), "a block is whole lanes");
+
+/// Neurons the factors of a block step back together, each one's adjoint state held in a
+/// register through all T steps: eight f64 are one AVX-512 vector (two AVX2, four SSE2 ones).
+const LANES: usize = 8;
 
 /// The hidden population of a shallow decision, [`BLOCK`] neurons at a time: T forward steps
 /// (spikes into `pt.spk`, membranes and resets into `pt` too when no factors are asked for),
@@ -278,77 +283,131 @@ fn hidden_blocks<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
     let h = x_h.len();
     let o = cur.len() / steps.max(1);
     // Every cell is written before it is read: not cleared.
-    let len = (7 + 2 * steps) * BLOCK + steps;
+    let len = (6 + 3 * steps) * BLOCK + steps;
     if scratch.len() < len {
         scratch.resize(len, 0.0);
     }
     let (state, rest) = scratch[..len].split_at_mut(3 * BLOCK);
-    let (adj, rest) = rest.split_at_mut(4 * BLOCK);
+    let (x_b, rest) = rest.split_at_mut(BLOCK);
+    let (q_b, rest) = rest.split_at_mut(BLOCK);
+    let (nu_b, rest) = rest.split_at_mut(BLOCK);
     let (mem_b, rest) = rest.split_at_mut(steps * BLOCK);
-    let (reset_b, kappas) = rest.split_at_mut(steps * BLOCK);
+    let (reset_b, rest) = rest.split_at_mut(steps * BLOCK);
+    let (spk_b, kappas) = rest.split_at_mut(steps * BLOCK);
     // κ_t = 1/T + β_r·κ_{t+1}, from the last step back (see the module documentation).
     let mut kappa = 0.0;
     for k in kappas.iter_mut().rev() {
         kappa = 1.0 / steps as f64 + beta_out * kappa;
         *k = kappa;
     }
-    let (mut g, q, nu) = match factors {
-        Some((g, q, nu)) => {
-            q.iter_mut().for_each(|x| *x = 0.0);
-            nu.iter_mut().for_each(|x| *x = 0.0);
-            (Some(g), q, nu)
-        }
+    let (g, q, nu) = match factors {
+        Some((g, q, nu)) => (Some(g), q, nu),
         None => (None, &mut [][..], &mut [][..]),
     };
     for j0 in (0..h).step_by(BLOCK) {
         let n = BLOCK.min(h - j0);
-        let cols = j0..j0 + n;
-        let (now, s) = state.split_at_mut(BLOCK);
-        let (a, b) = s.split_at_mut(BLOCK);
-        let (now, a, b) = (&mut now[..n], &mut a[..n], &mut b[..n]);
+        // Whole lanes: the padding lanes step from zero input, and their records are never
+        // read.
+        let lanes = n.div_ceil(LANES) * LANES;
+        x_b[..n].copy_from_slice(&x_h[j0..j0 + n]);
+        x_b[n..lanes].iter_mut().for_each(|x| *x = 0.0);
+        let (now, rest) = state.split_at_mut(BLOCK);
+        let (a, b) = rest.split_at_mut(BLOCK);
+        let (now, a, b) = (&mut now[..lanes], &mut a[..lanes], &mut b[..lanes]);
         for v in [&mut *now, &mut *a, &mut *b] {
             v.iter_mut().for_each(|x| *x = 0.0);
         }
         for t in 0..steps {
-            let rec = t * BLOCK..t * BLOCK + n;
-            let spk = &mut pt.spk[t * h + j0..t * h + j0 + n];
+            let rec = t * BLOCK..t * BLOCK + lanes;
             step_rows::<N, R>(
                 neuron,
                 theta,
-                &x_h[cols.clone()],
+                &x_b[..lanes],
                 (&mut *now, &mut *a, &mut *b),
-                (&mut mem_b[rec.clone()], &mut reset_b[rec], &mut *spk),
+                (
+                    &mut mem_b[rec.clone()],
+                    &mut reset_b[rec.clone()],
+                    &mut spk_b[rec],
+                ),
             );
-            add_spiking_rows(storage, w2, j0, spk, &mut cur[t * o..(t + 1) * o]);
         }
-        match g.as_mut() {
-            None => {
-                for t in 0..steps {
-                    let (rec, row) = (t * BLOCK..t * BLOCK + n, t * h + j0..t * h + j0 + n);
-                    pt.mem[row.clone()].copy_from_slice(&mem_b[rec.clone()]);
-                    pt.reset[row].copy_from_slice(&reset_b[rec]);
-                }
-            }
-            Some(&mut g) => {
-                adj.iter_mut().for_each(|x| *x = 0.0);
-                let (mu, s) = adj.split_at_mut(BLOCK);
-                let (a, s) = s.split_at_mut(BLOCK);
-                let (b, k_next) = s.split_at_mut(BLOCK);
-                for t in (0..steps).rev() {
-                    let rec = t * BLOCK..t * BLOCK + n;
-                    factor_rows::<N, R, G>(
-                        (neuron, theta, g, kappas[t]),
-                        (
-                            &pt.spk[t * h + j0..t * h + j0 + n],
-                            &mem_b[rec.clone()],
-                            &reset_b[rec],
-                        ),
-                        (&mut q[cols.clone()], &mut nu[cols.clone()]),
-                        (&mut mu[..n], &mut a[..n], &mut b[..n], &mut k_next[..n]),
-                    );
-                }
+        for t in 0..steps {
+            let (rec, row) = (t * BLOCK..t * BLOCK + n, t * h + j0..t * h + j0 + n);
+            pt.spk[row.clone()].copy_from_slice(&spk_b[rec.clone()]);
+            add_spiking_rows(
+                storage,
+                w2,
+                j0,
+                &spk_b[rec.clone()],
+                &mut cur[t * o..(t + 1) * o],
+            );
+            if g.is_none() {
+                pt.mem[row.clone()].copy_from_slice(&mem_b[rec.clone()]);
+                pt.reset[row].copy_from_slice(&reset_b[rec]);
             }
         }
+        if let Some(g) = g {
+            factor_block::<N, R, G>(
+                (neuron, theta, g),
+                kappas,
+                (&*spk_b, &*mem_b, &*reset_b),
+                (&mut q_b[..lanes], &mut nu_b[..lanes]),
+            );
+            q[j0..j0 + n].copy_from_slice(&q_b[..n]);
+            nu[j0..j0 + n].copy_from_slice(&nu_b[..n]);
+        }
+    }
+}
+
+/// The factors q and ν (a whole number of lanes) of one block's hidden neurons from the
+/// records of its forward steps (rows [`BLOCK`] wide), stepping back from the last step: [`LANES`] neurons at a
+/// time with their adjoint state and sums in registers through all T steps; each neuron's
+/// arithmetic in [`factor_rows`]' order (the same bits). Compiled per CPU vector width.
+#[inline]
+#[allow(clippy::type_complexity)]
+fn factor_block<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
+    consts: (N, f64, G),
+    kappas: &[f64],
+    rec: (&[f64], &[f64], &[f64]),
+    out: (&mut [f64], &mut [f64]),
+) {
+    widest!(fn factor_block_body::<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
+        consts: (N, f64, G),
+        kappas: &[f64],
+        rec: (&[f64], &[f64], &[f64]),
+        out: (&mut [f64], &mut [f64])
+    ))
+}
+
+/// The work of [`factor_block`].
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+fn factor_block_body<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
+    (neuron, theta, surrogate): (N, f64, G),
+    kappas: &[f64],
+    (spk, mem, reset): (&[f64], &[f64], &[f64]),
+    (q, nu): (&mut [f64], &mut [f64]),
+) {
+    let lanes = q.len().min(nu.len());
+    for l0 in (0..lanes).step_by(LANES) {
+        let (mut qs, mut nus) = ([0.0; LANES], [0.0; LANES]);
+        let (mut mu, mut a, mut b, mut k_next) =
+            ([0.0; LANES], [0.0; LANES], [0.0; LANES], [0.0; LANES]);
+        for (t, &kappa) in kappas.iter().enumerate().rev() {
+            let at = t * BLOCK + l0..t * BLOCK + l0 + LANES;
+            let s: &[f64; LANES] = spk[at.clone()].try_into().expect("lanes");
+            let m: &[f64; LANES] = mem[at.clone()].try_into().expect("lanes");
+            let r: &[f64; LANES] = reset[at].try_into().expect("lanes");
+            for l in 0..LANES {
+                qs[l] += kappa * s[l];
+                let drive = kappa * surrogate.at(m[l] - theta);
+                let k_t = keep::<R, f64>(r[l]);
+                nus[l] += neuron.adjoint(drive, k_t, k_next[l], &mut mu[l], &mut a[l], &mut b[l]);
+                k_next[l] = k_t;
+            }
+        }
+        q[l0..l0 + LANES].copy_from_slice(&qs);
+        nu[l0..l0 + LANES].copy_from_slice(&nus);
     }
 }
 

@@ -20,10 +20,10 @@
 //! are compiled per CPU vector width, and nothing in it allocates or clears what it overwrites.
 
 use super::neuron::{with_neuron, with_surrogate, FastSigmoidGrad, SurrogateGrad};
-use super::run::{add_rows, step_pop, step_rows, widest};
+use super::run::{add_rows, step_pop, widest};
 use super::{Model, Net, Params, PopKind, PopTrace, Storage, Trace};
 use crate::file::Reset;
-use crate::models::step::{keep, ResetKind, SnnTorchStep};
+use crate::models::step::{heaviside, keep, ResetKind, SnnTorchStep};
 
 /// The populations of a network the factored pass applies to.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -283,12 +283,11 @@ fn hidden_blocks<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
     let h = x_h.len();
     let o = cur.len() / steps.max(1);
     // Every cell is written before it is read: not cleared.
-    let len = (6 + 3 * steps) * BLOCK + steps;
+    let len = (3 + 3 * steps) * BLOCK + steps;
     if scratch.len() < len {
         scratch.resize(len, 0.0);
     }
-    let (state, rest) = scratch[..len].split_at_mut(3 * BLOCK);
-    let (x_b, rest) = rest.split_at_mut(BLOCK);
+    let (x_b, rest) = scratch[..len].split_at_mut(BLOCK);
     let (q_b, rest) = rest.split_at_mut(BLOCK);
     let (nu_b, rest) = rest.split_at_mut(BLOCK);
     let (mem_b, rest) = rest.split_at_mut(steps * BLOCK);
@@ -311,26 +310,11 @@ fn hidden_blocks<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
         let lanes = n.div_ceil(LANES) * LANES;
         x_b[..n].copy_from_slice(&x_h[j0..j0 + n]);
         x_b[n..lanes].iter_mut().for_each(|x| *x = 0.0);
-        let (now, rest) = state.split_at_mut(BLOCK);
-        let (a, b) = rest.split_at_mut(BLOCK);
-        let (now, a, b) = (&mut now[..lanes], &mut a[..lanes], &mut b[..lanes]);
-        for v in [&mut *now, &mut *a, &mut *b] {
-            v.iter_mut().for_each(|x| *x = 0.0);
-        }
-        for t in 0..steps {
-            let rec = t * BLOCK..t * BLOCK + lanes;
-            step_rows::<N, R>(
-                neuron,
-                theta,
-                &x_b[..lanes],
-                (&mut *now, &mut *a, &mut *b),
-                (
-                    &mut mem_b[rec.clone()],
-                    &mut reset_b[rec.clone()],
-                    &mut spk_b[rec],
-                ),
-            );
-        }
+        forward_block::<N, R>(
+            (neuron, theta, steps),
+            &x_b[..lanes],
+            (&mut *mem_b, &mut *reset_b, &mut *spk_b),
+        );
         for t in 0..steps {
             let (rec, row) = (t * BLOCK..t * BLOCK + n, t * h + j0..t * h + j0 + n);
             pt.spk[row.clone()].copy_from_slice(&spk_b[rec.clone()]);
@@ -355,6 +339,55 @@ fn hidden_blocks<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
             );
             q[j0..j0 + n].copy_from_slice(&q_b[..n]);
             nu[j0..j0 + n].copy_from_slice(&nu_b[..n]);
+        }
+    }
+}
+
+/// T forward steps of one block's hidden neurons (inputs `x`, a whole number of lanes) from
+/// zero state: the membrane, reset and spike of step t into row t ([`BLOCK`] wide) of `mem`,
+/// `reset` and `spk`. [`LANES`] neurons at a time go through all T steps with their state in
+/// registers, each part of a step one short loop over the lanes (which the compiler turns
+/// into vector operations); each neuron's arithmetic is the model's step, in its order.
+/// Compiled per CPU vector width.
+#[inline]
+fn forward_block<N: SnnTorchStep<f64>, R: ResetKind>(
+    consts: (N, f64, usize),
+    x: &[f64],
+    rec: (&mut [f64], &mut [f64], &mut [f64]),
+) {
+    widest!(fn forward_block_body::<N: SnnTorchStep<f64>, R: ResetKind>(
+        consts: (N, f64, usize),
+        x: &[f64],
+        rec: (&mut [f64], &mut [f64], &mut [f64])
+    ))
+}
+
+/// The work of [`forward_block`].
+#[inline(always)]
+fn forward_block_body<N: SnnTorchStep<f64>, R: ResetKind>(
+    (neuron, theta, steps): (N, f64, usize),
+    x: &[f64],
+    (mem, reset, spk): (&mut [f64], &mut [f64], &mut [f64]),
+) {
+    for (k, xs) in x.chunks_exact(LANES).enumerate() {
+        let l0 = k * LANES;
+        let (mut now, mut a, mut b) = ([0.0; LANES], [0.0; LANES], [0.0; LANES]);
+        for t in 0..steps {
+            let at = t * BLOCK + l0..t * BLOCK + l0 + LANES;
+            let mut r = [0.0; LANES];
+            for l in 0..LANES {
+                r[l] = heaviside(now[l], neuron.threshold(theta, a[l]));
+            }
+            for l in 0..LANES {
+                neuron.step::<R>(r[l], xs[l], &mut now[l], &mut a[l], &mut b[l]);
+            }
+            let mut s = [0.0; LANES];
+            for l in 0..LANES {
+                s[l] = neuron.output(now[l], neuron.threshold(theta, a[l]));
+            }
+            mem[at.clone()].copy_from_slice(&now);
+            reset[at.clone()].copy_from_slice(&r);
+            spk[at].copy_from_slice(&s);
         }
     }
 }

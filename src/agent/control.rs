@@ -321,7 +321,7 @@ impl ControlTrainer {
                 grad.add(&dz, (q, nu), inputs, csr);
             }
         }
-        let DecisionGradient { g1, g2, .. } = grad;
+        let (g1, g2) = grad.finish();
         let projs = [self.w_in, self.w_out];
         rule_step(
             &mut self.net,

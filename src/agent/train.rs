@@ -161,14 +161,14 @@ pub struct Trainer {
 /// `exec::Net::policy_factors`): ∂L/∂W2[j,c] += dz_c·q_j into `g2` (h × o, dense), and
 /// ∂L/∂W1[i,j] += x_i·u_j·ν_j, u = W2·dz, into the synapses of each input's row (i, x_i) of
 /// the input projection (`g1`: one value per synapse; all-to-all, the dense n_in × h matrix).
-/// u is summed over the readout for all hidden neurons at once from W2 transposed (made once
-/// per batch), so the loops vectorise across hidden neurons; each u_j adds its terms in
-/// readout order, as the scalar sum does.
+/// The readout's side is kept transposed (W2 and ∂L/∂W2 as o × h), so every loop runs along
+/// the hidden neurons and vectorises; each u_j adds its terms in readout order, as the
+/// scalar sum does, and every gradient element its decisions in order.
 pub(super) struct DecisionGradient {
     /// ∂L/∂W1, one value per synapse of the input projection.
-    pub g1: Vec<f64>,
-    /// ∂L/∂W2, h × o.
-    pub g2: Vec<f64>,
+    g1: Vec<f64>,
+    /// ∂L/∂W2 transposed: o × h.
+    g2t: Vec<f64>,
     /// W2 transposed: o × h.
     w2t: Vec<f64>,
     /// A decision's u⊙ν.
@@ -186,10 +186,23 @@ impl DecisionGradient {
         }
         DecisionGradient {
             g1: vec![0.0; synapses],
-            g2: vec![0.0; h * o],
+            g2t: vec![0.0; h * o],
             w2t,
             v: vec![0.0; h],
         }
+    }
+
+    /// ∂L/∂W1 (per synapse) and ∂L/∂W2 (h × o) of the decisions added.
+    pub fn finish(self) -> (Vec<f64>, Vec<f64>) {
+        let h = self.v.len();
+        let o = self.g2t.len() / h.max(1);
+        let mut g2 = vec![0.0; h * o];
+        for (c, col) in self.g2t.chunks_exact(h.max(1)).enumerate() {
+            for (j, &g) in col.iter().enumerate() {
+                g2[j * o + c] = g;
+            }
+        }
+        (self.g1, g2)
     }
 
     /// Adds one decision's gradient: `dz` = ∂L/∂z, its factors, its inputs (i, x_i), and the
@@ -202,8 +215,8 @@ impl DecisionGradient {
         inputs: impl Iterator<Item = (u32, f64)>,
         csr: (&[usize], &[u32]),
     ) {
-        let DecisionGradient { g1, g2, w2t, v } = self;
-        let (w2t, out) = (&w2t[..], (&mut g1[..], &mut g2[..], &mut v[..]));
+        let DecisionGradient { g1, g2t, w2t, v } = self;
+        let (w2t, out) = (&w2t[..], (&mut g1[..], &mut g2t[..], &mut v[..]));
         widest!(fn decision_gradient::<>(
             dz: &[f64],
             factors: (&[f64], &[f64]),
@@ -223,19 +236,16 @@ fn decision_gradient(
     inputs: impl Iterator<Item = (u32, f64)>,
     (indptr, indices): (&[usize], &[u32]),
     w2t: &[f64],
-    (g1, g2, v): (&mut [f64], &mut [f64], &mut [f64]),
+    (g1, g2t, v): (&mut [f64], &mut [f64], &mut [f64]),
 ) {
-    let (h, o) = (q.len(), dz.len());
+    let h = q.len();
     let (nu, v) = (&nu[..h], &mut v[..h]);
-    for (gr, &qj) in g2[..h * o].chunks_exact_mut(o).zip(q) {
-        for (g, &d) in gr.iter_mut().zip(dz) {
-            *g += d * qj;
-        }
-    }
     v.iter_mut().for_each(|u| *u = 0.0);
     for (c, &d) in dz.iter().enumerate() {
-        for (u, &w) in v.iter_mut().zip(&w2t[c * h..(c + 1) * h]) {
-            *u += w * d;
+        let (g, w) = (&mut g2t[c * h..(c + 1) * h], &w2t[c * h..(c + 1) * h]);
+        for j in 0..h {
+            g[j] += d * q[j];
+            v[j] += w[j] * d;
         }
     }
     for (u, &n) in v.iter_mut().zip(nu) {
@@ -642,7 +652,7 @@ impl Trainer {
                 grad.add(&dz, (q, nu), inputs, csr);
             }
         }
-        let DecisionGradient { g1, g2, .. } = grad;
+        let (g1, g2) = grad.finish();
         // Per hidden neuron: the norm of its column of ∂L/∂W1 and of its row of ∂L/∂W2.
         let [gn_in, gn_out] = &mut self.grad_norms;
         gn_in.clear();

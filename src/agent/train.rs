@@ -95,6 +95,40 @@ struct EpisodeBuf {
     raster: Vec<(u64, u32)>,
 }
 
+impl EpisodeBuf {
+    /// An empty buffer for an episode of `h` hidden neurons in `self`'s memory: the buffers of
+    /// one batch are the next one's, so an episode's records (q and ν alone are 2 × h values
+    /// per decision) do not fault in fresh pages every batch.
+    fn reuse(self, h: usize) -> Self {
+        let clear = |mut v: Vec<f64>| {
+            v.clear();
+            v
+        };
+        let (mut active, mut active_start) = (self.active, self.active_start);
+        active.clear();
+        active_start.clear();
+        active_start.push(0);
+        let mut spikes_per_neuron = clear(self.spikes_per_neuron);
+        spikes_per_neuron.resize(h, 0.0);
+        let mut raster = self.raster;
+        raster.clear();
+        EpisodeBuf {
+            rewards: clear(self.rewards),
+            active,
+            active_start,
+            q: clear(self.q),
+            nu: clear(self.nu),
+            dz_logp: clear(self.dz_logp),
+            dz_ent: clear(self.dz_ent),
+            spikes_per_neuron,
+            food: 0,
+            events: 0,
+            steps: 0,
+            raster,
+        }
+    }
+}
+
 /// Scratch memory of one decision.
 #[derive(Default)]
 pub(super) struct Scratch {
@@ -148,6 +182,8 @@ pub struct Trainer {
     /// weights.
     grad_norms: [Vec<f64>; 2],
     edit_count: u64,
+    /// The last batch's episode buffers, emptied into the next batch's.
+    spare: Vec<EpisodeBuf>,
     pool: Option<rayon::ThreadPool>,
     /// The GPU the decisions run on, or `None` for the CPU.
     device: Option<batched::DeviceAgents>,
@@ -441,6 +477,7 @@ impl Trainer {
             born: vec![0; h],
             grad_norms: [vec![0.0; h], vec![0.0; h]],
             edit_count: 0,
+            spare: Vec::new(),
             pool: None,
             device: None,
             comm: None,
@@ -585,13 +622,17 @@ impl Trainer {
                 record_all,
             )
         } else {
+            let mut spare = std::mem::take(&mut self.spare);
+            spare.resize_with(b, EpisodeBuf::default);
             let episodes = || -> Vec<Result<EpisodeBuf>> {
-                envs[mine]
+                envs[mine.clone()]
                     .par_iter_mut()
+                    .zip(&mut spare[mine])
                     .enumerate()
-                    .map(|(k, env)| {
+                    .map(|(k, (env, buf))| {
                         let e = lo + k;
-                        run_episode(env, first + e as u64, record_all || e + 1 == b, &policy)
+                        let record = record_all || e + 1 == b;
+                        run_episode(env, first + e as u64, record, &policy, std::mem::take(buf))
                     })
                     .collect()
             };
@@ -722,6 +763,7 @@ impl Trainer {
                 food: &food,
             })?;
         }
+        self.spare = bufs;
         self.structural_policy()
     }
 
@@ -1106,18 +1148,14 @@ impl<'e> Episode<'e> {
     /// Resets the environment for episode `episode`.
     fn start(
         env: &'e mut EnvInstance,
-        episode: u64,
-        seed: u64,
+        (episode, seed): (u64, u64),
         layers: &PolicyNet,
         record: bool,
+        buf: EpisodeBuf,
     ) -> Result<Self> {
         let (h, o) = (layers.hidden, layers.out);
         let mut obs = vec![0.0; env.observation_len()];
-        let mut buf = EpisodeBuf {
-            spikes_per_neuron: vec![0.0; h],
-            active_start: vec![0],
-            ..EpisodeBuf::default()
-        };
+        let mut buf = buf.reuse(h);
         let max = 128;
         buf.q.reserve(max * h);
         buf.nu.reserve(max * h);
@@ -1170,14 +1208,15 @@ impl<'e> Episode<'e> {
         buf.dz_ent.resize(d + o, 0.0);
         let (dlogp, dent) = (&mut buf.dz_logp[d..], &mut buf.dz_ent[d..]);
         let a = sample_categorical(z, &mut self.rng, &mut self.pi, dlogp, dent);
-        // Whole counts: their sums in f64 are exact.
-        let mut hidden_spikes = 0.0;
+        // Whole counts: their sums in f64 are exact in any order, so the total is summed in
+        // four independent lanes.
+        let mut lanes = [0.0; 4];
         for (j, s) in buf.spikes_per_neuron[..h].iter_mut().enumerate() {
             let c = counts(j);
             *s += c;
-            hidden_spikes += c;
+            lanes[j % 4] += c;
         }
-        let hidden_spikes = hidden_spikes as u64;
+        let hidden_spikes = lanes.iter().sum::<f64>() as u64;
         if self.record {
             for t in 0..steps {
                 for j in 0..h {
@@ -1232,10 +1271,11 @@ fn run_episode(
     episode: u64,
     record: bool,
     p: &Policy,
+    buf: EpisodeBuf,
 ) -> Result<EpisodeBuf> {
     let (spec, layers) = (p.spec, p.layers);
     let (h, o, steps) = (layers.hidden, layers.out, spec.decision_steps);
-    let mut ep = Episode::start(env, episode, p.seed, layers, record)?;
+    let mut ep = Episode::start(env, (episode, p.seed), layers, record, buf)?;
     debug_assert_eq!(spec.encoder.input_len(ep.obs.len()), Some(p.n_in));
     let mut s = Scratch::default();
     let mut z = vec![0.0; o];
@@ -1245,13 +1285,7 @@ fn run_episode(
         let factors = ep.factors(h);
         layers.decide_factored(&p.params, steps, &s.inputs, &mut s.trace, &mut z, factors);
         let spk = layers.hidden_spikes(&s.trace);
-        // Spikes are 0 or 1: their sum over the steps is the count (vectorised).
-        counts.iter_mut().for_each(|n| *n = 0.0);
-        for row in spk.chunks_exact(h) {
-            for (c, &s) in counts.iter_mut().zip(row) {
-                *c += s;
-            }
-        }
+        count_spikes(spk, &mut counts);
         ep.act(
             layers,
             steps,
@@ -1261,6 +1295,23 @@ fn run_episode(
         )?;
     }
     Ok(ep.buf)
+}
+
+/// Each hidden neuron's spikes in a decision (`spk`: steps × h, 0 or 1) into `counts` (h),
+/// summed over the steps in order; compiled per CPU vector width.
+fn count_spikes(spk: &[f64], counts: &mut [f64]) {
+    widest!(fn count_spikes_body::<>(spk: &[f64], counts: &mut [f64]))
+}
+
+/// The work of [`count_spikes`].
+#[inline(always)]
+fn count_spikes_body(spk: &[f64], counts: &mut [f64]) {
+    counts.iter_mut().for_each(|n| *n = 0.0);
+    for row in spk.chunks_exact(counts.len()) {
+        for (c, &s) in counts.iter_mut().zip(row) {
+            *c += s;
+        }
+    }
 }
 
 /// Rounds of edits a structural policy may ask for in one check.

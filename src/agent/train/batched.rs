@@ -217,10 +217,10 @@ pub(super) fn run_batch(
         .map(|(k, env)| {
             Episode::start(
                 env,
-                first + k as u64,
-                p.seed,
+                (first + k as u64, p.seed),
                 layers,
                 record_all || (record_last && k + 1 == b),
+                EpisodeBuf::default(),
             )
         })
         .collect::<Result<Vec<_>>>()?;

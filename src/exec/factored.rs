@@ -20,7 +20,7 @@
 //! are compiled per CPU vector width, and nothing in it allocates or clears what it overwrites.
 
 use super::neuron::{with_neuron, with_surrogate, FastSigmoidGrad, SurrogateGrad};
-use super::run::{add_rows, step_pop, widest};
+use super::run::{add_rows, step_pop_through, widest};
 use super::{Model, Net, Params, PopKind, PopTrace, Storage, Trace};
 use crate::file::Reset;
 use crate::models::step::{heaviside, keep, ResetKind, SnnTorchStep};
@@ -246,10 +246,8 @@ impl Net {
         }
         tr.factors = scratch;
         let readout = self.neuron(out).expect("readout neurons");
-        for t in 0..steps {
-            let c = &cur[t * o..(t + 1) * o];
-            with_neuron!(readout, n, R => step_pop::<_, R>(n, readout.threshold, c, &mut tr.pops[out], t));
-        }
+        let pt = &mut tr.pops[out];
+        with_neuron!(readout, n, R => step_pop_through::<_, R>(n, readout.threshold, &cur, pt));
         tr.cur = cur;
     }
 }

@@ -778,6 +778,51 @@ fn add_row_dots(acc: &mut [f64], w: &[f64], x: &[f64]) {
     }
 }
 
+/// Steps 0..T of population `pt` from the inputs `cur` (T × n, one row per step), in one call
+/// compiled per CPU vector width: for a small population (the agents' readout of a few
+/// neurons) the work of a step is less than a call's dispatch.
+pub(super) fn step_pop_through<N: SnnTorchStep<f64>, R: ResetKind>(
+    neuron: N,
+    theta: f64,
+    cur: &[f64],
+    pt: &mut PopTrace,
+) {
+    widest!(fn step_pop_through_body::<N: SnnTorchStep<f64>, R: ResetKind>(
+        neuron: N,
+        theta: f64,
+        cur: &[f64],
+        pt: &mut PopTrace
+    ))
+}
+
+/// The work of [`step_pop_through`].
+#[inline(always)]
+fn step_pop_through_body<N: SnnTorchStep<f64>, R: ResetKind>(
+    neuron: N,
+    theta: f64,
+    cur: &[f64],
+    pt: &mut PopTrace,
+) {
+    let n = pt.now.len();
+    for (t, x) in cur.chunks_exact(n.max(1)).enumerate() {
+        let row = t * n..(t + 1) * n;
+        step_rows_body::<N, R>(
+            neuron,
+            theta,
+            x,
+            (&mut pt.now[..n], &mut pt.a[..n], &mut pt.b[..n]),
+            (
+                &mut pt.mem[row.clone()],
+                &mut pt.reset[row.clone()],
+                &mut pt.spk[row.clone()],
+            ),
+        );
+        if N::ADAPTIVE {
+            pt.syn[row].copy_from_slice(&pt.a[..n]);
+        }
+    }
+}
+
 /// One step of population `pt` from the input `cur`.
 pub(super) fn step_pop<N: SnnTorchStep<f64>, R: ResetKind>(
     neuron: N,

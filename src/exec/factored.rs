@@ -15,9 +15,13 @@
 //! the same numbers unfactored (tested).
 //!
 //! The forward pass of such a decision has its own fused form here too
-//! ([`Net::forward_shallow`], the same bits as [`Net::forward`], tested): a decision is the
-//! unit of work of training, thousands per second, so its loops are written to vectorise and
-//! are compiled per CPU vector width, and nothing in it allocates or clears what it overwrites.
+//! ([`Net::forward_shallow`], the same bits as [`Net::forward`], tested), and
+//! [`Net::decide_shallow`] runs it and the factors in one pass: the hidden neurons do not
+//! depend on each other, so a block of them goes through its T forward steps and straight
+//! back through its factors while its records are in L1, eight neurons at a time with their
+//! state in registers. A decision is the unit of work of training, hundreds of thousands per
+//! second, so its loops are written to vectorise and are compiled per CPU vector width, and
+//! nothing in it allocates or clears what it overwrites.
 
 use super::neuron::{with_neuron, with_surrogate, FastSigmoidGrad, SurrogateGrad};
 use super::run::{add_rows, step_pop_through, widest};
@@ -104,7 +108,7 @@ impl Net {
     /// [`Net::forward`] with one [`Seq::Constant`](super::Seq::Constant) (bit for bit;
     /// tested), fused for the agents' decisions. The hidden population's input is the same on
     /// every step, so it is summed once; the hidden neurons are independent of each other, so
-    /// they run [`BLOCK`] at a time through all T steps (their state and records stay in L1),
+    /// they run 64 at a time through all T steps (their state and records stay in L1),
     /// each step one branch-free, vectorised loop; the readout's currents gather the rows of
     /// the neurons that spiked, in neuron order, block after block; the recorded rows are
     /// written once, never cleared first; nothing is allocated once `tr` has the sizes.
@@ -255,7 +259,7 @@ impl Net {
 /// Hidden neurons stepped together through a decision by [`Net::forward_shallow`] and
 /// [`Net::decide_shallow`]: a block's inputs, records of T = 10 steps and factors take
 /// ≈ 16 KB, well inside L1.
-pub const BLOCK: usize = 64;
+const BLOCK: usize = 64;
 const _: () = assert!(BLOCK <= 64, "a block's spikes are one 64-bit mask");
 const _: () = assert!(BLOCK.is_multiple_of(LANES), "a block is whole lanes");
 

@@ -51,7 +51,9 @@
 //! [`Net::policy_factors`] is the agents' shortcut: for one spiking population between the
 //! inputs and one readout, and a loss of the mean readout membrane, the backward pass is
 //! linear in the loss gradient and factors into two vectors per decision (factored.rs);
-//! [`Net::forward_shallow`] is the same network's forward pass, fused for speed.
+//! [`Net::forward_shallow`] is the same network's forward pass, fused for speed, and
+//! [`Net::decide_shallow`] both at once, a block of hidden neurons at a time. Loops that carry
+//! the time of training are compiled once per CPU vector width (`widest!`, run.rs).
 
 mod batch;
 mod eprop;

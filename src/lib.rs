@@ -32,6 +32,7 @@ pub mod plugin;
 pub mod real;
 pub mod reservoir;
 pub mod rng;
+pub(crate) mod width;
 
 pub use error::{Error, Result};
 

@@ -24,10 +24,11 @@
 //! nothing in it allocates or clears what it overwrites.
 
 use super::neuron::{with_neuron, with_surrogate, FastSigmoidGrad, SurrogateGrad};
-use super::run::{add_rows, step_pop_through, widest};
+use super::run::{add_rows, step_pop_through};
 use super::{Model, Net, Params, PopKind, PopTrace, Storage, Trace};
 use crate::file::Reset;
 use crate::models::step::{heaviside, keep, ResetKind, SnnTorchStep};
+use crate::width::widest;
 
 /// The populations of a network the factored pass applies to.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -122,6 +123,7 @@ impl Net {
     ) {
         let factors = None;
         widest!(
+            Net,
             self,
             shallow_body(
                 shape: Shallow,
@@ -150,6 +152,7 @@ impl Net {
     ) {
         let factors = Some((q, nu));
         widest!(
+            Net,
             self,
             shallow_body(
                 shape: Shallow,

@@ -53,7 +53,7 @@
 //! linear in the loss gradient and factors into two vectors per decision (factored.rs);
 //! [`Net::forward_shallow`] is the same network's forward pass, fused for speed, and
 //! [`Net::decide_shallow`] both at once, a block of hidden neurons at a time. Loops that carry
-//! the time of training are compiled once per CPU vector width (`widest!`, run.rs).
+//! the time of training are compiled once per CPU vector width (`crate::width`).
 
 mod batch;
 mod eprop;
@@ -70,7 +70,6 @@ pub use factored::Shallow;
 pub use net::{clamp_decays, Link, Net, PlanError, Pop, PopKind, Storage};
 pub use neuron::{Model, Neuron, Surrogate};
 pub use ops::{SynOps, AC_PJ, MAC_PJ};
-pub(crate) use run::widest;
 pub use run::{Grads, Params, PopTrace, Seq, Trace};
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use super::neuron::{with_neuron, with_surrogate, SurrogateGrad as _};
 use super::{Net, PopKind, Storage};
 use crate::models::relu::ReluStep;
 use crate::models::step::{heaviside, keep, LearnDecays, ResetKind, SnnTorchStep};
+use crate::width::widest;
 
 /// The values of one input population over the steps of a call.
 #[derive(Debug, Clone, Copy)]
@@ -247,61 +248,6 @@ pub(super) fn add_rows(
     }
 }
 
-/// Calls `$net.$body(args)`, or the free function `body::<generics>(args)`, compiled for the
-/// widest vectors the CPU has (AVX-512F, AVX2, else the build's baseline), chosen per call: the
-/// body is `#[inline(always)]`, so each width gets its own copy of its loops. No FMA is
-/// enabled, so every width computes the same bits (the vector lanes are independent neurons or
-/// columns; no sum changes its order). The width's copy takes its slices as arguments, so the
-/// compiler knows they do not overlap (a loop inlined where its slices are cut from one buffer
-/// is not vectorised).
-macro_rules! widest {
-    (fn $body:ident::<$($g:ident: $bound:path),*>($($a:ident: $t:ty),* $(,)?)) => {{
-        #[cfg(target_arch = "x86_64")]
-        {
-            #[target_feature(enable = "avx512f")]
-            fn w512<$($g: $bound),*>($($a: $t),*) {
-                $body::<$($g),*>($($a),*)
-            }
-            #[target_feature(enable = "avx2")]
-            fn w256<$($g: $bound),*>($($a: $t),*) {
-                $body::<$($g),*>($($a),*)
-            }
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU has AVX-512F, the only feature w512 enables.
-                return unsafe { w512::<$($g),*>($($a),*) };
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU has AVX2, the only feature w256 enables.
-                return unsafe { w256::<$($g),*>($($a),*) };
-            }
-        }
-        $body::<$($g),*>($($a),*)
-    }};
-    ($net:expr, $body:ident($($a:ident: $t:ty),*)) => {{
-        #[cfg(target_arch = "x86_64")]
-        {
-            #[target_feature(enable = "avx512f")]
-            fn w512(net: &Net, $($a: $t),*) {
-                net.$body($($a),*)
-            }
-            #[target_feature(enable = "avx2")]
-            fn w256(net: &Net, $($a: $t),*) {
-                net.$body($($a),*)
-            }
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU has AVX-512F, the only feature w512 enables.
-                return unsafe { w512($net, $($a),*) };
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU has AVX2, the only feature w256 enables.
-                return unsafe { w256($net, $($a),*) };
-            }
-        }
-        $net.$body($($a),*)
-    }};
-}
-pub(crate) use widest;
-
 /// An input population's record of a call: its (neuron, value) pairs per step, or one list
 /// for all steps when constant (`n` neurons, `steps` steps).
 fn fill_input(t: &mut PopTrace, seq: Seq, n: usize, steps: usize) {
@@ -355,7 +301,7 @@ impl Net {
     /// Runs `steps` steps from zero state with the inputs' values `inputs` (one per
     /// [`Net::inputs`], in that order), recording into `tr`.
     pub fn forward(&self, p: &Params, steps: usize, inputs: &[Seq], tr: &mut Trace) {
-        widest!(self, forward_body(p: &Params, steps: usize, inputs: &[Seq], tr: &mut Trace))
+        widest!(Net, self, forward_body(p: &Params, steps: usize, inputs: &[Seq], tr: &mut Trace))
     }
 
     /// [`Net::forward`]'s work, inlined into each width's copy.
@@ -510,6 +456,7 @@ impl Net {
         g: &mut Grads,
     ) {
         widest!(
+            Net,
             self,
             backward_body(p: &Params, tr: &mut Trace, g_mem: &[&[f64]], g_count: &[&[f64]], g: &mut Grads)
         )

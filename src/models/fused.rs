@@ -7,7 +7,8 @@
 //! scalar code, the variants without the due or external-current columns (a column known to
 //! be zero is not read), and the branch-free pass that integrates, tests threshold, resets and
 //! counts refractoriness, marking a spike in the top bit of the counter ([`SPIKED`]) and
-//! searching for the marks afterwards ([`take_marked`]) only where the pass saw one. Holds of
+//! searching for the marks afterwards ([`take_marked`]) only in the stretches of [`SCAN`]
+//! neurons where the pass saw one. Holds of
 //! 2³¹ steps or more leave no bit for the mark; spikes are then flagged per block of [`BLOCK`]
 //! neurons instead.
 //!
@@ -125,6 +126,13 @@ unsafe fn chunk_avx2<K: Kernel>(k: &K, reads: Reads, c: Cols, offset: u32, out: 
 /// steps or more): the flags of a block live in registers or L1.
 pub(crate) const BLOCK: usize = 64;
 
+/// Neurons per stretch of the update when spikes are marked: the marks of a stretch are searched
+/// only if a neuron in it spiked. One search over a whole 4 096-neuron chunk read its counters
+/// back from L2 on nearly every step (CUBA: about two spikes a step in 4 000 neurons); a
+/// stretch per 64 neurons paid a horizontal reduction and a branch each, a fifth of the update.
+/// 256 took CUBA-4k from 0.316 to 0.301 s and CUBA-400k from 6.36 to 6.02 s (docs/performance.md).
+const SCAN: usize = 256;
+
 #[inline(always)]
 fn chunk_isa<K: Kernel>(k: &K, reads: Reads, c: Cols, offset: u32, out: &mut Vec<u32>, isa: Isa) {
     // Marking spikes in the counter saves a flag array (about a tenth of the update's time);
@@ -149,22 +157,15 @@ pub(crate) fn blocks<K: Kernel, const MARK: bool, const DUE: bool, const EXT: bo
     out: &mut Vec<u32>,
     isa: Isa,
 ) {
-    if MARK {
-        // One pass over the whole chunk, then a vectorised search for the marks: a block of
-        // its own per 64 neurons cost a horizontal reduction and a branch each.
-        let any =
-            block::<K, true, DUE, EXT>(k, c.v, c.se, c.si, c.refr, c.iext, c.de, c.di, &mut []);
-        if any != 0 {
-            take_marked(isa, c.refr, offset, out);
-        }
-        return;
-    }
+    // With marks, a block is a [`SCAN`]-neuron stretch whose marks are searched only if it
+    // had a spike; with flags, a [`BLOCK`] whose flags sit in L1.
+    let size = if MARK { SCAN } else { BLOCK };
     let n = c.v.len();
     let mut start = 0;
     while start < n {
-        let end = (start + BLOCK).min(n);
+        let end = (start + size).min(n);
         let mut fired = [0u8; BLOCK];
-        let any = block::<K, false, DUE, EXT>(
+        let any = block::<K, MARK, DUE, EXT>(
             k,
             &mut c.v[start..end],
             &mut c.se[start..end],
@@ -173,12 +174,16 @@ pub(crate) fn blocks<K: Kernel, const MARK: bool, const DUE: bool, const EXT: bo
             &c.iext[start..end],
             &mut c.de[start..end],
             &mut c.di[start..end],
-            &mut fired[..end - start],
+            &mut fired[..if MARK { 0 } else { end - start }],
         );
         if any != 0 {
-            for (j, &f) in fired[..end - start].iter().enumerate() {
-                if f != 0 {
-                    out.push(offset + (start + j) as u32);
+            if MARK {
+                take_marked(isa, &mut c.refr[start..end], offset + start as u32, out);
+            } else {
+                for (j, &f) in fired[..end - start].iter().enumerate() {
+                    if f != 0 {
+                        out.push(offset + (start + j) as u32);
+                    }
                 }
             }
         }

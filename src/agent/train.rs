@@ -24,7 +24,7 @@ pub use snapshot::network_and_edits;
 use super::policy_net::PolicyNet;
 use super::setup::{Setup, Wiring};
 use crate::error::{Error, Result};
-use crate::exec::{Params, Trace};
+use crate::exec::{transposed, Params, Trace};
 use crate::file::{AgentSpec, Checked, Init, TaskSpec};
 use crate::graph::{edit::EditOutcome, Network, PopId, ProjId};
 use crate::plugin::{self, EnvInstance, Kind, RuleInstance, StructureInstance};
@@ -215,30 +215,18 @@ pub(super) struct DecisionGradient {
 impl DecisionGradient {
     /// Zero gradients for readout weights `w2` (h × o) and an input projection of `synapses`.
     pub fn new(w2: &[f64], (h, o): (usize, usize), synapses: usize) -> Self {
-        let mut w2t = vec![0.0; h * o];
-        for (j, row) in w2.chunks_exact(o).enumerate() {
-            for (c, &w) in row.iter().enumerate() {
-                w2t[c * h + j] = w;
-            }
-        }
+        debug_assert_eq!(w2.len(), h * o);
         DecisionGradient {
             g1: vec![0.0; synapses],
             g2t: vec![0.0; h * o],
-            w2t,
+            w2t: transposed(w2, o),
             v: vec![0.0; h],
         }
     }
 
     /// ∂L/∂W1 (per synapse) and ∂L/∂W2 (h × o) of the decisions added.
     pub fn finish(self) -> (Vec<f64>, Vec<f64>) {
-        let h = self.v.len();
-        let o = self.g2t.len() / h.max(1);
-        let mut g2 = vec![0.0; h * o];
-        for (c, col) in self.g2t.chunks_exact(h.max(1)).enumerate() {
-            for (j, &g) in col.iter().enumerate() {
-                g2[j * o + c] = g;
-            }
-        }
+        let g2 = transposed(&self.g2t, self.v.len());
         (self.g1, g2)
     }
 

@@ -70,7 +70,7 @@ pub use factored::Shallow;
 pub use net::{clamp_decays, Link, Net, PlanError, Pop, PopKind, Storage};
 pub use neuron::{Model, Neuron, Surrogate};
 pub use ops::{SynOps, AC_PJ, MAC_PJ};
-pub use run::{Grads, Params, PopTrace, Seq, Trace};
+pub use run::{transposed, Grads, Params, PopTrace, Seq, Trace};
 
 #[cfg(test)]
 mod tests;

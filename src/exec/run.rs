@@ -421,16 +421,7 @@ impl Net {
             .iter()
             .zip(&p.weights)
             .map(|(link, w)| match link.storage {
-                Storage::Dense => {
-                    let (m, n) = (pops[link.pre].size, pops[link.post].size);
-                    let mut t = vec![0.0; w.len()];
-                    for (i, row) in w.chunks_exact(n).enumerate() {
-                        for (j, &x) in row.iter().enumerate() {
-                            t[j * m + i] = x;
-                        }
-                    }
-                    t
-                }
+                Storage::Dense => transposed(w, pops[link.post].size),
                 Storage::Sparse { .. } => Vec::new(),
             })
             .collect()
@@ -725,6 +716,18 @@ fn add_row_dots(acc: &mut [f64], w: &[f64], x: &[f64]) {
     }
 }
 
+/// The transpose of a row-major matrix of `cols` columns (its `cols` × rows, row-major).
+pub fn transposed(m: &[f64], cols: usize) -> Vec<f64> {
+    let rows = m.len() / cols.max(1);
+    let mut t = vec![0.0; m.len()];
+    for (i, row) in m.chunks_exact(cols.max(1)).enumerate() {
+        for (j, &x) in row.iter().enumerate() {
+            t[j * rows + i] = x;
+        }
+    }
+    t
+}
+
 /// Steps 0..T of population `pt` from the inputs `cur` (T × n, one row per step), in one call
 /// compiled per CPU vector width: for a small population (the agents' readout of a few
 /// neurons) the work of a step is less than a call's dispatch.
@@ -752,21 +755,9 @@ fn step_pop_through_body<N: SnnTorchStep<f64>, R: ResetKind>(
 ) {
     let n = pt.now.len();
     for (t, x) in cur.chunks_exact(n.max(1)).enumerate() {
-        let row = t * n..(t + 1) * n;
-        step_rows_body::<N, R>(
-            neuron,
-            theta,
-            x,
-            (&mut pt.now[..n], &mut pt.a[..n], &mut pt.b[..n]),
-            (
-                &mut pt.mem[row.clone()],
-                &mut pt.reset[row.clone()],
-                &mut pt.spk[row.clone()],
-            ),
-        );
-        if N::ADAPTIVE {
-            pt.syn[row].copy_from_slice(&pt.a[..n]);
-        }
+        step_row::<N>(x, pt, t, |x, state, out| {
+            step_rows_body::<N, R>(neuron, theta, x, state, out)
+        });
     }
 }
 
@@ -778,12 +769,29 @@ pub(super) fn step_pop<N: SnnTorchStep<f64>, R: ResetKind>(
     pt: &mut PopTrace,
     t: usize,
 ) {
-    let n = cur.len();
+    step_row::<N>(cur, pt, t, |x, state, out| {
+        step_rows::<N, R>(neuron, theta, x, state, out)
+    });
+}
+
+/// Step `t` of population `pt` from the input `x` by `rows` (one step of [`step_rows`] or its
+/// body): the population's state and row `t` of its trace cut to `x.len()` neurons, and the
+/// adaptive state recorded after the step.
+#[inline(always)]
+fn step_row<N: SnnTorchStep<f64>>(
+    x: &[f64],
+    pt: &mut PopTrace,
+    t: usize,
+    rows: impl FnOnce(
+        &[f64],
+        (&mut [f64], &mut [f64], &mut [f64]),
+        (&mut [f64], &mut [f64], &mut [f64]),
+    ),
+) {
+    let n = x.len();
     let row = t * n..(t + 1) * n;
-    step_rows::<N, R>(
-        neuron,
-        theta,
-        cur,
+    rows(
+        x,
         (&mut pt.now[..n], &mut pt.a[..n], &mut pt.b[..n]),
         (
             &mut pt.mem[row.clone()],

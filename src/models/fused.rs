@@ -8,9 +8,8 @@
 //! be zero is not read), and the branch-free pass that integrates, tests threshold, resets and
 //! counts refractoriness, marking a spike in the top bit of the counter ([`SPIKED`]) and
 //! searching for the marks afterwards ([`take_marked`]) only in the stretches of [`SCAN`]
-//! neurons where the pass saw one. Holds of
-//! 2³¹ steps or more leave no bit for the mark; spikes are then flagged per block of [`BLOCK`]
-//! neurons instead.
+//! neurons where the pass saw one. Holds of 2³¹ steps or more leave no bit for the mark;
+//! spikes are then flagged per block of [`BLOCK`] neurons instead.
 //!
 //! Everything is generic over the kernel and `#[inline(always)]`, so each model gets its own
 //! monomorphised loop, the same code as a loop written for it alone (the refactoring of `Lif`
@@ -130,7 +129,8 @@ pub(crate) const BLOCK: usize = 64;
 /// only if a neuron in it spiked. One search over a whole 4 096-neuron chunk read its counters
 /// back from L2 on nearly every step (CUBA: about two spikes a step in 4 000 neurons); a
 /// stretch per 64 neurons paid a horizontal reduction and a branch each, a fifth of the update.
-/// 256 took CUBA-4k from 0.316 to 0.301 s and CUBA-400k from 6.36 to 6.02 s (docs/performance.md).
+/// 256 took CUBA-4k from 0.320 to 0.298 s and CUBA-400k from 6.36 to 6.02 s, COBA-4k (seven
+/// spikes a step) unchanged within its noise (docs/performance.md).
 const SCAN: usize = 256;
 
 #[inline(always)]

@@ -2,7 +2,8 @@
 //!
 //! The branch-free updates of [`super::fused`] (`Lif`, `CobaLif`, `Qif`) set [`SPIKED`], the top bit
 //! of a neuron's refractory counter, when it spikes, and sweep a stretch of 256 neurons in one
-//! vectorised pass, searched only if one of them spiked. Spikes are rare (CUBA: about one neuron in 2 000 per step), so the search afterwards
+//! vectorised pass, searched only if one of them spiked. Spikes are rare (CUBA: about one
+//! neuron in 2 000 per step), so the search afterwards
 //! should cost little per neuron that did not spike: with AVX-512 or AVX2 it tests sixteen or
 //! eight counters per instruction and walks the set bits of the mask, instead of a compare and
 //! branch per neuron (or a horizontal reduction per small block, which cost a fifth of the

@@ -398,9 +398,10 @@ fn forward_block_body<N: SnnTorchStep<f64>, R: ResetKind>(
 }
 
 /// The factors q and ν (a whole number of lanes) of one block's hidden neurons from the
-/// records of its forward steps (rows [`BLOCK`] wide), stepping back from the last step: [`LANES`] neurons at a
-/// time with their adjoint state and sums in registers through all T steps; each neuron's
-/// arithmetic in [`factor_rows`]' order (the same bits). Compiled per CPU vector width.
+/// records of its forward steps (rows [`BLOCK`] wide), stepping back from the last step:
+/// [`LANES`] neurons at a time with their adjoint state and sums in registers through all T
+/// steps; each neuron's arithmetic is [`factor_step`], as in [`factor_rows`] (the same bits).
+/// Compiled per CPU vector width.
 #[inline]
 #[allow(clippy::type_complexity)]
 fn factor_block<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
@@ -437,11 +438,12 @@ fn factor_block_body<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
             let m: &[f64; LANES] = mem[at.clone()].try_into().expect("lanes");
             let r: &[f64; LANES] = reset[at].try_into().expect("lanes");
             for l in 0..LANES {
-                qs[l] += kappa * s[l];
-                let drive = kappa * surrogate.at(m[l] - theta);
-                let k_t = keep::<R, f64>(r[l]);
-                nus[l] += neuron.adjoint(drive, k_t, k_next[l], &mut mu[l], &mut a[l], &mut b[l]);
-                k_next[l] = k_t;
+                factor_step::<N, R, G>(
+                    (neuron, theta, surrogate, kappa),
+                    (s[l], m[l], r[l]),
+                    (&mut qs[l], &mut nus[l]),
+                    (&mut mu[l], &mut a[l], &mut b[l], &mut k_next[l]),
+                );
             }
         }
         q[l0..l0 + LANES].copy_from_slice(&qs);
@@ -552,10 +554,30 @@ fn factor_rows_body<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
     let (spk, mem, reset, nu) = (&spk[..h], &mem[..h], &reset[..h], &mut nu[..h]);
     let (mu, a, b, k_next) = (&mut mu[..h], &mut a[..h], &mut b[..h], &mut k_next[..h]);
     for j in 0..h {
-        q[j] += kappa * spk[j];
-        let drive = kappa * surrogate.at(mem[j] - theta);
-        let k_t = keep::<R, f64>(reset[j]);
-        nu[j] += neuron.adjoint(drive, k_t, k_next[j], &mut mu[j], &mut a[j], &mut b[j]);
-        k_next[j] = k_t;
+        factor_step::<N, R, G>(
+            (neuron, theta, surrogate, kappa),
+            (spk[j], mem[j], reset[j]),
+            (&mut q[j], &mut nu[j]),
+            (&mut mu[j], &mut a[j], &mut b[j], &mut k_next[j]),
+        );
     }
+}
+
+/// One neuron's step back of the factors at step t (see the module documentation): κ_t·s_t
+/// into `q`, the adjoint's term into `nu`, with the neuron's adjoint state (μ, a, b) and the
+/// keep factor of step t + 1 (`k_next`, left as step t's). Written once for [`factor_rows`]
+/// and [`factor_block`], so both give the same bits.
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+fn factor_step<N: SnnTorchStep<f64>, R: ResetKind, G: SurrogateGrad>(
+    (neuron, theta, surrogate, kappa): (N, f64, G, f64),
+    (s, m, r): (f64, f64, f64),
+    (q, nu): (&mut f64, &mut f64),
+    (mu, a, b, k_next): (&mut f64, &mut f64, &mut f64, &mut f64),
+) {
+    *q += kappa * s;
+    let drive = kappa * surrogate.at(m - theta);
+    let k_t = keep::<R, f64>(r);
+    *nu += neuron.adjoint(drive, k_t, *k_next, mu, a, b);
+    *k_next = k_t;
 }

@@ -14,7 +14,13 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const SOURCES: &[&str] = &["runtime.hip", "neurons.hip", "propagate.hip", "agent.hip"];
+const SOURCES: &[&str] = &[
+    "runtime.hip",
+    "neurons.hip",
+    "propagate.hip",
+    "agent.hip",
+    "envs.hip",
+];
 const HEADERS: &[&str] = &["compat.h", "snnk.h", "device.h"];
 
 fn main() {

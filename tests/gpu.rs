@@ -296,6 +296,187 @@ fn device_chacha8_matches_the_cpu_streams() {
     }
 }
 
+/// The batched agents' sampling code (hip/agent.hip), run on the host, picks each episode's
+/// action as the CPU trainer does (`sample_categorical` with the episode's stream): the
+/// same actions, π and gradients bit for bit, decision after decision, drawing the stream by
+/// its counter instead of in sequence. Needs a GPU build, not a device.
+#[test]
+fn agent_sampling_code_picks_the_cpu_agents_actions_bit_for_bit() {
+    use snnsim::agent::train::sample_categorical;
+    if backend::kernels::platform().is_none() {
+        println!("agent sampling: skipped: this build has no GPU kernels");
+        return;
+    }
+    let (episodes, o, decisions) = (7usize, 4usize, 300u64);
+    let mut rngs: Vec<_> = (0..episodes as u64)
+        .map(|e| snnsim::rng::stream(11, "episode", "", e))
+        .collect();
+    let keys: Vec<[u32; 8]> = rngs
+        .iter()
+        .map(|r| {
+            let mut key = [0u32; 8];
+            for (w, b) in key.iter_mut().zip(r.get_seed().chunks(4)) {
+                *w = u32::from_le_bytes(b.try_into().unwrap());
+            }
+            key
+        })
+        .collect();
+    let mut x = 0x853c49e6748fea9bu64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut counts = [0usize; 4];
+    for k in 0..decisions {
+        // Logits from near-ties to one dominant action (π ≈ one-hot: the ends of the sum).
+        let spread = [0.01, 1.0, 10.0, 800.0][k as usize % 4];
+        let z: Vec<f64> = (0..episodes * o).map(|_| spread * (next() - 0.5)).collect();
+        let got = backend::kernels::agent_sample_host(o, &z, &keys, &vec![k; episodes])
+            .expect("a GPU build")
+            .expect("valid arguments");
+        for (e, rng) in rngs.iter_mut().enumerate() {
+            let (mut pi, mut dlogp, mut dent) = (vec![0.0; o], vec![0.0; o], vec![0.0; o]);
+            let a = sample_categorical(&z[e * o..(e + 1) * o], rng, &mut pi, &mut dlogp, &mut dent);
+            assert_eq!(got.actions[e] as usize, a, "decision {k}, episode {e}");
+            for (what, want, got) in [("pi", &pi, &got.pi), ("dlogp", &dlogp, &got.dlogp), ("dent", &dent, &got.dent)] {
+                for c in 0..o {
+                    assert_eq!(got[e * o + c].to_bits(), want[c].to_bits(), "decision {k}, episode {e}: {what}[{c}]");
+                }
+            }
+            counts[a] += 1;
+        }
+    }
+    assert!(counts.iter().all(|&c| c > 100), "every action was drawn: {counts:?}");
+}
+
+/// The device versions of the shipped environments (hip/envs.hip), run on the host, step
+/// as their plugins do: from the same seeds and actions, the same observations, rewards,
+/// terminations and truncations bit for bit over thousands of steps and many episodes, and
+/// for the grid world the same active inputs as the CPU's encoders. A refused step (a bad
+/// action, an episode that is not running) changes nothing. Needs a GPU build, not a device.
+#[test]
+fn environment_kernel_code_steps_as_the_plugins_do() {
+    use backend::kernels::{ffi, HostEnvs, SnnkEnvParams, SnnkEnvTransition};
+    use snnsim::file::Encoder;
+    use snnsim::plugin::{self, Kind};
+    if backend::kernels::platform().is_none() {
+        println!("environment kernels: skipped: this build has no GPU kernels");
+        return;
+    }
+    let mut x = 0x9e3779b97f4a7c15u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let grid = |size, food, max_steps| SnnkEnvParams::gridworld(size, food, max_steps);
+    let cases = [
+        ("gridworld", "()", grid(15, 5, 100)),
+        ("gridworld", "(size: 6, food: 20, max_steps: 40)", grid(6, 20, 40)),
+        ("gridworld", "(size: 2, food: 3, max_steps: 100)", grid(2, 3, 100)),
+        ("cartpole", "()", SnnkEnvParams::for_plugin("cartpole").unwrap()),
+        ("pendulum", "()", SnnkEnvParams::for_plugin("pendulum").unwrap()),
+        ("mountaincar", "()", SnnkEnvParams::for_plugin("mountaincar").unwrap()),
+        ("acrobot", "()", SnnkEnvParams::for_plugin("acrobot").unwrap()),
+        ("acrobot", "(max_steps: 30)", SnnkEnvParams::classic(ffi::ENV_ACROBOT, 30)),
+    ];
+    let (n, steps) = (6usize, 1500usize);
+    for (name, params, kp) in cases {
+        let case = format!("{name} {params}");
+        let lib = plugin::load(name, None, Kind::Env).unwrap();
+        let mut plugins: Vec<_> = (0..n).map(|_| lib.create_env(params).unwrap()).collect();
+        let len = plugins[0].observation_len();
+        assert_eq!(len, kp.obs_len(), "{case}: observation length");
+        let discrete = plugins[0].discrete_actions();
+        let mut twin = HostEnvs::new(kp, n).expect("a GPU build");
+        let mut want = vec![0.0; n * len];
+        let mut got = vec![0.0; n * len];
+        let mut seeds: Vec<u64> = (0..n).map(|_| next()).collect();
+        for (a, env) in plugins.iter_mut().enumerate() {
+            env.reset(seeds[a], &mut want[a * len..(a + 1) * len]).unwrap();
+        }
+        twin.reset(&seeds, Some(&mut got)).unwrap();
+        let same = |want: &[f64], got: &[f64], what: &str| {
+            for (i, (w, g)) in want.iter().zip(got).enumerate() {
+                assert_eq!(w.to_bits(), g.to_bits(), "{case}: {what}, value {i}: {w} vs {g}");
+            }
+        };
+        same(&want, &got, "first observations");
+        let (mut ended, mut terminated, mut reward_sum) = (0, 0, 0.0);
+        let mut out = vec![SnnkEnvTransition::default(); n];
+        let mut active = vec![0u32; n * kp.max_active()];
+        let mut n_active = vec![0u32; n];
+        for step in 0..steps {
+            let actions: Vec<f64> = (0..n)
+                .map(|_| match discrete {
+                    Some(k) => (next() % k as u64) as f64,
+                    None => (next() >> 11) as f64 / (1u64 << 53) as f64 * 6.0 - 3.0,
+                })
+                .collect();
+            twin.step(&actions, Some(&mut got), &mut out).unwrap();
+            for (a, env) in plugins.iter_mut().enumerate() {
+                let t = env.step(&actions[a..a + 1], &mut want[a * len..(a + 1) * len]).unwrap();
+                let o = out[a];
+                let at = format!("step {step}, episode {a}");
+                assert_eq!(o.status, ffi::ENV_OK, "{case}: {at}");
+                assert_eq!(o.reward.to_bits(), t.reward.to_bits(), "{case}: {at}: reward");
+                assert_eq!((o.terminated != 0, o.truncated != 0), (t.terminated, t.truncated), "{case}: {at}: ends");
+                reward_sum += t.reward;
+            }
+            same(&want, &got, &format!("observations after step {step}"));
+            if kp.is_grid() {
+                for (encoder, code) in [
+                    (Encoder::Identity, ffi::ENCODER_IDENTITY),
+                    (Encoder::Egocentric { size: kp.size as usize }, ffi::ENCODER_EGOCENTRIC),
+                ] {
+                    twin.active(code, &mut active, &mut n_active).unwrap();
+                    for a in 0..n {
+                        let mut cpu = Vec::new();
+                        encoder.active(&want[a * len..(a + 1) * len], &mut cpu);
+                        let base = a * kp.max_active();
+                        assert_eq!(&active[base..base + n_active[a] as usize], &cpu[..], "{case}: step {step}, episode {a}: {encoder:?}");
+                    }
+                }
+            }
+            // Episodes that ended: a refused step first, then both start again from a new seed.
+            let done: Vec<usize> = (0..n).filter(|&a| out[a].terminated != 0 || out[a].truncated != 0).collect();
+            if !done.is_empty() {
+                ended += done.len();
+                terminated += done.iter().filter(|&&a| out[a].terminated != 0).count();
+                let before = twin.states().to_vec();
+                twin.step(&vec![0.0; n], None, &mut out).unwrap();
+                for &a in &done {
+                    assert_eq!(out[a].status, ffi::ENV_NOT_RUNNING, "{case}: stepping ended episode {a}");
+                    assert_eq!(twin.states()[a], before[a], "{case}: a refused step changed episode {a}");
+                }
+                // That step moved the others: set every plugin to the twin's episodes again by
+                // resetting all of them.
+                for s in seeds.iter_mut() {
+                    *s = next();
+                }
+                for (a, env) in plugins.iter_mut().enumerate() {
+                    env.reset(seeds[a], &mut want[a * len..(a + 1) * len]).unwrap();
+                }
+                twin.reset(&seeds, Some(&mut got)).unwrap();
+                same(&want, &got, &format!("observations after the resets of step {step}"));
+            }
+        }
+        // A bad action is refused and changes nothing.
+        let before = twin.states().to_vec();
+        let bad = if discrete.is_some() { [7.0, 0.5, f64::NAN, -1.0, 1e300, f64::INFINITY] } else { [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, f64::NAN, f64::NAN] };
+        twin.step(&bad, None, &mut out).unwrap();
+        for a in 0..n {
+            assert_eq!(out[a].status, ffi::ENV_BAD_ACTION, "{case}: bad action {}", bad[a]);
+        }
+        assert_eq!(twin.states(), &before[..], "{case}: a refused action changed a state");
+        println!("{case}: {steps} steps of {n} episodes agree; {ended} episodes ended, {terminated} of them terminated; rewards {reward_sum:.2}");
+        assert!(ended > 0, "{case}: no episode ended");
+    }
+}
+
 /// The batched agents' kernel code (hip/agent.hip), run on the host, computes a decision of
 /// several agents exactly as the CPU agent does (the executor, src/exec/, and the logits of
 /// src/agent/policy_net.rs): membranes, spikes, resets, logits, q and ν bit for bit, for every

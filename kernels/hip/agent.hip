@@ -154,6 +154,55 @@ __global__ void agent_decide_kernel(SnnkAgentLayers L, const double* __restrict_
     }
 }
 
+// The action of one decision (src/agent/train.rs, sample_categorical): pi = softmax(z),
+// shifted by the maximum; a uniform u from draw number `draw` of the episode's ChaCha8
+// stream, as rand makes an f64 of it (the top 53 bits); the first action whose cumulative
+// probability exceeds u (the last one when rounding leaves u past the sum); and the
+// gradients d log pi(a)/dz = onehot(a) - pi and dH/dz_c = -pi_c (log pi_c + H).
+__host__ __device__ inline uint32_t snnk_agent_sample_one(uint32_t o, const double* z,
+                                                          const uint32_t* key, uint64_t draw,
+                                                          double* pi, double* dlogp,
+                                                          double* dent) {
+    double m = -INFINITY;
+    for (uint32_t c = 0; c < o; ++c) m = fmax(m, z[c]);
+    double s = 0.0;
+    for (uint32_t c = 0; c < o; ++c) {
+        pi[c] = exp(z[c] - m);
+        s += pi[c];
+    }
+    for (uint32_t c = 0; c < o; ++c) pi[c] /= s;
+    const double u = (double)(snnk_chacha8_draw(key, draw) >> 11) * (1.0 / 9007199254740992.0);
+    uint32_t a = o - 1;
+    double acc = 0.0;
+    for (uint32_t c = 0; c < o; ++c) {
+        acc += pi[c];
+        if (u < acc) {
+            a = c;
+            break;
+        }
+    }
+    double sum = 0.0;
+    for (uint32_t c = 0; c < o; ++c) sum += pi[c] > 0.0 ? pi[c] * log(pi[c]) : 0.0;
+    const double ent = -sum;
+    for (uint32_t c = 0; c < o; ++c) {
+        dlogp[c] = (c == a ? 1.0 : 0.0) - pi[c];
+        dent[c] = pi[c] > 0.0 ? -pi[c] * (log(pi[c]) + ent) : 0.0;
+    }
+    return a;
+}
+
+__global__ void agent_sample_kernel(uint32_t o, uint32_t n, const double* __restrict__ z,
+                                    const uint32_t* __restrict__ keys,
+                                    const uint64_t* __restrict__ draws,
+                                    uint32_t* __restrict__ actions, double* pi, double* dlogp,
+                                    double* dent) {
+    const uint32_t a = blockIdx.x * blockDim.x + threadIdx.x;
+    if (a >= n) return;
+    const size_t at = (size_t)a * o;
+    actions[a] = snnk_agent_sample_one(o, z + at, keys + (size_t)a * 8, draws[a], pi + at,
+                                       dlogp + at, dent + at);
+}
+
 bool valid(const SnnkAgentLayers& L, uint32_t n_agents) {
     return L.hidden > 0 && L.out > 0 && L.steps > 0 && n_agents > 0 &&
            L.neuron <= SNNK_HIDDEN_ALPHA && L.reset <= SNNK_RESET_NONE &&
@@ -188,6 +237,29 @@ extern "C" int snnk_agent_decide_host(SnnkAgentLayers layers, const double* w1, 
                               flags, q, nu, counts);
         }
         for (uint32_t c = 0; c < layers.out; ++c) snnk_agent_readout(layers, w2, a, c, flags, z);
+    }
+    return 0;
+}
+
+extern "C" int snnk_agent_sample(SnnkCtx* ctx, uint32_t o, uint32_t n, const double* z,
+                                 const uint32_t* keys, const uint64_t* draws, uint32_t* actions,
+                                 double* pi, double* dlogp, double* dent) {
+    if (!ctx || o == 0 || n == 0) return SNNK_ERR_BAD_ARGUMENT;
+    const uint32_t block = 128;
+    agent_sample_kernel<<<(n + block - 1) / block, block, 0, snnk_stream(ctx)>>>(
+        o, n, z, keys, draws, actions, pi, dlogp, dent);
+    return snnk_launch_status();
+}
+
+extern "C" int snnk_agent_sample_host(uint32_t o, uint32_t n, const double* z,
+                                      const uint32_t* keys, const uint64_t* draws,
+                                      uint32_t* actions, double* pi, double* dlogp,
+                                      double* dent) {
+    if (o == 0) return SNNK_ERR_BAD_ARGUMENT;
+    for (uint32_t a = 0; a < n; ++a) {
+        const size_t at = (size_t)a * o;
+        actions[a] = snnk_agent_sample_one(o, z + at, keys + (size_t)a * 8, draws[a], pi + at,
+                                           dlogp + at, dent + at);
     }
     return 0;
 }

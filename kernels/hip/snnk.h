@@ -236,6 +236,82 @@ int snnk_agent_decide(SnnkCtx* ctx, SnnkAgentLayers layers, const double* w1, co
                       double* mem, uint8_t* flags, double* z, double* q, double* nu,
                       uint32_t* counts);
 
+// The actions of a decision of n agents with o logits each (z, n x o): agent a samples from
+// softmax(z[a]) with draw number draws[a] of the ChaCha8 stream keyed by keys[8a .. 8a + 8]
+// (the episode's stream, src/rng.rs); out: actions[n], and pi, d log pi(a)/dz and dH/dz
+// (n x o each). Asynchronous.
+int snnk_agent_sample(SnnkCtx* ctx, uint32_t o, uint32_t n, const double* z, const uint32_t* keys,
+                      const uint64_t* draws, uint32_t* actions, double* pi, double* dlogp,
+                      double* dent);
+
+// --- environments on the device -------------------------------------------------------------
+// Device versions of the shipped environment plugins (kernels/hip/envs.h; docs/gpu.md): a
+// batch of episodes of one environment, one thread per episode. Each is the plugin's own
+// arithmetic in the plugin's order, so the host twins below agree with the plugins bit for
+// bit; on a device, sin/cos/pow are the device library's and may differ in the last bit.
+
+#define SNNK_ENV_GRIDWORLD 0u
+#define SNNK_ENV_CARTPOLE 1u
+#define SNNK_ENV_PENDULUM 2u
+#define SNNK_ENV_MOUNTAINCAR 3u
+#define SNNK_ENV_ACROBOT 4u
+// Episode phases.
+#define SNNK_ENV_NOT_STARTED 0u
+#define SNNK_ENV_RUNNING 1u
+#define SNNK_ENV_ENDED 2u
+// Transition status: a step that was refused leaves its episode as it was.
+#define SNNK_ENV_OK 0
+#define SNNK_ENV_BAD_ACTION 1
+#define SNNK_ENV_NOT_RUNNING 2
+// Gridworld encoders of snnsim::file::Encoder: the cells that are on, or egocentric.
+#define SNNK_ENCODER_IDENTITY 0u
+#define SNNK_ENCODER_EGOCENTRIC 1u
+
+// Which environment, with its parameters (the plugin's `params`).
+typedef struct {
+    uint32_t kind;       // SNNK_ENV_*
+    uint32_t max_steps;  // the time limit (truncation)
+    uint32_t size;       // gridworld: cells per side (else 0)
+    uint32_t food;       // gridworld: food items (else 0)
+} SnnkEnvParams;
+
+// One episode. Classic control keeps its internal state in s (the plugin's `state`);
+// the gridworld keeps the agent's cell and its counters here and its food in a byte per cell.
+typedef struct {
+    double s[4];
+    uint32_t steps;
+    uint32_t phase;      // SNNK_ENV_NOT_STARTED, _RUNNING, _ENDED
+    uint32_t row, col;   // gridworld: the agent's cell
+    uint32_t remaining;  // gridworld: food left
+    uint32_t eaten;      // gridworld: food eaten
+} SnnkEnvState;
+
+// What one step gave (the plugins' Transition, and whether the step was taken).
+typedef struct {
+    double reward;
+    uint32_t terminated;
+    uint32_t truncated;
+    int32_t status;  // SNNK_ENV_OK, SNNK_ENV_BAD_ACTION, SNNK_ENV_NOT_RUNNING
+    uint32_t pad;
+} SnnkEnvTransition;
+
+// Layout of a batch of n episodes: states[n]; cells: n x size^2 bytes (gridworld; else NULL);
+// scratch: n x 2·food words used by the gridworld's reset (else NULL); obs: n x obs_len
+// values (the plugin's observation: 2·size^2, 4, 3, 2, 6), or NULL to skip writing it;
+// actions: one value per episode, as the plugins take them (an index, or a torque).
+// Reset starts every episode from its seed (the plugin's reset(seed)); step advances every
+// episode whose phase is running and reports the others as SNNK_ENV_NOT_RUNNING.
+int snnk_env_reset(SnnkCtx* ctx, SnnkEnvParams params, uint32_t n, const uint64_t* seeds,
+                   SnnkEnvState* states, uint8_t* cells, uint32_t* scratch, double* obs);
+int snnk_env_step(SnnkCtx* ctx, SnnkEnvParams params, uint32_t n, const double* actions,
+                  SnnkEnvState* states, uint8_t* cells, double* obs, SnnkEnvTransition* out);
+// The gridworld's active inputs under an encoder (SNNK_ENCODER_*), as
+// snnsim::file::Encoder::active lists them: episode a's at active[a·(1 + food) ..], their
+// number in n_active[a].
+int snnk_grid_active(SnnkCtx* ctx, SnnkEnvParams params, uint32_t encoder, uint32_t n,
+                     const SnnkEnvState* states, const uint8_t* cells, uint32_t* active,
+                     uint32_t* n_active);
+
 // --- host helpers (no device needed; used by the tests) -----------------------------------
 
 // Draw number `index` (64-bit) of the ChaCha8 stream with `key`, as rand_chacha's
@@ -247,6 +323,19 @@ int snnk_agent_decide_host(SnnkAgentLayers layers, const double* w1, const doubl
                            uint32_t n_agents, const uint32_t* active, const uint32_t* active_start,
                            double* mem, uint8_t* flags, double* z, double* q, double* nu,
                            uint32_t* counts);
+
+// snnk_agent_sample on the host, by the same per-agent code.
+int snnk_agent_sample_host(uint32_t o, uint32_t n, const double* z, const uint32_t* keys,
+                           const uint64_t* draws, uint32_t* actions, double* pi, double* dlogp,
+                           double* dent);
+// The three environment calls above on the host, in host memory, by the same per-episode code.
+int snnk_env_reset_host(SnnkEnvParams params, uint32_t n, const uint64_t* seeds,
+                        SnnkEnvState* states, uint8_t* cells, uint32_t* scratch, double* obs);
+int snnk_env_step_host(SnnkEnvParams params, uint32_t n, const double* actions,
+                       SnnkEnvState* states, uint8_t* cells, double* obs, SnnkEnvTransition* out);
+int snnk_grid_active_host(SnnkEnvParams params, uint32_t encoder, uint32_t n,
+                          const SnnkEnvState* states, const uint8_t* cells, uint32_t* active,
+                          uint32_t* n_active);
 
 #ifdef __cplusplus
 }

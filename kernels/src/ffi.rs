@@ -152,6 +152,51 @@ pub const AGENT_SPIKE: u8 = 1;
 /// `SNNK_AGENT_RESET`: bit of a flag byte.
 pub const AGENT_RESET: u8 = 2;
 
+pub const ENV_GRIDWORLD: u32 = 0;
+pub const ENV_CARTPOLE: u32 = 1;
+pub const ENV_PENDULUM: u32 = 2;
+pub const ENV_MOUNTAINCAR: u32 = 3;
+pub const ENV_ACROBOT: u32 = 4;
+pub const ENV_NOT_STARTED: u32 = 0;
+pub const ENV_RUNNING: u32 = 1;
+pub const ENV_ENDED: u32 = 2;
+pub const ENV_OK: i32 = 0;
+pub const ENV_BAD_ACTION: i32 = 1;
+pub const ENV_NOT_RUNNING: i32 = 2;
+pub const ENCODER_IDENTITY: u32 = 0;
+pub const ENCODER_EGOCENTRIC: u32 = 1;
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SnnkEnvParams {
+    pub kind: u32,
+    pub max_steps: u32,
+    pub size: u32,
+    pub food: u32,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SnnkEnvState {
+    pub s: [f64; 4],
+    pub steps: u32,
+    pub phase: u32,
+    pub row: u32,
+    pub col: u32,
+    pub remaining: u32,
+    pub eaten: u32,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SnnkEnvTransition {
+    pub reward: f64,
+    pub terminated: u32,
+    pub truncated: u32,
+    pub status: i32,
+    pub pad: u32,
+}
+
 /// What a stub returns.
 #[cfg(not(any(feature = "hip", feature = "cuda")))]
 trait Stub {
@@ -344,5 +389,85 @@ c_abi! {
         q: *mut f64,
         nu: *mut f64,
         counts: *mut u32,
+    ) -> c_int;
+    pub fn snnk_agent_sample(
+        ctx: *mut SnnkCtx,
+        o: u32,
+        n: u32,
+        z: *const f64,
+        keys: *const u32,
+        draws: *const u64,
+        actions: *mut u32,
+        pi: *mut f64,
+        dlogp: *mut f64,
+        dent: *mut f64,
+    ) -> c_int;
+    pub fn snnk_agent_sample_host(
+        o: u32,
+        n: u32,
+        z: *const f64,
+        keys: *const u32,
+        draws: *const u64,
+        actions: *mut u32,
+        pi: *mut f64,
+        dlogp: *mut f64,
+        dent: *mut f64,
+    ) -> c_int;
+    pub fn snnk_env_reset(
+        ctx: *mut SnnkCtx,
+        params: SnnkEnvParams,
+        n: u32,
+        seeds: *const u64,
+        states: *mut SnnkEnvState,
+        cells: *mut u8,
+        scratch: *mut u32,
+        obs: *mut f64,
+    ) -> c_int;
+    pub fn snnk_env_step(
+        ctx: *mut SnnkCtx,
+        params: SnnkEnvParams,
+        n: u32,
+        actions: *const f64,
+        states: *mut SnnkEnvState,
+        cells: *mut u8,
+        obs: *mut f64,
+        out: *mut SnnkEnvTransition,
+    ) -> c_int;
+    pub fn snnk_grid_active(
+        ctx: *mut SnnkCtx,
+        params: SnnkEnvParams,
+        encoder: u32,
+        n: u32,
+        states: *const SnnkEnvState,
+        cells: *const u8,
+        active: *mut u32,
+        n_active: *mut u32,
+    ) -> c_int;
+    pub fn snnk_env_reset_host(
+        params: SnnkEnvParams,
+        n: u32,
+        seeds: *const u64,
+        states: *mut SnnkEnvState,
+        cells: *mut u8,
+        scratch: *mut u32,
+        obs: *mut f64,
+    ) -> c_int;
+    pub fn snnk_env_step_host(
+        params: SnnkEnvParams,
+        n: u32,
+        actions: *const f64,
+        states: *mut SnnkEnvState,
+        cells: *mut u8,
+        obs: *mut f64,
+        out: *mut SnnkEnvTransition,
+    ) -> c_int;
+    pub fn snnk_grid_active_host(
+        params: SnnkEnvParams,
+        encoder: u32,
+        n: u32,
+        states: *const SnnkEnvState,
+        cells: *const u8,
+        active: *mut u32,
+        n_active: *mut u32,
     ) -> c_int;
 }

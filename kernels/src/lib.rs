@@ -14,6 +14,7 @@ compile_error!(
     "the `hip` and `cuda` features of snnsim are mutually exclusive: build with one of them"
 );
 
+pub mod envs;
 pub mod ffi;
 
 use std::ffi::{c_int, c_void, CStr};
@@ -21,9 +22,10 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+pub use envs::{DeviceEnvs, HostEnvs};
 pub use ffi::{
-    SnnkAgentLayers, SnnkCobaParams, SnnkCsr, SnnkLifParams, SnnkListSource, SnnkLog,
-    SnnkPoissonChunk, SnnkPop, SnnkTarget, POISSON_CHUNK,
+    SnnkAgentLayers, SnnkCobaParams, SnnkCsr, SnnkEnvParams, SnnkEnvState, SnnkEnvTransition,
+    SnnkLifParams, SnnkListSource, SnnkLog, SnnkPoissonChunk, SnnkPop, SnnkTarget, POISSON_CHUNK,
 };
 
 /// The GPU platform this build targets: `Some("HIP")`, `Some("CUDA")`, or `None` for a build
@@ -614,6 +616,59 @@ pub fn agent_decide_host(
         )
     };
     Some(check(status, "deciding on the host").map(|()| d))
+}
+
+/// The actions of one decision of a batch of agents and their gradients, in the layout of
+/// `snnk_agent_sample` (hip/snnk.h): agent a's at `actions[a]` and `pi`/`dlogp`/`dent[a·o..]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AgentSamples {
+    /// The sampled action of each agent.
+    pub actions: Vec<u32>,
+    /// π = softmax(z).
+    pub pi: Vec<f64>,
+    /// ∂log π(a)/∂z.
+    pub dlogp: Vec<f64>,
+    /// ∂H/∂z.
+    pub dent: Vec<f64>,
+}
+
+/// `snnk_agent_sample` computed on the host by the kernel's own per-agent code: agent a
+/// samples from softmax(`z[a·o..]`) with draw `draws[a]` of the ChaCha8 stream keyed by
+/// `keys[a]`. `None` without GPU support.
+pub fn agent_sample_host(
+    o: usize,
+    z: &[f64],
+    keys: &[[u32; 8]],
+    draws: &[u64],
+) -> Option<Result<AgentSamples>> {
+    platform()?;
+    let n = keys.len();
+    assert!(
+        o > 0 && z.len() == n * o && draws.len() == n,
+        "o logits, a key and a draw per agent"
+    );
+    let mut s = AgentSamples {
+        actions: vec![0; n],
+        pi: vec![0.0; n * o],
+        dlogp: vec![0.0; n * o],
+        dent: vec![0.0; n * o],
+    };
+    // SAFETY: every buffer holds n agents' values (checked and allocated above); the keys
+    // are 8 words each, contiguous.
+    let status = unsafe {
+        ffi::snnk_agent_sample_host(
+            o as u32,
+            n as u32,
+            z.as_ptr(),
+            keys.as_ptr().cast(),
+            draws.as_ptr(),
+            s.actions.as_mut_ptr(),
+            s.pi.as_mut_ptr(),
+            s.dlogp.as_mut_ptr(),
+            s.dent.as_mut_ptr(),
+        )
+    };
+    Some(check(status, "sampling on the host").map(|()| s))
 }
 
 /// The device buffers of batch decisions for up to `capacity` agents of fixed layers, with

@@ -357,7 +357,7 @@ pub(super) fn categorical(pi: &[f64], u: f64, dlogp: &mut [f64], dent: &mut [f64
 
 /// π = softmax(`z`) into `pi`, then an action drawn from π with one uniform draw of `rng`
 /// (see [`categorical`], which writes ∂log π(a)/∂z and ∂H/∂z into `dlogp` and `dent`).
-pub(super) fn sample_categorical(
+pub fn sample_categorical(
     z: &[f64],
     rng: &mut Rng,
     pi: &mut [f64],

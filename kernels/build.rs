@@ -21,7 +21,7 @@ const SOURCES: &[&str] = &[
     "agent.hip",
     "envs.hip",
 ];
-const HEADERS: &[&str] = &["compat.h", "snnk.h", "device.h"];
+const HEADERS: &[&str] = &["compat.h", "snnk.h", "device.h", "envs.h"];
 
 fn main() {
     let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("hip");

@@ -602,7 +602,8 @@ fn foraging_training_agrees_on_every_backend() {
     #[derive(Clone, Copy)]
     enum Where<'a> {
         On(&'a Backend),
-        HostTwin,
+        /// The kernels' code on the host: whole rounds (`true`) or lockstep decisions.
+        HostTwin(bool),
     }
     let run = |w: Where| {
         let mut t = crate::foraging::trainer("foraging.ron", |f| {
@@ -610,13 +611,19 @@ fn foraging_training_agrees_on_every_backend() {
         });
         match w {
             Where::On(b) => t.set_backend(b),
-            Where::HostTwin => assert!(t.set_host_twin()),
+            Where::HostTwin(rounds) => {
+                assert!(t.set_host_twin());
+                t.set_device_worlds(rounds);
+            }
         }
         t.batch(24).unwrap();
         t.grow_hidden(16).unwrap();
         t.batch(24).unwrap();
         t.prune_hidden(&[0, 3, 50, 70]).unwrap();
         t.batch(20).unwrap();
+        if let Where::HostTwin(rounds) = w {
+            assert_eq!(t.device_ran_rounds(), rounds, "the batches ran in rounds: {rounds}");
+        }
         let w = |p: &str| -> Vec<u64> {
             let proj = t.net.projection(p).unwrap();
             proj.weights.iter().map(|w| w.to_bits()).collect()
@@ -635,13 +642,19 @@ fn foraging_training_agrees_on_every_backend() {
     assert!(!reference.2.is_empty(), "the recorded episode has spikes");
     let mut others: Vec<Where> = backends[1..].iter().map(Where::On).collect();
     if backend::kernels::platform().is_some() {
-        others.push(Where::HostTwin);
+        others.push(Where::HostTwin(true));
+        others.push(Where::HostTwin(false));
     } else {
         println!("foraging: host twin skipped: this build has no GPU kernels");
     }
     for w in others {
         let got = run(w);
-        println!("foraging: {} against {}", got.0, reference.0);
+        let how = match w {
+            Where::HostTwin(true) => ", whole rounds",
+            Where::HostTwin(false) => ", lockstep decisions",
+            Where::On(_) => "",
+        };
+        println!("foraging: {}{how} against {}", got.0, reference.0);
         assert_eq!(got.1, reference.1, "{}: episode metrics", got.0);
         assert_eq!(got.2, reference.2, "{}: spikes of the recorded episode", got.0);
         assert!(got.3 == reference.3, "{}: input weights differ", got.0);

@@ -18,7 +18,7 @@
 // runs them in plain loops on the host, so a machine without a GPU checks the arithmetic
 // against the CPU agent (tests/gpu.rs). Double precision, no contraction, no warp-size
 // assumption (the only cooperation is one __syncthreads()).
-#include "device.h"
+#include "envs.h"
 
 #include <math.h>
 
@@ -203,6 +203,112 @@ __global__ void agent_sample_kernel(uint32_t o, uint32_t n, const double* __rest
                                        dlogp + at, dent + at);
 }
 
+// Where episode a's records of decision k start, in units of one record.
+__host__ __device__ inline size_t snnk_record(uint32_t a, uint32_t k, uint32_t K) {
+    return (size_t)a * K + k;
+}
+
+// The parts of a round: (1) the active inputs, by one thread; (2) hidden neuron j; (3)
+// readout unit c; (4) the action and the world's step, by one thread. Between them the
+// block waits for all (on the host they run in this order). Scratch is the episode's own.
+__host__ __device__ inline void snnk_round_observe(const SnnkEnvParams& E, uint32_t encoder,
+                                                   uint32_t a, uint32_t K,
+                                                   const SnnkEnvState* states,
+                                                   const uint8_t* cells,
+                                                   const SnnkEpisodeData& D) {
+    const size_t at = snnk_record(a, states[a].steps, K);
+    D.n_active[at] = snnk_env::grid_active(E, encoder, states[a], cells + (size_t)a * E.size * E.size,
+                                           D.active + at * (1 + E.food));
+}
+
+__host__ __device__ inline uint32_t snnk_round_neuron(const SnnkAgentLayers& L,
+                                                      const SnnkEnvParams& E, uint32_t a,
+                                                      uint32_t j, uint32_t K, const double* w1,
+                                                      const SnnkEnvState* states,
+                                                      const SnnkAgentScratch& S,
+                                                      const SnnkEpisodeData& D) {
+    const uint32_t h = L.hidden, T = L.steps;
+    const size_t at = snnk_record(a, states[a].steps, K);
+    const size_t th = (size_t)T * h;
+    snnk_agent_neuron(L, w1, D.active + at * (1 + E.food), D.n_active[at], 0, j,
+                      S.mem + a * th, S.flags + a * th, D.q + at * h, D.nu + at * h,
+                      S.counts + (size_t)a * h);
+    const uint32_t c = S.counts[(size_t)a * h + j];
+    D.spikes_per_neuron[(size_t)a * h + j] += (double)c;
+    const uint32_t r = D.record[a];
+    if (r != UINT32_MAX) {
+        const uint8_t* f = S.flags + a * th;
+        uint8_t* keep = D.raster + snnk_record(r, states[a].steps, K) * th;
+        for (uint32_t t = 0; t < T; ++t) keep[(size_t)t * h + j] = f[(size_t)t * h + j];
+    }
+    return c;
+}
+
+__host__ __device__ inline void snnk_round_act(const SnnkAgentLayers& L, const SnnkEnvParams& E,
+                                               uint32_t a, uint32_t K, const uint32_t* keys,
+                                               SnnkEnvState* states, uint8_t* cells,
+                                               const SnnkAgentScratch& S,
+                                               const SnnkEpisodeData& D, uint32_t spikes,
+                                               uint32_t* live) {
+    const uint32_t o = L.out;
+    SnnkEnvState& st = states[a];
+    const uint32_t k = st.steps;
+    const size_t at = snnk_record(a, k, K);
+    const uint32_t action =
+        snnk_agent_sample_one(o, S.z + (size_t)a * o, keys + (size_t)a * 8, k,
+                              S.pi + (size_t)a * o, D.dlogp + at * o, D.dent + at * o);
+    SnnkEnvTransition tr = {0.0, 0u, 0u, SNNK_ENV_OK, 0u};
+    snnk_env::grid_step(E, (double)action, st, cells + (size_t)a * E.size * E.size, tr);
+    D.reward[at] = tr.reward;
+    D.spikes[at] = spikes;
+    if (st.phase == SNNK_ENV_RUNNING) {
+#ifdef SNNK_DEVICE_PASS
+        atomicAdd(live, 1u);
+#else
+        *live += 1;
+#endif
+    }
+}
+
+// One block per episode; threads own hidden neurons, then readout units.
+__global__ void agent_round_kernel(SnnkAgentLayers L, SnnkEnvParams E, uint32_t encoder,
+                                   uint32_t K, const double* __restrict__ w1,
+                                   const double* __restrict__ w2,
+                                   const uint32_t* __restrict__ keys, SnnkEnvState* states,
+                                   uint8_t* cells, SnnkAgentScratch S, SnnkEpisodeData D,
+                                   uint32_t* live) {
+    const uint32_t a = blockIdx.x;
+    // Every thread reads the phase before anything writes it (the step is after the last
+    // barrier), so the whole block returns or none of it.
+    if (states[a].phase != SNNK_ENV_RUNNING || states[a].steps >= K) return;
+    __shared__ uint32_t spikes;
+    if (threadIdx.x == 0) {
+        spikes = 0;
+        snnk_round_observe(E, encoder, a, K, states, cells, D);
+    }
+    __syncthreads();
+    uint32_t mine = 0;
+    for (uint32_t j = threadIdx.x; j < L.hidden; j += blockDim.x) {
+        mine += snnk_round_neuron(L, E, a, j, K, w1, states, S, D);
+    }
+    atomicAdd(&spikes, mine);  // whole numbers: the order does not matter
+    __syncthreads();
+    const uint32_t th = L.steps * L.hidden;
+    for (uint32_t c = threadIdx.x; c < L.out; c += blockDim.x) {
+        snnk_agent_readout(L, w2, 0, c, S.flags + (size_t)a * th, S.z + (size_t)a * L.out);
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) snnk_round_act(L, E, a, K, keys, states, cells, S, D, spikes, live);
+}
+
+bool valid_round(const SnnkAgentLayers& L, const SnnkEnvParams& E, uint32_t encoder,
+                 uint32_t n, uint32_t K) {
+    return L.hidden > 0 && L.out > 0 && L.steps > 0 && n > 0 && K > 0 &&
+           L.neuron <= SNNK_HIDDEN_ALPHA && L.reset <= SNNK_RESET_NONE &&
+           L.surrogate <= SNNK_SURROGATE_ATAN && E.kind == SNNK_ENV_GRIDWORLD && E.size >= 2 &&
+           E.food >= 1 && encoder <= SNNK_ENCODER_EGOCENTRIC;
+}
+
 bool valid(const SnnkAgentLayers& L, uint32_t n_agents) {
     return L.hidden > 0 && L.out > 0 && L.steps > 0 && n_agents > 0 &&
            L.neuron <= SNNK_HIDDEN_ALPHA && L.reset <= SNNK_RESET_NONE &&
@@ -260,6 +366,43 @@ extern "C" int snnk_agent_sample_host(uint32_t o, uint32_t n, const double* z,
         const size_t at = (size_t)a * o;
         actions[a] = snnk_agent_sample_one(o, z + at, keys + (size_t)a * 8, draws[a], pi + at,
                                            dlogp + at, dent + at);
+    }
+    return 0;
+}
+
+extern "C" int snnk_agent_round(SnnkCtx* ctx, SnnkAgentLayers layers, SnnkEnvParams env,
+                                uint32_t encoder, uint32_t n, uint32_t max_decisions,
+                                const double* w1, const double* w2, const uint32_t* keys,
+                                SnnkEnvState* states, uint8_t* cells, SnnkAgentScratch scratch,
+                                SnnkEpisodeData data, uint32_t* live) {
+    if (!ctx || !valid_round(layers, env, encoder, n, max_decisions)) return SNNK_ERR_BAD_ARGUMENT;
+    uint32_t block = (layers.hidden + 63) / 64 * 64;
+    if (block > 256) block = 256;
+    agent_round_kernel<<<n, block, 0, snnk_stream(ctx)>>>(layers, env, encoder, max_decisions, w1,
+                                                          w2, keys, states, cells, scratch, data,
+                                                          live);
+    return snnk_launch_status();
+}
+
+extern "C" int snnk_agent_round_host(SnnkAgentLayers layers, SnnkEnvParams env, uint32_t encoder,
+                                     uint32_t n, uint32_t max_decisions, const double* w1,
+                                     const double* w2, const uint32_t* keys, SnnkEnvState* states,
+                                     uint8_t* cells, SnnkAgentScratch scratch,
+                                     SnnkEpisodeData data, uint32_t* live) {
+    if (!valid_round(layers, env, encoder, n, max_decisions)) return SNNK_ERR_BAD_ARGUMENT;
+    const uint32_t K = max_decisions, th = layers.steps * layers.hidden;
+    for (uint32_t a = 0; a < n; ++a) {
+        if (states[a].phase != SNNK_ENV_RUNNING || states[a].steps >= K) continue;
+        snnk_round_observe(env, encoder, a, K, states, cells, data);
+        uint32_t spikes = 0;
+        for (uint32_t j = 0; j < layers.hidden; ++j) {
+            spikes += snnk_round_neuron(layers, env, a, j, K, w1, states, scratch, data);
+        }
+        for (uint32_t c = 0; c < layers.out; ++c) {
+            snnk_agent_readout(layers, w2, 0, c, scratch.flags + (size_t)a * th,
+                               scratch.z + (size_t)a * layers.out);
+        }
+        snnk_round_act(layers, env, a, K, keys, states, cells, scratch, data, spikes, live);
     }
     return 0;
 }

@@ -312,6 +312,49 @@ int snnk_grid_active(SnnkCtx* ctx, SnnkEnvParams params, uint32_t encoder, uint3
                      const SnnkEnvState* states, const uint8_t* cells, uint32_t* active,
                      uint32_t* n_active);
 
+// --- a round of the foraging agents, whole on the device -------------------------------------
+// One decision of every running episode of a batch in one launch (agent.hip; docs/gpu.md): per
+// episode, the grid world's active inputs under the encoder, the decision of
+// snnk_agent_decide, the action drawn as snnk_agent_sample draws it, and the grid world's step;
+// what the update needs is appended to the episode's records on the device, which the host
+// reads once the batch has ended.
+
+// Per-episode scratch of one decision: mem and flags (T x h), z and pi (o), counts (h).
+typedef struct {
+    double* mem;
+    uint8_t* flags;
+    double* z;
+    double* pi;
+    uint32_t* counts;
+} SnnkAgentScratch;
+
+// Episode a's records of decision k (k < K, the episodes' time limit), at (a·K + k) times the
+// size of one: active inputs (stride 1 + food; their number in n_active), q and nu (h each),
+// d log pi(a)/dz and dH/dz (o each), the reward and the decision's hidden spikes. Over the
+// episode: spikes_per_neuron (h, summed in decision order). Episodes with record[a] = r (not
+// UINT32_MAX) also keep each decision's flags at raster[(r·K + k)·T·h ..].
+typedef struct {
+    uint32_t* active;
+    uint32_t* n_active;
+    double* q;
+    double* nu;
+    double* dlogp;
+    double* dent;
+    double* reward;
+    uint32_t* spikes;
+    double* spikes_per_neuron;
+    const uint32_t* record;
+    uint8_t* raster;
+} SnnkEpisodeData;
+
+// One round: every episode whose phase is running takes its decision number states[a].steps
+// (keys: 8 words per episode, its sampling stream) and steps its world; each one still
+// running afterwards adds 1 to *live (zero it first). Asynchronous.
+int snnk_agent_round(SnnkCtx* ctx, SnnkAgentLayers layers, SnnkEnvParams env, uint32_t encoder,
+                     uint32_t n, uint32_t max_decisions, const double* w1, const double* w2,
+                     const uint32_t* keys, SnnkEnvState* states, uint8_t* cells,
+                     SnnkAgentScratch scratch, SnnkEpisodeData data, uint32_t* live);
+
 // --- host helpers (no device needed; used by the tests) -----------------------------------
 
 // Draw number `index` (64-bit) of the ChaCha8 stream with `key`, as rand_chacha's
@@ -328,6 +371,11 @@ int snnk_agent_decide_host(SnnkAgentLayers layers, const double* w1, const doubl
 int snnk_agent_sample_host(uint32_t o, uint32_t n, const double* z, const uint32_t* keys,
                            const uint64_t* draws, uint32_t* actions, double* pi, double* dlogp,
                            double* dent);
+// snnk_agent_round on the host, by the same per-episode code, episode after episode.
+int snnk_agent_round_host(SnnkAgentLayers layers, SnnkEnvParams env, uint32_t encoder, uint32_t n,
+                          uint32_t max_decisions, const double* w1, const double* w2,
+                          const uint32_t* keys, SnnkEnvState* states, uint8_t* cells,
+                          SnnkAgentScratch scratch, SnnkEpisodeData data, uint32_t* live);
 // The three environment calls above on the host, in host memory, by the same per-episode code.
 int snnk_env_reset_host(SnnkEnvParams params, uint32_t n, const uint64_t* seeds,
                         SnnkEnvState* states, uint8_t* cells, uint32_t* scratch, double* obs);

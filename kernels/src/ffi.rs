@@ -197,6 +197,32 @@ pub struct SnnkEnvTransition {
     pub pad: u32,
 }
 
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct SnnkAgentScratch {
+    pub mem: *mut f64,
+    pub flags: *mut u8,
+    pub z: *mut f64,
+    pub pi: *mut f64,
+    pub counts: *mut u32,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct SnnkEpisodeData {
+    pub active: *mut u32,
+    pub n_active: *mut u32,
+    pub q: *mut f64,
+    pub nu: *mut f64,
+    pub dlogp: *mut f64,
+    pub dent: *mut f64,
+    pub reward: *mut f64,
+    pub spikes: *mut u32,
+    pub spikes_per_neuron: *mut f64,
+    pub record: *const u32,
+    pub raster: *mut u8,
+}
+
 /// What a stub returns.
 #[cfg(not(any(feature = "hip", feature = "cuda")))]
 trait Stub {
@@ -412,6 +438,37 @@ c_abi! {
         pi: *mut f64,
         dlogp: *mut f64,
         dent: *mut f64,
+    ) -> c_int;
+    pub fn snnk_agent_round(
+        ctx: *mut SnnkCtx,
+        layers: SnnkAgentLayers,
+        env: SnnkEnvParams,
+        encoder: u32,
+        n: u32,
+        max_decisions: u32,
+        w1: *const f64,
+        w2: *const f64,
+        keys: *const u32,
+        states: *mut SnnkEnvState,
+        cells: *mut u8,
+        scratch: SnnkAgentScratch,
+        data: SnnkEpisodeData,
+        live: *mut u32,
+    ) -> c_int;
+    pub fn snnk_agent_round_host(
+        layers: SnnkAgentLayers,
+        env: SnnkEnvParams,
+        encoder: u32,
+        n: u32,
+        max_decisions: u32,
+        w1: *const f64,
+        w2: *const f64,
+        keys: *const u32,
+        states: *mut SnnkEnvState,
+        cells: *mut u8,
+        scratch: SnnkAgentScratch,
+        data: SnnkEpisodeData,
+        live: *mut u32,
     ) -> c_int;
     pub fn snnk_env_reset(
         ctx: *mut SnnkCtx,

@@ -16,6 +16,7 @@ compile_error!(
 
 pub mod envs;
 pub mod ffi;
+pub mod round;
 
 use std::ffi::{c_int, c_void, CStr};
 use std::fmt;
@@ -27,6 +28,7 @@ pub use ffi::{
     SnnkAgentLayers, SnnkCobaParams, SnnkCsr, SnnkEnvParams, SnnkEnvState, SnnkEnvTransition,
     SnnkLifParams, SnnkListSource, SnnkLog, SnnkPoissonChunk, SnnkPop, SnnkTarget, POISSON_CHUNK,
 };
+pub use round::{DeviceRound, EpisodeRecords, HostRound, Round};
 
 /// The GPU platform this build targets: `Some("HIP")`, `Some("CUDA")`, or `None` for a build
 /// without GPU support.

@@ -519,6 +519,21 @@ impl Trainer {
         self.device.is_some()
     }
 
+    /// On a GPU (or its host twin): whether a batch whose world has a device version (the
+    /// grid world) runs whole on the device in rounds (`true`, the default) or in lockstep
+    /// with the environment plugins on the host. Results do not depend on it.
+    pub fn set_device_worlds(&mut self, on: bool) {
+        if let Some(d) = &mut self.device {
+            d.set_worlds(on);
+        }
+    }
+
+    /// Whether batches have run whole on the device, in rounds (see
+    /// [`set_device_worlds`](Self::set_device_worlds)).
+    pub fn device_ran_rounds(&self) -> bool {
+        self.device.as_ref().is_some_and(|d| d.ran_rounds())
+    }
+
     /// `cpu`, or `gpu: <device name> (<arch>, <platform>)`.
     pub fn device(&self) -> String {
         self.device

@@ -159,11 +159,7 @@ impl ControlTrainer {
 
     /// Runs the episodes of a batch on `threads` worker threads. Results do not depend on it.
     pub fn set_threads(&mut self, threads: usize) -> Result<()> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| Error::Run(format!("cannot start {threads} threads: {e}")))?;
-        self.pool = Some(pool);
+        self.pool = Some(super::thread_pool(threads)?);
         Ok(())
     }
 

@@ -378,11 +378,7 @@ impl DqnTrainer {
 
     /// Runs the minibatch's samples on `threads` worker threads. Results do not depend on it.
     pub fn set_threads(&mut self, threads: usize) -> Result<()> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| Error::Run(format!("cannot start {threads} threads: {e}")))?;
-        self.pool = Some(pool);
+        self.pool = Some(super::thread_pool(threads)?);
         Ok(())
     }
 
@@ -614,27 +610,35 @@ impl DqnTrainer {
             None => (&self.online, &self.target),
         };
         let (d_on, d_tg) = (&self.decays[..], &self.target_decays[..]);
-        let mut forward = || -> Vec<[Vec<f64>; 3]> {
-            drawn
-                .slots
+        let sample = |(&i, [tr, scratch]): (&usize, &mut [Trace; 2])| {
+            let (s, s2) = (
+                &replay.obs[i * ol..(i + 1) * ol],
+                &replay.next_obs[i * ol..(i + 1) * ol],
+            );
+            let mut q = [vec![0.0; no], vec![0.0; no], vec![0.0; no]];
+            qnet.forward((target, d_tg), s2, scratch, &mut q[2]);
+            qnet.forward((online, d_on), s2, scratch, &mut q[1]);
+            qnet.forward((online, d_on), s, tr, &mut q[0]);
+            q
+        };
+        let slots = &drawn.slots;
+        let done: Vec<[Vec<f64>; 3]> = match &self.pool {
+            // One worker: this thread, without handing the work to a pool and back.
+            Some(p) if p.current_num_threads() == 1 => {
+                slots.iter().zip(traces.iter_mut()).map(sample).collect()
+            }
+            Some(p) => p.install(|| {
+                slots
+                    .par_iter()
+                    .zip(traces.par_iter_mut())
+                    .map(sample)
+                    .collect()
+            }),
+            None => slots
                 .par_iter()
                 .zip(traces.par_iter_mut())
-                .map(|(&i, [tr, scratch])| {
-                    let (s, s2) = (
-                        &replay.obs[i * ol..(i + 1) * ol],
-                        &replay.next_obs[i * ol..(i + 1) * ol],
-                    );
-                    let mut q = [vec![0.0; no], vec![0.0; no], vec![0.0; no]];
-                    qnet.forward((target, d_tg), s2, scratch, &mut q[2]);
-                    qnet.forward((online, d_on), s2, scratch, &mut q[1]);
-                    qnet.forward((online, d_on), s, tr, &mut q[0]);
-                    q
-                })
-                .collect()
-        };
-        let done = match &self.pool {
-            Some(p) => p.install(forward),
-            None => forward(),
+                .map(sample)
+                .collect(),
         };
         let gather =
             |k: usize| -> Vec<f64> { done.iter().flat_map(|d| d[k].iter().copied()).collect() };
@@ -696,27 +700,36 @@ impl DqnTrainer {
         let wt = self.plan.transpose(&p);
         let p = p.with_transposed(&wt);
         let (plan, qnet) = (&self.plan, self.qnet());
-        let mut backward = || -> Vec<Grads> {
-            traces
+        let chunk_grads = |(c, chunk): (usize, &mut [[Trace; 2]])| {
+            let mut g = Grads::zeros(&p);
+            let mut g_mem = vec![vec![0.0; steps * no], vec![0.0; steps * (no / a)]];
+            g_mem.truncate(plan.readouts().len());
+            for (j, [tr, _]) in chunk.iter_mut().enumerate() {
+                let row = &dq[(c * CHUNK + j) * no..(c * CHUNK + j + 1) * no];
+                qnet.mem_grads(row, &mut g_mem);
+                let views: Vec<&[f64]> = g_mem.iter().map(|v| v.as_slice()).collect();
+                plan.backward(&p, tr, &views, &mut g);
+            }
+            g
+        };
+        let chunks: Vec<Grads> = match &self.pool {
+            Some(pool) if pool.current_num_threads() == 1 => traces
+                .chunks_mut(CHUNK)
+                .enumerate()
+                .map(chunk_grads)
+                .collect(),
+            Some(pool) => pool.install(|| {
+                traces
+                    .par_chunks_mut(CHUNK)
+                    .enumerate()
+                    .map(chunk_grads)
+                    .collect()
+            }),
+            None => traces
                 .par_chunks_mut(CHUNK)
                 .enumerate()
-                .map(|(c, chunk)| {
-                    let mut g = Grads::zeros(&p);
-                    let mut g_mem = vec![vec![0.0; steps * no], vec![0.0; steps * (no / a)]];
-                    g_mem.truncate(plan.readouts().len());
-                    for (j, [tr, _]) in chunk.iter_mut().enumerate() {
-                        let row = &dq[(c * CHUNK + j) * no..(c * CHUNK + j + 1) * no];
-                        qnet.mem_grads(row, &mut g_mem);
-                        let views: Vec<&[f64]> = g_mem.iter().map(|v| v.as_slice()).collect();
-                        plan.backward(&p, tr, &views, &mut g);
-                    }
-                    g
-                })
-                .collect()
-        };
-        let chunks = match &self.pool {
-            Some(pool) => pool.install(backward),
-            None => backward(),
+                .map(chunk_grads)
+                .collect(),
         };
         self.traces = traces;
         let mut total = Grads::zeros(&p);

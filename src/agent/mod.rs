@@ -15,3 +15,11 @@ mod setup;
 pub mod train;
 
 pub use policy::{ActionSpace, Policy};
+
+/// A pool of `threads` workers for a trainer's parallel work (episodes, minibatch samples).
+fn thread_pool(threads: usize) -> crate::error::Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| crate::error::Error::Run(format!("cannot start {threads} threads: {e}")))
+}

@@ -384,6 +384,11 @@ fn environment_kernel_code_steps_as_the_plugins_do() {
         ("acrobot", "(max_steps: 30)", SnnkEnvParams::classic(ffi::ENV_ACROBOT, 30)),
     ];
     let (n, steps) = (6usize, 1500usize);
+    let states = |twin: &HostEnvs| {
+        let mut s = vec![backend::kernels::SnnkEnvState::default(); n];
+        twin.read_states(&mut s).unwrap();
+        s
+    };
     for (name, params, kp) in cases {
         let case = format!("{name} {params}");
         let lib = plugin::load(name, None, Kind::Env).unwrap();
@@ -391,14 +396,15 @@ fn environment_kernel_code_steps_as_the_plugins_do() {
         let len = plugins[0].observation_len();
         assert_eq!(len, kp.obs_len(), "{case}: observation length");
         let discrete = plugins[0].discrete_actions();
-        let mut twin = HostEnvs::new(kp, n).expect("a GPU build");
+        let mut twin = HostEnvs::on_host(kp, n).expect("a GPU build").unwrap();
         let mut want = vec![0.0; n * len];
         let mut got = vec![0.0; n * len];
         let mut seeds: Vec<u64> = (0..n).map(|_| next()).collect();
         for (a, env) in plugins.iter_mut().enumerate() {
             env.reset(seeds[a], &mut want[a * len..(a + 1) * len]).unwrap();
         }
-        twin.reset(&seeds, Some(&mut got)).unwrap();
+        twin.reset(&seeds).unwrap();
+        twin.read_obs(&mut got).unwrap();
         let same = |want: &[f64], got: &[f64], what: &str| {
             for (i, (w, g)) in want.iter().zip(got).enumerate() {
                 assert_eq!(w.to_bits(), g.to_bits(), "{case}: {what}, value {i}: {w} vs {g}");
@@ -416,7 +422,9 @@ fn environment_kernel_code_steps_as_the_plugins_do() {
                     None => (next() >> 11) as f64 / (1u64 << 53) as f64 * 6.0 - 3.0,
                 })
                 .collect();
-            twin.step(&actions, Some(&mut got), &mut out).unwrap();
+            twin.step(&actions).unwrap();
+            twin.read_obs(&mut got).unwrap();
+            twin.read_transitions(&mut out).unwrap();
             for (a, env) in plugins.iter_mut().enumerate() {
                 let t = env.step(&actions[a..a + 1], &mut want[a * len..(a + 1) * len]).unwrap();
                 let o = out[a];
@@ -432,7 +440,8 @@ fn environment_kernel_code_steps_as_the_plugins_do() {
                     (Encoder::Identity, ffi::ENCODER_IDENTITY),
                     (Encoder::Egocentric { size: kp.size as usize }, ffi::ENCODER_EGOCENTRIC),
                 ] {
-                    twin.active(code, &mut active, &mut n_active).unwrap();
+                    twin.list_active(code).unwrap();
+                    twin.read_active(&mut active, &mut n_active).unwrap();
                     for a in 0..n {
                         let mut cpu = Vec::new();
                         encoder.active(&want[a * len..(a + 1) * len], &mut cpu);
@@ -446,11 +455,13 @@ fn environment_kernel_code_steps_as_the_plugins_do() {
             if !done.is_empty() {
                 ended += done.len();
                 terminated += done.iter().filter(|&&a| out[a].terminated != 0).count();
-                let before = twin.states().to_vec();
-                twin.step(&vec![0.0; n], None, &mut out).unwrap();
+                let before = states(&twin);
+                twin.step(&vec![0.0; n]).unwrap();
+                twin.read_transitions(&mut out).unwrap();
+                let after = states(&twin);
                 for &a in &done {
                     assert_eq!(out[a].status, ffi::ENV_NOT_RUNNING, "{case}: stepping ended episode {a}");
-                    assert_eq!(twin.states()[a], before[a], "{case}: a refused step changed episode {a}");
+                    assert_eq!(after[a], before[a], "{case}: a refused step changed episode {a}");
                 }
                 // That step moved the others: set every plugin to the twin's episodes again by
                 // resetting all of them.
@@ -460,18 +471,20 @@ fn environment_kernel_code_steps_as_the_plugins_do() {
                 for (a, env) in plugins.iter_mut().enumerate() {
                     env.reset(seeds[a], &mut want[a * len..(a + 1) * len]).unwrap();
                 }
-                twin.reset(&seeds, Some(&mut got)).unwrap();
+                twin.reset(&seeds).unwrap();
+                twin.read_obs(&mut got).unwrap();
                 same(&want, &got, &format!("observations after the resets of step {step}"));
             }
         }
         // A bad action is refused and changes nothing.
-        let before = twin.states().to_vec();
+        let before = states(&twin);
         let bad = if discrete.is_some() { [7.0, 0.5, f64::NAN, -1.0, 1e300, f64::INFINITY] } else { [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, f64::NAN, f64::NAN] };
-        twin.step(&bad, None, &mut out).unwrap();
+        twin.step(&bad).unwrap();
+        twin.read_transitions(&mut out).unwrap();
         for a in 0..n {
             assert_eq!(out[a].status, ffi::ENV_BAD_ACTION, "{case}: bad action {}", bad[a]);
         }
-        assert_eq!(twin.states(), &before[..], "{case}: a refused action changed a state");
+        assert_eq!(states(&twin), before, "{case}: a refused action changed a state");
         println!("{case}: {steps} steps of {n} episodes agree; {ended} episodes ended, {terminated} of them terminated; rewards {reward_sum:.2}");
         assert!(ended > 0, "{case}: no episode ended");
     }

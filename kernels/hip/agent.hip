@@ -350,24 +350,19 @@ extern "C" int snnk_agent_decide_host(SnnkAgentLayers layers, const double* w1, 
 extern "C" int snnk_agent_sample(SnnkCtx* ctx, uint32_t o, uint32_t n, const double* z,
                                  const uint32_t* keys, const uint64_t* draws, uint32_t* actions,
                                  double* pi, double* dlogp, double* dent) {
-    if (!ctx || o == 0 || n == 0) return SNNK_ERR_BAD_ARGUMENT;
+    if (o == 0 || n == 0) return SNNK_ERR_BAD_ARGUMENT;
+    if (!ctx) {
+        for (uint32_t a = 0; a < n; ++a) {
+            const size_t at = (size_t)a * o;
+            actions[a] = snnk_agent_sample_one(o, z + at, keys + (size_t)a * 8, draws[a],
+                                               pi + at, dlogp + at, dent + at);
+        }
+        return 0;
+    }
     const uint32_t block = 128;
     agent_sample_kernel<<<(n + block - 1) / block, block, 0, snnk_stream(ctx)>>>(
         o, n, z, keys, draws, actions, pi, dlogp, dent);
     return snnk_launch_status();
-}
-
-extern "C" int snnk_agent_sample_host(uint32_t o, uint32_t n, const double* z,
-                                      const uint32_t* keys, const uint64_t* draws,
-                                      uint32_t* actions, double* pi, double* dlogp,
-                                      double* dent) {
-    if (o == 0) return SNNK_ERR_BAD_ARGUMENT;
-    for (uint32_t a = 0; a < n; ++a) {
-        const size_t at = (size_t)a * o;
-        actions[a] = snnk_agent_sample_one(o, z + at, keys + (size_t)a * 8, draws[a], pi + at,
-                                           dlogp + at, dent + at);
-    }
-    return 0;
 }
 
 extern "C" int snnk_agent_round(SnnkCtx* ctx, SnnkAgentLayers layers, SnnkEnvParams env,
@@ -375,34 +370,28 @@ extern "C" int snnk_agent_round(SnnkCtx* ctx, SnnkAgentLayers layers, SnnkEnvPar
                                 const double* w1, const double* w2, const uint32_t* keys,
                                 SnnkEnvState* states, uint8_t* cells, SnnkAgentScratch scratch,
                                 SnnkEpisodeData data, uint32_t* live) {
-    if (!ctx || !valid_round(layers, env, encoder, n, max_decisions)) return SNNK_ERR_BAD_ARGUMENT;
+    if (!valid_round(layers, env, encoder, n, max_decisions)) return SNNK_ERR_BAD_ARGUMENT;
+    const uint32_t K = max_decisions;
+    if (!ctx) {  // the block's parts in their order, episode after episode
+        const uint32_t th = layers.steps * layers.hidden;
+        for (uint32_t a = 0; a < n; ++a) {
+            if (states[a].phase != SNNK_ENV_RUNNING || states[a].steps >= K) continue;
+            snnk_round_observe(env, encoder, a, K, states, cells, data);
+            uint32_t spikes = 0;
+            for (uint32_t j = 0; j < layers.hidden; ++j) {
+                spikes += snnk_round_neuron(layers, env, a, j, K, w1, states, scratch, data);
+            }
+            for (uint32_t c = 0; c < layers.out; ++c) {
+                snnk_agent_readout(layers, w2, 0, c, scratch.flags + (size_t)a * th,
+                                   scratch.z + (size_t)a * layers.out);
+            }
+            snnk_round_act(layers, env, a, K, keys, states, cells, scratch, data, spikes, live);
+        }
+        return 0;
+    }
     uint32_t block = (layers.hidden + 63) / 64 * 64;
     if (block > 256) block = 256;
-    agent_round_kernel<<<n, block, 0, snnk_stream(ctx)>>>(layers, env, encoder, max_decisions, w1,
-                                                          w2, keys, states, cells, scratch, data,
-                                                          live);
+    agent_round_kernel<<<n, block, 0, snnk_stream(ctx)>>>(layers, env, encoder, K, w1, w2, keys,
+                                                          states, cells, scratch, data, live);
     return snnk_launch_status();
-}
-
-extern "C" int snnk_agent_round_host(SnnkAgentLayers layers, SnnkEnvParams env, uint32_t encoder,
-                                     uint32_t n, uint32_t max_decisions, const double* w1,
-                                     const double* w2, const uint32_t* keys, SnnkEnvState* states,
-                                     uint8_t* cells, SnnkAgentScratch scratch,
-                                     SnnkEpisodeData data, uint32_t* live) {
-    if (!valid_round(layers, env, encoder, n, max_decisions)) return SNNK_ERR_BAD_ARGUMENT;
-    const uint32_t K = max_decisions, th = layers.steps * layers.hidden;
-    for (uint32_t a = 0; a < n; ++a) {
-        if (states[a].phase != SNNK_ENV_RUNNING || states[a].steps >= K) continue;
-        snnk_round_observe(env, encoder, a, K, states, cells, data);
-        uint32_t spikes = 0;
-        for (uint32_t j = 0; j < layers.hidden; ++j) {
-            spikes += snnk_round_neuron(layers, env, a, j, K, w1, states, scratch, data);
-        }
-        for (uint32_t c = 0; c < layers.out; ++c) {
-            snnk_agent_readout(layers, w2, 0, c, scratch.flags + (size_t)a * th,
-                               scratch.z + (size_t)a * layers.out);
-        }
-        snnk_round_act(layers, env, a, K, keys, states, cells, scratch, data, spikes, live);
-    }
-    return 0;
 }

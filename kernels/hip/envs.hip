@@ -1,6 +1,7 @@
 // The environment kernels: a batch of episodes of one shipped environment, one thread per
-// episode, by the per-episode code of envs.h; and their host twins (snnk_env_*_host), which run
-// the same code in loops so that a machine without a GPU checks it against the plugins.
+// episode, by the per-episode code of envs.h. Called without a context they run the same code
+// in loops on the host, in host memory: how a machine without a GPU checks it against the
+// plugins.
 //
 // The plugins stay the reference and the CPU's environments: a device version is an extra,
 // for the loop that keeps whole batches of episodes on the device (docs/gpu.md says how
@@ -57,7 +58,11 @@ uint32_t blocks(uint32_t n) { return (n + kEnvBlock - 1) / kEnvBlock; }
 extern "C" int snnk_env_reset(SnnkCtx* ctx, SnnkEnvParams params, uint32_t n,
                               const uint64_t* seeds, SnnkEnvState* states, uint8_t* cells,
                               uint32_t* scratch, double* obs) {
-    if (!ctx || !valid(params, cells, scratch) || n == 0) return SNNK_ERR_BAD_ARGUMENT;
+    if (!valid(params, cells, scratch) || n == 0) return SNNK_ERR_BAD_ARGUMENT;
+    if (!ctx) {
+        for (uint32_t a = 0; a < n; ++a) env_reset(params, a, seeds[a], states, cells, scratch, obs);
+        return 0;
+    }
     env_reset_kernel<<<blocks(n), kEnvBlock, 0, snnk_stream(ctx)>>>(params, n, seeds, states,
                                                                      cells, scratch, obs);
     return snnk_launch_status();
@@ -66,7 +71,11 @@ extern "C" int snnk_env_reset(SnnkCtx* ctx, SnnkEnvParams params, uint32_t n,
 extern "C" int snnk_env_step(SnnkCtx* ctx, SnnkEnvParams params, uint32_t n,
                              const double* actions, SnnkEnvState* states, uint8_t* cells,
                              double* obs, SnnkEnvTransition* out) {
-    if (!ctx || !valid(params, cells, true) || n == 0) return SNNK_ERR_BAD_ARGUMENT;
+    if (!valid(params, cells, true) || n == 0) return SNNK_ERR_BAD_ARGUMENT;
+    if (!ctx) {
+        for (uint32_t a = 0; a < n; ++a) env_step(params, a, actions[a], states, cells, obs, out);
+        return 0;
+    }
     env_step_kernel<<<blocks(n), kEnvBlock, 0, snnk_stream(ctx)>>>(params, n, actions, states,
                                                                     cells, obs, out);
     return snnk_launch_status();
@@ -75,41 +84,18 @@ extern "C" int snnk_env_step(SnnkCtx* ctx, SnnkEnvParams params, uint32_t n,
 extern "C" int snnk_grid_active(SnnkCtx* ctx, SnnkEnvParams params, uint32_t encoder,
                                 uint32_t n, const SnnkEnvState* states, const uint8_t* cells,
                                 uint32_t* active, uint32_t* n_active) {
-    if (!ctx || params.kind != SNNK_ENV_GRIDWORLD || !valid(params, cells, true) || n == 0 ||
+    if (params.kind != SNNK_ENV_GRIDWORLD || !valid(params, cells, true) || n == 0 ||
         encoder > SNNK_ENCODER_EGOCENTRIC) {
         return SNNK_ERR_BAD_ARGUMENT;
+    }
+    if (!ctx) {
+        for (uint32_t a = 0; a < n; ++a) {
+            n_active[a] = grid_active(params, encoder, states[a], cells + a * cells_of(params),
+                                      active + (size_t)a * (1 + params.food));
+        }
+        return 0;
     }
     grid_active_kernel<<<blocks(n), kEnvBlock, 0, snnk_stream(ctx)>>>(params, encoder, n, states,
                                                                        cells, active, n_active);
     return snnk_launch_status();
-}
-
-extern "C" int snnk_env_reset_host(SnnkEnvParams params, uint32_t n, const uint64_t* seeds,
-                                   SnnkEnvState* states, uint8_t* cells, uint32_t* scratch,
-                                   double* obs) {
-    if (!valid(params, cells, scratch)) return SNNK_ERR_BAD_ARGUMENT;
-    for (uint32_t a = 0; a < n; ++a) env_reset(params, a, seeds[a], states, cells, scratch, obs);
-    return 0;
-}
-
-extern "C" int snnk_env_step_host(SnnkEnvParams params, uint32_t n, const double* actions,
-                                  SnnkEnvState* states, uint8_t* cells, double* obs,
-                                  SnnkEnvTransition* out) {
-    if (!valid(params, cells, true)) return SNNK_ERR_BAD_ARGUMENT;
-    for (uint32_t a = 0; a < n; ++a) env_step(params, a, actions[a], states, cells, obs, out);
-    return 0;
-}
-
-extern "C" int snnk_grid_active_host(SnnkEnvParams params, uint32_t encoder, uint32_t n,
-                                     const SnnkEnvState* states, const uint8_t* cells,
-                                     uint32_t* active, uint32_t* n_active) {
-    if (params.kind != SNNK_ENV_GRIDWORLD || !valid(params, cells, true) ||
-        encoder > SNNK_ENCODER_EGOCENTRIC) {
-        return SNNK_ERR_BAD_ARGUMENT;
-    }
-    for (uint32_t a = 0; a < n; ++a) {
-        n_active[a] = grid_active(params, encoder, states[a], cells + a * cells_of(params),
-                                  active + (size_t)a * (1 + params.food));
-    }
-    return 0;
 }

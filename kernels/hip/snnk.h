@@ -247,8 +247,12 @@ int snnk_agent_sample(SnnkCtx* ctx, uint32_t o, uint32_t n, const double* z, con
 // --- environments on the device -------------------------------------------------------------
 // Device versions of the shipped environment plugins (kernels/hip/envs.h; docs/gpu.md): a
 // batch of episodes of one environment, one thread per episode. Each is the plugin's own
-// arithmetic in the plugin's order, so the host twins below agree with the plugins bit for
-// bit; on a device, sin/cos/pow are the device library's and may differ in the last bit.
+// arithmetic in the plugin's order, so on the host it agrees with the plugin bit for bit; on
+// a device, sin/cos/pow are the device library's and may differ in the last bit.
+//
+// These calls, snnk_agent_sample and snnk_agent_round take a context that may be NULL: they
+// then run the same per-episode code on the host, in loops, over host memory (the host twin,
+// which checks the code without a device), and return when done.
 
 #define SNNK_ENV_GRIDWORLD 0u
 #define SNNK_ENV_CARTPOLE 1u
@@ -366,24 +370,6 @@ int snnk_agent_decide_host(SnnkAgentLayers layers, const double* w1, const doubl
                            uint32_t n_agents, const uint32_t* active, const uint32_t* active_start,
                            double* mem, uint8_t* flags, double* z, double* q, double* nu,
                            uint32_t* counts);
-
-// snnk_agent_sample on the host, by the same per-agent code.
-int snnk_agent_sample_host(uint32_t o, uint32_t n, const double* z, const uint32_t* keys,
-                           const uint64_t* draws, uint32_t* actions, double* pi, double* dlogp,
-                           double* dent);
-// snnk_agent_round on the host, by the same per-episode code, episode after episode.
-int snnk_agent_round_host(SnnkAgentLayers layers, SnnkEnvParams env, uint32_t encoder, uint32_t n,
-                          uint32_t max_decisions, const double* w1, const double* w2,
-                          const uint32_t* keys, SnnkEnvState* states, uint8_t* cells,
-                          SnnkAgentScratch scratch, SnnkEpisodeData data, uint32_t* live);
-// The three environment calls above on the host, in host memory, by the same per-episode code.
-int snnk_env_reset_host(SnnkEnvParams params, uint32_t n, const uint64_t* seeds,
-                        SnnkEnvState* states, uint8_t* cells, uint32_t* scratch, double* obs);
-int snnk_env_step_host(SnnkEnvParams params, uint32_t n, const double* actions,
-                       SnnkEnvState* states, uint8_t* cells, double* obs, SnnkEnvTransition* out);
-int snnk_grid_active_host(SnnkEnvParams params, uint32_t encoder, uint32_t n,
-                          const SnnkEnvState* states, const uint8_t* cells, uint32_t* active,
-                          uint32_t* n_active);
 
 #ifdef __cplusplus
 }

@@ -1,15 +1,15 @@
 //! The shipped environments' device versions (hip/envs.hip): a batch of episodes of one
 //! environment stepped one thread per episode, so that a batch of agents need not come back
-//! to the host for its worlds. [`HostEnvs`] runs the same per-episode code on the host: that
-//! is how a build without a device checks it against the plugins (tests/gpu.rs), and
-//! [`DeviceEnvs`] holds the same batch in device memory.
+//! to the host for its worlds. [`DeviceEnvs`] holds the batch in device memory; [`HostEnvs`]
+//! runs the same per-episode code on the host, which is how a build without a device checks
+//! it against the plugins (tests/gpu.rs).
 //!
 //! The plugins stay the environments of every CPU run and the reference; which plugins have
 //! a device version is [`SnnkEnvParams::for_plugin`].
 
 use crate::ffi::{self, SnnkEnvParams, SnnkEnvState, SnnkEnvTransition};
-use crate::{check, platform, Context, DeviceBuffer, DeviceCopy, Result};
-use std::sync::Arc;
+use crate::memory::{Device, Host, Memory};
+use crate::{check, platform, DeviceCopy, Result};
 
 // SAFETY: plain numbers; the device writes only numbers into them.
 unsafe impl DeviceCopy for SnnkEnvState {}
@@ -92,25 +92,54 @@ impl SnnkEnvParams {
     }
 }
 
-/// A batch of `n` episodes of one environment, stepped on the host by the kernels' own
-/// per-episode code (`snnk_env_*_host`).
-#[derive(Debug, Clone)]
-pub struct HostEnvs {
+/// A batch of `n` episodes of one environment whose states, cells, observations and
+/// transitions live in memory `M` ([`DeviceEnvs`] on a device, [`HostEnvs`] for the kernels'
+/// own code on the host): the host writes seeds and actions and reads back what it asks for.
+pub struct Envs<M: Memory> {
+    mem: M,
     params: SnnkEnvParams,
-    states: Vec<SnnkEnvState>,
-    cells: Vec<u8>,
-    scratch: Vec<u32>,
+    n: usize,
+    states: M::Buf<SnnkEnvState>,
+    cells: M::Buf<u8>,
+    scratch: M::Buf<u32>,
+    seeds: M::Buf<u64>,
+    actions: M::Buf<f64>,
+    obs: M::Buf<f64>,
+    out: M::Buf<SnnkEnvTransition>,
+    active: M::Buf<u32>,
+    n_active: M::Buf<u32>,
 }
 
-impl HostEnvs {
-    /// `n` episodes, none started; `None` in a build without GPU kernels.
-    pub fn new(params: SnnkEnvParams, n: usize) -> Option<Self> {
+/// Environments on a device.
+pub type DeviceEnvs = Envs<Device>;
+
+/// Environments stepped by the kernels' code on the host.
+pub type HostEnvs = Envs<Host>;
+
+impl Envs<Host> {
+    /// `n` episodes on the host, none started; `None` in a build without GPU kernels.
+    pub fn on_host(params: SnnkEnvParams, n: usize) -> Option<Result<Self>> {
         platform()?;
-        Some(HostEnvs {
+        Some(Envs::new(Host, params, n))
+    }
+}
+
+impl<M: Memory> Envs<M> {
+    /// Buffers for `n` episodes of `params`, none started.
+    pub fn new(mem: M, params: SnnkEnvParams, n: usize) -> Result<Self> {
+        Ok(Envs {
+            states: mem.alloc(n)?,
+            cells: mem.alloc(n * params.cells())?,
+            scratch: mem.alloc(n * params.scratch())?,
+            seeds: mem.alloc(n)?,
+            actions: mem.alloc(n)?,
+            obs: mem.alloc(n * params.obs_len())?,
+            out: mem.alloc(n)?,
+            active: mem.alloc(n * params.max_active())?,
+            n_active: mem.alloc(n)?,
+            mem,
             params,
-            states: vec![SnnkEnvState::default(); n],
-            cells: vec![0; (n * params.cells()).max(1)],
-            scratch: vec![0; (n * params.scratch()).max(1)],
+            n,
         })
     }
 
@@ -119,221 +148,91 @@ impl HostEnvs {
         &self.params
     }
 
-    /// The episodes' states.
-    pub fn states(&self) -> &[SnnkEnvState] {
-        &self.states
-    }
-
-    /// Starts every episode from its seed (`seeds[a]`, as the plugin's `reset(seed)`),
-    /// writing the first observations into `obs` (`n · obs_len` values) when given.
-    pub fn reset(&mut self, seeds: &[u64], obs: Option<&mut [f64]>) -> Result<()> {
-        let n = self.states.len();
-        assert_eq!(seeds.len(), n, "one seed per episode");
-        let obs = obs_ptr(obs, n * self.params.obs_len());
-        // SAFETY: every buffer holds what snnk.h asks for n episodes of these parameters.
-        check(
-            unsafe {
-                ffi::snnk_env_reset_host(
-                    self.params,
-                    n as u32,
-                    seeds.as_ptr(),
-                    self.states.as_mut_ptr(),
-                    self.cells.as_mut_ptr(),
-                    self.scratch.as_mut_ptr(),
-                    obs,
-                )
-            },
-            "resetting environments on the host",
-        )
-    }
-
-    /// One step of every running episode with `actions[a]`, the transitions into `out` and
-    /// the observations into `obs` when given.
-    pub fn step(
-        &mut self,
-        actions: &[f64],
-        obs: Option<&mut [f64]>,
-        out: &mut [SnnkEnvTransition],
-    ) -> Result<()> {
-        let n = self.states.len();
-        assert!(
-            actions.len() == n && out.len() == n,
-            "one action and transition per episode"
-        );
-        let obs = obs_ptr(obs, n * self.params.obs_len());
-        // SAFETY: as in `reset`.
-        check(
-            unsafe {
-                ffi::snnk_env_step_host(
-                    self.params,
-                    n as u32,
-                    actions.as_ptr(),
-                    self.states.as_mut_ptr(),
-                    self.cells.as_mut_ptr(),
-                    obs,
-                    out.as_mut_ptr(),
-                )
-            },
-            "stepping environments on the host",
-        )
-    }
-
-    /// The grid world's active inputs under `encoder` (`ffi::ENCODER_*`): episode a's are
-    /// `active[a · max_active ..][..n_active[a]]`.
-    pub fn active(&self, encoder: u32, active: &mut [u32], n_active: &mut [u32]) -> Result<()> {
-        let n = self.states.len();
-        assert!(
-            active.len() >= n * self.params.max_active() && n_active.len() == n,
-            "room for every episode's active inputs"
-        );
-        // SAFETY: as in `reset`; the lists have room for 1 + food entries per episode.
-        check(
-            unsafe {
-                ffi::snnk_grid_active_host(
-                    self.params,
-                    encoder,
-                    n as u32,
-                    self.states.as_ptr(),
-                    self.cells.as_ptr(),
-                    active.as_mut_ptr(),
-                    n_active.as_mut_ptr(),
-                )
-            },
-            "listing active inputs on the host",
-        )
-    }
-}
-
-fn obs_ptr(obs: Option<&mut [f64]>, len: usize) -> *mut f64 {
-    match obs {
-        Some(o) => {
-            assert_eq!(o.len(), len, "n · obs_len observation values");
-            o.as_mut_ptr()
-        }
-        None => std::ptr::null_mut(),
-    }
-}
-
-/// A batch of `n` episodes of one environment in device memory (`snnk_env_*`): the
-/// episodes' states, cells, observations and transitions stay on the device between steps;
-/// the host uploads seeds and actions and reads back what it asks for.
-#[derive(Debug)]
-pub struct DeviceEnvs {
-    params: SnnkEnvParams,
-    n: usize,
-    states: DeviceBuffer<SnnkEnvState>,
-    cells: DeviceBuffer<u8>,
-    scratch: DeviceBuffer<u32>,
-    seeds: DeviceBuffer<u64>,
-    actions: DeviceBuffer<f64>,
-    obs: DeviceBuffer<f64>,
-    out: DeviceBuffer<SnnkEnvTransition>,
-    active: DeviceBuffer<u32>,
-    n_active: DeviceBuffer<u32>,
-}
-
-impl DeviceEnvs {
-    /// Buffers for `n` episodes on `ctx`.
-    pub fn new(ctx: &Arc<Context>, params: SnnkEnvParams, n: usize) -> Result<Self> {
-        let n1 = n.max(1);
-        Ok(DeviceEnvs {
-            params,
-            n,
-            states: ctx.alloc(n1)?,
-            cells: ctx.alloc((n * params.cells()).max(1))?,
-            scratch: ctx.alloc((n * params.scratch()).max(1))?,
-            seeds: ctx.alloc(n1)?,
-            actions: ctx.alloc(n1)?,
-            obs: ctx.alloc(n1 * params.obs_len())?,
-            out: ctx.alloc(n1)?,
-            active: ctx.alloc(n1 * params.max_active())?,
-            n_active: ctx.alloc(n1)?,
-        })
-    }
-
-    /// Starts every episode from its seed; the observations stay on the device
-    /// ([`DeviceEnvs::read_obs`]).
+    /// Starts every episode from its seed (`seeds[a]`, as the plugin's `reset(seed)`).
     pub fn reset(&mut self, seeds: &[u64]) -> Result<()> {
         assert_eq!(seeds.len(), self.n, "one seed per episode");
-        self.seeds.write(0, seeds)?;
-        // SAFETY: every buffer is this context's, sized for n episodes of these parameters.
+        M::write(&mut self.seeds, seeds)?;
+        // SAFETY: every buffer was sized in `new` for n episodes of these parameters, in the
+        // memory the context belongs to.
         check(
             unsafe {
                 ffi::snnk_env_reset(
-                    self.states.ctx.raw,
+                    self.mem.ctx(),
                     self.params,
                     self.n as u32,
-                    self.seeds.ptr(),
-                    self.states.ptr(),
-                    self.cells.ptr(),
-                    self.scratch.ptr(),
-                    self.obs.ptr(),
+                    M::ptr(&mut self.seeds),
+                    M::ptr(&mut self.states),
+                    M::ptr(&mut self.cells),
+                    M::ptr(&mut self.scratch),
+                    M::ptr(&mut self.obs),
                 )
             },
-            "launching environment resets",
+            "resetting environments",
         )
     }
 
-    /// One step of every running episode; transitions and observations stay on the device.
+    /// One step of every running episode with `actions[a]`.
     pub fn step(&mut self, actions: &[f64]) -> Result<()> {
         assert_eq!(actions.len(), self.n, "one action per episode");
-        self.actions.write(0, actions)?;
+        M::write(&mut self.actions, actions)?;
         // SAFETY: as in `reset`.
         check(
             unsafe {
                 ffi::snnk_env_step(
-                    self.states.ctx.raw,
+                    self.mem.ctx(),
                     self.params,
                     self.n as u32,
-                    self.actions.ptr(),
-                    self.states.ptr(),
-                    self.cells.ptr(),
-                    self.obs.ptr(),
-                    self.out.ptr(),
+                    M::ptr(&mut self.actions),
+                    M::ptr(&mut self.states),
+                    M::ptr(&mut self.cells),
+                    M::ptr(&mut self.obs),
+                    M::ptr(&mut self.out),
                 )
             },
-            "launching environment steps",
+            "stepping environments",
         )
     }
 
-    /// Lists the grid world's active inputs under `encoder` on the device.
+    /// Lists the grid world's active inputs under `encoder` (`ffi::ENCODER_*`); read them
+    /// with [`Envs::read_active`].
     pub fn list_active(&mut self, encoder: u32) -> Result<()> {
         // SAFETY: as in `reset`; `active` has 1 + food entries per episode.
         check(
             unsafe {
                 ffi::snnk_grid_active(
-                    self.states.ctx.raw,
+                    self.mem.ctx(),
                     self.params,
                     encoder,
                     self.n as u32,
-                    self.states.ptr(),
-                    self.cells.ptr(),
-                    self.active.ptr(),
-                    self.n_active.ptr(),
+                    M::ptr(&mut self.states),
+                    M::ptr(&mut self.cells),
+                    M::ptr(&mut self.active),
+                    M::ptr(&mut self.n_active),
                 )
             },
-            "launching active-input lists",
+            "listing active inputs",
         )
     }
 
-    /// The last step's transitions.
+    /// The last step's transitions (`n`).
     pub fn read_transitions(&self, out: &mut [SnnkEnvTransition]) -> Result<()> {
-        self.out.read(0, out)
+        M::read(&self.out, out)
     }
 
     /// The current observations (`n · obs_len` values).
     pub fn read_obs(&self, out: &mut [f64]) -> Result<()> {
-        self.obs.read(0, out)
+        M::read(&self.obs, out)
     }
 
-    /// The episodes' states.
+    /// The episodes' states (`n`).
     pub fn read_states(&self, out: &mut [SnnkEnvState]) -> Result<()> {
-        self.states.read(0, out)
+        M::read(&self.states, out)
     }
 
-    /// The last lists of active inputs, as [`HostEnvs::active`] gives them.
+    /// The last lists of active inputs: episode a's are `active[a · max_active ..]`, their
+    /// number `n_active[a]`.
     pub fn read_active(&self, active: &mut [u32], n_active: &mut [u32]) -> Result<()> {
-        self.active.read(0, active)?;
-        self.n_active.read(0, n_active)
+        M::read(&self.active, active)?;
+        M::read(&self.n_active, n_active)
     }
 }

@@ -428,34 +428,8 @@ c_abi! {
         dlogp: *mut f64,
         dent: *mut f64,
     ) -> c_int;
-    pub fn snnk_agent_sample_host(
-        o: u32,
-        n: u32,
-        z: *const f64,
-        keys: *const u32,
-        draws: *const u64,
-        actions: *mut u32,
-        pi: *mut f64,
-        dlogp: *mut f64,
-        dent: *mut f64,
-    ) -> c_int;
     pub fn snnk_agent_round(
         ctx: *mut SnnkCtx,
-        layers: SnnkAgentLayers,
-        env: SnnkEnvParams,
-        encoder: u32,
-        n: u32,
-        max_decisions: u32,
-        w1: *const f64,
-        w2: *const f64,
-        keys: *const u32,
-        states: *mut SnnkEnvState,
-        cells: *mut u8,
-        scratch: SnnkAgentScratch,
-        data: SnnkEpisodeData,
-        live: *mut u32,
-    ) -> c_int;
-    pub fn snnk_agent_round_host(
         layers: SnnkAgentLayers,
         env: SnnkEnvParams,
         encoder: u32,
@@ -492,33 +466,6 @@ c_abi! {
     ) -> c_int;
     pub fn snnk_grid_active(
         ctx: *mut SnnkCtx,
-        params: SnnkEnvParams,
-        encoder: u32,
-        n: u32,
-        states: *const SnnkEnvState,
-        cells: *const u8,
-        active: *mut u32,
-        n_active: *mut u32,
-    ) -> c_int;
-    pub fn snnk_env_reset_host(
-        params: SnnkEnvParams,
-        n: u32,
-        seeds: *const u64,
-        states: *mut SnnkEnvState,
-        cells: *mut u8,
-        scratch: *mut u32,
-        obs: *mut f64,
-    ) -> c_int;
-    pub fn snnk_env_step_host(
-        params: SnnkEnvParams,
-        n: u32,
-        actions: *const f64,
-        states: *mut SnnkEnvState,
-        cells: *mut u8,
-        obs: *mut f64,
-        out: *mut SnnkEnvTransition,
-    ) -> c_int;
-    pub fn snnk_grid_active_host(
         params: SnnkEnvParams,
         encoder: u32,
         n: u32,

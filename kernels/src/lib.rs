@@ -16,6 +16,7 @@ compile_error!(
 
 pub mod envs;
 pub mod ffi;
+pub mod memory;
 pub mod round;
 
 use std::ffi::{c_int, c_void, CStr};
@@ -23,11 +24,12 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-pub use envs::{DeviceEnvs, HostEnvs};
+pub use envs::{DeviceEnvs, Envs, HostEnvs};
 pub use ffi::{
     SnnkAgentLayers, SnnkCobaParams, SnnkCsr, SnnkEnvParams, SnnkEnvState, SnnkEnvTransition,
     SnnkLifParams, SnnkListSource, SnnkLog, SnnkPoissonChunk, SnnkPop, SnnkTarget, POISSON_CHUNK,
 };
+pub use memory::{Device, Host, Memory};
 pub use round::{DeviceRound, EpisodeRecords, HostRound, Round};
 
 /// The GPU platform this build targets: `Some("HIP")`, `Some("CUDA")`, or `None` for a build
@@ -655,10 +657,11 @@ pub fn agent_sample_host(
         dlogp: vec![0.0; n * o],
         dent: vec![0.0; n * o],
     };
-    // SAFETY: every buffer holds n agents' values (checked and allocated above); the keys
-    // are 8 words each, contiguous.
+    // SAFETY: every buffer holds n agents' values (checked and allocated above), in host
+    // memory, which a null context reads; the keys are 8 words each, contiguous.
     let status = unsafe {
-        ffi::snnk_agent_sample_host(
+        ffi::snnk_agent_sample(
+            std::ptr::null_mut(),
             o as u32,
             n as u32,
             z.as_ptr(),

@@ -12,230 +12,8 @@
 use crate::ffi::{
     self, SnnkAgentLayers, SnnkAgentScratch, SnnkEnvParams, SnnkEnvState, SnnkEpisodeData,
 };
-use crate::{check, platform, Context, DeviceBuffer, DeviceCopy, Result};
-use std::sync::Arc;
-
-/// Where a [`Round`]'s buffers live and how its calls run.
-pub trait Memory {
-    /// A buffer of `T`.
-    type Buf<T: DeviceCopy>;
-    /// A zeroed buffer of `len` elements.
-    fn alloc<T: DeviceCopy>(&self, len: usize) -> Result<Self::Buf<T>>;
-    /// The buffer's address for a call (the buffer is borrowed mutably for it).
-    fn ptr<T: DeviceCopy>(buf: &mut Self::Buf<T>) -> *mut T;
-    /// Copies `data` to the start of the buffer.
-    fn write<T: DeviceCopy>(buf: &mut Self::Buf<T>, data: &[T]) -> Result<()>;
-    /// Copies the first `out.len()` elements into `out`.
-    fn read<T: DeviceCopy>(buf: &Self::Buf<T>, out: &mut [T]) -> Result<()>;
-    /// Zero-fills the buffer.
-    fn zero<T: DeviceCopy>(buf: &mut Self::Buf<T>) -> Result<()>;
-    /// `snnk_env_reset`, or its host twin.
-    ///
-    /// # Safety
-    /// The pointers are this memory's buffers, sized as snnk.h asks for `n` episodes.
-    unsafe fn env_reset(
-        &self,
-        env: SnnkEnvParams,
-        n: u32,
-        seeds: *const u64,
-        states: *mut SnnkEnvState,
-        cells: *mut u8,
-        scratch: *mut u32,
-    ) -> i32;
-    /// `snnk_agent_round`, or its host twin.
-    ///
-    /// # Safety
-    /// As [`Memory::env_reset`].
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn round(
-        &self,
-        layers: SnnkAgentLayers,
-        env: SnnkEnvParams,
-        encoder: u32,
-        n: u32,
-        max_decisions: u32,
-        weights: (*const f64, *const f64),
-        keys: *const u32,
-        states: *mut SnnkEnvState,
-        cells: *mut u8,
-        scratch: SnnkAgentScratch,
-        data: SnnkEpisodeData,
-        live: *mut u32,
-    ) -> i32;
-}
-
-/// Host memory; calls run the kernels' code on the host.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Host;
-
-impl Memory for Host {
-    type Buf<T: DeviceCopy> = Vec<T>;
-
-    fn alloc<T: DeviceCopy>(&self, len: usize) -> Result<Vec<T>> {
-        Ok(vec![T::default(); len.max(1)])
-    }
-
-    fn ptr<T: DeviceCopy>(buf: &mut Vec<T>) -> *mut T {
-        buf.as_mut_ptr()
-    }
-
-    fn write<T: DeviceCopy>(buf: &mut Vec<T>, data: &[T]) -> Result<()> {
-        buf[..data.len()].copy_from_slice(data);
-        Ok(())
-    }
-
-    fn read<T: DeviceCopy>(buf: &Vec<T>, out: &mut [T]) -> Result<()> {
-        out.copy_from_slice(&buf[..out.len()]);
-        Ok(())
-    }
-
-    fn zero<T: DeviceCopy>(buf: &mut Vec<T>) -> Result<()> {
-        buf.fill(T::default());
-        Ok(())
-    }
-
-    unsafe fn env_reset(
-        &self,
-        env: SnnkEnvParams,
-        n: u32,
-        seeds: *const u64,
-        states: *mut SnnkEnvState,
-        cells: *mut u8,
-        scratch: *mut u32,
-    ) -> i32 {
-        // SAFETY: the caller's contract.
-        unsafe {
-            ffi::snnk_env_reset_host(env, n, seeds, states, cells, scratch, std::ptr::null_mut())
-        }
-    }
-
-    unsafe fn round(
-        &self,
-        layers: SnnkAgentLayers,
-        env: SnnkEnvParams,
-        encoder: u32,
-        n: u32,
-        max_decisions: u32,
-        (w1, w2): (*const f64, *const f64),
-        keys: *const u32,
-        states: *mut SnnkEnvState,
-        cells: *mut u8,
-        scratch: SnnkAgentScratch,
-        data: SnnkEpisodeData,
-        live: *mut u32,
-    ) -> i32 {
-        // SAFETY: the caller's contract.
-        unsafe {
-            ffi::snnk_agent_round_host(
-                layers,
-                env,
-                encoder,
-                n,
-                max_decisions,
-                w1,
-                w2,
-                keys,
-                states,
-                cells,
-                scratch,
-                data,
-                live,
-            )
-        }
-    }
-}
-
-/// A device's memory; calls are launches on its stream.
-#[derive(Debug, Clone)]
-pub struct Device(pub Arc<Context>);
-
-impl Memory for Device {
-    type Buf<T: DeviceCopy> = DeviceBuffer<T>;
-
-    fn alloc<T: DeviceCopy>(&self, len: usize) -> Result<DeviceBuffer<T>> {
-        let mut b = self.0.alloc(len.max(1))?;
-        let n = b.len();
-        b.zero(0, n)?;
-        Ok(b)
-    }
-
-    fn ptr<T: DeviceCopy>(buf: &mut DeviceBuffer<T>) -> *mut T {
-        buf.ptr()
-    }
-
-    fn write<T: DeviceCopy>(buf: &mut DeviceBuffer<T>, data: &[T]) -> Result<()> {
-        buf.write(0, data)
-    }
-
-    fn read<T: DeviceCopy>(buf: &DeviceBuffer<T>, out: &mut [T]) -> Result<()> {
-        buf.read(0, out)
-    }
-
-    fn zero<T: DeviceCopy>(buf: &mut DeviceBuffer<T>) -> Result<()> {
-        let n = buf.len();
-        buf.zero(0, n)
-    }
-
-    unsafe fn env_reset(
-        &self,
-        env: SnnkEnvParams,
-        n: u32,
-        seeds: *const u64,
-        states: *mut SnnkEnvState,
-        cells: *mut u8,
-        scratch: *mut u32,
-    ) -> i32 {
-        // SAFETY: the caller's contract; the context is live.
-        unsafe {
-            ffi::snnk_env_reset(
-                self.0.raw,
-                env,
-                n,
-                seeds,
-                states,
-                cells,
-                scratch,
-                std::ptr::null_mut(),
-            )
-        }
-    }
-
-    unsafe fn round(
-        &self,
-        layers: SnnkAgentLayers,
-        env: SnnkEnvParams,
-        encoder: u32,
-        n: u32,
-        max_decisions: u32,
-        (w1, w2): (*const f64, *const f64),
-        keys: *const u32,
-        states: *mut SnnkEnvState,
-        cells: *mut u8,
-        scratch: SnnkAgentScratch,
-        data: SnnkEpisodeData,
-        live: *mut u32,
-    ) -> i32 {
-        // SAFETY: the caller's contract; the context is live.
-        unsafe {
-            ffi::snnk_agent_round(
-                self.0.raw,
-                layers,
-                env,
-                encoder,
-                n,
-                max_decisions,
-                w1,
-                w2,
-                keys,
-                states,
-                cells,
-                scratch,
-                data,
-                live,
-            )
-        }
-    }
-}
+use crate::memory::{Device, Host, Memory};
+use crate::{check, platform, Result};
 
 /// The records of a batch's episodes, read back once it has ended (the layout of
 /// `SnnkEpisodeData`, hip/snnk.h): episode a's decision k at record `a·K + k`.
@@ -418,15 +196,18 @@ impl<M: Memory> Round<M> {
         M::write(&mut self.keys, &flat)?;
         M::write(&mut self.record, record)?;
         M::zero(&mut self.spikes_per_neuron)?;
-        // SAFETY: every buffer was sized in `new` for n episodes of these parameters.
+        // SAFETY: every buffer was sized in `new` for n episodes of these parameters, in
+        // the memory the context belongs to.
         let status = unsafe {
-            self.mem.env_reset(
+            ffi::snnk_env_reset(
+                self.mem.ctx(),
                 self.env,
                 self.n as u32,
                 M::ptr(&mut self.seeds),
                 M::ptr(&mut self.states),
                 M::ptr(&mut self.cells),
                 M::ptr(&mut self.scratch_env),
+                std::ptr::null_mut(),
             )
         };
         check(status, "resetting the batch's worlds")
@@ -456,15 +237,18 @@ impl<M: Memory> Round<M> {
             raster: M::ptr(&mut self.raster),
         };
         // SAFETY: every buffer was sized in `new` for n episodes of K decisions of these
-        // layers and this environment; `start` wrote the weights, keys and states.
+        // layers and this environment, in the memory the context belongs to; `start` wrote
+        // the weights, keys and states.
         let status = unsafe {
-            self.mem.round(
+            ffi::snnk_agent_round(
+                self.mem.ctx(),
                 self.layers,
                 self.env,
                 self.encoder,
                 self.n as u32,
                 self.k as u32,
-                (M::ptr(&mut self.w1), M::ptr(&mut self.w2)),
+                M::ptr(&mut self.w1),
+                M::ptr(&mut self.w2),
                 M::ptr(&mut self.keys),
                 M::ptr(&mut self.states),
                 M::ptr(&mut self.cells),

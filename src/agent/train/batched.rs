@@ -24,11 +24,12 @@ use crate::exec::{Model, Net, Shallow, Surrogate};
 use crate::file::{Encoder, Reset};
 use crate::plugin::EnvInstance;
 use rayon::prelude::*;
-use snnsim_kernels::round::{Device, Host, Memory, Round};
+use snnsim_kernels::round::Round;
 use snnsim_kernels::{
     ffi, AgentBatch, AgentDecision, EpisodeRecords, GpuError, HostEnvs, SnnkAgentLayers,
     SnnkEnvParams,
 };
+use snnsim_kernels::{Device, Host, Memory};
 
 /// The kernel's description of an agent's network (`net`, of the shape `shape`, see
 /// [`Net::shallow`]), for decisions of `steps` steps.
@@ -396,12 +397,17 @@ fn device_world(
         _ => return Ok(None),
     };
     // The device version must be the plugin's world: compare one reset.
-    let Some(mut twin) = HostEnvs::new(world, 1) else {
+    let Some(Ok(mut twin)) = HostEnvs::on_host(world, 1) else {
         return Ok(None);
     };
     let seed = episode_seed(p.seed, 0);
     let (mut want, mut got) = (vec![0.0; world.obs_len()], vec![0.0; world.obs_len()]);
-    if envs[0].observation_len() != want.len() || twin.reset(&[seed], Some(&mut got)).is_err() {
+    if envs[0].observation_len() != want.len()
+        || twin
+            .reset(&[seed])
+            .and_then(|()| twin.read_obs(&mut got))
+            .is_err()
+    {
         return Ok(None);
     }
     envs[0].reset(seed, &mut want)?;

@@ -14,8 +14,9 @@
 //!
 //! Episodes do not interact, so each one takes the same decisions as when it runs alone on a
 //! CPU thread: the same actions, rewards and, with the fast-sigmoid or atan surrogate, the
-//! same gradients bit for bit (the kernel's arithmetic is the CPU's, without contraction; the
-//! sigmoid surrogate's `exp` may differ in the last bit; docs/gpu.md).
+//! same gradients bit for bit (the kernels' arithmetic is the CPU's, without contraction; on a
+//! device the sigmoid surrogate's and, in rounds, the softmax's `exp` and the entropy's `log`
+//! may differ in the last bit; docs/gpu.md).
 
 use super::{episode_seed, Episode, EpisodeBuf, Policy};
 use crate::backend::gpu::GpuDevice;
@@ -30,6 +31,10 @@ use snnsim_kernels::{
     SnnkEnvParams,
 };
 use snnsim_kernels::{Device, Host, Memory};
+
+/// The most bytes a batch's records may take on the device (or the host twin) for it to run in
+/// rounds.
+const ROUND_RECORDS_MAX: usize = 1 << 32;
 
 /// The kernel's description of an agent's network (`net`, of the shape `shape`, see
 /// [`Net::shallow`]), for decisions of `steps` steps.
@@ -266,7 +271,15 @@ pub(super) fn run_batch(
             })
             .collect()
     };
-    if let Some((world, encoder)) = device_world(dev, p, envs)? {
+    // Records for every decision the time limit allows: a world with a very long limit runs
+    // in lockstep rather than reserve more than ROUND_RECORDS_MAX bytes for them.
+    let rounds = device_world(dev, p, envs)?.filter(|(world, _)| {
+        let per_decision = 4 * world.max_active() + 16 * h + 16 * o + 16;
+        let slots = record.iter().filter(|&&r| r != u32::MAX).count();
+        let bytes = world.max_steps as usize * (b * per_decision + slots * steps * h);
+        bytes <= ROUND_RECORDS_MAX
+    });
+    if let Some((world, encoder)) = rounds {
         let kl = kernel_layers(&layers.exec, layers.shape, steps);
         let shape = (p.n_in, b);
         let done = match dev {

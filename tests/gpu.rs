@@ -17,6 +17,22 @@ use snnsim::engine::Engine;
 use snnsim::file::{Checked, Source};
 use std::collections::BTreeMap;
 
+/// A xorshift64 stream from `seed`: the tests' fixed pseudo-random inputs.
+fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
+
+/// Uniform numbers in [0, 1) from the top 53 bits of [`xorshift`].
+fn uniform(seed: u64) -> impl FnMut() -> f64 {
+    let mut next = xorshift(seed);
+    move || (next() >> 11) as f64 / (1u64 << 53) as f64
+}
+
 /// The state variables a comparison reads.
 const STATE_TOL: f64 = 1e-9;
 
@@ -321,13 +337,7 @@ fn agent_sampling_code_picks_the_cpu_agents_actions_bit_for_bit() {
             key
         })
         .collect();
-    let mut x = 0x853c49e6748fea9bu64;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut next = uniform(0x853c49e6748fea9b);
     let mut counts = [0usize; 4];
     for k in 0..decisions {
         // Logits from near-ties to one dominant action (π ≈ one-hot: the ends of the sum).
@@ -365,13 +375,7 @@ fn environment_kernel_code_steps_as_the_plugins_do() {
         println!("environment kernels: skipped: this build has no GPU kernels");
         return;
     }
-    let mut x = 0x9e3779b97f4a7c15u64;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut next = xorshift(0x9e3779b97f4a7c15);
     let grid = |size, food, max_steps| SnnkEnvParams::gridworld(size, food, max_steps);
     let cases = [
         ("gridworld", "()", grid(15, 5, 100)),
@@ -506,13 +510,7 @@ fn agent_kernel_code_computes_the_cpu_agents_decisions_bit_for_bit() {
     }
     let (n_in, h, o, steps) = (40, 37, 4, 10);
     // Fixed pseudo-random weights, strong enough that neurons spike and reset.
-    let mut x = 0x2545f4914f6cdd1du64;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut next = uniform(0x2545f4914f6cdd1d);
     let w1: Vec<f64> = (0..n_in * h).map(|_| 1.6 * next() - 0.4).collect();
     let w2: Vec<f64> = (0..h * o).map(|_| next() - 0.5).collect();
     // Five agents: no input, one input, several (repeated) inputs.
